@@ -1,0 +1,41 @@
+//! Chain specifications built from the runtime's genesis presets.
+
+use opg_runtime::{TOKEN_DECIMALS, TOKEN_SYMBOL, SS58_PREFIX, WASM_BINARY};
+use polkadot_sdk::{sc_service::{self, ChainType}, sp_genesis_builder};
+
+/// The chain specification of an OPG chain.
+pub type ChainSpec = sc_service::GenericChainSpec;
+
+fn properties() -> sc_service::Properties {
+	let mut properties = sc_service::Properties::new();
+	properties.insert("tokenSymbol".into(), TOKEN_SYMBOL.into());
+	properties.insert("tokenDecimals".into(), TOKEN_DECIMALS.into());
+	properties.insert("ss58Format".into(), SS58_PREFIX.into());
+	properties
+}
+
+fn wasm() -> Result<&'static [u8], String> {
+	WASM_BINARY.ok_or_else(|| "the OPG runtime wasm was not built (SKIP_WASM_BUILD?)".to_string())
+}
+
+/// Single-validator development chain (`--dev`, `--chain dev`): Alice validates and holds sudo.
+pub fn development_chain_spec() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm()?, None)
+		.with_name("OPG Development")
+		.with_id("opg_dev")
+		.with_chain_type(ChainType::Development)
+		.with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
+		.with_properties(properties())
+		.build())
+}
+
+/// Four-validator local network (`--chain local`): Alice, Bob, Charlie and Dave; no sudo.
+pub fn local_testnet_chain_spec() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm()?, None)
+		.with_name("OPG Local Testnet")
+		.with_id("opg_local_testnet")
+		.with_chain_type(ChainType::Local)
+		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
+		.with_properties(properties())
+		.build())
+}

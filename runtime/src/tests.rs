@@ -1,0 +1,347 @@
+//! Runtime tests on the native build: presets, block execution, fees, governance and
+//! validator-set changes, driven through `Executive` as a block author would.
+
+use crate::{
+	configs::dynamic_params::protocol, genesis_config_presets::*, AccountId, Address,
+	Balances, BalancesCall, ConvictionVoting, Executive, Grandpa, Header, OriginCaller,
+	Preimage, Referenda, Runtime, RuntimeCall, RuntimeEvent, RuntimeGenesisConfig,
+	RuntimeOrigin, RuntimeParameters, Session, SessionKeys, SignedPayload, System, Timestamp,
+	TxExtension, UncheckedExtrinsic, OPG, SLOT_DURATION,
+};
+use codec::{Decode, Encode};
+use pallet_opg_origins::Origin as OpgOrigin;
+use polkadot_sdk::{
+	frame_metadata_hash_extension::CheckMetadataHash,
+	frame_support::traits::{fungible::Inspect, schedule::DispatchTime, StorePreimage},
+	frame_system, pallet_aura, pallet_conviction_voting, pallet_parameters, pallet_referenda,
+	pallet_sudo,
+	pallet_transaction_payment::ChargeTransactionPayment,
+	sp_consensus_aura::{sr25519::AuthorityId as AuraId, Slot, AURA_ENGINE_ID},
+	sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
+	sp_io::TestExternalities,
+	sp_keyring::Sr25519Keyring,
+	sp_keystore::{testing::MemoryKeystore, KeystoreExt},
+	sp_runtime::{
+		generic::Era,
+		traits::Header as _,
+		transaction_validity::{InvalidTransaction, TransactionValidityError},
+		BuildStorage, Digest, DigestItem, MultiSignature, Permill,
+	},
+};
+use std::sync::Arc;
+
+fn merge_json(base: &mut serde_json::Value, patch: serde_json::Value) {
+	match (base, patch) {
+		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) =>
+			for (key, value) in patch {
+				merge_json(base.entry(key).or_insert(serde_json::Value::Null), value);
+			},
+		(base, patch) => *base = patch,
+	}
+}
+
+/// The genesis config of a preset, as `opg-node` builds it: defaults patched by the preset.
+fn preset_config(name: &str) -> RuntimeGenesisConfig {
+	let patch = get_preset(&name.into()).unwrap_or_else(|| panic!("preset {name} exists"));
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	merge_json(&mut config, serde_json::from_slice(&patch).unwrap());
+	serde_json::from_value(config).expect("preset patch matches RuntimeGenesisConfig")
+}
+
+fn new_ext(preset: &str) -> TestExternalities {
+	let mut ext = TestExternalities::new(preset_config(preset).build_storage().unwrap());
+	ext.register_extension(KeystoreExt(Arc::new(MemoryKeystore::new())));
+	ext
+}
+
+/// Authors and finalizes the next block in Aura slot `number`, as the node would.
+fn next_block() {
+	let number = System::block_number() + 1;
+	let parent = System::block_hash(number - 1);
+	let slot = Slot::from(number as u64);
+	let digest = Digest { logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, slot.encode())] };
+	Executive::initialize_block(&Header::new(
+		number,
+		Default::default(),
+		Default::default(),
+		parent,
+		digest,
+	));
+	Timestamp::set(RuntimeOrigin::none(), number as u64 * SLOT_DURATION).unwrap();
+	Executive::finalize_block();
+}
+
+fn run_blocks(count: u32) {
+	for _ in 0..count {
+		next_block();
+	}
+}
+
+fn validators() -> Vec<AccountId> {
+	pallet_validator_set::Validators::<Runtime>::get().into_inner()
+}
+
+fn account(who: Sr25519Keyring) -> AccountId {
+	who.to_account_id()
+}
+
+fn tx_extension(nonce: u32) -> TxExtension {
+	(
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(Era::Immortal),
+		frame_system::CheckNonce::from(nonce),
+		frame_system::CheckWeight::new(),
+		ChargeTransactionPayment::from(0),
+		CheckMetadataHash::new(false),
+		frame_system::WeightReclaim::new(),
+	)
+}
+
+fn signed_extrinsic(signer: Sr25519Keyring, call: RuntimeCall, nonce: u32) -> UncheckedExtrinsic {
+	let extension = tx_extension(nonce);
+	let payload = SignedPayload::new(call.clone(), extension.clone()).unwrap();
+	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+	UncheckedExtrinsic::new_signed(
+		call,
+		Address::Id(account(signer)),
+		MultiSignature::Sr25519(signature),
+		extension,
+	)
+}
+
+#[test]
+fn every_preset_builds_its_genesis() {
+	for name in preset_names() {
+		let name = String::from_utf8(name.as_ref().to_vec()).unwrap();
+		new_ext(&name).execute_with(|| {
+			assert!(!validators().is_empty(), "{name}: validators");
+			assert_eq!(Session::validators(), validators(), "{name}: session");
+			assert_eq!(
+				pallet_aura::Authorities::<Runtime>::get().len(),
+				validators().len(),
+				"{name}: aura authorities"
+			);
+			assert_eq!(Grandpa::grandpa_authorities().len(), validators().len());
+			assert_eq!(Balances::free_balance(account(Sr25519Keyring::Ferdie)), DEV_ENDOWMENT);
+		});
+	}
+}
+
+#[test]
+fn development_has_one_validator_and_sudo_local_testnet_four_and_none() {
+	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(validators(), vec![account(Sr25519Keyring::Alice)]);
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(account(Sr25519Keyring::Alice)));
+	});
+	new_ext(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(validators().len(), 4);
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+		// Without a key, sudo is unusable by anyone.
+		let call = Box::new(RuntimeCall::System(frame_system::Call::remark { remark: vec![] }));
+		assert!(crate::Sudo::sudo(RuntimeOrigin::signed(account(Sr25519Keyring::Alice)), call)
+			.is_err());
+	});
+}
+
+#[test]
+fn unknown_preset_is_refused() {
+	assert!(get_preset(&"production".into()).is_none());
+}
+
+#[test]
+fn blocks_execute_and_rotate_sessions() {
+	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		run_blocks(25);
+		assert_eq!(System::block_number(), 25);
+		assert_eq!(Session::current_index(), 2);
+		assert_eq!(Timestamp::get(), 25 * SLOT_DURATION);
+	});
+}
+
+#[test]
+fn signed_transfer_pays_fee_to_treasury_and_conserves_issuance() {
+	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		next_block();
+		let alice = account(Sr25519Keyring::Alice);
+		let bob = account(Sr25519Keyring::Bob);
+		let treasury = crate::Treasury::account_id();
+		let issuance = Balances::total_issuance();
+		let (alice_before, bob_before) = (Balances::free_balance(&alice), Balances::free_balance(&bob));
+
+		let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
+			dest: Address::Id(bob.clone()),
+			value: 10 * OPG,
+		});
+		let xt = signed_extrinsic(Sr25519Keyring::Alice, call, 0);
+		assert_eq!(Executive::apply_extrinsic(xt), Ok(Ok(())));
+
+		let fee = System::events()
+			.into_iter()
+			.find_map(|record| match record.event {
+				RuntimeEvent::TransactionPayment(
+					polkadot_sdk::pallet_transaction_payment::Event::TransactionFeePaid {
+						actual_fee,
+						..
+					},
+				) => Some(actual_fee),
+				_ => None,
+			})
+			.expect("fee paid");
+		assert!(fee > 0 && fee < OPG / 10, "fee {fee}");
+		assert_eq!(Balances::free_balance(&alice), alice_before - 10 * OPG - fee);
+		assert_eq!(Balances::free_balance(&bob), bob_before + 10 * OPG);
+		assert_eq!(Balances::free_balance(&treasury), fee);
+		assert_eq!(Balances::total_issuance(), issuance);
+		assert_eq!(System::account_nonce(&alice), 1);
+	});
+}
+
+#[test]
+fn malformed_or_invalid_extrinsics_are_rejected_and_change_nothing() {
+	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		next_block();
+		let alice = account(Sr25519Keyring::Alice);
+		let before = Balances::free_balance(&alice);
+		let transfer = |value| {
+			RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
+				dest: Address::Id(account(Sr25519Keyring::Bob)),
+				value,
+			})
+		};
+
+		// Garbage bytes do not decode into an extrinsic.
+		assert!(UncheckedExtrinsic::decode(&mut &[0x84u8, 0xff, 0x00][..]).is_err());
+
+		// Signed by Bob but claiming to be Alice.
+		let mut forged = signed_extrinsic(Sr25519Keyring::Bob, transfer(OPG), 0);
+		let genuine = signed_extrinsic(Sr25519Keyring::Alice, transfer(OPG), 0);
+		forged.preamble = match (forged.preamble, genuine.preamble) {
+			(
+				polkadot_sdk::sp_runtime::generic::Preamble::Signed(_, sig, ext),
+				polkadot_sdk::sp_runtime::generic::Preamble::Signed(addr, _, _),
+			) => polkadot_sdk::sp_runtime::generic::Preamble::Signed(addr, sig, ext),
+			_ => unreachable!(),
+		};
+		assert_eq!(
+			Executive::apply_extrinsic(forged),
+			Err(TransactionValidityError::Invalid(InvalidTransaction::BadProof))
+		);
+		// A nonce from the future, a stale one, and more than the balance.
+		assert_eq!(
+			Executive::apply_extrinsic(signed_extrinsic(Sr25519Keyring::Alice, transfer(OPG), 5)),
+			Err(TransactionValidityError::Invalid(InvalidTransaction::Future))
+		);
+		let poor = Sr25519Keyring::One;
+		assert_eq!(
+			Executive::apply_extrinsic(signed_extrinsic(poor, transfer(OPG), 0)),
+			Err(TransactionValidityError::Invalid(InvalidTransaction::Payment))
+		);
+		assert_eq!(Balances::free_balance(&alice), before);
+		assert_eq!(System::account_nonce(&alice), 0);
+	});
+}
+
+/// Submits `call` as a referendum on the track of `origin`, and has Alice, Bob and Charlie
+/// vote aye with most of their balance.
+fn pass_referendum(origin: OriginCaller, call: RuntimeCall) -> u32 {
+	let index = pallet_referenda::ReferendumCount::<Runtime>::get();
+	let proposal = Preimage::bound(call).unwrap();
+	let alice = RuntimeOrigin::signed(account(Sr25519Keyring::Alice));
+	Referenda::submit(alice.clone(), Box::new(origin), proposal, DispatchTime::After(0)).unwrap();
+	Referenda::place_decision_deposit(alice, index).unwrap();
+	for voter in [Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie] {
+		let vote = pallet_conviction_voting::AccountVote::Standard {
+			vote: pallet_conviction_voting::Vote {
+				aye: true,
+				conviction: pallet_conviction_voting::Conviction::Locked1x,
+			},
+			balance: 900_000 * OPG,
+		};
+		ConvictionVoting::vote(RuntimeOrigin::signed(account(voter)), index, vote).unwrap();
+	}
+	index
+}
+
+fn referendum_approved(index: u32) -> bool {
+	matches!(
+		pallet_referenda::ReferendumInfoFor::<Runtime>::get(index),
+		Some(pallet_referenda::ReferendumInfo::Approved(..))
+	)
+}
+
+#[test]
+fn policy_referendum_passes_and_dispatches_with_policy_origin() {
+	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		next_block();
+		let new_fee = Permill::from_percent(7);
+		let call = RuntimeCall::Parameters(pallet_parameters::Call::set_parameter {
+			key_value: RuntimeParameters::Protocol(protocol::Parameters::ProtocolFee(
+				protocol::ProtocolFee,
+				Some(new_fee),
+			)),
+		});
+		// Nobody may set it directly.
+		assert!(crate::Parameters::set_parameter(
+			RuntimeOrigin::signed(account(Sr25519Keyring::Alice)),
+			match &call {
+				RuntimeCall::Parameters(pallet_parameters::Call::set_parameter { key_value }) =>
+					key_value.clone(),
+				_ => unreachable!(),
+			}
+		)
+		.is_err());
+
+		let index = pass_referendum(OriginCaller::Origins(OpgOrigin::Policy), call);
+		let track = pallet_referenda::ReferendumInfoFor::<Runtime>::get(index);
+		assert!(matches!(track, Some(pallet_referenda::ReferendumInfo::Ongoing(ref s)) if s.track == 1));
+
+		let mut blocks = 0;
+		while protocol::ProtocolFee::get() != new_fee {
+			next_block();
+			blocks += 1;
+			assert!(blocks <= 40, "referendum did not enact within 40 blocks");
+		}
+		assert!(referendum_approved(index));
+	});
+}
+
+#[test]
+fn validator_added_by_referendum_takes_part_after_session_change() {
+	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		next_block();
+		let bob = account(Sr25519Keyring::Bob);
+		// Bob registers session keys, proving he holds them.
+		let generated = SessionKeys::generate(&bob.encode(), None);
+		let bob_aura: AuraId = generated.keys.aura.clone();
+		Session::set_keys(
+			RuntimeOrigin::signed(bob.clone()),
+			generated.keys.clone(),
+			generated.proof.encode(),
+		)
+		.unwrap();
+
+		let call = RuntimeCall::ValidatorSet(pallet_validator_set::Call::add_validator {
+			who: bob.clone(),
+		});
+		let index = pass_referendum(OriginCaller::Origins(OpgOrigin::ValidatorAdmin), call);
+		let mut blocks = 0;
+		while !validators().contains(&bob) {
+			next_block();
+			blocks += 1;
+			assert!(blocks <= 40, "referendum did not enact within 40 blocks");
+		}
+		assert!(referendum_approved(index));
+		assert!(!pallet_aura::Authorities::<Runtime>::get().contains(&bob_aura));
+
+		// Queued at the next rotation, active from the one after.
+		run_blocks(20);
+		assert!(Session::validators().contains(&bob));
+		assert!(pallet_aura::Authorities::<Runtime>::get().contains(&bob_aura));
+		let grandpa_keys: Vec<_> = Grandpa::grandpa_authorities().into_iter().map(|(k, _)| k).collect();
+		assert!(grandpa_keys.contains(&generated.keys.grandpa));
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 2);
+	});
+}

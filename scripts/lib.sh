@@ -1,0 +1,17 @@
+# Shared environment for OPG scripts: Debian's Rust toolchain first on PATH
+# and one persistent target directory outside the clone.
+# shellcheck shell=bash
+OPG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export OPG_ROOT
+export OPG_CACHE="${OPG_CACHE:-$HOME/.cache/opg}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$OPG_CACHE/target}"
+# Debian's rustc-web (1.96) + rust-lld build both the native node and the wasm runtime.
+export PATH="/usr/bin:$OPG_ROOT/node_modules/.bin:$PATH"
+export RUSTC=/usr/bin/rustc
+export CARGO=/usr/bin/cargo
+# Two cores: one job per core, and no incremental artefacts in a release build.
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+OPG_NODE_BIN="$CARGO_TARGET_DIR/release/opg-node"
+export OPG_NODE_BIN
+
+log() { printf '\033[1m[opg]\033[0m %s\n' "$*" >&2; }

@@ -1,0 +1,104 @@
+// A --dev --tmp node: block production, finality, a transfer by a third-party client,
+// metadata and storage decoding with no custom types, and rejection of bad extrinsics.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { connect, finalizedNumber, startNode, waitFor } from './helpers.mjs';
+
+let node;
+let api;
+let keyring;
+
+before(async () => {
+  await cryptoWaitReady();
+  keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  node = await startNode(['--dev', '--tmp']);
+  api = await connect(node);
+});
+
+after(async () => {
+  await api?.disconnect();
+  await node?.stop();
+});
+
+test('the chain identifies itself as OPG with the OPG token', async () => {
+  const [chain, properties] = await Promise.all([api.rpc.system.chain(), api.rpc.system.properties()]);
+  assert.equal(chain.toString(), 'OPG Development');
+  assert.equal(properties.tokenSymbol.unwrap()[0].toString(), 'OPG');
+  assert.equal(properties.tokenDecimals.unwrap()[0].toNumber(), 18);
+  assert.equal(api.runtimeVersion.specName.toString(), 'opg');
+});
+
+test('blocks are produced and finalized (finalized >= 3)', async () => {
+  const finalized = await waitFor('finalized block >= 3', () => finalizedNumber(api), (n) => n >= 3, 90000);
+  assert.ok(finalized >= 3);
+});
+
+test('a transfer signed by @polkadot/api is included with its Transfer event and fee', async () => {
+  const alice = keyring.addFromUri('//Alice');
+  const dave = keyring.addFromUri('//Dave');
+  const amount = 12n * 10n ** 18n;
+  const before = (await api.query.system.account(dave.address)).data.free.toBigInt();
+
+  const events = await new Promise((resolve, reject) => {
+    api.tx.balances.transferKeepAlive(dave.address, amount)
+      .signAndSend(alice, ({ status, events, dispatchError }) => {
+        if (dispatchError) reject(new Error(dispatchError.toString()));
+        if (status.isInBlock) resolve(events);
+      })
+      .catch(reject);
+  });
+  const transfer = events.find(({ event }) => api.events.balances.Transfer.is(event));
+  assert.ok(transfer, 'Transfer event');
+  assert.equal(transfer.event.data[0].toString(), alice.address);
+  assert.equal(transfer.event.data[1].toString(), dave.address);
+  assert.equal(transfer.event.data[2].toBigInt(), amount);
+  assert.ok(events.some(({ event }) => api.events.transactionPayment.TransactionFeePaid.is(event)));
+  assert.ok(events.some(({ event }) => api.events.system.ExtrinsicSuccess.is(event)));
+  const afterBalance = (await api.query.system.account(dave.address)).data.free.toBigInt();
+  assert.equal(afterBalance - before, amount);
+});
+
+test('every pallet, call, event and storage type decodes from metadata alone', async () => {
+  const metadata = await api.rpc.state.getMetadata();
+  assert.ok(metadata.version >= 15, `metadata v${metadata.version}`);
+  const versions = await api.call.metadata.metadataVersions();
+  assert.ok(versions.map((v) => v.toNumber()).includes(16), 'metadata v16 offered');
+
+  const lookup = api.registry.lookup;
+  let storageItems = 0;
+  for (const pallet of metadata.asLatest.pallets) {
+    if (pallet.storage.isNone) continue;
+    for (const item of pallet.storage.unwrap().items) {
+      const typeId = item.type.isPlain ? item.type.asPlain : item.type.asMap.value;
+      const typeName = lookup.getTypeDef(typeId).type;
+      assert.ok(typeName && !typeName.includes('Unknown'), `${pallet.name}.${item.name}: ${typeName}`);
+      api.registry.createType(lookup.getSiType(typeId) && `Lookup${typeId.toNumber()}`);
+      storageItems += 1;
+    }
+  }
+  assert.ok(storageItems > 50, `${storageItems} storage items`);
+  // Real values of every plain storage item decode too.
+  for (const [section, methods] of Object.entries(api.query)) {
+    for (const [method, query] of Object.entries(methods)) {
+      if (query.creator.meta.type.isPlain) {
+        const value = await query();
+        assert.ok(value !== undefined, `${section}.${method}`);
+      }
+    }
+  }
+  assert.ok(api.tx.referenda.submit && api.tx.convictionVoting.vote && api.tx.validatorSet.addValidator);
+  assert.equal(api.consts.referenda.tracks.length, 4);
+});
+
+test('malformed and invalid extrinsics are rejected with clear errors', async () => {
+  await assert.rejects(api.rpc.author.submitExtrinsic('0x0102030405'), /Could not decode|decode/i);
+  const ferdie = keyring.addFromUri('//Ferdie');
+  const pauper = keyring.addFromUri('//NoFunds');
+  const tooPoor = api.tx.balances.transferKeepAlive(ferdie.address, 1n);
+  await assert.rejects(tooPoor.signAndSend(pauper), /Inability to pay some fees|1010/);
+  const alice = keyring.addFromUri('//Alice');
+  const stale = api.tx.balances.transferKeepAlive(ferdie.address, 1n);
+  await assert.rejects(stale.signAndSend(alice, { nonce: 0 }), /Transaction is outdated|1010/);
+});

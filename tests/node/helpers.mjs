@@ -1,0 +1,122 @@
+// Starts opg-node processes on loopback and connects @polkadot/api to them.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+
+export const NODE_BIN = process.env.OPG_NODE_BIN
+  ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/opg/target'), 'release/opg-node');
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix) {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Starts opg-node with `args`, listening on loopback only, and resolves once its RPC
+ * answers. Returns { proc, rpcPort, p2pPort, logs(), stop() }.
+ */
+export async function startNode(args, { p2pPort, rpcPort } = {}) {
+  rpcPort ??= await freePort();
+  p2pPort ??= await freePort();
+  const fullArgs = [
+    ...args,
+    '--rpc-port', String(rpcPort),
+    '--listen-addr', `/ip4/127.0.0.1/tcp/${p2pPort}`,
+    '--no-mdns',
+    '--no-telemetry',
+    '--no-prometheus',
+  ];
+  const proc = spawn(NODE_BIN, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk) => { output = (output + chunk.toString()).slice(-20000); };
+  proc.stdout.on('data', collect);
+  proc.stderr.on('data', collect);
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+
+  const node = {
+    proc, rpcPort, p2pPort, exited,
+    logs: () => output,
+    url: `ws://127.0.0.1:${rpcPort}`,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGINT');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 20000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`opg-node exited early:\n${output}`);
+    if (await rpcAnswers(rpcPort)) return node;
+    await sleep(250);
+  }
+  await node.stop();
+  throw new Error(`opg-node RPC did not come up:\n${output}`);
+}
+
+async function rpcAnswers(port) {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'system_health', params: [] }),
+    });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Connects @polkadot/api with no custom types: everything comes from the metadata. */
+export async function connect(node) {
+  const provider = new WsProvider(node.url, 1000, {}, 30000);
+  return ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true });
+}
+
+/** Waits until `read()` resolves to a value accepted by `done`, or fails after `ms`. */
+export async function waitFor(what, read, done, ms) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (done(last)) return last;
+    await sleep(1000);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}; last value ${last}`);
+}
+
+export async function finalizedNumber(api) {
+  const hash = await api.rpc.chain.getFinalizedHead();
+  const header = await api.rpc.chain.getHeader(hash);
+  return header.number.toNumber();
+}
+
+export async function bestNumber(api) {
+  const header = await api.rpc.chain.getHeader();
+  return header.number.toNumber();
+}
