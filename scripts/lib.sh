@@ -5,6 +5,8 @@ OPG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export OPG_ROOT
 export OPG_CACHE="${OPG_CACHE:-$HOME/.cache/opg}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$OPG_CACHE/target}"
+# The target directory is outside the clone: tell wasm-builder where Cargo.lock is.
+export WASM_BUILD_WORKSPACE_HINT="$OPG_ROOT"
 # Debian's rustc-web (1.96) + rust-lld build both the native node and the wasm runtime.
 export PATH="/usr/bin:$OPG_ROOT/node_modules/.bin:$PATH"
 export RUSTC=/usr/bin/rustc

@@ -2,7 +2,7 @@
 //! off-chain workers and RPC.
 
 use futures::FutureExt;
-use opg_runtime::{opaque::Block, RuntimeApi};
+use opg_runtime::{apis::RuntimeApi, opaque::Block};
 use polkadot_sdk::{
 	sc_basic_authorship, sc_client_api::{Backend, BlockBackend},
 	sc_consensus,
@@ -62,6 +62,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 			config,
 			telemetry.as_ref().map(|(_, telemetry)| telemetry.handle()),
 			executor,
+			Vec::new(),
 		)?;
 	let client = Arc::new(client);
 

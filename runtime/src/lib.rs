@@ -31,7 +31,11 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
-pub use polkadot_sdk::{pallet_balances::Call as BalancesCall, sp_runtime::BuildStorage};
+pub use polkadot_sdk::pallet_balances::Call as BalancesCall;
+#[cfg(feature = "std")]
+pub use polkadot_sdk::sp_runtime::BuildStorage;
+
+use alloc::vec::Vec;
 
 /// Opaque types for the node: it handles blocks and extrinsics without knowing the
 /// runtime's call types.

@@ -15,7 +15,7 @@
 
 pub use pallet::*;
 
-use polkadot_sdk::{frame_support, frame_system};
+use polkadot_sdk::frame_support;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -23,7 +23,7 @@ pub mod pallet {
 	use frame_support::pallet_prelude::*;
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config {}
+	pub trait Config: polkadot_sdk::frame_system::Config {}
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -38,7 +38,7 @@ pub mod pallet {
 		Decode,
 		DecodeWithMemTracking,
 		TypeInfo,
-		RuntimeDebug,
+		Debug,
 	)]
 	#[pallet::origin]
 	pub enum Origin {
@@ -62,7 +62,7 @@ pub mod pallet {
 		Decode,
 		DecodeWithMemTracking,
 		TypeInfo,
-		RuntimeDebug,
+		Debug,
 		serde::Serialize,
 		serde::Deserialize,
 	)]
@@ -129,12 +129,12 @@ ensure_custom_origin!(
 
 /// Accepts the [`Origin::Treasurer`] origin and yields the most it may spend at once.
 pub struct EnsureTreasurer<Limit>(core::marker::PhantomData<Limit>);
-impl<O, Limit, Balance> frame_support::traits::EnsureOrigin<O> for EnsureTreasurer<Limit>
+impl<O, Limit> frame_support::traits::EnsureOrigin<O> for EnsureTreasurer<Limit>
 where
 	O: Into<Result<Origin, O>> + From<Origin>,
-	Limit: frame_support::traits::Get<Balance>,
+	Limit: frame_support::traits::TypedGet,
 {
-	type Success = Balance;
+	type Success = Limit::Type;
 	fn try_origin(o: O) -> Result<Self::Success, O> {
 		o.into().and_then(|o| match o {
 			Origin::Treasurer => Ok(Limit::get()),

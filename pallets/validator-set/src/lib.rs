@@ -33,7 +33,7 @@ pub mod pallet {
 	use frame_system::pallet_prelude::*;
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config {
+	pub trait Config: polkadot_sdk::frame_system::Config {
 		/// The origin that may add and remove validators and change the session period.
 		type ManagerOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Tells whether an account has registered session keys.

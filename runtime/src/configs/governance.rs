@@ -15,6 +15,7 @@
 use super::*;
 use alloc::borrow::Cow;
 use polkadot_sdk::{
+	frame_support::dynamic_params::{dynamic_pallet_params, dynamic_params},
 	frame_support::traits::{
 		tokens::{pay::PayFromAccount, UnityAssetBalanceConversion},
 		AsEnsureOriginWithArg, EitherOf, EitherOfDiverse,
@@ -131,11 +132,24 @@ struct TrackSpec {
 	min_support: Curve,
 }
 
-/// Approval falls from 100% to 50% over the decision period.
-const APPROVAL: Curve = Curve::make_linear(1, 1, Perbill::from_percent(50), Perbill::from_percent(100));
-/// Support falls from 50% (root: 50%, others 25%) to the floor over the decision period.
-const ROOT_SUPPORT: Curve = Curve::make_linear(1, 1, Perbill::from_percent(1), Perbill::from_percent(50));
-const SUPPORT: Curve = Curve::make_linear(1, 1, Perbill::from_parts(5_000_000), Perbill::from_percent(25));
+/// Approval falls linearly from 100% to 50% over the decision period.
+const APPROVAL: Curve = Curve::LinearDecreasing {
+	length: Perbill::one(),
+	floor: Perbill::from_percent(50),
+	ceil: Perbill::from_percent(100),
+};
+/// Root's support falls linearly from 50% to 1% over the decision period.
+const ROOT_SUPPORT: Curve = Curve::LinearDecreasing {
+	length: Perbill::one(),
+	floor: Perbill::from_percent(1),
+	ceil: Perbill::from_percent(50),
+};
+/// Other tracks' support falls linearly from 25% to 0.5% over the decision period.
+const SUPPORT: Curve = Curve::LinearDecreasing {
+	length: Perbill::one(),
+	floor: Perbill::from_parts(5_000_000),
+	ceil: Perbill::from_percent(25),
+};
 
 const TRACKS: [TrackSpec; 4] = [
 	TrackSpec {
@@ -234,15 +248,12 @@ impl pallet_referenda::TracksInfo<Balance, BlockNumber> for TracksInfo {
 }
 
 /// Protocol parameters set by the `policy` track (or Root) through `parameters.setParameter`.
-#[frame_support::dynamic_params::dynamic_params(
-	RuntimeParameters,
-	polkadot_sdk::pallet_parameters::Parameters::<Runtime>
-)]
+#[dynamic_params(RuntimeParameters, polkadot_sdk::pallet_parameters::Parameters::<Runtime>)]
 pub mod dynamic_params {
 	use super::*;
 
 	/// Economics of inference: fees, bonds and penalties.
-	#[frame_support::dynamic_params::dynamic_pallet_params]
+	#[dynamic_pallet_params]
 	#[codec(index = 0)]
 	pub mod protocol {
 		/// Share of every inference payment that goes to the treasury.
@@ -261,7 +272,7 @@ impl pallet_parameters::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeParameters = RuntimeParameters;
 	type AdminOrigin = AsEnsureOriginWithArg<PolicyOrigin>;
-	type WeightInfo = pallet_parameters::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = ();
 }
 
 impl pallet_opg_origins::Config for Runtime {}

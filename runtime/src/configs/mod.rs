@@ -53,7 +53,10 @@ parameter_types! {
 		NORMAL_DISPATCH_RATIO,
 	);
 	pub RuntimeBlockLength: BlockLength =
-		BlockLength::max_with_normal_ratio(5 * 1024 * 1024, NORMAL_DISPATCH_RATIO);
+		BlockLength::builder().max_length(5 * 1024 * 1024).modify_max_length_for_class(
+			frame_support::dispatch::DispatchClass::Normal,
+			|max| *max = NORMAL_DISPATCH_RATIO * *max,
+		).build();
 	pub const SS58Prefix: u16 = SS58_PREFIX;
 }
 
