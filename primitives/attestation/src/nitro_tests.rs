@@ -71,12 +71,12 @@ fn debug_mode_documents_are_rejected() {
 fn self_signed_document_is_rejected() {
 	let result = verify(&vector("nitrite_selfsigned_attestation.b64"), aws_root(), NITRITE_TIME);
 	assert_eq!(result, Err(NitroError::BadUnprotectedHeader));
-	// With a well-formed header it still fails: it carries no cabundle to the root.
+	// With a well-formed header it still fails: its cabundle is null, no chain to a root.
 	let mut cose = cose_parts(&vector("nitrite_selfsigned_attestation.b64"));
 	cose[1] = Value::Map(vec![]);
 	assert_eq!(
 		verify(&encode(&Value::Array(cose)), aws_root(), NITRITE_TIME),
-		Err(NitroError::MissingField(Field::Cabundle))
+		Err(NitroError::WrongFieldType(Field::Cabundle))
 	);
 }
 

@@ -2,7 +2,10 @@
 
 mod governance;
 
-pub use governance::{dynamic_params, PolicyOrigin, TracksInfo, ValidatorAdminOrigin};
+pub use governance::{
+	dynamic_params, PolicyOrigin, RuntimeParameters, RuntimeParametersKey, RuntimeParametersValue,
+	TracksInfo, ValidatorAdminOrigin,
+};
 
 use crate::{
 	deposit, AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, OriginCaller,
