@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { NODE_BIN } from './helpers.mjs';
 
 function run(args) {
-  const result = spawnSync(NODE_BIN, args, { encoding: 'utf8', timeout: 60000 });
+  const result = spawnSync(NODE_BIN, args, { encoding: 'utf8', timeout: 60000, maxBuffer: 64 * 1024 * 1024 });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, finalizedNumber, freePort, removeDir, startNode, tempDir, waitFor } from './helpers.mjs';
 
-// The peer id of node key 0x...01, so the others can name Alice as their bootnode.
-const ALICE_NODE_KEY = '0000000000000000000000000000000000000000000000000000000000000001';
+// Fixed node keys 0x...01 to 0x...04; the peer id of 0x...01 lets the others name Alice
+// as their bootnode.
+const nodeKey = (index) => String(index + 1).padStart(64, '0');
 const ALICE_PEER_ID = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
 
 test('a four-validator network finalizes, and keeps finalizing with one validator down', async () => {
@@ -15,12 +16,11 @@ test('a four-validator network finalizes, and keeps finalizing with one validato
   try {
     const aliceP2p = await freePort();
     const bootnode = `/ip4/127.0.0.1/tcp/${aliceP2p}/p2p/${ALICE_PEER_ID}`;
-    for (const name of ['alice', 'bob', 'charlie', 'dave']) {
+    for (const [index, name] of ['alice', 'bob', 'charlie', 'dave'].entries()) {
       const dir = tempDir(`opg-net-${name}-`);
       dirs.push(dir);
-      const args = ['--chain', 'local', `--${name}`, '--base-path', dir, '--name', name];
-      if (name === 'alice') args.push('--node-key', ALICE_NODE_KEY);
-      else args.push('--bootnodes', bootnode);
+      const args = ['--chain', 'local', `--${name}`, '--base-path', dir, '--name', name, '--node-key', nodeKey(index)];
+      if (name !== 'alice') args.push('--bootnodes', bootnode);
       nodes.push(await startNode(args, name === 'alice' ? { p2pPort: aliceP2p } : {}));
     }
     apis.push(await connect(nodes[0]), await connect(nodes[1]));
