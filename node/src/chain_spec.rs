@@ -18,24 +18,27 @@ fn wasm() -> Result<&'static [u8], String> {
 	WASM_BINARY.ok_or_else(|| "the OPG runtime wasm was not built (SKIP_WASM_BUILD?)".to_string())
 }
 
-/// Single-validator development chain (`--dev`, `--chain dev`): Alice validates and holds sudo.
-pub fn development_chain_spec() -> Result<ChainSpec, String> {
+fn from_preset(name: &str, id: &str, chain_type: ChainType, preset: &str) -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm()?, None)
-		.with_name("OPG Development")
-		.with_id("opg_dev")
-		.with_chain_type(ChainType::Development)
-		.with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
+		.with_name(name)
+		.with_id(id)
+		.with_chain_type(chain_type)
+		.with_genesis_config_preset_name(preset)
 		.with_properties(properties())
 		.build())
 }
 
+/// Single-validator development chain (`--dev`, `--chain dev`): Alice validates and holds sudo.
+pub fn development_chain_spec() -> Result<ChainSpec, String> {
+	from_preset("OPG Development", "opg_dev", ChainType::Development, sp_genesis_builder::DEV_RUNTIME_PRESET)
+}
+
 /// Four-validator local network (`--chain local`): Alice, Bob, Charlie and Dave; no sudo.
 pub fn local_testnet_chain_spec() -> Result<ChainSpec, String> {
-	Ok(ChainSpec::builder(wasm()?, None)
-		.with_name("OPG Local Testnet")
-		.with_id("opg_local_testnet")
-		.with_chain_type(ChainType::Local)
-		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
-		.with_properties(properties())
-		.build())
+	from_preset(
+		"OPG Local Testnet",
+		"opg_local_testnet",
+		ChainType::Local,
+		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
+	)
 }

@@ -12,7 +12,7 @@ use codec::{Decode, Encode};
 use pallet_opg_origins::Origin as OpgOrigin;
 use polkadot_sdk::{
 	frame_metadata_hash_extension::CheckMetadataHash,
-	frame_support::traits::{fungible::Inspect, schedule::DispatchTime, Get, StorePreimage},
+	frame_support::traits::{schedule::DispatchTime, Get, StorePreimage},
 	frame_system, pallet_aura, pallet_conviction_voting, pallet_parameters, pallet_referenda,
 	pallet_sudo,
 	pallet_transaction_payment::ChargeTransactionPayment,
@@ -345,4 +345,25 @@ fn validator_added_by_referendum_takes_part_after_session_change() {
 		assert!(grandpa_keys.contains(&generated.keys.grandpa));
 		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 2);
 	});
+}
+
+#[test]
+fn tracks_follow_the_timing_profile() {
+	use crate::configs::TracksInfo;
+	use pallet_opg_origins::{Timings, TrackTimings};
+	use pallet_referenda::TracksInfo as _;
+	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(TracksInfo::check_integrity(), Ok(()));
+		let names: Vec<_> = TracksInfo::tracks()
+			.map(|t| String::from_utf8(t.info.name.to_vec()).unwrap().trim_end_matches('\0').to_string())
+			.collect();
+		assert_eq!(names, ["root", "policy", "validator_admin", "treasurer"]);
+		assert_eq!(TracksInfo::info(1).unwrap().decision_period, 20);
+
+		Timings::<Runtime>::put(TrackTimings::Production);
+		assert_eq!(TracksInfo::info(1).unwrap().decision_period, 7 * crate::DAYS);
+		assert_eq!(TracksInfo::info(0).unwrap().decision_period, 14 * crate::DAYS);
+	});
+	// A chain spec that sets no profile gets production periods.
+	assert_eq!(RuntimeGenesisConfig::default().origins.timings, TrackTimings::Production);
 }

@@ -117,6 +117,13 @@ struct Periods {
 	min_enactment: BlockNumber,
 }
 
+/// Production periods of the tracks that decide within a week.
+const WEEK_PERIODS: Periods =
+	Periods { prepare: HOURS, decision: 7 * DAYS, confirm: 6 * HOURS, min_enactment: HOURS };
+/// Production periods of the tracks that decide within two weeks.
+const FORTNIGHT_PERIODS: Periods =
+	Periods { prepare: 2 * HOURS, decision: 14 * DAYS, confirm: DAYS, min_enactment: DAYS };
+
 /// All periods of the development profile: a referendum passes in about twenty blocks.
 const DEVELOPMENT_PERIODS: Periods =
 	Periods { prepare: 1, decision: 20, confirm: 2, min_enactment: 1 };
@@ -157,7 +164,7 @@ const TRACKS: [TrackSpec; 4] = [
 		name: "root",
 		max_deciding: 1,
 		decision_deposit: 10_000 * OPG,
-		production: Periods { prepare: 2 * HOURS, decision: 14 * DAYS, confirm: DAYS, min_enactment: DAYS },
+		production: FORTNIGHT_PERIODS,
 		min_approval: APPROVAL,
 		min_support: ROOT_SUPPORT,
 	},
@@ -166,7 +173,7 @@ const TRACKS: [TrackSpec; 4] = [
 		name: "policy",
 		max_deciding: 10,
 		decision_deposit: 1_000 * OPG,
-		production: Periods { prepare: HOURS, decision: 7 * DAYS, confirm: 6 * HOURS, min_enactment: HOURS },
+		production: WEEK_PERIODS,
 		min_approval: APPROVAL,
 		min_support: SUPPORT,
 	},
@@ -175,7 +182,7 @@ const TRACKS: [TrackSpec; 4] = [
 		name: "validator_admin",
 		max_deciding: 10,
 		decision_deposit: 1_000 * OPG,
-		production: Periods { prepare: HOURS, decision: 7 * DAYS, confirm: 6 * HOURS, min_enactment: HOURS },
+		production: WEEK_PERIODS,
 		min_approval: APPROVAL,
 		min_support: SUPPORT,
 	},
@@ -184,7 +191,7 @@ const TRACKS: [TrackSpec; 4] = [
 		name: "treasurer",
 		max_deciding: 10,
 		decision_deposit: 1_000 * OPG,
-		production: Periods { prepare: 2 * HOURS, decision: 14 * DAYS, confirm: DAYS, min_enactment: DAYS },
+		production: FORTNIGHT_PERIODS,
 		min_approval: APPROVAL,
 		min_support: SUPPORT,
 	},
