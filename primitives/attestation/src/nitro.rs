@@ -176,7 +176,33 @@ pub struct NitroDocument {
 	pub nonce: Option<Vec<u8>>,
 }
 
+/// Why a verified document does not bind what the chain expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindingError {
+	/// `public_key` is absent or is not the node key.
+	PublicKeyMismatch,
+	/// `user_data` is absent or is not the binding digest.
+	UserDataMismatch,
+	/// `nonce` is absent or is not the chain's challenge.
+	NonceMismatch,
+}
+
 impl NitroDocument {
+	/// Checks that the document binds `binding`: `public_key` is the node key, `user_data`
+	/// the binding digest, and `nonce` the challenge.
+	pub fn check_binding(&self, binding: &crate::Binding) -> Result<(), BindingError> {
+		if self.public_key.as_deref() != Some(binding.node_key.as_slice()) {
+			return Err(BindingError::PublicKeyMismatch);
+		}
+		if self.user_data.as_deref() != Some(binding.digest().as_slice()) {
+			return Err(BindingError::UserDataMismatch);
+		}
+		if self.nonce.as_deref() != Some(binding.nonce.as_slice()) {
+			return Err(BindingError::NonceMismatch);
+		}
+		Ok(())
+	}
+
 	/// SHA-256 over PCR0 ‖ PCR1 ‖ PCR2 ‖ PCR8 (PCR8 empty when absent): the enclave image,
 	/// kernel and application, and signing certificate.
 	pub fn measurement_hash(&self) -> crate::MeasurementHash {

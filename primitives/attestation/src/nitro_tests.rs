@@ -257,3 +257,41 @@ fn pcrs(fields: &mut [(Value, Value)]) -> &mut Vec<(Value, Value)> {
 		_ => panic!(),
 	}
 }
+
+#[test]
+fn binding_requires_key_digest_and_nonce() {
+	let (key, genesis, nonce) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+	let binding = crate::Binding { node_key: &key, genesis_hash: &genesis, nonce: &nonce };
+	let mut doc = verify(&vector("nitrite_nitro_attestation.b64"), aws_root(), NITRITE_TIME).unwrap();
+	// The real document binds 1024 bytes of 0x01 everywhere: none of ours.
+	assert_eq!(doc.check_binding(&binding), Err(BindingError::PublicKeyMismatch));
+
+	doc.public_key = Some(key.to_vec());
+	doc.user_data = Some(binding.digest().to_vec());
+	doc.nonce = Some(nonce.to_vec());
+	assert_eq!(doc.check_binding(&binding), Ok(()));
+
+	let other_chain = [9u8; 32];
+	let replayed = crate::Binding { genesis_hash: &other_chain, ..binding };
+	assert_eq!(doc.check_binding(&replayed), Err(BindingError::UserDataMismatch));
+	let other_nonce = [4u8; 32];
+	let stale = crate::Binding { nonce: &other_nonce, ..binding };
+	assert_eq!(doc.check_binding(&stale), Err(BindingError::UserDataMismatch));
+	doc.user_data = Some(stale.digest().to_vec());
+	assert_eq!(doc.check_binding(&stale), Err(BindingError::NonceMismatch));
+	doc.nonce = None;
+	assert_eq!(doc.check_binding(&binding), Err(BindingError::UserDataMismatch));
+}
+
+#[test]
+fn binding_digest_is_domain_separated_and_ordered() {
+	let (a, b) = ([1u8; 32], [2u8; 32]);
+	let one = crate::Binding { node_key: &a, genesis_hash: &b, nonce: &a }.digest();
+	let swapped = crate::Binding { node_key: &b, genesis_hash: &a, nonce: &a }.digest();
+	assert_ne!(one, swapped);
+	let mut plain = Sha256::new();
+	plain.update(a);
+	plain.update(b);
+	plain.update(a);
+	assert_ne!(one.as_slice(), plain.finalize().as_slice());
+}
