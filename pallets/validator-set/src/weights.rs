@@ -1,9 +1,10 @@
 //! Weights for `pallet-validator-set`.
 //!
-//! Each call reads and writes the `Validators` list once (at most `MaxValidators`
-//! account ids) and reads one `session.NextKeys` entry. The numbers below are the
-//! reference-hardware figures of the equivalent storage operations; regenerate them with
-//! `opg-node benchmark pallet --pallet pallet_validator_set` (feature `runtime-benchmarks`).
+//! Estimates, not yet benchmark output: each call reads and writes the `Validators` list
+//! once (at most `MaxValidators` account ids) and reads one `session.NextKeys` entry; the
+//! database weights come from the runtime, the computation parts are conservative
+//! guesses. To be replaced by generated weights once the node has the `benchmark pallet`
+//! subcommand (feature `runtime-benchmarks`).
 
 #![allow(unused_parens, unused_imports)]
 

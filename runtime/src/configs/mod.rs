@@ -3,8 +3,7 @@
 mod governance;
 
 pub use governance::{
-	dynamic_params, PolicyOrigin, RuntimeParameters, RuntimeParametersKey, RuntimeParametersValue,
-	TracksInfo, ValidatorAdminOrigin,
+	dynamic_params, PolicyOrigin, RuntimeParameters, TracksInfo, ValidatorAdminOrigin,
 };
 
 use crate::{
