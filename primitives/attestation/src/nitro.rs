@@ -16,14 +16,17 @@
 //! 5. the COSE signature over `Sig_structure` verifies with the leaf key;
 //! 6. a debug-mode enclave (PCR0, PCR1 and PCR2 all zero) is rejected.
 //!
-//! Allow-lists, nonces and key binding are the caller's policy, on the returned
-//! [`NitroDocument`].
+//! Allow-lists, nonces and key binding are the caller's policy, on the normalized
+//! [`Attestation`] ([`verify_attestation`]).
 //!
 //! Sizes: AWS's CDDL allows `user_data` and `nonce` up to 1024 bytes, and real NSM output
 //! uses that much (see the `nitrite` test vector); this verifier follows the CDDL.
 
 use alloc::{collections::BTreeMap, string::String, vec::Vec};
-use crate::cbor::{self, Value};
+use crate::{
+	cbor::{self, Value},
+	Attestation, Measurement, TeeType,
+};
 use der::{asn1::ObjectIdentifier, Decode as _, Encode as _};
 use p384::ecdsa::{signature::Verifier, Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -37,6 +40,15 @@ pub const AWS_NITRO_ROOT_G1_SHA256: [u8; 32] = [
 	0x64, 0x1a, 0x03, 0x21, 0xa3, 0xe2, 0x44, 0xef, 0xe4, 0x56, 0x46, 0x31, 0x95, 0xd6, 0x06,
 	0x31, 0x7e, 0xd7, 0xcd, 0xcc, 0x3c, 0x17, 0x56, 0xe0, 0x98, 0x93, 0xf3, 0xc6, 0x8f, 0x79,
 	0xbb, 0x5b,
+];
+
+/// SHA-256 fingerprint of the DER of the OPG development Nitro root, the root of
+/// `opg-dev-evidence`'s documents. Anyone can sign with it: only development and local
+/// chains may trust it.
+pub const DEVELOPMENT_ROOT_SHA256: [u8; 32] = [
+	0xdd, 0x02, 0x9e, 0xc8, 0x0f, 0x1d, 0xfc, 0x6d, 0xe2, 0x80, 0x60, 0x36, 0x14, 0x67, 0x60,
+	0x8f, 0xfc, 0xbc, 0xc0, 0x73, 0x83, 0xe9, 0x1d, 0xf0, 0x68, 0x96, 0xdc, 0x8c, 0xf6, 0xa4,
+	0x99, 0xcf,
 ];
 
 /// Largest accepted COSE payload.
@@ -157,6 +169,10 @@ pub enum NitroError {
 	BadDocumentSignature,
 	/// PCR0, PCR1 and PCR2 are all zero: a debug-mode enclave.
 	DebugMode,
+	/// PCR0, PCR1 or PCR2 is absent.
+	MissingMeasuredPcr,
+	/// A measured PCR (0, 1, 2 or 8) is not 48 bytes although the digest is SHA-384.
+	MeasurementNotSha384,
 }
 
 /// A verified attestation document.
@@ -176,42 +192,47 @@ pub struct NitroDocument {
 	pub nonce: Option<Vec<u8>>,
 }
 
-/// Why a verified document does not bind what the chain expects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BindingError {
-	/// `public_key` is absent or is not the node key.
-	PublicKeyMismatch,
-	/// `user_data` is absent or is not the binding digest.
-	UserDataMismatch,
-	/// `nonce` is absent or is not the chain's challenge.
-	NonceMismatch,
+impl NitroDocument {
+	/// The normalized attestation: measurement PCR0, PCR1, PCR2 and, for a signed image
+	/// (PCR8 present and non-zero), PCR8. Fails when a measured PCR is not SHA-384 sized.
+	pub fn attestation(&self) -> Result<Attestation, NitroError> {
+		let pcr = |index: u8| -> Result<Option<[u8; 48]>, NitroError> {
+			match self.pcrs.get(&index) {
+				None => Ok(None),
+				Some(value) => value
+					.as_slice()
+					.try_into()
+					.map(Some)
+					.map_err(|_| NitroError::MeasurementNotSha384),
+			}
+		};
+		let required = |index: u8| pcr(index)?.ok_or(NitroError::MissingMeasuredPcr);
+		let (pcr0, pcr1, pcr2) = (required(0)?, required(1)?, required(2)?);
+		let signer = pcr(8)?.filter(|value| value.iter().any(|b| *b != 0));
+		let measurement = Measurement::Nitro { pcr0, pcr1, pcr2, pcr8: signer };
+		let measurement_without_signer =
+			signer.map(|_| Measurement::Nitro { pcr0, pcr1, pcr2, pcr8: None });
+		Ok(Attestation {
+			tee: TeeType::Nitro,
+			measurement,
+			measurement_without_signer,
+			security_version: 0,
+			report_data: self.user_data.clone().unwrap_or_default(),
+			public_key: self.public_key.clone(),
+			nonce: self.nonce.clone(),
+			timestamp_ms: Some(self.timestamp_ms),
+			tcb_status: None,
+		})
+	}
 }
 
-impl NitroDocument {
-	/// Checks that the document binds `binding`: `public_key` is the node key, `user_data`
-	/// the binding digest, and `nonce` the challenge.
-	pub fn check_binding(&self, binding: &crate::Binding) -> Result<(), BindingError> {
-		if self.public_key.as_deref() != Some(binding.node_key.as_slice()) {
-			return Err(BindingError::PublicKeyMismatch);
-		}
-		if self.user_data.as_deref() != Some(binding.digest().as_slice()) {
-			return Err(BindingError::UserDataMismatch);
-		}
-		if self.nonce.as_deref() != Some(binding.nonce.as_slice()) {
-			return Err(BindingError::NonceMismatch);
-		}
-		Ok(())
-	}
-
-	/// SHA-256 over PCR0 ‖ PCR1 ‖ PCR2 ‖ PCR8 (PCR8 empty when absent): the enclave image,
-	/// kernel and application, and signing certificate.
-	pub fn measurement_hash(&self) -> crate::MeasurementHash {
-		let mut hasher = Sha256::new();
-		for index in [0u8, 1, 2, 8] {
-			hasher.update(self.pcrs.get(&index).map(Vec::as_slice).unwrap_or_default());
-		}
-		hasher.finalize().into()
-	}
+/// [`verify`], then [`NitroDocument::attestation`].
+pub fn verify_attestation(
+	document: &[u8],
+	root_fingerprint: &[u8; 32],
+	now: u64,
+) -> Result<Attestation, NitroError> {
+	verify(document, root_fingerprint, now)?.attestation()
 }
 
 /// Verifies `document` (raw COSE_Sign1 bytes) against the root whose DER has SHA-256

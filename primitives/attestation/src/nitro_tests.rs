@@ -202,14 +202,35 @@ fn indefinite_length_encodings_are_accepted() {
 }
 
 #[test]
-fn measurement_hash_covers_pcr_0_1_2_8() {
+fn measurement_covers_pcr_0_1_2_and_a_non_zero_pcr8() {
 	let doc = verify(&vector("nitrite_nitro_attestation.b64"), aws_root(), NITRITE_TIME).unwrap();
-	let mut changed = doc.clone();
-	changed.pcrs.get_mut(&8).unwrap()[0] ^= 1;
-	assert_ne!(doc.measurement_hash(), changed.measurement_hash());
+	let attestation = doc.attestation().unwrap();
+	assert_eq!(attestation.tee, crate::TeeType::Nitro);
+	let crate::Measurement::Nitro { pcr0, pcr8, .. } = &attestation.measurement else { panic!() };
+	assert_eq!(pcr0.as_slice(), doc.pcrs[&0].as_slice());
+	// The nitrite image is unsigned: PCR8 is zero, so not part of the measurement.
+	assert_eq!(*pcr8, None);
+	assert_eq!(attestation.measurement_without_signer, None);
+
+	let mut signed = doc.clone();
+	signed.pcrs.insert(8, vec![7; 48]);
+	let signed = signed.attestation().unwrap();
+	assert_ne!(signed.measurement.hash(), attestation.measurement.hash());
+	assert_eq!(signed.measurement_without_signer.unwrap().hash(), attestation.measurement.hash());
+
 	let mut unrelated = doc.clone();
 	unrelated.pcrs.get_mut(&4).unwrap()[0] ^= 1;
-	assert_eq!(doc.measurement_hash(), unrelated.measurement_hash());
+	assert_eq!(unrelated.attestation().unwrap().measurement, attestation.measurement);
+	let mut changed = doc.clone();
+	changed.pcrs.get_mut(&2).unwrap()[0] ^= 1;
+	assert_ne!(changed.attestation().unwrap().measurement, attestation.measurement);
+
+	let mut short = doc.clone();
+	short.pcrs.insert(1, vec![1; 32]);
+	assert_eq!(short.attestation(), Err(NitroError::MeasurementNotSha384));
+	let mut missing = doc;
+	missing.pcrs.remove(&2);
+	assert_eq!(missing.attestation(), Err(NitroError::MissingMeasuredPcr));
 }
 
 fn encode(value: &Value) -> Vec<u8> {
@@ -260,27 +281,29 @@ fn pcrs(fields: &mut [(Value, Value)]) -> &mut Vec<(Value, Value)> {
 
 #[test]
 fn binding_requires_key_digest_and_nonce() {
+	use crate::BindingError;
 	let (key, genesis, nonce) = ([1u8; 32], [2u8; 32], [3u8; 32]);
 	let binding = crate::Binding { node_key: &key, genesis_hash: &genesis, nonce: &nonce };
-	let mut doc = verify(&vector("nitrite_nitro_attestation.b64"), aws_root(), NITRITE_TIME).unwrap();
+	let mut doc = verify_attestation(&vector("nitrite_nitro_attestation.b64"), aws_root(), NITRITE_TIME)
+		.unwrap();
 	// The real document binds 1024 bytes of 0x01 everywhere: none of ours.
 	assert_eq!(doc.check_binding(&binding), Err(BindingError::PublicKeyMismatch));
 
 	doc.public_key = Some(key.to_vec());
-	doc.user_data = Some(binding.digest().to_vec());
+	doc.report_data = binding.digest().to_vec();
 	doc.nonce = Some(nonce.to_vec());
 	assert_eq!(doc.check_binding(&binding), Ok(()));
 
 	let other_chain = [9u8; 32];
 	let replayed = crate::Binding { genesis_hash: &other_chain, ..binding };
-	assert_eq!(doc.check_binding(&replayed), Err(BindingError::UserDataMismatch));
+	assert_eq!(doc.check_binding(&replayed), Err(BindingError::ReportDataMismatch));
 	let other_nonce = [4u8; 32];
 	let stale = crate::Binding { nonce: &other_nonce, ..binding };
-	assert_eq!(doc.check_binding(&stale), Err(BindingError::UserDataMismatch));
-	doc.user_data = Some(stale.digest().to_vec());
+	assert_eq!(doc.check_binding(&stale), Err(BindingError::ReportDataMismatch));
+	doc.report_data = stale.digest().to_vec();
 	assert_eq!(doc.check_binding(&stale), Err(BindingError::NonceMismatch));
 	doc.nonce = None;
-	assert_eq!(doc.check_binding(&binding), Err(BindingError::UserDataMismatch));
+	assert_eq!(doc.check_binding(&binding), Err(BindingError::ReportDataMismatch));
 }
 
 #[test]
