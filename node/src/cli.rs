@@ -43,4 +43,8 @@ pub enum Subcommand {
 
 	/// Database meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// TEE attestation tools for node operators.
+	#[command(subcommand)]
+	Attestation(crate::attestation::AttestationCmd),
 }

@@ -1,5 +1,6 @@
 //! `opg-node`: the OPG chain's validator and RPC node.
 
+mod attestation;
 mod chain_spec;
 mod cli;
 mod command;

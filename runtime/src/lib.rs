@@ -193,6 +193,10 @@ mod runtime {
 	#[runtime::pallet_index(23)]
 	pub type Grandpa = polkadot_sdk::pallet_grandpa;
 
+	// Inference network.
+	#[runtime::pallet_index(40)]
+	pub type NodeRegistry = pallet_node_registry;
+
 	// Governance.
 	#[runtime::pallet_index(30)]
 	pub type Treasury = polkadot_sdk::pallet_treasury;

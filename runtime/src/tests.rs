@@ -54,11 +54,16 @@ fn new_ext(preset: &str) -> TestExternalities {
 	ext
 }
 
-/// Authors and finalizes the next block in Aura slot `number`, as the node would.
+/// The Aura slot of block zero: 2026-11-22T00:00:00Z, so that certificates meet a
+/// realistic chain time.
+const GENESIS_SLOT: u64 = 1_795_305_600_000 / SLOT_DURATION;
+
+/// Authors and finalizes the next block in Aura slot `GENESIS_SLOT + number`, as the node
+/// would.
 fn next_block() {
 	let number = System::block_number() + 1;
 	let parent = System::block_hash(number - 1);
-	let slot = Slot::from(number as u64);
+	let slot = Slot::from(GENESIS_SLOT + number as u64);
 	let digest = Digest { logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, slot.encode())] };
 	Executive::initialize_block(&Header::new(
 		number,
@@ -67,7 +72,7 @@ fn next_block() {
 		parent,
 		digest,
 	));
-	Timestamp::set(RuntimeOrigin::none(), number as u64 * SLOT_DURATION).unwrap();
+	Timestamp::set(RuntimeOrigin::none(), (GENESIS_SLOT + number as u64) * SLOT_DURATION).unwrap();
 	Executive::finalize_block();
 }
 
@@ -157,7 +162,7 @@ fn blocks_execute_and_rotate_sessions() {
 		run_blocks(25);
 		assert_eq!(System::block_number(), 25);
 		assert_eq!(Session::current_index(), 2);
-		assert_eq!(Timestamp::get(), 25 * SLOT_DURATION);
+		assert_eq!(Timestamp::get(), (GENESIS_SLOT + 25) * SLOT_DURATION);
 	});
 }
 
@@ -366,4 +371,162 @@ fn tracks_follow_the_timing_profile() {
 	});
 	// A chain spec that sets no profile gets production periods.
 	assert_eq!(RuntimeGenesisConfig::default().origins.timings, TrackTimings::Production);
+}
+
+mod node_registry {
+	use super::*;
+	use crate::NodeRegistry;
+	use opg_dev_evidence::{nitro_document, DocumentRequest, Pcrs, DEVELOPMENT_IMAGE};
+	use pallet_node_registry::{
+		AllowedMeasurements, Capabilities, Challenges, Evidence, Hardware, HardwareClass, Roles,
+		TrustDevelopmentRoot, VerificationModes,
+	};
+	use polkadot_sdk::{
+		frame_support::BoundedVec,
+		sp_core::{sr25519, Pair},
+	};
+
+	fn node_key() -> sr25519::Pair {
+		sr25519::Pair::from_string("//opg-test-node", None).unwrap()
+	}
+
+	fn register_call(operator: &AccountId) -> RuntimeCall {
+		let node = node_key();
+		let message = NodeRegistry::registration_message(operator).unwrap();
+		RuntimeCall::NodeRegistry(pallet_node_registry::Call::register {
+			node: node.public(),
+			roles: Roles(Roles::INFERENCE),
+			capabilities: Capabilities {
+				models: BoundedVec::truncate_from(vec![1]),
+				modes: VerificationModes(VerificationModes::TEE),
+				hardware: Hardware { class: HardwareClass::Cpu, gpu_model: Default::default(), gpu_memory_mib: 0 },
+				endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
+			},
+			bond: protocol::MinNodeBond::get(),
+			signature: node.sign(&message),
+		})
+	}
+
+	fn development_document(nonce: [u8; 32]) -> Evidence {
+		let request = DocumentRequest {
+			node_key: node_key().public().0,
+			genesis_hash: System::block_hash(0).0,
+			nonce,
+			pcrs: Pcrs::development(DEVELOPMENT_IMAGE),
+			now: Timestamp::get() / 1000,
+		};
+		Evidence::Nitro { document: BoundedVec::truncate_from(nitro_document(&request).unwrap()) }
+	}
+
+	fn dispatch(call: RuntimeCall) -> polkadot_sdk::sp_runtime::DispatchResultWithInfo<
+		polkadot_sdk::frame_support::dispatch::PostDispatchInfo,
+	> {
+		use polkadot_sdk::sp_runtime::traits::Dispatchable;
+		call.dispatch(RuntimeOrigin::signed(account(Sr25519Keyring::Alice)))
+	}
+
+	#[test]
+	fn development_presets_trust_the_development_root_and_image() {
+		assert_eq!(development_measurement(), Pcrs::development(DEVELOPMENT_IMAGE).measurement());
+		for preset in [DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
+			new_ext(preset).execute_with(|| {
+				assert!(TrustDevelopmentRoot::<Runtime>::get());
+				let measurement = development_measurement();
+				assert!(AllowedMeasurements::<Runtime>::contains_key(measurement.tee(), measurement.hash()));
+			});
+		}
+	}
+
+	/// What production chain specs start from: the default genesis, plus funds to pay with.
+	fn production_ext() -> TestExternalities {
+		let mut config = RuntimeGenesisConfig::default();
+		config.balances.balances = vec![(account(Sr25519Keyring::Alice), 1_000_000 * OPG)];
+		config.validator_set.validators = vec![DevValidator::ALICE.account()];
+		config.session.keys = vec![(
+			DevValidator::ALICE.account(),
+			DevValidator::ALICE.account(),
+			DevValidator::ALICE.session_keys(),
+		)];
+		TestExternalities::new(config.build_storage().unwrap())
+	}
+
+	#[test]
+	fn production_genesis_rejects_development_evidence() {
+		production_ext().execute_with(|| {
+			next_block();
+			assert!(!TrustDevelopmentRoot::<Runtime>::get());
+			assert_eq!(AllowedMeasurements::<Runtime>::iter().count(), 0);
+			dispatch(register_call(&account(Sr25519Keyring::Alice))).unwrap();
+			let node = node_key().public();
+			dispatch(RuntimeCall::NodeRegistry(pallet_node_registry::Call::request_challenge { node }))
+				.unwrap();
+			let nonce = Challenges::<Runtime>::get(node).unwrap().nonce;
+			let error = dispatch(RuntimeCall::NodeRegistry(
+				pallet_node_registry::Call::submit_attestation { node, evidence: development_document(nonce) },
+			))
+			.unwrap_err()
+			.error;
+			assert_eq!(error, pallet_node_registry::Error::<Runtime>::UntrustedRoot.into());
+		});
+	}
+
+	#[test]
+	fn a_node_registers_and_attests_with_development_evidence() {
+		new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+			next_block();
+			let alice = account(Sr25519Keyring::Alice);
+			dispatch(register_call(&alice)).unwrap();
+			let node = node_key().public();
+			dispatch(RuntimeCall::NodeRegistry(pallet_node_registry::Call::request_challenge { node }))
+				.unwrap();
+			let nonce = Challenges::<Runtime>::get(node).unwrap().nonce;
+			next_block();
+			dispatch(RuntimeCall::NodeRegistry(pallet_node_registry::Call::submit_attestation {
+				node,
+				evidence: development_document(nonce),
+			}))
+			.unwrap();
+			let record = NodeRegistry::tee_attestation(&node).unwrap();
+			assert_eq!(record.measurement, development_measurement().hash());
+			assert!(NodeRegistry::is_live(&node, Roles::INFERENCE));
+		});
+	}
+
+	#[test]
+	fn rejected_evidence_still_pays_its_fee() {
+		new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+			next_block();
+			let alice = account(Sr25519Keyring::Alice);
+			let call = RuntimeCall::NodeRegistry(pallet_node_registry::Call::submit_attestation {
+				node: node_key().public(),
+				evidence: Evidence::Nitro { document: BoundedVec::truncate_from(vec![0u8; 16 * 1024]) },
+			});
+			let before = Balances::free_balance(&alice);
+			let outcome = Executive::apply_extrinsic(signed_extrinsic(Sr25519Keyring::Alice, call, 0)).unwrap();
+			assert_eq!(outcome, Err(pallet_node_registry::Error::<Runtime>::NodeNotFound.into()));
+			assert!(Balances::free_balance(&alice) < before, "the failed call paid a fee");
+		});
+	}
+
+	#[test]
+	fn a_policy_referendum_allows_a_measurement() {
+		new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+			next_block();
+			let measurement = Pcrs::development("opg-inference-v2").measurement();
+			let call = RuntimeCall::NodeRegistry(pallet_node_registry::Call::allow_measurement {
+				measurement: measurement.clone(),
+				min_security_version: 0,
+			});
+			// Not directly.
+			assert!(dispatch(call.clone()).is_err());
+			let index = pass_referendum(OriginCaller::Origins(OpgOrigin::Policy), call);
+			let mut blocks = 0;
+			while !AllowedMeasurements::<Runtime>::contains_key(measurement.tee(), measurement.hash()) {
+				next_block();
+				blocks += 1;
+				assert!(blocks <= 40, "referendum did not enact within 40 blocks");
+			}
+			assert!(referendum_approved(index));
+		});
+	}
 }

@@ -152,6 +152,38 @@ impl pallet_validator_set::Config for Runtime {
 	type WeightInfo = pallet_validator_set::weights::SubstrateWeight<Runtime>;
 }
 
+parameter_types! {
+	/// A node that sent no heartbeat for 10 minutes is not live.
+	pub const NodeLivenessWindow: BlockNumber = 100;
+	/// A bond is released a week after its node exits, so settlement can still slash it.
+	pub const NodeUnbondingPeriod: BlockNumber = 7 * DAYS;
+	/// A challenge nonce can be answered for 5 minutes.
+	pub const ChallengeLifetime: BlockNumber = 50;
+	/// Nodes renew their TEE attestation daily.
+	pub const AttestationValidity: BlockNumber = DAYS;
+	/// A Nitro document's timestamp may be 10 minutes away from chain time.
+	pub const MaxEvidenceAge: u64 = 600;
+	pub const MaxModelsPerNode: u32 = 64;
+}
+
+impl pallet_node_registry::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Slashed = ResolveTo<TreasuryAccount, Balances>;
+	/// Set by governance on the policy track.
+	type MinBond = dynamic_params::protocol::MinNodeBond;
+	type ModelId = u32;
+	type MaxModels = MaxModelsPerNode;
+	type PolicyOrigin = PolicyOrigin;
+	type UnixTime = pallet_timestamp::Pallet<Runtime>;
+	type LivenessWindow = NodeLivenessWindow;
+	type UnbondingPeriod = NodeUnbondingPeriod;
+	type ChallengeLifetime = ChallengeLifetime;
+	type AttestationValidity = AttestationValidity;
+	type MaxEvidenceAge = MaxEvidenceAge;
+	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
+}
+
 /// Sessions rotate every `ValidatorSet::SessionPeriod` blocks, counted from block zero.
 type Sessions = pallet_session::PeriodicSessions<
 	pallet_validator_set::StoredSessionPeriod<Runtime>,

@@ -1,0 +1,730 @@
+//! # Node registry
+//!
+//! Which machines may serve OPG, and why the chain trusts them.
+//!
+//! ## Nodes
+//! An operator registers a node ([`Pallet::register`]) with its roles, its node key (the
+//! sr25519 key that signs results, proven by a signature over the chain and the operator),
+//! its capabilities and a bond of at least [`Config::MinBond`], held from the operator's
+//! balance. The node proves liveness with [`Pallet::heartbeat`] at least every
+//! [`Config::LivenessWindow`] blocks. [`Pallet::unregister`] starts an exit; after
+//! [`Config::UnbondingPeriod`] blocks [`Pallet::withdraw_unbonded`] releases the bond.
+//! Settlement slashes bonds through [`NodeSlashing`], during unbonding too.
+//!
+//! ## Attestation
+//! 1. The operator asks for a challenge ([`Pallet::request_challenge`]); the chain answers
+//!    with a fresh nonce that expires after [`Config::ChallengeLifetime`] blocks.
+//! 2. The node's TEE produces evidence binding node key, genesis hash and nonce
+//!    ([`opg_attestation::Binding`]): an AWS Nitro document or an Intel DCAP quote.
+//! 3. [`Pallet::submit_attestation`] verifies it here, in the runtime, against roots pinned
+//!    in [`opg_attestation`] at the time of `pallet-timestamp`, checks the binding, consumes
+//!    the nonce, and requires the measurement to be allow-listed. The attestation is valid
+//!    for [`Config::AttestationValidity`] blocks and is renewed the same way.
+//!
+//! Governance ([`Config::PolicyOrigin`]: the `policy` track, or Root) keeps the measurement
+//! allow-list and the DCAP TCB policy, and can revoke a node. Revocations take effect at
+//! once: [`Pallet::tee_attestation`] checks node status, expiry and the allow-list on every
+//! use, in three storage reads.
+//!
+//! The development Nitro root (documents from `opg-dev-evidence`) is trusted only when the
+//! genesis sets [`GenesisConfig::trust_development_root`], which only the development and
+//! local presets do; no call can change it.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+use opg_attestation::{dcap, nitro, Attestation, Binding, Measurement, MeasurementHash, TeeType};
+use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
+
+/// Domain separator of the message a node key signs to register.
+pub const REGISTRATION_DOMAIN: &[u8] = b"opg/node-registration/v1";
+
+/// Called by settlement to penalize a node.
+pub trait NodeSlashing<Balance> {
+	/// Takes up to `amount` from the node's bond; returns what was taken.
+	fn slash(node: &NodeKey, amount: Balance) -> Balance;
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{BalancedHold, Credit, Inspect, MutateHold},
+			tokens::Precision,
+			Imbalance, OnUnbalanced, UnixTime,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::traits::{Saturating, Zero};
+
+	/// The balance type of [`Config::Currency`].
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	/// A registered node as stored.
+	pub type NodeOf<T> = Node<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+		<T as Config>::ModelId,
+		<T as Config>::MaxModels,
+	>;
+	/// Capabilities as passed to calls.
+	pub type CapabilitiesOf<T> = Capabilities<<T as Config>::ModelId, <T as Config>::MaxModels>;
+
+	#[pallet::config]
+	pub trait Config: polkadot_sdk::frame_system::Config {
+		/// The currency bonds are held in.
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ BalancedHold<Self::AccountId>;
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// Where slashed bonds go.
+		type Slashed: OnUnbalanced<Credit<Self::AccountId, Self::Currency>>;
+		/// The least bond a node registers with.
+		type MinBond: Get<BalanceOf<Self>>;
+		/// Identifies a model of the model hub.
+		type ModelId: Parameter + Member + MaxEncodedLen + Copy + Ord;
+		/// The most models one node serves.
+		#[pallet::constant]
+		type MaxModels: Get<u32>;
+		/// The origin that keeps the attestation policy and revokes nodes.
+		type PolicyOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+		/// Wall-clock time, against which certificates and collateral are checked.
+		type UnixTime: UnixTime;
+		/// Blocks within which a node must send a heartbeat to count as live.
+		#[pallet::constant]
+		type LivenessWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks between an exit and the bond's release.
+		#[pallet::constant]
+		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
+		/// Blocks a challenge nonce stays answerable.
+		#[pallet::constant]
+		type ChallengeLifetime: Get<BlockNumberFor<Self>>;
+		/// Blocks an attestation stays valid.
+		#[pallet::constant]
+		type AttestationValidity: Get<BlockNumberFor<Self>>;
+		/// The most seconds a Nitro document's timestamp may differ from chain time.
+		#[pallet::constant]
+		type MaxEvidenceAge: Get<u64>;
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A node's bond.
+		NodeBond,
+	}
+
+	/// Registered nodes by node key.
+	#[pallet::storage]
+	pub type Nodes<T: Config> = StorageMap<_, Blake2_128Concat, NodeKey, NodeOf<T>>;
+
+	/// Open challenges by node key.
+	#[pallet::storage]
+	pub type Challenges<T: Config> =
+		StorageMap<_, Blake2_128Concat, NodeKey, Challenge<BlockNumberFor<T>>>;
+
+	/// Challenges issued so far; part of every nonce, so that no two are equal.
+	#[pallet::storage]
+	pub type ChallengeCount<T: Config> = StorageValue<_, u64, ValueQuery>;
+
+	/// Current attestations by node key.
+	#[pallet::storage]
+	pub type Attestations<T: Config> =
+		StorageMap<_, Blake2_128Concat, NodeKey, AttestationRecord<BlockNumberFor<T>>>;
+
+	/// Measurements allowed to serve, by TEE and [`Measurement::hash`].
+	#[pallet::storage]
+	pub type AllowedMeasurements<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		TeeType,
+		Identity,
+		MeasurementHash,
+		AllowedMeasurement,
+	>;
+
+	/// How DCAP TCB statuses are judged.
+	#[pallet::storage]
+	pub type DcapPolicy<T: Config> = StorageValue<_, dcap::DcapPolicy, ValueQuery>;
+
+	/// Whether Nitro documents may chain to the development root. Set at genesis only.
+	#[pallet::storage]
+	pub type TrustDevelopmentRoot<T: Config> = StorageValue<_, bool, ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A node registered with `bond` held from `operator`.
+		NodeRegistered { node: NodeKey, operator: T::AccountId, roles: Roles, bond: BalanceOf<T> },
+		/// A node's capabilities changed.
+		CapabilitiesUpdated { node: NodeKey },
+		/// A node's bond grew to `bond`.
+		BondIncreased { node: NodeKey, bond: BalanceOf<T> },
+		/// A node proved liveness.
+		Heartbeat { node: NodeKey },
+		/// A node must answer with evidence binding `nonce` by block `expires_at`.
+		ChallengeIssued { node: NodeKey, nonce: [u8; 32], expires_at: BlockNumberFor<T> },
+		/// A node's TEE evidence verified; valid until block `expires_at`.
+		NodeAttested {
+			node: NodeKey,
+			tee: TeeType,
+			measurement: MeasurementHash,
+			expires_at: BlockNumberFor<T>,
+		},
+		/// A node is exiting; its bond is released from block `until`.
+		NodeUnbonding { node: NodeKey, until: BlockNumberFor<T> },
+		/// A node left and its bond was released.
+		NodeRemoved { node: NodeKey, released: BalanceOf<T> },
+		/// Governance revoked a node.
+		NodeRevoked { node: NodeKey },
+		/// Settlement took `amount` of a node's bond.
+		NodeSlashed { node: NodeKey, amount: BalanceOf<T> },
+		/// Governance allowed a measurement.
+		MeasurementAllowed { tee: TeeType, measurement: MeasurementHash, min_security_version: u16 },
+		/// Governance revoked a measurement; attestations naming it are void at once.
+		MeasurementRevoked { tee: TeeType, measurement: MeasurementHash },
+		/// Governance changed the DCAP policy.
+		DcapPolicyChanged { policy: dcap::DcapPolicy },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The node key is already registered.
+		NodeAlreadyRegistered,
+		/// No node is registered under this key.
+		NodeNotFound,
+		/// Only the node's operator may do this.
+		NotOperator,
+		/// Roles must be non-empty and known.
+		InvalidRoles,
+		/// Verification modes must be non-empty and known.
+		InvalidModes,
+		/// The bond is below the minimum governance set.
+		BondTooLow,
+		/// The operator cannot cover the bond.
+		InsufficientBalance,
+		/// The signature does not prove possession of the node key.
+		BadNodeKeySignature,
+		/// The node is revoked or exiting.
+		NodeNotActive,
+		/// The node is not exiting.
+		NotUnbonding,
+		/// The unbonding period has not passed.
+		StillUnbonding,
+		/// The node has no open challenge (never asked, or already answered).
+		NoChallenge,
+		/// The challenge expired; ask for a new one.
+		ChallengeExpired,
+		/// The evidence is not well-formed (encoding, structure, field rules).
+		MalformedEvidence,
+		/// The evidence does not chain to a root this chain trusts.
+		UntrustedRoot,
+		/// A certificate or the collateral is not valid at the chain's time.
+		NotValidAtChainTime,
+		/// The certificate chain is invalid (issuer, CA constraints, key usage, algorithm).
+		InvalidCertificateChain,
+		/// A signature over the evidence does not verify.
+		InvalidEvidenceSignature,
+		/// The DCAP quote, its certificates, CRLs or collateral do not verify at the chain's
+		/// time.
+		DcapVerificationFailed,
+		/// The enclave runs in debug mode.
+		DebugEnclave,
+		/// TDX attributes are unsafe (SEPT_VE_DISABLE clear, migratable, service TD).
+		DisallowedTdAttributes,
+		/// The platform's TCB status is not allowed by the DCAP policy.
+		TcbStatusNotAllowed,
+		/// The DCAP collateral is older than the policy's tcbEvaluationDataNumber.
+		TcbEvaluationDataNumberTooLow,
+		/// The evidence does not bind this node key, this chain and the challenge nonce.
+		BindingMismatch,
+		/// The document's timestamp is too far from the chain's time.
+		StaleEvidence,
+		/// The measurement is not on the allow-list.
+		MeasurementNotAllowed,
+		/// The security version is below the allow-list entry's minimum.
+		SecurityVersionTooLow,
+		/// The measurement is already allowed.
+		MeasurementAlreadyAllowed,
+		/// The measurement is not on the allow-list.
+		MeasurementNotFound,
+		/// The genesis block hash is not yet known.
+		GenesisUnknown,
+	}
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Trust the development Nitro root. Development and local presets only.
+		pub trust_development_root: bool,
+		/// Measurements allowed from genesis: the SCALE encoding of each [`Measurement`]
+		/// (hex in chain specs), with its minimum security version.
+		pub allowed_measurements: Vec<(sp_core::Bytes, u16)>,
+		#[serde(skip)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			TrustDevelopmentRoot::<T>::put(self.trust_development_root);
+			for (encoded, min_security_version) in &self.allowed_measurements {
+				let measurement = Measurement::decode(&mut &encoded[..])
+					.expect("genesis allowed_measurements holds SCALE-encoded measurements");
+				AllowedMeasurements::<T>::insert(
+					measurement.tee(),
+					measurement.hash(),
+					AllowedMeasurement { measurement, min_security_version: *min_security_version },
+				);
+			}
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Registers a node, holding `bond` from the caller, its operator.
+		///
+		/// `signature` is the node key's sr25519 signature over
+		/// `REGISTRATION_DOMAIN ‖ genesis hash ‖ SCALE(operator)`, so that no one registers
+		/// a key they do not hold. The node starts active, unattested, with a heartbeat now.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register())]
+		pub fn register(
+			origin: OriginFor<T>,
+			node: NodeKey,
+			roles: Roles,
+			capabilities: CapabilitiesOf<T>,
+			bond: BalanceOf<T>,
+			signature: sp_core::sr25519::Signature,
+		) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			ensure!(!Nodes::<T>::contains_key(node), Error::<T>::NodeAlreadyRegistered);
+			ensure!(roles.is_valid(), Error::<T>::InvalidRoles);
+			ensure!(capabilities.modes.is_valid(), Error::<T>::InvalidModes);
+			ensure!(bond >= T::MinBond::get(), Error::<T>::BondTooLow);
+			let message = Self::registration_message(&operator)?;
+			ensure!(
+				sp_io::crypto::sr25519_verify(&signature, &message, &node),
+				Error::<T>::BadNodeKeySignature
+			);
+			T::Currency::hold(&HoldReason::NodeBond.into(), &operator, bond)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			let now = frame_system::Pallet::<T>::block_number();
+			Nodes::<T>::insert(
+				node,
+				Node {
+					operator: operator.clone(),
+					roles,
+					bond,
+					capabilities,
+					status: NodeStatus::Active,
+					registered_at: now,
+					last_heartbeat: now,
+				},
+			);
+			Self::deposit_event(Event::NodeRegistered { node, operator, roles, bond });
+			Ok(())
+		}
+
+		/// Replaces an active node's capabilities. Operator only.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::update_capabilities())]
+		pub fn update_capabilities(
+			origin: OriginFor<T>,
+			node: NodeKey,
+			capabilities: CapabilitiesOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(capabilities.modes.is_valid(), Error::<T>::InvalidModes);
+			Self::mutate_active(&who, &node, |record| {
+				record.capabilities = capabilities;
+				Ok(())
+			})?;
+			Self::deposit_event(Event::CapabilitiesUpdated { node });
+			Ok(())
+		}
+
+		/// Holds `amount` more for an active node. Operator only.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::bond_extra())]
+		pub fn bond_extra(origin: OriginFor<T>, node: NodeKey, amount: BalanceOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let bond = Self::mutate_active(&who, &node, |record| {
+				T::Currency::hold(&HoldReason::NodeBond.into(), &record.operator, amount)
+					.map_err(|_| Error::<T>::InsufficientBalance)?;
+				record.bond = record.bond.saturating_add(amount);
+				Ok(record.bond)
+			})?;
+			Self::deposit_event(Event::BondIncreased { node, bond });
+			Ok(())
+		}
+
+		/// Proves an active node is live in this block. Operator only.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::heartbeat())]
+		pub fn heartbeat(origin: OriginFor<T>, node: NodeKey) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::mutate_active(&who, &node, |record| {
+				record.last_heartbeat = frame_system::Pallet::<T>::block_number();
+				Ok(())
+			})?;
+			Self::deposit_event(Event::Heartbeat { node });
+			Ok(())
+		}
+
+		/// Issues a fresh challenge nonce for an active node, replacing any open one.
+		/// Operator only.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::request_challenge())]
+		pub fn request_challenge(origin: OriginFor<T>, node: NodeKey) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::mutate_active(&who, &node, |_| Ok(()))?;
+			let count = ChallengeCount::<T>::mutate(|count| {
+				*count = count.wrapping_add(1);
+				*count
+			});
+			let parent = frame_system::Pallet::<T>::parent_hash();
+			let nonce =
+				sp_io::hashing::blake2_256(&(b"opg/challenge", parent, node, count).encode());
+			let expires_at =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::ChallengeLifetime::get());
+			Challenges::<T>::insert(node, Challenge { nonce, expires_at });
+			Self::deposit_event(Event::ChallengeIssued { node, nonce, expires_at });
+			Ok(())
+		}
+
+		/// Verifies TEE evidence answering the node's open challenge and records the
+		/// attestation, replacing any earlier one. Operator only.
+		///
+		/// The evidence must chain to a pinned root at the chain's time, bind the node key,
+		/// the genesis hash and the challenge nonce, and report an allowed measurement.
+		/// The nonce is consumed.
+		#[pallet::call_index(5)]
+		#[pallet::weight(match evidence {
+			Evidence::Nitro { .. } => T::WeightInfo::submit_nitro_attestation(),
+			Evidence::Dcap { .. } => T::WeightInfo::submit_dcap_attestation(),
+		})]
+		pub fn submit_attestation(
+			origin: OriginFor<T>,
+			node: NodeKey,
+			evidence: Evidence,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::mutate_active(&who, &node, |_| Ok(()))?;
+			let challenge = Challenges::<T>::take(node).ok_or(Error::<T>::NoChallenge)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now <= challenge.expires_at, Error::<T>::ChallengeExpired);
+
+			let attestation = Self::verify_evidence(&evidence)?;
+			let genesis_hash = Self::genesis_hash()?;
+			let binding =
+				Binding { node_key: &node.0, genesis_hash: &genesis_hash, nonce: &challenge.nonce };
+			attestation.check_binding(&binding).map_err(|_| Error::<T>::BindingMismatch)?;
+			if let Some(timestamp_ms) = attestation.timestamp_ms {
+				let chain_secs = T::UnixTime::now().as_secs();
+				ensure!(
+					(timestamp_ms / 1000).abs_diff(chain_secs) <= T::MaxEvidenceAge::get(),
+					Error::<T>::StaleEvidence
+				);
+			}
+			let measurement = Self::allowed_measurement(&attestation)?;
+
+			let expires_at = now.saturating_add(T::AttestationValidity::get());
+			let tee = attestation.tee;
+			Attestations::<T>::insert(
+				node,
+				AttestationRecord {
+					tee,
+					measurement,
+					attested_at: now,
+					expires_at,
+					tcb_status: attestation.tcb_status,
+				},
+			);
+			Self::deposit_event(Event::NodeAttested { node, tee, measurement, expires_at });
+			Ok(())
+		}
+
+		/// Starts a node's exit: it stops serving at once, and its bond is released after
+		/// the unbonding period. Operator only; revoked nodes may exit too.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::unregister())]
+		pub fn unregister(origin: OriginFor<T>, node: NodeKey) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let until = Nodes::<T>::try_mutate(node, |record| {
+				let record = record.as_mut().ok_or(Error::<T>::NodeNotFound)?;
+				ensure!(record.operator == who, Error::<T>::NotOperator);
+				ensure!(
+					!matches!(record.status, NodeStatus::Unbonding { .. }),
+					Error::<T>::NodeNotActive
+				);
+				let until =
+					frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+				record.status = NodeStatus::Unbonding { until };
+				Ok::<_, DispatchError>(until)
+			})?;
+			Attestations::<T>::remove(node);
+			Challenges::<T>::remove(node);
+			Self::deposit_event(Event::NodeUnbonding { node, until });
+			Ok(())
+		}
+
+		/// Releases an exited node's bond and removes the node. Operator only.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::withdraw_unbonded())]
+		pub fn withdraw_unbonded(origin: OriginFor<T>, node: NodeKey) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let record = Nodes::<T>::get(node).ok_or(Error::<T>::NodeNotFound)?;
+			ensure!(record.operator == who, Error::<T>::NotOperator);
+			let NodeStatus::Unbonding { until } = record.status else {
+				return Err(Error::<T>::NotUnbonding.into())
+			};
+			ensure!(frame_system::Pallet::<T>::block_number() >= until, Error::<T>::StillUnbonding);
+			let released = T::Currency::release(
+				&HoldReason::NodeBond.into(),
+				&record.operator,
+				record.bond,
+				Precision::BestEffort,
+			)?;
+			Nodes::<T>::remove(node);
+			Self::deposit_event(Event::NodeRemoved { node, released });
+			Ok(())
+		}
+
+		/// Allows a measurement to serve, with the lowest accepted security version (SGX
+		/// ISVSVN; zero otherwise). Policy origin.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::allow_measurement())]
+		pub fn allow_measurement(
+			origin: OriginFor<T>,
+			measurement: Measurement,
+			min_security_version: u16,
+		) -> DispatchResult {
+			T::PolicyOrigin::ensure_origin(origin)?;
+			let (tee, hash) = (measurement.tee(), measurement.hash());
+			ensure!(
+				!AllowedMeasurements::<T>::contains_key(tee, hash),
+				Error::<T>::MeasurementAlreadyAllowed
+			);
+			AllowedMeasurements::<T>::insert(
+				tee,
+				hash,
+				AllowedMeasurement { measurement, min_security_version },
+			);
+			Self::deposit_event(Event::MeasurementAllowed {
+				tee,
+				measurement: hash,
+				min_security_version,
+			});
+			Ok(())
+		}
+
+		/// Removes a measurement from the allow-list; attestations naming it are void at
+		/// once. Policy origin.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::revoke_measurement())]
+		pub fn revoke_measurement(
+			origin: OriginFor<T>,
+			tee: TeeType,
+			measurement: MeasurementHash,
+		) -> DispatchResult {
+			T::PolicyOrigin::ensure_origin(origin)?;
+			AllowedMeasurements::<T>::take(tee, measurement).ok_or(Error::<T>::MeasurementNotFound)?;
+			Self::deposit_event(Event::MeasurementRevoked { tee, measurement });
+			Ok(())
+		}
+
+		/// Sets how DCAP TCB statuses are judged. Policy origin.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::set_dcap_policy())]
+		pub fn set_dcap_policy(origin: OriginFor<T>, policy: dcap::DcapPolicy) -> DispatchResult {
+			T::PolicyOrigin::ensure_origin(origin)?;
+			DcapPolicy::<T>::put(policy);
+			Self::deposit_event(Event::DcapPolicyChanged { policy });
+			Ok(())
+		}
+
+		/// Revokes a node: it stops serving at once and its attestation is void. Its
+		/// operator can still exit and recover what remains of the bond. Policy origin.
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::revoke_node())]
+		pub fn revoke_node(origin: OriginFor<T>, node: NodeKey) -> DispatchResult {
+			T::PolicyOrigin::ensure_origin(origin)?;
+			Nodes::<T>::try_mutate(node, |record| {
+				let record = record.as_mut().ok_or(Error::<T>::NodeNotFound)?;
+				ensure!(record.status == NodeStatus::Active, Error::<T>::NodeNotActive);
+				record.status = NodeStatus::Revoked;
+				Ok::<_, DispatchError>(())
+			})?;
+			Attestations::<T>::remove(node);
+			Challenges::<T>::remove(node);
+			Self::deposit_event(Event::NodeRevoked { node });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// What a node key signs to register for `operator` on this chain.
+		pub fn registration_message(operator: &T::AccountId) -> Result<Vec<u8>, DispatchError> {
+			let mut message = REGISTRATION_DOMAIN.to_vec();
+			message.extend_from_slice(&Self::genesis_hash()?);
+			operator.encode_to(&mut message);
+			Ok(message)
+		}
+
+		/// Whether the node is active, has the roles and sent a heartbeat within the
+		/// liveness window.
+		pub fn is_live(node: &NodeKey, roles: u8) -> bool {
+			Nodes::<T>::get(node).is_some_and(|record| {
+				let now = frame_system::Pallet::<T>::block_number();
+				record.status == NodeStatus::Active &&
+					record.roles.contains(roles) &&
+					now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get())
+			})
+		}
+
+		/// The node's attestation if it may be relied on now: the node is active, the
+		/// attestation has not expired and its measurement is still allowed.
+		pub fn tee_attestation(node: &NodeKey) -> Option<AttestationRecord<BlockNumberFor<T>>> {
+			let record = Attestations::<T>::get(node)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let usable = now <= record.expires_at &&
+				Nodes::<T>::get(node).is_some_and(|n| n.status == NodeStatus::Active) &&
+				AllowedMeasurements::<T>::contains_key(record.tee, record.measurement);
+			usable.then_some(record)
+		}
+
+		fn genesis_hash() -> Result<[u8; 32], DispatchError> {
+			let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+			let bytes: [u8; 32] =
+				hash.as_ref().try_into().map_err(|_| Error::<T>::GenesisUnknown)?;
+			ensure!(bytes != [0; 32], Error::<T>::GenesisUnknown);
+			Ok(bytes)
+		}
+
+		/// Runs `f` on an active node the caller operates.
+		fn mutate_active<R>(
+			who: &T::AccountId,
+			node: &NodeKey,
+			f: impl FnOnce(&mut NodeOf<T>) -> Result<R, DispatchError>,
+		) -> Result<R, DispatchError> {
+			Nodes::<T>::try_mutate(node, |record| {
+				let record = record.as_mut().ok_or(Error::<T>::NodeNotFound)?;
+				ensure!(&record.operator == who, Error::<T>::NotOperator);
+				ensure!(record.status == NodeStatus::Active, Error::<T>::NodeNotActive);
+				f(record)
+			})
+		}
+
+		fn verify_evidence(evidence: &Evidence) -> Result<Attestation, DispatchError> {
+			let now = T::UnixTime::now().as_secs();
+			match evidence {
+				Evidence::Nitro { document } => {
+					let aws = nitro::verify_attestation(document, &nitro::AWS_NITRO_ROOT_G1_SHA256, now);
+					let result = match aws {
+						Err(nitro::NitroError::UntrustedRoot) if TrustDevelopmentRoot::<T>::get() =>
+							nitro::verify_attestation(document, &nitro::DEVELOPMENT_ROOT_SHA256, now),
+						other => other,
+					};
+					result.map_err(|error| {
+						log::debug!(target: "runtime::node-registry", "Nitro evidence rejected: {error:?}");
+						Error::<T>::from(error).into()
+					})
+				},
+				Evidence::Dcap { quote, collateral } => {
+					let collateral = dcap::Collateral::decode(&mut &collateral[..])
+						.map_err(|_| Error::<T>::MalformedEvidence)?;
+					dcap::verify(quote, &collateral, now, &DcapPolicy::<T>::get()).map_err(|error| {
+						log::debug!(target: "runtime::node-registry", "DCAP evidence rejected: {error:?}");
+						Error::<T>::from(error).into()
+					})
+				},
+			}
+		}
+
+		/// The allow-listed measurement the attestation matches: the full measurement, or
+		/// for a signed Nitro image, its measurement without the signer.
+		fn allowed_measurement(attestation: &Attestation) -> Result<MeasurementHash, DispatchError> {
+			let candidates =
+				core::iter::once(&attestation.measurement).chain(&attestation.measurement_without_signer);
+			for measurement in candidates {
+				let hash = measurement.hash();
+				if let Some(entry) = AllowedMeasurements::<T>::get(attestation.tee, hash) {
+					ensure!(
+						attestation.security_version >= entry.min_security_version,
+						Error::<T>::SecurityVersionTooLow
+					);
+					return Ok(hash);
+				}
+			}
+			Err(Error::<T>::MeasurementNotAllowed.into())
+		}
+	}
+
+	impl<T: Config> NodeSlashing<BalanceOf<T>> for Pallet<T> {
+		fn slash(node: &NodeKey, amount: BalanceOf<T>) -> BalanceOf<T> {
+			let Some(mut record) = Nodes::<T>::get(node) else { return Zero::zero() };
+			let amount = amount.min(record.bond);
+			let (credit, _missing) =
+				T::Currency::slash(&HoldReason::NodeBond.into(), &record.operator, amount);
+			let taken = credit.peek();
+			T::Slashed::on_unbalanced(credit);
+			record.bond = record.bond.saturating_sub(taken);
+			Nodes::<T>::insert(node, record);
+			Self::deposit_event(Event::NodeSlashed { node: *node, amount: taken });
+			taken
+		}
+	}
+
+	impl<T> From<nitro::NitroError> for Error<T> {
+		fn from(error: nitro::NitroError) -> Self {
+			use nitro::NitroError::*;
+			match error {
+				UntrustedRoot => Error::UntrustedRoot,
+				CertificateExpired | CertificateNotYetValid => Error::NotValidAtChainTime,
+				IssuerMismatch | NotCa | PathLengthExceeded | BadKeyUsage | UnsupportedAlgorithm =>
+					Error::InvalidCertificateChain,
+				BadCertificateSignature | BadDocumentSignature => Error::InvalidEvidenceSignature,
+				DebugMode => Error::DebugEnclave,
+				_ => Error::MalformedEvidence,
+			}
+		}
+	}
+
+	impl<T> From<dcap::DcapError> for Error<T> {
+		fn from(error: dcap::DcapError) -> Self {
+			use dcap::DcapError::*;
+			match error {
+				MalformedQuote | UnsupportedQuoteVersion => Error::MalformedEvidence,
+				DebugMode => Error::DebugEnclave,
+				SeptVeNotDisabled | DisallowedTdAttributes => Error::DisallowedTdAttributes,
+				VerificationFailed => Error::DcapVerificationFailed,
+				TcbRevoked | TcbStatusNotAllowed(_) | OutOfDateBeyondGrace | TcbLevelNotFound =>
+					Error::TcbStatusNotAllowed,
+				TcbEvaluationDataNumberTooLow => Error::TcbEvaluationDataNumberTooLow,
+			}
+		}
+	}
+}

@@ -1,0 +1,187 @@
+//! Types stored by the node registry and passed to its calls.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use opg_attestation::{MeasurementHash, TcbStatus, TeeType};
+use core::fmt::Debug;
+use polkadot_sdk::frame_support::{
+	traits::{ConstU32, Get},
+	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
+use scale_info::TypeInfo;
+
+/// The sr25519 public key a node signs its results with.
+pub type NodeKey = polkadot_sdk::sp_core::sr25519::Public;
+
+/// Largest Nitro attestation document: a 16 KiB payload plus the COSE envelope.
+pub type MaxDocumentLen = ConstU32<{ 20 * 1024 }>;
+/// Largest DCAP quote (a TDX v5 quote with its PCK chain is about 5 KiB).
+pub type MaxQuoteLen = ConstU32<{ 16 * 1024 }>;
+/// Largest SCALE-encoded DCAP collateral (the samples are 14–19 KiB).
+pub type MaxCollateralLen = ConstU32<{ 64 * 1024 }>;
+
+/// A set of bits, one per flag of `T`.
+macro_rules! flag_set {
+	($(#[$doc:meta])* $name:ident { $($(#[$flag_doc:meta])* $flag:ident = $bit:expr),* $(,)? }) => {
+		$(#[$doc])*
+		#[derive(Clone, Copy, Default, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+		pub struct $name(pub u8);
+
+		impl $name {
+			$($(#[$flag_doc])* pub const $flag: u8 = 1 << $bit;)*
+			/// All defined flags.
+			pub const ALL: u8 = 0 $(| (1 << $bit))*;
+
+			/// Whether every flag of `flags` is set.
+			pub fn contains(&self, flags: u8) -> bool {
+				self.0 & flags == flags
+			}
+
+			/// Non-empty, with no undefined bit.
+			pub fn is_valid(&self) -> bool {
+				self.0 != 0 && self.0 & !Self::ALL == 0
+			}
+		}
+	};
+}
+
+flag_set!(
+	/// What a node does for the network.
+	Roles {
+		/// Runs inference jobs.
+		INFERENCE = 0,
+		/// Fetches and stores external data with signed provenance.
+		DATA = 1,
+		/// Checks other nodes' results.
+		VERIFIER = 2,
+	}
+);
+
+flag_set!(
+	/// The evidence a node can return with a result.
+	VerificationModes {
+		/// A signature by the node key.
+		VANILLA = 0,
+		/// A signature by a key bound to a valid TEE attestation.
+		TEE = 1,
+		/// A Groth16 proof of the inference.
+		ZKML = 2,
+	}
+);
+
+/// The kind of processor a node runs inference on.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub enum HardwareClass {
+	/// CPU only.
+	Cpu,
+	/// A CUDA GPU.
+	Gpu,
+}
+
+/// A node's hardware, as its operator declares it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub struct Hardware {
+	/// CPU or GPU.
+	pub class: HardwareClass,
+	/// The GPU model, e.g. `NVIDIA H100 80GB HBM3`; empty for CPU nodes.
+	pub gpu_model: BoundedVec<u8, ConstU32<64>>,
+	/// GPU memory in MiB; zero for CPU nodes.
+	pub gpu_memory_mib: u32,
+}
+
+/// What a node serves and where.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxModels))]
+pub struct Capabilities<ModelId: Clone + PartialEq + Eq + Debug, MaxModels: Get<u32>> {
+	/// Models the node serves.
+	pub models: BoundedVec<ModelId, MaxModels>,
+	/// Evidence the node can return.
+	pub modes: VerificationModes,
+	/// The node's hardware.
+	pub hardware: Hardware,
+	/// Where the node's executor is reached (URL), for data transfer between nodes.
+	pub endpoint: BoundedVec<u8, ConstU32<256>>,
+}
+
+/// Where a node stands.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub enum NodeStatus<BlockNumber> {
+	/// Serving.
+	Active,
+	/// Revoked by governance: serves nothing, may only exit.
+	Revoked,
+	/// Exiting: the bond is released to the operator from block `until` on.
+	Unbonding { until: BlockNumber },
+}
+
+/// A registered node.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxModels))]
+pub struct Node<
+	AccountId: Clone + PartialEq + Eq + Debug,
+	Balance: Clone + PartialEq + Eq + Debug,
+	BlockNumber: Clone + PartialEq + Eq + Debug,
+	ModelId: Clone + PartialEq + Eq + Debug,
+	MaxModels: Get<u32>,
+> {
+	/// The account that registered the node, holds its bond and manages it.
+	pub operator: AccountId,
+	/// What the node does.
+	pub roles: Roles,
+	/// The operator's funds held for this node.
+	pub bond: Balance,
+	/// What the node serves.
+	pub capabilities: Capabilities<ModelId, MaxModels>,
+	/// Active, revoked or unbonding.
+	pub status: NodeStatus<BlockNumber>,
+	/// When the node registered.
+	pub registered_at: BlockNumber,
+	/// The last block in which the node proved liveness.
+	pub last_heartbeat: BlockNumber,
+}
+
+/// A challenge the chain issued to a node: the nonce its next attestation must bind.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub struct Challenge<BlockNumber> {
+	/// The nonce.
+	pub nonce: [u8; 32],
+	/// The last block in which it can be answered.
+	pub expires_at: BlockNumber,
+}
+
+/// A node's current, verified attestation.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub struct AttestationRecord<BlockNumber> {
+	/// The TEE.
+	pub tee: TeeType,
+	/// The allow-list entry it matched.
+	pub measurement: MeasurementHash,
+	/// When it was verified.
+	pub attested_at: BlockNumber,
+	/// The last block in which it is valid.
+	pub expires_at: BlockNumber,
+	/// DCAP only: the platform's TCB status.
+	pub tcb_status: Option<TcbStatus>,
+}
+
+/// An allow-listed measurement.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub struct AllowedMeasurement {
+	/// The measurement itself, for audit.
+	pub measurement: opg_attestation::Measurement,
+	/// The lowest accepted security version (SGX ISVSVN; zero otherwise).
+	pub min_security_version: u16,
+}
+
+/// TEE evidence answering a challenge.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub enum Evidence {
+	/// An AWS Nitro Enclaves attestation document (COSE_Sign1 bytes).
+	Nitro { document: BoundedVec<u8, MaxDocumentLen> },
+	/// An Intel DCAP quote (SGX v3, TDX v4/v5) with its collateral, SCALE-encoded as
+	/// `dcap-qvl`'s `QuoteCollateralV3`.
+	Dcap { quote: BoundedVec<u8, MaxQuoteLen>, collateral: BoundedVec<u8, MaxCollateralLen> },
+}

@@ -1,0 +1,124 @@
+// The node registry on a --dev chain, driven by @polkadot/api as an operator would: a node
+// registers with a bond, answers a challenge with evidence from the dev producer, and
+// governance allows a new measurement through a referendum on the policy track.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { u8aConcat, u8aToHex, stringToU8a } from '@polkadot/util';
+import { cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
+import { NODE_BIN, connect, startNode, waitFor } from './helpers.mjs';
+
+const DEV_EVIDENCE = path.join(path.dirname(NODE_BIN), 'opg-dev-evidence');
+const OPG = 10n ** 18n;
+
+let node;
+let api;
+let keyring;
+
+before(async () => {
+  await cryptoWaitReady();
+  keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  node = await startNode(['--dev', '--tmp']);
+  api = await connect(node);
+});
+
+after(async () => {
+  await api?.disconnect();
+  await node?.stop();
+});
+
+/** Signs and sends `tx`; resolves with its events once in a block, rejects on a dispatch error. */
+function send(tx, signer) {
+  return new Promise((resolve, reject) => {
+    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
+      if (dispatchError) {
+        if (dispatchError.isModule) {
+          const { section, name } = api.registry.findMetaError(dispatchError.asModule);
+          reject(new Error(`${section}.${name}`));
+        } else {
+          reject(new Error(dispatchError.toString()));
+        }
+      } else if (status.isInBlock) {
+        resolve(events);
+      }
+    }).catch(reject);
+  });
+}
+
+function eventOf(events, event) {
+  const found = events.find((record) => event.is(record.event));
+  assert.ok(found, `event ${event.meta.name} emitted`);
+  return found.event;
+}
+
+test('a node registers, answers a challenge with dev evidence and is attested', async () => {
+  const operator = keyring.addFromUri('//Alice');
+  const nodeKey = keyring.addFromUri('//opg-test-node');
+  const genesis = api.genesisHash;
+  const message = u8aConcat(stringToU8a('opg/node-registration/v1'), genesis, decodeAddress(operator.address));
+  const capabilities = {
+    models: [1],
+    modes: 0b011,
+    hardware: { class: 'Gpu', gpuModel: 'NVIDIA H100 80GB HBM3', gpuMemoryMib: 81559 },
+    endpoint: 'http://127.0.0.1:8700',
+  };
+  const bond = 1000n * OPG;
+  const registered = await send(
+    api.tx.nodeRegistry.register(nodeKey.publicKey, 0b001, capabilities, bond, nodeKey.sign(message)),
+    operator,
+  );
+  const event = eventOf(registered, api.events.nodeRegistry.NodeRegistered);
+  assert.equal(event.data.node.toHex(), u8aToHex(nodeKey.publicKey));
+  assert.equal(event.data.bond.toBigInt(), bond);
+
+  const challenged = await send(api.tx.nodeRegistry.requestChallenge(nodeKey.publicKey), operator);
+  const nonce = eventOf(challenged, api.events.nodeRegistry.ChallengeIssued).data.nonce.toHex();
+
+  const document = execFileSync(DEV_EVIDENCE, [
+    'nitro', '--node-key', u8aToHex(nodeKey.publicKey), '--genesis', genesis.toHex(), '--nonce', nonce,
+  ], { encoding: 'utf8' }).trim();
+  const attested = await send(api.tx.nodeRegistry.submitAttestation(nodeKey.publicKey, { Nitro: { document } }), operator);
+  const record = eventOf(attested, api.events.nodeRegistry.NodeAttested);
+  assert.equal(record.data.tee.toString(), 'Nitro');
+  const stored = await api.query.nodeRegistry.attestations(nodeKey.publicKey);
+  assert.equal(stored.unwrap().measurement.toHex(), record.data.measurement.toHex());
+
+  // The nonce was consumed: the same document cannot be replayed.
+  await assert.rejects(
+    send(api.tx.nodeRegistry.submitAttestation(nodeKey.publicKey, { Nitro: { document } }), operator),
+    /nodeRegistry\.NoChallenge/,
+  );
+});
+
+test('governance allows a new measurement through a referendum on the policy track', async () => {
+  const measurementHex = execFileSync(DEV_EVIDENCE, ['measurement', '--image', 'opg-inference-v2'], { encoding: 'utf8' })
+    .match(/^measurement: (0x[0-9a-f]+)$/m)[1];
+  const hash = execFileSync(DEV_EVIDENCE, ['measurement', '--image', 'opg-inference-v2'], { encoding: 'utf8' })
+    .match(/^hash: (0x[0-9a-f]+)$/m)[1];
+  const measurement = api.createType('OpgAttestationMeasurement', measurementHex);
+  const call = api.tx.nodeRegistry.allowMeasurement(measurement, 0);
+  const alice = keyring.addFromUri('//Alice');
+
+  // Not directly.
+  await assert.rejects(send(call, alice), /BadOrigin/);
+
+  const index = (await api.query.referenda.referendumCount()).toNumber();
+  await send(api.tx.preimage.notePreimage(call.method.toHex()), alice);
+  await send(api.tx.referenda.submit(
+    { Origins: 'Policy' },
+    { Lookup: { hash: call.method.hash, len: call.method.encodedLength } },
+    { After: 0 },
+  ), alice);
+  await send(api.tx.referenda.placeDecisionDeposit(index), alice);
+  const vote = { Standard: { vote: { aye: true, conviction: 'Locked1x' }, balance: 900000n * OPG } };
+  await Promise.all(['//Alice', '//Bob', '//Charlie'].map((uri) =>
+    send(api.tx.convictionVoting.vote(index, vote), keyring.addFromUri(uri))));
+
+  await waitFor('the measurement on the allow-list',
+    async () => (await api.query.nodeRegistry.allowedMeasurements('Nitro', hash)).isSome,
+    (allowed) => allowed, 300000);
+  const info = await api.query.referenda.referendumInfoFor(index);
+  assert.ok(info.unwrap().isApproved);
+});
