@@ -44,7 +44,20 @@ pub enum Subcommand {
 	/// Database meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
 
+	/// Runtime benchmarks (only in builds with `--features runtime-benchmarks`).
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(BenchmarkCmd),
+
 	/// TEE attestation tools for node operators.
 	#[command(subcommand)]
 	Attestation(crate::attestation::AttestationCmd),
+}
+
+/// Benchmarks of the runtime.
+#[cfg(feature = "runtime-benchmarks")]
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchmarkCmd {
+	/// Measure pallet extrinsics in the wasm runtime and write their weights.
+	Pallet(Box<polkadot_sdk::frame_benchmarking_cli::PalletCmd>),
 }

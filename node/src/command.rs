@@ -110,6 +110,15 @@ pub fn run() -> sc_cli::Result<()> {
 			})
 		},
 		Some(Subcommand::Attestation(cmd)) => cmd.run(),
+		#[cfg(feature = "runtime-benchmarks")]
+		Some(Subcommand::Benchmark(crate::cli::BenchmarkCmd::Pallet(cmd))) => {
+			let runner = cli.create_runner(&**cmd)?;
+			runner.sync_run(|config| {
+				cmd.run_with_spec::<sp_runtime::traits::HashingFor<Block>, service::HostFunctions>(Some(
+					config.chain_spec,
+				))
+			})
+		},
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))

@@ -3,24 +3,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WsProvider } from '@polkadot/api';
-import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { connect, finalizedNumber, startNode, waitFor } from './helpers.mjs';
+import { finalizedNumber, startDevChain, waitFor } from './helpers.mjs';
 
-let node;
+let dev;
 let api;
 let keyring;
 
 before(async () => {
-  await cryptoWaitReady();
-  keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  node = await startNode(['--dev', '--tmp']);
-  api = await connect(node);
+  dev = await startDevChain();
+  ({ api, keyring } = dev);
 });
 
 after(async () => {
-  await api?.disconnect();
-  await node?.stop();
+  await dev?.stop();
 });
 
 test('the chain identifies itself as OPG with the OPG token', async () => {
@@ -95,7 +90,7 @@ test('every pallet, call, event and storage type decodes from metadata alone', a
 
 test('malformed and invalid extrinsics are rejected with clear errors', async () => {
   // Raw bytes straight to the node, past the client's own checks.
-  const raw = new WsProvider(node.url);
+  const raw = new WsProvider(dev.node.url);
   try {
     await raw.isReady;
     await assert.rejects(raw.send('author_submitExtrinsic', ['0x0102030405']), /Could not decode/);

@@ -5,6 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 export const NODE_BIN = process.env.OPG_NODE_BIN
   ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/opg/target'), 'release/opg-node');
@@ -119,4 +121,22 @@ export async function finalizedNumber(api) {
 export async function bestNumber(api) {
   const header = await api.rpc.chain.getHeader();
   return header.number.toNumber();
+}
+
+/**
+ * Starts a `--dev --tmp` node and connects @polkadot/api to it. Returns
+ * { node, api, keyring (sr25519, SS58 42), stop() }.
+ */
+export async function startDevChain() {
+  await cryptoWaitReady();
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const node = await startNode(['--dev', '--tmp']);
+  const api = await connect(node);
+  return {
+    node, api, keyring,
+    async stop() {
+      await api.disconnect();
+      await node.stop();
+    },
+  };
 }

@@ -5,28 +5,24 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex, stringToU8a } from '@polkadot/util';
-import { cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
-import { NODE_BIN, connect, startNode, waitFor } from './helpers.mjs';
+import { decodeAddress } from '@polkadot/util-crypto';
+import { NODE_BIN, startDevChain, waitFor } from './helpers.mjs';
 
 const DEV_EVIDENCE = path.join(path.dirname(NODE_BIN), 'opg-dev-evidence');
 const OPG = 10n ** 18n;
 
-let node;
+let dev;
 let api;
 let keyring;
 
 before(async () => {
-  await cryptoWaitReady();
-  keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  node = await startNode(['--dev', '--tmp']);
-  api = await connect(node);
+  dev = await startDevChain();
+  ({ api, keyring } = dev);
 });
 
 after(async () => {
-  await api?.disconnect();
-  await node?.stop();
+  await dev?.stop();
 });
 
 /** Signs and sends `tx`; resolves with its events once in a block, rejects on a dispatch error. */
@@ -93,10 +89,9 @@ test('a node registers, answers a challenge with dev evidence and is attested', 
 });
 
 test('governance allows a new measurement through a referendum on the policy track', async () => {
-  const measurementHex = execFileSync(DEV_EVIDENCE, ['measurement', '--image', 'opg-inference-v2'], { encoding: 'utf8' })
-    .match(/^measurement: (0x[0-9a-f]+)$/m)[1];
-  const hash = execFileSync(DEV_EVIDENCE, ['measurement', '--image', 'opg-inference-v2'], { encoding: 'utf8' })
-    .match(/^hash: (0x[0-9a-f]+)$/m)[1];
+  const printed = execFileSync(DEV_EVIDENCE, ['measurement', '--image', 'opg-inference-v2'], { encoding: 'utf8' });
+  const measurementHex = printed.match(/^measurement: (0x[0-9a-f]+)$/m)[1];
+  const hash = printed.match(/^hash: (0x[0-9a-f]+)$/m)[1];
   const measurement = api.createType('OpgAttestationMeasurement', measurementHex);
   const call = api.tx.nodeRegistry.allowMeasurement(measurement, 0);
   const alice = keyring.addFromUri('//Alice');

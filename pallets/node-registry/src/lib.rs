@@ -17,7 +17,8 @@
 //! 2. The node's TEE produces evidence binding node key, genesis hash and nonce
 //!    ([`opg_attestation::Binding`]): an AWS Nitro document or an Intel DCAP quote.
 //! 3. [`Pallet::submit_attestation`] verifies it here, in the runtime, against roots pinned
-//!    in [`opg_attestation`] at the time of `pallet-timestamp`, checks the binding, consumes
+//!    in [`opg_attestation`] at the time of `pallet-timestamp` (Nitro's P-384 signatures
+//!    through the `opg_crypto` host function of `opg-host-crypto`), checks the binding, consumes
 //!    the nonce, and requires the measurement to be allow-listed. The attestation is valid
 //!    for [`Config::AttestationValidity`] blocks and is renewed the same way.
 //!
@@ -38,6 +39,8 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -50,6 +53,15 @@ use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
 /// Domain separator of the message a node key signs to register.
 pub const REGISTRATION_DOMAIN: &[u8] = b"opg/node-registration/v1";
+
+/// What benchmarks need from the runtime.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<ModelId> {
+	/// Makes [`Config::UnixTime`] report `secs`.
+	fn set_unix_time(secs: u64);
+	/// A model id.
+	fn model(index: u32) -> ModelId;
+}
 
 /// Called by settlement to penalize a node.
 pub trait NodeSlashing<Balance> {
@@ -64,7 +76,7 @@ pub mod pallet {
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
-			fungible::{BalancedHold, Credit, Inspect, MutateHold},
+			fungible::{BalancedHold, Credit, Inspect, Mutate, MutateHold},
 			tokens::Precision,
 			Imbalance, OnUnbalanced, UnixTime,
 		},
@@ -90,7 +102,8 @@ pub mod pallet {
 	pub trait Config: polkadot_sdk::frame_system::Config {
 		/// The currency bonds are held in.
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
-			+ BalancedHold<Self::AccountId>;
+			+ BalancedHold<Self::AccountId>
+			+ Mutate<Self::AccountId>;
 		/// The overarching hold reason.
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Where slashed bonds go.
@@ -123,6 +136,9 @@ pub mod pallet {
 		type MaxEvidenceAge: Get<u64>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// Sets up benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::ModelId>;
 	}
 
 	#[pallet::pallet]
@@ -485,8 +501,7 @@ pub mod pallet {
 				record.status = NodeStatus::Unbonding { until };
 				Ok::<_, DispatchError>(until)
 			})?;
-			Attestations::<T>::remove(node);
-			Challenges::<T>::remove(node);
+			Self::stop_serving(&node);
 			Self::deposit_event(Event::NodeUnbonding { node, until });
 			Ok(())
 		}
@@ -578,8 +593,7 @@ pub mod pallet {
 				record.status = NodeStatus::Revoked;
 				Ok::<_, DispatchError>(())
 			})?;
-			Attestations::<T>::remove(node);
-			Challenges::<T>::remove(node);
+			Self::stop_serving(&node);
 			Self::deposit_event(Event::NodeRevoked { node });
 			Ok(())
 		}
@@ -624,6 +638,12 @@ pub mod pallet {
 			Ok(bytes)
 		}
 
+		/// Voids the node's attestation and open challenge.
+		fn stop_serving(node: &NodeKey) {
+			Attestations::<T>::remove(node);
+			Challenges::<T>::remove(node);
+		}
+
 		/// Runs `f` on an active node the caller operates.
 		fn mutate_active<R>(
 			who: &T::AccountId,
@@ -642,10 +662,12 @@ pub mod pallet {
 			let now = T::UnixTime::now().as_secs();
 			match evidence {
 				Evidence::Nitro { document } => {
-					let aws = nitro::verify_attestation(document, &nitro::AWS_NITRO_ROOT_G1_SHA256, now);
-					let result = match aws {
+					// P-384 natively, through the node's host function.
+					let verify =
+						|root| nitro::verify_attestation_with(document, root, now, &opg_host_crypto::HostP384);
+					let result = match verify(&nitro::AWS_NITRO_ROOT_G1_SHA256) {
 						Err(nitro::NitroError::UntrustedRoot) if TrustDevelopmentRoot::<T>::get() =>
-							nitro::verify_attestation(document, &nitro::DEVELOPMENT_ROOT_SHA256, now),
+							verify(&nitro::DEVELOPMENT_ROOT_SHA256),
 						other => other,
 					};
 					result.map_err(|error| {

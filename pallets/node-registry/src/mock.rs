@@ -5,6 +5,7 @@ use polkadot_sdk::{
 	pallet_balances, pallet_timestamp,
 	sp_core::{sr25519, Pair, H256},
 	sp_io,
+	sp_keystore::{testing::MemoryKeystore, KeystoreExt},
 	sp_runtime::BuildStorage,
 };
 
@@ -78,6 +79,20 @@ impl pallet_node_registry::Config for Test {
 	type AttestationValidity = AttestationValidity;
 	type MaxEvidenceAge = MaxEvidenceAge;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = TimestampHelper;
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+pub struct TimestampHelper;
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_node_registry::BenchmarkHelper<u32> for TimestampHelper {
+	fn set_unix_time(secs: u64) {
+		pallet_timestamp::Now::<Test>::put(secs * 1000);
+	}
+	fn model(index: u32) -> u32 {
+		index
+	}
 }
 
 /// The operators' funded accounts.
@@ -126,6 +141,7 @@ impl ExtBuilder {
 		.build_storage()
 		.unwrap();
 		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.register_extension(KeystoreExt(std::sync::Arc::new(MemoryKeystore::new())));
 		ext.execute_with(|| {
 			frame_system::BlockHash::<Test>::insert(0, H256(GENESIS_HASH));
 			System::set_block_number(1);

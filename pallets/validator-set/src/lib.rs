@@ -17,6 +17,8 @@ extern crate alloc;
 pub use pallet::*;
 pub use weights::WeightInfo;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -25,6 +27,13 @@ pub mod weights;
 
 use alloc::vec::Vec;
 use polkadot_sdk::{frame_support, frame_system, pallet_session, sp_runtime, sp_staking};
+
+/// What benchmarks need from the runtime.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// Gives `who` session keys, so that it may become a validator.
+	fn register_keys(who: &AccountId);
+}
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -46,6 +55,9 @@ pub mod pallet {
 		type MinValidators: Get<u32>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// Sets up benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper<Self::AccountId>;
 	}
 
 	#[pallet::pallet]

@@ -223,3 +223,14 @@ fn measurement_hashes_are_distinct_per_variant_and_field() {
 		}
 	}
 }
+
+#[test]
+fn scale_collateral_vector_matches_the_json() {
+	use codec::Encode;
+	let (_, collateral) = sample("tdx_quote");
+	let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dcap/tdx_quote_collateral.scale");
+	if std::env::var_os("OPG_WRITE_SCALE_COLLATERAL").is_some() {
+		std::fs::write(path, collateral.encode()).unwrap();
+	}
+	assert_eq!(std::fs::read(path).unwrap(), collateral.encode(), "regenerate with OPG_WRITE_SCALE_COLLATERAL=1");
+}

@@ -98,6 +98,28 @@ impl Field {
 	}
 }
 
+/// ECDSA P-384 with SHA-384, the only signature algorithm of Nitro documents. Pluggable so
+/// that the runtime can verify natively through a host function; [`PureRust`] everywhere
+/// else.
+pub trait P384Verifier {
+	/// Whether `signature` (`r‖s`) over `message` verifies with `public_key` (SEC1).
+	fn verify(&self, public_key: &[u8], message: &[u8], signature: &[u8; 96]) -> bool;
+}
+
+/// [`P384Verifier`] by the `p384` crate.
+pub struct PureRust;
+
+impl P384Verifier for PureRust {
+	fn verify(&self, public_key: &[u8], message: &[u8], signature: &[u8; 96]) -> bool {
+		let (Ok(key), Ok(signature)) =
+			(VerifyingKey::from_sec1_bytes(public_key), Signature::from_slice(signature))
+		else {
+			return false
+		};
+		key.verify(message, &signature).is_ok()
+	}
+}
+
 /// Why a document was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NitroError {
@@ -232,16 +254,36 @@ pub fn verify_attestation(
 	root_fingerprint: &[u8; 32],
 	now: u64,
 ) -> Result<Attestation, NitroError> {
-	verify(document, root_fingerprint, now)?.attestation()
+	verify_attestation_with(document, root_fingerprint, now, &PureRust)
+}
+
+/// [`verify_with`], then [`NitroDocument::attestation`].
+pub fn verify_attestation_with(
+	document: &[u8],
+	root_fingerprint: &[u8; 32],
+	now: u64,
+	verifier: &impl P384Verifier,
+) -> Result<Attestation, NitroError> {
+	verify_with(document, root_fingerprint, now, verifier)?.attestation()
 }
 
 /// Verifies `document` (raw COSE_Sign1 bytes) against the root whose DER has SHA-256
 /// `root_fingerprint`, with every certificate checked at `now` (seconds since the Unix
-/// epoch).
+/// epoch), and signatures checked by [`PureRust`].
 pub fn verify(
 	document: &[u8],
 	root_fingerprint: &[u8; 32],
 	now: u64,
+) -> Result<NitroDocument, NitroError> {
+	verify_with(document, root_fingerprint, now, &PureRust)
+}
+
+/// [`verify`] with signatures checked by `verifier`.
+pub fn verify_with(
+	document: &[u8],
+	root_fingerprint: &[u8; 32],
+	now: u64,
+	verifier: &impl P384Verifier,
 ) -> Result<NitroDocument, NitroError> {
 	let cose = parse_cose_sign1(document)?;
 	let fields = parse_payload(&cose.payload)?;
@@ -250,13 +292,13 @@ pub fn verify(
 	if Sha256::digest(root).as_slice() != root_fingerprint {
 		return Err(NitroError::UntrustedRoot);
 	}
-	let leaf_key = verify_chain(&fields.cabundle, &fields.certificate, now)?;
+	let leaf_key = verify_chain(&fields.cabundle, &fields.certificate, now, verifier)?;
 
-	let signature =
-		Signature::from_slice(&cose.signature).map_err(|_| NitroError::BadDocumentSignature)?;
-	leaf_key
-		.verify(&sig_structure(&cose.protected, &cose.payload), &signature)
-		.map_err(|_| NitroError::BadDocumentSignature)?;
+	let signature: [u8; 96] =
+		cose.signature.as_slice().try_into().map_err(|_| NitroError::BadDocumentSignature)?;
+	if !verifier.verify(&leaf_key, &sig_structure(&cose.protected, &cose.payload), &signature) {
+		return Err(NitroError::BadDocumentSignature);
+	}
 
 	let document = fields.document;
 	let is_zero = |index: u8| document.pcrs.get(&index).is_some_and(|v| v.iter().all(|b| *b == 0));
@@ -427,7 +469,13 @@ fn parse_pcrs(value: Value) -> Result<BTreeMap<u8, Vec<u8>>, NitroError> {
 }
 
 /// Verifies root → `cabundle[1..]` → `leaf` and returns the leaf's key.
-fn verify_chain(cabundle: &[Vec<u8>], leaf: &[u8], now: u64) -> Result<VerifyingKey, NitroError> {
+/// Verifies root → cabundle → leaf; returns the leaf's public key (SEC1).
+fn verify_chain(
+	cabundle: &[Vec<u8>],
+	leaf: &[u8],
+	now: u64,
+	verifier: &impl P384Verifier,
+) -> Result<Vec<u8>, NitroError> {
 	let chain = cabundle
 		.iter()
 		.map(Vec::as_slice)
@@ -446,10 +494,10 @@ fn verify_chain(cabundle: &[Vec<u8>], leaf: &[u8], now: u64) -> Result<Verifying
 		if subject.tbs_certificate.issuer != issuer.tbs_certificate.subject {
 			return Err(NitroError::IssuerMismatch);
 		}
-		verify_signature(subject, &p384_key(issuer)?)?;
+		verify_signature(subject, &p384_key(issuer)?, verifier)?;
 	}
 	// The root is self-signed: its own signature proves it is intact.
-	verify_signature(&chain[0], &p384_key(&chain[0])?)?;
+	verify_signature(&chain[0], &p384_key(&chain[0])?, verifier)?;
 
 	let leaf = chain.last().expect("chain holds the leaf; qed");
 	let usage = extension::<KeyUsage>(leaf, KEY_USAGE)?.ok_or(NitroError::BadKeyUsage)?;
@@ -502,7 +550,8 @@ fn extension<'a, T: der::Decode<'a>>(
 		.transpose()
 }
 
-fn p384_key(cert: &Certificate) -> Result<VerifyingKey, NitroError> {
+/// The certificate's P-384 public key (SEC1), checked to be a point of the curve.
+fn p384_key(cert: &Certificate) -> Result<Vec<u8>, NitroError> {
 	let spki = &cert.tbs_certificate.subject_public_key_info;
 	if spki.algorithm.oid != ID_EC_PUBLIC_KEY ||
 		spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok()) !=
@@ -511,10 +560,15 @@ fn p384_key(cert: &Certificate) -> Result<VerifyingKey, NitroError> {
 		return Err(NitroError::UnsupportedAlgorithm);
 	}
 	let point = spki.subject_public_key.as_bytes().ok_or(NitroError::MalformedCertificate)?;
-	VerifyingKey::from_sec1_bytes(point).map_err(|_| NitroError::UnsupportedAlgorithm)
+	VerifyingKey::from_sec1_bytes(point).map_err(|_| NitroError::UnsupportedAlgorithm)?;
+	Ok(point.to_vec())
 }
 
-fn verify_signature(cert: &Certificate, issuer_key: &VerifyingKey) -> Result<(), NitroError> {
+fn verify_signature(
+	cert: &Certificate,
+	issuer_key: &[u8],
+	verifier: &impl P384Verifier,
+) -> Result<(), NitroError> {
 	if cert.signature_algorithm.oid != ECDSA_WITH_SHA384 ||
 		cert.tbs_certificate.signature.oid != ECDSA_WITH_SHA384
 	{
@@ -523,7 +577,12 @@ fn verify_signature(cert: &Certificate, issuer_key: &VerifyingKey) -> Result<(),
 	let tbs = cert.tbs_certificate.to_der().map_err(|_| NitroError::MalformedCertificate)?;
 	let signature = cert.signature.as_bytes().ok_or(NitroError::MalformedCertificate)?;
 	let signature = Signature::from_der(signature).map_err(|_| NitroError::BadCertificateSignature)?;
-	issuer_key.verify(&tbs, &signature).map_err(|_| NitroError::BadCertificateSignature)
+	let signature = <[u8; 96]>::try_from(signature.to_bytes().as_slice())
+		.map_err(|_| NitroError::BadCertificateSignature)?;
+	if !verifier.verify(issuer_key, &tbs, &signature) {
+		return Err(NitroError::BadCertificateSignature);
+	}
+	Ok(())
 }
 
 /// CBOR of COSE's `Sig_structure` = ["Signature1", protected, h'', payload].

@@ -150,6 +150,8 @@ impl pallet_validator_set::Config for Runtime {
 	type MaxValidators = MaxValidators;
 	type MinValidators = MinValidators;
 	type WeightInfo = pallet_validator_set::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helpers::Helper;
 }
 
 parameter_types! {
@@ -182,6 +184,37 @@ impl pallet_node_registry::Config for Runtime {
 	type AttestationValidity = AttestationValidity;
 	type MaxEvidenceAge = MaxEvidenceAge;
 	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helpers::Helper;
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmark_helpers {
+	use super::*;
+	use polkadot_sdk::sp_core::{ed25519, sr25519};
+
+	/// Sets what OPG's pallet benchmarks need.
+	pub struct Helper;
+
+	impl pallet_node_registry::BenchmarkHelper<u32> for Helper {
+		fn set_unix_time(secs: u64) {
+			pallet_timestamp::Now::<Runtime>::put(secs * 1000);
+		}
+		fn model(index: u32) -> u32 {
+			index
+		}
+	}
+
+	impl pallet_validator_set::BenchmarkHelper<AccountId> for Helper {
+		fn register_keys(who: &AccountId) {
+			let raw: [u8; 32] = *who.as_ref();
+			let keys = SessionKeys {
+				aura: AuraId::from(sr25519::Public::from_raw(raw)),
+				grandpa: pallet_grandpa::AuthorityId::from(ed25519::Public::from_raw(raw)),
+			};
+			pallet_session::NextKeys::<Runtime>::insert(who, keys);
+		}
+	}
 }
 
 /// Sessions rotate every `ValidatorSet::SessionPeriod` blocks, counted from block zero.

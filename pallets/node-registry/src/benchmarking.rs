@@ -1,0 +1,291 @@
+//! Benchmarks for `pallet-node-registry`.
+//!
+//! Evidence verification runs on real vectors at a time inside their windows: the AWS
+//! Nitro document from `nitrite` (a five-certificate chain to the AWS root) and Phala's TDX
+//! quote with its Intel collateral. Neither binds a challenge of this chain, so the call
+//! ends in `BindingMismatch` after the full verification; the attestation write a bound
+//! document adds is made in the measured block too.
+
+use super::*;
+use crate::pallet::{
+	AllowedMeasurements, Attestations, BalanceOf, Call, CapabilitiesOf, Challenges, Config,
+	DcapPolicy, Error, Nodes, Pallet,
+};
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use codec::Decode;
+use frame_support::{
+	assert_ok,
+	traits::{fungible::Mutate, EnsureOrigin, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use opg_attestation::{dcap, TcbStatus};
+use sp_runtime::traits::{Bounded, Hash, One, Saturating, Zero};
+
+use polkadot_sdk::frame_benchmarking;
+
+/// The real AWS Nitro document of `nitrite`, base64.
+const NITRITE_DOCUMENT: &[u8] =
+	include_bytes!("../../../primitives/attestation/testdata/nitro/nitrite_nitro_attestation.b64");
+/// 2024-09-07T14:37:39Z: inside the nitrite document's leaf validity.
+const NITRITE_TIME: u64 = 1_725_719_859;
+/// Phala's TDX quote and its collateral (SCALE), UpToDate on 2025-06-20.
+const TDX_QUOTE: &[u8] = include_bytes!("../../../primitives/attestation/testdata/dcap/tdx_quote");
+const TDX_COLLATERAL: &[u8] =
+	include_bytes!("../../../primitives/attestation/testdata/dcap/tdx_quote_collateral.scale");
+const JUNE_2025: u64 = 1_750_377_600;
+
+const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"opgn");
+
+fn funded_operator<T: Config>() -> T::AccountId {
+	let operator: T::AccountId = account("operator", 0, 0);
+	T::Currency::set_balance(&operator, BalanceOf::<T>::max_value() / 4u32.into());
+	operator
+}
+
+fn set_genesis_hash<T: Config>() {
+	let hash = T::Hashing::hash(b"opg benchmark genesis");
+	frame_system::BlockHash::<T>::insert(frame_system::pallet_prelude::BlockNumberFor::<T>::zero(), hash);
+}
+
+fn capabilities<T: Config>() -> CapabilitiesOf<T> {
+	let model: T::ModelId = T::BenchmarkHelper::model(0);
+	Capabilities {
+		models: BoundedVec::truncate_from(vec![model; T::MaxModels::get() as usize]),
+		modes: VerificationModes(VerificationModes::ALL),
+		hardware: Hardware {
+			class: HardwareClass::Gpu,
+			gpu_model: BoundedVec::truncate_from(vec![b'G'; 64]),
+			gpu_memory_mib: 81_559,
+		},
+		endpoint: BoundedVec::truncate_from(vec![b'e'; 256]),
+	}
+}
+
+/// A registered, active node of a funded operator, with the minimum bond held.
+fn registered_node<T: Config>() -> (T::AccountId, NodeKey) {
+	set_genesis_hash::<T>();
+	let operator = funded_operator::<T>();
+	let node = sp_io::crypto::sr25519_generate(KEY_TYPE, None);
+	let message = Pallet::<T>::registration_message(&operator).expect("genesis hash set");
+	let signature = sp_io::crypto::sr25519_sign(KEY_TYPE, &node, &message).expect("key generated");
+	assert_ok!(Pallet::<T>::register(
+		RawOrigin::Signed(operator.clone()).into(),
+		node,
+		Roles(Roles::ALL),
+		capabilities::<T>(),
+		T::MinBond::get(),
+		signature,
+	));
+	(operator, node)
+}
+
+fn nitrite_document() -> Evidence {
+	use base64::Engine;
+	let text: alloc::vec::Vec<u8> =
+		NITRITE_DOCUMENT.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+	let document = base64::engine::general_purpose::STANDARD.decode(text).expect("valid base64");
+	Evidence::Nitro { document: BoundedVec::truncate_from(document) }
+}
+
+/// Leaves an open challenge and the measurement of `evidence` allowed, at `time`.
+fn prepare_attestation<T: Config>(node: NodeKey, measurement: Measurement, time: u64) {
+	T::BenchmarkHelper::set_unix_time(time);
+	let expires_at = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+	Challenges::<T>::insert(node, Challenge { nonce: [7; 32], expires_at });
+	AllowedMeasurements::<T>::insert(
+		measurement.tee(),
+		measurement.hash(),
+		AllowedMeasurement { measurement, min_security_version: 0 },
+	);
+}
+
+fn record<T: Config>(tee: TeeType) -> AttestationRecord<frame_system::pallet_prelude::BlockNumberFor<T>> {
+	let now = frame_system::Pallet::<T>::block_number();
+	AttestationRecord { tee, measurement: [1; 32], attested_at: now, expires_at: now, tcb_status: None }
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register() {
+		set_genesis_hash::<T>();
+		let operator = funded_operator::<T>();
+		let node = sp_io::crypto::sr25519_generate(KEY_TYPE, None);
+		let message = Pallet::<T>::registration_message(&operator).unwrap();
+		let signature = sp_io::crypto::sr25519_sign(KEY_TYPE, &node, &message).unwrap();
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(operator),
+			node,
+			Roles(Roles::ALL),
+			capabilities::<T>(),
+			T::MinBond::get(),
+			signature,
+		);
+
+		assert!(Nodes::<T>::contains_key(node));
+	}
+
+	#[benchmark]
+	fn update_capabilities() {
+		let (operator, node) = registered_node::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(operator), node, capabilities::<T>());
+	}
+
+	#[benchmark]
+	fn bond_extra() {
+		let (operator, node) = registered_node::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(operator), node, T::MinBond::get());
+	}
+
+	#[benchmark]
+	fn heartbeat() {
+		let (operator, node) = registered_node::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(operator), node);
+	}
+
+	#[benchmark]
+	fn request_challenge() {
+		let (operator, node) = registered_node::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(operator), node);
+
+		assert!(Challenges::<T>::contains_key(node));
+	}
+
+	#[benchmark]
+	fn submit_nitro_attestation() {
+		let (operator, node) = registered_node::<T>();
+		let evidence = nitrite_document();
+		let Evidence::Nitro { document } = &evidence else { unreachable!() };
+		let measurement = nitro::verify_attestation(document, &nitro::AWS_NITRO_ROOT_G1_SHA256, NITRITE_TIME)
+			.expect("the nitrite document verifies at its time")
+			.measurement;
+		prepare_attestation::<T>(node, measurement, NITRITE_TIME);
+
+		#[block]
+		{
+			let result =
+				Pallet::<T>::submit_attestation(RawOrigin::Signed(operator).into(), node, evidence);
+			assert_eq!(result, Err(Error::<T>::BindingMismatch.into()));
+			Attestations::<T>::insert(node, record::<T>(TeeType::Nitro));
+		}
+	}
+
+	#[benchmark]
+	fn submit_dcap_attestation() {
+		let (operator, node) = registered_node::<T>();
+		let collateral = dcap::Collateral::decode(&mut &TDX_COLLATERAL[..]).expect("SCALE collateral");
+		let policy = dcap::DcapPolicy::default();
+		let measurement = dcap::verify(TDX_QUOTE, &collateral, JUNE_2025, &policy)
+			.expect("the TDX sample verifies in June 2025")
+			.measurement;
+		prepare_attestation::<T>(node, measurement, JUNE_2025);
+		DcapPolicy::<T>::put(policy);
+		let evidence = Evidence::Dcap {
+			quote: BoundedVec::truncate_from(TDX_QUOTE.to_vec()),
+			collateral: BoundedVec::truncate_from(TDX_COLLATERAL.to_vec()),
+		};
+
+		#[block]
+		{
+			let result =
+				Pallet::<T>::submit_attestation(RawOrigin::Signed(operator).into(), node, evidence);
+			assert_eq!(result, Err(Error::<T>::BindingMismatch.into()));
+			let mut record = record::<T>(TeeType::Tdx);
+			record.tcb_status = Some(TcbStatus::UpToDate);
+			Attestations::<T>::insert(node, record);
+		}
+	}
+
+	#[benchmark]
+	fn unregister() {
+		let (operator, node) = registered_node::<T>();
+		Attestations::<T>::insert(node, record::<T>(TeeType::Nitro));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(operator), node);
+	}
+
+	#[benchmark]
+	fn withdraw_unbonded() {
+		let (operator, node) = registered_node::<T>();
+		assert_ok!(Pallet::<T>::unregister(RawOrigin::Signed(operator.clone()).into(), node));
+		let later = frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+		frame_system::Pallet::<T>::set_block_number(later);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(operator), node);
+
+		assert!(!Nodes::<T>::contains_key(node));
+	}
+
+	#[benchmark]
+	fn allow_measurement() -> Result<(), BenchmarkError> {
+		let origin = T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let measurement = Measurement::Nitro { pcr0: [1; 48], pcr1: [2; 48], pcr2: [3; 48], pcr8: Some([4; 48]) };
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, measurement, 0);
+
+		Ok(())
+	}
+
+	#[benchmark]
+	fn revoke_measurement() -> Result<(), BenchmarkError> {
+		let origin = T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let measurement = Measurement::Tdx { mr_td: [1; 48], rtmr: [[2; 48]; 4] };
+		let hash = measurement.hash();
+		AllowedMeasurements::<T>::insert(
+			TeeType::Tdx,
+			hash,
+			AllowedMeasurement { measurement, min_security_version: 0 },
+		);
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, TeeType::Tdx, hash);
+
+		Ok(())
+	}
+
+	#[benchmark]
+	fn set_dcap_policy() -> Result<(), BenchmarkError> {
+		let origin = T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let policy = dcap::DcapPolicy {
+			allowed: dcap::TcbStatusSet::of(&[TcbStatus::SwHardeningNeeded]),
+			out_of_date_grace_secs: 86_400,
+			min_tcb_evaluation_data_number: 17,
+		};
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, policy);
+
+		Ok(())
+	}
+
+	#[benchmark]
+	fn revoke_node() -> Result<(), BenchmarkError> {
+		let origin = T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let (_, node) = registered_node::<T>();
+		Attestations::<T>::insert(node, record::<T>(TeeType::Nitro));
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, node);
+
+		Ok(())
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder::default().build(), crate::mock::Test);
+}
