@@ -416,7 +416,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::request_challenge())]
 		pub fn request_challenge(origin: OriginFor<T>, node: NodeKey) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::mutate_active(&who, &node, |_| Ok(()))?;
+			Self::active_node(&who, &node)?;
 			let count = ChallengeCount::<T>::mutate(|count| {
 				*count = count.wrapping_add(1);
 				*count
@@ -448,7 +448,7 @@ pub mod pallet {
 			evidence: Evidence,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::mutate_active(&who, &node, |_| Ok(()))?;
+			Self::active_node(&who, &node)?;
 			let challenge = Challenges::<T>::take(node).ok_or(Error::<T>::NoChallenge)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now <= challenge.expires_at, Error::<T>::ChallengeExpired);
@@ -644,18 +644,24 @@ pub mod pallet {
 			Challenges::<T>::remove(node);
 		}
 
-		/// Runs `f` on an active node the caller operates.
+		/// The node, if it is active and the caller operates it.
+		fn active_node(who: &T::AccountId, node: &NodeKey) -> Result<NodeOf<T>, DispatchError> {
+			let record = Nodes::<T>::get(node).ok_or(Error::<T>::NodeNotFound)?;
+			ensure!(&record.operator == who, Error::<T>::NotOperator);
+			ensure!(record.status == NodeStatus::Active, Error::<T>::NodeNotActive);
+			Ok(record)
+		}
+
+		/// Runs `f` on an active node the caller operates, and stores the result.
 		fn mutate_active<R>(
 			who: &T::AccountId,
 			node: &NodeKey,
 			f: impl FnOnce(&mut NodeOf<T>) -> Result<R, DispatchError>,
 		) -> Result<R, DispatchError> {
-			Nodes::<T>::try_mutate(node, |record| {
-				let record = record.as_mut().ok_or(Error::<T>::NodeNotFound)?;
-				ensure!(&record.operator == who, Error::<T>::NotOperator);
-				ensure!(record.status == NodeStatus::Active, Error::<T>::NodeNotActive);
-				f(record)
-			})
+			let mut record = Self::active_node(who, node)?;
+			let result = f(&mut record)?;
+			Nodes::<T>::insert(node, record);
+			Ok(result)
 		}
 
 		fn verify_evidence(evidence: &Evidence) -> Result<Attestation, DispatchError> {
