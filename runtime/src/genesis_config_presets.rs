@@ -3,7 +3,7 @@
 
 use crate::{
 	AccountId, BalancesConfig, NodeRegistryConfig, OriginsConfig, RuntimeGenesisConfig,
-	SessionConfig, SessionKeys, SudoConfig, ValidatorSetConfig, OPG,
+	SessionConfig, SessionKeys, SudoConfig, ValidatorSetConfig, EXISTENTIAL_DEPOSIT, OPG,
 };
 use codec::Encode;
 use opg_attestation::Measurement;
@@ -94,7 +94,12 @@ fn genesis(
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed.into_iter().map(|a| (a, DEV_ENDOWMENT)).collect::<Vec<_>>(),
+			// The treasury exists from genesis, so that fees of any size can reach it.
+			balances: endowed
+				.into_iter()
+				.map(|a| (a, DEV_ENDOWMENT))
+				.chain([(crate::Treasury::account_id(), EXISTENTIAL_DEPOSIT)])
+				.collect::<Vec<_>>(),
 		},
 		validator_set: ValidatorSetConfig {
 			validators: validators.iter().map(|v| v.account()).collect::<Vec<_>>(),

@@ -200,6 +200,10 @@ mod runtime {
 	// Inference network.
 	#[runtime::pallet_index(40)]
 	pub type NodeRegistry = pallet_node_registry;
+	#[runtime::pallet_index(41)]
+	pub type ModelHub = pallet_model_hub;
+	#[runtime::pallet_index(42)]
+	pub type Inference = pallet_inference;
 
 	// Governance.
 	#[runtime::pallet_index(30)]

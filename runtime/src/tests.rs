@@ -25,7 +25,7 @@ use polkadot_sdk::{
 		generic::Era,
 		traits::Header as _,
 		transaction_validity::{InvalidTransaction, TransactionValidityError},
-		BuildStorage, Digest, DigestItem, MultiSignature, Permill,
+		BuildStorage, Digest, DigestItem, MultiSignature, Perbill,
 	},
 };
 use std::sync::Arc;
@@ -282,7 +282,7 @@ fn referendum_approved(index: u32) -> bool {
 fn policy_referendum_passes_and_dispatches_with_policy_origin() {
 	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
 		next_block();
-		let new_fee = Permill::from_percent(7);
+		let new_fee = Perbill::from_percent(7);
 		let call = RuntimeCall::Parameters(pallet_parameters::Call::set_parameter {
 			key_value: RuntimeParameters::Protocol(protocol::Parameters::ProtocolFee(
 				protocol::ProtocolFee,
@@ -527,6 +527,119 @@ mod node_registry {
 				assert!(blocks <= 40, "referendum did not enact within 40 blocks");
 			}
 			assert!(referendum_approved(index));
+		});
+	}
+}
+
+/// A model published, a node serving it, a request paid for, and the node's unsigned,
+/// node-key-signed result admitted by the pool and settled.
+mod inference {
+	use super::*;
+	use crate::{Balance, Inference};
+	use pallet_inference::{Input, InferenceResult, Output, Requests, SettlementMode};
+	use pallet_model_hub::{Artifact, DType, ModelFormat, ModelSpec, Schema, TensorSpec, Version};
+	use pallet_node_registry::{Capabilities, Hardware, HardwareClass, Roles, VerificationMode, VerificationModes};
+	use polkadot_sdk::{
+		frame_support::BoundedVec,
+		sp_core::{sr25519, Pair},
+		sp_runtime::transaction_validity::TransactionSource,
+	};
+
+	const PRICE: Balance = 2 * OPG;
+
+	fn signed(who: Sr25519Keyring, call: RuntimeCall) {
+		use polkadot_sdk::sp_runtime::traits::Dispatchable;
+		call.dispatch(RuntimeOrigin::signed(account(who))).unwrap();
+	}
+
+	fn node_key() -> sr25519::Pair {
+		sr25519::Pair::from_string("//opg-inference-node", None).unwrap()
+	}
+
+	fn publish_and_serve() {
+		let tensor = |shape: Vec<u32>| TensorSpec { shape: BoundedVec::truncate_from(shape), dtype: DType::I8, quantization: None };
+		signed(
+			Sr25519Keyring::Alice,
+			RuntimeCall::ModelHub(pallet_model_hub::Call::publish {
+				spec: ModelSpec {
+					name: BoundedVec::truncate_from(b"mnist-mlp".to_vec()),
+					version: Version { major: 1, minor: 0, patch: 0 },
+					format: ModelFormat::QuantizedInteger,
+					artifact: Artifact { hash: [0xab; 32], size: 50_000, locator: BoundedVec::new() },
+					schema: Schema {
+						inputs: BoundedVec::truncate_from(vec![tensor(vec![1, 784])]),
+						outputs: BoundedVec::truncate_from(vec![tensor(vec![1, 10])]),
+					},
+					price: PRICE,
+					modes: VerificationModes(VerificationModes::VANILLA),
+				},
+				verifying_key: None,
+			}),
+		);
+		let bob = account(Sr25519Keyring::Bob);
+		let message = crate::NodeRegistry::registration_message(&bob).unwrap();
+		signed(
+			Sr25519Keyring::Bob,
+			RuntimeCall::NodeRegistry(pallet_node_registry::Call::register {
+				node: node_key().public(),
+				roles: Roles(Roles::INFERENCE),
+				capabilities: Capabilities {
+					models: BoundedVec::truncate_from(vec![0]),
+					modes: VerificationModes(VerificationModes::VANILLA),
+					hardware: Hardware { class: HardwareClass::Cpu, gpu_model: Default::default(), gpu_memory_mib: 0 },
+					endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
+				},
+				bond: protocol::MinNodeBond::get(),
+				signature: node_key().sign(&message),
+			}),
+		);
+	}
+
+	#[test]
+	fn a_request_is_served_by_an_unsigned_signed_result_and_paid() {
+		new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+			next_block();
+			publish_and_serve();
+			signed(
+				Sr25519Keyring::Charlie,
+				RuntimeCall::Inference(pallet_inference::Call::request {
+					model: 0,
+					input: Input::Inline(BoundedVec::truncate_from(vec![1, 2, 3])),
+					mode: VerificationMode::Vanilla,
+					settlement: SettlementMode::Individual,
+					max_fee: PRICE,
+					window: 10,
+				}),
+			);
+			let request = Requests::<Runtime>::get(0).unwrap();
+			assert_eq!(request.node, node_key().public());
+			next_block();
+
+			let output = Output::Inline(BoundedVec::truncate_from(vec![9, 9]));
+			let message = Inference::result_message(&request, 0, &output.hash()).unwrap();
+			let call = RuntimeCall::Inference(pallet_inference::Call::submit_result {
+				result: InferenceResult { request: 0, node: node_key().public(), output },
+				signature: node_key().sign(&message),
+			});
+			let xt = UncheckedExtrinsic::new_bare(call.clone());
+			let parent = System::parent_hash();
+			assert!(Executive::validate_transaction(TransactionSource::External, xt.clone(), parent).is_ok());
+			// The same result signed by another key never enters the pool.
+			let RuntimeCall::Inference(pallet_inference::Call::submit_result { result, .. }) = call else { unreachable!() };
+			let forged = UncheckedExtrinsic::new_bare(RuntimeCall::Inference(pallet_inference::Call::submit_result {
+				result,
+				signature: sr25519::Pair::from_string("//Mallory", None).unwrap().sign(&message),
+			}));
+			assert!(Executive::validate_transaction(TransactionSource::External, forged, parent).is_err());
+
+			let (bob, treasury) = (account(Sr25519Keyring::Bob), crate::Treasury::account_id());
+			let (bob_before, treasury_before) = (Balances::free_balance(&bob), Balances::free_balance(&treasury));
+			let issuance = Balances::total_issuance();
+			Executive::apply_extrinsic(xt).unwrap().unwrap();
+			assert_eq!(Balances::free_balance(&bob), bob_before + PRICE * 95 / 100);
+			assert_eq!(Balances::free_balance(&treasury), treasury_before + PRICE * 5 / 100);
+			assert_eq!(Balances::total_issuance(), issuance);
+			assert!(pallet_inference::Results::<Runtime>::get(0).is_some());
 		});
 	}
 }

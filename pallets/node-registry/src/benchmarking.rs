@@ -9,7 +9,7 @@
 use super::*;
 use crate::pallet::{
 	AllowedMeasurements, Attestations, BalanceOf, Call, CapabilitiesOf, Challenges, Config,
-	DcapPolicy, Error, Nodes, Pallet,
+	DcapPolicy, Error, ModelNodes, Nodes, Pallet,
 };
 use alloc::vec;
 use frame_benchmarking::v2::*;
@@ -49,10 +49,17 @@ fn set_genesis_hash<T: Config>() {
 	frame_system::BlockHash::<T>::insert(frame_system::pallet_prelude::BlockNumberFor::<T>::zero(), hash);
 }
 
+/// The most models a node may serve, each already served by all but one of the most
+/// nodes a model may have: the worst case of the model index.
 fn capabilities<T: Config>() -> CapabilitiesOf<T> {
-	let model: T::ModelId = T::BenchmarkHelper::model(0);
+	let models: alloc::vec::Vec<T::ModelId> =
+		(0..T::MaxModels::get()).map(T::BenchmarkHelper::model).collect();
+	for model in &models {
+		let others = (1..T::MaxNodesPerModel::get()).map(|i| NodeKey::from_raw([i as u8; 32]));
+		ModelNodes::<T>::insert(model, BoundedVec::truncate_from(others.collect::<alloc::vec::Vec<_>>()));
+	}
 	Capabilities {
-		models: BoundedVec::truncate_from(vec![model; T::MaxModels::get() as usize]),
+		models: BoundedVec::truncate_from(models),
 		modes: VerificationModes(VerificationModes::ALL),
 		hardware: Hardware {
 			class: HardwareClass::Gpu,

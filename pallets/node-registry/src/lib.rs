@@ -48,7 +48,8 @@ mod tests;
 pub mod types;
 pub mod weights;
 
-use opg_attestation::{dcap, nitro, Attestation, Binding, Measurement, MeasurementHash, TeeType};
+pub use opg_attestation::TeeType;
+use opg_attestation::{dcap, nitro, Attestation, Binding, Measurement, MeasurementHash};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
 /// Domain separator of the message a node key signs to register.
@@ -67,6 +68,16 @@ pub trait BenchmarkHelper<ModelId> {
 pub trait NodeSlashing<Balance> {
 	/// Takes up to `amount` from the node's bond; returns what was taken.
 	fn slash(node: &NodeKey, amount: Balance) -> Balance;
+}
+
+/// What inference settlement asks the registry: who may serve, and who gets paid.
+pub trait InferenceNodes<AccountId, Balance, ModelId>: NodeSlashing<Balance> {
+	/// Inference nodes that can serve `model` with `mode` evidence now (active, live,
+	/// and for TEE attested), with their bonds: the candidates of an assignment.
+	fn candidates(model: &ModelId, mode: VerificationMode) -> alloc::vec::Vec<(NodeKey, Balance)>;
+	/// The operator of `node` if it may settle `mode` results now: active, and for TEE
+	/// holding a valid attestation with a still-allowed measurement.
+	fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<AccountId>;
 }
 
 #[frame_support::pallet]
@@ -115,6 +126,9 @@ pub mod pallet {
 		/// The most models one node serves.
 		#[pallet::constant]
 		type MaxModels: Get<u32>;
+		/// The most inference nodes one model is served by.
+		#[pallet::constant]
+		type MaxNodesPerModel: Get<u32>;
 		/// The origin that keeps the attestation policy and revokes nodes.
 		type PolicyOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Wall-clock time, against which certificates and collateral are checked.
@@ -154,6 +168,12 @@ pub mod pallet {
 	/// Registered nodes by node key.
 	#[pallet::storage]
 	pub type Nodes<T: Config> = StorageMap<_, Blake2_128Concat, NodeKey, NodeOf<T>>;
+
+	/// Inference nodes serving each model, as their capabilities declare; active nodes
+	/// only. The candidates the inference pallet assigns among.
+	#[pallet::storage]
+	pub type ModelNodes<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::ModelId, BoundedVec<NodeKey, T::MaxNodesPerModel>, ValueQuery>;
 
 	/// Open challenges by node key.
 	#[pallet::storage]
@@ -287,6 +307,10 @@ pub mod pallet {
 		MeasurementNotFound,
 		/// The genesis block hash is not yet known.
 		GenesisUnknown,
+		/// A model is listed twice in the capabilities.
+		DuplicateModel,
+		/// A model already has the most inference nodes it may have.
+		TooManyNodesForModel,
 	}
 
 	#[pallet::genesis_config]
@@ -337,7 +361,7 @@ pub mod pallet {
 			let operator = ensure_signed(origin)?;
 			ensure!(!Nodes::<T>::contains_key(node), Error::<T>::NodeAlreadyRegistered);
 			ensure!(roles.is_valid(), Error::<T>::InvalidRoles);
-			ensure!(capabilities.modes.is_valid(), Error::<T>::InvalidModes);
+			Self::check_capabilities(&capabilities)?;
 			ensure!(bond >= T::MinBond::get(), Error::<T>::BondTooLow);
 			let message = Self::registration_message(&operator)?;
 			ensure!(
@@ -347,6 +371,9 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::NodeBond.into(), &operator, bond)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 
+			if roles.contains(Roles::INFERENCE) {
+				Self::index_models(&node, &capabilities.models)?;
+			}
 			let now = frame_system::Pallet::<T>::block_number();
 			Nodes::<T>::insert(
 				node,
@@ -373,8 +400,12 @@ pub mod pallet {
 			capabilities: CapabilitiesOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(capabilities.modes.is_valid(), Error::<T>::InvalidModes);
+			Self::check_capabilities(&capabilities)?;
 			Self::mutate_active(&who, &node, |record| {
+				if record.roles.contains(Roles::INFERENCE) {
+					Self::unindex_models(&node, &record.capabilities.models);
+					Self::index_models(&node, &capabilities.models)?;
+				}
 				record.capabilities = capabilities;
 				Ok(())
 			})?;
@@ -496,12 +527,14 @@ pub mod pallet {
 					!matches!(record.status, NodeStatus::Unbonding { .. }),
 					Error::<T>::NodeNotActive
 				);
+				if record.status == NodeStatus::Active {
+					Self::stop_serving(&node, record);
+				}
 				let until =
 					frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 				record.status = NodeStatus::Unbonding { until };
 				Ok::<_, DispatchError>(until)
 			})?;
-			Self::stop_serving(&node);
 			Self::deposit_event(Event::NodeUnbonding { node, until });
 			Ok(())
 		}
@@ -590,10 +623,10 @@ pub mod pallet {
 			Nodes::<T>::try_mutate(node, |record| {
 				let record = record.as_mut().ok_or(Error::<T>::NodeNotFound)?;
 				ensure!(record.status == NodeStatus::Active, Error::<T>::NodeNotActive);
+				Self::stop_serving(&node, record);
 				record.status = NodeStatus::Revoked;
 				Ok::<_, DispatchError>(())
 			})?;
-			Self::stop_serving(&node);
 			Self::deposit_event(Event::NodeRevoked { node });
 			Ok(())
 		}
@@ -638,10 +671,43 @@ pub mod pallet {
 			Ok(bytes)
 		}
 
-		/// Voids the node's attestation and open challenge.
-		fn stop_serving(node: &NodeKey) {
+		/// Takes an active node out of service: out of the model index, its attestation
+		/// and open challenge void.
+		fn stop_serving(node: &NodeKey, record: &NodeOf<T>) {
+			if record.roles.contains(Roles::INFERENCE) {
+				Self::unindex_models(node, &record.capabilities.models);
+			}
 			Attestations::<T>::remove(node);
 			Challenges::<T>::remove(node);
+		}
+
+		fn check_capabilities(capabilities: &CapabilitiesOf<T>) -> DispatchResult {
+			ensure!(capabilities.modes.is_valid(), Error::<T>::InvalidModes);
+			let models = &capabilities.models;
+			let duplicate = models.iter().enumerate().any(|(i, model)| models[..i].contains(model));
+			ensure!(!duplicate, Error::<T>::DuplicateModel);
+			Ok(())
+		}
+
+		fn index_models(node: &NodeKey, models: &[T::ModelId]) -> DispatchResult {
+			for model in models {
+				ModelNodes::<T>::try_mutate(model, |nodes| nodes.try_push(*node))
+					.map_err(|_| Error::<T>::TooManyNodesForModel)?;
+			}
+			Ok(())
+		}
+
+		fn unindex_models(node: &NodeKey, models: &[T::ModelId]) {
+			for model in models {
+				ModelNodes::<T>::mutate_exists(model, |nodes| {
+					if let Some(list) = nodes {
+						list.retain(|n| n != node);
+						if list.is_empty() {
+							*nodes = None;
+						}
+					}
+				});
+			}
 		}
 
 		/// The node, if it is active and the caller operates it.
@@ -723,6 +789,30 @@ pub mod pallet {
 			Nodes::<T>::insert(node, record);
 			Self::deposit_event(Event::NodeSlashed { node: *node, amount: taken });
 			taken
+		}
+	}
+
+	impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Pallet<T> {
+		fn candidates(model: &T::ModelId, mode: VerificationMode) -> Vec<(NodeKey, BalanceOf<T>)> {
+			let now = frame_system::Pallet::<T>::block_number();
+			ModelNodes::<T>::get(model)
+				.into_iter()
+				.filter_map(|node| {
+					let record = Nodes::<T>::get(node)?;
+					let serves = record.status == NodeStatus::Active &&
+						record.capabilities.modes.contains(mode.flag()) &&
+						now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get()) &&
+						(mode != VerificationMode::Tee || Self::tee_attestation(&node).is_some());
+					serves.then_some((node, record.bond))
+				})
+				.collect()
+		}
+
+		fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<T::AccountId> {
+			let record = Nodes::<T>::get(node)?;
+			let may_settle = record.status == NodeStatus::Active &&
+				(mode != VerificationMode::Tee || Self::tee_attestation(node).is_some());
+			may_settle.then_some(record.operator)
 		}
 	}
 

@@ -71,6 +71,7 @@ impl pallet_node_registry::Config for Test {
 	type MinBond = MinBond;
 	type ModelId = u32;
 	type MaxModels = ConstU32<4>;
+	type MaxNodesPerModel = ConstU32<3>;
 	type PolicyOrigin = EnsureRoot<AccountId>;
 	type UnixTime = Timestamp;
 	type LivenessWindow = LivenessWindow;

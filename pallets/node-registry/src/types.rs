@@ -68,6 +68,28 @@ flag_set!(
 	}
 );
 
+/// The evidence one result comes with.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub enum VerificationMode {
+	/// A signature by the node key.
+	Vanilla,
+	/// A signature by the node key while its TEE attestation is valid.
+	Tee,
+	/// A Groth16 proof of the inference.
+	Zkml,
+}
+
+impl VerificationMode {
+	/// This mode's flag in [`VerificationModes`].
+	pub fn flag(self) -> u8 {
+		match self {
+			Self::Vanilla => VerificationModes::VANILLA,
+			Self::Tee => VerificationModes::TEE,
+			Self::Zkml => VerificationModes::ZKML,
+		}
+	}
+}
+
 /// The kind of processor a node runs inference on.
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
 pub enum HardwareClass {

@@ -7,7 +7,7 @@ const JUNE_2025: u64 = 1_750_377_600;
 const FEBRUARY_2026: u64 = 1_771_459_200;
 
 fn sample(name: &str) -> (Vec<u8>, Collateral) {
-	let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dcap");
+	let dir = crate::nitro::tests::testdata("dcap");
 	let quote = std::fs::read(format!("{dir}/{name}")).unwrap();
 	let json = std::fs::read(format!("{dir}/{name}_collateral.json")).unwrap();
 	(quote, serde_json::from_slice(&json).unwrap())
@@ -228,7 +228,8 @@ fn measurement_hashes_are_distinct_per_variant_and_field() {
 fn scale_collateral_vector_matches_the_json() {
 	use codec::Encode;
 	let (_, collateral) = sample("tdx_quote");
-	let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dcap/tdx_quote_collateral.scale");
+	let path = crate::nitro::tests::testdata("dcap/tdx_quote_collateral.scale");
+	let path = path.as_str();
 	if std::env::var_os("OPG_WRITE_SCALE_COLLATERAL").is_some() {
 		std::fs::write(path, collateral.encode()).unwrap();
 	}

@@ -597,4 +597,4 @@ pub fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 #[path = "nitro_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -6,8 +6,14 @@ const NITRITE_TIME: u64 = 1_725_719_859; // 2024-09-07 14:37:39 UTC
 const NITRITE_DEBUG_TIME: u64 = 1_725_719_886;
 const EVERVAULT_TIME: u64 = 1_665_582_606; // 2022-10-12 13:50:06 UTC
 
+/// The test data folder of this crate, looked up when the test runs: a test binary that
+/// cargo reuses from a clone at another path still reads this clone's files.
+pub(crate) fn testdata(path: &str) -> String {
+	format!("{}/testdata/{path}", std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test"))
+}
+
 fn vector(name: &str) -> Vec<u8> {
-	let raw = std::fs::read(format!("{}/testdata/nitro/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+	let raw = std::fs::read(testdata(&format!("nitro/{name}"))).unwrap();
 	if name.ends_with(".b64") {
 		let text: String = String::from_utf8(raw).unwrap().split_whitespace().collect();
 		base64::engine::general_purpose::STANDARD.decode(text).unwrap()
@@ -22,11 +28,7 @@ fn aws_root() -> &'static [u8; 32] {
 
 #[test]
 fn pinned_fingerprint_is_the_aws_root_pem() {
-	let pem = std::fs::read_to_string(format!(
-		"{}/testdata/nitro/aws_nitro_root_g1.pem",
-		env!("CARGO_MANIFEST_DIR")
-	))
-	.unwrap();
+	let pem = std::fs::read_to_string(testdata("nitro/aws_nitro_root_g1.pem")).unwrap();
 	let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
 	let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
 	assert_eq!(Sha256::digest(&der).as_slice(), &AWS_NITRO_ROOT_G1_SHA256);

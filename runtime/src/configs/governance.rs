@@ -24,7 +24,7 @@ use polkadot_sdk::{
 	pallet_conviction_voting, pallet_parameters,
 	pallet_referenda::{self, Curve, Track, TrackInfo},
 	pallet_treasury,
-	sp_runtime::{traits::IdentityLookup, Permill},
+	sp_runtime::traits::IdentityLookup,
 };
 use pallet_opg_origins::{
 	EnsurePolicy, EnsureTreasurer, EnsureValidatorAdmin, Origin as OpgOrigin, TrackTimings,
@@ -265,13 +265,13 @@ pub mod dynamic_params {
 	pub mod protocol {
 		/// Share of every inference payment that goes to the treasury.
 		#[codec(index = 0)]
-		pub static ProtocolFee: Permill = Permill::from_percent(5);
+		pub static ProtocolFee: Perbill = Perbill::from_percent(5);
 		/// The least an inference node must bond to register.
 		#[codec(index = 1)]
 		pub static MinNodeBond: Balance = 1_000 * OPG;
-		/// Share of a node's bond taken when it misses an inference deadline.
+		/// Taken from a node's bond each time it misses an inference deadline.
 		#[codec(index = 2)]
-		pub static MissedDeadlinePenalty: Permill = Permill::from_percent(1);
+		pub static MissedDeadlinePenalty: Balance = 10 * OPG;
 	}
 }
 

@@ -8,7 +8,7 @@ pub use governance::{
 
 use crate::{
 	deposit, AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, OriginCaller,
-	PalletInfo, Preimage, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+	ModelHub, NodeRegistry, PalletInfo, Preimage, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
 	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Session, SessionKeys, System, Treasury,
 	ValidatorSet, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MICRO_OPG, OPG, SLOT_DURATION, SS58_PREFIX,
 	VERSION,
@@ -38,6 +38,7 @@ use polkadot_sdk::{
 	sp_core,
 	sp_runtime::{
 		traits::{ConvertInto, OpaqueKeys},
+		transaction_validity::TransactionPriority,
 		FixedPointNumber, Perbill, Perquintill,
 	},
 	sp_version::RuntimeVersion,
@@ -166,6 +167,8 @@ parameter_types! {
 	/// A Nitro document's timestamp may be 10 minutes away from chain time.
 	pub const MaxEvidenceAge: u64 = 600;
 	pub const MaxModelsPerNode: u32 = 64;
+	/// The candidates of one assignment, each read when a request is made.
+	pub const MaxNodesPerModel: u32 = 32;
 }
 
 impl pallet_node_registry::Config for Runtime {
@@ -176,6 +179,7 @@ impl pallet_node_registry::Config for Runtime {
 	type MinBond = dynamic_params::protocol::MinNodeBond;
 	type ModelId = u32;
 	type MaxModels = MaxModelsPerNode;
+	type MaxNodesPerModel = MaxNodesPerModel;
 	type PolicyOrigin = PolicyOrigin;
 	type UnixTime = pallet_timestamp::Pallet<Runtime>;
 	type LivenessWindow = NodeLivenessWindow;
@@ -186,6 +190,54 @@ impl pallet_node_registry::Config for Runtime {
 	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = benchmark_helpers::Helper;
+}
+
+parameter_types! {
+	/// Every published model version holds 1 OPG plus 0.01 OPG per stored byte.
+	pub const ModelDepositBase: Balance = OPG;
+	pub const ModelDepositPerByte: Balance = OPG / 100;
+	/// Verifying keys of MNIST-sized models are a few KiB; 64 KiB leaves room.
+	pub const MaxVerifyingKeyLen: u32 = 64 * 1024;
+}
+
+impl pallet_model_hub::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type DepositBase = ModelDepositBase;
+	type DepositPerByte = ModelDepositPerByte;
+	type MaxVerifyingKeyLen = MaxVerifyingKeyLen;
+	/// No Groth16 verifier in the runtime yet: ZKML models are refused.
+	type VerifyingKeyCheck = ();
+	type WeightInfo = pallet_model_hub::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// A node answers within 2 to 600 blocks (12 s to 1 h).
+	pub const MinInferenceWindow: BlockNumber = 2;
+	pub const MaxInferenceWindow: BlockNumber = HOURS;
+	/// Results of inference beat ordinary unsigned transactions in the pool.
+	pub const InferenceUnsignedPriority: TransactionPriority = TransactionPriority::MAX / 2;
+}
+
+impl pallet_inference::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = ModelHub;
+	type Nodes = NodeRegistry;
+	/// Set by governance on the policy track.
+	type ProtocolFee = dynamic_params::protocol::ProtocolFee;
+	type ProtocolFeeSink = ResolveTo<TreasuryAccount, Balances>;
+	/// Set by governance on the policy track.
+	type MissedDeadlinePenalty = dynamic_params::protocol::MissedDeadlinePenalty;
+	type MinWindow = MinInferenceWindow;
+	type MaxWindow = MaxInferenceWindow;
+	type MaxAttempts = ConstU32<3>;
+	type MaxInlineInput = ConstU32<{ 16 * 1024 }>;
+	type MaxInlineOutput = ConstU32<{ 16 * 1024 }>;
+	type MaxBatchLen = ConstU32<256>;
+	type MaxDeadlinesPerBlock = ConstU32<256>;
+	type UnsignedPriority = InferenceUnsignedPriority;
+	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
 }
 
 #[cfg(feature = "runtime-benchmarks")]

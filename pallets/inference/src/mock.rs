@@ -1,0 +1,261 @@
+//! A runtime with the real node registry and model hub behind the inference pallet.
+
+use crate as pallet_inference;
+use pallet_model_hub::{Artifact, DType, ModelFormat, ModelSpec, Schema, TensorSpec, Version};
+use pallet_node_registry::{Capabilities, Hardware, HardwareClass, NodeKey, Roles, VerificationModes};
+use polkadot_sdk::{
+	frame_support::{
+		assert_ok, derive_impl, parameter_types,
+		traits::{tokens::imbalance::ResolveTo, ConstU32, Hooks},
+		BoundedVec,
+	},
+	frame_system::{self, EnsureRoot},
+	pallet_balances, pallet_timestamp,
+	sp_core::{sr25519, Pair, H256},
+	sp_io,
+	sp_runtime::{BuildStorage, Perbill},
+};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type AccountId = u64;
+pub type Balance = u128;
+
+#[polkadot_sdk::frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeTask,
+		RuntimeHoldReason,
+		RuntimeFreezeReason
+	)]
+	pub struct Test;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
+	#[runtime::pallet_index(2)]
+	pub type Balances = pallet_balances;
+	#[runtime::pallet_index(3)]
+	pub type NodeRegistry = pallet_node_registry;
+	#[runtime::pallet_index(4)]
+	pub type ModelHub = pallet_model_hub;
+	#[runtime::pallet_index(5)]
+	pub type Inference = pallet_inference;
+}
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+#[derive_impl(pallet_timestamp::config_preludes::TestDefaultConfig)]
+impl pallet_timestamp::Config for Test {}
+
+parameter_types! {
+	pub const Treasury: AccountId = 99;
+	pub const MinBond: Balance = 1_000;
+	pub const LivenessWindow: u64 = 50;
+	pub const UnbondingPeriod: u64 = 20;
+	pub const ChallengeLifetime: u64 = 5;
+	pub const AttestationValidity: u64 = 1_000;
+	pub const MaxEvidenceAge: u64 = 600;
+	pub const DepositBase: Balance = 10;
+	pub const DepositPerByte: Balance = 0;
+	pub const ProtocolFee: Perbill = Perbill::from_percent(5);
+	pub const Penalty: Balance = 300;
+	pub const MinWindow: u64 = 2;
+	pub const MaxWindow: u64 = 20;
+}
+
+impl pallet_node_registry::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Slashed = ResolveTo<Treasury, Balances>;
+	type MinBond = MinBond;
+	type ModelId = u32;
+	type MaxModels = ConstU32<4>;
+	type MaxNodesPerModel = ConstU32<8>;
+	type PolicyOrigin = EnsureRoot<AccountId>;
+	type UnixTime = Timestamp;
+	type LivenessWindow = LivenessWindow;
+	type UnbondingPeriod = UnbondingPeriod;
+	type ChallengeLifetime = ChallengeLifetime;
+	type AttestationValidity = AttestationValidity;
+	type MaxEvidenceAge = MaxEvidenceAge;
+	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkHelper;
+}
+
+impl pallet_model_hub::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type DepositBase = DepositBase;
+	type DepositPerByte = DepositPerByte;
+	type MaxVerifyingKeyLen = ConstU32<1024>;
+	type VerifyingKeyCheck = ();
+	type WeightInfo = ();
+}
+
+impl pallet_inference::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = ModelHub;
+	type Nodes = NodeRegistry;
+	type ProtocolFee = ProtocolFee;
+	type ProtocolFeeSink = ResolveTo<Treasury, Balances>;
+	type MissedDeadlinePenalty = Penalty;
+	type MinWindow = MinWindow;
+	type MaxWindow = MaxWindow;
+	type MaxAttempts = ConstU32<3>;
+	type MaxInlineInput = ConstU32<64>;
+	type MaxInlineOutput = ConstU32<64>;
+	type MaxBatchLen = ConstU32<16>;
+	type MaxDeadlinesPerBlock = ConstU32<4>;
+	type UnsignedPriority = ConstU64<{ u64::MAX / 2 }>;
+	type WeightInfo = ();
+}
+
+use polkadot_sdk::frame_support::traits::ConstU64;
+
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BenchmarkHelper;
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_node_registry::BenchmarkHelper<u32> for BenchmarkHelper {
+	fn set_unix_time(secs: u64) {
+		pallet_timestamp::Now::<Test>::put(secs * 1000);
+	}
+	fn model(index: u32) -> u32 {
+		index
+	}
+}
+
+/// Requesters.
+pub const ALICE: AccountId = 1;
+pub const BOB: AccountId = 2;
+/// Node operators: operator of node `n` is account `10 + n`.
+pub fn operator(node: u8) -> AccountId {
+	10 + node as AccountId
+}
+pub const OWNER: AccountId = 3;
+pub const ENDOWMENT: Balance = 1_000_000;
+pub const GENESIS_HASH: [u8; 32] = [0x11; 32];
+/// 2026-11-22T00:00:00Z, the chain's time in tests.
+pub const NOW: u64 = 1_795_305_600;
+/// The model every test requests: id 0, price 1_000, vanilla and TEE.
+pub const MODEL: u32 = 0;
+pub const PRICE: Balance = 1_000;
+
+pub fn node_pair(n: u8) -> sr25519::Pair {
+	sr25519::Pair::from_seed(&[n; 32])
+}
+
+pub fn key(n: u8) -> NodeKey {
+	node_pair(n).public()
+}
+
+/// Registers node `n` serving [`MODEL`] in vanilla mode with `bond`.
+pub fn register_node(n: u8, bond: Balance) {
+	let operator = operator(n);
+	let message = NodeRegistry::registration_message(&operator).unwrap();
+	assert_ok!(NodeRegistry::register(
+		RuntimeOrigin::signed(operator),
+		key(n),
+		Roles(Roles::INFERENCE),
+		Capabilities {
+			models: BoundedVec::truncate_from(vec![MODEL]),
+			modes: VerificationModes(VerificationModes::VANILLA | VerificationModes::TEE),
+			hardware: Hardware { class: HardwareClass::Cpu, gpu_model: BoundedVec::new(), gpu_memory_mib: 0 },
+			endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
+		},
+		bond,
+		node_pair(n).sign(&message),
+	));
+}
+
+pub fn publish_model() {
+	let tensor = |shape: Vec<u32>| TensorSpec { shape: BoundedVec::truncate_from(shape), dtype: DType::I8, quantization: None };
+	assert_ok!(ModelHub::publish(
+		RuntimeOrigin::signed(OWNER),
+		ModelSpec {
+			name: BoundedVec::truncate_from(b"mlp".to_vec()),
+			version: Version { major: 1, minor: 0, patch: 0 },
+			format: ModelFormat::QuantizedInteger,
+			artifact: Artifact { hash: [0xaa; 32], size: 10, locator: BoundedVec::new() },
+			schema: Schema {
+				inputs: BoundedVec::truncate_from(vec![tensor(vec![4])]),
+				outputs: BoundedVec::truncate_from(vec![tensor(vec![2])]),
+			},
+			price: PRICE,
+			modes: VerificationModes(VerificationModes::VANILLA | VerificationModes::TEE),
+		},
+		None,
+	));
+}
+
+/// Attests node `n` with development Nitro evidence.
+pub fn attest(n: u8) {
+	assert_ok!(NodeRegistry::request_challenge(RuntimeOrigin::signed(operator(n)), key(n)));
+	let nonce = pallet_node_registry::Challenges::<Test>::get(key(n)).unwrap().nonce;
+	let request = opg_dev_evidence::DocumentRequest {
+		node_key: key(n).0,
+		genesis_hash: GENESIS_HASH,
+		nonce,
+		pcrs: opg_dev_evidence::Pcrs::development(opg_dev_evidence::DEVELOPMENT_IMAGE),
+		now: NOW,
+	};
+	let document = opg_dev_evidence::nitro_document(&request).unwrap();
+	assert_ok!(NodeRegistry::submit_attestation(
+		RuntimeOrigin::signed(operator(n)),
+		key(n),
+		pallet_node_registry::Evidence::Nitro { document: BoundedVec::truncate_from(document) },
+	));
+}
+
+pub fn run_to(block: u64) {
+	while System::block_number() < block {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		System::set_parent_hash(H256::repeat_byte(next as u8));
+		Inference::on_initialize(next);
+	}
+}
+
+/// Accounts funded at genesis; the treasury too, so that small fees can reach it.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut balances = vec![(ALICE, ENDOWMENT), (BOB, ENDOWMENT), (OWNER, ENDOWMENT), (Treasury::get(), 1)];
+	balances.extend((1..=6).map(|n| (operator(n), ENDOWMENT)));
+	let development = opg_dev_evidence::Pcrs::development(opg_dev_evidence::DEVELOPMENT_IMAGE);
+	let storage = RuntimeGenesisConfig {
+		balances: pallet_balances::GenesisConfig { balances, ..Default::default() },
+		node_registry: pallet_node_registry::GenesisConfig {
+			trust_development_root: true,
+			allowed_measurements: vec![(codec::Encode::encode(&development.measurement()).into(), 0)],
+			..Default::default()
+		},
+		..Default::default()
+	}
+	.build_storage()
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| {
+		frame_system::BlockHash::<Test>::insert(0, H256(GENESIS_HASH));
+		System::set_block_number(1);
+		Timestamp::set_timestamp(NOW * 1000);
+		publish_model();
+	});
+	ext
+}

@@ -1,0 +1,541 @@
+// Results are validated through the deprecated `ValidateUnsigned` (see lib.rs).
+#![allow(deprecated)]
+
+use crate::{mock::*, *};
+use opg_settlement::merkle::{self, Leaf};
+use polkadot_sdk::{
+	frame_support::{
+		assert_noop, assert_ok,
+		pallet_prelude::{TransactionSource, ValidateUnsigned},
+		traits::fungible::{Inspect, InspectHold},
+		BoundedVec,
+	},
+	sp_core::{sr25519, Pair},
+	sp_runtime::{traits::Zero, DispatchResult},
+};
+
+type Balance = crate::mock::Balance;
+
+fn inline(bytes: &[u8]) -> InputOf<Test> {
+	Input::Inline(BoundedVec::truncate_from(bytes.to_vec()))
+}
+
+fn stored(tag: u8) -> InputOf<Test> {
+	Input::Stored { hash: [tag; 32], size: 100, locator: BoundedVec::new() }
+}
+
+fn request_with(who: AccountId, input: InputOf<Test>, mode: VerificationMode, settlement: SettlementMode) -> DispatchResult {
+	Inference::request(RuntimeOrigin::signed(who), MODEL, input, mode, settlement, PRICE, 5)
+}
+
+fn request(who: AccountId) -> RequestId {
+	let id = NextRequestId::<Test>::get();
+	assert_ok!(request_with(who, inline(b"input"), VerificationMode::Vanilla, SettlementMode::Individual));
+	id
+}
+
+fn held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::RequestFee.into(), &who)
+}
+
+fn output(bytes: &[u8]) -> Output<<Test as Config>::MaxInlineOutput> {
+	Output::Inline(BoundedVec::truncate_from(bytes.to_vec()))
+}
+
+/// The result of node `n` for `id`, signed by `signer`.
+fn signed_result(id: RequestId, n: u8, out: Output<<Test as Config>::MaxInlineOutput>, signer: u8) -> (ResultOf<Test>, sr25519::Signature) {
+	let request = Requests::<Test>::get(id).unwrap();
+	let message = Inference::result_message(&request, id, &out.hash()).unwrap();
+	(InferenceResult { request: id, node: key(n), output: out }, node_pair(signer).sign(&message))
+}
+
+fn submit(id: RequestId, n: u8) -> DispatchResult {
+	let (result, signature) = signed_result(id, n, output(b"out"), n);
+	Inference::submit_result(RuntimeOrigin::none(), result, signature)
+}
+
+fn assigned(id: RequestId) -> u8 {
+	let node = Requests::<Test>::get(id).unwrap().node;
+	(1..=6).find(|n| key(*n) == node).unwrap()
+}
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Inference(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+mod requests {
+	use super::*;
+
+	#[test]
+	fn a_request_holds_the_fee_and_is_assigned() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			let id = request(ALICE);
+			assert_eq!(held(ALICE), PRICE);
+			let stored = Requests::<Test>::get(id).unwrap();
+			assert_eq!((stored.node, stored.deadline, stored.attempts, stored.fee), (key(1), 6, 1, PRICE));
+			assert_eq!(stored.input_hash, opg_settlement::sha256(b"input"));
+			assert!(Assignments::<Test>::contains_key(key(1), id));
+			assert_eq!(Deadlines::<Test>::get(6).into_inner(), vec![id]);
+			assert!(events().contains(&Event::RequestAssigned { request: id, node: key(1), deadline: 6 }));
+		});
+	}
+
+	#[test]
+	fn bad_requests_are_refused_and_change_nothing() {
+		new_test_ext().execute_with(|| {
+			let vanilla = VerificationMode::Vanilla;
+			let individual = SettlementMode::Individual;
+			assert_noop!(request_with(ALICE, inline(b"x"), vanilla, individual), Error::<Test>::NoNodeAvailable);
+			register_node(1, 1_000);
+			assert_noop!(
+				Inference::request(RuntimeOrigin::signed(ALICE), 7, inline(b"x"), vanilla, individual, PRICE, 5),
+				Error::<Test>::ModelUnavailable
+			);
+			assert_noop!(
+				request_with(ALICE, inline(b"x"), VerificationMode::Zkml, individual),
+				Error::<Test>::ModeNotSupported
+			);
+			assert_noop!(
+				request_with(ALICE, inline(b"x"), vanilla, SettlementMode::Private),
+				Error::<Test>::PrivateInputMustBeStored
+			);
+			assert_noop!(
+				request_with(ALICE, Input::Stored { hash: [1; 32], size: 0, locator: BoundedVec::new() }, vanilla, SettlementMode::Private),
+				Error::<Test>::EmptyInput
+			);
+			assert_noop!(
+				Inference::request(RuntimeOrigin::signed(ALICE), MODEL, inline(b"x"), vanilla, individual, PRICE - 1, 5),
+				Error::<Test>::FeeAboveMax
+			);
+			for window in [0, 1, 21] {
+				assert_noop!(
+					Inference::request(RuntimeOrigin::signed(ALICE), MODEL, inline(b"x"), vanilla, individual, PRICE, window),
+					Error::<Test>::InvalidWindow
+				);
+			}
+			assert_noop!(request_with(77, inline(b"x"), vanilla, individual), Error::<Test>::InsufficientBalance);
+			// A TEE request needs an attested node.
+			assert_noop!(request_with(ALICE, inline(b"x"), VerificationMode::Tee, individual), Error::<Test>::NoNodeAvailable);
+			// MaxDeadlinesPerBlock is 4.
+			for _ in 0..4 {
+				request(ALICE);
+			}
+			assert_noop!(request_with(ALICE, inline(b"x"), vanilla, individual), Error::<Test>::DeadlineBlockFull);
+		});
+	}
+
+	#[test]
+	fn a_deprecated_model_takes_no_requests() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			assert_ok!(ModelHub::deprecate(RuntimeOrigin::signed(OWNER), MODEL));
+			assert_noop!(
+				request_with(ALICE, inline(b"x"), VerificationMode::Vanilla, SettlementMode::Individual),
+				Error::<Test>::ModelUnavailable
+			);
+		});
+	}
+
+	#[test]
+	fn assignment_follows_the_bonds() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			register_node(2, 9_000);
+			let mut counts = [0u32; 2];
+			for block in 2..202 {
+				run_to(block);
+				let id = request(ALICE);
+				counts[assigned(id) as usize - 1] += 1;
+				let (result, signature) = signed_result(id, assigned(id), output(b"o"), assigned(id));
+				assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+				for n in [1, 2] {
+					assert_ok!(NodeRegistry::heartbeat(RuntimeOrigin::signed(operator(n)), key(n)));
+				}
+			}
+			// Expected 20 / 180.
+			assert!(counts[0] > 5 && counts[0] < 45, "{counts:?}");
+		});
+	}
+}
+
+mod results {
+	use super::*;
+
+	#[test]
+	fn a_valid_result_pays_the_node_and_the_treasury_once() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			let id = request(ALICE);
+			let issuance = Balances::total_issuance();
+			let (node_before, treasury_before) = (Balances::balance(&operator(1)), Balances::balance(&Treasury::get()));
+			let (result, signature) = signed_result(id, 1, output(b"out"), 1);
+			assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result.clone(), signature));
+			assert_eq!(Balances::balance(&operator(1)), node_before + 950);
+			assert_eq!(Balances::balance(&Treasury::get()), treasury_before + 50);
+			assert_eq!(Balances::balance(&ALICE), ENDOWMENT - PRICE);
+			assert_eq!(held(ALICE), 0);
+			assert_eq!(Balances::total_issuance(), issuance);
+			let settled = Results::<Test>::get(id).unwrap();
+			assert_eq!((settled.paid, settled.protocol_fee, settled.output.clone()), (950, 50, output(b"out")));
+			assert!(Requests::<Test>::get(id).is_none() && Inputs::<Test>::get(id).is_none());
+			assert!(!Assignments::<Test>::contains_key(key(1), id));
+			assert!(Deadlines::<Test>::get(6).is_empty());
+			// No second settlement.
+			assert_noop!(Inference::submit_result(RuntimeOrigin::none(), result, signature), Error::<Test>::RequestNotFound);
+		});
+	}
+
+	#[test]
+	fn every_check_of_a_result_has_its_error() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			register_node(2, 1_000);
+			let id = request(ALICE);
+			let node = assigned(id);
+			let other = 3 - node;
+			let none = RuntimeOrigin::none;
+			// Another node, even signing correctly for itself.
+			assert_noop!(submit(id, other), Error::<Test>::NotAssigned);
+			// Signed by another key, or over another output.
+			let (result, signature) = signed_result(id, node, output(b"out"), other);
+			assert_noop!(Inference::submit_result(none(), result, signature), Error::<Test>::BadSignature);
+			let (mut result, signature) = signed_result(id, node, output(b"out"), node);
+			result.output = output(b"forged");
+			assert_noop!(Inference::submit_result(none(), result, signature), Error::<Test>::BadSignature);
+			// A hash for an individual request.
+			let (result, signature) = signed_result(id, node, Output::Hash([1; 32]), node);
+			assert_noop!(Inference::submit_result(none(), result, signature), Error::<Test>::WrongSettlementMode);
+			// Signed origins cannot submit results.
+			let (result, signature) = signed_result(id, node, output(b"out"), node);
+			assert!(Inference::submit_result(RuntimeOrigin::signed(ALICE), result, signature).is_err());
+			// A revoked node cannot settle.
+			assert_ok!(NodeRegistry::revoke_node(RuntimeOrigin::root(), key(node)));
+			assert_noop!(submit(id, node), Error::<Test>::NodeCannotSettle);
+		});
+	}
+
+	#[test]
+	fn a_late_result_is_refused() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			let id = request(ALICE);
+			let (result, signature) = signed_result(id, 1, output(b"out"), 1);
+			run_to(6);
+			assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result.clone(), signature));
+			let id = request(ALICE);
+			let (result, signature) = signed_result(id, 1, output(b"out"), 1);
+			// Block 12 handles the deadline of block 11; with one node the request expires.
+			run_to(12);
+			assert_noop!(Inference::submit_result(RuntimeOrigin::none(), result, signature), Error::<Test>::RequestNotFound);
+		});
+	}
+
+	#[test]
+	fn private_requests_keep_only_hashes() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			let id = NextRequestId::<Test>::get();
+			assert_ok!(request_with(ALICE, stored(5), VerificationMode::Vanilla, SettlementMode::Private));
+			let (result, signature) = signed_result(id, 1, output(b"inline"), 1);
+			assert_noop!(Inference::submit_result(RuntimeOrigin::none(), result, signature), Error::<Test>::WrongSettlementMode);
+			let (result, signature) = signed_result(id, 1, Output::Hash([9; 32]), 1);
+			assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+			let settled = Results::<Test>::get(id).unwrap();
+			assert_eq!((settled.input_hash, settled.output), ([5; 32], Output::Hash([9; 32])));
+		});
+	}
+
+	#[test]
+	fn tee_results_need_a_valid_attestation_at_settlement() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			attest(1);
+			let id = NextRequestId::<Test>::get();
+			assert_ok!(request_with(ALICE, inline(b"x"), VerificationMode::Tee, SettlementMode::Individual));
+			let measurement = pallet_node_registry::Attestations::<Test>::get(key(1)).unwrap().measurement;
+			assert_ok!(NodeRegistry::revoke_measurement(
+				RuntimeOrigin::root(),
+				opg_attestation_tee(),
+				measurement
+			));
+			assert_noop!(submit(id, 1), Error::<Test>::NodeCannotSettle);
+			// A vanilla request of the same node still settles.
+			let vanilla = request(ALICE);
+			assert_ok!(submit(vanilla, 1));
+		});
+	}
+
+	#[test]
+	fn tee_results_settle_while_attested() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			attest(1);
+			let id = NextRequestId::<Test>::get();
+			assert_ok!(request_with(ALICE, inline(b"x"), VerificationMode::Tee, SettlementMode::Individual));
+			assert_ok!(submit(id, 1));
+			assert_eq!(Results::<Test>::get(id).unwrap().mode, VerificationMode::Tee);
+		});
+	}
+
+	fn opg_attestation_tee() -> pallet_node_registry::TeeType {
+		pallet_node_registry::TeeType::Nitro
+	}
+
+	#[test]
+	fn the_pool_admits_only_results_that_would_settle() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			let id = request(ALICE);
+			let (result, signature) = signed_result(id, 1, output(b"out"), 1);
+			let call = Call::<Test>::submit_result { result: result.clone(), signature };
+			let valid = Inference::validate_unsigned(TransactionSource::External, &call).unwrap();
+			assert_eq!(valid.provides, vec![(b"OpgInference".to_vec(), (TX_TAG, id)).encode_tag()]);
+			assert_eq!(valid.longevity, 6);
+			let (_, wrong) = signed_result(id, 1, output(b"out"), 2);
+			let forged = Call::<Test>::submit_result { result, signature: wrong };
+			assert!(Inference::validate_unsigned(TransactionSource::External, &forged).is_err());
+			assert!(Inference::validate_unsigned(TransactionSource::External, &Call::<Test>::request {
+				model: MODEL,
+				input: inline(b"x"),
+				mode: VerificationMode::Vanilla,
+				settlement: SettlementMode::Individual,
+				max_fee: PRICE,
+				window: 5,
+			})
+			.is_err());
+		});
+	}
+
+	trait EncodeTag {
+		fn encode_tag(&self) -> Vec<u8>;
+	}
+	impl<T: codec::Encode> EncodeTag for T {
+		fn encode_tag(&self) -> Vec<u8> {
+			codec::Encode::encode(self)
+		}
+	}
+}
+
+mod batches {
+	use super::*;
+
+	fn batch_requests(count: usize) -> Vec<RequestId> {
+		(0..count)
+			.map(|i| {
+				let id = NextRequestId::<Test>::get();
+				assert_ok!(request_with(ALICE, stored(i as u8), VerificationMode::Vanilla, SettlementMode::Batch));
+				id
+			})
+			.collect()
+	}
+
+	fn leaf(id: RequestId) -> Leaf {
+		let input_hash = Requests::<Test>::get(id).unwrap().input_hash;
+		Leaf { request: id, input_hash, output_hash: opg_settlement::sha256(&id.to_le_bytes()) }
+	}
+
+	fn signed_batch(node: u8, leaves: Vec<Leaf>, signer: u8) -> (BatchResultOf<Test>, sr25519::Signature) {
+		let root = merkle::root(&leaves).unwrap_or_default();
+		let message = opg_settlement::message::batch(&GENESIS_HASH, &root, leaves.len() as u32);
+		(BatchResult { node: key(node), leaves: BoundedVec::truncate_from(leaves) }, node_pair(signer).sign(&message))
+	}
+
+	#[test]
+	fn a_signed_batch_settles_every_leaf_and_proves_each() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			let ids = batch_requests(3);
+			let leaves: Vec<Leaf> = ids.iter().map(|id| leaf(*id)).collect();
+			let (batch, signature) = signed_batch(1, leaves.clone(), 1);
+			let call = Call::<Test>::submit_batch { batch: batch.clone(), signature };
+			assert_eq!(Inference::validate_unsigned(TransactionSource::External, &call).unwrap().provides.len(), 3);
+			let before = Balances::balance(&operator(1));
+			assert_ok!(Inference::submit_batch(RuntimeOrigin::none(), batch, signature));
+			assert_eq!(Balances::balance(&operator(1)), before + 3 * 950);
+			assert_eq!(held(ALICE), 0);
+			let root = merkle::root(&leaves).unwrap();
+			for (index, id) in ids.iter().enumerate() {
+				let (batch, proof_root, proven, proof) = Inference::batch_proof(*id).unwrap();
+				assert_eq!((batch, proof_root, proven), (0, root, leaves[index]));
+				assert!(merkle::verify(&root, &proven, &proof));
+			}
+			assert!(events().contains(&Event::BatchSettled { batch: 0, node: key(1), root, count: 3 }));
+		});
+	}
+
+	#[test]
+	fn every_check_of_a_batch_has_its_error() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			register_node(2, 1_000);
+			let ids = batch_requests(2);
+			let on_1: Vec<RequestId> = ids.iter().copied().filter(|id| assigned(*id) == 1).collect();
+			let submit = |node, leaves, signer| {
+				let (batch, signature) = signed_batch(node, leaves, signer);
+				Inference::submit_batch(RuntimeOrigin::none(), batch, signature)
+			};
+			assert_noop!(submit(1, vec![], 1), Error::<Test>::EmptyBatch);
+			let individual = request(ALICE);
+			let individual_leaf = Leaf { request: individual, input_hash: opg_settlement::sha256(b"input"), output_hash: [0; 32] };
+			let node_of_individual = assigned(individual);
+			assert_noop!(submit(node_of_individual, vec![individual_leaf], node_of_individual), Error::<Test>::WrongSettlementMode);
+			let any = ids[0];
+			let node = assigned(any);
+			assert_noop!(submit(node, vec![leaf(any)], 3 - node), Error::<Test>::BadSignature);
+			assert_noop!(submit(3 - node, vec![leaf(any)], 3 - node), Error::<Test>::NotAssigned);
+			assert_noop!(submit(node, vec![leaf(any), leaf(any)], node), Error::<Test>::DuplicateLeaf);
+			let mut wrong_input = leaf(any);
+			wrong_input.input_hash = [0xee; 32];
+			assert_noop!(submit(node, vec![wrong_input], node), Error::<Test>::InputHashMismatch);
+			assert_noop!(submit(node, vec![Leaf { request: 999, ..leaf(any) }], node), Error::<Test>::RequestNotFound);
+			let _ = on_1;
+		});
+	}
+}
+
+mod deadlines {
+	use super::*;
+
+	#[test]
+	fn a_missed_deadline_penalizes_and_reassigns() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			register_node(2, 1_000);
+			let id = request(ALICE);
+			let first = assigned(id);
+			let treasury = Balances::balance(&Treasury::get());
+			run_to(7);
+			let second = assigned(id);
+			assert_ne!(first, second);
+			assert_eq!(pallet_node_registry::Nodes::<Test>::get(key(first)).unwrap().bond, 700);
+			assert_eq!(Balances::balance(&Treasury::get()), treasury + 300);
+			assert_eq!(Requests::<Test>::get(id).unwrap().deadline, 12);
+			assert!(events().contains(&Event::DeadlineMissed { request: id, node: key(first), penalty: 300 }));
+			assert!(!Assignments::<Test>::contains_key(key(first), id));
+			assert_noop!(submit(id, first), Error::<Test>::NotAssigned);
+			assert_ok!(submit(id, second));
+		});
+	}
+
+	#[test]
+	fn with_no_other_node_or_after_the_last_attempt_the_fee_comes_back() {
+		new_test_ext().execute_with(|| {
+			register_node(1, 1_000);
+			let id = request(ALICE);
+			run_to(7);
+			assert!(Requests::<Test>::get(id).is_none());
+			assert_eq!(held(ALICE), 0);
+			assert_eq!(Balances::balance(&ALICE), ENDOWMENT);
+			assert!(events().contains(&Event::RequestExpired { request: id, refunded: PRICE }));
+
+			// Three nodes never answer: three attempts (MaxAttempts), then a refund.
+			register_node(2, 1_000);
+			register_node(3, 1_000);
+			let id = request(BOB);
+			for block in 8..40 {
+				run_to(block);
+				for n in 1..=3 {
+					let _ = NodeRegistry::heartbeat(RuntimeOrigin::signed(operator(n)), key(n));
+				}
+			}
+			assert!(Requests::<Test>::get(id).is_none());
+			let missed = events().iter().filter(|e| matches!(e, Event::DeadlineMissed { request, .. } if *request == id)).count();
+			assert_eq!(missed, 3);
+			assert_eq!(Balances::balance(&BOB), ENDOWMENT);
+		});
+	}
+}
+
+/// Random sequences of requests, results, batches, timeouts, slashes and exits: total
+/// issuance is conserved, nothing is settled twice, and once every deadline has passed
+/// no fee is held.
+#[test]
+fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
+	for seed in 0..48u64 {
+		new_test_ext().execute_with(|| {
+			let issuance = Balances::total_issuance();
+			let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+			let mut next = |bound: u64| {
+				state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+				(state >> 33) % bound
+			};
+			for n in 1..=4 {
+				register_node(n, 1_000 + next(4_000) as Balance);
+			}
+			let mut settled = std::collections::BTreeSet::new();
+			for step in 0..60u64 {
+				run_to(2 + step);
+				let requester = if next(2) == 0 { ALICE } else { BOB };
+				let _ = match next(7) {
+					0 | 1 => request_with(requester, inline(&[next(255) as u8]), VerificationMode::Vanilla, SettlementMode::Individual),
+					2 => request_with(requester, stored(next(255) as u8), VerificationMode::Vanilla, SettlementMode::Batch),
+					3 => {
+						// Some node answers one of its requests, maybe not its own.
+						let open: Vec<RequestId> = Requests::<Test>::iter_keys().collect();
+						match open.get(next(open.len().max(1) as u64) as usize) {
+							Some(id) if Requests::<Test>::get(id).unwrap().settlement == SettlementMode::Individual => {
+								let node = if next(4) == 0 { 1 + next(4) as u8 } else { assigned(*id) };
+								let result = submit(*id, node);
+								if result.is_ok() {
+									assert!(settled.insert(*id), "request {id} settled twice");
+								}
+								result
+							},
+							_ => Ok(()),
+						}
+					},
+					4 => {
+						let node = 1 + next(4) as u8;
+						let leaves: Vec<Leaf> = Assignments::<Test>::iter_prefix(key(node))
+							.map(|(id, _)| id)
+							.filter(|id| Requests::<Test>::get(id).unwrap().settlement == SettlementMode::Batch)
+							.map(|id| Leaf { request: id, input_hash: Requests::<Test>::get(id).unwrap().input_hash, output_hash: [1; 32] })
+							.collect();
+						let root = merkle::root(&leaves).unwrap_or_default();
+						let signature = node_pair(node).sign(&opg_settlement::message::batch(&GENESIS_HASH, &root, leaves.len() as u32));
+						let ids: Vec<RequestId> = leaves.iter().map(|l| l.request).collect();
+						let result = Inference::submit_batch(
+							RuntimeOrigin::none(),
+							BatchResult { node: key(node), leaves: BoundedVec::truncate_from(leaves) },
+							signature,
+						);
+						if result.is_ok() {
+							for id in ids {
+								assert!(settled.insert(id), "request {id} settled twice");
+							}
+						}
+						result
+					},
+					5 => {
+						let n = 1 + next(4) as u8;
+						NodeRegistry::heartbeat(RuntimeOrigin::signed(operator(n)), key(n))
+					},
+					_ => {
+						let n = 1 + next(4) as u8;
+						if next(3) == 0 {
+							NodeRegistry::unregister(RuntimeOrigin::signed(operator(n)), key(n))
+						} else {
+							<NodeRegistry as pallet_node_registry::NodeSlashing<Balance>>::slash(&key(n), next(500) as Balance);
+							Ok(())
+						}
+					},
+				};
+				assert_eq!(Balances::total_issuance(), issuance);
+				let open_fees: Balance = Requests::<Test>::iter_values().filter(|r| r.requester == ALICE).map(|r| r.fee).sum();
+				assert_eq!(held(ALICE), open_fees);
+			}
+			// Every deadline passes: nothing stays held.
+			run_to(2 + 60 + 20 * 3 + 1);
+			assert_eq!(Requests::<Test>::iter().count(), 0);
+			assert!(held(ALICE).is_zero() && held(BOB).is_zero());
+			assert_eq!(Balances::total_issuance(), issuance);
+		});
+	}
+}

@@ -1,0 +1,177 @@
+//! Requests, results and batches as stored and submitted.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use core::fmt::Debug;
+use opg_settlement::{merkle::Leaf, Hash};
+use pallet_model_hub::{ContentHash, ModelId};
+use pallet_node_registry::{NodeKey, VerificationMode};
+use polkadot_sdk::frame_support::{
+	traits::{ConstU32, Get},
+	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
+use scale_info::TypeInfo;
+
+/// Identifies a request.
+pub type RequestId = u64;
+/// Identifies a settled batch.
+pub type BatchId = u64;
+
+/// A request's input.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxInline))]
+pub enum Input<MaxInline: Get<u32>> {
+	/// The input bytes themselves.
+	Inline(BoundedVec<u8, MaxInline>),
+	/// A larger input in the artifact store: its SHA-256, size and where to fetch it.
+	Stored { hash: ContentHash, size: u64, locator: BoundedVec<u8, ConstU32<256>> },
+}
+
+impl<MaxInline: Get<u32>> Input<MaxInline> {
+	/// SHA-256 of the input bytes.
+	pub fn hash(&self) -> ContentHash {
+		match self {
+			Self::Inline(bytes) => opg_settlement::sha256(bytes),
+			Self::Stored { hash, .. } => *hash,
+		}
+	}
+}
+
+/// How a request's result reaches the chain.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub enum SettlementMode {
+	/// One result extrinsic with the output inline: input and output on chain.
+	Individual,
+	/// The node settles it with many others under one signed Merkle root.
+	Batch,
+	/// One result extrinsic with hashes only: input and output stay off chain.
+	Private,
+}
+
+/// An open request.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub struct Request<AccountId, Balance, BlockNumber> {
+	/// Who pays.
+	pub requester: AccountId,
+	/// The model version.
+	pub model: ModelId,
+	/// The model's artifact hash when requested: what the result signature binds.
+	pub model_hash: ContentHash,
+	/// SHA-256 of the input.
+	pub input_hash: ContentHash,
+	/// The evidence the result must carry.
+	pub mode: VerificationMode,
+	/// How the result is settled.
+	pub settlement: SettlementMode,
+	/// Held from the requester; the node is paid from it.
+	pub fee: Balance,
+	/// Blocks each assigned node has to answer.
+	pub window: BlockNumber,
+	/// The node assigned now.
+	pub node: NodeKey,
+	/// The last block in which the assigned node may answer.
+	pub deadline: BlockNumber,
+	/// Nodes assigned so far, this one included.
+	pub attempts: u32,
+}
+
+/// A result's output.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxInline))]
+pub enum Output<MaxInline: Get<u32>> {
+	/// The output bytes (individual settlement).
+	Inline(BoundedVec<u8, MaxInline>),
+	/// SHA-256 of the output (private settlement).
+	Hash(ContentHash),
+}
+
+impl<MaxInline: Get<u32>> Output<MaxInline> {
+	/// SHA-256 of the output bytes.
+	pub fn hash(&self) -> ContentHash {
+		match self {
+			Self::Inline(bytes) => opg_settlement::sha256(bytes),
+			Self::Hash(hash) => *hash,
+		}
+	}
+}
+
+/// A node's answer to one request, as submitted. The node key signs
+/// [`opg_settlement::message::result`] over it.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxInline))]
+pub struct InferenceResult<MaxInline: Get<u32>> {
+	/// The request answered.
+	pub request: RequestId,
+	/// The answering node.
+	pub node: NodeKey,
+	/// The output.
+	pub output: Output<MaxInline>,
+}
+
+/// Many results under one root, as submitted. The node key signs
+/// [`opg_settlement::message::batch`] over the root of `leaves`.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxLeaves))]
+pub struct BatchResult<MaxLeaves: Get<u32>> {
+	/// The answering node.
+	pub node: NodeKey,
+	/// One leaf per settled request, in tree order.
+	pub leaves: BoundedVec<Leaf, MaxLeaves>,
+}
+
+/// How a settled request was settled.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+pub enum Settlement {
+	/// By its own result extrinsic.
+	Single,
+	/// As leaf `index` of a batch.
+	InBatch { batch: BatchId, index: u32 },
+}
+
+/// The record of a settled request.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxInline))]
+pub struct Settled<Balance: Clone + PartialEq + Eq + Debug, BlockNumber: Clone + PartialEq + Eq + Debug, MaxInline: Get<u32>>
+{
+	/// The node that served it.
+	pub node: NodeKey,
+	/// The evidence it came with.
+	pub mode: VerificationMode,
+	/// SHA-256 of the input.
+	pub input_hash: Hash,
+	/// The output inline (individual settlement), else its hash.
+	pub output: Output<MaxInline>,
+	/// Paid to the node's operator.
+	pub paid: Balance,
+	/// Paid to the treasury.
+	pub protocol_fee: Balance,
+	/// When.
+	pub at: BlockNumber,
+	/// How.
+	pub settlement: Settlement,
+}
+
+/// A settled batch.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxLeaves))]
+pub struct Batch<BlockNumber: Clone + PartialEq + Eq + Debug, MaxLeaves: Get<u32>> {
+	/// The node that signed it.
+	pub node: NodeKey,
+	/// The Merkle root it signed.
+	pub root: Hash,
+	/// The leaves, kept so that anyone can get an inclusion proof.
+	pub leaves: BoundedVec<Leaf, MaxLeaves>,
+	/// When it settled.
+	pub at: BlockNumber,
+}

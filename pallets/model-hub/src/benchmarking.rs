@@ -1,0 +1,108 @@
+//! Benchmarks for `pallet-model-hub`.
+
+use super::*;
+use crate::pallet::{BalanceOf, Call, Config, ModelSpecOf, Models, Pallet};
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	assert_ok,
+	traits::{fungible::Mutate, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use pallet_node_registry::VerificationModes;
+use polkadot_sdk::frame_benchmarking;
+use sp_runtime::traits::Bounded;
+
+fn funded_owner<T: Config>() -> T::AccountId
+where
+	T::Currency: Mutate<T::AccountId>,
+{
+	let owner: T::AccountId = account("owner", 0, 0);
+	T::Currency::set_balance(&owner, BalanceOf::<T>::max_value() / 4u32.into());
+	owner
+}
+
+/// The largest spec: full name, locator and schema.
+fn spec<T: Config>(with_zkml: bool) -> ModelSpecOf<T> {
+	let tensor = TensorSpec {
+		shape: BoundedVec::truncate_from(vec![u32::MAX; 8]),
+		dtype: DType::I8,
+		quantization: Some(Quantization { scale_bits: 0x3c00_0000, zero_point: 0 }),
+	};
+	let modes = if with_zkml { VerificationModes::ALL } else { VerificationModes::VANILLA };
+	ModelSpec {
+		name: BoundedVec::truncate_from(vec![b'm'; 64]),
+		version: Version { major: 1, minor: 0, patch: 0 },
+		format: ModelFormat::QuantizedInteger,
+		artifact: Artifact { hash: [7; 32], size: 1, locator: BoundedVec::truncate_from(vec![b'l'; 256]) },
+		schema: Schema {
+			inputs: BoundedVec::truncate_from(vec![tensor.clone(); 8]),
+			outputs: BoundedVec::truncate_from(vec![tensor; 8]),
+		},
+		price: 1u32.into(),
+		modes: VerificationModes(modes),
+	}
+}
+
+fn published<T: Config>() -> T::AccountId
+where
+	T::Currency: Mutate<T::AccountId>,
+{
+	let owner = funded_owner::<T>();
+	assert_ok!(Pallet::<T>::publish(RawOrigin::Signed(owner.clone()).into(), spec::<T>(false), None));
+	owner
+}
+
+#[benchmarks(where T::Currency: Mutate<T::AccountId>)]
+mod benchmarks {
+	use super::*;
+
+	/// Without a key; `k` bytes of verifying key are stored on top (its check is the
+	/// ZKML verifier's and is benchmarked there).
+	#[benchmark]
+	fn publish(k: Linear<0, { T::MaxVerifyingKeyLen::get() }>) {
+		let owner = funded_owner::<T>();
+		let spec = spec::<T>(false);
+
+		#[block]
+		{
+			assert_ok!(Pallet::<T>::publish(RawOrigin::Signed(owner).into(), spec, None));
+			if k > 0 {
+				VerifyingKeys::<T>::insert(0, BoundedVec::truncate_from(vec![1u8; k as usize]));
+			}
+		}
+
+		assert!(Models::<T>::contains_key(0));
+	}
+
+	#[benchmark]
+	fn set_price() {
+		let owner = published::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), 0, 2u32.into());
+	}
+
+	#[benchmark]
+	fn deprecate() {
+		let owner = published::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), 0);
+	}
+
+	#[benchmark]
+	fn remove() {
+		let owner = published::<T>();
+		assert_ok!(Pallet::<T>::deprecate(RawOrigin::Signed(owner.clone()).into(), 0));
+		VerifyingKeys::<T>::insert(0, BoundedVec::truncate_from(vec![1u8; T::MaxVerifyingKeyLen::get() as usize]));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), 0);
+
+		assert!(!Models::<T>::contains_key(0));
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -1,0 +1,351 @@
+//! # Model hub
+//!
+//! Model owners publish versioned models: a content-addressed artifact (SHA-256, size,
+//! locator), its format, input/output schema, price per inference in OPG and the
+//! verification modes its results may use. A ZKML model carries its Groth16 verifying
+//! key, validated on publication. Each version holds a storage deposit from its owner,
+//! returned when the owner removes the version after deprecating it.
+//!
+//! Requests copy the terms they were made under ([`ServingTerms`]), so a price change,
+//! deprecation or removal never touches a request already made.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+use polkadot_sdk::{frame_support, frame_system, sp_io, sp_runtime};
+
+/// Why a verifying key is refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum VerifyingKeyError {
+	/// This runtime cannot verify ZKML proofs.
+	Unsupported,
+	/// The key does not decode canonically, or has points off the curve or subgroup.
+	Invalid,
+}
+
+/// Checks a Groth16 verifying key on publication.
+pub trait VerifyingKeyCheck {
+	/// Accepts a well-formed key.
+	fn check(verifying_key: &[u8]) -> Result<(), VerifyingKeyError>;
+}
+
+/// No ZKML verifier: every key is refused as unsupported.
+impl VerifyingKeyCheck for () {
+	fn check(_: &[u8]) -> Result<(), VerifyingKeyError> {
+		Err(VerifyingKeyError::Unsupported)
+	}
+}
+
+/// What the inference pallet reads from the hub.
+pub trait ModelCatalog<Balance> {
+	/// The terms of an active model; `None` if unknown or deprecated.
+	fn serving_terms(model: ModelId) -> Option<ServingTerms<Balance>>;
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, MutateHold},
+			tokens::Precision,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use pallet_node_registry::VerificationModes;
+	use sp_runtime::traits::Saturating;
+
+	/// The balance type of [`Config::Currency`].
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	/// A model as stored.
+	pub type ModelOf<T> = Model<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+	/// A model spec as passed to [`Pallet::publish`].
+	pub type ModelSpecOf<T> = ModelSpec<BalanceOf<T>>;
+	/// A verifying key as passed and stored.
+	pub type VerifyingKeyOf<T> = BoundedVec<u8, <T as Config>::MaxVerifyingKeyLen>;
+
+	#[pallet::config]
+	pub trait Config: polkadot_sdk::frame_system::Config {
+		/// The currency deposits are held in.
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// Deposit per published version.
+		#[pallet::constant]
+		type DepositBase: Get<BalanceOf<Self>>;
+		/// Deposit per stored byte (model record and verifying key).
+		#[pallet::constant]
+		type DepositPerByte: Get<BalanceOf<Self>>;
+		/// The longest verifying key.
+		#[pallet::constant]
+		type MaxVerifyingKeyLen: Get<u32>;
+		/// Checks ZKML verifying keys.
+		type VerifyingKeyCheck: VerifyingKeyCheck;
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A published model's storage deposit.
+		ModelDeposit,
+	}
+
+	/// The id the next published version gets.
+	#[pallet::storage]
+	pub type NextModelId<T: Config> = StorageValue<_, ModelId, ValueQuery>;
+
+	/// Published versions by id.
+	#[pallet::storage]
+	pub type Models<T: Config> = StorageMap<_, Twox64Concat, ModelId, ModelOf<T>>;
+
+	/// Groth16 verifying keys of ZKML models, by model id.
+	#[pallet::storage]
+	pub type VerifyingKeys<T: Config> = StorageMap<_, Twox64Concat, ModelId, VerifyingKeyOf<T>>;
+
+	/// The latest version of each (owner, name), kept after removal so that versions
+	/// only ever increase.
+	#[pallet::storage]
+	pub type LatestVersions<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Blake2_128Concat,
+		BoundedVec<u8, ConstU32<64>>,
+		(ModelId, Version),
+	>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A model version was published, with `deposit` held from `owner`.
+		ModelPublished {
+			model: ModelId,
+			owner: T::AccountId,
+			name: BoundedVec<u8, ConstU32<64>>,
+			version: Version,
+			artifact_hash: ContentHash,
+			deposit: BalanceOf<T>,
+		},
+		/// A model's price changed.
+		PriceChanged { model: ModelId, price: BalanceOf<T> },
+		/// A model takes no new requests.
+		ModelDeprecated { model: ModelId },
+		/// A model was removed and its deposit returned.
+		ModelRemoved { model: ModelId, released: BalanceOf<T> },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No model has this id.
+		ModelNotFound,
+		/// Only the model's owner may do this.
+		NotOwner,
+		/// The name is empty or not UTF-8.
+		InvalidName,
+		/// The version is not greater than the latest of this name.
+		VersionNotIncreasing,
+		/// The artifact's size is zero.
+		EmptyArtifact,
+		/// The schema has no inputs or no outputs, or a tensor with no or a zero dimension.
+		InvalidSchema,
+		/// Verification modes must be non-empty and known.
+		InvalidModes,
+		/// ZKML needs the quantized-integer format and a verifying key.
+		ZkmlNeedsQuantizedModelAndKey,
+		/// A verifying key was given for a model without ZKML.
+		UnexpectedVerifyingKey,
+		/// This runtime cannot verify ZKML proofs yet.
+		ZkmlUnavailable,
+		/// The verifying key is malformed.
+		InvalidVerifyingKey,
+		/// The owner cannot cover the deposit.
+		InsufficientDeposit,
+		/// The model is already deprecated.
+		AlreadyDeprecated,
+		/// Deprecate the model before removing it.
+		NotDeprecated,
+		/// Model ids are exhausted.
+		TooManyModels,
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Publishes a model version, holding a deposit for its storage from the caller,
+		/// its owner.
+		///
+		/// The version must be greater than the latest the caller published under the
+		/// same name; the new version records that one as its predecessor. A ZKML model
+		/// must be in the quantized-integer format and come with its verifying key.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::publish(verifying_key.as_ref().map_or(0, |key| key.len() as u32)))]
+		pub fn publish(
+			origin: OriginFor<T>,
+			spec: ModelSpecOf<T>,
+			verifying_key: Option<VerifyingKeyOf<T>>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::check_spec(&spec, verifying_key.as_ref().map(|key| key.as_slice()))?;
+			let previous = match LatestVersions::<T>::get(&owner, &spec.name) {
+				Some((id, latest)) => {
+					ensure!(spec.version > latest, Error::<T>::VersionNotIncreasing);
+					Some(id)
+				},
+				None => None,
+			};
+			let model = NextModelId::<T>::get();
+			let next = model.checked_add(1).ok_or(Error::<T>::TooManyModels)?;
+
+			let verifying_key_hash = verifying_key.as_ref().map(|key| sp_io::hashing::sha2_256(key));
+			let stored_bytes = spec.encoded_size() + verifying_key.as_ref().map_or(0, |key| key.len());
+			let deposit = T::DepositBase::get()
+				.saturating_add(T::DepositPerByte::get().saturating_mul((stored_bytes as u32).into()));
+			T::Currency::hold(&HoldReason::ModelDeposit.into(), &owner, deposit)
+				.map_err(|_| Error::<T>::InsufficientDeposit)?;
+
+			NextModelId::<T>::put(next);
+			LatestVersions::<T>::insert(&owner, &spec.name, (model, spec.version));
+			if let Some(key) = verifying_key {
+				VerifyingKeys::<T>::insert(model, key);
+			}
+			Self::deposit_event(Event::ModelPublished {
+				model,
+				owner: owner.clone(),
+				name: spec.name.clone(),
+				version: spec.version,
+				artifact_hash: spec.artifact.hash,
+				deposit,
+			});
+			Models::<T>::insert(
+				model,
+				Model { owner, spec, previous, verifying_key_hash, status: ModelStatus::Active, deposit },
+			);
+			Ok(())
+		}
+
+		/// Sets the price of future requests for a model. Owner only.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::set_price())]
+		pub fn set_price(origin: OriginFor<T>, model: ModelId, price: BalanceOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::mutate_owned(&who, model, |record| {
+				record.spec.price = price;
+				Ok(())
+			})?;
+			Self::deposit_event(Event::PriceChanged { model, price });
+			Ok(())
+		}
+
+		/// Stops a model from taking new requests; requests already made still settle.
+		/// Owner only.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::deprecate())]
+		pub fn deprecate(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::mutate_owned(&who, model, |record| {
+				ensure!(record.status == ModelStatus::Active, Error::<T>::AlreadyDeprecated);
+				record.status = ModelStatus::Deprecated;
+				Ok(())
+			})?;
+			Self::deposit_event(Event::ModelDeprecated { model });
+			Ok(())
+		}
+
+		/// Removes a deprecated model and its verifying key, and returns the deposit.
+		/// Owner only.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::remove())]
+		pub fn remove(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let record = Models::<T>::get(model).ok_or(Error::<T>::ModelNotFound)?;
+			ensure!(record.owner == who, Error::<T>::NotOwner);
+			ensure!(record.status == ModelStatus::Deprecated, Error::<T>::NotDeprecated);
+			let released = T::Currency::release(
+				&HoldReason::ModelDeposit.into(),
+				&record.owner,
+				record.deposit,
+				Precision::BestEffort,
+			)?;
+			Models::<T>::remove(model);
+			VerifyingKeys::<T>::remove(model);
+			Self::deposit_event(Event::ModelRemoved { model, released });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		fn check_spec(spec: &ModelSpecOf<T>, verifying_key: Option<&[u8]>) -> DispatchResult {
+			ensure!(
+				!spec.name.is_empty() && core::str::from_utf8(&spec.name).is_ok(),
+				Error::<T>::InvalidName
+			);
+			ensure!(spec.artifact.size > 0, Error::<T>::EmptyArtifact);
+			let tensors_ok = |tensors: &[TensorSpec]| {
+				!tensors.is_empty() &&
+					tensors.iter().all(|t| !t.shape.is_empty() && t.shape.iter().all(|d| *d > 0))
+			};
+			ensure!(
+				tensors_ok(&spec.schema.inputs) && tensors_ok(&spec.schema.outputs),
+				Error::<T>::InvalidSchema
+			);
+			ensure!(spec.modes.is_valid(), Error::<T>::InvalidModes);
+			if spec.modes.contains(VerificationModes::ZKML) {
+				let key = verifying_key.ok_or(Error::<T>::ZkmlNeedsQuantizedModelAndKey)?;
+				ensure!(
+					spec.format == ModelFormat::QuantizedInteger,
+					Error::<T>::ZkmlNeedsQuantizedModelAndKey
+				);
+				T::VerifyingKeyCheck::check(key).map_err(|error| match error {
+					VerifyingKeyError::Unsupported => Error::<T>::ZkmlUnavailable,
+					VerifyingKeyError::Invalid => Error::<T>::InvalidVerifyingKey,
+				})?;
+			} else {
+				ensure!(verifying_key.is_none(), Error::<T>::UnexpectedVerifyingKey);
+			}
+			Ok(())
+		}
+
+		fn mutate_owned(
+			who: &T::AccountId,
+			model: ModelId,
+			f: impl FnOnce(&mut ModelOf<T>) -> DispatchResult,
+		) -> DispatchResult {
+			Models::<T>::try_mutate(model, |record| {
+				let record = record.as_mut().ok_or(Error::<T>::ModelNotFound)?;
+				ensure!(&record.owner == who, Error::<T>::NotOwner);
+				f(record)
+			})
+		}
+	}
+
+	impl<T: Config> ModelCatalog<BalanceOf<T>> for Pallet<T> {
+		fn serving_terms(model: ModelId) -> Option<ServingTerms<BalanceOf<T>>> {
+			let record = Models::<T>::get(model)?;
+			(record.status == ModelStatus::Active).then(|| ServingTerms {
+				price: record.spec.price,
+				modes: record.spec.modes,
+				artifact_hash: record.spec.artifact.hash,
+			})
+		}
+	}
+}

@@ -1,0 +1,113 @@
+use crate as pallet_model_hub;
+use crate::*;
+use polkadot_sdk::{
+	frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec},
+	frame_system, pallet_balances, sp_io,
+	sp_runtime::BuildStorage,
+};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type AccountId = u64;
+pub type Balance = u128;
+
+#[polkadot_sdk::frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeTask,
+		RuntimeHoldReason,
+		RuntimeFreezeReason
+	)]
+	pub struct Test;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Balances = pallet_balances;
+	#[runtime::pallet_index(2)]
+	pub type ModelHub = pallet_model_hub;
+}
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const DepositBase: Balance = 100;
+	pub const DepositPerByte: Balance = 1;
+}
+
+/// Accepts keys starting with `b"vk"`: enough to drive the pallet's ZKML paths.
+pub struct PrefixCheck;
+impl VerifyingKeyCheck for PrefixCheck {
+	fn check(key: &[u8]) -> Result<(), VerifyingKeyError> {
+		key.starts_with(b"vk").then_some(()).ok_or(VerifyingKeyError::Invalid)
+	}
+}
+
+impl pallet_model_hub::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type DepositBase = DepositBase;
+	type DepositPerByte = DepositPerByte;
+	type MaxVerifyingKeyLen = ConstU32<1024>;
+	type VerifyingKeyCheck = PrefixCheck;
+	type WeightInfo = ();
+}
+
+pub const ALICE: AccountId = 1;
+pub const BOB: AccountId = 2;
+pub const ENDOWMENT: Balance = 1_000_000;
+
+/// A vanilla TorchScript MLP taking a 1x784 f32 input, at version `major.0.0`.
+pub fn spec(name: &str, major: u16) -> ModelSpecOf<Test> {
+	let tensor = |shape: Vec<u32>| TensorSpec {
+		shape: BoundedVec::truncate_from(shape),
+		dtype: DType::F32,
+		quantization: None,
+	};
+	ModelSpec {
+		name: BoundedVec::truncate_from(name.as_bytes().to_vec()),
+		version: Version { major, minor: 0, patch: 0 },
+		format: ModelFormat::TorchScript,
+		artifact: Artifact {
+			hash: [major as u8; 32],
+			size: 1_234,
+			locator: BoundedVec::truncate_from(b"http://127.0.0.1:8700/artifacts".to_vec()),
+		},
+		schema: Schema {
+			inputs: BoundedVec::truncate_from(vec![tensor(vec![1, 784])]),
+			outputs: BoundedVec::truncate_from(vec![tensor(vec![1, 10])]),
+		},
+		price: 1_000,
+		modes: pallet_node_registry::VerificationModes(pallet_node_registry::VerificationModes::VANILLA),
+	}
+}
+
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let storage = RuntimeGenesisConfig {
+		balances: pallet_balances::GenesisConfig {
+			balances: vec![(ALICE, ENDOWMENT), (BOB, ENDOWMENT)],
+			..Default::default()
+		},
+		..Default::default()
+	}
+	.build_storage()
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
