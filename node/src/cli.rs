@@ -8,6 +8,20 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
+
+	/// Base URL of the inference executor that this node's off-chain worker sends the
+	/// requests assigned to its node keys (`opgn` keys in the keystore), e.g.
+	/// `http://127.0.0.1:8700`. Kept in offchain storage, so it also survives restarts.
+	#[arg(long, value_name = "URL", value_parser = parse_executor_url)]
+	pub executor_url: Option<String>,
+}
+
+fn parse_executor_url(url: &str) -> Result<String, String> {
+	if url.starts_with("http://") || url.starts_with("https://") {
+		Ok(url.trim_end_matches('/').to_owned())
+	} else {
+		Err(format!("{url:?} is not an http:// or https:// URL"))
+	}
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -9,6 +9,8 @@ use polkadot_sdk::{
 	sc_consensus_aura::{self, ImportQueueParams, SlotProportion, StartAuraParams},
 	sc_consensus_grandpa::{self, SharedVoterState},
 	sc_executor, sc_network, sc_offchain,
+	sp_core::offchain::OffchainStorage,
+	sp_offchain,
 	sc_service::{self, error::Error as ServiceError, Configuration, TaskManager},
 	sc_telemetry::{Telemetry, TelemetryWorker},
 	sc_transaction_pool,
@@ -141,6 +143,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 /// an authority Aura authoring and the GRANDPA voter.
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
 	config: Configuration,
+	executor_url: Option<String>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -194,6 +197,14 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 			metrics,
 			gap_sync_body_policy: None,
 		})?;
+
+	if let Some(url) = executor_url {
+		let mut storage = backend
+			.offchain_storage()
+			.ok_or_else(|| ServiceError::Other("--executor-url needs the offchain database".into()))?;
+		storage.set(sp_offchain::STORAGE_PREFIX, pallet_inference::EXECUTOR_URL_KEY, url.as_bytes());
+		log::info!("inference executor: {url}");
+	}
 
 	if config.offchain_worker.enabled {
 		let offchain_workers =

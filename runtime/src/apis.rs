@@ -1,7 +1,7 @@
 //! The runtime APIs the node, wallets and polkadot.js call.
 
 use crate::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
+	AccountId, Aura, Balance, Block, Executive, Grandpa, Inference, InherentDataExt, Nonce, Runtime,
 	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 use alloc::vec::Vec;
@@ -196,6 +196,33 @@ impl_runtime_apis! {
 		}
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_inference::runtime_api::InferenceApi<
+		Block,
+		pallet_inference::RequestOf<Runtime>,
+		pallet_inference::InputOf<Runtime>,
+		pallet_inference::SettledOf<Runtime>,
+	> for Runtime {
+		fn request(id: pallet_inference::RequestId) -> Option<pallet_inference::RequestOf<Runtime>> {
+			pallet_inference::Requests::<Runtime>::get(id)
+		}
+
+		fn input(id: pallet_inference::RequestId) -> Option<pallet_inference::InputOf<Runtime>> {
+			pallet_inference::Inputs::<Runtime>::get(id)
+		}
+
+		fn result(id: pallet_inference::RequestId) -> Option<pallet_inference::SettledOf<Runtime>> {
+			pallet_inference::Results::<Runtime>::get(id)
+		}
+
+		fn batch_proof(id: pallet_inference::RequestId) -> Option<pallet_inference::BatchProof> {
+			Inference::batch_proof(id)
+		}
+
+		fn assignments(node: pallet_node_registry::NodeKey) -> Vec<pallet_inference::RequestId> {
+			pallet_inference::Assignments::<Runtime>::iter_key_prefix(node).collect()
 		}
 	}
 

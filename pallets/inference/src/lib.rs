@@ -35,11 +35,14 @@ extern crate alloc;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+mod offchain;
+pub mod runtime_api;
 #[cfg(test)]
 mod tests;
 pub mod types;
 pub mod weights;
 
+pub use offchain::{EXECUTOR_URL_KEY, NODE_KEY_TYPE};
 pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
@@ -88,7 +91,9 @@ pub mod pallet {
 	pub type BatchOf<T> = Batch<BlockNumberFor<T>, <T as Config>::MaxBatchLen>;
 
 	#[pallet::config]
-	pub trait Config: polkadot_sdk::frame_system::Config {
+	pub trait Config:
+		polkadot_sdk::frame_system::Config + frame_system::offchain::CreateBare<Call<Self>>
+	{
 		/// The currency fees are held and paid in.
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
 			+ BalancedHold<Self::AccountId>
@@ -271,6 +276,12 @@ pub mod pallet {
 			T::WeightInfo::on_initialize(count)
 		}
 
+		/// Serves the requests assigned to the node keys in this node's keystore (see
+		/// [`offchain`]); a node with no such key or no executor URL does nothing.
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::serve_assignments(now);
+		}
+
 		#[cfg(feature = "std")]
 		fn integrity_test() {
 			assert!(T::MinWindow::get() >= One::one(), "a window is at least one block");
@@ -354,7 +365,8 @@ pub mod pallet {
 			ensure_none(origin)?;
 			let (request, operator) = Self::check_result(&result, &signature)?;
 			let output_hash = result.output.hash();
-			Self::settle(result.request, request, &operator, result.output, output_hash, Settlement::Single)
+			let settlement = Settlement::Single { signature };
+			Self::settle(result.request, request, &operator, result.output, output_hash, settlement)
 		}
 
 		/// Settles many `Batch`-mode requests of one node under a Merkle root: unsigned,
@@ -380,7 +392,13 @@ pub mod pallet {
 			let count = batch.leaves.len() as u32;
 			Batches::<T>::insert(
 				id,
-				Batch { node: batch.node, root, leaves: batch.leaves, at: frame_system::Pallet::<T>::block_number() },
+				Batch {
+					node: batch.node,
+					root,
+					signature,
+					leaves: batch.leaves,
+					at: frame_system::Pallet::<T>::block_number(),
+				},
 			);
 			Self::deposit_event(Event::BatchSettled { batch: id, node: batch.node, root, count });
 			Ok(())
@@ -431,18 +449,27 @@ pub mod pallet {
 			Ok(message::result(&Self::genesis_hash()?, id, &request.model_hash, &request.input_hash, output_hash))
 		}
 
-		/// The Merkle inclusion proof of a request settled in a batch, with the batch's
-		/// root and the leaf; `None` if it was not settled in a batch.
-		pub fn batch_proof(request: RequestId) -> Option<(BatchId, [u8; 32], merkle::Leaf, merkle::Proof)> {
+		/// What proves that a request was settled in a batch: its leaf, the inclusion
+		/// proof, the root and the node's signature; `None` if it was not settled in a
+		/// batch.
+		pub fn batch_proof(request: RequestId) -> Option<BatchProof> {
 			let Settlement::InBatch { batch, index } = Results::<T>::get(request)?.settlement else {
 				return None
 			};
 			let record = Batches::<T>::get(batch)?;
 			let proof = merkle::proof(&record.leaves, index as usize)?;
-			Some((batch, record.root, record.leaves[index as usize], proof))
+			Some(BatchProof {
+				batch,
+				node: record.node,
+				root: record.root,
+				signature: record.signature,
+				leaf: record.leaves[index as usize],
+				proof,
+			})
 		}
 
-		fn genesis_hash() -> Result<[u8; 32], Error<T>> {
+		/// The genesis block hash every node signature binds.
+		pub(crate) fn genesis_hash() -> Result<[u8; 32], Error<T>> {
 			let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
 			let bytes: [u8; 32] = hash.as_ref().try_into().map_err(|_| Error::<T>::GenesisUnknown)?;
 			ensure!(bytes != [0; 32], Error::<T>::GenesisUnknown);
@@ -565,6 +592,7 @@ pub mod pallet {
 				Settled {
 					node: request.node,
 					mode: request.mode,
+					model_hash: request.model_hash,
 					input_hash: request.input_hash,
 					output,
 					paid,

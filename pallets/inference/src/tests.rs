@@ -362,9 +362,10 @@ mod batches {
 			assert_eq!(held(ALICE), 0);
 			let root = merkle::root(&leaves).unwrap();
 			for (index, id) in ids.iter().enumerate() {
-				let (batch, proof_root, proven, proof) = Inference::batch_proof(*id).unwrap();
-				assert_eq!((batch, proof_root, proven), (0, root, leaves[index]));
-				assert!(merkle::verify(&root, &proven, &proof));
+				let proof = Inference::batch_proof(*id).unwrap();
+				assert_eq!((proof.batch, proof.node, proof.root, proof.leaf), (0, key(1), root, leaves[index]));
+				assert_eq!(proof.signature, signature);
+				assert!(merkle::verify(&root, &proof.leaf, &proof.proof));
 			}
 			assert!(events().contains(&Event::BatchSettled { batch: 0, node: key(1), root, count: 3 }));
 		});
@@ -536,6 +537,159 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 			assert_eq!(Requests::<Test>::iter().count(), 0);
 			assert!(held(ALICE).is_zero() && held(BOB).is_zero());
 			assert_eq!(Balances::total_issuance(), issuance);
+		});
+	}
+}
+
+mod offchain_worker {
+	use super::*;
+	use codec::Decode;
+	use polkadot_sdk::{
+		frame_support::traits::Hooks,
+		sp_core::offchain::{
+			testing::{OffchainState, PendingRequest, PoolState, TestOffchainExt, TestTransactionPoolExt},
+			OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
+		},
+		sp_io::TestExternalities,
+		sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt},
+	};
+	use parking_lot::RwLock;
+	use std::sync::Arc;
+
+	type Extrinsic = polkadot_sdk::frame_system::mocking::MockUncheckedExtrinsic<Test>;
+	type Shared<T> = Arc<RwLock<T>>;
+	const EXECUTOR: &str = "http://executor.test";
+
+	/// A test chain whose keystore holds node 1's key, with an off-chain worker
+	/// environment: HTTP expectations and a transaction pool.
+	fn worker_ext() -> (TestExternalities, Shared<OffchainState>, Shared<PoolState>) {
+		let mut ext = new_test_ext();
+		let (offchain, state) = TestOffchainExt::new();
+		let (pool, pool_state) = TestTransactionPoolExt::new();
+		let keystore = MemoryKeystore::new();
+		keystore.sr25519_generate_new(NODE_KEY_TYPE, Some(&format!("0x{}", hex::encode([1u8; 32])))).unwrap();
+		ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+		ext.register_extension(OffchainDbExt::new(offchain));
+		ext.register_extension(TransactionPoolExt::new(pool));
+		ext.register_extension(KeystoreExt::new(keystore));
+		(ext, state, pool_state)
+	}
+
+	fn expect_inference(state: &RwLock<OffchainState>, input: &[u8], output: &[u8]) {
+		state.write().expect_request(PendingRequest {
+			method: "POST".into(),
+			uri: format!("{EXECUTOR}/v1/infer/0x{}", hex::encode([0xaa; 32])),
+			headers: vec![("content-type".into(), "application/octet-stream".into())],
+			body: input.to_vec(),
+			response: Some(output.to_vec()),
+			sent: true,
+			..Default::default()
+		});
+	}
+
+	fn submitted_calls(pool: &RwLock<PoolState>) -> Vec<Call<Test>> {
+		pool.write()
+			.transactions
+			.drain(..)
+			.map(|bytes| match Extrinsic::decode(&mut &bytes[..]).unwrap().function {
+				RuntimeCall::Inference(call) => call,
+				other => panic!("unexpected call {other:?}"),
+			})
+			.collect()
+	}
+
+	fn set_executor_url() {
+		sp_io::offchain::local_storage_set(
+			polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
+			EXECUTOR_URL_KEY,
+			EXECUTOR.as_bytes(),
+		);
+	}
+
+	#[test]
+	fn the_worker_runs_an_assignment_and_submits_a_result_that_settles() {
+		let (mut ext, state, pool) = worker_ext();
+		ext.execute_with(|| {
+			register_node(1, 1_000);
+			let id = request(ALICE);
+
+			// No executor URL: nothing is requested or submitted.
+			Inference::offchain_worker(1);
+			assert!(pool.read().transactions.is_empty());
+
+			set_executor_url();
+			expect_inference(&state, b"input", b"output");
+			Inference::offchain_worker(1);
+			let calls = submitted_calls(&pool);
+			assert_eq!(calls.len(), 1);
+			// Submitted once: the next run neither calls the executor nor submits again.
+			Inference::offchain_worker(1);
+			assert!(pool.read().transactions.is_empty());
+
+			let call = calls.into_iter().next().unwrap();
+			assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
+			let Call::submit_result { result, signature } = call else { panic!("a single result") };
+			assert_eq!(result.output, output(b"output"));
+			assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+			assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Single { signature });
+		});
+	}
+
+	#[test]
+	fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
+		let (mut ext, state, pool) = worker_ext();
+		ext.execute_with(|| {
+			register_node(1, 1_000);
+			set_executor_url();
+			let private = NextRequestId::<Test>::get();
+			assert_ok!(request_with(ALICE, stored(7), VerificationMode::Vanilla, SettlementMode::Private));
+			let batched = NextRequestId::<Test>::get();
+			assert_ok!(request_with(ALICE, inline(b"a"), VerificationMode::Vanilla, SettlementMode::Batch));
+			assert_ok!(request_with(ALICE, inline(b"b"), VerificationMode::Vanilla, SettlementMode::Batch));
+
+			// The worker serves assignments in storage order.
+			for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
+				if id == private {
+					state.write().expect_request(PendingRequest {
+						method: "POST".into(),
+						uri: format!("{EXECUTOR}/v1/infer/0x{}?input=0x{}", hex::encode([0xaa; 32]), hex::encode([7u8; 32])),
+						headers: vec![("content-type".into(), "application/octet-stream".into())],
+						response: Some(b"secret".to_vec()),
+						sent: true,
+						..Default::default()
+					});
+				} else if id == batched {
+					expect_inference(&state, b"a", b"A");
+				} else {
+					expect_inference(&state, b"b", b"B");
+				}
+			}
+			Inference::offchain_worker(1);
+
+			let calls = submitted_calls(&pool);
+			assert_eq!(calls.len(), 2);
+			for call in calls {
+				assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
+				match call {
+					Call::submit_result { result, signature } => {
+						assert_eq!(result.request, private);
+						assert_eq!(result.output, Output::Hash(opg_settlement::sha256(b"secret")));
+						assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+					},
+					Call::submit_batch { batch, signature } => {
+						let mut outputs: Vec<_> = batch.leaves.iter().map(|leaf| (leaf.request, leaf.output_hash)).collect();
+						outputs.sort();
+						let expected = vec![
+							(batched, opg_settlement::sha256(b"A")),
+							(batched + 1, opg_settlement::sha256(b"B")),
+						];
+						assert_eq!(outputs, expected);
+						assert_ok!(Inference::submit_batch(RuntimeOrigin::none(), batch, signature));
+					},
+					other => panic!("unexpected call {other:?}"),
+				}
+			}
+			assert!(Requests::<Test>::iter().next().is_none(), "every request settled");
 		});
 	}
 }

@@ -5,10 +5,10 @@ use core::fmt::Debug;
 use opg_settlement::{merkle::Leaf, Hash};
 use pallet_model_hub::{ContentHash, ModelId};
 use pallet_node_registry::{NodeKey, VerificationMode};
-use polkadot_sdk::frame_support::{
+use polkadot_sdk::{frame_support::{
 	traits::{ConstU32, Get},
 	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
-};
+}, sp_core::sr25519::Signature};
 use scale_info::TypeInfo;
 
 /// Identifies a request.
@@ -126,12 +126,13 @@ pub struct BatchResult<MaxLeaves: Get<u32>> {
 	pub leaves: BoundedVec<Leaf, MaxLeaves>,
 }
 
-/// How a settled request was settled.
+/// How a settled request was settled, and where its evidence is.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
 pub enum Settlement {
-	/// By its own result extrinsic.
-	Single,
-	/// As leaf `index` of a batch.
+	/// By its own result extrinsic, with the node key's signature over
+	/// [`opg_settlement::message::result`].
+	Single { signature: Signature },
+	/// As leaf `index` of a batch, whose record holds the signed root.
 	InBatch { batch: BatchId, index: u32 },
 }
 
@@ -146,6 +147,8 @@ pub struct Settled<Balance: Clone + PartialEq + Eq + Debug, BlockNumber: Clone +
 	pub node: NodeKey,
 	/// The evidence it came with.
 	pub mode: VerificationMode,
+	/// The model artifact's hash the node's signature binds.
+	pub model_hash: ContentHash,
 	/// SHA-256 of the input.
 	pub input_hash: Hash,
 	/// The output inline (individual settlement), else its hash.
@@ -170,8 +173,28 @@ pub struct Batch<BlockNumber: Clone + PartialEq + Eq + Debug, MaxLeaves: Get<u32
 	pub node: NodeKey,
 	/// The Merkle root it signed.
 	pub root: Hash,
+	/// The node key's signature over [`opg_settlement::message::batch`] of the root.
+	pub signature: Signature,
 	/// The leaves, kept so that anyone can get an inclusion proof.
 	pub leaves: BoundedVec<Leaf, MaxLeaves>,
 	/// When it settled.
 	pub at: BlockNumber,
+}
+
+/// Everything needed to check offline that a request was settled in a batch: the leaf,
+/// its inclusion proof under the root, and the node's signature over the root.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct BatchProof {
+	/// The batch.
+	pub batch: BatchId,
+	/// The node that signed it.
+	pub node: NodeKey,
+	/// The signed root.
+	pub root: Hash,
+	/// The node key's signature over [`opg_settlement::message::batch`].
+	pub signature: Signature,
+	/// The request's leaf.
+	pub leaf: Leaf,
+	/// The leaf's path to the root, with the batch's leaf count that the signature binds.
+	pub proof: opg_settlement::merkle::Proof,
 }

@@ -1,11 +1,14 @@
 //! The node's RPC: the standard Substrate methods plus OPG's own modules.
 //!
 //! `sc-service` already serves `chain_*`, `state_*`, `author_*`, `system_*` (network part)
-//! and `rpc_methods`. [`create_full`] adds account nonces, fee queries and, as later
-//! features land, OPG's own jsonrpsee modules: merge each one into `module` here.
+//! and `rpc_methods`. [`create_full`] adds account nonces, fee queries and OPG's own
+//! jsonrpsee modules: [`inference`] (`inference_*`).
+
+pub mod inference;
 
 use jsonrpsee::RpcModule;
-use opg_runtime::{opaque::Block, AccountId, Balance, Nonce};
+use inference::{Inference, InferenceRpcServer};
+use opg_runtime::{opaque::Block, AccountId, Balance, Hash, Nonce};
 use polkadot_sdk::{
 	pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer},
 	sc_transaction_pool_api::TransactionPool,
@@ -38,13 +41,15 @@ where
 	C::Api: polkadot_sdk::substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: polkadot_sdk::pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
-	P: TransactionPool + 'static,
+	C::Api: inference::Api,
+	P: TransactionPool<Block = Block, Hash = Hash> + 'static,
 {
 	let mut module = RpcModule::new(());
 	let FullDeps { client, pool } = deps;
 
-	module.merge(System::new(client.clone(), pool).into_rpc())?;
-	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(System::new(client.clone(), pool.clone()).into_rpc())?;
+	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(Inference::new(client, pool).into_rpc())?;
 
 	Ok(module)
 }

@@ -1,0 +1,234 @@
+//! `inference_*`: requests, results with their evidence, and batch inclusion proofs, as
+//! plain JSON (hex bytes, decimal balances as strings, SS58 accounts), for clients that
+//! do not decode SCALE. The same data is in storage and events for polkadot.js.
+
+use codec::Decode;
+use jsonrpsee::{
+	core::{async_trait, RpcResult},
+	proc_macros::rpc,
+	types::{error::ErrorObject, ErrorObjectOwned},
+};
+use opg_runtime::{opaque::Block, Hash, Runtime, RuntimeCall, UncheckedExtrinsic};
+use opg_settlement::message;
+use pallet_inference::{
+	runtime_api::InferenceApi as InferenceRuntimeApi, Input, InputOf, Output, RequestId, RequestOf, Settlement,
+	SettledOf, SettlementMode,
+};
+use polkadot_sdk::{
+	sc_transaction_pool_api::{TransactionPool, TransactionSource},
+	sp_api::ProvideRuntimeApi,
+	sp_blockchain::HeaderBackend,
+	sp_core::{crypto::Ss58Codec, Bytes},
+	sp_runtime::traits::ExtrinsicLike,
+};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The runtime API as the node calls it.
+pub trait Api: InferenceRuntimeApi<Block, RequestOf<Runtime>, InputOf<Runtime>, SettledOf<Runtime>> {}
+impl<T: InferenceRuntimeApi<Block, RequestOf<Runtime>, InputOf<Runtime>, SettledOf<Runtime>>> Api for T {}
+
+/// The `inference_*` methods.
+#[rpc(server, namespace = "inference")]
+pub trait InferenceRpc {
+	/// Submits a signed `inference.request` extrinsic (SCALE, hex) to the pool and returns
+	/// its hash; anything else is refused. The request id is in the `RequestSubmitted`
+	/// event once it is in a block.
+	#[method(name = "submitRequest")]
+	async fn submit_request(&self, extrinsic: Bytes) -> RpcResult<Hash>;
+
+	/// An open request, with its input; `null` once settled or expired, or if unknown.
+	#[method(name = "request")]
+	fn request(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>>;
+
+	/// A settled request: output (or its hash), payment, and the evidence: the node's
+	/// signature and the exact message it signed, or the batch it was settled in.
+	#[method(name = "result")]
+	fn result(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>>;
+
+	/// The inclusion proof of a request settled in a batch, with the signed root and the
+	/// message the node key signed; `null` if it was not settled in a batch.
+	#[method(name = "batchProof")]
+	fn batch_proof(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>>;
+
+	/// The open requests assigned to a node key (hex).
+	#[method(name = "assignments")]
+	fn assignments(&self, node: Bytes, at: Option<Hash>) -> RpcResult<Vec<RequestId>>;
+}
+
+/// Serves `inference_*` from the client's state and pool.
+pub struct Inference<C, P> {
+	client: Arc<C>,
+	pool: Arc<P>,
+}
+
+impl<C, P> Inference<C, P> {
+	/// The module over `client` and `pool`.
+	pub fn new(client: Arc<C>, pool: Arc<P>) -> Self {
+		Self { client, pool }
+	}
+}
+
+fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+	ErrorObject::owned(code, message.into(), None::<()>)
+}
+
+/// Codes of this module's errors.
+const INVALID_INPUT: i32 = 4000;
+const NOT_A_REQUEST: i32 = 4001;
+const POOL_REFUSED: i32 = 4002;
+const RUNTIME_ERROR: i32 = 4003;
+
+fn hex(bytes: impl AsRef<[u8]>) -> String {
+	format!("0x{}", ::hex::encode(bytes))
+}
+
+fn mode_name(mode: pallet_node_registry::VerificationMode) -> &'static str {
+	match mode {
+		pallet_node_registry::VerificationMode::Vanilla => "Vanilla",
+		pallet_node_registry::VerificationMode::Tee => "Tee",
+		pallet_node_registry::VerificationMode::Zkml => "Zkml",
+	}
+}
+
+fn settlement_name(mode: SettlementMode) -> &'static str {
+	match mode {
+		SettlementMode::Individual => "Individual",
+		SettlementMode::Batch => "Batch",
+		SettlementMode::Private => "Private",
+	}
+}
+
+impl<C, P> Inference<C, P>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: Api,
+{
+	fn at(&self, at: Option<Hash>) -> Hash {
+		at.unwrap_or_else(|| self.client.info().best_hash)
+	}
+
+	fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+		error(RUNTIME_ERROR, format!("runtime API call failed: {e}"))
+	}
+
+	fn genesis(&self) -> [u8; 32] {
+		self.client.info().genesis_hash.into()
+	}
+}
+
+#[async_trait]
+impl<C, P> InferenceRpcServer for Inference<C, P>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: Api,
+	P: TransactionPool<Block = Block, Hash = Hash> + 'static,
+{
+	async fn submit_request(&self, extrinsic: Bytes) -> RpcResult<Hash> {
+		let decoded = UncheckedExtrinsic::decode(&mut &extrinsic[..])
+			.map_err(|e| error(INVALID_INPUT, format!("not an OPG extrinsic: {e}")))?;
+		if !matches!(decoded.function, RuntimeCall::Inference(pallet_inference::Call::request { .. })) {
+			return Err(error(NOT_A_REQUEST, "the extrinsic does not call inference.request"));
+		}
+		if decoded.is_bare() {
+			return Err(error(NOT_A_REQUEST, "a request must be signed by the account that pays"));
+		}
+		let opaque = Decode::decode(&mut &extrinsic[..]).map_err(|e| error(INVALID_INPUT, format!("{e}")))?;
+		self.pool
+			.submit_one(self.client.info().best_hash, TransactionSource::External, opaque)
+			.await
+			.map_err(|e| error(POOL_REFUSED, format!("transaction pool refused the request: {e}")))
+	}
+
+	fn request(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let api = self.client.runtime_api();
+		let at = self.at(at);
+		let Some(request) = api.request(at, id).map_err(Self::runtime_error)? else { return Ok(None) };
+		let input = match api.input(at, id).map_err(Self::runtime_error)? {
+			Some(Input::Inline(bytes)) => json!({ "inline": hex(bytes) }),
+			Some(Input::Stored { hash, size, locator }) =>
+				json!({ "stored": { "hash": hex(hash), "size": size, "locator": String::from_utf8_lossy(&locator) } }),
+			None => Value::Null,
+		};
+		Ok(Some(json!({
+			"id": id,
+			"requester": request.requester.to_ss58check(),
+			"model": request.model,
+			"modelHash": hex(request.model_hash),
+			"inputHash": hex(request.input_hash),
+			"input": input,
+			"mode": mode_name(request.mode),
+			"settlement": settlement_name(request.settlement),
+			"fee": request.fee.to_string(),
+			"window": request.window,
+			"node": hex(request.node),
+			"deadline": request.deadline,
+			"attempts": request.attempts,
+		})))
+	}
+
+	fn result(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let api = self.client.runtime_api();
+		let Some(settled) = api.result(self.at(at), id).map_err(Self::runtime_error)? else { return Ok(None) };
+		let output_hash = settled.output.hash();
+		let output = match &settled.output {
+			Output::Inline(bytes) => json!({ "inline": hex(bytes) }),
+			Output::Hash(hash) => json!({ "hash": hex(hash) }),
+		};
+		let evidence = match settled.settlement {
+			Settlement::Single { signature } => json!({
+				"signature": hex(signature),
+				"message": hex(message::result(
+					&self.genesis(),
+					id,
+					&settled.model_hash,
+					&settled.input_hash,
+					&output_hash,
+				)),
+			}),
+			Settlement::InBatch { batch, index } => json!({ "batch": batch, "index": index }),
+		};
+		Ok(Some(json!({
+			"id": id,
+			"node": hex(settled.node),
+			"mode": mode_name(settled.mode),
+			"modelHash": hex(settled.model_hash),
+			"inputHash": hex(settled.input_hash),
+			"output": output,
+			"outputHash": hex(output_hash),
+			"paid": settled.paid.to_string(),
+			"protocolFee": settled.protocol_fee.to_string(),
+			"at": settled.at,
+			"evidence": evidence,
+		})))
+	}
+
+	fn batch_proof(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let api = self.client.runtime_api();
+		let Some(proof) = api.batch_proof(self.at(at), id).map_err(Self::runtime_error)? else { return Ok(None) };
+		let signed = message::batch(&self.genesis(), &proof.root, proof.proof.leaf_count);
+		Ok(Some(json!({
+			"batch": proof.batch,
+			"node": hex(proof.node),
+			"root": hex(proof.root),
+			"signature": hex(proof.signature),
+			"message": hex(signed),
+			"leaf": {
+				"request": proof.leaf.request,
+				"inputHash": hex(proof.leaf.input_hash),
+				"outputHash": hex(proof.leaf.output_hash),
+			},
+			"index": proof.proof.index,
+			"leafCount": proof.proof.leaf_count,
+			"siblings": proof.proof.siblings.iter().map(hex).collect::<Vec<_>>(),
+		})))
+	}
+
+	fn assignments(&self, node: Bytes, at: Option<Hash>) -> RpcResult<Vec<RequestId>> {
+		let node: [u8; 32] = node.0.as_slice().try_into().map_err(|_| error(INVALID_INPUT, "a node key is 32 bytes"))?;
+		self.client
+			.runtime_api()
+			.assignments(self.at(at), node.into())
+			.map_err(Self::runtime_error)
+	}
+}

@@ -1,0 +1,134 @@
+use super::*;
+use crate::http::{route, serve};
+use hyper::{Method, StatusCode};
+
+fn temp_store(name: &str) -> ArtifactStore {
+	let dir = std::env::temp_dir().join(format!("opg-executor-test-{name}-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	ArtifactStore::open(dir).unwrap()
+}
+
+fn demo(store: &ArtifactStore) -> (ContentHash, opg_qmodel::QModel) {
+	let model = opg_qmodel::generate(&[8, 6, 3], 5);
+	(store.put(&model.to_bytes()).unwrap(), model)
+}
+
+#[test]
+fn the_store_refuses_bytes_that_do_not_match_their_hash() {
+	let store = temp_store("mismatch");
+	let hash = store.put(b"model").unwrap();
+	assert_eq!(hash, sha256(b"model"));
+	assert_eq!(store.get(&hash).unwrap().unwrap(), b"model");
+	assert!(store.get(&sha256(b"other")).unwrap().is_none());
+	assert!(matches!(store.put_expecting(&hash, b"tampered"), Err(StoreError::HashMismatch { .. })));
+
+	// Bytes changed on disk are refused on read.
+	std::fs::write(store.dir().join(hex::encode(hash)), b"tampered").unwrap();
+	assert!(matches!(store.get(&hash), Err(StoreError::HashMismatch { .. })));
+}
+
+#[test]
+fn inference_runs_the_model_bit_exactly() {
+	let store = temp_store("infer");
+	let (hash, model) = demo(&store);
+	let executor = Executor::new(store.clone());
+	let input: Vec<u8> = (0..8u8).map(|i| i.wrapping_mul(37)).collect();
+	let expected = model.evaluate_bytes(&input).unwrap();
+	assert_eq!(executor.infer(&hash, InputSource::Inline(&input)).unwrap(), expected);
+	assert_eq!(store.get(&sha256(&expected)).unwrap().unwrap(), expected, "the output is kept by its hash");
+
+	let stored = store.put(&input).unwrap();
+	assert_eq!(executor.infer(&hash, InputSource::Stored(stored)).unwrap(), expected);
+}
+
+#[test]
+fn inference_errors_are_named() {
+	let store = temp_store("errors");
+	let (hash, _) = demo(&store);
+	let executor = Executor::new(store.clone());
+	let missing = sha256(b"missing");
+	assert!(matches!(executor.infer(&missing, InputSource::Inline(&[0; 8])), Err(ExecError::ModelNotFound(_))));
+	assert!(matches!(executor.infer(&hash, InputSource::Stored(missing)), Err(ExecError::InputNotFound(_))));
+	assert!(matches!(
+		executor.infer(&hash, InputSource::Inline(&[0; 7])),
+		Err(ExecError::Model(opg_qmodel::Error::InputLength { expected: 8, found: 7 }))
+	));
+	let not_a_model = store.put(b"{\"format\":\"x\"}").unwrap();
+	assert!(matches!(executor.infer(&not_a_model, InputSource::Inline(&[0; 8])), Err(ExecError::Model(_))));
+}
+
+#[test]
+fn routes_answer_with_statuses() {
+	let store = temp_store("routes");
+	let (hash, model) = demo(&store);
+	let executor = Executor::new(store);
+	let model_path = format!("/v1/infer/0x{}", hex::encode(hash));
+
+	let reply = route(&executor, &Method::GET, "/health", None, b"");
+	assert_eq!(reply.status, StatusCode::OK);
+
+	let input = [1u8, 2, 3, 4, 5, 6, 7, 8];
+	let reply = route(&executor, &Method::POST, &model_path, None, &input);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
+	assert_eq!(reply.output_hash, Some(sha256(&reply.body)));
+
+	assert_eq!(route(&executor, &Method::POST, &model_path, None, &input[..3]).status, StatusCode::UNPROCESSABLE_ENTITY);
+	assert_eq!(route(&executor, &Method::POST, "/v1/infer/zz", None, &input).status, StatusCode::BAD_REQUEST);
+	let unknown = format!("/v1/infer/{}", hex::encode(sha256(b"x")));
+	assert_eq!(route(&executor, &Method::POST, &unknown, None, &input).status, StatusCode::NOT_FOUND);
+
+	let artifact = format!("/v1/artifacts/{}", hex::encode(sha256(&input)));
+	assert_eq!(route(&executor, &Method::GET, &artifact, None, b"").status, StatusCode::NOT_FOUND);
+	assert_eq!(route(&executor, &Method::PUT, &artifact, None, b"wrong").status, StatusCode::UNPROCESSABLE_ENTITY);
+	assert_eq!(route(&executor, &Method::PUT, &artifact, None, &input).status, StatusCode::CREATED);
+	assert_eq!(route(&executor, &Method::GET, &artifact, None, b"").body, input);
+
+	let query = format!("input={}", hex::encode(sha256(&input)));
+	let reply = route(&executor, &Method::POST, &model_path, Some(&query), b"");
+	assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
+	assert_eq!(route(&executor, &Method::POST, &model_path, Some(&query), b"x").status, StatusCode::BAD_REQUEST);
+
+	assert_eq!(route(&executor, &Method::DELETE, &artifact, None, b"").status, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn the_server_answers_over_tcp_and_shuts_down() {
+	let store = temp_store("tcp");
+	let (hash, model) = demo(&store);
+	let executor = Arc::new(Executor::new(store));
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	runtime.block_on(async move {
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let address = listener.local_addr().unwrap();
+		let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+		let server = tokio::spawn(serve(executor, listener, async move {
+			let _ = stopped.await;
+		}));
+
+		let input = [9u8; 8];
+		let request = format!(
+			"POST /v1/infer/{} HTTP/1.1\r\nhost: x\r\ncontent-length: 8\r\nconnection: close\r\n\r\n",
+			hex::encode(hash)
+		);
+		let response = tokio::task::spawn_blocking(move || {
+			use std::io::{Read, Write};
+			let mut stream = std::net::TcpStream::connect(address).unwrap();
+			stream.write_all(request.as_bytes()).unwrap();
+			stream.write_all(&input).unwrap();
+			let mut response = Vec::new();
+			stream.read_to_end(&mut response).unwrap();
+			response
+		})
+		.await
+		.unwrap();
+		let text = String::from_utf8_lossy(&response).to_lowercase();
+		assert!(text.starts_with("http/1.1 200"), "{text}");
+		let expected = model.evaluate_bytes(&input).unwrap();
+		assert!(text.contains(&format!("x-opg-output-hash: 0x{}", hex::encode(sha256(&expected)))));
+		assert!(response.ends_with(&expected));
+
+		stop.send(()).unwrap();
+		server.await.unwrap().unwrap();
+	});
+}

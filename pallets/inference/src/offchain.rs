@@ -1,0 +1,158 @@
+//! The off-chain worker: a node serves the requests assigned to its node keys.
+//!
+//! After each imported block, for every sr25519 key of type [`NODE_KEY_TYPE`] in the
+//! keystore, the worker reads the open requests assigned to it, asks the executor at the
+//! URL in offchain storage under [`EXECUTOR_URL_KEY`] (set by `opg-node --executor-url`,
+//! or the `offchain_localStorageSet` RPC) to run them, signs each result with the node key
+//! and submits it as an unsigned `submit_result`; batch-mode results go together in one
+//! signed `submit_batch`. Transaction validation checks them exactly as dispatch will.
+//!
+//! Executor API: `POST {url}/v1/infer/0x{model hash}` with the inline input as body, or
+//! with `?input=0x{input hash}` for a stored input; `200` with the output bytes.
+
+use super::*;
+use alloc::{format, string::String, vec::Vec};
+use codec::{Decode, Encode};
+use frame_support::BoundedVec;
+use frame_system::{
+	offchain::{CreateBare, SubmitTransaction},
+	pallet_prelude::BlockNumberFor,
+};
+use sp_core::crypto::KeyTypeId;
+use sp_runtime::{
+	offchain::{http, Duration, StorageKind},
+	traits::Get,
+};
+
+/// Key type of inference node keys in the keystore: `opgn`.
+pub const NODE_KEY_TYPE: KeyTypeId = KeyTypeId(*b"opgn");
+/// Offchain storage key (persistent) holding the executor's base URL, UTF-8.
+pub const EXECUTOR_URL_KEY: &[u8] = b"opg::executor-url";
+/// Offchain storage key of the results this node has submitted and whose deadline has not
+/// passed, so that a result waiting in the pool is not computed again.
+const SUBMITTED_KEY: &[u8] = b"opg::inference::submitted";
+/// Time the executor has for one request.
+const EXECUTOR_TIMEOUT_MS: u64 = 10_000;
+/// Requests served per block, so that one block's worker run stays short.
+const MAX_JOBS_PER_BLOCK: usize = 32;
+/// The largest output read from the executor.
+const MAX_OUTPUT: usize = 16 << 20;
+const LOG_TARGET: &str = "runtime::inference";
+
+/// (request, attempt, deadline) of a submitted result.
+type Submitted<T> = Vec<(RequestId, u32, BlockNumberFor<T>)>;
+
+impl<T: Config> Pallet<T> {
+	pub(crate) fn serve_assignments(now: BlockNumberFor<T>) {
+		let keys = sp_io::crypto::sr25519_public_keys(NODE_KEY_TYPE);
+		if keys.is_empty() {
+			return;
+		}
+		let Some(url) = sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, EXECUTOR_URL_KEY)
+			.and_then(|url| String::from_utf8(url).ok())
+		else {
+			log::warn!(target: LOG_TARGET, "node keys in the keystore but no executor URL: start opg-node with --executor-url");
+			return;
+		};
+		let url = url.trim_end_matches('/');
+		let mut submitted: Submitted<T> = sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, SUBMITTED_KEY)
+			.and_then(|bytes| Decode::decode(&mut &bytes[..]).ok())
+			.unwrap_or_default();
+		submitted.retain(|(_, _, deadline)| *deadline >= now);
+
+		let mut jobs = 0;
+		for node in keys {
+			let mut leaves = Vec::new();
+			for (id, ()) in Assignments::<T>::iter_prefix(node) {
+				if jobs == MAX_JOBS_PER_BLOCK {
+					break;
+				}
+				let Some(request) = Requests::<T>::get(id) else { continue };
+				let already = submitted.iter().any(|(r, attempt, _)| *r == id && *attempt == request.attempts);
+				if already || request.deadline < now {
+					continue;
+				}
+				jobs += 1;
+				let output = match Self::execute(url, id, &request) {
+					Ok(output) => output,
+					Err(reason) => {
+						log::warn!(target: LOG_TARGET, "request {id}: {reason}");
+						continue;
+					},
+				};
+				let output_hash = opg_settlement::sha256(&output);
+				let output = match request.settlement {
+					SettlementMode::Batch => {
+						leaves.push(merkle::Leaf { request: id, input_hash: request.input_hash, output_hash });
+						submitted.push((id, request.attempts, request.deadline));
+						continue;
+					},
+					SettlementMode::Private => Output::Hash(output_hash),
+					SettlementMode::Individual => match BoundedVec::try_from(output) {
+						Ok(bytes) => Output::Inline(bytes),
+						Err(_) => {
+							log::warn!(target: LOG_TARGET, "request {id}: output above the inline limit");
+							continue;
+						},
+					},
+				};
+				let Ok(message) = Self::result_message(&request, id, &output_hash) else { return };
+				let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { continue };
+				let result = InferenceResult { request: id, node, output };
+				if Self::submit(Call::submit_result { result, signature }) {
+					log::info!(target: LOG_TARGET, "request {id}: result submitted");
+					submitted.push((id, request.attempts, request.deadline));
+				}
+			}
+			for chunk in leaves.chunks(T::MaxBatchLen::get() as usize) {
+				Self::submit_leaves(node, chunk);
+			}
+		}
+		sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, SUBMITTED_KEY, &submitted.encode());
+	}
+
+	/// Signs the root of `leaves` with `node` and submits them as one batch.
+	fn submit_leaves(node: NodeKey, leaves: &[merkle::Leaf]) {
+		let (Some(root), Ok(genesis)) = (merkle::root(leaves), Self::genesis_hash()) else { return };
+		let message = message::batch(&genesis, &root, leaves.len() as u32);
+		let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { return };
+		let batch = BatchResult { node, leaves: BoundedVec::truncate_from(leaves.to_vec()) };
+		if Self::submit(Call::submit_batch { batch, signature }) {
+			log::info!(target: LOG_TARGET, "batch of {} results submitted", leaves.len());
+		}
+	}
+
+	fn submit(call: Call<T>) -> bool {
+		let extrinsic = <T as CreateBare<Call<T>>>::create_bare(call.into());
+		SubmitTransaction::<T, Call<T>>::submit_transaction(extrinsic).is_ok()
+	}
+
+	/// Runs request `id` on the executor and returns the output bytes.
+	fn execute(url: &str, id: RequestId, request: &RequestOf<T>) -> Result<Vec<u8>, String> {
+		let input = Inputs::<T>::get(id).ok_or("input missing")?;
+		let model = hex::encode(request.model_hash);
+		let (uri, body) = match input {
+			Input::Inline(bytes) => (format!("{url}/v1/infer/0x{model}"), bytes.into_inner()),
+			Input::Stored { hash, .. } => (format!("{url}/v1/infer/0x{model}?input=0x{}", hex::encode(hash)), Vec::new()),
+		};
+		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(EXECUTOR_TIMEOUT_MS));
+		let pending = http::Request::post(&uri, alloc::vec![body])
+			.add_header("content-type", "application/octet-stream")
+			.deadline(deadline)
+			.send()
+			.map_err(|_| format!("executor at {url} unreachable"))?;
+		let response = pending
+			.try_wait(deadline)
+			.map_err(|_| String::from("executor timed out"))?
+			.map_err(|e| format!("executor request failed: {e:?}"))?;
+		let code = response.code;
+		let body: Vec<u8> = response.body().take(MAX_OUTPUT + 1).collect();
+		if code != 200 {
+			return Err(format!("executor answered {code}: {}", String::from_utf8_lossy(&body).trim_end()));
+		}
+		if body.len() > MAX_OUTPUT {
+			return Err("output above 16 MiB".into());
+		}
+		Ok(body)
+	}
+}
