@@ -1,7 +1,7 @@
 //! The pallets `opg-node benchmark pallet` measures (build with `--features
 //! runtime-benchmarks`; see `scripts/benchmark`).
 
-pub use crate::{Balances, ModelHub, NodeRegistry, Runtime, Timestamp, ValidatorSet};
+pub use crate::{Balances, Inference, ModelHub, NodeRegistry, Runtime, Timestamp, ValidatorSet};
 pub use polkadot_sdk::frame_system_benchmarking::Pallet as SystemBench;
 
 impl polkadot_sdk::frame_system_benchmarking::Config for Runtime {}
@@ -13,4 +13,5 @@ polkadot_sdk::frame_benchmarking::define_benchmarks!(
 	[pallet_validator_set, ValidatorSet]
 	[pallet_node_registry, NodeRegistry]
 	[pallet_model_hub, ModelHub]
+	[pallet_inference, Inference]
 );

@@ -32,7 +32,7 @@
 extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
-mod benchmarking;
+pub mod benchmarking;
 #[cfg(test)]
 mod mock;
 mod offchain;
@@ -136,6 +136,9 @@ pub mod pallet {
 		type UnsignedPriority: Get<TransactionPriority>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// Publishes models and registers nodes for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: benchmarking::BenchmarkHelper;
 	}
 
 	#[pallet::pallet]

@@ -127,6 +127,8 @@ impl pallet_inference::Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type UnsignedPriority = ConstU64<{ u64::MAX / 2 }>;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkHelper;
 }
 
 use polkadot_sdk::frame_support::traits::ConstU64;
@@ -145,6 +147,36 @@ where
 {
 	fn create_bare(call: RuntimeCall) -> Self::Extrinsic {
 		frame_system::mocking::MockUncheckedExtrinsic::<Test>::new_bare(call)
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::benchmarking::BenchmarkHelper for BenchmarkHelper {
+	fn max_nodes_per_model() -> u32 {
+		use polkadot_sdk::frame_support::traits::Get;
+		<Test as pallet_node_registry::Config>::MaxNodesPerModel::get()
+	}
+
+	/// [`MODEL`], published by [`new_test_ext`].
+	fn serving_model(nodes: u32) -> u32 {
+		use polkadot_sdk::frame_support::traits::{fungible::Mutate, Get};
+		let model = MODEL;
+		for index in 0..nodes {
+			let operator = 1_000 + index as AccountId;
+			Balances::set_balance(&operator, ENDOWMENT);
+			let node = sp_io::crypto::sr25519_generate(crate::NODE_KEY_TYPE, None);
+			let message = NodeRegistry::registration_message(&operator).unwrap();
+			let signature = sp_io::crypto::sr25519_sign(crate::NODE_KEY_TYPE, &node, &message).unwrap();
+			assert_ok!(NodeRegistry::register(
+				RuntimeOrigin::signed(operator),
+				node,
+				Roles(Roles::INFERENCE),
+				capabilities(model),
+				MinBond::get(),
+				signature,
+			));
+		}
+		model
 	}
 }
 
@@ -184,6 +216,16 @@ pub fn key(n: u8) -> NodeKey {
 	node_pair(n).public()
 }
 
+/// Serving `model` in vanilla and TEE modes on a CPU.
+pub fn capabilities(model: u32) -> Capabilities<u32, ConstU32<4>> {
+	Capabilities {
+		models: BoundedVec::truncate_from(vec![model]),
+		modes: VerificationModes(VerificationModes::VANILLA | VerificationModes::TEE),
+		hardware: Hardware { class: HardwareClass::Cpu, gpu_model: BoundedVec::new(), gpu_memory_mib: 0 },
+		endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
+	}
+}
+
 /// Registers node `n` serving [`MODEL`] in vanilla mode with `bond`.
 pub fn register_node(n: u8, bond: Balance) {
 	let operator = operator(n);
@@ -192,12 +234,7 @@ pub fn register_node(n: u8, bond: Balance) {
 		RuntimeOrigin::signed(operator),
 		key(n),
 		Roles(Roles::INFERENCE),
-		Capabilities {
-			models: BoundedVec::truncate_from(vec![MODEL]),
-			modes: VerificationModes(VerificationModes::VANILLA | VerificationModes::TEE),
-			hardware: Hardware { class: HardwareClass::Cpu, gpu_model: BoundedVec::new(), gpu_memory_mib: 0 },
-			endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
-		},
+		capabilities(MODEL),
 		bond,
 		node_pair(n).sign(&message),
 	));
@@ -268,6 +305,9 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.build_storage()
 	.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.register_extension(polkadot_sdk::sp_keystore::KeystoreExt::new(
+		polkadot_sdk::sp_keystore::testing::MemoryKeystore::new(),
+	));
 	ext.execute_with(|| {
 		frame_system::BlockHash::<Test>::insert(0, H256(GENESIS_HASH));
 		System::set_block_number(1);

@@ -238,6 +238,8 @@ impl pallet_inference::Config for Runtime {
 	type MaxDeadlinesPerBlock = ConstU32<256>;
 	type UnsignedPriority = InferenceUnsignedPriority;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helpers::Helper;
 }
 
 /// Off-chain workers submit results as bare (unsigned) extrinsics.
@@ -272,6 +274,59 @@ mod benchmark_helpers {
 		}
 		fn model(index: u32) -> u32 {
 			index
+		}
+	}
+
+	impl pallet_inference::benchmarking::BenchmarkHelper for Helper {
+		fn max_nodes_per_model() -> u32 {
+			MaxNodesPerModel::get()
+		}
+
+		fn serving_model(nodes: u32) -> u32 {
+			use pallet_model_hub::{Artifact, DType, ModelFormat, ModelSpec, Schema, TensorSpec, Version};
+			use pallet_node_registry::{Capabilities, Hardware, HardwareClass, Roles, VerificationModes};
+			use polkadot_sdk::{frame_benchmarking::account, frame_support::{assert_ok, traits::fungible::Mutate}};
+
+			let owner: AccountId = account("model-owner", 0, 0);
+			assert_ok!(Balances::mint_into(&owner, 1_000 * OPG));
+			let tensor = |length| TensorSpec { shape: BoundedVec::truncate_from(vec![length]), dtype: DType::I8, quantization: None };
+			let spec = ModelSpec {
+				name: BoundedVec::truncate_from(b"benchmark".to_vec()),
+				version: Version { major: 1, minor: 0, patch: 0 },
+				format: ModelFormat::QuantizedInteger,
+				artifact: Artifact { hash: [7; 32], size: 1, locator: BoundedVec::new() },
+				schema: Schema {
+					inputs: BoundedVec::truncate_from(vec![tensor(784)]),
+					outputs: BoundedVec::truncate_from(vec![tensor(10)]),
+				},
+				price: OPG,
+				modes: VerificationModes(VerificationModes::VANILLA),
+			};
+			let model = pallet_model_hub::NextModelId::<Runtime>::get();
+			assert_ok!(ModelHub::publish(RuntimeOrigin::signed(owner), spec, None));
+			for index in 0..nodes {
+				let operator: AccountId = account("node-operator", index, 0);
+				assert_ok!(Balances::mint_into(&operator, 1_000_000 * OPG));
+				let node = sp_io::crypto::sr25519_generate(pallet_inference::NODE_KEY_TYPE, None);
+				let message = NodeRegistry::registration_message(&operator).expect("genesis hash set");
+				let signature =
+					sp_io::crypto::sr25519_sign(pallet_inference::NODE_KEY_TYPE, &node, &message).expect("key generated");
+				let capabilities = Capabilities {
+					models: BoundedVec::truncate_from(vec![model]),
+					modes: VerificationModes(VerificationModes::VANILLA),
+					hardware: Hardware { class: HardwareClass::Cpu, gpu_model: BoundedVec::new(), gpu_memory_mib: 0 },
+					endpoint: BoundedVec::new(),
+				};
+				assert_ok!(NodeRegistry::register(
+					RuntimeOrigin::signed(operator),
+					node,
+					Roles(Roles::INFERENCE),
+					capabilities,
+					dynamic_params::protocol::MinNodeBond::get(),
+					signature,
+				));
+			}
+			model
 		}
 	}
 

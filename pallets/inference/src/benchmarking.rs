@@ -1,0 +1,154 @@
+//! Benchmarks for `pallet-inference`, each at its worst case: the most candidate nodes for
+//! an assignment, the largest inline input and output, full batches and full deadline
+//! blocks where every request is penalized and reassigned.
+
+use super::*;
+use crate::pallet::{Call, Config, Deadlines, NextRequestId, Pallet, Requests};
+use alloc::{vec, vec::Vec};
+use frame_benchmarking::v2::*;
+use frame_support::{
+	assert_ok,
+	traits::{fungible::Mutate, Get, Hooks},
+	BoundedVec,
+};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use polkadot_sdk::frame_benchmarking;
+use sp_runtime::traits::{Bounded, Hash, Saturating, Zero};
+
+/// Sets up what the inference pallet's benchmarks need from the model hub and registry.
+pub trait BenchmarkHelper {
+	/// The most nodes one model can have.
+	fn max_nodes_per_model() -> u32;
+	/// Publishes a model accepting vanilla requests, served by `nodes` live inference
+	/// nodes whose sr25519 keys of type [`NODE_KEY_TYPE`] are generated in the keystore.
+	fn serving_model(nodes: u32) -> ModelId;
+}
+
+fn set_genesis_hash<T: Config>() {
+	let hash = T::Hashing::hash(b"opg benchmark genesis");
+	frame_system::BlockHash::<T>::insert(BlockNumberFor::<T>::zero(), hash);
+}
+
+fn funded_requester<T: Config>() -> T::AccountId {
+	let requester: T::AccountId = account("requester", 0, 0);
+	T::Currency::set_balance(&requester, BalanceOf::<T>::max_value() / 4u32.into());
+	requester
+}
+
+/// Makes `count` requests of `model`, each with the largest inline input, all due in the
+/// same block.
+fn requests<T: Config>(model: ModelId, settlement: SettlementMode, count: u32) -> Vec<RequestId> {
+	let requester = funded_requester::<T>();
+	(0..count)
+		.map(|index| {
+			let id = NextRequestId::<T>::get();
+			let mut bytes = vec![0u8; T::MaxInlineInput::get() as usize];
+			bytes[..4].copy_from_slice(&index.to_le_bytes());
+			assert_ok!(Pallet::<T>::request(
+				RawOrigin::Signed(requester.clone()).into(),
+				model,
+				Input::Inline(BoundedVec::truncate_from(bytes)),
+				VerificationMode::Vanilla,
+				settlement,
+				BalanceOf::<T>::max_value(),
+				T::MinWindow::get(),
+			));
+			id
+		})
+		.collect()
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// A request among the most candidate nodes, with the largest inline input.
+	#[benchmark]
+	fn request() {
+		set_genesis_hash::<T>();
+		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
+		let requester = funded_requester::<T>();
+		let input = Input::Inline(BoundedVec::truncate_from(vec![1u8; T::MaxInlineInput::get() as usize]));
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(requester),
+			model,
+			input,
+			VerificationMode::Vanilla,
+			SettlementMode::Individual,
+			BalanceOf::<T>::max_value(),
+			T::MaxWindow::get(),
+		);
+
+		assert!(Requests::<T>::contains_key(0));
+	}
+
+	/// A result with the largest inline output: signature check and payment.
+	#[benchmark]
+	fn submit_result() {
+		set_genesis_hash::<T>();
+		let model = T::BenchmarkHelper::serving_model(1);
+		let id = requests::<T>(model, SettlementMode::Individual, 1)[0];
+		let request = Requests::<T>::get(id).expect("requested");
+		let output: Output<T::MaxInlineOutput> =
+			Output::Inline(BoundedVec::truncate_from(vec![2u8; T::MaxInlineOutput::get() as usize]));
+		let message = Pallet::<T>::result_message(&request, id, &output.hash()).expect("genesis hash set");
+		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &request.node, &message).expect("key in keystore");
+		let result = InferenceResult { request: id, node: request.node, output };
+
+		#[extrinsic_call]
+		_(RawOrigin::None, result, signature);
+
+		assert!(Results::<T>::contains_key(id));
+	}
+
+	/// A batch of `n` results of one node.
+	#[benchmark]
+	fn submit_batch(n: Linear<1, { T::MaxBatchLen::get().min(T::MaxDeadlinesPerBlock::get()) }>) {
+		set_genesis_hash::<T>();
+		let model = T::BenchmarkHelper::serving_model(1);
+		let ids = requests::<T>(model, SettlementMode::Batch, n);
+		let node = Requests::<T>::get(ids[0]).expect("requested").node;
+		let leaves: Vec<merkle::Leaf> = ids
+			.iter()
+			.map(|id| merkle::Leaf {
+				request: *id,
+				input_hash: Requests::<T>::get(id).expect("requested").input_hash,
+				output_hash: [3; 32],
+			})
+			.collect();
+		let root = merkle::root(&leaves).expect("not empty");
+		let genesis = Pallet::<T>::genesis_hash().expect("genesis hash set");
+		let message = message::batch(&genesis, &root, n);
+		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message).expect("key in keystore");
+		let batch = BatchResult { node, leaves: BoundedVec::truncate_from(leaves) };
+
+		#[extrinsic_call]
+		_(RawOrigin::None, batch, signature);
+
+		assert!(ids.iter().all(|id| Results::<T>::contains_key(id)));
+	}
+
+	/// `n` missed deadlines in one block: each node penalized, each request reassigned
+	/// among the most candidates.
+	#[benchmark]
+	fn on_initialize(n: Linear<0, { T::MaxDeadlinesPerBlock::get() }>) {
+		set_genesis_hash::<T>();
+		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
+		let ids = requests::<T>(model, SettlementMode::Individual, n);
+		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(T::MinWindow::get());
+		let now = deadline.saturating_add(1u32.into());
+		frame_system::Pallet::<T>::set_block_number(now);
+
+		#[block]
+		{
+			Pallet::<T>::on_initialize(now);
+		}
+
+		assert!(Deadlines::<T>::get(deadline).is_empty());
+		assert!(ids.iter().all(|id| Requests::<T>::get(id).is_some_and(|r| r.attempts == 2)));
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

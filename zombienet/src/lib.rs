@@ -1,0 +1,1 @@
+//! See `tests/network.rs`: this crate only carries the zombienet network test.
