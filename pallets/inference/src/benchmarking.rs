@@ -90,12 +90,12 @@ mod benchmarks {
 		set_genesis_hash::<T>();
 		let model = T::BenchmarkHelper::serving_model(1);
 		let id = requests::<T>(model, SettlementMode::Individual, 1)[0];
-		let request = Requests::<T>::get(id).expect("requested");
+		let open = Requests::<T>::get(id).expect("requested");
 		let output: Output<T::MaxInlineOutput> =
 			Output::Inline(BoundedVec::truncate_from(vec![2u8; T::MaxInlineOutput::get() as usize]));
-		let message = Pallet::<T>::result_message(&request, id, &output.hash()).expect("genesis hash set");
-		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &request.node, &message).expect("key in keystore");
-		let result = InferenceResult { request: id, node: request.node, output };
+		let message = Pallet::<T>::result_message(&open, id, &output.hash()).expect("genesis hash set");
+		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &open.node, &message).expect("key in keystore");
+		let result = InferenceResult { request: id, node: open.node, output };
 
 		#[extrinsic_call]
 		_(RawOrigin::None, result, signature);

@@ -157,9 +157,13 @@ impl crate::benchmarking::BenchmarkHelper for BenchmarkHelper {
 		<Test as pallet_node_registry::Config>::MaxNodesPerModel::get()
 	}
 
-	/// [`MODEL`], published by [`new_test_ext`].
+	/// [`MODEL`]: published by [`new_test_ext`], and again after the benchmark harness
+	/// reverts to genesis storage between runs.
 	fn serving_model(nodes: u32) -> u32 {
-		use polkadot_sdk::frame_support::traits::{fungible::Mutate, Get};
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		if pallet_model_hub::Models::<Test>::get(MODEL).is_none() {
+			publish_model();
+		}
 		let model = MODEL;
 		for index in 0..nodes {
 			let operator = 1_000 + index as AccountId;
