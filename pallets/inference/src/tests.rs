@@ -457,6 +457,9 @@ mod deadlines {
 /// Random sequences of requests, results, batches, timeouts, slashes and exits: total
 /// issuance is conserved, nothing is settled twice, and once every deadline has passed
 /// no fee is held.
+/// Random sequences of publish / deprecate / remove, request, result, batch, timeout,
+/// heartbeat, slash and exit: total issuance is conserved, no request settles twice, every
+/// fee and deposit held is accounted for, and after the last deadline nothing stays held.
 #[test]
 fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 	for seed in 0..48u64 {
@@ -474,7 +477,7 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 			for step in 0..60u64 {
 				run_to(2 + step);
 				let requester = if next(2) == 0 { ALICE } else { BOB };
-				let _ = match next(7) {
+				let _ = match next(8) {
 					0 | 1 => request_with(requester, inline(&[next(255) as u8]), VerificationMode::Vanilla, SettlementMode::Individual),
 					2 => request_with(requester, stored(next(255) as u8), VerificationMode::Vanilla, SettlementMode::Batch),
 					3 => {
@@ -518,6 +521,21 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 						let n = 1 + next(4) as u8;
 						NodeRegistry::heartbeat(RuntimeOrigin::signed(operator(n)), key(n))
 					},
+					6 => {
+						// The owner publishes a new version, or deprecates or removes one.
+						let versions: Vec<u32> = pallet_model_hub::Models::<Test>::iter_keys().filter(|id| *id != MODEL).collect();
+						let version = versions.get(next(versions.len().max(1) as u64) as usize).copied();
+						let owner = RuntimeOrigin::signed(OWNER);
+						match (next(3), version) {
+							(0, _) | (_, None) => {
+								let mut spec = pallet_model_hub::Models::<Test>::get(MODEL).unwrap().spec;
+								spec.version.patch = 1 + step as u16;
+								ModelHub::publish(owner, spec, None)
+							},
+							(1, Some(id)) => ModelHub::deprecate(owner, id),
+							(_, Some(id)) => ModelHub::remove(owner, id),
+						}
+					},
 					_ => {
 						let n = 1 + next(4) as u8;
 						if next(3) == 0 {
@@ -531,6 +549,9 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 				assert_eq!(Balances::total_issuance(), issuance);
 				let open_fees: Balance = Requests::<Test>::iter_values().filter(|r| r.requester == ALICE).map(|r| r.fee).sum();
 				assert_eq!(held(ALICE), open_fees);
+				let deposits: Balance = pallet_model_hub::Models::<Test>::iter_values().map(|m| m.deposit).sum();
+				let reason: RuntimeHoldReason = pallet_model_hub::HoldReason::ModelDeposit.into();
+				assert_eq!(Balances::balance_on_hold(&reason, &OWNER), deposits);
 			}
 			// Every deadline passes: nothing stays held.
 			run_to(2 + 60 + 20 * 3 + 1);

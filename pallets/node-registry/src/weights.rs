@@ -70,39 +70,43 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::ModelNodes` (r:64 w:64)
+	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `260`
-		//  Estimated: `4163`
-		// Minimum execution time: 146_765_000 picoseconds.
-		Weight::from_parts(156_654_000, 4163)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		//  Measured:  `4860`
+		//  Estimated: `226270`
+		// Minimum execution time: 546_775_000 picoseconds.
+		Weight::from_parts(590_779_000, 226270)
+			.saturating_add(T::DbWeight::get().reads(69_u64))
+			.saturating_add(T::DbWeight::get().writes(67_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::ModelNodes` (r:64 w:64)
+	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
 	fn update_capabilities() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `782`
-		//  Estimated: `4163`
-		// Minimum execution time: 26_129_000 picoseconds.
-		Weight::from_parts(28_904_000, 4163)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		//  Measured:  `5382`
+		//  Estimated: `226270`
+		// Minimum execution time: 606_077_000 picoseconds.
+		Weight::from_parts(642_706_000, 226270)
+			.saturating_add(T::DbWeight::get().reads(65_u64))
+			.saturating_add(T::DbWeight::get().writes(65_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `977`
+		//  Measured:  `1010`
 		//  Estimated: `4163`
-		// Minimum execution time: 84_468_000 picoseconds.
-		Weight::from_parts(88_757_000, 4163)
+		// Minimum execution time: 89_889_000 picoseconds.
+		Weight::from_parts(94_357_000, 4163)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -110,14 +114,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
 	fn heartbeat() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `782`
+		//  Measured:  `815`
 		//  Estimated: `4163`
-		// Minimum execution time: 25_117_000 picoseconds.
-		Weight::from_parts(28_924_000, 4163)
+		// Minimum execution time: 28_603_000 picoseconds.
+		Weight::from_parts(30_778_000, 4163)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
-	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
+	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::ChallengeCount` (r:1 w:1)
 	/// Proof: `NodeRegistry::ChallengeCount` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
@@ -127,12 +131,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `NodeRegistry::Challenges` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	fn request_challenge() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `782`
+		//  Measured:  `815`
 		//  Estimated: `4163`
-		// Minimum execution time: 32_371_000 picoseconds.
-		Weight::from_parts(37_810_000, 4163)
+		// Minimum execution time: 32_871_000 picoseconds.
+		Weight::from_parts(34_915_000, 4163)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
@@ -146,10 +150,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(91), added: 2566, mode: `MaxEncodedLen`)
 	fn submit_nitro_attestation() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `981`
+		//  Measured:  `1014`
 		//  Estimated: `4163`
-		// Minimum execution time: 8_457_194_000 picoseconds.
-		Weight::from_parts(8_556_631_000, 4163)
+		// Minimum execution time: 8_500_506_000 picoseconds.
+		Weight::from_parts(8_630_380_000, 4163)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -167,40 +171,42 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(91), added: 2566, mode: `MaxEncodedLen`)
 	fn submit_dcap_attestation() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1015`
+		//  Measured:  `1052`
 		//  Estimated: `4163`
-		// Minimum execution time: 9_219_013_000 picoseconds.
-		Weight::from_parts(9_316_897_000, 4163)
+		// Minimum execution time: 9_249_170_000 picoseconds.
+		Weight::from_parts(9_373_574_000, 4163)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::ModelNodes` (r:64 w:64)
+	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Challenges` (r:0 w:1)
 	/// Proof: `NodeRegistry::Challenges` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Attestations` (r:0 w:1)
 	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(91), added: 2566, mode: `MaxEncodedLen`)
 	fn unregister() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `815`
-		//  Estimated: `4163`
-		// Minimum execution time: 29_756_000 picoseconds.
-		Weight::from_parts(31_479_000, 4163)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		//  Measured:  `5447`
+		//  Estimated: `226270`
+		// Minimum execution time: 393_568_000 picoseconds.
+		Weight::from_parts(409_208_000, 226270)
+			.saturating_add(T::DbWeight::get().reads(65_u64))
+			.saturating_add(T::DbWeight::get().writes(67_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `981`
+		//  Measured:  `1014`
 		//  Estimated: `4163`
-		// Minimum execution time: 75_171_000 picoseconds.
-		Weight::from_parts(77_756_000, 4163)
+		// Minimum execution time: 77_776_000 picoseconds.
+		Weight::from_parts(80_701_000, 4163)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -210,8 +216,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `123`
 		//  Estimated: `3749`
-		// Minimum execution time: 25_468_000 picoseconds.
-		Weight::from_parts(27_411_000, 3749)
+		// Minimum execution time: 25_818_000 picoseconds.
+		Weight::from_parts(27_271_000, 3749)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -221,8 +227,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `375`
 		//  Estimated: `3749`
-		// Minimum execution time: 19_727_000 picoseconds.
-		Weight::from_parts(21_440_000, 3749)
+		// Minimum execution time: 20_229_000 picoseconds.
+		Weight::from_parts(21_641_000, 3749)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -232,91 +238,93 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 9_458_000 picoseconds.
-		Weight::from_parts(10_590_000, 0)
+		// Minimum execution time: 9_768_000 picoseconds.
+		Weight::from_parts(10_710_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::ModelNodes` (r:64 w:64)
+	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Challenges` (r:0 w:1)
 	/// Proof: `NodeRegistry::Challenges` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Attestations` (r:0 w:1)
 	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(91), added: 2566, mode: `MaxEncodedLen`)
 	fn revoke_node() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `815`
-		//  Estimated: `4163`
-		// Minimum execution time: 28_414_000 picoseconds.
-		Weight::from_parts(31_048_000, 4163)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		//  Measured:  `5447`
+		//  Estimated: `226270`
+		// Minimum execution time: 390_412_000 picoseconds.
+		Weight::from_parts(409_769_000, 226270)
+			.saturating_add(T::DbWeight::get().reads(65_u64))
+			.saturating_add(T::DbWeight::get().writes(67_u64))
 	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(156_654_000, 4163)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(590_779_000, 226270)
+			.saturating_add(RocksDbWeight::get().reads(69_u64))
+			.saturating_add(RocksDbWeight::get().writes(67_u64))
 	}
 	fn update_capabilities() -> Weight {
-		Weight::from_parts(28_904_000, 4163)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+		Weight::from_parts(642_706_000, 226270)
+			.saturating_add(RocksDbWeight::get().reads(65_u64))
+			.saturating_add(RocksDbWeight::get().writes(65_u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(88_757_000, 4163)
+		Weight::from_parts(94_357_000, 4163)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn heartbeat() -> Weight {
-		Weight::from_parts(28_924_000, 4163)
+		Weight::from_parts(30_778_000, 4163)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn request_challenge() -> Weight {
-		Weight::from_parts(37_810_000, 4163)
+		Weight::from_parts(34_915_000, 4163)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn submit_nitro_attestation() -> Weight {
-		Weight::from_parts(8_556_631_000, 4163)
+		Weight::from_parts(8_630_380_000, 4163)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn submit_dcap_attestation() -> Weight {
-		Weight::from_parts(9_316_897_000, 4163)
+		Weight::from_parts(9_373_574_000, 4163)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn unregister() -> Weight {
-		Weight::from_parts(31_479_000, 4163)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(409_208_000, 226270)
+			.saturating_add(RocksDbWeight::get().reads(65_u64))
+			.saturating_add(RocksDbWeight::get().writes(67_u64))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(77_756_000, 4163)
+		Weight::from_parts(80_701_000, 4163)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn allow_measurement() -> Weight {
-		Weight::from_parts(27_411_000, 3749)
+		Weight::from_parts(27_271_000, 3749)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn revoke_measurement() -> Weight {
-		Weight::from_parts(21_440_000, 3749)
+		Weight::from_parts(21_641_000, 3749)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_dcap_policy() -> Weight {
-		Weight::from_parts(10_590_000, 0)
+		Weight::from_parts(10_710_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn revoke_node() -> Weight {
-		Weight::from_parts(31_048_000, 4163)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(409_769_000, 226270)
+			.saturating_add(RocksDbWeight::get().reads(65_u64))
+			.saturating_add(RocksDbWeight::get().writes(67_u64))
 	}
 }

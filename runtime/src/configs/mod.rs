@@ -21,7 +21,7 @@ use polkadot_sdk::{
 			ConstU64, ConstU8, EqualPrivilegeOnly, LinearStoragePrice, VariantCountOf,
 		},
 		weights::{
-			constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+			constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 			ConstantMultiplier, Weight,
 		},
 		PalletId,
@@ -72,7 +72,8 @@ impl frame_system::Config for Runtime {
 	type Nonce = Nonce;
 	type Hash = Hash;
 	type BlockHashCount = BlockHashCount;
-	type DbWeight = RocksDbWeight;
+	/// The node stores state in ParityDB (no RocksDB in its build).
+	type DbWeight = ParityDbWeight;
 	type Version = Version;
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;
@@ -285,7 +286,16 @@ mod benchmark_helpers {
 		fn serving_model(nodes: u32) -> u32 {
 			use pallet_model_hub::{Artifact, DType, ModelFormat, ModelSpec, Schema, TensorSpec, Version};
 			use pallet_node_registry::{Capabilities, Hardware, HardwareClass, Roles, VerificationModes};
-			use polkadot_sdk::{frame_benchmarking::account, frame_support::{assert_ok, traits::fungible::Mutate}};
+			use alloc::vec;
+			use polkadot_sdk::{
+				frame_benchmarking::account,
+				frame_support::{
+					assert_ok,
+					traits::{fungible::Mutate, Get},
+					BoundedVec,
+				},
+				sp_io,
+			};
 
 			let owner: AccountId = account("model-owner", 0, 0);
 			assert_ok!(Balances::mint_into(&owner, 1_000 * OPG));
