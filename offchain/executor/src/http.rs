@@ -48,7 +48,8 @@ impl Reply {
 	}
 }
 
-fn parse_hash(text: &str) -> Option<ContentHash> {
+/// A SHA-256 hash from 64 hex digits, with or without `0x`.
+pub fn parse_hash(text: &str) -> Option<ContentHash> {
 	let digits = text.strip_prefix("0x").unwrap_or(text);
 	let mut hash = [0u8; 32];
 	hex::decode_to_slice(digits, &mut hash).ok()?;

@@ -61,10 +61,7 @@ enum Command {
 }
 
 fn parse_hash(text: &str) -> Result<[u8; 32]> {
-	let mut hash = [0u8; 32];
-	hex::decode_to_slice(text.strip_prefix("0x").unwrap_or(text), &mut hash)
-		.with_context(|| format!("{text:?} is not a SHA-256 hash (64 hex digits)"))?;
-	Ok(hash)
+	http::parse_hash(text).with_context(|| format!("{text:?} is not a SHA-256 hash (64 hex digits)"))
 }
 
 fn print_artifact(hash: &[u8; 32], size: usize) {
