@@ -8,9 +8,10 @@ import path from 'node:path';
 import { u8aConcat, u8aToHex, stringToU8a } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { NODE_BIN, startDevChain, waitFor } from './helpers.mjs';
+import { OPG, eventOf, send as sendTx } from '../../scripts/inference-demo.mjs';
 
 const DEV_EVIDENCE = path.join(path.dirname(NODE_BIN), 'opg-dev-evidence');
-const OPG = 10n ** 18n;
+const send = (tx, signer) => sendTx(api, tx, signer);
 
 let dev;
 let api;
@@ -24,30 +25,6 @@ before(async () => {
 after(async () => {
   await dev?.stop();
 });
-
-/** Signs and sends `tx`; resolves with its events once in a block, rejects on a dispatch error. */
-function send(tx, signer) {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        if (dispatchError.isModule) {
-          const { section, name } = api.registry.findMetaError(dispatchError.asModule);
-          reject(new Error(`${section}.${name}`));
-        } else {
-          reject(new Error(dispatchError.toString()));
-        }
-      } else if (status.isInBlock) {
-        resolve(events);
-      }
-    }).catch(reject);
-  });
-}
-
-function eventOf(events, event) {
-  const found = events.find((record) => event.is(record.event));
-  assert.ok(found, `event ${event.meta.name} emitted`);
-  return found.event;
-}
 
 test('a node registers, answers a challenge with dev evidence and is attested', async () => {
   const operator = keyring.addFromUri('//Alice');
