@@ -1,0 +1,421 @@
+//! The R1CS circuit of one inference of an [`opg_qmodel`] model.
+//!
+//! Weights and biases are circuit constants: a multiply-accumulate is a linear
+//! combination and costs no constraint. Constraints are spent per value:
+//! - each input value: 8 boolean bits of `x + 128` (the input range check);
+//! - each dense output: `m·acc = 2^s·q + r` in one constraint, with `r` as `s` bits and
+//!   `q + 2^(B-1)` as `B` bits (both range checks; `B` is the fewest bits, at least 9,
+//!   that hold every `q` the layer's weights allow), then the clamp to `-128..=127` and
+//!   the ReLU read from those bits: 5 more constraints with ReLU, 8 without;
+//! - the input commitment: the Poseidon sponge of [`opg_zk_verifier`] over the input
+//!   bits packed 31 bytes per element;
+//! - each packed output element: one constraint equating it to its public input.
+//!
+//! Soundness rests on nothing wrapping modulo the BN254 scalar field: every value
+//! `m·acc` is below 2^63 in magnitude (the model format's bounds) and `2^s·q + r` below
+//! 2^(s+B) ≤ 2^127, so a satisfied constraint is an equation over the integers.
+
+use ark_bn254::Fr;
+use ark_crypto_primitives::sponge::{
+	constraints::CryptographicSpongeVar,
+	poseidon::{constraints::PoseidonSpongeVar, PoseidonConfig},
+};
+use ark_ff::{AdditiveGroup, Field};
+use ark_r1cs_std::{
+	alloc::AllocVar,
+	eq::EqGadget,
+	fields::fp::{AllocatedFp, FpVar},
+};
+use ark_relations::gr1cs::{
+	ConstraintSynthesizer, ConstraintSystemRef, LinearCombination, SynthesisError, Variable,
+};
+use opg_qmodel::{Dense, QModel};
+use opg_zk_verifier::{input_commitment_prefix, pack_bytes, BYTES_PER_ELEMENT};
+
+/// The fewest quotient bits: the clamp reads bits 7 to B − 2.
+const MIN_QUOTIENT_BITS: u32 = 9;
+
+/// A linear combination in the circuit's field.
+type Lc = LinearCombination<Fr>;
+
+/// The quotient width `B` of each output of `layer`: the fewest bits (at least 9) whose
+/// offset form `q + 2^(B-1)` holds every `floor(m·acc / 2^s)` its weights, bias and
+/// `i8` inputs allow.
+pub fn quotient_bits(layer: &Dense) -> Vec<u32> {
+	let multiplier = i128::from(layer.multiplier);
+	layer
+		.weights
+		.chunks_exact(layer.inputs as usize)
+		.zip(&layer.bias)
+		.map(|(row, bias)| {
+			let (mut low, mut high) = (i128::from(*bias), i128::from(*bias));
+			for weight in row.iter().map(|w| i128::from(*w)) {
+				let (a, b) = (weight * 127, weight * -128);
+				low += a.min(b);
+				high += a.max(b);
+			}
+			let (q_low, q_high) = ((low * multiplier) >> layer.shift, (high * multiplier) >> layer.shift);
+			let mut bits = MIN_QUOTIENT_BITS;
+			while q_low < -(1i128 << (bits - 1)) || q_high >= 1i128 << (bits - 1) {
+				bits += 1;
+			}
+			bits
+		})
+		.collect()
+}
+
+/// A signed integer as a field element.
+fn field(value: i128) -> Fr {
+	let magnitude = Fr::from(value.unsigned_abs());
+	if value < 0 {
+		-magnitude
+	} else {
+		magnitude
+	}
+}
+
+/// `Σ 2^i·bits[i] + offset`.
+fn weighted(bits: &[Variable], offset: i128) -> Lc {
+	let mut lc = Lc::new();
+	let mut power = Fr::ONE;
+	for bit in bits {
+		lc += (power, *bit);
+		power.double_in_place();
+	}
+	if offset != 0 {
+		lc += (field(offset), Variable::One);
+	}
+	lc
+}
+
+/// Wrong witnesses the soundness tests inject: each one must leave the constraint system
+/// unsatisfied.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+	/// The first quotient one too small with a remainder of `r + 2^s`.
+	RemainderOverflow,
+	/// The same, with the remainder's extra `2^s` hidden in a "bit" of value 3.
+	NonBooleanBit,
+	/// A negative pre-activation passed through a ReLU unchanged.
+	ReluSkipped,
+	/// A quotient of at least 128 not clamped to 127.
+	ClampSkipped,
+	/// A public output element off by one.
+	WrongOutput,
+	/// An input "bit" of value 2.
+	InputOutOfRange,
+}
+
+/// The private part of an assignment: the input, and the job binding it answers.
+#[derive(Clone, Debug)]
+pub struct Witness {
+	/// The input, one `i8` per value.
+	pub input: Vec<i8>,
+	/// The job binding (public input 1).
+	pub binding: Fr,
+	/// A wrong witness to inject.
+	#[cfg(test)]
+	pub fault: Option<Fault>,
+}
+
+/// The circuit of one inference; without a witness it only lays out constraints.
+pub struct ModelCircuit<'a> {
+	pub(crate) model: &'a QModel,
+	pub(crate) quotient_bits: &'a [Vec<u32>],
+	pub(crate) poseidon: &'a PoseidonConfig<Fr>,
+	pub(crate) witness: Option<Witness>,
+}
+
+/// One `i8` value in the circuit: a variable (or linear combination) and its value.
+#[derive(Clone)]
+struct Value {
+	variable: Variable,
+	value: Option<i64>,
+}
+
+struct Synthesizer {
+	cs: ConstraintSystemRef<Fr>,
+	#[cfg(test)]
+	fault: Option<Fault>,
+}
+
+impl Synthesizer {
+	/// Whether to inject `fault` here; true at most once.
+	#[cfg(test)]
+	fn inject(&mut self, fault: Fault) -> bool {
+		if self.fault == Some(fault) {
+			self.fault = None;
+			return true;
+		}
+		false
+	}
+
+	#[cfg(not(test))]
+	fn inject(&mut self, _: Fault) -> bool {
+		false
+	}
+
+	fn witness(&self, value: Option<Fr>) -> Result<Variable, SynthesisError> {
+		self.cs.new_witness_variable(|| value.ok_or(SynthesisError::AssignmentMissing))
+	}
+
+	fn enforce(&self, a: Lc, b: Lc, c: Lc) -> Result<(), SynthesisError> {
+		self.cs.enforce_r1cs_constraint(|| a, || b, || c)
+	}
+
+	/// `count` boolean variables holding `value` in binary; `value` must fit.
+	fn bits(&self, value: Option<u128>, count: u32) -> Result<Vec<Variable>, SynthesisError> {
+		self.bits_with(value.map(|v| (0..count).map(|i| (v >> i) & 1).collect()), count)
+	}
+
+	/// Boolean variables with the given per-bit values.
+	fn bits_with(&self, values: Option<Vec<u128>>, count: u32) -> Result<Vec<Variable>, SynthesisError> {
+		(0..count as usize)
+			.map(|i| {
+				let bit = self.witness(values.as_ref().map(|v| Fr::from(v[i])))?;
+				// b · (b − 1) = 0
+				self.enforce(Lc::from(bit), Lc::from(bit) - (Fr::ONE, Variable::One), Lc::new())?;
+				Ok(bit)
+			})
+			.collect()
+	}
+
+	/// A new variable `p = a · b`.
+	fn product(&self, a: Lc, b: Lc, value: Option<i64>) -> Result<Variable, SynthesisError> {
+		let product = self.witness(value.map(|v| field(v.into())))?;
+		self.enforce(a, b, Lc::from(product))?;
+		Ok(product)
+	}
+
+	/// A new variable equal to 1 if `value` (of `lc`) is nonzero, else 0:
+	/// `lc · inv = z` and `lc · (1 − z) = 0`.
+	fn is_nonzero(&self, lc: Lc, value: Option<i64>, forced: Option<bool>) -> Result<Variable, SynthesisError> {
+		let inverse = value.map(|v| field(v.into()).inverse().unwrap_or_default());
+		let flag = forced.or(value.map(|v| v != 0));
+		let inverse = self.witness(inverse)?;
+		let flag = self.witness(flag.map(Fr::from))?;
+		self.enforce(lc.clone(), Lc::from(inverse), Lc::from(flag))?;
+		self.enforce(lc, Lc::from(Variable::One) - (Fr::ONE, flag), Lc::new())?;
+		Ok(flag)
+	}
+
+	/// The model's input: 8 bits per value.
+	fn input(&mut self, input: Option<&[i8]>, len: usize) -> Result<Vec<(Vec<Variable>, Option<i64>)>, SynthesisError> {
+		(0..len)
+			.map(|i| {
+				let value = input.map(|x| i64::from(x[i]));
+				let offset = value.map(|v| (v + 128) as u128);
+				let bits = if i == 0 && self.inject(Fault::InputOutOfRange) {
+					// Bit 0 of value 2: x + 128 + 1 with a non-boolean bit.
+					let mut values: Vec<u128> = (0..8).map(|b| (offset.unwrap() >> b) & 1).collect();
+					values[0] += 2;
+					self.bits_with(Some(values), 8)?
+				} else {
+					self.bits(offset, 8)?
+				};
+				Ok((bits, value))
+			})
+			.collect()
+	}
+
+	/// One dense layer over `inputs`.
+	fn dense(&mut self, layer: &Dense, quotient_bits: &[u32], inputs: &[Value]) -> Result<Vec<Value>, SynthesisError> {
+		let multiplier = field(layer.multiplier.into());
+		let shift = u32::from(layer.shift);
+		layer
+			.weights
+			.chunks_exact(layer.inputs as usize)
+			.zip(&layer.bias)
+			.zip(quotient_bits)
+			.map(|((row, bias), &width)| {
+				let mut acc_lc = Lc::from((field((*bias).into()), Variable::One));
+				let mut acc = Some(i128::from(*bias));
+				for (weight, input) in row.iter().zip(inputs) {
+					if *weight != 0 {
+						acc_lc += (field((*weight).into()), input.variable);
+					}
+					acc = acc.zip(input.value).map(|(a, x)| a + i128::from(*weight) * i128::from(x));
+				}
+				let t = acc.map(|a| a * i128::from(layer.multiplier));
+				let mut q = t.map(|t| t >> shift);
+				let mut r = t.zip(q).map(|(t, q)| t - (q << shift));
+				let mut remainder_bits = r.map(|r| (0..shift).map(|i| ((r >> i) & 1) as u128).collect::<Vec<_>>());
+				if shift > 0 && self.inject(Fault::RemainderOverflow) {
+					q = q.map(|q| q - 1);
+					r = r.map(|r| r + (1 << shift));
+					remainder_bits = r.map(|r| (0..shift).map(|i| ((r >> i) & 1) as u128).collect());
+				} else if shift > 0 && self.inject(Fault::NonBooleanBit) {
+					q = q.map(|q| q - 1);
+					if let Some(bits) = remainder_bits.as_mut() {
+						bits[shift as usize - 1] += 2;
+					}
+				}
+				let remainder = self.bits_with(remainder_bits, shift)?;
+				let offset = 1i128 << (width - 1);
+				let quotient = self.bits(q.map(|q| (q + offset) as u128), width)?;
+
+				// m·acc − 2^s·q − r = 0
+				let scaled = acc_lc * multiplier;
+				let q_lc = weighted(&quotient, -offset);
+				let mut check = scaled - (field(1i128 << shift), q_lc);
+				check = check - (Fr::ONE, weighted(&remainder, 0));
+				self.enforce(check, Lc::from(Variable::One), Lc::new())?;
+
+				self.clamp(layer.relu, &quotient, q)
+			})
+			.collect()
+	}
+
+	/// `clamp(relu?(q), -128, 127)` from the offset bits of `q`.
+	fn clamp(&mut self, relu: bool, bits: &[Variable], q: Option<i128>) -> Result<Value, SynthesisError> {
+		let width = bits.len();
+		let offset = 1i128 << (width - 1);
+		let u = q.map(|q| q + offset);
+		let bit = |i: usize| u.map(|u| ((u >> i) & 1) as i64);
+		// q ≥ 0 iff the top offset bit is set.
+		let positive = bits[width - 1];
+		let positive_value = bit(width - 1);
+		// h = number of set bits among 7..B−2: for q ≥ 0, q ≥ 128 iff h > 0; for q < 0,
+		// q ≥ −128 iff all of them are set.
+		let middle = &bits[7..width - 1];
+		let mut h_lc = Lc::new();
+		for b in middle {
+			h_lc += (Fr::ONE, *b);
+		}
+		let h = u.map(|_| (7..width - 1).map(|i| bit(i).unwrap()).sum::<i64>());
+		let low7_lc = weighted(&bits[..7], 0);
+		let low7 = u.map(|u| (u & 127) as i64);
+
+		let clamp_skipped = h.is_some_and(|h| h > 0) &&
+			positive_value == Some(1) &&
+			self.inject(Fault::ClampSkipped);
+		let high = self.is_nonzero(h_lc.clone(), h, clamp_skipped.then_some(false))?;
+		let high_value = if clamp_skipped { Some(0) } else { positive_value.zip(h).map(|(p, h)| p * i64::from(h > 0)) };
+		let big = self.product(Lc::from(positive), Lc::from(high), high_value)?;
+		let to_max = |value: Option<i64>| high_value.zip(value).map(|(b, v)| b * (127 - v));
+
+		let (lc, value) = if relu {
+			// y = pos·low7 + big·(127 − low7)
+			let relu_skipped = positive_value == Some(0) && self.inject(Fault::ReluSkipped);
+			let passed = if relu_skipped { low7 } else { positive_value.zip(low7).map(|(p, l)| p * l) };
+			let kept = self.product(Lc::from(positive), low7_lc.clone(), passed)?;
+			let capped = self.product(
+				Lc::from(big),
+				Lc::from((Fr::from(127u8), Variable::One)) - (Fr::ONE, low7_lc),
+				to_max(low7),
+			)?;
+			let value = passed.zip(to_max(low7)).map(|(a, b)| a + b);
+			(Lc::from(kept) + (Fr::ONE, capped), value)
+		} else {
+			// y_in = low7 − 128 + 128·pos: q itself when −128 ≤ q ≤ 127.
+			let inner_lc = low7_lc - (Fr::from(128u8), Variable::One) + (Fr::from(128u8), positive);
+			let inner = low7.zip(positive_value).map(|(l, p)| l - 128 + 128 * p);
+			let all_set_lc = Lc::from((field(middle.len() as i128), Variable::One)) - (Fr::ONE, h_lc);
+			let not_all_set = h.map(|h| middle.len() as i64 - h);
+			let low = self.is_nonzero(all_set_lc, not_all_set, None)?;
+			let small_value = positive_value.zip(not_all_set).map(|(p, n)| (1 - p) * i64::from(n != 0));
+			let small = self.product(
+				Lc::from(Variable::One) - (Fr::ONE, positive),
+				Lc::from(low),
+				small_value,
+			)?;
+			let capped = self.product(
+				Lc::from(big),
+				Lc::from((Fr::from(127u8), Variable::One)) - (Fr::ONE, inner_lc.clone()),
+				to_max(inner),
+			)?;
+			let floored_value = small_value.zip(inner).map(|(s, v)| s * (-128 - v));
+			let floored = self.product(
+				Lc::from(small),
+				Lc::from((-Fr::from(128u8), Variable::One)) - (Fr::ONE, inner_lc.clone()),
+				floored_value,
+			)?;
+			let value = inner.zip(to_max(inner)).zip(floored_value).map(|((v, c), f)| v + c + f);
+			(inner_lc + (Fr::ONE, capped) + (Fr::ONE, floored), value)
+		};
+		Ok(Value { variable: self.cs.new_lc(|| lc)?, value })
+	}
+}
+
+/// `Σ_j 256^j·(x_j + 128)` over one chunk of offset-form values.
+fn packed(chunk: &[Lc]) -> Lc {
+	let mut lc = Lc::new();
+	let mut power = Fr::ONE;
+	for offset_value in chunk {
+		lc = lc + (power, offset_value.clone());
+		power *= Fr::from(256u16);
+	}
+	lc
+}
+
+impl ConstraintSynthesizer<Fr> for ModelCircuit<'_> {
+	fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+		let mut synth = Synthesizer {
+			cs: cs.clone(),
+			#[cfg(test)]
+			fault: self.witness.as_ref().and_then(|w| w.fault),
+		};
+		let input = self.witness.as_ref().map(|w| w.input.as_slice());
+		let input_len = self.model.input_len() as usize;
+		if input.is_some_and(|x| x.len() != input_len) {
+			return Err(SynthesisError::Unsatisfiable);
+		}
+
+		// Public inputs 1 and 2: binding and input commitment.
+		let binding = self.witness.as_ref().map(|w| w.binding);
+		let _ = cs.new_input_variable(|| binding.ok_or(SynthesisError::AssignmentMissing))?;
+		let commitment = input.map(|x| {
+			opg_zk_verifier::input_commitment_with(self.poseidon, &opg_qmodel::to_bytes(x))
+		});
+		let commitment =
+			FpVar::new_input(cs.clone(), || commitment.ok_or(SynthesisError::AssignmentMissing))?;
+
+		let input_bits = synth.input(input, input_len)?;
+		let offset_lcs: Vec<Lc> = input_bits.iter().map(|(bits, _)| weighted(bits, 0)).collect();
+		let offset_bytes = input.map(opg_qmodel::to_bytes);
+		let mut elements: Vec<FpVar<Fr>> =
+			input_commitment_prefix(input_len).iter().map(|c| FpVar::Constant(*c)).collect();
+		for (index, chunk) in offset_lcs.chunks(BYTES_PER_ELEMENT).enumerate() {
+			let value = offset_bytes.as_ref().map(|bytes| {
+				pack_bytes(&bytes[index * BYTES_PER_ELEMENT..][..chunk.len()])[0]
+			});
+			let lc = packed(chunk);
+			elements.push(FpVar::Var(AllocatedFp::new(value, cs.new_lc(|| lc)?, cs.clone())));
+		}
+		let mut sponge = PoseidonSpongeVar::new(cs.clone(), self.poseidon);
+		sponge.absorb(&elements)?;
+		sponge.squeeze_field_elements(1)?[0].enforce_equal(&commitment)?;
+
+		let mut activations: Vec<Value> = offset_lcs
+			.into_iter()
+			.zip(&input_bits)
+			.map(|(lc, (_, value))| {
+				let lc = lc - (Fr::from(128u8), Variable::One);
+				Ok(Value { variable: cs.new_lc(|| lc)?, value: *value })
+			})
+			.collect::<Result<_, SynthesisError>>()?;
+		for (layer, widths) in self.model.layers.iter().zip(self.quotient_bits) {
+			activations = synth.dense(layer, widths, &activations)?;
+		}
+
+		// Public inputs 3..: the packed output, equal to the last layer's values.
+		let output: Vec<Lc> = activations
+			.iter()
+			.map(|a| Lc::from(a.variable) + (Fr::from(128u8), Variable::One))
+			.collect();
+		let output_values: Option<Vec<u8>> =
+			activations.iter().map(|a| a.value.map(|v| v as i8 as u8)).collect();
+		for (index, chunk) in output.chunks(BYTES_PER_ELEMENT).enumerate() {
+			let mut value = output_values.as_ref().map(|bytes| {
+				pack_bytes(&bytes[index * BYTES_PER_ELEMENT..][..chunk.len()])[0]
+			});
+			if synth.inject(Fault::WrongOutput) {
+				value = value.map(|v| v + Fr::ONE);
+			}
+			let public = cs.new_input_variable(|| value.ok_or(SynthesisError::AssignmentMissing))?;
+			synth.enforce(packed(chunk) - (Fr::ONE, public), Lc::from(Variable::One), Lc::new())?;
+		}
+		Ok(())
+	}
+}

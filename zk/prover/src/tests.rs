@@ -1,0 +1,201 @@
+use super::*;
+use crate::circuit::Fault;
+use ark_ff::{One, Zero};
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+use opg_qmodel::{generate, Dense, FORMAT};
+use opg_zk_verifier::{decode_key, decode_proof, encode_key, job_binding, verify, verify_encoded, Error as VerifyError};
+use proptest::prelude::*;
+
+/// Three inputs, a ReLU layer and a plain layer whose outputs hit every case: positive,
+/// negative, zeroed by ReLU, clamped to 127 and to −128, floor of a negative half.
+fn edge_model() -> QModel {
+	let dense = |inputs, weights: Vec<i8>, bias: Vec<i32>, multiplier, shift, relu| Dense {
+		inputs,
+		outputs: bias.len() as u32,
+		weights,
+		bias,
+		multiplier,
+		shift,
+		relu,
+	};
+	QModel {
+		format: FORMAT.into(),
+		layers: vec![
+			dense(3, vec![1, 0, 0, 3, 0, 0, -1, 0, 0, 0, 1, 1], vec![0, 0, 0, 0], 1, 0, true),
+			dense(4, vec![1, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, -1, 0, 0], vec![0, 0, -7, 0], 3, 1, false),
+		],
+	}
+}
+
+const EDGE_INPUT: [i8; 3] = [100, -50, 7];
+
+fn witness(input: &[i8], fault: Option<Fault>) -> Witness {
+	Witness { input: input.to_vec(), binding: Fr::from(42u8), fault }
+}
+
+/// Synthesizes with matrices and assignment; the instance assignment and satisfaction.
+fn synthesize(model: &CompiledModel, witness: Witness) -> (Vec<Fr>, bool) {
+	let cs = ConstraintSystem::<Fr>::new_ref();
+	cs.set_optimization_goal(OptimizationGoal::Constraints);
+	model.circuit(Some(witness)).generate_constraints(cs.clone()).unwrap();
+	cs.finalize();
+	(cs.instance_assignment().unwrap(), cs.is_satisfied().unwrap())
+}
+
+#[test]
+fn the_edge_model_covers_every_case_of_the_semantics() {
+	let model = edge_model();
+	assert_eq!(model.evaluate(&EDGE_INPUT).unwrap(), vec![127, -128, -11, -41]);
+	assert_eq!(model.layers[0].apply(&EDGE_INPUT), vec![100, 127, 0, 0]);
+}
+
+#[test]
+fn an_honest_witness_satisfies_the_circuit_and_states_the_output() {
+	let model = CompiledModel::new(edge_model()).unwrap();
+	let (instance, satisfied) = synthesize(&model, witness(&EDGE_INPUT, None));
+	assert!(satisfied);
+	let input = opg_qmodel::to_bytes(&EDGE_INPUT);
+	let statement = Statement {
+		binding: Fr::from(42u8),
+		input_commitment: opg_zk_verifier::input_commitment(&input),
+		output: opg_qmodel::to_bytes(&[127, -128, -11, -41]),
+	};
+	assert_eq!(instance[0], Fr::one());
+	assert_eq!(instance[1..].to_vec(), statement.public_inputs());
+}
+
+#[test]
+fn every_wrong_witness_is_unsatisfiable() {
+	let model = CompiledModel::new(edge_model()).unwrap();
+	for fault in [
+		Fault::RemainderOverflow,
+		Fault::NonBooleanBit,
+		Fault::ReluSkipped,
+		Fault::ClampSkipped,
+		Fault::WrongOutput,
+		Fault::InputOutOfRange,
+	] {
+		let (_, satisfied) = synthesize(&model, witness(&EDGE_INPUT, Some(fault)));
+		assert!(!satisfied, "{fault:?} was accepted");
+	}
+}
+
+#[test]
+fn quotient_widths_hold_exactly_the_reachable_range() {
+	let model = edge_model();
+	// Layer 0 row 1: 3·x over −128..=127 → −384..=381: 10 bits; the rest fit in 9.
+	assert_eq!(quotient_bits(&model.layers[0]), vec![9, 10, 9, 9]);
+	let wide = Dense {
+		inputs: 2,
+		outputs: 1,
+		weights: vec![127, 127],
+		bias: vec![0],
+		multiplier: 1 << 20,
+		shift: 0,
+		relu: false,
+	};
+	// −2·127·128·2^20 = −34,091,302,912 ≥ −2^35 and 2·127·127·2^20 < 2^35: 36 bits.
+	assert_eq!(quotient_bits(&wide), vec![36]);
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(12))]
+
+	/// Random models and inputs: the circuit is satisfied by its honest witness and states
+	/// exactly the integer executor's output.
+	#[test]
+	fn the_circuit_agrees_with_the_integer_executor(
+		seed in any::<u64>(),
+		widths in prop::collection::vec(1u32..12, 2..5),
+		input_seed in any::<u64>(),
+	) {
+		let qmodel = generate(&widths, seed);
+		let input: Vec<i8> = (0..widths[0]).map(|i| (input_seed.rotate_left(i * 7) as u8) as i8).collect();
+		let expected = opg_qmodel::to_bytes(&qmodel.evaluate(&input).unwrap());
+		let model = CompiledModel::new(qmodel).unwrap();
+		let (instance, satisfied) = synthesize(&model, witness(&input, None));
+		prop_assert!(satisfied);
+		prop_assert_eq!(instance[3..].to_vec(), opg_zk_verifier::pack_bytes(&expected));
+	}
+}
+
+#[test]
+fn a_proof_verifies_for_its_job_only() {
+	let mut rng = StdRng::seed_from_u64(1);
+	let model = CompiledModel::new(edge_model()).unwrap();
+	let key = setup(&model, &mut rng).unwrap();
+	let verifying = encode_key(&key.vk);
+	let prover = Prover::new(model, key).unwrap();
+	let genesis = [7u8; 32];
+	let (node, other_node) = ([1u8; 32], [2u8; 32]);
+	let binding = job_binding(&genesis, 5, &node);
+	let input = opg_qmodel::to_bytes(&EDGE_INPUT);
+	let proven = prover.prove(&input, binding, &mut rng).unwrap();
+	assert_eq!(proven.output, opg_qmodel::to_bytes(&[127, -128, -11, -41]));
+	assert_eq!(verify_encoded(&verifying, &proven.proof, &proven.statement), Ok(()));
+
+	let with = |change: &dyn Fn(&mut Statement)| {
+		let mut statement = proven.statement.clone();
+		change(&mut statement);
+		verify_encoded(&verifying, &proven.proof, &statement)
+	};
+	// Replayed for another request, or by another node.
+	assert_eq!(with(&|s| s.binding = job_binding(&genesis, 6, &node)), Err(VerifyError::Rejected));
+	assert_eq!(with(&|s| s.binding = job_binding(&genesis, 5, &other_node)), Err(VerifyError::Rejected));
+	// Another input, another output.
+	assert_eq!(with(&|s| s.input_commitment = opg_zk_verifier::input_commitment(&[0, 0, 0])), Err(VerifyError::Rejected));
+	assert_eq!(with(&|s| s.output[0] ^= 1), Err(VerifyError::Rejected));
+	assert_eq!(with(&|s| s.output.push(0)), Err(VerifyError::Rejected));
+	assert_eq!(with(&|s| s.output.extend([0; 31])), Err(VerifyError::Arity));
+	// A tampered proof: a valid point of another proof, or bytes that decode to nothing.
+	let other = prover.prove(&input, job_binding(&genesis, 9, &node), &mut rng).unwrap();
+	let mut mixed = proven.proof.clone();
+	mixed[96..].copy_from_slice(&other.proof[96..]);
+	assert_eq!(verify_encoded(&verifying, &mixed, &proven.statement), Err(VerifyError::Rejected));
+	let mut flipped = proven.proof.clone();
+	flipped[5] ^= 0x10;
+	assert!(verify_encoded(&verifying, &flipped, &proven.statement).is_err());
+
+	// A key of another setup of the same model rejects the proof.
+	let model = CompiledModel::new(edge_model()).unwrap();
+	let other_key = encode_key(&setup(&model, &mut rng).unwrap().vk);
+	assert_eq!(verify_encoded(&other_key, &proven.proof, &proven.statement), Err(VerifyError::Rejected));
+	let key = decode_key(&verifying).unwrap();
+	assert_eq!(verify(&key, &decode_proof(&proven.proof).unwrap(), &proven.statement.public_inputs()), Ok(()));
+}
+
+#[test]
+fn a_key_of_another_model_is_refused_and_inputs_are_checked() {
+	let mut rng = StdRng::seed_from_u64(2);
+	let other = CompiledModel::new(generate(&[4, 3], 1)).unwrap();
+	let key = setup(&other, &mut rng).unwrap();
+	let model = CompiledModel::new(edge_model()).unwrap();
+	assert!(matches!(Prover::new(model, key.clone()), Err(Error::KeyMismatch)));
+	let prover = Prover::new(other, key).unwrap();
+	assert!(matches!(
+		prover.prove(&[1, 2], Fr::zero(), &mut rng),
+		Err(Error::InputLength { expected: 4, found: 2 })
+	));
+}
+
+#[test]
+fn proving_keys_round_trip_through_files() {
+	let mut rng = StdRng::seed_from_u64(3);
+	let model = CompiledModel::new(generate(&[5, 4, 2], 3)).unwrap();
+	let key = setup(&model, &mut rng).unwrap();
+	let mut bytes = Vec::new();
+	write_proving_key(&key, &mut bytes).unwrap();
+	let read = read_proving_key(bytes.as_slice()).unwrap();
+	assert_eq!(read.vk, key.vk);
+	assert!(matches!(read_proving_key(&bytes[..10]), Err(Error::KeyFile)));
+	let prover = Prover::new(model, read).unwrap();
+	let proven = prover.prove(&[1, 2, 3, 4, 5], Fr::from(9u8), &mut rng).unwrap();
+	assert_eq!(verify_encoded(&encode_key(&key.vk), &proven.proof, &proven.statement), Ok(()));
+}
+
+#[test]
+fn outputs_beyond_the_public_input_cap_are_refused() {
+	let too_wide = generate(&[2, 62 * 31 + 1], 1);
+	assert!(matches!(CompiledModel::new(too_wide), Err(Error::OutputTooLong(1923))));
+	assert!(CompiledModel::new(generate(&[2, 62 * 31], 1)).is_ok());
+}

@@ -1,0 +1,395 @@
+//! # OPG ZKML verifier
+//!
+//! Groth16 over BN254 for OPG's ZKML results: what the runtime runs, `no_std`.
+//!
+//! ## Statement, version 1
+//! A proof of an inference job has these public inputs, in this order:
+//! 1. the **job binding** [`job_binding`]: `blake2b-256("opg-zk/job/v1" ‖ genesis hash ‖
+//!    request id (u64 LE) ‖ node key)` read little-endian and reduced modulo the BN254
+//!    scalar field. It ties a proof to one request on one chain answered by one node, so a
+//!    proof (or a re-randomization of it) cannot be replayed for another request or
+//!    submitted by another node;
+//! 2. the **input commitment** [`input_commitment`]: Poseidon over the packed input;
+//! 3. the **packed output**: the output bytes packed by [`pack_bytes`].
+//!
+//! Tensors are `i8` values travelling as two's-complement bytes. [`pack_bytes`] maps each
+//! byte `b` to `b XOR 0x80` (the value plus 128, in `0..=255`) and packs 31 of them per
+//! field element, little-endian: every packed element is below 2^248, so packing is
+//! injective.
+//!
+//! The Poseidon sponge ([`poseidon_config`]) works over the BN254 scalar field with width 3
+//! (rate 2, capacity 1), S-box x^5, 8 full and 57 partial rounds, round constants and MDS
+//! matrix from the Grain LFSR of the Poseidon paper (arkworks'
+//! `find_poseidon_ark_and_mds`). The commitment absorbs the domain tag
+//! [`INPUT_DOMAIN`] (as a field element), the input length, then the packed input, and
+//! squeezes one element.
+//!
+//! ## Encodings
+//! Verifying keys and proofs use arkworks' compressed canonical serialization; decoding
+//! checks that coordinates are canonical, points are on the curve and in the prime-order
+//! subgroup, and that no byte is left over. A proof is [`PROOF_LEN`] bytes.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use ark_bn254::{Bn254, Fq12, G1Projective};
+use ark_crypto_primitives::sponge::{
+	poseidon::{find_poseidon_ark_and_mds, PoseidonConfig, PoseidonSponge},
+	CryptographicSponge,
+};
+use ark_ec::{
+	pairing::{Pairing, PairingOutput},
+	AffineRepr, CurveGroup, VariableBaseMSM,
+};
+use ark_ff::{BigInteger, CyclotomicMultSubgroup, PrimeField, Zero};
+use ark_groth16::{prepare_verifying_key, PreparedVerifyingKey, Proof, VerifyingKey};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use blake2::{digest::consts::U32, Blake2b, Digest};
+
+pub use ark_bn254::Fr;
+
+/// The statement layout this crate verifies.
+pub const STATEMENT_VERSION: u8 = 1;
+/// Bytes of a compressed proof: A (G1), B (G2), C (G1).
+pub const PROOF_LEN: usize = 128;
+/// Bytes packed into one field element.
+pub const BYTES_PER_ELEMENT: usize = 31;
+/// Public inputs before the packed output: job binding and input commitment.
+pub const FIXED_PUBLIC_INPUTS: usize = 2;
+/// The most public inputs a verifying key may take (62 packed elements: 1,922 output bytes).
+pub const MAX_PUBLIC_INPUTS: usize = 64;
+/// Domain tag of the job binding.
+pub const JOB_DOMAIN: &[u8] = b"opg-zk/job/v1";
+/// Domain tag of the input commitment.
+pub const INPUT_DOMAIN: &[u8] = b"opg-zk/input/v1";
+/// Domain tag of the batch-verification coefficients.
+pub const BATCH_DOMAIN: &[u8] = b"opg-zk/batch/v1";
+/// Poseidon width, rounds and S-box exponent.
+const POSEIDON_RATE: usize = 2;
+const POSEIDON_FULL_ROUNDS: usize = 8;
+const POSEIDON_PARTIAL_ROUNDS: usize = 57;
+const POSEIDON_ALPHA: u64 = 5;
+
+/// Why a key, a proof or a statement is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+	/// The verifying key does not decode canonically, has a point off the curve or its
+	/// subgroup, or a zero point.
+	MalformedKey,
+	/// The verifying key takes no public input, or more than [`MAX_PUBLIC_INPUTS`].
+	KeyArity,
+	/// The proof does not decode canonically or has a point off the curve or subgroup.
+	MalformedProof,
+	/// The statement's public inputs do not match the key's arity.
+	Arity,
+	/// The pairing check failed: the proof does not prove this statement.
+	Rejected,
+	/// A batch with no proof.
+	EmptyBatch,
+}
+
+impl Error {
+	/// A one-byte code (for host functions), never 0.
+	pub fn code(self) -> u8 {
+		match self {
+			Self::MalformedKey => 1,
+			Self::KeyArity => 2,
+			Self::MalformedProof => 3,
+			Self::Arity => 4,
+			Self::Rejected => 5,
+			Self::EmptyBatch => 6,
+		}
+	}
+
+	/// The inverse of [`Error::code`]; an unknown code reads as [`Error::Rejected`].
+	pub fn from_code(code: u8) -> Self {
+		match code {
+			1 => Self::MalformedKey,
+			2 => Self::KeyArity,
+			3 => Self::MalformedProof,
+			4 => Self::Arity,
+			6 => Self::EmptyBatch,
+			_ => Self::Rejected,
+		}
+	}
+}
+
+/// The public statement of one inference job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+	/// [`job_binding`] of the job.
+	pub binding: Fr,
+	/// [`input_commitment`] of the input.
+	pub input_commitment: Fr,
+	/// The output bytes.
+	pub output: Vec<u8>,
+}
+
+impl Statement {
+	/// The public inputs, in circuit order.
+	pub fn public_inputs(&self) -> Vec<Fr> {
+		let mut inputs = Vec::with_capacity(FIXED_PUBLIC_INPUTS + packed_len(self.output.len()));
+		inputs.push(self.binding);
+		inputs.push(self.input_commitment);
+		inputs.extend(pack_bytes(&self.output));
+		inputs
+	}
+}
+
+/// The number of field elements `len` bytes pack into.
+pub fn packed_len(len: usize) -> usize {
+	len.div_ceil(BYTES_PER_ELEMENT)
+}
+
+/// The public-input count of a model with `output_len` output bytes.
+pub fn public_input_count(output_len: usize) -> usize {
+	FIXED_PUBLIC_INPUTS + packed_len(output_len)
+}
+
+/// Packs bytes as offset `i8` values, 31 per element, little-endian.
+pub fn pack_bytes(bytes: &[u8]) -> Vec<Fr> {
+	bytes
+		.chunks(BYTES_PER_ELEMENT)
+		.map(|chunk| {
+			let offset: Vec<u8> = chunk.iter().map(|byte| byte ^ 0x80).collect();
+			Fr::from_le_bytes_mod_order(&offset)
+		})
+		.collect()
+}
+
+/// The job binding of `request` on the chain with `genesis` answered by `node`.
+pub fn job_binding(genesis: &[u8; 32], request: u64, node: &[u8; 32]) -> Fr {
+	let digest = Blake2b::<U32>::new()
+		.chain_update(JOB_DOMAIN)
+		.chain_update(genesis)
+		.chain_update(request.to_le_bytes())
+		.chain_update(node)
+		.finalize();
+	Fr::from_le_bytes_mod_order(&digest)
+}
+
+/// The Poseidon parameters of the input commitment.
+pub fn poseidon_config() -> PoseidonConfig<Fr> {
+	let (ark, mds) = find_poseidon_ark_and_mds::<Fr>(
+		Fr::MODULUS_BIT_SIZE as u64,
+		POSEIDON_RATE,
+		POSEIDON_FULL_ROUNDS as u64,
+		POSEIDON_PARTIAL_ROUNDS as u64,
+		0,
+	);
+	PoseidonConfig::new(
+		POSEIDON_FULL_ROUNDS,
+		POSEIDON_PARTIAL_ROUNDS,
+		POSEIDON_ALPHA,
+		mds,
+		ark,
+		POSEIDON_RATE,
+		1,
+	)
+}
+
+/// The sponge's first absorbed elements: domain tag and input length.
+pub fn input_commitment_prefix(input_len: usize) -> [Fr; 2] {
+	[Fr::from_le_bytes_mod_order(INPUT_DOMAIN), Fr::from(input_len as u64)]
+}
+
+/// The input commitment of `input`, with `config` from [`poseidon_config`].
+pub fn input_commitment_with(config: &PoseidonConfig<Fr>, input: &[u8]) -> Fr {
+	let mut sponge = PoseidonSponge::new(config);
+	let mut elements = input_commitment_prefix(input.len()).to_vec();
+	elements.extend(pack_bytes(input));
+	sponge.absorb(&elements);
+	sponge.squeeze_field_elements::<Fr>(1)[0]
+}
+
+/// The input commitment of `input`.
+pub fn input_commitment(input: &[u8]) -> Fr {
+	input_commitment_with(&poseidon_config(), input)
+}
+
+/// A field element as 32 little-endian bytes.
+pub fn field_to_bytes(value: &Fr) -> [u8; 32] {
+	let mut bytes = [0u8; 32];
+	bytes.copy_from_slice(&value.into_bigint().to_bytes_le());
+	bytes
+}
+
+/// A canonical field element from 32 little-endian bytes.
+pub fn field_from_bytes(bytes: &[u8; 32]) -> Option<Fr> {
+	Fr::deserialize_with_mode(&bytes[..], Compress::No, Validate::Yes).ok()
+}
+
+/// A verifying key, checked and prepared (e(α, β) and the negated G2 points precomputed).
+#[derive(Clone, Debug)]
+pub struct PreparedKey(PreparedVerifyingKey<Bn254>);
+
+impl PreparedKey {
+	/// The number of public inputs the key takes.
+	pub fn public_inputs(&self) -> usize {
+		self.0.vk.gamma_abc_g1.len() - 1
+	}
+}
+
+fn decode_exact<T: CanonicalDeserialize>(bytes: &[u8]) -> Option<T> {
+	let mut reader = bytes;
+	let value = T::deserialize_with_mode(&mut reader, Compress::Yes, Validate::Yes).ok()?;
+	reader.is_empty().then_some(value)
+}
+
+/// Decodes and checks a compressed verifying key.
+pub fn decode_key(bytes: &[u8]) -> Result<PreparedKey, Error> {
+	// Refuse an oversized key before decoding any point: each input costs 32 bytes.
+	if bytes.len() > 32 + 3 * 64 + 8 + 32 * (MAX_PUBLIC_INPUTS + 1) {
+		return Err(Error::KeyArity);
+	}
+	let key: VerifyingKey<Bn254> = decode_exact(bytes).ok_or(Error::MalformedKey)?;
+	let points_nonzero = !key.alpha_g1.is_zero()
+		&& !key.beta_g2.is_zero()
+		&& !key.gamma_g2.is_zero()
+		&& !key.delta_g2.is_zero();
+	if !points_nonzero {
+		return Err(Error::MalformedKey);
+	}
+	let inputs = key.gamma_abc_g1.len().saturating_sub(1);
+	if inputs == 0 || inputs > MAX_PUBLIC_INPUTS {
+		return Err(Error::KeyArity);
+	}
+	Ok(PreparedKey(prepare_verifying_key(&key)))
+}
+
+/// Decodes and checks a compressed proof of exactly [`PROOF_LEN`] bytes.
+pub fn decode_proof(bytes: &[u8]) -> Result<Proof<Bn254>, Error> {
+	if bytes.len() != PROOF_LEN {
+		return Err(Error::MalformedProof);
+	}
+	decode_exact(bytes).ok_or(Error::MalformedProof)
+}
+
+/// Encodes a proof as [`decode_proof`] reads it.
+pub fn encode_proof(proof: &Proof<Bn254>) -> Vec<u8> {
+	let mut bytes = Vec::with_capacity(PROOF_LEN);
+	proof.serialize_compressed(&mut bytes).expect("writing to a vector cannot fail; qed");
+	bytes
+}
+
+/// Encodes a verifying key as [`decode_key`] reads it.
+pub fn encode_key(key: &VerifyingKey<Bn254>) -> Vec<u8> {
+	let mut bytes = Vec::new();
+	key.serialize_compressed(&mut bytes).expect("writing to a vector cannot fail; qed");
+	bytes
+}
+
+/// IC(x) = γ_abc[0] + Σ x_i γ_abc[i+1].
+fn prepare_inputs(key: &PreparedKey, inputs: &[Fr]) -> Result<G1Projective, Error> {
+	if inputs.len() != key.public_inputs() {
+		return Err(Error::Arity);
+	}
+	let bases = &key.0.vk.gamma_abc_g1;
+	Ok(bases[0].into_group() + G1Projective::msm_unchecked(&bases[1..], inputs))
+}
+
+/// Verifies one proof: e(A, B) = e(α, β) · e(IC(x), γ) · e(C, δ).
+pub fn verify(key: &PreparedKey, proof: &Proof<Bn254>, inputs: &[Fr]) -> Result<(), Error> {
+	let prepared = prepare_inputs(key, inputs)?;
+	let pvk = &key.0;
+	let product = Bn254::multi_miller_loop(
+		[proof.a, prepared.into_affine(), proof.c],
+		[proof.b.into(), pvk.gamma_g2_neg_pc.clone(), pvk.delta_g2_neg_pc.clone()],
+	);
+	match Bn254::final_exponentiation(product) {
+		Some(PairingOutput(value)) if value == pvk.alpha_g1_beta_g2 => Ok(()),
+		_ => Err(Error::Rejected),
+	}
+}
+
+/// The batch coefficients: 128-bit, nonzero, derived from every proof and input of the
+/// batch, so a prover fixes them only by fixing the whole batch.
+fn batch_coefficients(items: &[(Proof<Bn254>, Vec<Fr>)]) -> Vec<Fr> {
+	let mut transcript = Blake2b::<U32>::new().chain_update(BATCH_DOMAIN);
+	for (proof, inputs) in items {
+		transcript.update(encode_proof(proof));
+		transcript.update((inputs.len() as u32).to_le_bytes());
+		for input in inputs {
+			transcript.update(field_to_bytes(input));
+		}
+	}
+	let seed = transcript.finalize();
+	(0..items.len() as u32)
+		.map(|index| {
+			let digest = Blake2b::<U32>::new().chain_update(seed).chain_update(index.to_le_bytes()).finalize();
+			let mut low = [0u8; 16];
+			low.copy_from_slice(&digest[..16]);
+			Fr::from(u128::from_le_bytes(low).max(1))
+		})
+		.collect()
+}
+
+/// Verifies many proofs for one key at once with random coefficients r_i:
+/// Π e(r_i·A_i, B_i) · e(−Σ r_i·IC(x_i), γ) · e(−Σ r_i·C_i, δ) = e(α, β)^(Σ r_i),
+/// k + 2 Miller loops and one final exponentiation. Accepts only if every proof would
+/// verify alone, except with probability about 2^-128.
+pub fn verify_batch(key: &PreparedKey, items: &[(Proof<Bn254>, Vec<Fr>)]) -> Result<(), Error> {
+	if items.is_empty() {
+		return Err(Error::EmptyBatch);
+	}
+	if items.iter().any(|(_, inputs)| inputs.len() != key.public_inputs()) {
+		return Err(Error::Arity);
+	}
+	let coefficients = batch_coefficients(items);
+	let pvk = &key.0;
+
+	// Σ r_i·IC(x_i) = (Σ r_i)·γ_abc[0] + Σ_j (Σ_i r_i·x_ij)·γ_abc[j+1].
+	let coefficient_sum: Fr = coefficients.iter().sum();
+	let mut input_scalars = alloc::vec![Fr::zero(); key.public_inputs()];
+	for ((_, inputs), r) in items.iter().zip(&coefficients) {
+		for (scalar, input) in input_scalars.iter_mut().zip(inputs) {
+			*scalar += *r * input;
+		}
+	}
+	let bases = &pvk.vk.gamma_abc_g1;
+	let combined_inputs = bases[0] * coefficient_sum
+		+ G1Projective::msm_unchecked(&bases[1..], &input_scalars);
+	let c_points: Vec<_> = items.iter().map(|(proof, _)| proof.c).collect();
+	let combined_c = G1Projective::msm_unchecked(&c_points, &coefficients);
+
+	let mut g1 = Vec::with_capacity(items.len() + 2);
+	let mut g2 = Vec::with_capacity(items.len() + 2);
+	for ((proof, _), r) in items.iter().zip(&coefficients) {
+		g1.push((proof.a * r).into_affine());
+		g2.push(proof.b.into());
+	}
+	g1.push(combined_inputs.into_affine());
+	g2.push(pvk.gamma_g2_neg_pc.clone());
+	g1.push(combined_c.into_affine());
+	g2.push(pvk.delta_g2_neg_pc.clone());
+
+	let product = Bn254::multi_miller_loop(g1, g2);
+	let expected: Fq12 = pvk.alpha_g1_beta_g2.cyclotomic_exp(coefficient_sum.into_bigint());
+	match Bn254::final_exponentiation(product) {
+		Some(PairingOutput(value)) if value == expected => Ok(()),
+		_ => Err(Error::Rejected),
+	}
+}
+
+/// Verifies an encoded proof of `statement` against an encoded key: what the runtime's
+/// host function runs.
+pub fn verify_encoded(key: &[u8], proof: &[u8], statement: &Statement) -> Result<(), Error> {
+	let key = decode_key(key)?;
+	let proof = decode_proof(proof)?;
+	verify(&key, &proof, &statement.public_inputs())
+}
+
+/// Verifies encoded proofs of their statements against one encoded key, as one batch.
+pub fn verify_batch_encoded(key: &[u8], items: &[(Vec<u8>, Statement)]) -> Result<(), Error> {
+	let key = decode_key(key)?;
+	let decoded = items
+		.iter()
+		.map(|(proof, statement)| Ok((decode_proof(proof)?, statement.public_inputs())))
+		.collect::<Result<Vec<_>, Error>>()?;
+	verify_batch(&key, &decoded)
+}
+
+#[cfg(test)]
+mod tests;
