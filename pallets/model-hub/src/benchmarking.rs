@@ -104,5 +104,19 @@ mod benchmarks {
 		assert!(!Models::<T>::contains_key(0));
 	}
 
+	/// The runtime's key check on the widest key (the most public inputs): decoding with
+	/// curve and subgroup checks.
+	#[benchmark]
+	fn check_verifying_key() {
+		let key = opg_zk_verifier::fixture::WIDEST_KEY;
+		let output_len = ((opg_zk_verifier::MAX_PUBLIC_INPUTS - opg_zk_verifier::FIXED_PUBLIC_INPUTS) *
+			opg_zk_verifier::BYTES_PER_ELEMENT) as u32;
+
+		#[block]
+		{
+			assert_eq!(T::VerifyingKeyCheck::check(key, output_len), Ok(()));
+		}
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

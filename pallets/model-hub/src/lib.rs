@@ -26,6 +26,7 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
+use alloc::vec::Vec;
 use polkadot_sdk::{frame_support, frame_system, sp_io, sp_runtime};
 
 /// Why a verifying key is refused.
@@ -35,18 +36,33 @@ pub enum VerifyingKeyError {
 	Unsupported,
 	/// The key does not decode canonically, or has points off the curve or subgroup.
 	Invalid,
+	/// The key's number of public inputs is not the model's statement's.
+	Arity,
 }
 
 /// Checks a Groth16 verifying key on publication.
 pub trait VerifyingKeyCheck {
-	/// Accepts a well-formed key.
-	fn check(verifying_key: &[u8]) -> Result<(), VerifyingKeyError>;
+	/// Accepts a well-formed key for a model with `output_len` output values.
+	fn check(verifying_key: &[u8], output_len: u32) -> Result<(), VerifyingKeyError>;
 }
 
 /// No ZKML verifier: every key is refused as unsupported.
 impl VerifyingKeyCheck for () {
-	fn check(_: &[u8]) -> Result<(), VerifyingKeyError> {
+	fn check(_: &[u8], _: u32) -> Result<(), VerifyingKeyError> {
 		Err(VerifyingKeyError::Unsupported)
+	}
+}
+
+/// Groth16 over BN254 with `opg-zk-verifier`: a canonical compressed key with every point
+/// on its curve and in its subgroup, taking the public inputs of statement version 1 for
+/// the model's output (job binding, input commitment, packed output).
+pub struct Groth16Bn254;
+
+impl VerifyingKeyCheck for Groth16Bn254 {
+	fn check(verifying_key: &[u8], output_len: u32) -> Result<(), VerifyingKeyError> {
+		let inputs = opg_zk_verifier::check_key(verifying_key).map_err(|_| VerifyingKeyError::Invalid)?;
+		let expected = opg_zk_verifier::public_input_count(output_len as usize);
+		(inputs == expected).then_some(()).ok_or(VerifyingKeyError::Arity)
 	}
 }
 
@@ -54,6 +70,9 @@ impl VerifyingKeyCheck for () {
 pub trait ModelCatalog<Balance> {
 	/// The terms of an active model; `None` if unknown or deprecated.
 	fn serving_terms(model: ModelId) -> Option<ServingTerms<Balance>>;
+	/// The Groth16 verifying key of a ZKML model, deprecated or not; `None` if unknown or
+	/// not ZKML.
+	fn verifying_key(model: ModelId) -> Option<Vec<u8>>;
 }
 
 #[frame_support::pallet]
@@ -171,7 +190,7 @@ pub mod pallet {
 		InvalidSchema,
 		/// Verification modes must be non-empty and known.
 		InvalidModes,
-		/// ZKML needs the quantized-integer format and a verifying key.
+		/// ZKML needs the quantized-integer format, `I8` outputs and a verifying key.
 		ZkmlNeedsQuantizedModelAndKey,
 		/// A verifying key was given for a model without ZKML.
 		UnexpectedVerifyingKey,
@@ -179,6 +198,8 @@ pub mod pallet {
 		ZkmlUnavailable,
 		/// The verifying key is malformed.
 		InvalidVerifyingKey,
+		/// The verifying key does not take the public inputs of this model's statement.
+		VerifyingKeyArity,
 		/// The owner cannot cover the deposit.
 		InsufficientDeposit,
 		/// The model is already deprecated.
@@ -198,7 +219,11 @@ pub mod pallet {
 		/// same name; the new version records that one as its predecessor. A ZKML model
 		/// must be in the quantized-integer format and come with its verifying key.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::publish(verifying_key.as_ref().map_or(0, |key| key.len() as u32)))]
+		#[pallet::weight(match verifying_key {
+			Some(key) => T::WeightInfo::publish(key.len() as u32)
+				.saturating_add(T::WeightInfo::check_verifying_key()),
+			None => T::WeightInfo::publish(0),
+		})]
 		pub fn publish(
 			origin: OriginFor<T>,
 			spec: ModelSpecOf<T>,
@@ -312,12 +337,17 @@ pub mod pallet {
 			if spec.modes.contains(VerificationModes::ZKML) {
 				let key = verifying_key.ok_or(Error::<T>::ZkmlNeedsQuantizedModelAndKey)?;
 				ensure!(
-					spec.format == ModelFormat::QuantizedInteger,
+					spec.format == ModelFormat::QuantizedInteger &&
+						spec.schema.outputs.iter().all(|tensor| tensor.dtype == DType::I8),
 					Error::<T>::ZkmlNeedsQuantizedModelAndKey
 				);
-				T::VerifyingKeyCheck::check(key).map_err(|error| match error {
+				let output_len = spec.schema.outputs.iter().fold(0u32, |total, tensor| {
+					total.saturating_add(tensor.shape.iter().fold(1u32, |n, d| n.saturating_mul(*d)))
+				});
+				T::VerifyingKeyCheck::check(key, output_len).map_err(|error| match error {
 					VerifyingKeyError::Unsupported => Error::<T>::ZkmlUnavailable,
 					VerifyingKeyError::Invalid => Error::<T>::InvalidVerifyingKey,
+					VerifyingKeyError::Arity => Error::<T>::VerifyingKeyArity,
 				})?;
 			} else {
 				ensure!(verifying_key.is_none(), Error::<T>::UnexpectedVerifyingKey);
@@ -346,6 +376,10 @@ pub mod pallet {
 				modes: record.spec.modes,
 				artifact_hash: record.spec.artifact.hash,
 			})
+		}
+
+		fn verifying_key(model: ModelId) -> Option<Vec<u8>> {
+			VerifyingKeys::<T>::get(model).map(|key| key.into_inner())
 		}
 	}
 }

@@ -50,21 +50,13 @@ parameter_types! {
 	pub const DepositPerByte: Balance = 1;
 }
 
-/// Accepts keys starting with `b"vk"`: enough to drive the pallet's ZKML paths.
-pub struct PrefixCheck;
-impl VerifyingKeyCheck for PrefixCheck {
-	fn check(key: &[u8]) -> Result<(), VerifyingKeyError> {
-		key.starts_with(b"vk").then_some(()).ok_or(VerifyingKeyError::Invalid)
-	}
-}
-
 impl pallet_model_hub::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type DepositBase = DepositBase;
 	type DepositPerByte = DepositPerByte;
 	type MaxVerifyingKeyLen = ConstU32<1024>;
-	type VerifyingKeyCheck = PrefixCheck;
+	type VerifyingKeyCheck = Groth16Bn254;
 	type WeightInfo = ();
 }
 

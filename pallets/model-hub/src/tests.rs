@@ -10,12 +10,18 @@ fn held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &who)
 }
 
+/// A quantized MLP with a 1×10 `I8` output: the statement of the fixture key.
 fn zkml_spec() -> ModelSpecOf<Test> {
 	let mut spec = spec("mnist-int8", 1);
 	spec.format = ModelFormat::QuantizedInteger;
 	spec.modes = VerificationModes(VerificationModes::VANILLA | VerificationModes::ZKML);
+	for tensor in spec.schema.inputs.iter_mut().chain(spec.schema.outputs.iter_mut()) {
+		tensor.dtype = DType::I8;
+	}
 	spec
 }
+
+const VK: &[u8] = opg_zk_verifier::fixture::VERIFYING_KEY;
 
 fn key(bytes: &[u8]) -> Option<VerifyingKeyOf<Test>> {
 	Some(BoundedVec::truncate_from(bytes.to_vec()))
@@ -99,26 +105,39 @@ fn zkml_models_need_the_integer_format_and_a_valid_key() {
 		assert_noop!(publish(zkml_spec(), None), Error::<Test>::ZkmlNeedsQuantizedModelAndKey);
 		let mut torch = zkml_spec();
 		torch.format = ModelFormat::TorchScript;
-		assert_noop!(publish(torch, key(b"vk")), Error::<Test>::ZkmlNeedsQuantizedModelAndKey);
+		assert_noop!(publish(torch, key(VK)), Error::<Test>::ZkmlNeedsQuantizedModelAndKey);
+		let mut float_output = zkml_spec();
+		float_output.schema.outputs[0].dtype = DType::F32;
+		assert_noop!(publish(float_output, key(VK)), Error::<Test>::ZkmlNeedsQuantizedModelAndKey);
 		assert_noop!(publish(zkml_spec(), key(b"not a key")), Error::<Test>::InvalidVerifyingKey);
-		assert_ok!(publish(zkml_spec(), key(b"vk-bytes")));
-		assert_eq!(VerifyingKeys::<Test>::get(0).unwrap().into_inner(), b"vk-bytes".to_vec());
+		let mut truncated = VK.to_vec();
+		truncated.pop();
+		assert_noop!(publish(zkml_spec(), key(&truncated)), Error::<Test>::InvalidVerifyingKey);
+		// 32 outputs pack into two field elements: four public inputs, the key takes three.
+		let mut wider = zkml_spec();
+		wider.schema.outputs[0].shape = BoundedVec::truncate_from(vec![1, 32]);
+		assert_noop!(publish(wider, key(VK)), Error::<Test>::VerifyingKeyArity);
+		assert_ok!(publish(zkml_spec(), key(VK)));
+		assert_eq!(VerifyingKeys::<Test>::get(0).unwrap().into_inner(), VK.to_vec());
+		assert_eq!(<ModelHub as ModelCatalog<Balance>>::verifying_key(0), Some(VK.to_vec()));
 		assert_eq!(
 			Models::<Test>::get(0).unwrap().verifying_key_hash,
-			Some(polkadot_sdk::sp_io::hashing::sha2_256(b"vk-bytes"))
+			Some(polkadot_sdk::sp_io::hashing::sha2_256(VK))
 		);
 	});
 }
 
 #[test]
 fn a_runtime_without_a_zkml_verifier_refuses_zkml_models() {
-	assert_eq!(<() as VerifyingKeyCheck>::check(b"vk"), Err(VerifyingKeyError::Unsupported));
+	assert_eq!(<() as VerifyingKeyCheck>::check(VK, 10), Err(VerifyingKeyError::Unsupported));
+	assert_eq!(Groth16Bn254::check(VK, 10), Ok(()));
+	assert_eq!(Groth16Bn254::check(opg_zk_verifier::fixture::WIDEST_KEY, 62 * 31), Ok(()));
 }
 
 #[test]
 fn owner_manages_price_deprecation_and_removal() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), zkml_spec(), key(b"vk-bytes")));
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), zkml_spec(), key(VK)));
 		assert_noop!(ModelHub::set_price(RuntimeOrigin::signed(BOB), 0, 5), Error::<Test>::NotOwner);
 		assert_noop!(ModelHub::set_price(RuntimeOrigin::signed(ALICE), 7, 5), Error::<Test>::ModelNotFound);
 		assert_ok!(ModelHub::set_price(RuntimeOrigin::signed(ALICE), 0, 5));

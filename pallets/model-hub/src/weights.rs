@@ -47,6 +47,7 @@ pub trait WeightInfo {
 	fn set_price() -> Weight;
 	fn deprecate() -> Weight;
 	fn remove() -> Weight;
+	fn check_verifying_key() -> Weight;
 }
 
 /// Weights for `pallet_model_hub`, using the runtime's database weights.
@@ -115,6 +116,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	fn check_verifying_key() -> Weight {
+		Weight::from_parts(20_000_000, 0)
+	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
@@ -139,5 +143,8 @@ impl WeightInfo for () {
 		Weight::from_parts(80_020_000, 4642)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn check_verifying_key() -> Weight {
+		Weight::from_parts(20_000_000, 0)
 	}
 }

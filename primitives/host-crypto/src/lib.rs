@@ -1,16 +1,26 @@
 //! # OPG host functions
 //!
-//! [`opg_crypto::p384_verify`] runs ECDSA P-384 verification natively in the node: in the
-//! wasm runtime one verification costs about 10 ms, and an AWS Nitro document needs six.
-//! The node registers [`opg_crypto::HostFunctions`] with its executor; the runtime calls
-//! them through [`HostP384`]. The host side is `opg-attestation`'s pure-Rust verifier,
-//! the same code the runtime would run in wasm, so both paths give the same answer.
+//! Cryptography the runtime delegates to the node, which runs it natively:
+//! - [`opg_crypto::p384_verify`]: ECDSA P-384 (in the wasm runtime one verification costs
+//!   about 10 ms, and an AWS Nitro document needs six), used through [`HostP384`];
+//! - [`opg_crypto::bn254_groth16_verify`] and [`opg_crypto::bn254_groth16_verify_batch`]:
+//!   Groth16 over BN254 for ZKML results, used through [`HostBn254`].
+//!
+//! The node registers [`opg_crypto::HostFunctions`] with its executor. The host side is
+//! the same pure-Rust code the runtime would run in wasm (`opg-attestation`,
+//! `opg-zk-verifier`), so both paths give the same answer. Every function is version 1;
+//! a change of behaviour adds a `#[version(2)]` beside it, never an edit, so that old
+//! blocks replay with the code they were built with.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
 use opg_attestation::nitro::P384Verifier;
+use opg_zk_verifier::{Error as ZkError, Groth16Verifier};
 use sp_runtime_interface::{
-	pass_by::{PassFatPointerAndRead, PassPointerAndRead},
+	pass_by::{PassFatPointerAndDecode, PassFatPointerAndRead, PassPointerAndRead},
 	runtime_interface,
 };
 
@@ -25,6 +35,54 @@ pub trait OpgCrypto {
 		signature: PassPointerAndRead<&[u8; 96], 96>,
 	) -> bool {
 		opg_attestation::nitro::PureRust.verify(public_key, message, signature)
+	}
+
+	/// Verifies a compressed Groth16 `proof` (BN254) for the encoded public `inputs`
+	/// against the compressed verifying `key` (see `opg-zk-verifier`): 0 if it verifies,
+	/// else the error's code.
+	fn bn254_groth16_verify(
+		key: PassFatPointerAndRead<&[u8]>,
+		proof: PassFatPointerAndRead<&[u8]>,
+		inputs: PassFatPointerAndRead<&[u8]>,
+	) -> u8 {
+		code(opg_zk_verifier::verify_encoded_inputs(key, proof, inputs))
+	}
+
+	/// Verifies many `(proof, inputs)` pairs for one `key` as one batch: 0 if every proof
+	/// verifies, else the error's code.
+	fn bn254_groth16_verify_batch(
+		key: PassFatPointerAndRead<&[u8]>,
+		items: PassFatPointerAndDecode<Vec<(Vec<u8>, Vec<u8>)>>,
+	) -> u8 {
+		code(opg_zk_verifier::verify_batch_encoded_inputs(key, &items))
+	}
+}
+
+/// A verification result as a host function's return code.
+#[cfg(not(substrate_runtime))]
+fn code(result: Result<(), ZkError>) -> u8 {
+	result.map_or_else(ZkError::code, |()| 0)
+}
+
+/// The inverse of [`code`].
+fn result(code: u8) -> Result<(), ZkError> {
+	if code == 0 {
+		Ok(())
+	} else {
+		Err(ZkError::from_code(code))
+	}
+}
+
+/// [`Groth16Verifier`] through the BN254 host functions.
+pub struct HostBn254;
+
+impl Groth16Verifier for HostBn254 {
+	fn verify_inputs(&self, key: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), ZkError> {
+		result(opg_crypto::bn254_groth16_verify(key, proof, inputs))
+	}
+
+	fn verify_batch_inputs(&self, key: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), ZkError> {
+		result(opg_crypto::bn254_groth16_verify_batch(key, items.to_vec()))
 	}
 }
 
@@ -59,5 +117,29 @@ mod tests {
 			nitro::verify_with(&tampered, &AWS_NITRO_ROOT_G1_SHA256, now, &HostP384),
 			Err(nitro::NitroError::BadDocumentSignature)
 		);
+	}
+
+	#[test]
+	fn host_and_pure_groth16_verifiers_agree() {
+		use opg_zk_verifier::{fixture::*, PureRust};
+		let mut wrong = PUBLIC_INPUTS.to_vec();
+		wrong[0] ^= 1;
+		let mut non_canonical = PUBLIC_INPUTS.to_vec();
+		non_canonical[..32].fill(0xff);
+		for (key, proof, inputs) in [
+			(VERIFYING_KEY, PROOF, PUBLIC_INPUTS),
+			(VERIFYING_KEY, PROOF, &wrong[..]),
+			(VERIFYING_KEY, PROOF, &non_canonical[..]),
+			(VERIFYING_KEY, &PROOF[1..], PUBLIC_INPUTS),
+			(&VERIFYING_KEY[1..], PROOF, PUBLIC_INPUTS),
+		] {
+			assert_eq!(HostBn254.verify_inputs(key, proof, inputs), PureRust.verify_inputs(key, proof, inputs));
+		}
+		assert_eq!(HostBn254.verify_inputs(VERIFYING_KEY, PROOF, PUBLIC_INPUTS), Ok(()));
+		assert_eq!(HostBn254.verify_inputs(VERIFYING_KEY, PROOF, &wrong), Err(ZkError::Rejected));
+		let batch = vec![(PROOF.to_vec(), PUBLIC_INPUTS.to_vec()), (PROOF.to_vec(), wrong)];
+		assert_eq!(HostBn254.verify_batch_inputs(VERIFYING_KEY, &batch[..1]), Ok(()));
+		assert_eq!(HostBn254.verify_batch_inputs(VERIFYING_KEY, &batch), Err(ZkError::Rejected));
+		assert_eq!(HostBn254.verify_batch_inputs(VERIFYING_KEY, &[]), Err(ZkError::EmptyBatch));
 	}
 }

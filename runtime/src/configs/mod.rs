@@ -197,8 +197,8 @@ parameter_types! {
 	/// Every published model version holds 1 OPG plus 0.01 OPG per stored byte.
 	pub const ModelDepositBase: Balance = OPG;
 	pub const ModelDepositPerByte: Balance = OPG / 100;
-	/// Verifying keys of MNIST-sized models are a few KiB; 64 KiB leaves room.
-	pub const MaxVerifyingKeyLen: u32 = 64 * 1024;
+	/// A Groth16 BN254 key with the most public inputs the verifier takes (2,312 bytes).
+	pub const MaxVerifyingKeyLen: u32 = opg_zk_verifier::MAX_KEY_LEN as u32;
 }
 
 impl pallet_model_hub::Config for Runtime {
@@ -207,8 +207,7 @@ impl pallet_model_hub::Config for Runtime {
 	type DepositBase = ModelDepositBase;
 	type DepositPerByte = ModelDepositPerByte;
 	type MaxVerifyingKeyLen = MaxVerifyingKeyLen;
-	/// No Groth16 verifier in the runtime yet: ZKML models are refused.
-	type VerifyingKeyCheck = ();
+	type VerifyingKeyCheck = pallet_model_hub::Groth16Bn254;
 	type WeightInfo = pallet_model_hub::weights::SubstrateWeight<Runtime>;
 }
 

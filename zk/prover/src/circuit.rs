@@ -89,8 +89,8 @@ fn weighted(bits: &[Variable], offset: i128) -> Lc {
 }
 
 /// Wrong witnesses the soundness tests inject: each one must leave the constraint system
-/// unsatisfied.
-#[cfg(test)]
+/// unsatisfied. Outside the tests nothing injects them.
+#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
 	/// The first quotient one too small with a remainder of `r + 2^s`.

@@ -1,1 +1,209 @@
-fn main(){}
+//! `opg-zk`: compile a quantized model into its circuit, run the (development) setup,
+//! prove and verify inferences offline.
+
+use anyhow::{anyhow, bail, Context, Result};
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+use clap::{Parser, Subcommand};
+use opg_zk::{read_proving_key, setup, write_proving_key, CompiledModel, Prover};
+use opg_zk_verifier::{
+	encode_key, field_from_bytes, field_to_bytes, job_binding, verify_encoded, Statement,
+	STATEMENT_VERSION,
+};
+use serde_json::{json, Value};
+use std::{
+	fs,
+	path::{Path, PathBuf},
+	time::Instant,
+};
+
+#[derive(Parser)]
+#[command(name = "opg-zk", about = "OPG ZKML: circuits, setup, proofs and verification")]
+struct Cli {
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Validate a quantized model (opg-qmodel/1 JSON) and print its circuit's size.
+	Compile {
+		/// The model file.
+		model: PathBuf,
+	},
+	/// Generate the proving and verifying keys of a model: DIR/proving.key and
+	/// DIR/verifying.key (what the model hub stores). Single-party: development only.
+	Setup {
+		/// The model file.
+		model: PathBuf,
+		/// Where to write the keys.
+		#[arg(long)]
+		out: PathBuf,
+		/// Derive the setup randomness from this seed (reproducible development keys)
+		/// instead of the operating system's entropy.
+		#[arg(long)]
+		seed: Option<u64>,
+	},
+	/// Evaluate the model on an input and prove it for one job; prints the proof as JSON.
+	Prove {
+		/// The model file.
+		model: PathBuf,
+		/// The proving key from `setup`.
+		#[arg(long)]
+		proving_key: PathBuf,
+		/// The input bytes, 0x-hex.
+		#[arg(long)]
+		input: String,
+		/// The chain's genesis hash, 0x-hex.
+		#[arg(long)]
+		genesis: String,
+		/// The request id.
+		#[arg(long)]
+		request: u64,
+		/// The serving node's key, 0x-hex.
+		#[arg(long)]
+		node: String,
+		/// Write the proof here instead of standard output.
+		#[arg(long)]
+		out: Option<PathBuf>,
+	},
+	/// Verify a proof file from `prove` against a verifying key.
+	Verify {
+		/// The verifying key from `setup`.
+		#[arg(long)]
+		verifying_key: PathBuf,
+		/// The proof file.
+		proof: PathBuf,
+	},
+}
+
+fn main() -> Result<()> {
+	match Cli::parse().command {
+		Command::Compile { model } => {
+			let model = step("compiling", || compile(&model))?;
+			let size = step("synthesizing", || Ok(model.size()?))?;
+			let layers: Vec<Value> = model
+				.model()
+				.layers
+				.iter()
+				.zip(model.quotient_bits())
+				.map(|(layer, bits)| {
+					json!({
+						"inputs": layer.inputs,
+						"outputs": layer.outputs,
+						"relu": layer.relu,
+						"max_quotient_bits": bits.iter().max(),
+					})
+				})
+				.collect();
+			print_json(&json!({
+				"statement_version": STATEMENT_VERSION,
+				"constraints": size.constraints,
+				"public_inputs": size.public_inputs,
+				"witnesses": size.witnesses,
+				"layers": layers,
+			}))
+		},
+		Command::Setup { model, out, seed } => {
+			let model = step("compiling", || compile(&model))?;
+			eprintln!("warning: single-party setup: whoever ran it can forge proofs (development only)");
+			let mut rng = match seed {
+				Some(seed) => StdRng::seed_from_u64(seed),
+				None => StdRng::from_entropy(),
+			};
+			let key = step("generating keys", || Ok(setup(&model, &mut rng)?))?;
+			fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+			let proving = out.join("proving.key");
+			write_proving_key(&key, fs::File::create(&proving)?)?;
+			let verifying = encode_key(&key.vk);
+			fs::write(out.join("verifying.key"), &verifying)?;
+			print_json(&json!({
+				"proving_key": proving,
+				"verifying_key": out.join("verifying.key"),
+				"verifying_key_bytes": verifying.len(),
+				"public_inputs": key.vk.gamma_abc_g1.len() - 1,
+			}))
+		},
+		Command::Prove { model, proving_key, input, genesis, request, node, out } => {
+			let model = step("compiling", || compile(&model))?;
+			let key = step("reading the proving key", || {
+				Ok(read_proving_key(fs::File::open(&proving_key).with_context(|| {
+					format!("opening {}", proving_key.display())
+				})?)?)
+			})?;
+			let prover = step("synthesizing", || Ok(Prover::new(model, key)?))?;
+			let binding = job_binding(&hex32(&genesis)?, request, &hex32(&node)?);
+			let input = hex_bytes(&input)?;
+			let mut rng = StdRng::from_entropy();
+			let proven = step("proving", || Ok(prover.prove(&input, binding, &mut rng)?))?;
+			let document = json!({
+				"statement_version": STATEMENT_VERSION,
+				"output": hex(&proven.output),
+				"binding": hex(&field_to_bytes(&proven.statement.binding)),
+				"input_commitment": hex(&field_to_bytes(&proven.statement.input_commitment)),
+				"proof": hex(&proven.proof),
+			});
+			match out {
+				Some(path) => Ok(fs::write(path, serde_json::to_vec_pretty(&document)?)?),
+				None => print_json(&document),
+			}
+		},
+		Command::Verify { verifying_key, proof } => {
+			let key = fs::read(&verifying_key).with_context(|| format!("reading {}", verifying_key.display()))?;
+			let document: Value = serde_json::from_slice(&fs::read(&proof)?)?;
+			let field = |name: &str| -> Result<String> {
+				Ok(document[name].as_str().ok_or_else(|| anyhow!("the proof file has no {name}"))?.to_owned())
+			};
+			if document["statement_version"] != json!(STATEMENT_VERSION) {
+				bail!("the proof file is not statement version {STATEMENT_VERSION}");
+			}
+			let element = |name: &str| -> Result<_> {
+				field_from_bytes(&hex32(&field(name)?)?).ok_or_else(|| anyhow!("{name} is not a field element"))
+			};
+			let statement = Statement {
+				binding: element("binding")?,
+				input_commitment: element("input_commitment")?,
+				output: hex_bytes(&field("output")?)?,
+			};
+			let proof = hex_bytes(&field("proof")?)?;
+			step("verifying", || {
+				verify_encoded(&key, &proof, &statement).map_err(|error| anyhow!("proof refused: {error:?}"))
+			})?;
+			println!("valid");
+			Ok(())
+		},
+	}
+}
+
+/// Runs one step, reporting it and its time on standard error.
+fn step<T>(name: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
+	eprint!("{name}… ");
+	let start = Instant::now();
+	let result = run();
+	match &result {
+		Ok(_) => eprintln!("{:.2} s", start.elapsed().as_secs_f64()),
+		Err(_) => eprintln!("failed"),
+	}
+	result
+}
+
+fn compile(path: &Path) -> Result<CompiledModel> {
+	let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+	Ok(CompiledModel::from_bytes(&bytes)?)
+}
+
+fn print_json(value: &Value) -> Result<()> {
+	println!("{}", serde_json::to_string_pretty(value)?);
+	Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+	format!("0x{}", ::hex::encode(bytes))
+}
+
+fn hex_bytes(text: &str) -> Result<Vec<u8>> {
+	::hex::decode(text.strip_prefix("0x").unwrap_or(text)).with_context(|| format!("not hex: {text}"))
+}
+
+fn hex32(text: &str) -> Result<[u8; 32]> {
+	hex_bytes(text)?.try_into().map_err(|_| anyhow!("expected 32 bytes: {text}"))
+}

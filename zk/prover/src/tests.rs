@@ -1,5 +1,6 @@
 use super::*;
 use crate::circuit::Fault;
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{One, Zero};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use opg_qmodel::{generate, Dense, FORMAT};
@@ -198,4 +199,41 @@ fn outputs_beyond_the_public_input_cap_are_refused() {
 	let too_wide = generate(&[2, 62 * 31 + 1], 1);
 	assert!(matches!(CompiledModel::new(too_wide), Err(Error::OutputTooLong(1923))));
 	assert!(CompiledModel::new(generate(&[2, 62 * 31], 1)).is_ok());
+}
+
+/// The fixture of `opg-zk-verifier` (the development model 784-56-10 of seed 1, setup seed
+/// 1, a fixed job): regenerated with `OPG_UPDATE_FIXTURES=1`.
+#[test]
+fn fixture_is_current() {
+	let mut rng = StdRng::seed_from_u64(1);
+	let model = CompiledModel::new(generate(&[784, 56, 10], 1)).unwrap();
+	let key = setup(&model, &mut rng).unwrap();
+	let verifying = encode_key(&key.vk);
+	let prover = Prover::new(model, key).unwrap();
+	let input: Vec<u8> = (0..784u32).map(|i| (i * 7) as u8).collect();
+	let binding = job_binding(&[0x11; 32], 7, &[0x22; 32]);
+	let proven = prover.prove(&input, binding, &mut rng).unwrap();
+	let inputs = opg_zk_verifier::encode_inputs(&proven.statement.public_inputs());
+	let mut widest = prover.verifying_key().clone();
+	let generator = ark_bn254::G1Affine::generator();
+	widest.gamma_abc_g1 = (1..=opg_zk_verifier::MAX_PUBLIC_INPUTS as u64 + 1)
+		.map(|i| (generator * Fr::from(i)).into_affine())
+		.collect();
+	let widest = encode_key(&widest);
+	let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../verifier/fixtures");
+	let files = [
+		("verifying.key", &verifying),
+		("proof.bin", &proven.proof),
+		("public-inputs.bin", &inputs),
+		("widest.key", &widest),
+	];
+	if std::env::var_os("OPG_UPDATE_FIXTURES").is_some() {
+		std::fs::create_dir_all(&dir).unwrap();
+		for (name, bytes) in files {
+			std::fs::write(dir.join(name), bytes).unwrap();
+		}
+	}
+	for (name, bytes) in files {
+		assert_eq!(&std::fs::read(dir.join(name)).unwrap(), bytes, "{name} is stale: OPG_UPDATE_FIXTURES=1");
+	}
 }

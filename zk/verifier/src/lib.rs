@@ -20,7 +20,7 @@
 //! The Poseidon sponge ([`poseidon_config`]) works over the BN254 scalar field with width 3
 //! (rate 2, capacity 1), S-box x^5, 8 full and 57 partial rounds, round constants and MDS
 //! matrix from the Grain LFSR of the Poseidon paper (arkworks'
-//! `find_poseidon_ark_and_mds`). The commitment absorbs the domain tag
+//! `find_poseidon_ark_and_mds`, checked in as a table so the runtime does not rerun it). The commitment absorbs the domain tag
 //! [`INPUT_DOMAIN`] (as a field element), the input length, then the packed input, and
 //! squeezes one element.
 //!
@@ -36,14 +36,14 @@ extern crate alloc;
 use alloc::vec::Vec;
 use ark_bn254::{Bn254, Fq12, G1Projective};
 use ark_crypto_primitives::sponge::{
-	poseidon::{find_poseidon_ark_and_mds, PoseidonConfig, PoseidonSponge},
+	poseidon::{PoseidonConfig, PoseidonSponge},
 	CryptographicSponge,
 };
 use ark_ec::{
 	pairing::{Pairing, PairingOutput},
 	AffineRepr, CurveGroup, VariableBaseMSM,
 };
-use ark_ff::{BigInteger, CyclotomicMultSubgroup, PrimeField, Zero};
+use ark_ff::{BigInt, BigInteger, CyclotomicMultSubgroup, PrimeField, Zero};
 use ark_groth16::{prepare_verifying_key, PreparedVerifyingKey, Proof, VerifyingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use blake2::{digest::consts::U32, Blake2b, Digest};
@@ -60,6 +60,9 @@ pub const BYTES_PER_ELEMENT: usize = 31;
 pub const FIXED_PUBLIC_INPUTS: usize = 2;
 /// The most public inputs a verifying key may take (62 packed elements: 1,922 output bytes).
 pub const MAX_PUBLIC_INPUTS: usize = 64;
+/// The longest verifying key: α (G1), β, γ, δ (G2), the length prefix and
+/// [`MAX_PUBLIC_INPUTS`] + 1 G1 points.
+pub const MAX_KEY_LEN: usize = 32 + 3 * 64 + 8 + 32 * (MAX_PUBLIC_INPUTS + 1);
 /// Domain tag of the job binding.
 pub const JOB_DOMAIN: &[u8] = b"opg-zk/job/v1";
 /// Domain tag of the input commitment.
@@ -172,13 +175,11 @@ pub fn job_binding(genesis: &[u8; 32], request: u64, node: &[u8; 32]) -> Fr {
 
 /// The Poseidon parameters of the input commitment.
 pub fn poseidon_config() -> PoseidonConfig<Fr> {
-	let (ark, mds) = find_poseidon_ark_and_mds::<Fr>(
-		Fr::MODULUS_BIT_SIZE as u64,
-		POSEIDON_RATE,
-		POSEIDON_FULL_ROUNDS as u64,
-		POSEIDON_PARTIAL_ROUNDS as u64,
-		0,
-	);
+	let field = |limbs: &[u64; 4]| Fr::from_bigint(BigInt::new(*limbs)).expect("the constants are canonical; qed");
+	let rows = |table: &[[[u64; 4]; 3]]| -> Vec<Vec<Fr>> {
+		table.iter().map(|row| row.iter().map(field).collect()).collect()
+	};
+	let (ark, mds) = (rows(&poseidon_constants::ARK), rows(&poseidon_constants::MDS));
 	PoseidonConfig::new(
 		POSEIDON_FULL_ROUNDS,
 		POSEIDON_PARTIAL_ROUNDS,
@@ -240,15 +241,20 @@ fn decode_exact<T: CanonicalDeserialize>(bytes: &[u8]) -> Option<T> {
 
 /// Decodes and checks a compressed verifying key.
 pub fn decode_key(bytes: &[u8]) -> Result<PreparedKey, Error> {
-	// Refuse an oversized key before decoding any point: each input costs 32 bytes.
-	if bytes.len() > 32 + 3 * 64 + 8 + 32 * (MAX_PUBLIC_INPUTS + 1) {
+	Ok(PreparedKey(prepare_verifying_key(&decode_checked_key(bytes)?)))
+}
+
+/// A decoded key with nonzero points and an arity in `1..=MAX_PUBLIC_INPUTS`.
+fn decode_checked_key(bytes: &[u8]) -> Result<VerifyingKey<Bn254>, Error> {
+	// Refuse an oversized key before decoding any point.
+	if bytes.len() > MAX_KEY_LEN {
 		return Err(Error::KeyArity);
 	}
 	let key: VerifyingKey<Bn254> = decode_exact(bytes).ok_or(Error::MalformedKey)?;
-	let points_nonzero = !key.alpha_g1.is_zero()
-		&& !key.beta_g2.is_zero()
-		&& !key.gamma_g2.is_zero()
-		&& !key.delta_g2.is_zero();
+	let points_nonzero = !key.alpha_g1.is_zero() &&
+		!key.beta_g2.is_zero() &&
+		!key.gamma_g2.is_zero() &&
+		!key.delta_g2.is_zero();
 	if !points_nonzero {
 		return Err(Error::MalformedKey);
 	}
@@ -256,7 +262,7 @@ pub fn decode_key(bytes: &[u8]) -> Result<PreparedKey, Error> {
 	if inputs == 0 || inputs > MAX_PUBLIC_INPUTS {
 		return Err(Error::KeyArity);
 	}
-	Ok(PreparedKey(prepare_verifying_key(&key)))
+	Ok(key)
 }
 
 /// Decodes and checks a compressed proof of exactly [`PROOF_LEN`] bytes.
@@ -373,23 +379,101 @@ pub fn verify_batch(key: &PreparedKey, items: &[(Proof<Bn254>, Vec<Fr>)]) -> Res
 	}
 }
 
-/// Verifies an encoded proof of `statement` against an encoded key: what the runtime's
-/// host function runs.
-pub fn verify_encoded(key: &[u8], proof: &[u8], statement: &Statement) -> Result<(), Error> {
-	let key = decode_key(key)?;
-	let proof = decode_proof(proof)?;
-	verify(&key, &proof, &statement.public_inputs())
+/// Checks a verifying key as [`decode_key`] does, without preparing it (no pairing): what
+/// the model hub runs on publication. Returns the number of public inputs.
+pub fn check_key(bytes: &[u8]) -> Result<usize, Error> {
+	Ok(decode_checked_key(bytes)?.gamma_abc_g1.len() - 1)
 }
 
-/// Verifies encoded proofs of their statements against one encoded key, as one batch.
-pub fn verify_batch_encoded(key: &[u8], items: &[(Vec<u8>, Statement)]) -> Result<(), Error> {
+/// Public inputs as [`field_to_bytes`] encodings, concatenated.
+pub fn encode_inputs(inputs: &[Fr]) -> Vec<u8> {
+	inputs.iter().flat_map(field_to_bytes).collect()
+}
+
+/// The inverse of [`encode_inputs`]; `None` for a partial or non-canonical element.
+pub fn decode_inputs(bytes: &[u8]) -> Option<Vec<Fr>> {
+	if bytes.len() % 32 != 0 {
+		return None;
+	}
+	bytes.chunks_exact(32).map(|chunk| field_from_bytes(chunk.try_into().ok()?)).collect()
+}
+
+/// Verifies an encoded proof for encoded public inputs against an encoded key: what the
+/// runtime's host function runs.
+pub fn verify_encoded_inputs(key: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error> {
+	let key = decode_key(key)?;
+	let proof = decode_proof(proof)?;
+	verify(&key, &proof, &decode_inputs(inputs).ok_or(Error::Arity)?)
+}
+
+/// Verifies encoded proofs for their encoded public inputs against one encoded key, as
+/// one batch.
+pub fn verify_batch_encoded_inputs(key: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error> {
 	let key = decode_key(key)?;
 	let decoded = items
 		.iter()
-		.map(|(proof, statement)| Ok((decode_proof(proof)?, statement.public_inputs())))
+		.map(|(proof, inputs)| Ok((decode_proof(proof)?, decode_inputs(inputs).ok_or(Error::Arity)?)))
 		.collect::<Result<Vec<_>, Error>>()?;
 	verify_batch(&key, &decoded)
 }
 
+/// Verifies an encoded proof of `statement` against an encoded key.
+pub fn verify_encoded(key: &[u8], proof: &[u8], statement: &Statement) -> Result<(), Error> {
+	PureRust.verify(key, proof, statement)
+}
+
+/// Where Groth16 verification runs: in the caller ([`PureRust`]), or natively in the node
+/// through a host function (the runtime's implementation).
+pub trait Groth16Verifier {
+	/// Verifies encoded public inputs (see [`encode_inputs`]).
+	fn verify_inputs(&self, key: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error>;
+
+	/// Verifies a batch of encoded proofs and inputs for one key.
+	fn verify_batch_inputs(&self, key: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error>;
+
+	/// Verifies a proof of `statement`.
+	fn verify(&self, key: &[u8], proof: &[u8], statement: &Statement) -> Result<(), Error> {
+		self.verify_inputs(key, proof, &encode_inputs(&statement.public_inputs()))
+	}
+
+	/// Verifies proofs of their statements, as one batch.
+	fn verify_batch(&self, key: &[u8], items: &[(Vec<u8>, Statement)]) -> Result<(), Error> {
+		let encoded: Vec<_> = items
+			.iter()
+			.map(|(proof, statement)| (proof.clone(), encode_inputs(&statement.public_inputs())))
+			.collect();
+		self.verify_batch_inputs(key, &encoded)
+	}
+}
+
+/// Verification in the caller: in the runtime that is wasm.
+pub struct PureRust;
+
+impl Groth16Verifier for PureRust {
+	fn verify_inputs(&self, key: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error> {
+		verify_encoded_inputs(key, proof, inputs)
+	}
+
+	fn verify_batch_inputs(&self, key: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error> {
+		verify_batch_encoded_inputs(key, items)
+	}
+}
+
+/// A verifying key, a proof and its statement made by `opg-zk` from a fixed model, seed and
+/// job (regenerated by its `fixture_is_current` test): for tests and benchmarks.
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixture {
+	/// The compressed verifying key.
+	pub const VERIFYING_KEY: &[u8] = include_bytes!("../fixtures/verifying.key");
+	/// The compressed proof.
+	pub const PROOF: &[u8] = include_bytes!("../fixtures/proof.bin");
+	/// The statement's public inputs, encoded.
+	pub const PUBLIC_INPUTS: &[u8] = include_bytes!("../fixtures/public-inputs.bin");
+	/// A well-formed key with [`super::MAX_PUBLIC_INPUTS`] public inputs (not from a setup:
+	/// for the cost of checking the widest key).
+	pub const WIDEST_KEY: &[u8] = include_bytes!("../fixtures/widest.key");
+}
+
+mod poseidon_constants;
 #[cfg(test)]
 mod tests;
