@@ -175,18 +175,21 @@ where
 			Output::Inline(bytes) => json!({ "inline": hex(bytes) }),
 			Output::Hash(hash) => json!({ "hash": hex(hash) }),
 		};
-		let evidence = match settled.settlement {
+		let signed_message = || {
+			hex(message::result(&self.genesis(), id, &settled.model_hash, &settled.input_hash, &output_hash))
+		};
+		let evidence = match &settled.settlement {
 			Settlement::Single { signature } => json!({
 				"signature": hex(signature),
-				"message": hex(message::result(
-					&self.genesis(),
-					id,
-					&settled.model_hash,
-					&settled.input_hash,
-					&output_hash,
-				)),
+				"message": signed_message(),
 			}),
 			Settlement::InBatch { batch, index } => json!({ "batch": batch, "index": index }),
+			Settlement::Proven { signature, proof } => json!({
+				"signature": hex(signature),
+				"message": signed_message(),
+				"proof": hex(proof),
+				"statementVersion": opg_zk_verifier::STATEMENT_VERSION,
+			}),
 		};
 		Ok(Some(json!({
 			"id": id,

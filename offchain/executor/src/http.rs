@@ -5,16 +5,19 @@
 //! | `GET /health`                             |                 | `200 ok`                         |
 //! | `POST /v1/infer/{model}`                  | input bytes     | `200` output bytes               |
 //! | `POST /v1/infer/{model}?input={hash}`     | empty           | `200` output bytes (stored input)|
+//! | `POST /v1/prove/{model}?genesis={hash}&request={id}&node={key}` | input bytes | `200` output bytes, proof in `x-opg-proof` |
 //! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)|
 //! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             |
 //!
 //! Hashes are 64 hex digits of SHA-256, with or without `0x`. Tensors are raw bytes as
 //! the model format defines them. Successful inferences carry `x-opg-output-hash`.
-//! Errors are `text/plain` with the reason: `400` malformed request, `404` model, input
-//! or artifact missing, `413` body too large, `422` the model or input is invalid, `500`
+//! `x-opg-proof` is the compressed Groth16 proof, 0x-hex, bound to the job (genesis hash,
+//! request id, node key, each 0x-hex or decimal as shown).
+//! Errors are `text/plain` with the reason: `400` malformed request, `404` model, input,
+//! artifact or proving key missing, `413` body too large, `422` the model or input is invalid, `500`
 //! the store failed or holds corrupted bytes.
 
-use crate::{ContentHash, ExecError, Executor, InputSource, StoreError};
+use crate::{ContentHash, ExecError, Executor, InputSource, Job, StoreError};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{
 	body::{Bytes, Incoming},
@@ -36,11 +39,13 @@ pub struct Reply {
 	pub body: Vec<u8>,
 	/// The output hash of a successful inference.
 	pub output_hash: Option<ContentHash>,
+	/// The proof of a successful ZKML inference.
+	pub proof: Option<Vec<u8>>,
 }
 
 impl Reply {
 	fn ok(status: StatusCode, body: Vec<u8>) -> Self {
-		Self { status, body, output_hash: None }
+		Self { status, body, output_hash: None, proof: None }
 	}
 
 	fn error(status: StatusCode, reason: impl std::fmt::Display) -> Self {
@@ -56,11 +61,22 @@ pub fn parse_hash(text: &str) -> Option<ContentHash> {
 	Some(hash)
 }
 
+/// `genesis=0x..&request=N&node=0x..`, in any order.
+fn parse_job(query: &str) -> Option<Job> {
+	let value = |name: &str| query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='));
+	Some(Job {
+		genesis: parse_hash(value("genesis")?)?,
+		request: value("request")?.parse().ok()?,
+		node: parse_hash(value("node")?)?,
+	})
+}
+
 fn exec_error(error: ExecError) -> Reply {
 	let status = match &error {
-		ExecError::ModelNotFound(_) | ExecError::InputNotFound(_) => StatusCode::NOT_FOUND,
+		ExecError::ModelNotFound(_) | ExecError::InputNotFound(_) | ExecError::NoProvingKey(_) =>
+			StatusCode::NOT_FOUND,
 		ExecError::Model(_) => StatusCode::UNPROCESSABLE_ENTITY,
-		ExecError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+		ExecError::Store(_) | ExecError::Prove(_) => StatusCode::INTERNAL_SERVER_ERROR,
 	};
 	Reply::error(status, error)
 }
@@ -85,6 +101,22 @@ pub fn route(executor: &Executor, method: &Method, path: &str, query: Option<&st
 			};
 			match executor.infer(&model, input) {
 				Ok(output) => Reply { output_hash: Some(crate::sha256(&output)), ..Reply::ok(StatusCode::OK, output) },
+				Err(e) => exec_error(e),
+			}
+		},
+		(&Method::POST, ["v1", "prove", model]) => {
+			let Some(model) = parse_hash(model) else {
+				return Reply::error(StatusCode::BAD_REQUEST, "the model is not a SHA-256 hash")
+			};
+			let Some(job) = query.and_then(parse_job) else {
+				return Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N&node=0x..")
+			};
+			match executor.prove(&model, body, job) {
+				Ok((output, proof)) => Reply {
+					output_hash: Some(crate::sha256(&output)),
+					proof: Some(proof),
+					..Reply::ok(StatusCode::OK, output)
+				},
 				Err(e) => exec_error(e),
 			}
 		},
@@ -133,6 +165,10 @@ async fn handle(executor: Arc<Executor>, request: Request<Incoming>) -> Result<R
 	if let Some(hash) = reply.output_hash {
 		let value = HeaderValue::from_str(&format!("0x{}", hex::encode(hash))).expect("hex is a valid header");
 		response.headers_mut().insert("x-opg-output-hash", value);
+	}
+	if let Some(proof) = reply.proof {
+		let value = HeaderValue::from_str(&format!("0x{}", hex::encode(proof))).expect("hex is a valid header");
+		response.headers_mut().insert("x-opg-proof", value);
 	}
 	Ok(response)
 }

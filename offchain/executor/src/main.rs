@@ -24,6 +24,10 @@ enum Command {
 		/// The artifact store folder.
 		#[arg(long)]
 		store: PathBuf,
+		/// Proving keys for ZKML requests: `{DIR}/{model hash hex}/proving.key`, as
+		/// `opg-zk setup --out {DIR}/{model hash hex}` writes it.
+		#[arg(long)]
+		zk_keys: Option<PathBuf>,
 	},
 	/// Add a file to the artifact store; prints its hash and size (what the model hub records).
 	Put {
@@ -71,8 +75,8 @@ fn print_artifact(hash: &[u8; 32], size: usize) {
 
 fn main() -> Result<()> {
 	match Cli::parse().command {
-		Command::Serve { listen, store } => {
-			let executor = Arc::new(Executor::new(ArtifactStore::open(&store)?));
+		Command::Serve { listen, store, zk_keys } => {
+			let executor = Arc::new(Executor::new(ArtifactStore::open(&store)?, zk_keys));
 			let runtime = tokio::runtime::Runtime::new()?;
 			runtime.block_on(async move {
 				let listener = tokio::net::TcpListener::bind(listen)
@@ -104,7 +108,7 @@ fn main() -> Result<()> {
 		},
 		Command::Run { model, input, store } => {
 			let input = std::fs::read(&input).with_context(|| format!("cannot read {}", input.display()))?;
-			let executor = Executor::new(ArtifactStore::open(store)?);
+			let executor = Executor::new(ArtifactStore::open(store)?, None);
 			let output = executor.infer(&parse_hash(&model)?, InputSource::Inline(&input))?;
 			println!("0x{}", hex::encode(output));
 			Ok(())

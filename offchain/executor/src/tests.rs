@@ -31,7 +31,7 @@ fn the_store_refuses_bytes_that_do_not_match_their_hash() {
 fn inference_runs_the_model_bit_exactly() {
 	let store = temp_store("infer");
 	let (hash, model) = demo(&store);
-	let executor = Executor::new(store.clone());
+	let executor = Executor::new(store.clone(), None);
 	let input: Vec<u8> = (0..8u8).map(|i| i.wrapping_mul(37)).collect();
 	let expected = model.evaluate_bytes(&input).unwrap();
 	assert_eq!(executor.infer(&hash, InputSource::Inline(&input)).unwrap(), expected);
@@ -45,7 +45,7 @@ fn inference_runs_the_model_bit_exactly() {
 fn inference_errors_are_named() {
 	let store = temp_store("errors");
 	let (hash, _) = demo(&store);
-	let executor = Executor::new(store.clone());
+	let executor = Executor::new(store.clone(), None);
 	let missing = sha256(b"missing");
 	assert!(matches!(executor.infer(&missing, InputSource::Inline(&[0; 8])), Err(ExecError::ModelNotFound(_))));
 	assert!(matches!(executor.infer(&hash, InputSource::Stored(missing)), Err(ExecError::InputNotFound(_))));
@@ -61,7 +61,7 @@ fn inference_errors_are_named() {
 fn routes_answer_with_statuses() {
 	let store = temp_store("routes");
 	let (hash, model) = demo(&store);
-	let executor = Executor::new(store);
+	let executor = Executor::new(store, None);
 	let model_path = format!("/v1/infer/0x{}", hex::encode(hash));
 
 	let reply = route(&executor, &Method::GET, "/health", None, b"");
@@ -96,7 +96,7 @@ fn routes_answer_with_statuses() {
 fn the_server_answers_over_tcp_and_shuts_down() {
 	let store = temp_store("tcp");
 	let (hash, model) = demo(&store);
-	let executor = Arc::new(Executor::new(store));
+	let executor = Arc::new(Executor::new(store, None));
 	let runtime = tokio::runtime::Runtime::new().unwrap();
 	runtime.block_on(async move {
 		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -131,4 +131,47 @@ fn the_server_answers_over_tcp_and_shuts_down() {
 		stop.send(()).unwrap();
 		server.await.unwrap().unwrap();
 	});
+}
+
+#[test]
+fn zkml_jobs_are_proven_for_their_job_and_verify() {
+	use ark_std::rand::{rngs::StdRng, SeedableRng};
+	let store = temp_store("prove");
+	let (hash, model) = demo(&store);
+	let keys = store.dir().join("zk-keys");
+	let compiled = opg_zk::CompiledModel::new(model.clone()).unwrap();
+	let key = opg_zk::setup(&compiled, &mut StdRng::seed_from_u64(3)).unwrap();
+	std::fs::create_dir_all(keys.join(hex::encode(hash))).unwrap();
+	let file = std::fs::File::create(keys.join(hex::encode(hash)).join("proving.key")).unwrap();
+	opg_zk::write_proving_key(&key, file).unwrap();
+	let verifying = opg_zk_verifier::encode_key(&key.vk);
+
+	let input = [9u8, 8, 7, 6, 5, 4, 3, 2];
+	let (genesis, node) = ([0x42; 32], [0x24; 32]);
+	let query = format!("genesis=0x{}&request=12&node=0x{}", hex::encode(genesis), hex::encode(node));
+	let path = format!("/v1/prove/0x{}", hex::encode(hash));
+	let without_keys = Executor::new(store.clone(), None);
+	let reply = route(&without_keys, &Method::POST, &path, Some(&query), &input);
+	assert_eq!(reply.status, StatusCode::NOT_FOUND);
+
+	let executor = Executor::new(store.clone(), Some(keys));
+	let reply = route(&executor, &Method::POST, &path, Some(&query), &input);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
+	let statement = opg_zk_verifier::Statement {
+		binding: opg_zk_verifier::job_binding(&genesis, 12, &node),
+		input_commitment: opg_zk_verifier::input_commitment(&input),
+		output: reply.body.clone(),
+	};
+	let proof = reply.proof.unwrap();
+	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &proof, &statement), Ok(()));
+	let other_request = opg_zk_verifier::Statement { binding: opg_zk_verifier::job_binding(&genesis, 13, &node), ..statement };
+	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &proof, &other_request), Err(opg_zk_verifier::Error::Rejected));
+
+	for bad_query in ["request=12", "genesis=0x12&request=12&node=0x12", "genesis=&request=x&node="] {
+		assert_eq!(route(&executor, &Method::POST, &path, Some(bad_query), &input).status, StatusCode::BAD_REQUEST);
+	}
+	assert_eq!(route(&executor, &Method::POST, &path, None, &input).status, StatusCode::BAD_REQUEST);
+	let short = route(&executor, &Method::POST, &path, Some(&query), &input[..7]);
+	assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -3,6 +3,7 @@
 //! blocks where every request is penalized and reassigned.
 
 use super::*;
+use opg_zk_verifier::Groth16Verifier;
 use crate::pallet::{Call, Config, Deadlines, NextRequestId, Pallet, Requests};
 use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
@@ -148,6 +149,52 @@ mod benchmarks {
 
 		assert!(Deadlines::<T>::get(deadline).is_empty());
 		assert!(ids.iter().all(|id| Requests::<T>::get(id).is_some_and(|r| r.attempts == 2)));
+	}
+
+	/// The input commitment of a ZKML request with an `n`-byte inline input.
+	#[benchmark]
+	fn input_commitment(n: Linear<0, { T::MaxInlineInput::get() }>) {
+		let input = vec![0x5au8; n as usize];
+
+		#[block]
+		{
+			opg_zk_verifier::input_commitment(&input);
+		}
+	}
+
+	/// One Groth16 verification through [`Config::ProofVerifier`] (in the runtime: the
+	/// host functions), of the fixture proof (784-56-10 model, three public inputs).
+	#[benchmark]
+	fn verify_proof() {
+		use opg_zk_verifier::fixture::*;
+
+		#[block]
+		{
+			assert_eq!(T::ProofVerifier::default().verify_inputs(VERIFYING_KEY, PROOF, PUBLIC_INPUTS), Ok(()));
+		}
+	}
+
+	/// The same verification in the runtime itself (wasm), for comparison.
+	#[benchmark]
+	fn verify_proof_in_wasm() {
+		use opg_zk_verifier::fixture::*;
+
+		#[block]
+		{
+			assert_eq!(opg_zk_verifier::PureRust.verify_inputs(VERIFYING_KEY, PROOF, PUBLIC_INPUTS), Ok(()));
+		}
+	}
+
+	/// `n` proofs of one key verified as one batch through [`Config::ProofVerifier`].
+	#[benchmark]
+	fn verify_batch(n: Linear<1, { T::MaxBatchLen::get() }>) {
+		use opg_zk_verifier::fixture::*;
+		let items = vec![(PROOF.to_vec(), PUBLIC_INPUTS.to_vec()); n as usize];
+
+		#[block]
+		{
+			assert_eq!(T::ProofVerifier::default().verify_batch_inputs(VERIFYING_KEY, &items), Ok(()));
+		}
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -14,8 +14,11 @@
 //! - vanilla: the node key's signature;
 //! - TEE: the same signature, accepted only while the node's attestation is valid and its
 //!   measurement still allowed (see the node registry);
-//! - ZKML: refused at request time with [`Error::ZkmlUnavailable`] until the runtime has a
-//!   Groth16 verifier.
+//! - ZKML: a Groth16 proof (BN254, `opg-zk-verifier`'s statement version 1) under the
+//!   model's verifying key that the model, run on the input committed at request time,
+//!   gave the output, bound to this chain, request and node; plus the node's signature.
+//!   ZKML requests carry their input inline and settle individually
+//!   ([`Pallet::submit_proven_result`]).
 //!
 //! ## Randomness and what a block author can bias
 //! The seed of an assignment is `blake2_256(parent hash ‖ request id ‖ attempt)`. The
@@ -48,6 +51,7 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 use opg_settlement::{fees, merkle, message, selection};
+use opg_zk_verifier::{Groth16Verifier, Statement};
 use pallet_model_hub::{ModelCatalog, ModelId};
 use pallet_node_registry::{InferenceNodes, NodeKey, NodeSlashing, VerificationMode};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
@@ -134,6 +138,8 @@ pub mod pallet {
 		/// Pool priority of result transactions.
 		#[pallet::constant]
 		type UnsignedPriority: Get<TransactionPriority>;
+		/// Verifies ZKML proofs (in the runtime: natively, through host functions).
+		type ProofVerifier: Groth16Verifier + Default;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 		/// Publishes models and registers nodes for the benchmarks.
@@ -162,6 +168,11 @@ pub mod pallet {
 	/// Inputs of open requests.
 	#[pallet::storage]
 	pub type Inputs<T: Config> = StorageMap<_, Twox64Concat, RequestId, InputOf<T>>;
+
+	/// Input commitments (`opg-zk-verifier`'s, little-endian) of open ZKML requests,
+	/// computed when the request is made.
+	#[pallet::storage]
+	pub type InputCommitments<T: Config> = StorageMap<_, Twox64Concat, RequestId, [u8; 32]>;
 
 	/// Open requests by assigned node: what a node's off-chain worker serves.
 	#[pallet::storage]
@@ -226,8 +237,8 @@ pub mod pallet {
 		ModelUnavailable,
 		/// The model does not allow this verification mode.
 		ModeNotSupported,
-		/// This runtime cannot verify ZKML proofs yet.
-		ZkmlUnavailable,
+		/// ZKML requests take their input inline and settle individually.
+		ZkmlNeedsInlineInput,
 		/// Private requests take their input as a hash, not inline.
 		PrivateInputMustBeStored,
 		/// A stored input must have a non-zero size.
@@ -265,6 +276,14 @@ pub mod pallet {
 		PaymentFailed,
 		/// The genesis block hash is not yet known.
 		GenesisUnknown,
+		/// A ZKML request is settled only with a proof (`submit_proven_result`).
+		ProofRequired,
+		/// Only ZKML requests are settled with a proof.
+		NotZkml,
+		/// The model has no verifying key any more.
+		VerifyingKeyMissing,
+		/// The proof does not verify for this request, node, input and output.
+		ProofRejected,
 	}
 
 	#[pallet::hooks]
@@ -298,8 +317,15 @@ pub mod pallet {
 		/// Requests an inference of `model` on `input`, holding the model's price from the
 		/// caller if it is at most `max_fee`, and assigns it to a node that must answer
 		/// within `window` blocks.
+		///
+		/// A ZKML request's input must be inline and its settlement individual; its input
+		/// commitment is computed now, at a cost that grows with the input.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::request())]
+		#[pallet::weight(match (mode, &input) {
+			(VerificationMode::Zkml, Input::Inline(bytes)) =>
+				T::WeightInfo::request().saturating_add(T::WeightInfo::input_commitment(bytes.len() as u32)),
+			_ => T::WeightInfo::request(),
+		})]
 		pub fn request(
 			origin: OriginFor<T>,
 			model: ModelId,
@@ -312,7 +338,12 @@ pub mod pallet {
 			let requester = ensure_signed(origin)?;
 			let terms = T::Models::serving_terms(model).ok_or(Error::<T>::ModelUnavailable)?;
 			ensure!(terms.modes.contains(mode.flag()), Error::<T>::ModeNotSupported);
-			ensure!(mode != VerificationMode::Zkml, Error::<T>::ZkmlUnavailable);
+			let commitment = match (&input, mode, settlement) {
+				(Input::Inline(bytes), VerificationMode::Zkml, SettlementMode::Individual) =>
+					Some(opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(bytes))),
+				(_, VerificationMode::Zkml, _) => return Err(Error::<T>::ZkmlNeedsInlineInput.into()),
+				_ => None,
+			};
 			match &input {
 				Input::Inline(_) =>
 					ensure!(settlement != SettlementMode::Private, Error::<T>::PrivateInputMustBeStored),
@@ -334,6 +365,9 @@ pub mod pallet {
 
 			NextRequestId::<T>::put(id.saturating_add(1));
 			Inputs::<T>::insert(id, &input);
+			if let Some(commitment) = commitment {
+				InputCommitments::<T>::insert(id, commitment);
+			}
 			Assignments::<T>::insert(node, id, ());
 			Requests::<T>::insert(
 				id,
@@ -366,9 +400,33 @@ pub mod pallet {
 			signature: sp_core::sr25519::Signature,
 		) -> DispatchResult {
 			ensure_none(origin)?;
-			let (request, operator) = Self::check_result(&result, &signature)?;
+			let (request, operator) = Self::check_result(&result, &signature, None)?;
 			let output_hash = result.output.hash();
 			let settlement = Settlement::Single { signature };
+			Self::settle(result.request, request, &operator, result.output, output_hash, settlement)
+		}
+
+		/// Settles one ZKML request with the assigned node's result and its Groth16
+		/// `proof`: unsigned, authorized by the node key's `signature` over
+		/// [`message::result`], and accepted only if the proof verifies under the model's
+		/// key for this chain, request, node, the input committed at request time and the
+		/// output. Pays the node's operator.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::submit_result()
+			.saturating_add(T::WeightInfo::verify_proof())
+			// The verifying key and the input commitment.
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(Weight::from_parts(0, opg_zk_verifier::MAX_KEY_LEN as u64 + 64)))]
+		pub fn submit_proven_result(
+			origin: OriginFor<T>,
+			result: ResultOf<T>,
+			proof: ZkProof,
+			signature: sp_core::sr25519::Signature,
+		) -> DispatchResult {
+			ensure_none(origin)?;
+			let (request, operator) = Self::check_result(&result, &signature, Some(&proof))?;
+			let output_hash = result.output.hash();
+			let settlement = Settlement::Proven { signature, proof };
 			Self::settle(result.request, request, &operator, result.output, output_hash, settlement)
 		}
 
@@ -423,7 +481,11 @@ pub mod pallet {
 			let invalid = |_| InvalidTransaction::BadProof;
 			let (requests, first_deadline) = match call {
 				Call::submit_result { result, signature } => {
-					let (request, _) = Self::check_result(result, signature).map_err(invalid)?;
+					let (request, _) = Self::check_result(result, signature, None).map_err(invalid)?;
+					(alloc::vec![result.request], request.deadline)
+				},
+				Call::submit_proven_result { result, proof, signature } => {
+					let (request, _) = Self::check_result(result, signature, Some(proof)).map_err(invalid)?;
 					(alloc::vec![result.request], request.deadline)
 				},
 				Call::submit_batch { batch, signature } => {
@@ -497,12 +559,19 @@ pub mod pallet {
 			selection::pick(&weights, &seed).map(|index| candidates[index].0)
 		}
 
-		/// The open request `result` answers, and the operator to pay, if it settles.
+		/// The open request `result` answers, and the operator to pay, if it settles: with
+		/// a `proof` exactly when the request is ZKML.
 		fn check_result(
 			result: &ResultOf<T>,
 			signature: &sp_core::sr25519::Signature,
+			proof: Option<&ZkProof>,
 		) -> Result<(RequestOf<T>, T::AccountId), DispatchError> {
 			let request = Self::open_request(result.request, &result.node)?;
+			match (request.mode, proof) {
+				(VerificationMode::Zkml, None) => return Err(Error::<T>::ProofRequired.into()),
+				(VerificationMode::Zkml, Some(_)) | (_, None) => {},
+				(_, Some(_)) => return Err(Error::<T>::NotZkml.into()),
+			}
 			let mode_matches = match (&result.output, request.settlement) {
 				(Output::Inline(_), SettlementMode::Individual) => true,
 				(Output::Hash(_), SettlementMode::Private) => true,
@@ -516,7 +585,30 @@ pub mod pallet {
 			);
 			let operator =
 				T::Nodes::settling_operator(&result.node, request.mode).ok_or(Error::<T>::NodeCannotSettle)?;
+			if let Some(proof) = proof {
+				let Output::Inline(output) = &result.output else {
+					return Err(Error::<T>::WrongSettlementMode.into());
+				};
+				Self::check_proof(result.request, &request, output, proof)?;
+			}
 			Ok((request, operator))
+		}
+
+		/// Whether `proof` proves that the request's model gave `output` on its committed
+		/// input, for this chain, request and assigned node.
+		fn check_proof(id: RequestId, request: &RequestOf<T>, output: &[u8], proof: &[u8]) -> DispatchResult {
+			let key = T::Models::verifying_key(request.model).ok_or(Error::<T>::VerifyingKeyMissing)?;
+			let commitment = InputCommitments::<T>::get(id)
+				.and_then(|bytes| opg_zk_verifier::field_from_bytes(&bytes))
+				.ok_or(Error::<T>::ProofRejected)?;
+			let statement = Statement {
+				binding: opg_zk_verifier::job_binding(&Self::genesis_hash()?, id, &request.node.0),
+				input_commitment: commitment,
+				output: output.to_vec(),
+			};
+			T::ProofVerifier::default()
+				.verify(&key, proof, &statement)
+				.map_err(|_| Error::<T>::ProofRejected.into())
 		}
 
 		/// The open requests a batch settles, the operator to pay and the root, if it
@@ -612,6 +704,7 @@ pub mod pallet {
 		fn close(id: RequestId, request: &RequestOf<T>) {
 			Requests::<T>::remove(id);
 			Inputs::<T>::remove(id);
+			InputCommitments::<T>::remove(id);
 			Assignments::<T>::remove(request.node, id);
 			Deadlines::<T>::mutate_exists(request.deadline, |due| {
 				if let Some(list) = due {
@@ -656,6 +749,7 @@ pub mod pallet {
 			.unwrap_or_default();
 			Requests::<T>::remove(id);
 			Inputs::<T>::remove(id);
+			InputCommitments::<T>::remove(id);
 			Self::deposit_event(Event::RequestExpired { request: id, refunded });
 		}
 	}

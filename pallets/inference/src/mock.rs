@@ -106,7 +106,7 @@ impl pallet_model_hub::Config for Test {
 	type DepositBase = DepositBase;
 	type DepositPerByte = DepositPerByte;
 	type MaxVerifyingKeyLen = ConstU32<1024>;
-	type VerifyingKeyCheck = ();
+	type VerifyingKeyCheck = pallet_model_hub::Groth16Bn254;
 	type WeightInfo = ();
 }
 
@@ -126,6 +126,7 @@ impl pallet_inference::Config for Test {
 	type MaxBatchLen = ConstU32<16>;
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type UnsignedPriority = ConstU64<{ u64::MAX / 2 }>;
+	type ProofVerifier = opg_zk_verifier::PureRust;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = BenchmarkHelper;

@@ -7,8 +7,14 @@
 //! and submits it as an unsigned `submit_result`; batch-mode results go together in one
 //! signed `submit_batch`. Transaction validation checks them exactly as dispatch will.
 //!
+//! ZKML requests go to the executor's prover instead, and their results are submitted with
+//! the proof as `submit_proven_result`.
+//!
 //! Executor API: `POST {url}/v1/infer/0x{model hash}` with the inline input as body, or
-//! with `?input=0x{input hash}` for a stored input; `200` with the output bytes.
+//! with `?input=0x{input hash}` for a stored input; `200` with the output bytes. For ZKML:
+//! `POST {url}/v1/prove/0x{model hash}?genesis=0x{hash}&request={id}&node=0x{node key}`
+//! with the inline input; `200` with the output bytes and the proof, 0x-hex, in the
+//! `x-opg-proof` header.
 
 use super::*;
 use alloc::{format, string::String, vec::Vec};
@@ -73,8 +79,8 @@ impl<T: Config> Pallet<T> {
 					continue;
 				}
 				jobs += 1;
-				let output = match Self::execute(url, id, &request) {
-					Ok(output) => output,
+				let (output, proof) = match Self::execute(url, id, node, &request) {
+					Ok(answer) => answer,
 					Err(reason) => {
 						log::warn!(target: LOG_TARGET, "request {id}: {reason}");
 						continue;
@@ -99,7 +105,11 @@ impl<T: Config> Pallet<T> {
 				let Ok(message) = Self::result_message(&request, id, &output_hash) else { return };
 				let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { continue };
 				let result = InferenceResult { request: id, node, output };
-				if Self::submit(Call::submit_result { result, signature }) {
+				let call = match proof {
+					Some(proof) => Call::submit_proven_result { result, proof, signature },
+					None => Call::submit_result { result, signature },
+				};
+				if Self::submit(call) {
 					log::info!(target: LOG_TARGET, "request {id}: result submitted");
 					submitted.push((id, request.attempts, request.deadline));
 				}
@@ -127,11 +137,18 @@ impl<T: Config> Pallet<T> {
 		SubmitTransaction::<T, Call<T>>::submit_transaction(extrinsic).is_ok()
 	}
 
-	/// Runs request `id` on the executor and returns the output bytes.
-	fn execute(url: &str, id: RequestId, request: &RequestOf<T>) -> Result<Vec<u8>, String> {
+	/// Runs request `id` on the executor and returns the output bytes, with a proof for a
+	/// ZKML request.
+	fn execute(url: &str, id: RequestId, node: NodeKey, request: &RequestOf<T>) -> Result<(Vec<u8>, Option<ZkProof>), String> {
 		let input = Inputs::<T>::get(id).ok_or("input missing")?;
 		let model = hex::encode(request.model_hash);
+		let zkml = request.mode == VerificationMode::Zkml;
 		let (uri, body) = match input {
+			Input::Inline(bytes) if zkml => {
+				let genesis = Self::genesis_hash().map_err(|_| "genesis hash unknown")?;
+				let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(genesis), hex::encode(node.0));
+				(format!("{url}/v1/prove/0x{model}?{query}"), bytes.into_inner())
+			},
 			Input::Inline(bytes) => (format!("{url}/v1/infer/0x{model}"), bytes.into_inner()),
 			Input::Stored { hash, .. } => (format!("{url}/v1/infer/0x{model}?input=0x{}", hex::encode(hash)), Vec::new()),
 		};
@@ -141,11 +158,12 @@ impl<T: Config> Pallet<T> {
 			.deadline(deadline)
 			.send()
 			.map_err(|_| format!("executor at {url} unreachable"))?;
-		let response = pending
+		let mut response = pending
 			.try_wait(deadline)
 			.map_err(|_| String::from("executor timed out"))?
 			.map_err(|e| format!("executor request failed: {e:?}"))?;
 		let code = response.code;
+		let proof_header = response.headers().find("x-opg-proof").map(String::from);
 		let body: Vec<u8> = response.body().take(MAX_OUTPUT + 1).collect();
 		if code != 200 {
 			return Err(format!("executor answered {code}: {}", String::from_utf8_lossy(&body).trim_end()));
@@ -153,6 +171,13 @@ impl<T: Config> Pallet<T> {
 		if body.len() > MAX_OUTPUT {
 			return Err("output above 16 MiB".into());
 		}
-		Ok(body)
+		if !zkml {
+			return Ok((body, None));
+		}
+		let proof = proof_header
+			.and_then(|text| hex::decode(text.trim().trim_start_matches("0x")).ok())
+			.and_then(|bytes| ZkProof::try_from(bytes).ok())
+			.ok_or("the executor's answer has no valid x-opg-proof header")?;
+		Ok((body, Some(proof)))
 	}
 }

@@ -562,6 +562,201 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 	}
 }
 
+mod zkml {
+	use super::*;
+	use ark_std::rand::{rngs::StdRng, SeedableRng};
+	use opg_zk::{CompiledModel, Prover};
+	use pallet_model_hub::{Artifact, DType, ModelFormat, ModelSpec, Schema, TensorSpec, Version};
+	use pallet_node_registry::{Roles, VerificationModes};
+
+	/// Model 1: a 4→2 quantized MLP (the shape of the mock's schema) with vanilla and ZKML.
+	pub(super) const ZK_MODEL: u32 = 1;
+	pub(super) const INPUT: [u8; 4] = [3, 250, 17, 128];
+
+	pub(super) fn prover(seed: u64) -> Prover {
+		let model = CompiledModel::new(opg_qmodel::generate(&[4, 2], 3)).unwrap();
+		let key = opg_zk::setup(&model, &mut StdRng::seed_from_u64(seed)).unwrap();
+		Prover::new(model, key).unwrap()
+	}
+
+	pub(super) fn publish(prover: &Prover) {
+		let tensor = |len| TensorSpec { shape: BoundedVec::truncate_from(vec![len]), dtype: DType::I8, quantization: None };
+		assert_ok!(ModelHub::publish(
+			RuntimeOrigin::signed(OWNER),
+			ModelSpec {
+				name: BoundedVec::truncate_from(b"mlp-zk".to_vec()),
+				version: Version { major: 1, minor: 0, patch: 0 },
+				format: ModelFormat::QuantizedInteger,
+				artifact: Artifact { hash: [0xbb; 32], size: 10, locator: BoundedVec::new() },
+				schema: Schema {
+					inputs: BoundedVec::truncate_from(vec![tensor(4)]),
+					outputs: BoundedVec::truncate_from(vec![tensor(2)]),
+				},
+				price: PRICE,
+				modes: VerificationModes(VerificationModes::VANILLA | VerificationModes::ZKML),
+			},
+			Some(BoundedVec::truncate_from(opg_zk_verifier::encode_key(prover.verifying_key()))),
+		));
+	}
+
+	/// Node `n` serving [`ZK_MODEL`] in vanilla and ZKML modes.
+	pub(super) fn register_zk_node(n: u8) {
+		let mut capabilities = capabilities(ZK_MODEL);
+		capabilities.modes = VerificationModes(VerificationModes::VANILLA | VerificationModes::ZKML);
+		let message = NodeRegistry::registration_message(&operator(n)).unwrap();
+		assert_ok!(NodeRegistry::register(
+			RuntimeOrigin::signed(operator(n)),
+			key(n),
+			Roles(Roles::INFERENCE),
+			capabilities,
+			1_000,
+			node_pair(n).sign(&message),
+		));
+	}
+
+	pub(super) fn zk_request(mode: VerificationMode) -> RequestId {
+		let id = NextRequestId::<Test>::get();
+		assert_ok!(Inference::request(
+			RuntimeOrigin::signed(ALICE),
+			ZK_MODEL,
+			inline(&INPUT),
+			mode,
+			SettlementMode::Individual,
+			PRICE,
+			5
+		));
+		id
+	}
+
+	/// Node `n`'s output and proof for request `id`, proven for job (`genesis`, `proven_id`,
+	/// `proven_node`), signed by node `n`.
+	fn proven(prover: &Prover, id: RequestId, n: u8, proven_id: RequestId, proven_node: u8) -> (ResultOf<Test>, ZkProof, sr25519::Signature) {
+		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, proven_id, &key(proven_node).0);
+		let proof = prover.prove(&INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
+		let (result, signature) = signed_result(id, n, output(&proof.output), n);
+		(result, BoundedVec::truncate_from(proof.proof), signature)
+	}
+
+	fn submit(result: ResultOf<Test>, proof: ZkProof, signature: sr25519::Signature) -> DispatchResult {
+		Inference::submit_proven_result(RuntimeOrigin::none(), result, proof, signature)
+	}
+
+	#[test]
+	fn zkml_requests_need_an_inline_input_and_individual_settlement() {
+		new_test_ext().execute_with(|| {
+			let prover = prover(1);
+			publish(&prover);
+			register_zk_node(1);
+			let request = |input, settlement| {
+				Inference::request(RuntimeOrigin::signed(ALICE), ZK_MODEL, input, VerificationMode::Zkml, settlement, PRICE, 5)
+			};
+			assert_noop!(request(stored(1), SettlementMode::Private), Error::<Test>::ZkmlNeedsInlineInput);
+			assert_noop!(request(inline(&INPUT), SettlementMode::Batch), Error::<Test>::ZkmlNeedsInlineInput);
+			let id = zk_request(VerificationMode::Zkml);
+			let commitment = opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(&INPUT));
+			assert_eq!(InputCommitments::<Test>::get(id), Some(commitment));
+			// Vanilla requests of the same model store no commitment.
+			let vanilla = zk_request(VerificationMode::Vanilla);
+			assert_eq!(InputCommitments::<Test>::get(vanilla), None);
+		});
+	}
+
+	#[test]
+	fn a_valid_proof_settles_and_is_kept_as_evidence() {
+		new_test_ext().execute_with(|| {
+			let prover = prover(1);
+			publish(&prover);
+			register_zk_node(1);
+			let id = zk_request(VerificationMode::Zkml);
+			let (result, proof, signature) = proven(&prover, id, 1, id, 1);
+			let expected = prover.model().model().evaluate_bytes(&INPUT).unwrap();
+			assert_eq!(result.output, output(&expected));
+			let call = Call::<Test>::submit_proven_result { result: result.clone(), proof: proof.clone(), signature };
+			assert!(Inference::validate_unsigned(TransactionSource::External, &call).is_ok());
+			// The same result without its proof is refused.
+			assert_noop!(
+				Inference::submit_result(RuntimeOrigin::none(), result.clone(), signature),
+				Error::<Test>::ProofRequired
+			);
+			assert_ok!(submit(result, proof.clone(), signature));
+			let settled = Results::<Test>::get(id).unwrap();
+			assert_eq!(settled.settlement, Settlement::Proven { signature, proof });
+			assert_eq!(settled.mode, VerificationMode::Zkml);
+			assert_eq!(InputCommitments::<Test>::get(id), None);
+			assert_eq!(held(ALICE), 0);
+		});
+	}
+
+	#[test]
+	fn wrong_proofs_are_refused_and_change_nothing() {
+		new_test_ext().execute_with(|| {
+			let prover = prover(1);
+			publish(&prover);
+			register_zk_node(1);
+			register_zk_node(2);
+			let first = zk_request(VerificationMode::Zkml);
+			let id = zk_request(VerificationMode::Zkml);
+			let n = assigned(id);
+			let other = if n == 1 { 2 } else { 1 };
+			let (result, proof, signature) = proven(&prover, id, n, id, n);
+
+			// Tampered: a valid point from another proof, or a byte flipped.
+			let (_, another, _) = proven(&prover, id, n, first, n);
+			let mut mixed = proof.clone();
+			mixed[96..].copy_from_slice(&another[96..]);
+			assert_noop!(submit(result.clone(), mixed, signature), Error::<Test>::ProofRejected);
+			let mut flipped = proof.clone();
+			flipped[40] ^= 0x01;
+			assert_noop!(submit(result.clone(), flipped, signature), Error::<Test>::ProofRejected);
+			// A malformed encoding: too short, or an x-coordinate at the field modulus.
+			assert_noop!(submit(result.clone(), BoundedVec::truncate_from(proof[..127].to_vec()), signature), Error::<Test>::ProofRejected);
+			let mut non_canonical = proof.clone();
+			non_canonical[..32].copy_from_slice(&[0xff; 32]);
+			assert_noop!(submit(result.clone(), non_canonical, signature), Error::<Test>::ProofRejected);
+			// Replayed: proven for another request, or for (and re-randomizable by) another node.
+			let (_, replayed, _) = proven(&prover, id, n, first, n);
+			assert_noop!(submit(result.clone(), replayed, signature), Error::<Test>::ProofRejected);
+			let (_, stolen, _) = proven(&prover, id, n, id, other);
+			assert_noop!(submit(result.clone(), stolen, signature), Error::<Test>::ProofRejected);
+			// Another output than the one proven.
+			let (mut wrong, _, _) = proven(&prover, id, n, id, n);
+			let mut bytes = prover.model().model().evaluate_bytes(&INPUT).unwrap();
+			bytes[0] ^= 1;
+			wrong.output = output(&bytes);
+			let message = Inference::result_message(&Requests::<Test>::get(id).unwrap(), id, &wrong.output.hash()).unwrap();
+			assert_noop!(submit(wrong, proof.clone(), node_pair(n).sign(&message)), Error::<Test>::ProofRejected);
+			// Another node submitting the assigned node's proof.
+			let (mut by_other, _, _) = proven(&prover, id, n, id, n);
+			by_other.node = key(other);
+			assert_noop!(submit(by_other, proof.clone(), signature), Error::<Test>::NotAssigned);
+			// A proof for a vanilla request.
+			let vanilla = zk_request(VerificationMode::Vanilla);
+			let v = assigned(vanilla);
+			let (result_v, proof_v, signature_v) = proven(&prover, vanilla, v, vanilla, v);
+			assert_noop!(submit(result_v, proof_v, signature_v), Error::<Test>::NotZkml);
+			// None of these enters the pool either.
+			let (_, replayed, _) = proven(&prover, id, n, first, n);
+			let call = Call::<Test>::submit_proven_result { result: result.clone(), proof: replayed, signature };
+			assert!(Inference::validate_unsigned(TransactionSource::External, &call).is_err());
+
+			assert_ok!(submit(result, proof, signature));
+		});
+	}
+
+	#[test]
+	fn a_proof_under_another_key_is_refused() {
+		new_test_ext().execute_with(|| {
+			// The hub holds the key of one setup; the node proves with another's.
+			publish(&prover(1));
+			register_zk_node(1);
+			let other_setup = prover(2);
+			let id = zk_request(VerificationMode::Zkml);
+			let (result, proof, signature) = proven(&other_setup, id, 1, id, 1);
+			assert_noop!(submit(result, proof, signature), Error::<Test>::ProofRejected);
+		});
+	}
+}
+
 mod offchain_worker {
 	use super::*;
 	use codec::Decode;
@@ -653,6 +848,39 @@ mod offchain_worker {
 			assert_eq!(result.output, output(b"output"));
 			assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
 			assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Single { signature });
+		});
+	}
+
+	#[test]
+	fn zkml_assignments_go_to_the_prover_and_settle_with_its_proof() {
+		use ark_std::rand::{rngs::StdRng, SeedableRng};
+		let (mut ext, state, pool) = worker_ext();
+		ext.execute_with(|| {
+			let prover = zkml::prover(1);
+			zkml::publish(&prover);
+			zkml::register_zk_node(1);
+			set_executor_url();
+			let id = zkml::zk_request(VerificationMode::Zkml);
+			let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+			let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(9)).unwrap();
+			let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(GENESIS_HASH), hex::encode(key(1).0));
+			state.write().expect_request(PendingRequest {
+				method: "POST".into(),
+				uri: format!("{EXECUTOR}/v1/prove/0x{}?{query}", hex::encode([0xbb; 32])),
+				headers: vec![("content-type".into(), "application/octet-stream".into())],
+				body: zkml::INPUT.to_vec(),
+				response: Some(proven.output.clone()),
+				response_headers: vec![("x-opg-proof".into(), format!("0x{}", hex::encode(&proven.proof)))],
+				sent: true,
+				..Default::default()
+			});
+			Inference::offchain_worker(1);
+			let call = submitted_calls(&pool).into_iter().next().expect("one result");
+			assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
+			let Call::submit_proven_result { result, proof, signature } = call else { panic!("a proven result") };
+			assert_eq!(proof.to_vec(), proven.proof);
+			assert_ok!(Inference::submit_proven_result(RuntimeOrigin::none(), result, proof.clone(), signature));
+			assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Proven { signature, proof });
 		});
 	}
 

@@ -126,6 +126,9 @@ pub struct BatchResult<MaxLeaves: Get<u32>> {
 	pub leaves: BoundedVec<Leaf, MaxLeaves>,
 }
 
+/// A compressed Groth16 proof (BN254), as `opg-zk-verifier` decodes it.
+pub type ZkProof = BoundedVec<u8, ConstU32<{ opg_zk_verifier::PROOF_LEN as u32 }>>;
+
 /// How a settled request was settled, and where its evidence is.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
 pub enum Settlement {
@@ -134,6 +137,10 @@ pub enum Settlement {
 	Single { signature: Signature },
 	/// As leaf `index` of a batch, whose record holds the signed root.
 	InBatch { batch: BatchId, index: u32 },
+	/// By its own result extrinsic with a Groth16 proof of statement version 1 (job
+	/// binding, input commitment, output) under the model's verifying key, and the node
+	/// key's signature as for [`Settlement::Single`].
+	Proven { signature: Signature, proof: ZkProof },
 }
 
 /// The record of a settled request.

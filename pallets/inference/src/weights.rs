@@ -47,6 +47,10 @@ pub trait WeightInfo {
 	fn submit_result() -> Weight;
 	fn submit_batch(n: u32, ) -> Weight;
 	fn on_initialize(n: u32, ) -> Weight;
+	fn input_commitment(n: u32, ) -> Weight;
+	fn verify_proof() -> Weight;
+	fn verify_proof_in_wasm() -> Weight;
+	fn verify_batch(n: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_inference`, using the runtime's database weights.
@@ -184,6 +188,18 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
+	fn input_commitment(n: u32, ) -> Weight {
+		Weight::from_parts(1_000_000, 0).saturating_add(Weight::from_parts(100_000, 0).saturating_mul(n.into()))
+	}
+	fn verify_proof() -> Weight {
+		Weight::from_parts(5_000_000, 0)
+	}
+	fn verify_proof_in_wasm() -> Weight {
+		Weight::from_parts(50_000_000, 0)
+	}
+	fn verify_batch(n: u32, ) -> Weight {
+		Weight::from_parts(5_000_000, 0).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(n.into()))
+	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
@@ -215,5 +231,17 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(63_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
+	}
+	fn input_commitment(n: u32, ) -> Weight {
+		Weight::from_parts(1_000_000, 0).saturating_add(Weight::from_parts(100_000, 0).saturating_mul(n.into()))
+	}
+	fn verify_proof() -> Weight {
+		Weight::from_parts(5_000_000, 0)
+	}
+	fn verify_proof_in_wasm() -> Weight {
+		Weight::from_parts(50_000_000, 0)
+	}
+	fn verify_batch(n: u32, ) -> Weight {
+		Weight::from_parts(5_000_000, 0).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(n.into()))
 	}
 }

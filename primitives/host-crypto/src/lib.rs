@@ -74,6 +74,7 @@ fn result(code: u8) -> Result<(), ZkError> {
 }
 
 /// [`Groth16Verifier`] through the BN254 host functions.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct HostBn254;
 
 impl Groth16Verifier for HostBn254 {

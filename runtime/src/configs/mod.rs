@@ -237,6 +237,8 @@ impl pallet_inference::Config for Runtime {
 	type MaxBatchLen = ConstU32<256>;
 	type MaxDeadlinesPerBlock = ConstU32<256>;
 	type UnsignedPriority = InferenceUnsignedPriority;
+	/// Groth16 verification runs natively in the node (`opg-host-crypto`).
+	type ProofVerifier = opg_host_crypto::HostBn254;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = benchmark_helpers::Helper;

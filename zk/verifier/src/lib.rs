@@ -447,6 +447,7 @@ pub trait Groth16Verifier {
 }
 
 /// Verification in the caller: in the runtime that is wasm.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct PureRust;
 
 impl Groth16Verifier for PureRust {
