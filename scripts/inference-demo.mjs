@@ -51,47 +51,56 @@ export async function rpc(url, method, ...params) {
   return answer.result;
 }
 
-/**
- * Publishes the model (or reuses Alice's earlier publication of the same artifact) and
- * registers the development node serving it in vanilla mode, with its key inserted into
- * the node's keystore. Returns { modelId, nodeKey }.
- */
-export async function setUpServing(api, keyring, { modelHash, modelSize, inputLen, outputLen }) {
-  const alice = keyring.addFromUri('//Alice');
-  const nodeKey = keyring.addFromUri(DEV_NODE_SEED);
-  await api.rpc.author.insertKey('opgn', DEV_NODE_SEED, u8aToHex(nodeKey.publicKey));
+/** Verification-mode flags of the model hub and node registry. */
+export const MODES = { vanilla: 0b001, tee: 0b010, zkml: 0b100 };
 
-  let modelId;
-  const latest = await api.query.modelHub.latestVersions(alice.address, MODEL_NAME);
+/**
+ * Publishes a model as Alice under `name` (or reuses her latest version of that name if
+ * it has the same artifact and verifying key); with a `verifyingKey` (bytes) it takes
+ * ZKML requests too. Returns the model id.
+ */
+export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash, modelSize, inputLen, outputLen,
+  verifyingKey = null, modes = verifyingKey ? MODES.vanilla | MODES.zkml : MODES.vanilla | MODES.tee }) {
+  const alice = keyring.addFromUri('//Alice');
+  const keyHash = verifyingKey ? u8aToHex(sha256AsU8a(verifyingKey)) : null;
+  const latest = await api.query.modelHub.latestVersions(alice.address, name);
   if (latest.isSome) {
     const [id] = latest.unwrap();
-    const model = (await api.query.modelHub.models(id)).unwrap();
     // Through JSON: every codec's own `.hash` property is the blake2 hash of its encoding.
-    if (model.toJSON().spec.artifact.hash === modelHash) modelId = id.toNumber();
+    const model = (await api.query.modelHub.models(id)).unwrap().toJSON();
+    if (model.spec.artifact.hash === modelHash && model.verifyingKeyHash === keyHash && model.spec.modes === modes) {
+      return id.toNumber();
+    }
   }
-  if (modelId === undefined) {
-    const version = latest.isSome ? latest.unwrap()[1].toJSON() : { major: 1, minor: 0, patch: 0 };
-    if (latest.isSome) version.patch += 1;
-    const tensor = (length) => ({ shape: [length], dtype: 'I8', quantization: null });
-    const spec = {
-      name: MODEL_NAME,
-      version,
-      format: 'QuantizedInteger',
-      artifact: { hash: modelHash, size: modelSize, locator: 'opg-executor artifact store' },
-      schema: { inputs: [tensor(inputLen)], outputs: [tensor(outputLen)] },
-      price: OPG,
-      modes: 0b011,
-    };
-    const events = await send(api, api.tx.modelHub.publish(spec, null), alice);
-    modelId = eventOf(events, api.events.modelHub.ModelPublished).data.model.toNumber();
-  }
+  const version = latest.isSome ? latest.unwrap()[1].toJSON() : { major: 1, minor: 0, patch: 0 };
+  if (latest.isSome) version.patch += 1;
+  const tensor = (length) => ({ shape: [length], dtype: 'I8', quantization: null });
+  const spec = {
+    name,
+    version,
+    format: 'QuantizedInteger',
+    artifact: { hash: modelHash, size: modelSize, locator: 'opg-executor artifact store' },
+    schema: { inputs: [tensor(inputLen)], outputs: [tensor(outputLen)] },
+    price: OPG,
+    modes,
+  };
+  const key = verifyingKey ? u8aToHex(verifyingKey) : null;
+  const events = await send(api, api.tx.modelHub.publish(spec, key), alice);
+  return eventOf(events, api.events.modelHub.ModelPublished).data.model.toNumber();
+}
 
+/**
+ * Registers `nodeKey` (a keyring pair) as an inference node of Alice's serving `models` in
+ * `modes`, or heartbeats it if registered. Its key is not inserted into any keystore.
+ */
+export async function registerNode(api, keyring, nodeKey, models, modes) {
+  const alice = keyring.addFromUri('//Alice');
   const record = await api.query.nodeRegistry.nodes(nodeKey.publicKey);
   if (record.isNone) {
     const message = u8aConcat(stringToU8a('opg/node-registration/v1'), api.genesisHash, decodeAddress(alice.address));
     const capabilities = {
-      models: [modelId],
-      modes: 0b001,
+      models,
+      modes,
       hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 },
       endpoint: 'http://127.0.0.1:8700',
     };
@@ -100,12 +109,34 @@ export async function setUpServing(api, keyring, { modelHash, modelSize, inputLe
   } else {
     await send(api, api.tx.nodeRegistry.heartbeat(nodeKey.publicKey), alice);
   }
+}
+
+/**
+ * Publishes the model (see publishModel) and registers the development node serving it,
+ * in vanilla mode and, with a `verifyingKey`, ZKML; the node's key is inserted into the
+ * node's keystore so that its off-chain worker serves it. Returns { modelId, nodeKey }.
+ */
+export async function setUpServing(api, keyring, model) {
+  const nodeKey = keyring.addFromUri(DEV_NODE_SEED);
+  await api.rpc.author.insertKey('opgn', DEV_NODE_SEED, u8aToHex(nodeKey.publicKey));
+  const modelId = await publishModel(api, keyring, model);
+  const modes = model.verifyingKey ? MODES.vanilla | MODES.zkml : MODES.vanilla;
+  await registerNode(api, keyring, nodeKey, [modelId], modes);
   return { modelId, nodeKey };
 }
 
+/** The message a node signs for a result (opg_settlement::message::result). */
+export function resultMessage(genesisHash, id, modelHash, input, output) {
+  const request = new Uint8Array(8);
+  new DataView(request.buffer).setBigUint64(0, BigInt(id), true);
+  return u8aConcat(stringToU8a('opg/inference-result/v1'), genesisHash, request, hexToU8a(modelHash),
+    sha256AsU8a(input), sha256AsU8a(output));
+}
+
 /** Requests an inference from `signer`; resolves with { id, blockHash } once in a block. */
-export async function requestInference(api, signer, modelId, input, { settlement = 'Individual', window = 20 } = {}) {
-  const tx = api.tx.inference.request(modelId, { Inline: u8aToHex(input) }, 'Vanilla', settlement, OPG, window);
+export async function requestInference(api, signer, modelId, input,
+  { settlement = 'Individual', window = 20, mode = 'Vanilla' } = {}) {
+  const tx = api.tx.inference.request(modelId, { Inline: u8aToHex(input) }, mode, settlement, OPG, window);
   const events = await send(api, tx, signer);
   const event = eventOf(events, api.events.inference.RequestSubmitted);
   return { id: event.data.request.toNumber(), blockHash: events.blockHash };
@@ -157,7 +188,8 @@ export function demoInput(length, seed = 1) {
   return Uint8Array.from({ length }, (_, i) => (i * 31 + seed * 17) % 256);
 }
 
-// Run directly by ./scripts/dev: OPG_WS, OPG_MODEL_HASH, OPG_MODEL_SIZE in the environment.
+// Run directly by ./scripts/dev: OPG_WS, OPG_MODEL_HASH, OPG_MODEL_SIZE and
+// OPG_VERIFYING_KEY (0x-hex, the model's Groth16 key) in the environment.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { ApiPromise, WsProvider } = await import('@polkadot/api');
   const { Keyring } = await import('@polkadot/keyring');
@@ -169,6 +201,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const { modelId, nodeKey } = await setUpServing(api, keyring, {
       modelHash: process.env.OPG_MODEL_HASH, modelSize: Number(process.env.OPG_MODEL_SIZE), inputLen: 784, outputLen: 10,
+      verifyingKey: hexToU8a(process.env.OPG_VERIFYING_KEY),
     });
     say(`model ${modelId} (${process.env.OPG_MODEL_HASH}) served by node ${u8aToHex(nodeKey.publicKey)}`);
     const { id } = await requestInference(api, keyring.addFromUri('//Bob'), modelId, demoInput(784));
@@ -176,6 +209,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const result = await waitForResult(process.env.OPG_WS, id);
     say(`settled in block ${result.at}: output ${result.output.inline}, node paid ${BigInt(result.paid) * 1000n / OPG} mOPG, ` +
       `signature ${verifyResult(result) ? 'verified' : 'INVALID'}`);
+    const zk = await requestInference(api, keyring.addFromUri('//Bob'), modelId, demoInput(784, 2), { mode: 'Zkml' });
+    say(`Bob requested ZKML inference ${zk.id}; the executor proves it (Groth16, BN254)...`);
+    const proven = await waitForResult(process.env.OPG_WS, zk.id);
+    say(`settled in block ${proven.at}: output ${proven.output.inline}, ` +
+      `proof ${(proven.evidence.proof.length - 2) / 2} bytes verified by the runtime`);
     say(`try it: polkadot.js apps → Developer → Extrinsics → inference.request(model ${modelId}, ...)`);
     // Keep the development node live in the registry while the chain runs.
     for (;;) {

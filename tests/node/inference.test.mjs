@@ -1,23 +1,30 @@
 // The whole inference loop on a --dev chain: opg-executor serves a quantized MLP from its
-// artifact store, the node's off-chain worker runs the requests assigned to the node key in
-// its keystore and submits signed results; the chain pays the node. Checked with plain
-// @polkadot/api and the node's inference_* RPC.
+// artifact store (and proves it, with keys from `opg-zk setup`), the node's off-chain
+// worker runs the requests assigned to the node key in its keystore and submits signed
+// results, with Groth16 proofs for ZKML requests; the chain verifies and pays the node.
+// Checked with plain @polkadot/api and the node's inference_* RPC.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { u8aToHex } from '@polkadot/util';
+import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { sha256AsU8a } from '@polkadot/util-crypto';
 import { NODE_BIN, connect, freePort, removeDir, sleep, startNode, tempDir } from './helpers.mjs';
 import {
-  OPG, demoInput, requestInference, rpc, setUpServing, verifyBatchProof, verifyResult, waitForResult,
+  MODES, OPG, demoInput, publishModel, registerNode, requestInference, resultMessage, rpc, setUpServing,
+  verifyBatchProof, verifyResult, waitForResult,
 } from '../../scripts/inference-demo.mjs';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 const EXECUTOR_BIN = path.join(path.dirname(NODE_BIN), 'opg-executor');
+const ZK_BIN = path.join(path.dirname(NODE_BIN), 'opg-zk');
 
 let store;
+let zkKeys;
+let verifyingKey;
+let otherSetupKey;
 let executor;
 let executorUrl;
 let node;
@@ -38,10 +45,20 @@ before(async () => {
   const printed = execFileSync(EXECUTOR_BIN, ['generate', '--widths', '784,56,10', '--seed', '3', '--store', store],
     { encoding: 'utf8' });
   model = { hash: printed.match(/^hash: (0x[0-9a-f]+)$/m)[1], size: Number(printed.match(/^size: (\d+)$/m)[1]) };
+  // The executor's keys, and the verifying key of another setup of the same model.
+  zkKeys = tempDir('opg-zk-keys-');
+  const setup = (out, seed) => {
+    execFileSync(ZK_BIN, ['setup', path.join(store, model.hash.slice(2)), '--out', out, '--seed', seed],
+      { stdio: 'ignore' });
+    return readFileSync(path.join(out, 'verifying.key'));
+  };
+  verifyingKey = setup(path.join(zkKeys, model.hash.slice(2)), '1');
+  otherSetupKey = setup(path.join(zkKeys, 'other-setup'), '2');
 
   const port = await freePort();
   executorUrl = `http://127.0.0.1:${port}`;
-  executor = spawn(EXECUTOR_BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--store', store], { stdio: 'ignore' });
+  executor = spawn(EXECUTOR_BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--store', store, '--zk-keys', zkKeys],
+    { stdio: 'ignore' });
   for (let i = 0; i < 100; i += 1) {
     if (await fetch(`${executorUrl}/health`).then((r) => r.ok, () => false)) break;
     await sleep(100);
@@ -55,11 +72,17 @@ after(async () => {
   await node?.stop();
   executor?.kill('SIGINT');
   removeDir(store);
+  removeDir(zkKeys);
 });
 
+/** The development node serving the test model in vanilla and ZKML modes. */
+function served() {
+  return setUpServing(api, keyring,
+    { modelHash: model.hash, modelSize: model.size, inputLen: 784, outputLen: 10, verifyingKey });
+}
+
 test('a request is served by the off-chain worker and executor, and paid', async () => {
-  const { modelId, nodeKey } = await setUpServing(api, keyring,
-    { modelHash: model.hash, modelSize: model.size, inputLen: 784, outputLen: 10 });
+  const { modelId, nodeKey } = await served();
   const bob = keyring.addFromUri('//Bob');
   const input = demoInput(784, 5);
   const { id, blockHash } = await requestInference(api, bob, modelId, input);
@@ -81,8 +104,7 @@ test('a request is served by the off-chain worker and executor, and paid', async
 });
 
 test('batch-mode requests settle under one signed root with verifiable inclusion proofs', async () => {
-  const { modelId } = await setUpServing(api, keyring,
-    { modelHash: model.hash, modelSize: model.size, inputLen: 784, outputLen: 10 });
+  const { modelId } = await served();
   const charlie = keyring.addFromUri('//Charlie');
   const inputs = [demoInput(784, 7), demoInput(784, 8)];
   const ids = [];
@@ -112,4 +134,65 @@ test('inference_submitRequest forwards signed requests only', async () => {
   await transfer.signAsync(keyring.addFromUri('//Eve'));
   await assert.rejects(rpc(node.url, 'inference_submitRequest', transfer.toHex()), /does not call inference.request/);
   await assert.rejects(rpc(node.url, 'inference_submitRequest', '0x0102'), /not an OPG extrinsic/);
+});
+
+test('a ZKML request is proven by the executor, verified by the runtime and paid', async () => {
+  const { modelId, nodeKey } = await served();
+  const input = demoInput(784, 11);
+  const { id } = await requestInference(api, keyring.addFromUri('//Bob'), modelId, input, { mode: 'Zkml' });
+  const result = await waitForResult(node.url, id);
+  assert.equal(result.mode, 'Zkml');
+  assert.equal(result.node, u8aToHex(nodeKey.publicKey));
+  assert.equal(result.output.inline, u8aToHex(await infer(input)));
+  assert.match(result.evidence.proof, /^0x[0-9a-f]{256}$/);
+  assert.equal(result.evidence.statementVersion, 1);
+  assert.ok(verifyResult(result), 'the node key signed the result message too');
+  assert.equal(result.paid, (OPG * 95n / 100n).toString());
+});
+
+test('the runtime refuses tampered, replayed, stolen and malformed proofs and proofs under another key', async () => {
+  const { nodeKey: devNode } = await served();
+  const bob = keyring.addFromUri('//Bob');
+  // A second node whose key no keystore holds: this test answers for it.
+  const tester = keyring.addFromUri('//OpgZkTestNode');
+  const base = { modelHash: model.hash, modelSize: model.size, inputLen: 784, outputLen: 10, modes: MODES.zkml };
+  const zkOnly = await publishModel(api, keyring, { ...base, name: 'zk-only', verifyingKey });
+  const wrongKey = await publishModel(api, keyring, { ...base, name: 'zk-wrong-key', verifyingKey: otherSetupKey });
+  await registerNode(api, keyring, tester, [zkOnly, wrongKey], MODES.zkml);
+
+  const input = demoInput(784, 12);
+  const prove = async (request, node) => {
+    const query = `genesis=${api.genesisHash.toHex()}&request=${request}&node=${u8aToHex(node)}`;
+    const response = await fetch(`${executorUrl}/v1/prove/${model.hash}?${query}`, { method: 'POST', body: input });
+    assert.equal(response.status, 200, await response.clone().text());
+    return { output: new Uint8Array(await response.arrayBuffer()), proof: hexToU8a(response.headers.get('x-opg-proof')) };
+  };
+  const submit = (request, output, proof) => {
+    const signature = tester.sign(resultMessage(api.genesisHash, request, model.hash, input, output));
+    const result = { request, node: tester.publicKey, output: { Inline: u8aToHex(output) } };
+    return api.tx.inference.submitProvenResult(result, u8aToHex(proof), signature).send();
+  };
+  const refused = /Invalid Transaction/;
+
+  const { id } = await requestInference(api, bob, zkOnly, input, { mode: 'Zkml' });
+  const { output, proof } = await prove(id, tester.publicKey);
+  const tampered = proof.slice();
+  tampered[40] ^= 1;
+  await assert.rejects(submit(id, output, tampered), refused, 'a tampered proof');
+  await assert.rejects(submit(id, output, (await prove(id + 1000, tester.publicKey)).proof), refused,
+    'a proof for another request');
+  await assert.rejects(submit(id, output, (await prove(id, devNode.publicKey)).proof), refused,
+    'a proof bound to another node');
+  const nonCanonical = proof.slice();
+  nonCanonical.fill(0xff, 0, 32);
+  await assert.rejects(submit(id, output, nonCanonical), refused, 'a non-canonical point encoding');
+  await assert.rejects(submit(id, output, proof.slice(0, 127)), refused, 'a truncated proof');
+  const other = await requestInference(api, bob, wrongKey, input, { mode: 'Zkml' });
+  await assert.rejects(submit(other.id, output, (await prove(other.id, tester.publicKey)).proof), refused,
+    'a proof under another verifying key');
+
+  await submit(id, output, proof);
+  const result = await waitForResult(node.url, id);
+  assert.equal(result.node, u8aToHex(tester.publicKey));
+  assert.equal(result.evidence.proof, u8aToHex(proof));
 });

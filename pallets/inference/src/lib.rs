@@ -89,6 +89,8 @@ pub mod pallet {
 	pub type ResultOf<T> = InferenceResult<<T as Config>::MaxInlineOutput>;
 	/// A batch as submitted.
 	pub type BatchResultOf<T> = BatchResult<<T as Config>::MaxBatchLen>;
+	/// A ZKML result with its proof and signature, as submitted in a proven batch.
+	pub type ProvenResultOf<T> = ProvenResult<<T as Config>::MaxInlineOutput>;
 	/// A settled request's record.
 	pub type SettledOf<T> = Settled<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxInlineOutput>;
 	/// A settled batch.
@@ -239,6 +241,8 @@ pub mod pallet {
 		ModeNotSupported,
 		/// ZKML requests take their input inline and settle individually.
 		ZkmlNeedsInlineInput,
+		/// A proven batch must answer requests of one model.
+		MixedModels,
 		/// Private requests take their input as a hash, not inline.
 		PrivateInputMustBeStored,
 		/// A stored input must have a non-zero size.
@@ -266,11 +270,11 @@ pub mod pallet {
 		/// The node may not settle this mode now (inactive, or TEE without a valid
 		/// attestation).
 		NodeCannotSettle,
-		/// A batch must have at least one leaf.
+		/// A batch must have at least one result.
 		EmptyBatch,
 		/// A leaf's input hash is not its request's.
 		InputHashMismatch,
-		/// A request appears twice in the batch.
+		/// A request appears twice in a batch.
 		DuplicateLeaf,
 		/// Paying the node failed.
 		PaymentFailed,
@@ -430,6 +434,32 @@ pub mod pallet {
 			Self::settle(result.request, request, &operator, result.output, output_hash, settlement)
 		}
 
+		/// Settles many ZKML requests of one model at once: each result as
+		/// [`Pallet::submit_proven_result`] would (open, assigned, signed by its node key),
+		/// and all the proofs verified together as one batch under the model's key (k + 2
+		/// Miller loops for k proofs). One failing proof refuses the whole batch.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::submit_result()
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_mul(results.len() as u64)
+			.saturating_add(T::WeightInfo::verify_batch(results.len() as u32))
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(Weight::from_parts(0, opg_zk_verifier::MAX_KEY_LEN as u64 + 64)))]
+		pub fn submit_proven_batch(
+			origin: OriginFor<T>,
+			results: BoundedVec<ProvenResultOf<T>, T::MaxBatchLen>,
+		) -> DispatchResult {
+			ensure_none(origin)?;
+			let checked = Self::check_proven_batch(&results)?;
+			for (proven, (request, operator)) in results.into_iter().zip(checked) {
+				let ProvenResult { result, proof, signature } = proven;
+				let output_hash = result.output.hash();
+				let settlement = Settlement::Proven { signature, proof };
+				Self::settle(result.request, request, &operator, result.output, output_hash, settlement)?;
+			}
+			Ok(())
+		}
+
 		/// Settles many `Batch`-mode requests of one node under a Merkle root: unsigned,
 		/// authorized by the node key's `signature` over [`message::batch`] of the root
 		/// the runtime computes from the leaves. Every leaf's request must be open,
@@ -487,6 +517,11 @@ pub mod pallet {
 				Call::submit_proven_result { result, proof, signature } => {
 					let (request, _) = Self::check_result(result, signature, Some(proof)).map_err(invalid)?;
 					(alloc::vec![result.request], request.deadline)
+				},
+				Call::submit_proven_batch { results } => {
+					let requests = Self::check_proven_batch(results).map_err(invalid)?;
+					let first = requests.iter().map(|(r, _)| r.deadline).min().unwrap_or_default();
+					(results.iter().map(|proven| proven.result.request).collect(), first)
 				},
 				Call::submit_batch { batch, signature } => {
 					let (requests, _, _) = Self::check_batch(batch, signature).map_err(invalid)?;
@@ -566,11 +601,29 @@ pub mod pallet {
 			signature: &sp_core::sr25519::Signature,
 			proof: Option<&ZkProof>,
 		) -> Result<(RequestOf<T>, T::AccountId), DispatchError> {
+			let (request, operator) = Self::check_signed_result(result, signature, proof.is_some())?;
+			if let Some(proof) = proof {
+				let key = T::Models::verifying_key(request.model).ok_or(Error::<T>::VerifyingKeyMissing)?;
+				T::ProofVerifier::default()
+					.verify(&key, proof, &Self::statement(result, &request)?)
+					.map_err(|_| Error::<T>::ProofRejected)?;
+			}
+			Ok((request, operator))
+		}
+
+		/// Everything but the proof: the request is open and assigned to the node, in time,
+		/// ZKML exactly when `proven`, the output matches its settlement mode, the node key
+		/// signed it and the node may settle the mode.
+		fn check_signed_result(
+			result: &ResultOf<T>,
+			signature: &sp_core::sr25519::Signature,
+			proven: bool,
+		) -> Result<(RequestOf<T>, T::AccountId), DispatchError> {
 			let request = Self::open_request(result.request, &result.node)?;
-			match (request.mode, proof) {
-				(VerificationMode::Zkml, None) => return Err(Error::<T>::ProofRequired.into()),
-				(VerificationMode::Zkml, Some(_)) | (_, None) => {},
-				(_, Some(_)) => return Err(Error::<T>::NotZkml.into()),
+			match (request.mode, proven) {
+				(VerificationMode::Zkml, false) => return Err(Error::<T>::ProofRequired.into()),
+				(VerificationMode::Zkml, true) | (_, false) => {},
+				(_, true) => return Err(Error::<T>::NotZkml.into()),
 			}
 			let mode_matches = match (&result.output, request.settlement) {
 				(Output::Inline(_), SettlementMode::Individual) => true,
@@ -585,30 +638,49 @@ pub mod pallet {
 			);
 			let operator =
 				T::Nodes::settling_operator(&result.node, request.mode).ok_or(Error::<T>::NodeCannotSettle)?;
-			if let Some(proof) = proof {
-				let Output::Inline(output) = &result.output else {
-					return Err(Error::<T>::WrongSettlementMode.into());
-				};
-				Self::check_proof(result.request, &request, output, proof)?;
-			}
 			Ok((request, operator))
 		}
 
-		/// Whether `proof` proves that the request's model gave `output` on its committed
-		/// input, for this chain, request and assigned node.
-		fn check_proof(id: RequestId, request: &RequestOf<T>, output: &[u8], proof: &[u8]) -> DispatchResult {
-			let key = T::Models::verifying_key(request.model).ok_or(Error::<T>::VerifyingKeyMissing)?;
-			let commitment = InputCommitments::<T>::get(id)
+		/// The statement a proof of `result` must prove: this chain, request and assigned
+		/// node, the input committed at request time, the output.
+		fn statement(result: &ResultOf<T>, request: &RequestOf<T>) -> Result<Statement, DispatchError> {
+			let Output::Inline(output) = &result.output else {
+				return Err(Error::<T>::WrongSettlementMode.into());
+			};
+			let commitment = InputCommitments::<T>::get(result.request)
 				.and_then(|bytes| opg_zk_verifier::field_from_bytes(&bytes))
 				.ok_or(Error::<T>::ProofRejected)?;
-			let statement = Statement {
-				binding: opg_zk_verifier::job_binding(&Self::genesis_hash()?, id, &request.node.0),
+			Ok(Statement {
+				binding: opg_zk_verifier::job_binding(&Self::genesis_hash()?, result.request, &request.node.0),
 				input_commitment: commitment,
 				output: output.to_vec(),
-			};
-			T::ProofVerifier::default()
-				.verify(&key, proof, &statement)
-				.map_err(|_| Error::<T>::ProofRejected.into())
+			})
+		}
+
+		/// The requests a proven batch settles and the operators to pay, if every result
+		/// would settle alone and all the proofs verify as one batch under their model's key.
+		#[allow(clippy::type_complexity)]
+		fn check_proven_batch(
+			results: &[ProvenResultOf<T>],
+		) -> Result<Vec<(RequestOf<T>, T::AccountId)>, DispatchError> {
+			let mut model = None;
+			let mut items = Vec::with_capacity(results.len());
+			let mut checked = Vec::with_capacity(results.len());
+			for (index, proven) in results.iter().enumerate() {
+				ensure!(
+					!results[..index].iter().any(|earlier| earlier.result.request == proven.result.request),
+					Error::<T>::DuplicateLeaf
+				);
+				let (request, operator) = Self::check_signed_result(&proven.result, &proven.signature, true)?;
+				ensure!(model.is_none_or(|model| model == request.model), Error::<T>::MixedModels);
+				model = Some(request.model);
+				items.push((proven.proof.to_vec(), Self::statement(&proven.result, &request)?));
+				checked.push((request, operator));
+			}
+			let model = model.ok_or(Error::<T>::EmptyBatch)?;
+			let key = T::Models::verifying_key(model).ok_or(Error::<T>::VerifyingKeyMissing)?;
+			T::ProofVerifier::default().verify_batch(&key, &items).map_err(|_| Error::<T>::ProofRejected)?;
+			Ok(checked)
 		}
 
 		/// The open requests a batch settles, the operator to pay and the root, if it

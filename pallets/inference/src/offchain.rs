@@ -7,8 +7,9 @@
 //! and submits it as an unsigned `submit_result`; batch-mode results go together in one
 //! signed `submit_batch`. Transaction validation checks them exactly as dispatch will.
 //!
-//! ZKML requests go to the executor's prover instead, and their results are submitted with
-//! the proof as `submit_proven_result`.
+//! ZKML requests go to the executor's prover instead; their results are submitted with
+//! the proof as `submit_proven_result`, or, several of one model, as one
+//! `submit_proven_batch` whose proofs the runtime verifies together.
 //!
 //! Executor API: `POST {url}/v1/infer/0x{model hash}` with the inline input as body, or
 //! with `?input=0x{input hash}` for a stored input; `200` with the output bytes. For ZKML:
@@ -69,6 +70,7 @@ impl<T: Config> Pallet<T> {
 		let mut jobs = 0;
 		for node in keys {
 			let mut leaves = Vec::new();
+			let mut proven: Vec<(ModelId, ProvenResultOf<T>, (RequestId, u32, BlockNumberFor<T>))> = Vec::new();
 			for (id, ()) in Assignments::<T>::iter_prefix(node) {
 				if jobs == MAX_JOBS_PER_BLOCK {
 					break;
@@ -105,18 +107,20 @@ impl<T: Config> Pallet<T> {
 				let Ok(message) = Self::result_message(&request, id, &output_hash) else { return };
 				let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { continue };
 				let result = InferenceResult { request: id, node, output };
-				let call = match proof {
-					Some(proof) => Call::submit_proven_result { result, proof, signature },
-					None => Call::submit_result { result, signature },
-				};
-				if Self::submit(call) {
-					log::info!(target: LOG_TARGET, "request {id}: result submitted");
-					submitted.push((id, request.attempts, request.deadline));
+				let entry = (id, request.attempts, request.deadline);
+				match proof {
+					Some(proof) => proven.push((request.model, ProvenResult { result, proof, signature }, entry)),
+					None =>
+						if Self::submit(Call::submit_result { result, signature }) {
+							log::info!(target: LOG_TARGET, "request {id}: result submitted");
+							submitted.push(entry);
+						},
 				}
 			}
 			for chunk in leaves.chunks(T::MaxBatchLen::get() as usize) {
 				Self::submit_leaves(node, chunk);
 			}
+			Self::submit_proven(proven, &mut submitted);
 		}
 		sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, SUBMITTED_KEY, &submitted.encode());
 	}
@@ -129,6 +133,33 @@ impl<T: Config> Pallet<T> {
 		let batch = BatchResult { node, leaves: BoundedVec::truncate_from(leaves.to_vec()) };
 		if Self::submit(Call::submit_batch { batch, signature }) {
 			log::info!(target: LOG_TARGET, "batch of {} results submitted", leaves.len());
+		}
+	}
+
+	/// Submits proven results: alone, or several of one model as one proven batch; what
+	/// was submitted is added to `submitted`.
+	fn submit_proven(
+		mut proven: Vec<(ModelId, ProvenResultOf<T>, (RequestId, u32, BlockNumberFor<T>))>,
+		submitted: &mut Submitted<T>,
+	) {
+		proven.sort_by_key(|(model, _, _)| *model);
+		for group in proven.chunk_by(|(a, _, _), (b, _, _)| a == b) {
+			for chunk in group.chunks(T::MaxBatchLen::get() as usize) {
+				let call = match chunk {
+					[(_, single, _)] => Call::submit_proven_result {
+						result: single.result.clone(),
+						proof: single.proof.clone(),
+						signature: single.signature,
+					},
+					_ => Call::submit_proven_batch {
+						results: BoundedVec::truncate_from(chunk.iter().map(|(_, p, _)| p.clone()).collect()),
+					},
+				};
+				if Self::submit(call) {
+					log::info!(target: LOG_TARGET, "{} proven result(s) submitted", chunk.len());
+					submitted.extend(chunk.iter().map(|(_, _, entry)| *entry));
+				}
+			}
 		}
 	}
 

@@ -743,6 +743,98 @@ mod zkml {
 		});
 	}
 
+	fn proven_result(prover: &Prover, id: RequestId) -> ProvenResultOf<Test> {
+		let n = assigned(id);
+		let (result, proof, signature) = proven(prover, id, n, id, n);
+		ProvenResult { result, proof, signature }
+	}
+
+	fn submit_batch(results: Vec<ProvenResultOf<Test>>) -> DispatchResult {
+		Inference::submit_proven_batch(RuntimeOrigin::none(), BoundedVec::truncate_from(results))
+	}
+
+	#[test]
+	fn a_proven_batch_settles_every_result_or_none() {
+		new_test_ext().execute_with(|| {
+			let prover = prover(1);
+			publish(&prover);
+			register_zk_node(1);
+			register_zk_node(2);
+			let ids: Vec<_> = (0..3).map(|_| zk_request(VerificationMode::Zkml)).collect();
+			let results: Vec<_> = ids.iter().map(|id| proven_result(&prover, *id)).collect();
+
+			assert_noop!(submit_batch(vec![]), Error::<Test>::EmptyBatch);
+			assert_noop!(
+				submit_batch(vec![results[0].clone(), results[0].clone()]),
+				Error::<Test>::DuplicateLeaf
+			);
+			// One proof replayed from another request refuses the whole batch.
+			let mut replayed = results.clone();
+			replayed[2].proof = results[1].proof.clone();
+			assert_noop!(submit_batch(replayed), Error::<Test>::ProofRejected);
+			// A result without a valid signature, or of a vanilla request.
+			let mut forged = results.clone();
+			forged[1].signature = forged[0].signature;
+			assert_noop!(submit_batch(forged), Error::<Test>::BadSignature);
+			let vanilla = zk_request(VerificationMode::Vanilla);
+			let mut with_vanilla = results.clone();
+			with_vanilla.push(proven_result(&prover, vanilla));
+			assert_noop!(submit_batch(with_vanilla), Error::<Test>::NotZkml);
+
+			let call = Call::<Test>::submit_proven_batch { results: BoundedVec::truncate_from(results.clone()) };
+			assert!(Inference::validate_unsigned(TransactionSource::External, &call).is_ok());
+			assert_ok!(submit_batch(results.clone()));
+			for (id, proven) in ids.iter().zip(&results) {
+				let settled = Results::<Test>::get(id).unwrap();
+				assert_eq!(settled.settlement, Settlement::Proven { signature: proven.signature, proof: proven.proof.clone() });
+			}
+			assert_eq!(held(ALICE), PRICE, "only the vanilla request is still held");
+			// Settled once: the same batch again finds no open request.
+			assert_noop!(submit_batch(results), Error::<Test>::RequestNotFound);
+		});
+	}
+
+	#[test]
+	fn a_proven_batch_answers_one_model() {
+		new_test_ext().execute_with(|| {
+			let first = prover(1);
+			publish(&first);
+			// The same model published again under another name: another id, another key.
+			let second = prover(2);
+			let second_key = opg_zk_verifier::encode_key(second.verifying_key());
+			let mut spec = pallet_model_hub::Models::<Test>::get(ZK_MODEL).unwrap().spec;
+			spec.name = BoundedVec::truncate_from(b"mlp-zk-2".to_vec());
+			assert_ok!(ModelHub::publish(RuntimeOrigin::signed(OWNER), spec, Some(BoundedVec::truncate_from(second_key))));
+			let mut capabilities = capabilities(ZK_MODEL);
+			capabilities.models = BoundedVec::truncate_from(vec![ZK_MODEL, ZK_MODEL + 1]);
+			capabilities.modes = VerificationModes(VerificationModes::VANILLA | VerificationModes::ZKML);
+			let message = NodeRegistry::registration_message(&operator(1)).unwrap();
+			assert_ok!(NodeRegistry::register(
+				RuntimeOrigin::signed(operator(1)),
+				key(1),
+				Roles(Roles::INFERENCE),
+				capabilities,
+				1_000,
+				node_pair(1).sign(&message),
+			));
+			let a = zk_request(VerificationMode::Zkml);
+			let b = NextRequestId::<Test>::get();
+			assert_ok!(Inference::request(
+				RuntimeOrigin::signed(ALICE),
+				ZK_MODEL + 1,
+				inline(&INPUT),
+				VerificationMode::Zkml,
+				SettlementMode::Individual,
+				PRICE,
+				5
+			));
+			let results = vec![proven_result(&first, a), proven_result(&second, b)];
+			assert_noop!(submit_batch(results.clone()), Error::<Test>::MixedModels);
+			assert_ok!(submit_batch(results[..1].to_vec()));
+			assert_ok!(submit_batch(results[1..].to_vec()));
+		});
+	}
+
 	#[test]
 	fn a_proof_under_another_key_is_refused() {
 		new_test_ext().execute_with(|| {
@@ -881,6 +973,44 @@ mod offchain_worker {
 			assert_eq!(proof.to_vec(), proven.proof);
 			assert_ok!(Inference::submit_proven_result(RuntimeOrigin::none(), result, proof.clone(), signature));
 			assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Proven { signature, proof });
+		});
+	}
+
+	#[test]
+	fn zkml_results_of_one_model_go_as_one_proven_batch() {
+		use ark_std::rand::{rngs::StdRng, SeedableRng};
+		let (mut ext, state, pool) = worker_ext();
+		ext.execute_with(|| {
+			let prover = zkml::prover(1);
+			zkml::publish(&prover);
+			zkml::register_zk_node(1);
+			set_executor_url();
+			let ids = [zkml::zk_request(VerificationMode::Zkml), zkml::zk_request(VerificationMode::Zkml)];
+			// The worker serves assignments in storage order.
+			for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
+				let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+				let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
+				let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(GENESIS_HASH), hex::encode(key(1).0));
+				state.write().expect_request(PendingRequest {
+					method: "POST".into(),
+					uri: format!("{EXECUTOR}/v1/prove/0x{}?{query}", hex::encode([0xbb; 32])),
+					headers: vec![("content-type".into(), "application/octet-stream".into())],
+					body: zkml::INPUT.to_vec(),
+					response: Some(proven.output),
+					response_headers: vec![("x-opg-proof".into(), format!("0x{}", hex::encode(&proven.proof)))],
+					sent: true,
+					..Default::default()
+				});
+			}
+			Inference::offchain_worker(1);
+			let calls = submitted_calls(&pool);
+			assert_eq!(calls.len(), 1);
+			let call = calls.into_iter().next().unwrap();
+			assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
+			let Call::submit_proven_batch { results } = call else { panic!("one proven batch") };
+			assert_eq!(results.len(), 2);
+			assert_ok!(Inference::submit_proven_batch(RuntimeOrigin::none(), results));
+			assert!(ids.iter().all(|id| Results::<Test>::contains_key(id)));
 		});
 	}
 

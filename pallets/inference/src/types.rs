@@ -113,6 +113,21 @@ pub struct InferenceResult<MaxInline: Get<u32>> {
 	pub output: Output<MaxInline>,
 }
 
+/// A ZKML result in a proven batch: the result, its proof and the node key's signature
+/// over [`opg_settlement::message::result`].
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxInline))]
+pub struct ProvenResult<MaxInline: Get<u32>> {
+	/// The result.
+	pub result: InferenceResult<MaxInline>,
+	/// Its Groth16 proof.
+	pub proof: ZkProof,
+	/// The node key's signature.
+	pub signature: Signature,
+}
+
 /// Many results under one root, as submitted. The node key signs
 /// [`opg_settlement::message::batch`] over the root of `leaves`.
 #[derive(
