@@ -80,10 +80,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
 	fn request() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6449`
+		//  Measured:  `6444`
 		//  Estimated: `102526`
-		// Minimum execution time: 557_055_000 picoseconds.
-		Weight::from_parts(591_800_000, 102526)
+		// Minimum execution time: 571_101_000 picoseconds.
+		Weight::from_parts(603_231_000, 102526)
 			.saturating_add(T::DbWeight::get().reads(39_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -102,19 +102,21 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::Deadlines` (r:1 w:1)
 	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Results` (r:0 w:1)
-	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(16603), added: 19078, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(16733), added: 19208, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Assignments` (r:0 w:1)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Inputs` (r:0 w:1)
 	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::InputCommitments` (r:0 w:1)
+	/// Proof: `Inference::InputCommitments` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn submit_result() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1154`
 		//  Estimated: `8799`
-		// Minimum execution time: 702_939_000 picoseconds.
-		Weight::from_parts(723_267_000, 8799)
+		// Minimum execution time: 709_571_000 picoseconds.
+		Weight::from_parts(731_573_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(9_u64))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
@@ -133,26 +135,28 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::Deadlines` (r:1 w:1)
 	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Results` (r:0 w:256)
-	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(16603), added: 19078, mode: `MaxEncodedLen`)
+	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(16733), added: 19208, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Assignments` (r:0 w:256)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Batches` (r:0 w:1)
 	/// Proof: `Inference::Batches` (`max_values`: None, `max_size`: Some(18582), added: 21057, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Inputs` (r:0 w:256)
 	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::InputCommitments` (r:0 w:256)
+	/// Proof: `Inference::InputCommitments` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 256]`.
 	fn submit_batch(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `967 + n * (193 ±0)`
 		//  Estimated: `8799 + n * (2653 ±0)`
-		// Minimum execution time: 238_858_000 picoseconds.
-		Weight::from_parts(240_091_000, 8799)
-			// Standard Error: 119_352
-			.saturating_add(Weight::from_parts(117_352_882, 0).saturating_mul(n.into()))
+		// Minimum execution time: 237_996_000 picoseconds.
+		Weight::from_parts(3_494_102, 8799)
+			// Standard Error: 73_303
+			.saturating_add(Weight::from_parts(120_515_143, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
 	/// Storage: `Inference::Deadlines` (r:2 w:2)
@@ -176,56 +180,78 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 256]`.
 	fn on_initialize(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `9997 + n * (196 ±0)`
-		//  Estimated: `102526 + n * (2653 ±21)`
-		// Minimum execution time: 9_628_000 picoseconds.
-		Weight::from_parts(9_989_000, 102526)
-			// Standard Error: 156_851
-			.saturating_add(Weight::from_parts(161_091_004, 0).saturating_mul(n.into()))
+		//  Measured:  `10007 + n * (195 ±0)`
+		//  Estimated: `102526 + n * (2653 ±22)`
+		// Minimum execution time: 10_159_000 picoseconds.
+		Weight::from_parts(517_964_831, 102526)
+			// Standard Error: 347_470
+			.saturating_add(Weight::from_parts(156_140_353, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(76_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(63_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
+	/// The range of component `n` is `[0, 16384]`.
 	fn input_commitment(n: u32, ) -> Weight {
-		Weight::from_parts(1_000_000, 0).saturating_add(Weight::from_parts(100_000, 0).saturating_mul(n.into()))
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 237_325_000 picoseconds.
+		Weight::from_parts(292_778_220, 0)
+			// Standard Error: 600
+			.saturating_add(Weight::from_parts(2_970_502, 0).saturating_mul(n.into()))
 	}
 	fn verify_proof() -> Weight {
-		Weight::from_parts(5_000_000, 0)
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 3_418_703_000 picoseconds.
+		Weight::from_parts(3_454_360_000, 0)
 	}
 	fn verify_proof_in_wasm() -> Weight {
-		Weight::from_parts(50_000_000, 0)
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 14_128_774_000 picoseconds.
+		Weight::from_parts(14_174_349_000, 0)
 	}
+	/// The range of component `n` is `[1, 256]`.
 	fn verify_batch(n: u32, ) -> Weight {
-		Weight::from_parts(5_000_000, 0).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(n.into()))
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 3_989_814_000 picoseconds.
+		Weight::from_parts(3_761_521_405, 0)
+			// Standard Error: 108_768
+			.saturating_add(Weight::from_parts(534_237_128, 0).saturating_mul(n.into()))
 	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn request() -> Weight {
-		Weight::from_parts(591_800_000, 102526)
+		Weight::from_parts(603_231_000, 102526)
 			.saturating_add(RocksDbWeight::get().reads(39_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn submit_result() -> Weight {
-		Weight::from_parts(723_267_000, 8799)
+		Weight::from_parts(731_573_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
-			.saturating_add(RocksDbWeight::get().writes(9_u64))
+			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn submit_batch(n: u32, ) -> Weight {
-		Weight::from_parts(240_091_000, 8799)
-			.saturating_add(Weight::from_parts(117_352_882, 0).saturating_mul(n.into()))
+		Weight::from_parts(3_494_102, 8799)
+			.saturating_add(Weight::from_parts(120_515_143, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
-			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(9_989_000, 102526)
-			.saturating_add(Weight::from_parts(161_091_004, 0).saturating_mul(n.into()))
+		Weight::from_parts(517_964_831, 102526)
+			.saturating_add(Weight::from_parts(156_140_353, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(76_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(63_u64))
@@ -233,15 +259,17 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
 	fn input_commitment(n: u32, ) -> Weight {
-		Weight::from_parts(1_000_000, 0).saturating_add(Weight::from_parts(100_000, 0).saturating_mul(n.into()))
+		Weight::from_parts(292_778_220, 0)
+			.saturating_add(Weight::from_parts(2_970_502, 0).saturating_mul(n.into()))
 	}
 	fn verify_proof() -> Weight {
-		Weight::from_parts(5_000_000, 0)
+		Weight::from_parts(3_454_360_000, 0)
 	}
 	fn verify_proof_in_wasm() -> Weight {
-		Weight::from_parts(50_000_000, 0)
+		Weight::from_parts(14_174_349_000, 0)
 	}
 	fn verify_batch(n: u32, ) -> Weight {
-		Weight::from_parts(5_000_000, 0).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(n.into()))
+		Weight::from_parts(3_761_521_405, 0)
+			.saturating_add(Weight::from_parts(534_237_128, 0).saturating_mul(n.into()))
 	}
 }
