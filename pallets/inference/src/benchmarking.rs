@@ -167,10 +167,11 @@ mod benchmarks {
 	#[benchmark]
 	fn verify_proof() {
 		use opg_zk_verifier::fixture::*;
+		let prepared = T::ProofVerifier::default().prepare_key(VERIFYING_KEY).expect("the fixture key");
 
 		#[block]
 		{
-			assert_eq!(T::ProofVerifier::default().verify_inputs(VERIFYING_KEY, PROOF, PUBLIC_INPUTS), Ok(()));
+			assert_eq!(T::ProofVerifier::default().verify_inputs(&prepared, PROOF, PUBLIC_INPUTS), Ok(()));
 		}
 	}
 
@@ -178,10 +179,11 @@ mod benchmarks {
 	#[benchmark]
 	fn verify_proof_in_wasm() {
 		use opg_zk_verifier::fixture::*;
+		let prepared = opg_zk_verifier::prepare_key(VERIFYING_KEY).expect("the fixture key");
 
 		#[block]
 		{
-			assert_eq!(opg_zk_verifier::PureRust.verify_inputs(VERIFYING_KEY, PROOF, PUBLIC_INPUTS), Ok(()));
+			assert_eq!(opg_zk_verifier::PureRust.verify_inputs(&prepared, PROOF, PUBLIC_INPUTS), Ok(()));
 		}
 	}
 
@@ -189,11 +191,12 @@ mod benchmarks {
 	#[benchmark]
 	fn verify_batch(n: Linear<1, { T::MaxBatchLen::get() }>) {
 		use opg_zk_verifier::fixture::*;
+		let prepared = T::ProofVerifier::default().prepare_key(VERIFYING_KEY).expect("the fixture key");
 		let items = vec![(PROOF.to_vec(), PUBLIC_INPUTS.to_vec()); n as usize];
 
 		#[block]
 		{
-			assert_eq!(T::ProofVerifier::default().verify_batch_inputs(VERIFYING_KEY, &items), Ok(()));
+			assert_eq!(T::ProofVerifier::default().verify_batch_inputs(&prepared, &items), Ok(()));
 		}
 	}
 

@@ -603,7 +603,7 @@ pub mod pallet {
 		) -> Result<(RequestOf<T>, T::AccountId), DispatchError> {
 			let (request, operator) = Self::check_signed_result(result, signature, proof.is_some())?;
 			if let Some(proof) = proof {
-				let key = T::Models::verifying_key(request.model).ok_or(Error::<T>::VerifyingKeyMissing)?;
+				let key = T::Models::prepared_verifying_key(request.model).ok_or(Error::<T>::VerifyingKeyMissing)?;
 				T::ProofVerifier::default()
 					.verify(&key, proof, &Self::statement(result, &request)?)
 					.map_err(|_| Error::<T>::ProofRejected)?;
@@ -678,7 +678,7 @@ pub mod pallet {
 				checked.push((request, operator));
 			}
 			let model = model.ok_or(Error::<T>::EmptyBatch)?;
-			let key = T::Models::verifying_key(model).ok_or(Error::<T>::VerifyingKeyMissing)?;
+			let key = T::Models::prepared_verifying_key(model).ok_or(Error::<T>::VerifyingKeyMissing)?;
 			T::ProofVerifier::default().verify_batch(&key, &items).map_err(|_| Error::<T>::ProofRejected)?;
 			Ok(checked)
 		}

@@ -105,7 +105,7 @@ mod benchmarks {
 	}
 
 	/// The runtime's key check on the widest key (the most public inputs): decoding with
-	/// curve and subgroup checks.
+	/// curve and subgroup checks, and preparing it (e(α, β)).
 	#[benchmark]
 	fn check_verifying_key() {
 		let key = opg_zk_verifier::fixture::WIDEST_KEY;
@@ -114,7 +114,7 @@ mod benchmarks {
 
 		#[block]
 		{
-			assert_eq!(T::VerifyingKeyCheck::check(key, output_len), Ok(()));
+			assert!(T::VerifyingKeyCheck::check(key, output_len).is_ok());
 		}
 	}
 

@@ -27,7 +27,7 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
-use polkadot_sdk::{frame_support, frame_system, sp_io, sp_runtime};
+use polkadot_sdk::{frame_support, frame_support::traits::ConstU32, frame_system, sp_io, sp_runtime};
 
 /// Why a verifying key is refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -40,29 +40,36 @@ pub enum VerifyingKeyError {
 	Arity,
 }
 
-/// Checks a Groth16 verifying key on publication.
+/// The longest prepared verifying key.
+pub type MaxPreparedKeyLen = ConstU32<{ opg_zk_verifier::MAX_PREPARED_KEY_LEN as u32 }>;
+
+/// Checks a Groth16 verifying key on publication and prepares it for verification.
 pub trait VerifyingKeyCheck {
-	/// Accepts a well-formed key for a model with `output_len` output values.
-	fn check(verifying_key: &[u8], output_len: u32) -> Result<(), VerifyingKeyError>;
+	/// The prepared form of a well-formed key for a model with `output_len` output values.
+	fn check(verifying_key: &[u8], output_len: u32) -> Result<Vec<u8>, VerifyingKeyError>;
 }
 
 /// No ZKML verifier: every key is refused as unsupported.
 impl VerifyingKeyCheck for () {
-	fn check(_: &[u8], _: u32) -> Result<(), VerifyingKeyError> {
+	fn check(_: &[u8], _: u32) -> Result<Vec<u8>, VerifyingKeyError> {
 		Err(VerifyingKeyError::Unsupported)
 	}
 }
 
-/// Groth16 over BN254 with `opg-zk-verifier`: a canonical compressed key with every point
-/// on its curve and in its subgroup, taking the public inputs of statement version 1 for
-/// the model's output (job binding, input commitment, packed output).
-pub struct Groth16Bn254;
+/// Groth16 over BN254 with `opg-zk-verifier`, run by `V` (in the runtime: natively,
+/// through host functions): a canonical compressed key with every point on its curve and
+/// in its subgroup, taking the public inputs of statement version 1 for the model's output
+/// (job binding, input commitment, packed output).
+pub struct Groth16Bn254<V = opg_zk_verifier::PureRust>(core::marker::PhantomData<V>);
 
-impl VerifyingKeyCheck for Groth16Bn254 {
-	fn check(verifying_key: &[u8], output_len: u32) -> Result<(), VerifyingKeyError> {
-		let inputs = opg_zk_verifier::check_key(verifying_key).map_err(|_| VerifyingKeyError::Invalid)?;
+impl<V: opg_zk_verifier::Groth16Verifier + Default> VerifyingKeyCheck for Groth16Bn254<V> {
+	fn check(verifying_key: &[u8], output_len: u32) -> Result<Vec<u8>, VerifyingKeyError> {
+		let prepared = V::default().prepare_key(verifying_key).map_err(|_| VerifyingKeyError::Invalid)?;
 		let expected = opg_zk_verifier::public_input_count(output_len as usize);
-		(inputs == expected).then_some(()).ok_or(VerifyingKeyError::Arity)
+		match opg_zk_verifier::prepared_public_inputs(&prepared) {
+			Some(inputs) if inputs == expected => Ok(prepared),
+			_ => Err(VerifyingKeyError::Arity),
+		}
 	}
 }
 
@@ -70,9 +77,9 @@ impl VerifyingKeyCheck for Groth16Bn254 {
 pub trait ModelCatalog<Balance> {
 	/// The terms of an active model; `None` if unknown or deprecated.
 	fn serving_terms(model: ModelId) -> Option<ServingTerms<Balance>>;
-	/// The Groth16 verifying key of a ZKML model, deprecated or not; `None` if unknown or
-	/// not ZKML.
-	fn verifying_key(model: ModelId) -> Option<Vec<u8>>;
+	/// The prepared Groth16 verifying key of a ZKML model (see [`VerifyingKeyCheck`]),
+	/// deprecated or not; `None` if unknown or not ZKML.
+	fn prepared_verifying_key(model: ModelId) -> Option<Vec<u8>>;
 }
 
 #[frame_support::pallet]
@@ -138,9 +145,14 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Models<T: Config> = StorageMap<_, Twox64Concat, ModelId, ModelOf<T>>;
 
-	/// Groth16 verifying keys of ZKML models, by model id.
+	/// Groth16 verifying keys of ZKML models, by model id, as published.
 	#[pallet::storage]
 	pub type VerifyingKeys<T: Config> = StorageMap<_, Twox64Concat, ModelId, VerifyingKeyOf<T>>;
+
+	/// The same keys checked and prepared for verification (see [`VerifyingKeyCheck`]).
+	#[pallet::storage]
+	pub type PreparedKeys<T: Config> =
+		StorageMap<_, Twox64Concat, ModelId, BoundedVec<u8, MaxPreparedKeyLen>>;
 
 	/// The latest version of each (owner, name), kept after removal so that versions
 	/// only ever increase.
@@ -221,7 +233,10 @@ pub mod pallet {
 		#[pallet::call_index(0)]
 		#[pallet::weight(match verifying_key {
 			Some(key) => T::WeightInfo::publish(key.len() as u32)
-				.saturating_add(T::WeightInfo::check_verifying_key()),
+				.saturating_add(T::WeightInfo::check_verifying_key())
+				// The prepared key.
+				.saturating_add(T::DbWeight::get().writes(1))
+				.saturating_add(Weight::from_parts(0, opg_zk_verifier::MAX_PREPARED_KEY_LEN as u64)),
 			None => T::WeightInfo::publish(0),
 		})]
 		pub fn publish(
@@ -230,7 +245,7 @@ pub mod pallet {
 			verifying_key: Option<VerifyingKeyOf<T>>,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			Self::check_spec(&spec, verifying_key.as_ref().map(|key| key.as_slice()))?;
+			let prepared = Self::check_spec(&spec, verifying_key.as_ref().map(|key| key.as_slice()))?;
 			let previous = match LatestVersions::<T>::get(&owner, &spec.name) {
 				Some((id, latest)) => {
 					ensure!(spec.version > latest, Error::<T>::VersionNotIncreasing);
@@ -242,7 +257,9 @@ pub mod pallet {
 			let next = model.checked_add(1).ok_or(Error::<T>::TooManyModels)?;
 
 			let verifying_key_hash = verifying_key.as_ref().map(|key| sp_io::hashing::sha2_256(key));
-			let stored_bytes = spec.encoded_size() + verifying_key.as_ref().map_or(0, |key| key.len());
+			let stored_bytes = spec.encoded_size() +
+				verifying_key.as_ref().map_or(0, |key| key.len()) +
+				prepared.as_ref().map_or(0, |prepared| prepared.len());
 			let deposit = T::DepositBase::get()
 				.saturating_add(T::DepositPerByte::get().saturating_mul((stored_bytes as u32).into()));
 			T::Currency::hold(&HoldReason::ModelDeposit.into(), &owner, deposit)
@@ -252,6 +269,9 @@ pub mod pallet {
 			LatestVersions::<T>::insert(&owner, &spec.name, (model, spec.version));
 			if let Some(key) = verifying_key {
 				VerifyingKeys::<T>::insert(model, key);
+			}
+			if let Some(prepared) = prepared {
+				PreparedKeys::<T>::insert(model, prepared);
 			}
 			Self::deposit_event(Event::ModelPublished {
 				model,
@@ -313,13 +333,18 @@ pub mod pallet {
 			)?;
 			Models::<T>::remove(model);
 			VerifyingKeys::<T>::remove(model);
+			PreparedKeys::<T>::remove(model);
 			Self::deposit_event(Event::ModelRemoved { model, released });
 			Ok(())
 		}
 	}
 
 	impl<T: Config> Pallet<T> {
-		fn check_spec(spec: &ModelSpecOf<T>, verifying_key: Option<&[u8]>) -> DispatchResult {
+		/// Checks a spec and its key; the prepared key of a ZKML model.
+		fn check_spec(
+			spec: &ModelSpecOf<T>,
+			verifying_key: Option<&[u8]>,
+		) -> Result<Option<BoundedVec<u8, MaxPreparedKeyLen>>, DispatchError> {
 			ensure!(
 				!spec.name.is_empty() && core::str::from_utf8(&spec.name).is_ok(),
 				Error::<T>::InvalidName
@@ -344,15 +369,16 @@ pub mod pallet {
 				let output_len = spec.schema.outputs.iter().fold(0u32, |total, tensor| {
 					total.saturating_add(tensor.shape.iter().fold(1u32, |n, d| n.saturating_mul(*d)))
 				});
-				T::VerifyingKeyCheck::check(key, output_len).map_err(|error| match error {
+				let prepared = T::VerifyingKeyCheck::check(key, output_len).map_err(|error| match error {
 					VerifyingKeyError::Unsupported => Error::<T>::ZkmlUnavailable,
 					VerifyingKeyError::Invalid => Error::<T>::InvalidVerifyingKey,
 					VerifyingKeyError::Arity => Error::<T>::VerifyingKeyArity,
 				})?;
+				Ok(Some(BoundedVec::try_from(prepared).map_err(|_| Error::<T>::InvalidVerifyingKey)?))
 			} else {
 				ensure!(verifying_key.is_none(), Error::<T>::UnexpectedVerifyingKey);
+				Ok(None)
 			}
-			Ok(())
 		}
 
 		fn mutate_owned(
@@ -378,8 +404,8 @@ pub mod pallet {
 			})
 		}
 
-		fn verifying_key(model: ModelId) -> Option<Vec<u8>> {
-			VerifyingKeys::<T>::get(model).map(|key| key.into_inner())
+		fn prepared_verifying_key(model: ModelId) -> Option<Vec<u8>> {
+			PreparedKeys::<T>::get(model).map(|key| key.into_inner())
 		}
 	}
 }

@@ -119,7 +119,11 @@ fn zkml_models_need_the_integer_format_and_a_valid_key() {
 		assert_noop!(publish(wider, key(VK)), Error::<Test>::VerifyingKeyArity);
 		assert_ok!(publish(zkml_spec(), key(VK)));
 		assert_eq!(VerifyingKeys::<Test>::get(0).unwrap().into_inner(), VK.to_vec());
-		assert_eq!(<ModelHub as ModelCatalog<Balance>>::verifying_key(0), Some(VK.to_vec()));
+		let prepared = opg_zk_verifier::prepare_key(VK).unwrap();
+		assert_eq!(<ModelHub as ModelCatalog<Balance>>::prepared_verifying_key(0), Some(prepared.clone()));
+		// The deposit covers the spec, the key and its prepared form.
+		let stored = codec::Encode::encoded_size(&zkml_spec()) + VK.len() + prepared.len();
+		assert_eq!(held(ALICE), 100 + stored as Balance);
 		assert_eq!(
 			Models::<Test>::get(0).unwrap().verifying_key_hash,
 			Some(polkadot_sdk::sp_io::hashing::sha2_256(VK))
@@ -130,8 +134,10 @@ fn zkml_models_need_the_integer_format_and_a_valid_key() {
 #[test]
 fn a_runtime_without_a_zkml_verifier_refuses_zkml_models() {
 	assert_eq!(<() as VerifyingKeyCheck>::check(VK, 10), Err(VerifyingKeyError::Unsupported));
-	assert_eq!(Groth16Bn254::check(VK, 10), Ok(()));
-	assert_eq!(Groth16Bn254::check(opg_zk_verifier::fixture::WIDEST_KEY, 62 * 31), Ok(()));
+	let prepared = <Groth16Bn254 as VerifyingKeyCheck>::check(VK, 10).unwrap();
+	assert_eq!(prepared, opg_zk_verifier::prepare_key(VK).unwrap());
+	assert!(<Groth16Bn254 as VerifyingKeyCheck>::check(opg_zk_verifier::fixture::WIDEST_KEY, 62 * 31).is_ok());
+	assert_eq!(<Groth16Bn254 as VerifyingKeyCheck>::check(VK, 32), Err(VerifyingKeyError::Arity));
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! Cryptography the runtime delegates to the node, which runs it natively:
 //! - [`opg_crypto::p384_verify`]: ECDSA P-384 (in the wasm runtime one verification costs
 //!   about 10 ms, and an AWS Nitro document needs six), used through [`HostP384`];
-//! - [`opg_crypto::bn254_groth16_verify`] and [`opg_crypto::bn254_groth16_verify_batch`]:
-//!   Groth16 over BN254 for ZKML results, used through [`HostBn254`].
+//! - [`opg_crypto::bn254_groth16_prepare_key`], [`opg_crypto::bn254_groth16_verify`] and
+//!   [`opg_crypto::bn254_groth16_verify_batch`]: Groth16 over BN254 for ZKML models (key
+//!   checked and prepared once, at publication) and results, used through [`HostBn254`].
 //!
 //! The node registers [`opg_crypto::HostFunctions`] with its executor. The host side is
 //! the same pure-Rust code the runtime would run in wasm (`opg-attestation`,
@@ -20,7 +21,7 @@ use alloc::vec::Vec;
 use opg_attestation::nitro::P384Verifier;
 use opg_zk_verifier::{Error as ZkError, Groth16Verifier};
 use sp_runtime_interface::{
-	pass_by::{PassFatPointerAndDecode, PassFatPointerAndRead, PassPointerAndRead},
+	pass_by::{AllocateAndReturnByCodec, PassFatPointerAndDecode, PassFatPointerAndRead, PassPointerAndRead},
 	runtime_interface,
 };
 
@@ -37,24 +38,31 @@ pub trait OpgCrypto {
 		opg_attestation::nitro::PureRust.verify(public_key, message, signature)
 	}
 
+	/// Checks a compressed Groth16 verifying `key` (BN254) and prepares it (see
+	/// `opg-zk-verifier`): the prepared key, or the error's code.
+	fn bn254_groth16_prepare_key(key: PassFatPointerAndRead<&[u8]>) -> AllocateAndReturnByCodec<Result<Vec<u8>, u8>> {
+		opg_zk_verifier::prepare_key(key).map_err(ZkError::code)
+	}
+
 	/// Verifies a compressed Groth16 `proof` (BN254) for the encoded public `inputs`
-	/// against the compressed verifying `key` (see `opg-zk-verifier`): 0 if it verifies,
-	/// else the error's code.
+	/// against a `prepared` key from [`opg_crypto::bn254_groth16_prepare_key`] (read back
+	/// unchecked: the runtime passes only keys it prepared): 0 if it verifies, else the
+	/// error's code.
 	fn bn254_groth16_verify(
-		key: PassFatPointerAndRead<&[u8]>,
+		prepared: PassFatPointerAndRead<&[u8]>,
 		proof: PassFatPointerAndRead<&[u8]>,
 		inputs: PassFatPointerAndRead<&[u8]>,
 	) -> u8 {
-		code(opg_zk_verifier::verify_encoded_inputs(key, proof, inputs))
+		code(opg_zk_verifier::verify_prepared_inputs(prepared, proof, inputs))
 	}
 
-	/// Verifies many `(proof, inputs)` pairs for one `key` as one batch: 0 if every proof
-	/// verifies, else the error's code.
+	/// Verifies many `(proof, inputs)` pairs against one `prepared` key as one batch: 0 if
+	/// every proof verifies, else the error's code.
 	fn bn254_groth16_verify_batch(
-		key: PassFatPointerAndRead<&[u8]>,
+		prepared: PassFatPointerAndRead<&[u8]>,
 		items: PassFatPointerAndDecode<Vec<(Vec<u8>, Vec<u8>)>>,
 	) -> u8 {
-		code(opg_zk_verifier::verify_batch_encoded_inputs(key, &items))
+		code(opg_zk_verifier::verify_batch_prepared_inputs(prepared, &items))
 	}
 }
 
@@ -78,12 +86,16 @@ fn result(code: u8) -> Result<(), ZkError> {
 pub struct HostBn254;
 
 impl Groth16Verifier for HostBn254 {
-	fn verify_inputs(&self, key: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), ZkError> {
-		result(opg_crypto::bn254_groth16_verify(key, proof, inputs))
+	fn prepare_key(&self, key: &[u8]) -> Result<Vec<u8>, ZkError> {
+		opg_crypto::bn254_groth16_prepare_key(key).map_err(ZkError::from_code)
 	}
 
-	fn verify_batch_inputs(&self, key: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), ZkError> {
-		result(opg_crypto::bn254_groth16_verify_batch(key, items.to_vec()))
+	fn verify_inputs(&self, prepared: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), ZkError> {
+		result(opg_crypto::bn254_groth16_verify(prepared, proof, inputs))
+	}
+
+	fn verify_batch_inputs(&self, prepared: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), ZkError> {
+		result(opg_crypto::bn254_groth16_verify_batch(prepared, items.to_vec()))
 	}
 }
 
@@ -123,24 +135,27 @@ mod tests {
 	#[test]
 	fn host_and_pure_groth16_verifiers_agree() {
 		use opg_zk_verifier::{fixture::*, PureRust};
+		assert_eq!(HostBn254.prepare_key(VERIFYING_KEY), PureRust.prepare_key(VERIFYING_KEY));
+		assert_eq!(HostBn254.prepare_key(&VERIFYING_KEY[1..]), Err(ZkError::MalformedKey));
+		let prepared = HostBn254.prepare_key(VERIFYING_KEY).unwrap();
 		let mut wrong = PUBLIC_INPUTS.to_vec();
 		wrong[0] ^= 1;
 		let mut non_canonical = PUBLIC_INPUTS.to_vec();
 		non_canonical[..32].fill(0xff);
 		for (key, proof, inputs) in [
-			(VERIFYING_KEY, PROOF, PUBLIC_INPUTS),
-			(VERIFYING_KEY, PROOF, &wrong[..]),
-			(VERIFYING_KEY, PROOF, &non_canonical[..]),
-			(VERIFYING_KEY, &PROOF[1..], PUBLIC_INPUTS),
-			(&VERIFYING_KEY[1..], PROOF, PUBLIC_INPUTS),
+			(&prepared[..], PROOF, PUBLIC_INPUTS),
+			(&prepared[..], PROOF, &wrong[..]),
+			(&prepared[..], PROOF, &non_canonical[..]),
+			(&prepared[..], &PROOF[1..], PUBLIC_INPUTS),
+			(&prepared[1..], PROOF, PUBLIC_INPUTS),
 		] {
 			assert_eq!(HostBn254.verify_inputs(key, proof, inputs), PureRust.verify_inputs(key, proof, inputs));
 		}
-		assert_eq!(HostBn254.verify_inputs(VERIFYING_KEY, PROOF, PUBLIC_INPUTS), Ok(()));
-		assert_eq!(HostBn254.verify_inputs(VERIFYING_KEY, PROOF, &wrong), Err(ZkError::Rejected));
+		assert_eq!(HostBn254.verify_inputs(&prepared, PROOF, PUBLIC_INPUTS), Ok(()));
+		assert_eq!(HostBn254.verify_inputs(&prepared, PROOF, &wrong), Err(ZkError::Rejected));
 		let batch = vec![(PROOF.to_vec(), PUBLIC_INPUTS.to_vec()), (PROOF.to_vec(), wrong)];
-		assert_eq!(HostBn254.verify_batch_inputs(VERIFYING_KEY, &batch[..1]), Ok(()));
-		assert_eq!(HostBn254.verify_batch_inputs(VERIFYING_KEY, &batch), Err(ZkError::Rejected));
-		assert_eq!(HostBn254.verify_batch_inputs(VERIFYING_KEY, &[]), Err(ZkError::EmptyBatch));
+		assert_eq!(HostBn254.verify_batch_inputs(&prepared, &batch[..1]), Ok(()));
+		assert_eq!(HostBn254.verify_batch_inputs(&prepared, &batch), Err(ZkError::Rejected));
+		assert_eq!(HostBn254.verify_batch_inputs(&prepared, &[]), Err(ZkError::EmptyBatch));
 	}
 }

@@ -207,7 +207,8 @@ impl pallet_model_hub::Config for Runtime {
 	type DepositBase = ModelDepositBase;
 	type DepositPerByte = ModelDepositPerByte;
 	type MaxVerifyingKeyLen = MaxVerifyingKeyLen;
-	type VerifyingKeyCheck = pallet_model_hub::Groth16Bn254;
+	/// Checked and prepared natively in the node (`opg-host-crypto`).
+	type VerifyingKeyCheck = pallet_model_hub::Groth16Bn254<opg_host_crypto::HostBn254>;
 	type WeightInfo = pallet_model_hub::weights::SubstrateWeight<Runtime>;
 }
 

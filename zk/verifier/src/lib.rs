@@ -231,7 +231,46 @@ impl PreparedKey {
 	pub fn public_inputs(&self) -> usize {
 		self.0.vk.gamma_abc_g1.len() - 1
 	}
+
+	/// The prepared encoding: the key's points uncompressed, then e(α, β). Reading it back
+	/// ([`PreparedKey::decode_trusted`]) needs no square root, subgroup check or pairing.
+	pub fn encode(&self) -> Vec<u8> {
+		let mut bytes = Vec::new();
+		self.0.vk.serialize_uncompressed(&mut bytes).expect("writing to a vector cannot fail; qed");
+		self.0.alpha_g1_beta_g2.serialize_uncompressed(&mut bytes).expect("writing to a vector cannot fail; qed");
+		bytes
+	}
+
+	/// Reads [`PreparedKey::encode`]'s bytes **without checking the points**: only for
+	/// bytes this crate produced from a checked key and that nobody else could change (the
+	/// runtime's own storage, written at publication).
+	pub fn decode_trusted(bytes: &[u8]) -> Result<Self, Error> {
+		let mut reader = bytes;
+		let key = VerifyingKey::<Bn254>::deserialize_with_mode(&mut reader, Compress::No, Validate::No)
+			.map_err(|_| Error::MalformedKey)?;
+		let alpha_g1_beta_g2 =
+			Fq12::deserialize_with_mode(&mut reader, Compress::No, Validate::No).map_err(|_| Error::MalformedKey)?;
+		if !reader.is_empty() || key.gamma_abc_g1.len() < 2 || key.gamma_abc_g1.len() > MAX_PUBLIC_INPUTS + 1 {
+			return Err(Error::MalformedKey);
+		}
+		Ok(Self(PreparedVerifyingKey {
+			gamma_g2_neg_pc: (-key.gamma_g2).into(),
+			delta_g2_neg_pc: (-key.delta_g2).into(),
+			alpha_g1_beta_g2,
+			vk: key,
+		}))
+	}
 }
+
+/// The public-input count of a prepared key (its uncompressed `γ_abc` length, after α, β,
+/// γ, δ), without decoding it; `None` if the bytes are too short.
+pub fn prepared_public_inputs(prepared: &[u8]) -> Option<usize> {
+	let prefix: [u8; 8] = prepared.get(64 + 3 * 128..64 + 3 * 128 + 8)?.try_into().ok()?;
+	(u64::from_le_bytes(prefix) as usize).checked_sub(1)
+}
+
+/// The longest prepared key: [`MAX_KEY_LEN`] with uncompressed points, and e(α, β).
+pub const MAX_PREPARED_KEY_LEN: usize = 64 + 3 * 128 + 8 + 64 * (MAX_PUBLIC_INPUTS + 1) + 384;
 
 fn decode_exact<T: CanonicalDeserialize>(bytes: &[u8]) -> Option<T> {
 	let mut reader = bytes;
@@ -385,6 +424,11 @@ pub fn check_key(bytes: &[u8]) -> Result<usize, Error> {
 	Ok(decode_checked_key(bytes)?.gamma_abc_g1.len() - 1)
 }
 
+/// Checks and prepares an encoded key: the prepared encoding ([`PreparedKey::encode`]).
+pub fn prepare_key(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+	Ok(decode_key(bytes)?.encode())
+}
+
 /// Public inputs as [`field_to_bytes`] encodings, concatenated.
 pub fn encode_inputs(inputs: &[Fr]) -> Vec<u8> {
 	inputs.iter().flat_map(field_to_bytes).collect()
@@ -398,18 +442,18 @@ pub fn decode_inputs(bytes: &[u8]) -> Option<Vec<Fr>> {
 	bytes.chunks_exact(32).map(|chunk| field_from_bytes(chunk.try_into().ok()?)).collect()
 }
 
-/// Verifies an encoded proof for encoded public inputs against an encoded key: what the
-/// runtime's host function runs.
-pub fn verify_encoded_inputs(key: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error> {
-	let key = decode_key(key)?;
+/// Verifies an encoded proof for encoded public inputs against a trusted prepared key
+/// (see [`PreparedKey::decode_trusted`]): what the runtime's host function runs.
+pub fn verify_prepared_inputs(prepared: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error> {
+	let key = PreparedKey::decode_trusted(prepared)?;
 	let proof = decode_proof(proof)?;
 	verify(&key, &proof, &decode_inputs(inputs).ok_or(Error::Arity)?)
 }
 
-/// Verifies encoded proofs for their encoded public inputs against one encoded key, as
-/// one batch.
-pub fn verify_batch_encoded_inputs(key: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error> {
-	let key = decode_key(key)?;
+/// Verifies encoded proofs for their encoded public inputs against one trusted prepared
+/// key, as one batch.
+pub fn verify_batch_prepared_inputs(prepared: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error> {
+	let key = PreparedKey::decode_trusted(prepared)?;
 	let decoded = items
 		.iter()
 		.map(|(proof, inputs)| Ok((decode_proof(proof)?, decode_inputs(inputs).ok_or(Error::Arity)?)))
@@ -417,32 +461,38 @@ pub fn verify_batch_encoded_inputs(key: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> 
 	verify_batch(&key, &decoded)
 }
 
-/// Verifies an encoded proof of `statement` against an encoded key.
+/// Verifies an encoded proof of `statement` against an encoded (compressed, unchecked) key.
 pub fn verify_encoded(key: &[u8], proof: &[u8], statement: &Statement) -> Result<(), Error> {
-	PureRust.verify(key, proof, statement)
+	let key = decode_key(key)?;
+	verify(&key, &decode_proof(proof)?, &statement.public_inputs())
 }
 
 /// Where Groth16 verification runs: in the caller ([`PureRust`]), or natively in the node
-/// through a host function (the runtime's implementation).
+/// through host functions (the runtime's implementation). Keys are checked and prepared
+/// once ([`Groth16Verifier::prepare_key`]); verification takes the prepared bytes, which
+/// must come from `prepare_key` (they are read back without checks).
 pub trait Groth16Verifier {
-	/// Verifies encoded public inputs (see [`encode_inputs`]).
-	fn verify_inputs(&self, key: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error>;
+	/// Checks an encoded key as [`decode_key`] does and prepares it.
+	fn prepare_key(&self, key: &[u8]) -> Result<Vec<u8>, Error>;
 
-	/// Verifies a batch of encoded proofs and inputs for one key.
-	fn verify_batch_inputs(&self, key: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error>;
+	/// Verifies encoded public inputs (see [`encode_inputs`]) against a prepared key.
+	fn verify_inputs(&self, prepared: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error>;
+
+	/// Verifies a batch of encoded proofs and inputs against one prepared key.
+	fn verify_batch_inputs(&self, prepared: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error>;
 
 	/// Verifies a proof of `statement`.
-	fn verify(&self, key: &[u8], proof: &[u8], statement: &Statement) -> Result<(), Error> {
-		self.verify_inputs(key, proof, &encode_inputs(&statement.public_inputs()))
+	fn verify(&self, prepared: &[u8], proof: &[u8], statement: &Statement) -> Result<(), Error> {
+		self.verify_inputs(prepared, proof, &encode_inputs(&statement.public_inputs()))
 	}
 
 	/// Verifies proofs of their statements, as one batch.
-	fn verify_batch(&self, key: &[u8], items: &[(Vec<u8>, Statement)]) -> Result<(), Error> {
+	fn verify_batch(&self, prepared: &[u8], items: &[(Vec<u8>, Statement)]) -> Result<(), Error> {
 		let encoded: Vec<_> = items
 			.iter()
 			.map(|(proof, statement)| (proof.clone(), encode_inputs(&statement.public_inputs())))
 			.collect();
-		self.verify_batch_inputs(key, &encoded)
+		self.verify_batch_inputs(prepared, &encoded)
 	}
 }
 
@@ -451,12 +501,16 @@ pub trait Groth16Verifier {
 pub struct PureRust;
 
 impl Groth16Verifier for PureRust {
-	fn verify_inputs(&self, key: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error> {
-		verify_encoded_inputs(key, proof, inputs)
+	fn prepare_key(&self, key: &[u8]) -> Result<Vec<u8>, Error> {
+		prepare_key(key)
 	}
 
-	fn verify_batch_inputs(&self, key: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error> {
-		verify_batch_encoded_inputs(key, items)
+	fn verify_inputs(&self, prepared: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error> {
+		verify_prepared_inputs(prepared, proof, inputs)
+	}
+
+	fn verify_batch_inputs(&self, prepared: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error> {
+		verify_batch_prepared_inputs(prepared, items)
 	}
 }
 

@@ -271,15 +271,28 @@ fn field_bytes_round_trip_and_refuse_non_canonical_values() {
 fn the_fixture_verifies_and_its_encodings_round_trip() {
 	use fixture::*;
 	assert_eq!(check_key(VERIFYING_KEY), Ok(3));
-	assert_eq!(PureRust.verify_inputs(VERIFYING_KEY, PROOF, PUBLIC_INPUTS), Ok(()));
+	let prepared = PureRust.prepare_key(VERIFYING_KEY).unwrap();
+	assert!(prepared.len() <= MAX_PREPARED_KEY_LEN);
+	assert_eq!(PureRust.prepare_key(&VERIFYING_KEY[1..]), Err(Error::MalformedKey));
+	let widest = prepare_key(WIDEST_KEY).unwrap();
+	assert_eq!(widest.len(), MAX_PREPARED_KEY_LEN);
+	assert_eq!(PreparedKey::decode_trusted(&widest).unwrap().public_inputs(), MAX_PUBLIC_INPUTS);
+	assert_eq!(prepared_public_inputs(&widest), Some(MAX_PUBLIC_INPUTS));
+	assert_eq!(prepared_public_inputs(&prepared), Some(3));
+	assert_eq!(prepared_public_inputs(&prepared[..100]), None);
+	assert_eq!(PreparedKey::decode_trusted(&prepared[1..]).unwrap_err(), Error::MalformedKey);
+	let mut longer = prepared.clone();
+	longer.push(0);
+	assert_eq!(PreparedKey::decode_trusted(&longer).unwrap_err(), Error::MalformedKey);
+	assert_eq!(PureRust.verify_inputs(&prepared, PROOF, PUBLIC_INPUTS), Ok(()));
 	let inputs = decode_inputs(PUBLIC_INPUTS).unwrap();
 	assert_eq!(encode_inputs(&inputs), PUBLIC_INPUTS);
 	assert_eq!(decode_inputs(&PUBLIC_INPUTS[..95]), None);
 	let mut other = PUBLIC_INPUTS.to_vec();
 	other[64] ^= 1;
-	assert_eq!(PureRust.verify_inputs(VERIFYING_KEY, PROOF, &other), Err(Error::Rejected));
+	assert_eq!(PureRust.verify_inputs(&prepared, PROOF, &other), Err(Error::Rejected));
 	let items = alloc::vec![(PROOF.to_vec(), PUBLIC_INPUTS.to_vec()); 3];
-	assert_eq!(PureRust.verify_batch_inputs(VERIFYING_KEY, &items), Ok(()));
+	assert_eq!(PureRust.verify_batch_inputs(&prepared, &items), Ok(()));
 }
 
 /// The checked-in Poseidon constants are the Grain LFSR's (regenerated with
