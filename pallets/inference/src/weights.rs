@@ -80,10 +80,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
 	fn request() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6444`
+		//  Measured:  `6446`
 		//  Estimated: `102526`
-		// Minimum execution time: 571_101_000 picoseconds.
-		Weight::from_parts(603_231_000, 102526)
+		// Minimum execution time: 574_758_000 picoseconds.
+		Weight::from_parts(592_721_000, 102526)
 			.saturating_add(T::DbWeight::get().reads(39_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -113,8 +113,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1154`
 		//  Estimated: `8799`
-		// Minimum execution time: 709_571_000 picoseconds.
-		Weight::from_parts(731_573_000, 8799)
+		// Minimum execution time: 700_785_000 picoseconds.
+		Weight::from_parts(719_800_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -149,10 +149,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `967 + n * (193 ±0)`
 		//  Estimated: `8799 + n * (2653 ±0)`
-		// Minimum execution time: 237_996_000 picoseconds.
-		Weight::from_parts(3_494_102, 8799)
-			// Standard Error: 73_303
-			.saturating_add(Weight::from_parts(120_515_143, 0).saturating_mul(n.into()))
+		// Minimum execution time: 241_483_000 picoseconds.
+		Weight::from_parts(85_183_442, 8799)
+			// Standard Error: 111_636
+			.saturating_add(Weight::from_parts(120_187_989, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -180,12 +180,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 256]`.
 	fn on_initialize(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `10007 + n * (195 ±0)`
+		//  Measured:  `10007 + n * (196 ±0)`
 		//  Estimated: `102526 + n * (2653 ±22)`
-		// Minimum execution time: 10_159_000 picoseconds.
-		Weight::from_parts(517_964_831, 102526)
-			// Standard Error: 347_470
-			.saturating_add(Weight::from_parts(156_140_353, 0).saturating_mul(n.into()))
+		// Minimum execution time: 10_229_000 picoseconds.
+		Weight::from_parts(345_312_306, 102526)
+			// Standard Error: 80_957
+			.saturating_add(Weight::from_parts(155_697_478, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(76_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(63_u64))
@@ -197,52 +197,52 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 237_325_000 picoseconds.
-		Weight::from_parts(292_778_220, 0)
-			// Standard Error: 600
-			.saturating_add(Weight::from_parts(2_970_502, 0).saturating_mul(n.into()))
+		// Minimum execution time: 237_516_000 picoseconds.
+		Weight::from_parts(323_484_146, 0)
+			// Standard Error: 498
+			.saturating_add(Weight::from_parts(2_987_743, 0).saturating_mul(n.into()))
 	}
 	fn verify_proof() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 3_418_703_000 picoseconds.
-		Weight::from_parts(3_454_360_000, 0)
+		// Minimum execution time: 1_868_856_000 picoseconds.
+		Weight::from_parts(1_894_042_000, 0)
 	}
 	fn verify_proof_in_wasm() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 14_128_774_000 picoseconds.
-		Weight::from_parts(14_174_349_000, 0)
+		// Minimum execution time: 7_813_257_000 picoseconds.
+		Weight::from_parts(7_864_062_000, 0)
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn verify_batch(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 3_989_814_000 picoseconds.
-		Weight::from_parts(3_761_521_405, 0)
-			// Standard Error: 108_768
-			.saturating_add(Weight::from_parts(534_237_128, 0).saturating_mul(n.into()))
+		// Minimum execution time: 2_413_607_000 picoseconds.
+		Weight::from_parts(2_179_327_156, 0)
+			// Standard Error: 96_140
+			.saturating_add(Weight::from_parts(535_290_587, 0).saturating_mul(n.into()))
 	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn request() -> Weight {
-		Weight::from_parts(603_231_000, 102526)
+		Weight::from_parts(592_721_000, 102526)
 			.saturating_add(RocksDbWeight::get().reads(39_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn submit_result() -> Weight {
-		Weight::from_parts(731_573_000, 8799)
+		Weight::from_parts(719_800_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn submit_batch(n: u32, ) -> Weight {
-		Weight::from_parts(3_494_102, 8799)
-			.saturating_add(Weight::from_parts(120_515_143, 0).saturating_mul(n.into()))
+		Weight::from_parts(85_183_442, 8799)
+			.saturating_add(Weight::from_parts(120_187_989, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
@@ -250,8 +250,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(517_964_831, 102526)
-			.saturating_add(Weight::from_parts(156_140_353, 0).saturating_mul(n.into()))
+		Weight::from_parts(345_312_306, 102526)
+			.saturating_add(Weight::from_parts(155_697_478, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(76_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(63_u64))
@@ -259,17 +259,17 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
 	fn input_commitment(n: u32, ) -> Weight {
-		Weight::from_parts(292_778_220, 0)
-			.saturating_add(Weight::from_parts(2_970_502, 0).saturating_mul(n.into()))
+		Weight::from_parts(323_484_146, 0)
+			.saturating_add(Weight::from_parts(2_987_743, 0).saturating_mul(n.into()))
 	}
 	fn verify_proof() -> Weight {
-		Weight::from_parts(3_454_360_000, 0)
+		Weight::from_parts(1_894_042_000, 0)
 	}
 	fn verify_proof_in_wasm() -> Weight {
-		Weight::from_parts(14_174_349_000, 0)
+		Weight::from_parts(7_864_062_000, 0)
 	}
 	fn verify_batch(n: u32, ) -> Weight {
-		Weight::from_parts(3_761_521_405, 0)
-			.saturating_add(Weight::from_parts(534_237_128, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_179_327_156, 0)
+			.saturating_add(Weight::from_parts(535_290_587, 0).saturating_mul(n.into()))
 	}
 }

@@ -70,10 +70,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `109`
 		//  Estimated: `3605`
-		// Minimum execution time: 84_979_000 picoseconds.
-		Weight::from_parts(90_002_428, 3605)
-			// Standard Error: 11
-			.saturating_add(Weight::from_parts(695, 0).saturating_mul(k.into()))
+		// Minimum execution time: 85_700_000 picoseconds.
+		Weight::from_parts(90_501_307, 3605)
+			// Standard Error: 12
+			.saturating_add(Weight::from_parts(684, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -83,8 +83,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1234`
 		//  Estimated: `4642`
-		// Minimum execution time: 27_732_000 picoseconds.
-		Weight::from_parts(29_555_000, 4642)
+		// Minimum execution time: 27_522_000 picoseconds.
+		Weight::from_parts(29_145_000, 4642)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -94,8 +94,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1234`
 		//  Estimated: `4642`
-		// Minimum execution time: 27_402_000 picoseconds.
-		Weight::from_parts(29_226_000, 4642)
+		// Minimum execution time: 27_442_000 picoseconds.
+		Weight::from_parts(28_925_000, 4642)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -107,48 +107,50 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `ModelHub::VerifyingKeys` (r:0 w:1)
 	/// Proof: `ModelHub::VerifyingKeys` (`max_values`: None, `max_size`: Some(2326), added: 4801, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::PreparedKeys` (r:0 w:1)
+	/// Proof: `ModelHub::PreparedKeys` (`max_values`: None, `max_size`: Some(5014), added: 7489, mode: `MaxEncodedLen`)
 	fn remove() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1425`
 		//  Estimated: `4642`
-		// Minimum execution time: 77_675_000 picoseconds.
-		Weight::from_parts(80_801_000, 4642)
+		// Minimum execution time: 78_858_000 picoseconds.
+		Weight::from_parts(82_064_000, 4642)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	fn check_verifying_key() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_918_422_000 picoseconds.
-		Weight::from_parts(5_959_259_000, 0)
+		// Minimum execution time: 2_295_436_000 picoseconds.
+		Weight::from_parts(2_319_601_000, 0)
 	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn publish(k: u32, ) -> Weight {
-		Weight::from_parts(90_002_428, 3605)
-			.saturating_add(Weight::from_parts(695, 0).saturating_mul(k.into()))
+		Weight::from_parts(90_501_307, 3605)
+			.saturating_add(Weight::from_parts(684, 0).saturating_mul(k.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn set_price() -> Weight {
-		Weight::from_parts(29_555_000, 4642)
+		Weight::from_parts(29_145_000, 4642)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn deprecate() -> Weight {
-		Weight::from_parts(29_226_000, 4642)
+		Weight::from_parts(28_925_000, 4642)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove() -> Weight {
-		Weight::from_parts(80_801_000, 4642)
+		Weight::from_parts(82_064_000, 4642)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn check_verifying_key() -> Weight {
-		Weight::from_parts(5_959_259_000, 0)
+		Weight::from_parts(2_319_601_000, 0)
 	}
 }

@@ -5,7 +5,7 @@
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use opg_zk::{setup, CompiledModel, Prover};
-use opg_zk_verifier::{decode_key, decode_proof, encode_key, job_binding, verify, verify_batch};
+use opg_zk_verifier::{decode_key, decode_proof, encode_key, job_binding, verify, verify_batch, PreparedKey};
 
 fn prover(widths: &[u32]) -> Prover {
 	let model = CompiledModel::new(opg_qmodel::generate(widths, 1)).unwrap();
@@ -50,6 +50,10 @@ fn verifying(c: &mut Criterion) {
 		.collect();
 	c.bench_function("verify/decode_key", |b| b.iter(|| decode_key(&key_bytes).unwrap()));
 	let key = decode_key(&key_bytes).unwrap();
+	let prepared = key.encode();
+	c.bench_function("verify/decode_prepared_key", |b| b.iter(|| PreparedKey::decode_trusted(&prepared).unwrap()));
+	let proof_bytes = opg_zk_verifier::encode_proof(&proofs[0].0);
+	c.bench_function("verify/decode_proof", |b| b.iter(|| decode_proof(&proof_bytes).unwrap()));
 	c.bench_function("verify/single", |b| b.iter(|| verify(&key, &proofs[0].0, &proofs[0].1).unwrap()));
 	let mut group = c.benchmark_group("verify/batch");
 	for size in [1usize, 8, 32, 64] {
