@@ -943,9 +943,28 @@ mod offchain_worker {
 		});
 	}
 
+	/// The executor's answer to the prove call for request `id` of node 1: the output and a
+	/// real proof from `prover`, which is returned.
+	fn expect_proof(state: &RwLock<OffchainState>, prover: &opg_zk::Prover, id: RequestId) -> Vec<u8> {
+		use ark_std::rand::{rngs::StdRng, SeedableRng};
+		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+		let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
+		let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(GENESIS_HASH), hex::encode(key(1).0));
+		state.write().expect_request(PendingRequest {
+			method: "POST".into(),
+			uri: format!("{EXECUTOR}/v1/prove/0x{}?{query}", hex::encode([0xbb; 32])),
+			headers: vec![("content-type".into(), "application/octet-stream".into())],
+			body: zkml::INPUT.to_vec(),
+			response: Some(proven.output),
+			response_headers: vec![("x-opg-proof".into(), format!("0x{}", hex::encode(&proven.proof)))],
+			sent: true,
+			..Default::default()
+		});
+		proven.proof
+	}
+
 	#[test]
 	fn zkml_assignments_go_to_the_prover_and_settle_with_its_proof() {
-		use ark_std::rand::{rngs::StdRng, SeedableRng};
 		let (mut ext, state, pool) = worker_ext();
 		ext.execute_with(|| {
 			let prover = zkml::prover(1);
@@ -953,24 +972,12 @@ mod offchain_worker {
 			zkml::register_zk_node(1);
 			set_executor_url();
 			let id = zkml::zk_request(VerificationMode::Zkml);
-			let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
-			let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(9)).unwrap();
-			let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(GENESIS_HASH), hex::encode(key(1).0));
-			state.write().expect_request(PendingRequest {
-				method: "POST".into(),
-				uri: format!("{EXECUTOR}/v1/prove/0x{}?{query}", hex::encode([0xbb; 32])),
-				headers: vec![("content-type".into(), "application/octet-stream".into())],
-				body: zkml::INPUT.to_vec(),
-				response: Some(proven.output.clone()),
-				response_headers: vec![("x-opg-proof".into(), format!("0x{}", hex::encode(&proven.proof)))],
-				sent: true,
-				..Default::default()
-			});
+			let expected = expect_proof(&state, &prover, id);
 			Inference::offchain_worker(1);
 			let call = submitted_calls(&pool).into_iter().next().expect("one result");
 			assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
 			let Call::submit_proven_result { result, proof, signature } = call else { panic!("a proven result") };
-			assert_eq!(proof.to_vec(), proven.proof);
+			assert_eq!(proof.to_vec(), expected);
 			assert_ok!(Inference::submit_proven_result(RuntimeOrigin::none(), result, proof.clone(), signature));
 			assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Proven { signature, proof });
 		});
@@ -978,7 +985,6 @@ mod offchain_worker {
 
 	#[test]
 	fn zkml_results_of_one_model_go_as_one_proven_batch() {
-		use ark_std::rand::{rngs::StdRng, SeedableRng};
 		let (mut ext, state, pool) = worker_ext();
 		ext.execute_with(|| {
 			let prover = zkml::prover(1);
@@ -988,19 +994,7 @@ mod offchain_worker {
 			let ids = [zkml::zk_request(VerificationMode::Zkml), zkml::zk_request(VerificationMode::Zkml)];
 			// The worker serves assignments in storage order.
 			for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
-				let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
-				let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
-				let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(GENESIS_HASH), hex::encode(key(1).0));
-				state.write().expect_request(PendingRequest {
-					method: "POST".into(),
-					uri: format!("{EXECUTOR}/v1/prove/0x{}?{query}", hex::encode([0xbb; 32])),
-					headers: vec![("content-type".into(), "application/octet-stream".into())],
-					body: zkml::INPUT.to_vec(),
-					response: Some(proven.output),
-					response_headers: vec![("x-opg-proof".into(), format!("0x{}", hex::encode(&proven.proof)))],
-					sent: true,
-					..Default::default()
-				});
+				expect_proof(&state, &prover, id);
 			}
 			Inference::offchain_worker(1);
 			let calls = submitted_calls(&pool);
