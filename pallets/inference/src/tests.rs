@@ -963,14 +963,20 @@ mod offchain_worker {
 		proven.proof
 	}
 
+	/// The ZKML model published, node 1 serving it, the executor URL set; its prover.
+	fn zk_worker() -> opg_zk::Prover {
+		let prover = zkml::prover(1);
+		zkml::publish(&prover);
+		zkml::register_zk_node(1);
+		set_executor_url();
+		prover
+	}
+
 	#[test]
 	fn zkml_assignments_go_to_the_prover_and_settle_with_its_proof() {
 		let (mut ext, state, pool) = worker_ext();
 		ext.execute_with(|| {
-			let prover = zkml::prover(1);
-			zkml::publish(&prover);
-			zkml::register_zk_node(1);
-			set_executor_url();
+			let prover = zk_worker();
 			let id = zkml::zk_request(VerificationMode::Zkml);
 			let expected = expect_proof(&state, &prover, id);
 			Inference::offchain_worker(1);
@@ -987,10 +993,7 @@ mod offchain_worker {
 	fn zkml_results_of_one_model_go_as_one_proven_batch() {
 		let (mut ext, state, pool) = worker_ext();
 		ext.execute_with(|| {
-			let prover = zkml::prover(1);
-			zkml::publish(&prover);
-			zkml::register_zk_node(1);
-			set_executor_url();
+			let prover = zk_worker();
 			let ids = [zkml::zk_request(VerificationMode::Zkml), zkml::zk_request(VerificationMode::Zkml)];
 			// The worker serves assignments in storage order.
 			for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
