@@ -57,9 +57,11 @@ export const MODES = { vanilla: 0b001, tee: 0b010, zkml: 0b100 };
 /**
  * Publishes a model as Alice under `name` (or reuses her latest version of that name if
  * it has the same artifact and verifying key); with a `verifyingKey` (bytes) it takes
- * ZKML requests too. Returns the model id.
+ * ZKML requests too. A quantized-integer model by default, of I8 vectors of `inputLen`
+ * and `outputLen`; or any `format` with its `schema`. Returns the model id.
  */
 export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash, modelSize, inputLen, outputLen,
+  format = 'QuantizedInteger', schema = null,
   verifyingKey = null, modes = verifyingKey ? MODES.vanilla | MODES.zkml : MODES.vanilla | MODES.tee }) {
   const alice = keyring.addFromUri('//Alice');
   const keyHash = verifyingKey ? u8aToHex(sha256AsU8a(verifyingKey)) : null;
@@ -78,9 +80,9 @@ export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash,
   const spec = {
     name,
     version,
-    format: 'QuantizedInteger',
+    format,
     artifact: { hash: modelHash, size: modelSize, locator: 'opg-executor artifact store' },
-    schema: { inputs: [tensor(inputLen)], outputs: [tensor(outputLen)] },
+    schema: schema ?? { inputs: [tensor(inputLen)], outputs: [tensor(outputLen)] },
     price: OPG,
     modes,
   };

@@ -17,3 +17,13 @@ OPG_NODE_BIN="$CARGO_TARGET_DIR/release/opg-node"
 export OPG_NODE_BIN
 
 log() { printf '\033[1m[opg]\033[0m %s\n' "$*" >&2; }
+
+# The executor's own workspace links libtorch from PyPI's torch wheel, installed by
+# scripts/setup in this virtual environment (see docs/build.md).
+export OPG_VENV="${OPG_VENV:-$OPG_CACHE/venv}"
+OPG_EXECUTOR_BIN="$CARGO_TARGET_DIR/release/opg-executor"
+export OPG_EXECUTOR_BIN
+# Runs a command (a cargo build or test of offchain/executor) against that libtorch.
+with_torch() {
+  VIRTUAL_ENV="$OPG_VENV" PATH="$OPG_VENV/bin:$PATH" LIBTORCH_USE_PYTORCH=1 "$@"
+}

@@ -14,6 +14,19 @@ pub struct Cli {
 	/// `http://127.0.0.1:8700`. Kept in offchain storage, so it also survives restarts.
 	#[arg(long, value_name = "URL", value_parser = parse_executor_url)]
 	pub executor_url: Option<String>,
+
+	/// The public node key (0x + 64 hex digits) that the executor holds itself, as in a
+	/// TEE (`opg-executor serve --node-key`): the off-chain worker also serves the requests
+	/// assigned to it, signed by the executor. Kept in offchain storage.
+	#[arg(long, value_name = "PUBLIC_KEY", value_parser = parse_node_key, requires = "executor_url")]
+	pub executor_node_key: Option<[u8; 32]>,
+}
+
+fn parse_node_key(text: &str) -> Result<[u8; 32], String> {
+	let mut key = [0u8; 32];
+	hex::decode_to_slice(text.strip_prefix("0x").unwrap_or(text), &mut key)
+		.map_err(|_| format!("{text:?} is not a 32-byte public key in hex"))?;
+	Ok(key)
 }
 
 fn parse_executor_url(url: &str) -> Result<String, String> {

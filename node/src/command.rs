@@ -125,7 +125,7 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			let executor_url = cli.executor_url.clone();
+			let executor = service::ExecutorLink { url: cli.executor_url.clone(), node_key: cli.executor_node_key };
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
@@ -133,10 +133,10 @@ pub fn run() -> sc_cli::Result<()> {
 							Block,
 							<Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config, executor_url)
+					>(config, executor)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, executor_url)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, executor)
 							.map_err(sc_cli::Error::Service),
 				}
 			})

@@ -139,11 +139,21 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	})
 }
 
+/// Where the off-chain worker finds the inference executor (`--executor-url`), and the
+/// node key that the executor holds itself (`--executor-node-key`), if any.
+#[derive(Clone, Debug, Default)]
+pub struct ExecutorLink {
+	/// The executor's base URL.
+	pub url: Option<String>,
+	/// The public node key it signs with.
+	pub node_key: Option<[u8; 32]>,
+}
+
 /// Builds and starts a full node: block import, networking, RPC, off-chain workers, and for
 /// an authority Aura authoring and the GRANDPA voter.
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
 	config: Configuration,
-	executor_url: Option<String>,
+	executor: ExecutorLink,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -198,12 +208,16 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 			gap_sync_body_policy: None,
 		})?;
 
-	if let Some(url) = executor_url {
+	if let Some(url) = executor.url {
 		let mut storage = backend
 			.offchain_storage()
 			.ok_or_else(|| ServiceError::Other("--executor-url needs the offchain database".into()))?;
 		storage.set(sp_offchain::STORAGE_PREFIX, pallet_inference::EXECUTOR_URL_KEY, url.as_bytes());
 		log::info!("inference executor: {url}");
+		if let Some(key) = executor.node_key {
+			storage.set(sp_offchain::STORAGE_PREFIX, pallet_inference::EXECUTOR_NODE_KEY, &key);
+			log::info!("node key held by the executor: 0x{}", hex::encode(key));
+		}
 	}
 
 	if config.offchain_worker.enabled {

@@ -2,26 +2,42 @@
 //!
 //! | Method and path                           | Body            | Success                          |
 //! |-------------------------------------------|-----------------|----------------------------------|
-//! | `GET /health`                             |                 | `200 ok`                         |
+//! | `GET /health`                             |                 | `200` JSON: device, models, queues |
+//! | `GET /metrics`                            |                 | `200` Prometheus text            |
 //! | `POST /v1/infer/{model}`                  | input bytes     | `200` output bytes               |
 //! | `POST /v1/infer/{model}?input={hash}`     | empty           | `200` output bytes (stored input)|
+//! | `POST /v1/infer/{model}?genesis={hash}&request={id}` | input bytes | `200` output bytes, signed by the node key |
 //! | `POST /v1/prove/{model}?genesis={hash}&request={id}&node={key}` | input bytes | `200` output bytes, proof in `x-opg-proof` |
+//! | `POST /v1/fetch?url={url}`                | empty           | `200` JSON provenance statement  |
 //! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)|
 //! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             |
 //!
-//! Hashes are 64 hex digits of SHA-256, with or without `0x`. Tensors are raw bytes as
-//! the model format defines them. Successful inferences carry `x-opg-output-hash`.
+//! Hashes are 64 hex digits of SHA-256, with or without `0x`. Tensors are raw bytes:
+//! little-endian, in the order and shapes of the model's schema for TorchScript models,
+//! as the model format defines them for quantized-integer models. Successful inferences
+//! carry `x-opg-output-hash`; TorchScript inferences also `x-opg-device` (`cpu`,
+//! `cuda:N`), `x-opg-batch-size` and `x-opg-reproducible` (`true` when rerunning the
+//! input alone on this device type gives the same bits). With `genesis` and `request`
+//! and a node key, `x-opg-node` and `x-opg-signature` carry the node key's sr25519
+//! signature of the result message (`opg_settlement::message::result`).
 //! `x-opg-proof` is the compressed Groth16 proof, 0x-hex, bound to the job (genesis hash,
-//! request id, node key, each 0x-hex or decimal as shown).
+//! request id, node key, each 0x-hex or decimal as shown); when the job's node key is the
+//! executor's own, the proven result is signed too.
+//! A missing model or stored input is first fetched by hash from the configured peers.
+//! `/v1/fetch` (a data node) GETs an external `http://` URL, stores the bytes by hash and
+//! answers `{"url", "hash", "size", "time_ms", "node", "signature"}`, the signature over
+//! [`crate::signing::provenance_message`] (`node` and `signature` null without a key).
 //! Errors are `text/plain` with the reason: `400` malformed request, `404` model, input,
-//! artifact or proving key missing, `413` body too large, `422` the model or input is invalid, `500`
-//! the store failed or holds corrupted bytes.
+//! artifact or proving key missing, `413` body too large, `422` the model or input is
+//! invalid (wrong length for the schema), `502` a fetched URL failed, `503` the model's
+//! queue is full (retry later, see `retry-after`), `500` the store failed or holds
+//! corrupted bytes, or the model failed.
 
-use crate::{ContentHash, ExecError, Executor, InputSource, Job, StoreError};
+use crate::{batch::Refused, fetch, signing, ContentHash, ExecError, Executor, InputSource, Job, StoreError};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{
 	body::{Bytes, Incoming},
-	header::{HeaderValue, CONTENT_TYPE},
+	header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER},
 	Method, Request, Response, StatusCode,
 };
 use std::{convert::Infallible, future::Future, sync::Arc};
@@ -41,15 +57,32 @@ pub struct Reply {
 	pub output_hash: Option<ContentHash>,
 	/// The proof of a successful ZKML inference.
 	pub proof: Option<Vec<u8>>,
+	/// Further `x-opg-*` headers (device, batch, signature, ...) and `retry-after`.
+	pub headers: Vec<(&'static str, String)>,
+	/// `application/json` rather than octets.
+	pub json: bool,
 }
 
 impl Reply {
 	fn ok(status: StatusCode, body: Vec<u8>) -> Self {
-		Self { status, body, output_hash: None, proof: None }
+		Self { status, body, output_hash: None, proof: None, headers: Vec::new(), json: false }
+	}
+
+	fn json(body: String) -> Self {
+		Self { json: true, ..Self::ok(StatusCode::OK, body.into_bytes()) }
 	}
 
 	fn error(status: StatusCode, reason: impl std::fmt::Display) -> Self {
 		Self::ok(status, format!("{reason}\n").into_bytes())
+	}
+
+	fn output(output: Vec<u8>) -> Self {
+		Self { output_hash: Some(crate::sha256(&output)), ..Self::ok(StatusCode::OK, output) }
+	}
+
+	/// The value of header `name`, if set.
+	pub fn header(&self, name: &str) -> Option<&str> {
+		self.headers.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str())
 	}
 }
 
@@ -61,9 +94,14 @@ pub fn parse_hash(text: &str) -> Option<ContentHash> {
 	Some(hash)
 }
 
+/// The value of `name` in a query string.
+fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+	query?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
 /// `genesis=0x..&request=N&node=0x..`, in any order.
 fn parse_job(query: &str) -> Option<Job> {
-	let value = |name: &str| query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='));
+	let value = |name| query_value(Some(query), name);
 	Some(Job {
 		genesis: parse_hash(value("genesis")?)?,
 		request: value("request")?.parse().ok()?,
@@ -71,104 +109,273 @@ fn parse_job(query: &str) -> Option<Job> {
 	})
 }
 
+/// Decodes `%XX` escapes and `+` of a query value.
+fn percent_decode(text: &str) -> Option<String> {
+	let mut bytes = Vec::with_capacity(text.len());
+	let mut rest = text.as_bytes();
+	while let Some((&byte, tail)) = rest.split_first() {
+		match byte {
+			b'%' => {
+				let digits = std::str::from_utf8(tail.get(..2)?).ok()?;
+				bytes.push(u8::from_str_radix(digits, 16).ok()?);
+				rest = &tail[2..];
+			},
+			b'+' => {
+				bytes.push(b' ');
+				rest = tail;
+			},
+			_ => {
+				bytes.push(byte);
+				rest = tail;
+			},
+		}
+	}
+	String::from_utf8(bytes).ok()
+}
+
 fn exec_error(error: ExecError) -> Reply {
 	let status = match &error {
 		ExecError::ModelNotFound(_) | ExecError::InputNotFound(_) | ExecError::NoProvingKey(_) =>
 			StatusCode::NOT_FOUND,
-		ExecError::Model(_) => StatusCode::UNPROCESSABLE_ENTITY,
-		ExecError::Store(_) | ExecError::Prove(_) => StatusCode::INTERNAL_SERVER_ERROR,
+		ExecError::Model(_) | ExecError::Torch(crate::torch::TorchError::InputLength { .. }) =>
+			StatusCode::UNPROCESSABLE_ENTITY,
+		ExecError::Store(_) | ExecError::Prove(_) | ExecError::Torch(_) => StatusCode::INTERNAL_SERVER_ERROR,
 	};
 	Reply::error(status, error)
 }
 
+/// Runs CPU-bound work off the reactor threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Reply> {
+	tokio::task::spawn_blocking(work).await.map_err(|e| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))
+}
+
 /// Answers one request: `path` without the query, `query` the part after `?`.
-pub fn route(executor: &Executor, method: &Method, path: &str, query: Option<&str>, body: &[u8]) -> Reply {
+pub async fn route(executor: &Arc<Executor>, method: &Method, path: &str, query: Option<&str>, body: Bytes) -> Reply {
 	let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-	match (method, segments.as_slice()) {
-		(&Method::GET, ["health"]) => Reply::ok(StatusCode::OK, b"ok\n".to_vec()),
-		(&Method::POST, ["v1", "infer", model]) => {
-			let Some(model) = parse_hash(model) else {
-				return Reply::error(StatusCode::BAD_REQUEST, "the model is not a SHA-256 hash")
-			};
-			let stored = query.and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("input=")));
-			let input = match stored {
-				Some(hash) => match parse_hash(hash) {
-					Some(hash) if body.is_empty() => InputSource::Stored(hash),
-					Some(_) => return Reply::error(StatusCode::BAD_REQUEST, "a stored input takes no body"),
-					None => return Reply::error(StatusCode::BAD_REQUEST, "the input is not a SHA-256 hash"),
-				},
-				None => InputSource::Inline(body),
-			};
-			match executor.infer(&model, input) {
-				Ok(output) => Reply { output_hash: Some(crate::sha256(&output)), ..Reply::ok(StatusCode::OK, output) },
-				Err(e) => exec_error(e),
-			}
-		},
-		(&Method::POST, ["v1", "prove", model]) => {
-			let Some(model) = parse_hash(model) else {
-				return Reply::error(StatusCode::BAD_REQUEST, "the model is not a SHA-256 hash")
-			};
-			let Some(job) = query.and_then(parse_job) else {
-				return Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N&node=0x..")
-			};
-			match executor.prove(&model, body, job) {
-				Ok((output, proof)) => Reply {
-					output_hash: Some(crate::sha256(&output)),
-					proof: Some(proof),
-					..Reply::ok(StatusCode::OK, output)
-				},
-				Err(e) => exec_error(e),
-			}
-		},
+	let answer = match (method, segments.as_slice()) {
+		(&Method::GET, ["health"]) => Ok(Reply::json(health(executor))),
+		(&Method::GET, ["metrics"]) => Ok(Reply::ok(StatusCode::OK, executor.metrics().render().into_bytes())),
+		(&Method::POST, ["v1", "infer", model]) => infer(executor, model, query, body).await,
+		(&Method::POST, ["v1", "prove", model]) => prove(executor, model, query, body).await,
+		(&Method::POST, ["v1", "fetch"]) => fetch_url(executor, query).await,
 		(&Method::PUT, ["v1", "artifacts", hash]) => {
-			let Some(hash) = parse_hash(hash) else {
-				return Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash")
-			};
-			match executor.store().put_expecting(&hash, body) {
+			let hash = parse_hash(hash)
+				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash"));
+			hash.map(|hash| match executor.store().put_expecting(&hash, &body) {
 				Ok(()) => Reply::ok(StatusCode::CREATED, Vec::new()),
 				Err(e @ StoreError::HashMismatch { .. }) => Reply::error(StatusCode::UNPROCESSABLE_ENTITY, e),
 				Err(e) => Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
-			}
+			})
 		},
 		(&Method::GET, ["v1", "artifacts", hash]) => {
-			let Some(hash) = parse_hash(hash) else {
-				return Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash")
-			};
-			match executor.store().get(&hash) {
+			let hash = parse_hash(hash)
+				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash"));
+			hash.map(|hash| match executor.store().get(&hash) {
 				Ok(Some(bytes)) => Reply::ok(StatusCode::OK, bytes),
 				Ok(None) => Reply::error(StatusCode::NOT_FOUND, "no such artifact"),
 				Err(e) => Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
-			}
+			})
 		},
-		_ => Reply::error(StatusCode::NOT_FOUND, format!("no route {method} {path}")),
+		_ => Err(Reply::error(StatusCode::NOT_FOUND, format!("no route {method} {path}"))),
+	};
+	answer.unwrap_or_else(|reply| reply)
+}
+
+/// The `/health` answer: the device and queue of every TorchScript model served.
+fn health(executor: &Executor) -> String {
+	let models: Vec<_> = executor
+		.torch_models()
+		.map(|(hash, serving)| {
+			serde_json::json!({
+				"hash": format!("0x{}", hex::encode(hash)),
+				"format": "torchscript",
+				"device": serving.device,
+			})
+		})
+		.collect();
+	serde_json::json!({
+		"status": "ok",
+		"models": models,
+		"node": executor.node_key().map(|key| format!("0x{}", hex::encode(key.public()))),
+	})
+	.to_string()
+}
+
+fn model_hash(text: &str) -> Result<ContentHash, Reply> {
+	parse_hash(text).ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the model is not a SHA-256 hash"))
+}
+
+async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body: Bytes) -> Result<Reply, Reply> {
+	let model = model_hash(model)?;
+	let stored = match query_value(query, "input") {
+		Some(hash) => match parse_hash(hash) {
+			Some(hash) if body.is_empty() => Some(hash),
+			Some(_) => return Err(Reply::error(StatusCode::BAD_REQUEST, "a stored input takes no body")),
+			None => return Err(Reply::error(StatusCode::BAD_REQUEST, "the input is not a SHA-256 hash")),
+		},
+		None => None,
+	};
+	let signing = match (query_value(query, "genesis"), query_value(query, "request")) {
+		(None, None) => None,
+		(Some(genesis), Some(request)) => match (parse_hash(genesis), request.parse::<u64>()) {
+			(Some(genesis), Ok(request)) => Some((genesis, request)),
+			_ => return Err(Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N")),
+		},
+		_ => return Err(Reply::error(StatusCode::BAD_REQUEST, "signing needs both genesis and request")),
+	};
+	if signing.is_some() && executor.node_key().is_none() {
+		return Err(Reply::error(StatusCode::NOT_FOUND, "this executor holds no node key (serve --node-key)"));
 	}
+	if let Some(hash) = stored {
+		if !executor.fetch_missing(&hash).await.map_err(exec_error)? {
+			return Err(exec_error(ExecError::InputNotFound(hash)));
+		}
+	}
+	let (input, input_hash) = match stored {
+		Some(hash) => (executor.store().get(&hash).map_err(|e| exec_error(e.into()))?.unwrap_or_default(), hash),
+		None => (body.to_vec(), crate::sha256(&body)),
+	};
+	let mut reply = match executor.torch(&model) {
+		Some(serving) => infer_torch(executor, &model, serving, input).await?,
+		None => {
+			if !executor.fetch_missing(&model).await.map_err(exec_error)? {
+				return Err(exec_error(ExecError::ModelNotFound(model)));
+			}
+			let executor = executor.clone();
+			let output = blocking(move || executor.infer(&model, InputSource::Inline(&input))).await?;
+			Reply::output(output.map_err(exec_error)?)
+		},
+	};
+	if let (Some((genesis, request)), Some(key)) = (signing, executor.node_key()) {
+		sign(&mut reply, key, &genesis, request, &model, &input_hash);
+	}
+	Ok(reply)
+}
+
+/// Adds the node key's signature of a successful inference's result message.
+fn sign(reply: &mut Reply, key: &signing::NodeKey, genesis: &[u8; 32], request: u64, model: &ContentHash, input: &ContentHash) {
+	if let Some(output) = reply.output_hash {
+		let signature = key.sign_result(genesis, request, model, input, &output);
+		reply.headers.push(("x-opg-node", format!("0x{}", hex::encode(key.public()))));
+		reply.headers.push(("x-opg-signature", format!("0x{}", hex::encode(signature))));
+	}
+}
+
+async fn infer_torch(
+	executor: &Executor,
+	model: &ContentHash,
+	serving: &crate::TorchServing,
+	input: Vec<u8>,
+) -> Result<Reply, Reply> {
+	let name = format!("0x{}", hex::encode(model));
+	let expected = serving.schema.input_len();
+	if input.len() != expected {
+		executor.metrics().request(&name, "invalid");
+		let error = crate::torch::TorchError::InputLength { expected, found: input.len() };
+		return Err(exec_error(ExecError::Torch(error)));
+	}
+	let answer = match serving.batcher.submit(input) {
+		Ok(answer) => answer,
+		Err(Refused::Busy) => {
+			let mut reply = Reply::error(StatusCode::SERVICE_UNAVAILABLE, "busy: the model's queue is full, retry");
+			reply.headers.push(("retry-after", "1".into()));
+			return Err(reply);
+		},
+		Err(Refused::Stopped) =>
+			return Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the model's worker has stopped")),
+	};
+	let output = match answer.await {
+		Ok(Ok(output)) => output,
+		Ok(Err(e)) => {
+			executor.metrics().request(&name, "failed");
+			return Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e));
+		},
+		Err(_) => return Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the model's worker has stopped")),
+	};
+	executor.metrics().request(&name, "ok");
+	// Batch and private settlement keep outputs off chain: the requester fetches them here.
+	executor.store().put(&output.bytes).map_err(|e| exec_error(e.into()))?;
+	let mut reply = Reply::output(output.bytes);
+	reply.headers.push(("x-opg-device", serving.device.clone()));
+	reply.headers.push(("x-opg-batch-size", output.batch_size.to_string()));
+	reply.headers.push(("x-opg-reproducible", output.reproducible.to_string()));
+	Ok(reply)
+}
+
+async fn prove(executor: &Arc<Executor>, model: &str, query: Option<&str>, body: Bytes) -> Result<Reply, Reply> {
+	let model = model_hash(model)?;
+	let job = query
+		.and_then(parse_job)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N&node=0x.."))?;
+	if !executor.fetch_missing(&model).await.map_err(exec_error)? {
+		return Err(exec_error(ExecError::ModelNotFound(model)));
+	}
+	let input_hash = crate::sha256(&body);
+	let prover = executor.clone();
+	let (output, proof) = blocking(move || prover.prove(&model, &body, job)).await?.map_err(exec_error)?;
+	let mut reply = Reply { proof: Some(proof), ..Reply::output(output) };
+	// The executor signs for the node key it holds when the job is bound to that key.
+	if let Some(key) = executor.node_key().filter(|key| key.public() == job.node) {
+		sign(&mut reply, key, &job.genesis, job.request, &model, &input_hash);
+	}
+	Ok(reply)
+}
+
+async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Reply> {
+	let url = query_value(query, "url")
+		.and_then(percent_decode)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?url=http://..."))?;
+	let bytes = fetch::get(&url, MAX_BODY).await.map_err(|reason| Reply::error(StatusCode::BAD_GATEWAY, reason))?;
+	let time_ms = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map_or(0, |since| since.as_millis() as u64);
+	let hash = executor.store().put(&bytes).map_err(|e| exec_error(e.into()))?;
+	let (node, signature) = match executor.node_key() {
+		Some(key) => (
+			Some(format!("0x{}", hex::encode(key.public()))),
+			Some(format!("0x{}", hex::encode(key.sign(&signing::provenance_message(&url, &hash, time_ms))))),
+		),
+		None => (None, None),
+	};
+	Ok(Reply::json(
+		serde_json::json!({
+			"url": url,
+			"hash": format!("0x{}", hex::encode(hash)),
+			"size": bytes.len(),
+			"time_ms": time_ms,
+			"node": node,
+			"signature": signature,
+		})
+		.to_string(),
+	))
 }
 
 async fn handle(executor: Arc<Executor>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
 	let (parts, body) = request.into_parts();
 	let reply = match Limited::new(body, MAX_BODY).collect().await {
-		Ok(body) => {
-			let body = body.to_bytes();
-			let path = parts.uri.path().to_owned();
-			let query = parts.uri.query().map(str::to_owned);
-			// Inference is CPU-bound: keep it off the reactor threads.
-			tokio::task::spawn_blocking(move || route(&executor, &parts.method, &path, query.as_deref(), &body))
-				.await
-				.unwrap_or_else(|e| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))
-		},
+		Ok(body) => route(&executor, &parts.method, parts.uri.path(), parts.uri.query(), body.to_bytes()).await,
 		Err(e) => Reply::error(StatusCode::PAYLOAD_TOO_LARGE, e),
 	};
 	let mut response = Response::new(Full::new(Bytes::from(reply.body)));
 	*response.status_mut() = reply.status;
-	let content_type = if reply.status.is_success() { "application/octet-stream" } else { "text/plain" };
+	let content_type = match (reply.status.is_success(), reply.json) {
+		(true, true) => "application/json",
+		(true, false) => "application/octet-stream",
+		(false, _) => "text/plain",
+	};
 	response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+	let hex_header = |bytes: &[u8]| HeaderValue::from_str(&format!("0x{}", hex::encode(bytes))).expect("hex is a valid header");
 	if let Some(hash) = reply.output_hash {
-		let value = HeaderValue::from_str(&format!("0x{}", hex::encode(hash))).expect("hex is a valid header");
-		response.headers_mut().insert("x-opg-output-hash", value);
+		response.headers_mut().insert("x-opg-output-hash", hex_header(&hash));
 	}
 	if let Some(proof) = reply.proof {
-		let value = HeaderValue::from_str(&format!("0x{}", hex::encode(proof))).expect("hex is a valid header");
-		response.headers_mut().insert("x-opg-proof", value);
+		response.headers_mut().insert("x-opg-proof", hex_header(&proof));
+	}
+	for (name, value) in reply.headers {
+		let name = if name == "retry-after" { RETRY_AFTER } else { HeaderName::from_static(name) };
+		if let Ok(value) = HeaderValue::from_str(&value) {
+			response.headers_mut().insert(name, value);
+		}
 	}
 	Ok(response)
 }

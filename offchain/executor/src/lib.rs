@@ -5,23 +5,41 @@
 //! and submits results. Models and large inputs are read from a content-addressed
 //! [`ArtifactStore`] and refused unless their bytes hash to the requested hash.
 //!
-//! This first executor runs OPG's quantized-integer models ([`opg_qmodel`]) natively,
-//! bit-exactly, and for ZKML requests proves them with [`opg_zk`] when it holds the
-//! model's proving key (`{zk keys}/{model hash hex}/proving.key`, as `opg-zk setup --out`
-//! writes it). The HTTP API is in [`http`].
+//! It runs two kinds of model:
+//! - TorchScript models on libtorch ([`torch`]), on CUDA when present, else CPU, for the
+//!   models it is configured to serve ([`TorchConfig`]), with micro-batching of
+//!   concurrent requests behind a bounded queue ([`batch`]);
+//! - OPG's quantized-integer models ([`opg_qmodel`]) natively, bit-exactly, and for ZKML
+//!   requests proven with [`opg_zk`] when it holds the model's proving key
+//!   (`{zk keys}/{model hash hex}/proving.key`, as `opg-zk setup --out` writes it).
+//!
+//! A model missing from the store is fetched by its hash from the configured peers
+//! (other executors or data nodes) and refused unless it hashes right. With a node key
+//! ([`signing::NodeKey`]) the executor signs results itself (TEE mode: the key never
+//! leaves the enclave) and signs data-provenance statements. The HTTP API is in [`http`].
 
+pub mod batch;
+pub mod fetch;
 pub mod http;
+pub mod metrics;
+pub mod signing;
 pub mod store;
+pub mod torch;
 
 use ark_std::rand::{rngs::StdRng, SeedableRng};
+use batch::{BatchLimits, Batcher};
+use metrics::Metrics;
 use opg_qmodel::QModel;
 use opg_zk::{CompiledModel, Prover};
+use serde::{Deserialize, Serialize};
+use signing::NodeKey;
 use std::{
 	collections::HashMap,
 	path::PathBuf,
 	sync::{Arc, Mutex},
 };
 pub use store::{sha256, ArtifactStore, ContentHash, StoreError};
+use torch::{Schema, TorchModel};
 
 /// Why an inference failed.
 #[derive(Debug)]
@@ -38,6 +56,8 @@ pub enum ExecError {
 	NoProvingKey(ContentHash),
 	/// The model cannot be compiled or proven, or its key file is unreadable.
 	Prove(opg_zk::Error),
+	/// A TorchScript model failed to load or run, or the input does not fit its schema.
+	Torch(torch::TorchError),
 }
 
 impl std::fmt::Display for ExecError {
@@ -49,6 +69,7 @@ impl std::fmt::Display for ExecError {
 			Self::Store(e) => e.fmt(f),
 			Self::NoProvingKey(hash) => write!(f, "no proving key for model 0x{}", hex::encode(hash)),
 			Self::Prove(e) => e.fmt(f),
+			Self::Torch(e) => e.fmt(f),
 		}
 	}
 }
@@ -80,23 +101,131 @@ pub struct Job {
 	pub node: [u8; 32],
 }
 
+/// One TorchScript model to serve, as the executor's configuration file lists it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TorchConfig {
+	/// SHA-256 of the `.pt` file, as published in the model hub (0x-hex).
+	pub hash: String,
+	/// Its input and output tensors, as published in the model hub.
+	pub schema: Schema,
+	/// Requests run together at most; 1 turns batching off.
+	#[serde(default = "default_max_batch")]
+	pub max_batch: usize,
+}
+
+fn default_max_batch() -> usize {
+	32
+}
+
+/// A TorchScript model being served.
+pub struct TorchServing {
+	/// Its queue and worker.
+	pub batcher: Batcher,
+	/// Its schema.
+	pub schema: Schema,
+	/// The device it runs on (`cpu`, `cuda:N`).
+	pub device: String,
+}
+
 /// Runs models from an artifact store, keeping parsed models and provers in memory.
 pub struct Executor {
 	store: ArtifactStore,
 	zk_keys: Option<PathBuf>,
 	models: Mutex<HashMap<ContentHash, Arc<QModel>>>,
 	provers: Mutex<HashMap<ContentHash, Arc<Prover>>>,
+	torch: HashMap<ContentHash, TorchServing>,
+	peers: Vec<String>,
+	node_key: Option<NodeKey>,
+	metrics: Arc<Metrics>,
 }
 
 impl Executor {
 	/// An executor over `store`, proving with the keys under `zk_keys`.
 	pub fn new(store: ArtifactStore, zk_keys: Option<PathBuf>) -> Self {
-		Self { store, zk_keys, models: Mutex::default(), provers: Mutex::default() }
+		Self {
+			store,
+			zk_keys,
+			models: Mutex::default(),
+			provers: Mutex::default(),
+			torch: HashMap::new(),
+			peers: Vec::new(),
+			node_key: None,
+			metrics: Arc::default(),
+		}
+	}
+
+	/// Fetches missing artifacts from `peers` (base URLs of executors or data nodes).
+	pub fn with_peers(mut self, peers: Vec<String>) -> Self {
+		self.peers = peers.into_iter().map(|peer| peer.trim_end_matches('/').to_owned()).collect();
+		self
+	}
+
+	/// Signs results and provenance statements with `key`.
+	pub fn with_node_key(mut self, key: NodeKey) -> Self {
+		self.node_key = Some(key);
+		self
+	}
+
+	/// Serves the TorchScript model `hash` (which must be in the store: see
+	/// [`Self::fetch_missing`]) on `device`: loads it and starts its batch worker.
+	pub fn serve_torch(
+		&mut self,
+		hash: ContentHash,
+		schema: Schema,
+		device: tch::Device,
+		limits: BatchLimits,
+	) -> Result<(), ExecError> {
+		let bytes = self.store.get(&hash)?.ok_or(ExecError::ModelNotFound(hash))?;
+		let model = TorchModel::load(&bytes, schema.clone(), device).map_err(ExecError::Torch)?;
+		let batcher = Batcher::start(model, format!("0x{}", hex::encode(hash)), limits, self.metrics.clone());
+		self.torch.insert(hash, TorchServing { batcher, schema, device: torch::device_name(device) });
+		Ok(())
+	}
+
+	/// The TorchScript models served.
+	pub fn torch_models(&self) -> impl Iterator<Item = (&ContentHash, &TorchServing)> {
+		self.torch.iter()
+	}
+
+	/// The TorchScript model `hash`, if served.
+	pub fn torch(&self, hash: &ContentHash) -> Option<&TorchServing> {
+		self.torch.get(hash)
 	}
 
 	/// The artifact store.
 	pub fn store(&self) -> &ArtifactStore {
 		&self.store
+	}
+
+	/// The node key, if the executor holds one.
+	pub fn node_key(&self) -> Option<&NodeKey> {
+		self.node_key.as_ref()
+	}
+
+	/// The metrics.
+	pub fn metrics(&self) -> &Metrics {
+		&self.metrics
+	}
+
+	/// Makes sure the artifact `hash` is in the store: if missing, asks each peer in turn
+	/// and keeps the first answer whose bytes hash to `hash`. `Ok(false)` when no peer
+	/// has it; the errors of peers that answered wrongly are returned only if none did.
+	pub async fn fetch_missing(&self, hash: &ContentHash) -> Result<bool, ExecError> {
+		if self.store.contains(hash) {
+			return Ok(true);
+		}
+		let mut refused = None;
+		for peer in &self.peers {
+			let url = format!("{peer}/v1/artifacts/0x{}", hex::encode(hash));
+			match fetch::get(&url, http::MAX_BODY).await {
+				Ok(bytes) => match self.store.put_expecting(hash, &bytes) {
+					Ok(()) => return Ok(true),
+					Err(e) => refused = Some(e),
+				},
+				Err(reason) => eprintln!("opg-executor: fetch {url}: {reason}"),
+			}
+		}
+		refused.map_or(Ok(false), |e| Err(e.into()))
 	}
 
 	/// The model `hash`, parsed and validated, from memory or the store.
@@ -164,3 +293,5 @@ impl Executor {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod torch_tests;

@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use opg_executor::{http, ArtifactStore, Executor, InputSource};
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use opg_executor::{batch::BatchLimits, http, signing::NodeKey, torch, ArtifactStore, Executor, InputSource, TorchConfig};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 /// The OPG inference executor.
 #[derive(Parser)]
@@ -28,6 +28,29 @@ enum Command {
 		/// `opg-zk setup --out {DIR}/{model hash hex}` writes it.
 		#[arg(long)]
 		zk_keys: Option<PathBuf>,
+		/// The TorchScript models to serve: a JSON file `{"models": [{"hash", "schema",
+		/// "max_batch"}]}` (see docs/inference-node.md).
+		#[arg(long)]
+		config: Option<PathBuf>,
+		/// Where TorchScript models run: auto (CUDA 0 if present, else CPU), cpu, cuda, cuda:N.
+		#[arg(long, default_value = "auto")]
+		device: String,
+		/// Requests that may wait per model; one more is answered 503 busy.
+		#[arg(long, default_value_t = 256)]
+		queue: usize,
+		/// How long a batch waits to fill once it has a request, in microseconds.
+		#[arg(long, default_value_t = 500)]
+		batch_window_us: u64,
+		/// libtorch's intra-op CPU threads (default: libtorch's choice, the core count).
+		#[arg(long)]
+		threads: Option<i32>,
+		/// An executor or data node to fetch missing artifacts from, by hash (repeatable).
+		#[arg(long = "peer")]
+		peers: Vec<String>,
+		/// A file with the node key's 32-byte secret seed (hex): the executor then signs
+		/// results (TEE mode) and data-provenance statements.
+		#[arg(long)]
+		node_key: Option<PathBuf>,
 	},
 	/// Add a file to the artifact store; prints its hash and size (what the model hub records).
 	Put {
@@ -68,6 +91,17 @@ fn parse_hash(text: &str) -> Result<[u8; 32]> {
 	http::parse_hash(text).with_context(|| format!("{text:?} is not a SHA-256 hash (64 hex digits)"))
 }
 
+/// The `models` of an executor configuration file.
+fn read_config(path: &std::path::Path) -> Result<Vec<TorchConfig>> {
+	#[derive(serde::Deserialize)]
+	struct Config {
+		models: Vec<TorchConfig>,
+	}
+	let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+	let config: Config = serde_json::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
+	Ok(config.models)
+}
+
 fn print_artifact(hash: &[u8; 32], size: usize) {
 	println!("hash: 0x{}", hex::encode(hash));
 	println!("size: {size}");
@@ -75,9 +109,54 @@ fn print_artifact(hash: &[u8; 32], size: usize) {
 
 fn main() -> Result<()> {
 	match Cli::parse().command {
-		Command::Serve { listen, store, zk_keys } => {
-			let executor = Arc::new(Executor::new(ArtifactStore::open(&store)?, zk_keys));
+		Command::Serve {
+			listen,
+			store,
+			zk_keys,
+			config,
+			device,
+			queue,
+			batch_window_us,
+			threads,
+			peers,
+			node_key,
+		} => {
 			let runtime = tokio::runtime::Runtime::new()?;
+			let mut executor = Executor::new(ArtifactStore::open(&store)?, zk_keys).with_peers(peers);
+			if let Some(path) = node_key {
+				let key = NodeKey::read(&path).map_err(anyhow::Error::msg)?;
+				eprintln!("opg-executor: node key 0x{}", hex::encode(key.public()));
+				executor = executor.with_node_key(key);
+			}
+			let models = match config {
+				Some(path) => read_config(&path)?,
+				None => Vec::new(),
+			};
+			if !models.is_empty() {
+				let device = torch::parse_device(&device).map_err(anyhow::Error::msg)?;
+				torch::set_deterministic();
+				if let Some(threads) = threads {
+					tch::set_num_threads(threads);
+				}
+				for model in models {
+					let hash = parse_hash(&model.hash)?;
+					anyhow::ensure!(
+						runtime.block_on(executor.fetch_missing(&hash))?,
+						"model {} is neither in the store nor at any peer",
+						model.hash
+					);
+					let limits = BatchLimits {
+						queue,
+						max_batch: model.max_batch.max(1),
+						window: Duration::from_micros(batch_window_us),
+					};
+					executor
+						.serve_torch(hash, model.schema, device, limits)
+						.with_context(|| format!("cannot serve TorchScript model {}", model.hash))?;
+					eprintln!("opg-executor: serving TorchScript model {} on {}", model.hash, torch::device_name(device));
+				}
+			}
+			let executor = Arc::new(executor);
 			runtime.block_on(async move {
 				let listener = tokio::net::TcpListener::bind(listen)
 					.await

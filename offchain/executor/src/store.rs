@@ -69,6 +69,11 @@ impl ArtifactStore {
 		self.dir.join(hex::encode(hash))
 	}
 
+	/// Whether the artifact `hash` is stored (not checked: [`Self::get`] checks).
+	pub fn contains(&self, hash: &ContentHash) -> bool {
+		self.path(hash).is_file()
+	}
+
 	/// Stores `bytes` and returns their hash.
 	pub fn put(&self, bytes: &[u8]) -> Result<ContentHash, StoreError> {
 		let hash = sha256(bytes);

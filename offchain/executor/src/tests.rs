@@ -1,8 +1,15 @@
 use super::*;
-use crate::http::{route, serve};
-use hyper::{Method, StatusCode};
+use crate::http::{route, serve, Reply};
+use hyper::{body::Bytes, Method, StatusCode};
+use std::sync::Arc;
 
-fn temp_store(name: &str) -> ArtifactStore {
+/// Answers one request as the server would.
+pub(crate) fn call(executor: &Arc<Executor>, method: &Method, path: &str, query: Option<&str>, body: &[u8]) -> Reply {
+	let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+	runtime.block_on(route(executor, method, path, query, Bytes::copy_from_slice(body)))
+}
+
+pub(crate) fn temp_store(name: &str) -> ArtifactStore {
 	let dir = std::env::temp_dir().join(format!("opg-executor-test-{name}-{}", std::process::id()));
 	let _ = std::fs::remove_dir_all(&dir);
 	ArtifactStore::open(dir).unwrap()
@@ -61,35 +68,35 @@ fn inference_errors_are_named() {
 fn routes_answer_with_statuses() {
 	let store = temp_store("routes");
 	let (hash, model) = demo(&store);
-	let executor = Executor::new(store, None);
+	let executor = Arc::new(Executor::new(store, None));
 	let model_path = format!("/v1/infer/0x{}", hex::encode(hash));
 
-	let reply = route(&executor, &Method::GET, "/health", None, b"");
+	let reply = call(&executor, &Method::GET, "/health", None, b"");
 	assert_eq!(reply.status, StatusCode::OK);
 
 	let input = [1u8, 2, 3, 4, 5, 6, 7, 8];
-	let reply = route(&executor, &Method::POST, &model_path, None, &input);
+	let reply = call(&executor, &Method::POST, &model_path, None, &input);
 	assert_eq!(reply.status, StatusCode::OK);
 	assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
 	assert_eq!(reply.output_hash, Some(sha256(&reply.body)));
 
-	assert_eq!(route(&executor, &Method::POST, &model_path, None, &input[..3]).status, StatusCode::UNPROCESSABLE_ENTITY);
-	assert_eq!(route(&executor, &Method::POST, "/v1/infer/zz", None, &input).status, StatusCode::BAD_REQUEST);
+	assert_eq!(call(&executor, &Method::POST, &model_path, None, &input[..3]).status, StatusCode::UNPROCESSABLE_ENTITY);
+	assert_eq!(call(&executor, &Method::POST, "/v1/infer/zz", None, &input).status, StatusCode::BAD_REQUEST);
 	let unknown = format!("/v1/infer/{}", hex::encode(sha256(b"x")));
-	assert_eq!(route(&executor, &Method::POST, &unknown, None, &input).status, StatusCode::NOT_FOUND);
+	assert_eq!(call(&executor, &Method::POST, &unknown, None, &input).status, StatusCode::NOT_FOUND);
 
 	let artifact = format!("/v1/artifacts/{}", hex::encode(sha256(&input)));
-	assert_eq!(route(&executor, &Method::GET, &artifact, None, b"").status, StatusCode::NOT_FOUND);
-	assert_eq!(route(&executor, &Method::PUT, &artifact, None, b"wrong").status, StatusCode::UNPROCESSABLE_ENTITY);
-	assert_eq!(route(&executor, &Method::PUT, &artifact, None, &input).status, StatusCode::CREATED);
-	assert_eq!(route(&executor, &Method::GET, &artifact, None, b"").body, input);
+	assert_eq!(call(&executor, &Method::GET, &artifact, None, b"").status, StatusCode::NOT_FOUND);
+	assert_eq!(call(&executor, &Method::PUT, &artifact, None, b"wrong").status, StatusCode::UNPROCESSABLE_ENTITY);
+	assert_eq!(call(&executor, &Method::PUT, &artifact, None, &input).status, StatusCode::CREATED);
+	assert_eq!(call(&executor, &Method::GET, &artifact, None, b"").body, input);
 
 	let query = format!("input={}", hex::encode(sha256(&input)));
-	let reply = route(&executor, &Method::POST, &model_path, Some(&query), b"");
+	let reply = call(&executor, &Method::POST, &model_path, Some(&query), b"");
 	assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
-	assert_eq!(route(&executor, &Method::POST, &model_path, Some(&query), b"x").status, StatusCode::BAD_REQUEST);
+	assert_eq!(call(&executor, &Method::POST, &model_path, Some(&query), b"x").status, StatusCode::BAD_REQUEST);
 
-	assert_eq!(route(&executor, &Method::DELETE, &artifact, None, b"").status, StatusCode::NOT_FOUND);
+	assert_eq!(call(&executor, &Method::DELETE, &artifact, None, b"").status, StatusCode::NOT_FOUND);
 }
 
 #[test]
@@ -150,12 +157,12 @@ fn zkml_jobs_are_proven_for_their_job_and_verify() {
 	let (genesis, node) = ([0x42; 32], [0x24; 32]);
 	let query = format!("genesis=0x{}&request=12&node=0x{}", hex::encode(genesis), hex::encode(node));
 	let path = format!("/v1/prove/0x{}", hex::encode(hash));
-	let without_keys = Executor::new(store.clone(), None);
-	let reply = route(&without_keys, &Method::POST, &path, Some(&query), &input);
+	let without_keys = Arc::new(Executor::new(store.clone(), None));
+	let reply = call(&without_keys, &Method::POST, &path, Some(&query), &input);
 	assert_eq!(reply.status, StatusCode::NOT_FOUND);
 
-	let executor = Executor::new(store.clone(), Some(keys));
-	let reply = route(&executor, &Method::POST, &path, Some(&query), &input);
+	let executor = Arc::new(Executor::new(store.clone(), Some(keys)));
+	let reply = call(&executor, &Method::POST, &path, Some(&query), &input);
 	assert_eq!(reply.status, StatusCode::OK);
 	assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
 	let statement = opg_zk_verifier::Statement {
@@ -169,9 +176,9 @@ fn zkml_jobs_are_proven_for_their_job_and_verify() {
 	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &proof, &other_request), Err(opg_zk_verifier::Error::Rejected));
 
 	for bad_query in ["request=12", "genesis=0x12&request=12&node=0x12", "genesis=&request=x&node="] {
-		assert_eq!(route(&executor, &Method::POST, &path, Some(bad_query), &input).status, StatusCode::BAD_REQUEST);
+		assert_eq!(call(&executor, &Method::POST, &path, Some(bad_query), &input).status, StatusCode::BAD_REQUEST);
 	}
-	assert_eq!(route(&executor, &Method::POST, &path, None, &input).status, StatusCode::BAD_REQUEST);
-	let short = route(&executor, &Method::POST, &path, Some(&query), &input[..7]);
+	assert_eq!(call(&executor, &Method::POST, &path, None, &input).status, StatusCode::BAD_REQUEST);
+	let short = call(&executor, &Method::POST, &path, Some(&query), &input[..7]);
 	assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

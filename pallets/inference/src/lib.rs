@@ -45,7 +45,7 @@ mod tests;
 pub mod types;
 pub mod weights;
 
-pub use offchain::{EXECUTOR_URL_KEY, NODE_KEY_TYPE};
+pub use offchain::{EXECUTOR_NODE_KEY, EXECUTOR_URL_KEY, NODE_KEY_TYPE};
 pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;

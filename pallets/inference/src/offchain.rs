@@ -7,6 +7,13 @@
 //! and submits it as an unsigned `submit_result`; batch-mode results go together in one
 //! signed `submit_batch`. Transaction validation checks them exactly as dispatch will.
 //!
+//! A node key can also live in the executor alone (a TEE holds it, bound by its
+//! attestation): its public key under [`EXECUTOR_NODE_KEY`] (`opg-node
+//! --executor-node-key`) makes the worker serve it too, with the executor's signature
+//! (`x-opg-signature`, asked for with `?genesis=0x..&request=N`) in place of the
+//! keystore's. Such a key serves individual and private settlement; batch roots are
+//! signed only by keystore keys.
+//!
 //! ZKML requests go to the executor's prover instead; their results are submitted with
 //! the proof as `submit_proven_result`, or, several of one model, as one
 //! `submit_proven_batch` whose proofs the runtime verifies together.
@@ -25,7 +32,7 @@ use frame_system::{
 	offchain::{CreateBare, SubmitTransaction},
 	pallet_prelude::BlockNumberFor,
 };
-use sp_core::crypto::KeyTypeId;
+use sp_core::{crypto::KeyTypeId, sr25519::Signature};
 use sp_runtime::{
 	offchain::{http, Duration, StorageKind},
 	traits::Get,
@@ -35,6 +42,10 @@ use sp_runtime::{
 pub const NODE_KEY_TYPE: KeyTypeId = KeyTypeId(*b"opgn");
 /// Offchain storage key (persistent) holding the executor's base URL, UTF-8.
 pub const EXECUTOR_URL_KEY: &[u8] = b"opg::executor-url";
+/// Offchain storage key (persistent) holding the public node key (32 bytes) that the
+/// executor holds itself, in a TEE, and signs with (set by `opg-node
+/// --executor-node-key`). Its results carry the executor's signature, not the keystore's.
+pub const EXECUTOR_NODE_KEY: &[u8] = b"opg::executor-node-key";
 /// Offchain storage key of the results this node has submitted and whose deadline has not
 /// passed, so that a result waiting in the pool is not computed again.
 const SUBMITTED_KEY: &[u8] = b"opg::inference::submitted";
@@ -51,7 +62,17 @@ type Submitted<T> = Vec<(RequestId, u32, BlockNumberFor<T>)>;
 
 impl<T: Config> Pallet<T> {
 	pub(crate) fn serve_assignments(now: BlockNumberFor<T>) {
-		let keys = sp_io::crypto::sr25519_public_keys(NODE_KEY_TYPE);
+		// (key, whether the executor signs with it rather than the keystore)
+		let mut keys: Vec<(NodeKey, bool)> =
+			sp_io::crypto::sr25519_public_keys(NODE_KEY_TYPE).into_iter().map(|key| (key, false)).collect();
+		let executor_key = sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, EXECUTOR_NODE_KEY)
+			.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+			.map(NodeKey::from);
+		if let Some(key) = executor_key {
+			if !keys.iter().any(|(known, _)| *known == key) {
+				keys.push((key, true));
+			}
+		}
 		if keys.is_empty() {
 			return;
 		}
@@ -68,7 +89,7 @@ impl<T: Config> Pallet<T> {
 		submitted.retain(|(_, _, deadline)| *deadline >= now);
 
 		let mut jobs = 0;
-		for node in keys {
+		for (node, executor_signs) in keys {
 			let mut leaves = Vec::new();
 			let mut proven: Vec<(ModelId, ProvenResultOf<T>, (RequestId, u32, BlockNumberFor<T>))> = Vec::new();
 			for (id, ()) in Assignments::<T>::iter_prefix(node) {
@@ -80,8 +101,13 @@ impl<T: Config> Pallet<T> {
 				if already || request.deadline < now {
 					continue;
 				}
+				if executor_signs && request.settlement == SettlementMode::Batch {
+					// Signing a batch root needs the key; the executor signs only results it computed.
+					log::warn!(target: LOG_TARGET, "request {id}: batch settlement needs a keystore node key");
+					continue;
+				}
 				jobs += 1;
-				let (output, proof) = match Self::execute(url, id, node, &request) {
+				let (output, proof, executor_signature) = match Self::execute(url, id, node, &request, executor_signs) {
 					Ok(answer) => answer,
 					Err(reason) => {
 						log::warn!(target: LOG_TARGET, "request {id}: {reason}");
@@ -104,8 +130,14 @@ impl<T: Config> Pallet<T> {
 						},
 					},
 				};
-				let Ok(message) = Self::result_message(&request, id, &output_hash) else { return };
-				let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { continue };
+				let signature = match executor_signature {
+					Some(signature) => signature,
+					None => {
+						let Ok(message) = Self::result_message(&request, id, &output_hash) else { return };
+						let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { continue };
+						signature
+					},
+				};
 				let result = InferenceResult { request: id, node, output };
 				let entry = (id, request.attempts, request.deadline);
 				match proof {
@@ -169,19 +201,31 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Runs request `id` on the executor and returns the output bytes, with a proof for a
-	/// ZKML request.
-	fn execute(url: &str, id: RequestId, node: NodeKey, request: &RequestOf<T>) -> Result<(Vec<u8>, Option<ZkProof>), String> {
+	/// ZKML request, and with the executor's signature when `executor_signs`.
+	fn execute(
+		url: &str,
+		id: RequestId,
+		node: NodeKey,
+		request: &RequestOf<T>,
+		executor_signs: bool,
+	) -> Result<(Vec<u8>, Option<ZkProof>, Option<Signature>), String> {
 		let input = Inputs::<T>::get(id).ok_or("input missing")?;
 		let model = hex::encode(request.model_hash);
 		let zkml = request.mode == VerificationMode::Zkml;
+		let genesis = || Self::genesis_hash().map(hex::encode).map_err(|_| String::from("genesis hash unknown"));
+		let signing = if executor_signs { format!("genesis=0x{}&request={id}", genesis()?) } else { String::new() };
 		let (uri, body) = match input {
 			Input::Inline(bytes) if zkml => {
-				let genesis = Self::genesis_hash().map_err(|_| "genesis hash unknown")?;
-				let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(genesis), hex::encode(node.0));
+				let query = format!("genesis=0x{}&request={id}&node=0x{}", genesis()?, hex::encode(node.0));
 				(format!("{url}/v1/prove/0x{model}?{query}"), bytes.into_inner())
 			},
+			Input::Inline(bytes) if executor_signs => (format!("{url}/v1/infer/0x{model}?{signing}"), bytes.into_inner()),
 			Input::Inline(bytes) => (format!("{url}/v1/infer/0x{model}"), bytes.into_inner()),
-			Input::Stored { hash, .. } => (format!("{url}/v1/infer/0x{model}?input=0x{}", hex::encode(hash)), Vec::new()),
+			Input::Stored { hash, .. } => {
+				let stored = format!("input=0x{}", hex::encode(hash));
+				let query = if executor_signs { format!("{stored}&{signing}") } else { stored };
+				(format!("{url}/v1/infer/0x{model}?{query}"), Vec::new())
+			},
 		};
 		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(EXECUTOR_TIMEOUT_MS));
 		let pending = http::Request::post(&uri, alloc::vec![body])
@@ -195,6 +239,7 @@ impl<T: Config> Pallet<T> {
 			.map_err(|e| format!("executor request failed: {e:?}"))?;
 		let code = response.code;
 		let proof_header = response.headers().find("x-opg-proof").map(String::from);
+		let signature_header = response.headers().find("x-opg-signature").map(String::from);
 		let body: Vec<u8> = response.body().take(MAX_OUTPUT + 1).collect();
 		if code != 200 {
 			return Err(format!("executor answered {code}: {}", String::from_utf8_lossy(&body).trim_end()));
@@ -202,13 +247,24 @@ impl<T: Config> Pallet<T> {
 		if body.len() > MAX_OUTPUT {
 			return Err("output above 16 MiB".into());
 		}
+		let decode = |text: String| hex::decode(text.trim().trim_start_matches("0x")).ok();
+		let signature = match executor_signs {
+			true => Some(
+				signature_header
+					.and_then(decode)
+					.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+					.map(Signature::from_raw)
+					.ok_or("the executor's answer has no valid x-opg-signature header")?,
+			),
+			false => None,
+		};
 		if !zkml {
-			return Ok((body, None));
+			return Ok((body, None, signature));
 		}
 		let proof = proof_header
-			.and_then(|text| hex::decode(text.trim().trim_start_matches("0x")).ok())
+			.and_then(decode)
 			.and_then(|bytes| ZkProof::try_from(bytes).ok())
 			.ok_or("the executor's answer has no valid x-opg-proof header")?;
-		Ok((body, Some(proof)))
+		Ok((body, Some(proof), signature))
 	}
 }

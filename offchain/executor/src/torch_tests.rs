@@ -1,0 +1,267 @@
+//! TorchScript on libtorch (CPU here; the same tests run on CUDA where a GPU is lent),
+//! micro-batching, peers, signing. The model and PyTorch's reference outputs come from
+//! `scripts/torch-model.py`, run with the Python whose torch this executor links.
+
+use super::*;
+use crate::{
+	batch::{BatchLimits, Batcher, Refused},
+	http::route,
+	signing::{provenance_message, verify},
+	tests::{call, temp_store},
+	torch::{DType, TensorSpec, TorchError},
+};
+use hyper::{body::Bytes, Method, StatusCode};
+use std::{
+	sync::{Arc, OnceLock},
+	time::Duration,
+};
+use tch::Device;
+
+/// The test model: 16 → 32 → 4 with softmax, eight inputs and PyTorch's outputs.
+struct Fixture {
+	model: Vec<u8>,
+	config: TorchConfig,
+	inputs: Vec<Vec<u8>>,
+	expected: Vec<Vec<f32>>,
+}
+
+fn fixture() -> &'static Fixture {
+	static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+	FIXTURE.get_or_init(|| {
+		let dir = std::env::temp_dir().join(format!("opg-torch-fixture-{}", std::process::id()));
+		let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/torch-model.py");
+		let python = env!("OPG_TORCH_PYTHON");
+		let status = std::process::Command::new(python)
+			.args([script, "--out"])
+			.arg(&dir)
+			.stdout(std::process::Stdio::null())
+			.status()
+			.unwrap_or_else(|e| panic!("cannot run {python} (scripts/setup installs it): {e}"));
+		assert!(status.success(), "{script} failed");
+		let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+		let config: TorchConfig = serde_json::from_slice(&read("config.json")).unwrap();
+		let floats = |bytes: Vec<u8>| -> Vec<f32> {
+			bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+		};
+		let inputs = read("input.bin").chunks_exact(16 * 4).map(<[u8]>::to_vec).collect();
+		let expected = floats(read("expected.bin")).chunks_exact(4).map(<[f32]>::to_vec).collect();
+		Fixture { model: read("model.pt"), config, inputs, expected }
+	})
+}
+
+fn load(schema: torch::Schema) -> TorchModel {
+	TorchModel::load(&fixture().model, schema, Device::Cpu).unwrap()
+}
+
+fn floats(bytes: &[u8]) -> Vec<f32> {
+	bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+}
+
+fn assert_close(found: &[f32], expected: &[f32]) {
+	assert_eq!(found.len(), expected.len());
+	for (a, b) in found.iter().zip(expected) {
+		assert!((a - b).abs() <= 1e-6 + 1e-5 * b.abs(), "{found:?} is not {expected:?}");
+	}
+}
+
+#[test]
+fn torchscript_outputs_match_pytorch() {
+	let fixture = fixture();
+	let model = load(fixture.config.schema.clone());
+	for (input, expected) in fixture.inputs.iter().zip(&fixture.expected) {
+		let outputs = model.run_batch(&[input]).unwrap();
+		assert_close(&floats(&outputs[0]), expected);
+		assert_eq!(model.run_batch(&[input]).unwrap(), outputs, "a batch of one is bit-reproducible");
+	}
+}
+
+#[test]
+fn batched_requests_match_their_single_runs() {
+	let fixture = fixture();
+	let limits = BatchLimits { queue: 16, max_batch: 8, window: Duration::from_millis(50) };
+	let batcher = Batcher::start(load(fixture.config.schema.clone()), "test".into(), limits, Arc::default());
+	let answers: Vec<_> = fixture.inputs.iter().map(|input| batcher.submit(input.clone()).unwrap()).collect();
+	let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+	let outputs: Vec<_> = answers.into_iter().map(|answer| runtime.block_on(answer).unwrap().unwrap()).collect();
+	for (output, expected) in outputs.iter().zip(&fixture.expected) {
+		assert_close(&floats(&output.bytes), expected);
+		assert_eq!(output.reproducible, output.batch_size == 1);
+	}
+	assert!(outputs.iter().any(|output| output.batch_size > 1), "queued requests ran together");
+}
+
+#[test]
+fn a_full_queue_answers_busy_and_the_queued_jobs_still_run() {
+	let fixture = fixture();
+	let limits = BatchLimits { queue: 2, max_batch: 4, window: Duration::ZERO };
+	let metrics = Arc::new(Metrics::default());
+	let (batcher, worker) = Batcher::new("test".into(), limits, metrics.clone());
+	let first = batcher.submit(fixture.inputs[0].clone()).unwrap();
+	let second = batcher.submit(fixture.inputs[1].clone()).unwrap();
+	assert_eq!(batcher.submit(fixture.inputs[2].clone()).err(), Some(Refused::Busy));
+	assert!(metrics.render().contains("opg_executor_queue_depth{model=\"test\"} 2"));
+	assert!(metrics.render().contains("opg_executor_requests_total{model=\"test\",outcome=\"busy\"} 1"));
+
+	let model = load(fixture.config.schema.clone());
+	let running = std::thread::spawn(move || worker.run(&model));
+	let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+	assert_close(&floats(&runtime.block_on(first).unwrap().unwrap().bytes), &fixture.expected[0]);
+	assert_close(&floats(&runtime.block_on(second).unwrap().unwrap().bytes), &fixture.expected[1]);
+	// Dropping the queue stops the worker once it is drained.
+	drop(batcher);
+	running.join().unwrap();
+	assert!(metrics.render().contains("opg_executor_queue_depth{model=\"test\"} 0"));
+}
+
+#[test]
+fn wrong_shapes_dtypes_and_files_are_clear_errors() {
+	let fixture = fixture();
+	let schema = fixture.config.schema.clone();
+	let model = load(schema.clone());
+	assert!(matches!(model.check_input(&[0; 63]), Err(TorchError::InputLength { expected: 64, found: 63 })));
+
+	let wrong_output = torch::Schema { outputs: vec![TensorSpec { shape: vec![1, 5], dtype: DType::F32 }], ..schema.clone() };
+	let error = load(wrong_output).run_batch(&[&fixture.inputs[0]]).unwrap_err();
+	assert!(matches!(error, TorchError::Output(_)), "{error}");
+	let wrong_dtype = torch::Schema { outputs: vec![TensorSpec { shape: vec![1, 4], dtype: DType::F16 }], ..schema.clone() };
+	assert!(matches!(load(wrong_dtype).run_batch(&[&fixture.inputs[0]]), Err(TorchError::Output(_))));
+	let integer_input = torch::Schema { inputs: vec![TensorSpec { shape: vec![1, 16], dtype: DType::I32 }], ..schema.clone() };
+	let error = load(integer_input).run_batch(&[&fixture.inputs[0]]).unwrap_err();
+	assert!(matches!(error, TorchError::Torch(_)), "libtorch refuses, without a crash: {error}");
+
+	let empty = torch::Schema { inputs: vec![TensorSpec { shape: vec![1, 0], dtype: DType::F32 }], ..schema.clone() };
+	assert!(matches!(TorchModel::load(&fixture.model, empty, Device::Cpu), Err(TorchError::Schema(_))));
+	assert!(matches!(TorchModel::load(b"not torchscript", schema, Device::Cpu), Err(TorchError::Torch(_))));
+}
+
+/// An executor serving the test model over the test store, signing with a known key.
+fn serving(name: &str) -> (Arc<Executor>, ContentHash, NodeKey) {
+	let fixture = fixture();
+	let store = temp_store(name);
+	let hash = store.put(&fixture.model).unwrap();
+	assert_eq!(format!("0x{}", hex::encode(hash)), fixture.config.hash, "the script reports the model's hash");
+	let mut executor = Executor::new(store, None).with_node_key(NodeKey::from_seed(&[7; 32]));
+	let limits = BatchLimits { queue: 8, max_batch: 8, window: Duration::ZERO };
+	executor.serve_torch(hash, fixture.config.schema.clone(), Device::Cpu, limits).unwrap();
+	(Arc::new(executor), hash, NodeKey::from_seed(&[7; 32]))
+}
+
+#[test]
+fn the_api_runs_torchscript_reports_the_device_and_signs_results() {
+	let fixture = fixture();
+	let (executor, hash, key) = serving("torch-api");
+	let path = format!("/v1/infer/0x{}", hex::encode(hash));
+	let genesis = [0x42u8; 32];
+	let query = format!("genesis=0x{}&request=9", hex::encode(genesis));
+	let input = &fixture.inputs[3];
+	let reply = call(&executor, &Method::POST, &path, Some(&query), input);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_close(&floats(&reply.body), &fixture.expected[3]);
+	assert_eq!(reply.header("x-opg-device"), Some("cpu"));
+	assert_eq!(reply.header("x-opg-batch-size"), Some("1"));
+	assert_eq!(reply.header("x-opg-reproducible"), Some("true"));
+	assert_eq!(reply.header("x-opg-node"), Some(format!("0x{}", hex::encode(key.public())).as_str()));
+	let signature: [u8; 64] =
+		hex::decode(&reply.header("x-opg-signature").unwrap()[2..]).unwrap().try_into().unwrap();
+	let message = opg_settlement::message::result(&genesis, 9, &hash, &sha256(input), &sha256(&reply.body));
+	assert!(verify(&key.public(), &message, &signature), "the node key signed the result message");
+	let other_request = opg_settlement::message::result(&genesis, 10, &hash, &sha256(input), &sha256(&reply.body));
+	assert!(!verify(&key.public(), &other_request, &signature));
+
+	let short = call(&executor, &Method::POST, &path, None, &input[..60]);
+	assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+	assert!(String::from_utf8_lossy(&short.body).contains("64"), "the error names the expected size");
+	assert_eq!(call(&executor, &Method::POST, &path, Some("genesis=0x12&request=9"), input).status, StatusCode::BAD_REQUEST);
+	assert_eq!(call(&executor, &Method::POST, &path, Some("request=9"), input).status, StatusCode::BAD_REQUEST);
+	let unsigned = Arc::new(Executor::new(executor.store().clone(), None));
+	let reply = call(&unsigned, &Method::POST, &path, Some(&query), input);
+	assert_eq!(reply.status, StatusCode::NOT_FOUND, "no node key, no signature");
+
+	let health = call(&executor, &Method::GET, "/health", None, b"");
+	let health: serde_json::Value = serde_json::from_slice(&health.body).unwrap();
+	assert_eq!(health["models"][0]["device"], "cpu");
+	assert_eq!(health["models"][0]["hash"], fixture.config.hash);
+	let metrics = String::from_utf8(call(&executor, &Method::GET, "/metrics", None, b"").body).unwrap();
+	let model = &fixture.config.hash;
+	assert!(metrics.contains(&format!("opg_executor_requests_total{{model=\"{model}\",outcome=\"ok\"}} 1")), "{metrics}");
+	assert!(metrics.contains(&format!("opg_executor_requests_total{{model=\"{model}\",outcome=\"invalid\"}} 1")));
+	assert!(metrics.contains(&format!("opg_executor_batch_size_count{{model=\"{model}\"}} 1")));
+}
+
+/// Serves one canned HTTP response to every connection; returns its base URL.
+async fn canned_server(body: &'static [u8]) -> String {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let url = format!("http://{}", listener.local_addr().unwrap());
+	tokio::spawn(async move {
+		while let Ok((mut stream, _)) = listener.accept().await {
+			let mut request = [0u8; 4096];
+			let _ = stream.read(&mut request).await;
+			let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+			let _ = stream.write_all(head.as_bytes()).await;
+			let _ = stream.write_all(body).await;
+		}
+	});
+	url
+}
+
+#[test]
+fn missing_models_come_from_peers_and_wrong_bytes_are_refused() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	runtime.block_on(async {
+		let holder_store = temp_store("peer-holder");
+		let model = opg_qmodel::generate(&[8, 6, 3], 5);
+		let hash = holder_store.put(&model.to_bytes()).unwrap();
+		let holder = Arc::new(Executor::new(holder_store, None));
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let peer = format!("http://{}", listener.local_addr().unwrap());
+		tokio::spawn(crate::http::serve(holder, listener, std::future::pending()));
+
+		let path = format!("/v1/infer/0x{}", hex::encode(hash));
+		let input = Bytes::from_static(&[1, 2, 3, 4, 5, 6, 7, 8]);
+		let liar = canned_server(b"not the model").await;
+		let fooled = Arc::new(Executor::new(temp_store("peer-fooled"), None).with_peers(vec![liar.clone()]));
+		let reply = route(&fooled, &Method::POST, &path, None, input.clone()).await;
+		assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+		assert!(String::from_utf8_lossy(&reply.body).contains("was expected"), "a hash mismatch is named");
+		assert!(!fooled.store().contains(&hash), "wrong bytes are not kept");
+
+		let fetching = Arc::new(Executor::new(temp_store("peer-fetching"), None).with_peers(vec![liar, peer]));
+		let reply = route(&fetching, &Method::POST, &path, None, input.clone()).await;
+		assert_eq!(reply.status, StatusCode::OK);
+		assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
+		assert!(fetching.store().contains(&hash), "the fetched model is kept by its hash");
+
+		let alone = Arc::new(Executor::new(temp_store("peer-alone"), None));
+		assert_eq!(route(&alone, &Method::POST, &path, None, input).await.status, StatusCode::NOT_FOUND);
+	});
+}
+
+#[test]
+fn data_nodes_store_and_sign_what_a_url_returned() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	runtime.block_on(async {
+		let source = canned_server(b"external input").await;
+		let key = NodeKey::from_seed(&[9; 32]);
+		let node = Arc::new(Executor::new(temp_store("data-node"), None).with_node_key(NodeKey::from_seed(&[9; 32])));
+		let url = format!("{source}/data?x=1");
+		let query = format!("url={}", url.replace('?', "%3F").replace('=', "%3D"));
+		let reply = route(&node, &Method::POST, "/v1/fetch", Some(&query), Bytes::new()).await;
+		assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+		let statement: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+		let hash = sha256(b"external input");
+		assert_eq!(statement["url"], url);
+		assert_eq!(statement["hash"], format!("0x{}", hex::encode(hash)));
+		assert_eq!(node.store().get(&hash).unwrap().unwrap(), b"external input");
+		let signature: [u8; 64] =
+			hex::decode(&statement["signature"].as_str().unwrap()[2..]).unwrap().try_into().unwrap();
+		let time_ms = statement["time_ms"].as_u64().unwrap();
+		assert!(verify(&key.public(), &provenance_message(&url, &hash, time_ms), &signature));
+		assert!(!verify(&key.public(), &provenance_message(&url, &sha256(b"other"), time_ms), &signature));
+
+		for bad in ["url=https://example.org/x", "url=http://127.0.0.1:1/closed", "nothing=1"] {
+			let status = route(&node, &Method::POST, "/v1/fetch", Some(bad), Bytes::new()).await.status;
+			assert!(status == StatusCode::BAD_GATEWAY || status == StatusCode::BAD_REQUEST, "{bad}: {status}");
+		}
+	});
+}

@@ -1,0 +1,119 @@
+// A TorchScript model on a --dev chain: scripts/torch-model.py writes a small MLP with
+// PyTorch; opg-executor serves it on libtorch and holds the node key itself, as an enclave
+// would (`serve --node-key`; the node's keystore has no key, `--executor-node-key` names
+// it). The node is attested with dev Nitro evidence; a vanilla and a TEE request are
+// served by the off-chain worker with the executor's signatures, and settled and paid.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { hexToU8a, u8aToHex } from '@polkadot/util';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { NODE_BIN, connect, freePort, removeDir, sleep, startNode, tempDir } from './helpers.mjs';
+import {
+  MODES, OPG, eventOf, publishModel, registerNode, requestInference, send, verifyResult, waitForResult,
+} from '../../scripts/inference-demo.mjs';
+
+const BIN_DIR = path.dirname(NODE_BIN);
+const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
+const SCRIPT = new URL('../../scripts/torch-model.py', import.meta.url).pathname;
+
+let dir;
+let executor;
+let node;
+let api;
+let keyring;
+let nodeKey;
+let modelId;
+let inputs;
+let expected;
+
+/** The `index`th reference input and PyTorch's output for it (float32 bytes). */
+const reference = (index) => ({
+  input: inputs.subarray(index * 64, (index + 1) * 64),
+  output: new Float32Array(expected.buffer.slice(index * 16, (index + 1) * 16)),
+});
+
+before(async () => {
+  await cryptoWaitReady();
+  keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  dir = tempDir('opg-torch-');
+  execFileSync(PYTHON, [SCRIPT, '--out', dir], { stdio: 'ignore' });
+  inputs = new Uint8Array(readFileSync(path.join(dir, 'input.bin')));
+  expected = new Uint8Array(readFileSync(path.join(dir, 'expected.bin')));
+  const store = path.join(dir, 'store');
+  const put = execFileSync(path.join(BIN_DIR, 'opg-executor'), ['put', path.join(dir, 'model.pt'), '--store', store],
+    { encoding: 'utf8' });
+  const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.equal(put.match(/^hash: (0x[0-9a-f]+)$/m)[1], config.hash);
+  writeFileSync(path.join(dir, 'executor.json'), JSON.stringify({ models: [config] }));
+
+  // The node key exists only in the executor (and in this test, which registers it).
+  const seed = randomBytes(32);
+  writeFileSync(path.join(dir, 'node.key'), u8aToHex(seed));
+  nodeKey = keyring.addFromSeed(seed);
+
+  const port = await freePort();
+  const executorUrl = `http://127.0.0.1:${port}`;
+  executor = spawn(path.join(BIN_DIR, 'opg-executor'), ['serve', '--listen', `127.0.0.1:${port}`, '--store', store,
+    '--config', path.join(dir, 'executor.json'), '--device', 'cpu', '--node-key', path.join(dir, 'node.key')],
+  { stdio: 'ignore' });
+  let health;
+  for (let i = 0; i < 300 && !health; i += 1) {
+    health = await fetch(`${executorUrl}/health`).then((r) => (r.ok ? r.json() : null), () => null);
+    if (!health) await sleep(100);
+  }
+  assert.ok(health, 'the executor answers /health');
+  assert.equal(health.node, u8aToHex(nodeKey.publicKey));
+  assert.deepEqual(health.models.map((m) => [m.hash, m.device]), [[config.hash, 'cpu']]);
+
+  node = await startNode(['--dev', '--tmp', '--executor-url', executorUrl,
+    '--executor-node-key', u8aToHex(nodeKey.publicKey)]);
+  api = await connect(node);
+
+  const tensor = (shape) => ({ shape, dtype: 'F32', quantization: null });
+  modelId = await publishModel(api, keyring, {
+    name: 'torch-mlp-test',
+    modelHash: config.hash,
+    modelSize: readFileSync(path.join(dir, 'model.pt')).length,
+    format: 'TorchScript',
+    schema: { inputs: [tensor([1, 16])], outputs: [tensor([1, 4])] },
+    modes: MODES.vanilla | MODES.tee,
+  });
+  await registerNode(api, keyring, nodeKey, [modelId], MODES.vanilla | MODES.tee);
+
+  // Attested with development Nitro evidence bound to the executor's key.
+  const alice = keyring.addFromUri('//Alice');
+  const challenged = await send(api, api.tx.nodeRegistry.requestChallenge(nodeKey.publicKey), alice);
+  const nonce = eventOf(challenged, api.events.nodeRegistry.ChallengeIssued).data.nonce.toHex();
+  const document = execFileSync(path.join(BIN_DIR, 'opg-dev-evidence'), [
+    'nitro', '--node-key', u8aToHex(nodeKey.publicKey), '--genesis', api.genesisHash.toHex(), '--nonce', nonce,
+  ], { encoding: 'utf8' }).trim();
+  await send(api, api.tx.nodeRegistry.submitAttestation(nodeKey.publicKey, { Nitro: { document } }), alice);
+});
+
+after(async () => {
+  await api?.disconnect();
+  await node?.stop();
+  executor?.kill('SIGINT');
+  if (dir) removeDir(dir);
+});
+
+for (const [mode, index] of [['Vanilla', 0], ['Tee', 1]]) {
+  test(`a ${mode} request of a TorchScript model is run on libtorch, signed by the executor and paid`, async () => {
+    const { input, output } = reference(index);
+    const { id } = await requestInference(api, keyring.addFromUri('//Bob'), modelId, input, { mode });
+    const result = await waitForResult(node.url, id);
+    assert.equal(result.node, u8aToHex(nodeKey.publicKey));
+    assert.ok(verifyResult(result), 'the executor signed the result message with the node key');
+    const onChain = new Float32Array(hexToU8a(result.output.inline).buffer);
+    assert.equal(onChain.length, 4);
+    onChain.forEach((value, i) => assert.ok(Math.abs(value - output[i]) <= 1e-6 + 1e-5 * Math.abs(output[i]),
+      `output ${i}: ${value} on chain, ${output[i]} from PyTorch`));
+    assert.equal(result.paid, (OPG * 95n / 100n).toString(), 'the node operator was paid');
+  });
+}
