@@ -943,6 +943,59 @@ mod offchain_worker {
 		});
 	}
 
+	#[test]
+	fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
+		let (mut ext, state, pool) = worker_ext();
+		ext.execute_with(|| {
+			// Node 2's key is not in the keystore: only the executor holds it.
+			register_node(2, 1_000);
+			set_executor_url();
+			sp_io::offchain::local_storage_set(
+				polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
+				EXECUTOR_NODE_KEY,
+				&key(2).0,
+			);
+			let expect = |id: RequestId, signature: Option<sr25519::Signature>| {
+				let query = format!("genesis=0x{}&request={id}", hex::encode(GENESIS_HASH));
+				state.write().expect_request(PendingRequest {
+					method: "POST".into(),
+					uri: format!("{EXECUTOR}/v1/infer/0x{}?{query}", hex::encode([0xaa; 32])),
+					headers: vec![("content-type".into(), "application/octet-stream".into())],
+					body: b"input".to_vec(),
+					response: Some(b"output".to_vec()),
+					response_headers: signature
+						.map(|s| vec![("x-opg-signature".into(), format!("0x{}", hex::encode(s.0)))])
+						.unwrap_or_default(),
+					sent: true,
+					..Default::default()
+				});
+			};
+
+			let id = request(ALICE);
+			let (_, signature) = signed_result(id, 2, output(b"output"), 2);
+			expect(id, Some(signature));
+			Inference::offchain_worker(1);
+			let calls = submitted_calls(&pool);
+			let [call] = &calls[..] else { panic!("one result submitted, not {calls:?}") };
+			assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
+			let Call::submit_result { result, signature: submitted } = call.clone() else { panic!("a single result") };
+			assert_eq!((result.node, submitted), (key(2), signature), "the executor's signature, for its key");
+			assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, submitted));
+
+			// Batch settlement needs a keystore key: not even run.
+			assert_ok!(request_with(ALICE, inline(b"input"), VerificationMode::Vanilla, SettlementMode::Batch));
+			Inference::offchain_worker(1);
+			assert!(pool.read().transactions.is_empty());
+
+			// An answer without the executor's signature is not submitted.
+			let unsigned = request(ALICE);
+			expect(unsigned, None);
+			Inference::offchain_worker(1);
+			assert!(pool.read().transactions.is_empty());
+			assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Single { signature });
+		});
+	}
+
 	/// The executor's answer to the prove call for request `id` of node 1: the output and a
 	/// real proof from `prover`, which is returned.
 	fn expect_proof(state: &RwLock<OffchainState>, prover: &opg_zk::Prover, id: RequestId) -> Vec<u8> {
