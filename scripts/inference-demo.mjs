@@ -93,21 +93,27 @@ export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash,
 
 /**
  * Registers `nodeKey` (a keyring pair) as an inference node of Alice's serving `models` in
- * `modes`, or heartbeats it if registered. Its key is not inserted into any keystore.
+ * `modes`; if registered, updates its capabilities when they differ, else heartbeats it.
+ * Its key is not inserted into any keystore.
  */
 export async function registerNode(api, keyring, nodeKey, models, modes) {
   const alice = keyring.addFromUri('//Alice');
   const record = await api.query.nodeRegistry.nodes(nodeKey.publicKey);
+  const capabilities = {
+    models,
+    modes,
+    hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 },
+    endpoint: 'http://127.0.0.1:8700',
+  };
   if (record.isNone) {
     const message = u8aConcat(stringToU8a('opg/node-registration/v1'), api.genesisHash, decodeAddress(alice.address));
-    const capabilities = {
-      models,
-      modes,
-      hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 },
-      endpoint: 'http://127.0.0.1:8700',
-    };
     await send(api, api.tx.nodeRegistry.register(nodeKey.publicKey, 0b001, capabilities, 1000n * OPG,
       nodeKey.sign(message)), alice);
+    return;
+  }
+  const current = record.unwrap().capabilities.toJSON();
+  if (JSON.stringify(current.models) !== JSON.stringify(models) || current.modes !== modes) {
+    await send(api, api.tx.nodeRegistry.updateCapabilities(nodeKey.publicKey, capabilities), alice);
   } else {
     await send(api, api.tx.nodeRegistry.heartbeat(nodeKey.publicKey), alice);
   }
@@ -191,7 +197,8 @@ export function demoInput(length, seed = 1) {
 }
 
 // Run directly by ./scripts/dev: OPG_WS, OPG_MODEL_HASH, OPG_MODEL_SIZE and
-// OPG_VERIFYING_KEY (0x-hex, the model's Groth16 key) in the environment.
+// OPG_VERIFYING_KEY (0x-hex, the model's Groth16 key) in the environment; with
+// OPG_TORCH_HASH and OPG_TORCH_SIZE, a TorchScript model too.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { ApiPromise, WsProvider } = await import('@polkadot/api');
   const { Keyring } = await import('@polkadot/keyring');
@@ -216,6 +223,22 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const proven = await waitForResult(process.env.OPG_WS, zk.id);
     say(`settled in block ${proven.at}: output ${proven.output.inline}, ` +
       `proof ${(proven.evidence.proof.length - 2) / 2} bytes verified by the runtime`);
+    if (process.env.OPG_TORCH_HASH) {
+      // A TorchScript model (float32 16 → 4), run by the executor on libtorch.
+      const tensor = (shape) => ({ shape, dtype: 'F32', quantization: null });
+      const torchId = await publishModel(api, keyring, {
+        name: 'torch-mlp-demo', modelHash: process.env.OPG_TORCH_HASH, modelSize: Number(process.env.OPG_TORCH_SIZE),
+        format: 'TorchScript', schema: { inputs: [tensor([1, 16])], outputs: [tensor([1, 4])] }, modes: MODES.vanilla,
+      });
+      await registerNode(api, keyring, nodeKey, [modelId, torchId], MODES.vanilla | MODES.zkml);
+      const input = new Uint8Array(new Float32Array(16).map((_, i) => Math.sin(i)).buffer);
+      const torch = await requestInference(api, keyring.addFromUri('//Bob'), torchId, input);
+      say(`Bob requested inference ${torch.id} of TorchScript model ${torchId}; the executor runs it on libtorch...`);
+      const ran = await waitForResult(process.env.OPG_WS, torch.id);
+      const probabilities = Array.from(new Float32Array(hexToU8a(ran.output.inline).buffer), (p) => p.toFixed(4));
+      say(`settled in block ${ran.at}: output [${probabilities.join(', ')}], ` +
+        `signature ${verifyResult(ran) ? 'verified' : 'INVALID'}`);
+    }
     say(`try it: polkadot.js apps → Developer → Extrinsics → inference.request(model ${modelId}, ...)`);
     // Keep the development node live in the registry while the chain runs.
     for (;;) {

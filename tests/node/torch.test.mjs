@@ -1,7 +1,7 @@
 // A TorchScript model on a --dev chain: scripts/torch-model.py writes a small MLP with
 // PyTorch; opg-executor serves it on libtorch and holds the node key itself, as an enclave
 // would (`serve --node-key`; the node's keystore has no key, `--executor-node-key` names
-// it). The node is attested with dev Nitro evidence; a vanilla and a TEE request are
+// it), and produces the dev Nitro evidence that attests it; a vanilla and a TEE request are
 // served by the off-chain worker with the executor's signatures, and settled and paid.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +24,7 @@ const SCRIPT = new URL('../../scripts/torch-model.py', import.meta.url).pathname
 
 let dir;
 let executor;
+let executorUrl;
 let node;
 let api;
 let keyring;
@@ -58,9 +59,10 @@ before(async () => {
   nodeKey = keyring.addFromSeed(seed);
 
   const port = await freePort();
-  const executorUrl = `http://127.0.0.1:${port}`;
+  executorUrl = `http://127.0.0.1:${port}`;
   executor = spawn(path.join(BIN_DIR, 'opg-executor'), ['serve', '--listen', `127.0.0.1:${port}`, '--store', store,
-    '--config', path.join(dir, 'executor.json'), '--device', 'cpu', '--node-key', path.join(dir, 'node.key')],
+    '--config', path.join(dir, 'executor.json'), '--device', 'cpu', '--node-key', path.join(dir, 'node.key'),
+    '--evidence', 'dev'],
   { stdio: 'ignore' });
   let health;
   for (let i = 0; i < 300 && !health; i += 1) {
@@ -86,14 +88,16 @@ before(async () => {
   });
   await registerNode(api, keyring, nodeKey, [modelId], MODES.vanilla | MODES.tee);
 
-  // Attested with development Nitro evidence bound to the executor's key.
+  // Attested with development Nitro evidence that the executor binds to the key it holds.
   const alice = keyring.addFromUri('//Alice');
   const challenged = await send(api, api.tx.nodeRegistry.requestChallenge(nodeKey.publicKey), alice);
   const nonce = eventOf(challenged, api.events.nodeRegistry.ChallengeIssued).data.nonce.toHex();
-  const document = execFileSync(path.join(BIN_DIR, 'opg-dev-evidence'), [
-    'nitro', '--node-key', u8aToHex(nodeKey.publicKey), '--genesis', api.genesisHash.toHex(), '--nonce', nonce,
-  ], { encoding: 'utf8' }).trim();
-  await send(api, api.tx.nodeRegistry.submitAttestation(nodeKey.publicKey, { Nitro: { document } }), alice);
+  const evidence = await fetch(`${executorUrl}/v1/attestation?genesis=${api.genesisHash.toHex()}&nonce=${nonce}`,
+    { method: 'POST' }).then((r) => r.json());
+  assert.equal(evidence.node, u8aToHex(nodeKey.publicKey));
+  const attested = await send(api,
+    api.tx.nodeRegistry.submitAttestation(nodeKey.publicKey, { Nitro: { document: evidence.document } }), alice);
+  assert.equal(eventOf(attested, api.events.nodeRegistry.NodeAttested).data.tee.toString(), 'Nitro');
 });
 
 after(async () => {

@@ -9,6 +9,7 @@
 //! | `POST /v1/infer/{model}?genesis={hash}&request={id}` | input bytes | `200` output bytes, signed by the node key |
 //! | `POST /v1/prove/{model}?genesis={hash}&request={id}&node={key}` | input bytes | `200` output bytes, proof in `x-opg-proof` |
 //! | `POST /v1/fetch?url={url}`                | empty           | `200` JSON provenance statement  |
+//! | `POST /v1/attestation?genesis={hash}&nonce={hash}` | empty  | `200` JSON `{node, document}`    |
 //! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)|
 //! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             |
 //!
@@ -27,6 +28,8 @@
 //! `/v1/fetch` (a data node) GETs an external `http://` URL, stores the bytes by hash and
 //! answers `{"url", "hash", "size", "time_ms", "node", "signature"}`, the signature over
 //! [`crate::signing::provenance_message`] (`node` and `signature` null without a key).
+//! `/v1/attestation` answers the TEE attestation document (0x-hex) that binds the node key
+//! to the chain and the registry's challenge nonce (see [`crate::evidence`]).
 //! Errors are `text/plain` with the reason: `400` malformed request, `404` model, input,
 //! artifact or proving key missing, `413` body too large, `422` the model or input is
 //! invalid (wrong length for the schema), `502` a fetched URL failed, `503` the model's
@@ -158,6 +161,7 @@ pub async fn route(executor: &Arc<Executor>, method: &Method, path: &str, query:
 		(&Method::POST, ["v1", "infer", model]) => infer(executor, model, query, body).await,
 		(&Method::POST, ["v1", "prove", model]) => prove(executor, model, query, body).await,
 		(&Method::POST, ["v1", "fetch"]) => fetch_url(executor, query).await,
+		(&Method::POST, ["v1", "attestation"]) => attestation(executor, query).await,
 		(&Method::PUT, ["v1", "artifacts", hash]) => {
 			let hash = parse_hash(hash)
 				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash"));
@@ -348,6 +352,25 @@ async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Re
 		})
 		.to_string(),
 	))
+}
+
+async fn attestation(executor: &Arc<Executor>, query: Option<&str>) -> Result<Reply, Reply> {
+	let hash = |name| query_value(query, name).and_then(parse_hash);
+	let (Some(genesis), Some(nonce)) = (hash("genesis"), hash("nonce")) else {
+		return Err(Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&nonce=0x.. (32 bytes each)"));
+	};
+	let producer = executor.clone();
+	match blocking(move || producer.attestation(&genesis, &nonce)).await? {
+		Ok(Some(document)) => Ok(Reply::json(
+			serde_json::json!({
+				"node": executor.node_key().map(|key| format!("0x{}", hex::encode(key.public()))),
+				"document": format!("0x{}", hex::encode(document)),
+			})
+			.to_string(),
+		)),
+		Ok(None) => Err(Reply::error(StatusCode::NOT_FOUND, "no node key or evidence source (serve --node-key --evidence)")),
+		Err(reason) => Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, reason)),
+	}
 }
 
 async fn handle(executor: Arc<Executor>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {

@@ -19,6 +19,7 @@
 //! leaves the enclave) and signs data-provenance statements. The HTTP API is in [`http`].
 
 pub mod batch;
+pub mod evidence;
 pub mod fetch;
 pub mod http;
 pub mod metrics;
@@ -136,6 +137,7 @@ pub struct Executor {
 	torch: HashMap<ContentHash, TorchServing>,
 	peers: Vec<String>,
 	node_key: Option<NodeKey>,
+	evidence: Option<evidence::EvidenceSource>,
 	metrics: Arc<Metrics>,
 }
 
@@ -150,6 +152,7 @@ impl Executor {
 			torch: HashMap::new(),
 			peers: Vec::new(),
 			node_key: None,
+			evidence: None,
 			metrics: Arc::default(),
 		}
 	}
@@ -164,6 +167,19 @@ impl Executor {
 	pub fn with_node_key(mut self, key: NodeKey) -> Self {
 		self.node_key = Some(key);
 		self
+	}
+
+	/// Produces attestation documents for its node key from `source`.
+	pub fn with_evidence(mut self, source: evidence::EvidenceSource) -> Self {
+		self.evidence = Some(source);
+		self
+	}
+
+	/// The attestation document binding the node key to the chain `genesis` and the
+	/// challenge `nonce`: `Ok(None)` without a node key or an evidence source.
+	pub fn attestation(&self, genesis: &[u8; 32], nonce: &[u8; 32]) -> Result<Option<Vec<u8>>, String> {
+		let (Some(key), Some(source)) = (&self.node_key, self.evidence) else { return Ok(None) };
+		source.document(&key.public(), genesis, nonce).map(Some)
 	}
 
 	/// Serves the TorchScript model `hash` (which must be in the store: see

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use opg_executor::{batch::BatchLimits, http, signing::NodeKey, torch, ArtifactStore, Executor, InputSource, TorchConfig};
+use opg_executor::{batch::BatchLimits, evidence::EvidenceSource, http, signing::NodeKey, torch, ArtifactStore, Executor, InputSource, TorchConfig};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 /// The OPG inference executor.
@@ -36,10 +36,11 @@ enum Command {
 		#[arg(long, default_value = "auto")]
 		device: String,
 		/// Requests that may wait per model; one more is answered 503 busy.
-		#[arg(long, default_value_t = 256)]
-		queue: usize,
-		/// How long a batch waits to fill once it has a request, in microseconds.
-		#[arg(long, default_value_t = 500)]
+		#[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+		queue: u64,
+		/// How long a batch waits to fill once it has a request, in microseconds. With 0,
+		/// a batch is what queued while the previous one ran: no latency added when idle.
+		#[arg(long, default_value_t = 0)]
 		batch_window_us: u64,
 		/// libtorch's intra-op CPU threads (default: libtorch's choice, the core count).
 		#[arg(long)]
@@ -51,6 +52,11 @@ enum Command {
 		/// results (TEE mode) and data-provenance statements.
 		#[arg(long)]
 		node_key: Option<PathBuf>,
+		/// Where attestation documents binding the node key come from: dev (development
+		/// documents, trusted only by dev and local chains) or nitro (the Nitro Secure
+		/// Module; built with `--features nitro`).
+		#[arg(long, requires = "node_key")]
+		evidence: Option<String>,
 	},
 	/// Add a file to the artifact store; prints its hash and size (what the model hub records).
 	Put {
@@ -120,6 +126,7 @@ fn main() -> Result<()> {
 			threads,
 			peers,
 			node_key,
+			evidence,
 		} => {
 			let runtime = tokio::runtime::Runtime::new()?;
 			let mut executor = Executor::new(ArtifactStore::open(&store)?, zk_keys).with_peers(peers);
@@ -127,6 +134,9 @@ fn main() -> Result<()> {
 				let key = NodeKey::read(&path).map_err(anyhow::Error::msg)?;
 				eprintln!("opg-executor: node key 0x{}", hex::encode(key.public()));
 				executor = executor.with_node_key(key);
+			}
+			if let Some(source) = evidence {
+				executor = executor.with_evidence(EvidenceSource::parse(&source).map_err(anyhow::Error::msg)?);
 			}
 			let models = match config {
 				Some(path) => read_config(&path)?,
@@ -146,7 +156,7 @@ fn main() -> Result<()> {
 						model.hash
 					);
 					let limits = BatchLimits {
-						queue,
+						queue: queue as usize,
 						max_batch: model.max_batch.max(1),
 						window: Duration::from_micros(batch_window_us),
 					};

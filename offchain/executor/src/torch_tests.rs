@@ -1,4 +1,4 @@
-//! TorchScript on libtorch (CPU here; the same tests run on CUDA where a GPU is lent),
+//! TorchScript on libtorch (on CUDA where the machine has a GPU, else CPU),
 //! micro-batching, peers, signing. The model and PyTorch's reference outputs come from
 //! `scripts/torch-model.py`, run with the Python whose torch this executor links.
 
@@ -49,8 +49,13 @@ fn fixture() -> &'static Fixture {
 	})
 }
 
+/// CUDA where the machine has a GPU, else CPU: the same tests run on both.
+fn device() -> Device {
+	Device::cuda_if_available()
+}
+
 fn load(schema: torch::Schema) -> TorchModel {
-	TorchModel::load(&fixture().model, schema, Device::Cpu).unwrap()
+	TorchModel::load(&fixture().model, schema, device()).unwrap()
 }
 
 fn floats(bytes: &[u8]) -> Vec<f32> {
@@ -130,8 +135,8 @@ fn wrong_shapes_dtypes_and_files_are_clear_errors() {
 	assert!(matches!(error, TorchError::Torch(_)), "libtorch refuses, without a crash: {error}");
 
 	let empty = torch::Schema { inputs: vec![TensorSpec { shape: vec![1, 0], dtype: DType::F32 }], ..schema.clone() };
-	assert!(matches!(TorchModel::load(&fixture.model, empty, Device::Cpu), Err(TorchError::Schema(_))));
-	assert!(matches!(TorchModel::load(b"not torchscript", schema, Device::Cpu), Err(TorchError::Torch(_))));
+	assert!(matches!(TorchModel::load(&fixture.model, empty, device()), Err(TorchError::Schema(_))));
+	assert!(matches!(TorchModel::load(b"not torchscript", schema, device()), Err(TorchError::Torch(_))));
 }
 
 /// An executor serving the test model over the test store, signing with a known key.
@@ -142,7 +147,7 @@ fn serving(name: &str) -> (Arc<Executor>, ContentHash, NodeKey) {
 	assert_eq!(format!("0x{}", hex::encode(hash)), fixture.config.hash, "the script reports the model's hash");
 	let mut executor = Executor::new(store, None).with_node_key(NodeKey::from_seed(&[7; 32]));
 	let limits = BatchLimits { queue: 8, max_batch: 8, window: Duration::ZERO };
-	executor.serve_torch(hash, fixture.config.schema.clone(), Device::Cpu, limits).unwrap();
+	executor.serve_torch(hash, fixture.config.schema.clone(), device(), limits).unwrap();
 	(Arc::new(executor), hash, NodeKey::from_seed(&[7; 32]))
 }
 
@@ -157,7 +162,7 @@ fn the_api_runs_torchscript_reports_the_device_and_signs_results() {
 	let reply = call(&executor, &Method::POST, &path, Some(&query), input);
 	assert_eq!(reply.status, StatusCode::OK);
 	assert_close(&floats(&reply.body), &fixture.expected[3]);
-	assert_eq!(reply.header("x-opg-device"), Some("cpu"));
+	assert_eq!(reply.header("x-opg-device"), Some(torch::device_name(device()).as_str()));
 	assert_eq!(reply.header("x-opg-batch-size"), Some("1"));
 	assert_eq!(reply.header("x-opg-reproducible"), Some("true"));
 	assert_eq!(reply.header("x-opg-node"), Some(format!("0x{}", hex::encode(key.public())).as_str()));
@@ -179,7 +184,7 @@ fn the_api_runs_torchscript_reports_the_device_and_signs_results() {
 
 	let health = call(&executor, &Method::GET, "/health", None, b"");
 	let health: serde_json::Value = serde_json::from_slice(&health.body).unwrap();
-	assert_eq!(health["models"][0]["device"], "cpu");
+	assert_eq!(health["models"][0]["device"], torch::device_name(device()));
 	assert_eq!(health["models"][0]["hash"], fixture.config.hash);
 	let metrics = String::from_utf8(call(&executor, &Method::GET, "/metrics", None, b"").body).unwrap();
 	let model = &fixture.config.hash;
@@ -264,4 +269,33 @@ fn data_nodes_store_and_sign_what_a_url_returned() {
 			assert!(status == StatusCode::BAD_GATEWAY || status == StatusCode::BAD_REQUEST, "{bad}: {status}");
 		}
 	});
+}
+
+#[test]
+fn the_executor_attests_the_node_key_it_holds() {
+	use opg_attestation::{nitro, Binding};
+	let key = NodeKey::from_seed(&[5; 32]);
+	let public = key.public();
+	let store = temp_store("attestation");
+	let executor = Arc::new(
+		Executor::new(store.clone(), None)
+			.with_node_key(key)
+			.with_evidence(crate::evidence::EvidenceSource::Development),
+	);
+	let (genesis, nonce) = ([0x42u8; 32], [0x99u8; 32]);
+	let query = format!("genesis=0x{}&nonce=0x{}", hex::encode(genesis), hex::encode(nonce));
+	let reply = call(&executor, &Method::POST, "/v1/attestation", Some(&query), b"");
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+	assert_eq!(answer["node"], format!("0x{}", hex::encode(public)));
+	let document = hex::decode(&answer["document"].as_str().unwrap()[2..]).unwrap();
+	let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+	let attestation = nitro::verify_attestation(&document, &nitro::DEVELOPMENT_ROOT_SHA256, now).unwrap();
+	assert_eq!(attestation.check_binding(&Binding { node_key: &public, genesis_hash: &genesis, nonce: &nonce }), Ok(()));
+	let other_nonce = [0x98u8; 32];
+	assert!(attestation.check_binding(&Binding { node_key: &public, genesis_hash: &genesis, nonce: &other_nonce }).is_err());
+
+	assert_eq!(call(&executor, &Method::POST, "/v1/attestation", Some("genesis=0x12"), b"").status, StatusCode::BAD_REQUEST);
+	let keyless = Arc::new(Executor::new(store, None).with_evidence(crate::evidence::EvidenceSource::Development));
+	assert_eq!(call(&keyless, &Method::POST, "/v1/attestation", Some(&query), b"").status, StatusCode::NOT_FOUND);
 }
