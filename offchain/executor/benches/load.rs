@@ -5,7 +5,7 @@
 //! `scripts/torch-model.py`; `OPG_BENCH_SECONDS` is the time per measurement (default 5).
 //! Prints one JSON object per measurement:
 //! - `bare`: `TorchModel::run_batch` of one input in a loop (libtorch, no executor);
-//! - `queue`: one client through the batch queue, in process (the executor without HTTP);
+//! - `queue`: `c` clients through the batch queue, in process (the executor without HTTP);
 //! - `http`: `c` clients over HTTP/1.1 keep-alive on loopback, batching on and off.
 
 use http_body_util::{BodyExt, Full};
@@ -62,17 +62,32 @@ fn main() {
 	}
 	report("bare", "", latencies, started.elapsed());
 
-	// One client through the queue and worker thread.
+	// c clients through the queue and worker thread, in process (no HTTP).
 	let limits = BatchLimits { queue: 256, max_batch: config.max_batch, window: Duration::ZERO };
-	let batcher = Batcher::start(model, "bench".into(), limits, Arc::default());
+	let batcher = Arc::new(Batcher::start(model, "bench".into(), limits, Arc::default()));
 	let runtime = tokio::runtime::Runtime::new().unwrap();
-	let (started, mut latencies) = (Instant::now(), Vec::new());
-	while started.elapsed() < window {
-		let call = Instant::now();
-		runtime.block_on(batcher.submit(input.clone()).unwrap()).unwrap().unwrap();
-		latencies.push(call.elapsed());
+	for clients in [1usize, 8, 64] {
+		let started = Instant::now();
+		let tasks: Vec<_> = (0..clients)
+			.map(|_| {
+				let (batcher, input) = (batcher.clone(), input.clone());
+				runtime.spawn(async move {
+					let mut latencies = Vec::new();
+					while started.elapsed() < window {
+						let call = Instant::now();
+						batcher.submit(input.clone()).unwrap().await.unwrap().unwrap();
+						latencies.push(call.elapsed());
+					}
+					latencies
+				})
+			})
+			.collect();
+		let mut latencies = Vec::new();
+		for task in tasks {
+			latencies.extend(runtime.block_on(task).unwrap());
+		}
+		report("queue", &format!("\"clients\":{clients},"), latencies, started.elapsed());
 	}
-	report("queue", "", latencies, started.elapsed());
 	drop(batcher);
 
 	// HTTP, c clients, batching on (the configured max_batch) and off (1).
