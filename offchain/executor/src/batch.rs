@@ -127,6 +127,7 @@ impl Worker {
 						let _ = job.reply.send(Ok(Output { bytes, batch_size, reproducible }));
 					},
 				Err(e) => {
+					tracing::warn!(model = name, batch = batch_size, error = %e, "batch failed");
 					let e = Arc::new(e);
 					for job in batch {
 						let _ = job.reply.send(Err(e.clone()));

@@ -375,10 +375,19 @@ async fn attestation(executor: &Arc<Executor>, query: Option<&str>) -> Result<Re
 
 async fn handle(executor: Arc<Executor>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
 	let (parts, body) = request.into_parts();
+	let started = std::time::Instant::now();
 	let reply = match Limited::new(body, MAX_BODY).collect().await {
 		Ok(body) => route(&executor, &parts.method, parts.uri.path(), parts.uri.query(), body.to_bytes()).await,
 		Err(e) => Reply::error(StatusCode::PAYLOAD_TOO_LARGE, e),
 	};
+	let (method, path, status) = (&parts.method, parts.uri.path(), reply.status.as_u16());
+	let micros = started.elapsed().as_micros() as u64;
+	if reply.status.is_server_error() {
+		let reason = String::from_utf8_lossy(&reply.body);
+		tracing::warn!(%method, path, status, micros, reason = reason.trim_end(), "request failed");
+	} else {
+		tracing::debug!(%method, path, status, micros, "request");
+	}
 	let mut response = Response::new(Full::new(Bytes::from(reply.body)));
 	*response.status_mut() = reply.status;
 	let content_type = match (reply.status.is_success(), reply.json) {

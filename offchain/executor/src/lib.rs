@@ -235,10 +235,16 @@ impl Executor {
 			let url = format!("{peer}/v1/artifacts/0x{}", hex::encode(hash));
 			match fetch::get(&url, http::MAX_BODY).await {
 				Ok(bytes) => match self.store.put_expecting(hash, &bytes) {
-					Ok(()) => return Ok(true),
-					Err(e) => refused = Some(e),
+					Ok(()) => {
+						tracing::info!(%url, size = bytes.len(), "artifact fetched");
+						return Ok(true)
+					},
+					Err(e) => {
+						tracing::warn!(%url, error = %e, "a peer sent bytes that do not match their hash");
+						refused = Some(e)
+					},
 				},
-				Err(reason) => eprintln!("opg-executor: fetch {url}: {reason}"),
+				Err(reason) => tracing::warn!(%url, %reason, "fetch failed"),
 			}
 		}
 		refused.map_or(Ok(false), |e| Err(e.into()))

@@ -12,6 +12,10 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 struct Cli {
 	#[command(subcommand)]
 	command: Command,
+	/// Log lines as text or as JSON objects (one per line); `RUST_LOG` filters them
+	/// (default `info`; `opg_executor=debug` logs every request).
+	#[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+	log_format: String,
 }
 
 #[derive(Subcommand)]
@@ -114,7 +118,15 @@ fn print_artifact(hash: &[u8; 32], size: usize) {
 }
 
 fn main() -> Result<()> {
-	match Cli::parse().command {
+	let cli = Cli::parse();
+	let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+	let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+	if cli.log_format == "json" {
+		logs.json().init();
+	} else {
+		logs.init();
+	}
+	match cli.command {
 		Command::Serve {
 			listen,
 			store,
@@ -132,7 +144,7 @@ fn main() -> Result<()> {
 			let mut executor = Executor::new(ArtifactStore::open(&store)?, zk_keys).with_peers(peers);
 			if let Some(path) = node_key {
 				let key = NodeKey::read(&path).map_err(anyhow::Error::msg)?;
-				eprintln!("opg-executor: node key 0x{}", hex::encode(key.public()));
+				tracing::info!(node = %format!("0x{}", hex::encode(key.public())), "holding the node key");
 				executor = executor.with_node_key(key);
 			}
 			if let Some(source) = evidence {
@@ -163,7 +175,7 @@ fn main() -> Result<()> {
 					executor
 						.serve_torch(hash, model.schema, device, limits)
 						.with_context(|| format!("cannot serve TorchScript model {}", model.hash))?;
-					eprintln!("opg-executor: serving TorchScript model {} on {}", model.hash, torch::device_name(device));
+					tracing::info!(model = %model.hash, device = %torch::device_name(device), "serving a TorchScript model");
 				}
 			}
 			let executor = Arc::new(executor);
@@ -171,10 +183,10 @@ fn main() -> Result<()> {
 				let listener = tokio::net::TcpListener::bind(listen)
 					.await
 					.with_context(|| format!("cannot listen on {listen}"))?;
-				eprintln!("opg-executor: serving on http://{} from {}", listener.local_addr()?, store.display());
+				tracing::info!(address = %listener.local_addr()?, store = %store.display(), "serving");
 				let shutdown = async {
 					let _ = tokio::signal::ctrl_c().await;
-					eprintln!("opg-executor: shutting down");
+					tracing::info!("shutting down: finishing the requests in progress");
 				};
 				http::serve(executor, listener, shutdown).await?;
 				Ok(())
