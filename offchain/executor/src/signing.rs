@@ -69,13 +69,3 @@ pub fn provenance_message(url: &str, hash: &ContentHash, unix_ms: u64) -> Vec<u8
 	message.extend_from_slice(&unix_ms.to_le_bytes());
 	message
 }
-
-/// Checks an sr25519 signature of `public` over `message`.
-pub fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-	let (Ok(public), Ok(signature)) =
-		(schnorrkel::PublicKey::from_bytes(public), schnorrkel::Signature::from_bytes(signature))
-	else {
-		return false;
-	};
-	public.verify(signing_context(b"substrate").bytes(message), &signature).is_ok()
-}

@@ -7,7 +7,6 @@
 //! concatenated along it, run as one batch, and split again (see [`crate::batch`]).
 
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 use tch::{CModule, Device, IValue, Kind, Tensor};
 
 /// A tensor element type, as the model hub names them.
@@ -207,34 +206,14 @@ impl TorchModel {
 		Ok(Self { module, schema, device })
 	}
 
-	/// Loads a TorchScript file from disk.
-	pub fn load_file(path: &Path, schema: Schema, device: Device) -> Result<Self, TorchError> {
-		let bytes = std::fs::read(path).map_err(|e| TorchError::Schema(format!("{}: {e}", path.display())))?;
-		Self::load(&bytes, schema, device)
-	}
-
-	/// The schema.
-	pub fn schema(&self) -> &Schema {
-		&self.schema
-	}
-
-	/// The device it runs on.
-	pub fn device(&self) -> Device {
-		self.device
-	}
-
-	/// Checks one request's input against the schema.
-	pub fn check_input(&self, input: &[u8]) -> Result<(), TorchError> {
+	/// Runs the inputs as one batch and returns each one's output bytes, in order. An
+	/// input of the wrong length fails the batch: check each against
+	/// [`Schema::input_len`] before batching it with others.
+	pub fn run_batch(&self, inputs: &[&[u8]]) -> Result<Vec<Vec<u8>>, TorchError> {
 		let expected = self.schema.input_len();
-		if input.len() != expected {
+		if let Some(input) = inputs.iter().find(|input| input.len() != expected) {
 			return Err(TorchError::InputLength { expected, found: input.len() });
 		}
-		Ok(())
-	}
-
-	/// Runs the inputs (each already checked by [`Self::check_input`]) as one batch and
-	/// returns each one's output bytes, in order.
-	pub fn run_batch(&self, inputs: &[&[u8]]) -> Result<Vec<Vec<u8>>, TorchError> {
 		let _no_grad = tch::no_grad_guard();
 		let n = inputs.len();
 		let mut offset = 0;

@@ -6,7 +6,7 @@ use super::*;
 use crate::{
 	batch::{BatchLimits, Batcher, Refused},
 	http::route,
-	signing::{provenance_message, verify},
+	signing::provenance_message,
 	tests::{call, temp_store},
 	torch::{DType, TensorSpec, TorchError},
 };
@@ -16,6 +16,13 @@ use std::{
 	time::Duration,
 };
 use tch::Device;
+
+/// Checks an sr25519 signature as the runtime does (`sp_io::crypto::sr25519_verify`).
+fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+	let public = schnorrkel::PublicKey::from_bytes(public).unwrap();
+	let signature = schnorrkel::Signature::from_bytes(signature).unwrap();
+	public.verify(schnorrkel::signing_context(b"substrate").bytes(message), &signature).is_ok()
+}
 
 /// The test model: 16 → 32 → 4 with softmax, eight inputs and PyTorch's outputs.
 struct Fixture {
@@ -123,7 +130,11 @@ fn wrong_shapes_dtypes_and_files_are_clear_errors() {
 	let fixture = fixture();
 	let schema = fixture.config.schema.clone();
 	let model = load(schema.clone());
-	assert!(matches!(model.check_input(&[0; 63]), Err(TorchError::InputLength { expected: 64, found: 63 })));
+	let short: &[u8] = &[0; 63];
+	assert!(matches!(
+		model.run_batch(&[&fixture.inputs[0], short]),
+		Err(TorchError::InputLength { expected: 64, found: 63 })
+	));
 
 	let wrong_output = torch::Schema { outputs: vec![TensorSpec { shape: vec![1, 5], dtype: DType::F32 }], ..schema.clone() };
 	let error = load(wrong_output).run_batch(&[&fixture.inputs[0]]).unwrap_err();
