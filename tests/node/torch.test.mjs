@@ -1,8 +1,9 @@
 // A TorchScript model on a --dev chain: scripts/torch-model.py writes a small MLP with
 // PyTorch; opg-executor serves it on libtorch and holds the node key itself, as an enclave
 // would (`serve --node-key`; the node's keystore has no key, `--executor-node-key` names
-// it), and produces the dev Nitro evidence that attests it; a vanilla and a TEE request are
-// served by the off-chain worker with the executor's signatures, and settled and paid.
+// it), and produces the dev Nitro evidence that attests it. Vanilla and TEE requests are
+// served by the off-chain worker with the executor's signatures, and settled and paid;
+// batch-mode requests under a root the executor signs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -15,7 +16,8 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { NODE_BIN, connect, freePort, removeDir, sleep, startNode, tempDir } from './helpers.mjs';
 import {
-  MODES, OPG, eventOf, publishModel, registerNode, requestInference, send, verifyResult, waitForResult,
+  MODES, OPG, eventOf, publishModel, registerNode, requestInference, rpc, send, verifyBatchProof, verifyResult,
+  waitForResult,
 } from '../../scripts/inference-demo.mjs';
 
 const BIN_DIR = path.dirname(NODE_BIN);
@@ -121,3 +123,19 @@ for (const [mode, index] of [['Vanilla', 0], ['Tee', 1]]) {
     assert.equal(result.paid, (OPG * 95n / 100n).toString(), 'the node operator was paid');
   });
 }
+
+test('TEE requests in batch mode settle under a root the executor signs over its own results', async () => {
+  const charlie = keyring.addFromUri('//Charlie');
+  const ids = [];
+  for (const index of [2, 3]) {
+    const { input } = reference(index);
+    ids.push((await requestInference(api, charlie, modelId, input, { settlement: 'Batch', mode: 'Tee' })).id);
+  }
+  for (const id of ids) {
+    const result = await waitForResult(node.url, id);
+    assert.ok('batch' in result.evidence);
+    const proof = await rpc(node.url, 'inference_batchProof', id);
+    assert.equal(proof.node, u8aToHex(nodeKey.publicKey));
+    assert.ok(verifyBatchProof(proof), 'the leaf proves into the root the executor signed');
+  }
+});

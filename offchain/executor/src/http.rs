@@ -10,6 +10,7 @@
 //! | `POST /v1/prove/{model}?genesis={hash}&request={id}&node={key}` | input bytes | `200` output bytes, proof in `x-opg-proof` |
 //! | `POST /v1/fetch?url={url}`                | empty           | `200` JSON provenance statement  |
 //! | `POST /v1/attestation?genesis={hash}&nonce={hash}` | empty  | `200` JSON `{node, document}`    |
+//! | `POST /v1/sign-batch?genesis={hash}`      | request ids     | `200`, root and signature in headers |
 //! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)|
 //! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             |
 //!
@@ -28,7 +29,10 @@
 //! `/v1/fetch` (a data node) GETs an external `http://` URL, stores the bytes by hash and
 //! answers `{"url", "hash", "size", "time_ms", "node", "signature"}`, the signature over
 //! [`crate::signing::provenance_message`] (`node` and `signature` null without a key).
-//! `/v1/attestation` answers the TEE attestation document (0x-hex) that binds the node key
+//! `/v1/sign-batch` takes request ids (u64 little-endian, leaf order) whose results this
+//! executor signed, and signs the Merkle root over their leaves
+//! (`opg_settlement::message::batch`): `x-opg-batch-root`, `x-opg-signature`; `409` for a
+//! request it did not sign. `/v1/attestation` answers the TEE attestation document (0x-hex) that binds the node key
 //! to the chain and the registry's challenge nonce (see [`crate::evidence`]).
 //! Errors are `text/plain` with the reason: `400` malformed request, `404` model, input,
 //! artifact or proving key missing, `413` body too large, `422` the model or input is
@@ -162,6 +166,7 @@ pub async fn route(executor: &Arc<Executor>, method: &Method, path: &str, query:
 		(&Method::POST, ["v1", "prove", model]) => prove(executor, model, query, body).await,
 		(&Method::POST, ["v1", "fetch"]) => fetch_url(executor, query).await,
 		(&Method::POST, ["v1", "attestation"]) => attestation(executor, query).await,
+		(&Method::POST, ["v1", "sign-batch"]) => sign_batch(executor, query, &body),
 		(&Method::PUT, ["v1", "artifacts", hash]) => {
 			let hash = parse_hash(hash)
 				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash"));
@@ -250,18 +255,42 @@ async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body:
 			Reply::output(output.map_err(exec_error)?)
 		},
 	};
-	if let (Some((genesis, request)), Some(key)) = (signing, executor.node_key()) {
-		sign(&mut reply, key, &genesis, request, &model, &input_hash);
+	if let Some((genesis, request)) = signing {
+		sign(executor, &mut reply, &genesis, request, &model, &input_hash);
 	}
 	Ok(reply)
 }
 
 /// Adds the node key's signature of a successful inference's result message.
-fn sign(reply: &mut Reply, key: &signing::NodeKey, genesis: &[u8; 32], request: u64, model: &ContentHash, input: &ContentHash) {
-	if let Some(output) = reply.output_hash {
-		let signature = key.sign_result(genesis, request, model, input, &output);
+fn sign(executor: &Executor, reply: &mut Reply, genesis: &[u8; 32], request: u64, model: &ContentHash, input: &ContentHash) {
+	let (Some(output), Some(key)) = (reply.output_hash, executor.node_key()) else { return };
+	if let Some(signature) = executor.sign_result(genesis, request, model, input, &output) {
 		reply.headers.push(("x-opg-node", format!("0x{}", hex::encode(key.public()))));
 		reply.headers.push(("x-opg-signature", format!("0x{}", hex::encode(signature))));
+	}
+}
+
+/// `POST /v1/sign-batch?genesis=0x..` with the request ids as 8-byte little-endian
+/// numbers, in leaf order.
+fn sign_batch(executor: &Executor, query: Option<&str>, body: &[u8]) -> Result<Reply, Reply> {
+	let genesis = query_value(query, "genesis")
+		.and_then(parse_hash)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x.."))?;
+	if body.len() % 8 != 0 {
+		return Err(Reply::error(StatusCode::BAD_REQUEST, "the body is request ids, 8 bytes each (u64 LE)"));
+	}
+	let requests: Vec<u64> =
+		body.chunks_exact(8).map(|id| u64::from_le_bytes(id.try_into().expect("8 bytes"))).collect();
+	match executor.sign_batch(&genesis, &requests) {
+		Ok((root, signature)) => {
+			let mut reply = Reply::ok(StatusCode::OK, Vec::new());
+			reply.headers.push(("x-opg-batch-root", format!("0x{}", hex::encode(root))));
+			reply.headers.push(("x-opg-signature", format!("0x{}", hex::encode(signature))));
+			Ok(reply)
+		},
+		Err(e @ crate::BatchSignError::NoNodeKey) => Err(Reply::error(StatusCode::NOT_FOUND, e)),
+		Err(e @ crate::BatchSignError::Empty) => Err(Reply::error(StatusCode::BAD_REQUEST, e)),
+		Err(e @ crate::BatchSignError::Unknown(_)) => Err(Reply::error(StatusCode::CONFLICT, e)),
 	}
 }
 
@@ -319,8 +348,8 @@ async fn prove(executor: &Arc<Executor>, model: &str, query: Option<&str>, body:
 	let (output, proof) = blocking(move || prover.prove(&model, &body, job)).await?.map_err(exec_error)?;
 	let mut reply = Reply { proof: Some(proof), ..Reply::output(output) };
 	// The executor signs for the node key it holds when the job is bound to that key.
-	if let Some(key) = executor.node_key().filter(|key| key.public() == job.node) {
-		sign(&mut reply, key, &job.genesis, job.request, &model, &input_hash);
+	if executor.node_key().is_some_and(|key| key.public() == job.node) {
+		sign(&executor, &mut reply, &job.genesis, job.request, &model, &input_hash);
 	}
 	Ok(reply)
 }

@@ -138,7 +138,52 @@ pub struct Executor {
 	peers: Vec<String>,
 	node_key: Option<NodeKey>,
 	evidence: Option<evidence::EvidenceSource>,
+	signed: Mutex<SignedResults>,
 	metrics: Arc<Metrics>,
+}
+
+/// How many signed results the executor remembers for batch roots.
+pub const SIGNED_RESULTS_KEPT: usize = 1 << 16;
+
+/// The results the node key signed, by (genesis, request): a batch root is signed only
+/// over these, so the key vouches for nothing the executor did not compute.
+#[derive(Default)]
+struct SignedResults {
+	leaves: HashMap<([u8; 32], u64), opg_settlement::merkle::Leaf>,
+	order: std::collections::VecDeque<([u8; 32], u64)>,
+}
+
+impl SignedResults {
+	fn insert(&mut self, genesis: [u8; 32], leaf: opg_settlement::merkle::Leaf) {
+		if self.leaves.insert((genesis, leaf.request), leaf).is_none() {
+			self.order.push_back((genesis, leaf.request));
+		}
+		while self.order.len() > SIGNED_RESULTS_KEPT {
+			let oldest = self.order.pop_front().expect("longer than the bound");
+			self.leaves.remove(&oldest);
+		}
+	}
+}
+
+/// Why a batch root was not signed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BatchSignError {
+	/// The executor holds no node key.
+	NoNodeKey,
+	/// No request ids.
+	Empty,
+	/// This request's result was not computed and signed here (or long ago).
+	Unknown(u64),
+}
+
+impl std::fmt::Display for BatchSignError {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Self::NoNodeKey => write!(f, "this executor holds no node key (serve --node-key)"),
+			Self::Empty => write!(f, "a batch needs at least one request"),
+			Self::Unknown(request) => write!(f, "request {request} was not computed and signed by this executor"),
+		}
+	}
 }
 
 impl Executor {
@@ -153,6 +198,7 @@ impl Executor {
 			peers: Vec::new(),
 			node_key: None,
 			evidence: None,
+			signed: Mutex::default(),
 			metrics: Arc::default(),
 		}
 	}
@@ -216,6 +262,37 @@ impl Executor {
 	/// The node key, if the executor holds one.
 	pub fn node_key(&self) -> Option<&NodeKey> {
 		self.node_key.as_ref()
+	}
+
+	/// Signs the result of request `request` on chain `genesis` with the node key, and
+	/// remembers it for [`Self::sign_batch`]. `None` without a node key.
+	pub fn sign_result(
+		&self,
+		genesis: &[u8; 32],
+		request: u64,
+		model: &ContentHash,
+		input_hash: &ContentHash,
+		output_hash: &ContentHash,
+	) -> Option<[u8; 64]> {
+		let key = self.node_key.as_ref()?;
+		let leaf = opg_settlement::merkle::Leaf { request, input_hash: *input_hash, output_hash: *output_hash };
+		self.signed.lock().expect("no panic holds the lock").insert(*genesis, leaf);
+		Some(key.sign_result(genesis, request, model, input_hash, output_hash))
+	}
+
+	/// Signs the batch of `requests` (in leaf order): the Merkle root over the results this
+	/// executor signed for them, as `opg_settlement::message::batch`. Returns the root and
+	/// the signature.
+	pub fn sign_batch(&self, genesis: &[u8; 32], requests: &[u64]) -> Result<([u8; 32], [u8; 64]), BatchSignError> {
+		let key = self.node_key.as_ref().ok_or(BatchSignError::NoNodeKey)?;
+		let signed = self.signed.lock().expect("no panic holds the lock");
+		let leaves = requests
+			.iter()
+			.map(|request| signed.leaves.get(&(*genesis, *request)).copied().ok_or(BatchSignError::Unknown(*request)))
+			.collect::<Result<Vec<_>, _>>()?;
+		let root = opg_settlement::merkle::root(&leaves).ok_or(BatchSignError::Empty)?;
+		let count = u32::try_from(leaves.len()).map_err(|_| BatchSignError::Empty)?;
+		Ok((root, key.sign(&opg_settlement::message::batch(genesis, &root, count))))
 	}
 
 	/// The metrics.

@@ -310,3 +310,38 @@ fn the_executor_attests_the_node_key_it_holds() {
 	let keyless = Arc::new(Executor::new(store, None).with_evidence(crate::evidence::EvidenceSource::Development));
 	assert_eq!(call(&keyless, &Method::POST, "/v1/attestation", Some(&query), b"").status, StatusCode::NOT_FOUND);
 }
+
+#[test]
+fn batch_roots_are_signed_only_over_results_the_executor_signed() {
+	use opg_settlement::{merkle, message};
+	let fixture = fixture();
+	let (executor, hash, key) = serving("sign-batch");
+	let genesis = [0x42u8; 32];
+	let path = format!("/v1/infer/0x{}", hex::encode(hash));
+	let mut leaves = Vec::new();
+	for (request, input) in [(5u64, &fixture.inputs[0]), (6, &fixture.inputs[1])] {
+		let query = format!("genesis=0x{}&request={request}", hex::encode(genesis));
+		let reply = call(&executor, &Method::POST, &path, Some(&query), input);
+		assert_eq!(reply.status, StatusCode::OK);
+		leaves.push(merkle::Leaf { request, input_hash: sha256(input), output_hash: sha256(&reply.body) });
+	}
+	let ids = |ids: &[u64]| ids.iter().flat_map(|id| id.to_le_bytes()).collect::<Vec<u8>>();
+	let query = format!("genesis=0x{}", hex::encode(genesis));
+	let reply = call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5, 6]));
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	let root = merkle::root(&leaves).unwrap();
+	assert_eq!(reply.header("x-opg-batch-root"), Some(format!("0x{}", hex::encode(root)).as_str()));
+	let signature: [u8; 64] =
+		hex::decode(&reply.header("x-opg-signature").unwrap()[2..]).unwrap().try_into().unwrap();
+	assert!(verify(&key.public(), &message::batch(&genesis, &root, 2), &signature));
+
+	// Nothing it did not compute, on this chain, in this order of leaves or any other.
+	let refused = call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5, 7]));
+	assert_eq!(refused.status, StatusCode::CONFLICT);
+	let other_chain = format!("genesis=0x{}", hex::encode([0x43u8; 32]));
+	assert_eq!(call(&executor, &Method::POST, "/v1/sign-batch", Some(&other_chain), &ids(&[5])).status, StatusCode::CONFLICT);
+	assert_eq!(call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &[]).status, StatusCode::BAD_REQUEST);
+	assert_eq!(call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &[1, 2, 3]).status, StatusCode::BAD_REQUEST);
+	let keyless = Arc::new(Executor::new(executor.store().clone(), None));
+	assert_eq!(call(&keyless, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5])).status, StatusCode::NOT_FOUND);
+}

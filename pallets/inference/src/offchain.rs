@@ -11,8 +11,8 @@
 //! attestation): its public key under [`EXECUTOR_NODE_KEY`] (`opg-node
 //! --executor-node-key`) makes the worker serve it too, with the executor's signature
 //! (`x-opg-signature`, asked for with `?genesis=0x..&request=N`) in place of the
-//! keystore's. Such a key serves individual and private settlement; batch roots are
-//! signed only by keystore keys.
+//! keystore's; the executor signs batch roots too (`POST {url}/v1/sign-batch`), over
+//! results it signed itself.
 //!
 //! ZKML requests go to the executor's prover instead; their results are submitted with
 //! the proof as `submit_proven_result`, or, several of one model, as one
@@ -101,11 +101,6 @@ impl<T: Config> Pallet<T> {
 				if already || request.deadline < now {
 					continue;
 				}
-				if executor_signs && request.settlement == SettlementMode::Batch {
-					// Signing a batch root needs the key; the executor signs only results it computed.
-					log::warn!(target: LOG_TARGET, "request {id}: batch settlement needs a keystore node key");
-					continue;
-				}
 				jobs += 1;
 				let (output, proof, executor_signature) = match Self::execute(url, id, node, &request, executor_signs) {
 					Ok(answer) => answer,
@@ -150,18 +145,31 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 			for chunk in leaves.chunks(T::MaxBatchLen::get() as usize) {
-				Self::submit_leaves(node, chunk);
+				Self::submit_leaves(node, chunk, executor_signs.then_some(url));
 			}
 			Self::submit_proven(proven, &mut submitted);
 		}
 		sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, SUBMITTED_KEY, &submitted.encode());
 	}
 
-	/// Signs the root of `leaves` with `node` and submits them as one batch.
-	fn submit_leaves(node: NodeKey, leaves: &[merkle::Leaf]) {
+	/// Signs the root of `leaves` with `node` (in the keystore, or held by the executor at
+	/// `executor`) and submits them as one batch.
+	fn submit_leaves(node: NodeKey, leaves: &[merkle::Leaf], executor: Option<&str>) {
 		let (Some(root), Ok(genesis)) = (merkle::root(leaves), Self::genesis_hash()) else { return };
-		let message = message::batch(&genesis, &root, leaves.len() as u32);
-		let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { return };
+		let signature = match executor {
+			Some(url) => match Self::executor_batch_signature(url, &genesis, leaves) {
+				Ok(signature) => signature,
+				Err(reason) => {
+					log::warn!(target: LOG_TARGET, "batch of {} results: {reason}", leaves.len());
+					return;
+				},
+			},
+			None => {
+				let message = message::batch(&genesis, &root, leaves.len() as u32);
+				let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { return };
+				signature
+			},
+		};
 		let batch = BatchResult { node, leaves: BoundedVec::truncate_from(leaves.to_vec()) };
 		if Self::submit(Call::submit_batch { batch, signature }) {
 			log::info!(target: LOG_TARGET, "batch of {} results submitted", leaves.len());
@@ -200,6 +208,37 @@ impl<T: Config> Pallet<T> {
 		SubmitTransaction::<T, Call<T>>::submit_transaction(extrinsic).is_ok()
 	}
 
+	/// The executor's signature of the batch root over `leaves`, whose results it signed.
+	fn executor_batch_signature(url: &str, genesis: &opg_settlement::Hash, leaves: &[merkle::Leaf]) -> Result<Signature, String> {
+		let ids: Vec<u8> = leaves.iter().flat_map(|leaf| leaf.request.to_le_bytes()).collect();
+		let uri = format!("{url}/v1/sign-batch?genesis=0x{}", hex::encode(genesis));
+		let mut response = Self::post(url, &uri, ids)?;
+		let header = response.headers().find("x-opg-signature").map(String::from);
+		if response.code != 200 {
+			let body: Vec<u8> = response.body().take(1024).collect();
+			return Err(format!("executor answered {}: {}", response.code, String::from_utf8_lossy(&body).trim_end()));
+		}
+		header
+			.and_then(|text| hex::decode(text.trim().trim_start_matches("0x")).ok())
+			.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+			.map(Signature::from_raw)
+			.ok_or_else(|| String::from("the executor's answer has no valid x-opg-signature header"))
+	}
+
+	/// POSTs `body` to the executor at `url` (`uri` under it) and waits for the answer.
+	fn post(url: &str, uri: &str, body: Vec<u8>) -> Result<http::Response, String> {
+		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(EXECUTOR_TIMEOUT_MS));
+		let pending = http::Request::post(uri, alloc::vec![body])
+			.add_header("content-type", "application/octet-stream")
+			.deadline(deadline)
+			.send()
+			.map_err(|_| format!("executor at {url} unreachable"))?;
+		pending
+			.try_wait(deadline)
+			.map_err(|_| String::from("executor timed out"))?
+			.map_err(|e| format!("executor request failed: {e:?}"))
+	}
+
 	/// Runs request `id` on the executor and returns the output bytes, with a proof for a
 	/// ZKML request, and with the executor's signature when `executor_signs`.
 	fn execute(
@@ -227,16 +266,7 @@ impl<T: Config> Pallet<T> {
 				(format!("{url}/v1/infer/0x{model}?{query}"), Vec::new())
 			},
 		};
-		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(EXECUTOR_TIMEOUT_MS));
-		let pending = http::Request::post(&uri, alloc::vec![body])
-			.add_header("content-type", "application/octet-stream")
-			.deadline(deadline)
-			.send()
-			.map_err(|_| format!("executor at {url} unreachable"))?;
-		let mut response = pending
-			.try_wait(deadline)
-			.map_err(|_| String::from("executor timed out"))?
-			.map_err(|e| format!("executor request failed: {e:?}"))?;
+		let mut response = Self::post(url, &uri, body)?;
 		let code = response.code;
 		let proof_header = response.headers().find("x-opg-proof").map(String::from);
 		let signature_header = response.headers().find("x-opg-signature").map(String::from);

@@ -982,10 +982,35 @@ mod offchain_worker {
 			assert_eq!((result.node, submitted), (key(2), signature), "the executor's signature, for its key");
 			assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, submitted));
 
-			// Batch settlement needs a keystore key: not even run.
+			// Batch settlement: the executor signs the root over the results it signed.
+			let batched = NextRequestId::<Test>::get();
 			assert_ok!(request_with(ALICE, inline(b"input"), VerificationMode::Vanilla, SettlementMode::Batch));
+			let (_, leaf_signature) = signed_result(batched, 2, output(b"output"), 2);
+			expect(batched, Some(leaf_signature));
+			let leaf = opg_settlement::merkle::Leaf {
+				request: batched,
+				input_hash: opg_settlement::sha256(b"input"),
+				output_hash: opg_settlement::sha256(b"output"),
+			};
+			let root = opg_settlement::merkle::root(&[leaf]).unwrap();
+			let root_signature = node_pair(2).sign(&opg_settlement::message::batch(&GENESIS_HASH, &root, 1));
+			state.write().expect_request(PendingRequest {
+				method: "POST".into(),
+				uri: format!("{EXECUTOR}/v1/sign-batch?genesis=0x{}", hex::encode(GENESIS_HASH)),
+				headers: vec![("content-type".into(), "application/octet-stream".into())],
+				body: batched.to_le_bytes().to_vec(),
+				response: Some(Vec::new()),
+				response_headers: vec![("x-opg-signature".into(), format!("0x{}", hex::encode(root_signature.0)))],
+				sent: true,
+				..Default::default()
+			});
 			Inference::offchain_worker(1);
-			assert!(pool.read().transactions.is_empty());
+			let calls = submitted_calls(&pool);
+			let [call @ Call::submit_batch { batch, signature: submitted }] = &calls[..] else {
+				panic!("one batch submitted, not {calls:?}")
+			};
+			assert_eq!((batch.node, *submitted), (key(2), root_signature));
+			assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
 
 			// An answer without the executor's signature is not submitted.
 			let unsigned = request(ALICE);
