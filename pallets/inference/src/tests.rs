@@ -883,16 +883,23 @@ mod offchain_worker {
 		(ext, state, pool_state)
 	}
 
-	fn expect_inference(state: &RwLock<OffchainState>, input: &[u8], output: &[u8]) {
+	/// Expects the worker to POST `body` to the executor at `path` (after its URL), and
+	/// answers `response` with `headers`.
+	fn expect_post(state: &RwLock<OffchainState>, path: String, body: &[u8], response: &[u8], headers: &[(&str, String)]) {
 		state.write().expect_request(PendingRequest {
 			method: "POST".into(),
-			uri: format!("{EXECUTOR}/v1/infer/0x{}", hex::encode([0xaa; 32])),
+			uri: format!("{EXECUTOR}{path}"),
 			headers: vec![("content-type".into(), "application/octet-stream".into())],
-			body: input.to_vec(),
-			response: Some(output.to_vec()),
+			body: body.to_vec(),
+			response: Some(response.to_vec()),
+			response_headers: headers.iter().map(|(name, value)| (name.to_string(), value.clone())).collect(),
 			sent: true,
 			..Default::default()
 		});
+	}
+
+	fn expect_inference(state: &RwLock<OffchainState>, input: &[u8], output: &[u8]) {
+		expect_post(state, format!("/v1/infer/0x{}", hex::encode([0xaa; 32])), input, output, &[]);
 	}
 
 	fn submitted_calls(pool: &RwLock<PoolState>) -> Vec<Call<Test>> {
@@ -956,19 +963,10 @@ mod offchain_worker {
 				&key(2).0,
 			);
 			let expect = |id: RequestId, signature: Option<sr25519::Signature>| {
-				let query = format!("genesis=0x{}&request={id}", hex::encode(GENESIS_HASH));
-				state.write().expect_request(PendingRequest {
-					method: "POST".into(),
-					uri: format!("{EXECUTOR}/v1/infer/0x{}?{query}", hex::encode([0xaa; 32])),
-					headers: vec![("content-type".into(), "application/octet-stream".into())],
-					body: b"input".to_vec(),
-					response: Some(b"output".to_vec()),
-					response_headers: signature
-						.map(|s| vec![("x-opg-signature".into(), format!("0x{}", hex::encode(s.0)))])
-						.unwrap_or_default(),
-					sent: true,
-					..Default::default()
-				});
+				let path = format!("/v1/infer/0x{}?genesis=0x{}&request={id}", hex::encode([0xaa; 32]), hex::encode(GENESIS_HASH));
+				let headers: Vec<_> =
+					signature.iter().map(|s| ("x-opg-signature", format!("0x{}", hex::encode(s.0)))).collect();
+				expect_post(&state, path, b"input", b"output", &headers);
 			};
 
 			let id = request(ALICE);
@@ -994,16 +992,13 @@ mod offchain_worker {
 			};
 			let root = opg_settlement::merkle::root(&[leaf]).unwrap();
 			let root_signature = node_pair(2).sign(&opg_settlement::message::batch(&GENESIS_HASH, &root, 1));
-			state.write().expect_request(PendingRequest {
-				method: "POST".into(),
-				uri: format!("{EXECUTOR}/v1/sign-batch?genesis=0x{}", hex::encode(GENESIS_HASH)),
-				headers: vec![("content-type".into(), "application/octet-stream".into())],
-				body: batched.to_le_bytes().to_vec(),
-				response: Some(Vec::new()),
-				response_headers: vec![("x-opg-signature".into(), format!("0x{}", hex::encode(root_signature.0)))],
-				sent: true,
-				..Default::default()
-			});
+			expect_post(
+				&state,
+				format!("/v1/sign-batch?genesis=0x{}", hex::encode(GENESIS_HASH)),
+				&batched.to_le_bytes(),
+				b"",
+				&[("x-opg-signature", format!("0x{}", hex::encode(root_signature.0)))],
+			);
 			Inference::offchain_worker(1);
 			let calls = submitted_calls(&pool);
 			let [call @ Call::submit_batch { batch, signature: submitted }] = &calls[..] else {
@@ -1028,16 +1023,8 @@ mod offchain_worker {
 		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
 		let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
 		let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(GENESIS_HASH), hex::encode(key(1).0));
-		state.write().expect_request(PendingRequest {
-			method: "POST".into(),
-			uri: format!("{EXECUTOR}/v1/prove/0x{}?{query}", hex::encode([0xbb; 32])),
-			headers: vec![("content-type".into(), "application/octet-stream".into())],
-			body: zkml::INPUT.to_vec(),
-			response: Some(proven.output),
-			response_headers: vec![("x-opg-proof".into(), format!("0x{}", hex::encode(&proven.proof)))],
-			sent: true,
-			..Default::default()
-		});
+		let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
+		expect_post(state, path, &zkml::INPUT, &proven.output, &[("x-opg-proof", format!("0x{}", hex::encode(&proven.proof)))]);
 		proven.proof
 	}
 
@@ -1104,14 +1091,8 @@ mod offchain_worker {
 			// The worker serves assignments in storage order.
 			for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
 				if id == private {
-					state.write().expect_request(PendingRequest {
-						method: "POST".into(),
-						uri: format!("{EXECUTOR}/v1/infer/0x{}?input=0x{}", hex::encode([0xaa; 32]), hex::encode([7u8; 32])),
-						headers: vec![("content-type".into(), "application/octet-stream".into())],
-						response: Some(b"secret".to_vec()),
-						sent: true,
-						..Default::default()
-					});
+					let path = format!("/v1/infer/0x{}?input=0x{}", hex::encode([0xaa; 32]), hex::encode([7u8; 32]));
+					expect_post(&state, path, b"", b"secret", &[]);
 				} else if id == batched {
 					expect_inference(&state, b"a", b"A");
 				} else {
