@@ -1,6 +1,7 @@
 //! Links the executor against the libtorch that `torch-sys` found, with an rpath to its
-//! folder, so that the binary runs without `LD_LIBRARY_PATH`; and records which Python
-//! (the project's virtual environment) provided it, for the tests' reference outputs.
+//! folder, so that the binary runs without `LD_LIBRARY_PATH`; records which Python (the
+//! project's virtual environment) provided it, for the tests' reference outputs; and
+//! compiles the one libtorch switch that tch does not bind (src/determinism.cpp).
 
 fn main() {
 	println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
@@ -20,4 +21,24 @@ fn main() {
 		Err(_) => "python3".into(),
 	};
 	println!("cargo:rustc-env=OPG_TORCH_PYTHON={python}");
+
+	// The deterministic-algorithms switch, against the same libtorch headers and C++ ABI.
+	println!("cargo:rerun-if-changed=src/determinism.cpp");
+	let abi = std::process::Command::new(&python)
+		.args(["-c", "import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"])
+		.output()
+		.ok()
+		.and_then(|out| String::from_utf8(out.stdout).ok())
+		.map(|text| text.trim().to_owned())
+		.filter(|abi| abi == "0" || abi == "1")
+		.expect("the venv's torch reports its C++ ABI");
+	let include = std::path::Path::new(&lib).parent().expect("torch/lib has a parent").join("include");
+	cc::Build::new()
+		.cpp(true)
+		.file("src/determinism.cpp")
+		.include(&include)
+		.flag("-std=c++17")
+		.flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
+		.warnings(false)
+		.compile("opg_determinism");
 }

@@ -45,7 +45,7 @@ fn main() {
 	let config: TorchConfig = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
 	let input_len = config.schema.input_len();
 	let input = std::fs::read(dir.join("input.bin")).unwrap()[..input_len].to_vec();
-	torch::set_deterministic();
+	torch::set_deterministic().unwrap();
 	let device = tch::Device::cuda_if_available();
 	println!("{{\"device\":\"{}\",\"threads\":{}}}", torch::device_name(device), tch::get_num_threads());
 

@@ -7,7 +7,7 @@
 
 use crate::{
 	metrics::Metrics,
-	torch::{Output, TorchError, TorchModel},
+	torch::{self, Output, TorchError, TorchModel},
 };
 use std::{
 	sync::{
@@ -123,7 +123,7 @@ impl Worker {
 				Ok(outputs) =>
 					for (job, bytes) in batch.into_iter().zip(outputs) {
 						metrics.latency(name, job.queued.elapsed());
-						let reproducible = batch_size == 1;
+						let reproducible = batch_size == 1 && torch::deterministic_algorithms();
 						let _ = job.reply.send(Ok(Output { bytes, batch_size, reproducible }));
 					},
 				Err(e) => {

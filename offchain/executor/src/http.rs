@@ -2,7 +2,7 @@
 //!
 //! | Method and path                           | Body            | Success                          |
 //! |-------------------------------------------|-----------------|----------------------------------|
-//! | `GET /health`                             |                 | `200` JSON: device, models, queues |
+//! | `GET /health`                             |                 | `200` JSON: models and devices, node key, deterministic mode |
 //! | `GET /metrics`                            |                 | `200` Prometheus text            |
 //! | `POST /v1/infer/{model}`                  | input bytes     | `200` output bytes               |
 //! | `POST /v1/infer/{model}?input={hash}`     | empty           | `200` output bytes (stored input)|
@@ -204,6 +204,7 @@ fn health(executor: &Executor) -> String {
 		.collect();
 	serde_json::json!({
 		"status": "ok",
+		"deterministic": crate::torch::deterministic_algorithms(),
 		"models": models,
 		"node": executor.node_key().map(|key| format!("0x{}", hex::encode(key.public()))),
 	})

@@ -162,7 +162,7 @@ fn main() -> Result<()> {
 			};
 			if !models.is_empty() {
 				let device = torch::parse_device(&device).map_err(anyhow::Error::msg)?;
-				torch::set_deterministic();
+				torch::set_deterministic().map_err(anyhow::Error::msg)?;
 				if let Some(threads) = threads {
 					tch::set_num_threads(threads);
 				}

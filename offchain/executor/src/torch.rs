@@ -161,11 +161,27 @@ pub fn device_name(device: Device) -> String {
 	}
 }
 
-/// Puts libtorch in its deterministic mode: fixed seeds, cuDNN without benchmarking
-/// (which picks kernels by timing), and cuBLAS with a fixed workspace. Call once, before
-/// loading models. What remains nondeterministic is the batch composition, which
+extern "C" {
+	fn opg_set_deterministic_algorithms(on: std::ffi::c_int) -> std::ffi::c_int;
+	fn opg_deterministic_algorithms() -> std::ffi::c_int;
+}
+
+/// Whether libtorch runs deterministic algorithms only (`torch.use_deterministic_algorithms`).
+pub fn deterministic_algorithms() -> bool {
+	// SAFETY: reads a flag of libtorch's global context; no arguments.
+	unsafe { opg_deterministic_algorithms() == 1 }
+}
+
+/// Puts libtorch in its deterministic mode: deterministic algorithms only (an operation
+/// without one fails rather than varies), fixed seeds, cuDNN without benchmarking (which
+/// picks kernels by timing), and cuBLAS with a fixed workspace. Call once, before loading
+/// models. What remains nondeterministic is the batch composition, which
 /// [`Output::reproducible`] reports.
-pub fn set_deterministic() {
+pub fn set_deterministic() -> Result<(), TorchError> {
+	// SAFETY: sets a flag of libtorch's global context; the shim catches C++ exceptions.
+	if unsafe { opg_set_deterministic_algorithms(1) } != 0 {
+		return Err(TorchError::Torch(tch::TchError::Torch("libtorch refused deterministic algorithms".into())));
+	}
 	// cuBLAS reads this when its first handle is created.
 	if std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
 		std::env::set_var("CUBLAS_WORKSPACE_CONFIG", ":4096:8");
@@ -175,6 +191,7 @@ pub fn set_deterministic() {
 		tch::Cuda::manual_seed_all(0);
 		tch::Cuda::cudnn_set_benchmark(false);
 	}
+	Ok(())
 }
 
 /// A TorchScript module loaded on a device, with its schema.
@@ -192,8 +209,9 @@ pub struct Output {
 	/// How many requests ran together in this batch.
 	pub batch_size: usize,
 	/// Whether running this input alone again on this device type, with this executor
-	/// build, gives the same bits: true for a batch of one in deterministic mode. In a
-	/// larger batch the kernels may block the arithmetic differently.
+	/// build, gives the same bits: true for a batch of one with deterministic algorithms
+	/// on ([`set_deterministic`]). In a larger batch the kernels may block the arithmetic
+	/// differently.
 	pub reproducible: bool,
 }
 

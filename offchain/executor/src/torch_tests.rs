@@ -35,6 +35,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
 	static FIXTURE: OnceLock<Fixture> = OnceLock::new();
 	FIXTURE.get_or_init(|| {
+		torch::set_deterministic().unwrap();
+		assert!(torch::deterministic_algorithms());
 		let dir = std::env::temp_dir().join(format!("opg-torch-fixture-{}", std::process::id()));
 		let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/torch-model.py");
 		let python = env!("OPG_TORCH_PYTHON");
@@ -196,6 +198,7 @@ fn the_api_runs_torchscript_reports_the_device_and_signs_results() {
 	let health = call(&executor, &Method::GET, "/health", None, b"");
 	let health: serde_json::Value = serde_json::from_slice(&health.body).unwrap();
 	assert_eq!(health["models"][0]["device"], torch::device_name(device()));
+	assert_eq!(health["deterministic"], true);
 	assert_eq!(health["models"][0]["hash"], fixture.config.hash);
 	let metrics = String::from_utf8(call(&executor, &Method::GET, "/metrics", None, b"").body).unwrap();
 	let model = &fixture.config.hash;
