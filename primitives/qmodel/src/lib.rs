@@ -1,48 +1,87 @@
 //! # OPG quantized-integer models
 //!
-//! The `QuantizedInteger` model format of the model hub: a feed-forward stack of dense
-//! layers over 8-bit integers, evaluated with integer arithmetic only, so that every
-//! executor on every machine computes the same bytes and a ZKML circuit can prove them.
+//! The `QuantizedInteger` model format of the model hub: a feed-forward stack of dense,
+//! 2-D convolution and pooling layers over 8-bit integers, evaluated with integer
+//! arithmetic only, so that every executor on every machine computes the same bytes and a
+//! ZKML circuit can prove them.
 //!
-//! ## Semantics of one dense layer
-//! For input `x` (`i8`, length `inputs`) and output index `j`:
+//! ## Semantics
+//! Every layer maps `i8` values to `i8` values. Images are channel-major (`C×H×W`,
+//! row-major within a channel): a convolution's or pool's output, read as a flat vector,
+//! is what a following dense layer takes (PyTorch's `Flatten`).
+//!
+//! A **dense** layer, for input `x` of length `inputs` and output index `j`, and a
+//! **conv2d** layer, for filter `f` at output position `(oy, ox)` with zero padding `p`
+//! and stride `s`, accumulate exactly (in `i64`):
 //!
 //! ```text
-//! acc_j = bias_j + Σ_i weights[j·inputs + i] · x_i          (exact, in i64)
-//! q_j   = floor(acc_j · multiplier / 2^shift)               (arithmetic shift)
-//! r_j   = max(q_j, 0) if relu, else q_j
-//! y_j   = clamp(r_j, -128, 127)
+//! dense:  acc_j      = bias_j + Σ_i weights[j·inputs + i] · x_i
+//! conv2d: acc_f,oy,ox = bias_f + Σ_c,ky,kx weights[f][c][ky][kx] · x[c][oy·s+ky−p][ox·s+kx−p]
 //! ```
 //!
-//! The bounds checked by [`QModel::validate`] (at most [`MAX_LAYER_INPUTS`] inputs,
-//! `multiplier` in `1..=i32::MAX`, `shift` at most [`MAX_SHIFT`]) keep every
+//! (a position outside the image reads 0), then requantize:
+//!
+//! ```text
+//! q = floor(acc · multiplier / 2^shift)        (arithmetic shift)
+//! r = max(q, 0) if relu, else q
+//! y = clamp(r, -128, 127)
+//! ```
+//!
+//! A **sum pool** sums each `k×k` window (stride `s`, no padding) of each channel and
+//! requantizes the sum the same way (without ReLU). An **average pool** gives
+//! `floor(sum / k²)`, which is always within `i8`.
+//!
+//! The bounds checked by [`QModel::validate`] (at most [`MAX_LAYER_INPUTS`] terms in one
+//! accumulator, `multiplier` in `1..=i32::MAX`, `shift` at most [`MAX_SHIFT`]) keep every
 //! intermediate within `i64`. Tensors travel as bytes, one two's-complement `i8` each.
 //!
 //! ## File
-//! A model file is the JSON of [`QModel`]; its SHA-256 is the artifact hash the model
-//! hub records. [`QModel::to_bytes`] writes the canonical (compact) form.
+//! A model file is JSON: `{"format": "opg-qmodel/2", "layers": [...]}`, each layer an
+//! object tagged by `"type"`: `"dense"`, `"conv2d"`, `"sum_pool"` or `"avg_pool"` with the
+//! fields of [`Dense`], [`Conv2d`], [`SumPool`] or [`AvgPool`]. Version 1 files
+//! (`"opg-qmodel/1"`: dense layers only, untagged) still load and write back unchanged.
+//! The file's SHA-256 is the artifact hash the model hub records; [`QModel::to_bytes`]
+//! writes the canonical (compact) form.
 
 use serde::{Deserialize, Serialize};
 
-/// The `format` tag of version 1 of the file.
-pub const FORMAT: &str = "opg-qmodel/1";
-/// The most inputs of one layer.
+/// The `format` tag of the current version of the file.
+pub const FORMAT: &str = "opg-qmodel/2";
+/// The `format` tag of version 1: dense layers only.
+pub const FORMAT_V1: &str = "opg-qmodel/1";
+/// The most terms of one accumulator (a dense layer's inputs, a filter's
+/// `channels × kernel_height × kernel_width`, a pool's window).
 pub const MAX_LAYER_INPUTS: u32 = 1 << 16;
-/// The most outputs of one layer.
+/// The most outputs of one dense layer.
 pub const MAX_LAYER_OUTPUTS: u32 = 1 << 16;
+/// The most values of any layer's input or output.
+pub const MAX_TENSOR_VALUES: u32 = 1 << 20;
 /// The largest requantization shift.
 pub const MAX_SHIFT: u8 = 62;
 /// The most layers of a model.
 pub const MAX_LAYERS: usize = 64;
 
 /// A quantized feed-forward model.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QModel {
-	/// Always [`FORMAT`].
+	/// [`FORMAT`], or [`FORMAT_V1`] for a version 1 file.
 	pub format: String,
 	/// Layers, applied in order.
-	pub layers: Vec<Dense>,
+	pub layers: Vec<Layer>,
+}
+
+/// One layer of a model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Layer {
+	/// A fully connected layer.
+	Dense(Dense),
+	/// A 2-D convolution.
+	Conv2d(Conv2d),
+	/// Window sums, requantized.
+	SumPool(SumPool),
+	/// Window averages, rounded down.
+	AvgPool(AvgPool),
 }
 
 /// A dense (fully connected) layer with requantization and optional ReLU.
@@ -66,23 +105,97 @@ pub struct Dense {
 	pub relu: bool,
 }
 
+/// A 2-D convolution over a `channels × height × width` image with zero padding, then
+/// requantization and optional ReLU. Output: `filters × out_height × out_width`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conv2d {
+	/// Input channels.
+	pub channels: u32,
+	/// Input height.
+	pub height: u32,
+	/// Input width.
+	pub width: u32,
+	/// Output channels.
+	pub filters: u32,
+	/// Kernel height.
+	pub kernel_height: u32,
+	/// Kernel width.
+	pub kernel_width: u32,
+	/// Step between windows, both directions.
+	pub stride: u32,
+	/// Zeros added on every side.
+	pub padding: u32,
+	/// `filters × channels × kernel_height × kernel_width` weights, row-major.
+	pub weights: Vec<i8>,
+	/// One bias per filter, in accumulator units.
+	pub bias: Vec<i32>,
+	/// Requantization multiplier, positive.
+	pub multiplier: i32,
+	/// Requantization shift.
+	pub shift: u8,
+	/// Whether negative values become zero before clamping.
+	pub relu: bool,
+}
+
+/// Sums over `kernel × kernel` windows of each channel (no padding), requantized.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SumPool {
+	/// Channels.
+	pub channels: u32,
+	/// Input height.
+	pub height: u32,
+	/// Input width.
+	pub width: u32,
+	/// Window side.
+	pub kernel: u32,
+	/// Step between windows, both directions.
+	pub stride: u32,
+	/// Requantization multiplier, positive.
+	pub multiplier: i32,
+	/// Requantization shift.
+	pub shift: u8,
+}
+
+/// `floor(window sum / kernel²)` over `kernel × kernel` windows of each channel (no
+/// padding).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvgPool {
+	/// Channels.
+	pub channels: u32,
+	/// Input height.
+	pub height: u32,
+	/// Input width.
+	pub width: u32,
+	/// Window side.
+	pub kernel: u32,
+	/// Step between windows, both directions.
+	pub stride: u32,
+}
+
 /// Why a model file or an input is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
-	/// The file is not the JSON of a [`QModel`].
+	/// The file is not the JSON of a model.
 	Parse(String),
-	/// The `format` tag is not [`FORMAT`].
+	/// The `format` tag is neither [`FORMAT`] nor [`FORMAT_V1`].
 	UnknownFormat(String),
 	/// A model needs at least one and at most [`MAX_LAYERS`] layers.
 	LayerCount(usize),
 	/// A layer's dimensions are zero or above the limits.
 	LayerSize { layer: usize },
+	/// A layer's window does not fit its (padded) image.
+	LayerShape { layer: usize },
 	/// A layer's inputs differ from the previous layer's outputs.
 	LayerMismatch { layer: usize, expected: u32, found: u32 },
 	/// A layer has the wrong number of weights or biases.
 	ParameterCount { layer: usize },
 	/// A layer's multiplier is not positive or its shift is above [`MAX_SHIFT`].
 	Requantization { layer: usize },
+	/// A version 1 model has a layer other than dense.
+	NotInVersion1 { layer: usize },
 	/// The input has the wrong length.
 	InputLength { expected: u32, found: usize },
 }
@@ -91,14 +204,23 @@ impl core::fmt::Display for Error {
 	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
 		match self {
 			Self::Parse(reason) => write!(f, "not a quantized-integer model: {reason}"),
-			Self::UnknownFormat(tag) => write!(f, "unknown model format {tag:?}, expected {FORMAT:?}"),
+			Self::UnknownFormat(tag) =>
+				write!(f, "unknown model format {tag:?}, expected {FORMAT:?} or {FORMAT_V1:?}"),
 			Self::LayerCount(n) => write!(f, "a model has 1..={MAX_LAYERS} layers, this one {n}"),
-			Self::LayerSize { layer } => write!(f, "layer {layer}: dimensions zero or above 65536"),
+			Self::LayerSize { layer } => write!(
+				f,
+				"layer {layer}: a dimension is zero, or above the limits ({MAX_LAYER_INPUTS} terms \
+				 per output, {MAX_LAYER_OUTPUTS} dense outputs, {MAX_TENSOR_VALUES} values)"
+			),
+			Self::LayerShape { layer } =>
+				write!(f, "layer {layer}: the window is larger than the (padded) image"),
 			Self::LayerMismatch { layer, expected, found } =>
 				write!(f, "layer {layer}: takes {found} inputs but the previous layer gives {expected}"),
 			Self::ParameterCount { layer } => write!(f, "layer {layer}: wrong number of weights or biases"),
 			Self::Requantization { layer } =>
 				write!(f, "layer {layer}: multiplier must be positive and shift at most {MAX_SHIFT}"),
+			Self::NotInVersion1 { layer } =>
+				write!(f, "layer {layer}: {FORMAT_V1:?} has dense layers only, use {FORMAT:?}"),
 			Self::InputLength { expected, found } =>
 				write!(f, "input has {found} values, the model takes {expected}"),
 		}
@@ -107,47 +229,76 @@ impl core::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The outer object of a model file; `layers` is read according to `format`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+	format: String,
+	layers: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct FileRef<'a, L> {
+	format: &'a str,
+	layers: L,
+}
+
 impl QModel {
 	/// Parses and validates a model file.
 	pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-		let model: Self = serde_json::from_slice(bytes).map_err(|e| Error::Parse(e.to_string()))?;
+		let parse = |e: serde_json::Error| Error::Parse(e.to_string());
+		let file: File = serde_json::from_slice(bytes).map_err(parse)?;
+		let layers = match file.format.as_str() {
+			FORMAT_V1 => serde_json::from_value::<Vec<Dense>>(file.layers)
+				.map_err(parse)?
+				.into_iter()
+				.map(Layer::Dense)
+				.collect(),
+			FORMAT => serde_json::from_value(file.layers).map_err(parse)?,
+			_ => return Err(Error::UnknownFormat(file.format)),
+		};
+		let model = Self { format: file.format, layers };
 		model.validate()?;
 		Ok(model)
 	}
 
-	/// The canonical file of this model.
+	/// The canonical file of this model: version 1 files stay version 1.
 	pub fn to_bytes(&self) -> Vec<u8> {
-		serde_json::to_vec(self).expect("a QModel always serializes")
+		let dense: Option<Vec<&Dense>> = self
+			.layers
+			.iter()
+			.map(|layer| match layer {
+				Layer::Dense(dense) => Some(dense),
+				_ => None,
+			})
+			.collect();
+		match dense {
+			Some(layers) if self.format == FORMAT_V1 =>
+				serde_json::to_vec(&FileRef { format: FORMAT_V1, layers }),
+			_ => serde_json::to_vec(&FileRef { format: &self.format, layers: &self.layers }),
+		}
+		.expect("a model always serializes")
 	}
 
-	/// Checks the format tag, dimensions, parameter counts and requantization bounds.
+	/// Checks the format tag, dimensions, shapes, parameter counts and requantization
+	/// bounds.
 	pub fn validate(&self) -> Result<(), Error> {
-		if self.format != FORMAT {
+		if self.format != FORMAT && self.format != FORMAT_V1 {
 			return Err(Error::UnknownFormat(self.format.clone()));
 		}
 		if self.layers.is_empty() || self.layers.len() > MAX_LAYERS {
 			return Err(Error::LayerCount(self.layers.len()));
 		}
 		for (index, layer) in self.layers.iter().enumerate() {
-			if layer.inputs == 0 ||
-				layer.outputs == 0 ||
-				layer.inputs > MAX_LAYER_INPUTS ||
-				layer.outputs > MAX_LAYER_OUTPUTS
-			{
-				return Err(Error::LayerSize { layer: index });
+			if self.format == FORMAT_V1 && !matches!(layer, Layer::Dense(_)) {
+				return Err(Error::NotInVersion1 { layer: index });
 			}
+			layer.validate(index)?;
 			if index > 0 {
-				let expected = self.layers[index - 1].outputs;
-				if layer.inputs != expected {
-					return Err(Error::LayerMismatch { layer: index, expected, found: layer.inputs });
+				let expected = self.layers[index - 1].output_len();
+				if layer.input_len() != expected {
+					return Err(Error::LayerMismatch { layer: index, expected, found: layer.input_len() });
 				}
-			}
-			let weights = layer.inputs as usize * layer.outputs as usize;
-			if layer.weights.len() != weights || layer.bias.len() != layer.outputs as usize {
-				return Err(Error::ParameterCount { layer: index });
-			}
-			if layer.multiplier <= 0 || layer.shift > MAX_SHIFT {
-				return Err(Error::Requantization { layer: index });
 			}
 		}
 		Ok(())
@@ -155,12 +306,12 @@ impl QModel {
 
 	/// Input length.
 	pub fn input_len(&self) -> u32 {
-		self.layers[0].inputs
+		self.layers[0].input_len()
 	}
 
 	/// Output length.
 	pub fn output_len(&self) -> u32 {
-		self.layers[self.layers.len() - 1].outputs
+		self.layers[self.layers.len() - 1].output_len()
 	}
 
 	/// Evaluates the model on `input`. The model must be valid ([`Self::from_bytes`]
@@ -182,6 +333,139 @@ impl QModel {
 	}
 }
 
+/// `clamp(relu?(floor(accumulator · multiplier / 2^shift)), -128, 127)`.
+pub fn requantize(accumulator: i64, multiplier: i32, shift: u8, relu: bool) -> i8 {
+	let mut value = (accumulator * i64::from(multiplier)) >> shift;
+	if relu {
+		value = value.max(0);
+	}
+	value.clamp(i64::from(i8::MIN), i64::from(i8::MAX)) as i8
+}
+
+/// `Err(error)` unless every value is nonzero and at most its limit.
+fn check_sizes(values: &[(u64, u64)], error: Error) -> Result<(), Error> {
+	if values.iter().all(|(value, limit)| (1..=*limit).contains(value)) {
+		Ok(())
+	} else {
+		Err(error)
+	}
+}
+
+fn check_requantization(multiplier: i32, shift: u8, layer: usize) -> Result<(), Error> {
+	if multiplier <= 0 || shift > MAX_SHIFT {
+		return Err(Error::Requantization { layer });
+	}
+	Ok(())
+}
+
+impl Layer {
+	/// The layer's `type` tag in the file.
+	pub fn name(&self) -> &'static str {
+		match self {
+			Self::Dense(_) => "dense",
+			Self::Conv2d(_) => "conv2d",
+			Self::SumPool(_) => "sum_pool",
+			Self::AvgPool(_) => "avg_pool",
+		}
+	}
+
+	/// Input length.
+	pub fn input_len(&self) -> u32 {
+		match self {
+			Self::Dense(dense) => dense.inputs,
+			Self::Conv2d(conv) => conv.channels * conv.height * conv.width,
+			Self::SumPool(pool) => pool.shape().input_len(),
+			Self::AvgPool(pool) => pool.shape().input_len(),
+		}
+	}
+
+	/// Output length.
+	pub fn output_len(&self) -> u32 {
+		match self {
+			Self::Dense(dense) => dense.outputs,
+			Self::Conv2d(conv) => {
+				let (height, width) = conv.output_size();
+				conv.filters * height * width
+			},
+			Self::SumPool(pool) => pool.shape().output_len(),
+			Self::AvgPool(pool) => pool.shape().output_len(),
+		}
+	}
+
+	/// The layer's output for `input` (of length [`Self::input_len`]).
+	pub fn apply(&self, input: &[i8]) -> Vec<i8> {
+		match self {
+			Self::Dense(dense) => dense.apply(input),
+			Self::Conv2d(conv) => conv.apply(input),
+			Self::SumPool(pool) => {
+				let mut output = Vec::with_capacity(pool.shape().output_len() as usize);
+				pool.shape().for_each_window(|window| {
+					let sum: i64 = window.iter().map(|i| i64::from(input[*i])).sum();
+					output.push(requantize(sum, pool.multiplier, pool.shift, false));
+				});
+				output
+			},
+			Self::AvgPool(pool) => {
+				let area = i64::from(pool.kernel * pool.kernel);
+				let mut output = Vec::with_capacity(pool.shape().output_len() as usize);
+				pool.shape().for_each_window(|window| {
+					let sum: i64 = window.iter().map(|i| i64::from(input[*i])).sum();
+					output.push(sum.div_euclid(area) as i8);
+				});
+				output
+			},
+		}
+	}
+
+	fn validate(&self, index: usize) -> Result<(), Error> {
+		let size = Error::LayerSize { layer: index };
+		let values = u64::from(MAX_TENSOR_VALUES);
+		let terms = u64::from(MAX_LAYER_INPUTS);
+		match self {
+			Self::Dense(dense) => {
+				check_sizes(
+					&[(dense.inputs.into(), terms), (dense.outputs.into(), MAX_LAYER_OUTPUTS.into())],
+					size,
+				)?;
+				let weights = dense.inputs as usize * dense.outputs as usize;
+				if dense.weights.len() != weights || dense.bias.len() != dense.outputs as usize {
+					return Err(Error::ParameterCount { layer: index });
+				}
+				check_requantization(dense.multiplier, dense.shift, index)
+			},
+			Self::Conv2d(conv) => {
+				let (channels, height, width) = (u64::from(conv.channels), u64::from(conv.height), u64::from(conv.width));
+				let kernel = u64::from(conv.kernel_height) * u64::from(conv.kernel_width);
+				check_sizes(
+					&[
+						(channels * height * width, values),
+						(conv.filters.into(), values),
+						(conv.stride.into(), u64::MAX),
+						(channels * kernel, terms),
+					],
+					size.clone(),
+				)?;
+				let padding = 2 * u64::from(conv.padding);
+				if height + padding < conv.kernel_height.into() || width + padding < conv.kernel_width.into() {
+					return Err(Error::LayerShape { layer: index });
+				}
+				let (out_height, out_width) = conv.output_size_u64();
+				check_sizes(&[(u64::from(conv.filters) * out_height * out_width, values)], size)?;
+				let weights = conv.filters as usize * (channels * kernel) as usize;
+				if conv.weights.len() != weights || conv.bias.len() != conv.filters as usize {
+					return Err(Error::ParameterCount { layer: index });
+				}
+				check_requantization(conv.multiplier, conv.shift, index)
+			},
+			Self::SumPool(pool) => {
+				pool.shape().validate(index)?;
+				check_requantization(pool.multiplier, pool.shift, index)
+			},
+			Self::AvgPool(pool) => pool.shape().validate(index),
+		}
+	}
+}
+
 impl Dense {
 	/// The layer's output for `input` (of length `inputs`).
 	pub fn apply(&self, input: &[i8]) -> Vec<i8> {
@@ -190,18 +474,164 @@ impl Dense {
 			.zip(&self.bias)
 			.map(|(row, bias)| {
 				let dot: i64 = row.iter().zip(input).map(|(w, x)| i64::from(*w) * i64::from(*x)).sum();
-				self.requantize(i64::from(*bias) + dot)
+				requantize(i64::from(*bias) + dot, self.multiplier, self.shift, self.relu)
 			})
 			.collect()
 	}
+}
 
-	/// `clamp(relu?(floor(acc · multiplier / 2^shift)), -128, 127)`.
-	pub fn requantize(&self, accumulator: i64) -> i8 {
-		let mut value = (accumulator * i64::from(self.multiplier)) >> self.shift;
-		if self.relu {
-			value = value.max(0);
+impl Conv2d {
+	/// Output height and width.
+	pub fn output_size(&self) -> (u32, u32) {
+		let (height, width) = self.output_size_u64();
+		(height as u32, width as u32)
+	}
+
+	fn output_size_u64(&self) -> (u64, u64) {
+		let side = |input: u32, kernel: u32| {
+			(u64::from(input) + 2 * u64::from(self.padding) - u64::from(kernel)) / u64::from(self.stride) + 1
+		};
+		(side(self.height, self.kernel_height), side(self.width, self.kernel_width))
+	}
+
+	/// The weights of one filter.
+	pub fn filter(&self, filter: u32) -> &[i8] {
+		let len = (self.channels * self.kernel_height * self.kernel_width) as usize;
+		&self.weights[filter as usize * len..][..len]
+	}
+
+	/// Calls `tap(kernel_index, input_index)` for every kernel position of the output at
+	/// `(row, column)` that falls inside the image (padding reads zero and is skipped):
+	/// `kernel_index` into [`Self::filter`], `input_index` into the flat input.
+	pub fn for_each_tap(&self, row: u32, column: u32, mut tap: impl FnMut(usize, usize)) {
+		let (height, width, padding) = (self.height as i64, self.width as i64, self.padding as i64);
+		let (kh, kw) = (self.kernel_height as usize, self.kernel_width as usize);
+		for channel in 0..self.channels as usize {
+			for ky in 0..kh {
+				let y = i64::from(row * self.stride) + ky as i64 - padding;
+				if !(0..height).contains(&y) {
+					continue;
+				}
+				for kx in 0..kw {
+					let x = i64::from(column * self.stride) + kx as i64 - padding;
+					if (0..width).contains(&x) {
+						let input = (channel as i64 * height + y) * width + x;
+						tap((channel * kh + ky) * kw + kx, input as usize);
+					}
+				}
+			}
 		}
-		value.clamp(i64::from(i8::MIN), i64::from(i8::MAX)) as i8
+	}
+
+	/// The layer's output for `input`: filter-major, then rows, then columns.
+	pub fn apply(&self, input: &[i8]) -> Vec<i8> {
+		let (height, width) = self.output_size();
+		let mut output = Vec::with_capacity((self.filters * height * width) as usize);
+		for (filter, bias) in (0..self.filters).zip(&self.bias) {
+			let weights = self.filter(filter);
+			for row in 0..height {
+				for column in 0..width {
+					let mut acc = i64::from(*bias);
+					self.for_each_tap(row, column, |k, i| acc += i64::from(weights[k]) * i64::from(input[i]));
+					output.push(requantize(acc, self.multiplier, self.shift, self.relu));
+				}
+			}
+		}
+		output
+	}
+}
+
+/// The geometry shared by both pools: `kernel × kernel` windows with a stride, per
+/// channel, no padding.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolShape {
+	/// Channels.
+	pub channels: u32,
+	/// Input height.
+	pub height: u32,
+	/// Input width.
+	pub width: u32,
+	/// Window side.
+	pub kernel: u32,
+	/// Step between windows.
+	pub stride: u32,
+}
+
+impl PoolShape {
+	fn input_len(&self) -> u32 {
+		self.channels * self.height * self.width
+	}
+
+	/// Output height and width.
+	pub fn output_size(&self) -> (u32, u32) {
+		((self.height - self.kernel) / self.stride + 1, (self.width - self.kernel) / self.stride + 1)
+	}
+
+	fn output_len(&self) -> u32 {
+		let (height, width) = self.output_size();
+		self.channels * height * width
+	}
+
+	/// Calls `visit` with the input indices of every window, in output order (channel,
+	/// row, column).
+	pub fn for_each_window(&self, mut visit: impl FnMut(&[usize])) {
+		let (out_height, out_width) = self.output_size();
+		let mut window = Vec::with_capacity((self.kernel * self.kernel) as usize);
+		for channel in 0..self.channels {
+			for row in 0..out_height {
+				for column in 0..out_width {
+					window.clear();
+					for ky in 0..self.kernel {
+						let start = (channel * self.height + row * self.stride + ky) * self.width + column * self.stride;
+						window.extend(start as usize..(start + self.kernel) as usize);
+					}
+					visit(&window);
+				}
+			}
+		}
+	}
+
+	fn validate(&self, layer: usize) -> Result<(), Error> {
+		let (channels, height, width) = (u64::from(self.channels), u64::from(self.height), u64::from(self.width));
+		let kernel = u64::from(self.kernel);
+		check_sizes(
+			&[
+				(channels * height * width, MAX_TENSOR_VALUES.into()),
+				(kernel * kernel, MAX_LAYER_INPUTS.into()),
+				(self.stride.into(), u64::MAX),
+			],
+			Error::LayerSize { layer },
+		)?;
+		if kernel > height || kernel > width {
+			return Err(Error::LayerShape { layer });
+		}
+		Ok(())
+	}
+}
+
+impl SumPool {
+	/// The pool's geometry.
+	pub fn shape(&self) -> PoolShape {
+		PoolShape {
+			channels: self.channels,
+			height: self.height,
+			width: self.width,
+			kernel: self.kernel,
+			stride: self.stride,
+		}
+	}
+}
+
+impl AvgPool {
+	/// The pool's geometry.
+	pub fn shape(&self) -> PoolShape {
+		PoolShape {
+			channels: self.channels,
+			height: self.height,
+			width: self.width,
+			kernel: self.kernel,
+			stride: self.stride,
+		}
 	}
 }
 
@@ -215,7 +645,7 @@ pub fn to_bytes(values: &[i8]) -> Vec<u8> {
 	values.iter().map(|v| *v as u8).collect()
 }
 
-/// A deterministic model with pseudo-random parameters of the given layer widths
+/// A deterministic dense model with pseudo-random parameters of the given layer widths
 /// (`widths[0]` inputs, then each layer's outputs), ReLU on every layer but the last:
 /// for tests, benchmarks and the development chain's demo model.
 pub fn generate(widths: &[u32], seed: u64) -> QModel {
@@ -225,19 +655,77 @@ pub fn generate(widths: &[u32], seed: u64) -> QModel {
 		.enumerate()
 		.map(|(index, pair)| {
 			let (inputs, outputs) = (pair[0], pair[1]);
-			Dense {
+			Layer::Dense(Dense {
 				inputs,
 				outputs,
-				weights: (0..inputs * outputs).map(|_| rng.next() as i8).collect(),
-				bias: (0..outputs).map(|_| (rng.next() % 4096) as i32 - 2048).collect(),
-				// About 1/sqrt(inputs)/128 of the accumulator's range back into i8.
-				multiplier: 1 + (rng.next() % 255) as i32,
-				shift: 8 + (inputs as f64).sqrt().log2().ceil() as u8 + 6,
+				weights: rng.weights(inputs * outputs),
+				bias: rng.biases(outputs),
+				multiplier: rng.multiplier(),
+				shift: scale_shift(inputs),
 				relu: index + 2 < widths.len(),
-			}
+			})
 		})
 		.collect();
 	QModel { format: FORMAT.into(), layers }
+}
+
+/// A deterministic small convolutional network with pseudo-random parameters: a
+/// `1 × side × side` image (`side` at least 6), a 3×3 convolution of `filters` filters
+/// (stride 1, padding 1, ReLU), a 2×2 average pool (stride 2), a second 3×3 convolution
+/// (stride 2, padding 1, ReLU), a 2×2 sum pool (stride 2) and a dense layer to `classes`
+/// outputs.
+pub fn generate_cnn(side: u32, filters: u32, classes: u32, seed: u64) -> QModel {
+	let mut rng = SplitMix64(seed);
+	let mut conv = |channels: u32, side: u32, stride: u32| {
+		Layer::Conv2d(Conv2d {
+			channels,
+			height: side,
+			width: side,
+			filters,
+			kernel_height: 3,
+			kernel_width: 3,
+			stride,
+			padding: 1,
+			weights: rng.weights(filters * channels * 9),
+			bias: rng.biases(filters),
+			multiplier: rng.multiplier(),
+			shift: scale_shift(channels * 9),
+			relu: true,
+		})
+	};
+	let pooled = (side - 2) / 2 + 1;
+	let strided = (pooled - 1) / 2 + 1;
+	let mut layers = vec![
+		conv(1, side, 1),
+		Layer::AvgPool(AvgPool { channels: filters, height: side, width: side, kernel: 2, stride: 2 }),
+		conv(filters, pooled, 2),
+		Layer::SumPool(SumPool {
+			channels: filters,
+			height: strided,
+			width: strided,
+			kernel: 2,
+			stride: 2,
+			multiplier: 1,
+			shift: 2,
+		}),
+	];
+	let features = layers[3].output_len();
+	layers.push(Layer::Dense(Dense {
+		inputs: features,
+		outputs: classes,
+		weights: rng.weights(features * classes),
+		bias: rng.biases(classes),
+		multiplier: rng.multiplier(),
+		shift: scale_shift(features),
+		relu: false,
+	}));
+	QModel { format: FORMAT.into(), layers }
+}
+
+/// A shift that brings an accumulator of `terms` products back to about `i8` (with a
+/// multiplier below 256): about `1/sqrt(terms)/128` of its range.
+fn scale_shift(terms: u32) -> u8 {
+	8 + (terms as f64).sqrt().log2().ceil() as u8 + 6
 }
 
 /// SplitMix64: a small, fixed pseudo-random sequence (not for secrets).
@@ -250,6 +738,18 @@ impl SplitMix64 {
 		z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
 		z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
 		z ^ (z >> 31)
+	}
+
+	fn weights(&mut self, count: u32) -> Vec<i8> {
+		(0..count).map(|_| self.next() as i8).collect()
+	}
+
+	fn biases(&mut self, count: u32) -> Vec<i32> {
+		(0..count).map(|_| (self.next() % 4096) as i32 - 2048).collect()
+	}
+
+	fn multiplier(&mut self) -> i32 {
+		1 + (self.next() % 255) as i32
 	}
 }
 

@@ -6,7 +6,14 @@ fn layer(inputs: u32, outputs: u32, weights: Vec<i8>, bias: Vec<i32>, multiplier
 }
 
 fn model(layers: Vec<Dense>) -> QModel {
-	QModel { format: FORMAT.into(), layers }
+	QModel { format: FORMAT.into(), layers: layers.into_iter().map(Layer::Dense).collect() }
+}
+
+fn dense_mut(model: &mut QModel, index: usize) -> &mut Dense {
+	match &mut model.layers[index] {
+		Layer::Dense(dense) => dense,
+		other => panic!("layer {index} is not dense: {other:?}"),
+	}
 }
 
 #[test]
@@ -21,14 +28,12 @@ fn a_small_model_evaluates_by_hand() {
 
 #[test]
 fn requantization_rounds_toward_negative_infinity_and_saturates() {
-	let dense = layer(1, 1, vec![1], vec![0], 1, 1, false);
-	assert_eq!(dense.requantize(-1), -1);
-	assert_eq!(dense.requantize(-3), -2);
-	assert_eq!(dense.requantize(3), 1);
-	assert_eq!(dense.requantize(1_000), 127);
-	assert_eq!(dense.requantize(-1_000), -128);
-	let relu = Dense { relu: true, ..dense };
-	assert_eq!(relu.requantize(-1_000), 0);
+	assert_eq!(requantize(-1, 1, 1, false), -1);
+	assert_eq!(requantize(-3, 1, 1, false), -2);
+	assert_eq!(requantize(3, 1, 1, false), 1);
+	assert_eq!(requantize(1_000, 1, 1, false), 127);
+	assert_eq!(requantize(-1_000, 1, 1, false), -128);
+	assert_eq!(requantize(-1_000, 1, 1, true), 0);
 }
 
 #[test]
@@ -59,31 +64,31 @@ fn a_file_round_trips_and_is_validated() {
 	assert!(matches!(QModel::from_bytes(b"not json"), Err(Error::Parse(_))));
 
 	let mut other = m.clone();
-	other.format = "opg-qmodel/2".into();
-	assert_eq!(other.validate(), Err(Error::UnknownFormat("opg-qmodel/2".into())));
+	other.format = "opg-qmodel/3".into();
+	assert_eq!(other.validate(), Err(Error::UnknownFormat("opg-qmodel/3".into())));
 	assert_eq!(model(vec![]).validate(), Err(Error::LayerCount(0)));
 
 	let mut other = m.clone();
-	other.layers[1].inputs = 9;
-	other.layers[1].weights.extend([0; 4]);
+	dense_mut(&mut other, 1).inputs = 9;
+	dense_mut(&mut other, 1).weights.extend([0; 4]);
 	assert_eq!(other.validate(), Err(Error::LayerMismatch { layer: 1, expected: 8, found: 9 }));
 
 	let mut other = m.clone();
-	other.layers[0].weights.pop();
+	dense_mut(&mut other, 0).weights.pop();
 	assert_eq!(other.validate(), Err(Error::ParameterCount { layer: 0 }));
 	let mut other = m.clone();
-	other.layers[0].bias.push(0);
+	dense_mut(&mut other, 0).bias.push(0);
 	assert_eq!(other.validate(), Err(Error::ParameterCount { layer: 0 }));
 
 	let mut other = m.clone();
-	other.layers[1].multiplier = 0;
+	dense_mut(&mut other, 1).multiplier = 0;
 	assert_eq!(other.validate(), Err(Error::Requantization { layer: 1 }));
 	let mut other = m.clone();
-	other.layers[1].shift = MAX_SHIFT + 1;
+	dense_mut(&mut other, 1).shift = MAX_SHIFT + 1;
 	assert_eq!(other.validate(), Err(Error::Requantization { layer: 1 }));
 
 	let mut other = m.clone();
-	other.layers[0] = layer(0, 8, vec![], vec![0; 8], 1, 0, true);
+	other.layers[0] = Layer::Dense(layer(0, 8, vec![], vec![0; 8], 1, 0, true));
 	assert_eq!(other.validate(), Err(Error::LayerSize { layer: 0 }));
 
 	let mut unknown: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
@@ -108,25 +113,206 @@ fn generated_models_are_deterministic_and_not_saturated() {
 	assert!(saturated < output.len(), "the demo model's output is not all saturated: {output:?}");
 }
 
-/// An independent reference: exact rational arithmetic in i128 and floor division.
+/// An independent reference: exact arithmetic in i128, floor division, and every layer
+/// written out from its definition (no shared geometry code).
 fn reference(m: &QModel, input: &[i8]) -> Vec<i8> {
+	let requant = |acc: i128, multiplier: i32, shift: u8, relu: bool| {
+		let q = (acc * multiplier as i128).div_euclid(1i128 << shift);
+		if relu { q.max(0) } else { q }.clamp(-128, 127)
+	};
 	let mut x: Vec<i128> = input.iter().map(|v| *v as i128).collect();
-	for l in &m.layers {
-		x = (0..l.outputs as usize)
-			.map(|j| {
-				let mut acc = l.bias[j] as i128;
-				for i in 0..l.inputs as usize {
-					acc += l.weights[j * l.inputs as usize + i] as i128 * x[i];
+	for layer in &m.layers {
+		x = match layer {
+			Layer::Dense(l) => (0..l.outputs as usize)
+				.map(|j| {
+					let mut acc = l.bias[j] as i128;
+					for i in 0..l.inputs as usize {
+						acc += l.weights[j * l.inputs as usize + i] as i128 * x[i];
+					}
+					requant(acc, l.multiplier, l.shift, l.relu)
+				})
+				.collect(),
+			Layer::Conv2d(l) => {
+				let (c, h, w) = (l.channels as i64, l.height as i64, l.width as i64);
+				let (kh, kw, s, p) = (l.kernel_height as i64, l.kernel_width as i64, l.stride as i64, l.padding as i64);
+				let (oh, ow) = ((h + 2 * p - kh) / s + 1, (w + 2 * p - kw) / s + 1);
+				let mut out = vec![];
+				for f in 0..l.filters as i64 {
+					for oy in 0..oh {
+						for ox in 0..ow {
+							let mut acc = l.bias[f as usize] as i128;
+							for ch in 0..c {
+								for ky in 0..kh {
+									for kx in 0..kw {
+										let (y, xx) = (oy * s + ky - p, ox * s + kx - p);
+										let value = if y < 0 || y >= h || xx < 0 || xx >= w {
+											0
+										} else {
+											x[((ch * h + y) * w + xx) as usize]
+										};
+										let weight = l.weights[(((f * c + ch) * kh + ky) * kw + kx) as usize];
+										acc += weight as i128 * value;
+									}
+								}
+							}
+							out.push(requant(acc, l.multiplier, l.shift, l.relu));
+						}
+					}
 				}
-				let mut q = (acc * l.multiplier as i128).div_euclid(1i128 << l.shift);
-				if l.relu && q < 0 {
-					q = 0;
+				out
+			},
+			Layer::SumPool(SumPool { channels, height, width, kernel, stride, .. }) |
+			Layer::AvgPool(AvgPool { channels, height, width, kernel, stride }) => {
+				let (h, w, k, s) = (*height as usize, *width as usize, *kernel as usize, *stride as usize);
+				let mut out = vec![];
+				for ch in 0..*channels as usize {
+					for oy in 0..(h - k) / s + 1 {
+						for ox in 0..(w - k) / s + 1 {
+							let mut sum = 0;
+							for ky in 0..k {
+								for kx in 0..k {
+									sum += x[(ch * h + oy * s + ky) * w + ox * s + kx];
+								}
+							}
+							out.push(match layer {
+								Layer::SumPool(l) => requant(sum, l.multiplier, l.shift, false),
+								_ => sum.div_euclid((k * k) as i128),
+							});
+						}
+					}
 				}
-				q.clamp(-128, 127)
-			})
-			.collect();
+				out
+			},
+		};
 	}
 	x.into_iter().map(|v| v as i8).collect()
+}
+
+fn random_input(len: usize, seed: u64) -> Vec<i8> {
+	let mut state = seed;
+	(0..len)
+		.map(|_| {
+			state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+			(state >> 56) as i8
+		})
+		.collect()
+}
+
+fn conv(channels: u32, side: u32, filters: u32, kernel: u32, stride: u32, padding: u32, weights: Vec<i8>) -> Conv2d {
+	Conv2d {
+		channels,
+		height: side,
+		width: side,
+		filters,
+		kernel_height: kernel,
+		kernel_width: kernel,
+		stride,
+		padding,
+		weights,
+		bias: vec![0; filters as usize],
+		multiplier: 1,
+		shift: 0,
+		relu: false,
+	}
+}
+
+#[test]
+fn a_convolution_evaluates_by_hand() {
+	// 3×3 image 1..=9, one 2×2 filter [[1, 0], [0, -1]]: x[y][x] − x[y+1][x+1] = −4 everywhere.
+	let image: Vec<i8> = (1..=9).collect();
+	let plain = conv(1, 3, 1, 2, 1, 0, vec![1, 0, 0, -1]);
+	assert_eq!(plain.output_size(), (2, 2));
+	assert_eq!(Layer::Conv2d(plain.clone()).apply(&image), vec![-4; 4]);
+	// Padding 1: a 4×4 output of x[y−1][x−1] − x[y][x]; corners see at most one value.
+	let padded = Conv2d { padding: 1, ..plain.clone() };
+	let output = Layer::Conv2d(padded).apply(&image);
+	assert_eq!(output.len(), 16);
+	assert_eq!((output[0], output[3], output[12], output[15]), (-1, 0, 0, 9));
+	// Stride 2 with padding 1: rows and columns 0 and 2 of the padded grid.
+	let strided = Conv2d { padding: 1, stride: 2, ..plain };
+	assert_eq!(Layer::Conv2d(strided).apply(&image), vec![-1, -3, -7, -4]);
+}
+
+#[test]
+fn pools_evaluate_by_hand() {
+	// Two channels of 2×2: sums 10 and −10.
+	let input = [1, 2, 3, 4, -1, -2, -3, -4];
+	let avg = Layer::AvgPool(AvgPool { channels: 2, height: 2, width: 2, kernel: 2, stride: 2 });
+	assert_eq!(avg.apply(&input), vec![2, -3], "floor(10/4) = 2, floor(−10/4) = −3");
+	let sum = Layer::SumPool(SumPool { channels: 2, height: 2, width: 2, kernel: 2, stride: 1, multiplier: 3, shift: 1 });
+	assert_eq!(sum.apply(&input), vec![15, -15]);
+	let saturating = Layer::SumPool(SumPool { channels: 1, height: 2, width: 4, kernel: 2, stride: 2, multiplier: 1, shift: 0 });
+	assert_eq!(saturating.apply(&[100, 100, 1, 1, 100, 100, 1, 1]), vec![127, 4]);
+}
+
+#[test]
+fn version_1_files_load_and_write_back_unchanged() {
+	let mut m = generate(&[6, 4, 2], 3);
+	m.format = FORMAT_V1.into();
+	let bytes = m.to_bytes();
+	let text = String::from_utf8(bytes.clone()).unwrap();
+	assert!(text.starts_with(r#"{"format":"opg-qmodel/1","layers":[{"inputs":6,"#), "{text}");
+	let loaded = QModel::from_bytes(&bytes).unwrap();
+	assert_eq!(loaded, m);
+	assert_eq!(loaded.to_bytes(), bytes);
+	// Version 2 tags every layer; a version 1 file with a tag is refused.
+	let v2 = QModel { format: FORMAT.into(), ..m.clone() };
+	assert!(String::from_utf8(v2.to_bytes()).unwrap().contains(r#"[{"type":"dense","inputs":6,"#));
+	let tagged_v1 = String::from_utf8(v2.to_bytes()).unwrap().replace(FORMAT, FORMAT_V1);
+	assert!(matches!(QModel::from_bytes(tagged_v1.as_bytes()), Err(Error::Parse(_))));
+	// Only dense layers in version 1.
+	let mut cnn = generate_cnn(8, 2, 3, 1);
+	cnn.format = FORMAT_V1.into();
+	assert_eq!(cnn.validate(), Err(Error::NotInVersion1 { layer: 0 }));
+}
+
+#[test]
+fn convolutional_files_round_trip_and_are_validated() {
+	let m = generate_cnn(8, 3, 4, 9);
+	assert_eq!(QModel::from_bytes(&m.to_bytes()).unwrap(), m);
+	assert_eq!((m.input_len(), m.output_len()), (64, 4));
+	let shapes: Vec<_> = m.layers.iter().map(|l| (l.input_len(), l.output_len())).collect();
+	assert_eq!(shapes, vec![(64, 192), (192, 48), (48, 12), (12, 3), (3, 4)]);
+
+	let mut json: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+	json["layers"][1]["type"] = "max_pool".into();
+	assert!(matches!(QModel::from_bytes(json.to_string().as_bytes()), Err(Error::Parse(_))));
+	let mut json: serde_json::Value = serde_json::from_slice(&m.to_bytes()).unwrap();
+	json["layers"][0]["dilation"] = 2.into();
+	assert!(matches!(QModel::from_bytes(json.to_string().as_bytes()), Err(Error::Parse(_))));
+
+	let with = |index: usize, edit: &dyn Fn(&mut Layer)| {
+		let mut other = m.clone();
+		edit(&mut other.layers[index]);
+		other.validate()
+	};
+	let conv = |edit: fn(&mut Conv2d)| move |layer: &mut Layer| match layer {
+		Layer::Conv2d(conv) => edit(conv),
+		_ => unreachable!(),
+	};
+	assert_eq!(with(0, &conv(|c| c.stride = 0)), Err(Error::LayerSize { layer: 0 }));
+	assert_eq!(with(0, &conv(|c| c.filters = 0)), Err(Error::LayerSize { layer: 0 }));
+	assert_eq!(with(0, &conv(|c| c.kernel_height = 11)), Err(Error::LayerShape { layer: 0 }));
+	assert_eq!(with(0, &conv(|c| c.channels = 1 << 15)), Err(Error::LayerSize { layer: 0 }));
+	assert_eq!(with(0, &conv(|c| { c.weights.pop(); })), Err(Error::ParameterCount { layer: 0 }));
+	assert_eq!(with(0, &conv(|c| c.bias.push(1))), Err(Error::ParameterCount { layer: 0 }));
+	assert_eq!(with(0, &conv(|c| c.multiplier = -1)), Err(Error::Requantization { layer: 0 }));
+	assert_eq!(
+		with(0, &conv(|c| c.padding = 0)),
+		Err(Error::LayerMismatch { layer: 1, expected: 108, found: 192 })
+	);
+	let avg = |edit: fn(&mut AvgPool)| move |layer: &mut Layer| match layer {
+		Layer::AvgPool(pool) => edit(pool),
+		_ => unreachable!(),
+	};
+	assert_eq!(with(1, &avg(|p| p.kernel = 9)), Err(Error::LayerShape { layer: 1 }));
+	assert_eq!(with(1, &avg(|p| p.kernel = 0)), Err(Error::LayerSize { layer: 1 }));
+	assert_eq!(with(1, &avg(|p| p.stride = 0)), Err(Error::LayerSize { layer: 1 }));
+	let sum = |edit: fn(&mut SumPool)| move |layer: &mut Layer| match layer {
+		Layer::SumPool(pool) => edit(pool),
+		_ => unreachable!(),
+	};
+	assert_eq!(with(3, &sum(|p| p.shift = 63)), Err(Error::Requantization { layer: 3 }));
 }
 
 proptest! {
@@ -138,7 +324,50 @@ proptest! {
 	) {
 		let m = generate(&widths, seed);
 		prop_assert!(m.validate().is_ok());
-		let input: Vec<i8> = generate(&[widths[0], 1], input_seed).layers[0].weights.clone();
+		let input = random_input(widths[0] as usize, input_seed);
+		prop_assert_eq!(m.evaluate(&input).unwrap(), reference(&m, &input));
+	}
+
+	#[test]
+	fn convolutional_networks_match_the_reference(
+		side in 6u32..14,
+		filters in 1u32..4,
+		classes in 1u32..5,
+		seed: u64,
+		input_seed: u64,
+	) {
+		let m = generate_cnn(side, filters, classes, seed);
+		prop_assert!(m.validate().is_ok());
+		let input = random_input((side * side) as usize, input_seed);
+		prop_assert_eq!(m.evaluate(&input).unwrap(), reference(&m, &input));
+	}
+
+	#[test]
+	fn random_convolutions_match_the_reference(
+		channels in 1u32..3,
+		side in 1u32..7,
+		filters in 1u32..3,
+		kernel in 1u32..4,
+		stride in 1u32..3,
+		padding in 0u32..2,
+		bias in any::<i32>(),
+		multiplier in 1..=i32::MAX,
+		shift in 0..=MAX_SHIFT,
+		relu: bool,
+		seed: u64,
+	) {
+		prop_assume!(side + 2 * padding >= kernel);
+		let weights = random_input((filters * channels * kernel * kernel) as usize, seed);
+		let layer = Conv2d {
+			bias: vec![bias; filters as usize],
+			multiplier,
+			shift,
+			relu,
+			..conv(channels, side, filters, kernel, stride, padding, weights)
+		};
+		let m = QModel { format: FORMAT.into(), layers: vec![Layer::Conv2d(layer)] };
+		prop_assert!(m.validate().is_ok());
+		let input = random_input((channels * side * side) as usize, seed ^ 1);
 		prop_assert_eq!(m.evaluate(&input).unwrap(), reference(&m, &input));
 	}
 

@@ -3,17 +3,24 @@
 //! Weights and biases are circuit constants: a multiply-accumulate is a linear
 //! combination and costs no constraint. Constraints are spent per value:
 //! - each input value: 8 boolean bits of `x + 128` (the input range check);
-//! - each dense output: `m·acc = 2^s·q + r` in one constraint, with `r` as `s` bits and
-//!   `q + 2^(B-1)` as `B` bits (both range checks; `B` is the fewest bits, at least 9,
-//!   that hold every `q` the layer's weights allow), then the clamp to `-128..=127` and
-//!   the ReLU read from those bits: 5 more constraints with ReLU, 8 without;
+//! - each dense, conv2d or sum-pool output: `m·acc = 2^s·q + r` in one constraint, with
+//!   `r` as `s` bits and `q + 2^(B-1)` as `B` bits (both range checks; `B` is the fewest
+//!   bits, at least 9, that hold every `q` the layer's weights allow), then the clamp to
+//!   `-128..=127` and the ReLU read from those bits: 5 more constraints with ReLU, 8
+//!   without. A convolution's accumulator is a linear combination of the inputs under its
+//!   window (the geometry is [`opg_qmodel::Conv2d::for_each_tap`], shared with the
+//!   executor), so a convolution costs no more per output than a dense layer;
+//! - each average-pool output: `sum = k²·q + r` in one constraint, with `q + 128` as 8
+//!   bits, `r` as `⌈log2 k²⌉` bits and, when `k²` is not a power of two, `k² − 1 − r` as
+//!   as many bits (so that `0 ≤ r < k²`) and one more constraint;
 //! - the input commitment: the Poseidon sponge of [`opg_zk_verifier`] over the input
 //!   bits packed 31 bytes per element;
 //! - each packed output element: one constraint equating it to its public input.
 //!
 //! Soundness rests on nothing wrapping modulo the BN254 scalar field: every value
 //! `m·acc` is below 2^63 in magnitude (the model format's bounds) and `2^s·q + r` below
-//! 2^(s+B) ≤ 2^127, so a satisfied constraint is an equation over the integers.
+//! 2^(s+B) ≤ 2^127; a pool's sum is below 2^23; so a satisfied constraint is an equation
+//! over the integers.
 
 use ark_bn254::Fr;
 use ark_crypto_primitives::sponge::{
@@ -29,7 +36,7 @@ use ark_r1cs_std::{
 use ark_relations::gr1cs::{
 	ConstraintSynthesizer, ConstraintSystemRef, LinearCombination, SynthesisError, Variable,
 };
-use opg_qmodel::{Dense, QModel};
+use opg_qmodel::{AvgPool, Layer, QModel};
 use opg_zk_verifier::{input_commitment_prefix, pack_bytes, BYTES_PER_ELEMENT};
 
 /// The fewest quotient bits: the clamp reads bits 7 to B − 2.
@@ -39,29 +46,52 @@ const MIN_QUOTIENT_BITS: u32 = 9;
 type Lc = LinearCombination<Fr>;
 
 /// The quotient width `B` of each output of `layer`: the fewest bits (at least 9) whose
-/// offset form `q + 2^(B-1)` holds every `floor(m·acc / 2^s)` its weights, bias and
-/// `i8` inputs allow.
-pub fn quotient_bits(layer: &Dense) -> Vec<u32> {
-	let multiplier = i128::from(layer.multiplier);
-	layer
-		.weights
-		.chunks_exact(layer.inputs as usize)
-		.zip(&layer.bias)
-		.map(|(row, bias)| {
-			let (mut low, mut high) = (i128::from(*bias), i128::from(*bias));
-			for weight in row.iter().map(|w| i128::from(*w)) {
-				let (a, b) = (weight * 127, weight * -128);
-				low += a.min(b);
-				high += a.max(b);
-			}
-			let (q_low, q_high) = ((low * multiplier) >> layer.shift, (high * multiplier) >> layer.shift);
-			let mut bits = MIN_QUOTIENT_BITS;
-			while q_low < -(1i128 << (bits - 1)) || q_high >= 1i128 << (bits - 1) {
-				bits += 1;
-			}
-			bits
-		})
-		.collect()
+/// offset form `q + 2^(B-1)` holds every `floor(m·acc / 2^s)` its weights, bias and `i8`
+/// inputs allow. Empty for an average pool, whose quotient is an `i8` by construction.
+pub fn quotient_bits(layer: &Layer) -> Vec<u32> {
+	match layer {
+		Layer::Dense(dense) => dense
+			.weights
+			.chunks_exact(dense.inputs as usize)
+			.zip(&dense.bias)
+			.map(|(row, bias)| width(*bias, row.iter().map(|w| i128::from(*w)), dense.multiplier, dense.shift))
+			.collect(),
+		Layer::Conv2d(conv) => {
+			let (height, width_out) = conv.output_size();
+			(0..conv.filters)
+				.zip(&conv.bias)
+				.flat_map(|(filter, bias)| {
+					let weights = conv.filter(filter).iter().map(|w| i128::from(*w));
+					let bits = width(*bias, weights, conv.multiplier, conv.shift);
+					std::iter::repeat_n(bits, (height * width_out) as usize)
+				})
+				.collect()
+		},
+		Layer::SumPool(pool) => {
+			let area = (pool.kernel * pool.kernel) as usize;
+			let bits = width(0, std::iter::repeat_n(1, area), pool.multiplier, pool.shift);
+			vec![bits; layer.output_len() as usize]
+		},
+		Layer::AvgPool(_) => Vec::new(),
+	}
+}
+
+/// The quotient width of one accumulator `bias + Σ weights·x` over `i8` inputs (a
+/// padded position only removes a term, so the full window bounds a border output too).
+fn width(bias: i32, weights: impl Iterator<Item = i128>, multiplier: i32, shift: u8) -> u32 {
+	let (mut low, mut high) = (i128::from(bias), i128::from(bias));
+	for weight in weights {
+		let (a, b) = (weight * 127, weight * -128);
+		low += a.min(b);
+		high += a.max(b);
+	}
+	let multiplier = i128::from(multiplier);
+	let (q_low, q_high) = ((low * multiplier) >> shift, (high * multiplier) >> shift);
+	let mut bits = MIN_QUOTIENT_BITS;
+	while q_low < -(1i128 << (bits - 1)) || q_high >= 1i128 << (bits - 1) {
+		bits += 1;
+	}
+	bits
 }
 
 /// A signed integer as a field element.
@@ -105,6 +135,9 @@ pub enum Fault {
 	WrongOutput,
 	/// An input "bit" of value 2.
 	InputOutOfRange,
+	/// An average pool's first quotient one too small with a remainder of `r + k²` (that
+	/// still fits the remainder's bits when `k²` is not a power of two).
+	AverageRemainderOverflow,
 }
 
 /// The private part of an assignment: the input, and the job binding it answers.
@@ -132,6 +165,25 @@ pub struct ModelCircuit<'a> {
 struct Value {
 	variable: Variable,
 	value: Option<i64>,
+}
+
+/// `bias + Σ weight·input` as a linear combination, and its value.
+struct Accumulator {
+	lc: Lc,
+	value: Option<i128>,
+}
+
+impl Accumulator {
+	fn new(bias: i32) -> Self {
+		Self { lc: Lc::from((field(bias.into()), Variable::One)), value: Some(i128::from(bias)) }
+	}
+
+	fn add(&mut self, weight: i8, input: &Value) {
+		if weight != 0 {
+			self.lc += (field(weight.into()), input.variable);
+		}
+		self.value = self.value.zip(input.value).map(|(a, x)| a + i128::from(weight) * i128::from(x));
+	}
 }
 
 struct Synthesizer {
@@ -219,52 +271,127 @@ impl Synthesizer {
 			.collect()
 	}
 
-	/// One dense layer over `inputs`.
-	fn dense(&mut self, layer: &Dense, quotient_bits: &[u32], inputs: &[Value]) -> Result<Vec<Value>, SynthesisError> {
-		let multiplier = field(layer.multiplier.into());
-		let shift = u32::from(layer.shift);
-		layer
-			.weights
-			.chunks_exact(layer.inputs as usize)
-			.zip(&layer.bias)
-			.zip(quotient_bits)
-			.map(|((row, bias), &width)| {
-				let mut acc_lc = Lc::from((field((*bias).into()), Variable::One));
-				let mut acc = Some(i128::from(*bias));
-				for (weight, input) in row.iter().zip(inputs) {
-					if *weight != 0 {
-						acc_lc += (field((*weight).into()), input.variable);
+	/// One layer over `inputs`; `widths` are its [`quotient_bits`].
+	fn layer(&mut self, layer: &Layer, widths: &[u32], inputs: &[Value]) -> Result<Vec<Value>, SynthesisError> {
+		let mut accumulators = Vec::with_capacity(layer.output_len() as usize);
+		match layer {
+			Layer::Dense(dense) =>
+				for (row, bias) in dense.weights.chunks_exact(dense.inputs as usize).zip(&dense.bias) {
+					let mut acc = Accumulator::new(*bias);
+					for (weight, input) in row.iter().zip(inputs) {
+						acc.add(*weight, input);
 					}
-					acc = acc.zip(input.value).map(|(a, x)| a + i128::from(*weight) * i128::from(x));
-				}
-				let t = acc.map(|a| a * i128::from(layer.multiplier));
-				let mut q = t.map(|t| t >> shift);
-				let mut r = t.zip(q).map(|(t, q)| t - (q << shift));
-				let mut remainder_bits = r.map(|r| (0..shift).map(|i| ((r >> i) & 1) as u128).collect::<Vec<_>>());
-				if shift > 0 && self.inject(Fault::RemainderOverflow) {
-					q = q.map(|q| q - 1);
-					r = r.map(|r| r + (1 << shift));
-					remainder_bits = r.map(|r| (0..shift).map(|i| ((r >> i) & 1) as u128).collect());
-				} else if shift > 0 && self.inject(Fault::NonBooleanBit) {
-					q = q.map(|q| q - 1);
-					if let Some(bits) = remainder_bits.as_mut() {
-						bits[shift as usize - 1] += 2;
+					accumulators.push(acc);
+				},
+			Layer::Conv2d(conv) => {
+				let (height, width) = conv.output_size();
+				for (filter, bias) in (0..conv.filters).zip(&conv.bias) {
+					let weights = conv.filter(filter);
+					for row in 0..height {
+						for column in 0..width {
+							let mut acc = Accumulator::new(*bias);
+							conv.for_each_tap(row, column, |k, i| acc.add(weights[k], &inputs[i]));
+							accumulators.push(acc);
+						}
 					}
 				}
-				let remainder = self.bits_with(remainder_bits, shift)?;
-				let offset = 1i128 << (width - 1);
-				let quotient = self.bits(q.map(|q| (q + offset) as u128), width)?;
-
-				// m·acc − 2^s·q − r = 0
-				let scaled = acc_lc * multiplier;
-				let q_lc = weighted(&quotient, -offset);
-				let mut check = scaled - (field(1i128 << shift), q_lc);
-				check = check - (Fr::ONE, weighted(&remainder, 0));
-				self.enforce(check, Lc::from(Variable::One), Lc::new())?;
-
-				self.clamp(layer.relu, &quotient, q)
-			})
+			},
+			Layer::SumPool(pool) => pool.shape().for_each_window(|window| {
+				let mut acc = Accumulator::new(0);
+				for i in window {
+					acc.add(1, &inputs[*i]);
+				}
+				accumulators.push(acc);
+			}),
+			Layer::AvgPool(pool) => {
+				pool.shape().for_each_window(|window| {
+					let mut acc = Accumulator::new(0);
+					for i in window {
+						acc.add(1, &inputs[*i]);
+					}
+					accumulators.push(acc);
+				});
+				return accumulators.into_iter().map(|acc| self.average(pool, acc)).collect();
+			},
+		}
+		let (multiplier, shift, relu) = match layer {
+			Layer::Dense(l) => (l.multiplier, l.shift, l.relu),
+			Layer::Conv2d(l) => (l.multiplier, l.shift, l.relu),
+			Layer::SumPool(l) => (l.multiplier, l.shift, false),
+			Layer::AvgPool(_) => unreachable!("returned above"),
+		};
+		accumulators
+			.into_iter()
+			.zip(widths)
+			.map(|(acc, &width)| self.requantize(acc, multiplier, shift, width, relu))
 			.collect()
+	}
+
+	/// `clamp(relu?(floor(m·acc / 2^s)), -128, 127)` with a `width`-bit quotient.
+	fn requantize(
+		&mut self,
+		acc: Accumulator,
+		multiplier: i32,
+		shift: u8,
+		width: u32,
+		relu: bool,
+	) -> Result<Value, SynthesisError> {
+		let shift = u32::from(shift);
+		let t = acc.value.map(|a| a * i128::from(multiplier));
+		let mut q = t.map(|t| t >> shift);
+		let mut r = t.zip(q).map(|(t, q)| t - (q << shift));
+		let mut remainder_bits = r.map(|r| (0..shift).map(|i| ((r >> i) & 1) as u128).collect::<Vec<_>>());
+		if shift > 0 && self.inject(Fault::RemainderOverflow) {
+			q = q.map(|q| q - 1);
+			r = r.map(|r| r + (1 << shift));
+			remainder_bits = r.map(|r| (0..shift).map(|i| ((r >> i) & 1) as u128).collect());
+		} else if shift > 0 && self.inject(Fault::NonBooleanBit) {
+			q = q.map(|q| q - 1);
+			if let Some(bits) = remainder_bits.as_mut() {
+				bits[shift as usize - 1] += 2;
+			}
+		}
+		let remainder = self.bits_with(remainder_bits, shift)?;
+		let offset = 1i128 << (width - 1);
+		let quotient = self.bits(q.map(|q| (q + offset) as u128), width)?;
+
+		// m·acc − 2^s·q − r = 0
+		let scaled = acc.lc * field(multiplier.into());
+		let q_lc = weighted(&quotient, -offset);
+		let mut check = scaled - (field(1i128 << shift), q_lc);
+		check = check - (Fr::ONE, weighted(&remainder, 0));
+		self.enforce(check, Lc::from(Variable::One), Lc::new())?;
+
+		self.clamp(relu, &quotient, q)
+	}
+
+	/// `floor(sum / k²)`: `sum = k²·q + r` with `q + 128` in 8 bits and `0 ≤ r < k²`.
+	fn average(&mut self, pool: &AvgPool, sum: Accumulator) -> Result<Value, SynthesisError> {
+		let area = i128::from(pool.kernel * pool.kernel);
+		let remainder_width = u128::BITS - (area as u128 - 1).leading_zeros();
+		let mut q = sum.value.map(|s| s.div_euclid(area));
+		let mut r = sum.value.map(|s| s.rem_euclid(area));
+		if r.zip(q).is_some_and(|(r, q)| q > -128 && r + area < 1 << remainder_width) &&
+			self.inject(Fault::AverageRemainderOverflow)
+		{
+			q = q.map(|q| q - 1);
+			r = r.map(|r| r + area);
+		}
+		let quotient = self.bits(q.map(|q| (q + 128) as u128), 8)?;
+		let remainder = self.bits(r.map(|r| r as u128), remainder_width)?;
+		// sum − k²·q − r = 0
+		let check = sum.lc - (field(area), weighted(&quotient, -128)) - (Fr::ONE, weighted(&remainder, 0));
+		self.enforce(check, Lc::from(Variable::One), Lc::new())?;
+		if !(area as u128).is_power_of_two() {
+			// k² − 1 − r ≥ 0: its own bits.
+			let slack = self.bits(r.map(|r| (area - 1 - r).rem_euclid(1 << remainder_width) as u128), remainder_width)?;
+			let check = Lc::from((field(area - 1), Variable::One)) -
+				(Fr::ONE, weighted(&remainder, 0)) -
+				(Fr::ONE, weighted(&slack, 0));
+			self.enforce(check, Lc::from(Variable::One), Lc::new())?;
+		}
+		let value = weighted(&quotient, -128);
+		Ok(Value { variable: self.cs.new_lc(|| value)?, value: q.map(|q| q as i64) })
 	}
 
 	/// `clamp(relu?(q), -128, 127)` from the offset bits of `q`.
@@ -396,7 +523,7 @@ impl ConstraintSynthesizer<Fr> for ModelCircuit<'_> {
 			})
 			.collect::<Result<_, SynthesisError>>()?;
 		for (layer, widths) in self.model.layers.iter().zip(self.quotient_bits) {
-			activations = synth.dense(layer, widths, &activations)?;
+			activations = synth.layer(layer, widths, &activations)?;
 		}
 
 		// Public inputs 3..: the packed output, equal to the last layer's values.

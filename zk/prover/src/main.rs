@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-	/// Validate a quantized model (opg-qmodel/1 JSON) and print its circuit's size.
+	/// Validate a quantized model (opg-qmodel JSON) and print its circuit's size.
 	Compile {
 		/// The model file.
 		model: PathBuf,
@@ -88,9 +88,9 @@ fn main() -> Result<()> {
 				.zip(model.quotient_bits())
 				.map(|(layer, bits)| {
 					json!({
-						"inputs": layer.inputs,
-						"outputs": layer.outputs,
-						"relu": layer.relu,
+						"type": layer.name(),
+						"inputs": layer.input_len(),
+						"outputs": layer.output_len(),
 						"max_quotient_bits": bits.iter().max(),
 					})
 				})

@@ -3,21 +3,15 @@ use crate::circuit::Fault;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{One, Zero};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use opg_qmodel::{generate, Dense, FORMAT};
+use opg_qmodel::{generate, generate_cnn, AvgPool, Conv2d, Dense, Layer, FORMAT};
 use opg_zk_verifier::{decode_key, decode_proof, encode_key, job_binding, verify, verify_encoded, Error as VerifyError};
 use proptest::prelude::*;
 
 /// Three inputs, a ReLU layer and a plain layer whose outputs hit every case: positive,
 /// negative, zeroed by ReLU, clamped to 127 and to −128, floor of a negative half.
 fn edge_model() -> QModel {
-	let dense = |inputs, weights: Vec<i8>, bias: Vec<i32>, multiplier, shift, relu| Dense {
-		inputs,
-		outputs: bias.len() as u32,
-		weights,
-		bias,
-		multiplier,
-		shift,
-		relu,
+	let dense = |inputs, weights: Vec<i8>, bias: Vec<i32>, multiplier, shift, relu| {
+		Layer::Dense(Dense { inputs, outputs: bias.len() as u32, weights, bias, multiplier, shift, relu })
 	};
 	QModel {
 		format: FORMAT.into(),
@@ -86,7 +80,7 @@ fn quotient_widths_hold_exactly_the_reachable_range() {
 	let model = edge_model();
 	// Layer 0 row 1: 3·x over −128..=127 → −384..=381: 10 bits; the rest fit in 9.
 	assert_eq!(quotient_bits(&model.layers[0]), vec![9, 10, 9, 9]);
-	let wide = Dense {
+	let wide = Layer::Dense(Dense {
 		inputs: 2,
 		outputs: 1,
 		weights: vec![127, 127],
@@ -94,7 +88,7 @@ fn quotient_widths_hold_exactly_the_reachable_range() {
 		multiplier: 1 << 20,
 		shift: 0,
 		relu: false,
-	};
+	});
 	// −2·127·128·2^20 = −34,091,302,912 ≥ −2^35 and 2·127·127·2^20 < 2^35: 36 bits.
 	assert_eq!(quotient_bits(&wide), vec![36]);
 }
@@ -118,6 +112,113 @@ proptest! {
 		prop_assert!(satisfied);
 		prop_assert_eq!(instance[3..].to_vec(), opg_zk_verifier::pack_bytes(&expected));
 	}
+
+	/// Random convolutional networks: the same agreement.
+	#[test]
+	fn convolutional_circuits_agree_with_the_integer_executor(
+		side in 6u32..11,
+		filters in 1u32..3,
+		classes in 1u32..4,
+		seed in any::<u64>(),
+		input_seed in any::<u64>(),
+	) {
+		let qmodel = generate_cnn(side, filters, classes, seed);
+		let input: Vec<i8> = (0..side * side).map(|i| (input_seed.rotate_left(i % 64) as u8) as i8).collect();
+		let expected = opg_qmodel::to_bytes(&qmodel.evaluate(&input).unwrap());
+		let model = CompiledModel::new(qmodel).unwrap();
+		let (instance, satisfied) = synthesize(&model, witness(&input, None));
+		prop_assert!(satisfied);
+		prop_assert_eq!(instance[3..].to_vec(), opg_zk_verifier::pack_bytes(&expected));
+	}
+}
+
+/// An 8×8 convolutional network (conv, average pool, strided conv, sum pool, dense) whose
+/// first convolution saturates: some outputs clamp to 127, some are zeroed by ReLU.
+fn cnn_model() -> QModel {
+	let mut model = generate_cnn(8, 2, 3, 4);
+	if let Layer::Conv2d(conv) = &mut model.layers[0] {
+		conv.multiplier = 1 << 12;
+	}
+	model
+}
+
+/// A convolution followed by a 3×3 average pool, whose area (9) is not a power of two.
+fn odd_pool_model() -> QModel {
+	let conv = Conv2d {
+		channels: 1,
+		height: 4,
+		width: 4,
+		filters: 1,
+		kernel_height: 2,
+		kernel_width: 2,
+		stride: 1,
+		padding: 0,
+		weights: vec![1, 1, 1, -1],
+		bias: vec![3],
+		multiplier: 1,
+		shift: 1,
+		relu: false,
+	};
+	let pool = AvgPool { channels: 1, height: 3, width: 3, kernel: 3, stride: 1 };
+	QModel { format: FORMAT.into(), layers: vec![Layer::Conv2d(conv), Layer::AvgPool(pool)] }
+}
+
+fn cnn_input(len: usize) -> Vec<i8> {
+	(0..len).map(|i| ((i * 37 + 11) % 256) as u8 as i8).collect()
+}
+
+#[test]
+fn convolutions_and_pools_satisfy_the_circuit_and_state_the_output() {
+	for qmodel in [cnn_model(), odd_pool_model()] {
+		let input = cnn_input(qmodel.input_len() as usize);
+		let expected = opg_qmodel::to_bytes(&qmodel.evaluate(&input).unwrap());
+		let model = CompiledModel::new(qmodel).unwrap();
+		let (instance, satisfied) = synthesize(&model, witness(&input, None));
+		assert!(satisfied);
+		assert_eq!(instance[3..].to_vec(), opg_zk_verifier::pack_bytes(&expected));
+	}
+	// The first convolution of the test network hits both the clamp and the ReLU.
+	let cnn = cnn_model();
+	let first = cnn.layers[0].apply(&cnn_input(64));
+	assert!(first.contains(&127) && first.contains(&0), "{first:?}");
+}
+
+#[test]
+fn every_wrong_witness_of_a_convolutional_network_is_unsatisfiable() {
+	let model = CompiledModel::new(cnn_model()).unwrap();
+	let input = cnn_input(64);
+	for fault in [
+		Fault::RemainderOverflow,
+		Fault::NonBooleanBit,
+		Fault::ReluSkipped,
+		Fault::ClampSkipped,
+		Fault::WrongOutput,
+		Fault::InputOutOfRange,
+	] {
+		let (_, satisfied) = synthesize(&model, witness(&input, Some(fault)));
+		assert!(!satisfied, "{fault:?} was accepted");
+	}
+	// A remainder of 9..=15 fits 4 bits: only the k² − 1 − r check refuses it.
+	let model = CompiledModel::new(odd_pool_model()).unwrap();
+	let (_, satisfied) = synthesize(&model, witness(&cnn_input(16), Some(Fault::AverageRemainderOverflow)));
+	assert!(!satisfied, "an average-pool remainder above k² − 1 was accepted");
+}
+
+#[test]
+fn a_convolutional_network_is_proven_and_verified() {
+	let mut rng = StdRng::seed_from_u64(4);
+	let model = CompiledModel::new(cnn_model()).unwrap();
+	let key = setup(&model, &mut rng).unwrap();
+	let verifying = encode_key(&key.vk);
+	let prover = Prover::new(model, key).unwrap();
+	let input = opg_qmodel::to_bytes(&cnn_input(64));
+	let binding = job_binding(&[3; 32], 1, &[4; 32]);
+	let proven = prover.prove(&input, binding, &mut rng).unwrap();
+	assert_eq!(proven.output, cnn_model().evaluate_bytes(&input).unwrap());
+	assert_eq!(verify_encoded(&verifying, &proven.proof, &proven.statement), Ok(()));
+	let mut wrong = proven.statement.clone();
+	wrong.output[0] ^= 1;
+	assert_eq!(verify_encoded(&verifying, &proven.proof, &wrong), Err(VerifyError::Rejected));
 }
 
 #[test]
