@@ -66,6 +66,25 @@ enum Command {
 		#[arg(long)]
 		out: Option<PathBuf>,
 	},
+	/// Import a float ONNX model (a chain of Conv, Gemm, Relu, AveragePool, Flatten) as a
+	/// quantized model file, with scales calibrated on sample inputs; prints the scales and
+	/// how closely the integer model follows the float one on them.
+	ImportOnnx {
+		/// The ONNX file.
+		onnx: PathBuf,
+		/// Where to write the quantized model (opg-qmodel JSON).
+		#[arg(long)]
+		out: PathBuf,
+		/// Calibration inputs: float32 little-endian values, a whole number of inputs
+		/// (numpy's `x.astype('<f4').tofile(path)`). Representative inputs give the
+		/// activation scales; without them the import refuses to guess.
+		#[arg(long)]
+		calibration: PathBuf,
+		/// The float value of one input step (default: the calibration inputs' largest
+		/// magnitude / 127).
+		#[arg(long)]
+		input_scale: Option<f64>,
+	},
 	/// Verify a proof file from `prove` against a verifying key.
 	Verify {
 		/// The verifying key from `setup`.
@@ -146,6 +165,33 @@ fn main() -> Result<()> {
 				Some(path) => Ok(fs::write(path, serde_json::to_vec_pretty(&document)?)?),
 				None => print_json(&document),
 			}
+		},
+		Command::ImportOnnx { onnx, out, calibration, input_scale } => {
+			let bytes = fs::read(&onnx).with_context(|| format!("reading {}", onnx.display()))?;
+			let graph = step("reading", || Ok(opg_onnx::read(&bytes)?))?;
+			let samples = fs::read(&calibration).with_context(|| format!("reading {}", calibration.display()))?;
+			let input_len = graph.input_len();
+			if samples.is_empty() || samples.len() % (4 * input_len) != 0 {
+				bail!("{} is not a whole number of inputs of {input_len} float32 values", calibration.display());
+			}
+			let samples: Vec<Vec<f32>> = samples
+				.chunks_exact(4 * input_len)
+				.map(|input| input.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+				.collect();
+			let quantized = step("quantizing", || Ok(opg_onnx::quantize(&graph, &samples, input_scale)?))?;
+			fs::write(&out, quantized.model.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
+			let layers: Vec<&str> = quantized.model.layers.iter().map(|layer| layer.name()).collect();
+			print_json(&json!({
+				"model": out,
+				"layers": layers,
+				"input_shape": graph.input_shape,
+				"input_scale": quantized.input_scale,
+				"output_scale": quantized.output_scale,
+				"calibration_inputs": quantized.samples,
+				"max_abs_error": quantized.max_abs_error,
+				"max_abs_output": quantized.max_abs_output,
+				"argmax_agreement": quantized.argmax_agreement,
+			}))
 		},
 		Command::Verify { verifying_key, proof } => {
 			let key = fs::read(&verifying_key).with_context(|| format!("reading {}", verifying_key.display()))?;

@@ -221,6 +221,24 @@ fn a_convolutional_network_is_proven_and_verified() {
 	assert_eq!(verify_encoded(&verifying, &proven.proof, &wrong), Err(VerifyError::Rejected));
 }
 
+/// `opg-onnx`'s fixture (a network exported by PyTorch), imported and quantized: its
+/// circuit is satisfied and states the integer model's output.
+#[test]
+fn an_imported_onnx_network_satisfies_its_circuit() {
+	let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../onnx/tests/fixtures");
+	let graph = opg_onnx::read(&std::fs::read(dir.join("cnn.onnx")).unwrap()).unwrap();
+	let bytes = std::fs::read(dir.join("inputs.f32")).unwrap();
+	let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+	let samples: Vec<Vec<f32>> = values.chunks_exact(graph.input_len()).map(<[f32]>::to_vec).collect();
+	let quantized = opg_onnx::quantize(&graph, &samples, None).unwrap();
+	let input = quantized.quantize_input(&samples[0]);
+	let expected = opg_qmodel::to_bytes(&quantized.model.evaluate(&input).unwrap());
+	let model = CompiledModel::new(quantized.model).unwrap();
+	let (instance, satisfied) = synthesize(&model, witness(&input, None));
+	assert!(satisfied);
+	assert_eq!(instance[3..].to_vec(), opg_zk_verifier::pack_bytes(&expected));
+}
+
 #[test]
 fn a_proof_verifies_for_its_job_only() {
 	let mut rng = StdRng::seed_from_u64(1);

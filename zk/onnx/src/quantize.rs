@@ -1,0 +1,189 @@
+//! Post-training quantization of a float [`Graph`] into an [`opg_qmodel`] model.
+//!
+//! Symmetric, per tensor, zero point 0: a value `v` of scale `s` is the integer
+//! `clamp(round(v / s), -128, 127)`.
+//! - the input's scale is given, or the calibration inputs' largest magnitude / 127;
+//! - a layer's weights get `max|w| / 127`; its accumulator has scale `s_in · s_w`, so the
+//!   bias is `round(b / (s_in · s_w))`;
+//! - a layer's output scale is the largest magnitude of its float output (after ReLU)
+//!   over the calibration inputs / 127, and the requantization `m / 2^shift` approximates
+//!   `s_in · s_w / s_out` with a [`MULTIPLIER_BITS`]-bit multiplier; the bias also
+//!   absorbs half an output step, so that the format's floor rounds to nearest;
+//! - an average pool keeps its input's scale (its floor rounds down).
+
+use crate::{Error, FloatLayer, Graph};
+use opg_qmodel::{AvgPool, Conv2d, Dense, Layer, QModel, FORMAT, MAX_SHIFT};
+
+/// Precision of a requantization multiplier: `m` is in `[2^(B−1), 2^B)` where the shift
+/// allows. More bits cost a remainder bit per output in the ZKML circuit.
+pub const MULTIPLIER_BITS: u32 = 15;
+
+/// A quantized model, its scales, and how closely it follows the float model on the
+/// calibration inputs.
+#[derive(Clone, Debug)]
+pub struct Quantized {
+	/// The integer model.
+	pub model: QModel,
+	/// The float value of one input step.
+	pub input_scale: f64,
+	/// The float value of one output step.
+	pub output_scale: f64,
+	/// Calibration inputs evaluated.
+	pub samples: usize,
+	/// The largest `|float output − dequantized integer output|` over them.
+	pub max_abs_error: f64,
+	/// The largest `|float output|` over them.
+	pub max_abs_output: f64,
+	/// How many of them have the same largest output (class) in both models.
+	pub argmax_agreement: usize,
+}
+
+impl Quantized {
+	/// A float input as the integer model's input.
+	pub fn quantize_input(&self, input: &[f32]) -> Vec<i8> {
+		input.iter().map(|v| to_i8(f64::from(*v) / self.input_scale)).collect()
+	}
+
+	/// The integer model's output as floats.
+	pub fn dequantize_output(&self, output: &[i8]) -> Vec<f32> {
+		output.iter().map(|v| (f64::from(*v) * self.output_scale) as f32).collect()
+	}
+}
+
+fn to_i8(value: f64) -> i8 {
+	value.round().clamp(-128.0, 127.0) as i8
+}
+
+/// `max |v|` over `values`.
+fn magnitude<'a>(values: impl IntoIterator<Item = &'a f32>) -> f64 {
+	values.into_iter().fold(0.0, |max, v| max.max(f64::from(v.abs())))
+}
+
+/// `(m, shift)` with `m / 2^shift ≈ ratio`.
+pub(crate) fn fixed_point(ratio: f64, layer: usize) -> Result<(i32, u8), Error> {
+	let error = Error::Scale { layer, ratio };
+	if !(ratio.is_finite() && ratio > 0.0) {
+		return Err(error);
+	}
+	let shift = (i64::from(MULTIPLIER_BITS) - 1 - ratio.log2().floor() as i64).clamp(0, i64::from(MAX_SHIFT));
+	let multiplier = (ratio * 2f64.powi(shift as i32)).round();
+	if multiplier < 1.0 || multiplier > f64::from(i32::MAX) {
+		return Err(error);
+	}
+	Ok((multiplier as i32, shift as u8))
+}
+
+/// Quantizes `graph` with scales from the `calibration` inputs; `input_scale` overrides
+/// the input's.
+pub fn quantize(graph: &Graph, calibration: &[Vec<f32>], input_scale: Option<f64>) -> Result<Quantized, Error> {
+	if calibration.is_empty() {
+		return Err(Error::Calibration("no inputs".into()));
+	}
+	if let Some(bad) = calibration.iter().find(|x| x.len() != graph.input_len()) {
+		return Err(Error::Calibration(format!(
+			"an input has {} values, the model takes {}",
+			bad.len(),
+			graph.input_len()
+		)));
+	}
+	let input_scale = match input_scale {
+		Some(scale) if scale.is_finite() && scale > 0.0 => scale,
+		Some(scale) => return Err(Error::Calibration(format!("input scale {scale} is not positive"))),
+		None => magnitude(calibration.iter().flatten()) / 127.0,
+	};
+	if !(input_scale.is_finite() && input_scale > 0.0) {
+		return Err(Error::Calibration("the inputs are all zero: give an input scale".into()));
+	}
+	let activations: Vec<Vec<Vec<f32>>> = calibration.iter().map(|x| graph.activations(x)).collect();
+
+	let mut scale = input_scale;
+	let mut layers = Vec::with_capacity(graph.layers.len());
+	for (index, layer) in graph.layers.iter().enumerate() {
+		let out_scale = magnitude(activations.iter().flat_map(|a| &a[index])) / 127.0;
+		let (weights, bias, relu) = match layer {
+			FloatLayer::Dense { weights, bias, relu, .. } | FloatLayer::Conv { weights, bias, relu, .. } =>
+				(weights, bias, *relu),
+			FloatLayer::AvgPool { channels, height, width, kernel, stride } => {
+				layers.push(Layer::AvgPool(AvgPool {
+					channels: *channels as u32,
+					height: *height as u32,
+					width: *width as u32,
+					kernel: *kernel as u32,
+					stride: *stride as u32,
+				}));
+				continue;
+			},
+		};
+		let weight_scale = match magnitude(weights) / 127.0 {
+			0.0 => 1.0,
+			s => s,
+		};
+		let acc_scale = scale * weight_scale;
+		let out_scale = if out_scale > 0.0 { out_scale } else { acc_scale };
+		let (multiplier, shift) = fixed_point(acc_scale / out_scale, index)?;
+		let half_step = 2f64.powi(i32::from(shift) - 1) / f64::from(multiplier);
+		let weights: Vec<i8> = weights.iter().map(|w| to_i8(f64::from(*w) / weight_scale)).collect();
+		let bias: Vec<i32> = bias
+			.iter()
+			.map(|b| (f64::from(*b) / acc_scale + half_step).round().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32)
+			.collect();
+		layers.push(match layer {
+			FloatLayer::Dense { inputs, outputs, .. } => Layer::Dense(Dense {
+				inputs: *inputs as u32,
+				outputs: *outputs as u32,
+				weights,
+				bias,
+				multiplier,
+				shift,
+				relu,
+			}),
+			FloatLayer::Conv { channels, height, width, filters, kernel_height, kernel_width, stride, padding, .. } =>
+				Layer::Conv2d(Conv2d {
+					channels: *channels as u32,
+					height: *height as u32,
+					width: *width as u32,
+					filters: *filters as u32,
+					kernel_height: *kernel_height as u32,
+					kernel_width: *kernel_width as u32,
+					stride: *stride as u32,
+					padding: *padding as u32,
+					weights,
+					bias,
+					multiplier,
+					shift,
+					relu,
+				}),
+			FloatLayer::AvgPool { .. } => unreachable!("handled above"),
+		});
+		scale = out_scale;
+	}
+	let model = QModel { format: FORMAT.into(), layers };
+	model.validate().map_err(Error::Model)?;
+
+	let mut quantized = Quantized {
+		model,
+		input_scale,
+		output_scale: scale,
+		samples: calibration.len(),
+		max_abs_error: 0.0,
+		max_abs_output: 0.0,
+		argmax_agreement: 0,
+	};
+	for (input, activations) in calibration.iter().zip(&activations) {
+		let expected = activations.last().expect("a graph has layers");
+		let integer = quantized.model.evaluate(&quantized.quantize_input(input)).map_err(Error::Model)?;
+		let output = quantized.dequantize_output(&integer);
+		for (e, o) in expected.iter().zip(&output) {
+			quantized.max_abs_error = quantized.max_abs_error.max(f64::from((e - o).abs()));
+		}
+		quantized.max_abs_output = quantized.max_abs_output.max(magnitude(expected));
+		if argmax(expected) == argmax(&output) {
+			quantized.argmax_agreement += 1;
+		}
+	}
+	Ok(quantized)
+}
+
+fn argmax(values: &[f32]) -> usize {
+	values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
+}
