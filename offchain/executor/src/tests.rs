@@ -182,3 +182,39 @@ fn zkml_jobs_are_proven_for_their_job_and_verify() {
 	let short = call(&executor, &Method::POST, &path, Some(&query), &input[..7]);
 	assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[test]
+fn convolutional_and_version_1_models_are_served_and_proven() {
+	use ark_std::rand::{rngs::StdRng, SeedableRng};
+	let store = temp_store("cnn");
+	let cnn = opg_qmodel::generate_cnn(8, 2, 3, 7);
+	let hash = store.put(&cnn.to_bytes()).unwrap();
+	let keys = store.dir().join("zk-keys");
+	let compiled = opg_zk::CompiledModel::new(cnn.clone()).unwrap();
+	let key = opg_zk::setup(&compiled, &mut StdRng::seed_from_u64(4)).unwrap();
+	std::fs::create_dir_all(keys.join(hex::encode(hash))).unwrap();
+	let file = std::fs::File::create(keys.join(hex::encode(hash)).join("proving.key")).unwrap();
+	opg_zk::write_proving_key(&key, file).unwrap();
+	let executor = Arc::new(Executor::new(store.clone(), Some(keys)));
+
+	let input: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(29)).collect();
+	let (genesis, node) = ([0x42; 32], [0x24; 32]);
+	let query = format!("genesis=0x{}&request=3&node=0x{}", hex::encode(genesis), hex::encode(node));
+	let reply = call(&executor, &Method::POST, &format!("/v1/prove/0x{}", hex::encode(hash)), Some(&query), &input);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!(reply.body, cnn.evaluate_bytes(&input).unwrap());
+	let statement = opg_zk_verifier::Statement {
+		binding: opg_zk_verifier::job_binding(&genesis, 3, &node),
+		input_commitment: opg_zk_verifier::input_commitment(&input),
+		output: reply.body.clone(),
+	};
+	let verifying = opg_zk_verifier::encode_key(&key.vk);
+	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &reply.proof.unwrap(), &statement), Ok(()));
+
+	// A version 1 file (dense layers, untagged) keeps its hash and runs as before.
+	let mut v1 = opg_qmodel::generate(&[8, 6, 3], 5);
+	v1.format = opg_qmodel::FORMAT_V1.into();
+	let v1_hash = store.put(&v1.to_bytes()).unwrap();
+	let input = [1u8, 2, 3, 4, 5, 6, 7, 8];
+	assert_eq!(executor.infer(&v1_hash, InputSource::Inline(&input)).unwrap(), v1.evaluate_bytes(&input).unwrap());
+}

@@ -1,4 +1,5 @@
-//! Prover and verifier costs for MNIST-shaped MLPs, single-threaded: proving one inference
+//! Prover and verifier costs for MNIST-shaped models (MLPs and a small CNN),
+//! single-threaded: proving one inference
 //! (witness synthesis and the Groth16 prover over the kept matrices), the input commitment,
 //! and verification of one proof and of batches (what the node's host functions run).
 
@@ -8,7 +9,11 @@ use opg_zk::{setup, CompiledModel, Prover};
 use opg_zk_verifier::{decode_key, decode_proof, encode_key, job_binding, verify, verify_batch, PreparedKey};
 
 fn prover(widths: &[u32]) -> Prover {
-	let model = CompiledModel::new(opg_qmodel::generate(widths, 1)).unwrap();
+	prover_of(opg_qmodel::generate(widths, 1))
+}
+
+fn prover_of(model: opg_qmodel::QModel) -> Prover {
+	let model = CompiledModel::new(model).unwrap();
 	let key = setup(&model, &mut StdRng::seed_from_u64(1)).unwrap();
 	Prover::new(model, key).unwrap()
 }
@@ -30,6 +35,14 @@ fn proving(c: &mut Criterion) {
 			b.iter(|| prover.prove(&input(), binding, &mut rng).unwrap())
 		});
 	}
+	// 1×28×28 → conv 3×3 (4 filters) → avg pool 2 → conv 3×3 stride 2 → sum pool 2 → 10.
+	let cnn = prover_of(opg_qmodel::generate_cnn(28, 4, 10, 1));
+	eprintln!("cnn-28-4-10: {:?}", cnn.size());
+	let mut rng = StdRng::seed_from_u64(2);
+	let binding = job_binding(&[1; 32], 7, &[2; 32]);
+	group.bench_function(BenchmarkId::from_parameter("cnn-28-4-10"), |b| {
+		b.iter(|| cnn.prove(&input(), binding, &mut rng).unwrap())
+	});
 	group.finish();
 }
 
