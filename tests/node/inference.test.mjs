@@ -1,7 +1,8 @@
-// The whole inference loop on a --dev chain: opg-executor serves a quantized MLP from its
-// artifact store (and proves it, with keys from `opg-zk setup`), the node's off-chain
-// worker runs the requests assigned to the node key in its keystore and submits signed
-// results, with Groth16 proofs for ZKML requests; the chain verifies and pays the node.
+// The whole inference loop on a --dev chain: opg-executor serves quantized models from its
+// artifact store (an MLP, and a CNN imported from ONNX) and proves them with keys from
+// `opg-zk setup`; the node's off-chain worker runs the requests assigned to the node key in
+// its keystore and submits signed results, with Groth16 proofs for ZKML requests; the
+// chain verifies and pays the node.
 // Checked with plain @polkadot/api and the node's inference_* RPC.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -195,4 +196,32 @@ test('the runtime refuses tampered, replayed, stolen and malformed proofs and pr
   const result = await waitForResult(node.url, id);
   assert.equal(result.node, u8aToHex(tester.publicKey));
   assert.equal(result.evidence.proof, u8aToHex(proof));
+});
+
+test('a CNN imported from ONNX is proven by the executor and settled in ZKML mode', async () => {
+  // PyTorch's export of a small CNN (zk/onnx/tests/fixtures), quantized by opg-zk import-onnx.
+  const fixtures = new URL('../../zk/onnx/tests/fixtures/', import.meta.url).pathname;
+  const dir = tempDir('opg-onnx-');
+  const file = path.join(dir, 'cnn.json');
+  execFileSync(ZK_BIN, ['import-onnx', path.join(fixtures, 'cnn.onnx'), '--calibration',
+    path.join(fixtures, 'inputs.f32'), '--out', file], { stdio: 'ignore' });
+  const printed = execFileSync(EXECUTOR_BIN, ['put', file, '--store', store], { encoding: 'utf8' });
+  const cnn = { hash: printed.match(/^hash: (0x[0-9a-f]+)$/m)[1], size: Number(printed.match(/^size: (\d+)$/m)[1]) };
+  const keys = path.join(zkKeys, cnn.hash.slice(2));
+  execFileSync(ZK_BIN, ['setup', file, '--out', keys, '--seed', '4'], { stdio: 'ignore' });
+  removeDir(dir);
+
+  const { modelId, nodeKey } = await setUpServing(api, keyring, {
+    modelHash: cnn.hash, modelSize: cnn.size, inputLen: 144, outputLen: 10,
+    verifyingKey: readFileSync(path.join(keys, 'verifying.key')),
+  });
+  const input = demoInput(144, 13);
+  const { id } = await requestInference(api, keyring.addFromUri('//Bob'), modelId, input, { mode: 'Zkml' });
+  const result = await waitForResult(node.url, id);
+  assert.equal(result.mode, 'Zkml');
+  assert.equal(result.node, u8aToHex(nodeKey.publicKey));
+  const response = await fetch(`${executorUrl}/v1/infer/${cnn.hash}`, { method: 'POST', body: input });
+  assert.equal(result.output.inline, u8aToHex(new Uint8Array(await response.arrayBuffer())));
+  assert.match(result.evidence.proof, /^0x[0-9a-f]{256}$/);
+  assert.equal(result.paid, (OPG * 95n / 100n).toString());
 });
