@@ -128,6 +128,21 @@ impl Shape {
 	}
 }
 
+/// Inputs stored as float32 little-endian values, `input_len` per input (numpy's
+/// `x.astype('<f4').tofile(path)`; the executor's `F32` tensor bytes).
+pub fn samples(bytes: &[u8], input_len: usize) -> Result<Vec<Vec<f32>>, Error> {
+	if input_len == 0 || bytes.is_empty() || bytes.len() % (4 * input_len) != 0 {
+		return Err(Error::Calibration(format!(
+			"{} bytes are not a whole number of inputs of {input_len} float32 values",
+			bytes.len()
+		)));
+	}
+	Ok(bytes
+		.chunks_exact(4 * input_len)
+		.map(|input| input.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+		.collect())
+}
+
 /// Reads an ONNX model file.
 pub fn read(bytes: &[u8]) -> Result<Graph, Error> {
 	let model = proto::ModelProto::decode(bytes).map_err(|e| Error::Decode(e.to_string()))?;
@@ -147,7 +162,7 @@ pub fn read(bytes: &[u8]) -> Result<Graph, Error> {
 		if node.input.first() != Some(&current) || node.output.len() != 1 {
 			return Err(Error::NotAChain { node: name });
 		}
-		if !node.domain.as_deref().unwrap_or_default().is_empty() {
+		if !matches!(node.domain.as_deref().unwrap_or_default(), "" | "ai.onnx") {
 			return Err(Error::Unsupported { node: name, op_type });
 		}
 		let reader = NodeReader { node, name: &name, initializers: &initializers };
@@ -301,8 +316,8 @@ impl NodeReader<'_> {
 			[a, b, c, d] if a == b && b == c && c == d && *a >= 0 => *a as usize,
 			_ => return Err(self.attribute_error("pads", "the same on every side")),
 		};
-		if self.attribute("auto_pad").is_some_and(|a| a.i.is_some()) {
-			return Err(self.attribute_error("auto_pad", "use explicit pads"));
+		if self.attribute("auto_pad").and_then(|a| a.s.as_deref()).is_some_and(|mode| mode != b"NOTSET") {
+			return Err(self.attribute_error("auto_pad", "only NOTSET (explicit pads)"));
 		}
 		Ok((kernel, stride, padding))
 	}
@@ -406,6 +421,15 @@ impl Graph {
 }
 
 impl FloatLayer {
+	/// The image position a convolution's kernel position `(ky, kx)` reads for output
+	/// `(oy, ox)`, or `None` in the padding.
+	fn padded(&self, oy: usize, ky: usize, ox: usize, kx: usize) -> Option<(usize, usize)> {
+		let Self::Conv { height, width, stride, padding, .. } = self else { return None };
+		let y = (oy * stride + ky).checked_sub(*padding).filter(|y| y < height)?;
+		let x = (ox * stride + kx).checked_sub(*padding).filter(|x| x < width)?;
+		Some((y, x))
+	}
+
 	/// The layer's float output.
 	pub fn apply(&self, x: &[f32]) -> Vec<f32> {
 		let relu = |v: f32, on: bool| if on { v.max(0.0) } else { v };
@@ -415,7 +439,8 @@ impl FloatLayer {
 				.zip(bias)
 				.map(|(row, b)| relu(row.iter().zip(x).map(|(w, v)| w * v).sum::<f32>() + b, *on))
 				.collect(),
-			Self::Conv { channels, height, width, filters, kernel_height, kernel_width, stride, padding, weights, bias, relu: on } => {
+			Self::Conv { channels, height, width, filters, kernel_height, kernel_width, weights, bias, relu: on, .. } => {
+				let (kh, kw) = (*kernel_height, *kernel_width);
 				let (out_height, out_width) = conv_output(self);
 				let mut output = Vec::with_capacity(filters * out_height * out_width);
 				for f in 0..*filters {
@@ -423,14 +448,11 @@ impl FloatLayer {
 						for ox in 0..out_width {
 							let mut acc = bias[f];
 							for c in 0..*channels {
-								for ky in 0..*kernel_height {
-									for kx in 0..*kernel_width {
-										let (y, x_) = ((oy * stride + ky) as isize - *padding as isize, (ox * stride + kx) as isize - *padding as isize);
-										if y < 0 || x_ < 0 || y >= *height as isize || x_ >= *width as isize {
-											continue;
-										}
-										let w = weights[((f * channels + c) * kernel_height + ky) * kernel_width + kx];
-										acc += w * x[(c * height + y as usize) * width + x_ as usize];
+								for ky in 0..kh {
+									for kx in 0..kw {
+										let Some((y, x_)) = self.padded(oy, ky, ox, kx) else { continue };
+										let w = weights[((f * channels + c) * kh + ky) * kw + kx];
+										acc += w * x[(c * height + y) * width + x_];
 									}
 								}
 							}

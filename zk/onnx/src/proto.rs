@@ -41,7 +41,7 @@ pub struct NodeProto {
 	pub domain: Option<String>,
 }
 
-/// `AttributeProto` (the scalar, integer-list and float-list kinds).
+/// `AttributeProto` (the float, integer, string and integer-list kinds).
 #[derive(Clone, PartialEq, Message)]
 pub struct AttributeProto {
 	#[prost(string, optional, tag = "1")]
@@ -50,6 +50,8 @@ pub struct AttributeProto {
 	pub f: Option<f32>,
 	#[prost(int64, optional, tag = "3")]
 	pub i: Option<i64>,
+	#[prost(bytes = "vec", optional, tag = "4")]
+	pub s: Option<Vec<u8>>,
 	#[prost(int64, repeated, packed = "false", tag = "8")]
 	pub ints: Vec<i64>,
 }

@@ -114,19 +114,16 @@ pub fn quantize(graph: &Graph, calibration: &[Vec<f32>], input_scale: Option<f64
 				continue;
 			},
 		};
-		let weight_scale = match magnitude(weights) / 127.0 {
-			0.0 => 1.0,
-			s => s,
-		};
+		let largest_weight = magnitude(weights);
+		let weight_scale = if largest_weight > 0.0 { largest_weight / 127.0 } else { 1.0 };
 		let acc_scale = scale * weight_scale;
 		let out_scale = if out_scale > 0.0 { out_scale } else { acc_scale };
 		let (multiplier, shift) = fixed_point(acc_scale / out_scale, index)?;
 		let half_step = 2f64.powi(i32::from(shift) - 1) / f64::from(multiplier);
 		let weights: Vec<i8> = weights.iter().map(|w| to_i8(f64::from(*w) / weight_scale)).collect();
-		let bias: Vec<i32> = bias
-			.iter()
-			.map(|b| (f64::from(*b) / acc_scale + half_step).round().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32)
-			.collect();
+		let (low, high) = (f64::from(i32::MIN), f64::from(i32::MAX));
+		let bias: Vec<i32> =
+			bias.iter().map(|b| (f64::from(*b) / acc_scale + half_step).round().clamp(low, high) as i32).collect();
 		layers.push(match layer {
 			FloatLayer::Dense { inputs, outputs, .. } => Layer::Dense(Dense {
 				inputs: *inputs as u32,

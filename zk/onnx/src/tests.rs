@@ -9,9 +9,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn floats(name: &str, len: usize) -> Vec<Vec<f32>> {
-	let bytes = fixture(name);
-	let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-	values.chunks_exact(len).map(<[f32]>::to_vec).collect()
+	samples(&fixture(name), len).unwrap()
 }
 
 fn model_proto() -> proto::ModelProto {
@@ -78,6 +76,13 @@ fn the_quantized_model_follows_the_float_one() {
 }
 
 #[test]
+fn sample_files_hold_whole_inputs() {
+	assert_eq!(samples(&[0, 0, 128, 63, 0, 0, 0, 64], 2), Ok(vec![vec![1.0, 2.0]]));
+	assert!(matches!(samples(&[0; 12], 2), Err(Error::Calibration(_))));
+	assert!(matches!(samples(&[], 2), Err(Error::Calibration(_))));
+}
+
+#[test]
 fn scales_are_checked() {
 	let graph = read(&fixture("cnn.onnx")).unwrap();
 	assert!(matches!(quantize(&graph, &[], None), Err(Error::Calibration(_))));
@@ -112,6 +117,10 @@ fn what_the_format_cannot_express_is_refused_by_name() {
 	assert!(matches!(dilated, Err(Error::Attribute { attribute, .. }) if attribute == "dilations"));
 	let ceil = read_edited(|g| set_attribute(g, 2, "ceil_mode", &[1]));
 	assert!(matches!(ceil, Err(Error::Attribute { .. })));
+	let same = read_edited(|g| {
+		g.node[0].attribute.push(AttributeProto { name: Some("auto_pad".into()), s: Some(b"SAME_UPPER".to_vec()), ..Default::default() })
+	});
+	assert!(matches!(same, Err(Error::Attribute { attribute, .. }) if attribute == "auto_pad"));
 	let flatten = read_edited(|g| set_attribute(g, 5, "axis", &[0]));
 	assert!(matches!(flatten, Err(Error::Attribute { attribute, .. }) if attribute == "axis"));
 	let scaled = read_edited(|g| {

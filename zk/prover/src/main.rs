@@ -170,14 +170,7 @@ fn main() -> Result<()> {
 			let bytes = fs::read(&onnx).with_context(|| format!("reading {}", onnx.display()))?;
 			let graph = step("reading", || Ok(opg_onnx::read(&bytes)?))?;
 			let samples = fs::read(&calibration).with_context(|| format!("reading {}", calibration.display()))?;
-			let input_len = graph.input_len();
-			if samples.is_empty() || samples.len() % (4 * input_len) != 0 {
-				bail!("{} is not a whole number of inputs of {input_len} float32 values", calibration.display());
-			}
-			let samples: Vec<Vec<f32>> = samples
-				.chunks_exact(4 * input_len)
-				.map(|input| input.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
-				.collect();
+			let samples = opg_onnx::samples(&samples, graph.input_len())?;
 			let quantized = step("quantizing", || Ok(opg_onnx::quantize(&graph, &samples, input_scale)?))?;
 			fs::write(&out, quantized.model.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
 			let layers: Vec<&str> = quantized.model.layers.iter().map(|layer| layer.name()).collect();

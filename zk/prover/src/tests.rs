@@ -227,9 +227,7 @@ fn a_convolutional_network_is_proven_and_verified() {
 fn an_imported_onnx_network_satisfies_its_circuit() {
 	let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../onnx/tests/fixtures");
 	let graph = opg_onnx::read(&std::fs::read(dir.join("cnn.onnx")).unwrap()).unwrap();
-	let bytes = std::fs::read(dir.join("inputs.f32")).unwrap();
-	let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
-	let samples: Vec<Vec<f32>> = values.chunks_exact(graph.input_len()).map(<[f32]>::to_vec).collect();
+	let samples = opg_onnx::samples(&std::fs::read(dir.join("inputs.f32")).unwrap(), graph.input_len()).unwrap();
 	let quantized = opg_onnx::quantize(&graph, &samples, None).unwrap();
 	let input = quantized.quantize_input(&samples[0]);
 	let expected = opg_qmodel::to_bytes(&quantized.model.evaluate(&input).unwrap());
