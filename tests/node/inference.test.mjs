@@ -7,14 +7,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { sha256AsU8a } from '@polkadot/util-crypto';
 import { NODE_BIN, connect, freePort, removeDir, sleep, startNode, tempDir } from './helpers.mjs';
 import {
-  MODES, OPG, demoInput, publishModel, registerNode, requestInference, resultMessage, rpc, setUpServing,
-  verifyBatchProof, verifyResult, waitForResult,
+  MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, resultMessage, rpc, send,
+  setUpServing, verifyBatchProof, verifyResult, waitForResult,
 } from '../../scripts/inference-demo.mjs';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
@@ -149,6 +149,40 @@ test('a ZKML request is proven by the executor, verified by the runtime and paid
   assert.equal(result.evidence.statementVersion, 1);
   assert.ok(verifyResult(result), 'the node key signed the result message too');
   assert.equal(result.paid, (OPG * 95n / 100n).toString());
+});
+
+test('stored inputs: a ZKML request proven from the executor\'s store, and a private request', async () => {
+  const { modelId, nodeKey } = await served();
+  // The input goes to the store, not on chain; the requester gives its hash and commitment.
+  const input = demoInput(784, 21);
+  const dir = tempDir('opg-stored-input-');
+  const file = path.join(dir, 'input.bin');
+  writeFileSync(file, input);
+  const put = execFileSync(EXECUTOR_BIN, ['put', file, '--store', store], { encoding: 'utf8' });
+  const hash = put.match(/^hash: (0x[0-9a-f]+)$/m)[1];
+  const commit = JSON.parse(execFileSync(ZK_BIN, ['commit', file], { encoding: 'utf8' }));
+  removeDir(dir);
+  assert.equal(commit.sha256, hash);
+
+  const stored = { Stored: { hash, size: input.length, locator: '0x' } };
+  const events = await send(api, api.tx.inference.requestZkmlStored(modelId, stored, commit.input_commitment, OPG, 20),
+    keyring.addFromUri('//Bob'));
+  const id = eventOf(events, api.events.inference.RequestSubmitted).data.request.toNumber();
+  const open = await rpc(node.url, 'inference_request', id, events.blockHash);
+  assert.equal(open.input.stored.hash, hash, 'only the hash is on chain');
+  const result = await waitForResult(node.url, id);
+  assert.equal(result.mode, 'Zkml');
+  assert.equal(result.node, u8aToHex(nodeKey.publicKey));
+  assert.equal(result.output.inline, u8aToHex(await infer(input)));
+  assert.match(result.evidence.proof, /^0x[0-9a-f]{256}$/);
+  assert.equal(result.paid, (OPG * 95n / 100n).toString());
+
+  // The same stored input in a private vanilla request: input and output stay hashes.
+  const privateEvents = await send(api, api.tx.inference.request(modelId, stored, 'Vanilla', 'Private', OPG, 20),
+    keyring.addFromUri('//Bob'));
+  const privateId = eventOf(privateEvents, api.events.inference.RequestSubmitted).data.request.toNumber();
+  const privateResult = await waitForResult(node.url, privateId);
+  assert.equal(privateResult.output.hash, u8aToHex(sha256AsU8a(await infer(input))));
 });
 
 test('the runtime refuses tampered, replayed, stolen and malformed proofs and proofs under another key', async () => {

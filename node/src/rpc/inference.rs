@@ -31,9 +31,9 @@ impl<T: InferenceRuntimeApi<Block, RequestOf<Runtime>, InputOf<Runtime>, Settled
 /// The `inference_*` methods.
 #[rpc(server, namespace = "inference")]
 pub trait InferenceRpc {
-	/// Submits a signed `inference.request` extrinsic (SCALE, hex) to the pool and returns
-	/// its hash; anything else is refused. The request id is in the `RequestSubmitted`
-	/// event once it is in a block.
+	/// Submits a signed `inference.request` or `inference.request_zkml_stored` extrinsic
+	/// (SCALE, hex) to the pool and returns its hash; anything else is refused. The request
+	/// id is in the `RequestSubmitted` event once it is in a block.
 	#[method(name = "submitRequest")]
 	async fn submit_request(&self, extrinsic: Bytes) -> RpcResult<Hash>;
 
@@ -127,8 +127,13 @@ where
 	async fn submit_request(&self, extrinsic: Bytes) -> RpcResult<Hash> {
 		let decoded = UncheckedExtrinsic::decode(&mut &extrinsic[..])
 			.map_err(|e| error(INVALID_INPUT, format!("not an OPG extrinsic: {e}")))?;
-		if !matches!(decoded.function, RuntimeCall::Inference(pallet_inference::Call::request { .. })) {
-			return Err(error(NOT_A_REQUEST, "the extrinsic does not call inference.request"));
+		if !matches!(
+			decoded.function,
+			RuntimeCall::Inference(
+				pallet_inference::Call::request { .. } | pallet_inference::Call::request_zkml_stored { .. }
+			)
+		) {
+			return Err(error(NOT_A_REQUEST, "the extrinsic does not call inference.request or inference.request_zkml_stored"));
 		}
 		if decoded.is_bare() {
 			return Err(error(NOT_A_REQUEST, "a request must be signed by the account that pays"));

@@ -8,6 +8,7 @@
 //! | `POST /v1/infer/{model}?input={hash}`     | empty           | `200` output bytes (stored input)|
 //! | `POST /v1/infer/{model}?genesis={hash}&request={id}` | input bytes | `200` output bytes, signed by the node key |
 //! | `POST /v1/prove/{model}?genesis={hash}&request={id}&node={key}` | input bytes | `200` output bytes, proof in `x-opg-proof` |
+//! | `POST /v1/prove/{model}?input={hash}&genesis=…&request=…&node=…` | empty | the same, for a stored input |
 //! | `POST /v1/fetch?url={url}`                | empty           | `200` JSON provenance statement  |
 //! | `POST /v1/attestation?genesis={hash}&nonce={hash}` | empty  | `200` JSON `{node, document}`    |
 //! | `POST /v1/sign-batch?genesis={hash}`      | request ids     | `200`, root and signature in headers |
@@ -217,14 +218,7 @@ fn model_hash(text: &str) -> Result<ContentHash, Reply> {
 
 async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body: Bytes) -> Result<Reply, Reply> {
 	let model = model_hash(model)?;
-	let stored = match query_value(query, "input") {
-		Some(hash) => match parse_hash(hash) {
-			Some(hash) if body.is_empty() => Some(hash),
-			Some(_) => return Err(Reply::error(StatusCode::BAD_REQUEST, "a stored input takes no body")),
-			None => return Err(Reply::error(StatusCode::BAD_REQUEST, "the input is not a SHA-256 hash")),
-		},
-		None => None,
-	};
+	let stored = stored_input(query, &body)?;
 	let signing = match (query_value(query, "genesis"), query_value(query, "request")) {
 		(None, None) => None,
 		(Some(genesis), Some(request)) => match (parse_hash(genesis), request.parse::<u64>()) {
@@ -236,15 +230,7 @@ async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body:
 	if signing.is_some() && executor.node_key().is_none() {
 		return Err(Reply::error(StatusCode::NOT_FOUND, "this executor holds no node key (serve --node-key)"));
 	}
-	if let Some(hash) = stored {
-		if !executor.fetch_missing(&hash).await.map_err(exec_error)? {
-			return Err(exec_error(ExecError::InputNotFound(hash)));
-		}
-	}
-	let (input, input_hash) = match stored {
-		Some(hash) => (executor.store().get(&hash).map_err(|e| exec_error(e.into()))?.unwrap_or_default(), hash),
-		None => (body.to_vec(), crate::sha256(&body)),
-	};
+	let (input, input_hash) = input_bytes(executor, stored, &body).await?;
 	let mut reply = match executor.torch(&model) {
 		Some(serving) => infer_torch(executor, &model, serving, input).await?,
 		None => {
@@ -336,17 +322,45 @@ async fn infer_torch(
 	Ok(reply)
 }
 
+/// The stored input a request names (`?input=0x{sha256}`, with an empty body), if any.
+fn stored_input(query: Option<&str>, body: &Bytes) -> Result<Option<ContentHash>, Reply> {
+	match query_value(query, "input") {
+		Some(hash) => match parse_hash(hash) {
+			Some(hash) if body.is_empty() => Ok(Some(hash)),
+			Some(_) => Err(Reply::error(StatusCode::BAD_REQUEST, "a stored input takes no body")),
+			None => Err(Reply::error(StatusCode::BAD_REQUEST, "the input is not a SHA-256 hash")),
+		},
+		None => Ok(None),
+	}
+}
+
+/// The input bytes and their hash: the stored input (fetched from peers if missing), or
+/// the body.
+async fn input_bytes(executor: &Executor, stored: Option<ContentHash>, body: &Bytes) -> Result<(Vec<u8>, ContentHash), Reply> {
+	match stored {
+		Some(hash) => {
+			if !executor.fetch_missing(&hash).await.map_err(exec_error)? {
+				return Err(exec_error(ExecError::InputNotFound(hash)));
+			}
+			let input = executor.store().get(&hash).map_err(|e| exec_error(e.into()))?.unwrap_or_default();
+			Ok((input, hash))
+		},
+		None => Ok((body.to_vec(), crate::sha256(body))),
+	}
+}
+
 async fn prove(executor: &Arc<Executor>, model: &str, query: Option<&str>, body: Bytes) -> Result<Reply, Reply> {
 	let model = model_hash(model)?;
 	let job = query
 		.and_then(parse_job)
 		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N&node=0x.."))?;
+	let stored = stored_input(query, &body)?;
 	if !executor.fetch_missing(&model).await.map_err(exec_error)? {
 		return Err(exec_error(ExecError::ModelNotFound(model)));
 	}
-	let input_hash = crate::sha256(&body);
+	let (input, input_hash) = input_bytes(executor, stored, &body).await?;
 	let prover = executor.clone();
-	let (output, proof) = blocking(move || prover.prove(&model, &body, job)).await?.map_err(exec_error)?;
+	let (output, proof) = blocking(move || prover.prove(&model, &input, job)).await?.map_err(exec_error)?;
 	let mut reply = Reply { proof: Some(proof), ..Reply::output(output) };
 	// The executor signs for the node key it holds when the job is bound to that key.
 	if executor.node_key().is_some_and(|key| key.public() == job.node) {

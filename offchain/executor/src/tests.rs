@@ -184,7 +184,7 @@ fn zkml_jobs_are_proven_for_their_job_and_verify() {
 }
 
 #[test]
-fn convolutional_and_version_1_models_are_served_and_proven() {
+fn convolutional_and_version_1_models_and_stored_inputs_are_served_and_proven() {
 	use ark_std::rand::{rngs::StdRng, SeedableRng};
 	let store = temp_store("cnn");
 	let cnn = opg_qmodel::generate_cnn(8, 2, 3, 7);
@@ -210,6 +210,18 @@ fn convolutional_and_version_1_models_are_served_and_proven() {
 	};
 	let verifying = opg_zk_verifier::encode_key(&key.vk);
 	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &reply.proof.unwrap(), &statement), Ok(()));
+
+	// The same input from the store, named by its hash: the same output, a proof of it.
+	let stored = store.put(&input).unwrap();
+	let by_hash = format!("input=0x{}&{query}", hex::encode(stored));
+	let path = format!("/v1/prove/0x{}", hex::encode(hash));
+	let reply = call(&executor, &Method::POST, &path, Some(&by_hash), &[]);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!(reply.body, statement.output);
+	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &reply.proof.unwrap(), &statement), Ok(()));
+	assert_eq!(call(&executor, &Method::POST, &path, Some(&by_hash), &input).status, StatusCode::BAD_REQUEST);
+	let missing = format!("input=0x{}&{query}", hex::encode(sha256(b"missing")));
+	assert_eq!(call(&executor, &Method::POST, &path, Some(&missing), &[]).status, StatusCode::NOT_FOUND);
 
 	// A version 1 file (dense layers, untagged) keeps its hash and runs as before.
 	let mut v1 = opg_qmodel::generate(&[8, 6, 3], 5);

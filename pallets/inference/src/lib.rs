@@ -239,7 +239,8 @@ pub mod pallet {
 		ModelUnavailable,
 		/// The model does not allow this verification mode.
 		ModeNotSupported,
-		/// ZKML requests take their input inline and settle individually.
+		/// ZKML requests settle individually and take their input inline, or stored with
+		/// its commitment (`request_zkml_stored`).
 		ZkmlNeedsInlineInput,
 		/// A proven batch must answer requests of one model.
 		MixedModels,
@@ -288,6 +289,10 @@ pub mod pallet {
 		VerifyingKeyMissing,
 		/// The proof does not verify for this request, node, input and output.
 		ProofRejected,
+		/// `request_zkml_stored` takes a stored input.
+		StoredInputExpected,
+		/// The input commitment is not a canonical BN254 scalar (32 bytes little-endian).
+		InvalidInputCommitment,
 	}
 
 	#[pallet::hooks]
@@ -322,8 +327,9 @@ pub mod pallet {
 		/// caller if it is at most `max_fee`, and assigns it to a node that must answer
 		/// within `window` blocks.
 		///
-		/// A ZKML request's input must be inline and its settlement individual; its input
-		/// commitment is computed now, at a cost that grows with the input.
+		/// A ZKML request here takes its input inline and settles individually; its input
+		/// commitment is computed now, at a cost that grows with the input (for a stored
+		/// input, see [`Self::request_zkml_stored`]).
 		#[pallet::call_index(0)]
 		#[pallet::weight(match (mode, &input) {
 			(VerificationMode::Zkml, Input::Inline(bytes)) =>
@@ -340,58 +346,34 @@ pub mod pallet {
 			window: BlockNumberFor<T>,
 		) -> DispatchResult {
 			let requester = ensure_signed(origin)?;
-			let terms = T::Models::serving_terms(model).ok_or(Error::<T>::ModelUnavailable)?;
-			ensure!(terms.modes.contains(mode.flag()), Error::<T>::ModeNotSupported);
-			let commitment = match (&input, mode, settlement) {
-				(Input::Inline(bytes), VerificationMode::Zkml, SettlementMode::Individual) =>
-					Some(opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(bytes))),
-				(_, VerificationMode::Zkml, _) => return Err(Error::<T>::ZkmlNeedsInlineInput.into()),
-				_ => None,
-			};
-			match &input {
-				Input::Inline(_) =>
-					ensure!(settlement != SettlementMode::Private, Error::<T>::PrivateInputMustBeStored),
-				Input::Stored { size, .. } => ensure!(*size > 0, Error::<T>::EmptyInput),
-			}
-			ensure!(terms.price <= max_fee, Error::<T>::FeeAboveMax);
+			Self::submit_request(requester, model, input, mode, settlement, max_fee, window, None)
+		}
+
+		/// Requests a ZKML inference of `model` on a stored input (`input` must be
+		/// [`Input::Stored`]): the input stays off chain, and the caller gives its input
+		/// commitment (`opg-zk-verifier`'s Poseidon commitment of the input bytes, 32 bytes
+		/// little-endian, a canonical BN254 scalar) to which the proof binds the result. The
+		/// executor proves the input it fetches by hash, so a commitment that does not match
+		/// those bytes yields no proof: the request expires and its fee is refunded. Holds
+		/// the fee and assigns the request as [`Self::request`] does; settles individually.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::request().saturating_add(T::DbWeight::get().writes(1)))]
+		pub fn request_zkml_stored(
+			origin: OriginFor<T>,
+			model: ModelId,
+			input: InputOf<T>,
+			input_commitment: [u8; 32],
+			max_fee: BalanceOf<T>,
+			window: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let requester = ensure_signed(origin)?;
+			ensure!(matches!(input, Input::Stored { .. }), Error::<T>::StoredInputExpected);
 			ensure!(
-				T::MinWindow::get() <= window && window <= T::MaxWindow::get(),
-				Error::<T>::InvalidWindow
+				opg_zk_verifier::field_from_bytes(&input_commitment).is_some(),
+				Error::<T>::InvalidInputCommitment
 			);
-
-			let id = NextRequestId::<T>::get();
-			let node = Self::choose_node(id, model, mode, 1, None).ok_or(Error::<T>::NoNodeAvailable)?;
-			let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);
-			Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
-				.map_err(|_| Error::<T>::DeadlineBlockFull)?;
-			T::Currency::hold(&HoldReason::RequestFee.into(), &requester, terms.price)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-
-			NextRequestId::<T>::put(id.saturating_add(1));
-			Inputs::<T>::insert(id, &input);
-			if let Some(commitment) = commitment {
-				InputCommitments::<T>::insert(id, commitment);
-			}
-			Assignments::<T>::insert(node, id, ());
-			Requests::<T>::insert(
-				id,
-				Request {
-					requester: requester.clone(),
-					model,
-					model_hash: terms.artifact_hash,
-					input_hash: input.hash(),
-					mode,
-					settlement,
-					fee: terms.price,
-					window,
-					node,
-					deadline,
-					attempts: 1,
-				},
-			);
-			Self::deposit_event(Event::RequestSubmitted { request: id, requester, model, mode, fee: terms.price });
-			Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
-			Ok(())
+			let (mode, settlement) = (VerificationMode::Zkml, SettlementMode::Individual);
+			Self::submit_request(requester, model, input, mode, settlement, max_fee, window, Some(input_commitment))
 		}
 
 		/// Settles one request with the assigned node's result: unsigned, authorized by
@@ -544,6 +526,74 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Validates and opens a request (see [`Pallet::request`]); `given_commitment` is the
+		/// caller's input commitment of a stored ZKML input.
+		#[allow(clippy::too_many_arguments)]
+		fn submit_request(
+			requester: T::AccountId,
+			model: ModelId,
+			input: InputOf<T>,
+			mode: VerificationMode,
+			settlement: SettlementMode,
+			max_fee: BalanceOf<T>,
+			window: BlockNumberFor<T>,
+			given_commitment: Option<[u8; 32]>,
+		) -> DispatchResult {
+			let terms = T::Models::serving_terms(model).ok_or(Error::<T>::ModelUnavailable)?;
+			ensure!(terms.modes.contains(mode.flag()), Error::<T>::ModeNotSupported);
+			let commitment = match (&input, mode, settlement, given_commitment) {
+				(Input::Inline(bytes), VerificationMode::Zkml, SettlementMode::Individual, None) =>
+					Some(opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(bytes))),
+				(Input::Stored { .. }, VerificationMode::Zkml, SettlementMode::Individual, Some(given)) => Some(given),
+				(_, VerificationMode::Zkml, _, _) => return Err(Error::<T>::ZkmlNeedsInlineInput.into()),
+				_ => None,
+			};
+			match &input {
+				Input::Inline(_) =>
+					ensure!(settlement != SettlementMode::Private, Error::<T>::PrivateInputMustBeStored),
+				Input::Stored { size, .. } => ensure!(*size > 0, Error::<T>::EmptyInput),
+			}
+			ensure!(terms.price <= max_fee, Error::<T>::FeeAboveMax);
+			ensure!(
+				T::MinWindow::get() <= window && window <= T::MaxWindow::get(),
+				Error::<T>::InvalidWindow
+			);
+
+			let id = NextRequestId::<T>::get();
+			let node = Self::choose_node(id, model, mode, 1, None).ok_or(Error::<T>::NoNodeAvailable)?;
+			let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);
+			Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
+				.map_err(|_| Error::<T>::DeadlineBlockFull)?;
+			T::Currency::hold(&HoldReason::RequestFee.into(), &requester, terms.price)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			NextRequestId::<T>::put(id.saturating_add(1));
+			Inputs::<T>::insert(id, &input);
+			if let Some(commitment) = commitment {
+				InputCommitments::<T>::insert(id, commitment);
+			}
+			Assignments::<T>::insert(node, id, ());
+			Requests::<T>::insert(
+				id,
+				Request {
+					requester: requester.clone(),
+					model,
+					model_hash: terms.artifact_hash,
+					input_hash: input.hash(),
+					mode,
+					settlement,
+					fee: terms.price,
+					window,
+					node,
+					deadline,
+					attempts: 1,
+				},
+			);
+			Self::deposit_event(Event::RequestSubmitted { request: id, requester, model, mode, fee: terms.price });
+			Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
+			Ok(())
+		}
+
 		/// The message a node signs for `result` of `request`.
 		pub fn result_message(request: &RequestOf<T>, id: RequestId, output_hash: &[u8; 32]) -> Result<Vec<u8>, Error<T>> {
 			Ok(message::result(&Self::genesis_hash()?, id, &request.model_hash, &request.input_hash, output_hash))

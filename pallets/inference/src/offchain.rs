@@ -21,8 +21,8 @@
 //! Executor API: `POST {url}/v1/infer/0x{model hash}` with the inline input as body, or
 //! with `?input=0x{input hash}` for a stored input; `200` with the output bytes. For ZKML:
 //! `POST {url}/v1/prove/0x{model hash}?genesis=0x{hash}&request={id}&node=0x{node key}`
-//! with the inline input; `200` with the output bytes and the proof, 0x-hex, in the
-//! `x-opg-proof` header.
+//! with the inline input, or with `input=0x{input hash}` added for a stored input; `200`
+//! with the output bytes and the proof, 0x-hex, in the `x-opg-proof` header.
 
 use super::*;
 use alloc::{format, string::String, vec::Vec};
@@ -228,7 +228,10 @@ impl<T: Config> Pallet<T> {
 	/// POSTs `body` to the executor at `url` (`uri` under it) and waits for the answer.
 	fn post(url: &str, uri: &str, body: Vec<u8>) -> Result<http::Response, String> {
 		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(EXECUTOR_TIMEOUT_MS));
-		let pending = http::Request::post(uri, alloc::vec![body])
+		// No chunk for an empty body: an empty chunk ends the body, and `send` then fails
+		// writing its own end.
+		let chunks = if body.is_empty() { Vec::new() } else { alloc::vec![body] };
+		let pending = http::Request::post(uri, chunks)
 			.add_header("content-type", "application/octet-stream")
 			.deadline(deadline)
 			.send()
@@ -260,6 +263,15 @@ impl<T: Config> Pallet<T> {
 			},
 			Input::Inline(bytes) if executor_signs => (format!("{url}/v1/infer/0x{model}?{signing}"), bytes.into_inner()),
 			Input::Inline(bytes) => (format!("{url}/v1/infer/0x{model}"), bytes.into_inner()),
+			Input::Stored { hash, .. } if zkml => {
+				let query = format!(
+					"input=0x{}&genesis=0x{}&request={id}&node=0x{}",
+					hex::encode(hash),
+					genesis()?,
+					hex::encode(node.0)
+				);
+				(format!("{url}/v1/prove/0x{model}?{query}"), Vec::new())
+			},
 			Input::Stored { hash, .. } => {
 				let stored = format!("input=0x{}", hex::encode(hash));
 				let query = if executor_signs { format!("{stored}&{signing}") } else { stored };

@@ -661,6 +661,58 @@ mod zkml {
 		});
 	}
 
+	/// A stored input of [`INPUT`]: its real SHA-256, size and no locator.
+	pub(super) fn stored_input() -> InputOf<Test> {
+		Input::Stored { hash: opg_settlement::sha256(&INPUT), size: INPUT.len() as u64, locator: BoundedVec::new() }
+	}
+
+	pub(super) fn commitment_of(input: &[u8]) -> [u8; 32] {
+		opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(input))
+	}
+
+	pub(super) fn zk_stored_request(commitment: [u8; 32]) -> Result<RequestId, sp_runtime::DispatchError> {
+		let id = NextRequestId::<Test>::get();
+		Inference::request_zkml_stored(RuntimeOrigin::signed(ALICE), ZK_MODEL, stored_input(), commitment, PRICE, 5)?;
+		Ok(id)
+	}
+
+	#[test]
+	fn stored_zkml_requests_carry_the_callers_commitment_and_settle_against_it() {
+		new_test_ext().execute_with(|| {
+			let prover = prover(1);
+			publish(&prover);
+			register_zk_node(1);
+			let stored_request = |input, commitment| {
+				Inference::request_zkml_stored(RuntimeOrigin::signed(ALICE), ZK_MODEL, input, commitment, PRICE, 5)
+			};
+			let commitment = commitment_of(&INPUT);
+			assert_noop!(stored_request(inline(&INPUT), commitment), Error::<Test>::StoredInputExpected);
+			// At or above the BN254 scalar field's modulus: not canonical.
+			assert_noop!(stored_request(stored_input(), [0xff; 32]), Error::<Test>::InvalidInputCommitment);
+			let empty = Input::Stored { hash: [1; 32], size: 0, locator: BoundedVec::new() };
+			assert_noop!(stored_request(empty, commitment), Error::<Test>::EmptyInput);
+			assert_noop!(
+				Inference::request_zkml_stored(RuntimeOrigin::signed(ALICE), MODEL, stored_input(), commitment, PRICE, 5),
+				Error::<Test>::ModeNotSupported
+			);
+
+			// The input stays a hash on chain; the proof binds to the caller's commitment.
+			let id = zk_stored_request(commitment).unwrap();
+			assert_eq!(InputCommitments::<Test>::get(id), Some(commitment));
+			assert_eq!(Inputs::<Test>::get(id), Some(stored_input()));
+			assert_eq!(held(ALICE), PRICE);
+			let (result, proof, signature) = proven(&prover, id, 1, id, 1);
+			assert_ok!(submit(result, proof, signature));
+			assert_eq!(Results::<Test>::get(id).unwrap().mode, VerificationMode::Zkml);
+			assert_eq!(held(ALICE), 0);
+
+			// A commitment to other bytes: a proof over the stored input is refused.
+			let id = zk_stored_request(commitment_of(&[1, 2, 3, 4])).unwrap();
+			let (result, proof, signature) = proven(&prover, id, 1, id, 1);
+			assert_noop!(submit(result, proof, signature), Error::<Test>::ProofRejected);
+		});
+	}
+
 	#[test]
 	fn a_valid_proof_settles_and_is_kept_as_evidence() {
 		new_test_ext().execute_with(|| {
@@ -1051,6 +1103,32 @@ mod offchain_worker {
 			assert_eq!(proof.to_vec(), expected);
 			assert_ok!(Inference::submit_proven_result(RuntimeOrigin::none(), result, proof.clone(), signature));
 			assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Proven { signature, proof });
+		});
+	}
+
+	#[test]
+	fn stored_zkml_assignments_are_proven_from_the_store() {
+		use ark_std::rand::{rngs::StdRng, SeedableRng};
+		let (mut ext, state, pool) = worker_ext();
+		ext.execute_with(|| {
+			let prover = zk_worker();
+			let id = zkml::zk_stored_request(zkml::commitment_of(&zkml::INPUT)).unwrap();
+			let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+			let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
+			let query = format!(
+				"input=0x{}&genesis=0x{}&request={id}&node=0x{}",
+				hex::encode(opg_settlement::sha256(&zkml::INPUT)),
+				hex::encode(GENESIS_HASH),
+				hex::encode(key(1).0)
+			);
+			let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
+			let header = format!("0x{}", hex::encode(&proven.proof));
+			expect_post(&state, path, &[], &proven.output, &[("x-opg-proof", header)]);
+			Inference::offchain_worker(1);
+			let call = submitted_calls(&pool).into_iter().next().expect("one result");
+			let Call::submit_proven_result { result, proof, signature } = call else { panic!("a proven result") };
+			assert_ok!(Inference::submit_proven_result(RuntimeOrigin::none(), result, proof, signature));
+			assert!(Results::<Test>::get(id).is_some());
 		});
 	}
 

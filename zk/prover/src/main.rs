@@ -10,6 +10,7 @@ use opg_zk_verifier::{
 	STATEMENT_VERSION,
 };
 use serde_json::{json, Value};
+use sha2::Digest;
 use std::{
 	fs,
 	path::{Path, PathBuf},
@@ -84,6 +85,12 @@ enum Command {
 		/// magnitude / 127).
 		#[arg(long)]
 		input_scale: Option<f64>,
+	},
+	/// Print an input's SHA-256, size and input commitment (the Poseidon commitment of
+	/// statement version 1): what `inference.request_zkml_stored` takes for a stored input.
+	Commit {
+		/// The input file (its bytes, as the executor's store holds them).
+		input: PathBuf,
 	},
 	/// Verify a proof file from `prove` against a verifying key.
 	Verify {
@@ -184,6 +191,14 @@ fn main() -> Result<()> {
 				"max_abs_error": quantized.max_abs_error,
 				"max_abs_output": quantized.max_abs_output,
 				"argmax_agreement": quantized.argmax_agreement,
+			}))
+		},
+		Command::Commit { input } => {
+			let bytes = fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
+			print_json(&json!({
+				"sha256": hex(&sha2::Sha256::digest(&bytes)),
+				"size": bytes.len(),
+				"input_commitment": hex(&field_to_bytes(&opg_zk_verifier::input_commitment(&bytes))),
 			}))
 		},
 		Command::Verify { verifying_key, proof } => {
