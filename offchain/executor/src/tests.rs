@@ -140,18 +140,24 @@ fn the_server_answers_over_tcp_and_shuts_down() {
 	});
 }
 
-#[test]
-fn zkml_jobs_are_proven_for_their_job_and_verify() {
+/// A development setup of `model` (stored as `hash`): the keys directory the executor
+/// reads (`{dir}/{hash hex}/proving.key`) and the encoded verifying key.
+fn proving_keys(store: &ArtifactStore, hash: &ContentHash, model: &opg_qmodel::QModel, seed: u64) -> (std::path::PathBuf, Vec<u8>) {
 	use ark_std::rand::{rngs::StdRng, SeedableRng};
-	let store = temp_store("prove");
-	let (hash, model) = demo(&store);
 	let keys = store.dir().join("zk-keys");
 	let compiled = opg_zk::CompiledModel::new(model.clone()).unwrap();
-	let key = opg_zk::setup(&compiled, &mut StdRng::seed_from_u64(3)).unwrap();
+	let key = opg_zk::setup(&compiled, &mut StdRng::seed_from_u64(seed)).unwrap();
 	std::fs::create_dir_all(keys.join(hex::encode(hash))).unwrap();
 	let file = std::fs::File::create(keys.join(hex::encode(hash)).join("proving.key")).unwrap();
 	opg_zk::write_proving_key(&key, file).unwrap();
-	let verifying = opg_zk_verifier::encode_key(&key.vk);
+	(keys, opg_zk_verifier::encode_key(&key.vk))
+}
+
+#[test]
+fn zkml_jobs_are_proven_for_their_job_and_verify() {
+	let store = temp_store("prove");
+	let (hash, model) = demo(&store);
+	let (keys, verifying) = proving_keys(&store, &hash, &model, 3);
 
 	let input = [9u8, 8, 7, 6, 5, 4, 3, 2];
 	let (genesis, node) = ([0x42; 32], [0x24; 32]);
@@ -185,16 +191,10 @@ fn zkml_jobs_are_proven_for_their_job_and_verify() {
 
 #[test]
 fn convolutional_and_version_1_models_and_stored_inputs_are_served_and_proven() {
-	use ark_std::rand::{rngs::StdRng, SeedableRng};
 	let store = temp_store("cnn");
 	let cnn = opg_qmodel::generate_cnn(8, 2, 3, 7);
 	let hash = store.put(&cnn.to_bytes()).unwrap();
-	let keys = store.dir().join("zk-keys");
-	let compiled = opg_zk::CompiledModel::new(cnn.clone()).unwrap();
-	let key = opg_zk::setup(&compiled, &mut StdRng::seed_from_u64(4)).unwrap();
-	std::fs::create_dir_all(keys.join(hex::encode(hash))).unwrap();
-	let file = std::fs::File::create(keys.join(hex::encode(hash)).join("proving.key")).unwrap();
-	opg_zk::write_proving_key(&key, file).unwrap();
+	let (keys, verifying) = proving_keys(&store, &hash, &cnn, 4);
 	let executor = Arc::new(Executor::new(store.clone(), Some(keys)));
 
 	let input: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(29)).collect();
@@ -208,7 +208,6 @@ fn convolutional_and_version_1_models_and_stored_inputs_are_served_and_proven() 
 		input_commitment: opg_zk_verifier::input_commitment(&input),
 		output: reply.body.clone(),
 	};
-	let verifying = opg_zk_verifier::encode_key(&key.vk);
 	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &reply.proof.unwrap(), &statement), Ok(()));
 
 	// The same input from the store, named by its hash: the same output, a proof of it.

@@ -24,6 +24,16 @@ fn edge_model() -> QModel {
 
 const EDGE_INPUT: [i8; 3] = [100, -50, 7];
 
+/// The wrong witnesses of the input and the requantize gadget (dense, conv2d, sum pool).
+const REQUANTIZATION_FAULTS: [Fault; 6] = [
+	Fault::RemainderOverflow,
+	Fault::NonBooleanBit,
+	Fault::ReluSkipped,
+	Fault::ClampSkipped,
+	Fault::WrongOutput,
+	Fault::InputOutOfRange,
+];
+
 fn witness(input: &[i8], fault: Option<Fault>) -> Witness {
 	Witness { input: input.to_vec(), binding: Fr::from(42u8), fault }
 }
@@ -62,14 +72,7 @@ fn an_honest_witness_satisfies_the_circuit_and_states_the_output() {
 #[test]
 fn every_wrong_witness_is_unsatisfiable() {
 	let model = CompiledModel::new(edge_model()).unwrap();
-	for fault in [
-		Fault::RemainderOverflow,
-		Fault::NonBooleanBit,
-		Fault::ReluSkipped,
-		Fault::ClampSkipped,
-		Fault::WrongOutput,
-		Fault::InputOutOfRange,
-	] {
+	for fault in REQUANTIZATION_FAULTS {
 		let (_, satisfied) = synthesize(&model, witness(&EDGE_INPUT, Some(fault)));
 		assert!(!satisfied, "{fault:?} was accepted");
 	}
@@ -187,14 +190,7 @@ fn convolutions_and_pools_satisfy_the_circuit_and_state_the_output() {
 fn every_wrong_witness_of_a_convolutional_network_is_unsatisfiable() {
 	let model = CompiledModel::new(cnn_model()).unwrap();
 	let input = cnn_input(64);
-	for fault in [
-		Fault::RemainderOverflow,
-		Fault::NonBooleanBit,
-		Fault::ReluSkipped,
-		Fault::ClampSkipped,
-		Fault::WrongOutput,
-		Fault::InputOutOfRange,
-	] {
+	for fault in REQUANTIZATION_FAULTS {
 		let (_, satisfied) = synthesize(&model, witness(&input, Some(fault)));
 		assert!(!satisfied, "{fault:?} was accepted");
 	}
