@@ -1,3 +1,5 @@
+//! Build script of `opg-runtime`: compiles the runtime to wasm (substrate-wasm-builder).
+
 fn main() {
 	#[cfg(all(feature = "std", not(feature = "metadata-hash")))]
 	substrate_wasm_builder::WasmBuilder::build_using_defaults();

@@ -378,8 +378,7 @@ mod node_registry {
 	use crate::NodeRegistry;
 	use opg_dev_evidence::{nitro_document, DocumentRequest, Pcrs, DEVELOPMENT_IMAGE};
 	use pallet_node_registry::{
-		AllowedMeasurements, Capabilities, Challenges, Evidence, Hardware, HardwareClass, Roles,
-		TrustDevelopmentRoot, VerificationModes,
+		AllowedMeasurements, Challenges, Evidence, Roles, TrustDevelopmentRoot, VerificationModes,
 	};
 	use polkadot_sdk::{
 		frame_support::BoundedVec,
@@ -396,12 +395,7 @@ mod node_registry {
 		RuntimeCall::NodeRegistry(pallet_node_registry::Call::register {
 			node: node.public(),
 			roles: Roles(Roles::INFERENCE),
-			capabilities: Capabilities {
-				models: BoundedVec::truncate_from(vec![1]),
-				modes: VerificationModes(VerificationModes::TEE),
-				hardware: Hardware { class: HardwareClass::Cpu, gpu_model: Default::default(), gpu_memory_mib: 0 },
-				endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
-			},
+			capabilities: pallet_node_registry::testing::capabilities::<Runtime>(vec![1], VerificationModes::TEE),
 			bond: protocol::MinNodeBond::get(),
 			signature: node.sign(&message),
 		})
@@ -537,8 +531,8 @@ mod inference {
 	use super::*;
 	use crate::{Balance, Inference};
 	use pallet_inference::{Input, InferenceResult, Output, Requests, SettlementMode};
-	use pallet_model_hub::{Artifact, DType, ModelFormat, ModelSpec, Schema, TensorSpec, Version};
-	use pallet_node_registry::{Capabilities, Hardware, HardwareClass, Roles, VerificationMode, VerificationModes};
+	use pallet_model_hub::{DType, ModelFormat};
+	use pallet_node_registry::{Roles, VerificationMode, VerificationModes};
 	use polkadot_sdk::{
 		frame_support::BoundedVec,
 		sp_core::{sr25519, Pair},
@@ -557,24 +551,13 @@ mod inference {
 	}
 
 	fn publish_and_serve() {
-		let tensor = |shape: Vec<u32>| TensorSpec { shape: BoundedVec::truncate_from(shape), dtype: DType::I8, quantization: None };
+		use pallet_model_hub::testing::{schema, spec, tensor};
+		let schema = schema(vec![tensor(&[1, 784], DType::I8)], vec![tensor(&[1, 10], DType::I8)]);
+		let modes = VerificationModes::VANILLA;
+		let spec = spec("mnist-mlp", ModelFormat::QuantizedInteger, [0xab; 32], 50_000, schema, PRICE, modes);
 		signed(
 			Sr25519Keyring::Alice,
-			RuntimeCall::ModelHub(pallet_model_hub::Call::publish {
-				spec: ModelSpec {
-					name: BoundedVec::truncate_from(b"mnist-mlp".to_vec()),
-					version: Version { major: 1, minor: 0, patch: 0 },
-					format: ModelFormat::QuantizedInteger,
-					artifact: Artifact { hash: [0xab; 32], size: 50_000, locator: BoundedVec::new() },
-					schema: Schema {
-						inputs: BoundedVec::truncate_from(vec![tensor(vec![1, 784])]),
-						outputs: BoundedVec::truncate_from(vec![tensor(vec![1, 10])]),
-					},
-					price: PRICE,
-					modes: VerificationModes(VerificationModes::VANILLA),
-				},
-				verifying_key: None,
-			}),
+			RuntimeCall::ModelHub(pallet_model_hub::Call::publish { spec, verifying_key: None }),
 		);
 		let bob = account(Sr25519Keyring::Bob);
 		let message = crate::NodeRegistry::registration_message(&bob).unwrap();
@@ -583,16 +566,39 @@ mod inference {
 			RuntimeCall::NodeRegistry(pallet_node_registry::Call::register {
 				node: node_key().public(),
 				roles: Roles(Roles::INFERENCE),
-				capabilities: Capabilities {
-					models: BoundedVec::truncate_from(vec![0]),
-					modes: VerificationModes(VerificationModes::VANILLA),
-					hardware: Hardware { class: HardwareClass::Cpu, gpu_model: Default::default(), gpu_memory_mib: 0 },
-					endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
-				},
+				capabilities: pallet_node_registry::testing::capabilities::<Runtime>(vec![0], VerificationModes::VANILLA),
 				bond: protocol::MinNodeBond::get(),
 				signature: node_key().sign(&message),
 			}),
 		);
+	}
+
+	/// An inline input above `MaxInlineInput` is refused when the call is decoded, before
+	/// any dispatch or fee: there is no named error for it (docs/inference.md says so).
+	#[test]
+	fn an_inline_input_over_the_bound_does_not_decode() {
+		use codec::{Compact, Decode, Encode};
+		use polkadot_sdk::frame_support::traits::Get;
+		let max: u32 = <Runtime as pallet_inference::Config>::MaxInlineInput::get();
+		let call = RuntimeCall::Inference(pallet_inference::Call::request {
+			model: 0,
+			input: Input::Inline(BoundedVec::truncate_from(vec![7u8; max as usize])),
+			mode: VerificationMode::Vanilla,
+			settlement: SettlementMode::Individual,
+			max_fee: PRICE,
+			window: 10,
+		});
+		let encoded = call.encode();
+		assert_eq!(RuntimeCall::decode(&mut &encoded[..]), Ok(call));
+		// Pallet and call index, the model id (u32), the `Inline` variant, then the length.
+		let length_at = 2 + 4 + 1;
+		let old_length = Compact(max).encode();
+		assert_eq!(encoded[length_at..length_at + old_length.len()], old_length[..]);
+		let mut longer = encoded[..length_at].to_vec();
+		longer.extend(Compact(max + 1).encode());
+		longer.push(7);
+		longer.extend(&encoded[length_at + old_length.len()..]);
+		assert!(RuntimeCall::decode(&mut &longer[..]).is_err(), "one byte over the bound");
 	}
 
 	#[test]

@@ -3,6 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WsProvider } from '@polkadot/api';
+import { u8aToHex } from '@polkadot/util';
+import { rpc } from './lib/chain.mjs';
 import { finalizedNumber, startDevChain, waitFor } from './helpers.mjs';
 
 let dev;
@@ -27,8 +29,14 @@ test('the chain identifies itself as OPG with the OPG token', async () => {
 });
 
 test('blocks are produced and finalized (finalized >= 3)', async () => {
-  const finalized = await waitFor('finalized block >= 3', () => finalizedNumber(api), (n) => n >= 3, 90000);
-  assert.ok(finalized >= 3);
+  await waitFor('finalized block >= 3', () => finalizedNumber(api), (n) => n >= 3, 90000);
+  const head = await api.rpc.chain.getFinalizedHead();
+  const header = await api.rpc.chain.getHeader(head);
+  const canonical = await api.rpc.chain.getBlockHash(header.number.toNumber());
+  assert.equal(canonical.toHex(), head.toHex(), 'the finalized block is the canonical block at its height');
+  const logs = header.digest.logs;
+  assert.ok(logs.some((log) => log.isPreRuntime && log.asPreRuntime[0].toString() === 'aura'), 'authored in an Aura slot');
+  assert.ok(logs.some((log) => log.isSeal), 'sealed by its author');
 });
 
 test('a transfer signed by @polkadot/api is included with its Transfer event and fee', async () => {
@@ -77,10 +85,19 @@ test('every pallet, call, event and storage type decodes from metadata alone', a
   assert.ok(storageItems > 50, `${storageItems} storage items`);
   // Real values of every plain storage item decode too.
   for (const [section, methods] of Object.entries(api.query)) {
+    // `substrate.*` are the well-known raw keys (`:code`, `:heappages`), not SCALE values.
+    if (section === 'substrate') continue;
     for (const [method, query] of Object.entries(methods)) {
       if (query.creator.meta.type.isPlain) {
-        const value = await query();
-        assert.ok(value !== undefined, `${section}.${method}`);
+        // The decoded value encodes back to exactly the stored bytes (or is the default).
+        const [value, raw] = await Promise.all([query(), rpc(dev.node.url, 'state_getStorage', query.key())]);
+        const optional = query.creator.meta.modifier.isOptional;
+        if (raw === null) {
+          assert.ok(optional ? value.isNone : true, `${section}.${method}: absent, so None`);
+        } else {
+          const inner = optional ? value.unwrap() : value;
+          assert.equal(u8aToHex(inner.toU8a()), raw, `${section}.${method} re-encodes to its stored bytes`);
+        }
       }
     }
   }

@@ -6,20 +6,20 @@
 // Checked with plain @polkadot/api and the node's inference_* RPC.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { sha256AsU8a } from '@polkadot/util-crypto';
-import { NODE_BIN, connect, freePort, removeDir, sleep, startNode, tempDir } from './helpers.mjs';
+import { NODE_BIN, connect, removeDir, startNode, tempDir } from './helpers.mjs';
 import {
-  MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, resultMessage, rpc, send,
+  MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, resultMessageOf, rpc, send,
   setUpServing, verifyBatchProof, verifyResult, waitForResult,
-} from '../../scripts/inference-demo.mjs';
+} from './lib/chain.mjs';
+import { EXECUTOR_BIN, HEADERS, startExecutor } from './lib/executor.mjs';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
-const EXECUTOR_BIN = path.join(path.dirname(NODE_BIN), 'opg-executor');
 const ZK_BIN = path.join(path.dirname(NODE_BIN), 'opg-zk');
 
 let store;
@@ -34,7 +34,7 @@ let keyring;
 let model;
 
 async function infer(input) {
-  const response = await fetch(`${executorUrl}/v1/infer/${model.hash}`, { method: 'POST', body: input });
+  const response = await fetch(executor.api.infer(model.hash), { method: 'POST', body: input });
   assert.equal(response.status, 200, await response.clone().text());
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -56,14 +56,8 @@ before(async () => {
   verifyingKey = setup(path.join(zkKeys, model.hash.slice(2)), '1');
   otherSetupKey = setup(path.join(zkKeys, 'other-setup'), '2');
 
-  const port = await freePort();
-  executorUrl = `http://127.0.0.1:${port}`;
-  executor = spawn(EXECUTOR_BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--store', store, '--zk-keys', zkKeys],
-    { stdio: 'ignore' });
-  for (let i = 0; i < 100; i += 1) {
-    if (await fetch(`${executorUrl}/health`).then((r) => r.ok, () => false)) break;
-    await sleep(100);
-  }
+  executor = await startExecutor(['--store', store, '--zk-keys', zkKeys]);
+  executorUrl = executor.url;
   node = await startNode(['--dev', '--tmp', '--executor-url', executorUrl]);
   api = await connect(node);
 });
@@ -71,7 +65,7 @@ before(async () => {
 after(async () => {
   await api?.disconnect();
   await node?.stop();
-  executor?.kill('SIGINT');
+  executor?.stop();
   removeDir(store);
   removeDir(zkKeys);
 });
@@ -197,13 +191,13 @@ test('the runtime refuses tampered, replayed, stolen and malformed proofs and pr
 
   const input = demoInput(784, 12);
   const prove = async (request, node) => {
-    const query = `genesis=${api.genesisHash.toHex()}&request=${request}&node=${u8aToHex(node)}`;
-    const response = await fetch(`${executorUrl}/v1/prove/${model.hash}?${query}`, { method: 'POST', body: input });
+    const job = { genesis: api.genesisHash.toHex(), request, node: u8aToHex(node) };
+    const response = await fetch(executor.api.prove(model.hash, job), { method: 'POST', body: input });
     assert.equal(response.status, 200, await response.clone().text());
-    return { output: new Uint8Array(await response.arrayBuffer()), proof: hexToU8a(response.headers.get('x-opg-proof')) };
+    return { output: new Uint8Array(await response.arrayBuffer()), proof: hexToU8a(response.headers.get(HEADERS.proof)) };
   };
   const submit = (request, output, proof) => {
-    const signature = tester.sign(resultMessage(api.genesisHash, request, model.hash, input, output));
+    const signature = tester.sign(resultMessageOf(api.genesisHash, request, model.hash, input, output));
     const result = { request, node: tester.publicKey, output: { Inline: u8aToHex(output) } };
     return api.tx.inference.submitProvenResult(result, u8aToHex(proof), signature).send();
   };
@@ -254,7 +248,7 @@ test('a CNN imported from ONNX is proven by the executor and settled in ZKML mod
   const result = await waitForResult(node.url, id);
   assert.equal(result.mode, 'Zkml');
   assert.equal(result.node, u8aToHex(nodeKey.publicKey));
-  const response = await fetch(`${executorUrl}/v1/infer/${cnn.hash}`, { method: 'POST', body: input });
+  const response = await fetch(executor.api.infer(cnn.hash), { method: 'POST', body: input });
   assert.equal(result.output.inline, u8aToHex(new Uint8Array(await response.arrayBuffer())));
   assert.match(result.evidence.proof, /^0x[0-9a-f]{256}$/);
   assert.equal(result.paid, (OPG * 95n / 100n).toString());

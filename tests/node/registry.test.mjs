@@ -5,10 +5,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { u8aConcat, u8aToHex, stringToU8a } from '@polkadot/util';
+import { u8aToHex } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { NODE_BIN, startDevChain, waitFor } from './helpers.mjs';
-import { OPG, eventOf, send as sendTx } from '../../scripts/inference-demo.mjs';
+import { OPG, eventOf, send as sendTx } from './lib/chain.mjs';
+import { registrationMessage } from './lib/messages.mjs';
 
 const DEV_EVIDENCE = path.join(path.dirname(NODE_BIN), 'opg-dev-evidence');
 const send = (tx, signer) => sendTx(api, tx, signer);
@@ -30,7 +31,7 @@ test('a node registers, answers a challenge with dev evidence and is attested', 
   const operator = keyring.addFromUri('//Alice');
   const nodeKey = keyring.addFromUri('//opg-test-node');
   const genesis = api.genesisHash;
-  const message = u8aConcat(stringToU8a('opg/node-registration/v1'), genesis, decodeAddress(operator.address));
+  const message = registrationMessage(genesis, decodeAddress(operator.address));
   const capabilities = {
     models: [1],
     modes: 0b011,

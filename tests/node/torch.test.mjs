@@ -6,7 +6,7 @@
 // batch-mode requests under a root the executor signs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,13 +14,13 @@ import path from 'node:path';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { NODE_BIN, connect, freePort, removeDir, sleep, startNode, tempDir } from './helpers.mjs';
+import { connect, removeDir, startNode, tempDir } from './helpers.mjs';
 import {
   MODES, OPG, eventOf, publishModel, registerNode, requestInference, rpc, send, verifyBatchProof, verifyResult,
   waitForResult,
-} from '../../scripts/inference-demo.mjs';
+} from './lib/chain.mjs';
+import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 
-const BIN_DIR = path.dirname(NODE_BIN);
 const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
 const SCRIPT = new URL('../../scripts/torch-model.py', import.meta.url).pathname;
 
@@ -49,7 +49,7 @@ before(async () => {
   inputs = new Uint8Array(readFileSync(path.join(dir, 'input.bin')));
   expected = new Uint8Array(readFileSync(path.join(dir, 'expected.bin')));
   const store = path.join(dir, 'store');
-  const put = execFileSync(path.join(BIN_DIR, 'opg-executor'), ['put', path.join(dir, 'model.pt'), '--store', store],
+  const put = execFileSync(EXECUTOR_BIN, ['put', path.join(dir, 'model.pt'), '--store', store],
     { encoding: 'utf8' });
   const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
   assert.equal(put.match(/^hash: (0x[0-9a-f]+)$/m)[1], config.hash);
@@ -60,18 +60,10 @@ before(async () => {
   writeFileSync(path.join(dir, 'node.key'), u8aToHex(seed));
   nodeKey = keyring.addFromSeed(seed);
 
-  const port = await freePort();
-  executorUrl = `http://127.0.0.1:${port}`;
-  executor = spawn(path.join(BIN_DIR, 'opg-executor'), ['serve', '--listen', `127.0.0.1:${port}`, '--store', store,
-    '--config', path.join(dir, 'executor.json'), '--device', 'cpu', '--node-key', path.join(dir, 'node.key'),
-    '--evidence', 'dev'],
-  { stdio: 'ignore' });
-  let health;
-  for (let i = 0; i < 300 && !health; i += 1) {
-    health = await fetch(`${executorUrl}/health`).then((r) => (r.ok ? r.json() : null), () => null);
-    if (!health) await sleep(100);
-  }
-  assert.ok(health, 'the executor answers /health');
+  executor = await startExecutor(['--store', store, '--config', path.join(dir, 'executor.json'), '--device', 'cpu',
+    '--node-key', path.join(dir, 'node.key'), '--evidence', 'dev']);
+  executorUrl = executor.url;
+  const { health } = executor;
   assert.equal(health.node, u8aToHex(nodeKey.publicKey));
   assert.deepEqual(health.models.map((m) => [m.hash, m.device]), [[config.hash, 'cpu']]);
 
@@ -94,7 +86,7 @@ before(async () => {
   const alice = keyring.addFromUri('//Alice');
   const challenged = await send(api, api.tx.nodeRegistry.requestChallenge(nodeKey.publicKey), alice);
   const nonce = eventOf(challenged, api.events.nodeRegistry.ChallengeIssued).data.nonce.toHex();
-  const evidence = await fetch(`${executorUrl}/v1/attestation?genesis=${api.genesisHash.toHex()}&nonce=${nonce}`,
+  const evidence = await fetch(executor.api.attestation(api.genesisHash.toHex(), nonce),
     { method: 'POST' }).then((r) => r.json());
   assert.equal(evidence.node, u8aToHex(nodeKey.publicKey));
   const attested = await send(api,
@@ -105,7 +97,7 @@ before(async () => {
 after(async () => {
   await api?.disconnect();
   await node?.stop();
-  executor?.kill('SIGINT');
+  executor?.stop();
   if (dir) removeDir(dir);
 });
 

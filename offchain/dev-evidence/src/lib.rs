@@ -73,8 +73,11 @@ impl From<der::Error> for Error {
 /// entry for it names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pcrs {
+	/// PCR0: the enclave image.
 	pub pcr0: [u8; 48],
+	/// PCR1: the kernel and boot ramfs.
 	pub pcr1: [u8; 48],
+	/// PCR2: the application.
 	pub pcr2: [u8; 48],
 	/// The image signer; `None` for an unsigned image (PCR8 reported as zeros).
 	pub pcr8: Option<[u8; 48]>,

@@ -29,7 +29,7 @@
 //! A missing model or stored input is first fetched by hash from the configured peers.
 //! `/v1/fetch` (a data node) GETs an external `http://` URL, stores the bytes by hash and
 //! answers `{"url", "hash", "size", "time_ms", "node", "signature"}`, the signature over
-//! [`crate::signing::provenance_message`] (`node` and `signature` null without a key).
+//! `opg_settlement::message::provenance` (`node` and `signature` null without a key).
 //! `/v1/sign-batch` takes request ids (u64 little-endian, leaf order) whose results this
 //! executor signed, and signs the Merkle root over their leaves
 //! (`opg_settlement::message::batch`): `x-opg-batch-root`, `x-opg-signature`; `409` for a
@@ -41,7 +41,7 @@
 //! queue is full (retry later, see `retry-after`), `500` the store failed or holds
 //! corrupted bytes, or the model failed.
 
-use crate::{batch::Refused, fetch, signing, ContentHash, ExecError, Executor, InputSource, Job, StoreError};
+use crate::{batch::Refused, fetch, ContentHash, ExecError, Executor, InputSource, Job, StoreError};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{
 	body::{Bytes, Incoming},
@@ -94,28 +94,8 @@ impl Reply {
 	}
 }
 
-/// A SHA-256 hash from 64 hex digits, with or without `0x`.
-pub fn parse_hash(text: &str) -> Option<ContentHash> {
-	let digits = text.strip_prefix("0x").unwrap_or(text);
-	let mut hash = [0u8; 32];
-	hex::decode_to_slice(digits, &mut hash).ok()?;
-	Some(hash)
-}
-
-/// The value of `name` in a query string.
-fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
-	query?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
-}
-
-/// `genesis=0x..&request=N&node=0x..`, in any order.
-fn parse_job(query: &str) -> Option<Job> {
-	let value = |name| query_value(Some(query), name);
-	Some(Job {
-		genesis: parse_hash(value("genesis")?)?,
-		request: value("request")?.parse().ok()?,
-		node: parse_hash(value("node")?)?,
-	})
-}
+pub use opg_executor_api::parse_hash;
+use opg_executor_api::{header, query, query_value, Route};
 
 /// Decodes `%XX` escapes and `+` of a query value.
 fn percent_decode(text: &str) -> Option<String> {
@@ -159,16 +139,15 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 
 /// Answers one request: `path` without the query, `query` the part after `?`.
 pub async fn route(executor: &Arc<Executor>, method: &Method, path: &str, query: Option<&str>, body: Bytes) -> Reply {
-	let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-	let answer = match (method, segments.as_slice()) {
-		(&Method::GET, ["health"]) => Ok(Reply::json(health(executor))),
-		(&Method::GET, ["metrics"]) => Ok(Reply::ok(StatusCode::OK, executor.metrics().render().into_bytes())),
-		(&Method::POST, ["v1", "infer", model]) => infer(executor, model, query, body).await,
-		(&Method::POST, ["v1", "prove", model]) => prove(executor, model, query, body).await,
-		(&Method::POST, ["v1", "fetch"]) => fetch_url(executor, query).await,
-		(&Method::POST, ["v1", "attestation"]) => attestation(executor, query).await,
-		(&Method::POST, ["v1", "sign-batch"]) => sign_batch(executor, query, &body),
-		(&Method::PUT, ["v1", "artifacts", hash]) => {
+	let answer = match (method, Route::parse(path)) {
+		(&Method::GET, Some(Route::Health)) => Ok(Reply::json(health(executor))),
+		(&Method::GET, Some(Route::Metrics)) => Ok(Reply::ok(StatusCode::OK, executor.metrics().render().into_bytes())),
+		(&Method::POST, Some(Route::Infer(model))) => infer(executor, model, query, body).await,
+		(&Method::POST, Some(Route::Prove(model))) => prove(executor, model, query, body).await,
+		(&Method::POST, Some(Route::Fetch)) => fetch_url(executor, query).await,
+		(&Method::POST, Some(Route::Attestation)) => attestation(executor, query).await,
+		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
+		(&Method::PUT, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash)
 				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash"));
 			hash.map(|hash| match executor.store().put_expecting(&hash, &body) {
@@ -177,7 +156,7 @@ pub async fn route(executor: &Arc<Executor>, method: &Method, path: &str, query:
 				Err(e) => Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
 			})
 		},
-		(&Method::GET, ["v1", "artifacts", hash]) => {
+		(&Method::GET, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash)
 				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash"));
 			hash.map(|hash| match executor.store().get(&hash) {
@@ -219,12 +198,12 @@ fn model_hash(text: &str) -> Result<ContentHash, Reply> {
 async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body: Bytes) -> Result<Reply, Reply> {
 	let model = model_hash(model)?;
 	let stored = stored_input(query, &body)?;
-	let signing = match (query_value(query, "genesis"), query_value(query, "request")) {
+	let signing = match (query_value(query, query::GENESIS), query_value(query, query::REQUEST)) {
 		(None, None) => None,
-		(Some(genesis), Some(request)) => match (parse_hash(genesis), request.parse::<u64>()) {
-			(Some(genesis), Ok(request)) => Some((genesis, request)),
-			_ => return Err(Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N")),
-		},
+		(Some(_), Some(_)) => Some(
+			opg_executor_api::Signing::parse(query)
+				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N"))?,
+		),
 		_ => return Err(Reply::error(StatusCode::BAD_REQUEST, "signing needs both genesis and request")),
 	};
 	if signing.is_some() && executor.node_key().is_none() {
@@ -242,7 +221,7 @@ async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body:
 			Reply::output(output.map_err(exec_error)?)
 		},
 	};
-	if let Some((genesis, request)) = signing {
+	if let Some(opg_executor_api::Signing { genesis, request }) = signing {
 		sign(executor, &mut reply, &genesis, request, &model, &input_hash);
 	}
 	Ok(reply)
@@ -252,27 +231,24 @@ async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body:
 fn sign(executor: &Executor, reply: &mut Reply, genesis: &[u8; 32], request: u64, model: &ContentHash, input: &ContentHash) {
 	let (Some(output), Some(key)) = (reply.output_hash, executor.node_key()) else { return };
 	if let Some(signature) = executor.sign_result(genesis, request, model, input, &output) {
-		reply.headers.push(("x-opg-node", format!("0x{}", hex::encode(key.public()))));
-		reply.headers.push(("x-opg-signature", format!("0x{}", hex::encode(signature))));
+		reply.headers.push((header::NODE, format!("0x{}", hex::encode(key.public()))));
+		reply.headers.push((header::SIGNATURE, format!("0x{}", hex::encode(signature))));
 	}
 }
 
 /// `POST /v1/sign-batch?genesis=0x..` with the request ids as 8-byte little-endian
 /// numbers, in leaf order.
 fn sign_batch(executor: &Executor, query: Option<&str>, body: &[u8]) -> Result<Reply, Reply> {
-	let genesis = query_value(query, "genesis")
+	let genesis = query_value(query, query::GENESIS)
 		.and_then(parse_hash)
 		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x.."))?;
-	if body.len() % 8 != 0 {
-		return Err(Reply::error(StatusCode::BAD_REQUEST, "the body is request ids, 8 bytes each (u64 LE)"));
-	}
-	let requests: Vec<u64> =
-		body.chunks_exact(8).map(|id| u64::from_le_bytes(id.try_into().expect("8 bytes"))).collect();
+	let requests = opg_executor_api::decode_request_ids(body)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the body is request ids, 8 bytes each (u64 LE)"))?;
 	match executor.sign_batch(&genesis, &requests) {
 		Ok((root, signature)) => {
 			let mut reply = Reply::ok(StatusCode::OK, Vec::new());
-			reply.headers.push(("x-opg-batch-root", format!("0x{}", hex::encode(root))));
-			reply.headers.push(("x-opg-signature", format!("0x{}", hex::encode(signature))));
+			reply.headers.push((header::BATCH_ROOT, format!("0x{}", hex::encode(root))));
+			reply.headers.push((header::SIGNATURE, format!("0x{}", hex::encode(signature))));
 			Ok(reply)
 		},
 		Err(e @ crate::BatchSignError::NoNodeKey) => Err(Reply::error(StatusCode::NOT_FOUND, e)),
@@ -288,7 +264,7 @@ async fn infer_torch(
 	input: Vec<u8>,
 ) -> Result<Reply, Reply> {
 	let name = format!("0x{}", hex::encode(model));
-	let expected = serving.schema.input_len();
+	let expected = crate::torch::input_len(&serving.schema);
 	if input.len() != expected {
 		executor.metrics().request(&name, "invalid");
 		let error = crate::torch::TorchError::InputLength { expected, found: input.len() };
@@ -316,15 +292,15 @@ async fn infer_torch(
 	// Batch and private settlement keep outputs off chain: the requester fetches them here.
 	executor.store().put(&output.bytes).map_err(|e| exec_error(e.into()))?;
 	let mut reply = Reply::output(output.bytes);
-	reply.headers.push(("x-opg-device", serving.device.clone()));
-	reply.headers.push(("x-opg-batch-size", output.batch_size.to_string()));
-	reply.headers.push(("x-opg-reproducible", output.reproducible.to_string()));
+	reply.headers.push((header::DEVICE, serving.device.clone()));
+	reply.headers.push((header::BATCH_SIZE, output.batch_size.to_string()));
+	reply.headers.push((header::REPRODUCIBLE, output.reproducible.to_string()));
 	Ok(reply)
 }
 
 /// The stored input a request names (`?input=0x{sha256}`, with an empty body), if any.
 fn stored_input(query: Option<&str>, body: &Bytes) -> Result<Option<ContentHash>, Reply> {
-	match query_value(query, "input") {
+	match query_value(query, query::INPUT) {
 		Some(hash) => match parse_hash(hash) {
 			Some(hash) if body.is_empty() => Ok(Some(hash)),
 			Some(_) => Err(Reply::error(StatusCode::BAD_REQUEST, "a stored input takes no body")),
@@ -351,8 +327,7 @@ async fn input_bytes(executor: &Executor, stored: Option<ContentHash>, body: &By
 
 async fn prove(executor: &Arc<Executor>, model: &str, query: Option<&str>, body: Bytes) -> Result<Reply, Reply> {
 	let model = model_hash(model)?;
-	let job = query
-		.and_then(parse_job)
+	let job = opg_executor_api::Job::parse(query)
 		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N&node=0x.."))?;
 	let stored = stored_input(query, &body)?;
 	if !executor.fetch_missing(&model).await.map_err(exec_error)? {
@@ -370,7 +345,7 @@ async fn prove(executor: &Arc<Executor>, model: &str, query: Option<&str>, body:
 }
 
 async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Reply> {
-	let url = query_value(query, "url")
+	let url = query_value(query, query::URL)
 		.and_then(percent_decode)
 		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?url=http://..."))?;
 	let bytes = fetch::get(&url, MAX_BODY).await.map_err(|reason| Reply::error(StatusCode::BAD_GATEWAY, reason))?;
@@ -381,7 +356,7 @@ async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Re
 	let (node, signature) = match executor.node_key() {
 		Some(key) => (
 			Some(format!("0x{}", hex::encode(key.public()))),
-			Some(format!("0x{}", hex::encode(key.sign(&signing::provenance_message(&url, &hash, time_ms))))),
+			Some(format!("0x{}", hex::encode(key.sign(&opg_settlement::message::provenance(&url, &hash, time_ms))))),
 		),
 		None => (None, None),
 	};
@@ -400,7 +375,7 @@ async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Re
 
 async fn attestation(executor: &Arc<Executor>, query: Option<&str>) -> Result<Reply, Reply> {
 	let hash = |name| query_value(query, name).and_then(parse_hash);
-	let (Some(genesis), Some(nonce)) = (hash("genesis"), hash("nonce")) else {
+	let (Some(genesis), Some(nonce)) = (hash(query::GENESIS), hash(query::NONCE)) else {
 		return Err(Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&nonce=0x.. (32 bytes each)"));
 	};
 	let producer = executor.clone();
@@ -442,10 +417,10 @@ async fn handle(executor: Arc<Executor>, request: Request<Incoming>) -> Result<R
 	response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
 	let hex_header = |bytes: &[u8]| HeaderValue::from_str(&format!("0x{}", hex::encode(bytes))).expect("hex is a valid header");
 	if let Some(hash) = reply.output_hash {
-		response.headers_mut().insert("x-opg-output-hash", hex_header(&hash));
+		response.headers_mut().insert(header::OUTPUT_HASH, hex_header(&hash));
 	}
 	if let Some(proof) = reply.proof {
-		response.headers_mut().insert("x-opg-proof", hex_header(&proof));
+		response.headers_mut().insert(header::PROOF, hex_header(&proof));
 	}
 	for (name, value) in reply.headers {
 		let name = if name == "retry-after" { RETRY_AFTER } else { HeaderName::from_static(name) };

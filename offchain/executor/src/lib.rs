@@ -1,9 +1,12 @@
 //! # OPG inference executor
 //!
 //! Runs models for the node's off-chain worker. The worker finds the requests assigned to
-//! its node keys and calls this executor over HTTP; the worker, not the executor, signs
-//! and submits results. Models and large inputs are read from a content-addressed
-//! [`ArtifactStore`] and refused unless their bytes hash to the requested hash.
+//! its node keys and calls this executor over HTTP (the contract is `opg-executor-api`'s);
+//! the worker submits the results. A result is signed by the node key where that key
+//! lives: in the node's keystore (the worker signs), or in this executor (TEE mode: the
+//! executor signs results and batch roots over results it signed itself, see below).
+//! Models and large inputs are read from a content-addressed [`ArtifactStore`] and
+//! refused unless their bytes hash to the requested hash.
 //!
 //! It runs two kinds of model:
 //! - TorchScript models on libtorch ([`torch`]), on CUDA when present, else CPU, for the
@@ -16,7 +19,9 @@
 //! A model missing from the store is fetched by its hash from the configured peers
 //! (other executors or data nodes) and refused unless it hashes right. With a node key
 //! ([`signing::NodeKey`]) the executor signs results itself (TEE mode: the key never
-//! leaves the enclave) and signs data-provenance statements. The HTTP API is in [`http`].
+//! leaves the enclave), batch roots over the results it signed (`/v1/sign-batch`), and
+//! data-provenance statements. The HTTP API is in [`http`]; every message it signs is
+//! built by `opg_settlement::message`.
 
 pub mod batch;
 pub mod evidence;
@@ -91,16 +96,8 @@ pub enum InputSource<'a> {
 	Stored(ContentHash),
 }
 
-/// The job a ZKML proof is bound to.
-#[derive(Clone, Copy, Debug)]
-pub struct Job {
-	/// The chain's genesis hash.
-	pub genesis: [u8; 32],
-	/// The request id.
-	pub request: u64,
-	/// The assigned node's key.
-	pub node: [u8; 32],
-}
+/// What a ZKML proof is bound to (the executor API's): chain, request and node key.
+pub use opg_executor_api::Job;
 
 /// One TorchScript model to serve, as the executor's configuration file lists it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -309,7 +306,7 @@ impl Executor {
 		}
 		let mut refused = None;
 		for peer in &self.peers {
-			let url = format!("{peer}/v1/artifacts/0x{}", hex::encode(hash));
+			let url = opg_executor_api::Call::Artifact { hash }.uri(peer);
 			match fetch::get(&url, http::MAX_BODY).await {
 				Ok(bytes) => match self.store.put_expecting(hash, &bytes) {
 					Ok(()) => {

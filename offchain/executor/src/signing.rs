@@ -8,9 +8,6 @@ use crate::ContentHash;
 use schnorrkel::{signing_context, ExpansionMode, Keypair, MiniSecretKey};
 use std::path::Path;
 
-/// Domain of a data-provenance statement.
-pub const PROVENANCE_DOMAIN: &[u8] = b"opg/data-provenance/v1";
-
 /// An sr25519 node key (Substrate's signing context and seed expansion).
 pub struct NodeKey {
 	keypair: Keypair,
@@ -56,16 +53,4 @@ impl NodeKey {
 	) -> [u8; 64] {
 		self.sign(&opg_settlement::message::result(genesis, request, model, input, output))
 	}
-}
-
-/// "URL `url` returned bytes hashing to `hash` at `unix_ms`": the signed message is
-/// `domain ‖ u32 LE length of url ‖ url ‖ hash ‖ u64 LE unix_ms`.
-pub fn provenance_message(url: &str, hash: &ContentHash, unix_ms: u64) -> Vec<u8> {
-	let mut message = Vec::with_capacity(PROVENANCE_DOMAIN.len() + 4 + url.len() + 32 + 8);
-	message.extend_from_slice(PROVENANCE_DOMAIN);
-	message.extend_from_slice(&(url.len() as u32).to_le_bytes());
-	message.extend_from_slice(url.as_bytes());
-	message.extend_from_slice(hash);
-	message.extend_from_slice(&unix_ms.to_le_bytes());
-	message
 }

@@ -1,108 +1,46 @@
 //! TorchScript models on libtorch (through `tch`), on CUDA when present, else CPU.
 //!
 //! A request's body is its input tensors' raw bytes, little-endian, in the order and
-//! with the shapes and dtypes of the model's [`Schema`] (the model hub's schema); the
+//! with the shapes and dtypes of the model's [`Schema`] (the model hub's, from
+//! `opg-primitives`); the
 //! answer is the output tensors' bytes in the same way. The first dimension of every
 //! tensor is the request's batch dimension: concurrent requests for one model are
 //! concatenated along it, run as one batch, and split again (see [`crate::batch`]).
 
-use serde::{Deserialize, Serialize};
+pub use opg_primitives::{DType, Schema, SchemaError, TensorSpec};
 use tch::{CModule, Device, IValue, Kind, Tensor};
 
-/// A tensor element type, as the model hub names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DType {
-	/// 32-bit float.
-	F32,
-	/// 16-bit float.
-	F16,
-	/// bfloat16.
-	Bf16,
-	/// 8-bit signed integer.
-	I8,
-	/// 8-bit unsigned integer.
-	U8,
-	/// 16-bit signed integer.
-	I16,
-	/// 32-bit signed integer.
-	I32,
-	/// 64-bit signed integer.
-	I64,
-	/// Boolean, one byte.
-	Bool,
-}
-
-impl DType {
-	fn kind(self) -> Kind {
-		match self {
-			Self::F32 => Kind::Float,
-			Self::F16 => Kind::Half,
-			Self::Bf16 => Kind::BFloat16,
-			Self::I8 => Kind::Int8,
-			Self::U8 => Kind::Uint8,
-			Self::I16 => Kind::Int16,
-			Self::I32 => Kind::Int,
-			Self::I64 => Kind::Int64,
-			Self::Bool => Kind::Bool,
-		}
-	}
-
-	/// Bytes per element.
-	pub fn size(self) -> usize {
-		self.kind().elt_size_in_bytes()
+/// libtorch's element type of a schema's dtype.
+fn kind(dtype: DType) -> Kind {
+	match dtype {
+		DType::F32 => Kind::Float,
+		DType::F16 => Kind::Half,
+		DType::BF16 => Kind::BFloat16,
+		DType::I8 => Kind::Int8,
+		DType::U8 => Kind::Uint8,
+		DType::I16 => Kind::Int16,
+		DType::I32 => Kind::Int,
+		DType::I64 => Kind::Int64,
+		DType::Bool => Kind::Bool,
 	}
 }
 
-/// One input or output tensor: its shape (first dimension: batch) and element type.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TensorSpec {
-	/// Dimensions, outermost first; all non-zero.
-	pub shape: Vec<u32>,
-	/// Element type.
-	pub dtype: DType,
+/// The byte length of one tensor of `spec` (schemas are bounded: at most 8 tensors of at
+/// most 8 dimensions, each a `u32`, so a length that does not fit is refused on load).
+fn byte_len(spec: &TensorSpec) -> usize {
+	usize::try_from(spec.byte_len()).unwrap_or(usize::MAX)
 }
 
-impl TensorSpec {
-	/// The byte length of one such tensor.
-	pub fn byte_len(&self) -> usize {
-		self.shape.iter().map(|&d| d as usize).product::<usize>() * self.dtype.size()
-	}
-
-	/// The shape of `n` of these concatenated along the first dimension.
-	fn batched_shape(&self, n: usize) -> Vec<i64> {
-		let mut shape: Vec<i64> = self.shape.iter().map(|&d| d as i64).collect();
-		shape[0] *= n as i64;
-		shape
-	}
+/// The shape of `n` tensors of `spec` concatenated along the first dimension.
+fn batched_shape(spec: &TensorSpec, n: usize) -> Vec<i64> {
+	let mut shape: Vec<i64> = spec.shape.iter().map(|&d| d as i64).collect();
+	shape[0] *= n as i64;
+	shape
 }
 
-/// A model's input and output tensors.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Schema {
-	/// Input tensors, in call order.
-	pub inputs: Vec<TensorSpec>,
-	/// Output tensors, in return order (a module returning a tuple has several).
-	pub outputs: Vec<TensorSpec>,
-}
-
-impl Schema {
-	/// Checks that the schema has tensors and no empty dimension.
-	pub fn validate(&self) -> Result<(), TorchError> {
-		let tensors = || self.inputs.iter().chain(&self.outputs);
-		if self.inputs.is_empty() || self.outputs.is_empty() {
-			return Err(TorchError::Schema("a schema needs at least one input and one output".into()));
-		}
-		if tensors().any(|t| t.shape.is_empty() || t.shape.contains(&0)) {
-			return Err(TorchError::Schema("every tensor needs a shape of non-zero dimensions".into()));
-		}
-		Ok(())
-	}
-
-	/// The byte length of one request's input.
-	pub fn input_len(&self) -> usize {
-		self.inputs.iter().map(TensorSpec::byte_len).sum()
-	}
+/// The byte length of one request's input to a model of `schema`.
+pub fn input_len(schema: &Schema) -> usize {
+	usize::try_from(schema.input_len()).unwrap_or(usize::MAX)
 }
 
 /// Why a TorchScript model could not be loaded or run.
@@ -218,7 +156,11 @@ pub struct Output {
 impl TorchModel {
 	/// Loads the TorchScript file `bytes` onto `device` in evaluation mode.
 	pub fn load(bytes: &[u8], schema: Schema, device: Device) -> Result<Self, TorchError> {
-		schema.validate()?;
+		schema.validate().map_err(|e| TorchError::Schema(e.to_string()))?;
+		// Every tensor's bytes must be addressable, with room for a batch.
+		if schema.input_len().max(schema.output_len()) > (isize::MAX as u64) / 1024 {
+			return Err(TorchError::Schema("the tensors are too large to run".into()));
+		}
 		let mut module = CModule::load_data_on_device(&mut std::io::Cursor::new(bytes), device)?;
 		module.set_eval();
 		Ok(Self { module, schema, device })
@@ -226,9 +168,9 @@ impl TorchModel {
 
 	/// Runs the inputs as one batch and returns each one's output bytes, in order. An
 	/// input of the wrong length fails the batch: check each against
-	/// [`Schema::input_len`] before batching it with others.
+	/// [`input_len`] before batching it with others.
 	pub fn run_batch(&self, inputs: &[&[u8]]) -> Result<Vec<Vec<u8>>, TorchError> {
-		let expected = self.schema.input_len();
+		let expected = input_len(&self.schema);
 		if let Some(input) = inputs.iter().find(|input| input.len() != expected) {
 			return Err(TorchError::InputLength { expected, found: input.len() });
 		}
@@ -236,14 +178,14 @@ impl TorchModel {
 		let n = inputs.len();
 		let mut offset = 0;
 		let mut tensors = Vec::with_capacity(self.schema.inputs.len());
-		for spec in &self.schema.inputs {
-			let len = spec.byte_len();
+		for spec in self.schema.inputs.iter() {
+			let len = byte_len(spec);
 			let mut bytes = Vec::with_capacity(len * n);
 			for input in inputs {
 				bytes.extend_from_slice(&input[offset..offset + len]);
 			}
 			offset += len;
-			let tensor = Tensor::f_from_data_size(&bytes, &spec.batched_shape(n), spec.dtype.kind())?;
+			let tensor = Tensor::f_from_data_size(&bytes, &batched_shape(spec, n), kind(spec.dtype))?;
 			tensors.push(IValue::Tensor(tensor.f_to_device(self.device)?));
 		}
 		let returned = match self.module.forward_is(&tensors)? {
@@ -266,18 +208,18 @@ impl TorchModel {
 			)));
 		}
 		let mut outputs = vec![Vec::new(); n];
-		for (index, (tensor, spec)) in returned.iter().zip(&self.schema.outputs).enumerate() {
-			let expected = spec.batched_shape(n);
-			if tensor.size() != expected || tensor.kind() != spec.dtype.kind() {
+		for (index, (tensor, spec)) in returned.iter().zip(self.schema.outputs.iter()).enumerate() {
+			let expected = batched_shape(spec, n);
+			if tensor.size() != expected || tensor.kind() != kind(spec.dtype) {
 				return Err(TorchError::Output(format!(
 					"output {index} is {:?} {:?}, the schema says {:?} {:?}",
 					tensor.kind(),
 					tensor.size(),
-					spec.dtype.kind(),
+					kind(spec.dtype),
 					expected
 				)));
 			}
-			let len = spec.byte_len();
+			let len = byte_len(spec);
 			let mut bytes = vec![0u8; len * n];
 			let host = tensor.f_to_device(Device::Cpu)?.f_contiguous()?;
 			host.f_copy_data_u8(&mut bytes, host.numel())?;

@@ -6,7 +6,6 @@ use super::*;
 use crate::{
 	batch::{BatchLimits, Batcher, Refused},
 	http::route,
-	signing::provenance_message,
 	tests::{call, temp_store},
 	torch::{DType, TensorSpec, TorchError},
 };
@@ -138,16 +137,16 @@ fn wrong_shapes_dtypes_and_files_are_clear_errors() {
 		Err(TorchError::InputLength { expected: 64, found: 63 })
 	));
 
-	let wrong_output = torch::Schema { outputs: vec![TensorSpec { shape: vec![1, 5], dtype: DType::F32 }], ..schema.clone() };
+	let wrong_output = torch::Schema { outputs: tensors(&[1, 5], DType::F32), ..schema.clone() };
 	let error = load(wrong_output).run_batch(&[&fixture.inputs[0]]).unwrap_err();
 	assert!(matches!(error, TorchError::Output(_)), "{error}");
-	let wrong_dtype = torch::Schema { outputs: vec![TensorSpec { shape: vec![1, 4], dtype: DType::F16 }], ..schema.clone() };
+	let wrong_dtype = torch::Schema { outputs: tensors(&[1, 4], DType::F16), ..schema.clone() };
 	assert!(matches!(load(wrong_dtype).run_batch(&[&fixture.inputs[0]]), Err(TorchError::Output(_))));
-	let integer_input = torch::Schema { inputs: vec![TensorSpec { shape: vec![1, 16], dtype: DType::I32 }], ..schema.clone() };
+	let integer_input = torch::Schema { inputs: tensors(&[1, 16], DType::I32), ..schema.clone() };
 	let error = load(integer_input).run_batch(&[&fixture.inputs[0]]).unwrap_err();
 	assert!(matches!(error, TorchError::Torch(_)), "libtorch refuses, without a crash: {error}");
 
-	let empty = torch::Schema { inputs: vec![TensorSpec { shape: vec![1, 0], dtype: DType::F32 }], ..schema.clone() };
+	let empty = torch::Schema { inputs: tensors(&[1, 0], DType::F32), ..schema.clone() };
 	assert!(matches!(TorchModel::load(&fixture.model, empty, device()), Err(TorchError::Schema(_))));
 	assert!(matches!(TorchModel::load(b"not torchscript", schema, device()), Err(TorchError::Torch(_))));
 }
@@ -275,8 +274,8 @@ fn data_nodes_store_and_sign_what_a_url_returned() {
 		let signature: [u8; 64] =
 			hex::decode(&statement["signature"].as_str().unwrap()[2..]).unwrap().try_into().unwrap();
 		let time_ms = statement["time_ms"].as_u64().unwrap();
-		assert!(verify(&key.public(), &provenance_message(&url, &hash, time_ms), &signature));
-		assert!(!verify(&key.public(), &provenance_message(&url, &sha256(b"other"), time_ms), &signature));
+		assert!(verify(&key.public(), &opg_settlement::message::provenance(&url, &hash, time_ms), &signature));
+		assert!(!verify(&key.public(), &opg_settlement::message::provenance(&url, &sha256(b"other"), time_ms), &signature));
 
 		for bad in ["url=https://example.org/x", "url=http://127.0.0.1:1/closed", "nothing=1"] {
 			let status = route(&node, &Method::POST, "/v1/fetch", Some(bad), Bytes::new()).await.status;
@@ -347,4 +346,9 @@ fn batch_roots_are_signed_only_over_results_the_executor_signed() {
 	assert_eq!(call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &[1, 2, 3]).status, StatusCode::BAD_REQUEST);
 	let keyless = Arc::new(Executor::new(executor.store().clone(), None));
 	assert_eq!(call(&keyless, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5])).status, StatusCode::NOT_FOUND);
+}
+
+/// One tensor of `shape` and `dtype`, as a schema's list of inputs or outputs.
+fn tensors(shape: &[u32], dtype: DType) -> opg_primitives::BoundedVec<TensorSpec, opg_primitives::MaxTensors> {
+	opg_primitives::BoundedVec::truncate_from(vec![TensorSpec::new(shape, dtype).unwrap()])
 }

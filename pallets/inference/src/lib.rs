@@ -17,11 +17,23 @@
 //! - ZKML: a Groth16 proof (BN254, `opg-zk-verifier`'s statement version 1) under the
 //!   model's verifying key that the model, run on the input committed at request time,
 //!   gave the output, bound to this chain, request and node; plus the node's signature.
-//!   ZKML requests carry their input inline and settle individually
-//!   ([`Pallet::submit_proven_result`]).
+//!   ZKML requests settle individually ([`Pallet::submit_proven_result`], or several of one
+//!   model at once with [`Pallet::submit_proven_batch`]); their input is inline (the chain
+//!   computes its commitment) or stored off chain with the caller's commitment
+//!   ([`Pallet::request_zkml_stored`]).
+//!
+//! ## Where the code is
+//! - `lib.rs`: configuration, storage, events, errors, calls (in `call_index` order) and
+//!   transaction validation;
+//! - `validation.rs`: what the pool and dispatch both check before a result settles;
+//! - `lifecycle.rs`: opening, assigning, settling, closing and expiring requests, and the
+//!   invariants `try_state` checks;
+//! - `offchain.rs`: the off-chain worker that serves a node's assignments.
 //!
 //! ## Randomness and what a block author can bias
-//! The seed of an assignment is `blake2_256(parent hash ‖ request id ‖ attempt)`. The
+//! The seed of an assignment is `blake2_256(SCALE("opg/assign", parent hash, request id,
+//! attempt))`: the 10 bytes of `opg/assign`, the parent hash, the request id as 8 bytes
+//! and the attempt as 4 bytes, little-endian. The
 //! author of the parent block shaped its hash by choosing its extrinsics, and the author
 //! of this block chooses whether to include a request now or later. Either can thus try
 //! a few candidate outcomes, but only among nodes that are registered, bonded, live and
@@ -38,11 +50,13 @@ extern crate alloc;
 pub mod benchmarking;
 #[cfg(test)]
 mod mock;
+mod lifecycle;
 mod offchain;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;
 pub mod types;
+mod validation;
 pub mod weights;
 
 pub use offchain::{EXECUTOR_NODE_KEY, EXECUTOR_URL_KEY, NODE_KEY_TYPE};
@@ -52,8 +66,7 @@ pub use weights::WeightInfo;
 
 use opg_settlement::{fees, merkle, message, selection};
 use opg_zk_verifier::{Groth16Verifier, Statement};
-use pallet_model_hub::{ModelCatalog, ModelId};
-use pallet_node_registry::{InferenceNodes, NodeKey, NodeSlashing, VerificationMode};
+use opg_primitives::{InferenceNodes, ModelCatalog, NodeSlashing};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
 /// Tag prefix of result transactions in the pool.
@@ -62,18 +75,16 @@ const TX_TAG: &[u8] = b"opg-inference";
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
 			fungible::{BalancedHold, Credit, Inspect, Mutate, MutateHold},
-			tokens::{Fortitude, Precision, Restriction},
 			OnUnbalanced,
 		},
 	};
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::{
-		traits::{Saturating, UniqueSaturatedInto, Zero},
+		traits::{Saturating, UniqueSaturatedInto},
 		Perbill,
 	};
 
@@ -96,31 +107,71 @@ pub mod pallet {
 	/// A settled batch.
 	pub type BatchOf<T> = Batch<BlockNumberFor<T>, <T as Config>::MaxBatchLen>;
 
-	#[pallet::config]
+	/// Default configurations of this pallet.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+
+		parameter_types! {
+			/// The protocol's share in tests: 5%.
+			pub const TestProtocolFee: Perbill = Perbill::from_percent(5);
+		}
+
+		/// What the pallet's mock runtimes share: the bounds they test against.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type ProtocolFee = TestProtocolFee;
+			type MaxAttempts = ConstU32<3>;
+			type MaxInlineInput = ConstU32<64>;
+			type MaxInlineOutput = ConstU32<64>;
+			type MaxBatchLen = ConstU32<16>;
+			type MaxDeadlinesPerBlock = ConstU32<4>;
+			type UnsignedPriority = frame_support::traits::ConstU64<{ u64::MAX / 2 }>;
+			type ProofVerifier = opg_zk_verifier::PureRust;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config:
 		polkadot_sdk::frame_system::Config + frame_system::offchain::CreateBare<Call<Self>>
 	{
 		/// The currency fees are held and paid in.
+		#[pallet::no_default]
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
 			+ BalancedHold<Self::AccountId>
 			+ Mutate<Self::AccountId>;
 		/// The overarching hold reason.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 		/// The model hub.
+		#[pallet::no_default]
 		type Models: ModelCatalog<BalanceOf<Self>>;
 		/// The node registry.
+		#[pallet::no_default]
 		type Nodes: InferenceNodes<Self::AccountId, BalanceOf<Self>, ModelId>;
 		/// The protocol's share of every payment.
 		type ProtocolFee: Get<Perbill>;
 		/// Where the protocol's share goes.
+		#[pallet::no_default]
 		type ProtocolFeeSink: OnUnbalanced<Credit<Self::AccountId, Self::Currency>>;
 		/// Taken from a node's bond for each missed deadline.
+		#[pallet::no_default]
 		type MissedDeadlinePenalty: Get<BalanceOf<Self>>;
 		/// The shortest answer window a request may ask for.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type MinWindow: Get<BlockNumberFor<Self>>;
 		/// The longest answer window a request may ask for.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type MaxWindow: Get<BlockNumberFor<Self>>;
 		/// The most nodes a request is assigned to before it expires.
 		#[pallet::constant]
@@ -146,6 +197,7 @@ pub mod pallet {
 		type WeightInfo: WeightInfo;
 		/// Publishes models and registers nodes for the benchmarks.
 		#[cfg(feature = "runtime-benchmarks")]
+		#[pallet::no_default]
 		type BenchmarkHelper: benchmarking::BenchmarkHelper;
 	}
 
@@ -208,29 +260,67 @@ pub mod pallet {
 	pub enum Event<T: Config> {
 		/// A request was made and `fee` held from `requester`.
 		RequestSubmitted {
+			/// The request.
 			request: RequestId,
+			/// Who pays.
 			requester: T::AccountId,
+			/// The model version.
 			model: ModelId,
+			/// The evidence the result must carry.
 			mode: VerificationMode,
+			/// The fee held.
 			fee: BalanceOf<T>,
 		},
 		/// A request was assigned to `node`, which must answer by block `deadline`.
-		RequestAssigned { request: RequestId, node: NodeKey, deadline: BlockNumberFor<T> },
+		RequestAssigned {
+			/// The request.
+			request: RequestId,
+			/// The node key.
+			node: NodeKey,
+			/// The last block in which the node may answer.
+			deadline: BlockNumberFor<T>,
+		},
 		/// A result was accepted: `paid` to the node's operator, `protocol_fee` to the
 		/// treasury.
 		ResultAccepted {
+			/// The request.
 			request: RequestId,
+			/// The node key.
 			node: NodeKey,
+			/// SHA-256 of the output.
 			output_hash: [u8; 32],
+			/// Paid to the node's operator.
 			paid: BalanceOf<T>,
+			/// Sent to the treasury.
 			protocol_fee: BalanceOf<T>,
 		},
 		/// A node settled `count` results under `root`.
-		BatchSettled { batch: BatchId, node: NodeKey, root: [u8; 32], count: u32 },
+		BatchSettled {
+			/// The batch.
+			batch: BatchId,
+			/// The node key.
+			node: NodeKey,
+			/// The Merkle root the node signed.
+			root: [u8; 32],
+			/// The results it settles.
+			count: u32,
+		},
 		/// `node` missed its deadline and lost `penalty` of its bond.
-		DeadlineMissed { request: RequestId, node: NodeKey, penalty: BalanceOf<T> },
+		DeadlineMissed {
+			/// The request.
+			request: RequestId,
+			/// The node key.
+			node: NodeKey,
+			/// Taken from the node's bond.
+			penalty: BalanceOf<T>,
+		},
 		/// A request got no result in time from any node; its fee was returned.
-		RequestExpired { request: RequestId, refunded: BalanceOf<T> },
+		RequestExpired {
+			/// The request.
+			request: RequestId,
+			/// Returned to the requester.
+			refunded: BalanceOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -313,6 +403,11 @@ pub mod pallet {
 			Self::serve_assignments(now);
 		}
 
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+
 		#[cfg(feature = "std")]
 		fn integrity_test() {
 			assert!(T::MinWindow::get() >= One::one(), "a window is at least one block");
@@ -349,33 +444,6 @@ pub mod pallet {
 			Self::submit_request(requester, model, input, mode, settlement, max_fee, window, None)
 		}
 
-		/// Requests a ZKML inference of `model` on a stored input (`input` must be
-		/// [`Input::Stored`]): the input stays off chain, and the caller gives its input
-		/// commitment (`opg-zk-verifier`'s Poseidon commitment of the input bytes, 32 bytes
-		/// little-endian, a canonical BN254 scalar) to which the proof binds the result. The
-		/// executor proves the input it fetches by hash, so a commitment that does not match
-		/// those bytes yields no proof: the request expires and its fee is refunded. Holds
-		/// the fee and assigns the request as [`Self::request`] does; settles individually.
-		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::request().saturating_add(T::DbWeight::get().writes(1)))]
-		pub fn request_zkml_stored(
-			origin: OriginFor<T>,
-			model: ModelId,
-			input: InputOf<T>,
-			input_commitment: [u8; 32],
-			max_fee: BalanceOf<T>,
-			window: BlockNumberFor<T>,
-		) -> DispatchResult {
-			let requester = ensure_signed(origin)?;
-			ensure!(matches!(input, Input::Stored { .. }), Error::<T>::StoredInputExpected);
-			ensure!(
-				opg_zk_verifier::field_from_bytes(&input_commitment).is_some(),
-				Error::<T>::InvalidInputCommitment
-			);
-			let (mode, settlement) = (VerificationMode::Zkml, SettlementMode::Individual);
-			Self::submit_request(requester, model, input, mode, settlement, max_fee, window, Some(input_commitment))
-		}
-
 		/// Settles one request with the assigned node's result: unsigned, authorized by
 		/// the node key's `signature` over [`message::result`]. Pays the node's operator.
 		#[pallet::call_index(1)]
@@ -390,6 +458,41 @@ pub mod pallet {
 			let output_hash = result.output.hash();
 			let settlement = Settlement::Single { signature };
 			Self::settle(result.request, request, &operator, result.output, output_hash, settlement)
+		}
+
+		/// Settles many `Batch`-mode requests of one node under a Merkle root: unsigned,
+		/// authorized by the node key's `signature` over [`message::batch`] of the root
+		/// the runtime computes from the leaves. Every leaf's request must be open,
+		/// assigned to the node and its input hash must match.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::submit_batch(batch.leaves.len() as u32))]
+		pub fn submit_batch(
+			origin: OriginFor<T>,
+			batch: BatchResultOf<T>,
+			signature: sp_core::sr25519::Signature,
+		) -> DispatchResult {
+			ensure_none(origin)?;
+			let (requests, operator, root) = Self::check_batch(&batch, &signature)?;
+			let id = NextBatchId::<T>::get();
+			NextBatchId::<T>::put(id.saturating_add(1));
+			for (index, (leaf, request)) in batch.leaves.iter().zip(requests).enumerate() {
+				let settlement = Settlement::InBatch { batch: id, index: index as u32 };
+				let output = Output::Hash(leaf.output_hash);
+				Self::settle(leaf.request, request, &operator, output, leaf.output_hash, settlement)?;
+			}
+			let count = batch.leaves.len() as u32;
+			Batches::<T>::insert(
+				id,
+				Batch {
+					node: batch.node,
+					root,
+					signature,
+					leaves: batch.leaves,
+					at: frame_system::Pallet::<T>::block_number(),
+				},
+			);
+			Self::deposit_event(Event::BatchSettled { batch: id, node: batch.node, root, count });
+			Ok(())
 		}
 
 		/// Settles one ZKML request with the assigned node's result and its Groth16
@@ -442,39 +545,31 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Settles many `Batch`-mode requests of one node under a Merkle root: unsigned,
-		/// authorized by the node key's `signature` over [`message::batch`] of the root
-		/// the runtime computes from the leaves. Every leaf's request must be open,
-		/// assigned to the node and its input hash must match.
-		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::submit_batch(batch.leaves.len() as u32))]
-		pub fn submit_batch(
+		/// Requests a ZKML inference of `model` on a stored input (`input` must be
+		/// [`Input::Stored`]): the input stays off chain, and the caller gives its input
+		/// commitment (`opg-zk-verifier`'s Poseidon commitment of the input bytes, 32 bytes
+		/// little-endian, a canonical BN254 scalar) to which the proof binds the result. The
+		/// executor proves the input it fetches by hash, so a commitment that does not match
+		/// those bytes yields no proof: the request expires and its fee is refunded. Holds
+		/// the fee and assigns the request as [`Self::request`] does; settles individually.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::request().saturating_add(T::DbWeight::get().writes(1)))]
+		pub fn request_zkml_stored(
 			origin: OriginFor<T>,
-			batch: BatchResultOf<T>,
-			signature: sp_core::sr25519::Signature,
+			model: ModelId,
+			input: InputOf<T>,
+			input_commitment: [u8; 32],
+			max_fee: BalanceOf<T>,
+			window: BlockNumberFor<T>,
 		) -> DispatchResult {
-			ensure_none(origin)?;
-			let (requests, operator, root) = Self::check_batch(&batch, &signature)?;
-			let id = NextBatchId::<T>::get();
-			NextBatchId::<T>::put(id.saturating_add(1));
-			for (index, (leaf, request)) in batch.leaves.iter().zip(requests).enumerate() {
-				let settlement = Settlement::InBatch { batch: id, index: index as u32 };
-				let output = Output::Hash(leaf.output_hash);
-				Self::settle(leaf.request, request, &operator, output, leaf.output_hash, settlement)?;
-			}
-			let count = batch.leaves.len() as u32;
-			Batches::<T>::insert(
-				id,
-				Batch {
-					node: batch.node,
-					root,
-					signature,
-					leaves: batch.leaves,
-					at: frame_system::Pallet::<T>::block_number(),
-				},
+			let requester = ensure_signed(origin)?;
+			ensure!(matches!(input, Input::Stored { .. }), Error::<T>::StoredInputExpected);
+			ensure!(
+				opg_zk_verifier::field_from_bytes(&input_commitment).is_some(),
+				Error::<T>::InvalidInputCommitment
 			);
-			Self::deposit_event(Event::BatchSettled { batch: id, node: batch.node, root, count });
-			Ok(())
+			let (mode, settlement) = (VerificationMode::Zkml, SettlementMode::Individual);
+			Self::submit_request(requester, model, input, mode, settlement, max_fee, window, Some(input_commitment))
 		}
 	}
 
@@ -522,357 +617,6 @@ pub mod pallet {
 				transaction = transaction.and_provides((TX_TAG, request));
 			}
 			transaction.build()
-		}
-	}
-
-	impl<T: Config> Pallet<T> {
-		/// Validates and opens a request (see [`Pallet::request`]); `given_commitment` is the
-		/// caller's input commitment of a stored ZKML input.
-		#[allow(clippy::too_many_arguments)]
-		fn submit_request(
-			requester: T::AccountId,
-			model: ModelId,
-			input: InputOf<T>,
-			mode: VerificationMode,
-			settlement: SettlementMode,
-			max_fee: BalanceOf<T>,
-			window: BlockNumberFor<T>,
-			given_commitment: Option<[u8; 32]>,
-		) -> DispatchResult {
-			let terms = T::Models::serving_terms(model).ok_or(Error::<T>::ModelUnavailable)?;
-			ensure!(terms.modes.contains(mode.flag()), Error::<T>::ModeNotSupported);
-			let commitment = match (&input, mode, settlement, given_commitment) {
-				(Input::Inline(bytes), VerificationMode::Zkml, SettlementMode::Individual, None) =>
-					Some(opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(bytes))),
-				(Input::Stored { .. }, VerificationMode::Zkml, SettlementMode::Individual, Some(given)) => Some(given),
-				(_, VerificationMode::Zkml, _, _) => return Err(Error::<T>::ZkmlNeedsInlineInput.into()),
-				_ => None,
-			};
-			match &input {
-				Input::Inline(_) =>
-					ensure!(settlement != SettlementMode::Private, Error::<T>::PrivateInputMustBeStored),
-				Input::Stored { size, .. } => ensure!(*size > 0, Error::<T>::EmptyInput),
-			}
-			ensure!(terms.price <= max_fee, Error::<T>::FeeAboveMax);
-			ensure!(
-				T::MinWindow::get() <= window && window <= T::MaxWindow::get(),
-				Error::<T>::InvalidWindow
-			);
-
-			let id = NextRequestId::<T>::get();
-			let node = Self::choose_node(id, model, mode, 1, None).ok_or(Error::<T>::NoNodeAvailable)?;
-			let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);
-			Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
-				.map_err(|_| Error::<T>::DeadlineBlockFull)?;
-			T::Currency::hold(&HoldReason::RequestFee.into(), &requester, terms.price)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-
-			NextRequestId::<T>::put(id.saturating_add(1));
-			Inputs::<T>::insert(id, &input);
-			if let Some(commitment) = commitment {
-				InputCommitments::<T>::insert(id, commitment);
-			}
-			Assignments::<T>::insert(node, id, ());
-			Requests::<T>::insert(
-				id,
-				Request {
-					requester: requester.clone(),
-					model,
-					model_hash: terms.artifact_hash,
-					input_hash: input.hash(),
-					mode,
-					settlement,
-					fee: terms.price,
-					window,
-					node,
-					deadline,
-					attempts: 1,
-				},
-			);
-			Self::deposit_event(Event::RequestSubmitted { request: id, requester, model, mode, fee: terms.price });
-			Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
-			Ok(())
-		}
-
-		/// The message a node signs for `result` of `request`.
-		pub fn result_message(request: &RequestOf<T>, id: RequestId, output_hash: &[u8; 32]) -> Result<Vec<u8>, Error<T>> {
-			Ok(message::result(&Self::genesis_hash()?, id, &request.model_hash, &request.input_hash, output_hash))
-		}
-
-		/// What proves that a request was settled in a batch: its leaf, the inclusion
-		/// proof, the root and the node's signature; `None` if it was not settled in a
-		/// batch.
-		pub fn batch_proof(request: RequestId) -> Option<BatchProof> {
-			let Settlement::InBatch { batch, index } = Results::<T>::get(request)?.settlement else {
-				return None
-			};
-			let record = Batches::<T>::get(batch)?;
-			let proof = merkle::proof(&record.leaves, index as usize)?;
-			Some(BatchProof {
-				batch,
-				node: record.node,
-				root: record.root,
-				signature: record.signature,
-				leaf: record.leaves[index as usize],
-				proof,
-			})
-		}
-
-		/// The genesis block hash every node signature binds.
-		pub(crate) fn genesis_hash() -> Result<[u8; 32], Error<T>> {
-			let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
-			let bytes: [u8; 32] = hash.as_ref().try_into().map_err(|_| Error::<T>::GenesisUnknown)?;
-			ensure!(bytes != [0; 32], Error::<T>::GenesisUnknown);
-			Ok(bytes)
-		}
-
-		/// A bond-weighted choice among the nodes that can serve, other than `excluded`.
-		fn choose_node(
-			id: RequestId,
-			model: ModelId,
-			mode: VerificationMode,
-			attempt: u32,
-			excluded: Option<NodeKey>,
-		) -> Option<NodeKey> {
-			let candidates: Vec<(NodeKey, BalanceOf<T>)> = T::Nodes::candidates(&model, mode)
-				.into_iter()
-				.filter(|(node, _)| Some(*node) != excluded)
-				.collect();
-			let weights: Vec<u128> = candidates.iter().map(|(_, bond)| (*bond).unique_saturated_into()).collect();
-			let parent = frame_system::Pallet::<T>::parent_hash();
-			let seed = sp_io::hashing::blake2_256(&(b"opg/assign", parent, id, attempt).encode());
-			selection::pick(&weights, &seed).map(|index| candidates[index].0)
-		}
-
-		/// The open request `result` answers, and the operator to pay, if it settles: with
-		/// a `proof` exactly when the request is ZKML.
-		fn check_result(
-			result: &ResultOf<T>,
-			signature: &sp_core::sr25519::Signature,
-			proof: Option<&ZkProof>,
-		) -> Result<(RequestOf<T>, T::AccountId), DispatchError> {
-			let (request, operator) = Self::check_signed_result(result, signature, proof.is_some())?;
-			if let Some(proof) = proof {
-				let key = T::Models::prepared_verifying_key(request.model).ok_or(Error::<T>::VerifyingKeyMissing)?;
-				T::ProofVerifier::default()
-					.verify(&key, proof, &Self::statement(result, &request)?)
-					.map_err(|_| Error::<T>::ProofRejected)?;
-			}
-			Ok((request, operator))
-		}
-
-		/// Everything but the proof: the request is open and assigned to the node, in time,
-		/// ZKML exactly when `proven`, the output matches its settlement mode, the node key
-		/// signed it and the node may settle the mode.
-		fn check_signed_result(
-			result: &ResultOf<T>,
-			signature: &sp_core::sr25519::Signature,
-			proven: bool,
-		) -> Result<(RequestOf<T>, T::AccountId), DispatchError> {
-			let request = Self::open_request(result.request, &result.node)?;
-			match (request.mode, proven) {
-				(VerificationMode::Zkml, false) => return Err(Error::<T>::ProofRequired.into()),
-				(VerificationMode::Zkml, true) | (_, false) => {},
-				(_, true) => return Err(Error::<T>::NotZkml.into()),
-			}
-			let mode_matches = match (&result.output, request.settlement) {
-				(Output::Inline(_), SettlementMode::Individual) => true,
-				(Output::Hash(_), SettlementMode::Private) => true,
-				_ => false,
-			};
-			ensure!(mode_matches, Error::<T>::WrongSettlementMode);
-			let message = Self::result_message(&request, result.request, &result.output.hash())?;
-			ensure!(
-				sp_io::crypto::sr25519_verify(signature, &message, &result.node),
-				Error::<T>::BadSignature
-			);
-			let operator =
-				T::Nodes::settling_operator(&result.node, request.mode).ok_or(Error::<T>::NodeCannotSettle)?;
-			Ok((request, operator))
-		}
-
-		/// The statement a proof of `result` must prove: this chain, request and assigned
-		/// node, the input committed at request time, the output.
-		fn statement(result: &ResultOf<T>, request: &RequestOf<T>) -> Result<Statement, DispatchError> {
-			let Output::Inline(output) = &result.output else {
-				return Err(Error::<T>::WrongSettlementMode.into());
-			};
-			let commitment = InputCommitments::<T>::get(result.request)
-				.and_then(|bytes| opg_zk_verifier::field_from_bytes(&bytes))
-				.ok_or(Error::<T>::ProofRejected)?;
-			Ok(Statement {
-				binding: opg_zk_verifier::job_binding(&Self::genesis_hash()?, result.request, &request.node.0),
-				input_commitment: commitment,
-				output: output.to_vec(),
-			})
-		}
-
-		/// The requests a proven batch settles and the operators to pay, if every result
-		/// would settle alone and all the proofs verify as one batch under their model's key.
-		#[allow(clippy::type_complexity)]
-		fn check_proven_batch(
-			results: &[ProvenResultOf<T>],
-		) -> Result<Vec<(RequestOf<T>, T::AccountId)>, DispatchError> {
-			let mut model = None;
-			let mut items = Vec::with_capacity(results.len());
-			let mut checked = Vec::with_capacity(results.len());
-			for (index, proven) in results.iter().enumerate() {
-				ensure!(
-					!results[..index].iter().any(|earlier| earlier.result.request == proven.result.request),
-					Error::<T>::DuplicateLeaf
-				);
-				let (request, operator) = Self::check_signed_result(&proven.result, &proven.signature, true)?;
-				ensure!(model.is_none_or(|model| model == request.model), Error::<T>::MixedModels);
-				model = Some(request.model);
-				items.push((proven.proof.to_vec(), Self::statement(&proven.result, &request)?));
-				checked.push((request, operator));
-			}
-			let model = model.ok_or(Error::<T>::EmptyBatch)?;
-			let key = T::Models::prepared_verifying_key(model).ok_or(Error::<T>::VerifyingKeyMissing)?;
-			T::ProofVerifier::default().verify_batch(&key, &items).map_err(|_| Error::<T>::ProofRejected)?;
-			Ok(checked)
-		}
-
-		/// The open requests a batch settles, the operator to pay and the root, if it
-		/// settles.
-		#[allow(clippy::type_complexity)]
-		fn check_batch(
-			batch: &BatchResultOf<T>,
-			signature: &sp_core::sr25519::Signature,
-		) -> Result<(Vec<RequestOf<T>>, T::AccountId, [u8; 32]), DispatchError> {
-			let root = merkle::root(&batch.leaves).ok_or(Error::<T>::EmptyBatch)?;
-			let message = message::batch(&Self::genesis_hash()?, &root, batch.leaves.len() as u32);
-			ensure!(
-				sp_io::crypto::sr25519_verify(signature, &message, &batch.node),
-				Error::<T>::BadSignature
-			);
-			let mut requests = Vec::with_capacity(batch.leaves.len());
-			for (index, leaf) in batch.leaves.iter().enumerate() {
-				ensure!(
-					!batch.leaves[..index].iter().any(|earlier| earlier.request == leaf.request),
-					Error::<T>::DuplicateLeaf
-				);
-				let request = Self::open_request(leaf.request, &batch.node)?;
-				ensure!(request.settlement == SettlementMode::Batch, Error::<T>::WrongSettlementMode);
-				ensure!(request.input_hash == leaf.input_hash, Error::<T>::InputHashMismatch);
-				ensure!(T::Nodes::settling_operator(&batch.node, request.mode).is_some(), Error::<T>::NodeCannotSettle);
-				requests.push(request);
-			}
-			let operator = T::Nodes::settling_operator(&batch.node, VerificationMode::Vanilla)
-				.ok_or(Error::<T>::NodeCannotSettle)?;
-			Ok((requests, operator, root))
-		}
-
-		/// The request `id`, open, assigned to `node` and within its deadline.
-		fn open_request(id: RequestId, node: &NodeKey) -> Result<RequestOf<T>, DispatchError> {
-			let request = Requests::<T>::get(id).ok_or(Error::<T>::RequestNotFound)?;
-			ensure!(&request.node == node, Error::<T>::NotAssigned);
-			ensure!(
-				frame_system::Pallet::<T>::block_number() <= request.deadline,
-				Error::<T>::DeadlinePassed
-			);
-			Ok(request)
-		}
-
-		/// Pays for a checked result and records it; the request is closed.
-		fn settle(
-			id: RequestId,
-			request: RequestOf<T>,
-			operator: &T::AccountId,
-			output: Output<T::MaxInlineOutput>,
-			output_hash: [u8; 32],
-			settlement: Settlement,
-		) -> DispatchResult {
-			let reason = HoldReason::RequestFee.into();
-			let split = fees::split(request.fee.unique_saturated_into(), T::ProtocolFee::get().deconstruct());
-			let protocol_fee: BalanceOf<T> = split.protocol.unique_saturated_into();
-			let paid = request.fee.saturating_sub(protocol_fee);
-			if !paid.is_zero() {
-				T::Currency::transfer_on_hold(
-					&reason,
-					&request.requester,
-					operator,
-					paid,
-					Precision::Exact,
-					Restriction::Free,
-					Fortitude::Polite,
-				)
-				.map_err(|_| Error::<T>::PaymentFailed)?;
-			}
-			if !protocol_fee.is_zero() {
-				let (credit, _) = T::Currency::slash(&reason, &request.requester, protocol_fee);
-				T::ProtocolFeeSink::on_unbalanced(credit);
-			}
-			Self::close(id, &request);
-			Results::<T>::insert(
-				id,
-				Settled {
-					node: request.node,
-					mode: request.mode,
-					model_hash: request.model_hash,
-					input_hash: request.input_hash,
-					output,
-					paid,
-					protocol_fee,
-					at: frame_system::Pallet::<T>::block_number(),
-					settlement,
-				},
-			);
-			Self::deposit_event(Event::ResultAccepted { request: id, node: request.node, output_hash, paid, protocol_fee });
-			Ok(())
-		}
-
-		/// Removes an open request and its assignment and deadline entry.
-		fn close(id: RequestId, request: &RequestOf<T>) {
-			Requests::<T>::remove(id);
-			Inputs::<T>::remove(id);
-			InputCommitments::<T>::remove(id);
-			Assignments::<T>::remove(request.node, id);
-			Deadlines::<T>::mutate_exists(request.deadline, |due| {
-				if let Some(list) = due {
-					list.retain(|r| *r != id);
-					if list.is_empty() {
-						*due = None;
-					}
-				}
-			});
-		}
-
-		/// Penalizes the node that let `id` pass its deadline, then passes the request to
-		/// another node or, with none left or after the last attempt, refunds it.
-		fn handle_missed_deadline(id: RequestId, now: BlockNumberFor<T>) {
-			let Some(mut request) = Requests::<T>::get(id) else { return };
-			let failed = request.node;
-			let penalty = T::Nodes::slash(&failed, T::MissedDeadlinePenalty::get());
-			Assignments::<T>::remove(failed, id);
-			Self::deposit_event(Event::DeadlineMissed { request: id, node: failed, penalty });
-
-			if request.attempts < T::MaxAttempts::get() {
-				let attempt = request.attempts + 1;
-				let deadline = now.saturating_add(request.window);
-				if let Some(node) = Self::choose_node(id, request.model, request.mode, attempt, Some(failed)) {
-					if Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id)).is_ok() {
-						request.node = node;
-						request.deadline = deadline;
-						request.attempts = attempt;
-						Assignments::<T>::insert(node, id, ());
-						Requests::<T>::insert(id, request);
-						Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
-						return;
-					}
-				}
-			}
-			let refunded = T::Currency::release(
-				&HoldReason::RequestFee.into(),
-				&request.requester,
-				request.fee,
-				Precision::BestEffort,
-			)
-			.unwrap_or_default();
-			Requests::<T>::remove(id);
-			Inputs::<T>::remove(id);
-			InputCommitments::<T>::remove(id);
-			Self::deposit_event(Event::RequestExpired { request: id, refunded });
 		}
 	}
 }

@@ -1,8 +1,8 @@
 //! A runtime with the real node registry and model hub behind the inference pallet.
 
 use crate as pallet_inference;
-use pallet_model_hub::{Artifact, DType, ModelFormat, ModelSpec, Schema, TensorSpec, Version};
-use pallet_node_registry::{Capabilities, Hardware, HardwareClass, NodeKey, Roles, VerificationModes};
+use pallet_model_hub::{testing as models, ModelFormat};
+use pallet_node_registry::{testing as nodes, Capabilities, NodeKey, Roles, VerificationModes};
 use polkadot_sdk::{
 	frame_support::{
 		assert_ok, derive_impl, parameter_types,
@@ -13,7 +13,7 @@ use polkadot_sdk::{
 	pallet_balances, pallet_timestamp,
 	sp_core::{sr25519, Pair, H256},
 	sp_io,
-	sp_runtime::{BuildStorage, Perbill},
+	sp_runtime::BuildStorage,
 };
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -71,68 +71,47 @@ parameter_types! {
 	pub const UnbondingPeriod: u64 = 20;
 	pub const ChallengeLifetime: u64 = 5;
 	pub const AttestationValidity: u64 = 1_000;
-	pub const MaxEvidenceAge: u64 = 600;
 	pub const DepositBase: Balance = 10;
 	pub const DepositPerByte: Balance = 0;
-	pub const ProtocolFee: Perbill = Perbill::from_percent(5);
 	pub const Penalty: Balance = 300;
 	pub const MinWindow: u64 = 2;
 	pub const MaxWindow: u64 = 20;
 }
 
+#[derive_impl(pallet_node_registry::config_preludes::TestDefaultConfig)]
 impl pallet_node_registry::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slashed = ResolveTo<Treasury, Balances>;
 	type MinBond = MinBond;
-	type ModelId = u32;
-	type MaxModels = ConstU32<4>;
-	type MaxNodesPerModel = ConstU32<8>;
 	type PolicyOrigin = EnsureRoot<AccountId>;
 	type UnixTime = Timestamp;
 	type LivenessWindow = LivenessWindow;
 	type UnbondingPeriod = UnbondingPeriod;
 	type ChallengeLifetime = ChallengeLifetime;
 	type AttestationValidity = AttestationValidity;
-	type MaxEvidenceAge = MaxEvidenceAge;
-	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = BenchmarkHelper;
 }
 
+#[derive_impl(pallet_model_hub::config_preludes::TestDefaultConfig)]
 impl pallet_model_hub::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type DepositBase = DepositBase;
 	type DepositPerByte = DepositPerByte;
-	type MaxVerifyingKeyLen = ConstU32<1024>;
-	type VerifyingKeyCheck = pallet_model_hub::Groth16Bn254;
-	type WeightInfo = ();
 }
 
+#[derive_impl(pallet_inference::config_preludes::TestDefaultConfig)]
 impl pallet_inference::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = ModelHub;
 	type Nodes = NodeRegistry;
-	type ProtocolFee = ProtocolFee;
 	type ProtocolFeeSink = ResolveTo<Treasury, Balances>;
 	type MissedDeadlinePenalty = Penalty;
 	type MinWindow = MinWindow;
 	type MaxWindow = MaxWindow;
-	type MaxAttempts = ConstU32<3>;
-	type MaxInlineInput = ConstU32<64>;
-	type MaxInlineOutput = ConstU32<64>;
-	type MaxBatchLen = ConstU32<16>;
-	type MaxDeadlinesPerBlock = ConstU32<4>;
-	type UnsignedPriority = ConstU64<{ u64::MAX / 2 }>;
-	type ProofVerifier = opg_zk_verifier::PureRust;
-	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = BenchmarkHelper;
 }
-
-use polkadot_sdk::frame_support::traits::ConstU64;
 
 impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
 where
@@ -170,16 +149,9 @@ impl crate::benchmarking::BenchmarkHelper for BenchmarkHelper {
 			let operator = 1_000 + index as AccountId;
 			Balances::set_balance(&operator, ENDOWMENT);
 			let node = sp_io::crypto::sr25519_generate(crate::NODE_KEY_TYPE, None);
-			let message = NodeRegistry::registration_message(&operator).unwrap();
-			let signature = sp_io::crypto::sr25519_sign(crate::NODE_KEY_TYPE, &node, &message).unwrap();
-			assert_ok!(NodeRegistry::register(
-				RuntimeOrigin::signed(operator),
-				node,
-				Roles(Roles::INFERENCE),
-				capabilities(model),
-				MinBond::get(),
-				signature,
-			));
+			let sign = |message: &[u8]| sp_io::crypto::sr25519_sign(crate::NODE_KEY_TYPE, &node, message).unwrap();
+			let bond = MinBond::get();
+			assert_ok!(nodes::register::<Test>(operator, node, Roles::INFERENCE, capabilities(model), bond, sign));
 		}
 		model
 	}
@@ -223,46 +195,20 @@ pub fn key(n: u8) -> NodeKey {
 
 /// Serving `model` in vanilla and TEE modes on a CPU.
 pub fn capabilities(model: u32) -> Capabilities<u32, ConstU32<4>> {
-	Capabilities {
-		models: BoundedVec::truncate_from(vec![model]),
-		modes: VerificationModes(VerificationModes::VANILLA | VerificationModes::TEE),
-		hardware: Hardware { class: HardwareClass::Cpu, gpu_model: BoundedVec::new(), gpu_memory_mib: 0 },
-		endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
-	}
+	nodes::capabilities::<Test>(vec![model], VerificationModes::VANILLA | VerificationModes::TEE)
 }
 
 /// Registers node `n` serving [`MODEL`] in vanilla mode with `bond`.
 pub fn register_node(n: u8, bond: Balance) {
-	let operator = operator(n);
-	let message = NodeRegistry::registration_message(&operator).unwrap();
-	assert_ok!(NodeRegistry::register(
-		RuntimeOrigin::signed(operator),
-		key(n),
-		Roles(Roles::INFERENCE),
-		capabilities(MODEL),
-		bond,
-		node_pair(n).sign(&message),
-	));
+	let sign = |message: &[u8]| node_pair(n).sign(message);
+	assert_ok!(nodes::register::<Test>(operator(n), key(n), Roles::INFERENCE, capabilities(MODEL), bond, sign));
 }
 
 pub fn publish_model() {
-	let tensor = |shape: Vec<u32>| TensorSpec { shape: BoundedVec::truncate_from(shape), dtype: DType::I8, quantization: None };
-	assert_ok!(ModelHub::publish(
-		RuntimeOrigin::signed(OWNER),
-		ModelSpec {
-			name: BoundedVec::truncate_from(b"mlp".to_vec()),
-			version: Version { major: 1, minor: 0, patch: 0 },
-			format: ModelFormat::QuantizedInteger,
-			artifact: Artifact { hash: [0xaa; 32], size: 10, locator: BoundedVec::new() },
-			schema: Schema {
-				inputs: BoundedVec::truncate_from(vec![tensor(vec![4])]),
-				outputs: BoundedVec::truncate_from(vec![tensor(vec![2])]),
-			},
-			price: PRICE,
-			modes: VerificationModes(VerificationModes::VANILLA | VerificationModes::TEE),
-		},
-		None,
-	));
+	let modes = VerificationModes::VANILLA | VerificationModes::TEE;
+	let schema = models::int8_vectors(4, 2);
+	let spec = models::spec("mlp", ModelFormat::QuantizedInteger, [0xaa; 32], 10, schema, PRICE, modes);
+	assert_ok!(ModelHub::publish(RuntimeOrigin::signed(OWNER), spec, None));
 }
 
 /// Attests node `n` with development Nitro evidence.
@@ -284,8 +230,23 @@ pub fn attest(n: u8) {
 	));
 }
 
+/// Checks the pallets' invariants at the end of a block.
+pub fn check_invariants() {
+	Inference::do_try_state().expect("the inference pallet's invariants hold");
+	NodeRegistry::do_try_state().expect("the node registry's invariants hold");
+}
+
+/// Runs `test` in a fresh externality of [`new_test_ext`], then checks the invariants.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		check_invariants();
+	})
+}
+
 pub fn run_to(block: u64) {
 	while System::block_number() < block {
+		check_invariants();
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		System::set_parent_hash(H256::repeat_byte(next as u8));

@@ -18,15 +18,16 @@
 //! the proof as `submit_proven_result`, or, several of one model, as one
 //! `submit_proven_batch` whose proofs the runtime verifies together.
 //!
-//! Executor API: `POST {url}/v1/infer/0x{model hash}` with the inline input as body, or
-//! with `?input=0x{input hash}` for a stored input; `200` with the output bytes. For ZKML:
-//! `POST {url}/v1/prove/0x{model hash}?genesis=0x{hash}&request={id}&node=0x{node key}`
-//! with the inline input, or with `input=0x{input hash}` added for a stored input; `200`
-//! with the output bytes and the proof, 0x-hex, in the `x-opg-proof` header.
+//! The executor's HTTP contract (paths, queries, headers) is `opg-executor-api`'s: an
+//! inference is `POST {url}/v1/infer/0x{model hash}` with the inline input as body, or
+//! with `?input=0x{input hash}` for a stored input; a ZKML request goes to
+//! `/v1/prove/0x{model hash}` with the job the proof binds (genesis, request, node key),
+//! and the proof comes back in `x-opg-proof`.
 
 use super::*;
 use alloc::{format, string::String, vec::Vec};
 use codec::{Decode, Encode};
+use opg_executor_api as api;
 use frame_support::BoundedVec;
 use frame_system::{
 	offchain::{CreateBare, SubmitTransaction},
@@ -210,19 +211,18 @@ impl<T: Config> Pallet<T> {
 
 	/// The executor's signature of the batch root over `leaves`, whose results it signed.
 	fn executor_batch_signature(url: &str, genesis: &opg_settlement::Hash, leaves: &[merkle::Leaf]) -> Result<Signature, String> {
-		let ids: Vec<u8> = leaves.iter().flat_map(|leaf| leaf.request.to_le_bytes()).collect();
-		let uri = format!("{url}/v1/sign-batch?genesis=0x{}", hex::encode(genesis));
-		let mut response = Self::post(url, &uri, ids)?;
-		let header = response.headers().find("x-opg-signature").map(String::from);
+		let ids = api::encode_request_ids(leaves.iter().map(|leaf| leaf.request));
+		let mut response = Self::post(url, &api::Call::SignBatch { genesis }.uri(url), ids)?;
+		let header = response.headers().find(api::header::SIGNATURE).map(String::from);
 		if response.code != 200 {
 			let body: Vec<u8> = response.body().take(1024).collect();
 			return Err(format!("executor answered {}: {}", response.code, String::from_utf8_lossy(&body).trim_end()));
 		}
 		header
-			.and_then(|text| hex::decode(text.trim().trim_start_matches("0x")).ok())
+			.and_then(|text| api::parse_hex(&text))
 			.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
 			.map(Signature::from_raw)
-			.ok_or_else(|| String::from("the executor's answer has no valid x-opg-signature header"))
+			.ok_or_else(|| format!("the executor's answer has no valid {} header", api::header::SIGNATURE))
 	}
 
 	/// POSTs `body` to the executor at `url` (`uri` under it) and waits for the answer.
@@ -252,36 +252,26 @@ impl<T: Config> Pallet<T> {
 		executor_signs: bool,
 	) -> Result<(Vec<u8>, Option<ZkProof>, Option<Signature>), String> {
 		let input = Inputs::<T>::get(id).ok_or("input missing")?;
-		let model = hex::encode(request.model_hash);
 		let zkml = request.mode == VerificationMode::Zkml;
-		let genesis = || Self::genesis_hash().map(hex::encode).map_err(|_| String::from("genesis hash unknown"));
-		let signing = if executor_signs { format!("genesis=0x{}&request={id}", genesis()?) } else { String::new() };
-		let (uri, body) = match input {
-			Input::Inline(bytes) if zkml => {
-				let query = format!("genesis=0x{}&request={id}&node=0x{}", genesis()?, hex::encode(node.0));
-				(format!("{url}/v1/prove/0x{model}?{query}"), bytes.into_inner())
-			},
-			Input::Inline(bytes) if executor_signs => (format!("{url}/v1/infer/0x{model}?{signing}"), bytes.into_inner()),
-			Input::Inline(bytes) => (format!("{url}/v1/infer/0x{model}"), bytes.into_inner()),
-			Input::Stored { hash, .. } if zkml => {
-				let query = format!(
-					"input=0x{}&genesis=0x{}&request={id}&node=0x{}",
-					hex::encode(hash),
-					genesis()?,
-					hex::encode(node.0)
-				);
-				(format!("{url}/v1/prove/0x{model}?{query}"), Vec::new())
-			},
-			Input::Stored { hash, .. } => {
-				let stored = format!("input=0x{}", hex::encode(hash));
-				let query = if executor_signs { format!("{stored}&{signing}") } else { stored };
-				(format!("{url}/v1/infer/0x{model}?{query}"), Vec::new())
+		let genesis = Self::genesis_hash().map_err(|_| String::from("genesis hash unknown"))?;
+		let (stored, body) = match input {
+			Input::Inline(bytes) => (None, bytes.into_inner()),
+			Input::Stored { hash, .. } => (Some(hash), Vec::new()),
+		};
+		let model = &request.model_hash;
+		let call = match zkml {
+			true => api::Call::Prove { model, input: stored.as_ref(), job: api::Job { genesis, request: id, node: node.0 } },
+			false => api::Call::Infer {
+				model,
+				input: stored.as_ref(),
+				signing: executor_signs.then_some(api::Signing { genesis, request: id }),
 			},
 		};
+		let uri = call.uri(url);
 		let mut response = Self::post(url, &uri, body)?;
 		let code = response.code;
-		let proof_header = response.headers().find("x-opg-proof").map(String::from);
-		let signature_header = response.headers().find("x-opg-signature").map(String::from);
+		let proof_header = response.headers().find(api::header::PROOF).map(String::from);
+		let signature_header = response.headers().find(api::header::SIGNATURE).map(String::from);
 		let body: Vec<u8> = response.body().take(MAX_OUTPUT + 1).collect();
 		if code != 200 {
 			return Err(format!("executor answered {code}: {}", String::from_utf8_lossy(&body).trim_end()));
@@ -289,14 +279,14 @@ impl<T: Config> Pallet<T> {
 		if body.len() > MAX_OUTPUT {
 			return Err("output above 16 MiB".into());
 		}
-		let decode = |text: String| hex::decode(text.trim().trim_start_matches("0x")).ok();
+		let decode = |text: String| api::parse_hex(&text);
 		let signature = match executor_signs {
 			true => Some(
 				signature_header
 					.and_then(decode)
 					.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
 					.map(Signature::from_raw)
-					.ok_or("the executor's answer has no valid x-opg-signature header")?,
+					.ok_or_else(|| format!("the executor's answer has no valid {} header", api::header::SIGNATURE))?,
 			),
 			false => None,
 		};
@@ -306,7 +296,7 @@ impl<T: Config> Pallet<T> {
 		let proof = proof_header
 			.and_then(decode)
 			.and_then(|bytes| ZkProof::try_from(bytes).ok())
-			.ok_or("the executor's answer has no valid x-opg-proof header")?;
+			.ok_or_else(|| format!("the executor's answer has no valid {} header", api::header::PROOF))?;
 		Ok((body, Some(proof), signature))
 	}
 }

@@ -2,7 +2,7 @@
 
 use crate::{BatchProof, RequestId};
 use alloc::vec::Vec;
-use pallet_node_registry::NodeKey;
+use opg_primitives::NodeKey;
 
 polkadot_sdk::sp_api::decl_runtime_apis! {
 	/// Read-only queries of the inference pallet, for RPC and clients.

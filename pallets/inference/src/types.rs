@@ -3,18 +3,12 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::fmt::Debug;
 use opg_settlement::{merkle::Leaf, Hash};
-use pallet_model_hub::{ContentHash, ModelId};
-use pallet_node_registry::{NodeKey, VerificationMode};
+pub use opg_primitives::{BatchId, ContentHash, ModelId, NodeKey, RequestId, VerificationMode};
 use polkadot_sdk::{frame_support::{
 	traits::{ConstU32, Get},
 	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 }, sp_core::sr25519::Signature};
 use scale_info::TypeInfo;
-
-/// Identifies a request.
-pub type RequestId = u64;
-/// Identifies a settled batch.
-pub type BatchId = u64;
 
 /// A request's input.
 #[derive(
@@ -25,7 +19,14 @@ pub enum Input<MaxInline: Get<u32>> {
 	/// The input bytes themselves.
 	Inline(BoundedVec<u8, MaxInline>),
 	/// A larger input in the artifact store: its SHA-256, size and where to fetch it.
-	Stored { hash: ContentHash, size: u64, locator: BoundedVec<u8, ConstU32<256>> },
+	Stored {
+		/// SHA-256 of the input bytes: executors refuse other bytes.
+		hash: ContentHash,
+		/// Its size in bytes; non-zero.
+		size: u64,
+		/// Where to fetch it (URL or data-node locator); the hash is authoritative.
+		locator: BoundedVec<u8, ConstU32<256>>,
+	},
 }
 
 impl<MaxInline: Get<u32>> Input<MaxInline> {
@@ -149,13 +150,26 @@ pub type ZkProof = BoundedVec<u8, ConstU32<{ opg_zk_verifier::PROOF_LEN as u32 }
 pub enum Settlement {
 	/// By its own result extrinsic, with the node key's signature over
 	/// [`opg_settlement::message::result`].
-	Single { signature: Signature },
+	Single {
+		/// The node key's signature of the result message.
+		signature: Signature,
+	},
 	/// As leaf `index` of a batch, whose record holds the signed root.
-	InBatch { batch: BatchId, index: u32 },
+	InBatch {
+		/// The batch.
+		batch: BatchId,
+		/// The leaf's index in it.
+		index: u32,
+	},
 	/// By its own result extrinsic with a Groth16 proof of statement version 1 (job
 	/// binding, input commitment, output) under the model's verifying key, and the node
 	/// key's signature as for [`Settlement::Single`].
-	Proven { signature: Signature, proof: ZkProof },
+	Proven {
+		/// The node key's signature of the result message.
+		signature: Signature,
+		/// The Groth16 proof (128 bytes, compressed).
+		proof: ZkProof,
+	},
 }
 
 /// The record of a settled request.

@@ -10,7 +10,6 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::RawOrigin;
-use pallet_node_registry::VerificationModes;
 use polkadot_sdk::frame_benchmarking;
 use sp_runtime::traits::Bounded;
 
@@ -26,23 +25,15 @@ where
 /// The largest spec: full name, locator and schema.
 fn spec<T: Config>(with_zkml: bool) -> ModelSpecOf<T> {
 	let tensor = TensorSpec {
-		shape: BoundedVec::truncate_from(vec![u32::MAX; 8]),
-		dtype: DType::I8,
 		quantization: Some(Quantization { scale_bits: 0x3c00_0000, zero_point: 0 }),
+		..crate::testing::tensor(&[u32::MAX; 8], DType::I8)
 	};
+	let schema = crate::testing::schema(vec![tensor.clone(); 8], vec![tensor; 8]);
 	let modes = if with_zkml { VerificationModes::ALL } else { VerificationModes::VANILLA };
-	ModelSpec {
-		name: BoundedVec::truncate_from(vec![b'm'; 64]),
-		version: Version { major: 1, minor: 0, patch: 0 },
-		format: ModelFormat::QuantizedInteger,
-		artifact: Artifact { hash: [7; 32], size: 1, locator: BoundedVec::truncate_from(vec![b'l'; 256]) },
-		schema: Schema {
-			inputs: BoundedVec::truncate_from(vec![tensor.clone(); 8]),
-			outputs: BoundedVec::truncate_from(vec![tensor; 8]),
-		},
-		price: 1u32.into(),
-		modes: VerificationModes(modes),
-	}
+	let name = core::str::from_utf8(&[b'm'; 64]).expect("ASCII");
+	let mut spec = crate::testing::spec(name, ModelFormat::QuantizedInteger, [7; 32], 1, schema, 1u32.into(), modes);
+	spec.artifact.locator = BoundedVec::truncate_from(vec![b'l'; 256]);
+	spec
 }
 
 fn published<T: Config>() -> T::AccountId

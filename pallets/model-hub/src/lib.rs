@@ -3,7 +3,8 @@
 //! Model owners publish versioned models: a content-addressed artifact (SHA-256, size,
 //! locator), its format, input/output schema, price per inference in OPG and the
 //! verification modes its results may use. A ZKML model carries its Groth16 verifying
-//! key, validated on publication. Each version holds a storage deposit from its owner,
+//! key, validated and prepared on publication. Each version holds a storage deposit from its
+//! owner for every byte it stores (record, verifying key and prepared key),
 //! returned when the owner removes the version after deprecating it.
 //!
 //! Requests copy the terms they were made under ([`ServingTerms`]), so a price change,
@@ -19,6 +20,8 @@ mod benchmarking;
 mod mock;
 #[cfg(test)]
 mod tests;
+#[cfg(any(test, feature = "runtime-benchmarks", feature = "testing"))]
+pub mod testing;
 pub mod types;
 pub mod weights;
 
@@ -73,14 +76,7 @@ impl<V: opg_zk_verifier::Groth16Verifier + Default> VerifyingKeyCheck for Groth1
 	}
 }
 
-/// What the inference pallet reads from the hub.
-pub trait ModelCatalog<Balance> {
-	/// The terms of an active model; `None` if unknown or deprecated.
-	fn serving_terms(model: ModelId) -> Option<ServingTerms<Balance>>;
-	/// The prepared Groth16 verifying key of a ZKML model (see [`VerifyingKeyCheck`]),
-	/// deprecated or not; `None` if unknown or not ZKML.
-	fn prepared_verifying_key(model: ModelId) -> Option<Vec<u8>>;
-}
+pub use opg_primitives::ModelCatalog;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -93,7 +89,6 @@ pub mod pallet {
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use pallet_node_registry::VerificationModes;
 	use sp_runtime::traits::Saturating;
 
 	/// The balance type of [`Config::Currency`].
@@ -106,17 +101,43 @@ pub mod pallet {
 	/// A verifying key as passed and stored.
 	pub type VerifyingKeyOf<T> = BoundedVec<u8, <T as Config>::MaxVerifyingKeyLen>;
 
-	#[pallet::config]
+	/// Default configurations of this pallet.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{derive_impl, traits::ConstU32};
+
+		/// What mock runtimes share: keys up to 1 KiB, checked by the pure-Rust verifier.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type MaxVerifyingKeyLen = ConstU32<1024>;
+			type VerifyingKeyCheck = Groth16Bn254;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: polkadot_sdk::frame_system::Config {
 		/// The currency deposits are held in.
+		#[pallet::no_default]
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
 		/// The overarching hold reason.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Deposit per published version.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type DepositBase: Get<BalanceOf<Self>>;
-		/// Deposit per stored byte (model record and verifying key).
+		/// Deposit per stored byte: the model record, the verifying key and its prepared
+		/// form (uncompressed points and e(α, β)), all three stored.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type DepositPerByte: Get<BalanceOf<Self>>;
 		/// The longest verifying key.
 		#[pallet::constant]
@@ -171,19 +192,38 @@ pub mod pallet {
 	pub enum Event<T: Config> {
 		/// A model version was published, with `deposit` held from `owner`.
 		ModelPublished {
+			/// The model version.
 			model: ModelId,
+			/// Its owner.
 			owner: T::AccountId,
+			/// Its name.
 			name: BoundedVec<u8, ConstU32<64>>,
+			/// Its version.
 			version: Version,
+			/// SHA-256 of its artifact.
 			artifact_hash: ContentHash,
+			/// Held from the owner.
 			deposit: BalanceOf<T>,
 		},
 		/// A model's price changed.
-		PriceChanged { model: ModelId, price: BalanceOf<T> },
+		PriceChanged {
+			/// The model version.
+			model: ModelId,
+			/// The new price of one inference.
+			price: BalanceOf<T>,
+		},
 		/// A model takes no new requests.
-		ModelDeprecated { model: ModelId },
+		ModelDeprecated {
+			/// The model version.
+			model: ModelId,
+		},
 		/// A model was removed and its deposit returned.
-		ModelRemoved { model: ModelId, released: BalanceOf<T> },
+		ModelRemoved {
+			/// The model version.
+			model: ModelId,
+			/// The deposit returned to the owner.
+			released: BalanceOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -350,25 +390,15 @@ pub mod pallet {
 				Error::<T>::InvalidName
 			);
 			ensure!(spec.artifact.size > 0, Error::<T>::EmptyArtifact);
-			let tensors_ok = |tensors: &[TensorSpec]| {
-				!tensors.is_empty() &&
-					tensors.iter().all(|t| !t.shape.is_empty() && t.shape.iter().all(|d| *d > 0))
-			};
-			ensure!(
-				tensors_ok(&spec.schema.inputs) && tensors_ok(&spec.schema.outputs),
-				Error::<T>::InvalidSchema
-			);
+			ensure!(spec.schema.validate().is_ok(), Error::<T>::InvalidSchema);
 			ensure!(spec.modes.is_valid(), Error::<T>::InvalidModes);
 			if spec.modes.contains(VerificationModes::ZKML) {
 				let key = verifying_key.ok_or(Error::<T>::ZkmlNeedsQuantizedModelAndKey)?;
 				ensure!(
-					spec.format == ModelFormat::QuantizedInteger &&
-						spec.schema.outputs.iter().all(|tensor| tensor.dtype == DType::I8),
+					spec.format == ModelFormat::QuantizedInteger && spec.schema.outputs_are(DType::I8),
 					Error::<T>::ZkmlNeedsQuantizedModelAndKey
 				);
-				let output_len = spec.schema.outputs.iter().fold(0u32, |total, tensor| {
-					total.saturating_add(tensor.shape.iter().fold(1u32, |n, d| n.saturating_mul(*d)))
-				});
+				let output_len = u32::try_from(spec.schema.output_elements()).unwrap_or(u32::MAX);
 				let prepared = T::VerifyingKeyCheck::check(key, output_len).map_err(|error| match error {
 					VerifyingKeyError::Unsupported => Error::<T>::ZkmlUnavailable,
 					VerifyingKeyError::Invalid => Error::<T>::InvalidVerifyingKey,

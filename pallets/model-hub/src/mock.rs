@@ -1,7 +1,7 @@
 use crate as pallet_model_hub;
 use crate::*;
 use polkadot_sdk::{
-	frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec},
+	frame_support::{derive_impl, parameter_types, BoundedVec},
 	frame_system, pallet_balances, sp_io,
 	sp_runtime::BuildStorage,
 };
@@ -50,14 +50,11 @@ parameter_types! {
 	pub const DepositPerByte: Balance = 1;
 }
 
+#[derive_impl(pallet_model_hub::config_preludes::TestDefaultConfig)]
 impl pallet_model_hub::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type DepositBase = DepositBase;
 	type DepositPerByte = DepositPerByte;
-	type MaxVerifyingKeyLen = ConstU32<1024>;
-	type VerifyingKeyCheck = Groth16Bn254;
-	type WeightInfo = ();
 }
 
 pub const ALICE: AccountId = 1;
@@ -66,27 +63,14 @@ pub const ENDOWMENT: Balance = 1_000_000;
 
 /// A vanilla TorchScript MLP taking a 1x784 f32 input, at version `major.0.0`.
 pub fn spec(name: &str, major: u16) -> ModelSpecOf<Test> {
-	let tensor = |shape: Vec<u32>| TensorSpec {
-		shape: BoundedVec::truncate_from(shape),
-		dtype: DType::F32,
-		quantization: None,
-	};
-	ModelSpec {
-		name: BoundedVec::truncate_from(name.as_bytes().to_vec()),
-		version: Version { major, minor: 0, patch: 0 },
-		format: ModelFormat::TorchScript,
-		artifact: Artifact {
-			hash: [major as u8; 32],
-			size: 1_234,
-			locator: BoundedVec::truncate_from(b"http://127.0.0.1:8700/artifacts".to_vec()),
-		},
-		schema: Schema {
-			inputs: BoundedVec::truncate_from(vec![tensor(vec![1, 784])]),
-			outputs: BoundedVec::truncate_from(vec![tensor(vec![1, 10])]),
-		},
-		price: 1_000,
-		modes: pallet_node_registry::VerificationModes(pallet_node_registry::VerificationModes::VANILLA),
-	}
+	use crate::testing::{schema, tensor};
+	let schema = schema(vec![tensor(&[1, 784], DType::F32)], vec![tensor(&[1, 10], DType::F32)]);
+	let modes = VerificationModes::VANILLA;
+	let mut spec =
+		crate::testing::spec(name, ModelFormat::TorchScript, [major as u8; 32], 1_234, schema, 1_000, modes);
+	spec.version.major = major;
+	spec.artifact.locator = BoundedVec::truncate_from(b"http://127.0.0.1:8700/artifacts".to_vec());
+	spec
 }
 
 pub fn new_test_ext() -> sp_io::TestExternalities {

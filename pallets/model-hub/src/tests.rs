@@ -1,5 +1,4 @@
 use crate::{mock::*, *};
-use pallet_node_registry::VerificationModes;
 use polkadot_sdk::frame_support::{
 	assert_noop, assert_ok,
 	traits::fungible::{Inspect, InspectHold},

@@ -1,18 +1,12 @@
-//! What a published model is made of.
+//! What a published model is made of. The schema and the words shared with other pallets
+//! and the executor are `opg-primitives`' (re-exported here).
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use pallet_node_registry::VerificationModes;
+pub use opg_primitives::{
+	ContentHash, DType, MaxRank, MaxTensors, ModelId, Quantization, Schema, ServingTerms, TensorSpec, VerificationModes,
+};
 use polkadot_sdk::frame_support::{traits::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
-
-/// Identifies a published model version.
-pub type ModelId = u32;
-/// A SHA-256 digest: how artifacts, inputs and outputs are addressed.
-pub type ContentHash = [u8; 32];
-/// The most dimensions of a tensor.
-pub type MaxRank = ConstU32<8>;
-/// The most input or output tensors of a model.
-pub type MaxTensors = ConstU32<8>;
 
 /// How the artifact is encoded.
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
@@ -23,58 +17,6 @@ pub enum ModelFormat {
 	Onnx,
 	/// OPG's integer-quantized feed-forward format: bit-exact, and what ZKML proves.
 	QuantizedInteger,
-}
-
-/// A tensor element type.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
-pub enum DType {
-	/// 32-bit float.
-	F32,
-	/// 16-bit float.
-	F16,
-	/// bfloat16.
-	BF16,
-	/// 8-bit signed integer.
-	I8,
-	/// 8-bit unsigned integer.
-	U8,
-	/// 16-bit signed integer.
-	I16,
-	/// 32-bit signed integer.
-	I32,
-	/// 64-bit signed integer.
-	I64,
-	/// Boolean.
-	Bool,
-}
-
-/// Affine quantization `real = scale * (q - zero_point)`.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
-pub struct Quantization {
-	/// The scale as IEEE-754 binary32 bits (the chain never computes with it).
-	pub scale_bits: u32,
-	/// The zero point.
-	pub zero_point: i32,
-}
-
-/// One input or output tensor.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
-pub struct TensorSpec {
-	/// Dimensions, outermost first; all non-zero.
-	pub shape: BoundedVec<u32, MaxRank>,
-	/// Element type.
-	pub dtype: DType,
-	/// For quantized tensors, how integers map to reals.
-	pub quantization: Option<Quantization>,
-}
-
-/// A model's inputs and outputs.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
-pub struct Schema {
-	/// Input tensors, in call order; at least one.
-	pub inputs: BoundedVec<TensorSpec, MaxTensors>,
-	/// Output tensors, in return order; at least one.
-	pub outputs: BoundedVec<TensorSpec, MaxTensors>,
 }
 
 /// The model file, addressed by content.
@@ -144,15 +86,4 @@ pub struct Model<AccountId, Balance> {
 	pub status: ModelStatus,
 	/// Held from the owner until removal.
 	pub deposit: Balance,
-}
-
-/// What a request needs to know about a model.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct ServingTerms<Balance> {
-	/// The price of one inference.
-	pub price: Balance,
-	/// The evidence results may come with.
-	pub modes: VerificationModes,
-	/// SHA-256 of the artifact, which result signatures bind.
-	pub artifact_hash: ContentHash,
 }

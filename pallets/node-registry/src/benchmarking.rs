@@ -75,16 +75,9 @@ fn registered_node<T: Config>() -> (T::AccountId, NodeKey) {
 	set_genesis_hash::<T>();
 	let operator = funded_operator::<T>();
 	let node = sp_io::crypto::sr25519_generate(KEY_TYPE, None);
-	let message = Pallet::<T>::registration_message(&operator).expect("genesis hash set");
-	let signature = sp_io::crypto::sr25519_sign(KEY_TYPE, &node, &message).expect("key generated");
-	assert_ok!(Pallet::<T>::register(
-		RawOrigin::Signed(operator.clone()).into(),
-		node,
-		Roles(Roles::ALL),
-		capabilities::<T>(),
-		T::MinBond::get(),
-		signature,
-	));
+	let sign = |message: &[u8]| sp_io::crypto::sr25519_sign(KEY_TYPE, &node, message).expect("key generated");
+	let (capabilities, bond) = (capabilities::<T>(), T::MinBond::get());
+	assert_ok!(crate::testing::register::<T>(operator.clone(), node, Roles::ALL, capabilities, bond, sign));
 	(operator, node)
 }
 

@@ -45,6 +45,10 @@ mod benchmarking;
 mod mock;
 #[cfg(test)]
 mod tests;
+mod attestation;
+mod impl_inference_nodes;
+#[cfg(any(test, feature = "runtime-benchmarks", feature = "testing"))]
+pub mod testing;
 pub mod types;
 pub mod weights;
 
@@ -53,7 +57,7 @@ use opg_attestation::{dcap, nitro, Attestation, Binding, Measurement, Measuremen
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
 /// Domain separator of the message a node key signs to register.
-pub const REGISTRATION_DOMAIN: &[u8] = b"opg/node-registration/v1";
+pub use opg_settlement::message::REGISTRATION_DOMAIN;
 
 /// What benchmarks need from the runtime.
 #[cfg(feature = "runtime-benchmarks")]
@@ -64,21 +68,7 @@ pub trait BenchmarkHelper<ModelId> {
 	fn model(index: u32) -> ModelId;
 }
 
-/// Called by settlement to penalize a node.
-pub trait NodeSlashing<Balance> {
-	/// Takes up to `amount` from the node's bond; returns what was taken.
-	fn slash(node: &NodeKey, amount: Balance) -> Balance;
-}
-
-/// What inference settlement asks the registry: who may serve, and who gets paid.
-pub trait InferenceNodes<AccountId, Balance, ModelId>: NodeSlashing<Balance> {
-	/// Inference nodes that can serve `model` with `mode` evidence now (active, live,
-	/// and for TEE attested), with their bonds: the candidates of an assignment.
-	fn candidates(model: &ModelId, mode: VerificationMode) -> alloc::vec::Vec<(NodeKey, Balance)>;
-	/// The operator of `node` if it may settle `mode` results now: active, and for TEE
-	/// holding a valid attestation with a still-allowed measurement.
-	fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<AccountId>;
-}
+pub use opg_primitives::{InferenceNodes, NodeSlashing};
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -89,7 +79,7 @@ pub mod pallet {
 		traits::{
 			fungible::{BalancedHold, Credit, Inspect, Mutate, MutateHold},
 			tokens::Precision,
-			Imbalance, OnUnbalanced, UnixTime,
+			OnUnbalanced, UnixTime,
 		},
 	};
 	use frame_system::pallet_prelude::*;
@@ -109,17 +99,45 @@ pub mod pallet {
 	/// Capabilities as passed to calls.
 	pub type CapabilitiesOf<T> = Capabilities<<T as Config>::ModelId, <T as Config>::MaxModels>;
 
-	#[pallet::config]
+	/// Default configurations of this pallet.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{derive_impl, traits::{ConstU32, ConstU64}};
+
+		/// What mock runtimes share: model ids are `u32`, a node serves up to 4 models, a
+		/// model has up to 8 nodes, Nitro documents may be 10 minutes old.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type ModelId = u32;
+			type MaxModels = ConstU32<4>;
+			type MaxNodesPerModel = ConstU32<8>;
+			type MaxEvidenceAge = ConstU64<600>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: polkadot_sdk::frame_system::Config {
 		/// The currency bonds are held in.
+		#[pallet::no_default]
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
 			+ BalancedHold<Self::AccountId>
 			+ Mutate<Self::AccountId>;
 		/// The overarching hold reason.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Where slashed bonds go.
+		#[pallet::no_default]
 		type Slashed: OnUnbalanced<Credit<Self::AccountId, Self::Currency>>;
 		/// The least bond a node registers with.
+		#[pallet::no_default]
 		type MinBond: Get<BalanceOf<Self>>;
 		/// Identifies a model of the model hub.
 		type ModelId: Parameter + Member + MaxEncodedLen + Copy + Ord;
@@ -130,20 +148,26 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxNodesPerModel: Get<u32>;
 		/// The origin that keeps the attestation policy and revokes nodes.
+		#[pallet::no_default]
 		type PolicyOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Wall-clock time, against which certificates and collateral are checked.
+		#[pallet::no_default]
 		type UnixTime: UnixTime;
 		/// Blocks within which a node must send a heartbeat to count as live.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type LivenessWindow: Get<BlockNumberFor<Self>>;
 		/// Blocks between an exit and the bond's release.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
 		/// Blocks a challenge nonce stays answerable.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type ChallengeLifetime: Get<BlockNumberFor<Self>>;
 		/// Blocks an attestation stays valid.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type AttestationValidity: Get<BlockNumberFor<Self>>;
 		/// The most seconds a Nitro document's timestamp may differ from chain time.
 		#[pallet::constant]
@@ -152,6 +176,7 @@ pub mod pallet {
 		type WeightInfo: WeightInfo;
 		/// Sets up benchmarks.
 		#[cfg(feature = "runtime-benchmarks")]
+		#[pallet::no_default]
 		type BenchmarkHelper: BenchmarkHelper<Self::ModelId>;
 	}
 
@@ -212,36 +237,100 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// A node registered with `bond` held from `operator`.
-		NodeRegistered { node: NodeKey, operator: T::AccountId, roles: Roles, bond: BalanceOf<T> },
+		NodeRegistered {
+			/// The node key.
+			node: NodeKey,
+			/// The operator's account.
+			operator: T::AccountId,
+			/// What the node does.
+			roles: Roles,
+			/// The bond now held.
+			bond: BalanceOf<T>,
+		},
 		/// A node's capabilities changed.
-		CapabilitiesUpdated { node: NodeKey },
+		CapabilitiesUpdated {
+			/// The node key.
+			node: NodeKey,
+		},
 		/// A node's bond grew to `bond`.
-		BondIncreased { node: NodeKey, bond: BalanceOf<T> },
+		BondIncreased {
+			/// The node key.
+			node: NodeKey,
+			/// The bond now held.
+			bond: BalanceOf<T>,
+		},
 		/// A node proved liveness.
-		Heartbeat { node: NodeKey },
+		Heartbeat {
+			/// The node key.
+			node: NodeKey,
+		},
 		/// A node must answer with evidence binding `nonce` by block `expires_at`.
-		ChallengeIssued { node: NodeKey, nonce: [u8; 32], expires_at: BlockNumberFor<T> },
+		ChallengeIssued {
+			/// The node key.
+			node: NodeKey,
+			/// The nonce the evidence must bind.
+			nonce: [u8; 32],
+			/// The last block in which it holds.
+			expires_at: BlockNumberFor<T>,
+		},
 		/// A node's TEE evidence verified; valid until block `expires_at`.
 		NodeAttested {
+			/// The node key.
 			node: NodeKey,
+			/// The TEE.
 			tee: TeeType,
+			/// The allow-listed measurement's hash.
 			measurement: MeasurementHash,
+			/// The last block in which it holds.
 			expires_at: BlockNumberFor<T>,
 		},
 		/// A node is exiting; its bond is released from block `until`.
-		NodeUnbonding { node: NodeKey, until: BlockNumberFor<T> },
+		NodeUnbonding {
+			/// The node key.
+			node: NodeKey,
+			/// The first block in which the bond can be withdrawn.
+			until: BlockNumberFor<T>,
+		},
 		/// A node left and its bond was released.
-		NodeRemoved { node: NodeKey, released: BalanceOf<T> },
+		NodeRemoved {
+			/// The node key.
+			node: NodeKey,
+			/// The bond returned to the operator.
+			released: BalanceOf<T>,
+		},
 		/// Governance revoked a node.
-		NodeRevoked { node: NodeKey },
+		NodeRevoked {
+			/// The node key.
+			node: NodeKey,
+		},
 		/// Settlement took `amount` of a node's bond.
-		NodeSlashed { node: NodeKey, amount: BalanceOf<T> },
+		NodeSlashed {
+			/// The node key.
+			node: NodeKey,
+			/// What was taken.
+			amount: BalanceOf<T>,
+		},
 		/// Governance allowed a measurement.
-		MeasurementAllowed { tee: TeeType, measurement: MeasurementHash, min_security_version: u16 },
+		MeasurementAllowed {
+			/// The TEE.
+			tee: TeeType,
+			/// The allow-listed measurement's hash.
+			measurement: MeasurementHash,
+			/// The lowest accepted security version.
+			min_security_version: u16,
+		},
 		/// Governance revoked a measurement; attestations naming it are void at once.
-		MeasurementRevoked { tee: TeeType, measurement: MeasurementHash },
+		MeasurementRevoked {
+			/// The TEE.
+			tee: TeeType,
+			/// The allow-listed measurement's hash.
+			measurement: MeasurementHash,
+		},
 		/// Governance changed the DCAP policy.
-		DcapPolicyChanged { policy: dcap::DcapPolicy },
+		DcapPolicyChanged {
+			/// The new policy.
+			policy: dcap::DcapPolicy,
+		},
 	}
 
 	#[pallet::error]
@@ -322,6 +411,7 @@ pub mod pallet {
 		/// (hex in chain specs), with its minimum security version.
 		pub allowed_measurements: Vec<(sp_core::Bytes, u16)>,
 		#[serde(skip)]
+		/// The pallet's configuration (no data).
 		pub _config: core::marker::PhantomData<T>,
 	}
 
@@ -338,6 +428,14 @@ pub mod pallet {
 					AllowedMeasurement { measurement, min_security_version: *min_security_version },
 				);
 			}
+		}
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
 		}
 	}
 
@@ -635,10 +733,7 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// What a node key signs to register for `operator` on this chain.
 		pub fn registration_message(operator: &T::AccountId) -> Result<Vec<u8>, DispatchError> {
-			let mut message = REGISTRATION_DOMAIN.to_vec();
-			message.extend_from_slice(&Self::genesis_hash()?);
-			operator.encode_to(&mut message);
-			Ok(message)
+			Ok(opg_settlement::message::registration(&Self::genesis_hash()?, &operator.encode()))
 		}
 
 		/// Whether the node is active, has the roles and sent a heartbeat within the
@@ -650,17 +745,6 @@ pub mod pallet {
 					record.roles.contains(roles) &&
 					now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get())
 			})
-		}
-
-		/// The node's attestation if it may be relied on now: the node is active, the
-		/// attestation has not expired and its measurement is still allowed.
-		pub fn tee_attestation(node: &NodeKey) -> Option<AttestationRecord<BlockNumberFor<T>>> {
-			let record = Attestations::<T>::get(node)?;
-			let now = frame_system::Pallet::<T>::block_number();
-			let usable = now <= record.expires_at &&
-				Nodes::<T>::get(node).is_some_and(|n| n.status == NodeStatus::Active) &&
-				AllowedMeasurements::<T>::contains_key(record.tee, record.measurement);
-			usable.then_some(record)
 		}
 
 		fn genesis_hash() -> Result<[u8; 32], DispatchError> {
@@ -729,120 +813,45 @@ pub mod pallet {
 			Nodes::<T>::insert(node, record);
 			Ok(result)
 		}
+	}
+}
 
-		fn verify_evidence(evidence: &Evidence) -> Result<Attestation, DispatchError> {
-			let now = T::UnixTime::now().as_secs();
-			match evidence {
-				Evidence::Nitro { document } => {
-					// P-384 natively, through the node's host function.
-					let verify =
-						|root| nitro::verify_attestation_with(document, root, now, &opg_host_crypto::HostP384);
-					let result = match verify(&nitro::AWS_NITRO_ROOT_G1_SHA256) {
-						Err(nitro::NitroError::UntrustedRoot) if TrustDevelopmentRoot::<T>::get() =>
-							verify(&nitro::DEVELOPMENT_ROOT_SHA256),
-						other => other,
-					};
-					result.map_err(|error| {
-						log::debug!(target: "runtime::node-registry", "Nitro evidence rejected: {error:?}");
-						Error::<T>::from(error).into()
-					})
-				},
-				Evidence::Dcap { quote, collateral } => {
-					let collateral = dcap::Collateral::decode(&mut &collateral[..])
-						.map_err(|_| Error::<T>::MalformedEvidence)?;
-					dcap::verify(quote, &collateral, now, &DcapPolicy::<T>::get()).map_err(|error| {
-						log::debug!(target: "runtime::node-registry", "DCAP evidence rejected: {error:?}");
-						Error::<T>::from(error).into()
-					})
-				},
+#[cfg(any(feature = "try-runtime", feature = "testing", test))]
+impl<T: Config> Pallet<T> {
+	/// The registry's invariants, checked after every block by `try-runtime` and the
+	/// pallet's tests: the bonds held from each operator are exactly the bonds of its nodes;
+	/// the model index lists exactly the active inference nodes under each model they serve,
+	/// once each; attestations and challenges belong to registered nodes.
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		use frame_support::{ensure, traits::fungible::InspectHold};
+		use sp_runtime::traits::{Saturating, Zero};
+		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (node, record) in Nodes::<T>::iter() {
+			let total = bonds.entry(record.operator.clone()).or_insert_with(Zero::zero);
+			*total = total.saturating_add(record.bond);
+			let indexed = record.status == NodeStatus::Active && record.roles.contains(Roles::INFERENCE);
+			for model in record.capabilities.models.iter() {
+				let listed = ModelNodes::<T>::get(model).iter().filter(|n| **n == node).count();
+				ensure!(listed == usize::from(indexed), "the model index lists each active inference node once under each model it serves");
 			}
 		}
-
-		/// The allow-listed measurement the attestation matches: the full measurement, or
-		/// for a signed Nitro image, its measurement without the signer.
-		fn allowed_measurement(attestation: &Attestation) -> Result<MeasurementHash, DispatchError> {
-			let candidates =
-				core::iter::once(&attestation.measurement).chain(&attestation.measurement_without_signer);
-			for measurement in candidates {
-				let hash = measurement.hash();
-				if let Some(entry) = AllowedMeasurements::<T>::get(attestation.tee, hash) {
-					ensure!(
-						attestation.security_version >= entry.min_security_version,
-						Error::<T>::SecurityVersionTooLow
-					);
-					return Ok(hash);
-				}
-			}
-			Err(Error::<T>::MeasurementNotAllowed.into())
+		for (operator, bond) in bonds {
+			let held = T::Currency::balance_on_hold(&HoldReason::NodeBond.into(), &operator);
+			ensure!(held == bond, "the bonds held from an operator are the bonds of its nodes");
 		}
-	}
-
-	impl<T: Config> NodeSlashing<BalanceOf<T>> for Pallet<T> {
-		fn slash(node: &NodeKey, amount: BalanceOf<T>) -> BalanceOf<T> {
-			let Some(mut record) = Nodes::<T>::get(node) else { return Zero::zero() };
-			let amount = amount.min(record.bond);
-			let (credit, _missing) =
-				T::Currency::slash(&HoldReason::NodeBond.into(), &record.operator, amount);
-			let taken = credit.peek();
-			T::Slashed::on_unbalanced(credit);
-			record.bond = record.bond.saturating_sub(taken);
-			Nodes::<T>::insert(node, record);
-			Self::deposit_event(Event::NodeSlashed { node: *node, amount: taken });
-			taken
-		}
-	}
-
-	impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Pallet<T> {
-		fn candidates(model: &T::ModelId, mode: VerificationMode) -> Vec<(NodeKey, BalanceOf<T>)> {
-			let now = frame_system::Pallet::<T>::block_number();
-			ModelNodes::<T>::get(model)
-				.into_iter()
-				.filter_map(|node| {
-					let record = Nodes::<T>::get(node)?;
-					let serves = record.status == NodeStatus::Active &&
-						record.capabilities.modes.contains(mode.flag()) &&
-						now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get()) &&
-						(mode != VerificationMode::Tee || Self::tee_attestation(&node).is_some());
-					serves.then_some((node, record.bond))
-				})
-				.collect()
-		}
-
-		fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<T::AccountId> {
-			let record = Nodes::<T>::get(node)?;
-			let may_settle = record.status == NodeStatus::Active &&
-				(mode != VerificationMode::Tee || Self::tee_attestation(node).is_some());
-			may_settle.then_some(record.operator)
-		}
-	}
-
-	impl<T> From<nitro::NitroError> for Error<T> {
-		fn from(error: nitro::NitroError) -> Self {
-			use nitro::NitroError::*;
-			match error {
-				UntrustedRoot => Error::UntrustedRoot,
-				CertificateExpired | CertificateNotYetValid => Error::NotValidAtChainTime,
-				IssuerMismatch | NotCa | PathLengthExceeded | BadKeyUsage | UnsupportedAlgorithm =>
-					Error::InvalidCertificateChain,
-				BadCertificateSignature | BadDocumentSignature => Error::InvalidEvidenceSignature,
-				DebugMode => Error::DebugEnclave,
-				_ => Error::MalformedEvidence,
+		for (model, nodes) in ModelNodes::<T>::iter() {
+			ensure!(!nodes.is_empty(), "no model is indexed with no node");
+			for node in nodes {
+				ensure!(
+					Nodes::<T>::get(node).is_some_and(|record| record.capabilities.models.contains(&model)),
+					"an indexed node serves the model"
+				);
 			}
 		}
-	}
-
-	impl<T> From<dcap::DcapError> for Error<T> {
-		fn from(error: dcap::DcapError) -> Self {
-			use dcap::DcapError::*;
-			match error {
-				MalformedQuote | UnsupportedQuoteVersion => Error::MalformedEvidence,
-				DebugMode => Error::DebugEnclave,
-				SeptVeNotDisabled | DisallowedTdAttributes => Error::DisallowedTdAttributes,
-				VerificationFailed => Error::DcapVerificationFailed,
-				TcbRevoked | TcbStatusNotAllowed(_) | OutOfDateBeyondGrace | TcbLevelNotFound =>
-					Error::TcbStatusNotAllowed,
-				TcbEvaluationDataNumberTooLow => Error::TcbEvaluationDataNumberTooLow,
-			}
+		for node in Attestations::<T>::iter_keys().chain(Challenges::<T>::iter_keys()) {
+			ensure!(Nodes::<T>::contains_key(node), "attestations and challenges belong to registered nodes");
 		}
+		Ok(())
 	}
 }

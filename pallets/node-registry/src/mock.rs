@@ -59,18 +59,15 @@ parameter_types! {
 	pub const UnbondingPeriod: u64 = 20;
 	pub const ChallengeLifetime: u64 = 5;
 	pub const AttestationValidity: u64 = 100;
-	pub const MaxEvidenceAge: u64 = 600;
 	/// Where slashed bonds go.
 	pub const SlashSink: AccountId = 99;
 }
 
+#[derive_impl(pallet_node_registry::config_preludes::TestDefaultConfig)]
 impl pallet_node_registry::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slashed = polkadot_sdk::frame_support::traits::tokens::imbalance::ResolveTo<SlashSink, Balances>;
 	type MinBond = MinBond;
-	type ModelId = u32;
-	type MaxModels = ConstU32<4>;
 	type MaxNodesPerModel = ConstU32<3>;
 	type PolicyOrigin = EnsureRoot<AccountId>;
 	type UnixTime = Timestamp;
@@ -78,8 +75,6 @@ impl pallet_node_registry::Config for Test {
 	type UnbondingPeriod = UnbondingPeriod;
 	type ChallengeLifetime = ChallengeLifetime;
 	type AttestationValidity = AttestationValidity;
-	type MaxEvidenceAge = MaxEvidenceAge;
-	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TimestampHelper;
 }
@@ -149,5 +144,13 @@ impl ExtBuilder {
 			Timestamp::set_timestamp(NOW * 1000);
 		});
 		ext
+	}
+
+	/// Runs `test` in the externality [`Self::build`] makes, then checks the invariants.
+	pub fn build_and_execute(self, test: impl FnOnce()) {
+		self.build().execute_with(|| {
+			test();
+			NodeRegistry::do_try_state().expect("the node registry's invariants hold");
+		})
 	}
 }

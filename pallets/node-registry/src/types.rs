@@ -9,8 +9,7 @@ use polkadot_sdk::frame_support::{
 };
 use scale_info::TypeInfo;
 
-/// The sr25519 public key a node signs its results with.
-pub type NodeKey = polkadot_sdk::sp_core::sr25519::Public;
+pub use opg_primitives::{NodeKey, Roles, VerificationMode, VerificationModes};
 
 /// Largest Nitro attestation document: a 16 KiB payload plus the COSE envelope.
 pub type MaxDocumentLen = ConstU32<{ 20 * 1024 }>;
@@ -18,77 +17,6 @@ pub type MaxDocumentLen = ConstU32<{ 20 * 1024 }>;
 pub type MaxQuoteLen = ConstU32<{ 16 * 1024 }>;
 /// Largest SCALE-encoded DCAP collateral (the samples are 14–19 KiB).
 pub type MaxCollateralLen = ConstU32<{ 64 * 1024 }>;
-
-/// A set of bits, one per flag of `T`.
-macro_rules! flag_set {
-	($(#[$doc:meta])* $name:ident { $($(#[$flag_doc:meta])* $flag:ident = $bit:expr),* $(,)? }) => {
-		$(#[$doc])*
-		#[derive(Clone, Copy, Default, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
-		pub struct $name(pub u8);
-
-		impl $name {
-			$($(#[$flag_doc])* pub const $flag: u8 = 1 << $bit;)*
-			/// All defined flags.
-			pub const ALL: u8 = 0 $(| (1 << $bit))*;
-
-			/// Whether every flag of `flags` is set.
-			pub fn contains(&self, flags: u8) -> bool {
-				self.0 & flags == flags
-			}
-
-			/// Non-empty, with no undefined bit.
-			pub fn is_valid(&self) -> bool {
-				self.0 != 0 && self.0 & !Self::ALL == 0
-			}
-		}
-	};
-}
-
-flag_set!(
-	/// What a node does for the network.
-	Roles {
-		/// Runs inference jobs.
-		INFERENCE = 0,
-		/// Fetches and stores external data with signed provenance.
-		DATA = 1,
-		/// Checks other nodes' results.
-		VERIFIER = 2,
-	}
-);
-
-flag_set!(
-	/// The evidence a node can return with a result.
-	VerificationModes {
-		/// A signature by the node key.
-		VANILLA = 0,
-		/// A signature by a key bound to a valid TEE attestation.
-		TEE = 1,
-		/// A Groth16 proof of the inference.
-		ZKML = 2,
-	}
-);
-
-/// The evidence one result comes with.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
-pub enum VerificationMode {
-	/// A signature by the node key.
-	Vanilla,
-	/// A signature by the node key while its TEE attestation is valid.
-	Tee,
-	/// A Groth16 proof of the inference.
-	Zkml,
-}
-
-impl VerificationMode {
-	/// This mode's flag in [`VerificationModes`].
-	pub fn flag(self) -> u8 {
-		match self {
-			Self::Vanilla => VerificationModes::VANILLA,
-			Self::Tee => VerificationModes::TEE,
-			Self::Zkml => VerificationModes::ZKML,
-		}
-	}
-}
 
 /// The kind of processor a node runs inference on.
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
@@ -134,7 +62,10 @@ pub enum NodeStatus<BlockNumber> {
 	/// Revoked by governance: serves nothing, may only exit.
 	Revoked,
 	/// Exiting: the bond is released to the operator from block `until` on.
-	Unbonding { until: BlockNumber },
+	Unbonding {
+		/// The first block in which the bond can be withdrawn.
+		until: BlockNumber,
+	},
 }
 
 /// A registered node.
@@ -202,8 +133,16 @@ pub struct AllowedMeasurement {
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
 pub enum Evidence {
 	/// An AWS Nitro Enclaves attestation document (COSE_Sign1 bytes).
-	Nitro { document: BoundedVec<u8, MaxDocumentLen> },
+	Nitro {
+		/// The COSE_Sign1 document.
+		document: BoundedVec<u8, MaxDocumentLen>,
+	},
 	/// An Intel DCAP quote (SGX v3, TDX v4/v5) with its collateral, SCALE-encoded as
 	/// `dcap-qvl`'s `QuoteCollateralV3`.
-	Dcap { quote: BoundedVec<u8, MaxQuoteLen>, collateral: BoundedVec<u8, MaxCollateralLen> },
+	Dcap {
+		/// The quote.
+		quote: BoundedVec<u8, MaxQuoteLen>,
+		/// Its collateral, SCALE-encoded.
+		collateral: BoundedVec<u8, MaxCollateralLen>,
+	},
 }

@@ -84,6 +84,7 @@ pub mod pallet {
 		/// Timing profile of the referendum tracks.
 		pub timings: TrackTimings,
 		#[serde(skip)]
+		/// The pallet's configuration (no data).
 		pub _config: core::marker::PhantomData<T>,
 	}
 

@@ -76,11 +76,20 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// A validator joins the set from the session after next.
-		ValidatorAdded { who: T::AccountId },
+		ValidatorAdded {
+			/// The validator's account.
+			who: T::AccountId,
+		},
 		/// A validator leaves the set from the session after next.
-		ValidatorRemoved { who: T::AccountId },
+		ValidatorRemoved {
+			/// The validator's account.
+			who: T::AccountId,
+		},
 		/// Sessions now last `period` blocks.
-		SessionPeriodChanged { period: BlockNumberFor<T> },
+		SessionPeriodChanged {
+			/// The new session length in blocks.
+			period: BlockNumberFor<T>,
+		},
 	}
 
 	#[pallet::error]

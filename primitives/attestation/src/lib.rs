@@ -48,13 +48,34 @@ pub type MeasurementHash = [u8; 32];
 pub enum Measurement {
 	/// AWS Nitro: enclave image (PCR0), kernel and boot ramfs (PCR1), application (PCR2),
 	/// and, when the entry pins the image signer, the signing certificate (PCR8).
-	Nitro { pcr0: [u8; 48], pcr1: [u8; 48], pcr2: [u8; 48], pcr8: Option<[u8; 48]> },
+	Nitro {
+		/// PCR0: the enclave image.
+		pcr0: [u8; 48],
+		/// PCR1: the kernel and boot ramfs.
+		pcr1: [u8; 48],
+		/// PCR2: the application.
+		pcr2: [u8; 48],
+		/// PCR8: the image signer's certificate, when the entry pins it.
+		pcr8: Option<[u8; 48]>,
+	},
 	/// Intel TDX: the TD's initial contents (MRTD) and its runtime measurement registers.
-	Tdx { mr_td: [u8; 48], rtmr: [[u8; 48]; 4] },
+	Tdx {
+		/// MRTD: the TD's initial contents.
+		mr_td: [u8; 48],
+		/// RTMR0–3: the runtime measurement registers.
+		rtmr: [[u8; 48]; 4],
+	},
 	/// Intel SGX: the enclave (MRENCLAVE), its signer (MRSIGNER) and product id. The minimum
 	/// ISVSVN is a property of the allow-list entry, compared with
 	/// [`Attestation::security_version`].
-	Sgx { mr_enclave: [u8; 32], mr_signer: [u8; 32], isv_prod_id: u16 },
+	Sgx {
+		/// MRENCLAVE: the enclave's contents.
+		mr_enclave: [u8; 32],
+		/// MRSIGNER: the enclave signer's key.
+		mr_signer: [u8; 32],
+		/// The product id (ISVPRODID).
+		isv_prod_id: u16,
+	},
 }
 
 /// Domain separator of [`Measurement::hash`], versioned.
@@ -84,14 +105,23 @@ impl Measurement {
 /// Intel TCB status of a DCAP-attested platform (absent for Nitro).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
 pub enum TcbStatus {
+	/// The platform is patched.
 	UpToDate,
+	/// Patched; software mitigations are needed.
 	SwHardeningNeeded,
+	/// Patched; a BIOS configuration change is needed.
 	ConfigurationNeeded,
+	/// Patched; configuration and software mitigations are needed.
 	ConfigurationAndSwHardeningNeeded,
+	/// A TCB recovery has been published that the platform lacks.
 	OutOfDate,
+	/// Out of date, and a configuration change is needed.
 	OutOfDateConfigurationNeeded,
+	/// TDX: the TD should be relaunched to pick up a TCB update.
 	TdRelaunchAdvised,
+	/// TDX: relaunch advised, and a configuration change is needed.
 	TdRelaunchAdvisedConfigurationNeeded,
+	/// The platform's keys are revoked.
 	Revoked,
 }
 

@@ -70,14 +70,23 @@ const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 /// A payload field of the attestation document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
+	/// `module_id`: the enclave's id.
 	ModuleId,
+	/// `digest`: the PCR hash algorithm.
 	Digest,
+	/// `timestamp`: milliseconds since the epoch.
 	Timestamp,
+	/// `pcrs`: the platform configuration registers.
 	Pcrs,
+	/// `certificate`: the signing certificate.
 	Certificate,
+	/// `cabundle`: the chain to the root.
 	Cabundle,
+	/// `public_key`: an optional key of the enclave.
 	PublicKey,
+	/// `user_data`: the enclave's data (OPG: the binding).
 	UserData,
+	/// `nonce`: the challenge.
 	Nonce,
 }
 

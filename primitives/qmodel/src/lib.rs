@@ -185,19 +185,46 @@ pub enum Error {
 	/// A model needs at least one and at most [`MAX_LAYERS`] layers.
 	LayerCount(usize),
 	/// A layer's dimensions are zero or above the limits.
-	LayerSize { layer: usize },
+	LayerSize {
+		/// The layer's index, from 0.
+		layer: usize,
+	},
 	/// A layer's window does not fit its (padded) image.
-	LayerShape { layer: usize },
+	LayerShape {
+		/// The layer's index, from 0.
+		layer: usize,
+	},
 	/// A layer's inputs differ from the previous layer's outputs.
-	LayerMismatch { layer: usize, expected: u32, found: u32 },
+	LayerMismatch {
+		/// The layer's index, from 0.
+		layer: usize,
+		/// The previous layer's outputs.
+		expected: u32,
+		/// This layer's inputs.
+		found: u32,
+	},
 	/// A layer has the wrong number of weights or biases.
-	ParameterCount { layer: usize },
+	ParameterCount {
+		/// The layer's index, from 0.
+		layer: usize,
+	},
 	/// A layer's multiplier is not positive or its shift is above [`MAX_SHIFT`].
-	Requantization { layer: usize },
+	Requantization {
+		/// The layer's index, from 0.
+		layer: usize,
+	},
 	/// A version 1 model has a layer other than dense.
-	NotInVersion1 { layer: usize },
+	NotInVersion1 {
+		/// The layer's index, from 0.
+		layer: usize,
+	},
 	/// The input has the wrong length.
-	InputLength { expected: u32, found: usize },
+	InputLength {
+		/// The model's input length.
+		expected: u32,
+		/// The given input's length.
+		found: usize,
+	},
 }
 
 impl core::fmt::Display for Error {

@@ -4,7 +4,8 @@
 //! - [`merkle`]: the tree a node commits a batch of results to, and inclusion proofs;
 //! - [`fees`]: how a payment splits between the node and the protocol;
 //! - [`selection`]: bond-weighted choice of the node that serves a request;
-//! - [`message`]: the bytes a node key signs for a result or a batch.
+//! - [`message`]: the bytes every key signs: results, batch roots, node registrations,
+//!   data provenance (with committed test vectors).
 //!
 //! Hashes are SHA-256, the hash the artifact store addresses content by.
 

@@ -1,5 +1,13 @@
-//! The messages a node key signs. Each starts with its own domain tag and the chain's
-//! genesis hash, so a signature never verifies for another purpose or another chain.
+//! Every message a key signs, built here and nowhere else. Each starts with its own
+//! domain tag, and those that count on chain with the chain's genesis hash, so a
+//! signature never verifies for another purpose or another chain. Integers are
+//! little-endian: request ids 8 bytes (a `u64`), leaf counts and lengths 4 bytes (`u32`),
+//! times 8 bytes (`u64` milliseconds).
+//!
+//! `vectors/messages.json` holds, for each message, its inputs, its exact bytes and an
+//! sr25519 signature by the development key `//Alice`; the Rust tests of this crate and
+//! the JS tests (`tests/node/messages.test.mjs`) rebuild every message from its inputs
+//! and check both.
 
 use crate::Hash;
 use alloc::vec::Vec;
@@ -8,8 +16,13 @@ use alloc::vec::Vec;
 pub const RESULT_DOMAIN: &[u8] = b"opg/inference-result/v1";
 /// Domain of a batch root.
 pub const BATCH_DOMAIN: &[u8] = b"opg/inference-batch/v1";
+/// Domain of a node key's registration for an operator.
+pub const REGISTRATION_DOMAIN: &[u8] = b"opg/node-registration/v1";
+/// Domain of a data-provenance statement.
+pub const PROVENANCE_DOMAIN: &[u8] = b"opg/data-provenance/v1";
 
-/// What the serving node signs for one result: request, model artifact, input and output.
+/// What the serving node signs for one result: request, model artifact, input and output:
+/// `RESULT_DOMAIN ‖ genesis ‖ u64 request ‖ model hash ‖ input hash ‖ output hash`.
 pub fn result(genesis: &Hash, request: u64, model_hash: &Hash, input_hash: &Hash, output_hash: &Hash) -> Vec<u8> {
 	let mut message = Vec::with_capacity(RESULT_DOMAIN.len() + 32 + 8 + 3 * 32);
 	message.extend_from_slice(RESULT_DOMAIN);
@@ -21,13 +34,37 @@ pub fn result(genesis: &Hash, request: u64, model_hash: &Hash, input_hash: &Hash
 	message
 }
 
-/// What the serving node signs for a batch: the Merkle root over its leaves and their count.
+/// What the serving node signs for a batch: the Merkle root over its leaves and their
+/// count: `BATCH_DOMAIN ‖ genesis ‖ root ‖ u32 leaf count`.
 pub fn batch(genesis: &Hash, root: &Hash, leaf_count: u32) -> Vec<u8> {
 	let mut message = Vec::with_capacity(BATCH_DOMAIN.len() + 32 + 32 + 4);
 	message.extend_from_slice(BATCH_DOMAIN);
 	message.extend_from_slice(genesis);
 	message.extend_from_slice(root);
 	message.extend_from_slice(&leaf_count.to_le_bytes());
+	message
+}
+
+/// What a node key signs to be registered by an operator:
+/// `REGISTRATION_DOMAIN ‖ genesis ‖ SCALE(operator account)` (32 bytes for an
+/// `AccountId32`), so that no one registers a key they do not hold.
+pub fn registration(genesis: &Hash, operator: &[u8]) -> Vec<u8> {
+	let mut message = Vec::with_capacity(REGISTRATION_DOMAIN.len() + 32 + operator.len());
+	message.extend_from_slice(REGISTRATION_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(operator);
+	message
+}
+
+/// "URL `url` returned bytes hashing to `hash` at `unix_ms`", signed by a data node:
+/// `PROVENANCE_DOMAIN ‖ u32 length of url ‖ url ‖ hash ‖ u64 unix_ms`.
+pub fn provenance(url: &str, hash: &Hash, unix_ms: u64) -> Vec<u8> {
+	let mut message = Vec::with_capacity(PROVENANCE_DOMAIN.len() + 4 + url.len() + 32 + 8);
+	message.extend_from_slice(PROVENANCE_DOMAIN);
+	message.extend_from_slice(&(url.len() as u32).to_le_bytes());
+	message.extend_from_slice(url.as_bytes());
+	message.extend_from_slice(hash);
+	message.extend_from_slice(&unix_ms.to_le_bytes());
 	message
 }
 
@@ -46,5 +83,17 @@ mod tests {
 		let batch_message = batch(&[1; 32], &[2; 32], 3);
 		assert_ne!(batch_message, batch(&[1; 32], &[2; 32], 4));
 		assert!(!batch_message.starts_with(RESULT_DOMAIN));
+		assert_ne!(registration(&[1; 32], &[5; 32]), registration(&[1; 32], &[6; 32]));
+		assert_ne!(provenance("http://a/b", &[1; 32], 5), provenance("http://a/b", &[1; 32], 6));
+	}
+
+	#[test]
+	fn no_domain_is_a_prefix_of_another() {
+		let domains = [RESULT_DOMAIN, BATCH_DOMAIN, REGISTRATION_DOMAIN, PROVENANCE_DOMAIN];
+		for (i, a) in domains.iter().enumerate() {
+			for (j, b) in domains.iter().enumerate() {
+				assert!(i == j || !a.starts_with(b), "{:?} starts with {:?}", a, b);
+			}
+		}
 	}
 }

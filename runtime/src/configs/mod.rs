@@ -286,57 +286,35 @@ mod benchmark_helpers {
 		}
 
 		fn serving_model(nodes: u32) -> u32 {
-			use pallet_model_hub::{Artifact, DType, ModelFormat, ModelSpec, Schema, TensorSpec, Version};
-			use pallet_node_registry::{Capabilities, Hardware, HardwareClass, Roles, VerificationModes};
 			use alloc::vec;
+			use pallet_model_hub::{testing as models, ModelFormat};
+			use pallet_node_registry::{testing as nodes, Roles, VerificationModes};
 			use polkadot_sdk::{
 				frame_benchmarking::account,
 				frame_support::{
 					assert_ok,
 					traits::{fungible::Mutate, Get},
-					BoundedVec,
 				},
 				sp_io,
 			};
 
 			let owner: AccountId = account("model-owner", 0, 0);
 			assert_ok!(Balances::mint_into(&owner, 1_000 * OPG));
-			let tensor = |length| TensorSpec { shape: BoundedVec::truncate_from(vec![length]), dtype: DType::I8, quantization: None };
-			let spec = ModelSpec {
-				name: BoundedVec::truncate_from(b"benchmark".to_vec()),
-				version: Version { major: 1, minor: 0, patch: 0 },
-				format: ModelFormat::QuantizedInteger,
-				artifact: Artifact { hash: [7; 32], size: 1, locator: BoundedVec::new() },
-				schema: Schema {
-					inputs: BoundedVec::truncate_from(vec![tensor(784)]),
-					outputs: BoundedVec::truncate_from(vec![tensor(10)]),
-				},
-				price: OPG,
-				modes: VerificationModes(VerificationModes::VANILLA),
-			};
+			let modes = VerificationModes::VANILLA;
+			let schema = models::int8_vectors(784, 10);
+			let spec = models::spec("benchmark", ModelFormat::QuantizedInteger, [7; 32], 1, schema, OPG, modes);
 			let model = pallet_model_hub::NextModelId::<Runtime>::get();
 			assert_ok!(ModelHub::publish(RuntimeOrigin::signed(owner), spec, None));
 			for index in 0..nodes {
 				let operator: AccountId = account("node-operator", index, 0);
 				assert_ok!(Balances::mint_into(&operator, 1_000_000 * OPG));
-				let node = sp_io::crypto::sr25519_generate(pallet_inference::NODE_KEY_TYPE, None);
-				let message = NodeRegistry::registration_message(&operator).expect("genesis hash set");
-				let signature =
-					sp_io::crypto::sr25519_sign(pallet_inference::NODE_KEY_TYPE, &node, &message).expect("key generated");
-				let capabilities = Capabilities {
-					models: BoundedVec::truncate_from(vec![model]),
-					modes: VerificationModes(VerificationModes::VANILLA),
-					hardware: Hardware { class: HardwareClass::Cpu, gpu_model: BoundedVec::new(), gpu_memory_mib: 0 },
-					endpoint: BoundedVec::new(),
-				};
-				assert_ok!(NodeRegistry::register(
-					RuntimeOrigin::signed(operator),
-					node,
-					Roles(Roles::INFERENCE),
-					capabilities,
-					dynamic_params::protocol::MinNodeBond::get(),
-					signature,
-				));
+				let key_type = pallet_inference::NODE_KEY_TYPE;
+				let node = sp_io::crypto::sr25519_generate(key_type, None);
+				let sign = |message: &[u8]| sp_io::crypto::sr25519_sign(key_type, &node, message).expect("key generated");
+				let mut capabilities = nodes::capabilities::<Runtime>(vec![model], modes);
+				capabilities.endpoint = Default::default();
+				let bond = dynamic_params::protocol::MinNodeBond::get();
+				assert_ok!(nodes::register::<Runtime>(operator, node, Roles::INFERENCE, capabilities, bond, sign));
 			}
 			model
 		}

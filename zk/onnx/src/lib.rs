@@ -32,13 +32,33 @@ pub enum Error {
 	/// (a symbolic batch dimension is accepted).
 	InputShape,
 	/// An operator the importer does not translate.
-	Unsupported { node: String, op_type: String },
+	Unsupported {
+		/// The node's name.
+		node: String,
+		/// Its operator.
+		op_type: String,
+	},
 	/// An operator's attribute outside what the integer format expresses.
-	Attribute { node: String, attribute: String, reason: String },
+	Attribute {
+		/// The node's name.
+		node: String,
+		/// The attribute.
+		attribute: String,
+		/// What is wrong with it.
+		reason: String,
+	},
 	/// A node does not consume the previous node's output: the graph is not a chain.
-	NotAChain { node: String },
+	NotAChain {
+		/// The node's name.
+		node: String,
+	},
 	/// A weight or bias is not a float initializer of the expected shape.
-	Parameter { node: String, name: String },
+	Parameter {
+		/// The node's name.
+		node: String,
+		/// The initializer's name.
+		name: String,
+	},
 	/// The graph's output is not the last node's.
 	Output,
 	/// The resulting integer model is invalid.
@@ -46,7 +66,12 @@ pub enum Error {
 	/// Calibration inputs of the wrong length, or none.
 	Calibration(String),
 	/// A scale that no multiplier and shift express.
-	Scale { layer: usize, ratio: f64 },
+	Scale {
+		/// The layer's index, from 0.
+		layer: usize,
+		/// The scale to express.
+		ratio: f64,
+	},
 }
 
 impl core::fmt::Display for Error {
@@ -84,23 +109,56 @@ impl std::error::Error for Error {}
 #[derive(Clone, Debug, PartialEq)]
 pub enum FloatLayer {
 	/// `Gemm`: `y = W·x + b` (`weights` one row per output), then ReLU if `relu`.
-	Dense { inputs: usize, outputs: usize, weights: Vec<f32>, bias: Vec<f32>, relu: bool },
+	Dense {
+		/// Input values.
+		inputs: usize,
+		/// Output values.
+		outputs: usize,
+		/// Weights, row-major (output, then input; a convolution: filter, channel, row, column).
+		weights: Vec<f32>,
+		/// One bias per output (per filter).
+		bias: Vec<f32>,
+		/// Whether ReLU follows.
+		relu: bool,
+	},
 	/// `Conv`: a 2-D convolution with zero padding and one stride, then ReLU if `relu`.
 	Conv {
+		/// Input channels.
 		channels: usize,
+		/// Input height.
 		height: usize,
+		/// Input width.
 		width: usize,
+		/// Output channels.
 		filters: usize,
+		/// Window height.
 		kernel_height: usize,
+		/// Window width.
 		kernel_width: usize,
+		/// Step between windows.
 		stride: usize,
+		/// Zeros around the image, on every side.
 		padding: usize,
+		/// Weights, row-major (output, then input; a convolution: filter, channel, row, column).
 		weights: Vec<f32>,
+		/// One bias per output (per filter).
 		bias: Vec<f32>,
+		/// Whether ReLU follows.
 		relu: bool,
 	},
 	/// `AveragePool`: square windows, no padding.
-	AvgPool { channels: usize, height: usize, width: usize, kernel: usize, stride: usize },
+	AvgPool {
+		/// Input channels.
+		channels: usize,
+		/// Input height.
+		height: usize,
+		/// Input width.
+		width: usize,
+		/// Window side.
+		kernel: usize,
+		/// Step between windows.
+		stride: usize,
+	},
 }
 
 /// An imported float model: its input length and layers.

@@ -36,7 +36,12 @@ pub enum Error {
 	/// The model's output needs more public inputs than a verifying key may have.
 	OutputTooLong(u32),
 	/// The input has the wrong length.
-	InputLength { expected: u32, found: usize },
+	InputLength {
+		/// The model's input length.
+		expected: u32,
+		/// The given input's length.
+		found: usize,
+	},
 	/// The proving key was not made for this model.
 	KeyMismatch,
 	/// Constraint synthesis or proving failed.

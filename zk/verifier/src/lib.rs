@@ -418,13 +418,9 @@ pub fn verify_batch(key: &PreparedKey, items: &[(Proof<Bn254>, Vec<Fr>)]) -> Res
 	}
 }
 
-/// Checks a verifying key as [`decode_key`] does, without preparing it (no pairing): what
-/// the model hub runs on publication. Returns the number of public inputs.
-pub fn check_key(bytes: &[u8]) -> Result<usize, Error> {
-	Ok(decode_checked_key(bytes)?.gamma_abc_g1.len() - 1)
-}
-
 /// Checks and prepares an encoded key: the prepared encoding ([`PreparedKey::encode`]).
+/// What the model hub runs once, on publication (through the host function in the
+/// runtime), so that verification reads the prepared key without checks.
 pub fn prepare_key(bytes: &[u8]) -> Result<Vec<u8>, Error> {
 	Ok(decode_key(bytes)?.encode())
 }

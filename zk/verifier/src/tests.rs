@@ -270,8 +270,8 @@ fn field_bytes_round_trip_and_refuse_non_canonical_values() {
 #[test]
 fn the_fixture_verifies_and_its_encodings_round_trip() {
 	use fixture::*;
-	assert_eq!(check_key(VERIFYING_KEY), Ok(3));
 	let prepared = PureRust.prepare_key(VERIFYING_KEY).unwrap();
+	assert_eq!(prepared_public_inputs(&prepared), Some(3));
 	assert!(prepared.len() <= MAX_PREPARED_KEY_LEN);
 	assert_eq!(PureRust.prepare_key(&VERIFYING_KEY[1..]), Err(Error::MalformedKey));
 	let widest = prepare_key(WIDEST_KEY).unwrap();

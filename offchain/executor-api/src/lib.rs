@@ -1,0 +1,366 @@
+//! # The executor's HTTP contract
+//!
+//! What the inference pallet's off-chain worker (and any other client: the JS tests, the
+//! SDKs) sends to `opg-executor`, and what the executor parses: the paths, the query
+//! parameters, the headers and the body encodings, each spelled once, here. Builders
+//! ([`Call::uri`]) and parsers ([`Route::parse`], [`query_value`], [`parse_hash`],
+//! [`Job::parse`], [`Signing::parse`]) are tested against each other.
+//!
+//! | Method and path | Query | Body | Answer |
+//! |---|---|---|---|
+//! | `GET /health` | | | JSON: models and devices, node key, deterministic mode |
+//! | `GET /metrics` | | | Prometheus text |
+//! | `POST /v1/infer/0x{model}` | [`Signing`] optional, `input` optional | input bytes, or empty with `input` | output bytes |
+//! | `POST /v1/prove/0x{model}` | [`Job`], `input` optional | input bytes, or empty with `input` | output bytes, [`header::PROOF`] |
+//! | `POST /v1/sign-batch` | `genesis` | request ids ([`encode_request_ids`]) | [`header::BATCH_ROOT`], [`header::SIGNATURE`] |
+//! | `POST /v1/fetch` | `url` (percent-encoded) | | JSON provenance statement |
+//! | `POST /v1/attestation` | `genesis`, `nonce` | | JSON `{node, document}` |
+//! | `PUT`/`GET /v1/artifacts/0x{hash}` | | artifact bytes | |
+//!
+//! Hashes and keys are 64 hex digits, written with `0x` and parsed with or without it;
+//! request ids are decimal. Binary header values are `0x`-hex.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+use alloc::{format, string::String, vec::Vec};
+
+/// A SHA-256 hash, a genesis hash or a public key: 32 bytes.
+pub type Hash32 = [u8; 32];
+
+/// Path segments after `/v1/` and the top-level paths.
+pub mod path {
+	/// `GET`: the executor's state as JSON.
+	pub const HEALTH: &str = "/health";
+	/// `GET`: Prometheus metrics.
+	pub const METRICS: &str = "/metrics";
+	/// `POST /v1/infer/0x{model}`: run a model.
+	pub const INFER: &str = "/v1/infer";
+	/// `POST /v1/prove/0x{model}`: run a quantized model and prove it.
+	pub const PROVE: &str = "/v1/prove";
+	/// `POST /v1/sign-batch`: sign a batch root over results this executor signed.
+	pub const SIGN_BATCH: &str = "/v1/sign-batch";
+	/// `POST /v1/fetch?url=`: fetch and store external data with signed provenance.
+	pub const FETCH: &str = "/v1/fetch";
+	/// `POST /v1/attestation`: the TEE attestation document of the executor's node key.
+	pub const ATTESTATION: &str = "/v1/attestation";
+	/// `PUT`/`GET /v1/artifacts/0x{hash}`: the content-addressed store.
+	pub const ARTIFACTS: &str = "/v1/artifacts";
+}
+
+/// Query parameter names.
+pub mod query {
+	/// The chain's genesis hash, which signatures and proofs bind.
+	pub const GENESIS: &str = "genesis";
+	/// The request id (decimal).
+	pub const REQUEST: &str = "request";
+	/// The node key a proof is bound to.
+	pub const NODE: &str = "node";
+	/// The SHA-256 of a stored input (the body is then empty).
+	pub const INPUT: &str = "input";
+	/// The URL a data node fetches.
+	pub const URL: &str = "url";
+	/// The registry's challenge nonce an attestation binds.
+	pub const NONCE: &str = "nonce";
+}
+
+/// Header names of the executor's answers.
+pub mod header {
+	/// SHA-256 of the output bytes.
+	pub const OUTPUT_HASH: &str = "x-opg-output-hash";
+	/// The compressed Groth16 proof.
+	pub const PROOF: &str = "x-opg-proof";
+	/// The node key's sr25519 signature (of a result or a batch root).
+	pub const SIGNATURE: &str = "x-opg-signature";
+	/// The node key that signed.
+	pub const NODE: &str = "x-opg-node";
+	/// The Merkle root a batch signature covers.
+	pub const BATCH_ROOT: &str = "x-opg-batch-root";
+	/// The device a TorchScript model ran on (`cpu`, `cuda:N`).
+	pub const DEVICE: &str = "x-opg-device";
+	/// How many requests ran in the same batch.
+	pub const BATCH_SIZE: &str = "x-opg-batch-size";
+	/// Whether rerunning the input alone on this device type gives the same bits.
+	pub const REPRODUCIBLE: &str = "x-opg-reproducible";
+}
+
+/// `0x` and 64 hex digits.
+pub fn hex32(bytes: &Hash32) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+/// 32 bytes from 64 hex digits, with or without `0x`.
+pub fn parse_hash(text: &str) -> Option<Hash32> {
+	let mut hash = [0u8; 32];
+	hex::decode_to_slice(text.strip_prefix("0x").unwrap_or(text), &mut hash).ok()?;
+	Some(hash)
+}
+
+/// The bytes of a `0x`-hex header value (surrounding spaces ignored).
+pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
+	let text = text.trim();
+	hex::decode(text.strip_prefix("0x").unwrap_or(text)).ok()
+}
+
+/// The value of `name` in a query string (the part after `?`).
+pub fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+	query?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// A result the executor signs with its node key: the chain and the request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Signing {
+	/// The chain's genesis hash.
+	pub genesis: Hash32,
+	/// The request id.
+	pub request: u64,
+}
+
+impl Signing {
+	/// `genesis` and `request` from a query, in any order; `None` if either is missing or
+	/// malformed.
+	pub fn parse(query: Option<&str>) -> Option<Self> {
+		Some(Self {
+			genesis: parse_hash(query_value(query, query::GENESIS)?)?,
+			request: query_value(query, query::REQUEST)?.parse().ok()?,
+		})
+	}
+}
+
+/// What a ZKML proof is bound to: chain, request and node key.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Job {
+	/// The chain's genesis hash.
+	pub genesis: Hash32,
+	/// The request id.
+	pub request: u64,
+	/// The node key serving the request.
+	pub node: Hash32,
+}
+
+impl Job {
+	/// `genesis`, `request` and `node` from a query, in any order.
+	pub fn parse(query: Option<&str>) -> Option<Self> {
+		let Signing { genesis, request } = Signing::parse(query)?;
+		Some(Self { genesis, request, node: parse_hash(query_value(query, query::NODE)?)? })
+	}
+}
+
+/// A call to the executor, as a client builds it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Call<'a> {
+	/// Run `model` on the body, or on the stored input `input`; signed when `signing`.
+	Infer {
+		/// The model's artifact hash.
+		model: &'a Hash32,
+		/// A stored input's hash (the body is then empty).
+		input: Option<&'a Hash32>,
+		/// Ask the executor to sign the result with its node key.
+		signing: Option<Signing>,
+	},
+	/// Run and prove `model` for `job`.
+	Prove {
+		/// The model's artifact hash.
+		model: &'a Hash32,
+		/// A stored input's hash (the body is then empty).
+		input: Option<&'a Hash32>,
+		/// What the proof is bound to.
+		job: Job,
+	},
+	/// Sign the batch root over results the executor signed on chain `genesis`.
+	SignBatch {
+		/// The chain's genesis hash.
+		genesis: &'a Hash32,
+	},
+	/// An artifact of the store.
+	Artifact {
+		/// Its SHA-256.
+		hash: &'a Hash32,
+	},
+}
+
+impl Call<'_> {
+	/// The URI of this call on the executor at `base` (e.g. `http://127.0.0.1:8700`).
+	pub fn uri(&self, base: &str) -> String {
+		let base = base.trim_end_matches('/');
+		let mut query: Vec<(&str, String)> = Vec::new();
+		let path = match self {
+			Self::Infer { model, input, signing } => {
+				if let Some(input) = input {
+					query.push((query::INPUT, hex32(input)));
+				}
+				if let Some(Signing { genesis, request }) = signing {
+					query.push((query::GENESIS, hex32(genesis)));
+					query.push((query::REQUEST, format!("{request}")));
+				}
+				format!("{}/{}", path::INFER, hex32(model))
+			},
+			Self::Prove { model, input, job } => {
+				if let Some(input) = input {
+					query.push((query::INPUT, hex32(input)));
+				}
+				query.push((query::GENESIS, hex32(&job.genesis)));
+				query.push((query::REQUEST, format!("{}", job.request)));
+				query.push((query::NODE, hex32(&job.node)));
+				format!("{}/{}", path::PROVE, hex32(model))
+			},
+			Self::SignBatch { genesis } => {
+				query.push((query::GENESIS, hex32(genesis)));
+				String::from(path::SIGN_BATCH)
+			},
+			Self::Artifact { hash } => format!("{}/{}", path::ARTIFACTS, hex32(hash)),
+		};
+		let query: Vec<String> = query.into_iter().map(|(name, value)| format!("{name}={value}")).collect();
+		match query.is_empty() {
+			true => format!("{base}{path}"),
+			false => format!("{base}{path}?{}", query.join("&")),
+		}
+	}
+}
+
+/// A request's route, as the executor dispatches it (the method is checked apart).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Route<'a> {
+	/// [`path::HEALTH`].
+	Health,
+	/// [`path::METRICS`].
+	Metrics,
+	/// [`path::INFER`] with the model segment as sent.
+	Infer(&'a str),
+	/// [`path::PROVE`] with the model segment as sent.
+	Prove(&'a str),
+	/// [`path::SIGN_BATCH`].
+	SignBatch,
+	/// [`path::FETCH`].
+	Fetch,
+	/// [`path::ATTESTATION`].
+	Attestation,
+	/// [`path::ARTIFACTS`] with the hash segment as sent.
+	Artifact(&'a str),
+}
+
+impl<'a> Route<'a> {
+	/// The route of `path` (without the query); `None` for any other path.
+	pub fn parse(path: &'a str) -> Option<Self> {
+		let under = |prefix: &str| {
+			path.strip_prefix(prefix)?.strip_prefix('/').filter(|rest| !rest.is_empty() && !rest.contains('/'))
+		};
+		Some(match path {
+			path::HEALTH => Self::Health,
+			path::METRICS => Self::Metrics,
+			path::SIGN_BATCH => Self::SignBatch,
+			path::FETCH => Self::Fetch,
+			path::ATTESTATION => Self::Attestation,
+			_ => under(path::INFER)
+				.map(Self::Infer)
+				.or_else(|| under(path::PROVE).map(Self::Prove))
+				.or_else(|| under(path::ARTIFACTS).map(Self::Artifact))?,
+		})
+	}
+}
+
+/// The body of [`Call::SignBatch`]: request ids, 8 bytes little-endian each, in leaf order.
+pub fn encode_request_ids(ids: impl IntoIterator<Item = u64>) -> Vec<u8> {
+	ids.into_iter().flat_map(u64::to_le_bytes).collect()
+}
+
+/// The request ids of a [`Call::SignBatch`] body; `None` unless a whole number of ids.
+pub fn decode_request_ids(body: &[u8]) -> Option<Vec<u64>> {
+	if body.len() % 8 != 0 {
+		return None;
+	}
+	Some(body.chunks_exact(8).map(|chunk| u64::from_le_bytes(chunk.try_into().expect("8 bytes"))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	const BASE: &str = "http://127.0.0.1:8700";
+
+	fn split(uri: &str) -> (&str, Option<&str>) {
+		let rest = uri.strip_prefix(BASE).unwrap();
+		match rest.split_once('?') {
+			Some((path, query)) => (path, Some(query)),
+			None => (rest, None),
+		}
+	}
+
+	#[test]
+	fn an_inference_uri_names_the_model_and_nothing_else() {
+		let uri = Call::Infer { model: &[0xab; 32], input: None, signing: None }.uri(BASE);
+		assert_eq!(uri, format!("{BASE}/v1/infer/0x{}", "ab".repeat(32)));
+		let (path, query) = split(&uri);
+		assert_eq!(Route::parse(path), Some(Route::Infer(&path[10..])));
+		assert_eq!(parse_hash(&path[10..]), Some([0xab; 32]));
+		assert_eq!(query, None);
+	}
+
+	#[test]
+	fn a_signed_stored_inference_round_trips() {
+		let signing = Signing { genesis: [1; 32], request: u64::MAX };
+		let uri = Call::Infer { model: &[2; 32], input: Some(&[3; 32]), signing: Some(signing) }.uri(&format!("{BASE}/"));
+		let (path, query) = split(&uri);
+		assert!(matches!(Route::parse(path), Some(Route::Infer(_))));
+		assert_eq!(Signing::parse(query), Some(signing));
+		assert_eq!(query_value(query, query::INPUT).and_then(parse_hash), Some([3; 32]));
+		assert_eq!(Job::parse(query), None, "no node key: not a proving job");
+	}
+
+	#[test]
+	fn a_proving_job_round_trips_with_and_without_a_stored_input() {
+		let job = Job { genesis: [4; 32], request: 7, node: [5; 32] };
+		for input in [None, Some(&[6; 32])] {
+			let uri = Call::Prove { model: &[2; 32], input, job }.uri(BASE);
+			let (path, query) = split(&uri);
+			assert_eq!(Route::parse(path), Some(Route::Prove(&path[10..])));
+			assert_eq!(Job::parse(query), Some(job));
+			assert_eq!(query_value(query, query::INPUT).and_then(parse_hash).as_ref(), input);
+		}
+	}
+
+	#[test]
+	fn batch_signing_and_artifacts_round_trip() {
+		let uri = Call::SignBatch { genesis: &[9; 32] }.uri(BASE);
+		let (path, query) = split(&uri);
+		assert_eq!(Route::parse(path), Some(Route::SignBatch));
+		assert_eq!(query_value(query, query::GENESIS).and_then(parse_hash), Some([9; 32]));
+		let uri = Call::Artifact { hash: &[8; 32] }.uri(BASE);
+		let (path, _) = split(&uri);
+		assert_eq!(Route::parse(path).map(|r| matches!(r, Route::Artifact(h) if parse_hash(h) == Some([8; 32]))), Some(true));
+	}
+
+	#[test]
+	fn other_paths_have_no_route() {
+		for path in ["/", "/v1/infer", "/v1/infer/", "/v1/infer/a/b", "/v1/prove", "/v2/infer/0x00", "/healthz", "/v1/sign-batch/x"] {
+			assert_eq!(Route::parse(path), None, "{path}");
+		}
+		assert_eq!(Route::parse("/health"), Some(Route::Health));
+		assert_eq!(Route::parse("/v1/attestation"), Some(Route::Attestation));
+		assert_eq!(Route::parse("/v1/fetch"), Some(Route::Fetch));
+	}
+
+	#[test]
+	fn malformed_values_are_refused() {
+		assert_eq!(parse_hash("0x12"), None);
+		assert_eq!(parse_hash(&"g".repeat(64)), None);
+		assert_eq!(Signing::parse(Some("genesis=0x00&request=1")), None);
+		assert_eq!(Signing::parse(Some(&format!("genesis={}&request=-1", hex32(&[0; 32])))), None);
+		assert_eq!(decode_request_ids(&[0; 12]), None);
+		assert_eq!(parse_hex(" 0x0a0b "), Some(alloc::vec![10, 11]));
+	}
+
+	#[test]
+	fn a_parameter_name_is_not_matched_as_a_prefix_of_another() {
+		assert_eq!(query_value(Some("inputs=1&input=2"), query::INPUT), Some("2"));
+	}
+
+	proptest::proptest! {
+		#[test]
+		fn request_ids_round_trip(ids in proptest::collection::vec(proptest::prelude::any::<u64>(), 0..100)) {
+			proptest::prop_assert_eq!(decode_request_ids(&encode_request_ids(ids.clone())), Some(ids));
+		}
+	}
+}

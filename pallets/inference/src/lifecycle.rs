@@ -1,0 +1,289 @@
+//! A request's life: opened with its fee held and assigned to a bond-weighted node
+//! (`submit_request`, `choose_node`), settled with payment to the node's operator and the
+//! protocol's share (`settle`), closed (`close`), or passed to another node when its
+//! deadline is missed and refunded after the last attempt (`handle_missed_deadline`).
+
+use super::*;
+use crate::pallet::*;
+use alloc::vec::Vec;
+use frame_support::{
+	ensure,
+	pallet_prelude::*,
+	traits::{
+		fungible::{BalancedHold, MutateHold},
+		tokens::{Fortitude, Precision, Restriction},
+		OnUnbalanced,
+	},
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
+
+impl<T: Config> Pallet<T> {
+	/// Validates and opens a request (see [`Pallet::request`]); `given_commitment` is the
+	/// caller's input commitment of a stored ZKML input.
+	#[allow(clippy::too_many_arguments)]
+	pub(crate) fn submit_request(
+		requester: T::AccountId,
+		model: ModelId,
+		input: InputOf<T>,
+		mode: VerificationMode,
+		settlement: SettlementMode,
+		max_fee: BalanceOf<T>,
+		window: BlockNumberFor<T>,
+		given_commitment: Option<[u8; 32]>,
+	) -> DispatchResult {
+		let terms = T::Models::serving_terms(model).ok_or(Error::<T>::ModelUnavailable)?;
+		ensure!(terms.modes.contains(mode.flag()), Error::<T>::ModeNotSupported);
+		let commitment = match (&input, mode, settlement, given_commitment) {
+			(Input::Inline(bytes), VerificationMode::Zkml, SettlementMode::Individual, None) =>
+				Some(opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(bytes))),
+			(Input::Stored { .. }, VerificationMode::Zkml, SettlementMode::Individual, Some(given)) => Some(given),
+			(_, VerificationMode::Zkml, _, _) => return Err(Error::<T>::ZkmlNeedsInlineInput.into()),
+			_ => None,
+		};
+		match &input {
+			Input::Inline(_) =>
+				ensure!(settlement != SettlementMode::Private, Error::<T>::PrivateInputMustBeStored),
+			Input::Stored { size, .. } => ensure!(*size > 0, Error::<T>::EmptyInput),
+		}
+		ensure!(terms.price <= max_fee, Error::<T>::FeeAboveMax);
+		ensure!(
+			T::MinWindow::get() <= window && window <= T::MaxWindow::get(),
+			Error::<T>::InvalidWindow
+		);
+
+		let id = NextRequestId::<T>::get();
+		let node = Self::choose_node(id, model, mode, 1, None).ok_or(Error::<T>::NoNodeAvailable)?;
+		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);
+		Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
+			.map_err(|_| Error::<T>::DeadlineBlockFull)?;
+		T::Currency::hold(&HoldReason::RequestFee.into(), &requester, terms.price)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+		NextRequestId::<T>::put(id.saturating_add(1));
+		Inputs::<T>::insert(id, &input);
+		if let Some(commitment) = commitment {
+			InputCommitments::<T>::insert(id, commitment);
+		}
+		Assignments::<T>::insert(node, id, ());
+		Requests::<T>::insert(
+			id,
+			Request {
+				requester: requester.clone(),
+				model,
+				model_hash: terms.artifact_hash,
+				input_hash: input.hash(),
+				mode,
+				settlement,
+				fee: terms.price,
+				window,
+				node,
+				deadline,
+				attempts: 1,
+			},
+		);
+		Self::deposit_event(Event::RequestSubmitted { request: id, requester, model, mode, fee: terms.price });
+		Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
+		Ok(())
+	}
+
+	/// A bond-weighted choice among the nodes that can serve, other than `excluded`.
+	pub(crate) fn choose_node(
+		id: RequestId,
+		model: ModelId,
+		mode: VerificationMode,
+		attempt: u32,
+		excluded: Option<NodeKey>,
+	) -> Option<NodeKey> {
+		let candidates: Vec<(NodeKey, BalanceOf<T>)> = T::Nodes::candidates(&model, mode)
+			.into_iter()
+			.filter(|(node, _)| Some(*node) != excluded)
+			.collect();
+		let weights: Vec<u128> = candidates.iter().map(|(_, bond)| (*bond).unique_saturated_into()).collect();
+		let parent = frame_system::Pallet::<T>::parent_hash();
+		let seed = sp_io::hashing::blake2_256(&(b"opg/assign", parent, id, attempt).encode());
+		selection::pick(&weights, &seed).map(|index| candidates[index].0)
+	}
+
+	/// Pays for a checked result and records it; the request is closed.
+	pub(crate) fn settle(
+		id: RequestId,
+		request: RequestOf<T>,
+		operator: &T::AccountId,
+		output: Output<T::MaxInlineOutput>,
+		output_hash: [u8; 32],
+		settlement: Settlement,
+	) -> DispatchResult {
+		let reason = HoldReason::RequestFee.into();
+		let split = fees::split(request.fee.unique_saturated_into(), T::ProtocolFee::get().deconstruct());
+		let protocol_fee: BalanceOf<T> = split.protocol.unique_saturated_into();
+		let paid = request.fee.saturating_sub(protocol_fee);
+		if !paid.is_zero() {
+			T::Currency::transfer_on_hold(
+				&reason,
+				&request.requester,
+				operator,
+				paid,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Polite,
+			)
+			.map_err(|_| Error::<T>::PaymentFailed)?;
+		}
+		if !protocol_fee.is_zero() {
+			let (credit, _) = T::Currency::slash(&reason, &request.requester, protocol_fee);
+			T::ProtocolFeeSink::on_unbalanced(credit);
+		}
+		Self::close(id, &request);
+		Results::<T>::insert(
+			id,
+			Settled {
+				node: request.node,
+				mode: request.mode,
+				model_hash: request.model_hash,
+				input_hash: request.input_hash,
+				output,
+				paid,
+				protocol_fee,
+				at: frame_system::Pallet::<T>::block_number(),
+				settlement,
+			},
+		);
+		Self::deposit_event(Event::ResultAccepted { request: id, node: request.node, output_hash, paid, protocol_fee });
+		Ok(())
+	}
+
+	/// Removes an open request and its assignment and deadline entry.
+	pub(crate) fn close(id: RequestId, request: &RequestOf<T>) {
+		Requests::<T>::remove(id);
+		Inputs::<T>::remove(id);
+		InputCommitments::<T>::remove(id);
+		Assignments::<T>::remove(request.node, id);
+		Deadlines::<T>::mutate_exists(request.deadline, |due| {
+			if let Some(list) = due {
+				list.retain(|r| *r != id);
+				if list.is_empty() {
+					*due = None;
+				}
+			}
+		});
+	}
+
+	/// Penalizes the node that let `id` pass its deadline, then passes the request to
+	/// another node or, with none left or after the last attempt, refunds it.
+	pub(crate) fn handle_missed_deadline(id: RequestId, now: BlockNumberFor<T>) {
+		let Some(mut request) = Requests::<T>::get(id) else { return };
+		let failed = request.node;
+		let penalty = T::Nodes::slash(&failed, T::MissedDeadlinePenalty::get());
+		Assignments::<T>::remove(failed, id);
+		Self::deposit_event(Event::DeadlineMissed { request: id, node: failed, penalty });
+
+		if request.attempts < T::MaxAttempts::get() {
+			let attempt = request.attempts + 1;
+			let deadline = now.saturating_add(request.window);
+			if let Some(node) = Self::choose_node(id, request.model, request.mode, attempt, Some(failed)) {
+				if Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id)).is_ok() {
+					request.node = node;
+					request.deadline = deadline;
+					request.attempts = attempt;
+					Assignments::<T>::insert(node, id, ());
+					Requests::<T>::insert(id, request);
+					Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
+					return;
+				}
+			}
+		}
+		let refunded = T::Currency::release(
+			&HoldReason::RequestFee.into(),
+			&request.requester,
+			request.fee,
+			Precision::BestEffort,
+		)
+		.unwrap_or_default();
+		Requests::<T>::remove(id);
+		Inputs::<T>::remove(id);
+		InputCommitments::<T>::remove(id);
+		Self::deposit_event(Event::RequestExpired { request: id, refunded });
+	}
+
+	/// What proves that a request was settled in a batch: its leaf, the inclusion
+	/// proof, the root and the node's signature; `None` if it was not settled in a
+	/// batch.
+	pub fn batch_proof(request: RequestId) -> Option<BatchProof> {
+		let Settlement::InBatch { batch, index } = Results::<T>::get(request)?.settlement else {
+			return None
+		};
+		let record = Batches::<T>::get(batch)?;
+		let proof = merkle::proof(&record.leaves, index as usize)?;
+		Some(BatchProof {
+			batch,
+			node: record.node,
+			root: record.root,
+			signature: record.signature,
+			leaf: record.leaves[index as usize],
+			proof,
+		})
+	}
+}
+
+#[cfg(any(feature = "try-runtime", test))]
+impl<T: Config> Pallet<T> {
+	/// The invariants of open requests, checked after every block by `try-runtime` and the
+	/// pallet's tests: every open request has its input, its assignment and its deadline
+	/// entry; every assignment, deadline entry, input and input commitment belongs to an
+	/// open request (a commitment to a ZKML one); and the fees held from each requester
+	/// are exactly those of its open requests.
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		use frame_support::traits::fungible::InspectHold;
+		let next = NextRequestId::<T>::get();
+		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (id, request) in Requests::<T>::iter() {
+			ensure!(id < next, "an open request's id is below NextRequestId");
+			ensure!(Inputs::<T>::contains_key(id), "an open request has its input");
+			ensure!(
+				Assignments::<T>::contains_key(request.node, id),
+				"an open request is assigned to its node"
+			);
+			ensure!(
+				Deadlines::<T>::get(request.deadline).contains(&id),
+				"an open request is listed at its deadline"
+			);
+			ensure!(
+				(1..=T::MaxAttempts::get()).contains(&request.attempts),
+				"an open request has had between one and MaxAttempts nodes"
+			);
+			ensure!(!Results::<T>::contains_key(id), "an open request is not settled");
+			let total = held.entry(request.requester.clone()).or_insert_with(Zero::zero);
+			*total = total.saturating_add(request.fee);
+		}
+		for (requester, fees) in held {
+			let on_hold = T::Currency::balance_on_hold(&HoldReason::RequestFee.into(), &requester);
+			ensure!(on_hold == fees, "the fees held from a requester are those of its open requests");
+		}
+		for (node, id, ()) in Assignments::<T>::iter() {
+			ensure!(
+				Requests::<T>::get(id).is_some_and(|request| request.node == node),
+				"an assignment is of an open request to its node"
+			);
+		}
+		for (deadline, due) in Deadlines::<T>::iter() {
+			for id in due {
+				ensure!(
+					Requests::<T>::get(id).is_some_and(|request| request.deadline == deadline),
+					"a deadline entry is of an open request due then"
+				);
+			}
+		}
+		for id in Inputs::<T>::iter_keys() {
+			ensure!(Requests::<T>::contains_key(id), "an input belongs to an open request");
+		}
+		for id in InputCommitments::<T>::iter_keys() {
+			ensure!(
+				Requests::<T>::get(id).is_some_and(|request| request.mode == VerificationMode::Zkml),
+				"an input commitment belongs to an open ZKML request"
+			);
+		}
+		Ok(())
+	}
+}

@@ -1,0 +1,303 @@
+use super::*;
+use codec::Decode;
+use polkadot_sdk::{
+	frame_support::traits::Hooks,
+	sp_core::offchain::{
+		testing::{OffchainState, PendingRequest, PoolState, TestOffchainExt, TestTransactionPoolExt},
+		OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
+	},
+	sp_io::TestExternalities,
+	sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt},
+};
+use parking_lot::RwLock;
+use std::sync::Arc;
+
+type Extrinsic = polkadot_sdk::frame_system::mocking::MockUncheckedExtrinsic<Test>;
+type Shared<T> = Arc<RwLock<T>>;
+const EXECUTOR: &str = "http://executor.test";
+
+/// A test chain whose keystore holds node 1's key, with an off-chain worker
+/// environment: HTTP expectations and a transaction pool.
+fn worker_ext() -> (TestExternalities, Shared<OffchainState>, Shared<PoolState>) {
+	let mut ext = new_test_ext();
+	let (offchain, state) = TestOffchainExt::new();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	let keystore = MemoryKeystore::new();
+	keystore.sr25519_generate_new(NODE_KEY_TYPE, Some(&format!("0x{}", hex::encode([1u8; 32])))).unwrap();
+	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	ext.register_extension(OffchainDbExt::new(offchain));
+	ext.register_extension(TransactionPoolExt::new(pool));
+	ext.register_extension(KeystoreExt::new(keystore));
+	(ext, state, pool_state)
+}
+
+/// Expects the worker to POST `body` to the executor at `path` (after its URL), and
+/// answers `response` with `headers`.
+fn expect_post(state: &RwLock<OffchainState>, path: String, body: &[u8], response: &[u8], headers: &[(&str, String)]) {
+	state.write().expect_request(PendingRequest {
+		method: "POST".into(),
+		uri: format!("{EXECUTOR}{path}"),
+		headers: vec![("content-type".into(), "application/octet-stream".into())],
+		body: body.to_vec(),
+		response: Some(response.to_vec()),
+		response_headers: headers.iter().map(|(name, value)| (name.to_string(), value.clone())).collect(),
+		sent: true,
+		..Default::default()
+	});
+}
+
+fn expect_inference(state: &RwLock<OffchainState>, input: &[u8], output: &[u8]) {
+	expect_post(state, format!("/v1/infer/0x{}", hex::encode([0xaa; 32])), input, output, &[]);
+}
+
+fn submitted_calls(pool: &RwLock<PoolState>) -> Vec<Call<Test>> {
+	pool.write()
+		.transactions
+		.drain(..)
+		.map(|bytes| match Extrinsic::decode(&mut &bytes[..]).unwrap().function {
+			RuntimeCall::Inference(call) => call,
+			other => panic!("unexpected call {other:?}"),
+		})
+		.collect()
+}
+
+fn set_executor_url() {
+	sp_io::offchain::local_storage_set(
+		polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
+		EXECUTOR_URL_KEY,
+		EXECUTOR.as_bytes(),
+	);
+}
+
+#[test]
+fn the_worker_runs_an_assignment_and_submits_a_result_that_settles() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(1, 1_000);
+		let id = request(ALICE);
+
+		// No executor URL: nothing is requested or submitted.
+		Inference::offchain_worker(1);
+		assert!(pool.read().transactions.is_empty());
+
+		set_executor_url();
+		expect_inference(&state, b"input", b"output");
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		assert_eq!(calls.len(), 1);
+		// Submitted once: the next run neither calls the executor nor submits again.
+		Inference::offchain_worker(1);
+		assert!(pool.read().transactions.is_empty());
+
+		let call = calls.into_iter().next().unwrap();
+		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
+		let Call::submit_result { result, signature } = call else { panic!("a single result") };
+		assert_eq!(result.output, output(b"output"));
+		assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+		assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Single { signature });
+	});
+}
+
+#[test]
+fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		// Node 2's key is not in the keystore: only the executor holds it.
+		register_node(2, 1_000);
+		set_executor_url();
+		sp_io::offchain::local_storage_set(
+			polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
+			EXECUTOR_NODE_KEY,
+			&key(2).0,
+		);
+		let expect = |id: RequestId, signature: Option<sr25519::Signature>| {
+			let path = format!("/v1/infer/0x{}?genesis=0x{}&request={id}", hex::encode([0xaa; 32]), hex::encode(GENESIS_HASH));
+			let headers: Vec<_> =
+				signature.iter().map(|s| ("x-opg-signature", format!("0x{}", hex::encode(s.0)))).collect();
+			expect_post(&state, path, b"input", b"output", &headers);
+		};
+
+		let id = request(ALICE);
+		let (_, signature) = signed_result(id, 2, output(b"output"), 2);
+		expect(id, Some(signature));
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		let [call] = &calls[..] else { panic!("one result submitted, not {calls:?}") };
+		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
+		let Call::submit_result { result, signature: submitted } = call.clone() else { panic!("a single result") };
+		assert_eq!((result.node, submitted), (key(2), signature), "the executor's signature, for its key");
+		assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, submitted));
+
+		// Batch settlement: the executor signs the root over the results it signed.
+		let batched = NextRequestId::<Test>::get();
+		assert_ok!(request_with(ALICE, inline(b"input"), VerificationMode::Vanilla, SettlementMode::Batch));
+		let (_, leaf_signature) = signed_result(batched, 2, output(b"output"), 2);
+		expect(batched, Some(leaf_signature));
+		let leaf = opg_settlement::merkle::Leaf {
+			request: batched,
+			input_hash: opg_settlement::sha256(b"input"),
+			output_hash: opg_settlement::sha256(b"output"),
+		};
+		let root = opg_settlement::merkle::root(&[leaf]).unwrap();
+		let root_signature = node_pair(2).sign(&opg_settlement::message::batch(&GENESIS_HASH, &root, 1));
+		expect_post(
+			&state,
+			format!("/v1/sign-batch?genesis=0x{}", hex::encode(GENESIS_HASH)),
+			&batched.to_le_bytes(),
+			b"",
+			&[("x-opg-signature", format!("0x{}", hex::encode(root_signature.0)))],
+		);
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		let [call @ Call::submit_batch { batch, signature: submitted }] = &calls[..] else {
+			panic!("one batch submitted, not {calls:?}")
+		};
+		assert_eq!((batch.node, *submitted), (key(2), root_signature));
+		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
+
+		// An answer without the executor's signature is not submitted.
+		let unsigned = request(ALICE);
+		expect(unsigned, None);
+		Inference::offchain_worker(1);
+		assert!(pool.read().transactions.is_empty());
+		assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Single { signature });
+	});
+}
+
+/// The executor's answer to the prove call for request `id` of node 1: the output and a
+/// real proof from `prover`, which is returned.
+fn expect_proof(state: &RwLock<OffchainState>, prover: &opg_zk::Prover, id: RequestId) -> Vec<u8> {
+	use ark_std::rand::{rngs::StdRng, SeedableRng};
+	let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+	let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
+	let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(GENESIS_HASH), hex::encode(key(1).0));
+	let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
+	expect_post(state, path, &zkml::INPUT, &proven.output, &[("x-opg-proof", format!("0x{}", hex::encode(&proven.proof)))]);
+	proven.proof
+}
+
+/// The ZKML model published, node 1 serving it, the executor URL set; its prover.
+fn zk_worker() -> opg_zk::Prover {
+	let prover = zkml::prover(1);
+	zkml::publish(&prover);
+	zkml::register_zk_node(1);
+	set_executor_url();
+	prover
+}
+
+#[test]
+fn zkml_assignments_go_to_the_prover_and_settle_with_its_proof() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		let prover = zk_worker();
+		let id = zkml::zk_request(VerificationMode::Zkml);
+		let expected = expect_proof(&state, &prover, id);
+		Inference::offchain_worker(1);
+		let call = submitted_calls(&pool).into_iter().next().expect("one result");
+		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
+		let Call::submit_proven_result { result, proof, signature } = call else { panic!("a proven result") };
+		assert_eq!(proof.to_vec(), expected);
+		assert_ok!(Inference::submit_proven_result(RuntimeOrigin::none(), result, proof.clone(), signature));
+		assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Proven { signature, proof });
+	});
+}
+
+#[test]
+fn stored_zkml_assignments_are_proven_from_the_store() {
+	use ark_std::rand::{rngs::StdRng, SeedableRng};
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		let prover = zk_worker();
+		let id = zkml::zk_stored_request(zkml::commitment_of(&zkml::INPUT)).unwrap();
+		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+		let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
+		let query = format!(
+			"input=0x{}&genesis=0x{}&request={id}&node=0x{}",
+			hex::encode(opg_settlement::sha256(&zkml::INPUT)),
+			hex::encode(GENESIS_HASH),
+			hex::encode(key(1).0)
+		);
+		let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
+		let header = format!("0x{}", hex::encode(&proven.proof));
+		expect_post(&state, path, &[], &proven.output, &[("x-opg-proof", header)]);
+		Inference::offchain_worker(1);
+		let call = submitted_calls(&pool).into_iter().next().expect("one result");
+		let Call::submit_proven_result { result, proof, signature } = call else { panic!("a proven result") };
+		assert_ok!(Inference::submit_proven_result(RuntimeOrigin::none(), result, proof, signature));
+		assert!(Results::<Test>::get(id).is_some());
+	});
+}
+
+#[test]
+fn zkml_results_of_one_model_go_as_one_proven_batch() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		let prover = zk_worker();
+		let ids = [zkml::zk_request(VerificationMode::Zkml), zkml::zk_request(VerificationMode::Zkml)];
+		// The worker serves assignments in storage order.
+		for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
+			expect_proof(&state, &prover, id);
+		}
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		assert_eq!(calls.len(), 1);
+		let call = calls.into_iter().next().unwrap();
+		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
+		let Call::submit_proven_batch { results } = call else { panic!("one proven batch") };
+		assert_eq!(results.len(), 2);
+		assert_ok!(Inference::submit_proven_batch(RuntimeOrigin::none(), results));
+		assert!(ids.iter().all(|id| Results::<Test>::contains_key(id)));
+	});
+}
+
+#[test]
+fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(1, 1_000);
+		set_executor_url();
+		let private = NextRequestId::<Test>::get();
+		assert_ok!(request_with(ALICE, stored(7), VerificationMode::Vanilla, SettlementMode::Private));
+		let batched = NextRequestId::<Test>::get();
+		assert_ok!(request_with(ALICE, inline(b"a"), VerificationMode::Vanilla, SettlementMode::Batch));
+		assert_ok!(request_with(ALICE, inline(b"b"), VerificationMode::Vanilla, SettlementMode::Batch));
+
+		// The worker serves assignments in storage order.
+		for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
+			if id == private {
+				let path = format!("/v1/infer/0x{}?input=0x{}", hex::encode([0xaa; 32]), hex::encode([7u8; 32]));
+				expect_post(&state, path, b"", b"secret", &[]);
+			} else if id == batched {
+				expect_inference(&state, b"a", b"A");
+			} else {
+				expect_inference(&state, b"b", b"B");
+			}
+		}
+		Inference::offchain_worker(1);
+
+		let calls = submitted_calls(&pool);
+		assert_eq!(calls.len(), 2);
+		for call in calls {
+			assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
+			match call {
+				Call::submit_result { result, signature } => {
+					assert_eq!(result.request, private);
+					assert_eq!(result.output, Output::Hash(opg_settlement::sha256(b"secret")));
+					assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+				},
+				Call::submit_batch { batch, signature } => {
+					let mut outputs: Vec<_> = batch.leaves.iter().map(|leaf| (leaf.request, leaf.output_hash)).collect();
+					outputs.sort();
+					let expected = vec![
+						(batched, opg_settlement::sha256(b"A")),
+						(batched + 1, opg_settlement::sha256(b"B")),
+					];
+					assert_eq!(outputs, expected);
+					assert_ok!(Inference::submit_batch(RuntimeOrigin::none(), batch, signature));
+				},
+				other => panic!("unexpected call {other:?}"),
+			}
+		}
+		assert!(Requests::<Test>::iter().next().is_none(), "every request settled");
+	});
+}

@@ -1,0 +1,93 @@
+use super::*;
+
+#[test]
+fn a_request_holds_the_fee_and_is_assigned() {
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		let id = request(ALICE);
+		assert_eq!(held(ALICE), PRICE);
+		let stored = Requests::<Test>::get(id).unwrap();
+		assert_eq!((stored.node, stored.deadline, stored.attempts, stored.fee), (key(1), 6, 1, PRICE));
+		assert_eq!(stored.input_hash, opg_settlement::sha256(b"input"));
+		assert!(Assignments::<Test>::contains_key(key(1), id));
+		assert_eq!(Deadlines::<Test>::get(6).into_inner(), vec![id]);
+		assert!(events().contains(&Event::RequestAssigned { request: id, node: key(1), deadline: 6 }));
+	});
+}
+
+#[test]
+fn bad_requests_are_refused_and_change_nothing() {
+	build_and_execute(|| {
+		let vanilla = VerificationMode::Vanilla;
+		let individual = SettlementMode::Individual;
+		assert_noop!(request_with(ALICE, inline(b"x"), vanilla, individual), Error::<Test>::NoNodeAvailable);
+		register_node(1, 1_000);
+		assert_noop!(
+			Inference::request(RuntimeOrigin::signed(ALICE), 7, inline(b"x"), vanilla, individual, PRICE, 5),
+			Error::<Test>::ModelUnavailable
+		);
+		assert_noop!(
+			request_with(ALICE, inline(b"x"), VerificationMode::Zkml, individual),
+			Error::<Test>::ModeNotSupported
+		);
+		assert_noop!(
+			request_with(ALICE, inline(b"x"), vanilla, SettlementMode::Private),
+			Error::<Test>::PrivateInputMustBeStored
+		);
+		assert_noop!(
+			request_with(ALICE, Input::Stored { hash: [1; 32], size: 0, locator: BoundedVec::new() }, vanilla, SettlementMode::Private),
+			Error::<Test>::EmptyInput
+		);
+		assert_noop!(
+			Inference::request(RuntimeOrigin::signed(ALICE), MODEL, inline(b"x"), vanilla, individual, PRICE - 1, 5),
+			Error::<Test>::FeeAboveMax
+		);
+		for window in [0, 1, 21] {
+			assert_noop!(
+				Inference::request(RuntimeOrigin::signed(ALICE), MODEL, inline(b"x"), vanilla, individual, PRICE, window),
+				Error::<Test>::InvalidWindow
+			);
+		}
+		assert_noop!(request_with(77, inline(b"x"), vanilla, individual), Error::<Test>::InsufficientBalance);
+		// A TEE request needs an attested node.
+		assert_noop!(request_with(ALICE, inline(b"x"), VerificationMode::Tee, individual), Error::<Test>::NoNodeAvailable);
+		// MaxDeadlinesPerBlock is 4.
+		for _ in 0..4 {
+			request(ALICE);
+		}
+		assert_noop!(request_with(ALICE, inline(b"x"), vanilla, individual), Error::<Test>::DeadlineBlockFull);
+	});
+}
+
+#[test]
+fn a_deprecated_model_takes_no_requests() {
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		assert_ok!(ModelHub::deprecate(RuntimeOrigin::signed(OWNER), MODEL));
+		assert_noop!(
+			request_with(ALICE, inline(b"x"), VerificationMode::Vanilla, SettlementMode::Individual),
+			Error::<Test>::ModelUnavailable
+		);
+	});
+}
+
+#[test]
+fn assignment_follows_the_bonds() {
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		register_node(2, 9_000);
+		let mut counts = [0u32; 2];
+		for block in 2..202 {
+			run_to(block);
+			let id = request(ALICE);
+			counts[assigned(id) as usize - 1] += 1;
+			let (result, signature) = signed_result(id, assigned(id), output(b"o"), assigned(id));
+			assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+			for n in [1, 2] {
+				assert_ok!(NodeRegistry::heartbeat(RuntimeOrigin::signed(operator(n)), key(n)));
+			}
+		}
+		// Expected 20 / 180.
+		assert!(counts[0] > 5 && counts[0] < 45, "{counts:?}");
+	});
+}

@@ -1,0 +1,47 @@
+//! What the inference pallet asks of the registry (`opg_primitives::InferenceNodes` and
+//! `NodeSlashing`): the candidates of an assignment, the operator to pay, and penalties
+//! taken from bonds.
+
+use super::*;
+use alloc::vec::Vec;
+use frame_support::traits::{fungible::BalancedHold, Get, Imbalance, OnUnbalanced};
+use sp_runtime::traits::{Saturating, Zero};
+
+impl<T: Config> NodeSlashing<BalanceOf<T>> for Pallet<T> {
+	fn slash(node: &NodeKey, amount: BalanceOf<T>) -> BalanceOf<T> {
+		let Some(mut record) = Nodes::<T>::get(node) else { return Zero::zero() };
+		let amount = amount.min(record.bond);
+		let (credit, _missing) =
+			T::Currency::slash(&HoldReason::NodeBond.into(), &record.operator, amount);
+		let taken = credit.peek();
+		T::Slashed::on_unbalanced(credit);
+		record.bond = record.bond.saturating_sub(taken);
+		Nodes::<T>::insert(node, record);
+		Self::deposit_event(Event::NodeSlashed { node: *node, amount: taken });
+		taken
+	}
+}
+
+impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Pallet<T> {
+	fn candidates(model: &T::ModelId, mode: VerificationMode) -> Vec<(NodeKey, BalanceOf<T>)> {
+		let now = frame_system::Pallet::<T>::block_number();
+		ModelNodes::<T>::get(model)
+			.into_iter()
+			.filter_map(|node| {
+				let record = Nodes::<T>::get(node)?;
+				let serves = record.status == NodeStatus::Active &&
+					record.capabilities.modes.contains(mode.flag()) &&
+					now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get()) &&
+					(mode != VerificationMode::Tee || Self::tee_attestation(&node).is_some());
+				serves.then_some((node, record.bond))
+			})
+			.collect()
+	}
+
+	fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<T::AccountId> {
+		let record = Nodes::<T>::get(node)?;
+		let may_settle = record.status == NodeStatus::Active &&
+			(mode != VerificationMode::Tee || Self::tee_attestation(node).is_some());
+		may_settle.then_some(record.operator)
+	}
+}

@@ -1,0 +1,104 @@
+use super::*;
+
+fn serving(model: u32) -> Vec<NodeKey> {
+	ModelNodes::<Test>::get(model).into_inner()
+}
+
+fn candidates(model: u32, mode: VerificationMode) -> Vec<NodeKey> {
+	<Registry as InferenceNodes<AccountId, Balance, u32>>::candidates(&model, mode)
+		.into_iter()
+		.map(|(node, _)| node)
+		.collect()
+}
+
+#[test]
+fn follows_registration_capabilities_and_exit() {
+	ExtBuilder::default().build_and_execute(|| {
+		assert_ok!(register(1, ALICE, 1_000));
+		assert_eq!((serving(1), serving(2)), (vec![key(1)], vec![key(1)]));
+		let mut moved = capabilities();
+		moved.models = BoundedVec::truncate_from(vec![2, 3]);
+		assert_ok!(Registry::update_capabilities(RuntimeOrigin::signed(ALICE), key(1), moved));
+		assert_eq!((serving(1), serving(2), serving(3)), (vec![], vec![key(1)], vec![key(1)]));
+		assert_ok!(Registry::unregister(RuntimeOrigin::signed(ALICE), key(1)));
+		assert_eq!((serving(2), serving(3)), (vec![], vec![]));
+		assert_eq!(ModelNodes::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn only_inference_nodes_are_indexed_and_revoked_ones_leave() {
+	ExtBuilder::default().build_and_execute(|| {
+		assert_ok!(Registry::register(
+			RuntimeOrigin::signed(BOB),
+			key(2),
+			Roles(Roles::DATA),
+			capabilities(),
+			1_000,
+			registration_signature(2, BOB),
+		));
+		assert_eq!(serving(1), vec![]);
+		assert_ok!(register(1, ALICE, 1_000));
+		assert_ok!(Registry::revoke_node(RuntimeOrigin::root(), key(1)));
+		assert_eq!(serving(1), vec![]);
+		// A revoked node exits without touching the index again.
+		assert_ok!(Registry::unregister(RuntimeOrigin::signed(ALICE), key(1)));
+	});
+}
+
+#[test]
+fn rejects_duplicates_and_a_full_model() {
+	ExtBuilder::default().build_and_execute(|| {
+		let mut twice = capabilities();
+		twice.models = BoundedVec::truncate_from(vec![1, 1]);
+		assert_noop!(
+			Registry::register(
+				RuntimeOrigin::signed(ALICE),
+				key(1),
+				Roles(Roles::INFERENCE),
+				twice,
+				1_000,
+				registration_signature(1, ALICE),
+			),
+			Error::<Test>::DuplicateModel
+		);
+		// MaxNodesPerModel is 3 in the mock.
+		for node in 1..=3 {
+			assert_ok!(register(node, ALICE, 1_000));
+		}
+		assert_noop!(register(4, BOB, 1_000), Error::<Test>::TooManyNodesForModel);
+	});
+}
+
+#[test]
+fn candidates_are_live_serve_the_mode_and_tee_ones_are_attested() {
+	ExtBuilder::default().build_and_execute(|| {
+		assert_ok!(register(1, ALICE, 1_000));
+		assert_ok!(register(2, BOB, 3_000));
+		assert_eq!(
+			<Registry as InferenceNodes<AccountId, Balance, u32>>::candidates(&1, VerificationMode::Vanilla),
+			vec![(key(1), 1_000), (key(2), 3_000)]
+		);
+		assert_eq!(candidates(1, VerificationMode::Zkml), vec![]);
+		assert_eq!(candidates(9, VerificationMode::Vanilla), vec![]);
+		assert_eq!(candidates(1, VerificationMode::Tee), vec![]);
+		assert_ok!(attest(2, BOB, |nonce| dev_document(2, nonce)));
+		assert_eq!(candidates(1, VerificationMode::Tee), vec![key(2)]);
+		let settling = |node, mode| {
+			<Registry as InferenceNodes<AccountId, Balance, u32>>::settling_operator(&key(node), mode)
+		};
+		assert_eq!(settling(2, VerificationMode::Tee), Some(BOB));
+		assert_eq!(settling(1, VerificationMode::Tee), None);
+		assert_eq!(settling(1, VerificationMode::Vanilla), Some(ALICE));
+
+		// Node 1 misses its heartbeats; node 2 keeps sending them.
+		run_to(1 + LivenessWindow::get() + 1);
+		assert_ok!(Registry::heartbeat(RuntimeOrigin::signed(BOB), key(2)));
+		assert_eq!(candidates(1, VerificationMode::Vanilla), vec![key(2)]);
+		// A revoked measurement takes node 2 out of TEE service at once.
+		let measurement = Attestations::<Test>::get(key(2)).unwrap().measurement;
+		assert_ok!(Registry::revoke_measurement(RuntimeOrigin::root(), opg_attestation::TeeType::Nitro, measurement));
+		assert_eq!(candidates(1, VerificationMode::Tee), vec![]);
+		assert_eq!(settling(2, VerificationMode::Tee), None);
+	});
+}

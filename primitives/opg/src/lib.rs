@@ -1,0 +1,33 @@
+//! # OPG primitives
+//!
+//! The words every part of OPG speaks, defined once: what identifies a node, a model, a
+//! request and a piece of content; the evidence a result may carry; the tensor schema of a
+//! model and what a request needs to know about it; and the traits the pallets implement
+//! for each other, so that a pallet depends on this crate and not on another pallet.
+//!
+//! FRAME-free and `no_std`. Features:
+//! - `chain` (default): [`NodeKey`] (sp-core's sr25519 public key) and the traits that
+//!   name it ([`InferenceNodes`], [`NodeSlashing`]);
+//! - `serde`: JSON (de)serialization of [`Schema`], as the executor's model configuration
+//!   files write it (`{"inputs": [{"shape": [1, 784], "dtype": "f32"}], ...}`).
+//!
+//! The SCALE encodings and type names are those the pallets stored and published before
+//! this crate existed: clients decode them from the metadata as before.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+mod ids;
+mod modes;
+mod schema;
+mod serving;
+mod traits;
+
+pub use bounded_collections::{BoundedVec, ConstU32, Get};
+pub use ids::*;
+pub use modes::*;
+pub use schema::*;
+pub use serving::*;
+pub use traits::*;

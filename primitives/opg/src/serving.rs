@@ -1,0 +1,15 @@
+//! What a request needs to know about a model.
+
+use crate::{ContentHash, VerificationModes};
+
+/// The terms an active model is served under, copied into each request when it is made,
+/// so that a later price change, deprecation or removal never touches it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ServingTerms<Balance> {
+	/// The price of one inference.
+	pub price: Balance,
+	/// The evidence results may come with.
+	pub modes: VerificationModes,
+	/// SHA-256 of the artifact, which result signatures bind.
+	pub artifact_hash: ContentHash,
+}

@@ -1,0 +1,68 @@
+// The executor's HTTP contract as a JS client speaks it: the same paths, queries and
+// headers as the Rust crate opg-executor-api; and starting an opg-executor for a test.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { NODE_BIN, freePort, sleep } from '../helpers.mjs';
+
+export const EXECUTOR_BIN = path.join(path.dirname(NODE_BIN), 'opg-executor');
+
+export const PATHS = {
+  health: '/health',
+  metrics: '/metrics',
+  infer: '/v1/infer',
+  prove: '/v1/prove',
+  signBatch: '/v1/sign-batch',
+  fetch: '/v1/fetch',
+  attestation: '/v1/attestation',
+  artifacts: '/v1/artifacts',
+};
+
+export const HEADERS = {
+  outputHash: 'x-opg-output-hash',
+  proof: 'x-opg-proof',
+  signature: 'x-opg-signature',
+  node: 'x-opg-node',
+  batchRoot: 'x-opg-batch-root',
+  device: 'x-opg-device',
+  batchSize: 'x-opg-batch-size',
+  reproducible: 'x-opg-reproducible',
+};
+
+const query = (params) => {
+  const pairs = Object.entries(params).filter(([, value]) => value !== undefined && value !== null);
+  return pairs.length ? `?${pairs.map(([name, value]) => `${name}=${value}`).join('&')}` : '';
+};
+
+/** URIs of the executor at `base` (hashes and keys as 0x-hex strings). */
+export function uris(base) {
+  return {
+    health: () => `${base}${PATHS.health}`,
+    infer: (model, { input, genesis, request } = {}) => `${base}${PATHS.infer}/${model}${query({ input, genesis, request })}`,
+    prove: (model, { input, genesis, request, node }) =>
+      `${base}${PATHS.prove}/${model}${query({ input, genesis, request, node })}`,
+    signBatch: (genesis) => `${base}${PATHS.signBatch}${query({ genesis })}`,
+    attestation: (genesis, nonce) => `${base}${PATHS.attestation}${query({ genesis, nonce })}`,
+    artifact: (hash) => `${base}${PATHS.artifacts}/${hash}`,
+  };
+}
+
+/**
+ * Starts `opg-executor serve` on a free loopback port with `args` and waits until /health
+ * answers. Returns { url, api: uris(url), health, stop() }.
+ */
+export async function startExecutor(args, { attempts = 300 } = {}) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = spawn(EXECUTOR_BIN, ['serve', '--listen', `127.0.0.1:${port}`, ...args], { stdio: 'ignore' });
+  const api = uris(url);
+  let health = null;
+  for (let i = 0; i < attempts && !health; i += 1) {
+    health = await fetch(api.health()).then((r) => (r.ok ? r.json() : null), () => null);
+    if (!health) await sleep(100);
+  }
+  if (!health) {
+    proc.kill('SIGKILL');
+    throw new Error(`opg-executor did not answer ${PATHS.health} on ${url}`);
+  }
+  return { url, api, health, proc, stop: () => proc.kill('SIGINT') };
+}

@@ -1,0 +1,40 @@
+// The messages OPG keys sign, built as opg_settlement::message builds them (Rust); both are
+// checked against primitives/settlement/vectors/messages.json (tests/node/messages.test.mjs).
+import { hexToU8a, stringToU8a, u8aConcat, u8aToU8a } from '@polkadot/util';
+
+export const DOMAINS = {
+  result: 'opg/inference-result/v1',
+  batch: 'opg/inference-batch/v1',
+  registration: 'opg/node-registration/v1',
+  provenance: 'opg/data-provenance/v1',
+};
+
+function le(value, bytes) {
+  const out = new Uint8Array(bytes);
+  const view = new DataView(out.buffer);
+  if (bytes === 8) view.setBigUint64(0, BigInt(value), true);
+  else view.setUint32(0, Number(value), true);
+  return out;
+}
+
+/** domain ‖ genesis ‖ u64 LE request ‖ model hash ‖ input hash ‖ output hash. */
+export function resultMessage(genesis, request, modelHash, inputHash, outputHash) {
+  return u8aConcat(stringToU8a(DOMAINS.result), u8aToU8a(genesis), le(request, 8), u8aToU8a(modelHash),
+    u8aToU8a(inputHash), u8aToU8a(outputHash));
+}
+
+/** domain ‖ genesis ‖ root ‖ u32 LE leaf count. */
+export function batchMessage(genesis, root, leafCount) {
+  return u8aConcat(stringToU8a(DOMAINS.batch), u8aToU8a(genesis), u8aToU8a(root), le(leafCount, 4));
+}
+
+/** domain ‖ genesis ‖ SCALE(operator account): 32 bytes for an AccountId32. */
+export function registrationMessage(genesis, operator) {
+  return u8aConcat(stringToU8a(DOMAINS.registration), u8aToU8a(genesis), u8aToU8a(operator));
+}
+
+/** domain ‖ u32 LE url length ‖ url ‖ hash ‖ u64 LE unix ms. */
+export function provenanceMessage(url, hash, unixMs) {
+  const urlBytes = stringToU8a(url);
+  return u8aConcat(stringToU8a(DOMAINS.provenance), le(urlBytes.length, 4), urlBytes, hexToU8a(hash), le(unixMs, 8));
+}
