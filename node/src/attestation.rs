@@ -135,7 +135,9 @@ impl VerifyCmd {
 			},
 			Format::Tdx | Format::Sgx => {
 				if matches!(self.root, Root::Dev) {
-					return Err("DCAP quotes chain to Intel's root only; --root dev is for Nitro".into());
+					return Err(
+						"DCAP quotes chain to Intel's root only; --root dev is for Nitro".into()
+					);
 				}
 				let path = self.collateral.as_ref().ok_or("DCAP quotes need --collateral")?;
 				let raw = read(path)?;

@@ -1,7 +1,10 @@
 //! Chain specifications built from the runtime's genesis presets.
 
-use opg_runtime::{TOKEN_DECIMALS, TOKEN_SYMBOL, SS58_PREFIX, WASM_BINARY};
-use polkadot_sdk::{sc_service::{self, ChainType}, sp_genesis_builder};
+use opg_runtime::{SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL, WASM_BINARY};
+use polkadot_sdk::{
+	sc_service::{self, ChainType},
+	sp_genesis_builder,
+};
 
 /// The chain specification of an OPG chain.
 pub type ChainSpec = sc_service::GenericChainSpec;
@@ -18,7 +21,12 @@ fn wasm() -> Result<&'static [u8], String> {
 	WASM_BINARY.ok_or_else(|| "the OPG runtime wasm was not built (SKIP_WASM_BUILD?)".to_string())
 }
 
-fn from_preset(name: &str, id: &str, chain_type: ChainType, preset: &str) -> Result<ChainSpec, String> {
+fn from_preset(
+	name: &str,
+	id: &str,
+	chain_type: ChainType,
+	preset: &str,
+) -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm()?, None)
 		.with_name(name)
 		.with_id(id)
@@ -30,7 +38,12 @@ fn from_preset(name: &str, id: &str, chain_type: ChainType, preset: &str) -> Res
 
 /// Single-validator development chain (`--dev`, `--chain dev`): Alice validates and holds sudo.
 pub fn development_chain_spec() -> Result<ChainSpec, String> {
-	from_preset("OPG Development", "opg_dev", ChainType::Development, sp_genesis_builder::DEV_RUNTIME_PRESET)
+	from_preset(
+		"OPG Development",
+		"opg_dev",
+		ChainType::Development,
+		sp_genesis_builder::DEV_RUNTIME_PRESET,
+	)
 }
 
 /// Four-validator local network (`--chain local`): Alice, Bob, Charlie and Dave; no sudo.

@@ -114,9 +114,9 @@ pub fn run() -> sc_cli::Result<()> {
 		Some(Subcommand::Benchmark(crate::cli::BenchmarkCmd::Pallet(cmd))) => {
 			let runner = cli.create_runner(&**cmd)?;
 			runner.sync_run(|config| {
-				cmd.run_with_spec::<sp_runtime::traits::HashingFor<Block>, service::HostFunctions>(Some(
-					config.chain_spec,
-				))
+				cmd.run_with_spec::<sp_runtime::traits::HashingFor<Block>, service::HostFunctions>(
+					Some(config.chain_spec),
+				)
 			})
 		},
 		Some(Subcommand::ChainInfo(cmd)) => {
@@ -125,7 +125,10 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			let executor = service::ExecutorLink { url: cli.executor_url.clone(), node_key: cli.executor_node_key };
+			let executor = service::ExecutorLink {
+				url: cli.executor_url.clone(),
+				node_key: cli.executor_node_key,
+			};
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
@@ -135,9 +138,10 @@ pub fn run() -> sc_cli::Result<()> {
 						>,
 					>(config, executor)
 					.map_err(sc_cli::Error::Service),
-					sc_network::config::NetworkBackendType::Litep2p =>
+					sc_network::config::NetworkBackendType::Litep2p => {
 						service::new_full::<sc_network::Litep2pNetworkBackend>(config, executor)
-							.map_err(sc_cli::Error::Service),
+							.map_err(sc_cli::Error::Service)
+					},
 				}
 			})
 		},

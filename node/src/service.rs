@@ -4,19 +4,19 @@
 use futures::FutureExt;
 use opg_runtime::{apis::RuntimeApi, opaque::Block};
 use polkadot_sdk::{
-	sc_basic_authorship, sc_client_api::{Backend, BlockBackend},
+	sc_basic_authorship,
+	sc_client_api::{Backend, BlockBackend},
 	sc_consensus,
 	sc_consensus_aura::{self, ImportQueueParams, SlotProportion, StartAuraParams},
 	sc_consensus_grandpa::{self, SharedVoterState},
 	sc_executor, sc_network, sc_offchain,
-	sp_core::offchain::OffchainStorage,
-	sp_offchain,
 	sc_service::{self, error::Error as ServiceError, Configuration, TaskManager},
 	sc_telemetry::{Telemetry, TelemetryWorker},
 	sc_transaction_pool,
 	sc_transaction_pool_api::OffchainTransactionPoolFactory,
 	sp_consensus_aura::sr25519::AuthorityPair as AuraPair,
-	sp_io, sp_runtime, sp_timestamp,
+	sp_core::offchain::OffchainStorage,
+	sp_io, sp_offchain, sp_runtime, sp_timestamp,
 };
 use std::{sync::Arc, time::Duration};
 
@@ -24,11 +24,8 @@ use std::{sync::Arc, time::Duration};
 pub(crate) type HostFunctions =
 	(sp_io::SubstrateHostFunctions, opg_host_crypto::opg_crypto::HostFunctions);
 
-pub(crate) type FullClient = sc_service::TFullClient<
-	Block,
-	RuntimeApi,
-	sc_executor::WasmExecutor<HostFunctions>,
->;
+pub(crate) type FullClient =
+	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<HostFunctions>>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type FullPool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
@@ -99,8 +96,8 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	)?;
 
 	let cidp_client = client.clone();
-	let import_queue =
-		sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
+	let import_queue = sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(
+		ImportQueueParams {
 			block_import: grandpa_block_import.clone(),
 			justification_import: Some(Box::new(grandpa_block_import.clone())),
 			client: client.clone(),
@@ -125,7 +122,8 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 			check_for_equivocation: Default::default(),
 			telemetry: telemetry.as_ref().map(|x| x.handle()),
 			compatibility_mode: Default::default(),
-		})?;
+		},
+	)?;
 
 	Ok(sc_service::PartialComponents {
 		client,
@@ -151,7 +149,9 @@ pub struct ExecutorLink {
 
 /// Builds and starts a full node: block import, networking, RPC, off-chain workers, and for
 /// an authority Aura authoring and the GRANDPA voter.
-pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
+pub fn new_full<
+	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
+>(
 	config: Configuration,
 	executor: ExecutorLink,
 ) -> Result<TaskManager, ServiceError> {
@@ -209,10 +209,14 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 		})?;
 
 	if let Some(url) = executor.url {
-		let mut storage = backend
-			.offchain_storage()
-			.ok_or_else(|| ServiceError::Other("--executor-url needs the offchain database".into()))?;
-		storage.set(sp_offchain::STORAGE_PREFIX, pallet_inference::EXECUTOR_URL_KEY, url.as_bytes());
+		let mut storage = backend.offchain_storage().ok_or_else(|| {
+			ServiceError::Other("--executor-url needs the offchain database".into())
+		})?;
+		storage.set(
+			sp_offchain::STORAGE_PREFIX,
+			pallet_inference::EXECUTOR_URL_KEY,
+			url.as_bytes(),
+		);
 		log::info!("inference executor: {url}");
 		if let Some(key) = executor.node_key {
 			storage.set(sp_offchain::STORAGE_PREFIX, pallet_inference::EXECUTOR_NODE_KEY, &key);

@@ -6,7 +6,8 @@
 fn main() {
 	println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
 	println!("cargo:rerun-if-env-changed=VIRTUAL_ENV");
-	let lib = std::env::var("DEP_TCH_LIBTORCH_LIB").expect("torch-sys reports the libtorch folder on Linux");
+	let lib = std::env::var("DEP_TCH_LIBTORCH_LIB")
+		.expect("torch-sys reports the libtorch folder on Linux");
 	println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
 	// libtorch_cuda registers the CUDA backend from its static initializers; no symbol of
 	// it is referenced, so the linker's --as-needed would drop it and leave CUDA unseen.
@@ -32,7 +33,10 @@ fn main() {
 		.map(|text| text.trim().to_owned())
 		.filter(|abi| abi == "0" || abi == "1")
 		.expect("the venv's torch reports its C++ ABI");
-	let include = std::path::Path::new(&lib).parent().expect("torch/lib has a parent").join("include");
+	let include = std::path::Path::new(&lib)
+		.parent()
+		.expect("torch/lib has a parent")
+		.join("include");
 	cc::Build::new()
 		.cpp(true)
 		.file("src/determinism.cpp")

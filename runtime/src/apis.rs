@@ -1,8 +1,8 @@
 //! The runtime APIs the node, wallets and polkadot.js call.
 
 use crate::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, Inference, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, Executive, Grandpa, Inference, InherentDataExt, Nonce,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 use alloc::vec::Vec;
 use polkadot_sdk::{
@@ -12,7 +12,9 @@ use polkadot_sdk::{
 		weights::Weight,
 	},
 	frame_system_rpc_runtime_api, pallet_aura, pallet_transaction_payment,
-	pallet_transaction_payment_rpc_runtime_api, sp_api::{self, impl_runtime_apis}, sp_block_builder,
+	pallet_transaction_payment_rpc_runtime_api,
+	sp_api::{self, impl_runtime_apis},
+	sp_block_builder,
 	sp_consensus_aura::{self, sr25519::AuthorityId as AuraId},
 	sp_consensus_grandpa::{self, AuthorityId as GrandpaId},
 	sp_core::{crypto::KeyTypeId, OpaqueMetadata},

@@ -2,11 +2,12 @@
 //! validator-set changes, driven through `Executive` as a block author would.
 
 use crate::{
-	configs::{dynamic_params::protocol, RuntimeParameters}, genesis_config_presets::*, AccountId, Address,
-	Balances, BalancesCall, ConvictionVoting, Executive, Grandpa, Header, OriginCaller,
-	Preimage, Referenda, Runtime, RuntimeCall, RuntimeEvent, RuntimeGenesisConfig,
-	RuntimeOrigin, Session, SessionKeys, SignedPayload, System, Timestamp,
-	TxExtension, UncheckedExtrinsic, OPG, SLOT_DURATION,
+	configs::{dynamic_params::protocol, RuntimeParameters},
+	genesis_config_presets::*,
+	AccountId, Address, Balances, BalancesCall, ConvictionVoting, Executive, Grandpa, Header,
+	OriginCaller, Preimage, Referenda, Runtime, RuntimeCall, RuntimeEvent, RuntimeGenesisConfig,
+	RuntimeOrigin, Session, SessionKeys, SignedPayload, System, Timestamp, TxExtension,
+	UncheckedExtrinsic, OPG, SLOT_DURATION,
 };
 use codec::{Decode, Encode};
 use pallet_opg_origins::Origin as OpgOrigin;
@@ -32,10 +33,11 @@ use std::sync::Arc;
 
 fn merge_json(base: &mut serde_json::Value, patch: serde_json::Value) {
 	match (base, patch) {
-		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) =>
+		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
 			for (key, value) in patch {
 				merge_json(base.entry(key).or_insert(serde_json::Value::Null), value);
-			},
+			}
+		},
 		(base, patch) => *base = patch,
 	}
 }
@@ -146,8 +148,9 @@ fn development_has_one_validator_and_sudo_local_testnet_four_and_none() {
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
 		// Without a key, sudo is unusable by anyone.
 		let call = Box::new(RuntimeCall::System(frame_system::Call::remark { remark: vec![] }));
-		assert!(crate::Sudo::sudo(RuntimeOrigin::signed(account(Sr25519Keyring::Alice)), call)
-			.is_err());
+		assert!(
+			crate::Sudo::sudo(RuntimeOrigin::signed(account(Sr25519Keyring::Alice)), call).is_err()
+		);
 	});
 }
 
@@ -174,7 +177,8 @@ fn signed_transfer_pays_fee_to_treasury_and_conserves_issuance() {
 		let bob = account(Sr25519Keyring::Bob);
 		let treasury = crate::Treasury::account_id();
 		let issuance = Balances::total_issuance();
-		let (alice_before, bob_before) = (Balances::free_balance(&alice), Balances::free_balance(&bob));
+		let (alice_before, bob_before) =
+			(Balances::free_balance(&alice), Balances::free_balance(&bob));
 		let treasury_before = Balances::free_balance(&treasury);
 
 		let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
@@ -302,7 +306,9 @@ fn policy_referendum_passes_and_dispatches_with_policy_origin() {
 
 		let index = pass_referendum(OriginCaller::Origins(OpgOrigin::Policy), call);
 		let track = pallet_referenda::ReferendumInfoFor::<Runtime>::get(index);
-		assert!(matches!(track, Some(pallet_referenda::ReferendumInfo::Ongoing(ref s)) if s.track == 1));
+		assert!(
+			matches!(track, Some(pallet_referenda::ReferendumInfo::Ongoing(ref s)) if s.track == 1)
+		);
 
 		let mut blocks = 0;
 		while protocol::ProtocolFee::get() != new_fee {
@@ -346,7 +352,8 @@ fn validator_added_by_referendum_takes_part_after_session_change() {
 		run_blocks(20);
 		assert!(Session::validators().contains(&bob));
 		assert!(pallet_aura::Authorities::<Runtime>::get().contains(&bob_aura));
-		let grandpa_keys: Vec<_> = Grandpa::grandpa_authorities().into_iter().map(|(k, _)| k).collect();
+		let grandpa_keys: Vec<_> =
+			Grandpa::grandpa_authorities().into_iter().map(|(k, _)| k).collect();
 		assert!(grandpa_keys.contains(&generated.keys.grandpa));
 		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 2);
 	});
@@ -360,7 +367,12 @@ fn tracks_follow_the_timing_profile() {
 	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
 		assert_eq!(TracksInfo::check_integrity(), Ok(()));
 		let names: Vec<_> = TracksInfo::tracks()
-			.map(|t| String::from_utf8(t.info.name.to_vec()).unwrap().trim_end_matches('\0').to_string())
+			.map(|t| {
+				String::from_utf8(t.info.name.to_vec())
+					.unwrap()
+					.trim_end_matches('\0')
+					.to_string()
+			})
 			.collect();
 		assert_eq!(names, ["root", "policy", "validator_admin", "treasurer"]);
 		assert_eq!(TracksInfo::info(1).unwrap().decision_period, 20);
@@ -395,7 +407,10 @@ mod node_registry {
 		RuntimeCall::NodeRegistry(pallet_node_registry::Call::register {
 			node: node.public(),
 			roles: Roles(Roles::INFERENCE),
-			capabilities: pallet_node_registry::testing::capabilities::<Runtime>(vec![1], VerificationModes::TEE),
+			capabilities: pallet_node_registry::testing::capabilities::<Runtime>(
+				vec![1],
+				VerificationModes::TEE,
+			),
 			bond: protocol::MinNodeBond::get(),
 			signature: node.sign(&message),
 		})
@@ -412,7 +427,9 @@ mod node_registry {
 		Evidence::Nitro { document: BoundedVec::truncate_from(nitro_document(&request).unwrap()) }
 	}
 
-	fn dispatch(call: RuntimeCall) -> polkadot_sdk::sp_runtime::DispatchResultWithInfo<
+	fn dispatch(
+		call: RuntimeCall,
+	) -> polkadot_sdk::sp_runtime::DispatchResultWithInfo<
 		polkadot_sdk::frame_support::dispatch::PostDispatchInfo,
 	> {
 		use polkadot_sdk::sp_runtime::traits::Dispatchable;
@@ -426,7 +443,10 @@ mod node_registry {
 			new_ext(preset).execute_with(|| {
 				assert!(TrustDevelopmentRoot::<Runtime>::get());
 				let measurement = development_measurement();
-				assert!(AllowedMeasurements::<Runtime>::contains_key(measurement.tee(), measurement.hash()));
+				assert!(AllowedMeasurements::<Runtime>::contains_key(
+					measurement.tee(),
+					measurement.hash()
+				));
 			});
 		}
 	}
@@ -452,11 +472,16 @@ mod node_registry {
 			assert_eq!(AllowedMeasurements::<Runtime>::iter().count(), 0);
 			dispatch(register_call(&account(Sr25519Keyring::Alice))).unwrap();
 			let node = node_key().public();
-			dispatch(RuntimeCall::NodeRegistry(pallet_node_registry::Call::request_challenge { node }))
-				.unwrap();
+			dispatch(RuntimeCall::NodeRegistry(pallet_node_registry::Call::request_challenge {
+				node,
+			}))
+			.unwrap();
 			let nonce = Challenges::<Runtime>::get(node).unwrap().nonce;
 			let error = dispatch(RuntimeCall::NodeRegistry(
-				pallet_node_registry::Call::submit_attestation { node, evidence: development_document(nonce) },
+				pallet_node_registry::Call::submit_attestation {
+					node,
+					evidence: development_document(nonce),
+				},
 			))
 			.unwrap_err()
 			.error;
@@ -471,8 +496,10 @@ mod node_registry {
 			let alice = account(Sr25519Keyring::Alice);
 			dispatch(register_call(&alice)).unwrap();
 			let node = node_key().public();
-			dispatch(RuntimeCall::NodeRegistry(pallet_node_registry::Call::request_challenge { node }))
-				.unwrap();
+			dispatch(RuntimeCall::NodeRegistry(pallet_node_registry::Call::request_challenge {
+				node,
+			}))
+			.unwrap();
 			let nonce = Challenges::<Runtime>::get(node).unwrap().nonce;
 			next_block();
 			dispatch(RuntimeCall::NodeRegistry(pallet_node_registry::Call::submit_attestation {
@@ -493,10 +520,14 @@ mod node_registry {
 			let alice = account(Sr25519Keyring::Alice);
 			let call = RuntimeCall::NodeRegistry(pallet_node_registry::Call::submit_attestation {
 				node: node_key().public(),
-				evidence: Evidence::Nitro { document: BoundedVec::truncate_from(vec![0u8; 16 * 1024]) },
+				evidence: Evidence::Nitro {
+					document: BoundedVec::truncate_from(vec![0u8; 16 * 1024]),
+				},
 			});
 			let before = Balances::free_balance(&alice);
-			let outcome = Executive::apply_extrinsic(signed_extrinsic(Sr25519Keyring::Alice, call, 0)).unwrap();
+			let outcome =
+				Executive::apply_extrinsic(signed_extrinsic(Sr25519Keyring::Alice, call, 0))
+					.unwrap();
 			assert_eq!(outcome, Err(pallet_node_registry::Error::<Runtime>::NodeNotFound.into()));
 			assert!(Balances::free_balance(&alice) < before, "the failed call paid a fee");
 		});
@@ -515,7 +546,10 @@ mod node_registry {
 			assert!(dispatch(call.clone()).is_err());
 			let index = pass_referendum(OriginCaller::Origins(OpgOrigin::Policy), call);
 			let mut blocks = 0;
-			while !AllowedMeasurements::<Runtime>::contains_key(measurement.tee(), measurement.hash()) {
+			while !AllowedMeasurements::<Runtime>::contains_key(
+				measurement.tee(),
+				measurement.hash(),
+			) {
 				next_block();
 				blocks += 1;
 				assert!(blocks <= 40, "referendum did not enact within 40 blocks");
@@ -530,7 +564,7 @@ mod node_registry {
 mod inference {
 	use super::*;
 	use crate::{Balance, Inference};
-	use pallet_inference::{Input, InferenceResult, Output, Requests, SettlementMode};
+	use pallet_inference::{InferenceResult, Input, Output, Requests, SettlementMode};
 	use pallet_model_hub::{DType, ModelFormat};
 	use pallet_node_registry::{Roles, VerificationMode, VerificationModes};
 	use polkadot_sdk::{
@@ -554,7 +588,15 @@ mod inference {
 		use pallet_model_hub::testing::{schema, spec, tensor};
 		let schema = schema(vec![tensor(&[1, 784], DType::I8)], vec![tensor(&[1, 10], DType::I8)]);
 		let modes = VerificationModes::VANILLA;
-		let spec = spec("mnist-mlp", ModelFormat::QuantizedInteger, [0xab; 32], 50_000, schema, PRICE, modes);
+		let spec = spec(
+			"mnist-mlp",
+			ModelFormat::QuantizedInteger,
+			[0xab; 32],
+			50_000,
+			schema,
+			PRICE,
+			modes,
+		);
 		signed(
 			Sr25519Keyring::Alice,
 			RuntimeCall::ModelHub(pallet_model_hub::Call::publish { spec, verifying_key: None }),
@@ -566,7 +608,10 @@ mod inference {
 			RuntimeCall::NodeRegistry(pallet_node_registry::Call::register {
 				node: node_key().public(),
 				roles: Roles(Roles::INFERENCE),
-				capabilities: pallet_node_registry::testing::capabilities::<Runtime>(vec![0], VerificationModes::VANILLA),
+				capabilities: pallet_node_registry::testing::capabilities::<Runtime>(
+					vec![0],
+					VerificationModes::VANILLA,
+				),
 				bond: protocol::MinNodeBond::get(),
 				signature: node_key().sign(&message),
 			}),
@@ -629,17 +674,31 @@ mod inference {
 			});
 			let xt = UncheckedExtrinsic::new_bare(call.clone());
 			let parent = System::parent_hash();
-			assert!(Executive::validate_transaction(TransactionSource::External, xt.clone(), parent).is_ok());
+			assert!(Executive::validate_transaction(
+				TransactionSource::External,
+				xt.clone(),
+				parent
+			)
+			.is_ok());
 			// The same result signed by another key never enters the pool.
-			let RuntimeCall::Inference(pallet_inference::Call::submit_result { result, .. }) = call else { unreachable!() };
-			let forged = UncheckedExtrinsic::new_bare(RuntimeCall::Inference(pallet_inference::Call::submit_result {
-				result,
-				signature: sr25519::Pair::from_string("//Mallory", None).unwrap().sign(&message),
-			}));
-			assert!(Executive::validate_transaction(TransactionSource::External, forged, parent).is_err());
+			let RuntimeCall::Inference(pallet_inference::Call::submit_result { result, .. }) = call
+			else {
+				unreachable!()
+			};
+			let forged = UncheckedExtrinsic::new_bare(RuntimeCall::Inference(
+				pallet_inference::Call::submit_result {
+					result,
+					signature: sr25519::Pair::from_string("//Mallory", None)
+						.unwrap()
+						.sign(&message),
+				},
+			));
+			assert!(Executive::validate_transaction(TransactionSource::External, forged, parent)
+				.is_err());
 
 			let (bob, treasury) = (account(Sr25519Keyring::Bob), crate::Treasury::account_id());
-			let (bob_before, treasury_before) = (Balances::free_balance(&bob), Balances::free_balance(&treasury));
+			let (bob_before, treasury_before) =
+				(Balances::free_balance(&bob), Balances::free_balance(&treasury));
 			let issuance = Balances::total_issuance();
 			Executive::apply_extrinsic(xt).unwrap().unwrap();
 			assert_eq!(Balances::free_balance(&bob), bob_before + PRICE * 95 / 100);

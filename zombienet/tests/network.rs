@@ -73,7 +73,10 @@ async fn four_validators_finalize_and_survive_one_killed() -> Result<()> {
 	println!("network up in {:.1?}", started.elapsed());
 
 	for name in VALIDATORS {
-		network.get_node(name)?.wait_metric_with_timeout(FINALIZED, |h| h >= 3.0, 180u64).await?;
+		network
+			.get_node(name)?
+			.wait_metric_with_timeout(FINALIZED, |h| h >= 3.0, 180u64)
+			.await?;
 	}
 	println!("all four validators finalized block 3 after {:.1?}", started.elapsed());
 
@@ -83,7 +86,8 @@ async fn four_validators_finalize_and_survive_one_killed() -> Result<()> {
 	let bob = network.get_node("bob")?;
 	let before = finalized(bob).await?;
 	let target = before + 4;
-	bob.wait_metric_with_timeout(FINALIZED, move |h| h >= target as f64, 180u64).await?;
+	bob.wait_metric_with_timeout(FINALIZED, move |h| h >= target as f64, 180u64)
+		.await?;
 	println!(
 		"with dave killed, bob finalized {before} -> {} after {:.1?}",
 		finalized(bob).await?,

@@ -11,8 +11,8 @@ use jsonrpsee::{
 use opg_runtime::{opaque::Block, Hash, Runtime, RuntimeCall, UncheckedExtrinsic};
 use opg_settlement::message;
 use pallet_inference::{
-	runtime_api::InferenceApi as InferenceRuntimeApi, Input, InputOf, Output, RequestId, RequestOf, Settlement,
-	SettledOf, SettlementMode,
+	runtime_api::InferenceApi as InferenceRuntimeApi, Input, InputOf, Output, RequestId, RequestOf,
+	SettledOf, Settlement, SettlementMode,
 };
 use polkadot_sdk::{
 	sc_transaction_pool_api::{TransactionPool, TransactionSource},
@@ -25,8 +25,14 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// The runtime API as the node calls it.
-pub trait Api: InferenceRuntimeApi<Block, RequestOf<Runtime>, InputOf<Runtime>, SettledOf<Runtime>> {}
-impl<T: InferenceRuntimeApi<Block, RequestOf<Runtime>, InputOf<Runtime>, SettledOf<Runtime>>> Api for T {}
+pub trait Api:
+	InferenceRuntimeApi<Block, RequestOf<Runtime>, InputOf<Runtime>, SettledOf<Runtime>>
+{
+}
+impl<T: InferenceRuntimeApi<Block, RequestOf<Runtime>, InputOf<Runtime>, SettledOf<Runtime>>> Api
+	for T
+{
+}
 
 /// The `inference_*` methods.
 #[rpc(server, namespace = "inference")]
@@ -130,15 +136,20 @@ where
 		if !matches!(
 			decoded.function,
 			RuntimeCall::Inference(
-				pallet_inference::Call::request { .. } | pallet_inference::Call::request_zkml_stored { .. }
+				pallet_inference::Call::request { .. }
+					| pallet_inference::Call::request_zkml_stored { .. }
 			)
 		) {
-			return Err(error(NOT_A_REQUEST, "the extrinsic does not call inference.request or inference.request_zkml_stored"));
+			return Err(error(
+				NOT_A_REQUEST,
+				"the extrinsic does not call inference.request or inference.request_zkml_stored",
+			));
 		}
 		if decoded.is_bare() {
 			return Err(error(NOT_A_REQUEST, "a request must be signed by the account that pays"));
 		}
-		let opaque = Decode::decode(&mut &extrinsic[..]).map_err(|e| error(INVALID_INPUT, format!("{e}")))?;
+		let opaque = Decode::decode(&mut &extrinsic[..])
+			.map_err(|e| error(INVALID_INPUT, format!("{e}")))?;
 		self.pool
 			.submit_one(self.client.info().best_hash, TransactionSource::External, opaque)
 			.await
@@ -148,11 +159,14 @@ where
 	fn request(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>> {
 		let api = self.client.runtime_api();
 		let at = self.at(at);
-		let Some(request) = api.request(at, id).map_err(Self::runtime_error)? else { return Ok(None) };
+		let Some(request) = api.request(at, id).map_err(Self::runtime_error)? else {
+			return Ok(None);
+		};
 		let input = match api.input(at, id).map_err(Self::runtime_error)? {
 			Some(Input::Inline(bytes)) => json!({ "inline": hex(bytes) }),
-			Some(Input::Stored { hash, size, locator }) =>
-				json!({ "stored": { "hash": hex(hash), "size": size, "locator": String::from_utf8_lossy(&locator) } }),
+			Some(Input::Stored { hash, size, locator }) => {
+				json!({ "stored": { "hash": hex(hash), "size": size, "locator": String::from_utf8_lossy(&locator) } })
+			},
 			None => Value::Null,
 		};
 		Ok(Some(json!({
@@ -174,14 +188,22 @@ where
 
 	fn result(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>> {
 		let api = self.client.runtime_api();
-		let Some(settled) = api.result(self.at(at), id).map_err(Self::runtime_error)? else { return Ok(None) };
+		let Some(settled) = api.result(self.at(at), id).map_err(Self::runtime_error)? else {
+			return Ok(None);
+		};
 		let output_hash = settled.output.hash();
 		let output = match &settled.output {
 			Output::Inline(bytes) => json!({ "inline": hex(bytes) }),
 			Output::Hash(hash) => json!({ "hash": hex(hash) }),
 		};
 		let signed_message = || {
-			hex(message::result(&self.genesis(), id, &settled.model_hash, &settled.input_hash, &output_hash))
+			hex(message::result(
+				&self.genesis(),
+				id,
+				&settled.model_hash,
+				&settled.input_hash,
+				&output_hash,
+			))
 		};
 		let evidence = match &settled.settlement {
 			Settlement::Single { signature } => json!({
@@ -213,7 +235,9 @@ where
 
 	fn batch_proof(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>> {
 		let api = self.client.runtime_api();
-		let Some(proof) = api.batch_proof(self.at(at), id).map_err(Self::runtime_error)? else { return Ok(None) };
+		let Some(proof) = api.batch_proof(self.at(at), id).map_err(Self::runtime_error)? else {
+			return Ok(None);
+		};
 		let signed = message::batch(&self.genesis(), &proof.root, proof.proof.leaf_count);
 		Ok(Some(json!({
 			"batch": proof.batch,
@@ -233,7 +257,11 @@ where
 	}
 
 	fn assignments(&self, node: Bytes, at: Option<Hash>) -> RpcResult<Vec<RequestId>> {
-		let node: [u8; 32] = node.0.as_slice().try_into().map_err(|_| error(INVALID_INPUT, "a node key is 32 bytes"))?;
+		let node: [u8; 32] = node
+			.0
+			.as_slice()
+			.try_into()
+			.map_err(|_| error(INVALID_INPUT, "a node key is 32 bytes"))?;
 		self.client
 			.runtime_api()
 			.assignments(self.at(at), node.into())

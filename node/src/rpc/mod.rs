@@ -6,8 +6,8 @@
 
 pub mod inference;
 
-use jsonrpsee::RpcModule;
 use inference::{Inference, InferenceRpcServer};
+use jsonrpsee::RpcModule;
 use opg_runtime::{opaque::Block, AccountId, Balance, Hash, Nonce};
 use polkadot_sdk::{
 	pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer},
@@ -39,7 +39,8 @@ where
 		+ Sync
 		+ 'static,
 	C::Api: polkadot_sdk::substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
-	C::Api: polkadot_sdk::pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
+	C::Api:
+		polkadot_sdk::pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
 	C::Api: inference::Api,
 	P: TransactionPool<Block = Block, Hash = Hash> + 'static,

@@ -136,7 +136,11 @@ fn time(secs: u64) -> Result<Time, Error> {
 	})
 }
 
-fn extension(id: ObjectIdentifier, critical: bool, value: &impl Encode) -> Result<Extension, Error> {
+fn extension(
+	id: ObjectIdentifier,
+	critical: bool,
+	value: &impl Encode,
+) -> Result<Extension, Error> {
 	Ok(Extension { extn_id: id, critical, extn_value: OctetString::new(value.to_der()?)? })
 }
 
@@ -162,7 +166,10 @@ fn certificate(spec: CertificateSpec, issuer: Option<&Ca>) -> Result<Vec<u8>, Er
 		serial_number: SerialNumber::new(&[spec.serial])?,
 		signature: signature_algorithm.clone(),
 		issuer: issuer.map_or_else(|| spec.subject.clone(), |ca| ca.name.clone()),
-		validity: Validity { not_before: time(spec.validity.0)?, not_after: time(spec.validity.1)? },
+		validity: Validity {
+			not_before: time(spec.validity.0)?,
+			not_after: time(spec.validity.1)?,
+		},
 		subject: spec.subject,
 		subject_public_key_info: SubjectPublicKeyInfoOwned {
 			algorithm: AlgorithmIdentifierOwned {
@@ -197,13 +204,19 @@ fn development_cas() -> Result<(Ca, Ca), Error> {
 	let validity = (CA_NOT_BEFORE, CA_NOT_AFTER);
 	let root_key = seeded_key(b"root");
 	let root_name = name("OPG development Nitro root")?;
-	let root_spec =
-		CertificateSpec { serial: 1, subject: root_name.clone(), key: &root_key, validity, ca: Some(1) };
+	let root_spec = CertificateSpec {
+		serial: 1,
+		subject: root_name.clone(),
+		key: &root_key,
+		validity,
+		ca: Some(1),
+	};
 	let root = Ca { certificate: certificate(root_spec, None)?, key: root_key, name: root_name };
 
 	let key = seeded_key(b"intermediate");
 	let subject = name("OPG development Nitro intermediate")?;
-	let spec = CertificateSpec { serial: 2, subject: subject.clone(), key: &key, validity, ca: Some(0) };
+	let spec =
+		CertificateSpec { serial: 2, subject: subject.clone(), key: &key, validity, ca: Some(0) };
 	let intermediate = Ca { certificate: certificate(spec, Some(&root))?, key, name: subject };
 	Ok((root, intermediate))
 }
@@ -253,10 +266,13 @@ pub fn nitro_document(request: &DocumentRequest) -> Result<Vec<u8>, Error> {
 		(text("timestamp"), Value::Unsigned(request.now * 1000)),
 		(text("pcrs"), Value::Map(pcr_entries)),
 		(text("certificate"), Value::Bytes(leaf)),
-		(text("cabundle"), Value::Array(vec![
-			Value::Bytes(root.certificate),
-			Value::Bytes(intermediate.certificate),
-		])),
+		(
+			text("cabundle"),
+			Value::Array(vec![
+				Value::Bytes(root.certificate),
+				Value::Bytes(intermediate.certificate),
+			]),
+		),
 		(text("public_key"), Value::Bytes(request.node_key.to_vec())),
 		(text("user_data"), Value::Bytes(binding.digest().to_vec())),
 		(text("nonce"), Value::Bytes(request.nonce.to_vec())),

@@ -1,11 +1,16 @@
 //! `opg-dev-evidence`: development Nitro attestation documents for local OPG networks.
 
 use clap::{Parser, Subcommand};
-use opg_dev_evidence::{development_root, nitro_document, DocumentRequest, Pcrs, DEVELOPMENT_IMAGE};
+use opg_dev_evidence::{
+	development_root, nitro_document, DocumentRequest, Pcrs, DEVELOPMENT_IMAGE,
+};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Parser)]
-#[command(version, about = "Development TEE evidence for local OPG networks (never trusted by production chains)")]
+#[command(
+	version,
+	about = "Development TEE evidence for local OPG networks (never trusted by production chains)"
+)]
 struct Cli {
 	#[command(subcommand)]
 	command: Command,
@@ -49,7 +54,8 @@ enum Command {
 
 fn bytes<const N: usize>(name: &str, text: &str) -> Result<[u8; N], String> {
 	let raw = hex::decode(text.trim_start_matches("0x")).map_err(|e| format!("--{name}: {e}"))?;
-	raw.try_into().map_err(|raw: Vec<u8>| format!("--{name}: {} bytes, expected {N}", raw.len()))
+	raw.try_into()
+		.map_err(|raw: Vec<u8>| format!("--{name}: {} bytes, expected {N}", raw.len()))
 }
 
 fn pcrs(image: &str, pcr8: Option<&str>) -> Result<Pcrs, String> {
@@ -63,7 +69,10 @@ fn run(cli: Cli) -> Result<String, String> {
 		Command::Nitro { node_key, genesis, nonce, image, pcr8, at } => {
 			let now = match at {
 				Some(at) => at,
-				None => SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs(),
+				None => SystemTime::now()
+					.duration_since(UNIX_EPOCH)
+					.map_err(|e| e.to_string())?
+					.as_secs(),
 			};
 			let request = DocumentRequest {
 				node_key: bytes("node-key", &node_key)?,
@@ -88,7 +97,9 @@ fn run(cli: Cli) -> Result<String, String> {
 				hex::encode(pcrs.pcr2),
 			))
 		},
-		Command::Root => Ok(format!("0x{}", hex::encode(development_root().map_err(|e| e.to_string())?))),
+		Command::Root => {
+			Ok(format!("0x{}", hex::encode(development_root().map_err(|e| e.to_string())?)))
+		},
 	}
 }
 

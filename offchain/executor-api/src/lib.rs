@@ -212,7 +212,8 @@ impl Call<'_> {
 			},
 			Self::Artifact { hash } => format!("{}/{}", path::ARTIFACTS, hex32(hash)),
 		};
-		let query: Vec<String> = query.into_iter().map(|(name, value)| format!("{name}={value}")).collect();
+		let query: Vec<String> =
+			query.into_iter().map(|(name, value)| format!("{name}={value}")).collect();
 		match query.is_empty() {
 			true => format!("{base}{path}"),
 			false => format!("{base}{path}?{}", query.join("&")),
@@ -245,7 +246,9 @@ impl<'a> Route<'a> {
 	/// The route of `path` (without the query); `None` for any other path.
 	pub fn parse(path: &'a str) -> Option<Self> {
 		let under = |prefix: &str| {
-			path.strip_prefix(prefix)?.strip_prefix('/').filter(|rest| !rest.is_empty() && !rest.contains('/'))
+			path.strip_prefix(prefix)?
+				.strip_prefix('/')
+				.filter(|rest| !rest.is_empty() && !rest.contains('/'))
 		};
 		Some(match path {
 			path::HEALTH => Self::Health,
@@ -271,7 +274,11 @@ pub fn decode_request_ids(body: &[u8]) -> Option<Vec<u64>> {
 	if body.len() % 8 != 0 {
 		return None;
 	}
-	Some(body.chunks_exact(8).map(|chunk| u64::from_le_bytes(chunk.try_into().expect("8 bytes"))).collect())
+	Some(
+		body.chunks_exact(8)
+			.map(|chunk| u64::from_le_bytes(chunk.try_into().expect("8 bytes")))
+			.collect(),
+	)
 }
 
 #[cfg(test)]
@@ -301,7 +308,8 @@ mod tests {
 	#[test]
 	fn a_signed_stored_inference_round_trips() {
 		let signing = Signing { genesis: [1; 32], request: u64::MAX };
-		let uri = Call::Infer { model: &[2; 32], input: Some(&[3; 32]), signing: Some(signing) }.uri(&format!("{BASE}/"));
+		let uri = Call::Infer { model: &[2; 32], input: Some(&[3; 32]), signing: Some(signing) }
+			.uri(&format!("{BASE}/"));
 		let (path, query) = split(&uri);
 		assert!(matches!(Route::parse(path), Some(Route::Infer(_))));
 		assert_eq!(Signing::parse(query), Some(signing));
@@ -329,12 +337,25 @@ mod tests {
 		assert_eq!(query_value(query, query::GENESIS).and_then(parse_hash), Some([9; 32]));
 		let uri = Call::Artifact { hash: &[8; 32] }.uri(BASE);
 		let (path, _) = split(&uri);
-		assert_eq!(Route::parse(path).map(|r| matches!(r, Route::Artifact(h) if parse_hash(h) == Some([8; 32]))), Some(true));
+		assert_eq!(
+			Route::parse(path)
+				.map(|r| matches!(r, Route::Artifact(h) if parse_hash(h) == Some([8; 32]))),
+			Some(true)
+		);
 	}
 
 	#[test]
 	fn other_paths_have_no_route() {
-		for path in ["/", "/v1/infer", "/v1/infer/", "/v1/infer/a/b", "/v1/prove", "/v2/infer/0x00", "/healthz", "/v1/sign-batch/x"] {
+		for path in [
+			"/",
+			"/v1/infer",
+			"/v1/infer/",
+			"/v1/infer/a/b",
+			"/v1/prove",
+			"/v2/infer/0x00",
+			"/healthz",
+			"/v1/sign-batch/x",
+		] {
 			assert_eq!(Route::parse(path), None, "{path}");
 		}
 		assert_eq!(Route::parse("/health"), Some(Route::Health));

@@ -38,16 +38,26 @@ fn report(name: &str, extra: &str, mut latencies: Vec<Duration>, elapsed: Durati
 }
 
 fn main() {
-	let dir = PathBuf::from(std::env::var("OPG_BENCH_DIR").expect("OPG_BENCH_DIR: see scripts/benchmark executor"));
-	let seconds: u64 = std::env::var("OPG_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+	let dir = PathBuf::from(
+		std::env::var("OPG_BENCH_DIR").expect("OPG_BENCH_DIR: see scripts/benchmark executor"),
+	);
+	let seconds: u64 = std::env::var("OPG_BENCH_SECONDS")
+		.ok()
+		.and_then(|s| s.parse().ok())
+		.unwrap_or(5);
 	let window = Duration::from_secs(seconds);
 	let model_bytes = std::fs::read(dir.join("model.pt")).unwrap();
-	let config: TorchConfig = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+	let config: TorchConfig =
+		serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
 	let input_len = config.schema.input_len();
 	let input = std::fs::read(dir.join("input.bin")).unwrap()[..input_len].to_vec();
 	torch::set_deterministic().unwrap();
 	let device = tch::Device::cuda_if_available();
-	println!("{{\"device\":\"{}\",\"threads\":{}}}", torch::device_name(device), tch::get_num_threads());
+	println!(
+		"{{\"device\":\"{}\",\"threads\":{}}}",
+		torch::device_name(device),
+		tch::get_num_threads()
+	);
 
 	// The bare model.
 	let model = TorchModel::load(&model_bytes, config.schema.clone(), device).unwrap();
@@ -92,14 +102,21 @@ fn main() {
 
 	// HTTP, c clients, batching on (the configured max_batch) and off (1).
 	for max_batch in [config.max_batch, 1] {
-		let store = ArtifactStore::open(std::env::temp_dir().join(format!("opg-bench-{}", std::process::id()))).unwrap();
+		let store = ArtifactStore::open(
+			std::env::temp_dir().join(format!("opg-bench-{}", std::process::id())),
+		)
+		.unwrap();
 		let hash = store.put(&model_bytes).unwrap();
 		let mut executor = Executor::new(store, None);
 		let limits = BatchLimits { queue: 256, max_batch, window: Duration::ZERO };
 		executor.serve_torch(hash, config.schema.clone(), device, limits).unwrap();
 		runtime.block_on(async {
 			let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-			let url = format!("http://{}/v1/infer/0x{}", listener.local_addr().unwrap(), hex::encode(hash));
+			let url = format!(
+				"http://{}/v1/infer/0x{}",
+				listener.local_addr().unwrap(),
+				hex::encode(hash)
+			);
 			let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 			let server = tokio::spawn(serve(Arc::new(executor), listener, async move {
 				let _ = stopped.await;
@@ -115,7 +132,9 @@ fn main() {
 							let mut latencies = Vec::new();
 							while started.elapsed() < window {
 								let call = Instant::now();
-								let request = hyper::Request::post(&url).body(Full::new(body.clone())).unwrap();
+								let request = hyper::Request::post(&url)
+									.body(Full::new(body.clone()))
+									.unwrap();
 								let response = client.request(request).await.unwrap();
 								assert!(response.status().is_success(), "{}", response.status());
 								response.into_body().collect().await.unwrap();

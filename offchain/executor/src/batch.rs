@@ -69,7 +69,12 @@ impl Batcher {
 	}
 
 	/// A queue for `model` with its worker running on a thread of its own.
-	pub fn start(model: TorchModel, name: String, limits: BatchLimits, metrics: Arc<Metrics>) -> Self {
+	pub fn start(
+		model: TorchModel,
+		name: String,
+		limits: BatchLimits,
+		metrics: Arc<Metrics>,
+	) -> Self {
 		let (batcher, worker) = Self::new(name, limits, metrics);
 		std::thread::Builder::new()
 			.name("torch-worker".into())
@@ -80,7 +85,10 @@ impl Batcher {
 
 	/// Queues one checked input; the answer comes once its batch has run. Refuses with
 	/// [`Refused::Busy`] when the queue is full.
-	pub fn submit(&self, input: Vec<u8>) -> Result<oneshot::Receiver<Result<Output, Arc<TorchError>>>, Refused> {
+	pub fn submit(
+		&self,
+		input: Vec<u8>,
+	) -> Result<oneshot::Receiver<Result<Output, Arc<TorchError>>>, Refused> {
 		let (reply, answer) = oneshot::channel();
 		match self.jobs.try_send(Job { input, queued: Instant::now(), reply }) {
 			Ok(()) => {
@@ -120,12 +128,13 @@ impl Worker {
 			metrics.batch(name, batch.len(), run);
 			let batch_size = batch.len();
 			match result {
-				Ok(outputs) =>
+				Ok(outputs) => {
 					for (job, bytes) in batch.into_iter().zip(outputs) {
 						metrics.latency(name, job.queued.elapsed());
 						let reproducible = batch_size == 1 && torch::deterministic_algorithms();
 						let _ = job.reply.send(Ok(Output { bytes, batch_size, reproducible }));
-					},
+					}
+				},
 				Err(e) => {
 					tracing::warn!(model = name, batch = batch_size, error = %e, "batch failed");
 					let e = Arc::new(e);

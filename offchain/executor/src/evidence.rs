@@ -34,7 +34,12 @@ impl EvidenceSource {
 	}
 
 	/// A document binding `node_key` to the chain `genesis` and challenge `nonce`.
-	pub fn document(self, node_key: &[u8; 32], genesis: &[u8; 32], nonce: &[u8; 32]) -> Result<Vec<u8>, String> {
+	pub fn document(
+		self,
+		node_key: &[u8; 32],
+		genesis: &[u8; 32],
+		nonce: &[u8; 32],
+	) -> Result<Vec<u8>, String> {
 		let binding = Binding { node_key, genesis_hash: genesis, nonce };
 		match self {
 			Self::Development => {

@@ -12,7 +12,9 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 pub async fn get(url: &str, limit: usize) -> Result<Vec<u8>, String> {
 	let uri: hyper::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
 	if uri.scheme_str() != Some("http") {
-		return Err(format!("{url}: only http:// URLs can be fetched (put a TLS-terminating proxy in front)"));
+		return Err(format!(
+			"{url}: only http:// URLs can be fetched (put a TLS-terminating proxy in front)"
+		));
 	}
 	let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
 	let fetch = async {
@@ -27,5 +29,7 @@ pub async fn get(url: &str, limit: usize) -> Result<Vec<u8>, String> {
 			.map_err(|e| format!("{url}: {e}"))?;
 		Ok(body.to_bytes().to_vec())
 	};
-	tokio::time::timeout(FETCH_TIMEOUT, fetch).await.map_err(|_| format!("{url}: timed out"))?
+	tokio::time::timeout(FETCH_TIMEOUT, fetch)
+		.await
+		.map_err(|_| format!("{url}: timed out"))?
 }

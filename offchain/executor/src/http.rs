@@ -41,7 +41,9 @@
 //! queue is full (retry later, see `retry-after`), `500` the store failed or holds
 //! corrupted bytes, or the model failed.
 
-use crate::{batch::Refused, fetch, ContentHash, ExecError, Executor, InputSource, Job, StoreError};
+use crate::{
+	batch::Refused, fetch, ContentHash, ExecError, Executor, InputSource, Job, StoreError,
+};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{
 	body::{Bytes, Incoming},
@@ -90,7 +92,10 @@ impl Reply {
 
 	/// The value of header `name`, if set.
 	pub fn header(&self, name: &str) -> Option<&str> {
-		self.headers.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str())
+		self.headers
+			.iter()
+			.find(|(key, _)| *key == name)
+			.map(|(_, value)| value.as_str())
 	}
 }
 
@@ -123,42 +128,62 @@ fn percent_decode(text: &str) -> Option<String> {
 
 fn exec_error(error: ExecError) -> Reply {
 	let status = match &error {
-		ExecError::ModelNotFound(_) | ExecError::InputNotFound(_) | ExecError::NoProvingKey(_) =>
-			StatusCode::NOT_FOUND,
-		ExecError::Model(_) | ExecError::Torch(crate::torch::TorchError::InputLength { .. }) =>
-			StatusCode::UNPROCESSABLE_ENTITY,
-		ExecError::Store(_) | ExecError::Prove(_) | ExecError::Torch(_) => StatusCode::INTERNAL_SERVER_ERROR,
+		ExecError::ModelNotFound(_) | ExecError::InputNotFound(_) | ExecError::NoProvingKey(_) => {
+			StatusCode::NOT_FOUND
+		},
+		ExecError::Model(_) | ExecError::Torch(crate::torch::TorchError::InputLength { .. }) => {
+			StatusCode::UNPROCESSABLE_ENTITY
+		},
+		ExecError::Store(_) | ExecError::Prove(_) | ExecError::Torch(_) => {
+			StatusCode::INTERNAL_SERVER_ERROR
+		},
 	};
 	Reply::error(status, error)
 }
 
 /// Runs CPU-bound work off the reactor threads.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Reply> {
-	tokio::task::spawn_blocking(work).await.map_err(|e| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))
+async fn blocking<T: Send + 'static>(
+	work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Reply> {
+	tokio::task::spawn_blocking(work)
+		.await
+		.map_err(|e| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))
 }
 
 /// Answers one request: `path` without the query, `query` the part after `?`.
-pub async fn route(executor: &Arc<Executor>, method: &Method, path: &str, query: Option<&str>, body: Bytes) -> Reply {
+pub async fn route(
+	executor: &Arc<Executor>,
+	method: &Method,
+	path: &str,
+	query: Option<&str>,
+	body: Bytes,
+) -> Reply {
 	let answer = match (method, Route::parse(path)) {
 		(&Method::GET, Some(Route::Health)) => Ok(Reply::json(health(executor))),
-		(&Method::GET, Some(Route::Metrics)) => Ok(Reply::ok(StatusCode::OK, executor.metrics().render().into_bytes())),
+		(&Method::GET, Some(Route::Metrics)) => {
+			Ok(Reply::ok(StatusCode::OK, executor.metrics().render().into_bytes()))
+		},
 		(&Method::POST, Some(Route::Infer(model))) => infer(executor, model, query, body).await,
 		(&Method::POST, Some(Route::Prove(model))) => prove(executor, model, query, body).await,
 		(&Method::POST, Some(Route::Fetch)) => fetch_url(executor, query).await,
 		(&Method::POST, Some(Route::Attestation)) => attestation(executor, query).await,
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
 		(&Method::PUT, Some(Route::Artifact(hash))) => {
-			let hash = parse_hash(hash)
-				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash"));
+			let hash = parse_hash(hash).ok_or_else(|| {
+				Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash")
+			});
 			hash.map(|hash| match executor.store().put_expecting(&hash, &body) {
 				Ok(()) => Reply::ok(StatusCode::CREATED, Vec::new()),
-				Err(e @ StoreError::HashMismatch { .. }) => Reply::error(StatusCode::UNPROCESSABLE_ENTITY, e),
+				Err(e @ StoreError::HashMismatch { .. }) => {
+					Reply::error(StatusCode::UNPROCESSABLE_ENTITY, e)
+				},
 				Err(e) => Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
 			})
 		},
 		(&Method::GET, Some(Route::Artifact(hash))) => {
-			let hash = parse_hash(hash)
-				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash"));
+			let hash = parse_hash(hash).ok_or_else(|| {
+				Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash")
+			});
 			hash.map(|hash| match executor.store().get(&hash) {
 				Ok(Some(bytes)) => Reply::ok(StatusCode::OK, bytes),
 				Ok(None) => Reply::error(StatusCode::NOT_FOUND, "no such artifact"),
@@ -192,22 +217,35 @@ fn health(executor: &Executor) -> String {
 }
 
 fn model_hash(text: &str) -> Result<ContentHash, Reply> {
-	parse_hash(text).ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the model is not a SHA-256 hash"))
+	parse_hash(text)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the model is not a SHA-256 hash"))
 }
 
-async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body: Bytes) -> Result<Reply, Reply> {
+async fn infer(
+	executor: &Arc<Executor>,
+	model: &str,
+	query: Option<&str>,
+	body: Bytes,
+) -> Result<Reply, Reply> {
 	let model = model_hash(model)?;
 	let stored = stored_input(query, &body)?;
 	let signing = match (query_value(query, query::GENESIS), query_value(query, query::REQUEST)) {
 		(None, None) => None,
-		(Some(_), Some(_)) => Some(
-			opg_executor_api::Signing::parse(query)
-				.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N"))?,
-		),
-		_ => return Err(Reply::error(StatusCode::BAD_REQUEST, "signing needs both genesis and request")),
+		(Some(_), Some(_)) => Some(opg_executor_api::Signing::parse(query).ok_or_else(|| {
+			Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N")
+		})?),
+		_ => {
+			return Err(Reply::error(
+				StatusCode::BAD_REQUEST,
+				"signing needs both genesis and request",
+			))
+		},
 	};
 	if signing.is_some() && executor.node_key().is_none() {
-		return Err(Reply::error(StatusCode::NOT_FOUND, "this executor holds no node key (serve --node-key)"));
+		return Err(Reply::error(
+			StatusCode::NOT_FOUND,
+			"this executor holds no node key (serve --node-key)",
+		));
 	}
 	let (input, input_hash) = input_bytes(executor, stored, &body).await?;
 	let mut reply = match executor.torch(&model) {
@@ -217,7 +255,8 @@ async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body:
 				return Err(exec_error(ExecError::ModelNotFound(model)));
 			}
 			let executor = executor.clone();
-			let output = blocking(move || executor.infer(&model, InputSource::Inline(&input))).await?;
+			let output =
+				blocking(move || executor.infer(&model, InputSource::Inline(&input))).await?;
 			Reply::output(output.map_err(exec_error)?)
 		},
 	};
@@ -228,7 +267,14 @@ async fn infer(executor: &Arc<Executor>, model: &str, query: Option<&str>, body:
 }
 
 /// Adds the node key's signature of a successful inference's result message.
-fn sign(executor: &Executor, reply: &mut Reply, genesis: &[u8; 32], request: u64, model: &ContentHash, input: &ContentHash) {
+fn sign(
+	executor: &Executor,
+	reply: &mut Reply,
+	genesis: &[u8; 32],
+	request: u64,
+	model: &ContentHash,
+	input: &ContentHash,
+) {
 	let (Some(output), Some(key)) = (reply.output_hash, executor.node_key()) else { return };
 	if let Some(signature) = executor.sign_result(genesis, request, model, input, &output) {
 		reply.headers.push((header::NODE, format!("0x{}", hex::encode(key.public()))));
@@ -242,8 +288,9 @@ fn sign_batch(executor: &Executor, query: Option<&str>, body: &[u8]) -> Result<R
 	let genesis = query_value(query, query::GENESIS)
 		.and_then(parse_hash)
 		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x.."))?;
-	let requests = opg_executor_api::decode_request_ids(body)
-		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the body is request ids, 8 bytes each (u64 LE)"))?;
+	let requests = opg_executor_api::decode_request_ids(body).ok_or_else(|| {
+		Reply::error(StatusCode::BAD_REQUEST, "the body is request ids, 8 bytes each (u64 LE)")
+	})?;
 	match executor.sign_batch(&genesis, &requests) {
 		Ok((root, signature)) => {
 			let mut reply = Reply::ok(StatusCode::OK, Vec::new());
@@ -273,12 +320,19 @@ async fn infer_torch(
 	let answer = match serving.batcher.submit(input) {
 		Ok(answer) => answer,
 		Err(Refused::Busy) => {
-			let mut reply = Reply::error(StatusCode::SERVICE_UNAVAILABLE, "busy: the model's queue is full, retry");
+			let mut reply = Reply::error(
+				StatusCode::SERVICE_UNAVAILABLE,
+				"busy: the model's queue is full, retry",
+			);
 			reply.headers.push(("retry-after", "1".into()));
 			return Err(reply);
 		},
-		Err(Refused::Stopped) =>
-			return Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the model's worker has stopped")),
+		Err(Refused::Stopped) => {
+			return Err(Reply::error(
+				StatusCode::INTERNAL_SERVER_ERROR,
+				"the model's worker has stopped",
+			))
+		},
 	};
 	let output = match answer.await {
 		Ok(Ok(output)) => output,
@@ -286,7 +340,12 @@ async fn infer_torch(
 			executor.metrics().request(&name, "failed");
 			return Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e));
 		},
-		Err(_) => return Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the model's worker has stopped")),
+		Err(_) => {
+			return Err(Reply::error(
+				StatusCode::INTERNAL_SERVER_ERROR,
+				"the model's worker has stopped",
+			))
+		},
 	};
 	executor.metrics().request(&name, "ok");
 	// Batch and private settlement keep outputs off chain: the requester fetches them here.
@@ -312,30 +371,45 @@ fn stored_input(query: Option<&str>, body: &Bytes) -> Result<Option<ContentHash>
 
 /// The input bytes and their hash: the stored input (fetched from peers if missing), or
 /// the body.
-async fn input_bytes(executor: &Executor, stored: Option<ContentHash>, body: &Bytes) -> Result<(Vec<u8>, ContentHash), Reply> {
+async fn input_bytes(
+	executor: &Executor,
+	stored: Option<ContentHash>,
+	body: &Bytes,
+) -> Result<(Vec<u8>, ContentHash), Reply> {
 	match stored {
 		Some(hash) => {
 			if !executor.fetch_missing(&hash).await.map_err(exec_error)? {
 				return Err(exec_error(ExecError::InputNotFound(hash)));
 			}
-			let input = executor.store().get(&hash).map_err(|e| exec_error(e.into()))?.unwrap_or_default();
+			let input = executor
+				.store()
+				.get(&hash)
+				.map_err(|e| exec_error(e.into()))?
+				.unwrap_or_default();
 			Ok((input, hash))
 		},
 		None => Ok((body.to_vec(), crate::sha256(body))),
 	}
 }
 
-async fn prove(executor: &Arc<Executor>, model: &str, query: Option<&str>, body: Bytes) -> Result<Reply, Reply> {
+async fn prove(
+	executor: &Arc<Executor>,
+	model: &str,
+	query: Option<&str>,
+	body: Bytes,
+) -> Result<Reply, Reply> {
 	let model = model_hash(model)?;
-	let job = opg_executor_api::Job::parse(query)
-		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N&node=0x.."))?;
+	let job = opg_executor_api::Job::parse(query).ok_or_else(|| {
+		Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&request=N&node=0x..")
+	})?;
 	let stored = stored_input(query, &body)?;
 	if !executor.fetch_missing(&model).await.map_err(exec_error)? {
 		return Err(exec_error(ExecError::ModelNotFound(model)));
 	}
 	let (input, input_hash) = input_bytes(executor, stored, &body).await?;
 	let prover = executor.clone();
-	let (output, proof) = blocking(move || prover.prove(&model, &input, job)).await?.map_err(exec_error)?;
+	let (output, proof) =
+		blocking(move || prover.prove(&model, &input, job)).await?.map_err(exec_error)?;
 	let mut reply = Reply { proof: Some(proof), ..Reply::output(output) };
 	// The executor signs for the node key it holds when the job is bound to that key.
 	if executor.node_key().is_some_and(|key| key.public() == job.node) {
@@ -348,7 +422,9 @@ async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Re
 	let url = query_value(query, query::URL)
 		.and_then(percent_decode)
 		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?url=http://..."))?;
-	let bytes = fetch::get(&url, MAX_BODY).await.map_err(|reason| Reply::error(StatusCode::BAD_GATEWAY, reason))?;
+	let bytes = fetch::get(&url, MAX_BODY)
+		.await
+		.map_err(|reason| Reply::error(StatusCode::BAD_GATEWAY, reason))?;
 	let time_ms = std::time::SystemTime::now()
 		.duration_since(std::time::UNIX_EPOCH)
 		.map_or(0, |since| since.as_millis() as u64);
@@ -356,7 +432,10 @@ async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Re
 	let (node, signature) = match executor.node_key() {
 		Some(key) => (
 			Some(format!("0x{}", hex::encode(key.public()))),
-			Some(format!("0x{}", hex::encode(key.sign(&opg_settlement::message::provenance(&url, &hash, time_ms))))),
+			Some(format!(
+				"0x{}",
+				hex::encode(key.sign(&opg_settlement::message::provenance(&url, &hash, time_ms)))
+			)),
 		),
 		None => (None, None),
 	};
@@ -376,7 +455,10 @@ async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Re
 async fn attestation(executor: &Arc<Executor>, query: Option<&str>) -> Result<Reply, Reply> {
 	let hash = |name| query_value(query, name).and_then(parse_hash);
 	let (Some(genesis), Some(nonce)) = (hash(query::GENESIS), hash(query::NONCE)) else {
-		return Err(Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&nonce=0x.. (32 bytes each)"));
+		return Err(Reply::error(
+			StatusCode::BAD_REQUEST,
+			"expected ?genesis=0x..&nonce=0x.. (32 bytes each)",
+		));
 	};
 	let producer = executor.clone();
 	match blocking(move || producer.attestation(&genesis, &nonce)).await? {
@@ -387,16 +469,25 @@ async fn attestation(executor: &Arc<Executor>, query: Option<&str>) -> Result<Re
 			})
 			.to_string(),
 		)),
-		Ok(None) => Err(Reply::error(StatusCode::NOT_FOUND, "no node key or evidence source (serve --node-key --evidence)")),
+		Ok(None) => Err(Reply::error(
+			StatusCode::NOT_FOUND,
+			"no node key or evidence source (serve --node-key --evidence)",
+		)),
 		Err(reason) => Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, reason)),
 	}
 }
 
-async fn handle(executor: Arc<Executor>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+	executor: Arc<Executor>,
+	request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
 	let (parts, body) = request.into_parts();
 	let started = std::time::Instant::now();
 	let reply = match Limited::new(body, MAX_BODY).collect().await {
-		Ok(body) => route(&executor, &parts.method, parts.uri.path(), parts.uri.query(), body.to_bytes()).await,
+		Ok(body) => {
+			route(&executor, &parts.method, parts.uri.path(), parts.uri.query(), body.to_bytes())
+				.await
+		},
 		Err(e) => Reply::error(StatusCode::PAYLOAD_TOO_LARGE, e),
 	};
 	let (method, path, status) = (&parts.method, parts.uri.path(), reply.status.as_u16());
@@ -414,8 +505,12 @@ async fn handle(executor: Arc<Executor>, request: Request<Incoming>) -> Result<R
 		(true, false) => "application/octet-stream",
 		(false, _) => "text/plain",
 	};
-	response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-	let hex_header = |bytes: &[u8]| HeaderValue::from_str(&format!("0x{}", hex::encode(bytes))).expect("hex is a valid header");
+	response
+		.headers_mut()
+		.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+	let hex_header = |bytes: &[u8]| {
+		HeaderValue::from_str(&format!("0x{}", hex::encode(bytes))).expect("hex is a valid header")
+	};
 	if let Some(hash) = reply.output_hash {
 		response.headers_mut().insert(header::OUTPUT_HASH, hex_header(&hash));
 	}
@@ -436,7 +531,11 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves the API on `listener` until `shutdown` completes, then waits up to
 /// [`SHUTDOWN_GRACE`] for connections in progress to finish.
-pub async fn serve(executor: Arc<Executor>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn serve(
+	executor: Arc<Executor>,
+	listener: TcpListener,
+	shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
 	// One clone per open connection.
 	let open = Arc::new(());
 	tokio::pin!(shutdown);

@@ -69,11 +69,17 @@ pub enum ExecError {
 impl std::fmt::Display for ExecError {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		match self {
-			Self::ModelNotFound(hash) => write!(f, "model 0x{} is not in the artifact store", hex::encode(hash)),
-			Self::InputNotFound(hash) => write!(f, "input 0x{} is not in the artifact store", hex::encode(hash)),
+			Self::ModelNotFound(hash) => {
+				write!(f, "model 0x{} is not in the artifact store", hex::encode(hash))
+			},
+			Self::InputNotFound(hash) => {
+				write!(f, "input 0x{} is not in the artifact store", hex::encode(hash))
+			},
 			Self::Model(e) => e.fmt(f),
 			Self::Store(e) => e.fmt(f),
-			Self::NoProvingKey(hash) => write!(f, "no proving key for model 0x{}", hex::encode(hash)),
+			Self::NoProvingKey(hash) => {
+				write!(f, "no proving key for model 0x{}", hex::encode(hash))
+			},
 			Self::Prove(e) => e.fmt(f),
 			Self::Torch(e) => e.fmt(f),
 		}
@@ -178,7 +184,9 @@ impl std::fmt::Display for BatchSignError {
 		match self {
 			Self::NoNodeKey => write!(f, "this executor holds no node key (serve --node-key)"),
 			Self::Empty => write!(f, "a batch needs at least one request"),
-			Self::Unknown(request) => write!(f, "request {request} was not computed and signed by this executor"),
+			Self::Unknown(request) => {
+				write!(f, "request {request} was not computed and signed by this executor")
+			},
 		}
 	}
 }
@@ -220,7 +228,11 @@ impl Executor {
 
 	/// The attestation document binding the node key to the chain `genesis` and the
 	/// challenge `nonce`: `Ok(None)` without a node key or an evidence source.
-	pub fn attestation(&self, genesis: &[u8; 32], nonce: &[u8; 32]) -> Result<Option<Vec<u8>>, String> {
+	pub fn attestation(
+		&self,
+		genesis: &[u8; 32],
+		nonce: &[u8; 32],
+	) -> Result<Option<Vec<u8>>, String> {
 		let (Some(key), Some(source)) = (&self.node_key, self.evidence) else { return Ok(None) };
 		source.document(&key.public(), genesis, nonce).map(Some)
 	}
@@ -236,8 +248,10 @@ impl Executor {
 	) -> Result<(), ExecError> {
 		let bytes = self.store.get(&hash)?.ok_or(ExecError::ModelNotFound(hash))?;
 		let model = TorchModel::load(&bytes, schema.clone(), device).map_err(ExecError::Torch)?;
-		let batcher = Batcher::start(model, format!("0x{}", hex::encode(hash)), limits, self.metrics.clone());
-		self.torch.insert(hash, TorchServing { batcher, schema, device: torch::device_name(device) });
+		let batcher =
+			Batcher::start(model, format!("0x{}", hex::encode(hash)), limits, self.metrics.clone());
+		self.torch
+			.insert(hash, TorchServing { batcher, schema, device: torch::device_name(device) });
 		Ok(())
 	}
 
@@ -272,7 +286,11 @@ impl Executor {
 		output_hash: &ContentHash,
 	) -> Option<[u8; 64]> {
 		let key = self.node_key.as_ref()?;
-		let leaf = opg_settlement::merkle::Leaf { request, input_hash: *input_hash, output_hash: *output_hash };
+		let leaf = opg_settlement::merkle::Leaf {
+			request,
+			input_hash: *input_hash,
+			output_hash: *output_hash,
+		};
 		self.signed.lock().expect("no panic holds the lock").insert(*genesis, leaf);
 		Some(key.sign_result(genesis, request, model, input_hash, output_hash))
 	}
@@ -280,12 +298,22 @@ impl Executor {
 	/// Signs the batch of `requests` (in leaf order): the Merkle root over the results this
 	/// executor signed for them, as `opg_settlement::message::batch`. Returns the root and
 	/// the signature.
-	pub fn sign_batch(&self, genesis: &[u8; 32], requests: &[u64]) -> Result<([u8; 32], [u8; 64]), BatchSignError> {
+	pub fn sign_batch(
+		&self,
+		genesis: &[u8; 32],
+		requests: &[u64],
+	) -> Result<([u8; 32], [u8; 64]), BatchSignError> {
 		let key = self.node_key.as_ref().ok_or(BatchSignError::NoNodeKey)?;
 		let signed = self.signed.lock().expect("no panic holds the lock");
 		let leaves = requests
 			.iter()
-			.map(|request| signed.leaves.get(&(*genesis, *request)).copied().ok_or(BatchSignError::Unknown(*request)))
+			.map(|request| {
+				signed
+					.leaves
+					.get(&(*genesis, *request))
+					.copied()
+					.ok_or(BatchSignError::Unknown(*request))
+			})
 			.collect::<Result<Vec<_>, _>>()?;
 		let root = opg_settlement::merkle::root(&leaves).ok_or(BatchSignError::Empty)?;
 		let count = u32::try_from(leaves.len()).map_err(|_| BatchSignError::Empty)?;
@@ -311,7 +339,7 @@ impl Executor {
 				Ok(bytes) => match self.store.put_expecting(hash, &bytes) {
 					Ok(()) => {
 						tracing::info!(%url, size = bytes.len(), "artifact fetched");
-						return Ok(true)
+						return Ok(true);
 					},
 					Err(e) => {
 						tracing::warn!(%url, error = %e, "a peer sent bytes that do not match their hash");
@@ -331,7 +359,10 @@ impl Executor {
 		}
 		let bytes = self.store.get(hash)?.ok_or(ExecError::ModelNotFound(*hash))?;
 		let model = Arc::new(QModel::from_bytes(&bytes).map_err(ExecError::Model)?);
-		self.models.lock().expect("no panic holds the lock").insert(*hash, model.clone());
+		self.models
+			.lock()
+			.expect("no panic holds the lock")
+			.insert(*hash, model.clone());
 		Ok(model)
 	}
 
@@ -366,23 +397,34 @@ impl Executor {
 			.filter(|path| path.is_file())
 			.ok_or(ExecError::NoProvingKey(*hash))?;
 		let file = std::fs::File::open(&path).map_err(|e| ExecError::Prove(e.into()))?;
-		let key = opg_zk::read_proving_key(std::io::BufReader::new(file)).map_err(ExecError::Prove)?;
+		let key =
+			opg_zk::read_proving_key(std::io::BufReader::new(file)).map_err(ExecError::Prove)?;
 		let compiled = CompiledModel::new((*model).clone()).map_err(ExecError::Prove)?;
 		let prover = Arc::new(Prover::new(compiled, key).map_err(ExecError::Prove)?);
-		self.provers.lock().expect("no panic holds the lock").insert(*hash, prover.clone());
+		self.provers
+			.lock()
+			.expect("no panic holds the lock")
+			.insert(*hash, prover.clone());
 		Ok(prover)
 	}
 
 	/// Runs model `model` on `input` and proves it for `job`: the output and the
 	/// compressed Groth16 proof.
-	pub fn prove(&self, model: &ContentHash, input: &[u8], job: Job) -> Result<(Vec<u8>, Vec<u8>), ExecError> {
+	pub fn prove(
+		&self,
+		model: &ContentHash,
+		input: &[u8],
+		job: Job,
+	) -> Result<(Vec<u8>, Vec<u8>), ExecError> {
 		let prover = self.prover(model)?;
 		let binding = opg_zk_verifier::job_binding(&job.genesis, job.request, &job.node);
-		let proven = prover.prove(input, binding, &mut StdRng::from_entropy()).map_err(|e| match e {
-			opg_zk::Error::InputLength { expected, found } =>
-				ExecError::Model(opg_qmodel::Error::InputLength { expected, found }),
-			other => ExecError::Prove(other),
-		})?;
+		let proven =
+			prover.prove(input, binding, &mut StdRng::from_entropy()).map_err(|e| match e {
+				opg_zk::Error::InputLength { expected, found } => {
+					ExecError::Model(opg_qmodel::Error::InputLength { expected, found })
+				},
+				other => ExecError::Prove(other),
+			})?;
 		Ok((proven.output, proven.proof))
 	}
 }

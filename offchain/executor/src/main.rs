@@ -3,7 +3,10 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use opg_executor::{batch::BatchLimits, evidence::EvidenceSource, http, signing::NodeKey, torch, ArtifactStore, Executor, InputSource, TorchConfig};
+use opg_executor::{
+	batch::BatchLimits, evidence::EvidenceSource, http, signing::NodeKey, torch, ArtifactStore,
+	Executor, InputSource, TorchConfig,
+};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 /// The OPG inference executor.
@@ -98,7 +101,8 @@ enum Command {
 }
 
 fn parse_hash(text: &str) -> Result<[u8; 32]> {
-	http::parse_hash(text).with_context(|| format!("{text:?} is not a SHA-256 hash (64 hex digits)"))
+	http::parse_hash(text)
+		.with_context(|| format!("{text:?} is not a SHA-256 hash (64 hex digits)"))
 }
 
 /// The `models` of an executor configuration file.
@@ -107,8 +111,10 @@ fn read_config(path: &std::path::Path) -> Result<Vec<TorchConfig>> {
 	struct Config {
 		models: Vec<TorchConfig>,
 	}
-	let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-	let config: Config = serde_json::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))?;
+	let text =
+		std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+	let config: Config = serde_json::from_str(&text)
+		.with_context(|| format!("{} is not a valid configuration", path.display()))?;
 	Ok(config.models)
 }
 
@@ -119,8 +125,8 @@ fn print_artifact(hash: &[u8; 32], size: usize) {
 
 fn main() -> Result<()> {
 	let cli = Cli::parse();
-	let mut filter =
-		tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,opg_executor=info".into());
+	let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+		.unwrap_or_else(|_| "warn,opg_executor=info".into());
 	// arkworks traces constraint synthesis (targets gr1cs, r1cs) with spans that format the
 	// whole constraint system: with them on, one proof takes minutes instead of 0.4 s.
 	for quiet in ["gr1cs=off", "r1cs=off"] {
@@ -147,14 +153,16 @@ fn main() -> Result<()> {
 			evidence,
 		} => {
 			let runtime = tokio::runtime::Runtime::new()?;
-			let mut executor = Executor::new(ArtifactStore::open(&store)?, zk_keys).with_peers(peers);
+			let mut executor =
+				Executor::new(ArtifactStore::open(&store)?, zk_keys).with_peers(peers);
 			if let Some(path) = node_key {
 				let key = NodeKey::read(&path).map_err(anyhow::Error::msg)?;
 				tracing::info!(node = %format!("0x{}", hex::encode(key.public())), "holding the node key");
 				executor = executor.with_node_key(key);
 			}
 			if let Some(source) = evidence {
-				executor = executor.with_evidence(EvidenceSource::parse(&source).map_err(anyhow::Error::msg)?);
+				executor = executor
+					.with_evidence(EvidenceSource::parse(&source).map_err(anyhow::Error::msg)?);
 			}
 			let models = match config {
 				Some(path) => read_config(&path)?,
@@ -178,9 +186,9 @@ fn main() -> Result<()> {
 						max_batch: model.max_batch.max(1),
 						window: Duration::from_micros(batch_window_us),
 					};
-					executor
-						.serve_torch(hash, model.schema, device, limits)
-						.with_context(|| format!("cannot serve TorchScript model {}", model.hash))?;
+					executor.serve_torch(hash, model.schema, device, limits).with_context(
+						|| format!("cannot serve TorchScript model {}", model.hash),
+					)?;
 					tracing::info!(model = %model.hash, device = %torch::device_name(device), "serving a TorchScript model");
 				}
 			}
@@ -199,7 +207,8 @@ fn main() -> Result<()> {
 			})
 		},
 		Command::Put { file, store } => {
-			let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+			let bytes =
+				std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
 			let hash = ArtifactStore::open(store)?.put(&bytes)?;
 			print_artifact(&hash, bytes.len());
 			Ok(())
@@ -214,7 +223,8 @@ fn main() -> Result<()> {
 			Ok(())
 		},
 		Command::Run { model, input, store } => {
-			let input = std::fs::read(&input).with_context(|| format!("cannot read {}", input.display()))?;
+			let input = std::fs::read(&input)
+				.with_context(|| format!("cannot read {}", input.display()))?;
 			let executor = Executor::new(ArtifactStore::open(store)?, None);
 			let output = executor.infer(&parse_hash(&model)?, InputSource::Inline(&input))?;
 			println!("0x{}", hex::encode(output));

@@ -1,11 +1,6 @@
 //! Prometheus metrics, served as text at `GET /metrics`.
 
-use std::{
-	collections::BTreeMap,
-	fmt::Write,
-	sync::Mutex,
-	time::Duration,
-};
+use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Duration};
 
 /// Upper bounds of the latency buckets, in seconds.
 const SECONDS: [f64; 12] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0];
@@ -97,7 +92,9 @@ impl Metrics {
 	pub fn render(&self) -> String {
 		let models = self.models.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 		let mut out = String::new();
-		out.push_str("# HELP opg_executor_requests_total Inference requests by model and outcome.\n");
+		out.push_str(
+			"# HELP opg_executor_requests_total Inference requests by model and outcome.\n",
+		);
 		out.push_str("# TYPE opg_executor_requests_total counter\n");
 		for (model, m) in models.iter() {
 			for (outcome, count) in &m.requests {
@@ -107,12 +104,23 @@ impl Metrics {
 		out.push_str("# HELP opg_executor_queue_depth Requests waiting for a batch.\n");
 		out.push_str("# TYPE opg_executor_queue_depth gauge\n");
 		for (model, m) in models.iter() {
-			let _ = writeln!(out, "opg_executor_queue_depth{{model=\"{model}\"}} {}", m.queue_depth);
+			let _ =
+				writeln!(out, "opg_executor_queue_depth{{model=\"{model}\"}} {}", m.queue_depth);
 		}
 		let histograms: [(&str, &str, fn(&ModelMetrics) -> &Histogram, &[f64]); 3] = [
-			("opg_executor_request_seconds", "Time from queueing to the answer.", |m| &m.latency, &SECONDS),
+			(
+				"opg_executor_request_seconds",
+				"Time from queueing to the answer.",
+				|m| &m.latency,
+				&SECONDS,
+			),
 			("opg_executor_batch_size", "Requests run together.", |m| &m.batch_size, &SIZES),
-			("opg_executor_batch_seconds", "Model time of one batch.", |m| &m.batch_seconds, &SECONDS),
+			(
+				"opg_executor_batch_seconds",
+				"Model time of one batch.",
+				|m| &m.batch_seconds,
+				&SECONDS,
+			),
 		];
 		for (name, help, histogram, bounds) in histograms {
 			let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");

@@ -26,8 +26,9 @@ impl NodeKey {
 		let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
 		let digits = text.trim();
 		let mut seed = [0u8; 32];
-		hex::decode_to_slice(digits.strip_prefix("0x").unwrap_or(digits), &mut seed)
-			.map_err(|_| format!("{}: expected a 32-byte secret seed as 64 hex digits", path.display()))?;
+		hex::decode_to_slice(digits.strip_prefix("0x").unwrap_or(digits), &mut seed).map_err(
+			|_| format!("{}: expected a 32-byte secret seed as 64 hex digits", path.display()),
+		)?;
 		Ok(Self::from_seed(&seed))
 	}
 

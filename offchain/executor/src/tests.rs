@@ -4,7 +4,13 @@ use hyper::{body::Bytes, Method, StatusCode};
 use std::sync::Arc;
 
 /// Answers one request as the server would.
-pub(crate) fn call(executor: &Arc<Executor>, method: &Method, path: &str, query: Option<&str>, body: &[u8]) -> Reply {
+pub(crate) fn call(
+	executor: &Arc<Executor>,
+	method: &Method,
+	path: &str,
+	query: Option<&str>,
+	body: &[u8],
+) -> Reply {
 	let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 	runtime.block_on(route(executor, method, path, query, Bytes::copy_from_slice(body)))
 }
@@ -27,7 +33,10 @@ fn the_store_refuses_bytes_that_do_not_match_their_hash() {
 	assert_eq!(hash, sha256(b"model"));
 	assert_eq!(store.get(&hash).unwrap().unwrap(), b"model");
 	assert!(store.get(&sha256(b"other")).unwrap().is_none());
-	assert!(matches!(store.put_expecting(&hash, b"tampered"), Err(StoreError::HashMismatch { .. })));
+	assert!(matches!(
+		store.put_expecting(&hash, b"tampered"),
+		Err(StoreError::HashMismatch { .. })
+	));
 
 	// Bytes changed on disk are refused on read.
 	std::fs::write(store.dir().join(hex::encode(hash)), b"tampered").unwrap();
@@ -42,7 +51,11 @@ fn inference_runs_the_model_bit_exactly() {
 	let input: Vec<u8> = (0..8u8).map(|i| i.wrapping_mul(37)).collect();
 	let expected = model.evaluate_bytes(&input).unwrap();
 	assert_eq!(executor.infer(&hash, InputSource::Inline(&input)).unwrap(), expected);
-	assert_eq!(store.get(&sha256(&expected)).unwrap().unwrap(), expected, "the output is kept by its hash");
+	assert_eq!(
+		store.get(&sha256(&expected)).unwrap().unwrap(),
+		expected,
+		"the output is kept by its hash"
+	);
 
 	let stored = store.put(&input).unwrap();
 	assert_eq!(executor.infer(&hash, InputSource::Stored(stored)).unwrap(), expected);
@@ -54,14 +67,23 @@ fn inference_errors_are_named() {
 	let (hash, _) = demo(&store);
 	let executor = Executor::new(store.clone(), None);
 	let missing = sha256(b"missing");
-	assert!(matches!(executor.infer(&missing, InputSource::Inline(&[0; 8])), Err(ExecError::ModelNotFound(_))));
-	assert!(matches!(executor.infer(&hash, InputSource::Stored(missing)), Err(ExecError::InputNotFound(_))));
+	assert!(matches!(
+		executor.infer(&missing, InputSource::Inline(&[0; 8])),
+		Err(ExecError::ModelNotFound(_))
+	));
+	assert!(matches!(
+		executor.infer(&hash, InputSource::Stored(missing)),
+		Err(ExecError::InputNotFound(_))
+	));
 	assert!(matches!(
 		executor.infer(&hash, InputSource::Inline(&[0; 7])),
 		Err(ExecError::Model(opg_qmodel::Error::InputLength { expected: 8, found: 7 }))
 	));
 	let not_a_model = store.put(b"{\"format\":\"x\"}").unwrap();
-	assert!(matches!(executor.infer(&not_a_model, InputSource::Inline(&[0; 8])), Err(ExecError::Model(_))));
+	assert!(matches!(
+		executor.infer(&not_a_model, InputSource::Inline(&[0; 8])),
+		Err(ExecError::Model(_))
+	));
 }
 
 #[test]
@@ -80,23 +102,41 @@ fn routes_answer_with_statuses() {
 	assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
 	assert_eq!(reply.output_hash, Some(sha256(&reply.body)));
 
-	assert_eq!(call(&executor, &Method::POST, &model_path, None, &input[..3]).status, StatusCode::UNPROCESSABLE_ENTITY);
-	assert_eq!(call(&executor, &Method::POST, "/v1/infer/zz", None, &input).status, StatusCode::BAD_REQUEST);
+	assert_eq!(
+		call(&executor, &Method::POST, &model_path, None, &input[..3]).status,
+		StatusCode::UNPROCESSABLE_ENTITY
+	);
+	assert_eq!(
+		call(&executor, &Method::POST, "/v1/infer/zz", None, &input).status,
+		StatusCode::BAD_REQUEST
+	);
 	let unknown = format!("/v1/infer/{}", hex::encode(sha256(b"x")));
-	assert_eq!(call(&executor, &Method::POST, &unknown, None, &input).status, StatusCode::NOT_FOUND);
+	assert_eq!(
+		call(&executor, &Method::POST, &unknown, None, &input).status,
+		StatusCode::NOT_FOUND
+	);
 
 	let artifact = format!("/v1/artifacts/{}", hex::encode(sha256(&input)));
 	assert_eq!(call(&executor, &Method::GET, &artifact, None, b"").status, StatusCode::NOT_FOUND);
-	assert_eq!(call(&executor, &Method::PUT, &artifact, None, b"wrong").status, StatusCode::UNPROCESSABLE_ENTITY);
+	assert_eq!(
+		call(&executor, &Method::PUT, &artifact, None, b"wrong").status,
+		StatusCode::UNPROCESSABLE_ENTITY
+	);
 	assert_eq!(call(&executor, &Method::PUT, &artifact, None, &input).status, StatusCode::CREATED);
 	assert_eq!(call(&executor, &Method::GET, &artifact, None, b"").body, input);
 
 	let query = format!("input={}", hex::encode(sha256(&input)));
 	let reply = call(&executor, &Method::POST, &model_path, Some(&query), b"");
 	assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
-	assert_eq!(call(&executor, &Method::POST, &model_path, Some(&query), b"x").status, StatusCode::BAD_REQUEST);
+	assert_eq!(
+		call(&executor, &Method::POST, &model_path, Some(&query), b"x").status,
+		StatusCode::BAD_REQUEST
+	);
 
-	assert_eq!(call(&executor, &Method::DELETE, &artifact, None, b"").status, StatusCode::NOT_FOUND);
+	assert_eq!(
+		call(&executor, &Method::DELETE, &artifact, None, b"").status,
+		StatusCode::NOT_FOUND
+	);
 }
 
 #[test]
@@ -142,7 +182,12 @@ fn the_server_answers_over_tcp_and_shuts_down() {
 
 /// A development setup of `model` (stored as `hash`): the keys directory the executor
 /// reads (`{dir}/{hash hex}/proving.key`) and the encoded verifying key.
-fn proving_keys(store: &ArtifactStore, hash: &ContentHash, model: &opg_qmodel::QModel, seed: u64) -> (std::path::PathBuf, Vec<u8>) {
+fn proving_keys(
+	store: &ArtifactStore,
+	hash: &ContentHash,
+	model: &opg_qmodel::QModel,
+	seed: u64,
+) -> (std::path::PathBuf, Vec<u8>) {
 	use ark_std::rand::{rngs::StdRng, SeedableRng};
 	let keys = store.dir().join("zk-keys");
 	let compiled = opg_zk::CompiledModel::new(model.clone()).unwrap();
@@ -161,7 +206,8 @@ fn zkml_jobs_are_proven_for_their_job_and_verify() {
 
 	let input = [9u8, 8, 7, 6, 5, 4, 3, 2];
 	let (genesis, node) = ([0x42; 32], [0x24; 32]);
-	let query = format!("genesis=0x{}&request=12&node=0x{}", hex::encode(genesis), hex::encode(node));
+	let query =
+		format!("genesis=0x{}&request=12&node=0x{}", hex::encode(genesis), hex::encode(node));
 	let path = format!("/v1/prove/0x{}", hex::encode(hash));
 	let without_keys = Arc::new(Executor::new(store.clone(), None));
 	let reply = call(&without_keys, &Method::POST, &path, Some(&query), &input);
@@ -178,11 +224,21 @@ fn zkml_jobs_are_proven_for_their_job_and_verify() {
 	};
 	let proof = reply.proof.unwrap();
 	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &proof, &statement), Ok(()));
-	let other_request = opg_zk_verifier::Statement { binding: opg_zk_verifier::job_binding(&genesis, 13, &node), ..statement };
-	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &proof, &other_request), Err(opg_zk_verifier::Error::Rejected));
+	let other_request = opg_zk_verifier::Statement {
+		binding: opg_zk_verifier::job_binding(&genesis, 13, &node),
+		..statement
+	};
+	assert_eq!(
+		opg_zk_verifier::verify_encoded(&verifying, &proof, &other_request),
+		Err(opg_zk_verifier::Error::Rejected)
+	);
 
-	for bad_query in ["request=12", "genesis=0x12&request=12&node=0x12", "genesis=&request=x&node="] {
-		assert_eq!(call(&executor, &Method::POST, &path, Some(bad_query), &input).status, StatusCode::BAD_REQUEST);
+	for bad_query in ["request=12", "genesis=0x12&request=12&node=0x12", "genesis=&request=x&node="]
+	{
+		assert_eq!(
+			call(&executor, &Method::POST, &path, Some(bad_query), &input).status,
+			StatusCode::BAD_REQUEST
+		);
 	}
 	assert_eq!(call(&executor, &Method::POST, &path, None, &input).status, StatusCode::BAD_REQUEST);
 	let short = call(&executor, &Method::POST, &path, Some(&query), &input[..7]);
@@ -199,8 +255,15 @@ fn convolutional_and_version_1_models_and_stored_inputs_are_served_and_proven() 
 
 	let input: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(29)).collect();
 	let (genesis, node) = ([0x42; 32], [0x24; 32]);
-	let query = format!("genesis=0x{}&request=3&node=0x{}", hex::encode(genesis), hex::encode(node));
-	let reply = call(&executor, &Method::POST, &format!("/v1/prove/0x{}", hex::encode(hash)), Some(&query), &input);
+	let query =
+		format!("genesis=0x{}&request=3&node=0x{}", hex::encode(genesis), hex::encode(node));
+	let reply = call(
+		&executor,
+		&Method::POST,
+		&format!("/v1/prove/0x{}", hex::encode(hash)),
+		Some(&query),
+		&input,
+	);
 	assert_eq!(reply.status, StatusCode::OK);
 	assert_eq!(reply.body, cnn.evaluate_bytes(&input).unwrap());
 	let statement = opg_zk_verifier::Statement {
@@ -208,7 +271,10 @@ fn convolutional_and_version_1_models_and_stored_inputs_are_served_and_proven() 
 		input_commitment: opg_zk_verifier::input_commitment(&input),
 		output: reply.body.clone(),
 	};
-	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &reply.proof.unwrap(), &statement), Ok(()));
+	assert_eq!(
+		opg_zk_verifier::verify_encoded(&verifying, &reply.proof.unwrap(), &statement),
+		Ok(())
+	);
 
 	// The same input from the store, named by its hash: the same output, a proof of it.
 	let stored = store.put(&input).unwrap();
@@ -217,15 +283,27 @@ fn convolutional_and_version_1_models_and_stored_inputs_are_served_and_proven() 
 	let reply = call(&executor, &Method::POST, &path, Some(&by_hash), &[]);
 	assert_eq!(reply.status, StatusCode::OK);
 	assert_eq!(reply.body, statement.output);
-	assert_eq!(opg_zk_verifier::verify_encoded(&verifying, &reply.proof.unwrap(), &statement), Ok(()));
-	assert_eq!(call(&executor, &Method::POST, &path, Some(&by_hash), &input).status, StatusCode::BAD_REQUEST);
+	assert_eq!(
+		opg_zk_verifier::verify_encoded(&verifying, &reply.proof.unwrap(), &statement),
+		Ok(())
+	);
+	assert_eq!(
+		call(&executor, &Method::POST, &path, Some(&by_hash), &input).status,
+		StatusCode::BAD_REQUEST
+	);
 	let missing = format!("input=0x{}&{query}", hex::encode(sha256(b"missing")));
-	assert_eq!(call(&executor, &Method::POST, &path, Some(&missing), &[]).status, StatusCode::NOT_FOUND);
+	assert_eq!(
+		call(&executor, &Method::POST, &path, Some(&missing), &[]).status,
+		StatusCode::NOT_FOUND
+	);
 
 	// A version 1 file (dense layers, untagged) keeps its hash and runs as before.
 	let mut v1 = opg_qmodel::generate(&[8, 6, 3], 5);
 	v1.format = opg_qmodel::FORMAT_V1.into();
 	let v1_hash = store.put(&v1.to_bytes()).unwrap();
 	let input = [1u8, 2, 3, 4, 5, 6, 7, 8];
-	assert_eq!(executor.infer(&v1_hash, InputSource::Inline(&input)).unwrap(), v1.evaluate_bytes(&input).unwrap());
+	assert_eq!(
+		executor.infer(&v1_hash, InputSource::Inline(&input)).unwrap(),
+		v1.evaluate_bytes(&input).unwrap()
+	);
 }

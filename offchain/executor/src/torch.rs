@@ -60,9 +60,13 @@ impl std::fmt::Display for TorchError {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		match self {
 			Self::Schema(reason) => write!(f, "schema: {reason}"),
-			Self::InputLength { expected, found } =>
-				write!(f, "the input has {found} bytes but the model's input tensors take {expected}"),
-			Self::Output(reason) => write!(f, "the model's output does not match its schema: {reason}"),
+			Self::InputLength { expected, found } => write!(
+				f,
+				"the input has {found} bytes but the model's input tensors take {expected}"
+			),
+			Self::Output(reason) => {
+				write!(f, "the model's output does not match its schema: {reason}")
+			},
 			Self::Torch(e) => write!(f, "libtorch: {e}"),
 		}
 	}
@@ -118,7 +122,9 @@ pub fn deterministic_algorithms() -> bool {
 pub fn set_deterministic() -> Result<(), TorchError> {
 	// SAFETY: sets a flag of libtorch's global context; the shim catches C++ exceptions.
 	if unsafe { opg_set_deterministic_algorithms(1) } != 0 {
-		return Err(TorchError::Torch(tch::TchError::Torch("libtorch refused deterministic algorithms".into())));
+		return Err(TorchError::Torch(tch::TchError::Torch(
+			"libtorch refused deterministic algorithms".into(),
+		)));
 	}
 	// cuBLAS reads this when its first handle is created.
 	if std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
@@ -185,7 +191,8 @@ impl TorchModel {
 				bytes.extend_from_slice(&input[offset..offset + len]);
 			}
 			offset += len;
-			let tensor = Tensor::f_from_data_size(&bytes, &batched_shape(spec, n), kind(spec.dtype))?;
+			let tensor =
+				Tensor::f_from_data_size(&bytes, &batched_shape(spec, n), kind(spec.dtype))?;
 			tensors.push(IValue::Tensor(tensor.f_to_device(self.device)?));
 		}
 		let returned = match self.module.forward_is(&tensors)? {
@@ -194,11 +201,19 @@ impl TorchModel {
 				.into_iter()
 				.map(|value| match value {
 					IValue::Tensor(tensor) => Ok(tensor),
-					other => Err(TorchError::Output(format!("a {} where a tensor was expected", ivalue_name(&other)))),
+					other => Err(TorchError::Output(format!(
+						"a {} where a tensor was expected",
+						ivalue_name(&other)
+					))),
 				})
 				.collect::<Result<_, _>>()?,
 			IValue::TensorList(list) => list,
-			other => return Err(TorchError::Output(format!("the module returned a {}", ivalue_name(&other)))),
+			other => {
+				return Err(TorchError::Output(format!(
+					"the module returned a {}",
+					ivalue_name(&other)
+				)))
+			},
 		};
 		if returned.len() != self.schema.outputs.len() {
 			return Err(TorchError::Output(format!(

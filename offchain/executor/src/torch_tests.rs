@@ -20,7 +20,9 @@ use tch::Device;
 fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
 	let public = schnorrkel::PublicKey::from_bytes(public).unwrap();
 	let signature = schnorrkel::Signature::from_bytes(signature).unwrap();
-	public.verify(schnorrkel::signing_context(b"substrate").bytes(message), &signature).is_ok()
+	public
+		.verify(schnorrkel::signing_context(b"substrate").bytes(message), &signature)
+		.is_ok()
 }
 
 /// The test model: 16 → 32 → 4 with softmax, eight inputs and PyTorch's outputs.
@@ -49,7 +51,10 @@ fn fixture() -> &'static Fixture {
 		let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
 		let config: TorchConfig = serde_json::from_slice(&read("config.json")).unwrap();
 		let floats = |bytes: Vec<u8>| -> Vec<f32> {
-			bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+			bytes
+				.chunks_exact(4)
+				.map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+				.collect()
 		};
 		let inputs = read("input.bin").chunks_exact(16 * 4).map(<[u8]>::to_vec).collect();
 		let expected = floats(read("expected.bin")).chunks_exact(4).map(<[f32]>::to_vec).collect();
@@ -67,7 +72,10 @@ fn load(schema: torch::Schema) -> TorchModel {
 }
 
 fn floats(bytes: &[u8]) -> Vec<f32> {
-	bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+	bytes
+		.chunks_exact(4)
+		.map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+		.collect()
 }
 
 fn assert_close(found: &[f32], expected: &[f32]) {
@@ -84,7 +92,11 @@ fn torchscript_outputs_match_pytorch() {
 	for (input, expected) in fixture.inputs.iter().zip(&fixture.expected) {
 		let outputs = model.run_batch(&[input]).unwrap();
 		assert_close(&floats(&outputs[0]), expected);
-		assert_eq!(model.run_batch(&[input]).unwrap(), outputs, "a batch of one is bit-reproducible");
+		assert_eq!(
+			model.run_batch(&[input]).unwrap(),
+			outputs,
+			"a batch of one is bit-reproducible"
+		);
 	}
 }
 
@@ -92,10 +104,18 @@ fn torchscript_outputs_match_pytorch() {
 fn batched_requests_match_their_single_runs() {
 	let fixture = fixture();
 	let limits = BatchLimits { queue: 16, max_batch: 8, window: Duration::from_millis(50) };
-	let batcher = Batcher::start(load(fixture.config.schema.clone()), "test".into(), limits, Arc::default());
-	let answers: Vec<_> = fixture.inputs.iter().map(|input| batcher.submit(input.clone()).unwrap()).collect();
+	let batcher =
+		Batcher::start(load(fixture.config.schema.clone()), "test".into(), limits, Arc::default());
+	let answers: Vec<_> = fixture
+		.inputs
+		.iter()
+		.map(|input| batcher.submit(input.clone()).unwrap())
+		.collect();
 	let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-	let outputs: Vec<_> = answers.into_iter().map(|answer| runtime.block_on(answer).unwrap().unwrap()).collect();
+	let outputs: Vec<_> = answers
+		.into_iter()
+		.map(|answer| runtime.block_on(answer).unwrap().unwrap())
+		.collect();
 	for (output, expected) in outputs.iter().zip(&fixture.expected) {
 		assert_close(&floats(&output.bytes), expected);
 		assert_eq!(output.reproducible, output.batch_size == 1);
@@ -113,7 +133,9 @@ fn a_full_queue_answers_busy_and_the_queued_jobs_still_run() {
 	let second = batcher.submit(fixture.inputs[1].clone()).unwrap();
 	assert_eq!(batcher.submit(fixture.inputs[2].clone()).err(), Some(Refused::Busy));
 	assert!(metrics.render().contains("opg_executor_queue_depth{model=\"test\"} 2"));
-	assert!(metrics.render().contains("opg_executor_requests_total{model=\"test\",outcome=\"busy\"} 1"));
+	assert!(metrics
+		.render()
+		.contains("opg_executor_requests_total{model=\"test\",outcome=\"busy\"} 1"));
 
 	let model = load(fixture.config.schema.clone());
 	let running = std::thread::spawn(move || worker.run(&model));
@@ -141,14 +163,23 @@ fn wrong_shapes_dtypes_and_files_are_clear_errors() {
 	let error = load(wrong_output).run_batch(&[&fixture.inputs[0]]).unwrap_err();
 	assert!(matches!(error, TorchError::Output(_)), "{error}");
 	let wrong_dtype = torch::Schema { outputs: tensors(&[1, 4], DType::F16), ..schema.clone() };
-	assert!(matches!(load(wrong_dtype).run_batch(&[&fixture.inputs[0]]), Err(TorchError::Output(_))));
+	assert!(matches!(
+		load(wrong_dtype).run_batch(&[&fixture.inputs[0]]),
+		Err(TorchError::Output(_))
+	));
 	let integer_input = torch::Schema { inputs: tensors(&[1, 16], DType::I32), ..schema.clone() };
 	let error = load(integer_input).run_batch(&[&fixture.inputs[0]]).unwrap_err();
 	assert!(matches!(error, TorchError::Torch(_)), "libtorch refuses, without a crash: {error}");
 
 	let empty = torch::Schema { inputs: tensors(&[1, 0], DType::F32), ..schema.clone() };
-	assert!(matches!(TorchModel::load(&fixture.model, empty, device()), Err(TorchError::Schema(_))));
-	assert!(matches!(TorchModel::load(b"not torchscript", schema, device()), Err(TorchError::Torch(_))));
+	assert!(matches!(
+		TorchModel::load(&fixture.model, empty, device()),
+		Err(TorchError::Schema(_))
+	));
+	assert!(matches!(
+		TorchModel::load(b"not torchscript", schema, device()),
+		Err(TorchError::Torch(_))
+	));
 }
 
 /// An executor serving the test model over the test store, signing with a known key.
@@ -156,10 +187,16 @@ fn serving(name: &str) -> (Arc<Executor>, ContentHash, NodeKey) {
 	let fixture = fixture();
 	let store = temp_store(name);
 	let hash = store.put(&fixture.model).unwrap();
-	assert_eq!(format!("0x{}", hex::encode(hash)), fixture.config.hash, "the script reports the model's hash");
+	assert_eq!(
+		format!("0x{}", hex::encode(hash)),
+		fixture.config.hash,
+		"the script reports the model's hash"
+	);
 	let mut executor = Executor::new(store, None).with_node_key(NodeKey::from_seed(&[7; 32]));
 	let limits = BatchLimits { queue: 8, max_batch: 8, window: Duration::ZERO };
-	executor.serve_torch(hash, fixture.config.schema.clone(), device(), limits).unwrap();
+	executor
+		.serve_torch(hash, fixture.config.schema.clone(), device(), limits)
+		.unwrap();
 	(Arc::new(executor), hash, NodeKey::from_seed(&[7; 32]))
 }
 
@@ -177,19 +214,35 @@ fn the_api_runs_torchscript_reports_the_device_and_signs_results() {
 	assert_eq!(reply.header("x-opg-device"), Some(torch::device_name(device()).as_str()));
 	assert_eq!(reply.header("x-opg-batch-size"), Some("1"));
 	assert_eq!(reply.header("x-opg-reproducible"), Some("true"));
-	assert_eq!(reply.header("x-opg-node"), Some(format!("0x{}", hex::encode(key.public())).as_str()));
-	let signature: [u8; 64] =
-		hex::decode(&reply.header("x-opg-signature").unwrap()[2..]).unwrap().try_into().unwrap();
-	let message = opg_settlement::message::result(&genesis, 9, &hash, &sha256(input), &sha256(&reply.body));
+	assert_eq!(
+		reply.header("x-opg-node"),
+		Some(format!("0x{}", hex::encode(key.public())).as_str())
+	);
+	let signature: [u8; 64] = hex::decode(&reply.header("x-opg-signature").unwrap()[2..])
+		.unwrap()
+		.try_into()
+		.unwrap();
+	let message =
+		opg_settlement::message::result(&genesis, 9, &hash, &sha256(input), &sha256(&reply.body));
 	assert!(verify(&key.public(), &message, &signature), "the node key signed the result message");
-	let other_request = opg_settlement::message::result(&genesis, 10, &hash, &sha256(input), &sha256(&reply.body));
+	let other_request =
+		opg_settlement::message::result(&genesis, 10, &hash, &sha256(input), &sha256(&reply.body));
 	assert!(!verify(&key.public(), &other_request, &signature));
 
 	let short = call(&executor, &Method::POST, &path, None, &input[..60]);
 	assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
-	assert!(String::from_utf8_lossy(&short.body).contains("64"), "the error names the expected size");
-	assert_eq!(call(&executor, &Method::POST, &path, Some("genesis=0x12&request=9"), input).status, StatusCode::BAD_REQUEST);
-	assert_eq!(call(&executor, &Method::POST, &path, Some("request=9"), input).status, StatusCode::BAD_REQUEST);
+	assert!(
+		String::from_utf8_lossy(&short.body).contains("64"),
+		"the error names the expected size"
+	);
+	assert_eq!(
+		call(&executor, &Method::POST, &path, Some("genesis=0x12&request=9"), input).status,
+		StatusCode::BAD_REQUEST
+	);
+	assert_eq!(
+		call(&executor, &Method::POST, &path, Some("request=9"), input).status,
+		StatusCode::BAD_REQUEST
+	);
 	let unsigned = Arc::new(Executor::new(executor.store().clone(), None));
 	let reply = call(&unsigned, &Method::POST, &path, Some(&query), input);
 	assert_eq!(reply.status, StatusCode::NOT_FOUND, "no node key, no signature");
@@ -199,10 +252,18 @@ fn the_api_runs_torchscript_reports_the_device_and_signs_results() {
 	assert_eq!(health["models"][0]["device"], torch::device_name(device()));
 	assert_eq!(health["deterministic"], true);
 	assert_eq!(health["models"][0]["hash"], fixture.config.hash);
-	let metrics = String::from_utf8(call(&executor, &Method::GET, "/metrics", None, b"").body).unwrap();
+	let metrics =
+		String::from_utf8(call(&executor, &Method::GET, "/metrics", None, b"").body).unwrap();
 	let model = &fixture.config.hash;
-	assert!(metrics.contains(&format!("opg_executor_requests_total{{model=\"{model}\",outcome=\"ok\"}} 1")), "{metrics}");
-	assert!(metrics.contains(&format!("opg_executor_requests_total{{model=\"{model}\",outcome=\"invalid\"}} 1")));
+	assert!(
+		metrics.contains(&format!(
+			"opg_executor_requests_total{{model=\"{model}\",outcome=\"ok\"}} 1"
+		)),
+		"{metrics}"
+	);
+	assert!(metrics.contains(&format!(
+		"opg_executor_requests_total{{model=\"{model}\",outcome=\"invalid\"}} 1"
+	)));
 	assert!(metrics.contains(&format!("opg_executor_batch_size_count{{model=\"{model}\"}} 1")));
 }
 
@@ -215,7 +276,10 @@ async fn canned_server(body: &'static [u8]) -> String {
 		while let Ok((mut stream, _)) = listener.accept().await {
 			let mut request = [0u8; 4096];
 			let _ = stream.read(&mut request).await;
-			let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+			let head = format!(
+				"HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+				body.len()
+			);
 			let _ = stream.write_all(head.as_bytes()).await;
 			let _ = stream.write_all(body).await;
 		}
@@ -238,20 +302,28 @@ fn missing_models_come_from_peers_and_wrong_bytes_are_refused() {
 		let path = format!("/v1/infer/0x{}", hex::encode(hash));
 		let input = Bytes::from_static(&[1, 2, 3, 4, 5, 6, 7, 8]);
 		let liar = canned_server(b"not the model").await;
-		let fooled = Arc::new(Executor::new(temp_store("peer-fooled"), None).with_peers(vec![liar.clone()]));
+		let fooled =
+			Arc::new(Executor::new(temp_store("peer-fooled"), None).with_peers(vec![liar.clone()]));
 		let reply = route(&fooled, &Method::POST, &path, None, input.clone()).await;
 		assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
-		assert!(String::from_utf8_lossy(&reply.body).contains("was expected"), "a hash mismatch is named");
+		assert!(
+			String::from_utf8_lossy(&reply.body).contains("was expected"),
+			"a hash mismatch is named"
+		);
 		assert!(!fooled.store().contains(&hash), "wrong bytes are not kept");
 
-		let fetching = Arc::new(Executor::new(temp_store("peer-fetching"), None).with_peers(vec![liar, peer]));
+		let fetching =
+			Arc::new(Executor::new(temp_store("peer-fetching"), None).with_peers(vec![liar, peer]));
 		let reply = route(&fetching, &Method::POST, &path, None, input.clone()).await;
 		assert_eq!(reply.status, StatusCode::OK);
 		assert_eq!(reply.body, model.evaluate_bytes(&input).unwrap());
 		assert!(fetching.store().contains(&hash), "the fetched model is kept by its hash");
 
 		let alone = Arc::new(Executor::new(temp_store("peer-alone"), None));
-		assert_eq!(route(&alone, &Method::POST, &path, None, input).await.status, StatusCode::NOT_FOUND);
+		assert_eq!(
+			route(&alone, &Method::POST, &path, None, input).await.status,
+			StatusCode::NOT_FOUND
+		);
 	});
 }
 
@@ -261,7 +333,10 @@ fn data_nodes_store_and_sign_what_a_url_returned() {
 	runtime.block_on(async {
 		let source = canned_server(b"external input").await;
 		let key = NodeKey::from_seed(&[9; 32]);
-		let node = Arc::new(Executor::new(temp_store("data-node"), None).with_node_key(NodeKey::from_seed(&[9; 32])));
+		let node = Arc::new(
+			Executor::new(temp_store("data-node"), None)
+				.with_node_key(NodeKey::from_seed(&[9; 32])),
+		);
 		let url = format!("{source}/data?x=1");
 		let query = format!("url={}", url.replace('?', "%3F").replace('=', "%3D"));
 		let reply = route(&node, &Method::POST, "/v1/fetch", Some(&query), Bytes::new()).await;
@@ -271,15 +346,29 @@ fn data_nodes_store_and_sign_what_a_url_returned() {
 		assert_eq!(statement["url"], url);
 		assert_eq!(statement["hash"], format!("0x{}", hex::encode(hash)));
 		assert_eq!(node.store().get(&hash).unwrap().unwrap(), b"external input");
-		let signature: [u8; 64] =
-			hex::decode(&statement["signature"].as_str().unwrap()[2..]).unwrap().try_into().unwrap();
+		let signature: [u8; 64] = hex::decode(&statement["signature"].as_str().unwrap()[2..])
+			.unwrap()
+			.try_into()
+			.unwrap();
 		let time_ms = statement["time_ms"].as_u64().unwrap();
-		assert!(verify(&key.public(), &opg_settlement::message::provenance(&url, &hash, time_ms), &signature));
-		assert!(!verify(&key.public(), &opg_settlement::message::provenance(&url, &sha256(b"other"), time_ms), &signature));
+		assert!(verify(
+			&key.public(),
+			&opg_settlement::message::provenance(&url, &hash, time_ms),
+			&signature
+		));
+		assert!(!verify(
+			&key.public(),
+			&opg_settlement::message::provenance(&url, &sha256(b"other"), time_ms),
+			&signature
+		));
 
 		for bad in ["url=https://example.org/x", "url=http://127.0.0.1:1/closed", "nothing=1"] {
-			let status = route(&node, &Method::POST, "/v1/fetch", Some(bad), Bytes::new()).await.status;
-			assert!(status == StatusCode::BAD_GATEWAY || status == StatusCode::BAD_REQUEST, "{bad}: {status}");
+			let status =
+				route(&node, &Method::POST, "/v1/fetch", Some(bad), Bytes::new()).await.status;
+			assert!(
+				status == StatusCode::BAD_GATEWAY || status == StatusCode::BAD_REQUEST,
+				"{bad}: {status}"
+			);
 		}
 	});
 }
@@ -302,15 +391,36 @@ fn the_executor_attests_the_node_key_it_holds() {
 	let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
 	assert_eq!(answer["node"], format!("0x{}", hex::encode(public)));
 	let document = hex::decode(&answer["document"].as_str().unwrap()[2..]).unwrap();
-	let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-	let attestation = nitro::verify_attestation(&document, &nitro::DEVELOPMENT_ROOT_SHA256, now).unwrap();
-	assert_eq!(attestation.check_binding(&Binding { node_key: &public, genesis_hash: &genesis, nonce: &nonce }), Ok(()));
+	let now = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.unwrap()
+		.as_secs();
+	let attestation =
+		nitro::verify_attestation(&document, &nitro::DEVELOPMENT_ROOT_SHA256, now).unwrap();
+	assert_eq!(
+		attestation.check_binding(&Binding {
+			node_key: &public,
+			genesis_hash: &genesis,
+			nonce: &nonce
+		}),
+		Ok(())
+	);
 	let other_nonce = [0x98u8; 32];
-	assert!(attestation.check_binding(&Binding { node_key: &public, genesis_hash: &genesis, nonce: &other_nonce }).is_err());
+	assert!(attestation
+		.check_binding(&Binding { node_key: &public, genesis_hash: &genesis, nonce: &other_nonce })
+		.is_err());
 
-	assert_eq!(call(&executor, &Method::POST, "/v1/attestation", Some("genesis=0x12"), b"").status, StatusCode::BAD_REQUEST);
-	let keyless = Arc::new(Executor::new(store, None).with_evidence(crate::evidence::EvidenceSource::Development));
-	assert_eq!(call(&keyless, &Method::POST, "/v1/attestation", Some(&query), b"").status, StatusCode::NOT_FOUND);
+	assert_eq!(
+		call(&executor, &Method::POST, "/v1/attestation", Some("genesis=0x12"), b"").status,
+		StatusCode::BAD_REQUEST
+	);
+	let keyless = Arc::new(
+		Executor::new(store, None).with_evidence(crate::evidence::EvidenceSource::Development),
+	);
+	assert_eq!(
+		call(&keyless, &Method::POST, "/v1/attestation", Some(&query), b"").status,
+		StatusCode::NOT_FOUND
+	);
 }
 
 #[test]
@@ -325,7 +435,11 @@ fn batch_roots_are_signed_only_over_results_the_executor_signed() {
 		let query = format!("genesis=0x{}&request={request}", hex::encode(genesis));
 		let reply = call(&executor, &Method::POST, &path, Some(&query), input);
 		assert_eq!(reply.status, StatusCode::OK);
-		leaves.push(merkle::Leaf { request, input_hash: sha256(input), output_hash: sha256(&reply.body) });
+		leaves.push(merkle::Leaf {
+			request,
+			input_hash: sha256(input),
+			output_hash: sha256(&reply.body),
+		});
 	}
 	let ids = |ids: &[u64]| ids.iter().flat_map(|id| id.to_le_bytes()).collect::<Vec<u8>>();
 	let query = format!("genesis=0x{}", hex::encode(genesis));
@@ -333,22 +447,39 @@ fn batch_roots_are_signed_only_over_results_the_executor_signed() {
 	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
 	let root = merkle::root(&leaves).unwrap();
 	assert_eq!(reply.header("x-opg-batch-root"), Some(format!("0x{}", hex::encode(root)).as_str()));
-	let signature: [u8; 64] =
-		hex::decode(&reply.header("x-opg-signature").unwrap()[2..]).unwrap().try_into().unwrap();
+	let signature: [u8; 64] = hex::decode(&reply.header("x-opg-signature").unwrap()[2..])
+		.unwrap()
+		.try_into()
+		.unwrap();
 	assert!(verify(&key.public(), &message::batch(&genesis, &root, 2), &signature));
 
 	// Nothing it did not compute, on this chain, in this order of leaves or any other.
 	let refused = call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5, 7]));
 	assert_eq!(refused.status, StatusCode::CONFLICT);
 	let other_chain = format!("genesis=0x{}", hex::encode([0x43u8; 32]));
-	assert_eq!(call(&executor, &Method::POST, "/v1/sign-batch", Some(&other_chain), &ids(&[5])).status, StatusCode::CONFLICT);
-	assert_eq!(call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &[]).status, StatusCode::BAD_REQUEST);
-	assert_eq!(call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &[1, 2, 3]).status, StatusCode::BAD_REQUEST);
+	assert_eq!(
+		call(&executor, &Method::POST, "/v1/sign-batch", Some(&other_chain), &ids(&[5])).status,
+		StatusCode::CONFLICT
+	);
+	assert_eq!(
+		call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &[]).status,
+		StatusCode::BAD_REQUEST
+	);
+	assert_eq!(
+		call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &[1, 2, 3]).status,
+		StatusCode::BAD_REQUEST
+	);
 	let keyless = Arc::new(Executor::new(executor.store().clone(), None));
-	assert_eq!(call(&keyless, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5])).status, StatusCode::NOT_FOUND);
+	assert_eq!(
+		call(&keyless, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5])).status,
+		StatusCode::NOT_FOUND
+	);
 }
 
 /// One tensor of `shape` and `dtype`, as a schema's list of inputs or outputs.
-fn tensors(shape: &[u32], dtype: DType) -> opg_primitives::BoundedVec<TensorSpec, opg_primitives::MaxTensors> {
+fn tensors(
+	shape: &[u32],
+	dtype: DType,
+) -> opg_primitives::BoundedVec<TensorSpec, opg_primitives::MaxTensors> {
 	opg_primitives::BoundedVec::truncate_from(vec![TensorSpec::new(shape, dtype).unwrap()])
 }

@@ -3,7 +3,6 @@
 //! blocks where every request is penalized and reassigned.
 
 use super::*;
-use opg_zk_verifier::Groth16Verifier;
 use crate::pallet::{Call, Config, Deadlines, NextRequestId, Pallet, Requests};
 use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
@@ -13,6 +12,7 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use opg_zk_verifier::Groth16Verifier;
 use polkadot_sdk::frame_benchmarking;
 use sp_runtime::traits::{Bounded, Hash, Saturating, Zero};
 
@@ -69,7 +69,8 @@ mod benchmarks {
 		set_genesis_hash::<T>();
 		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
 		let requester = funded_requester::<T>();
-		let input = Input::Inline(BoundedVec::truncate_from(vec![1u8; T::MaxInlineInput::get() as usize]));
+		let input =
+			Input::Inline(BoundedVec::truncate_from(vec![1u8; T::MaxInlineInput::get() as usize]));
 
 		#[extrinsic_call]
 		_(
@@ -92,10 +93,14 @@ mod benchmarks {
 		let model = T::BenchmarkHelper::serving_model(1);
 		let id = requests::<T>(model, SettlementMode::Individual, 1)[0];
 		let open = Requests::<T>::get(id).expect("requested");
-		let output: Output<T::MaxInlineOutput> =
-			Output::Inline(BoundedVec::truncate_from(vec![2u8; T::MaxInlineOutput::get() as usize]));
-		let message = Pallet::<T>::result_message(&open, id, &output.hash()).expect("genesis hash set");
-		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &open.node, &message).expect("key in keystore");
+		let output: Output<T::MaxInlineOutput> = Output::Inline(BoundedVec::truncate_from(vec![
+				2u8;
+				T::MaxInlineOutput::get() as usize
+			]));
+		let message =
+			Pallet::<T>::result_message(&open, id, &output.hash()).expect("genesis hash set");
+		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &open.node, &message)
+			.expect("key in keystore");
 		let result = InferenceResult { request: id, node: open.node, output };
 
 		#[extrinsic_call]
@@ -122,7 +127,8 @@ mod benchmarks {
 		let root = merkle::root(&leaves).expect("not empty");
 		let genesis = Pallet::<T>::genesis_hash().expect("genesis hash set");
 		let message = message::batch(&genesis, &root, n);
-		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message).expect("key in keystore");
+		let signature =
+			sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message).expect("key in keystore");
 		let batch = BatchResult { node, leaves: BoundedVec::truncate_from(leaves) };
 
 		#[extrinsic_call]
@@ -138,7 +144,8 @@ mod benchmarks {
 		set_genesis_hash::<T>();
 		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
 		let ids = requests::<T>(model, SettlementMode::Individual, n);
-		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(T::MinWindow::get());
+		let deadline =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::MinWindow::get());
 		let now = deadline.saturating_add(1u32.into());
 		frame_system::Pallet::<T>::set_block_number(now);
 
@@ -167,11 +174,15 @@ mod benchmarks {
 	#[benchmark]
 	fn verify_proof() {
 		use opg_zk_verifier::fixture::*;
-		let prepared = T::ProofVerifier::default().prepare_key(VERIFYING_KEY).expect("the fixture key");
+		let prepared =
+			T::ProofVerifier::default().prepare_key(VERIFYING_KEY).expect("the fixture key");
 
 		#[block]
 		{
-			assert_eq!(T::ProofVerifier::default().verify_inputs(&prepared, PROOF, PUBLIC_INPUTS), Ok(()));
+			assert_eq!(
+				T::ProofVerifier::default().verify_inputs(&prepared, PROOF, PUBLIC_INPUTS),
+				Ok(())
+			);
 		}
 	}
 
@@ -183,7 +194,10 @@ mod benchmarks {
 
 		#[block]
 		{
-			assert_eq!(opg_zk_verifier::PureRust.verify_inputs(&prepared, PROOF, PUBLIC_INPUTS), Ok(()));
+			assert_eq!(
+				opg_zk_verifier::PureRust.verify_inputs(&prepared, PROOF, PUBLIC_INPUTS),
+				Ok(())
+			);
 		}
 	}
 
@@ -191,7 +205,8 @@ mod benchmarks {
 	#[benchmark]
 	fn verify_batch(n: Linear<1, { T::MaxBatchLen::get() }>) {
 		use opg_zk_verifier::fixture::*;
-		let prepared = T::ProofVerifier::default().prepare_key(VERIFYING_KEY).expect("the fixture key");
+		let prepared =
+			T::ProofVerifier::default().prepare_key(VERIFYING_KEY).expect("the fixture key");
 		let items = vec![(PROOF.to_vec(), PUBLIC_INPUTS.to_vec()); n as usize];
 
 		#[block]

@@ -48,9 +48,9 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 pub mod benchmarking;
+mod lifecycle;
 #[cfg(test)]
 mod mock;
-mod lifecycle;
 mod offchain;
 pub mod runtime_api;
 #[cfg(test)]
@@ -64,9 +64,9 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
+use opg_primitives::{InferenceNodes, ModelCatalog, NodeSlashing};
 use opg_settlement::{fees, merkle, message, selection};
 use opg_zk_verifier::{Groth16Verifier, Statement};
-use opg_primitives::{InferenceNodes, ModelCatalog, NodeSlashing};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
 /// Tag prefix of result transactions in the pool.
@@ -103,7 +103,8 @@ pub mod pallet {
 	/// A ZKML result with its proof and signature, as submitted in a proven batch.
 	pub type ProvenResultOf<T> = ProvenResult<<T as Config>::MaxInlineOutput>;
 	/// A settled request's record.
-	pub type SettledOf<T> = Settled<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxInlineOutput>;
+	pub type SettledOf<T> =
+		Settled<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxInlineOutput>;
 	/// A settled batch.
 	pub type BatchOf<T> = Batch<BlockNumberFor<T>, <T as Config>::MaxBatchLen>;
 
@@ -478,7 +479,14 @@ pub mod pallet {
 			for (index, (leaf, request)) in batch.leaves.iter().zip(requests).enumerate() {
 				let settlement = Settlement::InBatch { batch: id, index: index as u32 };
 				let output = Output::Hash(leaf.output_hash);
-				Self::settle(leaf.request, request, &operator, output, leaf.output_hash, settlement)?;
+				Self::settle(
+					leaf.request,
+					request,
+					&operator,
+					output,
+					leaf.output_hash,
+					settlement,
+				)?;
 			}
 			let count = batch.leaves.len() as u32;
 			Batches::<T>::insert(
@@ -540,7 +548,14 @@ pub mod pallet {
 				let ProvenResult { result, proof, signature } = proven;
 				let output_hash = result.output.hash();
 				let settlement = Settlement::Proven { signature, proof };
-				Self::settle(result.request, request, &operator, result.output, output_hash, settlement)?;
+				Self::settle(
+					result.request,
+					request,
+					&operator,
+					result.output,
+					output_hash,
+					settlement,
+				)?;
 			}
 			Ok(())
 		}
@@ -569,7 +584,16 @@ pub mod pallet {
 				Error::<T>::InvalidInputCommitment
 			);
 			let (mode, settlement) = (VerificationMode::Zkml, SettlementMode::Individual);
-			Self::submit_request(requester, model, input, mode, settlement, max_fee, window, Some(input_commitment))
+			Self::submit_request(
+				requester,
+				model,
+				input,
+				mode,
+				settlement,
+				max_fee,
+				window,
+				Some(input_commitment),
+			)
 		}
 	}
 
@@ -588,11 +612,13 @@ pub mod pallet {
 			let invalid = |_| InvalidTransaction::BadProof;
 			let (requests, first_deadline) = match call {
 				Call::submit_result { result, signature } => {
-					let (request, _) = Self::check_result(result, signature, None).map_err(invalid)?;
+					let (request, _) =
+						Self::check_result(result, signature, None).map_err(invalid)?;
 					(alloc::vec![result.request], request.deadline)
 				},
 				Call::submit_proven_result { result, proof, signature } => {
-					let (request, _) = Self::check_result(result, signature, Some(proof)).map_err(invalid)?;
+					let (request, _) =
+						Self::check_result(result, signature, Some(proof)).map_err(invalid)?;
 					(alloc::vec![result.request], request.deadline)
 				},
 				Call::submit_proven_batch { results } => {
@@ -608,7 +634,10 @@ pub mod pallet {
 				_ => return InvalidTransaction::Call.into(),
 			};
 			let now = frame_system::Pallet::<T>::block_number();
-			let longevity: u64 = first_deadline.saturating_sub(now).saturating_add(One::one()).unique_saturated_into();
+			let longevity: u64 = first_deadline
+				.saturating_sub(now)
+				.saturating_add(One::one())
+				.unique_saturated_into();
 			let mut transaction = ValidTransaction::with_tag_prefix("OpgInference")
 				.priority(T::UnsignedPriority::get())
 				.longevity(longevity)

@@ -35,15 +35,24 @@ impl<T: Config> Pallet<T> {
 		let terms = T::Models::serving_terms(model).ok_or(Error::<T>::ModelUnavailable)?;
 		ensure!(terms.modes.contains(mode.flag()), Error::<T>::ModeNotSupported);
 		let commitment = match (&input, mode, settlement, given_commitment) {
-			(Input::Inline(bytes), VerificationMode::Zkml, SettlementMode::Individual, None) =>
-				Some(opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(bytes))),
-			(Input::Stored { .. }, VerificationMode::Zkml, SettlementMode::Individual, Some(given)) => Some(given),
-			(_, VerificationMode::Zkml, _, _) => return Err(Error::<T>::ZkmlNeedsInlineInput.into()),
+			(Input::Inline(bytes), VerificationMode::Zkml, SettlementMode::Individual, None) => {
+				Some(opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(bytes)))
+			},
+			(
+				Input::Stored { .. },
+				VerificationMode::Zkml,
+				SettlementMode::Individual,
+				Some(given),
+			) => Some(given),
+			(_, VerificationMode::Zkml, _, _) => {
+				return Err(Error::<T>::ZkmlNeedsInlineInput.into())
+			},
 			_ => None,
 		};
 		match &input {
-			Input::Inline(_) =>
-				ensure!(settlement != SettlementMode::Private, Error::<T>::PrivateInputMustBeStored),
+			Input::Inline(_) => {
+				ensure!(settlement != SettlementMode::Private, Error::<T>::PrivateInputMustBeStored)
+			},
 			Input::Stored { size, .. } => ensure!(*size > 0, Error::<T>::EmptyInput),
 		}
 		ensure!(terms.price <= max_fee, Error::<T>::FeeAboveMax);
@@ -53,7 +62,8 @@ impl<T: Config> Pallet<T> {
 		);
 
 		let id = NextRequestId::<T>::get();
-		let node = Self::choose_node(id, model, mode, 1, None).ok_or(Error::<T>::NoNodeAvailable)?;
+		let node =
+			Self::choose_node(id, model, mode, 1, None).ok_or(Error::<T>::NoNodeAvailable)?;
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);
 		Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
 			.map_err(|_| Error::<T>::DeadlineBlockFull)?;
@@ -82,7 +92,13 @@ impl<T: Config> Pallet<T> {
 				attempts: 1,
 			},
 		);
-		Self::deposit_event(Event::RequestSubmitted { request: id, requester, model, mode, fee: terms.price });
+		Self::deposit_event(Event::RequestSubmitted {
+			request: id,
+			requester,
+			model,
+			mode,
+			fee: terms.price,
+		});
 		Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
 		Ok(())
 	}
@@ -99,7 +115,8 @@ impl<T: Config> Pallet<T> {
 			.into_iter()
 			.filter(|(node, _)| Some(*node) != excluded)
 			.collect();
-		let weights: Vec<u128> = candidates.iter().map(|(_, bond)| (*bond).unique_saturated_into()).collect();
+		let weights: Vec<u128> =
+			candidates.iter().map(|(_, bond)| (*bond).unique_saturated_into()).collect();
 		let parent = frame_system::Pallet::<T>::parent_hash();
 		let seed = sp_io::hashing::blake2_256(&(b"opg/assign", parent, id, attempt).encode());
 		selection::pick(&weights, &seed).map(|index| candidates[index].0)
@@ -115,7 +132,8 @@ impl<T: Config> Pallet<T> {
 		settlement: Settlement,
 	) -> DispatchResult {
 		let reason = HoldReason::RequestFee.into();
-		let split = fees::split(request.fee.unique_saturated_into(), T::ProtocolFee::get().deconstruct());
+		let split =
+			fees::split(request.fee.unique_saturated_into(), T::ProtocolFee::get().deconstruct());
 		let protocol_fee: BalanceOf<T> = split.protocol.unique_saturated_into();
 		let paid = request.fee.saturating_sub(protocol_fee);
 		if !paid.is_zero() {
@@ -149,7 +167,13 @@ impl<T: Config> Pallet<T> {
 				settlement,
 			},
 		);
-		Self::deposit_event(Event::ResultAccepted { request: id, node: request.node, output_hash, paid, protocol_fee });
+		Self::deposit_event(Event::ResultAccepted {
+			request: id,
+			node: request.node,
+			output_hash,
+			paid,
+			protocol_fee,
+		});
 		Ok(())
 	}
 
@@ -181,7 +205,9 @@ impl<T: Config> Pallet<T> {
 		if request.attempts < T::MaxAttempts::get() {
 			let attempt = request.attempts + 1;
 			let deadline = now.saturating_add(request.window);
-			if let Some(node) = Self::choose_node(id, request.model, request.mode, attempt, Some(failed)) {
+			if let Some(node) =
+				Self::choose_node(id, request.model, request.mode, attempt, Some(failed))
+			{
 				if Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id)).is_ok() {
 					request.node = node;
 					request.deadline = deadline;
@@ -211,7 +237,7 @@ impl<T: Config> Pallet<T> {
 	/// batch.
 	pub fn batch_proof(request: RequestId) -> Option<BatchProof> {
 		let Settlement::InBatch { batch, index } = Results::<T>::get(request)?.settlement else {
-			return None
+			return None;
 		};
 		let record = Batches::<T>::get(batch)?;
 		let proof = merkle::proof(&record.leaves, index as usize)?;
@@ -259,7 +285,10 @@ impl<T: Config> Pallet<T> {
 		}
 		for (requester, fees) in held {
 			let on_hold = T::Currency::balance_on_hold(&HoldReason::RequestFee.into(), &requester);
-			ensure!(on_hold == fees, "the fees held from a requester are those of its open requests");
+			ensure!(
+				on_hold == fees,
+				"the fees held from a requester are those of its open requests"
+			);
 		}
 		for (node, id, ()) in Assignments::<T>::iter() {
 			ensure!(
@@ -280,7 +309,8 @@ impl<T: Config> Pallet<T> {
 		}
 		for id in InputCommitments::<T>::iter_keys() {
 			ensure!(
-				Requests::<T>::get(id).is_some_and(|request| request.mode == VerificationMode::Zkml),
+				Requests::<T>::get(id)
+					.is_some_and(|request| request.mode == VerificationMode::Zkml),
 				"an input commitment belongs to an open ZKML request"
 			);
 		}

@@ -149,9 +149,18 @@ impl crate::benchmarking::BenchmarkHelper for BenchmarkHelper {
 			let operator = 1_000 + index as AccountId;
 			Balances::set_balance(&operator, ENDOWMENT);
 			let node = sp_io::crypto::sr25519_generate(crate::NODE_KEY_TYPE, None);
-			let sign = |message: &[u8]| sp_io::crypto::sr25519_sign(crate::NODE_KEY_TYPE, &node, message).unwrap();
+			let sign = |message: &[u8]| {
+				sp_io::crypto::sr25519_sign(crate::NODE_KEY_TYPE, &node, message).unwrap()
+			};
 			let bond = MinBond::get();
-			assert_ok!(nodes::register::<Test>(operator, node, Roles::INFERENCE, capabilities(model), bond, sign));
+			assert_ok!(nodes::register::<Test>(
+				operator,
+				node,
+				Roles::INFERENCE,
+				capabilities(model),
+				bond,
+				sign
+			));
 		}
 		model
 	}
@@ -201,13 +210,21 @@ pub fn capabilities(model: u32) -> Capabilities<u32, ConstU32<4>> {
 /// Registers node `n` serving [`MODEL`] in vanilla mode with `bond`.
 pub fn register_node(n: u8, bond: Balance) {
 	let sign = |message: &[u8]| node_pair(n).sign(message);
-	assert_ok!(nodes::register::<Test>(operator(n), key(n), Roles::INFERENCE, capabilities(MODEL), bond, sign));
+	assert_ok!(nodes::register::<Test>(
+		operator(n),
+		key(n),
+		Roles::INFERENCE,
+		capabilities(MODEL),
+		bond,
+		sign
+	));
 }
 
 pub fn publish_model() {
 	let modes = VerificationModes::VANILLA | VerificationModes::TEE;
 	let schema = models::int8_vectors(4, 2);
-	let spec = models::spec("mlp", ModelFormat::QuantizedInteger, [0xaa; 32], 10, schema, PRICE, modes);
+	let spec =
+		models::spec("mlp", ModelFormat::QuantizedInteger, [0xaa; 32], 10, schema, PRICE, modes);
 	assert_ok!(ModelHub::publish(RuntimeOrigin::signed(OWNER), spec, None));
 }
 
@@ -256,14 +273,18 @@ pub fn run_to(block: u64) {
 
 /// Accounts funded at genesis; the treasury too, so that small fees can reach it.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut balances = vec![(ALICE, ENDOWMENT), (BOB, ENDOWMENT), (OWNER, ENDOWMENT), (Treasury::get(), 1)];
+	let mut balances =
+		vec![(ALICE, ENDOWMENT), (BOB, ENDOWMENT), (OWNER, ENDOWMENT), (Treasury::get(), 1)];
 	balances.extend((1..=6).map(|n| (operator(n), ENDOWMENT)));
 	let development = opg_dev_evidence::Pcrs::development(opg_dev_evidence::DEVELOPMENT_IMAGE);
 	let storage = RuntimeGenesisConfig {
 		balances: pallet_balances::GenesisConfig { balances, ..Default::default() },
 		node_registry: pallet_node_registry::GenesisConfig {
 			trust_development_root: true,
-			allowed_measurements: vec![(codec::Encode::encode(&development.measurement()).into(), 0)],
+			allowed_measurements: vec![(
+				codec::Encode::encode(&development.measurement()).into(),
+				0,
+			)],
 			..Default::default()
 		},
 		..Default::default()

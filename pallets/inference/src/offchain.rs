@@ -27,12 +27,12 @@
 use super::*;
 use alloc::{format, string::String, vec::Vec};
 use codec::{Decode, Encode};
-use opg_executor_api as api;
 use frame_support::BoundedVec;
 use frame_system::{
 	offchain::{CreateBare, SubmitTransaction},
 	pallet_prelude::BlockNumberFor,
 };
+use opg_executor_api as api;
 use sp_core::{crypto::KeyTypeId, sr25519::Signature};
 use sp_runtime::{
 	offchain::{http, Duration, StorageKind},
@@ -64,11 +64,14 @@ type Submitted<T> = Vec<(RequestId, u32, BlockNumberFor<T>)>;
 impl<T: Config> Pallet<T> {
 	pub(crate) fn serve_assignments(now: BlockNumberFor<T>) {
 		// (key, whether the executor signs with it rather than the keystore)
-		let mut keys: Vec<(NodeKey, bool)> =
-			sp_io::crypto::sr25519_public_keys(NODE_KEY_TYPE).into_iter().map(|key| (key, false)).collect();
-		let executor_key = sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, EXECUTOR_NODE_KEY)
-			.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-			.map(NodeKey::from);
+		let mut keys: Vec<(NodeKey, bool)> = sp_io::crypto::sr25519_public_keys(NODE_KEY_TYPE)
+			.into_iter()
+			.map(|key| (key, false))
+			.collect();
+		let executor_key =
+			sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, EXECUTOR_NODE_KEY)
+				.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+				.map(NodeKey::from);
 		if let Some(key) = executor_key {
 			if !keys.iter().any(|(known, _)| *known == key) {
 				keys.push((key, true));
@@ -77,43 +80,53 @@ impl<T: Config> Pallet<T> {
 		if keys.is_empty() {
 			return;
 		}
-		let Some(url) = sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, EXECUTOR_URL_KEY)
-			.and_then(|url| String::from_utf8(url).ok())
+		let Some(url) =
+			sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, EXECUTOR_URL_KEY)
+				.and_then(|url| String::from_utf8(url).ok())
 		else {
 			log::warn!(target: LOG_TARGET, "node keys in the keystore but no executor URL: start opg-node with --executor-url");
 			return;
 		};
 		let url = url.trim_end_matches('/');
-		let mut submitted: Submitted<T> = sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, SUBMITTED_KEY)
-			.and_then(|bytes| Decode::decode(&mut &bytes[..]).ok())
-			.unwrap_or_default();
+		let mut submitted: Submitted<T> =
+			sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, SUBMITTED_KEY)
+				.and_then(|bytes| Decode::decode(&mut &bytes[..]).ok())
+				.unwrap_or_default();
 		submitted.retain(|(_, _, deadline)| *deadline >= now);
 
 		let mut jobs = 0;
 		for (node, executor_signs) in keys {
 			let mut leaves = Vec::new();
-			let mut proven: Vec<(ModelId, ProvenResultOf<T>, (RequestId, u32, BlockNumberFor<T>))> = Vec::new();
+			let mut proven: Vec<(ModelId, ProvenResultOf<T>, (RequestId, u32, BlockNumberFor<T>))> =
+				Vec::new();
 			for (id, ()) in Assignments::<T>::iter_prefix(node) {
 				if jobs == MAX_JOBS_PER_BLOCK {
 					break;
 				}
 				let Some(request) = Requests::<T>::get(id) else { continue };
-				let already = submitted.iter().any(|(r, attempt, _)| *r == id && *attempt == request.attempts);
+				let already = submitted
+					.iter()
+					.any(|(r, attempt, _)| *r == id && *attempt == request.attempts);
 				if already || request.deadline < now {
 					continue;
 				}
 				jobs += 1;
-				let (output, proof, executor_signature) = match Self::execute(url, id, node, &request, executor_signs) {
-					Ok(answer) => answer,
-					Err(reason) => {
-						log::warn!(target: LOG_TARGET, "request {id}: {reason}");
-						continue;
-					},
-				};
+				let (output, proof, executor_signature) =
+					match Self::execute(url, id, node, &request, executor_signs) {
+						Ok(answer) => answer,
+						Err(reason) => {
+							log::warn!(target: LOG_TARGET, "request {id}: {reason}");
+							continue;
+						},
+					};
 				let output_hash = opg_settlement::sha256(&output);
 				let output = match request.settlement {
 					SettlementMode::Batch => {
-						leaves.push(merkle::Leaf { request: id, input_hash: request.input_hash, output_hash });
+						leaves.push(merkle::Leaf {
+							request: id,
+							input_hash: request.input_hash,
+							output_hash,
+						});
 						submitted.push((id, request.attempts, request.deadline));
 						continue;
 					},
@@ -129,20 +142,31 @@ impl<T: Config> Pallet<T> {
 				let signature = match executor_signature {
 					Some(signature) => signature,
 					None => {
-						let Ok(message) = Self::result_message(&request, id, &output_hash) else { return };
-						let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { continue };
+						let Ok(message) = Self::result_message(&request, id, &output_hash) else {
+							return;
+						};
+						let Some(signature) =
+							sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message)
+						else {
+							continue;
+						};
 						signature
 					},
 				};
 				let result = InferenceResult { request: id, node, output };
 				let entry = (id, request.attempts, request.deadline);
 				match proof {
-					Some(proof) => proven.push((request.model, ProvenResult { result, proof, signature }, entry)),
-					None =>
+					Some(proof) => proven.push((
+						request.model,
+						ProvenResult { result, proof, signature },
+						entry,
+					)),
+					None => {
 						if Self::submit(Call::submit_result { result, signature }) {
 							log::info!(target: LOG_TARGET, "request {id}: result submitted");
 							submitted.push(entry);
-						},
+						}
+					},
 				}
 			}
 			for chunk in leaves.chunks(T::MaxBatchLen::get() as usize) {
@@ -150,13 +174,19 @@ impl<T: Config> Pallet<T> {
 			}
 			Self::submit_proven(proven, &mut submitted);
 		}
-		sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, SUBMITTED_KEY, &submitted.encode());
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			SUBMITTED_KEY,
+			&submitted.encode(),
+		);
 	}
 
 	/// Signs the root of `leaves` with `node` (in the keystore, or held by the executor at
 	/// `executor`) and submits them as one batch.
 	fn submit_leaves(node: NodeKey, leaves: &[merkle::Leaf], executor: Option<&str>) {
-		let (Some(root), Ok(genesis)) = (merkle::root(leaves), Self::genesis_hash()) else { return };
+		let (Some(root), Ok(genesis)) = (merkle::root(leaves), Self::genesis_hash()) else {
+			return;
+		};
 		let signature = match executor {
 			Some(url) => match Self::executor_batch_signature(url, &genesis, leaves) {
 				Ok(signature) => signature,
@@ -167,7 +197,10 @@ impl<T: Config> Pallet<T> {
 			},
 			None => {
 				let message = message::batch(&genesis, &root, leaves.len() as u32);
-				let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else { return };
+				let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message)
+				else {
+					return;
+				};
 				signature
 			},
 		};
@@ -193,7 +226,9 @@ impl<T: Config> Pallet<T> {
 						signature: single.signature,
 					},
 					_ => Call::submit_proven_batch {
-						results: BoundedVec::truncate_from(chunk.iter().map(|(_, p, _)| p.clone()).collect()),
+						results: BoundedVec::truncate_from(
+							chunk.iter().map(|(_, p, _)| p.clone()).collect(),
+						),
 					},
 				};
 				if Self::submit(call) {
@@ -210,19 +245,29 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The executor's signature of the batch root over `leaves`, whose results it signed.
-	fn executor_batch_signature(url: &str, genesis: &opg_settlement::Hash, leaves: &[merkle::Leaf]) -> Result<Signature, String> {
+	fn executor_batch_signature(
+		url: &str,
+		genesis: &opg_settlement::Hash,
+		leaves: &[merkle::Leaf],
+	) -> Result<Signature, String> {
 		let ids = api::encode_request_ids(leaves.iter().map(|leaf| leaf.request));
 		let mut response = Self::post(url, &api::Call::SignBatch { genesis }.uri(url), ids)?;
 		let header = response.headers().find(api::header::SIGNATURE).map(String::from);
 		if response.code != 200 {
 			let body: Vec<u8> = response.body().take(1024).collect();
-			return Err(format!("executor answered {}: {}", response.code, String::from_utf8_lossy(&body).trim_end()));
+			return Err(format!(
+				"executor answered {}: {}",
+				response.code,
+				String::from_utf8_lossy(&body).trim_end()
+			));
 		}
 		header
 			.and_then(|text| api::parse_hex(&text))
 			.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
 			.map(Signature::from_raw)
-			.ok_or_else(|| format!("the executor's answer has no valid {} header", api::header::SIGNATURE))
+			.ok_or_else(|| {
+				format!("the executor's answer has no valid {} header", api::header::SIGNATURE)
+			})
 	}
 
 	/// POSTs `body` to the executor at `url` (`uri` under it) and waits for the answer.
@@ -260,7 +305,11 @@ impl<T: Config> Pallet<T> {
 		};
 		let model = &request.model_hash;
 		let call = match zkml {
-			true => api::Call::Prove { model, input: stored.as_ref(), job: api::Job { genesis, request: id, node: node.0 } },
+			true => api::Call::Prove {
+				model,
+				input: stored.as_ref(),
+				job: api::Job { genesis, request: id, node: node.0 },
+			},
 			false => api::Call::Infer {
 				model,
 				input: stored.as_ref(),
@@ -274,7 +323,10 @@ impl<T: Config> Pallet<T> {
 		let signature_header = response.headers().find(api::header::SIGNATURE).map(String::from);
 		let body: Vec<u8> = response.body().take(MAX_OUTPUT + 1).collect();
 		if code != 200 {
-			return Err(format!("executor answered {code}: {}", String::from_utf8_lossy(&body).trim_end()));
+			return Err(format!(
+				"executor answered {code}: {}",
+				String::from_utf8_lossy(&body).trim_end()
+			));
 		}
 		if body.len() > MAX_OUTPUT {
 			return Err("output above 16 MiB".into());
@@ -286,7 +338,12 @@ impl<T: Config> Pallet<T> {
 					.and_then(decode)
 					.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
 					.map(Signature::from_raw)
-					.ok_or_else(|| format!("the executor's answer has no valid {} header", api::header::SIGNATURE))?,
+					.ok_or_else(|| {
+						format!(
+							"the executor's answer has no valid {} header",
+							api::header::SIGNATURE
+						)
+					})?,
 			),
 			false => None,
 		};
@@ -296,7 +353,9 @@ impl<T: Config> Pallet<T> {
 		let proof = proof_header
 			.and_then(decode)
 			.and_then(|bytes| ZkProof::try_from(bytes).ok())
-			.ok_or_else(|| format!("the executor's answer has no valid {} header", api::header::PROOF))?;
+			.ok_or_else(|| {
+			format!("the executor's answer has no valid {} header", api::header::PROOF)
+		})?;
 		Ok((body, Some(proof), signature))
 	}
 }

@@ -2,17 +2,28 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::fmt::Debug;
-use opg_settlement::{merkle::Leaf, Hash};
 pub use opg_primitives::{BatchId, ContentHash, ModelId, NodeKey, RequestId, VerificationMode};
-use polkadot_sdk::{frame_support::{
-	traits::{ConstU32, Get},
-	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
-}, sp_core::sr25519::Signature};
+use opg_settlement::{merkle::Leaf, Hash};
+use polkadot_sdk::{
+	frame_support::{
+		traits::{ConstU32, Get},
+		BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+	},
+	sp_core::sr25519::Signature,
+};
 use scale_info::TypeInfo;
 
 /// A request's input.
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxInline))]
 pub enum Input<MaxInline: Get<u32>> {
@@ -40,7 +51,18 @@ impl<MaxInline: Get<u32>> Input<MaxInline> {
 }
 
 /// How a request's result reaches the chain.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 pub enum SettlementMode {
 	/// One result extrinsic with the output inline: input and output on chain.
 	Individual,
@@ -51,7 +73,9 @@ pub enum SettlementMode {
 }
 
 /// An open request.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 pub struct Request<AccountId, Balance, BlockNumber> {
 	/// Who pays.
 	pub requester: AccountId,
@@ -79,7 +103,15 @@ pub struct Request<AccountId, Balance, BlockNumber> {
 
 /// A result's output.
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxInline))]
 pub enum Output<MaxInline: Get<u32>> {
@@ -102,7 +134,15 @@ impl<MaxInline: Get<u32>> Output<MaxInline> {
 /// A node's answer to one request, as submitted. The node key signs
 /// [`opg_settlement::message::result`] over it.
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxInline))]
 pub struct InferenceResult<MaxInline: Get<u32>> {
@@ -117,7 +157,15 @@ pub struct InferenceResult<MaxInline: Get<u32>> {
 /// A ZKML result in a proven batch: the result, its proof and the node key's signature
 /// over [`opg_settlement::message::result`].
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxInline))]
 pub struct ProvenResult<MaxInline: Get<u32>> {
@@ -132,7 +180,15 @@ pub struct ProvenResult<MaxInline: Get<u32>> {
 /// Many results under one root, as submitted. The node key signs
 /// [`opg_settlement::message::batch`] over the root of `leaves`.
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxLeaves))]
 pub struct BatchResult<MaxLeaves: Get<u32>> {
@@ -146,7 +202,9 @@ pub struct BatchResult<MaxLeaves: Get<u32>> {
 pub type ZkProof = BoundedVec<u8, ConstU32<{ opg_zk_verifier::PROOF_LEN as u32 }>>;
 
 /// How a settled request was settled, and where its evidence is.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 pub enum Settlement {
 	/// By its own result extrinsic, with the node key's signature over
 	/// [`opg_settlement::message::result`].
@@ -174,11 +232,22 @@ pub enum Settlement {
 
 /// The record of a settled request.
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxInline))]
-pub struct Settled<Balance: Clone + PartialEq + Eq + Debug, BlockNumber: Clone + PartialEq + Eq + Debug, MaxInline: Get<u32>>
-{
+pub struct Settled<
+	Balance: Clone + PartialEq + Eq + Debug,
+	BlockNumber: Clone + PartialEq + Eq + Debug,
+	MaxInline: Get<u32>,
+> {
 	/// The node that served it.
 	pub node: NodeKey,
 	/// The evidence it came with.
@@ -201,7 +270,15 @@ pub struct Settled<Balance: Clone + PartialEq + Eq + Debug, BlockNumber: Clone +
 
 /// A settled batch.
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxLeaves))]
 pub struct Batch<BlockNumber: Clone + PartialEq + Eq + Debug, MaxLeaves: Get<u32>> {

@@ -13,8 +13,18 @@ use sp_runtime::traits::Zero;
 
 impl<T: Config> Pallet<T> {
 	/// The message a node signs for `result` of `request`.
-	pub fn result_message(request: &RequestOf<T>, id: RequestId, output_hash: &[u8; 32]) -> Result<Vec<u8>, Error<T>> {
-		Ok(message::result(&Self::genesis_hash()?, id, &request.model_hash, &request.input_hash, output_hash))
+	pub fn result_message(
+		request: &RequestOf<T>,
+		id: RequestId,
+		output_hash: &[u8; 32],
+	) -> Result<Vec<u8>, Error<T>> {
+		Ok(message::result(
+			&Self::genesis_hash()?,
+			id,
+			&request.model_hash,
+			&request.input_hash,
+			output_hash,
+		))
 	}
 
 	/// The genesis block hash every node signature binds.
@@ -34,7 +44,8 @@ impl<T: Config> Pallet<T> {
 	) -> Result<(RequestOf<T>, T::AccountId), DispatchError> {
 		let (request, operator) = Self::check_signed_result(result, signature, proof.is_some())?;
 		if let Some(proof) = proof {
-			let key = T::Models::prepared_verifying_key(request.model).ok_or(Error::<T>::VerifyingKeyMissing)?;
+			let key = T::Models::prepared_verifying_key(request.model)
+				.ok_or(Error::<T>::VerifyingKeyMissing)?;
 			T::ProofVerifier::default()
 				.verify(&key, proof, &Self::statement(result, &request)?)
 				.map_err(|_| Error::<T>::ProofRejected)?;
@@ -67,14 +78,17 @@ impl<T: Config> Pallet<T> {
 			sp_io::crypto::sr25519_verify(signature, &message, &result.node),
 			Error::<T>::BadSignature
 		);
-		let operator =
-			T::Nodes::settling_operator(&result.node, request.mode).ok_or(Error::<T>::NodeCannotSettle)?;
+		let operator = T::Nodes::settling_operator(&result.node, request.mode)
+			.ok_or(Error::<T>::NodeCannotSettle)?;
 		Ok((request, operator))
 	}
 
 	/// The statement a proof of `result` must prove: this chain, request and assigned
 	/// node, the input committed at request time, the output.
-	pub(crate) fn statement(result: &ResultOf<T>, request: &RequestOf<T>) -> Result<Statement, DispatchError> {
+	pub(crate) fn statement(
+		result: &ResultOf<T>,
+		request: &RequestOf<T>,
+	) -> Result<Statement, DispatchError> {
 		let Output::Inline(output) = &result.output else {
 			return Err(Error::<T>::WrongSettlementMode.into());
 		};
@@ -82,7 +96,11 @@ impl<T: Config> Pallet<T> {
 			.and_then(|bytes| opg_zk_verifier::field_from_bytes(&bytes))
 			.ok_or(Error::<T>::ProofRejected)?;
 		Ok(Statement {
-			binding: opg_zk_verifier::job_binding(&Self::genesis_hash()?, result.request, &request.node.0),
+			binding: opg_zk_verifier::job_binding(
+				&Self::genesis_hash()?,
+				result.request,
+				&request.node.0,
+			),
 			input_commitment: commitment,
 			output: output.to_vec(),
 		})
@@ -99,18 +117,24 @@ impl<T: Config> Pallet<T> {
 		let mut checked = Vec::with_capacity(results.len());
 		for (index, proven) in results.iter().enumerate() {
 			ensure!(
-				!results[..index].iter().any(|earlier| earlier.result.request == proven.result.request),
+				!results[..index]
+					.iter()
+					.any(|earlier| earlier.result.request == proven.result.request),
 				Error::<T>::DuplicateLeaf
 			);
-			let (request, operator) = Self::check_signed_result(&proven.result, &proven.signature, true)?;
+			let (request, operator) =
+				Self::check_signed_result(&proven.result, &proven.signature, true)?;
 			ensure!(model.is_none_or(|model| model == request.model), Error::<T>::MixedModels);
 			model = Some(request.model);
 			items.push((proven.proof.to_vec(), Self::statement(&proven.result, &request)?));
 			checked.push((request, operator));
 		}
 		let model = model.ok_or(Error::<T>::EmptyBatch)?;
-		let key = T::Models::prepared_verifying_key(model).ok_or(Error::<T>::VerifyingKeyMissing)?;
-		T::ProofVerifier::default().verify_batch(&key, &items).map_err(|_| Error::<T>::ProofRejected)?;
+		let key =
+			T::Models::prepared_verifying_key(model).ok_or(Error::<T>::VerifyingKeyMissing)?;
+		T::ProofVerifier::default()
+			.verify_batch(&key, &items)
+			.map_err(|_| Error::<T>::ProofRejected)?;
 		Ok(checked)
 	}
 
@@ -136,7 +160,10 @@ impl<T: Config> Pallet<T> {
 			let request = Self::open_request(leaf.request, &batch.node)?;
 			ensure!(request.settlement == SettlementMode::Batch, Error::<T>::WrongSettlementMode);
 			ensure!(request.input_hash == leaf.input_hash, Error::<T>::InputHashMismatch);
-			ensure!(T::Nodes::settling_operator(&batch.node, request.mode).is_some(), Error::<T>::NodeCannotSettle);
+			ensure!(
+				T::Nodes::settling_operator(&batch.node, request.mode).is_some(),
+				Error::<T>::NodeCannotSettle
+			);
 			requests.push(request);
 		}
 		let operator = T::Nodes::settling_operator(&batch.node, VerificationMode::Vanilla)
@@ -145,7 +172,10 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The request `id`, open, assigned to `node` and within its deadline.
-	pub(crate) fn open_request(id: RequestId, node: &NodeKey) -> Result<RequestOf<T>, DispatchError> {
+	pub(crate) fn open_request(
+		id: RequestId,
+		node: &NodeKey,
+	) -> Result<RequestOf<T>, DispatchError> {
 		let request = Requests::<T>::get(id).ok_or(Error::<T>::RequestNotFound)?;
 		ensure!(&request.node == node, Error::<T>::NotAssigned);
 		ensure!(

@@ -31,7 +31,15 @@ fn spec<T: Config>(with_zkml: bool) -> ModelSpecOf<T> {
 	let schema = crate::testing::schema(vec![tensor.clone(); 8], vec![tensor; 8]);
 	let modes = if with_zkml { VerificationModes::ALL } else { VerificationModes::VANILLA };
 	let name = core::str::from_utf8(&[b'm'; 64]).expect("ASCII");
-	let mut spec = crate::testing::spec(name, ModelFormat::QuantizedInteger, [7; 32], 1, schema, 1u32.into(), modes);
+	let mut spec = crate::testing::spec(
+		name,
+		ModelFormat::QuantizedInteger,
+		[7; 32],
+		1,
+		schema,
+		1u32.into(),
+		modes,
+	);
 	spec.artifact.locator = BoundedVec::truncate_from(vec![b'l'; 256]);
 	spec
 }
@@ -41,7 +49,11 @@ where
 	T::Currency: Mutate<T::AccountId>,
 {
 	let owner = funded_owner::<T>();
-	assert_ok!(Pallet::<T>::publish(RawOrigin::Signed(owner.clone()).into(), spec::<T>(false), None));
+	assert_ok!(Pallet::<T>::publish(
+		RawOrigin::Signed(owner.clone()).into(),
+		spec::<T>(false),
+		None
+	));
 	owner
 }
 
@@ -87,7 +99,10 @@ mod benchmarks {
 	fn remove() {
 		let owner = published::<T>();
 		assert_ok!(Pallet::<T>::deprecate(RawOrigin::Signed(owner.clone()).into(), 0));
-		VerifyingKeys::<T>::insert(0, BoundedVec::truncate_from(vec![1u8; T::MaxVerifyingKeyLen::get() as usize]));
+		VerifyingKeys::<T>::insert(
+			0,
+			BoundedVec::truncate_from(vec![1u8; T::MaxVerifyingKeyLen::get() as usize]),
+		);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), 0);
@@ -100,8 +115,9 @@ mod benchmarks {
 	#[benchmark]
 	fn check_verifying_key() {
 		let key = opg_zk_verifier::fixture::WIDEST_KEY;
-		let output_len = ((opg_zk_verifier::MAX_PUBLIC_INPUTS - opg_zk_verifier::FIXED_PUBLIC_INPUTS) *
-			opg_zk_verifier::BYTES_PER_ELEMENT) as u32;
+		let output_len = ((opg_zk_verifier::MAX_PUBLIC_INPUTS
+			- opg_zk_verifier::FIXED_PUBLIC_INPUTS)
+			* opg_zk_verifier::BYTES_PER_ELEMENT) as u32;
 
 		#[block]
 		{

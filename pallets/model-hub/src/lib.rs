@@ -18,10 +18,10 @@ extern crate alloc;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
-#[cfg(test)]
-mod tests;
 #[cfg(any(test, feature = "runtime-benchmarks", feature = "testing"))]
 pub mod testing;
+#[cfg(test)]
+mod tests;
 pub mod types;
 pub mod weights;
 
@@ -30,7 +30,9 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
-use polkadot_sdk::{frame_support, frame_support::traits::ConstU32, frame_system, sp_io, sp_runtime};
+use polkadot_sdk::{
+	frame_support, frame_support::traits::ConstU32, frame_system, sp_io, sp_runtime,
+};
 
 /// Why a verifying key is refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -67,7 +69,9 @@ pub struct Groth16Bn254<V = opg_zk_verifier::PureRust>(core::marker::PhantomData
 
 impl<V: opg_zk_verifier::Groth16Verifier + Default> VerifyingKeyCheck for Groth16Bn254<V> {
 	fn check(verifying_key: &[u8], output_len: u32) -> Result<Vec<u8>, VerifyingKeyError> {
-		let prepared = V::default().prepare_key(verifying_key).map_err(|_| VerifyingKeyError::Invalid)?;
+		let prepared = V::default()
+			.prepare_key(verifying_key)
+			.map_err(|_| VerifyingKeyError::Invalid)?;
 		let expected = opg_zk_verifier::public_input_count(output_len as usize);
 		match opg_zk_verifier::prepared_public_inputs(&prepared) {
 			Some(inputs) if inputs == expected => Ok(prepared),
@@ -285,7 +289,8 @@ pub mod pallet {
 			verifying_key: Option<VerifyingKeyOf<T>>,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			let prepared = Self::check_spec(&spec, verifying_key.as_ref().map(|key| key.as_slice()))?;
+			let prepared =
+				Self::check_spec(&spec, verifying_key.as_ref().map(|key| key.as_slice()))?;
 			let previous = match LatestVersions::<T>::get(&owner, &spec.name) {
 				Some((id, latest)) => {
 					ensure!(spec.version > latest, Error::<T>::VersionNotIncreasing);
@@ -296,12 +301,14 @@ pub mod pallet {
 			let model = NextModelId::<T>::get();
 			let next = model.checked_add(1).ok_or(Error::<T>::TooManyModels)?;
 
-			let verifying_key_hash = verifying_key.as_ref().map(|key| sp_io::hashing::sha2_256(key));
-			let stored_bytes = spec.encoded_size() +
-				verifying_key.as_ref().map_or(0, |key| key.len()) +
-				prepared.as_ref().map_or(0, |prepared| prepared.len());
-			let deposit = T::DepositBase::get()
-				.saturating_add(T::DepositPerByte::get().saturating_mul((stored_bytes as u32).into()));
+			let verifying_key_hash =
+				verifying_key.as_ref().map(|key| sp_io::hashing::sha2_256(key));
+			let stored_bytes = spec.encoded_size()
+				+ verifying_key.as_ref().map_or(0, |key| key.len())
+				+ prepared.as_ref().map_or(0, |prepared| prepared.len());
+			let deposit = T::DepositBase::get().saturating_add(
+				T::DepositPerByte::get().saturating_mul((stored_bytes as u32).into()),
+			);
 			T::Currency::hold(&HoldReason::ModelDeposit.into(), &owner, deposit)
 				.map_err(|_| Error::<T>::InsufficientDeposit)?;
 
@@ -323,7 +330,14 @@ pub mod pallet {
 			});
 			Models::<T>::insert(
 				model,
-				Model { owner, spec, previous, verifying_key_hash, status: ModelStatus::Active, deposit },
+				Model {
+					owner,
+					spec,
+					previous,
+					verifying_key_hash,
+					status: ModelStatus::Active,
+					deposit,
+				},
 			);
 			Ok(())
 		}
@@ -331,7 +345,11 @@ pub mod pallet {
 		/// Sets the price of future requests for a model. Owner only.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::set_price())]
-		pub fn set_price(origin: OriginFor<T>, model: ModelId, price: BalanceOf<T>) -> DispatchResult {
+		pub fn set_price(
+			origin: OriginFor<T>,
+			model: ModelId,
+			price: BalanceOf<T>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::mutate_owned(&who, model, |record| {
 				record.spec.price = price;
@@ -395,16 +413,20 @@ pub mod pallet {
 			if spec.modes.contains(VerificationModes::ZKML) {
 				let key = verifying_key.ok_or(Error::<T>::ZkmlNeedsQuantizedModelAndKey)?;
 				ensure!(
-					spec.format == ModelFormat::QuantizedInteger && spec.schema.outputs_are(DType::I8),
+					spec.format == ModelFormat::QuantizedInteger
+						&& spec.schema.outputs_are(DType::I8),
 					Error::<T>::ZkmlNeedsQuantizedModelAndKey
 				);
 				let output_len = u32::try_from(spec.schema.output_elements()).unwrap_or(u32::MAX);
-				let prepared = T::VerifyingKeyCheck::check(key, output_len).map_err(|error| match error {
-					VerifyingKeyError::Unsupported => Error::<T>::ZkmlUnavailable,
-					VerifyingKeyError::Invalid => Error::<T>::InvalidVerifyingKey,
-					VerifyingKeyError::Arity => Error::<T>::VerifyingKeyArity,
-				})?;
-				Ok(Some(BoundedVec::try_from(prepared).map_err(|_| Error::<T>::InvalidVerifyingKey)?))
+				let prepared =
+					T::VerifyingKeyCheck::check(key, output_len).map_err(|error| match error {
+						VerifyingKeyError::Unsupported => Error::<T>::ZkmlUnavailable,
+						VerifyingKeyError::Invalid => Error::<T>::InvalidVerifyingKey,
+						VerifyingKeyError::Arity => Error::<T>::VerifyingKeyArity,
+					})?;
+				Ok(Some(
+					BoundedVec::try_from(prepared).map_err(|_| Error::<T>::InvalidVerifyingKey)?,
+				))
 			} else {
 				ensure!(verifying_key.is_none(), Error::<T>::UnexpectedVerifyingKey);
 				Ok(None)

@@ -66,8 +66,15 @@ pub fn spec(name: &str, major: u16) -> ModelSpecOf<Test> {
 	use crate::testing::{schema, tensor};
 	let schema = schema(vec![tensor(&[1, 784], DType::F32)], vec![tensor(&[1, 10], DType::F32)]);
 	let modes = VerificationModes::VANILLA;
-	let mut spec =
-		crate::testing::spec(name, ModelFormat::TorchScript, [major as u8; 32], 1_234, schema, 1_000, modes);
+	let mut spec = crate::testing::spec(
+		name,
+		ModelFormat::TorchScript,
+		[major as u8; 32],
+		1_234,
+		schema,
+		1_000,
+		modes,
+	);
 	spec.version.major = major;
 	spec.artifact.locator = BoundedVec::truncate_from(b"http://127.0.0.1:8700/artifacts".to_vec());
 	spec

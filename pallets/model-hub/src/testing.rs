@@ -12,12 +12,18 @@ pub fn tensor(shape: &[u32], dtype: DType) -> TensorSpec {
 
 /// A schema of these input and output tensors (at most 8 of each are kept).
 pub fn schema(inputs: Vec<TensorSpec>, outputs: Vec<TensorSpec>) -> Schema {
-	Schema { inputs: BoundedVec::truncate_from(inputs), outputs: BoundedVec::truncate_from(outputs) }
+	Schema {
+		inputs: BoundedVec::truncate_from(inputs),
+		outputs: BoundedVec::truncate_from(outputs),
+	}
 }
 
 /// A quantized-integer model's schema: one I8 vector in, one I8 vector out.
 pub fn int8_vectors(input_len: u32, output_len: u32) -> Schema {
-	schema(alloc::vec![tensor(&[input_len], DType::I8)], alloc::vec![tensor(&[output_len], DType::I8)])
+	schema(
+		alloc::vec![tensor(&[input_len], DType::I8)],
+		alloc::vec![tensor(&[output_len], DType::I8)],
+	)
 }
 
 /// Version 1.0.0 of model `name`: its `format`, an artifact of `size` bytes hashing to

@@ -119,7 +119,10 @@ fn zkml_models_need_the_integer_format_and_a_valid_key() {
 		assert_ok!(publish(zkml_spec(), key(VK)));
 		assert_eq!(VerifyingKeys::<Test>::get(0).unwrap().into_inner(), VK.to_vec());
 		let prepared = opg_zk_verifier::prepare_key(VK).unwrap();
-		assert_eq!(<ModelHub as ModelCatalog<Balance>>::prepared_verifying_key(0), Some(prepared.clone()));
+		assert_eq!(
+			<ModelHub as ModelCatalog<Balance>>::prepared_verifying_key(0),
+			Some(prepared.clone())
+		);
 		// The deposit covers the spec, the key and its prepared form.
 		let stored = codec::Encode::encoded_size(&zkml_spec()) + VK.len() + prepared.len();
 		assert_eq!(held(ALICE), 100 + stored as Balance);
@@ -135,7 +138,11 @@ fn a_runtime_without_a_zkml_verifier_refuses_zkml_models() {
 	assert_eq!(<() as VerifyingKeyCheck>::check(VK, 10), Err(VerifyingKeyError::Unsupported));
 	let prepared = <Groth16Bn254 as VerifyingKeyCheck>::check(VK, 10).unwrap();
 	assert_eq!(prepared, opg_zk_verifier::prepare_key(VK).unwrap());
-	assert!(<Groth16Bn254 as VerifyingKeyCheck>::check(opg_zk_verifier::fixture::WIDEST_KEY, 62 * 31).is_ok());
+	assert!(<Groth16Bn254 as VerifyingKeyCheck>::check(
+		opg_zk_verifier::fixture::WIDEST_KEY,
+		62 * 31
+	)
+	.is_ok());
 	assert_eq!(<Groth16Bn254 as VerifyingKeyCheck>::check(VK, 32), Err(VerifyingKeyError::Arity));
 }
 
@@ -143,15 +150,27 @@ fn a_runtime_without_a_zkml_verifier_refuses_zkml_models() {
 fn owner_manages_price_deprecation_and_removal() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), zkml_spec(), key(VK)));
-		assert_noop!(ModelHub::set_price(RuntimeOrigin::signed(BOB), 0, 5), Error::<Test>::NotOwner);
-		assert_noop!(ModelHub::set_price(RuntimeOrigin::signed(ALICE), 7, 5), Error::<Test>::ModelNotFound);
+		assert_noop!(
+			ModelHub::set_price(RuntimeOrigin::signed(BOB), 0, 5),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			ModelHub::set_price(RuntimeOrigin::signed(ALICE), 7, 5),
+			Error::<Test>::ModelNotFound
+		);
 		assert_ok!(ModelHub::set_price(RuntimeOrigin::signed(ALICE), 0, 5));
 		assert_eq!(<ModelHub as ModelCatalog<Balance>>::serving_terms(0).unwrap().price, 5);
 
-		assert_noop!(ModelHub::remove(RuntimeOrigin::signed(ALICE), 0), Error::<Test>::NotDeprecated);
+		assert_noop!(
+			ModelHub::remove(RuntimeOrigin::signed(ALICE), 0),
+			Error::<Test>::NotDeprecated
+		);
 		assert_noop!(ModelHub::deprecate(RuntimeOrigin::signed(BOB), 0), Error::<Test>::NotOwner);
 		assert_ok!(ModelHub::deprecate(RuntimeOrigin::signed(ALICE), 0));
-		assert_noop!(ModelHub::deprecate(RuntimeOrigin::signed(ALICE), 0), Error::<Test>::AlreadyDeprecated);
+		assert_noop!(
+			ModelHub::deprecate(RuntimeOrigin::signed(ALICE), 0),
+			Error::<Test>::AlreadyDeprecated
+		);
 		assert_eq!(<ModelHub as ModelCatalog<Balance>>::serving_terms(0), None);
 
 		assert_noop!(ModelHub::remove(RuntimeOrigin::signed(BOB), 0), Error::<Test>::NotOwner);
@@ -159,7 +178,10 @@ fn owner_manages_price_deprecation_and_removal() {
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT);
 		assert!(VerifyingKeys::<Test>::get(0).is_none());
-		assert_noop!(ModelHub::remove(RuntimeOrigin::signed(ALICE), 0), Error::<Test>::ModelNotFound);
+		assert_noop!(
+			ModelHub::remove(RuntimeOrigin::signed(ALICE), 0),
+			Error::<Test>::ModelNotFound
+		);
 	});
 }
 

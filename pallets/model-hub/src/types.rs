@@ -3,13 +3,25 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 pub use opg_primitives::{
-	ContentHash, DType, MaxRank, MaxTensors, ModelId, Quantization, Schema, ServingTerms, TensorSpec, VerificationModes,
+	ContentHash, DType, MaxRank, MaxTensors, ModelId, Quantization, Schema, ServingTerms,
+	TensorSpec, VerificationModes,
 };
 use polkadot_sdk::frame_support::{traits::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
 
 /// How the artifact is encoded.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 pub enum ModelFormat {
 	/// A TorchScript module (`torch.jit.save`), run by libtorch.
 	TorchScript,
@@ -20,7 +32,9 @@ pub enum ModelFormat {
 }
 
 /// The model file, addressed by content.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 pub struct Artifact {
 	/// SHA-256 of the file: executors refuse bytes that do not hash to it.
 	pub hash: ContentHash,
@@ -32,7 +46,18 @@ pub struct Artifact {
 
 /// A semantic version.
 #[derive(
-	Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
 )]
 pub struct Version {
 	/// Incompatible changes.
@@ -44,7 +69,9 @@ pub struct Version {
 }
 
 /// What a model owner publishes.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 pub struct ModelSpec<Balance> {
 	/// The model's name, shared by its versions; UTF-8, non-empty.
 	pub name: BoundedVec<u8, ConstU32<64>>,
@@ -63,7 +90,18 @@ pub struct ModelSpec<Balance> {
 }
 
 /// Whether a model takes new requests.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 pub enum ModelStatus {
 	/// Takes requests.
 	Active,
@@ -72,7 +110,9 @@ pub enum ModelStatus {
 }
 
 /// A published model version.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 pub struct Model<AccountId, Balance> {
 	/// Who published it, holds its deposit and manages it.
 	pub owner: AccountId,

@@ -13,9 +13,9 @@ impl<T: Config> Pallet<T> {
 	pub fn tee_attestation(node: &NodeKey) -> Option<AttestationRecord<BlockNumberFor<T>>> {
 		let record = Attestations::<T>::get(node)?;
 		let now = frame_system::Pallet::<T>::block_number();
-		let usable = now <= record.expires_at &&
-			Nodes::<T>::get(node).is_some_and(|n| n.status == NodeStatus::Active) &&
-			AllowedMeasurements::<T>::contains_key(record.tee, record.measurement);
+		let usable = now <= record.expires_at
+			&& Nodes::<T>::get(node).is_some_and(|n| n.status == NodeStatus::Active)
+			&& AllowedMeasurements::<T>::contains_key(record.tee, record.measurement);
 		usable.then_some(record)
 	}
 
@@ -24,11 +24,13 @@ impl<T: Config> Pallet<T> {
 		match evidence {
 			Evidence::Nitro { document } => {
 				// P-384 natively, through the node's host function.
-				let verify =
-					|root| nitro::verify_attestation_with(document, root, now, &opg_host_crypto::HostP384);
+				let verify = |root| {
+					nitro::verify_attestation_with(document, root, now, &opg_host_crypto::HostP384)
+				};
 				let result = match verify(&nitro::AWS_NITRO_ROOT_G1_SHA256) {
-					Err(nitro::NitroError::UntrustedRoot) if TrustDevelopmentRoot::<T>::get() =>
-						verify(&nitro::DEVELOPMENT_ROOT_SHA256),
+					Err(nitro::NitroError::UntrustedRoot) if TrustDevelopmentRoot::<T>::get() => {
+						verify(&nitro::DEVELOPMENT_ROOT_SHA256)
+					},
 					other => other,
 				};
 				result.map_err(|error| {
@@ -49,9 +51,11 @@ impl<T: Config> Pallet<T> {
 
 	/// The allow-listed measurement the attestation matches: the full measurement, or
 	/// for a signed Nitro image, its measurement without the signer.
-	pub(crate) fn allowed_measurement(attestation: &Attestation) -> Result<MeasurementHash, DispatchError> {
-		let candidates =
-			core::iter::once(&attestation.measurement).chain(&attestation.measurement_without_signer);
+	pub(crate) fn allowed_measurement(
+		attestation: &Attestation,
+	) -> Result<MeasurementHash, DispatchError> {
+		let candidates = core::iter::once(&attestation.measurement)
+			.chain(&attestation.measurement_without_signer);
 		for measurement in candidates {
 			let hash = measurement.hash();
 			if let Some(entry) = AllowedMeasurements::<T>::get(attestation.tee, hash) {
@@ -72,8 +76,9 @@ impl<T> From<nitro::NitroError> for Error<T> {
 		match error {
 			UntrustedRoot => Error::UntrustedRoot,
 			CertificateExpired | CertificateNotYetValid => Error::NotValidAtChainTime,
-			IssuerMismatch | NotCa | PathLengthExceeded | BadKeyUsage | UnsupportedAlgorithm =>
-				Error::InvalidCertificateChain,
+			IssuerMismatch | NotCa | PathLengthExceeded | BadKeyUsage | UnsupportedAlgorithm => {
+				Error::InvalidCertificateChain
+			},
 			BadCertificateSignature | BadDocumentSignature => Error::InvalidEvidenceSignature,
 			DebugMode => Error::DebugEnclave,
 			_ => Error::MalformedEvidence,
@@ -89,8 +94,9 @@ impl<T> From<dcap::DcapError> for Error<T> {
 			DebugMode => Error::DebugEnclave,
 			SeptVeNotDisabled | DisallowedTdAttributes => Error::DisallowedTdAttributes,
 			VerificationFailed => Error::DcapVerificationFailed,
-			TcbRevoked | TcbStatusNotAllowed(_) | OutOfDateBeyondGrace | TcbLevelNotFound =>
-				Error::TcbStatusNotAllowed,
+			TcbRevoked | TcbStatusNotAllowed(_) | OutOfDateBeyondGrace | TcbLevelNotFound => {
+				Error::TcbStatusNotAllowed
+			},
 			TcbEvaluationDataNumberTooLow => Error::TcbEvaluationDataNumberTooLow,
 		}
 	}

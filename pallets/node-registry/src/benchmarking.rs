@@ -12,8 +12,8 @@ use crate::pallet::{
 	DcapPolicy, Error, ModelNodes, Nodes, Pallet,
 };
 use alloc::vec;
-use frame_benchmarking::v2::*;
 use codec::Decode;
+use frame_benchmarking::v2::*;
 use frame_support::{
 	assert_ok,
 	traits::{fungible::Mutate, EnsureOrigin, Get},
@@ -46,7 +46,10 @@ fn funded_operator<T: Config>() -> T::AccountId {
 
 fn set_genesis_hash<T: Config>() {
 	let hash = T::Hashing::hash(b"opg benchmark genesis");
-	frame_system::BlockHash::<T>::insert(frame_system::pallet_prelude::BlockNumberFor::<T>::zero(), hash);
+	frame_system::BlockHash::<T>::insert(
+		frame_system::pallet_prelude::BlockNumberFor::<T>::zero(),
+		hash,
+	);
 }
 
 /// The most models a node may serve, each already served by all but one of the most
@@ -56,7 +59,10 @@ fn capabilities<T: Config>() -> CapabilitiesOf<T> {
 		(0..T::MaxModels::get()).map(T::BenchmarkHelper::model).collect();
 	for model in &models {
 		let others = (1..T::MaxNodesPerModel::get()).map(|i| NodeKey::from_raw([i as u8; 32]));
-		ModelNodes::<T>::insert(model, BoundedVec::truncate_from(others.collect::<alloc::vec::Vec<_>>()));
+		ModelNodes::<T>::insert(
+			model,
+			BoundedVec::truncate_from(others.collect::<alloc::vec::Vec<_>>()),
+		);
 	}
 	Capabilities {
 		models: BoundedVec::truncate_from(models),
@@ -75,9 +81,18 @@ fn registered_node<T: Config>() -> (T::AccountId, NodeKey) {
 	set_genesis_hash::<T>();
 	let operator = funded_operator::<T>();
 	let node = sp_io::crypto::sr25519_generate(KEY_TYPE, None);
-	let sign = |message: &[u8]| sp_io::crypto::sr25519_sign(KEY_TYPE, &node, message).expect("key generated");
+	let sign = |message: &[u8]| {
+		sp_io::crypto::sr25519_sign(KEY_TYPE, &node, message).expect("key generated")
+	};
 	let (capabilities, bond) = (capabilities::<T>(), T::MinBond::get());
-	assert_ok!(crate::testing::register::<T>(operator.clone(), node, Roles::ALL, capabilities, bond, sign));
+	assert_ok!(crate::testing::register::<T>(
+		operator.clone(),
+		node,
+		Roles::ALL,
+		capabilities,
+		bond,
+		sign
+	));
 	(operator, node)
 }
 
@@ -101,9 +116,17 @@ fn prepare_attestation<T: Config>(node: NodeKey, measurement: Measurement, time:
 	);
 }
 
-fn record<T: Config>(tee: TeeType) -> AttestationRecord<frame_system::pallet_prelude::BlockNumberFor<T>> {
+fn record<T: Config>(
+	tee: TeeType,
+) -> AttestationRecord<frame_system::pallet_prelude::BlockNumberFor<T>> {
 	let now = frame_system::Pallet::<T>::block_number();
-	AttestationRecord { tee, measurement: [1; 32], attested_at: now, expires_at: now, tcb_status: None }
+	AttestationRecord {
+		tee,
+		measurement: [1; 32],
+		attested_at: now,
+		expires_at: now,
+		tcb_status: None,
+	}
 }
 
 #[benchmarks]
@@ -170,9 +193,10 @@ mod benchmarks {
 		let (operator, node) = registered_node::<T>();
 		let evidence = nitrite_document();
 		let Evidence::Nitro { document } = &evidence else { unreachable!() };
-		let measurement = nitro::verify_attestation(document, &nitro::AWS_NITRO_ROOT_G1_SHA256, NITRITE_TIME)
-			.expect("the nitrite document verifies at its time")
-			.measurement;
+		let measurement =
+			nitro::verify_attestation(document, &nitro::AWS_NITRO_ROOT_G1_SHA256, NITRITE_TIME)
+				.expect("the nitrite document verifies at its time")
+				.measurement;
 		prepare_attestation::<T>(node, measurement, NITRITE_TIME);
 
 		#[block]
@@ -187,7 +211,8 @@ mod benchmarks {
 	#[benchmark]
 	fn submit_dcap_attestation() {
 		let (operator, node) = registered_node::<T>();
-		let collateral = dcap::Collateral::decode(&mut &TDX_COLLATERAL[..]).expect("SCALE collateral");
+		let collateral =
+			dcap::Collateral::decode(&mut &TDX_COLLATERAL[..]).expect("SCALE collateral");
 		let policy = dcap::DcapPolicy::default();
 		let measurement = dcap::verify(TDX_QUOTE, &collateral, JUNE_2025, &policy)
 			.expect("the TDX sample verifies in June 2025")
@@ -223,7 +248,8 @@ mod benchmarks {
 	fn withdraw_unbonded() {
 		let (operator, node) = registered_node::<T>();
 		assert_ok!(Pallet::<T>::unregister(RawOrigin::Signed(operator.clone()).into(), node));
-		let later = frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+		let later =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 		frame_system::Pallet::<T>::set_block_number(later);
 
 		#[extrinsic_call]
@@ -234,8 +260,10 @@ mod benchmarks {
 
 	#[benchmark]
 	fn allow_measurement() -> Result<(), BenchmarkError> {
-		let origin = T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
-		let measurement = Measurement::Nitro { pcr0: [1; 48], pcr1: [2; 48], pcr2: [3; 48], pcr8: Some([4; 48]) };
+		let origin =
+			T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let measurement =
+			Measurement::Nitro { pcr0: [1; 48], pcr1: [2; 48], pcr2: [3; 48], pcr8: Some([4; 48]) };
 
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, measurement, 0);
@@ -245,7 +273,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn revoke_measurement() -> Result<(), BenchmarkError> {
-		let origin = T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let measurement = Measurement::Tdx { mr_td: [1; 48], rtmr: [[2; 48]; 4] };
 		let hash = measurement.hash();
 		AllowedMeasurements::<T>::insert(
@@ -262,7 +291,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn set_dcap_policy() -> Result<(), BenchmarkError> {
-		let origin = T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let policy = dcap::DcapPolicy {
 			allowed: dcap::TcbStatusSet::of(&[TcbStatus::SwHardeningNeeded]),
 			out_of_date_grace_secs: 86_400,
@@ -277,7 +307,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn revoke_node() -> Result<(), BenchmarkError> {
-		let origin = T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::PolicyOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let (_, node) = registered_node::<T>();
 		Attestations::<T>::insert(node, record::<T>(TeeType::Nitro));
 
@@ -287,5 +318,9 @@ mod benchmarks {
 		Ok(())
 	}
 
-	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder::default().build(), crate::mock::Test);
+	impl_benchmark_test_suite!(
+		Pallet,
+		crate::mock::ExtBuilder::default().build(),
+		crate::mock::Test
+	);
 }

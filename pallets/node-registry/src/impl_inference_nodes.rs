@@ -29,10 +29,10 @@ impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Palle
 			.into_iter()
 			.filter_map(|node| {
 				let record = Nodes::<T>::get(node)?;
-				let serves = record.status == NodeStatus::Active &&
-					record.capabilities.modes.contains(mode.flag()) &&
-					now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get()) &&
-					(mode != VerificationMode::Tee || Self::tee_attestation(&node).is_some());
+				let serves = record.status == NodeStatus::Active
+					&& record.capabilities.modes.contains(mode.flag())
+					&& now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get())
+					&& (mode != VerificationMode::Tee || Self::tee_attestation(&node).is_some());
 				serves.then_some((node, record.bond))
 			})
 			.collect()
@@ -40,8 +40,8 @@ impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Palle
 
 	fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<T::AccountId> {
 		let record = Nodes::<T>::get(node)?;
-		let may_settle = record.status == NodeStatus::Active &&
-			(mode != VerificationMode::Tee || Self::tee_attestation(node).is_some());
+		let may_settle = record.status == NodeStatus::Active
+			&& (mode != VerificationMode::Tee || Self::tee_attestation(node).is_some());
 		may_settle.then_some(record.operator)
 	}
 }

@@ -39,16 +39,16 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
+mod attestation;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod impl_inference_nodes;
 #[cfg(test)]
 mod mock;
-#[cfg(test)]
-mod tests;
-mod attestation;
-mod impl_inference_nodes;
 #[cfg(any(test, feature = "runtime-benchmarks", feature = "testing"))]
 pub mod testing;
+#[cfg(test)]
+mod tests;
 pub mod types;
 pub mod weights;
 
@@ -102,7 +102,10 @@ pub mod pallet {
 	/// Default configurations of this pallet.
 	pub mod config_preludes {
 		use super::*;
-		use frame_support::{derive_impl, traits::{ConstU32, ConstU64}};
+		use frame_support::{
+			derive_impl,
+			traits::{ConstU32, ConstU64},
+		};
 
 		/// What mock runtimes share: model ids are `u32`, a node serves up to 4 models, a
 		/// model has up to 8 nodes, Nitro documents may be 10 minutes old.
@@ -197,8 +200,13 @@ pub mod pallet {
 	/// Inference nodes serving each model, as their capabilities declare; active nodes
 	/// only. The candidates the inference pallet assigns among.
 	#[pallet::storage]
-	pub type ModelNodes<T: Config> =
-		StorageMap<_, Blake2_128Concat, T::ModelId, BoundedVec<NodeKey, T::MaxNodesPerModel>, ValueQuery>;
+	pub type ModelNodes<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::ModelId,
+		BoundedVec<NodeKey, T::MaxNodesPerModel>,
+		ValueQuery,
+	>;
 
 	/// Open challenges by node key.
 	#[pallet::storage]
@@ -216,14 +224,8 @@ pub mod pallet {
 
 	/// Measurements allowed to serve, by TEE and [`Measurement::hash`].
 	#[pallet::storage]
-	pub type AllowedMeasurements<T: Config> = StorageDoubleMap<
-		_,
-		Twox64Concat,
-		TeeType,
-		Identity,
-		MeasurementHash,
-		AllowedMeasurement,
-	>;
+	pub type AllowedMeasurements<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, TeeType, Identity, MeasurementHash, AllowedMeasurement>;
 
 	/// How DCAP TCB statuses are judged.
 	#[pallet::storage]
@@ -514,7 +516,11 @@ pub mod pallet {
 		/// Holds `amount` more for an active node. Operator only.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::bond_extra())]
-		pub fn bond_extra(origin: OriginFor<T>, node: NodeKey, amount: BalanceOf<T>) -> DispatchResult {
+		pub fn bond_extra(
+			origin: OriginFor<T>,
+			node: NodeKey,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let bond = Self::mutate_active(&who, &node, |record| {
 				T::Currency::hold(&HoldReason::NodeBond.into(), &record.operator, amount)
@@ -553,8 +559,8 @@ pub mod pallet {
 			let parent = frame_system::Pallet::<T>::parent_hash();
 			let nonce =
 				sp_io::hashing::blake2_256(&(b"opg/challenge", parent, node, count).encode());
-			let expires_at =
-				frame_system::Pallet::<T>::block_number().saturating_add(T::ChallengeLifetime::get());
+			let expires_at = frame_system::Pallet::<T>::block_number()
+				.saturating_add(T::ChallengeLifetime::get());
 			Challenges::<T>::insert(node, Challenge { nonce, expires_at });
 			Self::deposit_event(Event::ChallengeIssued { node, nonce, expires_at });
 			Ok(())
@@ -628,8 +634,8 @@ pub mod pallet {
 				if record.status == NodeStatus::Active {
 					Self::stop_serving(&node, record);
 				}
-				let until =
-					frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+				let until = frame_system::Pallet::<T>::block_number()
+					.saturating_add(T::UnbondingPeriod::get());
 				record.status = NodeStatus::Unbonding { until };
 				Ok::<_, DispatchError>(until)
 			})?;
@@ -645,7 +651,7 @@ pub mod pallet {
 			let record = Nodes::<T>::get(node).ok_or(Error::<T>::NodeNotFound)?;
 			ensure!(record.operator == who, Error::<T>::NotOperator);
 			let NodeStatus::Unbonding { until } = record.status else {
-				return Err(Error::<T>::NotUnbonding.into())
+				return Err(Error::<T>::NotUnbonding.into());
 			};
 			ensure!(frame_system::Pallet::<T>::block_number() >= until, Error::<T>::StillUnbonding);
 			let released = T::Currency::release(
@@ -697,7 +703,8 @@ pub mod pallet {
 			measurement: MeasurementHash,
 		) -> DispatchResult {
 			T::PolicyOrigin::ensure_origin(origin)?;
-			AllowedMeasurements::<T>::take(tee, measurement).ok_or(Error::<T>::MeasurementNotFound)?;
+			AllowedMeasurements::<T>::take(tee, measurement)
+				.ok_or(Error::<T>::MeasurementNotFound)?;
 			Self::deposit_event(Event::MeasurementRevoked { tee, measurement });
 			Ok(())
 		}
@@ -741,9 +748,9 @@ pub mod pallet {
 		pub fn is_live(node: &NodeKey, roles: u8) -> bool {
 			Nodes::<T>::get(node).is_some_and(|record| {
 				let now = frame_system::Pallet::<T>::block_number();
-				record.status == NodeStatus::Active &&
-					record.roles.contains(roles) &&
-					now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get())
+				record.status == NodeStatus::Active
+					&& record.roles.contains(roles)
+					&& now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get())
 			})
 		}
 
@@ -830,7 +837,8 @@ impl<T: Config> Pallet<T> {
 		for (node, record) in Nodes::<T>::iter() {
 			let total = bonds.entry(record.operator.clone()).or_insert_with(Zero::zero);
 			*total = total.saturating_add(record.bond);
-			let indexed = record.status == NodeStatus::Active && record.roles.contains(Roles::INFERENCE);
+			let indexed =
+				record.status == NodeStatus::Active && record.roles.contains(Roles::INFERENCE);
 			for model in record.capabilities.models.iter() {
 				let listed = ModelNodes::<T>::get(model).iter().filter(|n| **n == node).count();
 				ensure!(listed == usize::from(indexed), "the model index lists each active inference node once under each model it serves");
@@ -844,13 +852,17 @@ impl<T: Config> Pallet<T> {
 			ensure!(!nodes.is_empty(), "no model is indexed with no node");
 			for node in nodes {
 				ensure!(
-					Nodes::<T>::get(node).is_some_and(|record| record.capabilities.models.contains(&model)),
+					Nodes::<T>::get(node)
+						.is_some_and(|record| record.capabilities.models.contains(&model)),
 					"an indexed node serves the model"
 				);
 			}
 		}
 		for node in Attestations::<T>::iter_keys().chain(Challenges::<T>::iter_keys()) {
-			ensure!(Nodes::<T>::contains_key(node), "attestations and challenges belong to registered nodes");
+			ensure!(
+				Nodes::<T>::contains_key(node),
+				"attestations and challenges belong to registered nodes"
+			);
 		}
 		Ok(())
 	}

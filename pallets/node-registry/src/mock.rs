@@ -66,7 +66,8 @@ parameter_types! {
 #[derive_impl(pallet_node_registry::config_preludes::TestDefaultConfig)]
 impl pallet_node_registry::Config for Test {
 	type Currency = Balances;
-	type Slashed = polkadot_sdk::frame_support::traits::tokens::imbalance::ResolveTo<SlashSink, Balances>;
+	type Slashed =
+		polkadot_sdk::frame_support::traits::tokens::imbalance::ResolveTo<SlashSink, Balances>;
 	type MinBond = MinBond;
 	type MaxNodesPerModel = ConstU32<3>;
 	type PolicyOrigin = EnsureRoot<AccountId>;
@@ -112,7 +113,10 @@ pub struct ExtBuilder {
 impl Default for ExtBuilder {
 	fn default() -> Self {
 		let development = opg_dev_evidence::Pcrs::development(opg_dev_evidence::DEVELOPMENT_IMAGE);
-		Self { trust_development_root: true, allowed_measurements: vec![(development.measurement(), 0)] }
+		Self {
+			trust_development_root: true,
+			allowed_measurements: vec![(development.measurement(), 0)],
+		}
 	}
 }
 

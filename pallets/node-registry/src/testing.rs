@@ -14,7 +14,11 @@ pub fn capabilities<T: Config>(models: Vec<T::ModelId>, modes: u8) -> Capabiliti
 	Capabilities {
 		models: BoundedVec::truncate_from(models),
 		modes: VerificationModes(modes),
-		hardware: Hardware { class: HardwareClass::Cpu, gpu_model: BoundedVec::new(), gpu_memory_mib: 0 },
+		hardware: Hardware {
+			class: HardwareClass::Cpu,
+			gpu_model: BoundedVec::new(),
+			gpu_memory_mib: 0,
+		},
 		endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
 	}
 }
@@ -31,5 +35,12 @@ pub fn register<T: Config>(
 	sign: impl FnOnce(&[u8]) -> Signature,
 ) -> DispatchResult {
 	let signature = sign(&Pallet::<T>::registration_message(&operator)?);
-	Pallet::<T>::register(RawOrigin::Signed(operator).into(), node, Roles(roles), capabilities, bond, signature)
+	Pallet::<T>::register(
+		RawOrigin::Signed(operator).into(),
+		node,
+		Roles(roles),
+		capabilities,
+		bond,
+		signature,
+	)
 }

@@ -1,8 +1,8 @@
 //! Types stored by the node registry and passed to its calls.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use opg_attestation::{MeasurementHash, TcbStatus, TeeType};
 use core::fmt::Debug;
+use opg_attestation::{MeasurementHash, TcbStatus, TeeType};
 use polkadot_sdk::frame_support::{
 	traits::{ConstU32, Get},
 	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
@@ -19,7 +19,18 @@ pub type MaxQuoteLen = ConstU32<{ 16 * 1024 }>;
 pub type MaxCollateralLen = ConstU32<{ 64 * 1024 }>;
 
 /// The kind of processor a node runs inference on.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 pub enum HardwareClass {
 	/// CPU only.
 	Cpu,
@@ -28,7 +39,9 @@ pub enum HardwareClass {
 }
 
 /// A node's hardware, as its operator declares it.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 pub struct Hardware {
 	/// CPU or GPU.
 	pub class: HardwareClass,
@@ -40,7 +53,15 @@ pub struct Hardware {
 
 /// What a node serves and where.
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxModels))]
 pub struct Capabilities<ModelId: Clone + PartialEq + Eq + Debug, MaxModels: Get<u32>> {
@@ -55,7 +76,18 @@ pub struct Capabilities<ModelId: Clone + PartialEq + Eq + Debug, MaxModels: Get<
 }
 
 /// Where a node stands.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 pub enum NodeStatus<BlockNumber> {
 	/// Serving.
 	Active,
@@ -70,7 +102,15 @@ pub enum NodeStatus<BlockNumber> {
 
 /// A registered node.
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, DebugNoBound,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxModels))]
 pub struct Node<
@@ -97,7 +137,18 @@ pub struct Node<
 }
 
 /// A challenge the chain issued to a node: the nonce its next attestation must bind.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 pub struct Challenge<BlockNumber> {
 	/// The nonce.
 	pub nonce: [u8; 32],
@@ -106,7 +157,18 @@ pub struct Challenge<BlockNumber> {
 }
 
 /// A node's current, verified attestation.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 pub struct AttestationRecord<BlockNumber> {
 	/// The TEE.
 	pub tee: TeeType,
@@ -121,7 +183,9 @@ pub struct AttestationRecord<BlockNumber> {
 }
 
 /// An allow-listed measurement.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 pub struct AllowedMeasurement {
 	/// The measurement itself, for audit.
 	pub measurement: opg_attestation::Measurement,
@@ -130,7 +194,9 @@ pub struct AllowedMeasurement {
 }
 
 /// TEE evidence answering a challenge.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 pub enum Evidence {
 	/// An AWS Nitro Enclaves attestation document (COSE_Sign1 bytes).
 	Nitro {

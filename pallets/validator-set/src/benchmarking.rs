@@ -26,7 +26,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn add_validator() -> Result<(), BenchmarkError> {
-		let origin = T::ManagerOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::ManagerOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		validators::<T>(T::MaxValidators::get() - 1);
 		let new: T::AccountId = account("new", 0, 0);
 		T::BenchmarkHelper::register_keys(&new);
@@ -40,7 +41,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn remove_validator() -> Result<(), BenchmarkError> {
-		let origin = T::ManagerOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::ManagerOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let accounts = validators::<T>(T::MaxValidators::get());
 		let last = accounts.last().cloned().expect("MaxValidators > 0");
 
@@ -53,7 +55,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn set_session_period() -> Result<(), BenchmarkError> {
-		let origin = T::ManagerOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::ManagerOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let period: BlockNumberFor<T> = 600u32.into();
 
 		#[extrinsic_call]

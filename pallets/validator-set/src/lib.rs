@@ -130,8 +130,11 @@ pub mod pallet {
 			validators.sort();
 			validators.dedup();
 			assert_eq!(validators.len(), self.validators.len(), "duplicate genesis validator");
-			let validators: BoundedVec<_, _> =
-				self.validators.clone().try_into().expect("more genesis validators than MaxValidators");
+			let validators: BoundedVec<_, _> = self
+				.validators
+				.clone()
+				.try_into()
+				.expect("more genesis validators than MaxValidators");
 			Validators::<T>::put(validators);
 			SessionPeriod::<T>::put(self.session_period);
 		}

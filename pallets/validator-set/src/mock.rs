@@ -2,7 +2,8 @@ use crate as pallet_validator_set;
 use polkadot_sdk::{
 	frame_support::{derive_impl, parameter_types, traits::ValidatorRegistration},
 	frame_system::{self, EnsureRoot},
-	sp_io, sp_runtime::BuildStorage,
+	sp_io,
+	sp_runtime::BuildStorage,
 };
 
 type Block = frame_system::mocking::MockBlock<Test>;

@@ -183,8 +183,9 @@ impl Reader<'_> {
 				let mut out = Vec::new();
 				while !self.at_break()? {
 					match self.header()? {
-						(chunk_major, _, Argument::Value(len)) if chunk_major == major =>
-							out.extend_from_slice(self.take(len)?),
+						(chunk_major, _, Argument::Value(len)) if chunk_major == major => {
+							out.extend_from_slice(self.take(len)?)
+						},
 						_ => return Err(CborError::InvalidChunk),
 					}
 				}
@@ -256,7 +257,10 @@ mod tests {
 	fn rfc8949_examples_decode() {
 		assert_eq!(decode(&[0x00]), Ok(Value::Unsigned(0)));
 		assert_eq!(decode(&[0x18, 0x64]), Ok(Value::Unsigned(100)));
-		assert_eq!(decode(&[0x1b, 0, 0, 0, 0xe8, 0xd4, 0xa5, 0x10, 0x00]), Ok(Value::Unsigned(1_000_000_000_000)));
+		assert_eq!(
+			decode(&[0x1b, 0, 0, 0, 0xe8, 0xd4, 0xa5, 0x10, 0x00]),
+			Ok(Value::Unsigned(1_000_000_000_000))
+		);
 		assert_eq!(decode(&[0x38, 0x63]), Ok(Value::Negative(99)));
 		assert_eq!(decode(&[0x44, 1, 2, 3, 4]), Ok(Value::Bytes(vec![1, 2, 3, 4])));
 		assert_eq!(decode(&[0x62, 0x22, 0x5c]), Ok(Value::Text("\"\\".into())));
@@ -268,13 +272,19 @@ mod tests {
 			]))
 		);
 		assert_eq!(decode(&[0xf6]), Ok(Value::Null));
-		assert_eq!(decode(&[0xc1, 0x1a, 0x51, 0x4b, 0x67, 0xb0]), Ok(Value::Tag(1, Box::new(Value::Unsigned(1_363_896_240)))));
+		assert_eq!(
+			decode(&[0xc1, 0x1a, 0x51, 0x4b, 0x67, 0xb0]),
+			Ok(Value::Tag(1, Box::new(Value::Unsigned(1_363_896_240))))
+		);
 	}
 
 	#[test]
 	fn indefinite_lengths_decode_like_definite_ones() {
 		// (_ h'0102', h'030405')
-		assert_eq!(decode(&[0x5f, 0x42, 1, 2, 0x43, 3, 4, 5, 0xff]), Ok(Value::Bytes(vec![1, 2, 3, 4, 5])));
+		assert_eq!(
+			decode(&[0x5f, 0x42, 1, 2, 0x43, 3, 4, 5, 0xff]),
+			Ok(Value::Bytes(vec![1, 2, 3, 4, 5]))
+		);
 		// [_ 1, [2, 3], [_ 4, 5]]
 		assert_eq!(
 			decode(&[0x9f, 0x01, 0x82, 0x02, 0x03, 0x9f, 0x04, 0x05, 0xff, 0xff]),
@@ -303,7 +313,10 @@ mod tests {
 		assert_eq!(decode(&[0x62, 0xff, 0xfe]), Err(CborError::InvalidUtf8));
 		assert_eq!(decode(&[0x5f, 0x61, 0x61, 0xff]), Err(CborError::InvalidChunk));
 		assert_eq!(decode(&[0x9f, 0x01]), Err(CborError::UnexpectedEnd));
-		assert_eq!(decode(&[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), Err(CborError::TooLong));
+		assert_eq!(
+			decode(&[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+			Err(CborError::TooLong)
+		);
 		assert_eq!(decode(&[0x81; 40]), Err(CborError::TooDeep));
 	}
 
@@ -315,7 +328,10 @@ mod tests {
 				Value::Bytes(vec![0xa1, 0x01, 0x38, 0x22]),
 				Value::Map(vec![]),
 				Value::Bytes(vec![7; 300]),
-				Value::Map(vec![(Value::Text("k".into()), Value::Negative(34)), (Value::Unsigned(70_000), Value::Bool(true))]),
+				Value::Map(vec![
+					(Value::Text("k".into()), Value::Negative(34)),
+					(Value::Unsigned(70_000), Value::Bool(true)),
+				]),
 				Value::Null,
 				Value::Unsigned(u64::MAX),
 			])),

@@ -41,7 +41,17 @@ pub const INTEL_SGX_ROOT_CA_SHA256: [u8; 32] = [
 
 /// A set of [`TcbStatus`] values, one bit each.
 #[derive(
-	Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub struct TcbStatusSet(pub u16);
 
@@ -62,7 +72,18 @@ impl TcbStatusSet {
 }
 
 /// Governance's acceptance rules for DCAP quotes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub struct DcapPolicy {
 	/// Statuses accepted besides `UpToDate` (`Revoked` and `OutOfDate*` here have no effect).
 	pub allowed: TcbStatusSet,
@@ -75,12 +96,27 @@ pub struct DcapPolicy {
 impl Default for DcapPolicy {
 	/// `UpToDate` only, no grace, any evaluation data number.
 	fn default() -> Self {
-		Self { allowed: TcbStatusSet::default(), out_of_date_grace_secs: 0, min_tcb_evaluation_data_number: 0 }
+		Self {
+			allowed: TcbStatusSet::default(),
+			out_of_date_grace_secs: 0,
+			min_tcb_evaluation_data_number: 0,
+		}
 	}
 }
 
 /// Why a quote was rejected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub enum DcapError {
 	/// The bytes are not a DCAP quote.
 	MalformedQuote,
@@ -193,10 +229,10 @@ fn inspect(quote: &Quote) -> Result<(TeeType, u16, Measurement, [u8; 64]), DcapE
 			if !attributes.sec.sept_ve_disable {
 				return Err(DcapError::SeptVeNotDisabled);
 			}
-			if attributes.sec.migratable ||
-				attributes.sec.servtd_ext ||
-				attributes.reserved != 0 ||
-				service_td != [0; 48]
+			if attributes.sec.migratable
+				|| attributes.sec.servtd_ext
+				|| attributes.reserved != 0
+				|| service_td != [0; 48]
 			{
 				return Err(DcapError::DisallowedTdAttributes);
 			}
@@ -219,7 +255,9 @@ fn intel_status(status: dcap_qvl::TcbStatus) -> TcbStatus {
 		Intel::OutOfDate => TcbStatus::OutOfDate,
 		Intel::OutOfDateConfigurationNeeded => TcbStatus::OutOfDateConfigurationNeeded,
 		Intel::TDRelaunchAdvised => TcbStatus::TdRelaunchAdvised,
-		Intel::TDRelaunchAdvisedConfigurationNeeded => TcbStatus::TdRelaunchAdvisedConfigurationNeeded,
+		Intel::TDRelaunchAdvisedConfigurationNeeded => {
+			TcbStatus::TdRelaunchAdvisedConfigurationNeeded
+		},
 		Intel::Revoked => TcbStatus::Revoked,
 	}
 }

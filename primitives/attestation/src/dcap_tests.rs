@@ -58,7 +58,10 @@ fn out_of_date_tdx_quote_is_rejected() {
 	// Its platform TCB is older than every level Intel still lists.
 	let grace = DcapPolicy { out_of_date_grace_secs: u64::MAX, ..Default::default() };
 	for policy in [DcapPolicy::default(), grace] {
-		assert_eq!(check("tdx_quote_outdated", FEBRUARY_2026, &policy), Err(DcapError::TcbLevelNotFound));
+		assert_eq!(
+			check("tdx_quote_outdated", FEBRUARY_2026, &policy),
+			Err(DcapError::TcbLevelNotFound)
+		);
 	}
 }
 
@@ -69,7 +72,10 @@ fn out_of_date_is_accepted_only_inside_the_grace_period() {
 	for status in [TcbStatus::OutOfDate, TcbStatus::OutOfDateConfigurationNeeded] {
 		// Listing the status is not enough: only a grace period admits it.
 		let listed = DcapPolicy { allowed: TcbStatusSet::of(&[status]), ..Default::default() };
-		assert_eq!(judge(status, tcb_date, 17, tcb_date, &listed), Err(DcapError::OutOfDateBeyondGrace));
+		assert_eq!(
+			judge(status, tcb_date, 17, tcb_date, &listed),
+			Err(DcapError::OutOfDateBeyondGrace)
+		);
 		let grace = DcapPolicy { out_of_date_grace_secs: 30 * day, ..Default::default() };
 		assert_eq!(judge(status, tcb_date, 17, tcb_date + 30 * day, &grace), Ok(status));
 		assert_eq!(
@@ -99,7 +105,10 @@ fn statuses_other_than_up_to_date_need_the_policy() {
 		TdRelaunchAdvised,
 		TdRelaunchAdvisedConfigurationNeeded,
 	] {
-		assert_eq!(judge(status, 0, 17, 0, &DcapPolicy::default()), Err(DcapError::TcbStatusNotAllowed(status)));
+		assert_eq!(
+			judge(status, 0, 17, 0, &DcapPolicy::default()),
+			Err(DcapError::TcbStatusNotAllowed(status))
+		);
 		let allowing = DcapPolicy { allowed: TcbStatusSet::of(&[status]), ..Default::default() };
 		assert_eq!(judge(status, 0, 17, 0, &allowing), Ok(status));
 	}
@@ -109,18 +118,27 @@ fn statuses_other_than_up_to_date_need_the_policy() {
 #[test]
 fn collateral_outside_its_window_is_rejected() {
 	for now in [JUNE_2025 - 30 * 86_400, JUNE_2025 + 60 * 86_400] {
-		assert_eq!(check("tdx_quote", now, &DcapPolicy::default()), Err(DcapError::VerificationFailed));
+		assert_eq!(
+			check("tdx_quote", now, &DcapPolicy::default()),
+			Err(DcapError::VerificationFailed)
+		);
 	}
 	// The June 2025 collateral does not verify the quote of another platform.
 	let (quote, _) = sample("tdx_quote_outdated");
 	let (_, june) = sample("tdx_quote");
-	assert_eq!(verify(&quote, &june, JUNE_2025, &DcapPolicy::default()), Err(DcapError::VerificationFailed));
+	assert_eq!(
+		verify(&quote, &june, JUNE_2025, &DcapPolicy::default()),
+		Err(DcapError::VerificationFailed)
+	);
 }
 
 #[test]
 fn minimum_tcb_evaluation_data_number_is_enforced() {
 	let strict = DcapPolicy { min_tcb_evaluation_data_number: 18, ..Default::default() };
-	assert_eq!(check("tdx_quote", JUNE_2025, &strict), Err(DcapError::TcbEvaluationDataNumberTooLow));
+	assert_eq!(
+		check("tdx_quote", JUNE_2025, &strict),
+		Err(DcapError::TcbEvaluationDataNumberTooLow)
+	);
 	let met = DcapPolicy { min_tcb_evaluation_data_number: 17, ..Default::default() };
 	assert!(check("tdx_quote", JUNE_2025, &met).is_ok());
 }
@@ -135,12 +153,21 @@ fn tampered_quotes_are_rejected() {
 		let report_data_end = if name == "tdx_quote" { 48 + 584 } else { 48 + 384 };
 		let mut forged = quote.clone();
 		forged[report_data_end - 1] ^= 1;
-		assert_eq!(verify(&forged, &collateral, JUNE_2025, &policy), Err(DcapError::VerificationFailed));
+		assert_eq!(
+			verify(&forged, &collateral, JUNE_2025, &policy),
+			Err(DcapError::VerificationFailed)
+		);
 		// A byte of the quote's ECDSA signature.
 		let mut forged = quote.clone();
 		forged[report_data_end + 4 + 10] ^= 1;
-		assert_eq!(verify(&forged, &collateral, JUNE_2025, &policy), Err(DcapError::VerificationFailed));
-		assert_eq!(verify(&quote[..100], &collateral, JUNE_2025, &policy), Err(DcapError::MalformedQuote));
+		assert_eq!(
+			verify(&forged, &collateral, JUNE_2025, &policy),
+			Err(DcapError::VerificationFailed)
+		);
+		assert_eq!(
+			verify(&quote[..100], &collateral, JUNE_2025, &policy),
+			Err(DcapError::MalformedQuote)
+		);
 		assert_eq!(verify(&[], &collateral, JUNE_2025, &policy), Err(DcapError::MalformedQuote));
 	}
 }
@@ -170,7 +197,10 @@ fn debug_and_unsafe_td_attributes_are_rejected() {
 	assert_eq!(verify(&debug, &collateral, JUNE_2025, &policy), Err(DcapError::DebugMode));
 	let mut sept_ve = quote.clone();
 	sept_ve[TD_ATTRIBUTES + 3] &= !0x10;
-	assert_eq!(verify(&sept_ve, &collateral, JUNE_2025, &policy), Err(DcapError::SeptVeNotDisabled));
+	assert_eq!(
+		verify(&sept_ve, &collateral, JUNE_2025, &policy),
+		Err(DcapError::SeptVeNotDisabled)
+	);
 	let mut migratable = quote.clone();
 	migratable[TD_ATTRIBUTES + 3] |= 0x20;
 	assert_eq!(
@@ -212,10 +242,12 @@ fn collateral_round_trips_through_scale() {
 #[test]
 fn measurement_hashes_are_distinct_per_variant_and_field() {
 	let nitro = Measurement::Nitro { pcr0: [0; 48], pcr1: [0; 48], pcr2: [0; 48], pcr8: None };
-	let signed = Measurement::Nitro { pcr0: [0; 48], pcr1: [0; 48], pcr2: [0; 48], pcr8: Some([0; 48]) };
+	let signed =
+		Measurement::Nitro { pcr0: [0; 48], pcr1: [0; 48], pcr2: [0; 48], pcr8: Some([0; 48]) };
 	let tdx = Measurement::Tdx { mr_td: [0; 48], rtmr: [[0; 48]; 4] };
 	let sgx = Measurement::Sgx { mr_enclave: [0; 32], mr_signer: [0; 32], isv_prod_id: 0 };
-	let other_product = Measurement::Sgx { mr_enclave: [0; 32], mr_signer: [0; 32], isv_prod_id: 1 };
+	let other_product =
+		Measurement::Sgx { mr_enclave: [0; 32], mr_signer: [0; 32], isv_prod_id: 1 };
 	let hashes = [nitro.hash(), signed.hash(), tdx.hash(), sgx.hash(), other_product.hash()];
 	for (i, a) in hashes.iter().enumerate() {
 		for b in &hashes[i + 1..] {
@@ -233,5 +265,9 @@ fn scale_collateral_vector_matches_the_json() {
 	if std::env::var_os("OPG_WRITE_SCALE_COLLATERAL").is_some() {
 		std::fs::write(path, collateral.encode()).unwrap();
 	}
-	assert_eq!(std::fs::read(path).unwrap(), collateral.encode(), "regenerate with OPG_WRITE_SCALE_COLLATERAL=1");
+	assert_eq!(
+		std::fs::read(path).unwrap(),
+		collateral.encode(),
+		"regenerate with OPG_WRITE_SCALE_COLLATERAL=1"
+	);
 }

@@ -30,7 +30,18 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
 /// The TEE technology that produced the evidence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub enum TeeType {
 	/// AWS Nitro Enclaves.
 	Nitro,
@@ -44,7 +55,9 @@ pub enum TeeType {
 pub type MeasurementHash = [u8; 32];
 
 /// The code identity a TEE reports: what governance allows to run.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
 pub enum Measurement {
 	/// AWS Nitro: enclave image (PCR0), kernel and boot ramfs (PCR1), application (PCR2),
 	/// and, when the entry pins the image signer, the signing certificate (PCR8).
@@ -103,7 +116,18 @@ impl Measurement {
 }
 
 /// Intel TCB status of a DCAP-attested platform (absent for Nitro).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub enum TcbStatus {
 	/// The platform is patched.
 	UpToDate,
@@ -151,7 +175,18 @@ pub struct Attestation {
 }
 
 /// Why verified evidence does not bind what the chain expects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub enum BindingError {
 	/// Nitro `public_key` is absent or is not the node key.
 	PublicKeyMismatch,
@@ -180,9 +215,9 @@ impl Attestation {
 				}
 			},
 			TeeType::Tdx | TeeType::Sgx => {
-				let bound = self.report_data.len() == 64 &&
-					self.report_data[..32] == digest &&
-					self.report_data[32..].iter().all(|b| *b == 0);
+				let bound = self.report_data.len() == 64
+					&& self.report_data[..32] == digest
+					&& self.report_data[32..].iter().all(|b| *b == 0);
 				if !bound {
 					return Err(BindingError::ReportDataMismatch);
 				}

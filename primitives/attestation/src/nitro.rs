@@ -22,11 +22,11 @@
 //! Sizes: AWS's CDDL allows `user_data` and `nonce` up to 1024 bytes, and real NSM output
 //! uses that much (see the `nitrite` test vector); this verifier follows the CDDL.
 
-use alloc::{collections::BTreeMap, string::String, vec::Vec};
 use crate::{
 	cbor::{self, Value},
 	Attestation, Measurement, TeeType,
 };
+use alloc::{collections::BTreeMap, string::String, vec::Vec};
 use der::{asn1::ObjectIdentifier, Decode as _, Encode as _};
 use p384::ecdsa::{signature::Verifier, Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -37,18 +37,16 @@ use x509_cert::{
 
 /// SHA-256 fingerprint of the DER of AWS Nitro Enclaves Root-G1.
 pub const AWS_NITRO_ROOT_G1_SHA256: [u8; 32] = [
-	0x64, 0x1a, 0x03, 0x21, 0xa3, 0xe2, 0x44, 0xef, 0xe4, 0x56, 0x46, 0x31, 0x95, 0xd6, 0x06,
-	0x31, 0x7e, 0xd7, 0xcd, 0xcc, 0x3c, 0x17, 0x56, 0xe0, 0x98, 0x93, 0xf3, 0xc6, 0x8f, 0x79,
-	0xbb, 0x5b,
+	0x64, 0x1a, 0x03, 0x21, 0xa3, 0xe2, 0x44, 0xef, 0xe4, 0x56, 0x46, 0x31, 0x95, 0xd6, 0x06, 0x31,
+	0x7e, 0xd7, 0xcd, 0xcc, 0x3c, 0x17, 0x56, 0xe0, 0x98, 0x93, 0xf3, 0xc6, 0x8f, 0x79, 0xbb, 0x5b,
 ];
 
 /// SHA-256 fingerprint of the DER of the OPG development Nitro root, the root of
 /// `opg-dev-evidence`'s documents. Anyone can sign with it: only development and local
 /// chains may trust it.
 pub const DEVELOPMENT_ROOT_SHA256: [u8; 32] = [
-	0xdd, 0x02, 0x9e, 0xc8, 0x0f, 0x1d, 0xfc, 0x6d, 0xe2, 0x80, 0x60, 0x36, 0x14, 0x67, 0x60,
-	0x8f, 0xfc, 0xbc, 0xc0, 0x73, 0x83, 0xe9, 0x1d, 0xf0, 0x68, 0x96, 0xdc, 0x8c, 0xf6, 0xa4,
-	0x99, 0xcf,
+	0xdd, 0x02, 0x9e, 0xc8, 0x0f, 0x1d, 0xfc, 0x6d, 0xe2, 0x80, 0x60, 0x36, 0x14, 0x67, 0x60, 0x8f,
+	0xfc, 0xbc, 0xc0, 0x73, 0x83, 0xe9, 0x1d, 0xf0, 0x68, 0x96, 0xdc, 0x8c, 0xf6, 0xa4, 0x99, 0xcf,
 ];
 
 /// Largest accepted COSE payload.
@@ -123,7 +121,7 @@ impl P384Verifier for PureRust {
 		let (Ok(key), Ok(signature)) =
 			(VerifyingKey::from_sec1_bytes(public_key), Signature::from_slice(signature))
 		else {
-			return false
+			return false;
 		};
 		key.verify(message, &signature).is_ok()
 	}
@@ -303,8 +301,11 @@ pub fn verify_with(
 	}
 	let leaf_key = verify_chain(&fields.cabundle, &fields.certificate, now, verifier)?;
 
-	let signature: [u8; 96] =
-		cose.signature.as_slice().try_into().map_err(|_| NitroError::BadDocumentSignature)?;
+	let signature: [u8; 96] = cose
+		.signature
+		.as_slice()
+		.try_into()
+		.map_err(|_| NitroError::BadDocumentSignature)?;
 	if !verifier.verify(&leaf_key, &sig_structure(&cose.protected, &cose.payload), &signature) {
 		return Err(NitroError::BadDocumentSignature);
 	}
@@ -341,9 +342,9 @@ fn parse_cose_sign1(bytes: &[u8]) -> Result<CoseSign1, NitroError> {
 
 	match cbor::decode(&protected).map_err(|_| NitroError::BadProtectedHeader)? {
 		Value::Map(entries)
-			if entries.len() == 1 &&
-				entries[0].0 == Value::Unsigned(1) &&
-				entries[0].1 == COSE_ALG_ES384 => {},
+			if entries.len() == 1
+				&& entries[0].0 == Value::Unsigned(1)
+				&& entries[0].1 == COSE_ALG_ES384 => {},
 		_ => return Err(NitroError::BadProtectedHeader),
 	}
 	if !matches!(unprotected, Value::Map(_)) {
@@ -388,10 +389,11 @@ fn parse_payload(payload: &[u8]) -> Result<PayloadFields, NitroError> {
 		Value::Text(_) => return Err(NitroError::UnsupportedDigest),
 		_ => return Err(NitroError::WrongFieldType(Field::Digest)),
 	}
-	let timestamp_ms = match take(Field::Timestamp).ok_or(NitroError::MissingField(Field::Timestamp))? {
-		Value::Unsigned(value) => value,
-		_ => return Err(NitroError::WrongFieldType(Field::Timestamp)),
-	};
+	let timestamp_ms =
+		match take(Field::Timestamp).ok_or(NitroError::MissingField(Field::Timestamp))? {
+			Value::Unsigned(value) => value,
+			_ => return Err(NitroError::WrongFieldType(Field::Timestamp)),
+		};
 	if timestamp_ms == 0 {
 		return Err(NitroError::ZeroTimestamp);
 	}
@@ -464,9 +466,13 @@ fn parse_pcrs(value: Value) -> Result<BTreeMap<u8, Vec<u8>>, NitroError> {
 	}
 	let mut pcrs = BTreeMap::new();
 	for (index, value) in entries {
-		let Value::Unsigned(index) = index else { return Err(NitroError::WrongFieldType(Field::Pcrs)) };
+		let Value::Unsigned(index) = index else {
+			return Err(NitroError::WrongFieldType(Field::Pcrs));
+		};
 		let index = u8::try_from(index).ok().filter(|i| *i < 32).ok_or(NitroError::BadPcrIndex)?;
-		let Value::Bytes(value) = value else { return Err(NitroError::WrongFieldType(Field::Pcrs)) };
+		let Value::Bytes(value) = value else {
+			return Err(NitroError::WrongFieldType(Field::Pcrs));
+		};
 		if ![32, 48, 64].contains(&value.len()) {
 			return Err(NitroError::BadPcrLength);
 		}
@@ -562,9 +568,13 @@ fn extension<'a, T: der::Decode<'a>>(
 /// The certificate's P-384 public key (SEC1), checked to be a point of the curve.
 fn p384_key(cert: &Certificate) -> Result<Vec<u8>, NitroError> {
 	let spki = &cert.tbs_certificate.subject_public_key_info;
-	if spki.algorithm.oid != ID_EC_PUBLIC_KEY ||
-		spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok()) !=
-			Some(SECP384R1)
+	if spki.algorithm.oid != ID_EC_PUBLIC_KEY
+		|| spki
+			.algorithm
+			.parameters
+			.as_ref()
+			.and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+			!= Some(SECP384R1)
 	{
 		return Err(NitroError::UnsupportedAlgorithm);
 	}
@@ -578,14 +588,15 @@ fn verify_signature(
 	issuer_key: &[u8],
 	verifier: &impl P384Verifier,
 ) -> Result<(), NitroError> {
-	if cert.signature_algorithm.oid != ECDSA_WITH_SHA384 ||
-		cert.tbs_certificate.signature.oid != ECDSA_WITH_SHA384
+	if cert.signature_algorithm.oid != ECDSA_WITH_SHA384
+		|| cert.tbs_certificate.signature.oid != ECDSA_WITH_SHA384
 	{
 		return Err(NitroError::UnsupportedAlgorithm);
 	}
 	let tbs = cert.tbs_certificate.to_der().map_err(|_| NitroError::MalformedCertificate)?;
 	let signature = cert.signature.as_bytes().ok_or(NitroError::MalformedCertificate)?;
-	let signature = Signature::from_der(signature).map_err(|_| NitroError::BadCertificateSignature)?;
+	let signature =
+		Signature::from_der(signature).map_err(|_| NitroError::BadCertificateSignature)?;
 	let signature = <[u8; 96]>::try_from(signature.to_bytes().as_slice())
 		.map_err(|_| NitroError::BadCertificateSignature)?;
 	if !verifier.verify(issuer_key, &tbs, &signature) {

@@ -1,6 +1,6 @@
 use super::*;
-use base64::Engine;
 use crate::cbor::{self, Value};
+use base64::Engine;
 
 const NITRITE_TIME: u64 = 1_725_719_859; // 2024-09-07 14:37:39 UTC
 const NITRITE_DEBUG_TIME: u64 = 1_725_719_886;
@@ -45,14 +45,22 @@ fn real_document_verifies_inside_its_window() {
 	assert_eq!(doc.user_data.as_ref().map(Vec::len), Some(1024));
 	assert_eq!(doc.nonce.as_ref().map(Vec::len), Some(1024));
 	// An hour later the leaf is still valid.
-	assert!(verify(&vector("nitrite_nitro_attestation.b64"), aws_root(), NITRITE_TIME + 3600).is_ok());
+	assert!(
+		verify(&vector("nitrite_nitro_attestation.b64"), aws_root(), NITRITE_TIME + 3600).is_ok()
+	);
 }
 
 #[test]
 fn real_document_is_rejected_outside_its_window() {
 	let doc = vector("nitrite_nitro_attestation.b64");
-	assert_eq!(verify(&doc, aws_root(), NITRITE_TIME + 86_400), Err(NitroError::CertificateExpired));
-	assert_eq!(verify(&doc, aws_root(), NITRITE_TIME - 86_400), Err(NitroError::CertificateNotYetValid));
+	assert_eq!(
+		verify(&doc, aws_root(), NITRITE_TIME + 86_400),
+		Err(NitroError::CertificateExpired)
+	);
+	assert_eq!(
+		verify(&doc, aws_root(), NITRITE_TIME - 86_400),
+		Err(NitroError::CertificateNotYetValid)
+	);
 	// Before the root itself was issued (2019-10-28).
 	assert_eq!(verify(&doc, aws_root(), 1_500_000_000), Err(NitroError::CertificateNotYetValid));
 }
@@ -141,7 +149,10 @@ fn cose_structure_checks() {
 	let tagged = Value::Tag(18, Box::new(Value::Array(original.clone())));
 	assert!(verify(&encode(&tagged), aws_root(), NITRITE_TIME).is_ok());
 	let wrong_tag = Value::Tag(98, Box::new(Value::Array(original)));
-	assert_eq!(verify(&encode(&wrong_tag), aws_root(), NITRITE_TIME), Err(NitroError::NotCoseSign1));
+	assert_eq!(
+		verify(&encode(&wrong_tag), aws_root(), NITRITE_TIME),
+		Err(NitroError::NotCoseSign1)
+	);
 }
 
 #[test]
@@ -151,8 +162,14 @@ fn field_rules() {
 		(|f| set(f, "module_id", Value::Text(String::new())), NitroError::EmptyModuleId),
 		(|f| set(f, "digest", Value::Text("SHA256".into())), NitroError::UnsupportedDigest),
 		(|f| set(f, "timestamp", Value::Unsigned(0)), NitroError::ZeroTimestamp),
-		(|f| set(f, "timestamp", Value::Text("now".into())), NitroError::WrongFieldType(Field::Timestamp)),
-		(|f| pcrs(f).push((Value::Unsigned(40), Value::Bytes(vec![0; 48]))), NitroError::BadPcrIndex),
+		(
+			|f| set(f, "timestamp", Value::Text("now".into())),
+			NitroError::WrongFieldType(Field::Timestamp),
+		),
+		(
+			|f| pcrs(f).push((Value::Unsigned(40), Value::Bytes(vec![0; 48]))),
+			NitroError::BadPcrIndex,
+		),
 		(|f| pcrs(f)[3].1 = Value::Bytes(vec![0; 20]), NitroError::BadPcrLength),
 		(|f| pcrs(f).clear(), NitroError::BadPcrCount),
 		(
@@ -163,13 +180,28 @@ fn field_rules() {
 			},
 			NitroError::BadPcrCount,
 		),
-		(|f| set(f, "nonce", Value::Bytes(vec![1; MAX_BINDING_FIELD + 1])), NitroError::BadNonceSize),
-		(|f| set(f, "user_data", Value::Bytes(vec![1; MAX_BINDING_FIELD + 1])), NitroError::BadUserDataSize),
+		(
+			|f| set(f, "nonce", Value::Bytes(vec![1; MAX_BINDING_FIELD + 1])),
+			NitroError::BadNonceSize,
+		),
+		(
+			|f| set(f, "user_data", Value::Bytes(vec![1; MAX_BINDING_FIELD + 1])),
+			NitroError::BadUserDataSize,
+		),
 		(|f| set(f, "public_key", Value::Bytes(vec![])), NitroError::BadPublicKeySize),
 		(|f| set(f, "cabundle", Value::Array(vec![])), NitroError::EmptyCabundle),
-		(|f| set(f, "certificate", Value::Bytes(vec![0; MAX_CERTIFICATE + 1])), NitroError::BadCertificateSize),
-		(|f| f.retain(|(k, _)| k != &Value::Text("digest".into())), NitroError::MissingField(Field::Digest)),
-		(|f| f.push((Value::Text("digest".into()), Value::Text("SHA384".into()))), NitroError::DuplicateField),
+		(
+			|f| set(f, "certificate", Value::Bytes(vec![0; MAX_CERTIFICATE + 1])),
+			NitroError::BadCertificateSize,
+		),
+		(
+			|f| f.retain(|(k, _)| k != &Value::Text("digest".into())),
+			NitroError::MissingField(Field::Digest),
+		),
+		(
+			|f| f.push((Value::Text("digest".into()), Value::Text("SHA384".into()))),
+			NitroError::DuplicateField,
+		),
 		(|f| f.push((Value::Text("debug".into()), Value::Bool(true))), NitroError::UnknownField),
 	];
 	for (index, (mutate, expected)) in cases.into_iter().enumerate() {
@@ -258,9 +290,7 @@ fn check(parts: Vec<Value>) -> Result<NitroDocument, NitroError> {
 fn with_payload(mutate: impl FnOnce(&mut Vec<(Value, Value)>)) -> Vec<u8> {
 	let mut cose = cose_parts(&vector("nitrite_nitro_attestation.b64"));
 	let Value::Bytes(payload) = &cose[2] else { panic!() };
-	let Value::Map(mut fields) = cbor::decode(payload).unwrap() else {
-		panic!()
-	};
+	let Value::Map(mut fields) = cbor::decode(payload).unwrap() else { panic!() };
 	mutate(&mut fields);
 	cose[2] = Value::Bytes(encode(&Value::Map(fields)));
 	encode(&Value::Array(cose))
@@ -286,8 +316,9 @@ fn binding_requires_key_digest_and_nonce() {
 	use crate::BindingError;
 	let (key, genesis, nonce) = ([1u8; 32], [2u8; 32], [3u8; 32]);
 	let binding = crate::Binding { node_key: &key, genesis_hash: &genesis, nonce: &nonce };
-	let mut doc = verify_attestation(&vector("nitrite_nitro_attestation.b64"), aws_root(), NITRITE_TIME)
-		.unwrap();
+	let mut doc =
+		verify_attestation(&vector("nitrite_nitro_attestation.b64"), aws_root(), NITRITE_TIME)
+			.unwrap();
 	// The real document binds 1024 bytes of 0x01 everywhere: none of ours.
 	assert_eq!(doc.check_binding(&binding), Err(BindingError::PublicKeyMismatch));
 

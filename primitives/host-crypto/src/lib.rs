@@ -21,7 +21,10 @@ use alloc::vec::Vec;
 use opg_attestation::nitro::P384Verifier;
 use opg_zk_verifier::{Error as ZkError, Groth16Verifier};
 use sp_runtime_interface::{
-	pass_by::{AllocateAndReturnByCodec, PassFatPointerAndDecode, PassFatPointerAndRead, PassPointerAndRead},
+	pass_by::{
+		AllocateAndReturnByCodec, PassFatPointerAndDecode, PassFatPointerAndRead,
+		PassPointerAndRead,
+	},
 	runtime_interface,
 };
 
@@ -40,7 +43,9 @@ pub trait OpgCrypto {
 
 	/// Checks a compressed Groth16 verifying `key` (BN254) and prepares it (see
 	/// `opg-zk-verifier`): the prepared key, or the error's code.
-	fn bn254_groth16_prepare_key(key: PassFatPointerAndRead<&[u8]>) -> AllocateAndReturnByCodec<Result<Vec<u8>, u8>> {
+	fn bn254_groth16_prepare_key(
+		key: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Result<Vec<u8>, u8>> {
 		opg_zk_verifier::prepare_key(key).map_err(ZkError::code)
 	}
 
@@ -94,7 +99,11 @@ impl Groth16Verifier for HostBn254 {
 		result(opg_crypto::bn254_groth16_verify(prepared, proof, inputs))
 	}
 
-	fn verify_batch_inputs(&self, prepared: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), ZkError> {
+	fn verify_batch_inputs(
+		&self,
+		prepared: &[u8],
+		items: &[(Vec<u8>, Vec<u8>)],
+	) -> Result<(), ZkError> {
 		result(opg_crypto::bn254_groth16_verify_batch(prepared, items.to_vec()))
 	}
 }
@@ -114,8 +123,8 @@ mod tests {
 
 	#[test]
 	fn host_and_pure_verifiers_agree_on_a_real_document() {
-		use opg_attestation::nitro::{self, AWS_NITRO_ROOT_G1_SHA256};
 		use base64::Engine;
+		use opg_attestation::nitro::{self, AWS_NITRO_ROOT_G1_SHA256};
 		let text = include_str!("../../attestation/testdata/nitro/nitrite_nitro_attestation.b64");
 		let text: String = text.split_whitespace().collect();
 		let document = base64::engine::general_purpose::STANDARD.decode(text).unwrap();
@@ -149,7 +158,10 @@ mod tests {
 			(&prepared[..], &PROOF[1..], PUBLIC_INPUTS),
 			(&prepared[1..], PROOF, PUBLIC_INPUTS),
 		] {
-			assert_eq!(HostBn254.verify_inputs(key, proof, inputs), PureRust.verify_inputs(key, proof, inputs));
+			assert_eq!(
+				HostBn254.verify_inputs(key, proof, inputs),
+				PureRust.verify_inputs(key, proof, inputs)
+			);
 		}
 		assert_eq!(HostBn254.verify_inputs(&prepared, PROOF, PUBLIC_INPUTS), Ok(()));
 		assert_eq!(HostBn254.verify_inputs(&prepared, PROOF, &wrong), Err(ZkError::Rejected));

@@ -53,7 +53,18 @@ flag_set!(
 );
 
 /// The evidence one result comes with.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 pub enum VerificationMode {
 	/// A signature by the node key.
 	Vanilla,
@@ -88,7 +99,8 @@ mod tests {
 
 	#[test]
 	fn each_mode_has_its_own_flag() {
-		let flags = [VerificationMode::Vanilla, VerificationMode::Tee, VerificationMode::Zkml].map(VerificationMode::flag);
+		let flags = [VerificationMode::Vanilla, VerificationMode::Tee, VerificationMode::Zkml]
+			.map(VerificationMode::flag);
 		assert_eq!(flags.iter().fold(0, |all, flag| all | flag), VerificationModes::ALL);
 		assert!(VerificationModes(VerificationModes::TEE).contains(VerificationMode::Tee.flag()));
 		assert!(!VerificationModes(VerificationModes::TEE).contains(VerificationMode::Zkml.flag()));

@@ -16,7 +16,18 @@ pub type MaxTensors = ConstU32<8>;
 
 /// A tensor element type. In JSON: `f32`, `f16`, `bf16`, `i8`, `u8`, `i16`, `i32`, `i64`,
 /// `bool`.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum DType {
@@ -53,7 +64,18 @@ impl DType {
 }
 
 /// Affine quantization `real = scale * (q - zero_point)`.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Quantization {
 	/// The scale as IEEE-754 binary32 bits (the chain never computes with it).
@@ -63,7 +85,9 @@ pub struct Quantization {
 }
 
 /// One input or output tensor.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TensorSpec {
 	/// Dimensions, outermost first; all non-zero. The executor batches along the first.
@@ -97,7 +121,9 @@ impl TensorSpec {
 }
 
 /// A model's inputs and outputs.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Schema {
 	/// Input tensors, in call order; at least one.
@@ -169,12 +195,18 @@ mod tests {
 	}
 
 	fn schema(inputs: alloc::vec::Vec<TensorSpec>, outputs: alloc::vec::Vec<TensorSpec>) -> Schema {
-		Schema { inputs: BoundedVec::truncate_from(inputs), outputs: BoundedVec::truncate_from(outputs) }
+		Schema {
+			inputs: BoundedVec::truncate_from(inputs),
+			outputs: BoundedVec::truncate_from(outputs),
+		}
 	}
 
 	#[test]
 	fn byte_lengths_are_elements_times_element_size_summed_over_tensors() {
-		let s = schema(vec![tensor(&[1, 784], DType::F32), tensor(&[2, 3], DType::I64)], vec![tensor(&[1, 10], DType::BF16)]);
+		let s = schema(
+			vec![tensor(&[1, 784], DType::F32), tensor(&[2, 3], DType::I64)],
+			vec![tensor(&[1, 10], DType::BF16)],
+		);
 		assert_eq!(s.input_len(), 784 * 4 + 6 * 8);
 		assert_eq!(s.output_len(), 20);
 		assert_eq!(s.output_elements(), 10);
@@ -189,15 +221,27 @@ mod tests {
 
 	#[test]
 	fn a_schema_without_inputs_or_outputs_is_refused() {
-		assert_eq!(schema(vec![], vec![tensor(&[1], DType::I8)]).validate(), Err(SchemaError::NoTensors));
-		assert_eq!(schema(vec![tensor(&[1], DType::I8)], vec![]).validate(), Err(SchemaError::NoTensors));
+		assert_eq!(
+			schema(vec![], vec![tensor(&[1], DType::I8)]).validate(),
+			Err(SchemaError::NoTensors)
+		);
+		assert_eq!(
+			schema(vec![tensor(&[1], DType::I8)], vec![]).validate(),
+			Err(SchemaError::NoTensors)
+		);
 	}
 
 	#[test]
 	fn a_tensor_with_no_or_a_zero_dimension_is_refused() {
 		let ok = tensor(&[1, 2], DType::I8);
-		assert_eq!(schema(vec![ok.clone()], vec![tensor(&[], DType::I8)]).validate(), Err(SchemaError::EmptyShape));
-		assert_eq!(schema(vec![tensor(&[1, 0], DType::I8)], vec![ok.clone()]).validate(), Err(SchemaError::EmptyShape));
+		assert_eq!(
+			schema(vec![ok.clone()], vec![tensor(&[], DType::I8)]).validate(),
+			Err(SchemaError::EmptyShape)
+		);
+		assert_eq!(
+			schema(vec![tensor(&[1, 0], DType::I8)], vec![ok.clone()]).validate(),
+			Err(SchemaError::EmptyShape)
+		);
 		assert_eq!(schema(vec![ok.clone()], vec![ok]).validate(), Ok(()));
 	}
 
@@ -209,7 +253,10 @@ mod tests {
 
 	#[test]
 	fn huge_shapes_saturate_instead_of_wrapping() {
-		let s = schema(vec![tensor(&[u32::MAX; 8], DType::I64)], vec![tensor(&[u32::MAX; 3], DType::I8)]);
+		let s = schema(
+			vec![tensor(&[u32::MAX; 8], DType::I64)],
+			vec![tensor(&[u32::MAX; 3], DType::I8)],
+		);
 		assert_eq!(s.input_len(), u64::MAX);
 		assert_eq!(s.output_elements(), u64::MAX);
 	}
@@ -228,14 +275,20 @@ mod tests {
 		let json = r#"{"inputs":[{"shape":[1,16],"dtype":"bf16"}],"outputs":[{"shape":[1,4],"dtype":"i8","quantization":{"scale_bits":1065353216,"zero_point":-3}}]}"#;
 		let parsed: Schema = serde_json::from_str(json).unwrap();
 		assert_eq!(parsed.inputs[0], tensor(&[1, 16], DType::BF16));
-		assert_eq!(parsed.outputs[0].quantization, Some(Quantization { scale_bits: 0x3f80_0000, zero_point: -3 }));
+		assert_eq!(
+			parsed.outputs[0].quantization,
+			Some(Quantization { scale_bits: 0x3f80_0000, zero_point: -3 })
+		);
 		assert_eq!(serde_json::to_string(&parsed).unwrap(), json);
 	}
 
 	#[cfg(feature = "serde")]
 	#[test]
 	fn json_with_too_many_dimensions_or_an_unknown_dtype_is_refused() {
-		assert!(serde_json::from_str::<TensorSpec>(r#"{"shape":[1,1,1,1,1,1,1,1,1],"dtype":"f32"}"#).is_err());
+		assert!(serde_json::from_str::<TensorSpec>(
+			r#"{"shape":[1,1,1,1,1,1,1,1,1],"dtype":"f32"}"#
+		)
+		.is_err());
 		assert!(serde_json::from_str::<TensorSpec>(r#"{"shape":[1],"dtype":"Bf16"}"#).is_err());
 	}
 

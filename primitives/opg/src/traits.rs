@@ -2,9 +2,9 @@
 //! pallet implementing the trait; mocks implement them directly.
 
 use crate::{ModelId, ServingTerms};
-use alloc::vec::Vec;
 #[cfg(feature = "chain")]
 use crate::{NodeKey, VerificationMode};
+use alloc::vec::Vec;
 
 /// What inference settlement reads from the model hub.
 pub trait ModelCatalog<Balance> {

@@ -231,25 +231,35 @@ impl core::fmt::Display for Error {
 	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
 		match self {
 			Self::Parse(reason) => write!(f, "not a quantized-integer model: {reason}"),
-			Self::UnknownFormat(tag) =>
-				write!(f, "unknown model format {tag:?}, expected {FORMAT:?} or {FORMAT_V1:?}"),
+			Self::UnknownFormat(tag) => {
+				write!(f, "unknown model format {tag:?}, expected {FORMAT:?} or {FORMAT_V1:?}")
+			},
 			Self::LayerCount(n) => write!(f, "a model has 1..={MAX_LAYERS} layers, this one {n}"),
 			Self::LayerSize { layer } => write!(
 				f,
 				"layer {layer}: a dimension is zero, or above the limits ({MAX_LAYER_INPUTS} terms \
 				 per output, {MAX_LAYER_OUTPUTS} dense outputs, {MAX_TENSOR_VALUES} values)"
 			),
-			Self::LayerShape { layer } =>
-				write!(f, "layer {layer}: the window is larger than the (padded) image"),
-			Self::LayerMismatch { layer, expected, found } =>
-				write!(f, "layer {layer}: takes {found} inputs but the previous layer gives {expected}"),
-			Self::ParameterCount { layer } => write!(f, "layer {layer}: wrong number of weights or biases"),
-			Self::Requantization { layer } =>
-				write!(f, "layer {layer}: multiplier must be positive and shift at most {MAX_SHIFT}"),
-			Self::NotInVersion1 { layer } =>
-				write!(f, "layer {layer}: {FORMAT_V1:?} has dense layers only, use {FORMAT:?}"),
-			Self::InputLength { expected, found } =>
-				write!(f, "input has {found} values, the model takes {expected}"),
+			Self::LayerShape { layer } => {
+				write!(f, "layer {layer}: the window is larger than the (padded) image")
+			},
+			Self::LayerMismatch { layer, expected, found } => write!(
+				f,
+				"layer {layer}: takes {found} inputs but the previous layer gives {expected}"
+			),
+			Self::ParameterCount { layer } => {
+				write!(f, "layer {layer}: wrong number of weights or biases")
+			},
+			Self::Requantization { layer } => write!(
+				f,
+				"layer {layer}: multiplier must be positive and shift at most {MAX_SHIFT}"
+			),
+			Self::NotInVersion1 { layer } => {
+				write!(f, "layer {layer}: {FORMAT_V1:?} has dense layers only, use {FORMAT:?}")
+			},
+			Self::InputLength { expected, found } => {
+				write!(f, "input has {found} values, the model takes {expected}")
+			},
 		}
 	}
 }
@@ -300,8 +310,9 @@ impl QModel {
 			})
 			.collect();
 		match dense {
-			Some(layers) if self.format == FORMAT_V1 =>
-				serde_json::to_vec(&FileRef { format: FORMAT_V1, layers }),
+			Some(layers) if self.format == FORMAT_V1 => {
+				serde_json::to_vec(&FileRef { format: FORMAT_V1, layers })
+			},
 			_ => serde_json::to_vec(&FileRef { format: &self.format, layers: &self.layers }),
 		}
 		.expect("a model always serializes")
@@ -324,7 +335,11 @@ impl QModel {
 			if index > 0 {
 				let expected = self.layers[index - 1].output_len();
 				if layer.input_len() != expected {
-					return Err(Error::LayerMismatch { layer: index, expected, found: layer.input_len() });
+					return Err(Error::LayerMismatch {
+						layer: index,
+						expected,
+						found: layer.input_len(),
+					});
 				}
 			}
 		}
@@ -451,7 +466,10 @@ impl Layer {
 		match self {
 			Self::Dense(dense) => {
 				check_sizes(
-					&[(dense.inputs.into(), terms), (dense.outputs.into(), MAX_LAYER_OUTPUTS.into())],
+					&[
+						(dense.inputs.into(), terms),
+						(dense.outputs.into(), MAX_LAYER_OUTPUTS.into()),
+					],
 					size,
 				)?;
 				let weights = dense.inputs as usize * dense.outputs as usize;
@@ -461,7 +479,8 @@ impl Layer {
 				check_requantization(dense.multiplier, dense.shift, index)
 			},
 			Self::Conv2d(conv) => {
-				let (channels, height, width) = (u64::from(conv.channels), u64::from(conv.height), u64::from(conv.width));
+				let (channels, height, width) =
+					(u64::from(conv.channels), u64::from(conv.height), u64::from(conv.width));
 				let kernel = u64::from(conv.kernel_height) * u64::from(conv.kernel_width);
 				check_sizes(
 					&[
@@ -473,7 +492,9 @@ impl Layer {
 					size.clone(),
 				)?;
 				let padding = 2 * u64::from(conv.padding);
-				if height + padding < conv.kernel_height.into() || width + padding < conv.kernel_width.into() {
+				if height + padding < conv.kernel_height.into()
+					|| width + padding < conv.kernel_width.into()
+				{
 					return Err(Error::LayerShape { layer: index });
 				}
 				let (out_height, out_width) = conv.output_size_u64();
@@ -500,7 +521,8 @@ impl Dense {
 			.chunks_exact(self.inputs as usize)
 			.zip(&self.bias)
 			.map(|(row, bias)| {
-				let dot: i64 = row.iter().zip(input).map(|(w, x)| i64::from(*w) * i64::from(*x)).sum();
+				let dot: i64 =
+					row.iter().zip(input).map(|(w, x)| i64::from(*w) * i64::from(*x)).sum();
 				requantize(i64::from(*bias) + dot, self.multiplier, self.shift, self.relu)
 			})
 			.collect()
@@ -516,7 +538,9 @@ impl Conv2d {
 
 	fn output_size_u64(&self) -> (u64, u64) {
 		let side = |input: u32, kernel: u32| {
-			(u64::from(input) + 2 * u64::from(self.padding) - u64::from(kernel)) / u64::from(self.stride) + 1
+			(u64::from(input) + 2 * u64::from(self.padding) - u64::from(kernel))
+				/ u64::from(self.stride)
+				+ 1
 		};
 		(side(self.height, self.kernel_height), side(self.width, self.kernel_width))
 	}
@@ -559,7 +583,9 @@ impl Conv2d {
 			for row in 0..height {
 				for column in 0..width {
 					let mut acc = i64::from(*bias);
-					self.for_each_tap(row, column, |k, i| acc += i64::from(weights[k]) * i64::from(input[i]));
+					self.for_each_tap(row, column, |k, i| {
+						acc += i64::from(weights[k]) * i64::from(input[i])
+					});
 					output.push(requantize(acc, self.multiplier, self.shift, self.relu));
 				}
 			}
@@ -591,7 +617,10 @@ impl PoolShape {
 
 	/// Output height and width.
 	pub fn output_size(&self) -> (u32, u32) {
-		((self.height - self.kernel) / self.stride + 1, (self.width - self.kernel) / self.stride + 1)
+		(
+			(self.height - self.kernel) / self.stride + 1,
+			(self.width - self.kernel) / self.stride + 1,
+		)
 	}
 
 	fn output_len(&self) -> u32 {
@@ -609,7 +638,8 @@ impl PoolShape {
 				for column in 0..out_width {
 					window.clear();
 					for ky in 0..self.kernel {
-						let start = (channel * self.height + row * self.stride + ky) * self.width + column * self.stride;
+						let start = (channel * self.height + row * self.stride + ky) * self.width
+							+ column * self.stride;
 						window.extend(start as usize..(start + self.kernel) as usize);
 					}
 					visit(&window);
@@ -619,7 +649,8 @@ impl PoolShape {
 	}
 
 	fn validate(&self, layer: usize) -> Result<(), Error> {
-		let (channels, height, width) = (u64::from(self.channels), u64::from(self.height), u64::from(self.width));
+		let (channels, height, width) =
+			(u64::from(self.channels), u64::from(self.height), u64::from(self.width));
 		let kernel = u64::from(self.kernel);
 		check_sizes(
 			&[
@@ -724,7 +755,13 @@ pub fn generate_cnn(side: u32, filters: u32, classes: u32, seed: u64) -> QModel 
 	let strided = (pooled - 1) / 2 + 1;
 	let mut layers = vec![
 		conv(1, side, 1),
-		Layer::AvgPool(AvgPool { channels: filters, height: side, width: side, kernel: 2, stride: 2 }),
+		Layer::AvgPool(AvgPool {
+			channels: filters,
+			height: side,
+			width: side,
+			kernel: 2,
+			stride: 2,
+		}),
 		conv(filters, pooled, 2),
 		Layer::SumPool(SumPool {
 			channels: filters,

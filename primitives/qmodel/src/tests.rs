@@ -1,7 +1,15 @@
 use super::*;
 use proptest::prelude::*;
 
-fn layer(inputs: u32, outputs: u32, weights: Vec<i8>, bias: Vec<i32>, multiplier: i32, shift: u8, relu: bool) -> Dense {
+fn layer(
+	inputs: u32,
+	outputs: u32,
+	weights: Vec<i8>,
+	bias: Vec<i32>,
+	multiplier: i32,
+	shift: u8,
+	relu: bool,
+) -> Dense {
 	Dense { inputs, outputs, weights, bias, multiplier, shift, relu }
 }
 
@@ -134,7 +142,12 @@ fn reference(m: &QModel, input: &[i8]) -> Vec<i8> {
 				.collect(),
 			Layer::Conv2d(l) => {
 				let (c, h, w) = (l.channels as i64, l.height as i64, l.width as i64);
-				let (kh, kw, s, p) = (l.kernel_height as i64, l.kernel_width as i64, l.stride as i64, l.padding as i64);
+				let (kh, kw, s, p) = (
+					l.kernel_height as i64,
+					l.kernel_width as i64,
+					l.stride as i64,
+					l.padding as i64,
+				);
 				let (oh, ow) = ((h + 2 * p - kh) / s + 1, (w + 2 * p - kw) / s + 1);
 				let mut out = vec![];
 				for f in 0..l.filters as i64 {
@@ -150,7 +163,8 @@ fn reference(m: &QModel, input: &[i8]) -> Vec<i8> {
 										} else {
 											x[((ch * h + y) * w + xx) as usize]
 										};
-										let weight = l.weights[(((f * c + ch) * kh + ky) * kw + kx) as usize];
+										let weight = l.weights
+											[(((f * c + ch) * kh + ky) * kw + kx) as usize];
 										acc += weight as i128 * value;
 									}
 								}
@@ -161,9 +175,10 @@ fn reference(m: &QModel, input: &[i8]) -> Vec<i8> {
 				}
 				out
 			},
-			Layer::SumPool(SumPool { channels, height, width, kernel, stride, .. }) |
-			Layer::AvgPool(AvgPool { channels, height, width, kernel, stride }) => {
-				let (h, w, k, s) = (*height as usize, *width as usize, *kernel as usize, *stride as usize);
+			Layer::SumPool(SumPool { channels, height, width, kernel, stride, .. })
+			| Layer::AvgPool(AvgPool { channels, height, width, kernel, stride }) => {
+				let (h, w, k, s) =
+					(*height as usize, *width as usize, *kernel as usize, *stride as usize);
 				let mut out = vec![];
 				for ch in 0..*channels as usize {
 					for oy in 0..(h - k) / s + 1 {
@@ -198,7 +213,15 @@ fn random_input(len: usize, seed: u64) -> Vec<i8> {
 		.collect()
 }
 
-fn conv(channels: u32, side: u32, filters: u32, kernel: u32, stride: u32, padding: u32, weights: Vec<i8>) -> Conv2d {
+fn conv(
+	channels: u32,
+	side: u32,
+	filters: u32,
+	kernel: u32,
+	stride: u32,
+	padding: u32,
+	weights: Vec<i8>,
+) -> Conv2d {
 	Conv2d {
 		channels,
 		height: side,
@@ -239,9 +262,25 @@ fn pools_evaluate_by_hand() {
 	let input = [1, 2, 3, 4, -1, -2, -3, -4];
 	let avg = Layer::AvgPool(AvgPool { channels: 2, height: 2, width: 2, kernel: 2, stride: 2 });
 	assert_eq!(avg.apply(&input), vec![2, -3], "floor(10/4) = 2, floor(−10/4) = −3");
-	let sum = Layer::SumPool(SumPool { channels: 2, height: 2, width: 2, kernel: 2, stride: 1, multiplier: 3, shift: 1 });
+	let sum = Layer::SumPool(SumPool {
+		channels: 2,
+		height: 2,
+		width: 2,
+		kernel: 2,
+		stride: 1,
+		multiplier: 3,
+		shift: 1,
+	});
 	assert_eq!(sum.apply(&input), vec![15, -15]);
-	let saturating = Layer::SumPool(SumPool { channels: 1, height: 2, width: 4, kernel: 2, stride: 2, multiplier: 1, shift: 0 });
+	let saturating = Layer::SumPool(SumPool {
+		channels: 1,
+		height: 2,
+		width: 4,
+		kernel: 2,
+		stride: 2,
+		multiplier: 1,
+		shift: 0,
+	});
 	assert_eq!(saturating.apply(&[100, 100, 1, 1, 100, 100, 1, 1]), vec![127, 4]);
 }
 
@@ -257,7 +296,9 @@ fn version_1_files_load_and_write_back_unchanged() {
 	assert_eq!(loaded.to_bytes(), bytes);
 	// Version 2 tags every layer; a version 1 file with a tag is refused.
 	let v2 = QModel { format: FORMAT.into(), ..m.clone() };
-	assert!(String::from_utf8(v2.to_bytes()).unwrap().contains(r#"[{"type":"dense","inputs":6,"#));
+	assert!(String::from_utf8(v2.to_bytes())
+		.unwrap()
+		.contains(r#"[{"type":"dense","inputs":6,"#));
 	let tagged_v1 = String::from_utf8(v2.to_bytes()).unwrap().replace(FORMAT, FORMAT_V1);
 	assert!(matches!(QModel::from_bytes(tagged_v1.as_bytes()), Err(Error::Parse(_))));
 	// Only dense layers in version 1.
@@ -286,31 +327,45 @@ fn convolutional_files_round_trip_and_are_validated() {
 		edit(&mut other.layers[index]);
 		other.validate()
 	};
-	let conv = |edit: fn(&mut Conv2d)| move |layer: &mut Layer| match layer {
-		Layer::Conv2d(conv) => edit(conv),
-		_ => unreachable!(),
+	let conv = |edit: fn(&mut Conv2d)| {
+		move |layer: &mut Layer| match layer {
+			Layer::Conv2d(conv) => edit(conv),
+			_ => unreachable!(),
+		}
 	};
 	assert_eq!(with(0, &conv(|c| c.stride = 0)), Err(Error::LayerSize { layer: 0 }));
 	assert_eq!(with(0, &conv(|c| c.filters = 0)), Err(Error::LayerSize { layer: 0 }));
 	assert_eq!(with(0, &conv(|c| c.kernel_height = 11)), Err(Error::LayerShape { layer: 0 }));
 	assert_eq!(with(0, &conv(|c| c.channels = 1 << 15)), Err(Error::LayerSize { layer: 0 }));
-	assert_eq!(with(0, &conv(|c| { c.weights.pop(); })), Err(Error::ParameterCount { layer: 0 }));
+	assert_eq!(
+		with(
+			0,
+			&conv(|c| {
+				c.weights.pop();
+			})
+		),
+		Err(Error::ParameterCount { layer: 0 })
+	);
 	assert_eq!(with(0, &conv(|c| c.bias.push(1))), Err(Error::ParameterCount { layer: 0 }));
 	assert_eq!(with(0, &conv(|c| c.multiplier = -1)), Err(Error::Requantization { layer: 0 }));
 	assert_eq!(
 		with(0, &conv(|c| c.padding = 0)),
 		Err(Error::LayerMismatch { layer: 1, expected: 108, found: 192 })
 	);
-	let avg = |edit: fn(&mut AvgPool)| move |layer: &mut Layer| match layer {
-		Layer::AvgPool(pool) => edit(pool),
-		_ => unreachable!(),
+	let avg = |edit: fn(&mut AvgPool)| {
+		move |layer: &mut Layer| match layer {
+			Layer::AvgPool(pool) => edit(pool),
+			_ => unreachable!(),
+		}
 	};
 	assert_eq!(with(1, &avg(|p| p.kernel = 9)), Err(Error::LayerShape { layer: 1 }));
 	assert_eq!(with(1, &avg(|p| p.kernel = 0)), Err(Error::LayerSize { layer: 1 }));
 	assert_eq!(with(1, &avg(|p| p.stride = 0)), Err(Error::LayerSize { layer: 1 }));
-	let sum = |edit: fn(&mut SumPool)| move |layer: &mut Layer| match layer {
-		Layer::SumPool(pool) => edit(pool),
-		_ => unreachable!(),
+	let sum = |edit: fn(&mut SumPool)| {
+		move |layer: &mut Layer| match layer {
+			Layer::SumPool(pool) => edit(pool),
+			_ => unreachable!(),
+		}
 	};
 	assert_eq!(with(3, &sum(|p| p.shift = 63)), Err(Error::Requantization { layer: 3 }));
 }

@@ -11,7 +11,18 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
 /// One settled result in a batch.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
 pub struct Leaf {
 	/// The request.
 	pub request: u64,
@@ -103,7 +114,11 @@ pub fn verify(root: &Hash, leaf: &Leaf, proof: &Proof) -> bool {
 		let sibling = position ^ 1;
 		if sibling < width {
 			let Some(sibling_hash) = siblings.next() else { return false };
-			hash = if position % 2 == 0 { parent(&hash, sibling_hash) } else { parent(sibling_hash, &hash) };
+			hash = if position % 2 == 0 {
+				parent(&hash, sibling_hash)
+			} else {
+				parent(sibling_hash, &hash)
+			};
 		}
 		position /= 2;
 		width = width.div_ceil(2);
@@ -118,7 +133,11 @@ mod tests {
 
 	fn leaves(n: usize) -> Vec<Leaf> {
 		(0..n as u64)
-			.map(|i| Leaf { request: i, input_hash: sha256(&i.to_le_bytes()), output_hash: [i as u8; 32] })
+			.map(|i| Leaf {
+				request: i,
+				input_hash: sha256(&i.to_le_bytes()),
+				output_hash: [i as u8; 32],
+			})
 			.collect()
 	}
 

@@ -23,7 +23,13 @@ pub const PROVENANCE_DOMAIN: &[u8] = b"opg/data-provenance/v1";
 
 /// What the serving node signs for one result: request, model artifact, input and output:
 /// `RESULT_DOMAIN ‖ genesis ‖ u64 request ‖ model hash ‖ input hash ‖ output hash`.
-pub fn result(genesis: &Hash, request: u64, model_hash: &Hash, input_hash: &Hash, output_hash: &Hash) -> Vec<u8> {
+pub fn result(
+	genesis: &Hash,
+	request: u64,
+	model_hash: &Hash,
+	input_hash: &Hash,
+	output_hash: &Hash,
+) -> Vec<u8> {
 	let mut message = Vec::with_capacity(RESULT_DOMAIN.len() + 32 + 8 + 3 * 32);
 	message.extend_from_slice(RESULT_DOMAIN);
 	message.extend_from_slice(genesis);

@@ -45,7 +45,9 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 			&bytes32(&inputs["root"]),
 			inputs["leafCount"].as_u64().unwrap().try_into().unwrap(),
 		),
-		"registration" => message::registration(&bytes32(&inputs["genesis"]), &bytes32(&inputs["operator"])),
+		"registration" => {
+			message::registration(&bytes32(&inputs["genesis"]), &bytes32(&inputs["operator"]))
+		},
 		"provenance" => message::provenance(
 			inputs["url"].as_str().unwrap(),
 			&bytes32(&inputs["hash"]),
@@ -60,24 +62,55 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 fn cases() -> Vec<(&'static str, &'static str, Value)> {
 	let genesis = hex0x(&[0x11; 32]);
 	vec![
-		("result", "result of request 7", json!({"genesis": genesis, "request": "7", "modelHash": hex0x(&[0xaa; 32]), "inputHash": hex0x(&[0xbb; 32]), "outputHash": hex0x(&[0xcc; 32])})),
-		("result", "result of a request id past 32 bits", json!({"genesis": genesis, "request": 0x0102_0304_0506_0708u64.to_string(), "modelHash": hex0x(&[1; 32]), "inputHash": hex0x(&[2; 32]), "outputHash": hex0x(&[3; 32])})),
-		("batch", "batch of 3 leaves", json!({"genesis": genesis, "root": hex0x(&[0x22; 32]), "leafCount": 3})),
-		("batch", "batch of 65,537 leaves", json!({"genesis": genesis, "root": hex0x(&[0x33; 32]), "leafCount": 65_537})),
-		("registration", "registration for Bob", json!({"genesis": genesis, "operator": "0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48"})),
-		("provenance", "provenance of a URL", json!({"url": "http://127.0.0.1:8800/data.bin", "hash": hex0x(&[0x44; 32]), "unixMs": "1767225600123"})),
-		("provenance", "provenance of an empty URL", json!({"url": "", "hash": hex0x(&[0; 32]), "unixMs": "0"})),
+		(
+			"result",
+			"result of request 7",
+			json!({"genesis": genesis, "request": "7", "modelHash": hex0x(&[0xaa; 32]), "inputHash": hex0x(&[0xbb; 32]), "outputHash": hex0x(&[0xcc; 32])}),
+		),
+		(
+			"result",
+			"result of a request id past 32 bits",
+			json!({"genesis": genesis, "request": 0x0102_0304_0506_0708u64.to_string(), "modelHash": hex0x(&[1; 32]), "inputHash": hex0x(&[2; 32]), "outputHash": hex0x(&[3; 32])}),
+		),
+		(
+			"batch",
+			"batch of 3 leaves",
+			json!({"genesis": genesis, "root": hex0x(&[0x22; 32]), "leafCount": 3}),
+		),
+		(
+			"batch",
+			"batch of 65,537 leaves",
+			json!({"genesis": genesis, "root": hex0x(&[0x33; 32]), "leafCount": 65_537}),
+		),
+		(
+			"registration",
+			"registration for Bob",
+			json!({"genesis": genesis, "operator": "0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48"}),
+		),
+		(
+			"provenance",
+			"provenance of a URL",
+			json!({"url": "http://127.0.0.1:8800/data.bin", "hash": hex0x(&[0x44; 32]), "unixMs": "1767225600123"}),
+		),
+		(
+			"provenance",
+			"provenance of an empty URL",
+			json!({"url": "", "hash": hex0x(&[0; 32]), "unixMs": "0"}),
+		),
 	]
 }
 
 fn alice() -> Keypair {
 	let mut seed = [0u8; 32];
 	hex::decode_to_slice(ALICE_SEED, &mut seed).unwrap();
-	MiniSecretKey::from_bytes(&seed).unwrap().expand_to_keypair(ExpansionMode::Ed25519)
+	MiniSecretKey::from_bytes(&seed)
+		.unwrap()
+		.expand_to_keypair(ExpansionMode::Ed25519)
 }
 
 fn verifies(public: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
-	Signature::from_bytes(signature).is_ok_and(|s| public.verify(signing_context(b"substrate").bytes(message), &s).is_ok())
+	Signature::from_bytes(signature)
+		.is_ok_and(|s| public.verify(signing_context(b"substrate").bytes(message), &s).is_ok())
 }
 
 fn write_vectors() {
@@ -110,22 +143,31 @@ fn every_committed_message_is_rebuilt_exactly_and_its_signature_verifies() {
 	let vectors = file["vectors"].as_array().unwrap();
 	assert_eq!(vectors.len(), cases().len(), "every case is committed");
 	for (vector, (kind, name, inputs)) in vectors.iter().zip(cases()) {
-		assert_eq!((vector["message"].as_str().unwrap(), vector["name"].as_str().unwrap()), (kind, name));
+		assert_eq!(
+			(vector["message"].as_str().unwrap(), vector["name"].as_str().unwrap()),
+			(kind, name)
+		);
 		assert_eq!(vector["inputs"], inputs, "{name}: inputs");
 		let bytes = build(kind, &vector["inputs"]);
 		assert_eq!(hex0x(&bytes), vector["bytes"].as_str().unwrap(), "{name}: bytes");
-		let signature = hex::decode(vector["signature"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+		let signature =
+			hex::decode(vector["signature"].as_str().unwrap().trim_start_matches("0x")).unwrap();
 		assert!(verifies(&public, &bytes, &signature), "{name}: signature");
 		let mut other = bytes.clone();
 		other[bytes.len() - 1] ^= 1;
-		assert!(!verifies(&public, &other, &signature), "{name}: a changed message must not verify");
+		assert!(
+			!verifies(&public, &other, &signature),
+			"{name}: a changed message must not verify"
+		);
 	}
 }
 
 #[test]
 fn the_committed_bytes_spell_out_the_documented_layout() {
 	let file: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
-	let bytes = |i: usize| hex::decode(file["vectors"][i]["bytes"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+	let bytes = |i: usize| {
+		hex::decode(file["vectors"][i]["bytes"].as_str().unwrap().trim_start_matches("0x")).unwrap()
+	};
 	// result: domain ‖ genesis ‖ u64 LE request ‖ three hashes.
 	let result = bytes(1);
 	let after_genesis = message::RESULT_DOMAIN.len() + 32;

@@ -14,6 +14,9 @@
 
 use super::*;
 use alloc::borrow::Cow;
+use pallet_opg_origins::{
+	EnsurePolicy, EnsureTreasurer, EnsureValidatorAdmin, Origin as OpgOrigin, TrackTimings,
+};
 use polkadot_sdk::{
 	frame_support::dynamic_params::{dynamic_pallet_params, dynamic_params},
 	frame_support::traits::{
@@ -25,9 +28,6 @@ use polkadot_sdk::{
 	pallet_referenda::{self, Curve, Track, TrackInfo},
 	pallet_treasury,
 	sp_runtime::traits::IdentityLookup,
-};
-use pallet_opg_origins::{
-	EnsurePolicy, EnsureTreasurer, EnsureValidatorAdmin, Origin as OpgOrigin, TrackTimings,
 };
 
 /// The most a `treasurer` referendum may spend at once.
@@ -47,7 +47,8 @@ parameter_types! {
 
 impl pallet_treasury::Config for Runtime {
 	type Currency = Balances;
-	type RejectOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureTreasurer<TreasurerSpendLimit>>;
+	type RejectOrigin =
+		EitherOfDiverse<EnsureRoot<AccountId>, EnsureTreasurer<TreasurerSpendLimit>>;
 	type RuntimeEvent = RuntimeEvent;
 	type SpendPeriod = TreasurySpendPeriod;
 	type Burn = ();
@@ -56,8 +57,10 @@ impl pallet_treasury::Config for Runtime {
 	type WeightInfo = pallet_treasury::weights::SubstrateWeight<Runtime>;
 	type SpendFunds = ();
 	type MaxApprovals = ConstU32<100>;
-	type SpendOrigin =
-		EitherOf<EnsureRootWithSuccess<AccountId, MaxBalance>, EnsureTreasurer<TreasurerSpendLimit>>;
+	type SpendOrigin = EitherOf<
+		EnsureRootWithSuccess<AccountId, MaxBalance>,
+		EnsureTreasurer<TreasurerSpendLimit>,
+	>;
 	type AssetKind = ();
 	type Beneficiary = AccountId;
 	type BeneficiaryLookup = IdentityLookup<AccountId>;

@@ -7,11 +7,11 @@ pub use governance::{
 };
 
 use crate::{
-	deposit, AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, OriginCaller,
-	ModelHub, NodeRegistry, PalletInfo, Preimage, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
-	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Session, SessionKeys, System, Treasury,
-	ValidatorSet, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MICRO_OPG, OPG, SLOT_DURATION, SS58_PREFIX,
-	VERSION,
+	deposit, AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, ModelHub, NodeRegistry,
+	Nonce, OriginCaller, PalletInfo, Preimage, Runtime, RuntimeCall, RuntimeEvent,
+	RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Session, SessionKeys,
+	System, Treasury, ValidatorSet, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MICRO_OPG, OPG,
+	SLOT_DURATION, SS58_PREFIX, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -34,7 +34,8 @@ use polkadot_sdk::{
 	pallet_aura, pallet_balances, pallet_grandpa, pallet_preimage, pallet_scheduler,
 	pallet_session, pallet_sudo, pallet_timestamp,
 	pallet_transaction_payment::{self, FungibleAdapter, Multiplier, TargetedFeeAdjustment},
-	pallet_utility, sp_consensus_aura::sr25519::AuthorityId as AuraId,
+	pallet_utility,
+	sp_consensus_aura::sr25519::AuthorityId as AuraId,
 	sp_core,
 	sp_runtime::{
 		traits::{ConvertInto, OpaqueKeys},
@@ -302,7 +303,15 @@ mod benchmark_helpers {
 			assert_ok!(Balances::mint_into(&owner, 1_000 * OPG));
 			let modes = VerificationModes::VANILLA;
 			let schema = models::int8_vectors(784, 10);
-			let spec = models::spec("benchmark", ModelFormat::QuantizedInteger, [7; 32], 1, schema, OPG, modes);
+			let spec = models::spec(
+				"benchmark",
+				ModelFormat::QuantizedInteger,
+				[7; 32],
+				1,
+				schema,
+				OPG,
+				modes,
+			);
 			let model = pallet_model_hub::NextModelId::<Runtime>::get();
 			assert_ok!(ModelHub::publish(RuntimeOrigin::signed(owner), spec, None));
 			for index in 0..nodes {
@@ -310,11 +319,20 @@ mod benchmark_helpers {
 				assert_ok!(Balances::mint_into(&operator, 1_000_000 * OPG));
 				let key_type = pallet_inference::NODE_KEY_TYPE;
 				let node = sp_io::crypto::sr25519_generate(key_type, None);
-				let sign = |message: &[u8]| sp_io::crypto::sr25519_sign(key_type, &node, message).expect("key generated");
+				let sign = |message: &[u8]| {
+					sp_io::crypto::sr25519_sign(key_type, &node, message).expect("key generated")
+				};
 				let mut capabilities = nodes::capabilities::<Runtime>(vec![model], modes);
 				capabilities.endpoint = Default::default();
 				let bond = dynamic_params::protocol::MinNodeBond::get();
-				assert_ok!(nodes::register::<Runtime>(operator, node, Roles::INFERENCE, capabilities, bond, sign));
+				assert_ok!(nodes::register::<Runtime>(
+					operator,
+					node,
+					Roles::INFERENCE,
+					capabilities,
+					bond,
+					sign
+				));
 			}
 			model
 		}

@@ -6,7 +6,9 @@
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use opg_zk::{setup, CompiledModel, Prover};
-use opg_zk_verifier::{decode_key, decode_proof, encode_key, job_binding, verify, verify_batch, PreparedKey};
+use opg_zk_verifier::{
+	decode_key, decode_proof, encode_key, job_binding, verify, verify_batch, PreparedKey,
+};
 
 fn prover(widths: &[u32]) -> Prover {
 	prover_of(opg_qmodel::generate(widths, 1))
@@ -48,7 +50,9 @@ fn proving(c: &mut Criterion) {
 
 fn committing(c: &mut Criterion) {
 	let input = input();
-	c.bench_function("input_commitment/784", |b| b.iter(|| opg_zk_verifier::input_commitment(&input)));
+	c.bench_function("input_commitment/784", |b| {
+		b.iter(|| opg_zk_verifier::input_commitment(&input))
+	});
 }
 
 fn verifying(c: &mut Criterion) {
@@ -57,17 +61,23 @@ fn verifying(c: &mut Criterion) {
 	let mut rng = StdRng::seed_from_u64(3);
 	let proofs: Vec<_> = (0..64u64)
 		.map(|request| {
-			let proven = prover.prove(&input(), job_binding(&[1; 32], request, &[2; 32]), &mut rng).unwrap();
+			let proven = prover
+				.prove(&input(), job_binding(&[1; 32], request, &[2; 32]), &mut rng)
+				.unwrap();
 			(decode_proof(&proven.proof).unwrap(), proven.statement.public_inputs())
 		})
 		.collect();
 	c.bench_function("verify/decode_key", |b| b.iter(|| decode_key(&key_bytes).unwrap()));
 	let key = decode_key(&key_bytes).unwrap();
 	let prepared = key.encode();
-	c.bench_function("verify/decode_prepared_key", |b| b.iter(|| PreparedKey::decode_trusted(&prepared).unwrap()));
+	c.bench_function("verify/decode_prepared_key", |b| {
+		b.iter(|| PreparedKey::decode_trusted(&prepared).unwrap())
+	});
 	let proof_bytes = opg_zk_verifier::encode_proof(&proofs[0].0);
 	c.bench_function("verify/decode_proof", |b| b.iter(|| decode_proof(&proof_bytes).unwrap()));
-	c.bench_function("verify/single", |b| b.iter(|| verify(&key, &proofs[0].0, &proofs[0].1).unwrap()));
+	c.bench_function("verify/single", |b| {
+		b.iter(|| verify(&key, &proofs[0].0, &proofs[0].1).unwrap())
+	});
 	let mut group = c.benchmark_group("verify/batch");
 	for size in [1usize, 8, 32, 64] {
 		group.throughput(Throughput::Elements(size as u64));

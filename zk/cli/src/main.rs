@@ -131,7 +131,9 @@ fn main() -> Result<()> {
 		},
 		Command::Setup { model, out, seed } => {
 			let model = step("compiling", || compile(&model))?;
-			eprintln!("warning: single-party setup: whoever ran it can forge proofs (development only)");
+			eprintln!(
+				"warning: single-party setup: whoever ran it can forge proofs (development only)"
+			);
 			let mut rng = match seed {
 				Some(seed) => StdRng::seed_from_u64(seed),
 				None => StdRng::from_entropy(),
@@ -152,9 +154,10 @@ fn main() -> Result<()> {
 		Command::Prove { model, proving_key, input, genesis, request, node, out } => {
 			let model = step("compiling", || compile(&model))?;
 			let key = step("reading the proving key", || {
-				Ok(read_proving_key(fs::File::open(&proving_key).with_context(|| {
-					format!("opening {}", proving_key.display())
-				})?)?)
+				Ok(read_proving_key(
+					fs::File::open(&proving_key)
+						.with_context(|| format!("opening {}", proving_key.display()))?,
+				)?)
 			})?;
 			let prover = step("synthesizing", || Ok(Prover::new(model, key)?))?;
 			let binding = job_binding(&hex32(&genesis)?, request, &hex32(&node)?);
@@ -176,11 +179,15 @@ fn main() -> Result<()> {
 		Command::ImportOnnx { onnx, out, calibration, input_scale } => {
 			let bytes = fs::read(&onnx).with_context(|| format!("reading {}", onnx.display()))?;
 			let graph = step("reading", || Ok(opg_onnx::read(&bytes)?))?;
-			let samples = fs::read(&calibration).with_context(|| format!("reading {}", calibration.display()))?;
+			let samples = fs::read(&calibration)
+				.with_context(|| format!("reading {}", calibration.display()))?;
 			let samples = opg_onnx::samples(&samples, graph.input_len())?;
-			let quantized = step("quantizing", || Ok(opg_onnx::quantize(&graph, &samples, input_scale)?))?;
-			fs::write(&out, quantized.model.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
-			let layers: Vec<&str> = quantized.model.layers.iter().map(|layer| layer.name()).collect();
+			let quantized =
+				step("quantizing", || Ok(opg_onnx::quantize(&graph, &samples, input_scale)?))?;
+			fs::write(&out, quantized.model.to_bytes())
+				.with_context(|| format!("writing {}", out.display()))?;
+			let layers: Vec<&str> =
+				quantized.model.layers.iter().map(|layer| layer.name()).collect();
 			print_json(&json!({
 				"model": out,
 				"layers": layers,
@@ -202,16 +209,21 @@ fn main() -> Result<()> {
 			}))
 		},
 		Command::Verify { verifying_key, proof } => {
-			let key = fs::read(&verifying_key).with_context(|| format!("reading {}", verifying_key.display()))?;
+			let key = fs::read(&verifying_key)
+				.with_context(|| format!("reading {}", verifying_key.display()))?;
 			let document: Value = serde_json::from_slice(&fs::read(&proof)?)?;
 			let field = |name: &str| -> Result<String> {
-				Ok(document[name].as_str().ok_or_else(|| anyhow!("the proof file has no {name}"))?.to_owned())
+				Ok(document[name]
+					.as_str()
+					.ok_or_else(|| anyhow!("the proof file has no {name}"))?
+					.to_owned())
 			};
 			if document["statement_version"] != json!(STATEMENT_VERSION) {
 				bail!("the proof file is not statement version {STATEMENT_VERSION}");
 			}
 			let element = |name: &str| -> Result<_> {
-				field_from_bytes(&hex32(&field(name)?)?).ok_or_else(|| anyhow!("{name} is not a field element"))
+				field_from_bytes(&hex32(&field(name)?)?)
+					.ok_or_else(|| anyhow!("{name} is not a field element"))
 			};
 			let statement = Statement {
 				binding: element("binding")?,
@@ -220,7 +232,8 @@ fn main() -> Result<()> {
 			};
 			let proof = hex_bytes(&field("proof")?)?;
 			step("verifying", || {
-				verify_encoded(&key, &proof, &statement).map_err(|error| anyhow!("proof refused: {error:?}"))
+				verify_encoded(&key, &proof, &statement)
+					.map_err(|error| anyhow!("proof refused: {error:?}"))
 			})?;
 			println!("valid");
 			Ok(())
@@ -255,7 +268,8 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn hex_bytes(text: &str) -> Result<Vec<u8>> {
-	::hex::decode(text.strip_prefix("0x").unwrap_or(text)).with_context(|| format!("not hex: {text}"))
+	::hex::decode(text.strip_prefix("0x").unwrap_or(text))
+		.with_context(|| format!("not hex: {text}"))
 }
 
 fn hex32(text: &str) -> Result<[u8; 32]> {

@@ -88,17 +88,23 @@ impl core::fmt::Display for Error {
 				"node {node:?}: operator {op_type:?} is not supported (Conv, Gemm, Relu, \
 				 AveragePool, Flatten are)"
 			),
-			Self::Attribute { node, attribute, reason } =>
-				write!(f, "node {node:?}: attribute {attribute}: {reason}"),
-			Self::NotAChain { node } =>
-				write!(f, "node {node:?} does not take the previous node's output: only chains import"),
-			Self::Parameter { node, name } =>
-				write!(f, "node {node:?}: {name:?} is not a float initializer of the expected shape"),
+			Self::Attribute { node, attribute, reason } => {
+				write!(f, "node {node:?}: attribute {attribute}: {reason}")
+			},
+			Self::NotAChain { node } => write!(
+				f,
+				"node {node:?} does not take the previous node's output: only chains import"
+			),
+			Self::Parameter { node, name } => write!(
+				f,
+				"node {node:?}: {name:?} is not a float initializer of the expected shape"
+			),
 			Self::Output => write!(f, "the graph's output is not its last node's"),
 			Self::Model(error) => write!(f, "the quantized model is invalid: {error}"),
 			Self::Calibration(reason) => write!(f, "calibration: {reason}"),
-			Self::Scale { layer, ratio } =>
-				write!(f, "layer {layer}: requantization scale {ratio:e} is out of range"),
+			Self::Scale { layer, ratio } => {
+				write!(f, "layer {layer}: requantization scale {ratio:e} is out of range")
+			},
 		}
 	}
 }
@@ -197,7 +203,12 @@ pub fn samples(bytes: &[u8], input_len: usize) -> Result<Vec<Vec<f32>>, Error> {
 	}
 	Ok(bytes
 		.chunks_exact(4 * input_len)
-		.map(|input| input.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+		.map(|input| {
+			input
+				.chunks_exact(4)
+				.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+				.collect()
+		})
 		.collect())
 }
 
@@ -241,8 +252,14 @@ pub fn read(bytes: &[u8]) -> Result<Graph, Error> {
 				layers.push(layer);
 			},
 			"Relu" => match layers.last_mut() {
-				Some(FloatLayer::Dense { relu, .. } | FloatLayer::Conv { relu, .. }) if !*relu => *relu = true,
-				_ => return Err(reader.attribute_error("input", "ReLU follows only Conv or Gemm here")),
+				Some(FloatLayer::Dense { relu, .. } | FloatLayer::Conv { relu, .. }) if !*relu => {
+					*relu = true
+				},
+				_ => {
+					return Err(
+						reader.attribute_error("input", "ReLU follows only Conv or Gemm here")
+					)
+				},
 			},
 			"AveragePool" => {
 				let layer = reader.average_pool(shape)?;
@@ -272,23 +289,34 @@ pub fn read(bytes: &[u8]) -> Result<Graph, Error> {
 }
 
 /// The graph's input (the first input that is not an initializer) and its shape.
-fn graph_input(graph: &GraphProto, initializers: &HashMap<&str, &TensorProto>) -> Result<(String, Shape), Error> {
+fn graph_input(
+	graph: &GraphProto,
+	initializers: &HashMap<&str, &TensorProto>,
+) -> Result<(String, Shape), Error> {
 	let input = graph
 		.input
 		.iter()
 		.find(|i| i.name.as_deref().is_some_and(|n| !initializers.contains_key(n)))
 		.ok_or(Error::NoGraph)?;
-	let tensor = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).ok_or(Error::InputShape)?;
+	let tensor = input
+		.r#type
+		.as_ref()
+		.and_then(|t| t.tensor_type.as_ref())
+		.ok_or(Error::InputShape)?;
 	if tensor.elem_type != Some(proto::FLOAT) {
 		return Err(Error::InputShape);
 	}
 	let dims = &tensor.shape.as_ref().ok_or(Error::InputShape)?.dim;
 	let batch_ok = dims.first().is_some_and(|d| d.dim_value == Some(1) || d.dim_param.is_some());
-	let sizes: Option<Vec<usize>> =
-		dims.iter().skip(1).map(|d| d.dim_value.filter(|v| *v > 0).map(|v| v as usize)).collect();
+	let sizes: Option<Vec<usize>> = dims
+		.iter()
+		.skip(1)
+		.map(|d| d.dim_value.filter(|v| *v > 0).map(|v| v as usize))
+		.collect();
 	let shape = match (batch_ok, sizes.as_deref()) {
-		(true, Some([channels, height, width])) =>
-			Shape::Image { channels: *channels, height: *height, width: *width },
+		(true, Some([channels, height, width])) => {
+			Shape::Image { channels: *channels, height: *height, width: *width }
+		},
 		(true, Some([len])) => Shape::Flat(*len),
 		_ => return Err(Error::InputShape),
 	};
@@ -297,7 +325,9 @@ fn graph_input(graph: &GraphProto, initializers: &HashMap<&str, &TensorProto>) -
 
 fn conv_output(layer: &FloatLayer) -> (usize, usize) {
 	match layer {
-		FloatLayer::Conv { height, width, kernel_height, kernel_width, stride, padding, .. } => (
+		FloatLayer::Conv {
+			height, width, kernel_height, kernel_width, stride, padding, ..
+		} => (
 			(height + 2 * padding - kernel_height) / stride + 1,
 			(width + 2 * padding - kernel_width) / stride + 1,
 		),
@@ -329,7 +359,11 @@ impl NodeReader<'_> {
 	}
 
 	fn attribute_error(&self, attribute: &str, reason: &str) -> Error {
-		Error::Attribute { node: self.name.into(), attribute: attribute.into(), reason: reason.into() }
+		Error::Attribute {
+			node: self.name.into(),
+			attribute: attribute.into(),
+			reason: reason.into(),
+		}
 	}
 
 	/// The values of input `index`, a float initializer of exactly `dims`.
@@ -337,13 +371,20 @@ impl NodeReader<'_> {
 		let name = self.node.input.get(index).cloned().unwrap_or_default();
 		let error = || Error::Parameter { node: self.name.into(), name: name.clone() };
 		let tensor = self.initializers.get(name.as_str()).ok_or_else(error)?;
-		let shape_ok = tensor.dims.len() == dims.len() && tensor.dims.iter().zip(dims).all(|(a, b)| *a as usize == *b);
-		if !shape_ok || tensor.data_type != Some(proto::FLOAT) || tensor.data_location == Some(proto::EXTERNAL) {
+		let shape_ok = tensor.dims.len() == dims.len()
+			&& tensor.dims.iter().zip(dims).all(|(a, b)| *a as usize == *b);
+		if !shape_ok
+			|| tensor.data_type != Some(proto::FLOAT)
+			|| tensor.data_location == Some(proto::EXTERNAL)
+		{
 			return Err(error());
 		}
 		let len: usize = dims.iter().product();
 		let values: Vec<f32> = match &tensor.raw_data {
-			Some(raw) => raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+			Some(raw) => raw
+				.chunks_exact(4)
+				.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+				.collect(),
 			None => tensor.float_data.clone(),
 		};
 		if values.len() != len || values.iter().any(|v| !v.is_finite()) {
@@ -374,7 +415,11 @@ impl NodeReader<'_> {
 			[a, b, c, d] if a == b && b == c && c == d && *a >= 0 => *a as usize,
 			_ => return Err(self.attribute_error("pads", "the same on every side")),
 		};
-		if self.attribute("auto_pad").and_then(|a| a.s.as_deref()).is_some_and(|mode| mode != b"NOTSET") {
+		if self
+			.attribute("auto_pad")
+			.and_then(|a| a.s.as_deref())
+			.is_some_and(|mode| mode != b"NOTSET")
+		{
 			return Err(self.attribute_error("auto_pad", "only NOTSET (explicit pads)"));
 		}
 		Ok((kernel, stride, padding))
@@ -390,7 +435,9 @@ impl NodeReader<'_> {
 	fn conv(&self, shape: Shape) -> Result<FloatLayer, Error> {
 		let (channels, height, width) = self.image(shape)?;
 		if self.int("group", 1) != 1 {
-			return Err(self.attribute_error("group", "only 1 (no grouped or depthwise convolutions)"));
+			return Err(
+				self.attribute_error("group", "only 1 (no grouped or depthwise convolutions)")
+			);
 		}
 		if self.ints("dilations").is_some_and(|d| d.iter().any(|v| *v != 1)) {
 			return Err(self.attribute_error("dilations", "only 1"));
@@ -399,9 +446,12 @@ impl NodeReader<'_> {
 		let dims = self.initializers.get(weights_name).map(|t| t.dims.clone()).unwrap_or_default();
 		let (filters, kernel_shape) = match dims.as_slice() {
 			[f, c, h, w] if *c as usize == channels && *f > 0 => (*f as usize, [*h, *w]),
-			_ => return Err(Error::Parameter { node: self.name.into(), name: weights_name.into() }),
+			_ => {
+				return Err(Error::Parameter { node: self.name.into(), name: weights_name.into() })
+			},
 		};
-		let (kernel, stride, padding) = self.window(Some(self.ints("kernel_shape").unwrap_or(&kernel_shape)))?;
+		let (kernel, stride, padding) =
+			self.window(Some(self.ints("kernel_shape").unwrap_or(&kernel_shape)))?;
 		if height + 2 * padding < kernel[0] || width + 2 * padding < kernel[1] {
 			return Err(self.attribute_error("kernel_shape", "larger than the padded image"));
 		}
@@ -424,7 +474,10 @@ impl NodeReader<'_> {
 		let Shape::Flat(inputs) = shape else {
 			return Err(self.attribute_error("input", "needs a flat input (Flatten first)"));
 		};
-		if self.float("alpha", 1.0) != 1.0 || self.float("beta", 1.0) != 1.0 || self.int("transA", 0) != 0 {
+		if self.float("alpha", 1.0) != 1.0
+			|| self.float("beta", 1.0) != 1.0
+			|| self.int("transA", 0) != 0
+		{
 			return Err(self.attribute_error("alpha/beta/transA", "only 1, 1 and 0"));
 		}
 		let weights_name = self.node.input.get(1).map(String::as_str).unwrap_or_default();
@@ -432,13 +485,17 @@ impl NodeReader<'_> {
 		let transposed = self.int("transB", 0) == 1;
 		let outputs = match (dims.as_slice(), transposed) {
 			([o, i], true) | ([i, o], false) if *i as usize == inputs && *o > 0 => *o as usize,
-			_ => return Err(Error::Parameter { node: self.name.into(), name: weights_name.into() }),
+			_ => {
+				return Err(Error::Parameter { node: self.name.into(), name: weights_name.into() })
+			},
 		};
 		let weights = if transposed {
 			self.parameter(1, &[outputs, inputs])?
 		} else {
 			let stored = self.parameter(1, &[inputs, outputs])?;
-			(0..outputs * inputs).map(|k| stored[(k % inputs) * outputs + k / inputs]).collect()
+			(0..outputs * inputs)
+				.map(|k| stored[(k % inputs) * outputs + k / inputs])
+				.collect()
 		};
 		Ok(FloatLayer::Dense { inputs, outputs, weights, bias: self.bias(outputs)?, relu: false })
 	}
@@ -447,7 +504,9 @@ impl NodeReader<'_> {
 		let (channels, height, width) = self.image(shape)?;
 		let (kernel, stride, padding) = self.window(self.ints("kernel_shape"))?;
 		if kernel[0] != kernel[1] || padding != 0 || self.int("ceil_mode", 0) != 0 {
-			return Err(self.attribute_error("kernel_shape/pads/ceil_mode", "square, unpadded, floor mode"));
+			return Err(
+				self.attribute_error("kernel_shape/pads/ceil_mode", "square, unpadded, floor mode")
+			);
 		}
 		if kernel[0] > height || kernel[0] > width {
 			return Err(self.attribute_error("kernel_shape", "larger than the image"));
@@ -497,7 +556,18 @@ impl FloatLayer {
 				.zip(bias)
 				.map(|(row, b)| relu(row.iter().zip(x).map(|(w, v)| w * v).sum::<f32>() + b, *on))
 				.collect(),
-			Self::Conv { channels, height, width, filters, kernel_height, kernel_width, weights, bias, relu: on, .. } => {
+			Self::Conv {
+				channels,
+				height,
+				width,
+				filters,
+				kernel_height,
+				kernel_width,
+				weights,
+				bias,
+				relu: on,
+				..
+			} => {
 				let (kh, kw) = (*kernel_height, *kernel_width);
 				let (out_height, out_width) = conv_output(self);
 				let mut output = Vec::with_capacity(filters * out_height * out_width);
@@ -508,7 +578,9 @@ impl FloatLayer {
 							for c in 0..*channels {
 								for ky in 0..kh {
 									for kx in 0..kw {
-										let Some((y, x_)) = self.padded(oy, ky, ox, kx) else { continue };
+										let Some((y, x_)) = self.padded(oy, ky, ox, kx) else {
+											continue;
+										};
 										let w = weights[((f * channels + c) * kh + ky) * kw + kx];
 										acc += w * x[(c * height + y) * width + x_];
 									}
@@ -521,7 +593,8 @@ impl FloatLayer {
 				output
 			},
 			Self::AvgPool { channels, height, width, kernel, stride } => {
-				let (out_height, out_width) = ((height - kernel) / stride + 1, (width - kernel) / stride + 1);
+				let (out_height, out_width) =
+					((height - kernel) / stride + 1, (width - kernel) / stride + 1);
 				let mut output = Vec::with_capacity(channels * out_height * out_width);
 				for c in 0..*channels {
 					for oy in 0..out_height {
@@ -529,7 +602,8 @@ impl FloatLayer {
 							let mut sum = 0.0;
 							for ky in 0..*kernel {
 								for kx in 0..*kernel {
-									sum += x[(c * height + oy * stride + ky) * width + ox * stride + kx];
+									sum += x[(c * height + oy * stride + ky) * width
+										+ ox * stride + kx];
 								}
 							}
 							output.push(sum / (kernel * kernel) as f32);

@@ -65,7 +65,8 @@ pub(crate) fn fixed_point(ratio: f64, layer: usize) -> Result<(i32, u8), Error> 
 	if !(ratio.is_finite() && ratio > 0.0) {
 		return Err(error);
 	}
-	let shift = (i64::from(MULTIPLIER_BITS) - 1 - ratio.log2().floor() as i64).clamp(0, i64::from(MAX_SHIFT));
+	let shift = (i64::from(MULTIPLIER_BITS) - 1 - ratio.log2().floor() as i64)
+		.clamp(0, i64::from(MAX_SHIFT));
 	let multiplier = (ratio * 2f64.powi(shift as i32)).round();
 	if multiplier < 1.0 || multiplier > f64::from(i32::MAX) {
 		return Err(error);
@@ -75,7 +76,11 @@ pub(crate) fn fixed_point(ratio: f64, layer: usize) -> Result<(i32, u8), Error> 
 
 /// Quantizes `graph` with scales from the `calibration` inputs; `input_scale` overrides
 /// the input's.
-pub fn quantize(graph: &Graph, calibration: &[Vec<f32>], input_scale: Option<f64>) -> Result<Quantized, Error> {
+pub fn quantize(
+	graph: &Graph,
+	calibration: &[Vec<f32>],
+	input_scale: Option<f64>,
+) -> Result<Quantized, Error> {
 	if calibration.is_empty() {
 		return Err(Error::Calibration("no inputs".into()));
 	}
@@ -88,21 +93,24 @@ pub fn quantize(graph: &Graph, calibration: &[Vec<f32>], input_scale: Option<f64
 	}
 	let input_scale = match input_scale {
 		Some(scale) if scale.is_finite() && scale > 0.0 => scale,
-		Some(scale) => return Err(Error::Calibration(format!("input scale {scale} is not positive"))),
+		Some(scale) => {
+			return Err(Error::Calibration(format!("input scale {scale} is not positive")))
+		},
 		None => magnitude(calibration.iter().flatten()) / 127.0,
 	};
 	if !(input_scale.is_finite() && input_scale > 0.0) {
 		return Err(Error::Calibration("the inputs are all zero: give an input scale".into()));
 	}
-	let activations: Vec<Vec<Vec<f32>>> = calibration.iter().map(|x| graph.activations(x)).collect();
+	let activations: Vec<Vec<Vec<f32>>> =
+		calibration.iter().map(|x| graph.activations(x)).collect();
 
 	let mut scale = input_scale;
 	let mut layers = Vec::with_capacity(graph.layers.len());
 	for (index, layer) in graph.layers.iter().enumerate() {
 		let out_scale = magnitude(activations.iter().flat_map(|a| &a[index])) / 127.0;
 		let (weights, bias, relu) = match layer {
-			FloatLayer::Dense { weights, bias, relu, .. } | FloatLayer::Conv { weights, bias, relu, .. } =>
-				(weights, bias, *relu),
+			FloatLayer::Dense { weights, bias, relu, .. }
+			| FloatLayer::Conv { weights, bias, relu, .. } => (weights, bias, *relu),
 			FloatLayer::AvgPool { channels, height, width, kernel, stride } => {
 				layers.push(Layer::AvgPool(AvgPool {
 					channels: *channels as u32,
@@ -120,10 +128,13 @@ pub fn quantize(graph: &Graph, calibration: &[Vec<f32>], input_scale: Option<f64
 		let out_scale = if out_scale > 0.0 { out_scale } else { acc_scale };
 		let (multiplier, shift) = fixed_point(acc_scale / out_scale, index)?;
 		let half_step = 2f64.powi(i32::from(shift) - 1) / f64::from(multiplier);
-		let weights: Vec<i8> = weights.iter().map(|w| to_i8(f64::from(*w) / weight_scale)).collect();
+		let weights: Vec<i8> =
+			weights.iter().map(|w| to_i8(f64::from(*w) / weight_scale)).collect();
 		let (low, high) = (f64::from(i32::MIN), f64::from(i32::MAX));
-		let bias: Vec<i32> =
-			bias.iter().map(|b| (f64::from(*b) / acc_scale + half_step).round().clamp(low, high) as i32).collect();
+		let bias: Vec<i32> = bias
+			.iter()
+			.map(|b| (f64::from(*b) / acc_scale + half_step).round().clamp(low, high) as i32)
+			.collect();
 		layers.push(match layer {
 			FloatLayer::Dense { inputs, outputs, .. } => Layer::Dense(Dense {
 				inputs: *inputs as u32,
@@ -134,22 +145,31 @@ pub fn quantize(graph: &Graph, calibration: &[Vec<f32>], input_scale: Option<f64
 				shift,
 				relu,
 			}),
-			FloatLayer::Conv { channels, height, width, filters, kernel_height, kernel_width, stride, padding, .. } =>
-				Layer::Conv2d(Conv2d {
-					channels: *channels as u32,
-					height: *height as u32,
-					width: *width as u32,
-					filters: *filters as u32,
-					kernel_height: *kernel_height as u32,
-					kernel_width: *kernel_width as u32,
-					stride: *stride as u32,
-					padding: *padding as u32,
-					weights,
-					bias,
-					multiplier,
-					shift,
-					relu,
-				}),
+			FloatLayer::Conv {
+				channels,
+				height,
+				width,
+				filters,
+				kernel_height,
+				kernel_width,
+				stride,
+				padding,
+				..
+			} => Layer::Conv2d(Conv2d {
+				channels: *channels as u32,
+				height: *height as u32,
+				width: *width as u32,
+				filters: *filters as u32,
+				kernel_height: *kernel_height as u32,
+				kernel_width: *kernel_width as u32,
+				stride: *stride as u32,
+				padding: *padding as u32,
+				weights,
+				bias,
+				multiplier,
+				shift,
+				relu,
+			}),
 			FloatLayer::AvgPool { .. } => unreachable!("handled above"),
 		});
 		scale = out_scale;
@@ -168,7 +188,10 @@ pub fn quantize(graph: &Graph, calibration: &[Vec<f32>], input_scale: Option<f64
 	};
 	for (input, activations) in calibration.iter().zip(&activations) {
 		let expected = activations.last().expect("a graph has layers");
-		let integer = quantized.model.evaluate(&quantized.quantize_input(input)).map_err(Error::Model)?;
+		let integer = quantized
+			.model
+			.evaluate(&quantized.quantize_input(input))
+			.map_err(Error::Model)?;
 		let output = quantized.dequantize_output(&integer);
 		for (e, o) in expected.iter().zip(&output) {
 			quantized.max_abs_error = quantized.max_abs_error.max(f64::from((e - o).abs()));
@@ -182,5 +205,8 @@ pub fn quantize(graph: &Graph, calibration: &[Vec<f32>], input_scale: Option<f64
 }
 
 fn argmax(values: &[f32]) -> usize {
-	values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
+	values
+		.iter()
+		.enumerate()
+		.fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
 }

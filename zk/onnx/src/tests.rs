@@ -5,7 +5,12 @@ use super::*;
 use opg_qmodel::Layer;
 
 fn fixture(name: &str) -> Vec<u8> {
-	std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+	std::fs::read(
+		std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+			.join("tests/fixtures")
+			.join(name),
+	)
+	.unwrap()
 }
 
 fn floats(name: &str, len: usize) -> Vec<Vec<f32>> {
@@ -30,12 +35,25 @@ fn pytorchs_export_reads_as_the_network_it_is() {
 		.layers
 		.iter()
 		.map(|layer| match layer {
-			FloatLayer::Conv { filters, stride, padding, relu, .. } => format!("conv {filters} s{stride} p{padding} {relu}"),
+			FloatLayer::Conv { filters, stride, padding, relu, .. } => {
+				format!("conv {filters} s{stride} p{padding} {relu}")
+			},
 			FloatLayer::AvgPool { kernel, stride, .. } => format!("avg {kernel} s{stride}"),
-			FloatLayer::Dense { inputs, outputs, relu, .. } => format!("dense {inputs}-{outputs} {relu}"),
+			FloatLayer::Dense { inputs, outputs, relu, .. } => {
+				format!("dense {inputs}-{outputs} {relu}")
+			},
 		})
 		.collect();
-	assert_eq!(kinds, ["conv 4 s1 p1 true", "avg 2 s2", "conv 8 s2 p1 true", "dense 72-16 true", "dense 16-10 false"]);
+	assert_eq!(
+		kinds,
+		[
+			"conv 4 s1 p1 true",
+			"avg 2 s2",
+			"conv 8 s2 p1 true",
+			"dense 72-16 true",
+			"dense 16-10 false"
+		]
+	);
 }
 
 #[test]
@@ -63,7 +81,12 @@ fn the_quantized_model_follows_the_float_one() {
 	assert_eq!(quantized.samples, 32);
 	// Within a few output steps of the float model on every output of every input.
 	let relative = quantized.max_abs_error / quantized.max_abs_output;
-	assert!(relative < 0.05, "max error {} of {}", quantized.max_abs_error, quantized.max_abs_output);
+	assert!(
+		relative < 0.05,
+		"max error {} of {}",
+		quantized.max_abs_error,
+		quantized.max_abs_output
+	);
 	println!(
 		"max error {:.4} of {:.4}, {} of 32 classes agree",
 		quantized.max_abs_error, quantized.max_abs_output, quantized.argmax_agreement
@@ -71,7 +94,8 @@ fn the_quantized_model_follows_the_float_one() {
 	assert!(quantized.argmax_agreement >= 28, "{} of 32 agree", quantized.argmax_agreement);
 	// The file round-trips, and an input given as floats evaluates through the helpers.
 	assert_eq!(&opg_qmodel::QModel::from_bytes(&model.to_bytes()).unwrap(), model);
-	let output = quantized.dequantize_output(&model.evaluate(&quantized.quantize_input(&inputs[0])).unwrap());
+	let output = quantized
+		.dequantize_output(&model.evaluate(&quantized.quantize_input(&inputs[0])).unwrap());
 	assert_eq!(output.len(), 10);
 }
 
@@ -102,7 +126,12 @@ fn fixed_point_of(ratio: f64) -> Result<(i32, u8), Error> {
 fn set_attribute(graph: &mut GraphProto, node: usize, name: &str, ints: &[i64]) {
 	let attributes = &mut graph.node[node].attribute;
 	attributes.retain(|a| a.name.as_deref() != Some(name));
-	attributes.push(AttributeProto { name: Some(name.into()), i: ints.first().copied(), ints: ints.to_vec(), ..Default::default() });
+	attributes.push(AttributeProto {
+		name: Some(name.into()),
+		i: ints.first().copied(),
+		ints: ints.to_vec(),
+		..Default::default()
+	});
 }
 
 #[test]
@@ -118,13 +147,21 @@ fn what_the_format_cannot_express_is_refused_by_name() {
 	let ceil = read_edited(|g| set_attribute(g, 2, "ceil_mode", &[1]));
 	assert!(matches!(ceil, Err(Error::Attribute { .. })));
 	let same = read_edited(|g| {
-		g.node[0].attribute.push(AttributeProto { name: Some("auto_pad".into()), s: Some(b"SAME_UPPER".to_vec()), ..Default::default() })
+		g.node[0].attribute.push(AttributeProto {
+			name: Some("auto_pad".into()),
+			s: Some(b"SAME_UPPER".to_vec()),
+			..Default::default()
+		})
 	});
 	assert!(matches!(same, Err(Error::Attribute { attribute, .. }) if attribute == "auto_pad"));
 	let flatten = read_edited(|g| set_attribute(g, 5, "axis", &[0]));
 	assert!(matches!(flatten, Err(Error::Attribute { attribute, .. }) if attribute == "axis"));
 	let scaled = read_edited(|g| {
-		let beta = g.node[6].attribute.iter_mut().find(|a| a.name.as_deref() == Some("beta")).unwrap();
+		let beta = g.node[6]
+			.attribute
+			.iter_mut()
+			.find(|a| a.name.as_deref() == Some("beta"))
+			.unwrap();
 		beta.f = Some(0.5);
 	});
 	assert!(matches!(scaled, Err(Error::Attribute { .. })));
@@ -133,12 +170,25 @@ fn what_the_format_cannot_express_is_refused_by_name() {
 	let missing = read_edited(|g| g.initializer.retain(|t| t.name.as_deref() != Some("6.weight")));
 	assert!(matches!(missing, Err(Error::Parameter { name, .. }) if name == "6.weight"));
 	let external = read_edited(|g| {
-		let weight = g.initializer.iter_mut().find(|t| t.name.as_deref() == Some("0.weight")).unwrap();
+		let weight = g
+			.initializer
+			.iter_mut()
+			.find(|t| t.name.as_deref() == Some("0.weight"))
+			.unwrap();
 		weight.data_location = Some(proto::EXTERNAL);
 	});
 	assert!(matches!(external, Err(Error::Parameter { .. })));
 	let batch = read_edited(|g| {
-		let shape = g.input[0].r#type.as_mut().unwrap().tensor_type.as_mut().unwrap().shape.as_mut().unwrap();
+		let shape = g.input[0]
+			.r#type
+			.as_mut()
+			.unwrap()
+			.tensor_type
+			.as_mut()
+			.unwrap()
+			.shape
+			.as_mut()
+			.unwrap();
 		shape.dim[0].dim_value = Some(8);
 	});
 	assert_eq!(batch, Err(Error::InputShape));

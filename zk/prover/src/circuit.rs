@@ -54,7 +54,9 @@ pub fn quotient_bits(layer: &Layer) -> Vec<u32> {
 			.weights
 			.chunks_exact(dense.inputs as usize)
 			.zip(&dense.bias)
-			.map(|(row, bias)| width(*bias, row.iter().map(|w| i128::from(*w)), dense.multiplier, dense.shift))
+			.map(|(row, bias)| {
+				width(*bias, row.iter().map(|w| i128::from(*w)), dense.multiplier, dense.shift)
+			})
 			.collect(),
 		Layer::Conv2d(conv) => {
 			let (height, width_out) = conv.output_size();
@@ -182,7 +184,8 @@ impl Accumulator {
 		if weight != 0 {
 			self.lc += (field(weight.into()), input.variable);
 		}
-		self.value = self.value.zip(input.value).map(|(a, x)| a + i128::from(weight) * i128::from(x));
+		self.value =
+			self.value.zip(input.value).map(|(a, x)| a + i128::from(weight) * i128::from(x));
 	}
 }
 
@@ -222,7 +225,11 @@ impl Synthesizer {
 	}
 
 	/// Boolean variables with the given per-bit values.
-	fn bits_with(&self, values: Option<Vec<u128>>, count: u32) -> Result<Vec<Variable>, SynthesisError> {
+	fn bits_with(
+		&self,
+		values: Option<Vec<u128>>,
+		count: u32,
+	) -> Result<Vec<Variable>, SynthesisError> {
 		(0..count as usize)
 			.map(|i| {
 				let bit = self.witness(values.as_ref().map(|v| Fr::from(v[i])))?;
@@ -242,7 +249,12 @@ impl Synthesizer {
 
 	/// A new variable equal to 1 if `value` (of `lc`) is nonzero, else 0:
 	/// `lc · inv = z` and `lc · (1 − z) = 0`.
-	fn is_nonzero(&self, lc: Lc, value: Option<i64>, forced: Option<bool>) -> Result<Variable, SynthesisError> {
+	fn is_nonzero(
+		&self,
+		lc: Lc,
+		value: Option<i64>,
+		forced: Option<bool>,
+	) -> Result<Variable, SynthesisError> {
 		let inverse = value.map(|v| field(v.into()).inverse().unwrap_or_default());
 		let flag = forced.or(value.map(|v| v != 0));
 		let inverse = self.witness(inverse)?;
@@ -253,14 +265,19 @@ impl Synthesizer {
 	}
 
 	/// The model's input: 8 bits per value.
-	fn input(&mut self, input: Option<&[i8]>, len: usize) -> Result<Vec<(Vec<Variable>, Option<i64>)>, SynthesisError> {
+	fn input(
+		&mut self,
+		input: Option<&[i8]>,
+		len: usize,
+	) -> Result<Vec<(Vec<Variable>, Option<i64>)>, SynthesisError> {
 		(0..len)
 			.map(|i| {
 				let value = input.map(|x| i64::from(x[i]));
 				let offset = value.map(|v| (v + 128) as u128);
 				let bits = if i == 0 && self.inject(Fault::InputOutOfRange) {
 					// Bit 0 of value 2: x + 128 + 1 with a non-boolean bit.
-					let mut values: Vec<u128> = (0..8).map(|b| (offset.unwrap() >> b) & 1).collect();
+					let mut values: Vec<u128> =
+						(0..8).map(|b| (offset.unwrap() >> b) & 1).collect();
 					values[0] += 2;
 					self.bits_with(Some(values), 8)?
 				} else {
@@ -272,17 +289,25 @@ impl Synthesizer {
 	}
 
 	/// One layer over `inputs`; `widths` are its [`quotient_bits`].
-	fn layer(&mut self, layer: &Layer, widths: &[u32], inputs: &[Value]) -> Result<Vec<Value>, SynthesisError> {
+	fn layer(
+		&mut self,
+		layer: &Layer,
+		widths: &[u32],
+		inputs: &[Value],
+	) -> Result<Vec<Value>, SynthesisError> {
 		let mut accumulators = Vec::with_capacity(layer.output_len() as usize);
 		match layer {
-			Layer::Dense(dense) =>
-				for (row, bias) in dense.weights.chunks_exact(dense.inputs as usize).zip(&dense.bias) {
+			Layer::Dense(dense) => {
+				for (row, bias) in
+					dense.weights.chunks_exact(dense.inputs as usize).zip(&dense.bias)
+				{
 					let mut acc = Accumulator::new(*bias);
 					for (weight, input) in row.iter().zip(inputs) {
 						acc.add(*weight, input);
 					}
 					accumulators.push(acc);
-				},
+				}
+			},
 			Layer::Conv2d(conv) => {
 				let (height, width) = conv.output_size();
 				for (filter, bias) in (0..conv.filters).zip(&conv.bias) {
@@ -340,7 +365,8 @@ impl Synthesizer {
 		let t = acc.value.map(|a| a * i128::from(multiplier));
 		let mut q = t.map(|t| t >> shift);
 		let mut r = t.zip(q).map(|(t, q)| t - (q << shift));
-		let mut remainder_bits = r.map(|r| (0..shift).map(|i| ((r >> i) & 1) as u128).collect::<Vec<_>>());
+		let mut remainder_bits =
+			r.map(|r| (0..shift).map(|i| ((r >> i) & 1) as u128).collect::<Vec<_>>());
 		if shift > 0 && self.inject(Fault::RemainderOverflow) {
 			q = q.map(|q| q - 1);
 			r = r.map(|r| r + (1 << shift));
@@ -371,8 +397,8 @@ impl Synthesizer {
 		let remainder_width = u128::BITS - (area as u128 - 1).leading_zeros();
 		let mut q = sum.value.map(|s| s.div_euclid(area));
 		let mut r = sum.value.map(|s| s.rem_euclid(area));
-		if r.zip(q).is_some_and(|(r, q)| q > -128 && r + area < 1 << remainder_width) &&
-			self.inject(Fault::AverageRemainderOverflow)
+		if r.zip(q).is_some_and(|(r, q)| q > -128 && r + area < 1 << remainder_width)
+			&& self.inject(Fault::AverageRemainderOverflow)
 		{
 			q = q.map(|q| q - 1);
 			r = r.map(|r| r + area);
@@ -380,14 +406,18 @@ impl Synthesizer {
 		let quotient = self.bits(q.map(|q| (q + 128) as u128), 8)?;
 		let remainder = self.bits(r.map(|r| r as u128), remainder_width)?;
 		// sum − k²·q − r = 0
-		let check = sum.lc - (field(area), weighted(&quotient, -128)) - (Fr::ONE, weighted(&remainder, 0));
+		let check =
+			sum.lc - (field(area), weighted(&quotient, -128)) - (Fr::ONE, weighted(&remainder, 0));
 		self.enforce(check, Lc::from(Variable::One), Lc::new())?;
 		if !(area as u128).is_power_of_two() {
 			// k² − 1 − r ≥ 0: its own bits.
-			let slack = self.bits(r.map(|r| (area - 1 - r).rem_euclid(1 << remainder_width) as u128), remainder_width)?;
-			let check = Lc::from((field(area - 1), Variable::One)) -
-				(Fr::ONE, weighted(&remainder, 0)) -
-				(Fr::ONE, weighted(&slack, 0));
+			let slack = self.bits(
+				r.map(|r| (area - 1 - r).rem_euclid(1 << remainder_width) as u128),
+				remainder_width,
+			)?;
+			let check = Lc::from((field(area - 1), Variable::One))
+				- (Fr::ONE, weighted(&remainder, 0))
+				- (Fr::ONE, weighted(&slack, 0));
 			self.enforce(check, Lc::from(Variable::One), Lc::new())?;
 		}
 		let value = weighted(&quotient, -128);
@@ -395,7 +425,12 @@ impl Synthesizer {
 	}
 
 	/// `clamp(relu?(q), -128, 127)` from the offset bits of `q`.
-	fn clamp(&mut self, relu: bool, bits: &[Variable], q: Option<i128>) -> Result<Value, SynthesisError> {
+	fn clamp(
+		&mut self,
+		relu: bool,
+		bits: &[Variable],
+		q: Option<i128>,
+	) -> Result<Value, SynthesisError> {
 		let width = bits.len();
 		let offset = 1i128 << (width - 1);
 		let u = q.map(|q| q + offset);
@@ -414,18 +449,23 @@ impl Synthesizer {
 		let low7_lc = weighted(&bits[..7], 0);
 		let low7 = u.map(|u| (u & 127) as i64);
 
-		let clamp_skipped = h.is_some_and(|h| h > 0) &&
-			positive_value == Some(1) &&
-			self.inject(Fault::ClampSkipped);
+		let clamp_skipped = h.is_some_and(|h| h > 0)
+			&& positive_value == Some(1)
+			&& self.inject(Fault::ClampSkipped);
 		let high = self.is_nonzero(h_lc.clone(), h, clamp_skipped.then_some(false))?;
-		let high_value = if clamp_skipped { Some(0) } else { positive_value.zip(h).map(|(p, h)| p * i64::from(h > 0)) };
+		let high_value = if clamp_skipped {
+			Some(0)
+		} else {
+			positive_value.zip(h).map(|(p, h)| p * i64::from(h > 0))
+		};
 		let big = self.product(Lc::from(positive), Lc::from(high), high_value)?;
 		let to_max = |value: Option<i64>| high_value.zip(value).map(|(b, v)| b * (127 - v));
 
 		let (lc, value) = if relu {
 			// y = pos·low7 + big·(127 − low7)
 			let relu_skipped = positive_value == Some(0) && self.inject(Fault::ReluSkipped);
-			let passed = if relu_skipped { low7 } else { positive_value.zip(low7).map(|(p, l)| p * l) };
+			let passed =
+				if relu_skipped { low7 } else { positive_value.zip(low7).map(|(p, l)| p * l) };
 			let kept = self.product(Lc::from(positive), low7_lc.clone(), passed)?;
 			let capped = self.product(
 				Lc::from(big),
@@ -438,10 +478,12 @@ impl Synthesizer {
 			// y_in = low7 − 128 + 128·pos: q itself when −128 ≤ q ≤ 127.
 			let inner_lc = low7_lc - (Fr::from(128u8), Variable::One) + (Fr::from(128u8), positive);
 			let inner = low7.zip(positive_value).map(|(l, p)| l - 128 + 128 * p);
-			let all_set_lc = Lc::from((field(middle.len() as i128), Variable::One)) - (Fr::ONE, h_lc);
+			let all_set_lc =
+				Lc::from((field(middle.len() as i128), Variable::One)) - (Fr::ONE, h_lc);
 			let not_all_set = h.map(|h| middle.len() as i64 - h);
 			let low = self.is_nonzero(all_set_lc, not_all_set, None)?;
-			let small_value = positive_value.zip(not_all_set).map(|(p, n)| (1 - p) * i64::from(n != 0));
+			let small_value =
+				positive_value.zip(not_all_set).map(|(p, n)| (1 - p) * i64::from(n != 0));
 			let small = self.product(
 				Lc::from(Variable::One) - (Fr::ONE, positive),
 				Lc::from(low),
@@ -504,9 +546,9 @@ impl ConstraintSynthesizer<Fr> for ModelCircuit<'_> {
 		let mut elements: Vec<FpVar<Fr>> =
 			input_commitment_prefix(input_len).iter().map(|c| FpVar::Constant(*c)).collect();
 		for (index, chunk) in offset_lcs.chunks(BYTES_PER_ELEMENT).enumerate() {
-			let value = offset_bytes.as_ref().map(|bytes| {
-				pack_bytes(&bytes[index * BYTES_PER_ELEMENT..][..chunk.len()])[0]
-			});
+			let value = offset_bytes
+				.as_ref()
+				.map(|bytes| pack_bytes(&bytes[index * BYTES_PER_ELEMENT..][..chunk.len()])[0]);
 			let lc = packed(chunk);
 			elements.push(FpVar::Var(AllocatedFp::new(value, cs.new_lc(|| lc)?, cs.clone())));
 		}
@@ -534,13 +576,14 @@ impl ConstraintSynthesizer<Fr> for ModelCircuit<'_> {
 		let output_values: Option<Vec<u8>> =
 			activations.iter().map(|a| a.value.map(|v| v as i8 as u8)).collect();
 		for (index, chunk) in output.chunks(BYTES_PER_ELEMENT).enumerate() {
-			let mut value = output_values.as_ref().map(|bytes| {
-				pack_bytes(&bytes[index * BYTES_PER_ELEMENT..][..chunk.len()])[0]
-			});
+			let mut value = output_values
+				.as_ref()
+				.map(|bytes| pack_bytes(&bytes[index * BYTES_PER_ELEMENT..][..chunk.len()])[0]);
 			if synth.inject(Fault::WrongOutput) {
 				value = value.map(|v| v + Fr::ONE);
 			}
-			let public = cs.new_input_variable(|| value.ok_or(SynthesisError::AssignmentMissing))?;
+			let public =
+				cs.new_input_variable(|| value.ok_or(SynthesisError::AssignmentMissing))?;
 			synth.enforce(packed(chunk) - (Fr::ONE, public), Lc::from(Variable::One), Lc::new())?;
 		}
 		Ok(())

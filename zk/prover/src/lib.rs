@@ -60,8 +60,9 @@ impl std::fmt::Display for Error {
 				f,
 				"an output of {len} values needs more than {MAX_PUBLIC_INPUTS} public inputs"
 			),
-			Self::InputLength { expected, found } =>
-				write!(f, "the model takes {expected} input values, got {found}"),
+			Self::InputLength { expected, found } => {
+				write!(f, "the model takes {expected} input values, got {found}")
+			},
 			Self::KeyMismatch => write!(f, "the proving key was made for another model"),
 			Self::Synthesis(error) => write!(f, "constraint synthesis failed: {error}"),
 			Self::Io(error) => write!(f, "{error}"),
@@ -151,7 +152,8 @@ impl CompiledModel {
 			witnesses: cs.num_witness_variables(),
 		};
 		let mut matrices = cs.to_matrices()?;
-		let r1cs = matrices.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
+		let r1cs =
+			matrices.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::PredicateNotFound)?;
 		Ok((Matrices(r1cs), size))
 	}
 
@@ -173,12 +175,18 @@ struct Matrices(Vec<Matrix<Fr>>);
 
 /// Generates the proving key (which holds the verifying key) of `model`. Whoever knows
 /// `rng`'s output can forge proofs: single-party setup is for development only.
-pub fn setup<R: RngCore + CryptoRng>(model: &CompiledModel, rng: &mut R) -> Result<ProvingKey<Bn254>, Error> {
+pub fn setup<R: RngCore + CryptoRng>(
+	model: &CompiledModel,
+	rng: &mut R,
+) -> Result<ProvingKey<Bn254>, Error> {
 	Ok(Groth16::<Bn254>::generate_random_parameters_with_reduction(model.circuit(None), rng)?)
 }
 
 /// Writes a proving key (uncompressed: it is read back often and trusted locally).
-pub fn write_proving_key(key: &ProvingKey<Bn254>, writer: impl std::io::Write) -> Result<(), Error> {
+pub fn write_proving_key(
+	key: &ProvingKey<Bn254>,
+	writer: impl std::io::Write,
+) -> Result<(), Error> {
 	key.serialize_uncompressed(writer).map_err(|_| Error::KeyFile)
 }
 
@@ -211,9 +219,9 @@ impl Prover {
 	pub fn new(model: CompiledModel, key: ProvingKey<Bn254>) -> Result<Self, Error> {
 		let (matrices, size) = model.matrices()?;
 		let expected_inputs = public_input_count(model.model.output_len() as usize);
-		if size.public_inputs != expected_inputs ||
-			key.vk.gamma_abc_g1.len() != expected_inputs + 1 ||
-			key.a_query.len() != size.public_inputs + 1 + size.witnesses
+		if size.public_inputs != expected_inputs
+			|| key.vk.gamma_abc_g1.len() != expected_inputs + 1
+			|| key.a_query.len() != size.public_inputs + 1 + size.witnesses
 		{
 			return Err(Error::KeyMismatch);
 		}
@@ -236,10 +244,16 @@ impl Prover {
 	}
 
 	/// Evaluates the model on `input` and proves it for the job `binding`.
-	pub fn prove<R: RngCore + CryptoRng>(&self, input: &[u8], binding: Fr, rng: &mut R) -> Result<Proven, Error> {
+	pub fn prove<R: RngCore + CryptoRng>(
+		&self,
+		input: &[u8],
+		binding: Fr,
+		rng: &mut R,
+	) -> Result<Proven, Error> {
 		self.model.check_input(input)?;
 		let values = opg_qmodel::from_bytes(input);
-		let output = opg_qmodel::to_bytes(&self.model.model.evaluate(&values).map_err(Error::Model)?);
+		let output =
+			opg_qmodel::to_bytes(&self.model.model.evaluate(&values).map_err(Error::Model)?);
 		let witness = Witness {
 			input: values,
 			binding,
@@ -256,11 +270,8 @@ impl Prover {
 			self.size.constraints,
 			&assignment,
 		)?;
-		let statement = Statement {
-			binding,
-			input_commitment: assignment[2],
-			output: output.clone(),
-		};
+		let statement =
+			Statement { binding, input_commitment: assignment[2], output: output.clone() };
 		Ok(Proven { output, statement, proof: encode_proof(&proof) })
 	}
 
@@ -268,7 +279,10 @@ impl Prover {
 	fn assignment(&self, witness: Witness) -> Result<Vec<Fr>, Error> {
 		let cs = ConstraintSystem::<Fr>::new_ref();
 		cs.set_optimization_goal(OptimizationGoal::Constraints);
-		cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
+		cs.set_mode(SynthesisMode::Prove {
+			construct_matrices: false,
+			generate_lc_assignments: false,
+		});
 		self.model.circuit(Some(witness)).generate_constraints(cs.clone())?;
 		let mut assignment = cs.instance_assignment()?;
 		assignment.extend(cs.witness_assignment()?);

@@ -4,20 +4,37 @@ use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{One, Zero};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use opg_qmodel::{generate, generate_cnn, AvgPool, Conv2d, Dense, Layer, FORMAT};
-use opg_zk_verifier::{decode_key, decode_proof, encode_key, job_binding, verify, verify_encoded, Error as VerifyError};
+use opg_zk_verifier::{
+	decode_key, decode_proof, encode_key, job_binding, verify, verify_encoded, Error as VerifyError,
+};
 use proptest::prelude::*;
 
 /// Three inputs, a ReLU layer and a plain layer whose outputs hit every case: positive,
 /// negative, zeroed by ReLU, clamped to 127 and to −128, floor of a negative half.
 fn edge_model() -> QModel {
 	let dense = |inputs, weights: Vec<i8>, bias: Vec<i32>, multiplier, shift, relu| {
-		Layer::Dense(Dense { inputs, outputs: bias.len() as u32, weights, bias, multiplier, shift, relu })
+		Layer::Dense(Dense {
+			inputs,
+			outputs: bias.len() as u32,
+			weights,
+			bias,
+			multiplier,
+			shift,
+			relu,
+		})
 	};
 	QModel {
 		format: FORMAT.into(),
 		layers: vec![
 			dense(3, vec![1, 0, 0, 3, 0, 0, -1, 0, 0, 0, 1, 1], vec![0, 0, 0, 0], 1, 0, true),
-			dense(4, vec![1, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, -1, 0, 0], vec![0, 0, -7, 0], 3, 1, false),
+			dense(
+				4,
+				vec![1, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, -1, 0, 0],
+				vec![0, 0, -7, 0],
+				3,
+				1,
+				false,
+			),
 		],
 	}
 }
@@ -196,7 +213,8 @@ fn every_wrong_witness_of_a_convolutional_network_is_unsatisfiable() {
 	}
 	// A remainder of 9..=15 fits 4 bits: only the k² − 1 − r check refuses it.
 	let model = CompiledModel::new(odd_pool_model()).unwrap();
-	let (_, satisfied) = synthesize(&model, witness(&cnn_input(16), Some(Fault::AverageRemainderOverflow)));
+	let (_, satisfied) =
+		synthesize(&model, witness(&cnn_input(16), Some(Fault::AverageRemainderOverflow)));
 	assert!(!satisfied, "an average-pool remainder above k² − 1 was accepted");
 }
 
@@ -223,7 +241,9 @@ fn a_convolutional_network_is_proven_and_verified() {
 fn an_imported_onnx_network_satisfies_its_circuit() {
 	let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../onnx/tests/fixtures");
 	let graph = opg_onnx::read(&std::fs::read(dir.join("cnn.onnx")).unwrap()).unwrap();
-	let samples = opg_onnx::samples(&std::fs::read(dir.join("inputs.f32")).unwrap(), graph.input_len()).unwrap();
+	let samples =
+		opg_onnx::samples(&std::fs::read(dir.join("inputs.f32")).unwrap(), graph.input_len())
+			.unwrap();
 	let quantized = opg_onnx::quantize(&graph, &samples, None).unwrap();
 	let input = quantized.quantize_input(&samples[0]);
 	let expected = opg_qmodel::to_bytes(&quantized.model.evaluate(&input).unwrap());
@@ -255,9 +275,15 @@ fn a_proof_verifies_for_its_job_only() {
 	};
 	// Replayed for another request, or by another node.
 	assert_eq!(with(&|s| s.binding = job_binding(&genesis, 6, &node)), Err(VerifyError::Rejected));
-	assert_eq!(with(&|s| s.binding = job_binding(&genesis, 5, &other_node)), Err(VerifyError::Rejected));
+	assert_eq!(
+		with(&|s| s.binding = job_binding(&genesis, 5, &other_node)),
+		Err(VerifyError::Rejected)
+	);
 	// Another input, another output.
-	assert_eq!(with(&|s| s.input_commitment = opg_zk_verifier::input_commitment(&[0, 0, 0])), Err(VerifyError::Rejected));
+	assert_eq!(
+		with(&|s| s.input_commitment = opg_zk_verifier::input_commitment(&[0, 0, 0])),
+		Err(VerifyError::Rejected)
+	);
 	assert_eq!(with(&|s| s.output[0] ^= 1), Err(VerifyError::Rejected));
 	assert_eq!(with(&|s| s.output.push(0)), Err(VerifyError::Rejected));
 	assert_eq!(with(&|s| s.output.extend([0; 31])), Err(VerifyError::Arity));
@@ -273,9 +299,15 @@ fn a_proof_verifies_for_its_job_only() {
 	// A key of another setup of the same model rejects the proof.
 	let model = CompiledModel::new(edge_model()).unwrap();
 	let other_key = encode_key(&setup(&model, &mut rng).unwrap().vk);
-	assert_eq!(verify_encoded(&other_key, &proven.proof, &proven.statement), Err(VerifyError::Rejected));
+	assert_eq!(
+		verify_encoded(&other_key, &proven.proof, &proven.statement),
+		Err(VerifyError::Rejected)
+	);
 	let key = decode_key(&verifying).unwrap();
-	assert_eq!(verify(&key, &decode_proof(&proven.proof).unwrap(), &proven.statement.public_inputs()), Ok(()));
+	assert_eq!(
+		verify(&key, &decode_proof(&proven.proof).unwrap(), &proven.statement.public_inputs()),
+		Ok(())
+	);
 }
 
 #[test]
@@ -347,6 +379,10 @@ fn fixture_is_current() {
 		}
 	}
 	for (name, bytes) in files {
-		assert_eq!(&std::fs::read(dir.join(name)).unwrap(), bytes, "{name} is stale: OPG_UPDATE_FIXTURES=1");
+		assert_eq!(
+			&std::fs::read(dir.join(name)).unwrap(),
+			bytes,
+			"{name} is stale: OPG_UPDATE_FIXTURES=1"
+		);
 	}
 }

@@ -175,7 +175,9 @@ pub fn job_binding(genesis: &[u8; 32], request: u64, node: &[u8; 32]) -> Fr {
 
 /// The Poseidon parameters of the input commitment.
 pub fn poseidon_config() -> PoseidonConfig<Fr> {
-	let field = |limbs: &[u64; 4]| Fr::from_bigint(BigInt::new(*limbs)).expect("the constants are canonical; qed");
+	let field = |limbs: &[u64; 4]| {
+		Fr::from_bigint(BigInt::new(*limbs)).expect("the constants are canonical; qed")
+	};
 	let rows = |table: &[[[u64; 4]; 3]]| -> Vec<Vec<Fr>> {
 		table.iter().map(|row| row.iter().map(field).collect()).collect()
 	};
@@ -236,8 +238,14 @@ impl PreparedKey {
 	/// ([`PreparedKey::decode_trusted`]) needs no square root, subgroup check or pairing.
 	pub fn encode(&self) -> Vec<u8> {
 		let mut bytes = Vec::new();
-		self.0.vk.serialize_uncompressed(&mut bytes).expect("writing to a vector cannot fail; qed");
-		self.0.alpha_g1_beta_g2.serialize_uncompressed(&mut bytes).expect("writing to a vector cannot fail; qed");
+		self.0
+			.vk
+			.serialize_uncompressed(&mut bytes)
+			.expect("writing to a vector cannot fail; qed");
+		self.0
+			.alpha_g1_beta_g2
+			.serialize_uncompressed(&mut bytes)
+			.expect("writing to a vector cannot fail; qed");
 		bytes
 	}
 
@@ -246,11 +254,15 @@ impl PreparedKey {
 	/// runtime's own storage, written at publication).
 	pub fn decode_trusted(bytes: &[u8]) -> Result<Self, Error> {
 		let mut reader = bytes;
-		let key = VerifyingKey::<Bn254>::deserialize_with_mode(&mut reader, Compress::No, Validate::No)
+		let key =
+			VerifyingKey::<Bn254>::deserialize_with_mode(&mut reader, Compress::No, Validate::No)
+				.map_err(|_| Error::MalformedKey)?;
+		let alpha_g1_beta_g2 = Fq12::deserialize_with_mode(&mut reader, Compress::No, Validate::No)
 			.map_err(|_| Error::MalformedKey)?;
-		let alpha_g1_beta_g2 =
-			Fq12::deserialize_with_mode(&mut reader, Compress::No, Validate::No).map_err(|_| Error::MalformedKey)?;
-		if !reader.is_empty() || key.gamma_abc_g1.len() < 2 || key.gamma_abc_g1.len() > MAX_PUBLIC_INPUTS + 1 {
+		if !reader.is_empty()
+			|| key.gamma_abc_g1.len() < 2
+			|| key.gamma_abc_g1.len() > MAX_PUBLIC_INPUTS + 1
+		{
 			return Err(Error::MalformedKey);
 		}
 		Ok(Self(PreparedVerifyingKey {
@@ -290,10 +302,10 @@ fn decode_checked_key(bytes: &[u8]) -> Result<VerifyingKey<Bn254>, Error> {
 		return Err(Error::KeyArity);
 	}
 	let key: VerifyingKey<Bn254> = decode_exact(bytes).ok_or(Error::MalformedKey)?;
-	let points_nonzero = !key.alpha_g1.is_zero() &&
-		!key.beta_g2.is_zero() &&
-		!key.gamma_g2.is_zero() &&
-		!key.delta_g2.is_zero();
+	let points_nonzero = !key.alpha_g1.is_zero()
+		&& !key.beta_g2.is_zero()
+		&& !key.gamma_g2.is_zero()
+		&& !key.delta_g2.is_zero();
 	if !points_nonzero {
 		return Err(Error::MalformedKey);
 	}
@@ -315,14 +327,17 @@ pub fn decode_proof(bytes: &[u8]) -> Result<Proof<Bn254>, Error> {
 /// Encodes a proof as [`decode_proof`] reads it.
 pub fn encode_proof(proof: &Proof<Bn254>) -> Vec<u8> {
 	let mut bytes = Vec::with_capacity(PROOF_LEN);
-	proof.serialize_compressed(&mut bytes).expect("writing to a vector cannot fail; qed");
+	proof
+		.serialize_compressed(&mut bytes)
+		.expect("writing to a vector cannot fail; qed");
 	bytes
 }
 
 /// Encodes a verifying key as [`decode_key`] reads it.
 pub fn encode_key(key: &VerifyingKey<Bn254>) -> Vec<u8> {
 	let mut bytes = Vec::new();
-	key.serialize_compressed(&mut bytes).expect("writing to a vector cannot fail; qed");
+	key.serialize_compressed(&mut bytes)
+		.expect("writing to a vector cannot fail; qed");
 	bytes
 }
 
@@ -363,7 +378,10 @@ fn batch_coefficients(items: &[(Proof<Bn254>, Vec<Fr>)]) -> Vec<Fr> {
 	let seed = transcript.finalize();
 	(0..items.len() as u32)
 		.map(|index| {
-			let digest = Blake2b::<U32>::new().chain_update(seed).chain_update(index.to_le_bytes()).finalize();
+			let digest = Blake2b::<U32>::new()
+				.chain_update(seed)
+				.chain_update(index.to_le_bytes())
+				.finalize();
 			let mut low = [0u8; 16];
 			low.copy_from_slice(&digest[..16]);
 			Fr::from(u128::from_le_bytes(low).max(1))
@@ -394,8 +412,8 @@ pub fn verify_batch(key: &PreparedKey, items: &[(Proof<Bn254>, Vec<Fr>)]) -> Res
 		}
 	}
 	let bases = &pvk.vk.gamma_abc_g1;
-	let combined_inputs = bases[0] * coefficient_sum
-		+ G1Projective::msm_unchecked(&bases[1..], &input_scalars);
+	let combined_inputs =
+		bases[0] * coefficient_sum + G1Projective::msm_unchecked(&bases[1..], &input_scalars);
 	let c_points: Vec<_> = items.iter().map(|(proof, _)| proof.c).collect();
 	let combined_c = G1Projective::msm_unchecked(&c_points, &coefficients);
 
@@ -435,7 +453,10 @@ pub fn decode_inputs(bytes: &[u8]) -> Option<Vec<Fr>> {
 	if bytes.len() % 32 != 0 {
 		return None;
 	}
-	bytes.chunks_exact(32).map(|chunk| field_from_bytes(chunk.try_into().ok()?)).collect()
+	bytes
+		.chunks_exact(32)
+		.map(|chunk| field_from_bytes(chunk.try_into().ok()?))
+		.collect()
 }
 
 /// Verifies an encoded proof for encoded public inputs against a trusted prepared key
@@ -448,11 +469,16 @@ pub fn verify_prepared_inputs(prepared: &[u8], proof: &[u8], inputs: &[u8]) -> R
 
 /// Verifies encoded proofs for their encoded public inputs against one trusted prepared
 /// key, as one batch.
-pub fn verify_batch_prepared_inputs(prepared: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error> {
+pub fn verify_batch_prepared_inputs(
+	prepared: &[u8],
+	items: &[(Vec<u8>, Vec<u8>)],
+) -> Result<(), Error> {
 	let key = PreparedKey::decode_trusted(prepared)?;
 	let decoded = items
 		.iter()
-		.map(|(proof, inputs)| Ok((decode_proof(proof)?, decode_inputs(inputs).ok_or(Error::Arity)?)))
+		.map(|(proof, inputs)| {
+			Ok((decode_proof(proof)?, decode_inputs(inputs).ok_or(Error::Arity)?))
+		})
 		.collect::<Result<Vec<_>, Error>>()?;
 	verify_batch(&key, &decoded)
 }
@@ -475,7 +501,11 @@ pub trait Groth16Verifier {
 	fn verify_inputs(&self, prepared: &[u8], proof: &[u8], inputs: &[u8]) -> Result<(), Error>;
 
 	/// Verifies a batch of encoded proofs and inputs against one prepared key.
-	fn verify_batch_inputs(&self, prepared: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error>;
+	fn verify_batch_inputs(
+		&self,
+		prepared: &[u8],
+		items: &[(Vec<u8>, Vec<u8>)],
+	) -> Result<(), Error>;
 
 	/// Verifies a proof of `statement`.
 	fn verify(&self, prepared: &[u8], proof: &[u8], statement: &Statement) -> Result<(), Error> {
@@ -505,7 +535,11 @@ impl Groth16Verifier for PureRust {
 		verify_prepared_inputs(prepared, proof, inputs)
 	}
 
-	fn verify_batch_inputs(&self, prepared: &[u8], items: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Error> {
+	fn verify_batch_inputs(
+		&self,
+		prepared: &[u8],
+		items: &[(Vec<u8>, Vec<u8>)],
+	) -> Result<(), Error> {
 		verify_batch_prepared_inputs(prepared, items)
 	}
 }

@@ -207,7 +207,8 @@ fn encoded_paths_agree_with_the_typed_ones() {
 	let key = encode_key(&f.key);
 	let (proof, inputs) = f.prove(2, 21, 4);
 	// Statement layout: binding, commitment, then packed output; reuse the three inputs.
-	let statement = Statement { binding: inputs[0], input_commitment: inputs[1], output: alloc::vec![] };
+	let statement =
+		Statement { binding: inputs[0], input_commitment: inputs[1], output: alloc::vec![] };
 	assert_eq!(statement.public_inputs(), inputs[..2].to_vec());
 	assert_eq!(verify_encoded(&key, &encode_proof(&proof), &statement), Err(Error::Arity));
 	assert_eq!(verify_encoded(b"", &encode_proof(&proof), &statement), Err(Error::MalformedKey));
@@ -310,7 +311,8 @@ fn poseidon_constants_are_the_grain_lfsr_ones() {
 	let limbs = |rows: &[Vec<Fr>]| -> std::string::String {
 		rows.iter()
 			.map(|row| {
-				let elements: Vec<_> = row.iter().map(|e| std::format!("{:?}", e.into_bigint().0)).collect();
+				let elements: Vec<_> =
+					row.iter().map(|e| std::format!("{:?}", e.into_bigint().0)).collect();
 				std::format!("\t[{}],\n", elements.join(", "))
 			})
 			.collect()

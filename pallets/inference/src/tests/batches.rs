@@ -4,7 +4,12 @@ fn batch_requests(count: usize) -> Vec<RequestId> {
 	(0..count)
 		.map(|i| {
 			let id = NextRequestId::<Test>::get();
-			assert_ok!(request_with(ALICE, stored(i as u8), VerificationMode::Vanilla, SettlementMode::Batch));
+			assert_ok!(request_with(
+				ALICE,
+				stored(i as u8),
+				VerificationMode::Vanilla,
+				SettlementMode::Batch
+			));
 			id
 		})
 		.collect()
@@ -15,10 +20,17 @@ fn leaf(id: RequestId) -> Leaf {
 	Leaf { request: id, input_hash, output_hash: opg_settlement::sha256(&id.to_le_bytes()) }
 }
 
-fn signed_batch(node: u8, leaves: Vec<Leaf>, signer: u8) -> (BatchResultOf<Test>, sr25519::Signature) {
+fn signed_batch(
+	node: u8,
+	leaves: Vec<Leaf>,
+	signer: u8,
+) -> (BatchResultOf<Test>, sr25519::Signature) {
 	let root = merkle::root(&leaves).unwrap_or_default();
 	let message = opg_settlement::message::batch(&GENESIS_HASH, &root, leaves.len() as u32);
-	(BatchResult { node: key(node), leaves: BoundedVec::truncate_from(leaves) }, node_pair(signer).sign(&message))
+	(
+		BatchResult { node: key(node), leaves: BoundedVec::truncate_from(leaves) },
+		node_pair(signer).sign(&message),
+	)
 }
 
 #[test]
@@ -29,7 +41,13 @@ fn a_signed_batch_settles_every_leaf_and_proves_each() {
 		let leaves: Vec<Leaf> = ids.iter().map(|id| leaf(*id)).collect();
 		let (batch, signature) = signed_batch(1, leaves.clone(), 1);
 		let call = Call::<Test>::submit_batch { batch: batch.clone(), signature };
-		assert_eq!(Inference::validate_unsigned(TransactionSource::External, &call).unwrap().provides.len(), 3);
+		assert_eq!(
+			Inference::validate_unsigned(TransactionSource::External, &call)
+				.unwrap()
+				.provides
+				.len(),
+			3
+		);
 		let before = Balances::balance(&operator(1));
 		assert_ok!(Inference::submit_batch(RuntimeOrigin::none(), batch, signature));
 		assert_eq!(Balances::balance(&operator(1)), before + 3 * 950);
@@ -37,7 +55,10 @@ fn a_signed_batch_settles_every_leaf_and_proves_each() {
 		let root = merkle::root(&leaves).unwrap();
 		for (index, id) in ids.iter().enumerate() {
 			let proof = Inference::batch_proof(*id).unwrap();
-			assert_eq!((proof.batch, proof.node, proof.root, proof.leaf), (0, key(1), root, leaves[index]));
+			assert_eq!(
+				(proof.batch, proof.node, proof.root, proof.leaf),
+				(0, key(1), root, leaves[index])
+			);
 			assert_eq!(proof.signature, signature);
 			assert!(merkle::verify(&root, &proof.leaf, &proof.proof));
 		}
@@ -58,9 +79,16 @@ fn every_check_of_a_batch_has_its_error() {
 		};
 		assert_noop!(submit(1, vec![], 1), Error::<Test>::EmptyBatch);
 		let individual = request(ALICE);
-		let individual_leaf = Leaf { request: individual, input_hash: opg_settlement::sha256(b"input"), output_hash: [0; 32] };
+		let individual_leaf = Leaf {
+			request: individual,
+			input_hash: opg_settlement::sha256(b"input"),
+			output_hash: [0; 32],
+		};
 		let node_of_individual = assigned(individual);
-		assert_noop!(submit(node_of_individual, vec![individual_leaf], node_of_individual), Error::<Test>::WrongSettlementMode);
+		assert_noop!(
+			submit(node_of_individual, vec![individual_leaf], node_of_individual),
+			Error::<Test>::WrongSettlementMode
+		);
 		let any = ids[0];
 		let node = assigned(any);
 		assert_noop!(submit(node, vec![leaf(any)], 3 - node), Error::<Test>::BadSignature);
@@ -69,7 +97,10 @@ fn every_check_of_a_batch_has_its_error() {
 		let mut wrong_input = leaf(any);
 		wrong_input.input_hash = [0xee; 32];
 		assert_noop!(submit(node, vec![wrong_input], node), Error::<Test>::InputHashMismatch);
-		assert_noop!(submit(node, vec![Leaf { request: 999, ..leaf(any) }], node), Error::<Test>::RequestNotFound);
+		assert_noop!(
+			submit(node, vec![Leaf { request: 999, ..leaf(any) }], node),
+			Error::<Test>::RequestNotFound
+		);
 		let _ = on_1;
 	});
 }

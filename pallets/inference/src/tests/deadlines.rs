@@ -14,7 +14,11 @@ fn a_missed_deadline_penalizes_and_reassigns() {
 		assert_eq!(pallet_node_registry::Nodes::<Test>::get(key(first)).unwrap().bond, 700);
 		assert_eq!(Balances::balance(&Treasury::get()), treasury + 300);
 		assert_eq!(Requests::<Test>::get(id).unwrap().deadline, 12);
-		assert!(events().contains(&Event::DeadlineMissed { request: id, node: key(first), penalty: 300 }));
+		assert!(events().contains(&Event::DeadlineMissed {
+			request: id,
+			node: key(first),
+			penalty: 300
+		}));
 		assert!(!Assignments::<Test>::contains_key(key(first), id));
 		assert_noop!(submit(id, first), Error::<Test>::NotAssigned);
 		assert_ok!(submit(id, second));
@@ -43,7 +47,10 @@ fn with_no_other_node_or_after_the_last_attempt_the_fee_comes_back() {
 			}
 		}
 		assert!(Requests::<Test>::get(id).is_none());
-		let missed = events().iter().filter(|e| matches!(e, Event::DeadlineMissed { request, .. } if *request == id)).count();
+		let missed = events()
+			.iter()
+			.filter(|e| matches!(e, Event::DeadlineMissed { request, .. } if *request == id))
+			.count();
 		assert_eq!(missed, 3);
 		assert_eq!(Balances::balance(&BOB), ENDOWMENT);
 	});

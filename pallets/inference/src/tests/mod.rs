@@ -25,13 +25,23 @@ fn stored(tag: u8) -> InputOf<Test> {
 	Input::Stored { hash: [tag; 32], size: 100, locator: BoundedVec::new() }
 }
 
-fn request_with(who: AccountId, input: InputOf<Test>, mode: VerificationMode, settlement: SettlementMode) -> DispatchResult {
+fn request_with(
+	who: AccountId,
+	input: InputOf<Test>,
+	mode: VerificationMode,
+	settlement: SettlementMode,
+) -> DispatchResult {
 	Inference::request(RuntimeOrigin::signed(who), MODEL, input, mode, settlement, PRICE, 5)
 }
 
 fn request(who: AccountId) -> RequestId {
 	let id = NextRequestId::<Test>::get();
-	assert_ok!(request_with(who, inline(b"input"), VerificationMode::Vanilla, SettlementMode::Individual));
+	assert_ok!(request_with(
+		who,
+		inline(b"input"),
+		VerificationMode::Vanilla,
+		SettlementMode::Individual
+	));
 	id
 }
 
@@ -44,7 +54,12 @@ fn output(bytes: &[u8]) -> Output<<Test as Config>::MaxInlineOutput> {
 }
 
 /// The result of node `n` for `id`, signed by `signer`.
-fn signed_result(id: RequestId, n: u8, out: Output<<Test as Config>::MaxInlineOutput>, signer: u8) -> (ResultOf<Test>, sr25519::Signature) {
+fn signed_result(
+	id: RequestId,
+	n: u8,
+	out: Output<<Test as Config>::MaxInlineOutput>,
+	signer: u8,
+) -> (ResultOf<Test>, sr25519::Signature) {
 	let request = Requests::<Test>::get(id).unwrap();
 	let message = Inference::result_message(&request, id, &out.hash()).unwrap();
 	(InferenceResult { request: id, node: key(n), output: out }, node_pair(signer).sign(&message))
@@ -70,10 +85,10 @@ fn events() -> Vec<Event<Test>> {
 		.collect()
 }
 
-mod requests;
-mod results;
 mod batches;
-mod zkml;
 mod deadlines;
 mod offchain;
 mod properties;
+mod requests;
+mod results;
+mod zkml;

@@ -1,15 +1,17 @@
 use super::*;
 use codec::Decode;
+use parking_lot::RwLock;
 use polkadot_sdk::{
 	frame_support::traits::Hooks,
 	sp_core::offchain::{
-		testing::{OffchainState, PendingRequest, PoolState, TestOffchainExt, TestTransactionPoolExt},
+		testing::{
+			OffchainState, PendingRequest, PoolState, TestOffchainExt, TestTransactionPoolExt,
+		},
 		OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
 	},
 	sp_io::TestExternalities,
 	sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt},
 };
-use parking_lot::RwLock;
 use std::sync::Arc;
 
 type Extrinsic = polkadot_sdk::frame_system::mocking::MockUncheckedExtrinsic<Test>;
@@ -23,7 +25,9 @@ fn worker_ext() -> (TestExternalities, Shared<OffchainState>, Shared<PoolState>)
 	let (offchain, state) = TestOffchainExt::new();
 	let (pool, pool_state) = TestTransactionPoolExt::new();
 	let keystore = MemoryKeystore::new();
-	keystore.sr25519_generate_new(NODE_KEY_TYPE, Some(&format!("0x{}", hex::encode([1u8; 32])))).unwrap();
+	keystore
+		.sr25519_generate_new(NODE_KEY_TYPE, Some(&format!("0x{}", hex::encode([1u8; 32]))))
+		.unwrap();
 	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
 	ext.register_extension(OffchainDbExt::new(offchain));
 	ext.register_extension(TransactionPoolExt::new(pool));
@@ -33,14 +37,23 @@ fn worker_ext() -> (TestExternalities, Shared<OffchainState>, Shared<PoolState>)
 
 /// Expects the worker to POST `body` to the executor at `path` (after its URL), and
 /// answers `response` with `headers`.
-fn expect_post(state: &RwLock<OffchainState>, path: String, body: &[u8], response: &[u8], headers: &[(&str, String)]) {
+fn expect_post(
+	state: &RwLock<OffchainState>,
+	path: String,
+	body: &[u8],
+	response: &[u8],
+	headers: &[(&str, String)],
+) {
 	state.write().expect_request(PendingRequest {
 		method: "POST".into(),
 		uri: format!("{EXECUTOR}{path}"),
 		headers: vec![("content-type".into(), "application/octet-stream".into())],
 		body: body.to_vec(),
 		response: Some(response.to_vec()),
-		response_headers: headers.iter().map(|(name, value)| (name.to_string(), value.clone())).collect(),
+		response_headers: headers
+			.iter()
+			.map(|(name, value)| (name.to_string(), value.clone()))
+			.collect(),
 		sent: true,
 		..Default::default()
 	});
@@ -111,9 +124,15 @@ fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
 			&key(2).0,
 		);
 		let expect = |id: RequestId, signature: Option<sr25519::Signature>| {
-			let path = format!("/v1/infer/0x{}?genesis=0x{}&request={id}", hex::encode([0xaa; 32]), hex::encode(GENESIS_HASH));
-			let headers: Vec<_> =
-				signature.iter().map(|s| ("x-opg-signature", format!("0x{}", hex::encode(s.0)))).collect();
+			let path = format!(
+				"/v1/infer/0x{}?genesis=0x{}&request={id}",
+				hex::encode([0xaa; 32]),
+				hex::encode(GENESIS_HASH)
+			);
+			let headers: Vec<_> = signature
+				.iter()
+				.map(|s| ("x-opg-signature", format!("0x{}", hex::encode(s.0))))
+				.collect();
 			expect_post(&state, path, b"input", b"output", &headers);
 		};
 
@@ -124,13 +143,24 @@ fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
 		let calls = submitted_calls(&pool);
 		let [call] = &calls[..] else { panic!("one result submitted, not {calls:?}") };
 		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
-		let Call::submit_result { result, signature: submitted } = call.clone() else { panic!("a single result") };
-		assert_eq!((result.node, submitted), (key(2), signature), "the executor's signature, for its key");
+		let Call::submit_result { result, signature: submitted } = call.clone() else {
+			panic!("a single result")
+		};
+		assert_eq!(
+			(result.node, submitted),
+			(key(2), signature),
+			"the executor's signature, for its key"
+		);
 		assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, submitted));
 
 		// Batch settlement: the executor signs the root over the results it signed.
 		let batched = NextRequestId::<Test>::get();
-		assert_ok!(request_with(ALICE, inline(b"input"), VerificationMode::Vanilla, SettlementMode::Batch));
+		assert_ok!(request_with(
+			ALICE,
+			inline(b"input"),
+			VerificationMode::Vanilla,
+			SettlementMode::Batch
+		));
 		let (_, leaf_signature) = signed_result(batched, 2, output(b"output"), 2);
 		expect(batched, Some(leaf_signature));
 		let leaf = opg_settlement::merkle::Leaf {
@@ -139,7 +169,8 @@ fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
 			output_hash: opg_settlement::sha256(b"output"),
 		};
 		let root = opg_settlement::merkle::root(&[leaf]).unwrap();
-		let root_signature = node_pair(2).sign(&opg_settlement::message::batch(&GENESIS_HASH, &root, 1));
+		let root_signature =
+			node_pair(2).sign(&opg_settlement::message::batch(&GENESIS_HASH, &root, 1));
 		expect_post(
 			&state,
 			format!("/v1/sign-batch?genesis=0x{}", hex::encode(GENESIS_HASH)),
@@ -170,9 +201,19 @@ fn expect_proof(state: &RwLock<OffchainState>, prover: &opg_zk::Prover, id: Requ
 	use ark_std::rand::{rngs::StdRng, SeedableRng};
 	let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
 	let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
-	let query = format!("genesis=0x{}&request={id}&node=0x{}", hex::encode(GENESIS_HASH), hex::encode(key(1).0));
+	let query = format!(
+		"genesis=0x{}&request={id}&node=0x{}",
+		hex::encode(GENESIS_HASH),
+		hex::encode(key(1).0)
+	);
 	let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
-	expect_post(state, path, &zkml::INPUT, &proven.output, &[("x-opg-proof", format!("0x{}", hex::encode(&proven.proof)))]);
+	expect_post(
+		state,
+		path,
+		&zkml::INPUT,
+		&proven.output,
+		&[("x-opg-proof", format!("0x{}", hex::encode(&proven.proof)))],
+	);
 	proven.proof
 }
 
@@ -195,10 +236,20 @@ fn zkml_assignments_go_to_the_prover_and_settle_with_its_proof() {
 		Inference::offchain_worker(1);
 		let call = submitted_calls(&pool).into_iter().next().expect("one result");
 		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, &call));
-		let Call::submit_proven_result { result, proof, signature } = call else { panic!("a proven result") };
+		let Call::submit_proven_result { result, proof, signature } = call else {
+			panic!("a proven result")
+		};
 		assert_eq!(proof.to_vec(), expected);
-		assert_ok!(Inference::submit_proven_result(RuntimeOrigin::none(), result, proof.clone(), signature));
-		assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Proven { signature, proof });
+		assert_ok!(Inference::submit_proven_result(
+			RuntimeOrigin::none(),
+			result,
+			proof.clone(),
+			signature
+		));
+		assert_eq!(
+			Results::<Test>::get(id).unwrap().settlement,
+			Settlement::Proven { signature, proof }
+		);
 	});
 }
 
@@ -222,8 +273,15 @@ fn stored_zkml_assignments_are_proven_from_the_store() {
 		expect_post(&state, path, &[], &proven.output, &[("x-opg-proof", header)]);
 		Inference::offchain_worker(1);
 		let call = submitted_calls(&pool).into_iter().next().expect("one result");
-		let Call::submit_proven_result { result, proof, signature } = call else { panic!("a proven result") };
-		assert_ok!(Inference::submit_proven_result(RuntimeOrigin::none(), result, proof, signature));
+		let Call::submit_proven_result { result, proof, signature } = call else {
+			panic!("a proven result")
+		};
+		assert_ok!(Inference::submit_proven_result(
+			RuntimeOrigin::none(),
+			result,
+			proof,
+			signature
+		));
 		assert!(Results::<Test>::get(id).is_some());
 	});
 }
@@ -233,7 +291,8 @@ fn zkml_results_of_one_model_go_as_one_proven_batch() {
 	let (mut ext, state, pool) = worker_ext();
 	ext.execute_with(|| {
 		let prover = zk_worker();
-		let ids = [zkml::zk_request(VerificationMode::Zkml), zkml::zk_request(VerificationMode::Zkml)];
+		let ids =
+			[zkml::zk_request(VerificationMode::Zkml), zkml::zk_request(VerificationMode::Zkml)];
 		// The worker serves assignments in storage order.
 		for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
 			expect_proof(&state, &prover, id);
@@ -257,15 +316,34 @@ fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
 		register_node(1, 1_000);
 		set_executor_url();
 		let private = NextRequestId::<Test>::get();
-		assert_ok!(request_with(ALICE, stored(7), VerificationMode::Vanilla, SettlementMode::Private));
+		assert_ok!(request_with(
+			ALICE,
+			stored(7),
+			VerificationMode::Vanilla,
+			SettlementMode::Private
+		));
 		let batched = NextRequestId::<Test>::get();
-		assert_ok!(request_with(ALICE, inline(b"a"), VerificationMode::Vanilla, SettlementMode::Batch));
-		assert_ok!(request_with(ALICE, inline(b"b"), VerificationMode::Vanilla, SettlementMode::Batch));
+		assert_ok!(request_with(
+			ALICE,
+			inline(b"a"),
+			VerificationMode::Vanilla,
+			SettlementMode::Batch
+		));
+		assert_ok!(request_with(
+			ALICE,
+			inline(b"b"),
+			VerificationMode::Vanilla,
+			SettlementMode::Batch
+		));
 
 		// The worker serves assignments in storage order.
 		for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
 			if id == private {
-				let path = format!("/v1/infer/0x{}?input=0x{}", hex::encode([0xaa; 32]), hex::encode([7u8; 32]));
+				let path = format!(
+					"/v1/infer/0x{}?input=0x{}",
+					hex::encode([0xaa; 32]),
+					hex::encode([7u8; 32])
+				);
 				expect_post(&state, path, b"", b"secret", &[]);
 			} else if id == batched {
 				expect_inference(&state, b"a", b"A");
@@ -286,7 +364,8 @@ fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
 					assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
 				},
 				Call::submit_batch { batch, signature } => {
-					let mut outputs: Vec<_> = batch.leaves.iter().map(|leaf| (leaf.request, leaf.output_hash)).collect();
+					let mut outputs: Vec<_> =
+						batch.leaves.iter().map(|leaf| (leaf.request, leaf.output_hash)).collect();
 					outputs.sort();
 					let expected = vec![
 						(batched, opg_settlement::sha256(b"A")),

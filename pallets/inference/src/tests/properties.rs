@@ -8,7 +8,8 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 	for seed in 0..48u64 {
 		build_and_execute(|| {
 			let issuance = Balances::total_issuance();
-			let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+			let mut state =
+				seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
 			let mut next = |bound: u64| {
 				state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
 				(state >> 33) % bound
@@ -21,14 +22,28 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 				run_to(2 + step);
 				let requester = if next(2) == 0 { ALICE } else { BOB };
 				let _ = match next(8) {
-					0 | 1 => request_with(requester, inline(&[next(255) as u8]), VerificationMode::Vanilla, SettlementMode::Individual),
-					2 => request_with(requester, stored(next(255) as u8), VerificationMode::Vanilla, SettlementMode::Batch),
+					0 | 1 => request_with(
+						requester,
+						inline(&[next(255) as u8]),
+						VerificationMode::Vanilla,
+						SettlementMode::Individual,
+					),
+					2 => request_with(
+						requester,
+						stored(next(255) as u8),
+						VerificationMode::Vanilla,
+						SettlementMode::Batch,
+					),
 					3 => {
 						// Some node answers one of its requests, maybe not its own.
 						let open: Vec<RequestId> = Requests::<Test>::iter_keys().collect();
 						match open.get(next(open.len().max(1) as u64) as usize) {
-							Some(id) if Requests::<Test>::get(id).unwrap().settlement == SettlementMode::Individual => {
-								let node = if next(4) == 0 { 1 + next(4) as u8 } else { assigned(*id) };
+							Some(id)
+								if Requests::<Test>::get(id).unwrap().settlement
+									== SettlementMode::Individual =>
+							{
+								let node =
+									if next(4) == 0 { 1 + next(4) as u8 } else { assigned(*id) };
 								let result = submit(*id, node);
 								if result.is_ok() {
 									assert!(settled.insert(*id), "request {id} settled twice");
@@ -42,15 +57,29 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 						let node = 1 + next(4) as u8;
 						let leaves: Vec<Leaf> = Assignments::<Test>::iter_prefix(key(node))
 							.map(|(id, _)| id)
-							.filter(|id| Requests::<Test>::get(id).unwrap().settlement == SettlementMode::Batch)
-							.map(|id| Leaf { request: id, input_hash: Requests::<Test>::get(id).unwrap().input_hash, output_hash: [1; 32] })
+							.filter(|id| {
+								Requests::<Test>::get(id).unwrap().settlement
+									== SettlementMode::Batch
+							})
+							.map(|id| Leaf {
+								request: id,
+								input_hash: Requests::<Test>::get(id).unwrap().input_hash,
+								output_hash: [1; 32],
+							})
 							.collect();
 						let root = merkle::root(&leaves).unwrap_or_default();
-						let signature = node_pair(node).sign(&opg_settlement::message::batch(&GENESIS_HASH, &root, leaves.len() as u32));
+						let signature = node_pair(node).sign(&opg_settlement::message::batch(
+							&GENESIS_HASH,
+							&root,
+							leaves.len() as u32,
+						));
 						let ids: Vec<RequestId> = leaves.iter().map(|l| l.request).collect();
 						let result = Inference::submit_batch(
 							RuntimeOrigin::none(),
-							BatchResult { node: key(node), leaves: BoundedVec::truncate_from(leaves) },
+							BatchResult {
+								node: key(node),
+								leaves: BoundedVec::truncate_from(leaves),
+							},
 							signature,
 						);
 						if result.is_ok() {
@@ -66,12 +95,16 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 					},
 					6 => {
 						// The owner publishes a new version, or deprecates or removes one.
-						let versions: Vec<u32> = pallet_model_hub::Models::<Test>::iter_keys().filter(|id| *id != MODEL).collect();
-						let version = versions.get(next(versions.len().max(1) as u64) as usize).copied();
+						let versions: Vec<u32> = pallet_model_hub::Models::<Test>::iter_keys()
+							.filter(|id| *id != MODEL)
+							.collect();
+						let version =
+							versions.get(next(versions.len().max(1) as u64) as usize).copied();
 						let owner = RuntimeOrigin::signed(OWNER);
 						match (next(3), version) {
 							(0, _) | (_, None) => {
-								let mut spec = pallet_model_hub::Models::<Test>::get(MODEL).unwrap().spec;
+								let mut spec =
+									pallet_model_hub::Models::<Test>::get(MODEL).unwrap().spec;
 								spec.version.patch = 1 + step as u16;
 								ModelHub::publish(owner, spec, None)
 							},
@@ -84,15 +117,22 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 						if next(3) == 0 {
 							NodeRegistry::unregister(RuntimeOrigin::signed(operator(n)), key(n))
 						} else {
-							<NodeRegistry as pallet_node_registry::NodeSlashing<Balance>>::slash(&key(n), next(500) as Balance);
+							<NodeRegistry as pallet_node_registry::NodeSlashing<Balance>>::slash(
+								&key(n),
+								next(500) as Balance,
+							);
 							Ok(())
 						}
 					},
 				};
 				assert_eq!(Balances::total_issuance(), issuance);
-				let open_fees: Balance = Requests::<Test>::iter_values().filter(|r| r.requester == ALICE).map(|r| r.fee).sum();
+				let open_fees: Balance = Requests::<Test>::iter_values()
+					.filter(|r| r.requester == ALICE)
+					.map(|r| r.fee)
+					.sum();
 				assert_eq!(held(ALICE), open_fees);
-				let deposits: Balance = pallet_model_hub::Models::<Test>::iter_values().map(|m| m.deposit).sum();
+				let deposits: Balance =
+					pallet_model_hub::Models::<Test>::iter_values().map(|m| m.deposit).sum();
 				let reason: RuntimeHoldReason = pallet_model_hub::HoldReason::ModelDeposit.into();
 				assert_eq!(Balances::balance_on_hold(&reason, &OWNER), deposits);
 			}

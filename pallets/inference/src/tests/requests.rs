@@ -7,11 +7,18 @@ fn a_request_holds_the_fee_and_is_assigned() {
 		let id = request(ALICE);
 		assert_eq!(held(ALICE), PRICE);
 		let stored = Requests::<Test>::get(id).unwrap();
-		assert_eq!((stored.node, stored.deadline, stored.attempts, stored.fee), (key(1), 6, 1, PRICE));
+		assert_eq!(
+			(stored.node, stored.deadline, stored.attempts, stored.fee),
+			(key(1), 6, 1, PRICE)
+		);
 		assert_eq!(stored.input_hash, opg_settlement::sha256(b"input"));
 		assert!(Assignments::<Test>::contains_key(key(1), id));
 		assert_eq!(Deadlines::<Test>::get(6).into_inner(), vec![id]);
-		assert!(events().contains(&Event::RequestAssigned { request: id, node: key(1), deadline: 6 }));
+		assert!(events().contains(&Event::RequestAssigned {
+			request: id,
+			node: key(1),
+			deadline: 6
+		}));
 	});
 }
 
@@ -20,10 +27,21 @@ fn bad_requests_are_refused_and_change_nothing() {
 	build_and_execute(|| {
 		let vanilla = VerificationMode::Vanilla;
 		let individual = SettlementMode::Individual;
-		assert_noop!(request_with(ALICE, inline(b"x"), vanilla, individual), Error::<Test>::NoNodeAvailable);
+		assert_noop!(
+			request_with(ALICE, inline(b"x"), vanilla, individual),
+			Error::<Test>::NoNodeAvailable
+		);
 		register_node(1, 1_000);
 		assert_noop!(
-			Inference::request(RuntimeOrigin::signed(ALICE), 7, inline(b"x"), vanilla, individual, PRICE, 5),
+			Inference::request(
+				RuntimeOrigin::signed(ALICE),
+				7,
+				inline(b"x"),
+				vanilla,
+				individual,
+				PRICE,
+				5
+			),
 			Error::<Test>::ModelUnavailable
 		);
 		assert_noop!(
@@ -35,27 +53,57 @@ fn bad_requests_are_refused_and_change_nothing() {
 			Error::<Test>::PrivateInputMustBeStored
 		);
 		assert_noop!(
-			request_with(ALICE, Input::Stored { hash: [1; 32], size: 0, locator: BoundedVec::new() }, vanilla, SettlementMode::Private),
+			request_with(
+				ALICE,
+				Input::Stored { hash: [1; 32], size: 0, locator: BoundedVec::new() },
+				vanilla,
+				SettlementMode::Private
+			),
 			Error::<Test>::EmptyInput
 		);
 		assert_noop!(
-			Inference::request(RuntimeOrigin::signed(ALICE), MODEL, inline(b"x"), vanilla, individual, PRICE - 1, 5),
+			Inference::request(
+				RuntimeOrigin::signed(ALICE),
+				MODEL,
+				inline(b"x"),
+				vanilla,
+				individual,
+				PRICE - 1,
+				5
+			),
 			Error::<Test>::FeeAboveMax
 		);
 		for window in [0, 1, 21] {
 			assert_noop!(
-				Inference::request(RuntimeOrigin::signed(ALICE), MODEL, inline(b"x"), vanilla, individual, PRICE, window),
+				Inference::request(
+					RuntimeOrigin::signed(ALICE),
+					MODEL,
+					inline(b"x"),
+					vanilla,
+					individual,
+					PRICE,
+					window
+				),
 				Error::<Test>::InvalidWindow
 			);
 		}
-		assert_noop!(request_with(77, inline(b"x"), vanilla, individual), Error::<Test>::InsufficientBalance);
+		assert_noop!(
+			request_with(77, inline(b"x"), vanilla, individual),
+			Error::<Test>::InsufficientBalance
+		);
 		// A TEE request needs an attested node.
-		assert_noop!(request_with(ALICE, inline(b"x"), VerificationMode::Tee, individual), Error::<Test>::NoNodeAvailable);
+		assert_noop!(
+			request_with(ALICE, inline(b"x"), VerificationMode::Tee, individual),
+			Error::<Test>::NoNodeAvailable
+		);
 		// MaxDeadlinesPerBlock is 4.
 		for _ in 0..4 {
 			request(ALICE);
 		}
-		assert_noop!(request_with(ALICE, inline(b"x"), vanilla, individual), Error::<Test>::DeadlineBlockFull);
+		assert_noop!(
+			request_with(ALICE, inline(b"x"), vanilla, individual),
+			Error::<Test>::DeadlineBlockFull
+		);
 	});
 }
 
@@ -65,7 +113,12 @@ fn a_deprecated_model_takes_no_requests() {
 		register_node(1, 1_000);
 		assert_ok!(ModelHub::deprecate(RuntimeOrigin::signed(OWNER), MODEL));
 		assert_noop!(
-			request_with(ALICE, inline(b"x"), VerificationMode::Vanilla, SettlementMode::Individual),
+			request_with(
+				ALICE,
+				inline(b"x"),
+				VerificationMode::Vanilla,
+				SettlementMode::Individual
+			),
 			Error::<Test>::ModelUnavailable
 		);
 	});

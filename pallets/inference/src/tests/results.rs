@@ -6,7 +6,8 @@ fn a_valid_result_pays_the_node_and_the_treasury_once() {
 		register_node(1, 1_000);
 		let id = request(ALICE);
 		let issuance = Balances::total_issuance();
-		let (node_before, treasury_before) = (Balances::balance(&operator(1)), Balances::balance(&Treasury::get()));
+		let (node_before, treasury_before) =
+			(Balances::balance(&operator(1)), Balances::balance(&Treasury::get()));
 		let (result, signature) = signed_result(id, 1, output(b"out"), 1);
 		assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result.clone(), signature));
 		assert_eq!(Balances::balance(&operator(1)), node_before + 950);
@@ -15,12 +16,18 @@ fn a_valid_result_pays_the_node_and_the_treasury_once() {
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::total_issuance(), issuance);
 		let settled = Results::<Test>::get(id).unwrap();
-		assert_eq!((settled.paid, settled.protocol_fee, settled.output.clone()), (950, 50, output(b"out")));
+		assert_eq!(
+			(settled.paid, settled.protocol_fee, settled.output.clone()),
+			(950, 50, output(b"out"))
+		);
 		assert!(Requests::<Test>::get(id).is_none() && Inputs::<Test>::get(id).is_none());
 		assert!(!Assignments::<Test>::contains_key(key(1), id));
 		assert!(Deadlines::<Test>::get(6).is_empty());
 		// No second settlement.
-		assert_noop!(Inference::submit_result(RuntimeOrigin::none(), result, signature), Error::<Test>::RequestNotFound);
+		assert_noop!(
+			Inference::submit_result(RuntimeOrigin::none(), result, signature),
+			Error::<Test>::RequestNotFound
+		);
 	});
 }
 
@@ -37,13 +44,22 @@ fn every_check_of_a_result_has_its_error() {
 		assert_noop!(submit(id, other), Error::<Test>::NotAssigned);
 		// Signed by another key, or over another output.
 		let (result, signature) = signed_result(id, node, output(b"out"), other);
-		assert_noop!(Inference::submit_result(none(), result, signature), Error::<Test>::BadSignature);
+		assert_noop!(
+			Inference::submit_result(none(), result, signature),
+			Error::<Test>::BadSignature
+		);
 		let (mut result, signature) = signed_result(id, node, output(b"out"), node);
 		result.output = output(b"forged");
-		assert_noop!(Inference::submit_result(none(), result, signature), Error::<Test>::BadSignature);
+		assert_noop!(
+			Inference::submit_result(none(), result, signature),
+			Error::<Test>::BadSignature
+		);
 		// A hash for an individual request.
 		let (result, signature) = signed_result(id, node, Output::Hash([1; 32]), node);
-		assert_noop!(Inference::submit_result(none(), result, signature), Error::<Test>::WrongSettlementMode);
+		assert_noop!(
+			Inference::submit_result(none(), result, signature),
+			Error::<Test>::WrongSettlementMode
+		);
 		// Signed origins cannot submit results.
 		let (result, signature) = signed_result(id, node, output(b"out"), node);
 		assert!(Inference::submit_result(RuntimeOrigin::signed(ALICE), result, signature).is_err());
@@ -65,7 +81,10 @@ fn a_late_result_is_refused() {
 		let (result, signature) = signed_result(id, 1, output(b"out"), 1);
 		// Block 12 handles the deadline of block 11; with one node the request expires.
 		run_to(12);
-		assert_noop!(Inference::submit_result(RuntimeOrigin::none(), result, signature), Error::<Test>::RequestNotFound);
+		assert_noop!(
+			Inference::submit_result(RuntimeOrigin::none(), result, signature),
+			Error::<Test>::RequestNotFound
+		);
 	});
 }
 
@@ -74,9 +93,17 @@ fn private_requests_keep_only_hashes() {
 	build_and_execute(|| {
 		register_node(1, 1_000);
 		let id = NextRequestId::<Test>::get();
-		assert_ok!(request_with(ALICE, stored(5), VerificationMode::Vanilla, SettlementMode::Private));
+		assert_ok!(request_with(
+			ALICE,
+			stored(5),
+			VerificationMode::Vanilla,
+			SettlementMode::Private
+		));
 		let (result, signature) = signed_result(id, 1, output(b"inline"), 1);
-		assert_noop!(Inference::submit_result(RuntimeOrigin::none(), result, signature), Error::<Test>::WrongSettlementMode);
+		assert_noop!(
+			Inference::submit_result(RuntimeOrigin::none(), result, signature),
+			Error::<Test>::WrongSettlementMode
+		);
 		let (result, signature) = signed_result(id, 1, Output::Hash([9; 32]), 1);
 		assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
 		let settled = Results::<Test>::get(id).unwrap();
@@ -90,8 +117,14 @@ fn tee_results_need_a_valid_attestation_at_settlement() {
 		register_node(1, 1_000);
 		attest(1);
 		let id = NextRequestId::<Test>::get();
-		assert_ok!(request_with(ALICE, inline(b"x"), VerificationMode::Tee, SettlementMode::Individual));
-		let measurement = pallet_node_registry::Attestations::<Test>::get(key(1)).unwrap().measurement;
+		assert_ok!(request_with(
+			ALICE,
+			inline(b"x"),
+			VerificationMode::Tee,
+			SettlementMode::Individual
+		));
+		let measurement =
+			pallet_node_registry::Attestations::<Test>::get(key(1)).unwrap().measurement;
 		assert_ok!(NodeRegistry::revoke_measurement(
 			RuntimeOrigin::root(),
 			opg_attestation_tee(),
@@ -110,7 +143,12 @@ fn tee_results_settle_while_attested() {
 		register_node(1, 1_000);
 		attest(1);
 		let id = NextRequestId::<Test>::get();
-		assert_ok!(request_with(ALICE, inline(b"x"), VerificationMode::Tee, SettlementMode::Individual));
+		assert_ok!(request_with(
+			ALICE,
+			inline(b"x"),
+			VerificationMode::Tee,
+			SettlementMode::Individual
+		));
 		assert_ok!(submit(id, 1));
 		assert_eq!(Results::<Test>::get(id).unwrap().mode, VerificationMode::Tee);
 	});
@@ -133,14 +171,17 @@ fn the_pool_admits_only_results_that_would_settle() {
 		let (_, wrong) = signed_result(id, 1, output(b"out"), 2);
 		let forged = Call::<Test>::submit_result { result, signature: wrong };
 		assert!(Inference::validate_unsigned(TransactionSource::External, &forged).is_err());
-		assert!(Inference::validate_unsigned(TransactionSource::External, &Call::<Test>::request {
-			model: MODEL,
-			input: inline(b"x"),
-			mode: VerificationMode::Vanilla,
-			settlement: SettlementMode::Individual,
-			max_fee: PRICE,
-			window: 5,
-		})
+		assert!(Inference::validate_unsigned(
+			TransactionSource::External,
+			&Call::<Test>::request {
+				model: MODEL,
+				input: inline(b"x"),
+				mode: VerificationMode::Vanilla,
+				settlement: SettlementMode::Individual,
+				max_fee: PRICE,
+				window: 5,
+			}
+		)
 		.is_err());
 	});
 }

@@ -17,7 +17,8 @@ pub(super) fn prover(seed: u64) -> Prover {
 pub(super) fn publish(prover: &Prover) {
 	let modes = VerificationModes::VANILLA | VerificationModes::ZKML;
 	let schema = models::int8_vectors(4, 2);
-	let spec = models::spec("mlp-zk", ModelFormat::QuantizedInteger, [0xbb; 32], 10, schema, PRICE, modes);
+	let spec =
+		models::spec("mlp-zk", ModelFormat::QuantizedInteger, [0xbb; 32], 10, schema, PRICE, modes);
 	let key = BoundedVec::truncate_from(opg_zk_verifier::encode_key(prover.verifying_key()));
 	assert_ok!(ModelHub::publish(RuntimeOrigin::signed(OWNER), spec, Some(key)));
 }
@@ -27,7 +28,14 @@ pub(super) fn register_zk_node(n: u8) {
 	let modes = VerificationModes::VANILLA | VerificationModes::ZKML;
 	let capabilities = nodes::capabilities::<Test>(vec![ZK_MODEL], modes);
 	let sign = |message: &[u8]| node_pair(n).sign(message);
-	assert_ok!(nodes::register::<Test>(operator(n), key(n), Roles::INFERENCE, capabilities, 1_000, sign));
+	assert_ok!(nodes::register::<Test>(
+		operator(n),
+		key(n),
+		Roles::INFERENCE,
+		capabilities,
+		1_000,
+		sign
+	));
 }
 
 pub(super) fn zk_request(mode: VerificationMode) -> RequestId {
@@ -46,7 +54,13 @@ pub(super) fn zk_request(mode: VerificationMode) -> RequestId {
 
 /// Node `n`'s output and proof for request `id`, proven for job (`genesis`, `proven_id`,
 /// `proven_node`), signed by node `n`.
-fn proven(prover: &Prover, id: RequestId, n: u8, proven_id: RequestId, proven_node: u8) -> (ResultOf<Test>, ZkProof, sr25519::Signature) {
+fn proven(
+	prover: &Prover,
+	id: RequestId,
+	n: u8,
+	proven_id: RequestId,
+	proven_node: u8,
+) -> (ResultOf<Test>, ZkProof, sr25519::Signature) {
 	let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, proven_id, &key(proven_node).0);
 	let proof = prover.prove(&INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
 	let (result, signature) = signed_result(id, n, output(&proof.output), n);
@@ -64,12 +78,27 @@ fn zkml_requests_need_an_inline_input_and_individual_settlement() {
 		publish(&prover);
 		register_zk_node(1);
 		let request = |input, settlement| {
-			Inference::request(RuntimeOrigin::signed(ALICE), ZK_MODEL, input, VerificationMode::Zkml, settlement, PRICE, 5)
+			Inference::request(
+				RuntimeOrigin::signed(ALICE),
+				ZK_MODEL,
+				input,
+				VerificationMode::Zkml,
+				settlement,
+				PRICE,
+				5,
+			)
 		};
-		assert_noop!(request(stored(1), SettlementMode::Private), Error::<Test>::ZkmlNeedsInlineInput);
-		assert_noop!(request(inline(&INPUT), SettlementMode::Batch), Error::<Test>::ZkmlNeedsInlineInput);
+		assert_noop!(
+			request(stored(1), SettlementMode::Private),
+			Error::<Test>::ZkmlNeedsInlineInput
+		);
+		assert_noop!(
+			request(inline(&INPUT), SettlementMode::Batch),
+			Error::<Test>::ZkmlNeedsInlineInput
+		);
 		let id = zk_request(VerificationMode::Zkml);
-		let commitment = opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(&INPUT));
+		let commitment =
+			opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(&INPUT));
 		assert_eq!(InputCommitments::<Test>::get(id), Some(commitment));
 		// Vanilla requests of the same model store no commitment.
 		let vanilla = zk_request(VerificationMode::Vanilla);
@@ -79,16 +108,29 @@ fn zkml_requests_need_an_inline_input_and_individual_settlement() {
 
 /// A stored input of [`INPUT`]: its real SHA-256, size and no locator.
 pub(super) fn stored_input() -> InputOf<Test> {
-	Input::Stored { hash: opg_settlement::sha256(&INPUT), size: INPUT.len() as u64, locator: BoundedVec::new() }
+	Input::Stored {
+		hash: opg_settlement::sha256(&INPUT),
+		size: INPUT.len() as u64,
+		locator: BoundedVec::new(),
+	}
 }
 
 pub(super) fn commitment_of(input: &[u8]) -> [u8; 32] {
 	opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(input))
 }
 
-pub(super) fn zk_stored_request(commitment: [u8; 32]) -> Result<RequestId, sp_runtime::DispatchError> {
+pub(super) fn zk_stored_request(
+	commitment: [u8; 32],
+) -> Result<RequestId, sp_runtime::DispatchError> {
 	let id = NextRequestId::<Test>::get();
-	Inference::request_zkml_stored(RuntimeOrigin::signed(ALICE), ZK_MODEL, stored_input(), commitment, PRICE, 5)?;
+	Inference::request_zkml_stored(
+		RuntimeOrigin::signed(ALICE),
+		ZK_MODEL,
+		stored_input(),
+		commitment,
+		PRICE,
+		5,
+	)?;
 	Ok(id)
 }
 
@@ -99,16 +141,36 @@ fn stored_zkml_requests_carry_the_callers_commitment_and_settle_against_it() {
 		publish(&prover);
 		register_zk_node(1);
 		let stored_request = |input, commitment| {
-			Inference::request_zkml_stored(RuntimeOrigin::signed(ALICE), ZK_MODEL, input, commitment, PRICE, 5)
+			Inference::request_zkml_stored(
+				RuntimeOrigin::signed(ALICE),
+				ZK_MODEL,
+				input,
+				commitment,
+				PRICE,
+				5,
+			)
 		};
 		let commitment = commitment_of(&INPUT);
-		assert_noop!(stored_request(inline(&INPUT), commitment), Error::<Test>::StoredInputExpected);
+		assert_noop!(
+			stored_request(inline(&INPUT), commitment),
+			Error::<Test>::StoredInputExpected
+		);
 		// At or above the BN254 scalar field's modulus: not canonical.
-		assert_noop!(stored_request(stored_input(), [0xff; 32]), Error::<Test>::InvalidInputCommitment);
+		assert_noop!(
+			stored_request(stored_input(), [0xff; 32]),
+			Error::<Test>::InvalidInputCommitment
+		);
 		let empty = Input::Stored { hash: [1; 32], size: 0, locator: BoundedVec::new() };
 		assert_noop!(stored_request(empty, commitment), Error::<Test>::EmptyInput);
 		assert_noop!(
-			Inference::request_zkml_stored(RuntimeOrigin::signed(ALICE), MODEL, stored_input(), commitment, PRICE, 5),
+			Inference::request_zkml_stored(
+				RuntimeOrigin::signed(ALICE),
+				MODEL,
+				stored_input(),
+				commitment,
+				PRICE,
+				5
+			),
 			Error::<Test>::ModeNotSupported
 		);
 
@@ -139,7 +201,11 @@ fn a_valid_proof_settles_and_is_kept_as_evidence() {
 		let (result, proof, signature) = proven(&prover, id, 1, id, 1);
 		let expected = prover.model().model().evaluate_bytes(&INPUT).unwrap();
 		assert_eq!(result.output, output(&expected));
-		let call = Call::<Test>::submit_proven_result { result: result.clone(), proof: proof.clone(), signature };
+		let call = Call::<Test>::submit_proven_result {
+			result: result.clone(),
+			proof: proof.clone(),
+			signature,
+		};
 		assert!(Inference::validate_unsigned(TransactionSource::External, &call).is_ok());
 		// The same result without its proof is refused.
 		assert_noop!(
@@ -177,10 +243,16 @@ fn wrong_proofs_are_refused_and_change_nothing() {
 		flipped[40] ^= 0x01;
 		assert_noop!(submit(result.clone(), flipped, signature), Error::<Test>::ProofRejected);
 		// A malformed encoding: too short, or an x-coordinate at the field modulus.
-		assert_noop!(submit(result.clone(), BoundedVec::truncate_from(proof[..127].to_vec()), signature), Error::<Test>::ProofRejected);
+		assert_noop!(
+			submit(result.clone(), BoundedVec::truncate_from(proof[..127].to_vec()), signature),
+			Error::<Test>::ProofRejected
+		);
 		let mut non_canonical = proof.clone();
 		non_canonical[..32].copy_from_slice(&[0xff; 32]);
-		assert_noop!(submit(result.clone(), non_canonical, signature), Error::<Test>::ProofRejected);
+		assert_noop!(
+			submit(result.clone(), non_canonical, signature),
+			Error::<Test>::ProofRejected
+		);
 		// Replayed: proven for another request, or for (and re-randomizable by) another node.
 		let (_, replayed, _) = proven(&prover, id, n, first, n);
 		assert_noop!(submit(result.clone(), replayed, signature), Error::<Test>::ProofRejected);
@@ -191,8 +263,16 @@ fn wrong_proofs_are_refused_and_change_nothing() {
 		let mut bytes = prover.model().model().evaluate_bytes(&INPUT).unwrap();
 		bytes[0] ^= 1;
 		wrong.output = output(&bytes);
-		let message = Inference::result_message(&Requests::<Test>::get(id).unwrap(), id, &wrong.output.hash()).unwrap();
-		assert_noop!(submit(wrong, proof.clone(), node_pair(n).sign(&message)), Error::<Test>::ProofRejected);
+		let message = Inference::result_message(
+			&Requests::<Test>::get(id).unwrap(),
+			id,
+			&wrong.output.hash(),
+		)
+		.unwrap();
+		assert_noop!(
+			submit(wrong, proof.clone(), node_pair(n).sign(&message)),
+			Error::<Test>::ProofRejected
+		);
 		// Another node submitting the assigned node's proof.
 		let (mut by_other, _, _) = proven(&prover, id, n, id, n);
 		by_other.node = key(other);
@@ -204,7 +284,11 @@ fn wrong_proofs_are_refused_and_change_nothing() {
 		assert_noop!(submit(result_v, proof_v, signature_v), Error::<Test>::NotZkml);
 		// None of these enters the pool either.
 		let (_, replayed, _) = proven(&prover, id, n, first, n);
-		let call = Call::<Test>::submit_proven_result { result: result.clone(), proof: replayed, signature };
+		let call = Call::<Test>::submit_proven_result {
+			result: result.clone(),
+			proof: replayed,
+			signature,
+		};
 		assert!(Inference::validate_unsigned(TransactionSource::External, &call).is_err());
 
 		assert_ok!(submit(result, proof, signature));
@@ -249,12 +333,17 @@ fn a_proven_batch_settles_every_result_or_none() {
 		with_vanilla.push(proven_result(&prover, vanilla));
 		assert_noop!(submit_batch(with_vanilla), Error::<Test>::NotZkml);
 
-		let call = Call::<Test>::submit_proven_batch { results: BoundedVec::truncate_from(results.clone()) };
+		let call = Call::<Test>::submit_proven_batch {
+			results: BoundedVec::truncate_from(results.clone()),
+		};
 		assert!(Inference::validate_unsigned(TransactionSource::External, &call).is_ok());
 		assert_ok!(submit_batch(results.clone()));
 		for (id, proven) in ids.iter().zip(&results) {
 			let settled = Results::<Test>::get(id).unwrap();
-			assert_eq!(settled.settlement, Settlement::Proven { signature: proven.signature, proof: proven.proof.clone() });
+			assert_eq!(
+				settled.settlement,
+				Settlement::Proven { signature: proven.signature, proof: proven.proof.clone() }
+			);
 		}
 		assert_eq!(held(ALICE), PRICE, "only the vanilla request is still held");
 		// Settled once: the same batch again finds no open request.
@@ -272,11 +361,22 @@ fn a_proven_batch_answers_one_model() {
 		let second_key = opg_zk_verifier::encode_key(second.verifying_key());
 		let mut spec = pallet_model_hub::Models::<Test>::get(ZK_MODEL).unwrap().spec;
 		spec.name = BoundedVec::truncate_from(b"mlp-zk-2".to_vec());
-		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(OWNER), spec, Some(BoundedVec::truncate_from(second_key))));
+		assert_ok!(ModelHub::publish(
+			RuntimeOrigin::signed(OWNER),
+			spec,
+			Some(BoundedVec::truncate_from(second_key))
+		));
 		let modes = VerificationModes::VANILLA | VerificationModes::ZKML;
 		let capabilities = nodes::capabilities::<Test>(vec![ZK_MODEL, ZK_MODEL + 1], modes);
 		let sign = |message: &[u8]| node_pair(1).sign(message);
-		assert_ok!(nodes::register::<Test>(operator(1), key(1), Roles::INFERENCE, capabilities, 1_000, sign));
+		assert_ok!(nodes::register::<Test>(
+			operator(1),
+			key(1),
+			Roles::INFERENCE,
+			capabilities,
+			1_000,
+			sign
+		));
 		let a = zk_request(VerificationMode::Zkml);
 		let b = NextRequestId::<Test>::get();
 		assert_ok!(Inference::request(

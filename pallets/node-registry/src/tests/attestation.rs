@@ -7,10 +7,18 @@ fn a_development_document_attests_a_node_and_consumes_the_nonce() {
 		let nonce = challenge(1, ALICE);
 		assert_eq!(
 			last_event(),
-			Event::ChallengeIssued { node: key(1), nonce, expires_at: 1 + ChallengeLifetime::get() }
+			Event::ChallengeIssued {
+				node: key(1),
+				nonce,
+				expires_at: 1 + ChallengeLifetime::get()
+			}
 		);
 		let evidence = dev_document(1, nonce);
-		assert_ok!(Registry::submit_attestation(RuntimeOrigin::signed(ALICE), key(1), evidence.clone()));
+		assert_ok!(Registry::submit_attestation(
+			RuntimeOrigin::signed(ALICE),
+			key(1),
+			evidence.clone()
+		));
 		let measurement = Pcrs::development(DEVELOPMENT_IMAGE).measurement().hash();
 		let expires_at = 1 + AttestationValidity::get();
 		assert_eq!(
@@ -18,7 +26,10 @@ fn a_development_document_attests_a_node_and_consumes_the_nonce() {
 			Event::NodeAttested { node: key(1), tee: TeeType::Nitro, measurement, expires_at }
 		);
 		let record = Registry::tee_attestation(&key(1)).unwrap();
-		assert_eq!((record.tee, record.measurement, record.expires_at), (TeeType::Nitro, measurement, expires_at));
+		assert_eq!(
+			(record.tee, record.measurement, record.expires_at),
+			(TeeType::Nitro, measurement, expires_at)
+		);
 
 		// Replay: the nonce is gone.
 		assert_noop!(
@@ -29,7 +40,11 @@ fn a_development_document_attests_a_node_and_consumes_the_nonce() {
 		let next = challenge(1, ALICE);
 		assert_ne!(next, nonce);
 		assert_noop!(
-			Registry::submit_attestation(RuntimeOrigin::signed(ALICE), key(1), dev_document(1, nonce)),
+			Registry::submit_attestation(
+				RuntimeOrigin::signed(ALICE),
+				key(1),
+				dev_document(1, nonce)
+			),
 			Error::<Test>::BindingMismatch
 		);
 	});
@@ -61,13 +76,21 @@ fn challenges_expire() {
 	ExtBuilder::default().build_and_execute(|| {
 		assert_ok!(register(1, ALICE, 5_000));
 		assert_noop!(
-			Registry::submit_attestation(RuntimeOrigin::signed(ALICE), key(1), dev_document(1, [0; 32])),
+			Registry::submit_attestation(
+				RuntimeOrigin::signed(ALICE),
+				key(1),
+				dev_document(1, [0; 32])
+			),
 			Error::<Test>::NoChallenge
 		);
 		let nonce = challenge(1, ALICE);
 		run_to(2 + ChallengeLifetime::get());
 		assert_noop!(
-			Registry::submit_attestation(RuntimeOrigin::signed(ALICE), key(1), dev_document(1, nonce)),
+			Registry::submit_attestation(
+				RuntimeOrigin::signed(ALICE),
+				key(1),
+				dev_document(1, nonce)
+			),
 			Error::<Test>::ChallengeExpired
 		);
 	});
@@ -93,18 +116,40 @@ fn stale_expired_and_tampered_documents_are_rejected() {
 		assert_ok!(register(1, ALICE, 5_000));
 		let pcrs = Pcrs::development(DEVELOPMENT_IMAGE);
 		// Produced an hour ago: its leaf is still valid, but the document is stale.
-		assert_rejected(1, |nonce| document(1, GENESIS_HASH, nonce, NOW - 3600, pcrs), Error::<Test>::StaleEvidence);
+		assert_rejected(
+			1,
+			|nonce| document(1, GENESIS_HASH, nonce, NOW - 3600, pcrs),
+			Error::<Test>::StaleEvidence,
+		);
 		// Produced four hours ago: its leaf certificate has expired.
-		assert_rejected(1, |nonce| document(1, GENESIS_HASH, nonce, NOW - 4 * 3600, pcrs), Error::<Test>::NotValidAtChainTime);
+		assert_rejected(
+			1,
+			|nonce| document(1, GENESIS_HASH, nonce, NOW - 4 * 3600, pcrs),
+			Error::<Test>::NotValidAtChainTime,
+		);
 		// Produced in an hour: not yet valid.
-		assert_rejected(1, |nonce| document(1, GENESIS_HASH, nonce, NOW + 3600, pcrs), Error::<Test>::NotValidAtChainTime);
+		assert_rejected(
+			1,
+			|nonce| document(1, GENESIS_HASH, nonce, NOW + 3600, pcrs),
+			Error::<Test>::NotValidAtChainTime,
+		);
 		// The last byte of the COSE signature flipped.
-		assert_rejected(1, |nonce| {
-				let Evidence::Nitro { mut document } = dev_document(1, nonce) else { unreachable!() };
+		assert_rejected(
+			1,
+			|nonce| {
+				let Evidence::Nitro { mut document } = dev_document(1, nonce) else {
+					unreachable!()
+				};
 				*document.last_mut().unwrap() ^= 1;
 				Evidence::Nitro { document }
-			}, Error::<Test>::InvalidEvidenceSignature);
-		assert_rejected(1, |_| Evidence::Nitro { document: BoundedVec::truncate_from(vec![0xa0]) }, Error::<Test>::MalformedEvidence);
+			},
+			Error::<Test>::InvalidEvidenceSignature,
+		);
+		assert_rejected(
+			1,
+			|_| Evidence::Nitro { document: BoundedVec::truncate_from(vec![0xa0]) },
+			Error::<Test>::MalformedEvidence,
+		);
 	});
 }
 
@@ -113,7 +158,11 @@ fn only_allowed_measurements_attest() {
 	ExtBuilder::default().build_and_execute(|| {
 		assert_ok!(register(1, ALICE, 5_000));
 		let other = Pcrs::development("another-image");
-		assert_rejected(1, |nonce| document(1, GENESIS_HASH, nonce, NOW, other), Error::<Test>::MeasurementNotAllowed);
+		assert_rejected(
+			1,
+			|nonce| document(1, GENESIS_HASH, nonce, NOW, other),
+			Error::<Test>::MeasurementNotAllowed,
+		);
 		assert_noop!(
 			Registry::allow_measurement(RuntimeOrigin::signed(ALICE), other.measurement(), 0),
 			DispatchError::BadOrigin
@@ -121,7 +170,11 @@ fn only_allowed_measurements_attest() {
 		assert_ok!(Registry::allow_measurement(RuntimeOrigin::root(), other.measurement(), 0));
 		assert_eq!(
 			last_event(),
-			Event::MeasurementAllowed { tee: TeeType::Nitro, measurement: other.measurement().hash(), min_security_version: 0 }
+			Event::MeasurementAllowed {
+				tee: TeeType::Nitro,
+				measurement: other.measurement().hash(),
+				min_security_version: 0
+			}
 		);
 		assert_noop!(
 			Registry::allow_measurement(RuntimeOrigin::root(), other.measurement(), 0),
@@ -133,12 +186,27 @@ fn only_allowed_measurements_attest() {
 		let mut signed = other;
 		signed.pcr8 = Some([5; 48]);
 		assert_ok!(attest(1, ALICE, |nonce| document(1, GENESIS_HASH, nonce, NOW, signed)));
-		assert_eq!(Registry::tee_attestation(&key(1)).unwrap().measurement, other.measurement().hash());
+		assert_eq!(
+			Registry::tee_attestation(&key(1)).unwrap().measurement,
+			other.measurement().hash()
+		);
 		let mut other_signer = other;
 		other_signer.pcr8 = Some([6; 48]);
-		assert_ok!(Registry::allow_measurement(RuntimeOrigin::root(), other_signer.measurement(), 0));
-		assert_ok!(Registry::revoke_measurement(RuntimeOrigin::root(), TeeType::Nitro, other.measurement().hash()));
-		assert_rejected(1, |nonce| document(1, GENESIS_HASH, nonce, NOW, signed), Error::<Test>::MeasurementNotAllowed);
+		assert_ok!(Registry::allow_measurement(
+			RuntimeOrigin::root(),
+			other_signer.measurement(),
+			0
+		));
+		assert_ok!(Registry::revoke_measurement(
+			RuntimeOrigin::root(),
+			TeeType::Nitro,
+			other.measurement().hash()
+		));
+		assert_rejected(
+			1,
+			|nonce| document(1, GENESIS_HASH, nonce, NOW, signed),
+			Error::<Test>::MeasurementNotAllowed,
+		);
 		assert_ok!(attest(1, ALICE, |nonce| document(1, GENESIS_HASH, nonce, NOW, other_signer)));
 	});
 }
@@ -162,20 +230,36 @@ fn revocation_and_expiry_take_effect_at_once() {
 		assert!(Registry::tee_attestation(&key(1)).is_some());
 
 		// Revoking a node.
-		assert_noop!(Registry::revoke_node(RuntimeOrigin::signed(ALICE), key(1)), DispatchError::BadOrigin);
+		assert_noop!(
+			Registry::revoke_node(RuntimeOrigin::signed(ALICE), key(1)),
+			DispatchError::BadOrigin
+		);
 		assert_ok!(Registry::revoke_node(RuntimeOrigin::root(), key(1)));
 		assert_eq!(last_event(), Event::NodeRevoked { node: key(1) });
 		assert!(Registry::tee_attestation(&key(1)).is_none());
 		assert!(!Registry::is_live(&key(1), Roles::INFERENCE));
-		assert_noop!(Registry::request_challenge(RuntimeOrigin::signed(ALICE), key(1)), Error::<Test>::NodeNotActive);
-		assert_noop!(Registry::revoke_node(RuntimeOrigin::root(), key(1)), Error::<Test>::NodeNotActive);
+		assert_noop!(
+			Registry::request_challenge(RuntimeOrigin::signed(ALICE), key(1)),
+			Error::<Test>::NodeNotActive
+		);
+		assert_noop!(
+			Registry::revoke_node(RuntimeOrigin::root(), key(1)),
+			Error::<Test>::NodeNotActive
+		);
 
 		// Revoking a measurement voids node 2's attestation, renewed or not.
 		run_to(3);
 		assert_ok!(attest(2, ALICE, |nonce| dev_document(2, nonce)));
 		assert!(Registry::tee_attestation(&key(2)).is_some());
-		assert_ok!(Registry::revoke_measurement(RuntimeOrigin::root(), TeeType::Nitro, development));
-		assert_eq!(last_event(), Event::MeasurementRevoked { tee: TeeType::Nitro, measurement: development });
+		assert_ok!(Registry::revoke_measurement(
+			RuntimeOrigin::root(),
+			TeeType::Nitro,
+			development
+		));
+		assert_eq!(
+			last_event(),
+			Event::MeasurementRevoked { tee: TeeType::Nitro, measurement: development }
+		);
 		assert!(Registry::tee_attestation(&key(2)).is_none());
 		assert_noop!(
 			Registry::revoke_measurement(RuntimeOrigin::root(), TeeType::Nitro, development),

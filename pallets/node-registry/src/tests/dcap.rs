@@ -51,7 +51,8 @@ fn tcb_status_follows_the_governance_policy() {
 		assert_ok!(Registry::set_dcap_policy(RuntimeOrigin::root(), policy));
 		assert_eq!(last_event(), Event::DcapPolicyChanged { policy });
 		assert_rejected(1, |_| sample("sgx_quote"), Error::<Test>::BindingMismatch);
-		let strict = opg_attestation::dcap::DcapPolicy { min_tcb_evaluation_data_number: 99, ..policy };
+		let strict =
+			opg_attestation::dcap::DcapPolicy { min_tcb_evaluation_data_number: 99, ..policy };
 		assert_ok!(Registry::set_dcap_policy(RuntimeOrigin::root(), strict));
 		assert_rejected(1, |_| sample("sgx_quote"), Error::<Test>::TcbEvaluationDataNumberTooLow);
 	});
@@ -61,7 +62,10 @@ fn tcb_status_follows_the_governance_policy() {
 fn bad_quotes_and_collateral_are_rejected() {
 	at_june_2025().execute_with(|| {
 		let Evidence::Dcap { quote, collateral } = sample("tdx_quote") else { unreachable!() };
-		let garbage = Evidence::Dcap { quote: quote.clone(), collateral: BoundedVec::truncate_from(vec![1, 2, 3]) };
+		let garbage = Evidence::Dcap {
+			quote: quote.clone(),
+			collateral: BoundedVec::truncate_from(vec![1, 2, 3]),
+		};
 		assert_rejected(1, |_| garbage, Error::<Test>::MalformedEvidence);
 		let truncated = Evidence::Dcap {
 			quote: BoundedVec::truncate_from(quote[..200].to_vec()),
@@ -69,6 +73,10 @@ fn bad_quotes_and_collateral_are_rejected() {
 		};
 		assert_rejected(1, |_| truncated, Error::<Test>::MalformedEvidence);
 		polkadot_sdk::pallet_timestamp::Now::<Test>::put(NOW * 1000);
-		assert_rejected(1, |_| Evidence::Dcap { quote, collateral }, Error::<Test>::DcapVerificationFailed);
+		assert_rejected(
+			1,
+			|_| Evidence::Dcap { quote, collateral },
+			Error::<Test>::DcapVerificationFailed,
+		);
 	});
 }

@@ -5,19 +5,34 @@ fn exit_releases_the_bond_after_the_unbonding_period() {
 	ExtBuilder::default().build_and_execute(|| {
 		assert_ok!(register(1, ALICE, 5_000));
 		assert_ok!(attest(1, ALICE, |nonce| dev_document(1, nonce)));
-		assert_noop!(Registry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), key(1)), Error::<Test>::NotUnbonding);
+		assert_noop!(
+			Registry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), key(1)),
+			Error::<Test>::NotUnbonding
+		);
 		assert_ok!(Registry::unregister(RuntimeOrigin::signed(ALICE), key(1)));
 		let until = 1 + UnbondingPeriod::get();
 		assert_eq!(last_event(), Event::NodeUnbonding { node: key(1), until });
 		assert!(Registry::tee_attestation(&key(1)).is_none());
 		assert!(!Registry::is_live(&key(1), Roles::INFERENCE));
-		assert_noop!(Registry::unregister(RuntimeOrigin::signed(ALICE), key(1)), Error::<Test>::NodeNotActive);
-		assert_noop!(Registry::heartbeat(RuntimeOrigin::signed(ALICE), key(1)), Error::<Test>::NodeNotActive);
+		assert_noop!(
+			Registry::unregister(RuntimeOrigin::signed(ALICE), key(1)),
+			Error::<Test>::NodeNotActive
+		);
+		assert_noop!(
+			Registry::heartbeat(RuntimeOrigin::signed(ALICE), key(1)),
+			Error::<Test>::NodeNotActive
+		);
 
 		run_to(until - 1);
-		assert_noop!(Registry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), key(1)), Error::<Test>::StillUnbonding);
+		assert_noop!(
+			Registry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), key(1)),
+			Error::<Test>::StillUnbonding
+		);
 		run_to(until);
-		assert_noop!(Registry::withdraw_unbonded(RuntimeOrigin::signed(BOB), key(1)), Error::<Test>::NotOperator);
+		assert_noop!(
+			Registry::withdraw_unbonded(RuntimeOrigin::signed(BOB), key(1)),
+			Error::<Test>::NotOperator
+		);
 		assert_ok!(Registry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), key(1)));
 		assert_eq!(last_event(), Event::NodeRemoved { node: key(1), released: 5_000 });
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT);

@@ -63,7 +63,8 @@ fn challenge(node: u8, operator: AccountId) -> [u8; 32] {
 }
 
 fn document(node: u8, genesis: [u8; 32], nonce: [u8; 32], at: u64, pcrs: Pcrs) -> Evidence {
-	let request = DocumentRequest { node_key: key(node).0, genesis_hash: genesis, nonce, pcrs, now: at };
+	let request =
+		DocumentRequest { node_key: key(node).0, genesis_hash: genesis, nonce, pcrs, now: at };
 	Evidence::Nitro { document: BoundedVec::truncate_from(nitro_document(&request).unwrap()) }
 }
 
@@ -71,7 +72,11 @@ fn dev_document(node: u8, nonce: [u8; 32]) -> Evidence {
 	document(node, GENESIS_HASH, nonce, NOW, Pcrs::development(DEVELOPMENT_IMAGE))
 }
 
-fn attest(node: u8, operator: AccountId, evidence: impl FnOnce([u8; 32]) -> Evidence) -> DispatchResult {
+fn attest(
+	node: u8,
+	operator: AccountId,
+	evidence: impl FnOnce([u8; 32]) -> Evidence,
+) -> DispatchResult {
 	let nonce = challenge(node, operator);
 	Registry::submit_attestation(RuntimeOrigin::signed(operator), key(node), evidence(nonce))
 }
@@ -80,7 +85,10 @@ fn attest(node: u8, operator: AccountId, evidence: impl FnOnce([u8; 32]) -> Evid
 /// changes nothing.
 fn assert_rejected(node: u8, evidence: impl FnOnce([u8; 32]) -> Evidence, error: Error<Test>) {
 	let evidence = evidence(challenge(node, ALICE));
-	assert_noop!(Registry::submit_attestation(RuntimeOrigin::signed(ALICE), key(node), evidence), error);
+	assert_noop!(
+		Registry::submit_attestation(RuntimeOrigin::signed(ALICE), key(node), evidence),
+		error
+	);
 }
 
 fn run_to(block: u64) {
@@ -88,9 +96,9 @@ fn run_to(block: u64) {
 	System::set_block_number(block);
 }
 
-mod registration;
 mod attestation;
 mod dcap;
 mod exit;
 mod model_index;
 mod properties;
+mod registration;

@@ -76,7 +76,10 @@ fn candidates_are_live_serve_the_mode_and_tee_ones_are_attested() {
 		assert_ok!(register(1, ALICE, 1_000));
 		assert_ok!(register(2, BOB, 3_000));
 		assert_eq!(
-			<Registry as InferenceNodes<AccountId, Balance, u32>>::candidates(&1, VerificationMode::Vanilla),
+			<Registry as InferenceNodes<AccountId, Balance, u32>>::candidates(
+				&1,
+				VerificationMode::Vanilla
+			),
 			vec![(key(1), 1_000), (key(2), 3_000)]
 		);
 		assert_eq!(candidates(1, VerificationMode::Zkml), vec![]);
@@ -85,7 +88,10 @@ fn candidates_are_live_serve_the_mode_and_tee_ones_are_attested() {
 		assert_ok!(attest(2, BOB, |nonce| dev_document(2, nonce)));
 		assert_eq!(candidates(1, VerificationMode::Tee), vec![key(2)]);
 		let settling = |node, mode| {
-			<Registry as InferenceNodes<AccountId, Balance, u32>>::settling_operator(&key(node), mode)
+			<Registry as InferenceNodes<AccountId, Balance, u32>>::settling_operator(
+				&key(node),
+				mode,
+			)
 		};
 		assert_eq!(settling(2, VerificationMode::Tee), Some(BOB));
 		assert_eq!(settling(1, VerificationMode::Tee), None);
@@ -97,7 +103,11 @@ fn candidates_are_live_serve_the_mode_and_tee_ones_are_attested() {
 		assert_eq!(candidates(1, VerificationMode::Vanilla), vec![key(2)]);
 		// A revoked measurement takes node 2 out of TEE service at once.
 		let measurement = Attestations::<Test>::get(key(2)).unwrap().measurement;
-		assert_ok!(Registry::revoke_measurement(RuntimeOrigin::root(), opg_attestation::TeeType::Nitro, measurement));
+		assert_ok!(Registry::revoke_measurement(
+			RuntimeOrigin::root(),
+			opg_attestation::TeeType::Nitro,
+			measurement
+		));
 		assert_eq!(candidates(1, VerificationMode::Tee), vec![]);
 		assert_eq!(settling(2, VerificationMode::Tee), None);
 	});

@@ -7,7 +7,8 @@ fn bonds_are_conserved_under_random_operations() {
 	for seed in 0..64u64 {
 		ExtBuilder::default().build_and_execute(|| {
 			let issuance = Balances::total_issuance();
-			let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+			let mut state =
+				seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
 			let mut next = |bound: u64| {
 				state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
 				(state >> 33) % bound
@@ -21,7 +22,10 @@ fn bonds_are_conserved_under_random_operations() {
 					0 => register(node, operator, 1_000 + next(5_000) as Balance),
 					1 => Registry::bond_extra(origin, key(node), next(2_000) as Balance),
 					2 => {
-						<Registry as NodeSlashing<Balance>>::slash(&key(node), next(3_000) as Balance);
+						<Registry as NodeSlashing<Balance>>::slash(
+							&key(node),
+							next(3_000) as Balance,
+						);
 						Ok(())
 					},
 					3 => Registry::unregister(origin, key(node)),
@@ -30,9 +34,14 @@ fn bonds_are_conserved_under_random_operations() {
 				};
 				assert_eq!(Balances::total_issuance(), issuance);
 				for operator in [ALICE, BOB] {
-					let bonds: Balance =
-						Nodes::<Test>::iter_values().filter(|n| n.operator == operator).map(|n| n.bond).sum();
-					assert_eq!(Balances::balance_on_hold(&HoldReason::NodeBond.into(), &operator), bonds);
+					let bonds: Balance = Nodes::<Test>::iter_values()
+						.filter(|n| n.operator == operator)
+						.map(|n| n.bond)
+						.sum();
+					assert_eq!(
+						Balances::balance_on_hold(&HoldReason::NodeBond.into(), &operator),
+						bonds
+					);
 				}
 			}
 			// Every node can exit and every bond comes back.
@@ -42,7 +51,10 @@ fn bonds_are_conserved_under_random_operations() {
 			}
 			run_to(100 + UnbondingPeriod::get());
 			for (node, record) in Nodes::<Test>::iter().collect::<Vec<_>>() {
-				assert_ok!(Registry::withdraw_unbonded(RuntimeOrigin::signed(record.operator), node));
+				assert_ok!(Registry::withdraw_unbonded(
+					RuntimeOrigin::signed(record.operator),
+					node
+				));
 			}
 			for operator in [ALICE, BOB] {
 				assert_eq!(Balances::balance_on_hold(&HoldReason::NodeBond.into(), &operator), 0);

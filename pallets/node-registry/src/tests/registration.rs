@@ -6,7 +6,12 @@ fn register_holds_the_bond_and_records_the_node() {
 		assert_ok!(register(1, ALICE, 5_000));
 		assert_eq!(
 			last_event(),
-			Event::NodeRegistered { node: key(1), operator: ALICE, roles: Roles(Roles::INFERENCE), bond: 5_000 }
+			Event::NodeRegistered {
+				node: key(1),
+				operator: ALICE,
+				roles: Roles(Roles::INFERENCE),
+				bond: 5_000
+			}
 		);
 		let node = Nodes::<Test>::get(key(1)).unwrap();
 		assert_eq!((node.operator, node.bond, node.status), (ALICE, 5_000, NodeStatus::Active));
@@ -87,13 +92,19 @@ fn operators_manage_only_their_own_nodes() {
 		let other = RuntimeOrigin::signed(BOB);
 		assert_noop!(Registry::heartbeat(other.clone(), key(1)), Error::<Test>::NotOperator);
 		assert_noop!(Registry::bond_extra(other.clone(), key(1), 10), Error::<Test>::NotOperator);
-		assert_noop!(Registry::request_challenge(other.clone(), key(1)), Error::<Test>::NotOperator);
+		assert_noop!(
+			Registry::request_challenge(other.clone(), key(1)),
+			Error::<Test>::NotOperator
+		);
 		assert_noop!(Registry::unregister(other.clone(), key(1)), Error::<Test>::NotOperator);
 		assert_noop!(
 			Registry::update_capabilities(other, key(1), capabilities()),
 			Error::<Test>::NotOperator
 		);
-		assert_noop!(Registry::heartbeat(RuntimeOrigin::signed(ALICE), key(9)), Error::<Test>::NodeNotFound);
+		assert_noop!(
+			Registry::heartbeat(RuntimeOrigin::signed(ALICE), key(9)),
+			Error::<Test>::NodeNotFound
+		);
 	});
 }
 
@@ -102,8 +113,16 @@ fn capabilities_and_bond_can_change() {
 	ExtBuilder::default().build_and_execute(|| {
 		assert_ok!(register(1, ALICE, 5_000));
 		let mut cpu = capabilities();
-		cpu.hardware = Hardware { class: HardwareClass::Cpu, gpu_model: Default::default(), gpu_memory_mib: 0 };
-		assert_ok!(Registry::update_capabilities(RuntimeOrigin::signed(ALICE), key(1), cpu.clone()));
+		cpu.hardware = Hardware {
+			class: HardwareClass::Cpu,
+			gpu_model: Default::default(),
+			gpu_memory_mib: 0,
+		};
+		assert_ok!(Registry::update_capabilities(
+			RuntimeOrigin::signed(ALICE),
+			key(1),
+			cpu.clone()
+		));
 		assert_eq!(Nodes::<Test>::get(key(1)).unwrap().capabilities, cpu);
 		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(ALICE), key(1), 500));
 		assert_eq!(last_event(), Event::BondIncreased { node: key(1), bond: 5_500 });
