@@ -29,7 +29,7 @@ console.log('|---|---|---|---|');
 for (const [name, tx] of rows) {
   const info = await tx.paymentInfo(alice);
   const fee = Number(info.partialFee.toBigInt() * 10000n / OPG) / 10000;
-  const length = tx.sign(alice, { nonce: 0 }).encodedLength;
+  const length = (await tx.signAsync(alice, { nonce: 0 })).encodedLength;
   console.log(`| ${name} | ${(info.weight.refTime.toBigInt() / 1000n).toLocaleString('en')} ns | ${length.toLocaleString('en')} B | ${fee} OPG |`);
 }
 await api.disconnect();

@@ -271,7 +271,7 @@ pub fn encode_request_ids(ids: impl IntoIterator<Item = u64>) -> Vec<u8> {
 
 /// The request ids of a [`Call::SignBatch`] body; `None` unless a whole number of ids.
 pub fn decode_request_ids(body: &[u8]) -> Option<Vec<u64>> {
-	if body.len() % 8 != 0 {
+	if !body.len().is_multiple_of(8) {
 		return None;
 	}
 	Some(

@@ -59,7 +59,13 @@ const MAX_OUTPUT: usize = 16 << 20;
 const LOG_TARGET: &str = "runtime::inference";
 
 /// (request, attempt, deadline) of a submitted result.
-type Submitted<T> = Vec<(RequestId, u32, BlockNumberFor<T>)>;
+type Submitted<T> = Vec<SubmittedEntry<T>>;
+/// One entry of [`Submitted`].
+type SubmittedEntry<T> = (RequestId, u32, BlockNumberFor<T>);
+/// A proven result waiting to be submitted: its model, the result, and its entry.
+type Proven<T> = (ModelId, ProvenResultOf<T>, SubmittedEntry<T>);
+/// What the executor answers: the output, a proof for ZKML, its signature if it signs.
+type Execution = (Vec<u8>, Option<ZkProof>, Option<Signature>);
 
 impl<T: Config> Pallet<T> {
 	pub(crate) fn serve_assignments(now: BlockNumberFor<T>) {
@@ -97,8 +103,7 @@ impl<T: Config> Pallet<T> {
 		let mut jobs = 0;
 		for (node, executor_signs) in keys {
 			let mut leaves = Vec::new();
-			let mut proven: Vec<(ModelId, ProvenResultOf<T>, (RequestId, u32, BlockNumberFor<T>))> =
-				Vec::new();
+			let mut proven: Vec<Proven<T>> = Vec::new();
 			for (id, ()) in Assignments::<T>::iter_prefix(node) {
 				if jobs == MAX_JOBS_PER_BLOCK {
 					break;
@@ -212,10 +217,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Submits proven results: alone, or several of one model as one proven batch; what
 	/// was submitted is added to `submitted`.
-	fn submit_proven(
-		mut proven: Vec<(ModelId, ProvenResultOf<T>, (RequestId, u32, BlockNumberFor<T>))>,
-		submitted: &mut Submitted<T>,
-	) {
+	fn submit_proven(mut proven: Vec<Proven<T>>, submitted: &mut Submitted<T>) {
 		proven.sort_by_key(|(model, _, _)| *model);
 		for group in proven.chunk_by(|(a, _, _), (b, _, _)| a == b) {
 			for chunk in group.chunks(T::MaxBatchLen::get() as usize) {
@@ -295,7 +297,7 @@ impl<T: Config> Pallet<T> {
 		node: NodeKey,
 		request: &RequestOf<T>,
 		executor_signs: bool,
-	) -> Result<(Vec<u8>, Option<ZkProof>, Option<Signature>), String> {
+	) -> Result<Execution, String> {
 		let input = Inputs::<T>::get(id).ok_or("input missing")?;
 		let zkml = request.mode == VerificationMode::Zkml;
 		let genesis = Self::genesis_hash().map_err(|_| String::from("genesis hash unknown"))?;

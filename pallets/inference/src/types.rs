@@ -243,6 +243,8 @@ pub enum Settlement {
 	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxInline))]
+// The `*NoBound` derives repeat these bounds in their where clauses.
+#[allow(clippy::multiple_bound_locations)]
 pub struct Settled<
 	Balance: Clone + PartialEq + Eq + Debug,
 	BlockNumber: Clone + PartialEq + Eq + Debug,
@@ -281,6 +283,8 @@ pub struct Settled<
 	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxLeaves))]
+// The `*NoBound` derives repeat these bounds in their where clauses.
+#[allow(clippy::multiple_bound_locations)]
 pub struct Batch<BlockNumber: Clone + PartialEq + Eq + Debug, MaxLeaves: Get<u32>> {
 	/// The node that signed it.
 	pub node: NodeKey,

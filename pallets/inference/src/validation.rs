@@ -67,11 +67,11 @@ impl<T: Config> Pallet<T> {
 			(VerificationMode::Zkml, true) | (_, false) => {},
 			(_, true) => return Err(Error::<T>::NotZkml.into()),
 		}
-		let mode_matches = match (&result.output, request.settlement) {
-			(Output::Inline(_), SettlementMode::Individual) => true,
-			(Output::Hash(_), SettlementMode::Private) => true,
-			_ => false,
-		};
+		let mode_matches = matches!(
+			(&result.output, request.settlement),
+			(Output::Inline(_), SettlementMode::Individual)
+				| (Output::Hash(_), SettlementMode::Private)
+		);
 		ensure!(mode_matches, Error::<T>::WrongSettlementMode);
 		let message = Self::result_message(&request, result.request, &result.output.hash())?;
 		ensure!(

@@ -449,7 +449,7 @@ pub mod pallet {
 	impl<T: Config> ModelCatalog<BalanceOf<T>> for Pallet<T> {
 		fn serving_terms(model: ModelId) -> Option<ServingTerms<BalanceOf<T>>> {
 			let record = Models::<T>::get(model)?;
-			(record.status == ModelStatus::Active).then(|| ServingTerms {
+			(record.status == ModelStatus::Active).then_some(ServingTerms {
 				price: record.spec.price,
 				modes: record.spec.modes,
 				artifact_hash: record.spec.artifact.hash,

@@ -113,6 +113,8 @@ pub enum NodeStatus<BlockNumber> {
 	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxModels))]
+// The `*NoBound` derives repeat these bounds in their where clauses.
+#[allow(clippy::multiple_bound_locations)]
 pub struct Node<
 	AccountId: Clone + PartialEq + Eq + Debug,
 	Balance: Clone + PartialEq + Eq + Debug,

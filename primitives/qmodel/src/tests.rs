@@ -123,6 +123,8 @@ fn generated_models_are_deterministic_and_not_saturated() {
 
 /// An independent reference: exact arithmetic in i128, floor division, and every layer
 /// written out from its definition (no shared geometry code).
+// Indexed loops on purpose: each layer reads like its definition.
+#[allow(clippy::needless_range_loop)]
 fn reference(m: &QModel, input: &[i8]) -> Vec<i8> {
 	let requant = |acc: i128, multiplier: i32, shift: u8, relu: bool| {
 		let q = (acc * multiplier as i128).div_euclid(1i128 << shift);

@@ -114,7 +114,7 @@ pub fn verify(root: &Hash, leaf: &Leaf, proof: &Proof) -> bool {
 		let sibling = position ^ 1;
 		if sibling < width {
 			let Some(sibling_hash) = siblings.next() else { return false };
-			hash = if position % 2 == 0 {
+			hash = if position.is_multiple_of(2) {
 				parent(&hash, sibling_hash)
 			} else {
 				parent(sibling_hash, &hash)

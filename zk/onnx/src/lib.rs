@@ -195,7 +195,7 @@ impl Shape {
 /// Inputs stored as float32 little-endian values, `input_len` per input (numpy's
 /// `x.astype('<f4').tofile(path)`; the executor's `F32` tensor bytes).
 pub fn samples(bytes: &[u8], input_len: usize) -> Result<Vec<Vec<f32>>, Error> {
-	if input_len == 0 || bytes.is_empty() || bytes.len() % (4 * input_len) != 0 {
+	if input_len == 0 || bytes.is_empty() || !bytes.len().is_multiple_of(4 * input_len) {
 		return Err(Error::Calibration(format!(
 			"{} bytes are not a whole number of inputs of {input_len} float32 values",
 			bytes.len()

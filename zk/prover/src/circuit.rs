@@ -44,6 +44,8 @@ const MIN_QUOTIENT_BITS: u32 = 9;
 
 /// A linear combination in the circuit's field.
 type Lc = LinearCombination<Fr>;
+/// One input value: its 8 bit variables and, when proving, the value.
+type InputBits = (Vec<Variable>, Option<i64>);
 
 /// The quotient width `B` of each output of `layer`: the fewest bits (at least 9) whose
 /// offset form `q + 2^(B-1)` holds every `floor(m·acc / 2^s)` its weights, bias and `i8`
@@ -269,7 +271,7 @@ impl Synthesizer {
 		&mut self,
 		input: Option<&[i8]>,
 		len: usize,
-	) -> Result<Vec<(Vec<Variable>, Option<i64>)>, SynthesisError> {
+	) -> Result<Vec<InputBits>, SynthesisError> {
 		(0..len)
 			.map(|i| {
 				let value = input.map(|x| i64::from(x[i]));

@@ -450,7 +450,7 @@ pub fn encode_inputs(inputs: &[Fr]) -> Vec<u8> {
 
 /// The inverse of [`encode_inputs`]; `None` for a partial or non-canonical element.
 pub fn decode_inputs(bytes: &[u8]) -> Option<Vec<Fr>> {
-	if bytes.len() % 32 != 0 {
+	if !bytes.len().is_multiple_of(32) {
 		return None;
 	}
 	bytes

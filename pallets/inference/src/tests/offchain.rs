@@ -305,7 +305,7 @@ fn zkml_results_of_one_model_go_as_one_proven_batch() {
 		let Call::submit_proven_batch { results } = call else { panic!("one proven batch") };
 		assert_eq!(results.len(), 2);
 		assert_ok!(Inference::submit_proven_batch(RuntimeOrigin::none(), results));
-		assert!(ids.iter().all(|id| Results::<Test>::contains_key(id)));
+		assert!(ids.iter().all(Results::<Test>::contains_key));
 	});
 }
 
