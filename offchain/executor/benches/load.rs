@@ -49,7 +49,7 @@ fn main() {
 	let model_bytes = std::fs::read(dir.join("model.pt")).unwrap();
 	let config: TorchConfig =
 		serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
-	let input_len = config.schema.input_len();
+	let input_len = torch::input_len(&config.schema);
 	let input = std::fs::read(dir.join("input.bin")).unwrap()[..input_len].to_vec();
 	torch::set_deterministic().unwrap();
 	let device = tch::Device::cuda_if_available();

@@ -41,9 +41,7 @@
 //! queue is full (retry later, see `retry-after`), `500` the store failed or holds
 //! corrupted bytes, or the model failed.
 
-use crate::{
-	batch::Refused, fetch, ContentHash, ExecError, Executor, InputSource, Job, StoreError,
-};
+use crate::{batch::Refused, fetch, ContentHash, ExecError, Executor, InputSource, StoreError};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{
 	body::{Bytes, Incoming},
@@ -413,7 +411,7 @@ async fn prove(
 	let mut reply = Reply { proof: Some(proof), ..Reply::output(output) };
 	// The executor signs for the node key it holds when the job is bound to that key.
 	if executor.node_key().is_some_and(|key| key.public() == job.node) {
-		sign(&executor, &mut reply, &job.genesis, job.request, &model, &input_hash);
+		sign(executor, &mut reply, &job.genesis, job.request, &model, &input_hash);
 	}
 	Ok(reply)
 }

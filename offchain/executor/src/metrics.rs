@@ -14,6 +14,9 @@ struct Histogram {
 	count: u64,
 }
 
+/// A histogram as `/metrics` renders it: name, help text, where it is kept, bucket bounds.
+type HistogramSpec = (&'static str, &'static str, fn(&ModelMetrics) -> &Histogram, &'static [f64]);
+
 impl Histogram {
 	fn observe(&mut self, bounds: &[f64], value: f64) {
 		if self.buckets.is_empty() {
@@ -107,7 +110,7 @@ impl Metrics {
 			let _ =
 				writeln!(out, "opg_executor_queue_depth{{model=\"{model}\"}} {}", m.queue_depth);
 		}
-		let histograms: [(&str, &str, fn(&ModelMetrics) -> &Histogram, &[f64]); 3] = [
+		let histograms: [HistogramSpec; 3] = [
 			(
 				"opg_executor_request_seconds",
 				"Time from queueing to the answer.",

@@ -14,7 +14,12 @@ pub type ContentHash = [u8; 32];
 #[derive(Debug)]
 pub enum StoreError {
 	/// The bytes do not hash to the hash they were stored or asked for under.
-	HashMismatch { expected: ContentHash, found: ContentHash },
+	HashMismatch {
+		/// The hash asked for.
+		expected: ContentHash,
+		/// The hash of the bytes.
+		found: ContentHash,
+	},
 	/// The file system failed.
 	Io(io::Error),
 }

@@ -49,7 +49,12 @@ pub enum TorchError {
 	/// The schema is unusable.
 	Schema(String),
 	/// The input bytes do not fit the schema.
-	InputLength { expected: usize, found: usize },
+	InputLength {
+		/// The bytes the model's input tensors take.
+		expected: usize,
+		/// The bytes given.
+		found: usize,
+	},
 	/// The module's output does not match the schema.
 	Output(String),
 	/// libtorch refused (a file that is not TorchScript, an operator failing, ...).
