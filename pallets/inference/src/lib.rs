@@ -399,7 +399,7 @@ pub mod pallet {
 		}
 
 		/// Serves the requests assigned to the node keys in this node's keystore (see
-		/// [`offchain`]); a node with no such key or no executor URL does nothing.
+		/// `offchain.rs`); a node with no such key or no executor URL does nothing.
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			Self::serve_assignments(now);
 		}

@@ -1,6 +1,7 @@
 //! # OPG attestation verification
 //!
-//! Turns TEE evidence into one [`Attestation`], or a precise [`Error`]:
+//! Turns TEE evidence into one [`Attestation`], or a precise error ([`nitro::NitroError`],
+//! [`dcap::DcapError`]):
 //!
 //! - [`nitro`]: AWS Nitro Enclaves attestation documents (COSE_Sign1, ES384), checked
 //!   field by field against AWS's attestation-process rules, with the certificate chain
