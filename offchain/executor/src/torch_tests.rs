@@ -39,15 +39,19 @@ fn fixture() -> &'static Fixture {
 		torch::set_deterministic().unwrap();
 		assert!(torch::deterministic_algorithms());
 		let dir = std::env::temp_dir().join(format!("opg-torch-fixture-{}", std::process::id()));
-		let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/torch-model.py");
+		let script = std::path::PathBuf::from(
+			std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"),
+		)
+		.join("../../scripts/torch-model.py");
 		let python = env!("OPG_TORCH_PYTHON");
 		let status = std::process::Command::new(python)
-			.args([script, "--out"])
+			.arg(&script)
+			.arg("--out")
 			.arg(&dir)
 			.stdout(std::process::Stdio::null())
 			.status()
 			.unwrap_or_else(|e| panic!("cannot run {python} (scripts/setup installs it): {e}"));
-		assert!(status.success(), "{script} failed");
+		assert!(status.success(), "{} failed", script.display());
 		let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
 		let config: TorchConfig = serde_json::from_slice(&read("config.json")).unwrap();
 		let floats = |bytes: Vec<u8>| -> Vec<f32> {

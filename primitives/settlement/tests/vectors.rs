@@ -13,7 +13,12 @@ use serde_json::{json, Value};
 /// The secret seed of `//Alice` (Substrate's well-known development account).
 const ALICE_SEED: &str = "e5be9a5092b81bca64be81d212e7f2f9eba183bb7a90954f7b76361f6edb5c0a";
 const ALICE_PUBLIC: &str = "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
-const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/messages.json");
+/// The vector file of the clone under test (read at run time: a test binary built in
+/// another clone of a shared target directory must not read that clone's file).
+fn path() -> std::path::PathBuf {
+	std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"))
+		.join("vectors/messages.json")
+}
 
 fn bytes32(value: &Value) -> [u8; 32] {
 	let mut out = [0u8; 32];
@@ -129,7 +134,7 @@ fn write_vectors() {
 		"signer": {"uri": "//Alice", "seed": format!("0x{ALICE_SEED}"), "public": format!("0x{ALICE_PUBLIC}")},
 		"vectors": vectors,
 	});
-	std::fs::write(PATH, serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
+	std::fs::write(path(), serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
 }
 
 #[test]
@@ -137,7 +142,7 @@ fn every_committed_message_is_rebuilt_exactly_and_its_signature_verifies() {
 	if std::env::var_os("OPG_WRITE_VECTORS").is_some() {
 		write_vectors();
 	}
-	let file: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
+	let file: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
 	let public = PublicKey::from_bytes(&bytes32(&file["signer"]["public"])).unwrap();
 	assert_eq!(public.to_bytes(), alice().public.to_bytes());
 	let vectors = file["vectors"].as_array().unwrap();
@@ -164,7 +169,7 @@ fn every_committed_message_is_rebuilt_exactly_and_its_signature_verifies() {
 
 #[test]
 fn the_committed_bytes_spell_out_the_documented_layout() {
-	let file: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
+	let file: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
 	let bytes = |i: usize| {
 		hex::decode(file["vectors"][i]["bytes"].as_str().unwrap().trim_start_matches("0x")).unwrap()
 	};

@@ -6,9 +6,11 @@ use opg_qmodel::Layer;
 
 fn fixture(name: &str) -> Vec<u8> {
 	std::fs::read(
-		std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-			.join("tests/fixtures")
-			.join(name),
+		std::path::PathBuf::from(
+			std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"),
+		)
+		.join("tests/fixtures")
+		.join(name),
 	)
 	.unwrap()
 }

@@ -239,7 +239,10 @@ fn a_convolutional_network_is_proven_and_verified() {
 /// circuit is satisfied and states the integer model's output.
 #[test]
 fn an_imported_onnx_network_satisfies_its_circuit() {
-	let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../onnx/tests/fixtures");
+	let dir = std::path::PathBuf::from(
+		std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"),
+	)
+	.join("../onnx/tests/fixtures");
 	let graph = opg_onnx::read(&std::fs::read(dir.join("cnn.onnx")).unwrap()).unwrap();
 	let samples =
 		opg_onnx::samples(&std::fs::read(dir.join("inputs.f32")).unwrap(), graph.input_len())
@@ -365,7 +368,10 @@ fn fixture_is_current() {
 		.map(|i| (generator * Fr::from(i)).into_affine())
 		.collect();
 	let widest = encode_key(&widest);
-	let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../verifier/fixtures");
+	let dir = std::path::PathBuf::from(
+		std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"),
+	)
+	.join("../verifier/fixtures");
 	let files = [
 		("verifying.key", &verifying),
 		("proof.bin", &proven.proof),

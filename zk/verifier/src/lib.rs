@@ -559,6 +559,8 @@ pub mod fixture {
 	pub const WIDEST_KEY: &[u8] = include_bytes!("../fixtures/widest.key");
 }
 
+// Generated and checked byte for byte by `poseidon_constants_are_the_grain_lfsr_ones`.
+#[rustfmt::skip]
 mod poseidon_constants;
 #[cfg(test)]
 mod tests;
