@@ -401,14 +401,39 @@ mod node_registry {
 		sr25519::Pair::from_string("//opg-test-node", None).unwrap()
 	}
 
+	/// Publishes a TEE model (the first, id 0) for the node to declare: nodes declare only
+	/// models someone can request.
+	fn publish_model() {
+		use pallet_model_hub::{testing, DType, ModelFormat};
+		let schema = testing::schema(
+			vec![testing::tensor(&[4], DType::F32)],
+			vec![testing::tensor(&[2], DType::F32)],
+		);
+		let spec = testing::spec(
+			"tee-model",
+			ModelFormat::TorchScript,
+			[0xcd; 32],
+			1_000,
+			schema,
+			OPG,
+			VerificationModes::TEE,
+		);
+		dispatch(RuntimeCall::ModelHub(pallet_model_hub::Call::publish {
+			spec,
+			verifying_key: None,
+		}))
+		.unwrap();
+	}
+
 	fn register_call(operator: &AccountId) -> RuntimeCall {
+		publish_model();
 		let node = node_key();
 		let message = NodeRegistry::registration_message(operator).unwrap();
 		RuntimeCall::NodeRegistry(pallet_node_registry::Call::register {
 			node: node.public(),
 			roles: Roles(Roles::INFERENCE),
 			capabilities: pallet_node_registry::testing::capabilities::<Runtime>(
-				vec![1],
+				vec![0],
 				VerificationModes::TEE,
 			),
 			bond: protocol::MinNodeBond::get(),
@@ -655,7 +680,8 @@ mod inference {
 				Sr25519Keyring::Charlie,
 				RuntimeCall::Inference(pallet_inference::Call::request {
 					model: 0,
-					input: Input::Inline(BoundedVec::truncate_from(vec![1, 2, 3])),
+					// The model's input: 1 × 784 `I8`.
+					input: Input::Inline(BoundedVec::truncate_from(vec![1; 784])),
 					mode: VerificationMode::Vanilla,
 					settlement: SettlementMode::Individual,
 					max_fee: PRICE,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { u8aToHex } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { NODE_BIN, startDevChain, waitFor } from './helpers.mjs';
-import { OPG, eventOf, send as sendTx } from './lib/chain.mjs';
+import { MODES, OPG, eventOf, publishModel, send as sendTx } from './lib/chain.mjs';
 import { registrationMessage } from './lib/messages.mjs';
 
 const DEV_EVIDENCE = path.join(path.dirname(NODE_BIN), 'opg-dev-evidence');
@@ -32,8 +32,20 @@ test('a node registers, answers a challenge with dev evidence and is attested', 
   const nodeKey = keyring.addFromUri('//opg-test-node');
   const genesis = api.genesisHash;
   const message = registrationMessage(genesis, decodeAddress(operator.address));
+  // Nodes declare only models someone can request: published and active.
+  const model = await publishModel(api, keyring, {
+    name: 'registry-test', modelHash: u8aToHex(new Uint8Array(32).fill(0x11)), modelSize: 1000,
+    inputLen: 4, outputLen: 2, modes: MODES.vanilla | MODES.tee,
+  });
+  const unpublished = {
+    models: [model + 1000], modes: 0b011, hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 }, endpoint: '',
+  };
+  await assert.rejects(
+    send(api.tx.nodeRegistry.register(nodeKey.publicKey, 0b001, unpublished, 1000n * OPG, nodeKey.sign(message)), operator),
+    /ModelUnavailable/,
+  );
   const capabilities = {
-    models: [1],
+    models: [model],
     modes: 0b011,
     hardware: { class: 'Gpu', gpuModel: 'NVIDIA H100 80GB HBM3', gpuMemoryMib: 81559 },
     endpoint: 'http://127.0.0.1:8700',

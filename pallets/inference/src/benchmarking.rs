@@ -22,6 +22,7 @@ pub trait BenchmarkHelper {
 	fn max_nodes_per_model() -> u32;
 	/// Publishes a model accepting vanilla requests, served by `nodes` live inference
 	/// nodes whose sr25519 keys of type [`NODE_KEY_TYPE`] are generated in the keystore.
+	/// For weights, its input is the largest inline input ([`Config::MaxInlineInput`]).
 	fn serving_model(nodes: u32) -> ModelId;
 }
 
@@ -36,14 +37,21 @@ fn funded_requester<T: Config>() -> T::AccountId {
 	requester
 }
 
-/// Makes `count` requests of `model`, each with the largest inline input, all due in the
-/// same block.
+/// The byte length of `model`'s input (requests must give exactly that many bytes).
+fn input_len<T: Config>(model: ModelId) -> usize {
+	T::Models::serving_terms(model)
+		.expect("the helper's model takes requests")
+		.input_len as usize
+}
+
+/// Makes `count` requests of `model`, each with an inline input of the model's length, all
+/// due in the same block.
 fn requests<T: Config>(model: ModelId, settlement: SettlementMode, count: u32) -> Vec<RequestId> {
 	let requester = funded_requester::<T>();
 	(0..count)
 		.map(|index| {
 			let id = NextRequestId::<T>::get();
-			let mut bytes = vec![0u8; T::MaxInlineInput::get() as usize];
+			let mut bytes = vec![0u8; input_len::<T>(model)];
 			bytes[..4].copy_from_slice(&index.to_le_bytes());
 			assert_ok!(Pallet::<T>::request(
 				RawOrigin::Signed(requester.clone()).into(),
@@ -63,14 +71,14 @@ fn requests<T: Config>(model: ModelId, settlement: SettlementMode, count: u32) -
 mod benchmarks {
 	use super::*;
 
-	/// A request among the most candidate nodes, with the largest inline input.
+	/// A request among the most candidate nodes, with the helper model's inline input
+	/// (in the runtime, the largest).
 	#[benchmark]
 	fn request() {
 		set_genesis_hash::<T>();
 		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
 		let requester = funded_requester::<T>();
-		let input =
-			Input::Inline(BoundedVec::truncate_from(vec![1u8; T::MaxInlineInput::get() as usize]));
+		let input = Input::Inline(BoundedVec::truncate_from(vec![1u8; input_len::<T>(model)]));
 
 		#[extrinsic_call]
 		_(

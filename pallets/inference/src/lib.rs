@@ -64,7 +64,7 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
-use opg_primitives::{InferenceNodes, ModelCatalog, NodeSlashing};
+use opg_primitives::{InferenceNodes, ModelCatalog, ModelUsage, NodeSlashing};
 use opg_settlement::{fees, merkle, message, selection};
 use opg_zk_verifier::{Groth16Verifier, Statement};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
@@ -229,6 +229,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type InputCommitments<T: Config> = StorageMap<_, Twox64Concat, RequestId, [u8; 32]>;
 
+	/// How many open requests each model has: while any, the model hub keeps the model's
+	/// record and verifying key ([`ModelUsage`]).
+	#[pallet::storage]
+	pub type OpenRequestsPerModel<T: Config> =
+		StorageMap<_, Twox64Concat, ModelId, u32, OptionQuery>;
+
 	/// Open requests by assigned node: what a node's off-chain worker serves.
 	#[pallet::storage]
 	pub type Assignments<T: Config> =
@@ -339,6 +345,11 @@ pub mod pallet {
 		PrivateInputMustBeStored,
 		/// A stored input must have a non-zero size.
 		EmptyInput,
+		/// The input (inline, or a stored input's declared size) is not the byte length
+		/// the model's input schema gives.
+		InputLengthMismatch,
+		/// A ZKML result's output is not the byte length the model's output schema gives.
+		OutputLengthMismatch,
 		/// The model's price is above the caller's maximum fee.
 		FeeAboveMax,
 		/// The answer window is outside the allowed range.

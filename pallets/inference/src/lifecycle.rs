@@ -49,12 +49,22 @@ impl<T: Config> Pallet<T> {
 			},
 			_ => None,
 		};
-		match &input {
-			Input::Inline(_) => {
-				ensure!(settlement != SettlementMode::Private, Error::<T>::PrivateInputMustBeStored)
+		let len = match &input {
+			Input::Inline(bytes) => {
+				ensure!(
+					settlement != SettlementMode::Private,
+					Error::<T>::PrivateInputMustBeStored
+				);
+				bytes.len() as u64
 			},
-			Input::Stored { size, .. } => ensure!(*size > 0, Error::<T>::EmptyInput),
-		}
+			Input::Stored { size, .. } => {
+				ensure!(*size > 0, Error::<T>::EmptyInput);
+				*size
+			},
+		};
+		// No node could answer an input of another length: refused here, it cannot cost a
+		// node its bond later.
+		ensure!(len == terms.input_len, Error::<T>::InputLengthMismatch);
 		ensure!(terms.price <= max_fee, Error::<T>::FeeAboveMax);
 		ensure!(
 			T::MinWindow::get() <= window && window <= T::MaxWindow::get(),
@@ -72,6 +82,9 @@ impl<T: Config> Pallet<T> {
 
 		NextRequestId::<T>::put(id.saturating_add(1));
 		Inputs::<T>::insert(id, &input);
+		OpenRequestsPerModel::<T>::mutate(model, |open| {
+			*open = Some(open.unwrap_or_default().saturating_add(1))
+		});
 		if let Some(commitment) = commitment {
 			InputCommitments::<T>::insert(id, commitment);
 		}
@@ -179,9 +192,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Removes an open request and its assignment and deadline entry.
 	pub(crate) fn close(id: RequestId, request: &RequestOf<T>) {
-		Requests::<T>::remove(id);
-		Inputs::<T>::remove(id);
-		InputCommitments::<T>::remove(id);
+		Self::forget(id, request);
 		Assignments::<T>::remove(request.node, id);
 		Deadlines::<T>::mutate_exists(request.deadline, |due| {
 			if let Some(list) = due {
@@ -226,10 +237,19 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		)
 		.unwrap_or_default();
+		Self::forget(id, &request);
+		Self::deposit_event(Event::RequestExpired { request: id, refunded });
+	}
+
+	/// Removes an open request, its input and commitment, and counts it out of its
+	/// model's open requests.
+	fn forget(id: RequestId, request: &RequestOf<T>) {
 		Requests::<T>::remove(id);
 		Inputs::<T>::remove(id);
 		InputCommitments::<T>::remove(id);
-		Self::deposit_event(Event::RequestExpired { request: id, refunded });
+		OpenRequestsPerModel::<T>::mutate_exists(request.model, |open| {
+			*open = open.map(|count| count.saturating_sub(1)).filter(|count| *count > 0)
+		});
 	}
 
 	/// What proves that a request was settled in a batch: its leaf, the inclusion
@@ -252,11 +272,19 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
+/// A model is in use while a request for it is open: the model hub keeps its verifying
+/// key until the last one settles or expires.
+impl<T: Config> ModelUsage for Pallet<T> {
+	fn in_use(model: ModelId) -> bool {
+		OpenRequestsPerModel::<T>::contains_key(model)
+	}
+}
+
 #[cfg(any(feature = "try-runtime", test))]
 impl<T: Config> Pallet<T> {
 	/// The invariants of open requests, checked after every block by `try-runtime` and the
 	/// pallet's tests: every open request has its input, its assignment and its deadline
-	/// entry; every assignment, deadline entry, input and input commitment belongs to an
+	/// entry, and is counted under its model; every assignment, deadline entry, input and input commitment belongs to an
 	/// open request (a commitment to a ZKML one); and the fees held from each requester
 	/// are exactly those of its open requests.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -264,7 +292,9 @@ impl<T: Config> Pallet<T> {
 		use frame_support::traits::fungible::InspectHold;
 		let next = NextRequestId::<T>::get();
 		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut per_model: BTreeMap<ModelId, u32> = BTreeMap::new();
 		for (id, request) in Requests::<T>::iter() {
+			*per_model.entry(request.model).or_default() += 1;
 			ensure!(id < next, "an open request's id is below NextRequestId");
 			ensure!(Inputs::<T>::contains_key(id), "an open request has its input");
 			ensure!(
@@ -290,6 +320,10 @@ impl<T: Config> Pallet<T> {
 				"the fees held from a requester are those of its open requests"
 			);
 		}
+		ensure!(
+			OpenRequestsPerModel::<T>::iter().collect::<BTreeMap<_, _>>() == per_model,
+			"each model's count of open requests is the number of its open requests"
+		);
 		for (node, id, ()) in Assignments::<T>::iter() {
 			ensure!(
 				Requests::<T>::get(id).is_some_and(|request| request.node == node),

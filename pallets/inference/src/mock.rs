@@ -83,6 +83,7 @@ impl pallet_node_registry::Config for Test {
 	type Currency = Balances;
 	type Slashed = ResolveTo<Treasury, Balances>;
 	type MinBond = MinBond;
+	type Models = ActiveModels;
 	type PolicyOrigin = EnsureRoot<AccountId>;
 	type UnixTime = Timestamp;
 	type LivenessWindow = LivenessWindow;
@@ -93,11 +94,20 @@ impl pallet_node_registry::Config for Test {
 	type BenchmarkHelper = BenchmarkHelper;
 }
 
+/// Models the hub gives serving terms for, as in the runtime.
+pub struct ActiveModels;
+impl polkadot_sdk::frame_support::traits::Contains<u32> for ActiveModels {
+	fn contains(model: &u32) -> bool {
+		<ModelHub as opg_primitives::ModelCatalog<Balance>>::serving_terms(*model).is_some()
+	}
+}
+
 #[derive_impl(pallet_model_hub::config_preludes::TestDefaultConfig)]
 impl pallet_model_hub::Config for Test {
 	type Currency = Balances;
 	type DepositBase = DepositBase;
 	type DepositPerByte = DepositPerByte;
+	type Usage = Inference;
 }
 
 #[derive_impl(pallet_inference::config_preludes::TestDefaultConfig)]

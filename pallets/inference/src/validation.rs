@@ -92,6 +92,11 @@ impl<T: Config> Pallet<T> {
 		let Output::Inline(output) = &result.output else {
 			return Err(Error::<T>::WrongSettlementMode.into());
 		};
+		// The statement packs the output 31 bytes to a field element: without this, a
+		// proof of an output would also settle it with zero bytes appended.
+		let expected =
+			T::Models::output_len(request.model).ok_or(Error::<T>::VerifyingKeyMissing)?;
+		ensure!(output.len() as u64 == expected, Error::<T>::OutputLengthMismatch);
 		let commitment = InputCommitments::<T>::get(result.request)
 			.and_then(|bytes| opg_zk_verifier::field_from_bytes(&bytes))
 			.ok_or(Error::<T>::ProofRejected)?;

@@ -80,7 +80,7 @@ impl<V: opg_zk_verifier::Groth16Verifier + Default> VerifyingKeyCheck for Groth1
 	}
 }
 
-pub use opg_primitives::ModelCatalog;
+pub use opg_primitives::{ModelCatalog, ModelUsage};
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -148,6 +148,10 @@ pub mod pallet {
 		type MaxVerifyingKeyLen: Get<u32>;
 		/// Checks ZKML verifying keys.
 		type VerifyingKeyCheck: VerifyingKeyCheck;
+		/// Whether open requests still need a model: such a model cannot be removed (its
+		/// verifying key settles them). In the runtime, the inference pallet.
+		#[pallet::no_default]
+		type Usage: ModelUsage;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -262,6 +266,9 @@ pub mod pallet {
 		AlreadyDeprecated,
 		/// Deprecate the model before removing it.
 		NotDeprecated,
+		/// Open requests for the model still need its record and verifying key; remove it
+		/// once they have settled or expired.
+		ModelInUse,
 		/// Model ids are exhausted.
 		TooManyModels,
 	}
@@ -375,7 +382,8 @@ pub mod pallet {
 		}
 
 		/// Removes a deprecated model and its verifying key, and returns the deposit.
-		/// Owner only.
+		/// Owner only, and only once no open request is for the model (`ModelInUse`): a
+		/// ZKML request settles with the key, whatever the model's status.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::remove())]
 		pub fn remove(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
@@ -383,6 +391,7 @@ pub mod pallet {
 			let record = Models::<T>::get(model).ok_or(Error::<T>::ModelNotFound)?;
 			ensure!(record.owner == who, Error::<T>::NotOwner);
 			ensure!(record.status == ModelStatus::Deprecated, Error::<T>::NotDeprecated);
+			ensure!(!T::Usage::in_use(model), Error::<T>::ModelInUse);
 			let released = T::Currency::release(
 				&HoldReason::ModelDeposit.into(),
 				&record.owner,
@@ -453,7 +462,13 @@ pub mod pallet {
 				price: record.spec.price,
 				modes: record.spec.modes,
 				artifact_hash: record.spec.artifact.hash,
+				input_len: record.spec.schema.input_len(),
+				output_len: record.spec.schema.output_len(),
 			})
+		}
+
+		fn output_len(model: ModelId) -> Option<u64> {
+			Models::<T>::get(model).map(|record| record.spec.schema.output_len())
 		}
 
 		fn prepared_verifying_key(model: ModelId) -> Option<Vec<u8>> {

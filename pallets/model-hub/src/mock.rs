@@ -55,6 +55,20 @@ impl pallet_model_hub::Config for Test {
 	type Currency = Balances;
 	type DepositBase = DepositBase;
 	type DepositPerByte = DepositPerByte;
+	type Usage = OpenRequests;
+}
+
+parameter_types! {
+	/// Models the tests declare in use by open requests.
+	pub static InUse: alloc::vec::Vec<opg_primitives::ModelId> = alloc::vec::Vec::new();
+}
+
+/// Models in [`InUse`] are in use.
+pub struct OpenRequests;
+impl ModelUsage for OpenRequests {
+	fn in_use(model: opg_primitives::ModelId) -> bool {
+		InUse::get().contains(&model)
+	}
 }
 
 pub const ALICE: AccountId = 1;

@@ -37,7 +37,17 @@ fn publish_holds_a_deposit_by_size_and_serves_terms() {
 		assert_eq!(held(ALICE), expected);
 		assert_eq!(
 			<ModelHub as ModelCatalog<Balance>>::serving_terms(0),
-			Some(ServingTerms { price: 1_000, modes: spec.modes, artifact_hash: [1; 32] })
+			Some(ServingTerms {
+				price: 1_000,
+				modes: spec.modes,
+				artifact_hash: [1; 32],
+				input_len: spec.schema.input_len(),
+				output_len: spec.schema.output_len(),
+			})
+		);
+		assert_eq!(
+			<ModelHub as ModelCatalog<Balance>>::output_len(0),
+			Some(spec.schema.output_len())
 		);
 		assert_eq!(<ModelHub as ModelCatalog<Balance>>::serving_terms(1), None);
 	});
@@ -182,6 +192,26 @@ fn owner_manages_price_deprecation_and_removal() {
 			ModelHub::remove(RuntimeOrigin::signed(ALICE), 0),
 			Error::<Test>::ModelNotFound
 		);
+	});
+}
+
+#[test]
+fn a_model_open_requests_need_is_not_removed() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), zkml_spec(), key(VK)));
+		assert_ok!(ModelHub::deprecate(RuntimeOrigin::signed(ALICE), 0));
+		InUse::set(vec![0]);
+		assert_noop!(ModelHub::remove(RuntimeOrigin::signed(ALICE), 0), Error::<Test>::ModelInUse);
+		// Deprecated, the model still settles what was asked of it.
+		assert!(<ModelHub as ModelCatalog<Balance>>::prepared_verifying_key(0).is_some());
+		assert_eq!(
+			<ModelHub as ModelCatalog<Balance>>::output_len(0),
+			Some(zkml_spec().schema.output_len())
+		);
+		InUse::set(vec![]);
+		assert_ok!(ModelHub::remove(RuntimeOrigin::signed(ALICE), 0));
+		assert_eq!(<ModelHub as ModelCatalog<Balance>>::prepared_verifying_key(0), None);
+		assert_eq!(<ModelHub as ModelCatalog<Balance>>::output_len(0), None);
 	});
 }
 

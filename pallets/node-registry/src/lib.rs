@@ -64,7 +64,8 @@ pub use opg_settlement::message::REGISTRATION_DOMAIN;
 pub trait BenchmarkHelper<ModelId> {
 	/// Makes [`Config::UnixTime`] report `secs`.
 	fn set_unix_time(secs: u64);
-	/// A model id.
+	/// A model id nodes may declare ([`Config::Models`] contains it): the helper publishes
+	/// it if it must.
 	fn model(index: u32) -> ModelId;
 }
 
@@ -79,7 +80,7 @@ pub mod pallet {
 		traits::{
 			fungible::{BalancedHold, Credit, Inspect, Mutate, MutateHold},
 			tokens::Precision,
-			OnUnbalanced, UnixTime,
+			Contains, OnUnbalanced, UnixTime,
 		},
 	};
 	use frame_system::pallet_prelude::*;
@@ -144,6 +145,11 @@ pub mod pallet {
 		type MinBond: Get<BalanceOf<Self>>;
 		/// Identifies a model of the model hub.
 		type ModelId: Parameter + Member + MaxEncodedLen + Copy + Ord;
+		/// The models a node may declare it serves: published and active (in the runtime,
+		/// those the model hub gives serving terms for). A node cannot take a slot of a
+		/// model's node list for a model no one can request.
+		#[pallet::no_default]
+		type Models: Contains<Self::ModelId>;
 		/// The most models one node serves.
 		#[pallet::constant]
 		type MaxModels: Get<u32>;
@@ -400,6 +406,8 @@ pub mod pallet {
 		GenesisUnknown,
 		/// A model is listed twice in the capabilities.
 		DuplicateModel,
+		/// A declared model is not published, or no longer takes requests.
+		ModelUnavailable,
 		/// A model already has the most inference nodes it may have.
 		TooManyNodesForModel,
 	}
@@ -777,6 +785,7 @@ pub mod pallet {
 			let models = &capabilities.models;
 			let duplicate = models.iter().enumerate().any(|(i, model)| models[..i].contains(model));
 			ensure!(!duplicate, Error::<T>::DuplicateModel);
+			ensure!(models.iter().all(T::Models::contains), Error::<T>::ModelUnavailable);
 			Ok(())
 		}
 

@@ -69,6 +69,7 @@ impl pallet_node_registry::Config for Test {
 	type Slashed =
 		polkadot_sdk::frame_support::traits::tokens::imbalance::ResolveTo<SlashSink, Balances>;
 	type MinBond = MinBond;
+	type Models = PublishedModels;
 	type MaxNodesPerModel = ConstU32<3>;
 	type PolicyOrigin = EnsureRoot<AccountId>;
 	type UnixTime = Timestamp;
@@ -91,6 +92,16 @@ impl pallet_node_registry::BenchmarkHelper<u32> for TimestampHelper {
 		index
 	}
 }
+
+/// Models 0 to [`UNPUBLISHED`] − 1 are published and active; no other is.
+pub struct PublishedModels;
+impl polkadot_sdk::frame_support::traits::Contains<u32> for PublishedModels {
+	fn contains(model: &u32) -> bool {
+		*model < UNPUBLISHED
+	}
+}
+/// The first model id no one published.
+pub const UNPUBLISHED: u32 = 16;
 
 /// The operators' funded accounts.
 pub const ALICE: AccountId = 1;

@@ -12,4 +12,9 @@ pub struct ServingTerms<Balance> {
 	pub modes: VerificationModes,
 	/// SHA-256 of the artifact, which result signatures bind.
 	pub artifact_hash: ContentHash,
+	/// The byte length of one input ([`crate::Schema::input_len`]): an inline input or a
+	/// stored input's declared size must be exactly this long.
+	pub input_len: u64,
+	/// The byte length of one output ([`crate::Schema::output_len`]).
+	pub output_len: u64,
 }

@@ -13,6 +13,25 @@ pub trait ModelCatalog<Balance> {
 	/// The prepared Groth16 verifying key of a ZKML model (the hub prepares it once, when
 	/// the model is published), deprecated or not; `None` if unknown or not ZKML.
 	fn prepared_verifying_key(model: ModelId) -> Option<Vec<u8>>;
+	/// The byte length of one output of a model, deprecated or not; `None` if unknown.
+	/// A ZKML result's output must be exactly this long: the proof's public inputs pack
+	/// the output 31 bytes to a field element, so trailing zero bytes would not change
+	/// them.
+	fn output_len(model: ModelId) -> Option<u64>;
+}
+
+/// What the model hub asks of inference settlement before it removes a model: whether
+/// a request still open needs the model's record or verifying key.
+pub trait ModelUsage {
+	/// Whether any open request is for `model`.
+	fn in_use(model: ModelId) -> bool;
+}
+
+/// Nothing uses any model (a hub without inference settlement).
+impl ModelUsage for () {
+	fn in_use(_: ModelId) -> bool {
+		false
+	}
 }
 
 /// Called by settlement to penalize a node.

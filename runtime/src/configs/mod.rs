@@ -7,8 +7,8 @@ pub use governance::{
 };
 
 use crate::{
-	deposit, AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, ModelHub, NodeRegistry,
-	Nonce, OriginCaller, PalletInfo, Preimage, Runtime, RuntimeCall, RuntimeEvent,
+	deposit, AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Inference, ModelHub,
+	NodeRegistry, Nonce, OriginCaller, PalletInfo, Preimage, Runtime, RuntimeCall, RuntimeEvent,
 	RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Session, SessionKeys,
 	System, Treasury, ValidatorSet, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MICRO_OPG, OPG,
 	SLOT_DURATION, SS58_PREFIX, VERSION,
@@ -18,7 +18,7 @@ use polkadot_sdk::{
 		self, derive_impl, parameter_types,
 		traits::{
 			fungible::HoldConsideration, tokens::imbalance::ResolveTo, ConstBool, ConstU32,
-			ConstU64, ConstU8, EqualPrivilegeOnly, LinearStoragePrice, VariantCountOf,
+			ConstU64, ConstU8, Contains, EqualPrivilegeOnly, LinearStoragePrice, VariantCountOf,
 		},
 		weights::{
 			constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
@@ -173,6 +173,14 @@ parameter_types! {
 	pub const MaxNodesPerModel: u32 = 32;
 }
 
+/// The models a node may declare it serves: those the model hub takes requests for.
+pub struct ActiveModels;
+impl Contains<u32> for ActiveModels {
+	fn contains(model: &u32) -> bool {
+		<ModelHub as pallet_model_hub::ModelCatalog<Balance>>::serving_terms(*model).is_some()
+	}
+}
+
 impl pallet_node_registry::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -180,6 +188,7 @@ impl pallet_node_registry::Config for Runtime {
 	/// Set by governance on the policy track.
 	type MinBond = dynamic_params::protocol::MinNodeBond;
 	type ModelId = u32;
+	type Models = ActiveModels;
 	type MaxModels = MaxModelsPerNode;
 	type MaxNodesPerModel = MaxNodesPerModel;
 	type PolicyOrigin = PolicyOrigin;
@@ -210,6 +219,8 @@ impl pallet_model_hub::Config for Runtime {
 	type MaxVerifyingKeyLen = MaxVerifyingKeyLen;
 	/// Checked and prepared natively in the node (`opg-host-crypto`).
 	type VerifyingKeyCheck = pallet_model_hub::Groth16Bn254<opg_host_crypto::HostBn254>;
+	/// A model with open requests is kept until they settle or expire.
+	type Usage = Inference;
 	type WeightInfo = pallet_model_hub::weights::SubstrateWeight<Runtime>;
 }
 
@@ -272,11 +283,42 @@ mod benchmark_helpers {
 	/// Sets what OPG's pallet benchmarks need.
 	pub struct Helper;
 
+	/// Publishes a vanilla integer model from an owner of its own, its input the largest
+	/// inline input; its id.
+	fn publish_benchmark_model() -> u32 {
+		use pallet_model_hub::{testing as models, ModelFormat, VerificationModes};
+		use polkadot_sdk::{
+			frame_benchmarking::account,
+			frame_support::{assert_ok, traits::fungible::Mutate},
+		};
+		let model = pallet_model_hub::NextModelId::<Runtime>::get();
+		let owner: AccountId = account("model-owner", model, 0);
+		assert_ok!(Balances::mint_into(&owner, 1_000 * OPG));
+		use polkadot_sdk::frame_support::traits::Get;
+		let input_len = <Runtime as pallet_inference::Config>::MaxInlineInput::get();
+		let schema = models::int8_vectors(input_len, 10);
+		let spec = models::spec(
+			"benchmark",
+			ModelFormat::QuantizedInteger,
+			[7; 32],
+			1,
+			schema,
+			OPG,
+			VerificationModes::VANILLA,
+		);
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(owner), spec, None));
+		model
+	}
+
 	impl pallet_node_registry::BenchmarkHelper<u32> for Helper {
 		fn set_unix_time(secs: u64) {
 			pallet_timestamp::Now::<Runtime>::put(secs * 1000);
 		}
+		/// Publishes models until `index` is one.
 		fn model(index: u32) -> u32 {
+			while pallet_model_hub::NextModelId::<Runtime>::get() <= index {
+				publish_benchmark_model();
+			}
 			index
 		}
 	}
@@ -299,21 +341,8 @@ mod benchmark_helpers {
 				sp_io,
 			};
 
-			let owner: AccountId = account("model-owner", 0, 0);
-			assert_ok!(Balances::mint_into(&owner, 1_000 * OPG));
 			let modes = VerificationModes::VANILLA;
-			let schema = models::int8_vectors(784, 10);
-			let spec = models::spec(
-				"benchmark",
-				ModelFormat::QuantizedInteger,
-				[7; 32],
-				1,
-				schema,
-				OPG,
-				modes,
-			);
-			let model = pallet_model_hub::NextModelId::<Runtime>::get();
-			assert_ok!(ModelHub::publish(RuntimeOrigin::signed(owner), spec, None));
+			let model = publish_benchmark_model();
 			for index in 0..nodes {
 				let operator: AccountId = account("node-operator", index, 0);
 				assert_ok!(Balances::mint_into(&operator, 1_000_000 * OPG));

@@ -79,7 +79,7 @@ const POSEIDON_ALPHA: u64 = 5;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
 	/// The verifying key does not decode canonically, has a point off the curve or its
-	/// subgroup, or a zero point.
+	/// subgroup, or a zero point, or its γ is ±δ (with which anyone proves anything).
 	MalformedKey,
 	/// The verifying key takes no public input, or more than [`MAX_PUBLIC_INPUTS`].
 	KeyArity,
@@ -295,7 +295,7 @@ pub fn decode_key(bytes: &[u8]) -> Result<PreparedKey, Error> {
 	Ok(PreparedKey(prepare_verifying_key(&decode_checked_key(bytes)?)))
 }
 
-/// A decoded key with nonzero points and an arity in `1..=MAX_PUBLIC_INPUTS`.
+/// A decoded key with nonzero points, γ ≠ ±δ and an arity in `1..=MAX_PUBLIC_INPUTS`.
 fn decode_checked_key(bytes: &[u8]) -> Result<VerifyingKey<Bn254>, Error> {
 	// Refuse an oversized key before decoding any point.
 	if bytes.len() > MAX_KEY_LEN {
@@ -307,6 +307,11 @@ fn decode_checked_key(bytes: &[u8]) -> Result<VerifyingKey<Bn254>, Error> {
 		&& !key.gamma_g2.is_zero()
 		&& !key.delta_g2.is_zero();
 	if !points_nonzero {
+		return Err(Error::MalformedKey);
+	}
+	// With γ = δ the check e(A, B) = e(α, β)·e(Σ xᵢ·ICᵢ, γ)·e(C, δ) holds for A = α,
+	// B = β, C = −Σ xᵢ·ICᵢ, whatever the statement; with γ = −δ for C = Σ xᵢ·ICᵢ.
+	if key.gamma_g2 == key.delta_g2 || key.gamma_g2 == -key.delta_g2 {
 		return Err(Error::MalformedKey);
 	}
 	let inputs = key.gamma_abc_g1.len().saturating_sub(1);

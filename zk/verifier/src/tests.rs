@@ -174,6 +174,35 @@ fn malformed_and_degenerate_keys_are_refused() {
 	assert_eq!(decode_key(&encode_key(&most)).unwrap().public_inputs(), MAX_PUBLIC_INPUTS);
 }
 
+/// With γ = ±δ a "proof" of any statement is A = α, B = β, C = ∓Σ xᵢ·ICᵢ: such keys
+/// are refused, so that no model owner can publish a key under which anyone settles
+/// anything.
+#[test]
+fn keys_whose_gamma_is_plus_or_minus_delta_are_refused() {
+	let f = fixture();
+	// A statement no one proved: 2 · w = 5 has no witness in the field's integers here,
+	// and none is needed.
+	let inputs = [Fr::from(2u8), Fr::from(5u8), Fr::from(11u8)];
+	for negated in [false, true] {
+		let mut key = f.key.clone();
+		key.delta_g2 = if negated { -key.gamma_g2 } else { key.gamma_g2 };
+		let sum = key.gamma_abc_g1[1..]
+			.iter()
+			.zip(&inputs)
+			.fold(key.gamma_abc_g1[0].into_group(), |acc, (base, x)| acc + *base * x);
+		let forged = Proof::<Bn254> {
+			a: key.alpha_g1,
+			b: key.beta_g2,
+			c: if negated { sum } else { -sum }.into_affine(),
+		};
+		// Without the rule, the forgery verifies.
+		let unchecked = PreparedKey(prepare_verifying_key(&key));
+		assert_eq!(verify(&unchecked, &forged, &inputs), Ok(()));
+		assert_eq!(decode_key(&encode_key(&key)).unwrap_err(), Error::MalformedKey);
+		assert_eq!(prepare_key(&encode_key(&key)).unwrap_err(), Error::MalformedKey);
+	}
+}
+
 #[test]
 fn a_batch_verifies_only_if_every_proof_does() {
 	let mut f = fixture();

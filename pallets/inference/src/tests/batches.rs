@@ -81,7 +81,7 @@ fn every_check_of_a_batch_has_its_error() {
 		let individual = request(ALICE);
 		let individual_leaf = Leaf {
 			request: individual,
-			input_hash: opg_settlement::sha256(b"input"),
+			input_hash: opg_settlement::sha256(b"inpt"),
 			output_hash: [0; 32],
 		};
 		let node_of_individual = assigned(individual);

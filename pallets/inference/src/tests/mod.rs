@@ -22,7 +22,7 @@ fn inline(bytes: &[u8]) -> InputOf<Test> {
 }
 
 fn stored(tag: u8) -> InputOf<Test> {
-	Input::Stored { hash: [tag; 32], size: 100, locator: BoundedVec::new() }
+	Input::Stored { hash: [tag; 32], size: 4, locator: BoundedVec::new() }
 }
 
 fn request_with(
@@ -38,7 +38,7 @@ fn request(who: AccountId) -> RequestId {
 	let id = NextRequestId::<Test>::get();
 	assert_ok!(request_with(
 		who,
-		inline(b"input"),
+		inline(b"inpt"),
 		VerificationMode::Vanilla,
 		SettlementMode::Individual
 	));

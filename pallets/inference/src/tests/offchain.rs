@@ -94,7 +94,7 @@ fn the_worker_runs_an_assignment_and_submits_a_result_that_settles() {
 		assert!(pool.read().transactions.is_empty());
 
 		set_executor_url();
-		expect_inference(&state, b"input", b"output");
+		expect_inference(&state, b"inpt", b"output");
 		Inference::offchain_worker(1);
 		let calls = submitted_calls(&pool);
 		assert_eq!(calls.len(), 1);
@@ -133,7 +133,7 @@ fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
 				.iter()
 				.map(|s| ("x-opg-signature", format!("0x{}", hex::encode(s.0))))
 				.collect();
-			expect_post(&state, path, b"input", b"output", &headers);
+			expect_post(&state, path, b"inpt", b"output", &headers);
 		};
 
 		let id = request(ALICE);
@@ -157,7 +157,7 @@ fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
 		let batched = NextRequestId::<Test>::get();
 		assert_ok!(request_with(
 			ALICE,
-			inline(b"input"),
+			inline(b"inpt"),
 			VerificationMode::Vanilla,
 			SettlementMode::Batch
 		));
@@ -165,7 +165,7 @@ fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
 		expect(batched, Some(leaf_signature));
 		let leaf = opg_settlement::merkle::Leaf {
 			request: batched,
-			input_hash: opg_settlement::sha256(b"input"),
+			input_hash: opg_settlement::sha256(b"inpt"),
 			output_hash: opg_settlement::sha256(b"output"),
 		};
 		let root = opg_settlement::merkle::root(&[leaf]).unwrap();
@@ -325,13 +325,13 @@ fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
 		let batched = NextRequestId::<Test>::get();
 		assert_ok!(request_with(
 			ALICE,
-			inline(b"a"),
+			inline(b"aaaa"),
 			VerificationMode::Vanilla,
 			SettlementMode::Batch
 		));
 		assert_ok!(request_with(
 			ALICE,
-			inline(b"b"),
+			inline(b"bbbb"),
 			VerificationMode::Vanilla,
 			SettlementMode::Batch
 		));
@@ -346,9 +346,9 @@ fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
 				);
 				expect_post(&state, path, b"", b"secret", &[]);
 			} else if id == batched {
-				expect_inference(&state, b"a", b"A");
+				expect_inference(&state, b"aaaa", b"A");
 			} else {
-				expect_inference(&state, b"b", b"B");
+				expect_inference(&state, b"bbbb", b"B");
 			}
 		}
 		Inference::offchain_worker(1);

@@ -11,7 +11,7 @@ fn a_request_holds_the_fee_and_is_assigned() {
 			(stored.node, stored.deadline, stored.attempts, stored.fee),
 			(key(1), 6, 1, PRICE)
 		);
-		assert_eq!(stored.input_hash, opg_settlement::sha256(b"input"));
+		assert_eq!(stored.input_hash, opg_settlement::sha256(b"inpt"));
 		assert!(Assignments::<Test>::contains_key(key(1), id));
 		assert_eq!(Deadlines::<Test>::get(6).into_inner(), vec![id]);
 		assert!(events().contains(&Event::RequestAssigned {
@@ -28,7 +28,7 @@ fn bad_requests_are_refused_and_change_nothing() {
 		let vanilla = VerificationMode::Vanilla;
 		let individual = SettlementMode::Individual;
 		assert_noop!(
-			request_with(ALICE, inline(b"x"), vanilla, individual),
+			request_with(ALICE, inline(b"xxxx"), vanilla, individual),
 			Error::<Test>::NoNodeAvailable
 		);
 		register_node(1, 1_000);
@@ -36,7 +36,7 @@ fn bad_requests_are_refused_and_change_nothing() {
 			Inference::request(
 				RuntimeOrigin::signed(ALICE),
 				7,
-				inline(b"x"),
+				inline(b"xxxx"),
 				vanilla,
 				individual,
 				PRICE,
@@ -45,11 +45,11 @@ fn bad_requests_are_refused_and_change_nothing() {
 			Error::<Test>::ModelUnavailable
 		);
 		assert_noop!(
-			request_with(ALICE, inline(b"x"), VerificationMode::Zkml, individual),
+			request_with(ALICE, inline(b"xxxx"), VerificationMode::Zkml, individual),
 			Error::<Test>::ModeNotSupported
 		);
 		assert_noop!(
-			request_with(ALICE, inline(b"x"), vanilla, SettlementMode::Private),
+			request_with(ALICE, inline(b"xxxx"), vanilla, SettlementMode::Private),
 			Error::<Test>::PrivateInputMustBeStored
 		);
 		assert_noop!(
@@ -65,7 +65,7 @@ fn bad_requests_are_refused_and_change_nothing() {
 			Inference::request(
 				RuntimeOrigin::signed(ALICE),
 				MODEL,
-				inline(b"x"),
+				inline(b"xxxx"),
 				vanilla,
 				individual,
 				PRICE - 1,
@@ -78,7 +78,7 @@ fn bad_requests_are_refused_and_change_nothing() {
 				Inference::request(
 					RuntimeOrigin::signed(ALICE),
 					MODEL,
-					inline(b"x"),
+					inline(b"xxxx"),
 					vanilla,
 					individual,
 					PRICE,
@@ -88,12 +88,12 @@ fn bad_requests_are_refused_and_change_nothing() {
 			);
 		}
 		assert_noop!(
-			request_with(77, inline(b"x"), vanilla, individual),
+			request_with(77, inline(b"xxxx"), vanilla, individual),
 			Error::<Test>::InsufficientBalance
 		);
 		// A TEE request needs an attested node.
 		assert_noop!(
-			request_with(ALICE, inline(b"x"), VerificationMode::Tee, individual),
+			request_with(ALICE, inline(b"xxxx"), VerificationMode::Tee, individual),
 			Error::<Test>::NoNodeAvailable
 		);
 		// MaxDeadlinesPerBlock is 4.
@@ -101,9 +101,34 @@ fn bad_requests_are_refused_and_change_nothing() {
 			request(ALICE);
 		}
 		assert_noop!(
-			request_with(ALICE, inline(b"x"), vanilla, individual),
+			request_with(ALICE, inline(b"xxxx"), vanilla, individual),
 			Error::<Test>::DeadlineBlockFull
 		);
+	});
+}
+
+/// No node could answer an input the model cannot take: such a request would only cost
+/// the assigned node its bond at the deadline, for the price of one transaction.
+#[test]
+fn an_input_of_another_length_than_the_models_is_refused() {
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		let vanilla = VerificationMode::Vanilla;
+		let stored_of = |size| Input::Stored { hash: [1; 32], size, locator: BoundedVec::new() };
+		for input in [inline(b"xxx"), inline(b"xxxxx"), inline(b"")] {
+			assert_noop!(
+				request_with(ALICE, input, vanilla, SettlementMode::Individual),
+				Error::<Test>::InputLengthMismatch
+			);
+		}
+		for size in [3, 5, u64::MAX] {
+			assert_noop!(
+				request_with(ALICE, stored_of(size), vanilla, SettlementMode::Private),
+				Error::<Test>::InputLengthMismatch
+			);
+		}
+		assert_ok!(request_with(ALICE, stored_of(4), vanilla, SettlementMode::Private));
+		assert_ok!(request_with(ALICE, inline(b"xxxx"), vanilla, SettlementMode::Individual));
 	});
 }
 
@@ -115,7 +140,7 @@ fn a_deprecated_model_takes_no_requests() {
 		assert_noop!(
 			request_with(
 				ALICE,
-				inline(b"x"),
+				inline(b"xxxx"),
 				VerificationMode::Vanilla,
 				SettlementMode::Individual
 			),

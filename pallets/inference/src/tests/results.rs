@@ -119,7 +119,7 @@ fn tee_results_need_a_valid_attestation_at_settlement() {
 		let id = NextRequestId::<Test>::get();
 		assert_ok!(request_with(
 			ALICE,
-			inline(b"x"),
+			inline(b"xxxx"),
 			VerificationMode::Tee,
 			SettlementMode::Individual
 		));
@@ -145,7 +145,7 @@ fn tee_results_settle_while_attested() {
 		let id = NextRequestId::<Test>::get();
 		assert_ok!(request_with(
 			ALICE,
-			inline(b"x"),
+			inline(b"xxxx"),
 			VerificationMode::Tee,
 			SettlementMode::Individual
 		));
@@ -175,7 +175,7 @@ fn the_pool_admits_only_results_that_would_settle() {
 			TransactionSource::External,
 			&Call::<Test>::request {
 				model: MODEL,
-				input: inline(b"x"),
+				input: inline(b"xxxx"),
 				mode: VerificationMode::Vanilla,
 				settlement: SettlementMode::Individual,
 				max_fee: PRICE,

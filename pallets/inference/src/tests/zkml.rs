@@ -295,6 +295,75 @@ fn wrong_proofs_are_refused_and_change_nothing() {
 	});
 }
 
+/// The statement packs the output as offset bytes (`b ^ 0x80`), 31 to an element: a byte
+/// `0x80` appended packs to the same public inputs, so only the model's output length
+/// keeps a proof from settling a longer output.
+#[test]
+fn a_proof_settles_no_output_longer_or_shorter_than_the_models() {
+	build_and_execute(|| {
+		let prover = prover(1);
+		publish(&prover);
+		register_zk_node(1);
+		let id = zk_request(VerificationMode::Zkml);
+		let (result, proof, _) = proven(&prover, id, 1, id, 1);
+		let Output::Inline(proven_output) = &result.output else { unreachable!() };
+		let mut longer = proven_output.to_vec();
+		longer.push(0x80);
+		assert_eq!(
+			opg_zk_verifier::pack_bytes(&longer),
+			opg_zk_verifier::pack_bytes(proven_output)
+		);
+		let shorter = proven_output[..proven_output.len() - 1].to_vec();
+		for bytes in [longer, shorter] {
+			let (other, signature) = signed_result(id, 1, output(&bytes), 1);
+			let call = Call::<Test>::submit_proven_result {
+				result: other.clone(),
+				proof: proof.clone(),
+				signature,
+			};
+			assert!(Inference::validate_unsigned(TransactionSource::External, &call).is_err());
+			assert_noop!(
+				submit(other, proof.clone(), signature),
+				Error::<Test>::OutputLengthMismatch
+			);
+		}
+		let (result, proof, signature) = proven(&prover, id, 1, id, 1);
+		assert_ok!(submit(result, proof, signature));
+	});
+}
+
+/// Deprecating a ZKML model leaves its open requests their verifying key, and the owner
+/// cannot remove the model (and the key) before the last of them settles or expires.
+#[test]
+fn a_models_verifying_key_outlives_its_open_requests() {
+	build_and_execute(|| {
+		let prover = prover(1);
+		publish(&prover);
+		register_zk_node(1);
+		let settles = zk_request(VerificationMode::Zkml);
+		let expires = zk_request(VerificationMode::Zkml);
+		assert_eq!(OpenRequestsPerModel::<Test>::get(ZK_MODEL), Some(2));
+		assert_ok!(ModelHub::deprecate(RuntimeOrigin::signed(OWNER), ZK_MODEL));
+		assert_noop!(
+			ModelHub::remove(RuntimeOrigin::signed(OWNER), ZK_MODEL),
+			pallet_model_hub::Error::<Test>::ModelInUse
+		);
+		let (result, proof, signature) = proven(&prover, settles, 1, settles, 1);
+		assert_ok!(submit(result, proof, signature));
+		assert_eq!(OpenRequestsPerModel::<Test>::get(ZK_MODEL), Some(1));
+		assert_noop!(
+			ModelHub::remove(RuntimeOrigin::signed(OWNER), ZK_MODEL),
+			pallet_model_hub::Error::<Test>::ModelInUse
+		);
+		// The other passes its deadline with no other node: refunded, and the model is free.
+		let deadline = Requests::<Test>::get(expires).unwrap().deadline;
+		run_to(deadline + 2);
+		assert!(!Requests::<Test>::contains_key(expires));
+		assert_eq!(OpenRequestsPerModel::<Test>::get(ZK_MODEL), None);
+		assert_ok!(ModelHub::remove(RuntimeOrigin::signed(OWNER), ZK_MODEL));
+	});
+}
+
 fn proven_result(prover: &Prover, id: RequestId) -> ProvenResultOf<Test> {
 	let n = assigned(id);
 	let (result, proof, signature) = proven(prover, id, n, id, n);

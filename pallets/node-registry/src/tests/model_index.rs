@@ -112,3 +112,30 @@ fn candidates_are_live_serve_the_mode_and_tee_ones_are_attested() {
 		assert_eq!(settling(2, VerificationMode::Tee), None);
 	});
 }
+
+/// A slot in a model's node list (at most `MaxNodesPerModel`) is only taken for a model
+/// someone can request: published and active.
+#[test]
+fn only_published_active_models_are_declared() {
+	ExtBuilder::default().build_and_execute(|| {
+		let mut unpublished = capabilities();
+		unpublished.models = BoundedVec::truncate_from(vec![1, UNPUBLISHED]);
+		assert_noop!(
+			Registry::register(
+				RuntimeOrigin::signed(ALICE),
+				key(1),
+				Roles(Roles::INFERENCE),
+				unpublished.clone(),
+				1_000,
+				registration_signature(1, ALICE),
+			),
+			Error::<Test>::ModelUnavailable
+		);
+		assert_ok!(register(1, ALICE, 1_000));
+		assert_noop!(
+			Registry::update_capabilities(RuntimeOrigin::signed(ALICE), key(1), unpublished),
+			Error::<Test>::ModelUnavailable
+		);
+		assert_eq!(serving(UNPUBLISHED), vec![]);
+	});
+}
