@@ -27,7 +27,9 @@
 //! request id, node key, each 0x-hex or decimal as shown); when the job's node key is the
 //! executor's own, the proven result is signed too.
 //! A missing model or stored input is first fetched by hash from the configured peers.
-//! `/v1/fetch` (a data node) GETs an external `http://` URL, stores the bytes by hash and
+//! `/v1/fetch` (a data node) GETs an external `http://` URL, at a public address only
+//! unless the operator allows private ones (`403` otherwise; no redirect is followed),
+//! stores the bytes by hash and
 //! answers `{"url", "hash", "size", "time_ms", "node", "signature"}`, the signature over
 //! `opg_settlement::message::provenance` (`node` and `signature` null without a key).
 //! `/v1/sign-batch` takes request ids (u64 little-endian, leaf order) whose results this
@@ -37,7 +39,8 @@
 //! to the chain and the registry's challenge nonce (see [`crate::evidence`]).
 //! Errors are `text/plain` with the reason: `400` malformed request, `404` model, input,
 //! artifact or proving key missing, `413` body too large, `422` the model or input is
-//! invalid (wrong length for the schema), `502` a fetched URL failed, `503` the model's
+//! invalid (wrong length for the schema), `403` a URL to fetch names a loopback, private
+//! or link-local address, `502` a fetched URL failed, `503` the model's
 //! queue is full (retry later, see `retry-after`), `500` the store failed or holds
 //! corrupted bytes, or the model failed.
 
@@ -420,9 +423,20 @@ async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Re
 	let url = query_value(query, query::URL)
 		.and_then(percent_decode)
 		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?url=http://..."))?;
-	let bytes = fetch::get(&url, MAX_BODY)
-		.await
-		.map_err(|reason| Reply::error(StatusCode::BAD_GATEWAY, reason))?;
+	let bytes =
+		fetch::get_external(&url, MAX_BODY, executor.private_fetch())
+			.await
+			.map_err(|error| match error {
+				fetch::ExternalError::Refused(reason) => {
+					Reply::error(StatusCode::FORBIDDEN, reason)
+				},
+				fetch::ExternalError::Invalid(reason) => {
+					Reply::error(StatusCode::BAD_REQUEST, reason)
+				},
+				fetch::ExternalError::Failed(reason) => {
+					Reply::error(StatusCode::BAD_GATEWAY, reason)
+				},
+			})?;
 	let time_ms = std::time::SystemTime::now()
 		.duration_since(std::time::UNIX_EPOCH)
 		.map_or(0, |since| since.as_millis() as u64);

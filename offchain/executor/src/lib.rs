@@ -139,6 +139,7 @@ pub struct Executor {
 	provers: Mutex<HashMap<ContentHash, Arc<Prover>>>,
 	torch: HashMap<ContentHash, TorchServing>,
 	peers: Vec<String>,
+	fetch_private: bool,
 	node_key: Option<NodeKey>,
 	evidence: Option<evidence::EvidenceSource>,
 	signed: Mutex<SignedResults>,
@@ -201,11 +202,24 @@ impl Executor {
 			provers: Mutex::default(),
 			torch: HashMap::new(),
 			peers: Vec::new(),
+			fetch_private: false,
 			node_key: None,
 			evidence: None,
 			signed: Mutex::default(),
 			metrics: Arc::default(),
 		}
+	}
+
+	/// Lets `/v1/fetch` reach loopback and private addresses (a closed network's data
+	/// nodes); by default it reaches only public ones ([`fetch::is_public`]).
+	pub fn with_private_fetch(mut self, allow: bool) -> Self {
+		self.fetch_private = allow;
+		self
+	}
+
+	/// Whether `/v1/fetch` may reach loopback and private addresses.
+	pub fn private_fetch(&self) -> bool {
+		self.fetch_private
 	}
 
 	/// Fetches missing artifacts from `peers` (base URLs of executors or data nodes).

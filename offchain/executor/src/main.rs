@@ -55,6 +55,11 @@ enum Command {
 		/// An executor or data node to fetch missing artifacts from, by hash (repeatable).
 		#[arg(long = "peer")]
 		peers: Vec<String>,
+		/// Let `/v1/fetch` reach loopback, private and link-local addresses (a closed
+		/// network's data sources). Off by default: callers could otherwise make this
+		/// node fetch from its own machine, its network or a cloud metadata service.
+		#[arg(long)]
+		fetch_private_addresses: bool,
 		/// A file with the node key's 32-byte secret seed (hex): the executor then signs
 		/// results (TEE mode) and data-provenance statements.
 		#[arg(long)]
@@ -149,12 +154,14 @@ fn main() -> Result<()> {
 			batch_window_us,
 			threads,
 			peers,
+			fetch_private_addresses,
 			node_key,
 			evidence,
 		} => {
 			let runtime = tokio::runtime::Runtime::new()?;
-			let mut executor =
-				Executor::new(ArtifactStore::open(&store)?, zk_keys).with_peers(peers);
+			let mut executor = Executor::new(ArtifactStore::open(&store)?, zk_keys)
+				.with_peers(peers)
+				.with_private_fetch(fetch_private_addresses);
 			if let Some(path) = node_key {
 				let key = NodeKey::read(&path).map_err(anyhow::Error::msg)?;
 				tracing::info!(node = %format!("0x{}", hex::encode(key.public())), "holding the node key");

@@ -337,12 +337,20 @@ fn data_nodes_store_and_sign_what_a_url_returned() {
 	runtime.block_on(async {
 		let source = canned_server(b"external input").await;
 		let key = NodeKey::from_seed(&[9; 32]);
-		let node = Arc::new(
-			Executor::new(temp_store("data-node"), None)
-				.with_node_key(NodeKey::from_seed(&[9; 32])),
-		);
 		let url = format!("{source}/data?x=1");
 		let query = format!("url={}", url.replace('?', "%3F").replace('=', "%3D"));
+		// By default a caller cannot make the node fetch from its own machine.
+		let guarded = Arc::new(Executor::new(temp_store("data-node-guarded"), None));
+		let reply = route(&guarded, &Method::POST, "/v1/fetch", Some(&query), Bytes::new()).await;
+		assert_eq!(reply.status, StatusCode::FORBIDDEN);
+		assert!(String::from_utf8_lossy(&reply.body).contains("not a public address"));
+		assert!(!guarded.store().contains(&sha256(b"external input")), "nothing fetched");
+		// The canned source is on loopback: this data node's operator allows that.
+		let node = Arc::new(
+			Executor::new(temp_store("data-node"), None)
+				.with_node_key(NodeKey::from_seed(&[9; 32]))
+				.with_private_fetch(true),
+		);
 		let reply = route(&node, &Method::POST, "/v1/fetch", Some(&query), Bytes::new()).await;
 		assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
 		let statement: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
