@@ -7,6 +7,15 @@
 //! and submits it as an unsigned `submit_result`; batch-mode results go together in one
 //! signed `submit_batch`. Transaction validation checks them exactly as dispatch will.
 //!
+//! What keeps a result from being lost: requests are served earliest deadline first, and
+//! not once their deadline is the current block (the result could not be included in
+//! time); a run takes new jobs for a time budget, not a fixed count, and a lock in
+//! offchain storage keeps runs from overlapping; a result counts as submitted only once
+//! the pool accepted it (a batch whose root could not be signed is served again next
+//! block), and a submitted result whose request is still open a few blocks later is
+//! submitted again (a pool may drop what it accepted, and a restarted node's pool is
+//! empty); the executor's answers are read, body included, within a deadline.
+//!
 //! A node key can also live in the executor alone (a TEE holds it, bound by its
 //! attestation): its public key under [`EXECUTOR_NODE_KEY`] (`opg-node
 //! --executor-node-key`) makes the worker serve it too, with the executor's signature
@@ -35,8 +44,12 @@ use frame_system::{
 use opg_executor_api as api;
 use sp_core::{crypto::KeyTypeId, sr25519::Signature};
 use sp_runtime::{
-	offchain::{http, Duration, StorageKind},
-	traits::Get,
+	offchain::{
+		http,
+		storage_lock::{StorageLock, Time},
+		Duration, StorageKind, Timestamp,
+	},
+	traits::{Get, Saturating},
 };
 
 /// Key type of inference node keys in the keystore: `opgn`.
@@ -50,17 +63,28 @@ pub const EXECUTOR_NODE_KEY: &[u8] = b"opg::executor-node-key";
 /// Offchain storage key of the results this node has submitted and whose deadline has not
 /// passed, so that a result waiting in the pool is not computed again.
 const SUBMITTED_KEY: &[u8] = b"opg::inference::submitted";
+/// Offchain storage key of the lock that serializes worker runs: a run that outlasts its
+/// block keeps the next one from serving (and submitting) the same requests.
+const LOCK_KEY: &[u8] = b"opg::inference::worker-lock";
 /// Time the executor has for one request.
 const EXECUTOR_TIMEOUT_MS: u64 = 10_000;
-/// Requests served per block, so that one block's worker run stays short.
-const MAX_JOBS_PER_BLOCK: usize = 32;
+/// How long one run takes new jobs; it then finishes those it has (each within
+/// [`EXECUTOR_TIMEOUT_MS`]) and leaves the rest to the next run.
+const WORK_BUDGET_MS: u64 = 12_000;
+/// How long the lock is held at most: the budget, one more executor call and the
+/// submissions. A node that crashed mid-run serves again after this.
+const LOCK_MS: u64 = WORK_BUDGET_MS + 2 * EXECUTOR_TIMEOUT_MS;
+/// Blocks after which a submitted result whose request is still open is submitted again:
+/// the pool may have dropped it (it answered `Ok` and never included it), or the node
+/// restarted and its pool is empty.
+const RESUBMIT_AFTER: u32 = 3;
 /// The largest output read from the executor.
 const MAX_OUTPUT: usize = 16 << 20;
 const LOG_TARGET: &str = "runtime::inference";
 
-/// (request, attempt, deadline) of a submitted result.
-type Submitted<T> = Vec<SubmittedEntry<T>>;
-/// One entry of [`Submitted`].
+/// (request, attempt, deadline, block submitted at) of a submitted result.
+type Submitted<T> = Vec<(RequestId, u32, BlockNumberFor<T>, BlockNumberFor<T>)>;
+/// (request, attempt, deadline) of a result about to be submitted.
 type SubmittedEntry<T> = (RequestId, u32, BlockNumberFor<T>);
 /// A proven result waiting to be submitted: its model, the result, and its entry.
 type Proven<T> = (ModelId, ProvenResultOf<T>, SubmittedEntry<T>);
@@ -94,28 +118,27 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 		let url = url.trim_end_matches('/');
+		let mut lock = StorageLock::<Time>::with_deadline(LOCK_KEY, Duration::from_millis(LOCK_MS));
+		let Ok(_guard) = lock.try_lock() else {
+			log::debug!(target: LOG_TARGET, "the previous run is still serving");
+			return;
+		};
 		let mut submitted: Submitted<T> =
 			sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, SUBMITTED_KEY)
 				.and_then(|bytes| Decode::decode(&mut &bytes[..]).ok())
 				.unwrap_or_default();
-		submitted.retain(|(_, _, deadline)| *deadline >= now);
+		submitted.retain(|(_, _, deadline, _)| *deadline >= now);
+		let stop_at = sp_io::offchain::timestamp().add(Duration::from_millis(WORK_BUDGET_MS));
 
-		let mut jobs = 0;
 		for (node, executor_signs) in keys {
 			let mut leaves = Vec::new();
+			let mut batched = Vec::new();
 			let mut proven: Vec<Proven<T>> = Vec::new();
-			for (id, ()) in Assignments::<T>::iter_prefix(node) {
-				if jobs == MAX_JOBS_PER_BLOCK {
+			for (id, request) in Self::due_assignments(node, now, &submitted) {
+				if sp_io::offchain::timestamp() >= stop_at {
+					log::info!(target: LOG_TARGET, "time budget spent: the rest waits for the next run");
 					break;
 				}
-				let Some(request) = Requests::<T>::get(id) else { continue };
-				let already = submitted
-					.iter()
-					.any(|(r, attempt, _)| *r == id && *attempt == request.attempts);
-				if already || request.deadline < now {
-					continue;
-				}
-				jobs += 1;
 				let (output, proof, executor_signature) =
 					match Self::execute(url, id, node, &request, executor_signs) {
 						Ok(answer) => answer,
@@ -132,7 +155,7 @@ impl<T: Config> Pallet<T> {
 							input_hash: request.input_hash,
 							output_hash,
 						});
-						submitted.push((id, request.attempts, request.deadline));
+						batched.push((id, request.attempts, request.deadline));
 						continue;
 					},
 					SettlementMode::Private => Output::Hash(output_hash),
@@ -167,17 +190,20 @@ impl<T: Config> Pallet<T> {
 						entry,
 					)),
 					None => {
-						if Self::submit(Call::submit_result { result, signature }) {
+						let accepted = Self::submit(Call::submit_result { result, signature });
+						if accepted {
 							log::info!(target: LOG_TARGET, "request {id}: result submitted");
-							submitted.push(entry);
 						}
+						Self::record(&mut submitted, [entry], now, accepted);
 					},
 				}
 			}
-			for chunk in leaves.chunks(T::MaxBatchLen::get() as usize) {
-				Self::submit_leaves(node, chunk, executor_signs.then_some(url));
+			let max = T::MaxBatchLen::get() as usize;
+			for (chunk, entries) in leaves.chunks(max).zip(batched.chunks(max)) {
+				let accepted = Self::submit_leaves(node, chunk, executor_signs.then_some(url));
+				Self::record(&mut submitted, entries.iter().copied(), now, accepted);
 			}
-			Self::submit_proven(proven, &mut submitted);
+			Self::submit_proven(proven, &mut submitted, now);
 		}
 		sp_io::offchain::local_storage_set(
 			StorageKind::PERSISTENT,
@@ -186,38 +212,88 @@ impl<T: Config> Pallet<T> {
 		);
 	}
 
+	/// The open requests assigned to `node` that this run serves, earliest deadline first:
+	/// not yet submitted for their current attempt (or submitted [`RESUBMIT_AFTER`] blocks
+	/// ago and still open), and with a deadline after `now` (a result sent now is included
+	/// at `now + 1` at the earliest, and must be by the deadline).
+	fn due_assignments(
+		node: NodeKey,
+		now: BlockNumberFor<T>,
+		submitted: &Submitted<T>,
+	) -> Vec<(RequestId, RequestOf<T>)> {
+		let resubmit_after: BlockNumberFor<T> = RESUBMIT_AFTER.into();
+		let mut due: Vec<(RequestId, RequestOf<T>)> = Assignments::<T>::iter_prefix(node)
+			.filter_map(|(id, ())| Some((id, Requests::<T>::get(id)?)))
+			.filter(|(id, request)| {
+				let waiting = submitted.iter().any(|(r, attempt, _, at)| {
+					r == id
+						&& *attempt == request.attempts
+						&& now < at.saturating_add(resubmit_after)
+				});
+				!waiting && request.deadline > now
+			})
+			.collect();
+		due.sort_by_key(|(id, request)| (request.deadline, *id));
+		due
+	}
+
+	/// Notes `entries` as submitted at `now`: those the pool `accepted`, and those that
+	/// were submitted before (the pool refuses a result it still holds; it is tried again
+	/// [`RESUBMIT_AFTER`] blocks later).
+	fn record(
+		submitted: &mut Submitted<T>,
+		entries: impl IntoIterator<Item = SubmittedEntry<T>>,
+		now: BlockNumberFor<T>,
+		accepted: bool,
+	) {
+		for (id, attempt, deadline) in entries {
+			let before = submitted.iter().position(|(r, a, _, _)| *r == id && *a == attempt);
+			match before {
+				Some(index) => submitted[index].3 = now,
+				None if accepted => submitted.push((id, attempt, deadline, now)),
+				None => {},
+			}
+		}
+	}
+
 	/// Signs the root of `leaves` with `node` (in the keystore, or held by the executor at
-	/// `executor`) and submits them as one batch.
-	fn submit_leaves(node: NodeKey, leaves: &[merkle::Leaf], executor: Option<&str>) {
+	/// `executor`) and submits them as one batch; whether the pool accepted it.
+	fn submit_leaves(node: NodeKey, leaves: &[merkle::Leaf], executor: Option<&str>) -> bool {
 		let (Some(root), Ok(genesis)) = (merkle::root(leaves), Self::genesis_hash()) else {
-			return;
+			return false;
 		};
 		let signature = match executor {
 			Some(url) => match Self::executor_batch_signature(url, &genesis, leaves) {
 				Ok(signature) => signature,
 				Err(reason) => {
 					log::warn!(target: LOG_TARGET, "batch of {} results: {reason}", leaves.len());
-					return;
+					return false;
 				},
 			},
 			None => {
 				let message = message::batch(&genesis, &root, leaves.len() as u32);
 				let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message)
 				else {
-					return;
+					return false;
 				};
 				signature
 			},
 		};
 		let batch = BatchResult { node, leaves: BoundedVec::truncate_from(leaves.to_vec()) };
-		if Self::submit(Call::submit_batch { batch, signature }) {
+		let accepted = Self::submit(Call::submit_batch { batch, signature });
+		if accepted {
 			log::info!(target: LOG_TARGET, "batch of {} results submitted", leaves.len());
 		}
+		accepted
 	}
 
 	/// Submits proven results: alone, or several of one model as one proven batch; what
-	/// was submitted is added to `submitted`.
-	fn submit_proven(mut proven: Vec<Proven<T>>, submitted: &mut Submitted<T>) {
+	/// was submitted is recorded in `submitted`.
+	fn submit_proven(
+		mut proven: Vec<Proven<T>>,
+		submitted: &mut Submitted<T>,
+		now: BlockNumberFor<T>,
+	) {
 		proven.sort_by_key(|(model, _, _)| *model);
 		for group in proven.chunk_by(|(a, _, _), (b, _, _)| a == b) {
 			for chunk in group.chunks(T::MaxBatchLen::get() as usize) {
@@ -233,10 +309,11 @@ impl<T: Config> Pallet<T> {
 						),
 					},
 				};
-				if Self::submit(call) {
+				let accepted = Self::submit(call);
+				if accepted {
 					log::info!(target: LOG_TARGET, "{} proven result(s) submitted", chunk.len());
-					submitted.extend(chunk.iter().map(|(_, _, entry)| *entry));
 				}
+				Self::record(submitted, chunk.iter().map(|(_, _, entry)| *entry), now, accepted);
 			}
 		}
 	}
@@ -253,10 +330,11 @@ impl<T: Config> Pallet<T> {
 		leaves: &[merkle::Leaf],
 	) -> Result<Signature, String> {
 		let ids = api::encode_request_ids(leaves.iter().map(|leaf| leaf.request));
-		let mut response = Self::post(url, &api::Call::SignBatch { genesis }.uri(url), ids)?;
+		let (mut response, deadline) =
+			Self::post(url, &api::Call::SignBatch { genesis }.uri(url), ids)?;
 		let header = response.headers().find(api::header::SIGNATURE).map(String::from);
 		if response.code != 200 {
-			let body: Vec<u8> = response.body().take(1024).collect();
+			let body = Self::read_body(&mut response, deadline, 1024)?;
 			return Err(format!(
 				"executor answered {}: {}",
 				response.code,
@@ -272,8 +350,9 @@ impl<T: Config> Pallet<T> {
 			})
 	}
 
-	/// POSTs `body` to the executor at `url` (`uri` under it) and waits for the answer.
-	fn post(url: &str, uri: &str, body: Vec<u8>) -> Result<http::Response, String> {
+	/// POSTs `body` to the executor at `url` (`uri` under it) and waits for the answer;
+	/// reading its body is bounded by the same deadline ([`Self::read_body`]).
+	fn post(url: &str, uri: &str, body: Vec<u8>) -> Result<(http::Response, Timestamp), String> {
 		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(EXECUTOR_TIMEOUT_MS));
 		// No chunk for an empty body: an empty chunk ends the body, and `send` then fails
 		// writing its own end.
@@ -283,10 +362,27 @@ impl<T: Config> Pallet<T> {
 			.deadline(deadline)
 			.send()
 			.map_err(|_| format!("executor at {url} unreachable"))?;
-		pending
+		let response = pending
 			.try_wait(deadline)
 			.map_err(|_| String::from("executor timed out"))?
-			.map_err(|e| format!("executor request failed: {e:?}"))
+			.map_err(|e| format!("executor request failed: {e:?}"))?;
+		Ok((response, deadline))
+	}
+
+	/// Up to `limit` bytes of `response`'s body, read by `deadline`: an executor that sends
+	/// its headers and then stalls cannot hold the worker.
+	fn read_body(
+		response: &mut http::Response,
+		deadline: Timestamp,
+		limit: usize,
+	) -> Result<Vec<u8>, String> {
+		let mut body = response.body();
+		body.deadline(deadline);
+		let bytes: Vec<u8> = body.by_ref().take(limit).collect();
+		match body.error() {
+			Some(error) => Err(format!("reading the executor's answer failed: {error:?}")),
+			None => Ok(bytes),
+		}
 	}
 
 	/// Runs request `id` on the executor and returns the output bytes, with a proof for a
@@ -319,11 +415,11 @@ impl<T: Config> Pallet<T> {
 			},
 		};
 		let uri = call.uri(url);
-		let mut response = Self::post(url, &uri, body)?;
+		let (mut response, deadline) = Self::post(url, &uri, body)?;
 		let code = response.code;
 		let proof_header = response.headers().find(api::header::PROOF).map(String::from);
 		let signature_header = response.headers().find(api::header::SIGNATURE).map(String::from);
-		let body: Vec<u8> = response.body().take(MAX_OUTPUT + 1).collect();
+		let body = Self::read_body(&mut response, deadline, MAX_OUTPUT + 1)?;
 		if code != 200 {
 			return Err(format!(
 				"executor answered {code}: {}",

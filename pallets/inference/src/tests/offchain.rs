@@ -293,8 +293,8 @@ fn zkml_results_of_one_model_go_as_one_proven_batch() {
 		let prover = zk_worker();
 		let ids =
 			[zkml::zk_request(VerificationMode::Zkml), zkml::zk_request(VerificationMode::Zkml)];
-		// The worker serves assignments in storage order.
-		for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
+		// Earliest deadline first; these share one, so in id order.
+		for id in ids {
 			expect_proof(&state, &prover, id);
 		}
 		Inference::offchain_worker(1);
@@ -336,8 +336,8 @@ fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
 			SettlementMode::Batch
 		));
 
-		// The worker serves assignments in storage order.
-		for (id, ()) in Assignments::<Test>::iter_prefix(key(1)) {
+		// Earliest deadline first; these share one, so in id order.
+		for id in private..NextRequestId::<Test>::get() {
 			if id == private {
 				let path = format!(
 					"/v1/infer/0x{}?input=0x{}",
@@ -378,5 +378,164 @@ fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
 			}
 		}
 		assert!(Requests::<Test>::iter().next().is_none(), "every request settled");
+	});
+}
+
+#[test]
+fn requests_are_served_earliest_deadline_first_and_not_once_due() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(1, 1_000);
+		set_executor_url();
+		let window = |blocks| {
+			let id = NextRequestId::<Test>::get();
+			assert_ok!(Inference::request(
+				RuntimeOrigin::signed(ALICE),
+				MODEL,
+				inline(b"inpt"),
+				VerificationMode::Vanilla,
+				SettlementMode::Individual,
+				PRICE,
+				blocks
+			));
+			id
+		};
+		let (late, early, middle) = (window(9), window(2), window(5));
+		// The mock executor answers in the order it expects: a different order fails.
+		for output in [b"early", b"midle", b"lated"] {
+			expect_inference(&state, b"inpt", output);
+		}
+		Inference::offchain_worker(1);
+		let served: Vec<_> = submitted_calls(&pool)
+			.into_iter()
+			.map(|call| match call {
+				Call::submit_result { result, .. } => (result.request, result.output),
+				other => panic!("unexpected {other:?}"),
+			})
+			.collect();
+		assert_eq!(
+			served,
+			vec![(early, output(b"early")), (middle, output(b"midle")), (late, output(b"lated"))]
+		);
+
+		// A request due in the current block is not served: its result could only be
+		// included after its deadline. (No expectation: a call would fail the test.)
+		let due = window(2);
+		let deadline = Requests::<Test>::get(due).unwrap().deadline;
+		run_to(deadline);
+		let _ = NodeRegistry::heartbeat(RuntimeOrigin::signed(operator(1)), key(1));
+		Inference::offchain_worker(deadline);
+		assert!(pool.read().transactions.is_empty());
+	});
+}
+
+/// The pool may answer `Ok` and drop the transaction, and a restarted node's pool is
+/// empty: a result still open `RESUBMIT_AFTER` blocks after it was submitted is sent again.
+#[test]
+fn a_submitted_result_still_open_is_submitted_again() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(1, 1_000);
+		set_executor_url();
+		let id = request(ALICE);
+		expect_inference(&state, b"inpt", b"output");
+		Inference::offchain_worker(1);
+		assert_eq!(submitted_calls(&pool).len(), 1, "submitted, then dropped by the pool");
+		for block in 2..4 {
+			Inference::offchain_worker(block);
+			assert!(pool.read().transactions.is_empty(), "block {block}: still waiting");
+		}
+		expect_inference(&state, b"inpt", b"output");
+		Inference::offchain_worker(4);
+		let calls = submitted_calls(&pool);
+		let [Call::submit_result { result, signature }] = &calls[..] else {
+			panic!("submitted again, not {calls:?}")
+		};
+		assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result.clone(), *signature));
+		assert!(Results::<Test>::contains_key(id));
+		// Settled: never served again.
+		Inference::offchain_worker(7);
+		assert!(pool.read().transactions.is_empty());
+	});
+}
+
+/// Batch results count as submitted only once their batch is: when the executor cannot
+/// sign the root, the next run serves them again instead of leaving them to expire.
+#[test]
+fn batch_results_whose_root_was_not_signed_are_served_again() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(2, 1_000);
+		set_executor_url();
+		sp_io::offchain::local_storage_set(
+			polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
+			EXECUTOR_NODE_KEY,
+			&key(2).0,
+		);
+		let batched = NextRequestId::<Test>::get();
+		assert_ok!(request_with(
+			ALICE,
+			inline(b"inpt"),
+			VerificationMode::Vanilla,
+			SettlementMode::Batch
+		));
+		let infer = format!(
+			"/v1/infer/0x{}?genesis=0x{}&request={batched}",
+			hex::encode([0xaa; 32]),
+			hex::encode(GENESIS_HASH)
+		);
+		let (_, leaf_signature) = signed_result(batched, 2, output(b"output"), 2);
+		let signed = [("x-opg-signature", format!("0x{}", hex::encode(leaf_signature.0)))];
+		let sign_batch = format!("/v1/sign-batch?genesis=0x{}", hex::encode(GENESIS_HASH));
+		expect_post(&state, infer.clone(), b"inpt", b"output", &signed);
+		// The executor answers without a signature (the mock answers 200 only).
+		expect_post(&state, sign_batch.clone(), &batched.to_le_bytes(), b"", &[]);
+		Inference::offchain_worker(1);
+		assert!(pool.read().transactions.is_empty());
+
+		// The next run computes and signs it again.
+		let leaf = opg_settlement::merkle::Leaf {
+			request: batched,
+			input_hash: opg_settlement::sha256(b"inpt"),
+			output_hash: opg_settlement::sha256(b"output"),
+		};
+		let root = opg_settlement::merkle::root(&[leaf]).unwrap();
+		let root_signature =
+			node_pair(2).sign(&opg_settlement::message::batch(&GENESIS_HASH, &root, 1));
+		expect_post(&state, infer, b"inpt", b"output", &signed);
+		expect_post(
+			&state,
+			sign_batch,
+			&batched.to_le_bytes(),
+			b"",
+			&[("x-opg-signature", format!("0x{}", hex::encode(root_signature.0)))],
+		);
+		Inference::offchain_worker(2);
+		let calls = submitted_calls(&pool);
+		let [call @ Call::submit_batch { .. }] = &calls[..] else {
+			panic!("one batch submitted, not {calls:?}")
+		};
+		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
+	});
+}
+
+/// A run that outlasts its block holds a lock in offchain storage: the next block's run
+/// serves nothing until it is released, so no result is computed and sent twice.
+#[test]
+fn overlapping_worker_runs_are_serialized() {
+	use polkadot_sdk::sp_runtime::offchain::storage_lock::{StorageLock, Time};
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(1, 1_000);
+		set_executor_url();
+		request(ALICE);
+		let mut lock = StorageLock::<Time>::new(b"opg::inference::worker-lock");
+		let running = lock.try_lock().expect("free");
+		Inference::offchain_worker(1);
+		assert!(pool.read().transactions.is_empty());
+		drop(running);
+		expect_inference(&state, b"inpt", b"output");
+		Inference::offchain_worker(1);
+		assert_eq!(submitted_calls(&pool).len(), 1);
 	});
 }
