@@ -12,7 +12,7 @@
 //! | `GET /metrics` | | | Prometheus text |
 //! | `POST /v1/infer/0x{model}` | [`Signing`] optional, `input` optional | input bytes, or empty with `input` | output bytes |
 //! | `POST /v1/prove/0x{model}` | [`Job`], `input` optional | input bytes, or empty with `input` | output bytes, [`header::PROOF`] |
-//! | `POST /v1/sign-batch` | `genesis` | request ids ([`encode_request_ids`]) | [`header::BATCH_ROOT`], [`header::SIGNATURE`] |
+//! | `POST /v1/sign-batch` | `genesis` | the batch's leaves ([`encode_leaves`]) | [`header::BATCH_ROOT`], [`header::SIGNATURE`] |
 //! | `POST /v1/fetch` | `url` (percent-encoded) | | JSON provenance statement |
 //! | `POST /v1/attestation` | `genesis`, `nonce` | | JSON `{node, document}` |
 //! | `PUT`/`GET /v1/artifacts/0x{hash}` | | artifact bytes | |
@@ -264,19 +264,38 @@ impl<'a> Route<'a> {
 	}
 }
 
-/// The body of [`Call::SignBatch`]: request ids, 8 bytes little-endian each, in leaf order.
-pub fn encode_request_ids(ids: impl IntoIterator<Item = u64>) -> Vec<u8> {
-	ids.into_iter().flat_map(u64::to_le_bytes).collect()
+/// One leaf of a batch as [`Call::SignBatch`] lists it: (request id, SHA-256 of the input,
+/// SHA-256 of the output), `opg_settlement::merkle::Leaf`'s fields.
+pub type BatchLeaf = (u64, Hash32, Hash32);
+
+/// The bytes of one [`BatchLeaf`] in a [`Call::SignBatch`] body.
+pub const BATCH_LEAF_LEN: usize = 8 + 32 + 32;
+
+/// The body of [`Call::SignBatch`]: the leaves in order, each the request id (8 bytes
+/// little-endian), the input hash and the output hash. The executor signs the root only
+/// if it computed and signed every listed leaf itself.
+pub fn encode_leaves(leaves: impl IntoIterator<Item = BatchLeaf>) -> Vec<u8> {
+	leaves
+		.into_iter()
+		.flat_map(|(request, input, output)| {
+			request.to_le_bytes().into_iter().chain(input).chain(output)
+		})
+		.collect()
 }
 
-/// The request ids of a [`Call::SignBatch`] body; `None` unless a whole number of ids.
-pub fn decode_request_ids(body: &[u8]) -> Option<Vec<u64>> {
-	if !body.len().is_multiple_of(8) {
+/// The leaves of a [`Call::SignBatch`] body; `None` unless a whole number of leaves.
+pub fn decode_leaves(body: &[u8]) -> Option<Vec<BatchLeaf>> {
+	if !body.len().is_multiple_of(BATCH_LEAF_LEN) {
 		return None;
 	}
 	Some(
-		body.chunks_exact(8)
-			.map(|chunk| u64::from_le_bytes(chunk.try_into().expect("8 bytes")))
+		body.chunks_exact(BATCH_LEAF_LEN)
+			.map(|chunk| {
+				let request = u64::from_le_bytes(chunk[..8].try_into().expect("8 bytes"));
+				let input = chunk[8..40].try_into().expect("32 bytes");
+				let output = chunk[40..].try_into().expect("32 bytes");
+				(request, input, output)
+			})
 			.collect(),
 	)
 }
@@ -369,7 +388,11 @@ mod tests {
 		assert_eq!(parse_hash(&"g".repeat(64)), None);
 		assert_eq!(Signing::parse(Some("genesis=0x00&request=1")), None);
 		assert_eq!(Signing::parse(Some(&format!("genesis={}&request=-1", hex32(&[0; 32])))), None);
-		assert_eq!(decode_request_ids(&[0; 12]), None);
+		assert_eq!(decode_leaves(&[0; BATCH_LEAF_LEN + 1]), None);
+		assert_eq!(
+			encode_leaves([(0x0102, [3; 32], [4; 32])])[..10],
+			[2, 1, 0, 0, 0, 0, 0, 0, 3, 3]
+		);
 		assert_eq!(parse_hex(" 0x0a0b "), Some(alloc::vec![10, 11]));
 	}
 
@@ -380,8 +403,10 @@ mod tests {
 
 	proptest::proptest! {
 		#[test]
-		fn request_ids_round_trip(ids in proptest::collection::vec(proptest::prelude::any::<u64>(), 0..100)) {
-			proptest::prop_assert_eq!(decode_request_ids(&encode_request_ids(ids.clone())), Some(ids));
+		fn batch_leaves_round_trip(
+			leaves in proptest::collection::vec(proptest::prelude::any::<(u64, Hash32, Hash32)>(), 0..50)
+		) {
+			proptest::prop_assert_eq!(decode_leaves(&encode_leaves(leaves.clone())), Some(leaves));
 		}
 	}
 }

@@ -11,7 +11,7 @@
 //! | `POST /v1/prove/{model}?input={hash}&genesis=…&request=…&node=…` | empty | the same, for a stored input |
 //! | `POST /v1/fetch?url={url}`                | empty           | `200` JSON provenance statement  |
 //! | `POST /v1/attestation?genesis={hash}&nonce={hash}` | empty  | `200` JSON `{node, document}`    |
-//! | `POST /v1/sign-batch?genesis={hash}`      | request ids     | `200`, root and signature in headers |
+//! | `POST /v1/sign-batch?genesis={hash}`      | leaves          | `200`, root and signature in headers |
 //! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)|
 //! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             |
 //!
@@ -32,10 +32,11 @@
 //! stores the bytes by hash and
 //! answers `{"url", "hash", "size", "time_ms", "node", "signature"}`, the signature over
 //! `opg_settlement::message::provenance` (`node` and `signature` null without a key).
-//! `/v1/sign-batch` takes request ids (u64 little-endian, leaf order) whose results this
-//! executor signed, and signs the Merkle root over their leaves
-//! (`opg_settlement::message::batch`): `x-opg-batch-root`, `x-opg-signature`; `409` for a
-//! request it did not sign. `/v1/attestation` answers the TEE attestation document (0x-hex) that binds the node key
+//! `/v1/sign-batch` takes the batch's leaves (request id u64 little-endian, input hash,
+//! output hash; 72 bytes each, in order), each a result this executor computed and
+//! signed, and signs their Merkle root (`opg_settlement::message::batch`):
+//! `x-opg-batch-root`, `x-opg-signature`; `409` for a leaf it did not compute and sign.
+//! A later inference for the same request never replaces a recorded leaf. `/v1/attestation` answers the TEE attestation document (0x-hex) that binds the node key
 //! to the chain and the registry's challenge nonce (see [`crate::evidence`]).
 //! Errors are `text/plain` with the reason: `400` malformed request, `404` model, input,
 //! artifact or proving key missing, `413` body too large, `422` the model or input is
@@ -283,16 +284,27 @@ fn sign(
 	}
 }
 
-/// `POST /v1/sign-batch?genesis=0x..` with the request ids as 8-byte little-endian
-/// numbers, in leaf order.
+/// `POST /v1/sign-batch?genesis=0x..` with the batch's leaves
+/// ([`opg_executor_api::encode_leaves`]), in order.
 fn sign_batch(executor: &Executor, query: Option<&str>, body: &[u8]) -> Result<Reply, Reply> {
 	let genesis = query_value(query, query::GENESIS)
 		.and_then(parse_hash)
 		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x.."))?;
-	let requests = opg_executor_api::decode_request_ids(body).ok_or_else(|| {
-		Reply::error(StatusCode::BAD_REQUEST, "the body is request ids, 8 bytes each (u64 LE)")
-	})?;
-	match executor.sign_batch(&genesis, &requests) {
+	let leaves: Vec<_> = opg_executor_api::decode_leaves(body)
+		.ok_or_else(|| {
+			Reply::error(
+				StatusCode::BAD_REQUEST,
+				"the body is leaves: request id (u64 LE), input hash, output hash (72 bytes each)",
+			)
+		})?
+		.into_iter()
+		.map(|(request, input_hash, output_hash)| opg_settlement::merkle::Leaf {
+			request,
+			input_hash,
+			output_hash,
+		})
+		.collect();
+	match executor.sign_batch(&genesis, &leaves) {
 		Ok((root, signature)) => {
 			let mut reply = Reply::ok(StatusCode::OK, Vec::new());
 			reply.headers.push((header::BATCH_ROOT, format!("0x{}", hex::encode(root))));

@@ -149,18 +149,24 @@ pub struct Executor {
 /// How many signed results the executor remembers for batch roots.
 pub const SIGNED_RESULTS_KEPT: usize = 1 << 16;
 
-/// The results the node key signed, by (genesis, request): a batch root is signed only
-/// over these, so the key vouches for nothing the executor did not compute.
+/// A result the node key signed: (genesis, request, input hash, output hash).
+type SignedLeaf = ([u8; 32], u64, ContentHash, ContentHash);
+
+/// The results the node key signed: a batch root is signed only over leaves listed here,
+/// so the key vouches for nothing the executor did not compute. Every result is kept as
+/// it was computed, keyed by its input as well: a later call for the same request (with
+/// another input, from anyone who can reach the executor) adds a leaf and never replaces
+/// one, so it cannot change what the node's own batch will be signed over.
 #[derive(Default)]
 struct SignedResults {
-	leaves: HashMap<([u8; 32], u64), opg_settlement::merkle::Leaf>,
-	order: std::collections::VecDeque<([u8; 32], u64)>,
+	leaves: std::collections::HashSet<SignedLeaf>,
+	order: std::collections::VecDeque<SignedLeaf>,
 }
 
 impl SignedResults {
-	fn insert(&mut self, genesis: [u8; 32], leaf: opg_settlement::merkle::Leaf) {
-		if self.leaves.insert((genesis, leaf.request), leaf).is_none() {
-			self.order.push_back((genesis, leaf.request));
+	fn insert(&mut self, leaf: SignedLeaf) {
+		if self.leaves.insert(leaf) {
+			self.order.push_back(leaf);
 		}
 		while self.order.len() > SIGNED_RESULTS_KEPT {
 			let oldest = self.order.pop_front().expect("longer than the bound");
@@ -174,9 +180,10 @@ impl SignedResults {
 pub enum BatchSignError {
 	/// The executor holds no node key.
 	NoNodeKey,
-	/// No request ids.
+	/// No leaves.
 	Empty,
-	/// This request's result was not computed and signed here (or long ago).
+	/// This request's listed leaf (input and output) was not computed and signed here (or
+	/// long ago).
 	Unknown(u64),
 }
 
@@ -184,10 +191,12 @@ impl std::fmt::Display for BatchSignError {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		match self {
 			Self::NoNodeKey => write!(f, "this executor holds no node key (serve --node-key)"),
-			Self::Empty => write!(f, "a batch needs at least one request"),
-			Self::Unknown(request) => {
-				write!(f, "request {request} was not computed and signed by this executor")
-			},
+			Self::Empty => write!(f, "a batch needs at least one leaf"),
+			Self::Unknown(request) => write!(
+				f,
+				"request {request}: this executor did not compute and sign the listed leaf \
+				 (this input and output)"
+			),
 		}
 	}
 }
@@ -300,35 +309,32 @@ impl Executor {
 		output_hash: &ContentHash,
 	) -> Option<[u8; 64]> {
 		let key = self.node_key.as_ref()?;
-		let leaf = opg_settlement::merkle::Leaf {
+		self.signed.lock().expect("no panic holds the lock").insert((
+			*genesis,
 			request,
-			input_hash: *input_hash,
-			output_hash: *output_hash,
-		};
-		self.signed.lock().expect("no panic holds the lock").insert(*genesis, leaf);
+			*input_hash,
+			*output_hash,
+		));
 		Some(key.sign_result(genesis, request, model, input_hash, output_hash))
 	}
 
-	/// Signs the batch of `requests` (in leaf order): the Merkle root over the results this
-	/// executor signed for them, as `opg_settlement::message::batch`. Returns the root and
-	/// the signature.
+	/// Signs the batch of `leaves` (in order), each a result this executor computed and
+	/// signed on chain `genesis`: the Merkle root, as `opg_settlement::message::batch`.
+	/// Returns the root and the signature.
 	pub fn sign_batch(
 		&self,
 		genesis: &[u8; 32],
-		requests: &[u64],
+		leaves: &[opg_settlement::merkle::Leaf],
 	) -> Result<([u8; 32], [u8; 64]), BatchSignError> {
 		let key = self.node_key.as_ref().ok_or(BatchSignError::NoNodeKey)?;
 		let signed = self.signed.lock().expect("no panic holds the lock");
-		let leaves = requests
-			.iter()
-			.map(|request| {
-				signed
-					.leaves
-					.get(&(*genesis, *request))
-					.copied()
-					.ok_or(BatchSignError::Unknown(*request))
-			})
-			.collect::<Result<Vec<_>, _>>()?;
+		if let Some(unknown) = leaves.iter().find(|leaf| {
+			!signed
+				.leaves
+				.contains(&(*genesis, leaf.request, leaf.input_hash, leaf.output_hash))
+		}) {
+			return Err(BatchSignError::Unknown(unknown.request));
+		}
 		let root = opg_settlement::merkle::root(&leaves).ok_or(BatchSignError::Empty)?;
 		let count = u32::try_from(leaves.len()).map_err(|_| BatchSignError::Empty)?;
 		Ok((root, key.sign(&opg_settlement::message::batch(genesis, &root, count))))

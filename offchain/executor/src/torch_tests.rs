@@ -453,9 +453,28 @@ fn batch_roots_are_signed_only_over_results_the_executor_signed() {
 			output_hash: sha256(&reply.body),
 		});
 	}
-	let ids = |ids: &[u64]| ids.iter().flat_map(|id| id.to_le_bytes()).collect::<Vec<u8>>();
+	let body = |leaves: &[merkle::Leaf]| {
+		opg_executor_api::encode_leaves(
+			leaves.iter().map(|leaf| (leaf.request, leaf.input_hash, leaf.output_hash)),
+		)
+	};
 	let query = format!("genesis=0x{}", hex::encode(genesis));
-	let reply = call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5, 6]));
+	let sign = |query: &str, bytes: &[u8]| {
+		call(&executor, &Method::POST, "/v1/sign-batch", Some(query), bytes)
+	};
+
+	// Anyone who can reach the executor asks for request 5 again with another input:
+	// a leaf is added, none replaced, and the node's batch still signs.
+	let other = call(
+		&executor,
+		&Method::POST,
+		&path,
+		Some(&format!("genesis=0x{}&request=5", hex::encode(genesis))),
+		&fixture.inputs[2],
+	);
+	assert_eq!(other.status, StatusCode::OK);
+
+	let reply = sign(&query, &body(&leaves));
 	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
 	let root = merkle::root(&leaves).unwrap();
 	assert_eq!(reply.header("x-opg-batch-root"), Some(format!("0x{}", hex::encode(root)).as_str()));
@@ -465,25 +484,24 @@ fn batch_roots_are_signed_only_over_results_the_executor_signed() {
 		.unwrap();
 	assert!(verify(&key.public(), &message::batch(&genesis, &root, 2), &signature));
 
-	// Nothing it did not compute, on this chain, in this order of leaves or any other.
-	let refused = call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5, 7]));
-	assert_eq!(refused.status, StatusCode::CONFLICT);
+	// Nothing it did not compute, on this chain: another request, another output, another
+	// input, another chain.
+	let mut unknown = leaves.clone();
+	unknown[1].request = 7;
+	assert_eq!(sign(&query, &body(&unknown)).status, StatusCode::CONFLICT);
+	let mut forged_output = leaves.clone();
+	forged_output[0].output_hash = sha256(b"another output");
+	assert_eq!(sign(&query, &body(&forged_output)).status, StatusCode::CONFLICT);
+	let mut forged_input = leaves.clone();
+	forged_input[0].input_hash = sha256(b"another input");
+	assert_eq!(sign(&query, &body(&forged_input)).status, StatusCode::CONFLICT);
 	let other_chain = format!("genesis=0x{}", hex::encode([0x43u8; 32]));
-	assert_eq!(
-		call(&executor, &Method::POST, "/v1/sign-batch", Some(&other_chain), &ids(&[5])).status,
-		StatusCode::CONFLICT
-	);
-	assert_eq!(
-		call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &[]).status,
-		StatusCode::BAD_REQUEST
-	);
-	assert_eq!(
-		call(&executor, &Method::POST, "/v1/sign-batch", Some(&query), &[1, 2, 3]).status,
-		StatusCode::BAD_REQUEST
-	);
+	assert_eq!(sign(&other_chain, &body(&leaves[..1])).status, StatusCode::CONFLICT);
+	assert_eq!(sign(&query, &[]).status, StatusCode::BAD_REQUEST);
+	assert_eq!(sign(&query, &[1, 2, 3]).status, StatusCode::BAD_REQUEST);
 	let keyless = Arc::new(Executor::new(executor.store().clone(), None));
 	assert_eq!(
-		call(&keyless, &Method::POST, "/v1/sign-batch", Some(&query), &ids(&[5])).status,
+		call(&keyless, &Method::POST, "/v1/sign-batch", Some(&query), &body(&leaves[..1])).status,
 		StatusCode::NOT_FOUND
 	);
 }

@@ -329,9 +329,11 @@ impl<T: Config> Pallet<T> {
 		genesis: &opg_settlement::Hash,
 		leaves: &[merkle::Leaf],
 	) -> Result<Signature, String> {
-		let ids = api::encode_request_ids(leaves.iter().map(|leaf| leaf.request));
+		let body = api::encode_leaves(
+			leaves.iter().map(|leaf| (leaf.request, leaf.input_hash, leaf.output_hash)),
+		);
 		let (mut response, deadline) =
-			Self::post(url, &api::Call::SignBatch { genesis }.uri(url), ids)?;
+			Self::post(url, &api::Call::SignBatch { genesis }.uri(url), body)?;
 		let header = response.headers().find(api::header::SIGNATURE).map(String::from);
 		if response.code != 200 {
 			let body = Self::read_body(&mut response, deadline, 1024)?;

@@ -74,6 +74,15 @@ fn submitted_calls(pool: &RwLock<PoolState>) -> Vec<Call<Test>> {
 		.collect()
 }
 
+/// The sign-batch body listing request `id`'s leaf: input `inpt`, output `output`.
+fn leaf_body(id: RequestId) -> Vec<u8> {
+	opg_executor_api::encode_leaves([(
+		id,
+		opg_settlement::sha256(b"inpt"),
+		opg_settlement::sha256(b"output"),
+	)])
+}
+
 fn set_executor_url() {
 	sp_io::offchain::local_storage_set(
 		polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
@@ -174,7 +183,7 @@ fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
 		expect_post(
 			&state,
 			format!("/v1/sign-batch?genesis=0x{}", hex::encode(GENESIS_HASH)),
-			&batched.to_le_bytes(),
+			&leaf_body(batched),
 			b"",
 			&[("x-opg-signature", format!("0x{}", hex::encode(root_signature.0)))],
 		);
@@ -489,7 +498,7 @@ fn batch_results_whose_root_was_not_signed_are_served_again() {
 		let sign_batch = format!("/v1/sign-batch?genesis=0x{}", hex::encode(GENESIS_HASH));
 		expect_post(&state, infer.clone(), b"inpt", b"output", &signed);
 		// The executor answers without a signature (the mock answers 200 only).
-		expect_post(&state, sign_batch.clone(), &batched.to_le_bytes(), b"", &[]);
+		expect_post(&state, sign_batch.clone(), &leaf_body(batched), b"", &[]);
 		Inference::offchain_worker(1);
 		assert!(pool.read().transactions.is_empty());
 
@@ -506,7 +515,7 @@ fn batch_results_whose_root_was_not_signed_are_served_again() {
 		expect_post(
 			&state,
 			sign_batch,
-			&batched.to_le_bytes(),
+			&leaf_body(batched),
 			b"",
 			&[("x-opg-signature", format!("0x{}", hex::encode(root_signature.0)))],
 		);
