@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
 import { Keyring } from '@polkadot/keyring';
-import { batchMessage, provenanceMessage, registrationMessage, resultMessage } from './lib/messages.mjs';
+import {
+  batchMessage, cannotServeMessage, provenanceMessage, registrationMessage, resultMessage,
+} from './lib/messages.mjs';
 
 const FILE = new URL('../../primitives/settlement/vectors/messages.json', import.meta.url);
 const vectors = JSON.parse(readFileSync(FILE, 'utf8'));
@@ -18,6 +20,8 @@ const build = {
   batch: (i) => batchMessage(hexToU8a(i.genesis), hexToU8a(i.root), i.leafCount),
   registration: (i) => registrationMessage(hexToU8a(i.genesis), hexToU8a(i.operator)),
   provenance: (i) => provenanceMessage(i.url, i.hash, i.unixMs),
+  cannotServe: (i) => cannotServeMessage(hexToU8a(i.genesis), i.request, hexToU8a(i.inputHash), i.reason,
+    hexToU8a(i.detail)),
 };
 
 test('the signer of the vectors is //Alice', async () => {

@@ -117,6 +117,39 @@ mod benchmarks {
 		assert!(Results::<T>::contains_key(id));
 	}
 
+	/// A stored-input request declined by its node and passed on among the most candidate
+	/// nodes (the reassignment is the costlier way out; ending it reads and writes less).
+	#[benchmark]
+	fn cannot_serve() {
+		set_genesis_hash::<T>();
+		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
+		let requester = funded_requester::<T>();
+		let id = NextRequestId::<T>::get();
+		let size = input_len::<T>(model) as u64;
+		assert_ok!(Pallet::<T>::request(
+			RawOrigin::Signed(requester).into(),
+			model,
+			Input::Stored { hash: [7; 32], size, locator: BoundedVec::new() },
+			VerificationMode::Vanilla,
+			SettlementMode::Private,
+			BalanceOf::<T>::max_value(),
+			T::MinWindow::get(),
+		));
+		let open = Requests::<T>::get(id).expect("requested");
+		let reason = CannotServeReason::InputUnavailable;
+		let (code, detail) = reason.code_and_detail();
+		let genesis = Pallet::<T>::genesis_hash().expect("genesis hash set");
+		let message = message::cannot_serve(&genesis, id, &open.input_hash, code, &detail);
+		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &open.node, &message)
+			.expect("key in keystore");
+		let notice = CannotServe { request: id, node: open.node, reason };
+
+		#[extrinsic_call]
+		_(RawOrigin::None, notice, signature);
+
+		assert_eq!(Requests::<T>::get(id).expect("passed on").attempts, 2);
+	}
+
 	/// A batch of `n` results of one node.
 	#[benchmark]
 	fn submit_batch(n: Linear<1, { T::MaxBatchLen::get().min(T::MaxDeadlinesPerBlock::get()) }>) {

@@ -163,9 +163,15 @@ pub mod pallet {
 		/// Where the protocol's share goes.
 		#[pallet::no_default]
 		type ProtocolFeeSink: OnUnbalanced<Credit<Self::AccountId, Self::Currency>>;
-		/// Taken from a node's bond for each missed deadline.
+		/// Taken from a node's bond for each missed deadline, and from a node that declined
+		/// a request another node then served.
 		#[pallet::no_default]
 		type MissedDeadlinePenalty: Get<BalanceOf<Self>>;
+		/// Kept from the fee of a request that ends unserved after a node declined it
+		/// ([`Pallet::cannot_serve`]), and paid to [`Config::ProtocolFeeSink`]: a request
+		/// no node can serve costs its maker this much.
+		#[pallet::no_default]
+		type CannotServeFee: Get<BalanceOf<Self>>;
 		/// The shortest answer window a request may ask for.
 		#[pallet::constant]
 		#[pallet::no_default]
@@ -234,6 +240,16 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type OpenRequestsPerModel<T: Config> =
 		StorageMap<_, Twox64Concat, ModelId, u32, OptionQuery>;
+
+	/// The nodes that declined each open request ([`Pallet::cannot_serve`]), in order:
+	/// each is penalized as for a missed deadline if another node serves it.
+	#[pallet::storage]
+	pub type Declines<T: Config> =
+		StorageMap<_, Twox64Concat, RequestId, BoundedVec<NodeKey, T::MaxAttempts>, ValueQuery>;
+
+	/// How many requests each node has declined, ever.
+	#[pallet::storage]
+	pub type DeclineCounts<T: Config> = StorageMap<_, Blake2_128Concat, NodeKey, u32, ValueQuery>;
 
 	/// Open requests by assigned node: what a node's off-chain worker serves.
 	#[pallet::storage]
@@ -328,6 +344,36 @@ pub mod pallet {
 			/// Returned to the requester.
 			refunded: BalanceOf<T>,
 		},
+		/// The assigned node declined a request it cannot serve; the request passes to
+		/// another node or ends ([`Event::RequestUnservable`]).
+		RequestDeclined {
+			/// The request.
+			request: RequestId,
+			/// The node that declined it.
+			node: NodeKey,
+			/// Why.
+			reason: CannotServeReason,
+		},
+		/// A request that nodes declined ended unserved: its fee was returned but for the
+		/// cannot-serve fee.
+		RequestUnservable {
+			/// The request.
+			request: RequestId,
+			/// Returned to the requester.
+			refunded: BalanceOf<T>,
+			/// Kept: [`Config::CannotServeFee`], at most the request's fee.
+			handling_fee: BalanceOf<T>,
+		},
+		/// A node declined a request that another node then served: it is penalized as for
+		/// a missed deadline.
+		DeclineContradicted {
+			/// The request.
+			request: RequestId,
+			/// The node that declined it.
+			node: NodeKey,
+			/// Taken from its bond.
+			penalty: BalanceOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -395,6 +441,12 @@ pub mod pallet {
 		StoredInputExpected,
 		/// The input commitment is not a canonical BN254 scalar (32 bytes little-endian).
 		InvalidInputCommitment,
+		/// Only a stored input can be unavailable: an inline input is on chain.
+		InputIsInline,
+		/// Only a stored ZKML request's input commitment can be disputed.
+		NoCommitmentToDispute,
+		/// The commitment the node computed is the caller's: the input matches it.
+		CommitmentMatches,
 	}
 
 	#[pallet::hooks]
@@ -606,6 +658,31 @@ pub mod pallet {
 				Some(input_commitment),
 			)
 		}
+
+		/// The assigned node declines a request it cannot serve: unsigned, authorized by
+		/// the node key's `signature` over [`message::cannot_serve`]. Justified only for a
+		/// stored input (unavailable from every source the node knows), or for a stored
+		/// ZKML input whose bytes do not match the caller's commitment (the node names the
+		/// commitment it computed). The node is not penalized and not paid, the decline is
+		/// counted ([`DeclineCounts`]), and the request passes to another node with a new
+		/// window; if none is left, it ends and its fee is returned but for
+		/// [`Config::CannotServeFee`]. A node whose decline another node contradicts by
+		/// serving the request is penalized as for a missed deadline.
+		#[pallet::call_index(6)]
+		// A signature check and a reassignment: bounded by a settled result plus one
+		// missed deadline (reassignment or refund included) until the `cannot_serve`
+		// benchmark has run on reference hardware.
+		#[pallet::weight(T::WeightInfo::submit_result().saturating_add(T::WeightInfo::on_initialize(1)))]
+		pub fn cannot_serve(
+			origin: OriginFor<T>,
+			notice: CannotServe,
+			signature: sp_core::sr25519::Signature,
+		) -> DispatchResult {
+			ensure_none(origin)?;
+			let request = Self::check_cannot_serve(&notice, &signature)?;
+			Self::decline(notice, request);
+			Ok(())
+		}
 	}
 
 	// `ValidateUnsigned` is deprecated for `#[pallet::authorize]` (removal after April
@@ -641,6 +718,10 @@ pub mod pallet {
 					let (requests, _, _) = Self::check_batch(batch, signature).map_err(invalid)?;
 					let first = requests.iter().map(|r| r.deadline).min().unwrap_or_default();
 					(batch.leaves.iter().map(|leaf| leaf.request).collect(), first)
+				},
+				Call::cannot_serve { notice, signature } => {
+					let request = Self::check_cannot_serve(notice, signature).map_err(invalid)?;
+					(alloc::vec![notice.request], request.deadline)
 				},
 				_ => return InvalidTransaction::Call.into(),
 			};

@@ -72,8 +72,7 @@ impl<T: Config> Pallet<T> {
 		);
 
 		let id = NextRequestId::<T>::get();
-		let node =
-			Self::choose_node(id, model, mode, 1, None).ok_or(Error::<T>::NoNodeAvailable)?;
+		let node = Self::choose_node(id, model, mode, 1, &[]).ok_or(Error::<T>::NoNodeAvailable)?;
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);
 		Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
 			.map_err(|_| Error::<T>::DeadlineBlockFull)?;
@@ -122,11 +121,11 @@ impl<T: Config> Pallet<T> {
 		model: ModelId,
 		mode: VerificationMode,
 		attempt: u32,
-		excluded: Option<NodeKey>,
+		excluded: &[NodeKey],
 	) -> Option<NodeKey> {
 		let candidates: Vec<(NodeKey, BalanceOf<T>)> = T::Nodes::candidates(&model, mode)
 			.into_iter()
-			.filter(|(node, _)| Some(*node) != excluded)
+			.filter(|(node, _)| !excluded.contains(node))
 			.collect();
 		let weights: Vec<u128> =
 			candidates.iter().map(|(_, bond)| (*bond).unique_saturated_into()).collect();
@@ -144,6 +143,11 @@ impl<T: Config> Pallet<T> {
 		output_hash: [u8; 32],
 		settlement: Settlement,
 	) -> DispatchResult {
+		// Served: every node that declined it said it could not be.
+		for node in Declines::<T>::take(id) {
+			let penalty = T::Nodes::slash(&node, T::MissedDeadlinePenalty::get());
+			Self::deposit_event(Event::DeclineContradicted { request: id, node, penalty });
+		}
 		let reason = HoldReason::RequestFee.into();
 		let split =
 			fees::split(request.fee.unique_saturated_into(), T::ProtocolFee::get().deconstruct());
@@ -194,7 +198,11 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn close(id: RequestId, request: &RequestOf<T>) {
 		Self::forget(id, request);
 		Assignments::<T>::remove(request.node, id);
-		Deadlines::<T>::mutate_exists(request.deadline, |due| {
+		Self::remove_deadline(id, request.deadline);
+	}
+
+	fn remove_deadline(id: RequestId, deadline: BlockNumberFor<T>) {
+		Deadlines::<T>::mutate_exists(deadline, |due| {
 			if let Some(list) = due {
 				list.retain(|r| *r != id);
 				if list.is_empty() {
@@ -204,20 +212,53 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
+	/// A justified cannot-serve notice: counts the decline, and passes the request to
+	/// another node or ends it unserved.
+	pub(crate) fn decline(notice: CannotServe, request: RequestOf<T>) {
+		let id = notice.request;
+		Declines::<T>::mutate(id, |nodes| {
+			// One node per attempt, at most `MaxAttempts`: never full here.
+			let _ = nodes.try_push(notice.node);
+		});
+		DeclineCounts::<T>::mutate(notice.node, |count| *count = count.saturating_add(1));
+		Assignments::<T>::remove(notice.node, id);
+		Self::remove_deadline(id, request.deadline);
+		Self::deposit_event(Event::RequestDeclined {
+			request: id,
+			node: notice.node,
+			reason: notice.reason,
+		});
+		let now = frame_system::Pallet::<T>::block_number();
+		if !Self::pass_on(id, request.clone(), now) {
+			Self::end_unserved(id, &request);
+		}
+	}
+
 	/// Penalizes the node that let `id` pass its deadline, then passes the request to
 	/// another node or, with none left or after the last attempt, refunds it.
 	pub(crate) fn handle_missed_deadline(id: RequestId, now: BlockNumberFor<T>) {
-		let Some(mut request) = Requests::<T>::get(id) else { return };
+		let Some(request) = Requests::<T>::get(id) else { return };
 		let failed = request.node;
 		let penalty = T::Nodes::slash(&failed, T::MissedDeadlinePenalty::get());
 		Assignments::<T>::remove(failed, id);
 		Self::deposit_event(Event::DeadlineMissed { request: id, node: failed, penalty });
+		if !Self::pass_on(id, request.clone(), now) {
+			Self::end_unserved(id, &request);
+		}
+	}
 
+	/// Passes the request to a node other than its current one (whose assignment and
+	/// deadline entry are gone) and those that declined it, with a new window from `now`,
+	/// if attempts remain and a node and a deadline slot are free; whether it did.
+	fn pass_on(id: RequestId, mut request: RequestOf<T>, now: BlockNumberFor<T>) -> bool {
+		let failed = request.node;
+		let mut excluded = Declines::<T>::get(id).into_inner();
+		excluded.push(failed);
 		if request.attempts < T::MaxAttempts::get() {
 			let attempt = request.attempts + 1;
 			let deadline = now.saturating_add(request.window);
 			if let Some(node) =
-				Self::choose_node(id, request.model, request.mode, attempt, Some(failed))
+				Self::choose_node(id, request.model, request.mode, attempt, &excluded)
 			{
 				if Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id)).is_ok() {
 					request.node = node;
@@ -226,19 +267,42 @@ impl<T: Config> Pallet<T> {
 					Assignments::<T>::insert(node, id, ());
 					Requests::<T>::insert(id, request);
 					Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
-					return;
+					return true;
 				}
 			}
 		}
+		false
+	}
+
+	/// Ends a request no node served (its assignment and deadline entry are gone):
+	/// refunds its fee, but for [`Config::CannotServeFee`] if a node declined it.
+	fn end_unserved(id: RequestId, request: &RequestOf<T>) {
+		let declined = !Declines::<T>::take(id).is_empty();
+		let reason = HoldReason::RequestFee.into();
+		let handling_fee = match declined {
+			true => T::CannotServeFee::get().min(request.fee),
+			false => Zero::zero(),
+		};
+		if !handling_fee.is_zero() {
+			let (credit, _) = T::Currency::slash(&reason, &request.requester, handling_fee);
+			T::ProtocolFeeSink::on_unbalanced(credit);
+		}
 		let refunded = T::Currency::release(
-			&HoldReason::RequestFee.into(),
+			&reason,
 			&request.requester,
-			request.fee,
+			request.fee.saturating_sub(handling_fee),
 			Precision::BestEffort,
 		)
 		.unwrap_or_default();
-		Self::forget(id, &request);
-		Self::deposit_event(Event::RequestExpired { request: id, refunded });
+		Self::forget(id, request);
+		match declined {
+			true => Self::deposit_event(Event::RequestUnservable {
+				request: id,
+				refunded,
+				handling_fee,
+			}),
+			false => Self::deposit_event(Event::RequestExpired { request: id, refunded }),
+		}
 	}
 
 	/// Removes an open request, its input and commitment, and counts it out of its
@@ -247,6 +311,7 @@ impl<T: Config> Pallet<T> {
 		Requests::<T>::remove(id);
 		Inputs::<T>::remove(id);
 		InputCommitments::<T>::remove(id);
+		Declines::<T>::remove(id);
 		OpenRequestsPerModel::<T>::mutate_exists(request.model, |open| {
 			*open = open.map(|count| count.saturating_sub(1)).filter(|count| *count > 0)
 		});
@@ -337,6 +402,10 @@ impl<T: Config> Pallet<T> {
 					"a deadline entry is of an open request due then"
 				);
 			}
+		}
+		for (id, nodes) in Declines::<T>::iter() {
+			let request = Requests::<T>::get(id).ok_or("declines belong to an open request")?;
+			ensure!(!nodes.contains(&request.node), "a node that declined is not assigned again");
 		}
 		for id in Inputs::<T>::iter_keys() {
 			ensure!(Requests::<T>::contains_key(id), "an input belongs to an open request");

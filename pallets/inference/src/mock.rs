@@ -74,6 +74,7 @@ parameter_types! {
 	pub const DepositBase: Balance = 10;
 	pub const DepositPerByte: Balance = 0;
 	pub const Penalty: Balance = 300;
+	pub const CannotServeFee: Balance = 100;
 	pub const MinWindow: u64 = 2;
 	pub const MaxWindow: u64 = 20;
 }
@@ -117,6 +118,7 @@ impl pallet_inference::Config for Test {
 	type Nodes = NodeRegistry;
 	type ProtocolFeeSink = ResolveTo<Treasury, Balances>;
 	type MissedDeadlinePenalty = Penalty;
+	type CannotServeFee = CannotServeFee;
 	type MinWindow = MinWindow;
 	type MaxWindow = MaxWindow;
 	#[cfg(feature = "runtime-benchmarks")]

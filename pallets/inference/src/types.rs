@@ -154,6 +154,66 @@ pub struct InferenceResult<MaxInline: Get<u32>> {
 	pub output: Output<MaxInline>,
 }
 
+/// Why an assigned node cannot serve a request (see [`CannotServe`]).
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
+pub enum CannotServeReason {
+	/// The stored input is unavailable from every source the node knows: its peers, the
+	/// data nodes and the input's locator.
+	InputUnavailable,
+	/// The stored input's bytes do not match the caller's input commitment (a stored ZKML
+	/// request): `computed` is the commitment of the bytes the node holds.
+	CommitmentMismatch {
+		/// The commitment the node computed, little-endian.
+		computed: [u8; 32],
+	},
+}
+
+impl CannotServeReason {
+	/// The reason's code and detail in [`opg_settlement::message::cannot_serve`].
+	pub fn code_and_detail(&self) -> (u8, [u8; 32]) {
+		match self {
+			Self::InputUnavailable => (opg_settlement::message::INPUT_UNAVAILABLE, [0; 32]),
+			Self::CommitmentMismatch { computed } => {
+				(opg_settlement::message::COMMITMENT_MISMATCH, *computed)
+			},
+		}
+	}
+}
+
+/// An assigned node's notice that it cannot serve a request, signed by its node key over
+/// [`opg_settlement::message::cannot_serve`].
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
+pub struct CannotServe {
+	/// The request declined.
+	pub request: RequestId,
+	/// The assigned node.
+	pub node: NodeKey,
+	/// Why.
+	pub reason: CannotServeReason,
+}
+
 /// A ZKML result in a proven batch: the result, its proof and the node key's signature
 /// over [`opg_settlement::message::result`].
 #[derive(

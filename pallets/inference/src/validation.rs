@@ -176,6 +176,40 @@ impl<T: Config> Pallet<T> {
 		Ok((requests, operator, root))
 	}
 
+	/// The open request a cannot-serve `notice` declines, if the notice is justified: the
+	/// request is open, assigned to the node and in time; its input is stored (an inline
+	/// one is on chain), and for a disputed commitment it is a stored ZKML request whose
+	/// commitment differs from the one the node computed; the node key signed it.
+	pub(crate) fn check_cannot_serve(
+		notice: &CannotServe,
+		signature: &sp_core::sr25519::Signature,
+	) -> Result<RequestOf<T>, DispatchError> {
+		let request = Self::open_request(notice.request, &notice.node)?;
+		let stored = matches!(Inputs::<T>::get(notice.request), Some(Input::Stored { .. }));
+		match notice.reason {
+			CannotServeReason::InputUnavailable => ensure!(stored, Error::<T>::InputIsInline),
+			CannotServeReason::CommitmentMismatch { computed } => {
+				let given = InputCommitments::<T>::get(notice.request)
+					.filter(|_| stored && request.mode == VerificationMode::Zkml)
+					.ok_or(Error::<T>::NoCommitmentToDispute)?;
+				ensure!(given != computed, Error::<T>::CommitmentMatches);
+			},
+		}
+		let (reason, detail) = notice.reason.code_and_detail();
+		let message = message::cannot_serve(
+			&Self::genesis_hash()?,
+			notice.request,
+			&request.input_hash,
+			reason,
+			&detail,
+		);
+		ensure!(
+			sp_io::crypto::sr25519_verify(signature, &message, &notice.node),
+			Error::<T>::BadSignature
+		);
+		Ok(request)
+	}
+
 	/// The request `id`, open, assigned to `node` and within its deadline.
 	pub(crate) fn open_request(
 		id: RequestId,

@@ -20,6 +20,15 @@ pub const BATCH_DOMAIN: &[u8] = b"opg/inference-batch/v1";
 pub const REGISTRATION_DOMAIN: &[u8] = b"opg/node-registration/v1";
 /// Domain of a data-provenance statement.
 pub const PROVENANCE_DOMAIN: &[u8] = b"opg/data-provenance/v1";
+/// Domain of a node's notice that it cannot serve a request.
+pub const CANNOT_SERVE_DOMAIN: &[u8] = b"opg/cannot-serve/v1";
+
+/// [`cannot_serve`]'s reason: the stored input is unavailable from every source the node
+/// knows (its peers, the data nodes, the input's locator); the detail is 32 zero bytes.
+pub const INPUT_UNAVAILABLE: u8 = 0;
+/// [`cannot_serve`]'s reason: the stored input's bytes do not match the caller's input
+/// commitment (a stored ZKML request); the detail is the commitment the node computed.
+pub const COMMITMENT_MISMATCH: u8 = 1;
 
 /// What the serving node signs for one result: request, model artifact, input and output:
 /// `RESULT_DOMAIN ‖ genesis ‖ u64 request ‖ model hash ‖ input hash ‖ output hash`.
@@ -71,6 +80,27 @@ pub fn provenance(url: &str, hash: &Hash, unix_ms: u64) -> Vec<u8> {
 	message.extend_from_slice(url.as_bytes());
 	message.extend_from_slice(hash);
 	message.extend_from_slice(&unix_ms.to_le_bytes());
+	message
+}
+
+/// What an assigned node signs to decline a request it cannot serve:
+/// `CANNOT_SERVE_DOMAIN ‖ genesis ‖ u64 request ‖ input hash ‖ u8 reason ‖ 32-byte detail`
+/// ([`INPUT_UNAVAILABLE`] with zeros, or [`COMMITMENT_MISMATCH`] with the commitment the
+/// node computed from the input's bytes).
+pub fn cannot_serve(
+	genesis: &Hash,
+	request: u64,
+	input_hash: &Hash,
+	reason: u8,
+	detail: &Hash,
+) -> Vec<u8> {
+	let mut message = Vec::with_capacity(CANNOT_SERVE_DOMAIN.len() + 32 + 8 + 32 + 1 + 32);
+	message.extend_from_slice(CANNOT_SERVE_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(&request.to_le_bytes());
+	message.extend_from_slice(input_hash);
+	message.push(reason);
+	message.extend_from_slice(detail);
 	message
 }
 

@@ -58,6 +58,13 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 			&bytes32(&inputs["hash"]),
 			u64_of(&inputs["unixMs"]),
 		),
+		"cannotServe" => message::cannot_serve(
+			&bytes32(&inputs["genesis"]),
+			u64_of(&inputs["request"]),
+			&bytes32(&inputs["inputHash"]),
+			inputs["reason"].as_u64().unwrap().try_into().unwrap(),
+			&bytes32(&inputs["detail"]),
+		),
 		other => panic!("unknown message kind {other}"),
 	}
 }
@@ -101,6 +108,16 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
 			"provenance",
 			"provenance of an empty URL",
 			json!({"url": "", "hash": hex0x(&[0; 32]), "unixMs": "0"}),
+		),
+		(
+			"cannotServe",
+			"cannot serve: stored input unavailable",
+			json!({"genesis": genesis, "request": "9", "inputHash": hex0x(&[0x55; 32]), "reason": 0, "detail": hex0x(&[0; 32])}),
+		),
+		(
+			"cannotServe",
+			"cannot serve: input commitment mismatch",
+			json!({"genesis": genesis, "request": 0x1_0000_0000u64.to_string(), "inputHash": hex0x(&[0x66; 32]), "reason": 1, "detail": hex0x(&[0x77; 32])}),
 		),
 	]
 }
@@ -183,4 +200,10 @@ fn the_committed_bytes_spell_out_the_documented_layout() {
 	assert_eq!(batch[batch.len() - 4..], 65_537u32.to_le_bytes());
 	// provenance of an empty url: domain ‖ 0u32 ‖ hash ‖ 0u64.
 	assert_eq!(bytes(6).len(), message::PROVENANCE_DOMAIN.len() + 4 + 32 + 8);
+	// cannot serve: domain ‖ genesis ‖ u64 LE request ‖ input hash ‖ u8 reason ‖ detail.
+	let declined = bytes(8);
+	let at = message::CANNOT_SERVE_DOMAIN.len() + 32;
+	assert_eq!(declined.len(), at + 8 + 32 + 1 + 32);
+	assert_eq!(declined[at..at + 8], 0x1_0000_0000u64.to_le_bytes());
+	assert_eq!(declined[at + 40], message::COMMITMENT_MISMATCH);
 }

@@ -275,6 +275,11 @@ pub mod dynamic_params {
 		/// Taken from a node's bond each time it misses an inference deadline.
 		#[codec(index = 2)]
 		pub static MissedDeadlinePenalty: Balance = 10 * OPG;
+		/// Kept from the fee of a request that nodes declined as unservable (its stored
+		/// input unavailable, or not matching its commitment), so that griefing costs the
+		/// griefer.
+		#[codec(index = 3)]
+		pub static CannotServeFee: Balance = OPG / 10;
 	}
 }
 

@@ -242,6 +242,8 @@ impl pallet_inference::Config for Runtime {
 	type ProtocolFeeSink = ResolveTo<TreasuryAccount, Balances>;
 	/// Set by governance on the policy track.
 	type MissedDeadlinePenalty = dynamic_params::protocol::MissedDeadlinePenalty;
+	/// Set by governance on the policy track.
+	type CannotServeFee = dynamic_params::protocol::CannotServeFee;
 	type MinWindow = MinInferenceWindow;
 	type MaxWindow = MaxInferenceWindow;
 	type MaxAttempts = ConstU32<3>;

@@ -7,7 +7,11 @@ export const DOMAINS = {
   batch: 'opg/inference-batch/v1',
   registration: 'opg/node-registration/v1',
   provenance: 'opg/data-provenance/v1',
+  cannotServe: 'opg/cannot-serve/v1',
 };
+
+/** The reasons of a cannot-serve notice. */
+export const CANNOT_SERVE = { inputUnavailable: 0, commitmentMismatch: 1 };
 
 function le(value, bytes) {
   const out = new Uint8Array(bytes);
@@ -37,4 +41,10 @@ export function registrationMessage(genesis, operator) {
 export function provenanceMessage(url, hash, unixMs) {
   const urlBytes = stringToU8a(url);
   return u8aConcat(stringToU8a(DOMAINS.provenance), le(urlBytes.length, 4), urlBytes, hexToU8a(hash), le(unixMs, 8));
+}
+
+/** domain ‖ genesis ‖ u64 LE request ‖ input hash ‖ u8 reason ‖ 32-byte detail. */
+export function cannotServeMessage(genesis, request, inputHash, reason, detail) {
+  return u8aConcat(stringToU8a(DOMAINS.cannotServe), u8aToU8a(genesis), le(request, 8), u8aToU8a(inputHash),
+    Uint8Array.of(reason), u8aToU8a(detail));
 }

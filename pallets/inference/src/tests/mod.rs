@@ -86,6 +86,7 @@ fn events() -> Vec<Event<Test>> {
 }
 
 mod batches;
+mod cannot_serve;
 mod deadlines;
 mod offchain;
 mod properties;

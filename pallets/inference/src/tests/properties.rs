@@ -1,7 +1,7 @@
 use super::*;
 
-/// Random sequences of publish / deprecate / remove, request, result, batch, timeout,
-/// heartbeat, slash and exit: total issuance is conserved, no request settles twice, every
+/// Random sequences of publish / deprecate / remove, request, result, batch, cannot-serve,
+/// timeout, heartbeat, slash and exit: total issuance is conserved, no request settles twice, every
 /// fee and deposit held is accounted for, and after the last deadline nothing stays held.
 #[test]
 fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
@@ -21,10 +21,10 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 			for step in 0..60u64 {
 				run_to(2 + step);
 				let requester = if next(2) == 0 { ALICE } else { BOB };
-				let _ = match next(8) {
+				let _ = match next(9) {
 					0 | 1 => request_with(
 						requester,
-						inline(&[next(255) as u8]),
+						inline(&[next(255) as u8; 4]),
 						VerificationMode::Vanilla,
 						SettlementMode::Individual,
 					),
@@ -92,6 +92,32 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 					5 => {
 						let n = 1 + next(4) as u8;
 						NodeRegistry::heartbeat(RuntimeOrigin::signed(operator(n)), key(n))
+					},
+					8 => {
+						// Some node declines one of the open requests, maybe not its own.
+						let open: Vec<RequestId> = Requests::<Test>::iter_keys().collect();
+						match open.get(next(open.len().max(1) as u64) as usize) {
+							Some(id) => {
+								let request = Requests::<Test>::get(id).unwrap();
+								let node =
+									if next(4) == 0 { 1 + next(4) as u8 } else { assigned(*id) };
+								let reason = CannotServeReason::InputUnavailable;
+								let (code, detail) = reason.code_and_detail();
+								let message = opg_settlement::message::cannot_serve(
+									&GENESIS_HASH,
+									*id,
+									&request.input_hash,
+									code,
+									&detail,
+								);
+								Inference::cannot_serve(
+									RuntimeOrigin::none(),
+									CannotServe { request: *id, node: key(node), reason },
+									node_pair(node).sign(&message),
+								)
+							},
+							None => Ok(()),
+						}
 					},
 					6 => {
 						// The owner publishes a new version, or deprecates or removes one.
