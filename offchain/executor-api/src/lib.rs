@@ -62,6 +62,9 @@ pub mod query {
 	pub const INPUT: &str = "input";
 	/// The URL a data node fetches.
 	pub const URL: &str = "url";
+	/// Where a stored input can be fetched when no peer has it (percent-encoded `http://`
+	/// URL, the request's locator); the bytes must hash to `input`.
+	pub const LOCATOR: &str = "locator";
 	/// The registry's challenge nonce an attestation binds.
 	pub const NONCE: &str = "nonce";
 }
@@ -84,6 +87,54 @@ pub mod header {
 	pub const BATCH_SIZE: &str = "x-opg-batch-size";
 	/// Whether rerunning the input alone on this device type gives the same bits.
 	pub const REPRODUCIBLE: &str = "x-opg-reproducible";
+	/// On a `404`: what is missing, [`MISSING_INPUT`] when a stored input is unavailable
+	/// from the store, every peer and its locator (the node may then decline the request).
+	pub const MISSING: &str = "x-opg-missing";
+	/// [`MISSING`]'s value for a stored input.
+	pub const MISSING_INPUT: &str = "input";
+	/// On a proof: the input commitment of the bytes proven (0x-hex, 32 bytes
+	/// little-endian), which a stored ZKML request's caller committed to.
+	pub const INPUT_COMMITMENT: &str = "x-opg-input-commitment";
+}
+
+/// `text` with every byte but the unreserved ones (`A–Z a–z 0–9 - . _ ~`) as `%XX`: a
+/// query value that carries a URL.
+pub fn percent_encode(text: &str) -> String {
+	let mut encoded = String::with_capacity(text.len());
+	for byte in text.bytes() {
+		match byte {
+			b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+				encoded.push(byte as char)
+			},
+			_ => encoded.push_str(&format!("%{byte:02X}")),
+		}
+	}
+	encoded
+}
+
+/// A percent-encoded query value (`+` is a space); `None` if an escape is malformed or the
+/// result is not UTF-8.
+pub fn percent_decode(text: &str) -> Option<String> {
+	let mut bytes = Vec::with_capacity(text.len());
+	let mut rest = text.as_bytes();
+	while let Some((&byte, tail)) = rest.split_first() {
+		match byte {
+			b'%' => {
+				let digits = core::str::from_utf8(tail.get(..2)?).ok()?;
+				bytes.push(u8::from_str_radix(digits, 16).ok()?);
+				rest = &tail[2..];
+			},
+			b'+' => {
+				bytes.push(b' ');
+				rest = tail;
+			},
+			_ => {
+				bytes.push(byte);
+				rest = tail;
+			},
+		}
+	}
+	String::from_utf8(bytes).ok()
 }
 
 /// `0x` and 64 hex digits.
@@ -157,6 +208,8 @@ pub enum Call<'a> {
 		model: &'a Hash32,
 		/// A stored input's hash (the body is then empty).
 		input: Option<&'a Hash32>,
+		/// Where the stored input can be fetched if no peer has it.
+		locator: Option<&'a str>,
 		/// Ask the executor to sign the result with its node key.
 		signing: Option<Signing>,
 	},
@@ -166,6 +219,8 @@ pub enum Call<'a> {
 		model: &'a Hash32,
 		/// A stored input's hash (the body is then empty).
 		input: Option<&'a Hash32>,
+		/// Where the stored input can be fetched if no peer has it.
+		locator: Option<&'a str>,
 		/// What the proof is bound to.
 		job: Job,
 	},
@@ -187,9 +242,12 @@ impl Call<'_> {
 		let base = base.trim_end_matches('/');
 		let mut query: Vec<(&str, String)> = Vec::new();
 		let path = match self {
-			Self::Infer { model, input, signing } => {
+			Self::Infer { model, input, locator, signing } => {
 				if let Some(input) = input {
 					query.push((query::INPUT, hex32(input)));
+				}
+				if let Some(locator) = locator {
+					query.push((query::LOCATOR, percent_encode(locator)));
 				}
 				if let Some(Signing { genesis, request }) = signing {
 					query.push((query::GENESIS, hex32(genesis)));
@@ -197,9 +255,12 @@ impl Call<'_> {
 				}
 				format!("{}/{}", path::INFER, hex32(model))
 			},
-			Self::Prove { model, input, job } => {
+			Self::Prove { model, input, locator, job } => {
 				if let Some(input) = input {
 					query.push((query::INPUT, hex32(input)));
+				}
+				if let Some(locator) = locator {
+					query.push((query::LOCATOR, percent_encode(locator)));
 				}
 				query.push((query::GENESIS, hex32(&job.genesis)));
 				query.push((query::REQUEST, format!("{}", job.request)));
@@ -316,7 +377,8 @@ mod tests {
 
 	#[test]
 	fn an_inference_uri_names_the_model_and_nothing_else() {
-		let uri = Call::Infer { model: &[0xab; 32], input: None, signing: None }.uri(BASE);
+		let uri =
+			Call::Infer { model: &[0xab; 32], input: None, locator: None, signing: None }.uri(BASE);
 		assert_eq!(uri, format!("{BASE}/v1/infer/0x{}", "ab".repeat(32)));
 		let (path, query) = split(&uri);
 		assert_eq!(Route::parse(path), Some(Route::Infer(&path[10..])));
@@ -327,10 +389,20 @@ mod tests {
 	#[test]
 	fn a_signed_stored_inference_round_trips() {
 		let signing = Signing { genesis: [1; 32], request: u64::MAX };
-		let uri = Call::Infer { model: &[2; 32], input: Some(&[3; 32]), signing: Some(signing) }
-			.uri(&format!("{BASE}/"));
+		let locator = "http://data.example/x?a=1&b=2 c";
+		let uri = Call::Infer {
+			model: &[2; 32],
+			input: Some(&[3; 32]),
+			locator: Some(locator),
+			signing: Some(signing),
+		}
+		.uri(&format!("{BASE}/"));
 		let (path, query) = split(&uri);
 		assert!(matches!(Route::parse(path), Some(Route::Infer(_))));
+		assert_eq!(
+			query_value(query, query::LOCATOR).and_then(percent_decode).as_deref(),
+			Some(locator)
+		);
 		assert_eq!(Signing::parse(query), Some(signing));
 		assert_eq!(query_value(query, query::INPUT).and_then(parse_hash), Some([3; 32]));
 		assert_eq!(Job::parse(query), None, "no node key: not a proving job");
@@ -340,7 +412,7 @@ mod tests {
 	fn a_proving_job_round_trips_with_and_without_a_stored_input() {
 		let job = Job { genesis: [4; 32], request: 7, node: [5; 32] };
 		for input in [None, Some(&[6; 32])] {
-			let uri = Call::Prove { model: &[2; 32], input, job }.uri(BASE);
+			let uri = Call::Prove { model: &[2; 32], input, locator: None, job }.uri(BASE);
 			let (path, query) = split(&uri);
 			assert_eq!(Route::parse(path), Some(Route::Prove(&path[10..])));
 			assert_eq!(Job::parse(query), Some(job));
@@ -394,6 +466,15 @@ mod tests {
 			[2, 1, 0, 0, 0, 0, 0, 0, 3, 3]
 		);
 		assert_eq!(parse_hex(" 0x0a0b "), Some(alloc::vec![10, 11]));
+	}
+
+	proptest::proptest! {
+		#[test]
+		fn percent_encoding_round_trips(text in ".*") {
+			let encoded = percent_encode(&text);
+			proptest::prop_assert!(!encoded.contains(['&', '=', '?', '#', ' ']));
+			proptest::prop_assert_eq!(percent_decode(&encoded), Some(text));
+		}
 	}
 
 	#[test]

@@ -6,7 +6,7 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use std::{
-	net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+	net::{IpAddr, Ipv4Addr, SocketAddr},
 	time::Duration,
 };
 

@@ -104,30 +104,6 @@ impl Reply {
 pub use opg_executor_api::parse_hash;
 use opg_executor_api::{header, query, query_value, Route};
 
-/// Decodes `%XX` escapes and `+` of a query value.
-fn percent_decode(text: &str) -> Option<String> {
-	let mut bytes = Vec::with_capacity(text.len());
-	let mut rest = text.as_bytes();
-	while let Some((&byte, tail)) = rest.split_first() {
-		match byte {
-			b'%' => {
-				let digits = std::str::from_utf8(tail.get(..2)?).ok()?;
-				bytes.push(u8::from_str_radix(digits, 16).ok()?);
-				rest = &tail[2..];
-			},
-			b'+' => {
-				bytes.push(b' ');
-				rest = tail;
-			},
-			_ => {
-				bytes.push(byte);
-				rest = tail;
-			},
-		}
-	}
-	String::from_utf8(bytes).ok()
-}
-
 fn exec_error(error: ExecError) -> Reply {
 	let status = match &error {
 		ExecError::ModelNotFound(_) | ExecError::InputNotFound(_) | ExecError::NoProvingKey(_) => {
@@ -140,7 +116,12 @@ fn exec_error(error: ExecError) -> Reply {
 			StatusCode::INTERNAL_SERVER_ERROR
 		},
 	};
-	Reply::error(status, error)
+	let missing_input = matches!(error, ExecError::InputNotFound(_));
+	let mut reply = Reply::error(status, error);
+	if missing_input {
+		reply.headers.push((header::MISSING, header::MISSING_INPUT.into()));
+	}
+	reply
 }
 
 /// Runs CPU-bound work off the reactor threads.
@@ -249,7 +230,7 @@ async fn infer(
 			"this executor holds no node key (serve --node-key)",
 		));
 	}
-	let (input, input_hash) = input_bytes(executor, stored, &body).await?;
+	let (input, input_hash) = input_bytes(executor, stored, query, &body).await?;
 	let mut reply = match executor.torch(&model) {
 		Some(serving) => infer_torch(executor, &model, serving, input).await?,
 		None => {
@@ -382,17 +363,36 @@ fn stored_input(query: Option<&str>, body: &Bytes) -> Result<Option<ContentHash>
 	}
 }
 
-/// The input bytes and their hash: the stored input (fetched from peers if missing), or
+/// The input bytes and their hash: the stored input (fetched from peers if missing, then
+/// from the request's `locator`, a public `http://` URL whose bytes must hash right), or
 /// the body.
 async fn input_bytes(
 	executor: &Executor,
 	stored: Option<ContentHash>,
+	query: Option<&str>,
 	body: &Bytes,
 ) -> Result<(Vec<u8>, ContentHash), Reply> {
 	match stored {
 		Some(hash) => {
 			if !executor.fetch_missing(&hash).await.map_err(exec_error)? {
-				return Err(exec_error(ExecError::InputNotFound(hash)));
+				let locator =
+					query_value(query, query::LOCATOR).and_then(opg_executor_api::percent_decode);
+				let Some(locator) = locator else {
+					return Err(exec_error(ExecError::InputNotFound(hash)));
+				};
+				match fetch::get_external(&locator, MAX_BODY, executor.private_fetch()).await {
+					Ok(bytes) if crate::sha256(&bytes) == hash => {
+						executor.store().put(&bytes).map_err(|e| exec_error(e.into()))?;
+					},
+					Ok(_) => {
+						tracing::warn!(%locator, "the locator's bytes do not hash to the input");
+						return Err(exec_error(ExecError::InputNotFound(hash)));
+					},
+					Err(error) => {
+						tracing::warn!(%locator, ?error, "the locator did not give the input");
+						return Err(exec_error(ExecError::InputNotFound(hash)));
+					},
+				}
 			}
 			let input = executor
 				.store()
@@ -419,11 +419,15 @@ async fn prove(
 	if !executor.fetch_missing(&model).await.map_err(exec_error)? {
 		return Err(exec_error(ExecError::ModelNotFound(model)));
 	}
-	let (input, input_hash) = input_bytes(executor, stored, &body).await?;
+	let (input, input_hash) = input_bytes(executor, stored, query, &body).await?;
+	let commitment = opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(&input));
 	let prover = executor.clone();
 	let (output, proof) =
 		blocking(move || prover.prove(&model, &input, job)).await?.map_err(exec_error)?;
 	let mut reply = Reply { proof: Some(proof), ..Reply::output(output) };
+	reply
+		.headers
+		.push((header::INPUT_COMMITMENT, format!("0x{}", hex::encode(commitment))));
 	// The executor signs for the node key it holds when the job is bound to that key.
 	if executor.node_key().is_some_and(|key| key.public() == job.node) {
 		sign(executor, &mut reply, &job.genesis, job.request, &model, &input_hash);
@@ -433,7 +437,7 @@ async fn prove(
 
 async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Reply> {
 	let url = query_value(query, query::URL)
-		.and_then(percent_decode)
+		.and_then(opg_executor_api::percent_decode)
 		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?url=http://..."))?;
 	let bytes =
 		fetch::get_external(&url, MAX_BODY, executor.private_fetch())

@@ -283,6 +283,12 @@ fn convolutional_and_version_1_models_and_stored_inputs_are_served_and_proven() 
 	let reply = call(&executor, &Method::POST, &path, Some(&by_hash), &[]);
 	assert_eq!(reply.status, StatusCode::OK);
 	assert_eq!(reply.body, statement.output);
+	// The commitment of the bytes proven: what a stored request's caller had to give.
+	let commitment = opg_zk_verifier::field_to_bytes(&statement.input_commitment);
+	assert_eq!(
+		reply.header("x-opg-input-commitment"),
+		Some(format!("0x{}", hex::encode(commitment)).as_str())
+	);
 	assert_eq!(
 		opg_zk_verifier::verify_encoded(&verifying, &reply.proof.unwrap(), &statement),
 		Ok(())
@@ -292,10 +298,18 @@ fn convolutional_and_version_1_models_and_stored_inputs_are_served_and_proven() 
 		StatusCode::BAD_REQUEST
 	);
 	let missing = format!("input=0x{}&{query}", hex::encode(sha256(b"missing")));
-	assert_eq!(
-		call(&executor, &Method::POST, &path, Some(&missing), &[]).status,
-		StatusCode::NOT_FOUND
+	let reply = call(&executor, &Method::POST, &path, Some(&missing), &[]);
+	assert_eq!(reply.status, StatusCode::NOT_FOUND);
+	assert_eq!(reply.header("x-opg-missing"), Some("input"), "the node may decline the request");
+	let no_model = call(
+		&executor,
+		&Method::POST,
+		&format!("/v1/prove/0x{}", hex::encode([7; 32])),
+		Some(&query),
+		&input,
 	);
+	assert_eq!(no_model.status, StatusCode::NOT_FOUND);
+	assert_eq!(no_model.header("x-opg-missing"), None, "a missing model is the node's own fault");
 
 	// A version 1 file (dense layers, untagged) keeps its hash and runs as before.
 	let mut v1 = opg_qmodel::generate(&[8, 6, 3], 5);

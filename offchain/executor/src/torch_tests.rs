@@ -331,6 +331,48 @@ fn missing_models_come_from_peers_and_wrong_bytes_are_refused() {
 	});
 }
 
+/// A stored input no peer holds is fetched from the request's locator, and kept only if
+/// its bytes hash to the input; otherwise the executor answers `404` with
+/// `x-opg-missing: input`, on which the node declines the request.
+#[test]
+fn a_stored_input_comes_from_its_locator_when_no_peer_has_it() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	runtime.block_on(async {
+		let store = temp_store("locator");
+		let model = opg_qmodel::generate(&[8, 6, 3], 5);
+		let hash = store.put(&model.to_bytes()).unwrap();
+		let input: &'static [u8] = b"\x01\x02\x03\x04\x05\x06\x07\x08";
+		let source = canned_server(input).await;
+		let wrong = canned_server(b"\x08\x07\x06\x05\x04\x03\x02\x01").await;
+		let path = format!("/v1/infer/0x{}", hex::encode(hash));
+		let query = |locator: &str| {
+			format!(
+				"input=0x{}&locator={}",
+				hex::encode(sha256(input)),
+				opg_executor_api::percent_encode(locator)
+			)
+		};
+		let guarded = Arc::new(Executor::new(store.clone(), None));
+		let closed = Arc::new(Executor::new(store.clone(), None).with_private_fetch(true));
+
+		// Loopback locators are refused by default (as /v1/fetch refuses them).
+		let refused =
+			route(&guarded, &Method::POST, &path, Some(&query(&source)), Bytes::new()).await;
+		assert_eq!(refused.status, StatusCode::NOT_FOUND);
+		assert_eq!(refused.header("x-opg-missing"), Some("input"));
+		// Bytes that do not hash to the input are not the input.
+		let reply = route(&closed, &Method::POST, &path, Some(&query(&wrong)), Bytes::new()).await;
+		assert_eq!(reply.status, StatusCode::NOT_FOUND);
+		assert_eq!(reply.header("x-opg-missing"), Some("input"));
+		assert!(!store.contains(&sha256(input)));
+		// The right bytes are fetched, checked, kept and run.
+		let reply = route(&closed, &Method::POST, &path, Some(&query(&source)), Bytes::new()).await;
+		assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+		assert_eq!(reply.body, model.evaluate_bytes(input).unwrap());
+		assert!(store.contains(&sha256(input)));
+	});
+}
+
 #[test]
 fn data_nodes_store_and_sign_what_a_url_returned() {
 	let runtime = tokio::runtime::Runtime::new().unwrap();

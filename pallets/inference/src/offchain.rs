@@ -91,6 +91,26 @@ type Proven<T> = (ModelId, ProvenResultOf<T>, SubmittedEntry<T>);
 /// What the executor answers: the output, a proof for ZKML, its signature if it signs.
 type Execution = (Vec<u8>, Option<ZkProof>, Option<Signature>);
 
+/// Why a request was not executed.
+enum Failure {
+	/// No node could serve it: the node declines it ([`Call::cannot_serve`]).
+	CannotServe(CannotServeReason),
+	/// Anything else: tried again next run.
+	Error(String),
+}
+
+impl From<String> for Failure {
+	fn from(reason: String) -> Self {
+		Self::Error(reason)
+	}
+}
+
+impl From<&str> for Failure {
+	fn from(reason: &str) -> Self {
+		Self::Error(reason.into())
+	}
+}
+
 impl<T: Config> Pallet<T> {
 	pub(crate) fn serve_assignments(now: BlockNumberFor<T>) {
 		// (key, whether the executor signs with it rather than the keystore)
@@ -139,14 +159,31 @@ impl<T: Config> Pallet<T> {
 					log::info!(target: LOG_TARGET, "time budget spent: the rest waits for the next run");
 					break;
 				}
-				let (output, proof, executor_signature) =
-					match Self::execute(url, id, node, &request, executor_signs) {
-						Ok(answer) => answer,
-						Err(reason) => {
-							log::warn!(target: LOG_TARGET, "request {id}: {reason}");
-							continue;
-						},
-					};
+				let (output, proof, executor_signature) = match Self::execute(
+					url,
+					id,
+					node,
+					&request,
+					executor_signs,
+				) {
+					Ok(answer) => answer,
+					Err(Failure::CannotServe(reason)) => {
+						let accepted = match executor_signs {
+							false => Self::submit_cannot_serve(id, node, &request, reason),
+							true => {
+								log::warn!(target: LOG_TARGET, "request {id}: cannot be served ({reason:?}), and the executor that holds the node key does not sign notices");
+								false
+							},
+						};
+						let entry = (id, request.attempts, request.deadline);
+						Self::record(&mut submitted, [entry], now, accepted);
+						continue;
+					},
+					Err(Failure::Error(reason)) => {
+						log::warn!(target: LOG_TARGET, "request {id}: {reason}");
+						continue;
+					},
+				};
 				let output_hash = opg_settlement::sha256(&output);
 				let output = match request.settlement {
 					SettlementMode::Batch => {
@@ -318,6 +355,28 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Declines request `id` with `reason`, signed by `node` from the keystore; whether the
+	/// pool accepted the notice.
+	fn submit_cannot_serve(
+		id: RequestId,
+		node: NodeKey,
+		request: &RequestOf<T>,
+		reason: CannotServeReason,
+	) -> bool {
+		let Ok(genesis) = Self::genesis_hash() else { return false };
+		let (code, detail) = reason.code_and_detail();
+		let message = message::cannot_serve(&genesis, id, &request.input_hash, code, &detail);
+		let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else {
+			return false;
+		};
+		let notice = CannotServe { request: id, node, reason };
+		let accepted = Self::submit(Call::cannot_serve { notice, signature });
+		if accepted {
+			log::info!(target: LOG_TARGET, "request {id}: cannot be served ({reason:?}), declined");
+		}
+		accepted
+	}
+
 	fn submit(call: Call<T>) -> bool {
 		let extrinsic = <T as CreateBare<Call<T>>>::create_bare(call.into());
 		SubmitTransaction::<T, Call<T>>::submit_transaction(extrinsic).is_ok()
@@ -395,38 +454,51 @@ impl<T: Config> Pallet<T> {
 		node: NodeKey,
 		request: &RequestOf<T>,
 		executor_signs: bool,
-	) -> Result<Execution, String> {
+	) -> Result<Execution, Failure> {
 		let input = Inputs::<T>::get(id).ok_or("input missing")?;
 		let zkml = request.mode == VerificationMode::Zkml;
 		let genesis = Self::genesis_hash().map_err(|_| String::from("genesis hash unknown"))?;
-		let (stored, body) = match input {
-			Input::Inline(bytes) => (None, bytes.into_inner()),
-			Input::Stored { hash, .. } => (Some(hash), Vec::new()),
+		let (stored, locator, body) = match input {
+			Input::Inline(bytes) => (None, Vec::new(), bytes.into_inner()),
+			Input::Stored { hash, locator, .. } => (Some(hash), locator.into_inner(), Vec::new()),
 		};
+		let locator = core::str::from_utf8(&locator).ok().filter(|text| !text.is_empty());
 		let model = &request.model_hash;
 		let call = match zkml {
 			true => api::Call::Prove {
 				model,
 				input: stored.as_ref(),
+				locator,
 				job: api::Job { genesis, request: id, node: node.0 },
 			},
 			false => api::Call::Infer {
 				model,
 				input: stored.as_ref(),
+				locator,
 				signing: executor_signs.then_some(api::Signing { genesis, request: id }),
 			},
 		};
 		let uri = call.uri(url);
 		let (mut response, deadline) = Self::post(url, &uri, body)?;
 		let code = response.code;
-		let proof_header = response.headers().find(api::header::PROOF).map(String::from);
-		let signature_header = response.headers().find(api::header::SIGNATURE).map(String::from);
+		let headers = response.headers();
+		let header = |name| headers.find(name).map(String::from);
+		let (proof_header, signature_header) =
+			(header(api::header::PROOF), header(api::header::SIGNATURE));
+		let (missing, commitment_header) =
+			(header(api::header::MISSING), header(api::header::INPUT_COMMITMENT));
+		if stored.is_some() && missing.as_deref() == Some(api::header::MISSING_INPUT) {
+			// The executor found the input in no store, peer or locator: no node holding
+			// what this one knows could serve it.
+			return Err(Failure::CannotServe(CannotServeReason::InputUnavailable));
+		}
 		let body = Self::read_body(&mut response, deadline, MAX_OUTPUT + 1)?;
 		if code != 200 {
 			return Err(format!(
 				"executor answered {code}: {}",
 				String::from_utf8_lossy(&body).trim_end()
-			));
+			)
+			.into());
 		}
 		if body.len() > MAX_OUTPUT {
 			return Err("output above 16 MiB".into());
@@ -449,6 +521,20 @@ impl<T: Config> Pallet<T> {
 		};
 		if !zkml {
 			return Ok((body, None, signature));
+		}
+		// A stored input's bytes that do not match the caller's commitment: the proof would
+		// be refused, and no node could prove the commitment given.
+		let computed = commitment_header
+			.and_then(decode)
+			.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+		if let (Some(_), Some(given), Some(computed)) =
+			(stored, InputCommitments::<T>::get(id), computed)
+		{
+			if given != computed {
+				return Err(Failure::CannotServe(CannotServeReason::CommitmentMismatch {
+					computed,
+				}));
+			}
 		}
 		let proof = proof_header
 			.and_then(decode)

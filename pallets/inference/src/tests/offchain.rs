@@ -548,3 +548,76 @@ fn overlapping_worker_runs_are_serialized() {
 		assert_eq!(submitted_calls(&pool).len(), 1);
 	});
 }
+
+/// A griefing request: a stored input no store, peer or locator holds. The executor says
+/// so (`x-opg-missing: input`), and the worker declines the request instead of leaving it
+/// to expire at the node's expense.
+#[test]
+fn a_stored_input_no_source_has_is_declined_not_left_to_expire() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(1, 1_000);
+		set_executor_url();
+		let id = NextRequestId::<Test>::get();
+		let locator = b"http://data.example/in put.bin".to_vec();
+		let input =
+			Input::Stored { hash: [7; 32], size: 4, locator: BoundedVec::truncate_from(locator) };
+		assert_ok!(request_with(ALICE, input, VerificationMode::Vanilla, SettlementMode::Private));
+		// The locator travels to the executor, which fetches from it when no peer has the input.
+		let path = format!(
+			"/v1/infer/0x{}?input=0x{}&locator=http%3A%2F%2Fdata.example%2Fin%20put.bin",
+			hex::encode([0xaa; 32]),
+			hex::encode([7u8; 32])
+		);
+		expect_post(&state, path, b"", b"not found", &[("x-opg-missing", "input".into())]);
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		let [call @ Call::cannot_serve { notice, signature }] = &calls[..] else {
+			panic!("one notice, not {calls:?}")
+		};
+		assert_eq!(notice.reason, CannotServeReason::InputUnavailable);
+		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
+		assert_ok!(Inference::cannot_serve(RuntimeOrigin::none(), *notice, *signature));
+		assert!(Requests::<Test>::get(id).is_none());
+		assert_eq!(pallet_node_registry::Nodes::<Test>::get(key(1)).unwrap().bond, 1_000);
+		// Noted as sent: the next run does not ask again.
+		Inference::offchain_worker(1);
+		assert!(pool.read().transactions.is_empty());
+	});
+}
+
+/// A stored ZKML input whose bytes do not match the caller's commitment: the executor
+/// reports the commitment of the bytes it proved, and the worker declines with it.
+#[test]
+fn a_stored_zkml_input_that_does_not_match_its_commitment_is_declined() {
+	use ark_std::rand::{rngs::StdRng, SeedableRng};
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		let prover = zk_worker();
+		let given = zkml::commitment_of(&[1, 2, 3, 4]);
+		let id = zkml::zk_stored_request(given).unwrap();
+		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+		let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
+		let query = format!(
+			"input=0x{}&genesis=0x{}&request={id}&node=0x{}",
+			hex::encode(opg_settlement::sha256(&zkml::INPUT)),
+			hex::encode(GENESIS_HASH),
+			hex::encode(key(1).0)
+		);
+		let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
+		let computed = zkml::commitment_of(&zkml::INPUT);
+		let headers = [
+			("x-opg-proof", format!("0x{}", hex::encode(&proven.proof))),
+			("x-opg-input-commitment", format!("0x{}", hex::encode(computed))),
+		];
+		expect_post(&state, path, &[], &proven.output, &headers);
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		let [Call::cannot_serve { notice, signature }] = &calls[..] else {
+			panic!("one notice, not {calls:?}")
+		};
+		assert_eq!(notice.reason, CannotServeReason::CommitmentMismatch { computed });
+		assert_ok!(Inference::cannot_serve(RuntimeOrigin::none(), *notice, *signature));
+		assert!(Requests::<Test>::get(id).is_none());
+	});
+}
