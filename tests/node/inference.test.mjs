@@ -253,3 +253,33 @@ test('a CNN imported from ONNX is proven by the executor and settled in ZKML mod
   assert.match(result.evidence.proof, /^0x[0-9a-f]{256}$/);
   assert.equal(result.paid, (OPG * 95n / 100n).toString());
 });
+
+test('a griefing request (a stored input no one has) is declined, and the node keeps its bond', async () => {
+  const { modelId, nodeKey } = await served();
+  const bond = async () => (await api.query.nodeRegistry.nodes(nodeKey.publicKey)).unwrap().bond.toBigInt();
+  const declines = async () => (await api.query.inference.declineCounts(nodeKey.publicKey)).toNumber();
+  const [bondBefore, declinesBefore] = [await bond(), await declines()];
+  let unsubscribe;
+  const unservable = new Promise((resolve) => {
+    api.query.system.events((records) => {
+      for (const { event } of records) {
+        if (api.events.inference.RequestUnservable.is(event)) resolve(event);
+      }
+    }).then((unsub) => { unsubscribe = unsub; });
+  });
+  // Its hash is of bytes no store, peer or locator holds: no node could serve it.
+  const hash = u8aToHex(sha256AsU8a(new TextEncoder().encode('an input no one has')));
+  const stored = { Stored: { hash, size: 784, locator: '0x' } };
+  const events = await send(api, api.tx.inference.request(modelId, stored, 'Vanilla', 'Private', OPG, 20),
+    keyring.addFromUri('//Charlie'));
+  const id = eventOf(events, api.events.inference.RequestSubmitted).data.request.toNumber();
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('not declined in 120 s')), 120000));
+  const event = await Promise.race([unservable, timeout]);
+  unsubscribe?.();
+  assert.equal(event.data.request.toNumber(), id);
+  assert.equal(event.data.handlingFee.toBigInt(), OPG / 10n, 'the cannot-serve fee at genesis, 0.1 OPG');
+  assert.equal(event.data.refunded.toBigInt(), OPG - OPG / 10n);
+  assert.ok((await api.query.inference.requests(id)).isNone);
+  assert.equal(await bond(), bondBefore, 'no penalty for a request no one could serve');
+  assert.equal(await declines(), declinesBefore + 1, 'the decline is counted');
+});

@@ -8,7 +8,10 @@
 //! the node's operator is paid, minus the protocol fee to the treasury. A node that
 //! misses its deadline is penalized from its bond and the request passes to another node,
 //! or, after [`Config::MaxAttempts`] nodes or with none left, expires with a full refund.
-//! No fee stays held past its last deadline.
+//! A node that cannot serve a request (its stored input unavailable everywhere, or not
+//! matching the caller's commitment) declines it with [`Pallet::cannot_serve`] instead:
+//! no penalty, no pay; the request passes on, or ends with its fee returned but for
+//! [`Config::CannotServeFee`]. No fee stays held past its last deadline.
 //!
 //! ## Evidence
 //! - vanilla: the node key's signature;
