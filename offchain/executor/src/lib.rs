@@ -335,7 +335,7 @@ impl Executor {
 		}) {
 			return Err(BatchSignError::Unknown(unknown.request));
 		}
-		let root = opg_settlement::merkle::root(&leaves).ok_or(BatchSignError::Empty)?;
+		let root = opg_settlement::merkle::root(leaves).ok_or(BatchSignError::Empty)?;
 		let count = u32::try_from(leaves.len()).map_err(|_| BatchSignError::Empty)?;
 		Ok((root, key.sign(&opg_settlement::message::batch(genesis, &root, count))))
 	}

@@ -695,12 +695,13 @@ pub mod pallet {
 	impl<T: Config> ValidateUnsigned for Pallet<T> {
 		type Call = Call<T>;
 
-		/// Result transactions enter the pool only if they would settle: the node is
-		/// assigned, in time, may settle the mode, and its signature verifies. Each
-		/// provides its request ids, so a request has at most one result in the pool,
-		/// and lives until its deadline.
+		/// Result transactions (and cannot-serve notices) enter the pool only if they
+		/// would settle: the node is assigned, in time, may settle the mode, and its
+		/// signature verifies. Each provides its request ids, so a request has at most one
+		/// result in the pool, and lives until its deadline. A refusal says why
+		/// ([`Pallet::pool_refusal`]).
 		fn validate_unsigned(_source: TransactionSource, call: &Self::Call) -> TransactionValidity {
-			let invalid = |_| InvalidTransaction::BadProof;
+			let invalid = Self::pool_refusal;
 			let (requests, first_deadline) = match call {
 				Call::submit_result { result, signature } => {
 					let (request, _) =

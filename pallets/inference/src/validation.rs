@@ -7,9 +7,13 @@
 use super::*;
 use crate::pallet::*;
 use alloc::vec::Vec;
-use frame_support::{ensure, pallet_prelude::DispatchError};
+use frame_support::{
+	ensure,
+	pallet_prelude::{DispatchError, InvalidTransaction},
+};
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::Zero;
+use sp_runtime::ModuleError;
 
 impl<T: Config> Pallet<T> {
 	/// The message a node signs for `result` of `request`.
@@ -208,6 +212,29 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::BadSignature
 		);
 		Ok(request)
+	}
+
+	/// Why the pool refuses an unsigned transaction that dispatch would refuse with
+	/// `error`: `Stale` for a request already settled, ended or past its deadline;
+	/// `BadSigner` for a node key signature that does not verify; `BadProof` for a ZKML
+	/// proof that does not; otherwise `Custom(i)`, `i` the index of this pallet's error in
+	/// the metadata (the order of [`Error`]), so that a client names it.
+	pub fn pool_refusal(error: DispatchError) -> InvalidTransaction {
+		let is = |named: Error<T>| error == DispatchError::from(named);
+		if is(Error::<T>::RequestNotFound) || is(Error::<T>::DeadlinePassed) {
+			InvalidTransaction::Stale
+		} else if is(Error::<T>::BadSignature) {
+			InvalidTransaction::BadSigner
+		} else if is(Error::<T>::ProofRejected) {
+			InvalidTransaction::BadProof
+		} else {
+			match error {
+				DispatchError::Module(ModuleError { error: [index, ..], .. }) => {
+					InvalidTransaction::Custom(index)
+				},
+				_ => InvalidTransaction::Custom(u8::MAX),
+			}
+		}
 	}
 
 	/// The request `id`, open, assigned to `node` and within its deadline.

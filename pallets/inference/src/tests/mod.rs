@@ -7,7 +7,9 @@ use opg_settlement::merkle::{self, Leaf};
 use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
-		pallet_prelude::{TransactionSource, ValidateUnsigned},
+		pallet_prelude::{
+			InvalidTransaction, TransactionSource, TransactionValidityError, ValidateUnsigned,
+		},
 		traits::fungible::{Inspect, InspectHold},
 		BoundedVec,
 	},

@@ -169,8 +169,23 @@ fn the_pool_admits_only_results_that_would_settle() {
 		assert_eq!(valid.provides, vec![(b"OpgInference".to_vec(), (TX_TAG, id)).encode_tag()]);
 		assert_eq!(valid.longevity, 6);
 		let (_, wrong) = signed_result(id, 1, output(b"out"), 2);
-		let forged = Call::<Test>::submit_result { result, signature: wrong };
-		assert!(Inference::validate_unsigned(TransactionSource::External, &forged).is_err());
+		let forged = Call::<Test>::submit_result { result: result.clone(), signature: wrong };
+		// Each refusal says why: a bad signature, another node, a settled request.
+		let refusal = |call: &Call<Test>| match Inference::validate_unsigned(
+			TransactionSource::External,
+			call,
+		) {
+			Err(TransactionValidityError::Invalid(invalid)) => invalid,
+			other => panic!("refused as invalid, not {other:?}"),
+		};
+		assert_eq!(refusal(&forged), InvalidTransaction::BadSigner);
+		let mut elsewhere = result.clone();
+		elsewhere.node = key(2);
+		let not_assigned = Call::<Test>::submit_result { result: elsewhere, signature };
+		let index = codec::Encode::encode(&Error::<Test>::NotAssigned)[0];
+		assert_eq!(refusal(&not_assigned), InvalidTransaction::Custom(index));
+		assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+		assert_eq!(refusal(&call), InvalidTransaction::Stale);
 		assert!(Inference::validate_unsigned(
 			TransactionSource::External,
 			&Call::<Test>::request {

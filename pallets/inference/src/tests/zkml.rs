@@ -289,7 +289,10 @@ fn wrong_proofs_are_refused_and_change_nothing() {
 			proof: replayed,
 			signature,
 		};
-		assert!(Inference::validate_unsigned(TransactionSource::External, &call).is_err());
+		assert_eq!(
+			Inference::validate_unsigned(TransactionSource::External, &call),
+			Err(InvalidTransaction::BadProof.into())
+		);
 
 		assert_ok!(submit(result, proof, signature));
 	});
