@@ -223,8 +223,12 @@ impl_runtime_apis! {
 			Inference::batch_proof(id)
 		}
 
-		fn assignments(node: pallet_node_registry::NodeKey) -> Vec<pallet_inference::RequestId> {
-			pallet_inference::Assignments::<Runtime>::iter_key_prefix(node).collect()
+		fn assignments(
+			node: pallet_node_registry::NodeKey,
+			after: Option<pallet_inference::RequestId>,
+			limit: u32,
+		) -> Vec<pallet_inference::RequestId> {
+			Inference::assignments_page(node, after, limit)
 		}
 	}
 

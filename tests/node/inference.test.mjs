@@ -282,4 +282,8 @@ test('a griefing request (a stored input no one has) is declined, and the node k
   assert.ok((await api.query.inference.requests(id)).isNone);
   assert.equal(await bond(), bondBefore, 'no penalty for a request no one could serve');
   assert.equal(await declines(), declinesBefore + 1, 'the decline is counted');
+  // The node's assignments, a page at a time: none is this request any more.
+  const page = await rpc(node.url, 'inference_assignments', u8aToHex(nodeKey.publicKey), null, 2);
+  assert.ok(Array.isArray(page.requests) && page.requests.length <= 2 && 'next' in page);
+  assert.ok(!page.requests.includes(id));
 });

@@ -57,9 +57,17 @@ pub trait InferenceRpc {
 	#[method(name = "batchProof")]
 	fn batch_proof(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>>;
 
-	/// The open requests assigned to a node key (hex).
+	/// A page of the open requests assigned to a node key (hex): `{"requests": [ids],
+	/// "next": id | null}`, at most `limit` ids (default and cap 1,000) after request
+	/// `after`; `next` is the `after` of the next page, `null` on the last.
 	#[method(name = "assignments")]
-	fn assignments(&self, node: Bytes, at: Option<Hash>) -> RpcResult<Vec<RequestId>>;
+	fn assignments(
+		&self,
+		node: Bytes,
+		after: Option<RequestId>,
+		limit: Option<u32>,
+		at: Option<Hash>,
+	) -> RpcResult<Value>;
 }
 
 /// Serves `inference_*` from the client's state and pool.
@@ -256,15 +264,29 @@ where
 		})))
 	}
 
-	fn assignments(&self, node: Bytes, at: Option<Hash>) -> RpcResult<Vec<RequestId>> {
+	fn assignments(
+		&self,
+		node: Bytes,
+		after: Option<RequestId>,
+		limit: Option<u32>,
+		at: Option<Hash>,
+	) -> RpcResult<Value> {
 		let node: [u8; 32] = node
 			.0
 			.as_slice()
 			.try_into()
 			.map_err(|_| error(INVALID_INPUT, "a node key is 32 bytes"))?;
-		self.client
+		let limit = limit.unwrap_or(pallet_inference::MAX_ASSIGNMENTS_PAGE);
+		if limit == 0 {
+			return Err(error(INVALID_INPUT, "limit must be at least 1"));
+		}
+		let limit = limit.min(pallet_inference::MAX_ASSIGNMENTS_PAGE);
+		let requests = self
+			.client
 			.runtime_api()
-			.assignments(self.at(at), node.into())
-			.map_err(Self::runtime_error)
+			.assignments(self.at(at), node.into(), after, limit)
+			.map_err(Self::runtime_error)?;
+		let next = (requests.len() == limit as usize).then(|| requests.last().copied()).flatten();
+		Ok(json!({ "requests": requests, "next": next }))
 	}
 }

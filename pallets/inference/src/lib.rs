@@ -74,6 +74,9 @@ use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
 /// Tag prefix of result transactions in the pool.
 const TX_TAG: &[u8] = b"opg-inference";
+/// The most request ids one page of [`Pallet::assignments_page`] (and the
+/// `inference_assignments` RPC) returns.
+pub const MAX_ASSIGNMENTS_PAGE: u32 = 1_000;
 
 #[frame_support::pallet]
 pub mod pallet {

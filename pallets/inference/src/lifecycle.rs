@@ -1,7 +1,8 @@
 //! A request's life: opened with its fee held and assigned to a bond-weighted node
 //! (`submit_request`, `choose_node`), settled with payment to the node's operator and the
 //! protocol's share (`settle`), closed (`close`), or passed to another node when its
-//! deadline is missed and refunded after the last attempt (`handle_missed_deadline`).
+//! deadline is missed (`handle_missed_deadline`) or its node declines it (`decline`), and
+//! refunded after the last attempt (`end_unserved`).
 
 use super::*;
 use crate::pallet::*;
@@ -317,6 +318,21 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
+	/// A page of the open requests assigned to `node`, in storage order: at most `limit`
+	/// (capped at [`MAX_ASSIGNMENTS_PAGE`]) after request `after` (from the first without).
+	/// A client pages by passing the last id of one page as `after` of the next, until a
+	/// page is shorter than its limit.
+	pub fn assignments_page(node: NodeKey, after: Option<RequestId>, limit: u32) -> Vec<RequestId> {
+		let limit = limit.min(MAX_ASSIGNMENTS_PAGE) as usize;
+		match after {
+			None => Assignments::<T>::iter_key_prefix(node).take(limit).collect(),
+			Some(last) => {
+				let from = Assignments::<T>::hashed_key_for(node, last);
+				Assignments::<T>::iter_key_prefix_from(node, from).take(limit).collect()
+			},
+		}
+	}
+
 	/// What proves that a request was settled in a batch: its leaf, the inclusion
 	/// proof, the root and the node's signature; `None` if it was not settled in a
 	/// batch.
@@ -349,9 +365,10 @@ impl<T: Config> ModelUsage for Pallet<T> {
 impl<T: Config> Pallet<T> {
 	/// The invariants of open requests, checked after every block by `try-runtime` and the
 	/// pallet's tests: every open request has its input, its assignment and its deadline
-	/// entry, and is counted under its model; every assignment, deadline entry, input and input commitment belongs to an
-	/// open request (a commitment to a ZKML one); and the fees held from each requester
-	/// are exactly those of its open requests.
+	/// entry, and is counted under its model; every assignment, deadline entry, input,
+	/// input commitment and decline belongs to an open request (a commitment to a ZKML
+	/// one), and no node that declined a request is assigned it again; and the fees held
+	/// from each requester are exactly those of its open requests.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;

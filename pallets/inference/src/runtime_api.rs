@@ -20,7 +20,8 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
 		fn result(id: RequestId) -> Option<Settled>;
 		/// The inclusion proof of a request settled in a batch.
 		fn batch_proof(id: RequestId) -> Option<BatchProof>;
-		/// The open requests assigned to a node.
-		fn assignments(node: NodeKey) -> Vec<RequestId>;
+		/// A page of the open requests assigned to a node: at most `limit` (capped at
+		/// [`crate::MAX_ASSIGNMENTS_PAGE`]), after request `after` in storage order.
+		fn assignments(node: NodeKey, after: Option<RequestId>, limit: u32) -> Vec<RequestId>;
 	}
 }

@@ -169,3 +169,39 @@ fn assignment_follows_the_bonds() {
 		assert!(counts[0] > 5 && counts[0] < 45, "{counts:?}");
 	});
 }
+
+#[test]
+fn a_nodes_assignments_are_read_page_by_page() {
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		// Four deadlines fit in a mock block: the last three are made a block later.
+		let ids: Vec<RequestId> = (0..7)
+			.map(|i| {
+				if i == 4 {
+					run_to(2);
+				}
+				request(ALICE)
+			})
+			.collect();
+		let mut seen: Vec<RequestId> = Vec::new();
+		let mut after = None;
+		loop {
+			let page = Inference::assignments_page(key(1), after, 3);
+			assert!(page.len() <= 3);
+			seen.extend(&page);
+			if page.len() < 3 {
+				break;
+			}
+			after = page.last().copied();
+		}
+		seen.sort();
+		assert_eq!(seen, ids, "every assignment once, over pages of 3");
+		assert_eq!(Inference::assignments_page(key(1), None, 0), Vec::<RequestId>::new());
+		assert_eq!(Inference::assignments_page(key(2), None, 10), Vec::<RequestId>::new());
+		assert_eq!(
+			Inference::assignments_page(key(1), None, u32::MAX).len(),
+			7,
+			"the cap is far above 7"
+		);
+	});
+}
