@@ -83,6 +83,15 @@ fn leaf_body(id: RequestId) -> Vec<u8> {
 	)])
 }
 
+/// Node `n`'s key is held by the executor (TEE mode), not the keystore.
+fn hold_key_in_executor(n: u8) {
+	sp_io::offchain::local_storage_set(
+		polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
+		EXECUTOR_NODE_KEY,
+		&key(n).0,
+	);
+}
+
 fn set_executor_url() {
 	sp_io::offchain::local_storage_set(
 		polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
@@ -127,11 +136,7 @@ fn a_node_key_held_by_the_executor_is_served_with_the_executors_signatures() {
 		// Node 2's key is not in the keystore: only the executor holds it.
 		register_node(2, 1_000);
 		set_executor_url();
-		sp_io::offchain::local_storage_set(
-			polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
-			EXECUTOR_NODE_KEY,
-			&key(2).0,
-		);
+		hold_key_in_executor(2);
 		let expect = |id: RequestId, signature: Option<sr25519::Signature>| {
 			let path = format!(
 				"/v1/infer/0x{}?genesis=0x{}&request={id}",
@@ -476,11 +481,7 @@ fn batch_results_whose_root_was_not_signed_are_served_again() {
 	ext.execute_with(|| {
 		register_node(2, 1_000);
 		set_executor_url();
-		sp_io::offchain::local_storage_set(
-			polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
-			EXECUTOR_NODE_KEY,
-			&key(2).0,
-		);
+		hold_key_in_executor(2);
 		let batched = NextRequestId::<Test>::get();
 		assert_ok!(request_with(
 			ALICE,
