@@ -20,6 +20,12 @@ pub struct Cli {
 	/// assigned to it, signed by the executor. Kept in offchain storage.
 	#[arg(long, value_name = "PUBLIC_KEY", value_parser = parse_node_key, requires = "executor_url")]
 	pub executor_node_key: Option<[u8; 32]>,
+
+	/// A file holding the bearer token of the executor's node listener (`opg-executor
+	/// serve --node-token-file`): the off-chain worker sends it with every call, as the
+	/// executor asks for it from any address but loopback. Kept in offchain storage.
+	#[arg(long, value_name = "FILE", requires = "executor_url")]
+	pub executor_token_file: Option<std::path::PathBuf>,
 }
 
 fn parse_node_key(text: &str) -> Result<[u8; 32], String> {

@@ -125,9 +125,21 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
+			let token = match &cli.executor_token_file {
+				Some(path) => Some(
+					std::fs::read_to_string(path)
+						.map_err(|e| {
+							sc_cli::Error::Input(format!("cannot read {}: {e}", path.display()))
+						})?
+						.trim()
+						.to_owned(),
+				),
+				None => None,
+			};
 			let executor = service::ExecutorLink {
 				url: cli.executor_url.clone(),
 				node_key: cli.executor_node_key,
+				token,
 			};
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {

@@ -137,14 +137,17 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	})
 }
 
-/// Where the off-chain worker finds the inference executor (`--executor-url`), and the
-/// node key that the executor holds itself (`--executor-node-key`), if any.
+/// Where the off-chain worker finds the inference executor (`--executor-url`), the node
+/// key that the executor holds itself (`--executor-node-key`) and the token of its node
+/// listener (`--executor-token-file`), if any.
 #[derive(Clone, Debug, Default)]
 pub struct ExecutorLink {
 	/// The executor's base URL.
 	pub url: Option<String>,
 	/// The public node key it signs with.
 	pub node_key: Option<[u8; 32]>,
+	/// The bearer token of its node listener (`--executor-token-file`).
+	pub token: Option<String>,
 }
 
 /// Builds and starts a full node: block import, networking, RPC, off-chain workers, and for
@@ -218,6 +221,16 @@ pub fn new_full<
 			url.as_bytes(),
 		);
 		log::info!("inference executor: {url}");
+		match executor.token {
+			Some(token) => storage.set(
+				sp_offchain::STORAGE_PREFIX,
+				pallet_inference::EXECUTOR_TOKEN_KEY,
+				token.as_bytes(),
+			),
+			None => {
+				storage.remove(sp_offchain::STORAGE_PREFIX, pallet_inference::EXECUTOR_TOKEN_KEY)
+			},
+		}
 		if let Some(key) = executor.node_key {
 			storage.set(sp_offchain::STORAGE_PREFIX, pallet_inference::EXECUTOR_NODE_KEY, &key);
 			log::info!("node key held by the executor: 0x{}", hex::encode(key));

@@ -17,6 +17,7 @@ import {
   setUpServing, verifyBatchProof, verifyResult, waitForResult,
 } from './lib/chain.mjs';
 import { EXECUTOR_BIN, HEADERS, startExecutor } from './lib/executor.mjs';
+import { artifactReadMessage } from './lib/messages.mjs';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
@@ -171,12 +172,36 @@ test('stored inputs: a ZKML request proven from the executor\'s store, and a pri
   assert.match(result.evidence.proof, /^0x[0-9a-f]{256}$/);
   assert.equal(result.paid, (OPG * 95n / 100n).toString());
 
-  // The same stored input in a private vanilla request: input and output stay hashes.
-  const privateEvents = await send(api, api.tx.inference.request(modelId, stored, 'Vanilla', 'Private', OPG, 20),
-    keyring.addFromUri('//Bob'));
+  // Another stored input in a private vanilla request: input and output stay hashes, and
+  // the executor serves the output to the requester alone, on its signed read permission.
+  const secret = demoInput(784, 22);
+  const secretDir = tempDir('opg-private-input-');
+  writeFileSync(path.join(secretDir, 'input.bin'), secret);
+  const putSecret = execFileSync(EXECUTOR_BIN, ['put', path.join(secretDir, 'input.bin'), '--store', store],
+    { encoding: 'utf8' });
+  removeDir(secretDir);
+  const secretStored = { Stored: { hash: putSecret.match(/^hash: (0x[0-9a-f]+)$/m)[1], size: secret.length, locator: '0x' } };
+  const bob = keyring.addFromUri('//Bob');
+  const privateEvents = await send(api, api.tx.inference.request(modelId, secretStored, 'Vanilla', 'Private', OPG, 20), bob);
   const privateId = eventOf(privateEvents, api.events.inference.RequestSubmitted).data.request.toNumber();
   const privateResult = await waitForResult(node.url, privateId);
-  assert.equal(privateResult.output.hash, u8aToHex(sha256AsU8a(await infer(input))));
+  const outputHash = privateResult.output.hash;
+  const read = (signer) => {
+    const notAfter = Math.floor(Date.now() / 1000) + 60;
+    const headers = signer && {
+      [HEADERS.account]: u8aToHex(signer.publicKey),
+      [HEADERS.notAfter]: String(notAfter),
+      [HEADERS.signature]: u8aToHex(signer.sign(artifactReadMessage(hexToU8a(outputHash), notAfter))),
+    };
+    return fetch(executor.api.artifact(outputHash), { headers });
+  };
+  assert.equal((await read(null)).status, 401, 'knowing the output hash is not enough');
+  assert.equal((await read(keyring.addFromUri('//Charlie'))).status, 403, 'another account is refused');
+  const granted = await read(bob);
+  assert.equal(granted.status, 200, await granted.clone().text());
+  const bytes = new Uint8Array(await granted.arrayBuffer());
+  assert.equal(u8aToHex(sha256AsU8a(bytes)), outputHash);
+  assert.equal(u8aToHex(bytes), u8aToHex(await infer(secret)));
 });
 
 test('the runtime refuses tampered, replayed, stolen and malformed proofs and proofs under another key', async () => {

@@ -8,7 +8,7 @@ import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
 import { Keyring } from '@polkadot/keyring';
 import {
-  batchMessage, cannotServeMessage, provenanceMessage, registrationMessage, resultMessage,
+  artifactReadMessage, batchMessage, cannotServeMessage, provenanceMessage, registrationMessage, resultMessage,
 } from './lib/messages.mjs';
 
 const FILE = new URL('../../primitives/settlement/vectors/messages.json', import.meta.url);
@@ -22,6 +22,7 @@ const build = {
   provenance: (i) => provenanceMessage(i.url, i.hash, i.unixMs),
   cannotServe: (i) => cannotServeMessage(hexToU8a(i.genesis), i.request, hexToU8a(i.inputHash), i.reason,
     hexToU8a(i.detail)),
+  artifactRead: (i) => artifactReadMessage(hexToU8a(i.hash), i.notAfter),
 };
 
 test('the signer of the vectors is //Alice', async () => {

@@ -67,6 +67,10 @@ pub mod query {
 	pub const LOCATOR: &str = "locator";
 	/// The registry's challenge nonce an attestation binds.
 	pub const NONCE: &str = "nonce";
+	/// The requester's account of a `Private` request, 0x-hex of its SCALE encoding (32
+	/// bytes, an sr25519 public key, on OPG's chains): the executor serves the request's
+	/// input and output to that account alone.
+	pub const REQUESTER: &str = "requester";
 }
 
 /// Header names of the executor's answers.
@@ -95,6 +99,31 @@ pub mod header {
 	/// On a proof: the input commitment of the bytes proven (0x-hex, 32 bytes
 	/// little-endian), which a stored ZKML request's caller committed to.
 	pub const INPUT_COMMITMENT: &str = "x-opg-input-commitment";
+	/// Asking for a private artifact: the requester's account (0x-hex public key); with
+	/// [`SIGNATURE`] (its sr25519 signature of `opg_settlement::message::artifact_read`)
+	/// and [`NOT_AFTER`].
+	pub const ACCOUNT: &str = "x-opg-account";
+	/// Asking for a private artifact: the unix second after which the read permission is
+	/// void (at most [`super::MAX_READ_VALIDITY_S`] ahead of the executor's clock).
+	pub const NOT_AFTER: &str = "x-opg-not-after";
+	/// The node listener's credential: `authorization: Bearer {token}`
+	/// ([`super::bearer`]), needed from any address but loopback.
+	pub const AUTHORIZATION: &str = "authorization";
+}
+
+/// How far ahead of the executor's clock a private artifact's read permission may end:
+/// a leaked permission is void within this many seconds.
+pub const MAX_READ_VALIDITY_S: u64 = 600;
+
+/// The [`header::AUTHORIZATION`] value that carries the node listener's `token`.
+pub fn bearer(token: &str) -> String {
+	format!("Bearer {token}")
+}
+
+/// The token of an [`header::AUTHORIZATION`] value (`Bearer {token}`), if it is one.
+pub fn parse_bearer(value: &str) -> Option<&str> {
+	let (scheme, token) = value.split_once(' ')?;
+	(scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token.trim())
 }
 
 /// `text` with every byte but the unreserved ones (`A–Z a–z 0–9 - . _ ~`) as `%XX`: a
@@ -212,6 +241,9 @@ pub enum Call<'a> {
 		locator: Option<&'a str>,
 		/// Ask the executor to sign the result with its node key.
 		signing: Option<Signing>,
+		/// A `Private` request's requester (its account's SCALE encoding), to whom alone
+		/// the input and output are served.
+		requester: Option<&'a [u8]>,
 	},
 	/// Run and prove `model` for `job`.
 	Prove {
@@ -223,6 +255,9 @@ pub enum Call<'a> {
 		locator: Option<&'a str>,
 		/// What the proof is bound to.
 		job: Job,
+		/// A `Private` request's requester (its account's SCALE encoding), to whom alone
+		/// the input and output are served.
+		requester: Option<&'a [u8]>,
 	},
 	/// Sign the batch root over results the executor signed on chain `genesis`.
 	SignBatch {
@@ -242,7 +277,7 @@ impl Call<'_> {
 		let base = base.trim_end_matches('/');
 		let mut query: Vec<(&str, String)> = Vec::new();
 		let path = match self {
-			Self::Infer { model, input, locator, signing } => {
+			Self::Infer { model, input, locator, signing, requester } => {
 				if let Some(input) = input {
 					query.push((query::INPUT, hex32(input)));
 				}
@@ -253,9 +288,12 @@ impl Call<'_> {
 					query.push((query::GENESIS, hex32(genesis)));
 					query.push((query::REQUEST, format!("{request}")));
 				}
+				if let Some(requester) = requester {
+					query.push((query::REQUESTER, format!("0x{}", hex::encode(requester))));
+				}
 				format!("{}/{}", path::INFER, hex32(model))
 			},
-			Self::Prove { model, input, locator, job } => {
+			Self::Prove { model, input, locator, job, requester } => {
 				if let Some(input) = input {
 					query.push((query::INPUT, hex32(input)));
 				}
@@ -265,6 +303,9 @@ impl Call<'_> {
 				query.push((query::GENESIS, hex32(&job.genesis)));
 				query.push((query::REQUEST, format!("{}", job.request)));
 				query.push((query::NODE, hex32(&job.node)));
+				if let Some(requester) = requester {
+					query.push((query::REQUESTER, format!("0x{}", hex::encode(requester))));
+				}
 				format!("{}/{}", path::PROVE, hex32(model))
 			},
 			Self::SignBatch { genesis } => {
@@ -325,6 +366,32 @@ impl<'a> Route<'a> {
 	}
 }
 
+impl Route<'_> {
+	/// Whether the executor's **public** listener answers this route (`get`: the method is
+	/// `GET`; `query`: the request's query): health, `GET` of an artifact (a private one
+	/// only to its requester), and an unsigned inference on an inline input (a stored
+	/// input may be a private request's). Everything else (signing for a chain request, proving, batch signing,
+	/// attestation, fetching, storing artifacts, metrics) is for the node listener alone.
+	pub fn public(&self, get: bool, query: Option<&str>) -> bool {
+		match self {
+			Self::Health => get,
+			Self::Artifact(_) => get,
+			Self::Infer(_) => {
+				!get && [
+					query::GENESIS,
+					query::REQUEST,
+					query::INPUT,
+					query::LOCATOR,
+					query::REQUESTER,
+				]
+				.iter()
+				.all(|name| query_value(query, name).is_none())
+			},
+			_ => false,
+		}
+	}
+}
+
 /// One leaf of a batch as [`Call::SignBatch`] lists it: (request id, SHA-256 of the input,
 /// SHA-256 of the output), `opg_settlement::merkle::Leaf`'s fields.
 pub type BatchLeaf = (u64, Hash32, Hash32);
@@ -377,8 +444,14 @@ mod tests {
 
 	#[test]
 	fn an_inference_uri_names_the_model_and_nothing_else() {
-		let uri =
-			Call::Infer { model: &[0xab; 32], input: None, locator: None, signing: None }.uri(BASE);
+		let uri = Call::Infer {
+			model: &[0xab; 32],
+			input: None,
+			locator: None,
+			signing: None,
+			requester: None,
+		}
+		.uri(BASE);
 		assert_eq!(uri, format!("{BASE}/v1/infer/0x{}", "ab".repeat(32)));
 		let (path, query) = split(&uri);
 		assert_eq!(Route::parse(path), Some(Route::Infer(&path[10..])));
@@ -395,6 +468,7 @@ mod tests {
 			input: Some(&[3; 32]),
 			locator: Some(locator),
 			signing: Some(signing),
+			requester: Some(&[7; 32][..]),
 		}
 		.uri(&format!("{BASE}/"));
 		let (path, query) = split(&uri);
@@ -406,13 +480,15 @@ mod tests {
 		assert_eq!(Signing::parse(query), Some(signing));
 		assert_eq!(query_value(query, query::INPUT).and_then(parse_hash), Some([3; 32]));
 		assert_eq!(Job::parse(query), None, "no node key: not a proving job");
+		assert_eq!(query_value(query, query::REQUESTER).and_then(parse_hash), Some([7; 32]));
 	}
 
 	#[test]
 	fn a_proving_job_round_trips_with_and_without_a_stored_input() {
 		let job = Job { genesis: [4; 32], request: 7, node: [5; 32] };
 		for input in [None, Some(&[6; 32])] {
-			let uri = Call::Prove { model: &[2; 32], input, locator: None, job }.uri(BASE);
+			let uri = Call::Prove { model: &[2; 32], input, locator: None, job, requester: None }
+				.uri(BASE);
 			let (path, query) = split(&uri);
 			assert_eq!(Route::parse(path), Some(Route::Prove(&path[10..])));
 			assert_eq!(Job::parse(query), Some(job));
@@ -433,6 +509,42 @@ mod tests {
 				.map(|r| matches!(r, Route::Artifact(h) if parse_hash(h) == Some([8; 32]))),
 			Some(true)
 		);
+	}
+
+	#[test]
+	fn only_health_artifact_reads_and_unsigned_inference_are_public() {
+		let infer = Route::Infer("0x00");
+		assert!(Route::Health.public(true, None));
+		assert!(Route::Artifact("0x00").public(true, None));
+		assert!(!Route::Artifact("0x00").public(false, None), "PUT is the node's");
+		assert!(infer.public(false, None));
+		for query in [
+			"genesis=0x00&request=1",
+			"request=1",
+			"input=0x00",
+			"locator=http%3A%2F%2Fa",
+			"requester=0x00",
+		] {
+			assert!(!infer.public(false, Some(query)), "{query}");
+		}
+		for route in [
+			Route::Metrics,
+			Route::Prove("0x00"),
+			Route::SignBatch,
+			Route::Fetch,
+			Route::Attestation,
+		] {
+			assert!(!route.public(true, None) && !route.public(false, None), "{route:?}");
+		}
+	}
+
+	#[test]
+	fn a_bearer_token_round_trips() {
+		assert_eq!(parse_bearer(&bearer("s3cret")), Some("s3cret"));
+		assert_eq!(parse_bearer("bearer s3cret"), Some("s3cret"));
+		assert_eq!(parse_bearer("Basic s3cret"), None);
+		assert_eq!(parse_bearer("Bearer "), None);
+		assert_eq!(parse_bearer("Bearer"), None);
 	}
 
 	#[test]

@@ -1,19 +1,33 @@
-//! The executor's HTTP API (HTTP/1.1, loopback by default).
+//! The executor's HTTP API (HTTP/1.1) on two listeners.
 //!
-//! | Method and path                           | Body            | Success                          |
-//! |-------------------------------------------|-----------------|----------------------------------|
-//! | `GET /health`                             |                 | `200` JSON: models and devices, node key, deterministic mode |
-//! | `GET /metrics`                            |                 | `200` Prometheus text            |
-//! | `POST /v1/infer/{model}`                  | input bytes     | `200` output bytes               |
-//! | `POST /v1/infer/{model}?input={hash}`     | empty           | `200` output bytes (stored input)|
-//! | `POST /v1/infer/{model}?genesis={hash}&request={id}` | input bytes | `200` output bytes, signed by the node key |
-//! | `POST /v1/prove/{model}?genesis={hash}&request={id}&node={key}` | input bytes | `200` output bytes, proof in `x-opg-proof` |
-//! | `POST /v1/prove/{model}?input={hash}&genesis=…&request=…&node=…` | empty | the same, for a stored input |
-//! | `POST /v1/fetch?url={url}`                | empty           | `200` JSON provenance statement  |
-//! | `POST /v1/attestation?genesis={hash}&nonce={hash}` | empty  | `200` JSON `{node, document}`    |
-//! | `POST /v1/sign-batch?genesis={hash}`      | leaves          | `200`, root and signature in headers |
-//! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)|
-//! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             |
+//! The **node** listener (`--listen`, loopback by default) answers every route, for the
+//! local node: to loopback callers only, or, with a token (`--node-token-file`), to callers
+//! that send `authorization: Bearer {token}` (`401` otherwise; a node listener off loopback
+//! needs a token). The **public** listener (`--public-listen`, optional) answers health,
+//! unsigned inference and artifact reads to anyone, and `403` to every other route
+//! ([`Face`], `opg_executor_api::Route::public`).
+//!
+//! | Method and path                           | Body            | Success                          | Listener |
+//! |-------------------------------------------|-----------------|----------------------------------|----------|
+//! | `GET /health`                             |                 | `200` JSON: models and devices, node key, deterministic mode | both |
+//! | `GET /metrics`                            |                 | `200` Prometheus text            | node |
+//! | `POST /v1/infer/{model}`                  | input bytes     | `200` output bytes               | both |
+//! | `POST /v1/infer/{model}?input={hash}`     | empty           | `200` output bytes (stored input)| node |
+//! | `POST /v1/infer/{model}?genesis={hash}&request={id}` | input bytes | `200` output bytes, signed by the node key | node |
+//! | `POST /v1/prove/{model}?genesis={hash}&request={id}&node={key}` | input bytes | `200` output bytes, proof in `x-opg-proof` | node |
+//! | `POST /v1/prove/{model}?input={hash}&genesis=…&request=…&node=…` | empty | the same, for a stored input | node |
+//! | `POST /v1/fetch?url={url}`                | empty           | `200` JSON provenance statement  | node |
+//! | `POST /v1/attestation?genesis={hash}&nonce={hash}` | empty  | `200` JSON `{node, document}`    | node |
+//! | `POST /v1/sign-batch?genesis={hash}`      | leaves          | `200`, root and signature in headers | node |
+//! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)| node |
+//! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             | both |
+//!
+//! An inference or proof with a `locator` or a `requester` is the node's too. With
+//! `requester={account}` (a `Private` request), the input and output are served to that
+//! account alone: `GET /v1/artifacts/{hash}` then needs the requester's read permission,
+//! `x-opg-account`, `x-opg-not-after` (unix seconds, at most 600 s ahead) and
+//! `x-opg-signature`, its sr25519 signature of `opg_settlement::message::artifact_read`
+//! (`401` without or with a bad one, `403` for another account).
 //!
 //! Hashes are 64 hex digits of SHA-256, with or without `0x`. Tensors are raw bytes:
 //! little-endian, in the order and shapes of the model's schema for TorchScript models,
@@ -38,19 +52,31 @@
 //! `x-opg-batch-root`, `x-opg-signature`; `409` for a leaf it did not compute and sign.
 //! A later inference for the same request never replaces a recorded leaf. `/v1/attestation` answers the TEE attestation document (0x-hex) that binds the node key
 //! to the chain and the registry's challenge nonce (see [`crate::evidence`]).
-//! Errors are `text/plain` with the reason: `400` malformed request, `404` model, input,
-//! artifact or proving key missing, `413` body too large, `422` the model or input is
-//! invalid (wrong length for the schema), `403` a URL to fetch names a loopback, private
-//! or link-local address, `502` a fetched URL failed, `503` the model's
-//! queue is full (retry later, see `retry-after`), `500` the store failed or holds
-//! corrupted bytes, or the model failed.
+//! Limits: a body is refused with `413` before it is read when its declared length
+//! passes the route's limit (an inline input: the model's input length once the model is
+//! known, else [`MAX_INPUT`]; `sign-batch`: [`MAX_BATCH_LEAVES`] leaves; an artifact:
+//! [`MAX_BODY`]; nothing elsewhere); a listener holds [`MAX_CONNECTIONS`] connections at
+//! most (`--max-connections`) and gives each [`HEADER_TIMEOUT`] to send its headers;
+//! proofs and integer inferences beyond their bound (`--max-proving`, `--max-integer`)
+//! are answered `503` with `retry-after`.
+//!
+//! Errors are `text/plain` with the reason: `400` malformed request, `401` no or a wrong
+//! token or read permission, `403` a route of the other listener, a caller off loopback,
+//! another account's private artifact, or a URL to fetch that names a loopback, private
+//! or link-local address, `404` model, input, artifact or proving key missing, `413` body
+//! too large, `422` the model or input is invalid (wrong length for the schema), `502` a
+//! fetched URL failed, `503` busy (a model's queue is full, or as many proofs or integer
+//! inferences as allowed run; retry later, see `retry-after`), `507` the store's quota is
+//! full, `500` the store or the model failed.
 
 use crate::{batch::Refused, fetch, ContentHash, ExecError, Executor, InputSource, StoreError};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{
 	body::{Bytes, Incoming},
-	header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER},
-	Method, Request, Response, StatusCode,
+	header::{
+		HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+	},
+	HeaderMap, Method, Request, Response, StatusCode,
 };
 use std::{convert::Infallible, future::Future, sync::Arc};
 use tokio::net::TcpListener;
@@ -112,6 +138,7 @@ fn exec_error(error: ExecError) -> Reply {
 		ExecError::Model(_) | ExecError::Torch(crate::torch::TorchError::InputLength { .. }) => {
 			StatusCode::UNPROCESSABLE_ENTITY
 		},
+		ExecError::Store(StoreError::Full { .. }) => StatusCode::INSUFFICIENT_STORAGE,
 		ExecError::Store(_) | ExecError::Prove(_) | ExecError::Torch(_) => {
 			StatusCode::INTERNAL_SERVER_ERROR
 		},
@@ -124,6 +151,95 @@ fn exec_error(error: ExecError) -> Reply {
 	reply
 }
 
+fn store_error(error: StoreError) -> Reply {
+	exec_error(ExecError::Store(error))
+}
+
+/// `503` with `retry-after`: a bounded resource is in use.
+fn busy(reason: &str) -> Reply {
+	let mut reply = Reply::error(StatusCode::SERVICE_UNAVAILABLE, reason);
+	reply.headers.push(("retry-after", "1".into()));
+	reply
+}
+
+/// `GET /v1/artifacts/{hash}`: anyone's, or for a private request's artifact, its
+/// requester's alone, on a read permission it signed (`opg_settlement::message::
+/// artifact_read`) in [`header::ACCOUNT`], [`header::NOT_AFTER`] and
+/// [`header::SIGNATURE`].
+fn read_artifact(
+	executor: &Executor,
+	hash: &ContentHash,
+	headers: &HeaderMap,
+) -> Result<Reply, Reply> {
+	if let Some(readers) = executor.store().readers(hash).map_err(store_error)? {
+		let account = permitted_account(hash, headers)?;
+		if !readers.contains(&account) {
+			return Err(Reply::error(
+				StatusCode::FORBIDDEN,
+				"a private request's artifact: only its requester may read it",
+			));
+		}
+	}
+	match executor.store().get(hash) {
+		Ok(Some(bytes)) => Ok(Reply::ok(StatusCode::OK, bytes)),
+		Ok(None) => Err(Reply::error(StatusCode::NOT_FOUND, "no such artifact")),
+		Err(e) => Err(store_error(e)),
+	}
+}
+
+/// The account whose read permission for `hash` the headers carry, once its signature,
+/// its validity and its bound ([`opg_executor_api::MAX_READ_VALIDITY_S`]) are checked.
+fn permitted_account(hash: &ContentHash, headers: &HeaderMap) -> Result<[u8; 32], Reply> {
+	let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+	let unauthorized = |reason: &str| Reply::error(StatusCode::UNAUTHORIZED, reason);
+	let (Some(account), Some(not_after), Some(signature)) =
+		(text(header::ACCOUNT), text(header::NOT_AFTER), text(header::SIGNATURE))
+	else {
+		return Err(unauthorized(
+			"a private request's artifact: send the requester's read permission \
+			 (x-opg-account, x-opg-not-after, x-opg-signature over opg/artifact-read/v1)",
+		));
+	};
+	let account = parse_hash(account)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "x-opg-account is not 32 bytes"))?;
+	let not_after: u64 = not_after.parse().map_err(|_| {
+		Reply::error(StatusCode::BAD_REQUEST, "x-opg-not-after is not a unix second")
+	})?;
+	let signature = opg_executor_api::parse_hex(signature)
+		.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "x-opg-signature is not 64 bytes"))?;
+	let now = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map_or(0, |since| since.as_secs());
+	if not_after < now {
+		return Err(unauthorized("the read permission has expired"));
+	}
+	if not_after > now + opg_executor_api::MAX_READ_VALIDITY_S {
+		return Err(Reply::error(
+			StatusCode::BAD_REQUEST,
+			format!(
+				"a read permission may last {} s at most",
+				opg_executor_api::MAX_READ_VALIDITY_S
+			),
+		));
+	}
+	let message = opg_settlement::message::artifact_read(hash, not_after);
+	if !crate::signing::verify(&account, &message, &signature) {
+		return Err(unauthorized("the read permission's signature does not verify"));
+	}
+	Ok(account)
+}
+
+/// The requester a private request names (`?requester=0x..`), if any.
+fn requester(query: Option<&str>) -> Result<Option<[u8; 32]>, Reply> {
+	match query_value(query, query::REQUESTER) {
+		None => Ok(None),
+		Some(text) => parse_hash(text).map(Some).ok_or_else(|| {
+			Reply::error(StatusCode::BAD_REQUEST, "the requester is not a 32-byte account")
+		}),
+	}
+}
+
 /// Runs CPU-bound work off the reactor threads.
 async fn blocking<T: Send + 'static>(
 	work: impl FnOnce() -> T + Send + 'static,
@@ -133,12 +249,25 @@ async fn blocking<T: Send + 'static>(
 		.map_err(|e| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e))
 }
 
-/// Answers one request: `path` without the query, `query` the part after `?`.
+/// Answers one request: `path` without the query, `query` the part after `?` (as the
+/// node listener does, for a caller it let in, without request headers).
 pub async fn route(
 	executor: &Arc<Executor>,
 	method: &Method,
 	path: &str,
 	query: Option<&str>,
+	body: Bytes,
+) -> Reply {
+	route_with(executor, method, path, query, &HeaderMap::new(), body).await
+}
+
+/// [`route`] with the request's headers (a private artifact's read permission).
+pub async fn route_with(
+	executor: &Arc<Executor>,
+	method: &Method,
+	path: &str,
+	query: Option<&str>,
+	headers: &HeaderMap,
 	body: Bytes,
 ) -> Reply {
 	let answer = match (method, Route::parse(path)) {
@@ -155,23 +284,21 @@ pub async fn route(
 			let hash = parse_hash(hash).ok_or_else(|| {
 				Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash")
 			});
-			hash.map(|hash| match executor.store().put_expecting(&hash, &body) {
-				Ok(()) => Reply::ok(StatusCode::CREATED, Vec::new()),
-				Err(e @ StoreError::HashMismatch { .. }) => {
-					Reply::error(StatusCode::UNPROCESSABLE_ENTITY, e)
-				},
-				Err(e) => Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
+			hash.and_then(|hash| {
+				match executor.store().put_expecting(&hash, &body, crate::Kind::Pinned) {
+					Ok(()) => Ok(Reply::ok(StatusCode::CREATED, Vec::new())),
+					Err(e @ StoreError::HashMismatch { .. }) => {
+						Err(Reply::error(StatusCode::UNPROCESSABLE_ENTITY, e))
+					},
+					Err(e) => Err(store_error(e)),
+				}
 			})
 		},
 		(&Method::GET, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash).ok_or_else(|| {
 				Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash")
 			});
-			hash.map(|hash| match executor.store().get(&hash) {
-				Ok(Some(bytes)) => Reply::ok(StatusCode::OK, bytes),
-				Ok(None) => Reply::error(StatusCode::NOT_FOUND, "no such artifact"),
-				Err(e) => Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e),
-			})
+			hash.and_then(|hash| read_artifact(executor, &hash, headers))
 		},
 		_ => Err(Reply::error(StatusCode::NOT_FOUND, format!("no route {method} {path}"))),
 	};
@@ -230,16 +357,23 @@ async fn infer(
 			"this executor holds no node key (serve --node-key)",
 		));
 	}
-	let (input, input_hash) = input_bytes(executor, stored, query, &body).await?;
+	let reader = requester(query)?;
+	let (input, input_hash) = input_bytes(executor, stored, query, &body, reader).await?;
 	let mut reply = match executor.torch(&model) {
-		Some(serving) => infer_torch(executor, &model, serving, input).await?,
+		Some(serving) => infer_torch(executor, &model, serving, input, reader).await?,
 		None => {
 			if !executor.fetch_missing(&model).await.map_err(exec_error)? {
 				return Err(exec_error(ExecError::ModelNotFound(model)));
 			}
+			let permit = executor
+				.integer_permit()
+				.ok_or_else(|| busy("busy: as many integer inferences as allowed run, retry"))?;
 			let executor = executor.clone();
-			let output =
-				blocking(move || executor.infer(&model, InputSource::Inline(&input))).await?;
+			let output = blocking(move || {
+				let _running = permit;
+				executor.infer_for(&model, InputSource::Inline(&input), reader.as_ref())
+			})
+			.await?;
 			Reply::output(output.map_err(exec_error)?)
 		},
 	};
@@ -303,6 +437,7 @@ async fn infer_torch(
 	model: &ContentHash,
 	serving: &crate::TorchServing,
 	input: Vec<u8>,
+	reader: Option<[u8; 32]>,
 ) -> Result<Reply, Reply> {
 	let name = format!("0x{}", hex::encode(model));
 	let expected = crate::torch::input_len(&serving.schema);
@@ -313,14 +448,7 @@ async fn infer_torch(
 	}
 	let answer = match serving.batcher.submit(input) {
 		Ok(answer) => answer,
-		Err(Refused::Busy) => {
-			let mut reply = Reply::error(
-				StatusCode::SERVICE_UNAVAILABLE,
-				"busy: the model's queue is full, retry",
-			);
-			reply.headers.push(("retry-after", "1".into()));
-			return Err(reply);
-		},
+		Err(Refused::Busy) => return Err(busy("busy: the model's queue is full, retry")),
 		Err(Refused::Stopped) => {
 			return Err(Reply::error(
 				StatusCode::INTERNAL_SERVER_ERROR,
@@ -343,7 +471,7 @@ async fn infer_torch(
 	};
 	executor.metrics().request(&name, "ok");
 	// Batch and private settlement keep outputs off chain: the requester fetches them here.
-	executor.store().put(&output.bytes).map_err(|e| exec_error(e.into()))?;
+	executor.keep_output(&output.bytes, reader.as_ref()).map_err(store_error)?;
 	let mut reply = Reply::output(output.bytes);
 	reply.headers.push((header::DEVICE, serving.device.clone()));
 	reply.headers.push((header::BATCH_SIZE, output.batch_size.to_string()));
@@ -366,39 +494,52 @@ fn stored_input(query: Option<&str>, body: &Bytes) -> Result<Option<ContentHash>
 /// The input bytes and their hash: the stored input (fetched from peers if missing, then
 /// from the request's `locator`, a public `http://` URL whose bytes must hash right), or
 /// the body.
+/// A private request's stored input (`reader` its requester) is kept readable by the
+/// requester alone, unless the store already held it for anyone.
 async fn input_bytes(
 	executor: &Executor,
 	stored: Option<ContentHash>,
 	query: Option<&str>,
 	body: &Bytes,
+	reader: Option<[u8; 32]>,
 ) -> Result<(Vec<u8>, ContentHash), Reply> {
 	match stored {
 		Some(hash) => {
+			if let Some(reader) = &reader {
+				executor.restrict_unless_public(&hash, reader).map_err(store_error)?;
+			}
 			if !executor.fetch_missing(&hash).await.map_err(exec_error)? {
+				let missing = || {
+					// No bytes came: the restriction made for them goes too.
+					if reader.is_some() {
+						let _ = executor.store().drop_readers_if_absent(&hash);
+					}
+					exec_error(ExecError::InputNotFound(hash))
+				};
 				let locator =
 					query_value(query, query::LOCATOR).and_then(opg_executor_api::percent_decode);
 				let Some(locator) = locator else {
-					return Err(exec_error(ExecError::InputNotFound(hash)));
+					return Err(missing());
 				};
 				match fetch::get_external(&locator, MAX_BODY, executor.private_fetch()).await {
 					Ok(bytes) if crate::sha256(&bytes) == hash => {
-						executor.store().put(&bytes).map_err(|e| exec_error(e.into()))?;
+						executor.store().put_cached(&bytes).map_err(store_error)?;
 					},
 					Ok(_) => {
 						tracing::warn!(%locator, "the locator's bytes do not hash to the input");
-						return Err(exec_error(ExecError::InputNotFound(hash)));
+						return Err(missing());
 					},
 					Err(error) => {
 						tracing::warn!(%locator, ?error, "the locator did not give the input");
-						return Err(exec_error(ExecError::InputNotFound(hash)));
+						return Err(missing());
 					},
 				}
 			}
 			let input = executor
 				.store()
 				.get(&hash)
-				.map_err(|e| exec_error(e.into()))?
-				.unwrap_or_default();
+				.map_err(store_error)?
+				.ok_or_else(|| exec_error(ExecError::InputNotFound(hash)))?;
 			Ok((input, hash))
 		},
 		None => Ok((body.to_vec(), crate::sha256(body))),
@@ -419,11 +560,21 @@ async fn prove(
 	if !executor.fetch_missing(&model).await.map_err(exec_error)? {
 		return Err(exec_error(ExecError::ModelNotFound(model)));
 	}
-	let (input, input_hash) = input_bytes(executor, stored, query, &body).await?;
+	let reader = requester(query)?;
+	let (input, input_hash) = input_bytes(executor, stored, query, &body, reader).await?;
 	let commitment = opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(&input));
+	let permit = executor
+		.proving_permit()
+		.ok_or_else(|| busy("busy: as many proofs as allowed run, retry"))?;
 	let prover = executor.clone();
-	let (output, proof) =
-		blocking(move || prover.prove(&model, &input, job)).await?.map_err(exec_error)?;
+	let (output, proof) = blocking(move || {
+		let _running = permit;
+		prover.prove(&model, &input, job)
+	})
+	.await?
+	.map_err(exec_error)?;
+	// Batch and private results keep their output off chain: the requester fetches it here.
+	executor.keep_output(&output, reader.as_ref()).map_err(store_error)?;
 	let mut reply = Reply { proof: Some(proof), ..Reply::output(output) };
 	reply
 		.headers
@@ -456,7 +607,7 @@ async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Re
 	let time_ms = std::time::SystemTime::now()
 		.duration_since(std::time::UNIX_EPOCH)
 		.map_or(0, |since| since.as_millis() as u64);
-	let hash = executor.store().put(&bytes).map_err(|e| exec_error(e.into()))?;
+	let hash = executor.store().put_cached(&bytes).map_err(store_error)?;
 	let (node, signature) = match executor.node_key() {
 		Some(key) => (
 			Some(format!("0x{}", hex::encode(key.public()))),
@@ -505,18 +656,183 @@ async fn attestation(executor: &Arc<Executor>, query: Option<&str>) -> Result<Re
 	}
 }
 
+/// Which routes a listener answers, and to whom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Face {
+	/// Every route, for the local node: to loopback callers only, or with `token` to any
+	/// caller that sends it (`authorization: Bearer {token}`), loopback included.
+	Node {
+		/// The bearer token callers must send; `None`: loopback callers only.
+		token: Option<String>,
+	},
+	/// The routes [`Route::public`] names, to anyone.
+	Public,
+}
+
+impl Face {
+	/// Lets the caller at `peer` in, or answers why not: `401` without the node
+	/// listener's token, `403` from another address than loopback when it has none, `403`
+	/// for a node route on the public listener.
+	pub(crate) fn admit(
+		&self,
+		peer: std::net::IpAddr,
+		route: &Route<'_>,
+		method: &Method,
+		query: Option<&str>,
+		headers: &HeaderMap,
+	) -> Result<(), Reply> {
+		match self {
+			Self::Public if route.public(method == Method::GET, query) => Ok(()),
+			Self::Public => Err(Reply::error(
+				StatusCode::FORBIDDEN,
+				format!(
+					"{method} {} is the node listener's, not the public one's",
+					route_name(route)
+				),
+			)),
+			Self::Node { token: Some(token) } => {
+				let given = headers
+					.get(header::AUTHORIZATION)
+					.and_then(|value| value.to_str().ok())
+					.and_then(opg_executor_api::parse_bearer);
+				if given.is_some_and(|given| same_secret(given.as_bytes(), token.as_bytes())) {
+					Ok(())
+				} else {
+					let mut reply = Reply::error(
+						StatusCode::UNAUTHORIZED,
+						"the node listener needs its token: authorization: Bearer {token}",
+					);
+					reply.headers.push(("www-authenticate", "Bearer".into()));
+					Err(reply)
+				}
+			},
+			Self::Node { token: None } if is_loopback(peer) => Ok(()),
+			Self::Node { token: None } => Err(Reply::error(
+				StatusCode::FORBIDDEN,
+				"the node listener answers loopback callers only (no --node-token-file)",
+			)),
+		}
+	}
+}
+
+/// Whether `peer` is this machine (IPv6's mapped IPv4 loopback included).
+fn is_loopback(peer: std::net::IpAddr) -> bool {
+	match peer {
+		std::net::IpAddr::V4(v4) => v4.is_loopback(),
+		std::net::IpAddr::V6(v6) => {
+			v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+		},
+	}
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+	a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn route_name(route: &Route<'_>) -> &'static str {
+	use opg_executor_api::path;
+	match route {
+		Route::Health => path::HEALTH,
+		Route::Metrics => path::METRICS,
+		Route::Infer(_) => path::INFER,
+		Route::Prove(_) => path::PROVE,
+		Route::SignBatch => path::SIGN_BATCH,
+		Route::Fetch => path::FETCH,
+		Route::Attestation => path::ATTESTATION,
+		Route::Artifact(_) => path::ARTIFACTS,
+	}
+}
+
+/// The most inline input an inference or proof takes for a model this executor does not
+/// know yet (a known model takes its input length exactly).
+pub const MAX_INPUT: usize = 16 << 20;
+
+/// The most leaves one `sign-batch` call lists.
+pub const MAX_BATCH_LEAVES: usize = 1 << 16;
+
+/// The largest body `route` takes: the model's input length for an inline inference or
+/// proof (bigger bodies are refused with `413` unread), leaves for `sign-batch`, an
+/// artifact for `PUT`, nothing elsewhere.
+async fn body_limit(
+	executor: &Arc<Executor>,
+	method: &Method,
+	route: &Route<'_>,
+	query: Option<&str>,
+) -> usize {
+	match (method, route) {
+		(&Method::PUT, Route::Artifact(_)) => MAX_BODY,
+		(&Method::POST, Route::SignBatch) => MAX_BATCH_LEAVES * opg_executor_api::BATCH_LEAF_LEN,
+		(&Method::POST, Route::Infer(model) | Route::Prove(model)) => {
+			if query_value(query, query::INPUT).is_some() {
+				return 0;
+			}
+			let Some(model) = parse_hash(model) else { return MAX_INPUT };
+			let known = executor.clone();
+			blocking(move || known.input_len(&model))
+				.await
+				.ok()
+				.flatten()
+				.unwrap_or(MAX_INPUT)
+		},
+		_ => 0,
+	}
+}
+
+/// Reads the body of a request for `route`, refusing with `413` a declared length above
+/// its limit before reading any of it, and a body that grows past it while read.
+async fn read_body(
+	executor: &Arc<Executor>,
+	parts: &hyper::http::request::Parts,
+	route: &Route<'_>,
+	body: Incoming,
+) -> Result<Bytes, Reply> {
+	let limit = body_limit(executor, &parts.method, route, parts.uri.query()).await;
+	let too_large = || {
+		Reply::error(
+			StatusCode::PAYLOAD_TOO_LARGE,
+			format!("{} {} takes {limit} bytes of body at most", parts.method, route_name(route)),
+		)
+	};
+	let declared = parts
+		.headers
+		.get(CONTENT_LENGTH)
+		.and_then(|value| value.to_str().ok())
+		.and_then(|text| text.parse::<u64>().ok());
+	if declared.is_some_and(|length| length > limit as u64) {
+		return Err(too_large());
+	}
+	match Limited::new(body, limit).collect().await {
+		Ok(body) => Ok(body.to_bytes()),
+		Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+		Err(error) => Err(Reply::error(StatusCode::BAD_REQUEST, error)),
+	}
+}
+
 async fn handle(
 	executor: Arc<Executor>,
+	face: Arc<Face>,
+	peer: std::net::IpAddr,
 	request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
 	let (parts, body) = request.into_parts();
 	let started = std::time::Instant::now();
-	let reply = match Limited::new(body, MAX_BODY).collect().await {
-		Ok(body) => {
-			route(&executor, &parts.method, parts.uri.path(), parts.uri.query(), body.to_bytes())
-				.await
+	let (path, query) = (parts.uri.path(), parts.uri.query());
+	let reply = match Route::parse(path) {
+		None => Reply::error(StatusCode::NOT_FOUND, format!("no route {} {path}", parts.method)),
+		Some(route) => {
+			let admitted = face.admit(peer, &route, &parts.method, query, &parts.headers);
+			match admitted {
+				Err(reply) => reply,
+				Ok(()) => match read_body(&executor, &parts, &route, body).await {
+					Ok(body) => {
+						route_with(&executor, &parts.method, path, query, &parts.headers, body)
+							.await
+					},
+					Err(reply) => reply,
+				},
+			}
 		},
-		Err(e) => Reply::error(StatusCode::PAYLOAD_TOO_LARGE, e),
 	};
 	let (method, path, status) = (&parts.method, parts.uri.path(), reply.status.as_u16());
 	let micros = started.elapsed().as_micros() as u64;
@@ -546,7 +862,11 @@ async fn handle(
 		response.headers_mut().insert(header::PROOF, hex_header(&proof));
 	}
 	for (name, value) in reply.headers {
-		let name = if name == "retry-after" { RETRY_AFTER } else { HeaderName::from_static(name) };
+		let name = match name {
+			"retry-after" => RETRY_AFTER,
+			"www-authenticate" => WWW_AUTHENTICATE,
+			name => HeaderName::from_static(name),
+		};
 		if let Ok(value) = HeaderValue::from_str(&value) {
 			response.headers_mut().insert(name, value);
 		}
@@ -557,28 +877,58 @@ async fn handle(
 /// How long shutdown waits for open connections.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Serves the API on `listener` until `shutdown` completes, then waits up to
-/// [`SHUTDOWN_GRACE`] for connections in progress to finish.
+/// How long a connection has to send a request's headers: a caller that trickles them
+/// cannot hold a connection open.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Open connections per listener at most, by default: a listener accepts the next one
+/// when one closes.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// Serves every route to loopback callers on `listener` (the node listener without a
+/// token) until `shutdown` completes: [`serve_face`] with [`MAX_CONNECTIONS`].
 pub async fn serve(
 	executor: Arc<Executor>,
 	listener: TcpListener,
 	shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+	serve_face(executor, listener, Face::Node { token: None }, MAX_CONNECTIONS, shutdown).await
+}
+
+/// Serves `face` on `listener` until `shutdown` completes, with `max_connections` open at
+/// most, then waits up to [`SHUTDOWN_GRACE`] for connections in progress to finish.
+pub async fn serve_face(
+	executor: Arc<Executor>,
+	listener: TcpListener,
+	face: Face,
+	max_connections: usize,
+	shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+	let face = Arc::new(face);
+	let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
 	// One clone per open connection.
 	let open = Arc::new(());
 	tokio::pin!(shutdown);
 	loop {
+		let slot = tokio::select! {
+			slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+			() = &mut shutdown => break,
+		};
 		tokio::select! {
 			accepted = listener.accept() => {
-				let (stream, _) = accepted?;
-				let executor = executor.clone();
+				let (stream, peer) = accepted?;
+				let (executor, face) = (executor.clone(), face.clone());
 				let connection = open.clone();
 				tokio::spawn(async move {
-					let service = hyper::service::service_fn(move |request| handle(executor.clone(), request));
+					let service = hyper::service::service_fn(move |request| {
+						handle(executor.clone(), face.clone(), peer.ip(), request)
+					});
 					let _ = hyper::server::conn::http1::Builder::new()
+						.timer(hyper_util::rt::TokioTimer::new())
+						.header_read_timeout(HEADER_TIMEOUT)
 						.serve_connection(hyper_util::rt::TokioIo::new(stream), service)
 						.await;
-					drop(connection);
+					drop((connection, slot));
 				});
 			},
 			() = &mut shutdown => break,

@@ -44,7 +44,7 @@ use std::{
 	path::PathBuf,
 	sync::{Arc, Mutex},
 };
-pub use store::{sha256, ArtifactStore, ContentHash, StoreError};
+pub use store::{sha256, ArtifactStore, ContentHash, Kind, StoreError};
 use torch::{Schema, TorchModel};
 
 /// Why an inference failed.
@@ -144,6 +144,27 @@ pub struct Executor {
 	evidence: Option<evidence::EvidenceSource>,
 	signed: Mutex<SignedResults>,
 	metrics: Arc<Metrics>,
+	proving: Arc<tokio::sync::Semaphore>,
+	integer: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many proofs and integer inferences run at once at most (each is CPU work on its
+/// own thread); beyond it the HTTP API answers `503` with `retry-after`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Concurrency {
+	/// Proofs at once.
+	pub proving: usize,
+	/// Quantized-integer inferences at once.
+	pub integer: usize,
+}
+
+impl Default for Concurrency {
+	/// One proof per core, as a proof keeps a core busy; integer inferences are short,
+	/// four per core.
+	fn default() -> Self {
+		let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+		Self { proving: cores, integer: 4 * cores }
+	}
 }
 
 /// How many signed results the executor remembers for batch roots.
@@ -216,7 +237,38 @@ impl Executor {
 			evidence: None,
 			signed: Mutex::default(),
 			metrics: Arc::default(),
+			proving: Arc::new(tokio::sync::Semaphore::new(Concurrency::default().proving)),
+			integer: Arc::new(tokio::sync::Semaphore::new(Concurrency::default().integer)),
 		}
+	}
+
+	/// Bounds the proofs and integer inferences that run at once.
+	pub fn with_concurrency(mut self, limits: Concurrency) -> Self {
+		self.proving = Arc::new(tokio::sync::Semaphore::new(limits.proving.max(1)));
+		self.integer = Arc::new(tokio::sync::Semaphore::new(limits.integer.max(1)));
+		self
+	}
+
+	/// A place among the proofs running, if one is free.
+	pub fn proving_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+		self.proving.clone().try_acquire_owned().ok()
+	}
+
+	/// A place among the integer inferences running, if one is free.
+	pub fn integer_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+		self.integer.clone().try_acquire_owned().ok()
+	}
+
+	/// The input length in bytes of model `hash`, if it is served (TorchScript) or in the
+	/// store (quantized-integer; parsed and kept in memory).
+	pub fn input_len(&self, hash: &ContentHash) -> Option<usize> {
+		if let Some(serving) = self.torch.get(hash) {
+			return Some(torch::input_len(&serving.schema));
+		}
+		if !self.store.contains(hash) {
+			return None;
+		}
+		self.model(hash).ok().map(|model| model.input_len() as usize)
 	}
 
 	/// Lets `/v1/fetch` reach loopback and private addresses (a closed network's data
@@ -356,7 +408,7 @@ impl Executor {
 		for peer in &self.peers {
 			let url = opg_executor_api::Call::Artifact { hash }.uri(peer);
 			match fetch::get(&url, http::MAX_BODY).await {
-				Ok(bytes) => match self.store.put_expecting(hash, &bytes) {
+				Ok(bytes) => match self.store.put_expecting(hash, &bytes, store::Kind::Cached) {
 					Ok(()) => {
 						tracing::info!(%url, size = bytes.len(), "artifact fetched");
 						return Ok(true);
@@ -388,6 +440,17 @@ impl Executor {
 
 	/// Runs model `model` on `input`, keeps the output in the store and returns it.
 	pub fn infer(&self, model: &ContentHash, input: InputSource<'_>) -> Result<Vec<u8>, ExecError> {
+		self.infer_for(model, input, None)
+	}
+
+	/// [`Self::infer`], keeping the output readable by `reader` alone when given (a private
+	/// request's requester; an output already public stays public).
+	pub fn infer_for(
+		&self,
+		model: &ContentHash,
+		input: InputSource<'_>,
+		reader: Option<&store::Account>,
+	) -> Result<Vec<u8>, ExecError> {
 		let model = self.model(model)?;
 		let stored;
 		let input = match input {
@@ -400,8 +463,34 @@ impl Executor {
 		let output = model.evaluate_bytes(input).map_err(ExecError::Model)?;
 		// Batch and private settlement keep outputs off chain: the requester fetches them
 		// here by the hash the chain records.
-		self.store.put(&output)?;
+		self.keep_output(&output, reader)?;
 		Ok(output)
+	}
+
+	/// Keeps `output` in the store (cached: evictable after the retention period), readable
+	/// by `reader` alone when given, unless the same bytes are already public.
+	pub fn keep_output(
+		&self,
+		output: &[u8],
+		reader: Option<&store::Account>,
+	) -> Result<ContentHash, StoreError> {
+		if let Some(reader) = reader {
+			self.restrict_unless_public(&sha256(output), reader)?;
+		}
+		self.store.put_cached(output)
+	}
+
+	/// Makes artifact `hash` readable by `reader` alone, unless the store already holds it
+	/// for anyone (bytes already public stay public); call it before storing the bytes.
+	pub fn restrict_unless_public(
+		&self,
+		hash: &ContentHash,
+		reader: &store::Account,
+	) -> Result<(), StoreError> {
+		if !self.store.contains(hash) || self.store.readers(hash)?.is_some() {
+			self.store.restrict(hash, reader)?;
+		}
+		Ok(())
 	}
 
 	/// The prover of model `hash`: compiled, with its proving key, from memory or disk.
@@ -449,6 +538,8 @@ impl Executor {
 	}
 }
 
+#[cfg(test)]
+mod exposure_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -4,8 +4,9 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use opg_executor::{
-	batch::BatchLimits, evidence::EvidenceSource, http, signing::NodeKey, torch, ArtifactStore,
-	Executor, InputSource, TorchConfig,
+	batch::BatchLimits, evidence::EvidenceSource, http, signing::NodeKey,
+	store::Limits as StoreLimits, torch, ArtifactStore, Concurrency, Executor, InputSource,
+	TorchConfig,
 };
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -22,15 +23,48 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start: the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
 	/// Serve the HTTP API (see the `http` module docs) until Ctrl-C.
 	Serve {
-		/// Address to listen on; keep it on loopback unless a proxy guards it.
+		/// The node listener's address: every route, for the local node (signing for chain
+		/// requests, proving, batch signing, attestation, fetching, storing artifacts). On
+		/// loopback by default; any other address needs `--node-token-file`.
 		#[arg(long, default_value = "127.0.0.1:8700")]
 		listen: SocketAddr,
+		/// A file holding the node listener's bearer token: callers (the node's off-chain
+		/// worker: `opg-node --executor-token-file`) then send `authorization: Bearer
+		/// {token}`, from loopback too.
+		#[arg(long, value_name = "FILE")]
+		node_token_file: Option<PathBuf>,
+		/// The public listener's address, if any: health, unsigned inference, and reading
+		/// artifacts (a private request's only by its requester), for anyone.
+		#[arg(long, value_name = "ADDRESS")]
+		public_listen: Option<SocketAddr>,
+		/// Open connections per listener at most; the next waits until one closes.
+		#[arg(long, default_value_t = http::MAX_CONNECTIONS)]
+		max_connections: usize,
+		/// Proofs that run at once at most (default: the core count); one more is answered
+		/// 503 with retry-after.
+		#[arg(long)]
+		max_proving: Option<usize>,
+		/// Quantized-integer inferences that run at once at most (default: four per core);
+		/// one more is answered 503 with retry-after.
+		#[arg(long)]
+		max_integer: Option<usize>,
 		/// The artifact store folder.
 		#[arg(long)]
 		store: PathBuf,
+		/// The store's quota in bytes (suffixes K, M, G, T: powers of 1024): cached artifacts
+		/// (outputs, fetched inputs) past `--retention-s` are evicted, oldest first, to keep
+		/// under it; a write that still does not fit is answered 507.
+		#[arg(long, value_parser = parse_size)]
+		store_quota: Option<u64>,
+		/// Seconds a cached artifact (an output, a fetched input) is kept at least; longer
+		/// than any request's window, so requesters can fetch outputs after settlement.
+		#[arg(long, default_value_t = opg_executor::store::DEFAULT_RETENTION.as_secs())]
+		retention_s: u64,
 		/// Proving keys for ZKML requests: `{DIR}/{model hash hex}/proving.key`, as
 		/// `opg-zk setup --out {DIR}/{model hash hex}` writes it.
 		#[arg(long)]
@@ -105,6 +139,41 @@ enum Command {
 	},
 }
 
+/// A size in bytes, with an optional binary suffix: `512`, `64K`, `10G`.
+fn parse_size(text: &str) -> Result<u64, String> {
+	let text = text.trim();
+	let (digits, shift) = match text.char_indices().last() {
+		Some((at, unit @ ('K' | 'M' | 'G' | 'T' | 'k' | 'm' | 'g' | 't'))) => {
+			let shift = match unit.to_ascii_uppercase() {
+				'K' => 10,
+				'M' => 20,
+				'G' => 30,
+				_ => 40,
+			};
+			(&text[..at], shift)
+		},
+		_ => (text, 0),
+	};
+	digits
+		.parse::<u64>()
+		.ok()
+		.and_then(|n| n.checked_mul(1u64 << shift))
+		.ok_or_else(|| format!("{text:?} is not a size in bytes (e.g. 512, 64K, 10G)"))
+}
+
+/// The node listener's token: the file's first line, refused if empty.
+fn read_token(path: &std::path::Path) -> Result<String> {
+	let text =
+		std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+	let token = text.trim().to_owned();
+	anyhow::ensure!(
+		!token.is_empty() && !token.contains(char::is_whitespace),
+		"{} holds no token (one line, no spaces)",
+		path.display()
+	);
+	Ok(token)
+}
+
 fn parse_hash(text: &str) -> Result<[u8; 32]> {
 	http::parse_hash(text)
 		.with_context(|| format!("{text:?} is not a SHA-256 hash (64 hex digits)"))
@@ -146,7 +215,14 @@ fn main() -> Result<()> {
 	match cli.command {
 		Command::Serve {
 			listen,
+			node_token_file,
+			public_listen,
+			max_connections,
+			max_proving,
+			max_integer,
 			store,
+			store_quota,
+			retention_s,
 			zk_keys,
 			config,
 			device,
@@ -158,10 +234,27 @@ fn main() -> Result<()> {
 			node_key,
 			evidence,
 		} => {
+			let token = node_token_file.as_deref().map(read_token).transpose()?;
+			anyhow::ensure!(
+				token.is_some() || listen.ip().is_loopback(),
+				"the node listener on {listen} is not on loopback: give it a --node-token-file"
+			);
+			anyhow::ensure!(
+				public_listen != Some(listen),
+				"--public-listen and --listen are the same address"
+			);
+			let defaults = Concurrency::default();
+			let concurrency = Concurrency {
+				proving: max_proving.unwrap_or(defaults.proving),
+				integer: max_integer.unwrap_or(defaults.integer),
+			};
+			let limits =
+				StoreLimits { quota: store_quota, retention: Duration::from_secs(retention_s) };
 			let runtime = tokio::runtime::Runtime::new()?;
-			let mut executor = Executor::new(ArtifactStore::open(&store)?, zk_keys)
+			let mut executor = Executor::new(ArtifactStore::open_with(&store, limits)?, zk_keys)
 				.with_peers(peers)
-				.with_private_fetch(fetch_private_addresses);
+				.with_private_fetch(fetch_private_addresses)
+				.with_concurrency(concurrency);
 			if let Some(path) = node_key {
 				let key = NodeKey::read(&path).map_err(anyhow::Error::msg)?;
 				tracing::info!(node = %format!("0x{}", hex::encode(key.public())), "holding the node key");
@@ -204,12 +297,53 @@ fn main() -> Result<()> {
 				let listener = tokio::net::TcpListener::bind(listen)
 					.await
 					.with_context(|| format!("cannot listen on {listen}"))?;
-				tracing::info!(address = %listener.local_addr()?, store = %store.display(), "serving");
-				let shutdown = async {
-					let _ = tokio::signal::ctrl_c().await;
-					tracing::info!("shutting down: finishing the requests in progress");
+				tracing::info!(address = %listener.local_addr()?, store = %store.display(), token = token.is_some(), "node listener");
+				let public = match public_listen {
+					Some(address) => {
+						let listener = tokio::net::TcpListener::bind(address)
+							.await
+							.with_context(|| format!("cannot listen on {address}"))?;
+						tracing::info!(address = %listener.local_addr()?, "public listener");
+						Some(listener)
+					},
+					None => None,
 				};
-				http::serve(executor, listener, shutdown).await?;
+				let (stop, stopped) = tokio::sync::watch::channel(false);
+				let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+					let _ = stopped.wait_for(|stop| *stop).await;
+				};
+				let node = http::serve_face(
+					executor.clone(),
+					listener,
+					http::Face::Node { token },
+					max_connections,
+					until_stopped(stopped.clone()),
+				);
+				let public = async {
+					match public {
+						Some(listener) => {
+							http::serve_face(
+								executor.clone(),
+								listener,
+								http::Face::Public,
+								max_connections,
+								until_stopped(stopped.clone()),
+							)
+							.await
+						},
+						None => Ok(()),
+					}
+				};
+				let servers = async { tokio::try_join!(node, public) };
+				tokio::pin!(servers);
+				tokio::select! {
+					result = &mut servers => { result?; },
+					_ = tokio::signal::ctrl_c() => {
+						tracing::info!("shutting down: finishing the requests in progress");
+						let _ = stop.send(true);
+						servers.await?;
+					},
+				}
 				Ok(())
 			})
 		},

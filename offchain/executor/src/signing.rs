@@ -55,3 +55,15 @@ impl NodeKey {
 		self.sign(&opg_settlement::message::result(genesis, request, model, input, output))
 	}
 }
+
+/// Whether `signature` is `public`'s sr25519 signature of `message` (Substrate's signing
+/// context): how an account's signature, e.g. a private artifact's read permission, is
+/// checked.
+pub fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+	let (Ok(public), Ok(signature)) =
+		(schnorrkel::PublicKey::from_bytes(public), schnorrkel::Signature::from_bytes(signature))
+	else {
+		return false;
+	};
+	public.verify(signing_context(b"substrate").bytes(message), &signature).is_ok()
+}

@@ -34,13 +34,14 @@ fn the_store_refuses_bytes_that_do_not_match_their_hash() {
 	assert_eq!(store.get(&hash).unwrap().unwrap(), b"model");
 	assert!(store.get(&sha256(b"other")).unwrap().is_none());
 	assert!(matches!(
-		store.put_expecting(&hash, b"tampered"),
+		store.put_expecting(&hash, b"tampered", Kind::Cached),
 		Err(StoreError::HashMismatch { .. })
 	));
 
-	// Bytes changed on disk are refused on read.
+	// Bytes changed on disk are never served: the file is removed, to be fetched again.
 	std::fs::write(store.dir().join(hex::encode(hash)), b"tampered").unwrap();
-	assert!(matches!(store.get(&hash), Err(StoreError::HashMismatch { .. })));
+	assert!(store.get(&hash).unwrap().is_none());
+	assert!(!store.dir().join(hex::encode(hash)).exists());
 }
 
 #[test]

@@ -62,7 +62,7 @@ pub mod types;
 mod validation;
 pub mod weights;
 
-pub use offchain::{EXECUTOR_NODE_KEY, EXECUTOR_URL_KEY, NODE_KEY_TYPE};
+pub use offchain::{EXECUTOR_NODE_KEY, EXECUTOR_TOKEN_KEY, EXECUTOR_URL_KEY, NODE_KEY_TYPE};
 pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;

@@ -56,6 +56,9 @@ use sp_runtime::{
 pub const NODE_KEY_TYPE: KeyTypeId = KeyTypeId(*b"opgn");
 /// Offchain storage key (persistent) holding the executor's base URL, UTF-8.
 pub const EXECUTOR_URL_KEY: &[u8] = b"opg::executor-url";
+/// Offchain storage key (persistent) holding the bearer token of the executor's node
+/// listener, UTF-8 (set by `opg-node --executor-token-file`), sent with every call.
+pub const EXECUTOR_TOKEN_KEY: &[u8] = b"opg::executor-token";
 /// Offchain storage key (persistent) holding the public node key (32 bytes) that the
 /// executor holds itself, in a TEE, and signs with (set by `opg-node
 /// --executor-node-key`). Its results carry the executor's signature, not the keystore's.
@@ -418,8 +421,16 @@ impl<T: Config> Pallet<T> {
 		// No chunk for an empty body: an empty chunk ends the body, and `send` then fails
 		// writing its own end.
 		let chunks = if body.is_empty() { Vec::new() } else { alloc::vec![body] };
-		let pending = http::Request::post(uri, chunks)
-			.add_header("content-type", "application/octet-stream")
+		let mut request =
+			http::Request::post(uri, chunks).add_header("content-type", "application/octet-stream");
+		// The executor's node listener asks for its token from any address but loopback.
+		let token = sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, EXECUTOR_TOKEN_KEY)
+			.and_then(|token| String::from_utf8(token).ok());
+		let authorization = token.as_deref().map(api::bearer);
+		if let Some(value) = authorization.as_deref() {
+			request = request.add_header(api::header::AUTHORIZATION, value);
+		}
+		let pending = request
 			.deadline(deadline)
 			.send()
 			.map_err(|_| format!("executor at {url} unreachable"))?;
@@ -464,18 +475,26 @@ impl<T: Config> Pallet<T> {
 		};
 		let locator = core::str::from_utf8(&locator).ok().filter(|text| !text.is_empty());
 		let model = &request.model_hash;
+		// A private request's input and output are served by the executor to the requester
+		// alone.
+		let requester = match request.settlement {
+			SettlementMode::Private => Some(request.requester.encode()),
+			_ => None,
+		};
 		let call = match zkml {
 			true => api::Call::Prove {
 				model,
 				input: stored.as_ref(),
 				locator,
 				job: api::Job { genesis, request: id, node: node.0 },
+				requester: requester.as_deref(),
 			},
 			false => api::Call::Infer {
 				model,
 				input: stored.as_ref(),
 				locator,
 				signing: executor_signs.then_some(api::Signing { genesis, request: id }),
+				requester: requester.as_deref(),
 			},
 		};
 		let uri = call.uri(url);

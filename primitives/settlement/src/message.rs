@@ -22,6 +22,8 @@ pub const REGISTRATION_DOMAIN: &[u8] = b"opg/node-registration/v1";
 pub const PROVENANCE_DOMAIN: &[u8] = b"opg/data-provenance/v1";
 /// Domain of a node's notice that it cannot serve a request.
 pub const CANNOT_SERVE_DOMAIN: &[u8] = b"opg/cannot-serve/v1";
+/// Domain of a requester's permission to read a private request's input or output.
+pub const ARTIFACT_READ_DOMAIN: &[u8] = b"opg/artifact-read/v1";
 
 /// [`cannot_serve`]'s reason: the stored input is unavailable from every source the node
 /// knows (its peers, the data nodes, the input's locator); the detail is 32 zero bytes.
@@ -104,6 +106,17 @@ pub fn cannot_serve(
 	message
 }
 
+/// What a private request's requester signs, with its account key, to read the request's
+/// input or output from an executor: `ARTIFACT_READ_DOMAIN ‖ hash ‖ u64 not_after` (unix
+/// seconds after which the permission is void; executors accept a short validity only).
+pub fn artifact_read(hash: &Hash, not_after: u64) -> Vec<u8> {
+	let mut message = Vec::with_capacity(ARTIFACT_READ_DOMAIN.len() + 32 + 8);
+	message.extend_from_slice(ARTIFACT_READ_DOMAIN);
+	message.extend_from_slice(hash);
+	message.extend_from_slice(&not_after.to_le_bytes());
+	message
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -121,11 +134,20 @@ mod tests {
 		assert!(!batch_message.starts_with(RESULT_DOMAIN));
 		assert_ne!(registration(&[1; 32], &[5; 32]), registration(&[1; 32], &[6; 32]));
 		assert_ne!(provenance("http://a/b", &[1; 32], 5), provenance("http://a/b", &[1; 32], 6));
+		assert_ne!(artifact_read(&[1; 32], 5), artifact_read(&[1; 32], 6));
+		assert_ne!(artifact_read(&[1; 32], 5), artifact_read(&[2; 32], 5));
 	}
 
 	#[test]
 	fn no_domain_is_a_prefix_of_another() {
-		let domains = [RESULT_DOMAIN, BATCH_DOMAIN, REGISTRATION_DOMAIN, PROVENANCE_DOMAIN];
+		let domains = [
+			RESULT_DOMAIN,
+			BATCH_DOMAIN,
+			REGISTRATION_DOMAIN,
+			PROVENANCE_DOMAIN,
+			CANNOT_SERVE_DOMAIN,
+			ARTIFACT_READ_DOMAIN,
+		];
 		for (i, a) in domains.iter().enumerate() {
 			for (j, b) in domains.iter().enumerate() {
 				assert!(i == j || !a.starts_with(b), "{:?} starts with {:?}", a, b);

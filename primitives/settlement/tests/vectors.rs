@@ -65,6 +65,9 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 			inputs["reason"].as_u64().unwrap().try_into().unwrap(),
 			&bytes32(&inputs["detail"]),
 		),
+		"artifactRead" => {
+			message::artifact_read(&bytes32(&inputs["hash"]), u64_of(&inputs["notAfter"]))
+		},
 		other => panic!("unknown message kind {other}"),
 	}
 }
@@ -118,6 +121,11 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
 			"cannotServe",
 			"cannot serve: input commitment mismatch",
 			json!({"genesis": genesis, "request": 0x1_0000_0000u64.to_string(), "inputHash": hex0x(&[0x66; 32]), "reason": 1, "detail": hex0x(&[0x77; 32])}),
+		),
+		(
+			"artifactRead",
+			"read permission for a private output",
+			json!({"hash": hex0x(&[0x88; 32]), "notAfter": "1767225600"}),
 		),
 	]
 }

@@ -26,7 +26,15 @@ export const HEADERS = {
   device: 'x-opg-device',
   batchSize: 'x-opg-batch-size',
   reproducible: 'x-opg-reproducible',
+  missing: 'x-opg-missing',
+  inputCommitment: 'x-opg-input-commitment',
+  account: 'x-opg-account',
+  notAfter: 'x-opg-not-after',
+  authorization: 'authorization',
 };
+
+/** The `authorization` value that carries the node listener's token. */
+export const bearer = (token) => `Bearer ${token}`;
 
 const query = (params) => {
   const pairs = Object.entries(params).filter(([, value]) => value !== undefined && value !== null);
@@ -37,32 +45,36 @@ const query = (params) => {
 export function uris(base) {
   return {
     health: () => `${base}${PATHS.health}`,
+    metrics: () => `${base}${PATHS.metrics}`,
     infer: (model, { input, genesis, request } = {}) => `${base}${PATHS.infer}/${model}${query({ input, genesis, request })}`,
     prove: (model, { input, genesis, request, node }) =>
       `${base}${PATHS.prove}/${model}${query({ input, genesis, request, node })}`,
     signBatch: (genesis) => `${base}${PATHS.signBatch}${query({ genesis })}`,
     attestation: (genesis, nonce) => `${base}${PATHS.attestation}${query({ genesis, nonce })}`,
     artifact: (hash) => `${base}${PATHS.artifacts}/${hash}`,
+    fetch: (url) => `${base}${PATHS.fetch}${query({ url: encodeURIComponent(url) })}`,
   };
 }
 
 /**
- * Starts `opg-executor serve` on a free loopback port with `args` and waits until /health
- * answers. Returns { url, api: uris(url), health, stop() }.
+ * Starts `opg-executor serve` with `args`, its node listener on a free port of `host`
+ * (loopback by default), and waits until /health answers (sending `token`, the node
+ * listener's, if given). Returns { url, port, api: uris(url), health, stop() }.
  */
-export async function startExecutor(args, { attempts = 300 } = {}) {
+export async function startExecutor(args, { attempts = 300, host = '127.0.0.1', token } = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(EXECUTOR_BIN, ['serve', '--listen', `127.0.0.1:${port}`, ...args], { stdio: 'ignore' });
+  const proc = spawn(EXECUTOR_BIN, ['serve', '--listen', `${host}:${port}`, ...args], { stdio: 'ignore' });
   const api = uris(url);
+  const headers = token ? { [HEADERS.authorization]: bearer(token) } : {};
   let health = null;
   for (let i = 0; i < attempts && !health; i += 1) {
-    health = await fetch(api.health()).then((r) => (r.ok ? r.json() : null), () => null);
+    health = await fetch(api.health(), { headers }).then((r) => (r.ok ? r.json() : null), () => null);
     if (!health) await sleep(100);
   }
   if (!health) {
     proc.kill('SIGKILL');
     throw new Error(`opg-executor did not answer ${PATHS.health} on ${url}`);
   }
-  return { url, api, health, proc, stop: () => proc.kill('SIGINT') };
+  return { url, port, api, health, proc, stop: () => proc.kill('SIGINT') };
 }

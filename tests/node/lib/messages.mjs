@@ -8,6 +8,7 @@ export const DOMAINS = {
   registration: 'opg/node-registration/v1',
   provenance: 'opg/data-provenance/v1',
   cannotServe: 'opg/cannot-serve/v1',
+  artifactRead: 'opg/artifact-read/v1',
 };
 
 /** The reasons of a cannot-serve notice. */
@@ -47,4 +48,9 @@ export function provenanceMessage(url, hash, unixMs) {
 export function cannotServeMessage(genesis, request, inputHash, reason, detail) {
   return u8aConcat(stringToU8a(DOMAINS.cannotServe), u8aToU8a(genesis), le(request, 8), u8aToU8a(inputHash),
     Uint8Array.of(reason), u8aToU8a(detail));
+}
+
+/** domain ‖ artifact hash ‖ u64 LE not-after (unix seconds): a requester's read permission. */
+export function artifactReadMessage(hash, notAfter) {
+  return u8aConcat(stringToU8a(DOMAINS.artifactRead), u8aToU8a(hash), le(notAfter, 8));
 }

@@ -1,5 +1,5 @@
 use super::*;
-use codec::Decode;
+use codec::{Decode, Encode};
 use parking_lot::RwLock;
 use polkadot_sdk::{
 	frame_support::traits::Hooks,
@@ -126,6 +126,35 @@ fn the_worker_runs_an_assignment_and_submits_a_result_that_settles() {
 		assert_eq!(result.output, output(b"output"));
 		assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
 		assert_eq!(Results::<Test>::get(id).unwrap().settlement, Settlement::Single { signature });
+	});
+}
+
+#[test]
+fn the_executors_token_goes_with_every_call() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(1, 1_000);
+		request(ALICE);
+		set_executor_url();
+		sp_io::offchain::local_storage_set(
+			polkadot_sdk::sp_core::offchain::StorageKind::PERSISTENT,
+			EXECUTOR_TOKEN_KEY,
+			b"s3cret",
+		);
+		state.write().expect_request(PendingRequest {
+			method: "POST".into(),
+			uri: format!("{EXECUTOR}/v1/infer/0x{}", hex::encode([0xaa; 32])),
+			headers: vec![
+				("content-type".into(), "application/octet-stream".into()),
+				("authorization".into(), "Bearer s3cret".into()),
+			],
+			body: b"inpt".to_vec(),
+			response: Some(b"output".to_vec()),
+			sent: true,
+			..Default::default()
+		});
+		Inference::offchain_worker(1);
+		assert_eq!(submitted_calls(&pool).len(), 1);
 	});
 }
 
@@ -353,10 +382,12 @@ fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
 		// Earliest deadline first; these share one, so in id order.
 		for id in private..NextRequestId::<Test>::get() {
 			if id == private {
+				// The executor serves a private request's output to its requester alone.
 				let path = format!(
-					"/v1/infer/0x{}?input=0x{}",
+					"/v1/infer/0x{}?input=0x{}&requester=0x{}",
 					hex::encode([0xaa; 32]),
-					hex::encode([7u8; 32])
+					hex::encode([7u8; 32]),
+					hex::encode(ALICE.encode())
 				);
 				expect_post(&state, path, b"", b"secret", &[]);
 			} else if id == batched {
@@ -566,9 +597,10 @@ fn a_stored_input_no_source_has_is_declined_not_left_to_expire() {
 		assert_ok!(request_with(ALICE, input, VerificationMode::Vanilla, SettlementMode::Private));
 		// The locator travels to the executor, which fetches from it when no peer has the input.
 		let path = format!(
-			"/v1/infer/0x{}?input=0x{}&locator=http%3A%2F%2Fdata.example%2Fin%20put.bin",
+			"/v1/infer/0x{}?input=0x{}&locator=http%3A%2F%2Fdata.example%2Fin%20put.bin&requester=0x{}",
 			hex::encode([0xaa; 32]),
-			hex::encode([7u8; 32])
+			hex::encode([7u8; 32]),
+			hex::encode(ALICE.encode())
 		);
 		expect_post(&state, path, b"", b"not found", &[("x-opg-missing", "input".into())]);
 		Inference::offchain_worker(1);
