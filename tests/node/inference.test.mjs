@@ -188,7 +188,7 @@ test('stored inputs: a ZKML request proven from the executor\'s store, and a pri
   const outputHash = privateResult.output.hash;
   const read = (signer) => {
     const notAfter = Math.floor(Date.now() / 1000) + 60;
-    const headers = signer && {
+    const headers = !signer ? {} : {
       [HEADERS.account]: u8aToHex(signer.publicKey),
       [HEADERS.notAfter]: String(notAfter),
       [HEADERS.signature]: u8aToHex(signer.sign(artifactReadMessage(hexToU8a(outputHash), notAfter))),
