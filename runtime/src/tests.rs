@@ -446,6 +446,7 @@ mod node_registry {
 			node_key: node_key().public().0,
 			genesis_hash: System::block_hash(0).0,
 			nonce,
+			operator: account(Sr25519Keyring::Alice).encode(),
 			pcrs: Pcrs::development(DEVELOPMENT_IMAGE),
 			now: Timestamp::get() / 1000,
 		};

@@ -101,3 +101,21 @@ test('the public listener answers public routes only', async (t) => {
     assert.equal((await fetch(uri, { method })).status, 403, `${method} ${uri} on the public listener`);
   }
 });
+
+test('in TEE mode the executor generates its node key and accepts none from outside', () => {
+  const dir = tempDir('opg-executor-tee-');
+  try {
+    const keyFile = path.join(dir, 'node.key');
+    writeFileSync(keyFile, `0x${'07'.repeat(32)}`);
+    const run = spawnSync(EXECUTOR_BIN, ['serve', '--store', path.join(dir, 'store'), '--node-key', keyFile,
+      '--evidence', 'dev', '--operator', `0x${'01'.repeat(32)}`], { encoding: 'utf8', timeout: 30000 });
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /'--node-key <NODE_KEY>' cannot be used with '--evidence <EVIDENCE>'|cannot be used with/);
+    const noOperator = spawnSync(EXECUTOR_BIN, ['serve', '--store', path.join(dir, 'store'), '--evidence', 'dev'],
+      { encoding: 'utf8', timeout: 30000 });
+    assert.notEqual(noOperator.status, 0);
+    assert.match(noOperator.stderr, /--operator/);
+  } finally {
+    removeDir(dir);
+  }
+});

@@ -64,6 +64,7 @@ test('a node registers, answers a challenge with dev evidence and is attested', 
 
   const document = execFileSync(DEV_EVIDENCE, [
     'nitro', '--node-key', u8aToHex(nodeKey.publicKey), '--genesis', genesis.toHex(), '--nonce', nonce,
+    '--operator', u8aToHex(decodeAddress(operator.address)),
   ], { encoding: 'utf8' }).trim();
   const attested = await send(api.tx.nodeRegistry.submitAttestation(nodeKey.publicKey, { Nitro: { document } }), operator);
   const record = eventOf(attested, api.events.nodeRegistry.NodeAttested);

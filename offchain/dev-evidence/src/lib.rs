@@ -100,7 +100,7 @@ impl Pcrs {
 pub const DEVELOPMENT_IMAGE: &str = "opg-dev-enclave";
 
 /// What a document binds and reports.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct DocumentRequest {
 	/// The sr25519 node key, carried in `public_key`.
 	pub node_key: [u8; 32],
@@ -108,6 +108,9 @@ pub struct DocumentRequest {
 	pub genesis_hash: [u8; 32],
 	/// The chain's challenge nonce, carried in `nonce`.
 	pub nonce: [u8; 32],
+	/// The SCALE encoding of the operator's account the enclave serves (32 bytes for an
+	/// `AccountId32`).
+	pub operator: Vec<u8>,
 	/// The enclave's PCRs.
 	pub pcrs: Pcrs,
 	/// When the document is produced (seconds since the Unix epoch): the document's
@@ -244,6 +247,7 @@ pub fn nitro_document(request: &DocumentRequest) -> Result<Vec<u8>, Error> {
 		node_key: &request.node_key,
 		genesis_hash: &request.genesis_hash,
 		nonce: &request.nonce,
+		operator: &request.operator,
 	};
 	let pcrs = request.pcrs;
 	let pcr_entries: Vec<(Value, Value)> = (0u64..16)

@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
 	/// Prints a Nitro-format attestation document, hex encoded, binding a node key to a
-	/// chain and a challenge nonce.
+	/// chain, a challenge nonce and an operator account.
 	Nitro {
 		/// The node's sr25519 public key (32 bytes, hex).
 		#[arg(long)]
@@ -30,6 +30,10 @@ enum Command {
 		/// The challenge nonce from the chain's `ChallengeIssued` event (32 bytes, hex).
 		#[arg(long)]
 		nonce: String,
+		/// The operator's account, which submits the evidence (its SCALE encoding, hex: the
+		/// 32-byte public key of an `AccountId32`).
+		#[arg(long)]
+		operator: String,
 		/// Development image whose PCRs the document reports.
 		#[arg(long, default_value = DEVELOPMENT_IMAGE)]
 		image: String,
@@ -66,7 +70,7 @@ fn pcrs(image: &str, pcr8: Option<&str>) -> Result<Pcrs, String> {
 
 fn run(cli: Cli) -> Result<String, String> {
 	match cli.command {
-		Command::Nitro { node_key, genesis, nonce, image, pcr8, at } => {
+		Command::Nitro { node_key, genesis, nonce, operator, image, pcr8, at } => {
 			let now = match at {
 				Some(at) => at,
 				None => SystemTime::now()
@@ -78,6 +82,8 @@ fn run(cli: Cli) -> Result<String, String> {
 				node_key: bytes("node-key", &node_key)?,
 				genesis_hash: bytes("genesis", &genesis)?,
 				nonce: bytes("nonce", &nonce)?,
+				operator: hex::decode(operator.trim_start_matches("0x"))
+					.map_err(|e| format!("--operator: {e}"))?,
 				pcrs: pcrs(&image, pcr8.as_deref())?,
 				now,
 			};

@@ -9,6 +9,7 @@ fn request() -> DocumentRequest {
 		node_key: [7; 32],
 		genesis_hash: [8; 32],
 		nonce: [9; 32],
+		operator: vec![6; 32],
 		pcrs: Pcrs::development(DEVELOPMENT_IMAGE),
 		now: NOW,
 	}
@@ -32,11 +33,15 @@ fn documents_verify_to_the_development_root_and_bind_the_request() {
 		node_key: &request.node_key,
 		genesis_hash: &request.genesis_hash,
 		nonce: &request.nonce,
+		operator: &request.operator,
 	};
 	assert_eq!(attestation.check_binding(&binding), Ok(()));
 	let other_chain = [1; 32];
 	let elsewhere = Binding { genesis_hash: &other_chain, ..binding };
 	assert!(attestation.check_binding(&elsewhere).is_err());
+	let other_operator = [2; 32];
+	let stolen = Binding { operator: &other_operator, ..binding };
+	assert!(attestation.check_binding(&stolen).is_err());
 }
 
 #[test]

@@ -15,6 +15,7 @@
 //! | `POST /v1/sign-batch` | `genesis` | the batch's leaves ([`encode_leaves`]) | [`header::BATCH_ROOT`], [`header::SIGNATURE`] |
 //! | `POST /v1/fetch` | `url` (percent-encoded) | | JSON provenance statement |
 //! | `POST /v1/attestation` | `genesis`, `nonce` | | JSON `{node, document}` |
+//! | `POST /v1/registration` | `genesis` | | JSON `{node, operator, signature}` |
 //! | `PUT`/`GET /v1/artifacts/0x{hash}` | | artifact bytes | |
 //!
 //! Hashes and keys are 64 hex digits, written with `0x` and parsed with or without it;
@@ -46,6 +47,9 @@ pub mod path {
 	pub const FETCH: &str = "/v1/fetch";
 	/// `POST /v1/attestation`: the TEE attestation document of the executor's node key.
 	pub const ATTESTATION: &str = "/v1/attestation";
+	/// `POST`: the node key's proof of possession for its registration, signed for the
+	/// operator the executor was started for (`opg_settlement::message::registration`).
+	pub const REGISTRATION: &str = "/v1/registration";
 	/// `PUT`/`GET /v1/artifacts/0x{hash}`: the content-addressed store.
 	pub const ARTIFACTS: &str = "/v1/artifacts";
 }
@@ -340,6 +344,8 @@ pub enum Route<'a> {
 	Fetch,
 	/// [`path::ATTESTATION`].
 	Attestation,
+	/// [`path::REGISTRATION`].
+	Registration,
 	/// [`path::ARTIFACTS`] with the hash segment as sent.
 	Artifact(&'a str),
 }
@@ -358,6 +364,7 @@ impl<'a> Route<'a> {
 			path::SIGN_BATCH => Self::SignBatch,
 			path::FETCH => Self::Fetch,
 			path::ATTESTATION => Self::Attestation,
+			path::REGISTRATION => Self::Registration,
 			_ => under(path::INFER)
 				.map(Self::Infer)
 				.or_else(|| under(path::PROVE).map(Self::Prove))
@@ -533,6 +540,7 @@ mod tests {
 			Route::SignBatch,
 			Route::Fetch,
 			Route::Attestation,
+			Route::Registration,
 		] {
 			assert!(!route.public(true, None) && !route.public(false, None), "{route:?}");
 		}
@@ -563,6 +571,7 @@ mod tests {
 		}
 		assert_eq!(Route::parse("/health"), Some(Route::Health));
 		assert_eq!(Route::parse("/v1/attestation"), Some(Route::Attestation));
+		assert_eq!(Route::parse("/v1/registration"), Some(Route::Registration));
 		assert_eq!(Route::parse("/v1/fetch"), Some(Route::Fetch));
 	}
 

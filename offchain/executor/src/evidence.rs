@@ -1,7 +1,12 @@
 //! TEE evidence binding the node key the executor holds: a Nitro attestation document
 //! whose `public_key` is the node key, `user_data` the [`Binding`] digest (key, genesis
-//! hash, challenge nonce) and `nonce` the chain's challenge, which the node registry
-//! verifies (`nodeRegistry.submitAttestation`).
+//! hash, challenge nonce, operator account) and `nonce` the chain's challenge, which the
+//! node registry verifies (`nodeRegistry.submitAttestation`, by that operator).
+//!
+//! With an evidence source the executor generates its node key at start, in memory: the
+//! key never exists outside the enclave, so no one, the operator included, can sign as
+//! the attested node without running it (`serve --node-key` is refused with
+//! `--evidence`).
 //!
 //! - `dev`: development documents from `opg-dev-evidence` (a development CA that only dev
 //!   and local chains trust; they prove nothing about hardware);
@@ -33,14 +38,16 @@ impl EvidenceSource {
 		}
 	}
 
-	/// A document binding `node_key` to the chain `genesis` and challenge `nonce`.
+	/// A document binding `node_key` to the chain `genesis`, challenge `nonce` and the
+	/// `operator` account (SCALE-encoded) that will submit it.
 	pub fn document(
 		self,
 		node_key: &[u8; 32],
 		genesis: &[u8; 32],
 		nonce: &[u8; 32],
+		operator: &[u8],
 	) -> Result<Vec<u8>, String> {
-		let binding = Binding { node_key, genesis_hash: genesis, nonce };
+		let binding = Binding { node_key, genesis_hash: genesis, nonce, operator };
 		match self {
 			Self::Development => {
 				let now = std::time::SystemTime::now()
@@ -51,6 +58,7 @@ impl EvidenceSource {
 					node_key: *binding.node_key,
 					genesis_hash: *binding.genesis_hash,
 					nonce: *binding.nonce,
+					operator: binding.operator.to_vec(),
 					pcrs: opg_dev_evidence::Pcrs::development(opg_dev_evidence::DEVELOPMENT_IMAGE),
 					now,
 				};

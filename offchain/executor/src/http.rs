@@ -18,6 +18,7 @@
 //! | `POST /v1/prove/{model}?input={hash}&genesis=…&request=…&node=…` | empty | the same, for a stored input | node |
 //! | `POST /v1/fetch?url={url}`                | empty           | `200` JSON provenance statement  | node |
 //! | `POST /v1/attestation?genesis={hash}&nonce={hash}` | empty  | `200` JSON `{node, document}`    | node |
+//! | `POST /v1/registration?genesis={hash}`    | empty           | `200` JSON `{node, operator, signature}` | node |
 //! | `POST /v1/sign-batch?genesis={hash}`      | leaves          | `200`, root and signature in headers | node |
 //! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)| node |
 //! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             | both |
@@ -50,8 +51,14 @@
 //! output hash; 72 bytes each, in order), each a result this executor computed and
 //! signed, and signs their Merkle root (`opg_settlement::message::batch`):
 //! `x-opg-batch-root`, `x-opg-signature`; `409` for a leaf it did not compute and sign.
-//! A later inference for the same request never replaces a recorded leaf. `/v1/attestation` answers the TEE attestation document (0x-hex) that binds the node key
-//! to the chain and the registry's challenge nonce (see [`crate::evidence`]).
+//! A later inference for the same request never replaces a recorded leaf.
+//! `/v1/attestation` answers the TEE attestation document (0x-hex) that binds the node
+//! key to the chain, the registry's challenge nonce and the operator (see
+//! [`crate::evidence`]); `/v1/registration` the node key's signature of its registration
+//! by that operator (`opg_settlement::message::registration`), which
+//! `nodeRegistry.register` checks: in TEE mode the key is generated in the executor and
+//! never leaves it.
+//!
 //! Limits: a body is refused with `413` before it is read when its declared length
 //! passes the route's limit (an inline input: the model's input length once the model is
 //! known, else [`MAX_INPUT`]; `sign-batch`: [`MAX_BATCH_LEAVES`] leaves; an artifact:
@@ -279,6 +286,7 @@ pub async fn route_with(
 		(&Method::POST, Some(Route::Prove(model))) => prove(executor, model, query, body).await,
 		(&Method::POST, Some(Route::Fetch)) => fetch_url(executor, query).await,
 		(&Method::POST, Some(Route::Attestation)) => attestation(executor, query).await,
+		(&Method::POST, Some(Route::Registration)) => registration(executor, query),
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
 		(&Method::PUT, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash).ok_or_else(|| {
@@ -322,6 +330,7 @@ fn health(executor: &Executor) -> String {
 		"deterministic": crate::torch::deterministic_algorithms(),
 		"models": models,
 		"node": executor.node_key().map(|key| format!("0x{}", hex::encode(key.public()))),
+		"operator": executor.operator().map(|operator| format!("0x{}", hex::encode(operator))),
 	})
 	.to_string()
 }
@@ -631,6 +640,30 @@ async fn fetch_url(executor: &Executor, query: Option<&str>) -> Result<Reply, Re
 	))
 }
 
+/// `POST /v1/registration?genesis=0x..`: the node key's signature of its registration
+/// by the operator the executor was started for, the proof of possession that
+/// `nodeRegistry.register` asks for (the key never leaves the executor).
+fn registration(executor: &Executor, query: Option<&str>) -> Result<Reply, Reply> {
+	let genesis = query_value(query, query::GENESIS)
+		.and_then(parse_hash)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x.."))?;
+	let (Some(key), Some(operator)) = (executor.node_key(), executor.operator()) else {
+		return Err(Reply::error(
+			StatusCode::NOT_FOUND,
+			"no node key or no operator (serve --evidence … --operator 0x..)",
+		));
+	};
+	let signature = key.sign(&opg_settlement::message::registration(&genesis, operator));
+	Ok(Reply::json(
+		serde_json::json!({
+			"node": format!("0x{}", hex::encode(key.public())),
+			"operator": format!("0x{}", hex::encode(operator)),
+			"signature": format!("0x{}", hex::encode(signature)),
+		})
+		.to_string(),
+	))
+}
+
 async fn attestation(executor: &Arc<Executor>, query: Option<&str>) -> Result<Reply, Reply> {
 	let hash = |name| query_value(query, name).and_then(parse_hash);
 	let (Some(genesis), Some(nonce)) = (hash(query::GENESIS), hash(query::NONCE)) else {
@@ -650,7 +683,7 @@ async fn attestation(executor: &Arc<Executor>, query: Option<&str>) -> Result<Re
 		)),
 		Ok(None) => Err(Reply::error(
 			StatusCode::NOT_FOUND,
-			"no node key or evidence source (serve --node-key --evidence)",
+			"no evidence source (serve --evidence dev|nitro --operator 0x..)",
 		)),
 		Err(reason) => Err(Reply::error(StatusCode::INTERNAL_SERVER_ERROR, reason)),
 	}
@@ -740,6 +773,7 @@ fn route_name(route: &Route<'_>) -> &'static str {
 		Route::SignBatch => path::SIGN_BATCH,
 		Route::Fetch => path::FETCH,
 		Route::Attestation => path::ATTESTATION,
+		Route::Registration => path::REGISTRATION,
 		Route::Artifact(_) => path::ARTIFACTS,
 	}
 }

@@ -20,6 +20,12 @@ impl NodeKey {
 		Self { keypair: secret.expand_to_keypair(ExpansionMode::Ed25519) }
 	}
 
+	/// A new key from the operating system's randomness, as a TEE generates its node key
+	/// at start: it exists only in this process's memory.
+	pub fn generate() -> Self {
+		Self { keypair: MiniSecretKey::generate().expand_to_keypair(ExpansionMode::Ed25519) }
+	}
+
 	/// Reads the seed from a file holding it as 64 hex digits (with or without `0x`);
 	/// the same seed inserted in a keystore as `0x..` is the same key.
 	pub fn read(path: &Path) -> Result<Self, String> {

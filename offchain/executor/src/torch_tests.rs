@@ -428,15 +428,18 @@ fn data_nodes_store_and_sign_what_a_url_returned() {
 }
 
 #[test]
-fn the_executor_attests_the_node_key_it_holds() {
+fn the_executor_attests_the_key_it_generated_for_its_operator_and_proves_possession() {
 	use opg_attestation::{nitro, Binding};
-	let key = NodeKey::from_seed(&[5; 32]);
+	let key = NodeKey::generate();
 	let public = key.public();
+	assert_ne!(public, NodeKey::generate().public(), "every start has its own key");
+	let operator = [0x0au8; 32];
 	let store = temp_store("attestation");
 	let executor = Arc::new(
 		Executor::new(store.clone(), None)
 			.with_node_key(key)
-			.with_evidence(crate::evidence::EvidenceSource::Development),
+			.with_evidence(crate::evidence::EvidenceSource::Development)
+			.with_operator(operator.to_vec()),
 	);
 	let (genesis, nonce) = ([0x42u8; 32], [0x99u8; 32]);
 	let query = format!("genesis=0x{}&nonce=0x{}", hex::encode(genesis), hex::encode(nonce));
@@ -451,28 +454,49 @@ fn the_executor_attests_the_node_key_it_holds() {
 		.as_secs();
 	let attestation =
 		nitro::verify_attestation(&document, &nitro::DEVELOPMENT_ROOT_SHA256, now).unwrap();
-	assert_eq!(
-		attestation.check_binding(&Binding {
-			node_key: &public,
-			genesis_hash: &genesis,
-			nonce: &nonce
-		}),
-		Ok(())
-	);
+	let binding =
+		Binding { node_key: &public, genesis_hash: &genesis, nonce: &nonce, operator: &operator };
+	assert_eq!(attestation.check_binding(&binding), Ok(()));
 	let other_nonce = [0x98u8; 32];
+	assert!(attestation.check_binding(&Binding { nonce: &other_nonce, ..binding }).is_err());
+	let other_operator = [0x0bu8; 32];
 	assert!(attestation
-		.check_binding(&Binding { node_key: &public, genesis_hash: &genesis, nonce: &other_nonce })
+		.check_binding(&Binding { operator: &other_operator, ..binding })
 		.is_err());
+
+	// The proof of possession for the registration, by the operator it was started for.
+	let query = format!("genesis=0x{}", hex::encode(genesis));
+	let reply = call(&executor, &Method::POST, "/v1/registration", Some(&query), b"");
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+	assert_eq!(answer["operator"], format!("0x{}", hex::encode(operator)));
+	let signature: [u8; 64] = hex::decode(&answer["signature"].as_str().unwrap()[2..])
+		.unwrap()
+		.try_into()
+		.unwrap();
+	let message = opg_settlement::message::registration(&genesis, &operator);
+	assert!(crate::signing::verify(&public, &message, &signature));
+	let elsewhere = opg_settlement::message::registration(&genesis, &other_operator);
+	assert!(!crate::signing::verify(&public, &elsewhere, &signature));
 
 	assert_eq!(
 		call(&executor, &Method::POST, "/v1/attestation", Some("genesis=0x12"), b"").status,
 		StatusCode::BAD_REQUEST
 	);
+	assert_eq!(
+		call(&executor, &Method::POST, "/v1/registration", None, b"").status,
+		StatusCode::BAD_REQUEST
+	);
 	let keyless = Arc::new(
 		Executor::new(store, None).with_evidence(crate::evidence::EvidenceSource::Development),
 	);
+	let query = format!("genesis=0x{}&nonce=0x{}", hex::encode(genesis), hex::encode(nonce));
 	assert_eq!(
 		call(&keyless, &Method::POST, "/v1/attestation", Some(&query), b"").status,
+		StatusCode::NOT_FOUND
+	);
+	assert_eq!(
+		call(&keyless, &Method::POST, "/v1/registration", Some(&query), b"").status,
 		StatusCode::NOT_FOUND
 	);
 }

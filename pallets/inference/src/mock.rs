@@ -1,6 +1,7 @@
 //! A runtime with the real node registry and model hub behind the inference pallet.
 
 use crate as pallet_inference;
+use codec::Encode;
 use pallet_model_hub::{testing as models, ModelFormat};
 use pallet_node_registry::{testing as nodes, Capabilities, NodeKey, Roles, VerificationModes};
 use polkadot_sdk::{
@@ -248,6 +249,7 @@ pub fn attest(n: u8) {
 		node_key: key(n).0,
 		genesis_hash: GENESIS_HASH,
 		nonce,
+		operator: operator(n).encode(),
 		pcrs: opg_dev_evidence::Pcrs::development(opg_dev_evidence::DEVELOPMENT_IMAGE),
 		now: NOW,
 	};

@@ -578,7 +578,8 @@ pub mod pallet {
 		/// attestation, replacing any earlier one. Operator only.
 		///
 		/// The evidence must chain to a pinned root at the chain's time, bind the node key,
-		/// the genesis hash and the challenge nonce, and report an allowed measurement.
+		/// the genesis hash, the challenge nonce and the operator's account (the caller),
+		/// and report an allowed measurement.
 		/// The nonce is consumed.
 		#[pallet::call_index(5)]
 		#[pallet::weight(match evidence {
@@ -598,8 +599,13 @@ pub mod pallet {
 
 			let attestation = Self::verify_evidence(&evidence)?;
 			let genesis_hash = Self::genesis_hash()?;
-			let binding =
-				Binding { node_key: &node.0, genesis_hash: &genesis_hash, nonce: &challenge.nonce };
+			let operator = who.encode();
+			let binding = Binding {
+				node_key: &node.0,
+				genesis_hash: &genesis_hash,
+				nonce: &challenge.nonce,
+				operator: &operator,
+			};
 			attestation.check_binding(&binding).map_err(|_| Error::<T>::BindingMismatch)?;
 			if let Some(timestamp_ms) = attestation.timestamp_ms {
 				let chain_secs = T::UnixTime::now().as_secs();

@@ -214,10 +214,15 @@ fn debug_and_unsafe_td_attributes_are_rejected() {
 }
 
 #[test]
-fn report_data_must_bind_key_genesis_and_nonce() {
+fn report_data_must_bind_key_genesis_nonce_and_operator() {
 	let mut attestation = check("tdx_quote", JUNE_2025, &DcapPolicy::default()).unwrap();
-	let (key, genesis, nonce) = ([1u8; 32], [2u8; 32], [3u8; 32]);
-	let binding = crate::Binding { node_key: &key, genesis_hash: &genesis, nonce: &nonce };
+	let (key, genesis, nonce, operator) = ([1u8; 32], [2u8; 32], [3u8; 32], [5u8; 32]);
+	let binding = crate::Binding {
+		node_key: &key,
+		genesis_hash: &genesis,
+		nonce: &nonce,
+		operator: &operator,
+	};
 	assert_eq!(attestation.check_binding(&binding), Err(crate::BindingError::ReportDataMismatch));
 
 	let mut report_data = binding.digest().to_vec();
@@ -227,6 +232,9 @@ fn report_data_must_bind_key_genesis_and_nonce() {
 	let other_nonce = [4u8; 32];
 	let replay = crate::Binding { nonce: &other_nonce, ..binding };
 	assert_eq!(attestation.check_binding(&replay), Err(crate::BindingError::ReportDataMismatch));
+	let other_operator = [6u8; 32];
+	let stolen = crate::Binding { operator: &other_operator, ..binding };
+	assert_eq!(attestation.check_binding(&stolen), Err(crate::BindingError::ReportDataMismatch));
 	attestation.report_data[63] = 1;
 	assert_eq!(attestation.check_binding(&binding), Err(crate::BindingError::ReportDataMismatch));
 }

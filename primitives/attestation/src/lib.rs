@@ -12,7 +12,8 @@
 //! Both produce an [`Attestation`]; its [`Measurement`] hash is what allow-lists name.
 //!
 //! [`Binding`] defines what the evidence must commit to: the node key that will sign
-//! results, the chain's genesis hash, and a challenge nonce issued by the chain.
+//! results, the chain's genesis hash, a challenge nonce issued by the chain, and the
+//! operator account the enclave serves.
 //!
 //! The crate is `no_std` and FRAME-free: the runtime, the node CLI and the executor share
 //! it. Time is always an argument; nothing here reads a clock.
@@ -229,7 +230,7 @@ impl Attestation {
 }
 
 /// What TEE evidence must be bound to, so that it cannot be replayed for another key,
-/// another chain or another challenge.
+/// another chain, another challenge or another operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Binding<'a> {
 	/// The sr25519 public key that will sign the node's results.
@@ -238,13 +239,17 @@ pub struct Binding<'a> {
 	pub genesis_hash: &'a [u8; 32],
 	/// The challenge nonce the chain issued for this registration.
 	pub nonce: &'a [u8; 32],
+	/// The SCALE encoding of the operator account the enclave was started for (32 bytes
+	/// for an `AccountId32`): evidence one operator obtained cannot attest another's node.
+	pub operator: &'a [u8],
 }
 
 /// Domain separator of [`Binding::digest`], versioned.
-pub const BINDING_DOMAIN: &[u8] = b"opg/attestation-binding/v1";
+pub const BINDING_DOMAIN: &[u8] = b"opg/attestation-binding/v2";
 
 impl Binding<'_> {
-	/// SHA-256(domain ‖ node_key ‖ genesis_hash ‖ nonce).
+	/// SHA-256(domain ‖ node_key ‖ genesis_hash ‖ nonce ‖ operator); the operator's
+	/// encoding comes last, so its length needs no prefix.
 	///
 	/// Nitro carries it in `user_data` (with the node key in `public_key` and the nonce in
 	/// `nonce`); DCAP quotes carry it in the first 32 bytes of `report_data`, the rest zero.
@@ -255,6 +260,7 @@ impl Binding<'_> {
 		hasher.update(self.node_key);
 		hasher.update(self.genesis_hash);
 		hasher.update(self.nonce);
+		hasher.update(self.operator);
 		hasher.finalize().into()
 	}
 }

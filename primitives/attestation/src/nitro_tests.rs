@@ -315,7 +315,13 @@ fn pcrs(fields: &mut [(Value, Value)]) -> &mut Vec<(Value, Value)> {
 fn binding_requires_key_digest_and_nonce() {
 	use crate::BindingError;
 	let (key, genesis, nonce) = ([1u8; 32], [2u8; 32], [3u8; 32]);
-	let binding = crate::Binding { node_key: &key, genesis_hash: &genesis, nonce: &nonce };
+	let operator = [5u8; 32];
+	let binding = crate::Binding {
+		node_key: &key,
+		genesis_hash: &genesis,
+		nonce: &nonce,
+		operator: &operator,
+	};
 	let mut doc =
 		verify_attestation(&vector("nitrite_nitro_attestation.b64"), aws_root(), NITRITE_TIME)
 			.unwrap();
@@ -333,6 +339,9 @@ fn binding_requires_key_digest_and_nonce() {
 	let other_nonce = [4u8; 32];
 	let stale = crate::Binding { nonce: &other_nonce, ..binding };
 	assert_eq!(doc.check_binding(&stale), Err(BindingError::ReportDataMismatch));
+	let other_operator = [6u8; 32];
+	let stolen = crate::Binding { operator: &other_operator, ..binding };
+	assert_eq!(doc.check_binding(&stolen), Err(BindingError::ReportDataMismatch));
 	doc.report_data = stale.digest().to_vec();
 	assert_eq!(doc.check_binding(&stale), Err(BindingError::NonceMismatch));
 	doc.nonce = None;
@@ -342,12 +351,14 @@ fn binding_requires_key_digest_and_nonce() {
 #[test]
 fn binding_digest_is_domain_separated_and_ordered() {
 	let (a, b) = ([1u8; 32], [2u8; 32]);
-	let one = crate::Binding { node_key: &a, genesis_hash: &b, nonce: &a }.digest();
-	let swapped = crate::Binding { node_key: &b, genesis_hash: &a, nonce: &a }.digest();
+	let one = crate::Binding { node_key: &a, genesis_hash: &b, nonce: &a, operator: &b }.digest();
+	let swapped =
+		crate::Binding { node_key: &b, genesis_hash: &a, nonce: &a, operator: &b }.digest();
 	assert_ne!(one, swapped);
 	let mut plain = Sha256::new();
 	plain.update(a);
 	plain.update(b);
 	plain.update(a);
+	plain.update(b);
 	assert_ne!(one.as_slice(), plain.finalize().as_slice());
 }

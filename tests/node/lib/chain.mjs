@@ -96,7 +96,7 @@ export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash,
  * `modes`; if registered, updates its capabilities when they differ, else heartbeats it.
  * Its key is not inserted into any keystore.
  */
-export async function registerNode(api, keyring, nodeKey, models, modes) {
+export async function registerNode(api, keyring, nodeKey, models, modes, proof = null) {
   const alice = keyring.addFromUri('//Alice');
   const record = await api.query.nodeRegistry.nodes(nodeKey.publicKey);
   const capabilities = {
@@ -108,7 +108,7 @@ export async function registerNode(api, keyring, nodeKey, models, modes) {
   if (record.isNone) {
     const message = registrationMessage(api.genesisHash, decodeAddress(alice.address));
     await send(api, api.tx.nodeRegistry.register(nodeKey.publicKey, 0b001, capabilities, 1000n * OPG,
-      nodeKey.sign(message)), alice);
+      proof ?? nodeKey.sign(message)), alice);
     return;
   }
   const current = record.unwrap().capabilities.toJSON();

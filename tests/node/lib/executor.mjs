@@ -14,6 +14,7 @@ export const PATHS = {
   signBatch: '/v1/sign-batch',
   fetch: '/v1/fetch',
   attestation: '/v1/attestation',
+  registration: '/v1/registration',
   artifacts: '/v1/artifacts',
 };
 
@@ -51,6 +52,7 @@ export function uris(base) {
       `${base}${PATHS.prove}/${model}${query({ input, genesis, request, node })}`,
     signBatch: (genesis) => `${base}${PATHS.signBatch}${query({ genesis })}`,
     attestation: (genesis, nonce) => `${base}${PATHS.attestation}${query({ genesis, nonce })}`,
+    registration: (genesis) => `${base}${PATHS.registration}${query({ genesis })}`,
     artifact: (hash) => `${base}${PATHS.artifacts}/${hash}`,
     fetch: (url) => `${base}${PATHS.fetch}${query({ url: encodeURIComponent(url) })}`,
   };

@@ -51,15 +51,17 @@ fn a_development_document_attests_a_node_and_consumes_the_nonce() {
 }
 
 #[test]
-fn evidence_must_bind_node_key_chain_and_nonce() {
+fn evidence_must_bind_node_key_chain_nonce_and_operator() {
 	ExtBuilder::default().build_and_execute(|| {
 		assert_ok!(register(1, ALICE, 5_000));
 		assert_ok!(register(2, ALICE, 5_000));
 		let pcrs = Pcrs::development(DEVELOPMENT_IMAGE);
-		let mismatches: [Box<dyn Fn([u8; 32]) -> Evidence>; 3] = [
+		let mismatches: [Box<dyn Fn([u8; 32]) -> Evidence>; 4] = [
 			Box::new(|nonce| dev_document(2, nonce)),
 			Box::new(|nonce| document(1, [0x22; 32], nonce, NOW, pcrs)),
 			Box::new(|_| dev_document(1, [0x33; 32])),
+			// An enclave started for another operator cannot attest ALICE's node.
+			Box::new(|nonce| operator_document(1, BOB, GENESIS_HASH, nonce, NOW, pcrs)),
 		];
 		for evidence in mismatches {
 			let nonce = challenge(1, ALICE);

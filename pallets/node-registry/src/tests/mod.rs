@@ -1,6 +1,7 @@
 //! The registry's tests by concern; shared helpers here, the mock runtime in `crate::mock`.
 
 use crate::{mock::*, *};
+use codec::Encode;
 use opg_dev_evidence::{nitro_document, DocumentRequest, Pcrs, DEVELOPMENT_IMAGE};
 use polkadot_sdk::{
 	frame_support::{
@@ -62,9 +63,27 @@ fn challenge(node: u8, operator: AccountId) -> [u8; 32] {
 	Challenges::<Test>::get(key(node)).unwrap().nonce
 }
 
+/// Development evidence for node `node`, bound to `genesis`, `nonce` and operator ALICE.
 fn document(node: u8, genesis: [u8; 32], nonce: [u8; 32], at: u64, pcrs: Pcrs) -> Evidence {
-	let request =
-		DocumentRequest { node_key: key(node).0, genesis_hash: genesis, nonce, pcrs, now: at };
+	operator_document(node, ALICE, genesis, nonce, at, pcrs)
+}
+
+fn operator_document(
+	node: u8,
+	operator: AccountId,
+	genesis: [u8; 32],
+	nonce: [u8; 32],
+	at: u64,
+	pcrs: Pcrs,
+) -> Evidence {
+	let request = DocumentRequest {
+		node_key: key(node).0,
+		genesis_hash: genesis,
+		nonce,
+		operator: operator.encode(),
+		pcrs,
+		now: at,
+	};
 	Evidence::Nitro { document: BoundedVec::truncate_from(nitro_document(&request).unwrap()) }
 }
 

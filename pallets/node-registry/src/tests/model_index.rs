@@ -85,7 +85,15 @@ fn candidates_are_live_serve_the_mode_and_tee_ones_are_attested() {
 		assert_eq!(candidates(1, VerificationMode::Zkml), vec![]);
 		assert_eq!(candidates(9, VerificationMode::Vanilla), vec![]);
 		assert_eq!(candidates(1, VerificationMode::Tee), vec![]);
-		assert_ok!(attest(2, BOB, |nonce| dev_document(2, nonce)));
+		let pcrs = Pcrs::development(DEVELOPMENT_IMAGE);
+		assert_ok!(attest(2, BOB, |nonce| operator_document(
+			2,
+			BOB,
+			GENESIS_HASH,
+			nonce,
+			NOW,
+			pcrs
+		)));
 		assert_eq!(candidates(1, VerificationMode::Tee), vec![key(2)]);
 		let settling = |node, mode| {
 			<Registry as InferenceNodes<AccountId, Balance, u32>>::settling_operator(
