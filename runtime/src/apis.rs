@@ -201,6 +201,14 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_model_hub::runtime_api::ModelHubApi<Block> for Runtime {
+		fn serving(
+			model: pallet_model_hub::runtime_api::ModelId,
+		) -> Option<pallet_model_hub::runtime_api::ModelServing> {
+			pallet_model_hub::Pallet::<Runtime>::serving(model)
+		}
+	}
+
 	impl pallet_inference::runtime_api::InferenceApi<
 		Block,
 		pallet_inference::RequestOf<Runtime>,

@@ -1,25 +1,27 @@
 // A TorchScript model on a --dev chain: scripts/torch-model.py writes a small MLP with
-// PyTorch; opg-executor serves it on libtorch and holds the node key itself, as an enclave
-// would (`serve --node-key`; the node's keystore has no key, `--executor-node-key` names
-// it), and produces the dev Nitro evidence that attests it. Vanilla and TEE requests are
+// PyTorch; opg-executor serves it on libtorch in TEE mode: it generates the node key
+// itself, as an enclave does (`serve --evidence dev --operator`; no one else ever holds the
+// key: the node's keystore has none, `--executor-node-key` names it), signs the
+// registration's proof of possession for its operator, and produces the dev Nitro
+// evidence that attests it. Vanilla and TEE requests are
 // served by the off-chain worker with the executor's signatures, and settled and paid;
 // batch-mode requests under a root the executor signs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { cryptoWaitReady, decodeAddress, signatureVerify } from '@polkadot/util-crypto';
 import { connect, removeDir, startNode, tempDir } from './helpers.mjs';
 import {
   MODES, OPG, eventOf, publishModel, registerNode, requestInference, rpc, send, verifyBatchProof, verifyResult,
   waitForResult,
 } from './lib/chain.mjs';
 import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
+import { registrationMessage } from './lib/messages.mjs';
 
 const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
 const SCRIPT = new URL('../../scripts/torch-model.py', import.meta.url).pathname;
@@ -55,16 +57,16 @@ before(async () => {
   assert.equal(put.match(/^hash: (0x[0-9a-f]+)$/m)[1], config.hash);
   writeFileSync(path.join(dir, 'executor.json'), JSON.stringify({ models: [config] }));
 
-  // The node key exists only in the executor (and in this test, which registers it).
-  const seed = randomBytes(32);
-  writeFileSync(path.join(dir, 'node.key'), u8aToHex(seed));
-  nodeKey = keyring.addFromSeed(seed);
-
+  // The node key is born in the executor and exists nowhere else.
+  const alice = keyring.addFromUri('//Alice');
+  const operator = u8aToHex(decodeAddress(alice.address));
   executor = await startExecutor(['--store', store, '--config', path.join(dir, 'executor.json'), '--device', 'cpu',
-    '--node-key', path.join(dir, 'node.key'), '--evidence', 'dev']);
+    '--evidence', 'dev', '--operator', operator]);
   executorUrl = executor.url;
   const { health } = executor;
-  assert.equal(health.node, u8aToHex(nodeKey.publicKey));
+  assert.match(health.node, /^0x[0-9a-f]{64}$/);
+  assert.equal(health.operator, operator);
+  nodeKey = { publicKey: hexToU8a(health.node) };
   assert.deepEqual(health.models.map((m) => [m.hash, m.device]), [[config.hash, 'cpu']]);
 
   node = await startNode(['--dev', '--tmp', '--executor-url', executorUrl,
@@ -80,10 +82,16 @@ before(async () => {
     schema: { inputs: [tensor([1, 16])], outputs: [tensor([1, 4])] },
     modes: MODES.vanilla | MODES.tee,
   });
-  await registerNode(api, keyring, nodeKey, [modelId], MODES.vanilla | MODES.tee);
+  // The proof of possession comes from the executor, for the operator it serves.
+  const possession = await fetch(executor.api.registration(api.genesisHash.toHex()), { method: 'POST' })
+    .then((r) => r.json());
+  assert.equal(possession.node, health.node);
+  assert.ok(signatureVerify(registrationMessage(api.genesisHash, decodeAddress(alice.address)), possession.signature,
+    health.node).isValid);
+  await registerNode(api, keyring, nodeKey, [modelId], MODES.vanilla | MODES.tee, possession.signature);
 
-  // Attested with development Nitro evidence that the executor binds to the key it holds.
-  const alice = keyring.addFromUri('//Alice');
+  // Attested with development Nitro evidence that the executor binds to the key it holds
+  // and to its operator.
   const challenged = await send(api, api.tx.nodeRegistry.requestChallenge(nodeKey.publicKey), alice);
   const nonce = eventOf(challenged, api.events.nodeRegistry.ChallengeIssued).data.nonce.toHex();
   const evidence = await fetch(executor.api.attestation(api.genesisHash.toHex(), nonce),
@@ -129,5 +137,31 @@ test('TEE requests in batch mode settle under a root the executor signs over its
     const proof = await rpc(node.url, 'inference_batchProof', id);
     assert.equal(proof.node, u8aToHex(nodeKey.publicKey));
     assert.ok(verifyBatchProof(proof), 'the leaf proves into the root the executor signed');
+  }
+});
+
+test('an executor configured with the model id reads its hash and schema from the chain', async () => {
+  const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  const byId = path.join(dir, 'by-id.json');
+  writeFileSync(byId, JSON.stringify({ models: [{ model: modelId, max_batch: 4 }] }));
+  // The same store (the model is there); no schema written anywhere but the chain.
+  const second = await startExecutor(['--store', path.join(dir, 'store'), '--config', byId, '--device', 'cpu',
+    '--chain-rpc', node.url.replace('ws:', 'http:')]);
+  try {
+    assert.deepEqual(second.health.models.map((m) => m.hash), [config.hash]);
+    const { input, output } = reference(0);
+    const response = await fetch(second.api.infer(config.hash), { method: 'POST', body: Buffer.from(input) });
+    assert.equal(response.status, 200, await response.clone().text());
+    const answer = new Float32Array((await response.arrayBuffer()));
+    answer.forEach((value, i) => assert.ok(Math.abs(value - output[i]) <= 1e-6 + 1e-5 * Math.abs(output[i])));
+    // A model the chain does not know: the executor refuses to start.
+    const unknown = path.join(dir, 'unknown.json');
+    writeFileSync(unknown, JSON.stringify({ models: [{ model: modelId + 1000 }] }));
+    const run = spawnSync(EXECUTOR_BIN, ['serve', '--listen', '127.0.0.1:0', '--store', path.join(dir, 'store'),
+      '--config', unknown, '--device', 'cpu', '--chain-rpc', node.url], { encoding: 'utf8', timeout: 60000 });
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /not published on this chain/);
+  } finally {
+    second.stop();
   }
 });

@@ -24,6 +24,7 @@
 //! built by `opg_settlement::message`.
 
 pub mod batch;
+pub mod chain;
 pub mod evidence;
 pub mod fetch;
 pub mod http;
@@ -117,7 +118,7 @@ pub struct TorchConfig {
 	pub max_batch: usize,
 }
 
-fn default_max_batch() -> usize {
+pub(crate) fn default_max_batch() -> usize {
 	32
 }
 
@@ -142,6 +143,7 @@ pub struct Executor {
 	fetch_private: bool,
 	node_key: Option<NodeKey>,
 	evidence: Option<evidence::EvidenceSource>,
+	operator: Option<Vec<u8>>,
 	signed: Mutex<SignedResults>,
 	metrics: Arc<Metrics>,
 	proving: Arc<tokio::sync::Semaphore>,
@@ -235,6 +237,7 @@ impl Executor {
 			fetch_private: false,
 			node_key: None,
 			evidence: None,
+			operator: None,
 			signed: Mutex::default(),
 			metrics: Arc::default(),
 			proving: Arc::new(tokio::sync::Semaphore::new(Concurrency::default().proving)),
@@ -301,15 +304,32 @@ impl Executor {
 		self
 	}
 
-	/// The attestation document binding the node key to the chain `genesis` and the
-	/// challenge `nonce`: `Ok(None)` without a node key or an evidence source.
+	/// The operator account (its SCALE encoding) this executor serves: attestation
+	/// documents bind it, and the node key signs its registration for it alone.
+	pub fn with_operator(mut self, operator: Vec<u8>) -> Self {
+		self.operator = Some(operator);
+		self
+	}
+
+	/// The operator account this executor serves, if set.
+	pub fn operator(&self) -> Option<&[u8]> {
+		self.operator.as_deref()
+	}
+
+	/// The attestation document binding the node key to the chain `genesis`, the
+	/// challenge `nonce` and the operator: `Ok(None)` without a node key, an evidence
+	/// source or an operator.
 	pub fn attestation(
 		&self,
 		genesis: &[u8; 32],
 		nonce: &[u8; 32],
 	) -> Result<Option<Vec<u8>>, String> {
-		let (Some(key), Some(source)) = (&self.node_key, self.evidence) else { return Ok(None) };
-		source.document(&key.public(), genesis, nonce).map(Some)
+		let (Some(key), Some(source), Some(operator)) =
+			(&self.node_key, self.evidence, &self.operator)
+		else {
+			return Ok(None);
+		};
+		source.document(&key.public(), genesis, nonce, operator).map(Some)
 	}
 
 	/// Serves the TorchScript model `hash` (which must be in the store: see

@@ -4,9 +4,13 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use opg_executor::{
-	batch::BatchLimits, evidence::EvidenceSource, http, signing::NodeKey,
-	store::Limits as StoreLimits, torch, ArtifactStore, Concurrency, Executor, InputSource,
-	TorchConfig,
+	batch::BatchLimits,
+	chain::{self, ModelEntry},
+	evidence::EvidenceSource,
+	http,
+	signing::NodeKey,
+	store::Limits as StoreLimits,
+	torch, ArtifactStore, Concurrency, Executor, InputSource,
 };
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -69,10 +73,16 @@ enum Command {
 		/// `opg-zk setup --out {DIR}/{model hash hex}` writes it.
 		#[arg(long)]
 		zk_keys: Option<PathBuf>,
-		/// The TorchScript models to serve: a JSON file `{"models": [{"hash", "schema",
-		/// "max_batch"}]}` (see docs/inference-node.md).
+		/// The TorchScript models to serve: a JSON file `{"models": [{"model", "max_batch"}]}`
+		/// naming each by its model hub id (with `--chain-rpc`), or by `"hash"` and
+		/// `"schema"` written out (see docs/inference-node.md).
 		#[arg(long)]
 		config: Option<PathBuf>,
+		/// A node's JSON-RPC (`http://…`, e.g. the local node's `http://127.0.0.1:9944`):
+		/// models named by id in `--config` take their artifact hash and schema from the
+		/// chain's model hub.
+		#[arg(long, value_name = "URL")]
+		chain_rpc: Option<String>,
 		/// Where TorchScript models run: auto (CUDA 0 if present, else CPU), cpu, cuda, cuda:N.
 		#[arg(long, default_value = "auto")]
 		device: String,
@@ -95,14 +105,21 @@ enum Command {
 		#[arg(long)]
 		fetch_private_addresses: bool,
 		/// A file with the node key's 32-byte secret seed (hex): the executor then signs
-		/// results (TEE mode) and data-provenance statements.
-		#[arg(long)]
+		/// results and data-provenance statements. Not in TEE mode: with `--evidence` the
+		/// executor generates its key itself.
+		#[arg(long, conflicts_with = "evidence")]
 		node_key: Option<PathBuf>,
-		/// Where attestation documents binding the node key come from: dev (development
-		/// documents, trusted only by dev and local chains) or nitro (the Nitro Secure
-		/// Module; built with `--features nitro`).
-		#[arg(long, requires = "node_key")]
+		/// TEE mode: the executor generates its node key at start (it never leaves the
+		/// process) and attests it with documents from: dev (development documents,
+		/// trusted only by dev and local chains) or nitro (the Nitro Secure Module; built
+		/// with `--features nitro`).
+		#[arg(long, requires = "operator")]
 		evidence: Option<String>,
+		/// The operator account this executor serves (hex of its SCALE encoding: the
+		/// 32-byte public key of an `AccountId32`): attestation documents bind it, and
+		/// `/v1/registration` signs the node key's registration for it alone.
+		#[arg(long)]
+		operator: Option<String>,
 	},
 	/// Add a file to the artifact store; prints its hash and size (what the model hub records).
 	Put {
@@ -180,10 +197,10 @@ fn parse_hash(text: &str) -> Result<[u8; 32]> {
 }
 
 /// The `models` of an executor configuration file.
-fn read_config(path: &std::path::Path) -> Result<Vec<TorchConfig>> {
+fn read_config(path: &std::path::Path) -> Result<Vec<ModelEntry>> {
 	#[derive(serde::Deserialize)]
 	struct Config {
-		models: Vec<TorchConfig>,
+		models: Vec<ModelEntry>,
 	}
 	let text =
 		std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -225,6 +242,7 @@ fn main() -> Result<()> {
 			retention_s,
 			zk_keys,
 			config,
+			chain_rpc,
 			device,
 			queue,
 			batch_window_us,
@@ -233,6 +251,7 @@ fn main() -> Result<()> {
 			fetch_private_addresses,
 			node_key,
 			evidence,
+			operator,
 		} => {
 			let token = node_token_file.as_deref().map(read_token).transpose()?;
 			anyhow::ensure!(
@@ -261,8 +280,17 @@ fn main() -> Result<()> {
 				executor = executor.with_node_key(key);
 			}
 			if let Some(source) = evidence {
-				executor = executor
-					.with_evidence(EvidenceSource::parse(&source).map_err(anyhow::Error::msg)?);
+				let source = EvidenceSource::parse(&source).map_err(anyhow::Error::msg)?;
+				// Born here, never written: only this process can sign as the attested node.
+				let key = NodeKey::generate();
+				tracing::info!(node = %format!("0x{}", hex::encode(key.public())), "generated the node key (TEE mode)");
+				executor = executor.with_node_key(key).with_evidence(source);
+			}
+			if let Some(operator) = operator {
+				let operator = opg_executor_api::parse_hex(&operator)
+					.filter(|bytes| !bytes.is_empty())
+					.with_context(|| format!("--operator {operator:?} is not an account in hex"))?;
+				executor = executor.with_operator(operator);
 			}
 			let models = match config {
 				Some(path) => read_config(&path)?,
@@ -274,7 +302,10 @@ fn main() -> Result<()> {
 				if let Some(threads) = threads {
 					tch::set_num_threads(threads);
 				}
-				for model in models {
+				for entry in models {
+					let model = runtime
+						.block_on(chain::resolve(&entry, chain_rpc.as_deref()))
+						.map_err(anyhow::Error::msg)?;
 					let hash = parse_hash(&model.hash)?;
 					anyhow::ensure!(
 						runtime.block_on(executor.fetch_missing(&hash))?,

@@ -18,6 +18,7 @@ extern crate alloc;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+pub mod runtime_api;
 #[cfg(any(test, feature = "runtime-benchmarks", feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
@@ -407,6 +408,18 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// What an executor needs to serve model `model` (artifact and schema), active or
+		/// deprecated; `None` if it was never published or was removed. The answer of
+		/// [`runtime_api::ModelHubApi::serving`].
+		pub fn serving(model: ModelId) -> Option<opg_primitives::ModelServing> {
+			Models::<T>::get(model).map(|record| opg_primitives::ModelServing {
+				artifact_hash: record.spec.artifact.hash,
+				artifact_size: record.spec.artifact.size,
+				schema: record.spec.schema,
+				active: record.status == ModelStatus::Active,
+			})
+		}
+
 		/// Checks a spec and its key; the prepared key of a ZKML model.
 		fn check_spec(
 			spec: &ModelSpecOf<T>,

@@ -196,6 +196,30 @@ fn owner_manages_price_deprecation_and_removal() {
 }
 
 #[test]
+fn executors_read_a_models_artifact_and_schema_until_it_is_removed() {
+	new_test_ext().execute_with(|| {
+		assert_eq!(ModelHub::serving(0), None, "never published");
+		let spec = spec("mnist", 1);
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), spec.clone(), None));
+		let expected = opg_primitives::ModelServing {
+			artifact_hash: spec.artifact.hash,
+			artifact_size: spec.artifact.size,
+			schema: spec.schema.clone(),
+			active: true,
+		};
+		assert_eq!(ModelHub::serving(0), Some(expected.clone()));
+		// A deprecated model is still served, for the requests already made.
+		assert_ok!(ModelHub::deprecate(RuntimeOrigin::signed(ALICE), 0));
+		assert_eq!(
+			ModelHub::serving(0),
+			Some(opg_primitives::ModelServing { active: false, ..expected })
+		);
+		assert_ok!(ModelHub::remove(RuntimeOrigin::signed(ALICE), 0));
+		assert_eq!(ModelHub::serving(0), None);
+	});
+}
+
+#[test]
 fn a_model_open_requests_need_is_not_removed() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), zkml_spec(), key(VK)));

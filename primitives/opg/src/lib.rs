@@ -26,6 +26,9 @@ mod serving;
 mod traits;
 
 pub use bounded_collections::{BoundedVec, ConstU32, Get};
+/// The SCALE codec these types encode with, for users that decode them off chain (the
+/// executor reading [`ModelServing`]) without naming the crate themselves.
+pub use codec;
 pub use ids::*;
 pub use modes::*;
 pub use schema::*;

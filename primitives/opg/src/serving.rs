@@ -18,3 +18,33 @@ pub struct ServingTerms<Balance> {
 	/// The byte length of one output ([`crate::Schema::output_len`]).
 	pub output_len: u64,
 }
+
+/// What an executor needs to serve a published model: the artifact it loads and the
+/// tensors it takes and returns, as the model hub records them. The model hub's runtime
+/// API answers it ([`MODEL_SERVING_CALL`]), so that an operator names a model by its id
+/// and never writes its schema a second time.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	codec::Encode,
+	codec::Decode,
+	codec::DecodeWithMemTracking,
+	scale_info::TypeInfo,
+	Debug,
+)]
+pub struct ModelServing {
+	/// SHA-256 of the artifact.
+	pub artifact_hash: ContentHash,
+	/// The artifact's size in bytes.
+	pub artifact_size: u64,
+	/// Inputs and outputs.
+	pub schema: crate::Schema,
+	/// Whether the model takes new requests (a deprecated one is still served for the
+	/// requests already made).
+	pub active: bool,
+}
+
+/// The runtime call (`state_call` method) that answers a model's [`ModelServing`]:
+/// `ModelHubApi::serving(model: ModelId) -> Option<ModelServing>`, SCALE in and out.
+pub const MODEL_SERVING_CALL: &str = "ModelHubApi_serving";
