@@ -9,7 +9,9 @@
 //!
 //! What keeps a result from being lost: requests are served earliest deadline first, and
 //! not once their deadline is the current block (the result could not be included in
-//! time); a run takes new jobs for a time budget, not a fixed count, and a lock in
+//! time); up to eight executor calls are in flight at once (a busy executor's `503` is
+//! asked again after a pause); a run takes new jobs for a time budget, not a
+//! fixed count, and a lock in
 //! offchain storage keeps runs from overlapping; a result counts as submitted only once
 //! the pool accepted it (a batch whose root could not be signed is served again next
 //! block), and a submitted result whose request is still open a few blocks later is
@@ -34,7 +36,7 @@
 //! and the proof comes back in `x-opg-proof`.
 
 use super::*;
-use alloc::{format, string::String, vec::Vec};
+use alloc::{collections::VecDeque, format, string::String, vec::Vec};
 use codec::{Decode, Encode};
 use frame_support::BoundedVec;
 use frame_system::{
@@ -71,6 +73,11 @@ const SUBMITTED_KEY: &[u8] = b"opg::inference::submitted";
 const LOCK_KEY: &[u8] = b"opg::inference::worker-lock";
 /// Time the executor has for one request.
 const EXECUTOR_TIMEOUT_MS: u64 = 10_000;
+/// Executor calls kept in flight at once: the executor runs them side by side (TorchScript
+/// requests batch on libtorch) instead of one after another.
+const IN_FLIGHT: usize = 8;
+/// How long the worker waits before calling again an executor that answered busy.
+const BUSY_BACKOFF_MS: u64 = 200;
 /// How long one run takes new jobs; it then finishes those it has (each within
 /// [`EXECUTOR_TIMEOUT_MS`]) and leaves the rest to the next run.
 const WORK_BUDGET_MS: u64 = 12_000;
@@ -98,8 +105,19 @@ type Execution = (Vec<u8>, Option<ZkProof>, Option<Signature>);
 enum Failure {
 	/// No node could serve it: the node declines it ([`Call::cannot_serve`]).
 	CannotServe(CannotServeReason),
+	/// The executor is busy (`503`): tried again in this run, after the calls in flight.
+	Busy,
 	/// Anything else: tried again next run.
 	Error(String),
+}
+
+/// An executor call sent and not yet answered.
+struct Sent {
+	pending: http::PendingRequest,
+	deadline: Timestamp,
+	stored: Option<ContentHash>,
+	zkml: bool,
+	executor_signs: bool,
 }
 
 impl From<String> for Failure {
@@ -157,85 +175,106 @@ impl<T: Config> Pallet<T> {
 			let mut leaves = Vec::new();
 			let mut batched = Vec::new();
 			let mut proven: Vec<Proven<T>> = Vec::new();
-			for (id, request) in Self::due_assignments(node, now, &submitted) {
+			let mut queue: VecDeque<(RequestId, RequestOf<T>)> =
+				Self::due_assignments(node, now, &submitted).into();
+			while !queue.is_empty() {
 				if sp_io::offchain::timestamp() >= stop_at {
 					log::info!(target: LOG_TARGET, "time budget spent: the rest waits for the next run");
 					break;
 				}
-				let (output, proof, executor_signature) = match Self::execute(
-					url,
-					id,
-					node,
-					&request,
-					executor_signs,
-				) {
-					Ok(answer) => answer,
-					Err(Failure::CannotServe(reason)) => {
-						let accepted = match executor_signs {
-							false => Self::submit_cannot_serve(id, node, &request, reason),
-							true => {
-								log::warn!(target: LOG_TARGET, "request {id}: cannot be served ({reason:?}), and the executor that holds the node key does not sign notices");
-								false
-							},
-						};
-						let entry = (id, request.attempts, request.deadline);
-						Self::record(&mut submitted, [entry], now, accepted);
-						continue;
-					},
-					Err(Failure::Error(reason)) => {
-						log::warn!(target: LOG_TARGET, "request {id}: {reason}");
-						continue;
-					},
-				};
-				let output_hash = opg_settlement::sha256(&output);
-				let output = match request.settlement {
-					SettlementMode::Batch => {
-						leaves.push(merkle::Leaf {
-							request: id,
-							input_hash: request.input_hash,
-							output_hash,
-						});
-						batched.push((id, request.attempts, request.deadline));
-						continue;
-					},
-					SettlementMode::Private => Output::Hash(output_hash),
-					SettlementMode::Individual => match BoundedVec::try_from(output) {
-						Ok(bytes) => Output::Inline(bytes),
-						Err(_) => {
-							log::warn!(target: LOG_TARGET, "request {id}: output above the inline limit");
+				// Up to IN_FLIGHT calls go out together; their answers are then taken in order.
+				let window: Vec<_> = queue
+					.drain(..queue.len().min(IN_FLIGHT))
+					.map(|(id, request)| {
+						let sent = Self::start(url, id, node, &request, executor_signs);
+						(id, request, sent)
+					})
+					.collect();
+				let mut busy = Vec::new();
+				for (id, request, sent) in window {
+					let answer = sent.and_then(|sent| Self::finish(id, sent));
+					let (output, proof, executor_signature) = match answer {
+						Ok(answer) => answer,
+						Err(Failure::Busy) => {
+							busy.push((id, request));
 							continue;
 						},
-					},
-				};
-				let signature = match executor_signature {
-					Some(signature) => signature,
-					None => {
-						let Ok(message) = Self::result_message(&request, id, &output_hash) else {
-							return;
-						};
-						let Some(signature) =
-							sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message)
-						else {
+						Err(Failure::CannotServe(reason)) => {
+							let accepted = match executor_signs {
+								false => Self::submit_cannot_serve(id, node, &request, reason),
+								true => {
+									log::warn!(target: LOG_TARGET, "request {id}: cannot be served ({reason:?}), and the executor that holds the node key does not sign notices");
+									false
+								},
+							};
+							let entry = (id, request.attempts, request.deadline);
+							Self::record(&mut submitted, [entry], now, accepted);
 							continue;
-						};
-						signature
-					},
-				};
-				let result = InferenceResult { request: id, node, output };
-				let entry = (id, request.attempts, request.deadline);
-				match proof {
-					Some(proof) => proven.push((
-						request.model,
-						ProvenResult { result, proof, signature },
-						entry,
-					)),
-					None => {
-						let accepted = Self::submit(Call::submit_result { result, signature });
-						if accepted {
-							log::info!(target: LOG_TARGET, "request {id}: result submitted");
-						}
-						Self::record(&mut submitted, [entry], now, accepted);
-					},
+						},
+						Err(Failure::Error(reason)) => {
+							log::warn!(target: LOG_TARGET, "request {id}: {reason}");
+							continue;
+						},
+					};
+					let output_hash = opg_settlement::sha256(&output);
+					let output = match request.settlement {
+						SettlementMode::Batch => {
+							leaves.push(merkle::Leaf {
+								request: id,
+								input_hash: request.input_hash,
+								output_hash,
+							});
+							batched.push((id, request.attempts, request.deadline));
+							continue;
+						},
+						SettlementMode::Private => Output::Hash(output_hash),
+						SettlementMode::Individual => match BoundedVec::try_from(output) {
+							Ok(bytes) => Output::Inline(bytes),
+							Err(_) => {
+								log::warn!(target: LOG_TARGET, "request {id}: output above the inline limit");
+								continue;
+							},
+						},
+					};
+					let signature = match executor_signature {
+						Some(signature) => signature,
+						None => {
+							let Ok(message) = Self::result_message(&request, id, &output_hash)
+							else {
+								return;
+							};
+							let Some(signature) =
+								sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message)
+							else {
+								continue;
+							};
+							signature
+						},
+					};
+					let result = InferenceResult { request: id, node, output };
+					let entry = (id, request.attempts, request.deadline);
+					match proof {
+						Some(proof) => proven.push((
+							request.model,
+							ProvenResult { result, proof, signature },
+							entry,
+						)),
+						None => {
+							let accepted = Self::submit(Call::submit_result { result, signature });
+							if accepted {
+								log::info!(target: LOG_TARGET, "request {id}: result submitted");
+							}
+							Self::record(&mut submitted, [entry], now, accepted);
+						},
+					}
+				}
+				// A busy executor's calls go first in the next window, after a pause.
+				if !busy.is_empty() {
+					for item in busy.into_iter().rev() {
+						queue.push_front(item);
+					}
+					let pause = Duration::from_millis(BUSY_BACKOFF_MS);
+					sp_io::offchain::sleep_until(sp_io::offchain::timestamp().add(pause));
 				}
 			}
 			let max = T::MaxBatchLen::get() as usize;
@@ -417,6 +456,17 @@ impl<T: Config> Pallet<T> {
 	/// POSTs `body` to the executor at `url` (`uri` under it) and waits for the answer;
 	/// reading its body is bounded by the same deadline ([`Self::read_body`]).
 	fn post(url: &str, uri: &str, body: Vec<u8>) -> Result<(http::Response, Timestamp), String> {
+		let (pending, deadline) = Self::send(url, uri, body)?;
+		Ok((Self::wait(pending, deadline)?, deadline))
+	}
+
+	/// POSTs `body` to the executor at `url` (`uri` under it) without waiting: the answer
+	/// is due by the returned deadline ([`Self::wait`]).
+	fn send(
+		url: &str,
+		uri: &str,
+		body: Vec<u8>,
+	) -> Result<(http::PendingRequest, Timestamp), String> {
 		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(EXECUTOR_TIMEOUT_MS));
 		// No chunk for an empty body: an empty chunk ends the body, and `send` then fails
 		// writing its own end.
@@ -434,11 +484,15 @@ impl<T: Config> Pallet<T> {
 			.deadline(deadline)
 			.send()
 			.map_err(|_| format!("executor at {url} unreachable"))?;
-		let response = pending
+		Ok((pending, deadline))
+	}
+
+	/// The answer to a call [`Self::send`] sent, by its deadline.
+	fn wait(pending: http::PendingRequest, deadline: Timestamp) -> Result<http::Response, String> {
+		pending
 			.try_wait(deadline)
 			.map_err(|_| String::from("executor timed out"))?
-			.map_err(|e| format!("executor request failed: {e:?}"))?;
-		Ok((response, deadline))
+			.map_err(|e| format!("executor request failed: {e:?}"))
 	}
 
 	/// Up to `limit` bytes of `response`'s body, read by `deadline`: an executor that sends
@@ -457,15 +511,15 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Runs request `id` on the executor and returns the output bytes, with a proof for a
-	/// ZKML request, and with the executor's signature when `executor_signs`.
-	fn execute(
+	/// Sends request `id` to the executor at `url`, without waiting for the answer
+	/// ([`Self::finish`]): the executor is asked to sign when `executor_signs`.
+	fn start(
 		url: &str,
 		id: RequestId,
 		node: NodeKey,
 		request: &RequestOf<T>,
 		executor_signs: bool,
-	) -> Result<Execution, Failure> {
+	) -> Result<Sent, Failure> {
 		let input = Inputs::<T>::get(id).ok_or("input missing")?;
 		let zkml = request.mode == VerificationMode::Zkml;
 		let genesis = Self::genesis_hash().map_err(|_| String::from("genesis hash unknown"))?;
@@ -498,7 +552,15 @@ impl<T: Config> Pallet<T> {
 			},
 		};
 		let uri = call.uri(url);
-		let (mut response, deadline) = Self::post(url, &uri, body)?;
+		let (pending, deadline) = Self::send(url, &uri, body)?;
+		Ok(Sent { pending, deadline, stored, zkml, executor_signs })
+	}
+
+	/// The answer to request `id` sent by [`Self::start`]: the output bytes, with a proof
+	/// for a ZKML request, and with the executor's signature when it was asked to sign.
+	fn finish(id: RequestId, sent: Sent) -> Result<Execution, Failure> {
+		let Sent { pending, deadline, stored, zkml, executor_signs } = sent;
+		let mut response = Self::wait(pending, deadline)?;
 		let code = response.code;
 		let headers = response.headers();
 		let header = |name| headers.find(name).map(String::from);
@@ -506,6 +568,10 @@ impl<T: Config> Pallet<T> {
 			(header(api::header::PROOF), header(api::header::SIGNATURE));
 		let (missing, commitment_header) =
 			(header(api::header::MISSING), header(api::header::INPUT_COMMITMENT));
+		// Busy: `503`, with `retry-after` (which no successful answer carries).
+		if code == 503 || header("retry-after").is_some() {
+			return Err(Failure::Busy);
+		}
 		if stored.is_some() && missing.as_deref() == Some(api::header::MISSING_INPUT) {
 			// The executor found the input in no store, peer or locator: no node holding
 			// what this one knows could serve it.

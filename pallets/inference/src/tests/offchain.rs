@@ -130,6 +130,32 @@ fn the_worker_runs_an_assignment_and_submits_a_result_that_settles() {
 }
 
 #[test]
+fn a_busy_executor_is_asked_again_in_the_same_run() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(1, 1_000);
+		set_executor_url();
+		let first = request(ALICE);
+		let second = request(ALICE);
+		// Both calls go out before either answer is read; the first is answered busy.
+		let path = format!("/v1/infer/0x{}", hex::encode([0xaa; 32]));
+		expect_post(&state, path.clone(), b"inpt", b"busy", &[("retry-after", "1".into())]);
+		expect_inference(&state, b"inpt", b"second");
+		expect_post(&state, path, b"inpt", b"first", &[]);
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		let settled: Vec<_> = calls
+			.iter()
+			.map(|call| match call {
+				Call::submit_result { result, .. } => (result.request, result.output.clone()),
+				other => panic!("unexpected call {other:?}"),
+			})
+			.collect();
+		assert_eq!(settled, vec![(second, output(b"second")), (first, output(b"first"))]);
+	});
+}
+
+#[test]
 fn the_executors_token_goes_with_every_call() {
 	let (mut ext, state, pool) = worker_ext();
 	ext.execute_with(|| {
