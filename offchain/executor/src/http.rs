@@ -504,7 +504,10 @@ fn stored_input(query: Option<&str>, body: &Bytes) -> Result<Option<ContentHash>
 /// from the request's `locator`, a public `http://` URL whose bytes must hash right), or
 /// the body.
 /// A private request's stored input (`reader` its requester) is kept readable by the
-/// requester alone, unless the store already held it for anyone.
+/// requester alone, unless the store already held it for anyone. A stored input that is
+/// another requester's private input is not used for this request unless the request
+/// brings the bytes itself, from its locator: knowing a hash (it is on chain) must not let
+/// anyone run a model on someone else's private input, or read it.
 async fn input_bytes(
 	executor: &Executor,
 	stored: Option<ContentHash>,
@@ -512,46 +515,62 @@ async fn input_bytes(
 	body: &Bytes,
 	reader: Option<[u8; 32]>,
 ) -> Result<(Vec<u8>, ContentHash), Reply> {
-	match stored {
-		Some(hash) => {
-			if let Some(reader) = &reader {
-				executor.restrict_unless_public(&hash, reader).map_err(store_error)?;
+	let Some(hash) = stored else { return Ok((body.to_vec(), crate::sha256(body))) };
+	let readers = executor.store().readers(&hash).map_err(store_error)?;
+	let allowed = match (&readers, &reader) {
+		(None, _) => true,
+		(Some(readers), Some(reader)) => readers.contains(reader),
+		(Some(_), None) => false,
+	};
+	if !allowed {
+		let Some(bytes) = from_locator(executor, query, &hash).await else {
+			return Err(exec_error(ExecError::InputNotFound(hash)));
+		};
+		// The requester holds the bytes: it may read them here too.
+		if let Some(reader) = &reader {
+			executor.store().restrict(&hash, reader).map_err(store_error)?;
+		}
+		return Ok((bytes, hash));
+	}
+	if let Some(reader) = &reader {
+		executor.restrict_unless_public(&hash, reader).map_err(store_error)?;
+	}
+	if !executor.fetch_missing(&hash).await.map_err(exec_error)? {
+		let Some(bytes) = from_locator(executor, query, &hash).await else {
+			// No bytes came: the restriction made for them goes too.
+			if reader.is_some() {
+				let _ = executor.store().drop_readers_if_absent(&hash);
 			}
-			if !executor.fetch_missing(&hash).await.map_err(exec_error)? {
-				let missing = || {
-					// No bytes came: the restriction made for them goes too.
-					if reader.is_some() {
-						let _ = executor.store().drop_readers_if_absent(&hash);
-					}
-					exec_error(ExecError::InputNotFound(hash))
-				};
-				let locator =
-					query_value(query, query::LOCATOR).and_then(opg_executor_api::percent_decode);
-				let Some(locator) = locator else {
-					return Err(missing());
-				};
-				match fetch::get_external(&locator, MAX_BODY, executor.private_fetch()).await {
-					Ok(bytes) if crate::sha256(&bytes) == hash => {
-						executor.store().put_cached(&bytes).map_err(store_error)?;
-					},
-					Ok(_) => {
-						tracing::warn!(%locator, "the locator's bytes do not hash to the input");
-						return Err(missing());
-					},
-					Err(error) => {
-						tracing::warn!(%locator, ?error, "the locator did not give the input");
-						return Err(missing());
-					},
-				}
-			}
-			let input = executor
-				.store()
-				.get(&hash)
-				.map_err(store_error)?
-				.ok_or_else(|| exec_error(ExecError::InputNotFound(hash)))?;
-			Ok((input, hash))
+			return Err(exec_error(ExecError::InputNotFound(hash)));
+		};
+		executor.store().put_cached(&bytes).map_err(store_error)?;
+	}
+	let input = executor
+		.store()
+		.get(&hash)
+		.map_err(store_error)?
+		.ok_or_else(|| exec_error(ExecError::InputNotFound(hash)))?;
+	Ok((input, hash))
+}
+
+/// The bytes of stored input `hash` from the request's locator (a public `http://` URL,
+/// under `/v1/fetch`'s rules), if it gives bytes that hash right.
+async fn from_locator(
+	executor: &Executor,
+	query: Option<&str>,
+	hash: &ContentHash,
+) -> Option<Vec<u8>> {
+	let locator = query_value(query, query::LOCATOR).and_then(opg_executor_api::percent_decode)?;
+	match fetch::get_external(&locator, MAX_BODY, executor.private_fetch()).await {
+		Ok(bytes) if crate::sha256(&bytes) == *hash => Some(bytes),
+		Ok(_) => {
+			tracing::warn!(%locator, "the locator's bytes do not hash to the input");
+			None
 		},
-		None => Ok((body.to_vec(), crate::sha256(body))),
+		Err(error) => {
+			tracing::warn!(%locator, ?error, "the locator did not give the input");
+			None
+		},
 	}
 }
 

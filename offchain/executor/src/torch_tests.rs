@@ -373,6 +373,49 @@ fn a_stored_input_comes_from_its_locator_when_no_peer_has_it() {
 	});
 }
 
+/// Another requester's private input is not run for a request that only knows its hash
+/// (it is on chain): the request must bring the bytes from its locator.
+#[test]
+fn another_requesters_private_input_needs_its_bytes_not_its_hash() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	runtime.block_on(async {
+		let store = temp_store("private-input-use");
+		let model = opg_qmodel::generate(&[8, 6, 3], 5);
+		let hash = store.put(&model.to_bytes()).unwrap();
+		let input: &'static [u8] = b"\x11\x12\x13\x14\x15\x16\x17\x18";
+		let executor = Arc::new(Executor::new(store.clone(), None).with_private_fetch(true));
+		let (alice, mallory) = ([0xa1u8; 32], [0x3au8; 32]);
+		executor.restrict_unless_public(&sha256(input), &alice).unwrap();
+		store.put_cached(input).unwrap();
+		let path = format!("/v1/infer/0x{}", hex::encode(hash));
+		let ask = |requester: Option<[u8; 32]>, locator: Option<&str>| {
+			let mut query = format!("input=0x{}", hex::encode(sha256(input)));
+			if let Some(locator) = locator {
+				query += &format!("&locator={}", opg_executor_api::percent_encode(locator));
+			}
+			if let Some(requester) = requester {
+				query += &format!("&requester=0x{}", hex::encode(requester));
+			}
+			let executor = executor.clone();
+			let path = path.clone();
+			async move { route(&executor, &Method::POST, &path, Some(&query), Bytes::new()).await }
+		};
+		assert_eq!(ask(Some(alice), None).await.status, StatusCode::OK, "its requester's");
+		for stranger in [Some(mallory), None] {
+			let refused = ask(stranger, None).await;
+			assert_eq!(refused.status, StatusCode::NOT_FOUND, "{stranger:?}");
+			assert_eq!(refused.header("x-opg-missing"), Some("input"));
+		}
+		assert_eq!(store.readers(&sha256(input)).unwrap(), Some(vec![alice]));
+		// Bringing the bytes proves holding them: the request runs, and may read them.
+		let source = canned_server(input).await;
+		let reply = ask(Some(mallory), Some(&source)).await;
+		assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+		assert_eq!(reply.body, model.evaluate_bytes(input).unwrap());
+		assert_eq!(store.readers(&sha256(input)).unwrap(), Some(vec![alice, mallory]));
+	});
+}
+
 #[test]
 fn data_nodes_store_and_sign_what_a_url_returned() {
 	let runtime = tokio::runtime::Runtime::new().unwrap();
