@@ -182,6 +182,13 @@ pub fn verify(
 		nonce: None,
 		timestamp_ms: None,
 		tcb_status: Some(tcb_status),
+		tcb_level: Some(TcbLevel {
+			date: claims.platform.tcb_date_tag,
+			evaluation_data_number: claims.tcb.eval_data_number,
+		}),
+		// dcap-qvl refuses a quote from its earliest expiry on: the second before is the
+		// last it verifies.
+		valid_until: claims.earliest_expiration_date.saturating_sub(1),
 	})
 }
 
@@ -259,6 +266,40 @@ fn intel_status(status: dcap_qvl::TcbStatus) -> TcbStatus {
 			TcbStatus::TdRelaunchAdvisedConfigurationNeeded
 		},
 		Intel::Revoked => TcbStatus::Revoked,
+	}
+}
+
+/// The TCB level a quote's platform matched, beside its status: what [`judge`] needs to
+/// apply a policy again later (a governance change applies to existing attestations at
+/// their next use).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct TcbLevel {
+	/// The date of the platform's TCB level (unix seconds).
+	pub date: u64,
+	/// The collateral's `tcbEvaluationDataNumber`.
+	pub evaluation_data_number: u32,
+}
+
+impl TcbLevel {
+	/// [`judge`] of `status` at this level.
+	pub fn judge(
+		&self,
+		status: TcbStatus,
+		now: u64,
+		policy: &DcapPolicy,
+	) -> Result<TcbStatus, DcapError> {
+		judge(status, self.date, self.evaluation_data_number, now, policy)
 	}
 }
 

@@ -33,6 +33,30 @@ fn up_to_date_tdx_quote_is_accepted() {
 	assert_eq!(attestation.measurement.tee(), TeeType::Tdx);
 }
 
+/// A quote is relied on until its first certificate or collateral expires, and its TCB
+/// level is kept so that a later policy can judge it again.
+#[test]
+fn a_quote_is_valid_until_its_collateral_expires_and_keeps_its_tcb_level() {
+	let attestation = check("tdx_quote", JUNE_2025, &DcapPolicy::default()).unwrap();
+	let until = attestation.valid_until;
+	assert!(until > JUNE_2025, "{until}");
+	assert!(check("tdx_quote", until, &DcapPolicy::default()).is_ok());
+	assert!(check("tdx_quote", until + 1, &DcapPolicy::default()).is_err());
+	let level = attestation.tcb_level.unwrap();
+	assert_eq!(
+		level.judge(TcbStatus::UpToDate, JUNE_2025, &DcapPolicy::default()),
+		Ok(TcbStatus::UpToDate)
+	);
+	let stricter = DcapPolicy {
+		min_tcb_evaluation_data_number: level.evaluation_data_number + 1,
+		..DcapPolicy::default()
+	};
+	assert_eq!(
+		level.judge(TcbStatus::UpToDate, JUNE_2025, &stricter),
+		Err(DcapError::TcbEvaluationDataNumberTooLow)
+	);
+}
+
 #[test]
 fn sgx_quote_needs_governance_to_allow_its_status() {
 	let status = TcbStatus::ConfigurationAndSwHardeningNeeded;

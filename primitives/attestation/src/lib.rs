@@ -174,6 +174,14 @@ pub struct Attestation {
 	pub timestamp_ms: Option<u64>,
 	/// DCAP: the converged platform and QE TCB status.
 	pub tcb_status: Option<TcbStatus>,
+	/// DCAP: what the status was judged on besides itself, so that a later policy can be
+	/// applied to the same platform ([`dcap::TcbLevel::judge`]).
+	pub tcb_level: Option<dcap::TcbLevel>,
+	/// When the first certificate or collateral the evidence rests on expires (unix
+	/// seconds): Nitro, the earliest not-after of its certificate chain (the leaf's);
+	/// DCAP, the earliest not-after or next update of its certificates, CRLs, TCB info and
+	/// QE identity. The evidence proves nothing after this.
+	pub valid_until: u64,
 }
 
 /// Why verified evidence does not bind what the chain expects.

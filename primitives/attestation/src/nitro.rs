@@ -219,6 +219,10 @@ pub struct NitroDocument {
 	pub user_data: Option<Vec<u8>>,
 	/// The challenge nonce the enclave bound into the document.
 	pub nonce: Option<Vec<u8>>,
+	/// When the first certificate of the chain that signed it expires (unix seconds; the
+	/// leaf's, a few hours after the document on AWS): the document proves nothing after
+	/// this. Zero until [`verify`] has checked the chain.
+	pub valid_until: u64,
 }
 
 impl NitroDocument {
@@ -251,6 +255,8 @@ impl NitroDocument {
 			nonce: self.nonce.clone(),
 			timestamp_ms: Some(self.timestamp_ms),
 			tcb_status: None,
+			tcb_level: None,
+			valid_until: self.valid_until,
 		})
 	}
 }
@@ -299,7 +305,8 @@ pub fn verify_with(
 	if Sha256::digest(root).as_slice() != root_fingerprint {
 		return Err(NitroError::UntrustedRoot);
 	}
-	let leaf_key = verify_chain(&fields.cabundle, &fields.certificate, now, verifier)?;
+	let (leaf_key, valid_until) =
+		verify_chain(&fields.cabundle, &fields.certificate, now, verifier)?;
 
 	let signature: [u8; 96] = cose
 		.signature
@@ -310,7 +317,8 @@ pub fn verify_with(
 		return Err(NitroError::BadDocumentSignature);
 	}
 
-	let document = fields.document;
+	let mut document = fields.document;
+	document.valid_until = valid_until;
 	let is_zero = |index: u8| document.pcrs.get(&index).is_some_and(|v| v.iter().all(|b| *b == 0));
 	if is_zero(0) && is_zero(1) && is_zero(2) {
 		return Err(NitroError::DebugMode);
@@ -430,7 +438,15 @@ fn parse_payload(payload: &[u8]) -> Result<PayloadFields, NitroError> {
 	}
 
 	Ok(PayloadFields {
-		document: NitroDocument { module_id, timestamp_ms, pcrs, public_key, user_data, nonce },
+		document: NitroDocument {
+			module_id,
+			timestamp_ms,
+			pcrs,
+			public_key,
+			user_data,
+			nonce,
+			valid_until: 0,
+		},
 		certificate,
 		cabundle,
 	})
@@ -483,14 +499,14 @@ fn parse_pcrs(value: Value) -> Result<BTreeMap<u8, Vec<u8>>, NitroError> {
 	Ok(pcrs)
 }
 
-/// Verifies root → `cabundle[1..]` → `leaf` and returns the leaf's key.
-/// Verifies root → cabundle → leaf; returns the leaf's public key (SEC1).
+/// Verifies root → cabundle → leaf; returns the leaf's public key (SEC1) and the earliest
+/// expiry of the chain's certificates (unix seconds).
 fn verify_chain(
 	cabundle: &[Vec<u8>],
 	leaf: &[u8],
 	now: u64,
 	verifier: &impl P384Verifier,
-) -> Result<Vec<u8>, NitroError> {
+) -> Result<(Vec<u8>, u64), NitroError> {
 	let chain = cabundle
 		.iter()
 		.map(Vec::as_slice)
@@ -519,7 +535,12 @@ fn verify_chain(
 	if !usage.digital_signature() {
 		return Err(NitroError::BadKeyUsage);
 	}
-	p384_key(leaf)
+	let valid_until = chain
+		.iter()
+		.map(|cert| cert.tbs_certificate.validity.not_after.to_unix_duration().as_secs())
+		.min()
+		.unwrap_or_default();
+	Ok((p384_key(leaf)?, valid_until))
 }
 
 fn check_validity(cert: &Certificate, now: u64) -> Result<(), NitroError> {

@@ -50,6 +50,19 @@ fn real_document_verifies_inside_its_window() {
 	);
 }
 
+/// The document says until when it can be relied on: its chain's first expiry (the
+/// leaf's, hours after the document), past which verification itself fails.
+#[test]
+fn a_document_is_valid_until_its_first_certificate_expires() {
+	let bytes = vector("nitrite_nitro_attestation.b64");
+	let doc = verify(&bytes, aws_root(), NITRITE_TIME).unwrap();
+	let until = doc.valid_until;
+	assert!(until > NITRITE_TIME && until < NITRITE_TIME + 86_400, "{until}");
+	assert_eq!(doc.attestation().unwrap().valid_until, until);
+	assert!(verify(&bytes, aws_root(), until).is_ok());
+	assert_eq!(verify(&bytes, aws_root(), until + 1), Err(NitroError::CertificateExpired));
+}
+
 #[test]
 fn real_document_is_rejected_outside_its_window() {
 	let doc = vector("nitrite_nitro_attestation.b64");
