@@ -8,7 +8,8 @@ import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
 import { Keyring } from '@polkadot/keyring';
 import {
-  artifactReadMessage, batchMessage, cannotServeMessage, provenanceMessage, registrationMessage, resultMessage,
+  artifactReadMessage, batchMessage, cannotServeMessage, heartbeatMessage, provenanceMessage, registrationMessage,
+  resultMessage,
 } from './lib/messages.mjs';
 
 const FILE = new URL('../../primitives/settlement/vectors/messages.json', import.meta.url);
@@ -23,6 +24,7 @@ const build = {
   cannotServe: (i) => cannotServeMessage(hexToU8a(i.genesis), i.request, hexToU8a(i.inputHash), i.reason,
     hexToU8a(i.detail)),
   artifactRead: (i) => artifactReadMessage(hexToU8a(i.hash), i.notAfter),
+  heartbeat: (i) => heartbeatMessage(hexToU8a(i.genesis), i.at),
 };
 
 test('the signer of the vectors is //Alice', async () => {

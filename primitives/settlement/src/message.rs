@@ -24,6 +24,8 @@ pub const PROVENANCE_DOMAIN: &[u8] = b"opg/data-provenance/v1";
 pub const CANNOT_SERVE_DOMAIN: &[u8] = b"opg/cannot-serve/v1";
 /// Domain of a requester's permission to read a private request's input or output.
 pub const ARTIFACT_READ_DOMAIN: &[u8] = b"opg/artifact-read/v1";
+/// Domain separator of a node's heartbeat, sent by its off-chain worker.
+pub const HEARTBEAT_DOMAIN: &[u8] = b"opg/node-heartbeat/v1";
 
 /// [`cannot_serve`]'s reason: the stored input is unavailable from every source the node
 /// knows (its peers, the data nodes, the input's locator); the detail is 32 zero bytes.
@@ -117,6 +119,16 @@ pub fn artifact_read(hash: &Hash, not_after: u64) -> Vec<u8> {
 	message
 }
 
+/// What a node key signs to say its node is live at block `at` of this chain:
+/// `HEARTBEAT_DOMAIN ‖ genesis ‖ u64 at`.
+pub fn heartbeat(genesis: &Hash, at: u64) -> Vec<u8> {
+	let mut message = Vec::with_capacity(HEARTBEAT_DOMAIN.len() + 32 + 8);
+	message.extend_from_slice(HEARTBEAT_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(&at.to_le_bytes());
+	message
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -136,6 +148,8 @@ mod tests {
 		assert_ne!(provenance("http://a/b", &[1; 32], 5), provenance("http://a/b", &[1; 32], 6));
 		assert_ne!(artifact_read(&[1; 32], 5), artifact_read(&[1; 32], 6));
 		assert_ne!(artifact_read(&[1; 32], 5), artifact_read(&[2; 32], 5));
+		assert_ne!(heartbeat(&[1; 32], 5), heartbeat(&[1; 32], 6));
+		assert_ne!(heartbeat(&[1; 32], 5), heartbeat(&[2; 32], 5));
 	}
 
 	#[test]
@@ -147,6 +161,7 @@ mod tests {
 			PROVENANCE_DOMAIN,
 			CANNOT_SERVE_DOMAIN,
 			ARTIFACT_READ_DOMAIN,
+			HEARTBEAT_DOMAIN,
 		];
 		for (i, a) in domains.iter().enumerate() {
 			for (j, b) in domains.iter().enumerate() {

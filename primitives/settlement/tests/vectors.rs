@@ -68,6 +68,7 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 		"artifactRead" => {
 			message::artifact_read(&bytes32(&inputs["hash"]), u64_of(&inputs["notAfter"]))
 		},
+		"heartbeat" => message::heartbeat(&bytes32(&inputs["genesis"]), u64_of(&inputs["at"])),
 		other => panic!("unknown message kind {other}"),
 	}
 }
@@ -126,6 +127,11 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
 			"artifactRead",
 			"read permission for a private output",
 			json!({"hash": hex0x(&[0x88; 32]), "notAfter": "1767225600"}),
+		),
+		(
+			"heartbeat",
+			"heartbeat at a block past 32 bits",
+			json!({"genesis": genesis, "at": 0x1_0000_0001u64.to_string()}),
 		),
 	]
 }

@@ -9,6 +9,7 @@ export const DOMAINS = {
   provenance: 'opg/data-provenance/v1',
   cannotServe: 'opg/cannot-serve/v1',
   artifactRead: 'opg/artifact-read/v1',
+  heartbeat: 'opg/node-heartbeat/v1',
 };
 
 /** The reasons of a cannot-serve notice. */
@@ -53,4 +54,9 @@ export function cannotServeMessage(genesis, request, inputHash, reason, detail) 
 /** domain ‖ artifact hash ‖ u64 LE not-after (unix seconds): a requester's read permission. */
 export function artifactReadMessage(hash, notAfter) {
   return u8aConcat(stringToU8a(DOMAINS.artifactRead), u8aToU8a(hash), le(notAfter, 8));
+}
+
+/** What a node key signs to say its node is live at block `at`. */
+export function heartbeatMessage(genesis, at) {
+  return u8aConcat(stringToU8a(DOMAINS.heartbeat), u8aToU8a(genesis), le(at, 8));
 }
