@@ -39,16 +39,24 @@ test('a node registers, answers a challenge with dev evidence and is attested', 
   });
   const unpublished = {
     models: [model + 1000], modes: 0b011, hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 }, endpoint: '',
+    jobsPerBlock: 64,
   };
   await assert.rejects(
     send(api.tx.nodeRegistry.register(nodeKey.publicKey, 0b001, unpublished, 1000n * OPG, nodeKey.sign(message)), operator),
     /ModelUnavailable/,
+  );
+  // An inference node declares how many jobs a block it serves: at least one.
+  const idle = { ...unpublished, models: [model], jobsPerBlock: 0 };
+  await assert.rejects(
+    send(api.tx.nodeRegistry.register(nodeKey.publicKey, 0b001, idle, 1000n * OPG, nodeKey.sign(message)), operator),
+    /NoJobsPerBlock/,
   );
   const capabilities = {
     models: [model],
     modes: 0b011,
     hardware: { class: 'Gpu', gpuModel: 'NVIDIA H100 80GB HBM3', gpuMemoryMib: 81559 },
     endpoint: 'http://127.0.0.1:8700',
+    jobsPerBlock: 64,
   };
   const bond = 1000n * OPG;
   const registered = await send(

@@ -3,7 +3,7 @@
 //! blocks where every request is penalized and reassigned.
 
 use super::*;
-use crate::pallet::{Call, Config, Deadlines, NextRequestId, Pallet, Requests};
+use crate::pallet::{Call, Config, Deadlines, ExpiryCursor, NextRequestId, Pallet, Requests};
 use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::{
@@ -152,7 +152,7 @@ mod benchmarks {
 
 	/// A batch of `n` results of one node.
 	#[benchmark]
-	fn submit_batch(n: Linear<1, { T::MaxBatchLen::get().min(T::MaxDeadlinesPerBlock::get()) }>) {
+	fn submit_batch(n: Linear<1, { T::MaxBatchLen::get() }>) {
 		set_genesis_hash::<T>();
 		let model = T::BenchmarkHelper::serving_model(1);
 		let ids = requests::<T>(model, SettlementMode::Batch, n);
@@ -181,7 +181,7 @@ mod benchmarks {
 	/// `n` missed deadlines in one block: each node penalized, each request reassigned
 	/// among the most candidates.
 	#[benchmark]
-	fn on_initialize(n: Linear<0, { T::MaxDeadlinesPerBlock::get() }>) {
+	fn on_initialize(n: Linear<0, { T::MaxExpiriesPerBlock::get() }>) {
 		set_genesis_hash::<T>();
 		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
 		let ids = requests::<T>(model, SettlementMode::Individual, n);
@@ -189,13 +189,14 @@ mod benchmarks {
 			frame_system::Pallet::<T>::block_number().saturating_add(T::MinWindow::get());
 		let now = deadline.saturating_add(1u32.into());
 		frame_system::Pallet::<T>::set_block_number(now);
+		ExpiryCursor::<T>::put(deadline);
 
 		#[block]
 		{
 			Pallet::<T>::on_initialize(now);
 		}
 
-		assert!(Deadlines::<T>::get(deadline).is_empty());
+		assert!(Deadlines::<T>::iter_prefix(deadline).next().is_none());
 		assert!(ids.iter().all(|id| Requests::<T>::get(id).is_some_and(|r| r.attempts == 2)));
 	}
 

@@ -67,7 +67,7 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
-use opg_primitives::{InferenceNodes, ModelCatalog, ModelUsage, NodeSlashing};
+use opg_primitives::{Candidate, InferenceNodes, ModelCatalog, ModelUsage, NodeSlashing};
 use opg_settlement::{fees, merkle, message, selection};
 use opg_zk_verifier::{Groth16Verifier, Statement};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
@@ -139,7 +139,7 @@ pub mod pallet {
 			type MaxInlineInput = ConstU32<64>;
 			type MaxInlineOutput = ConstU32<64>;
 			type MaxBatchLen = ConstU32<16>;
-			type MaxDeadlinesPerBlock = ConstU32<4>;
+			type MaxExpiriesPerBlock = ConstU32<4>;
 			type UnsignedPriority = frame_support::traits::ConstU64<{ u64::MAX / 2 }>;
 			type ProofVerifier = opg_zk_verifier::PureRust;
 			type WeightInfo = ();
@@ -198,9 +198,11 @@ pub mod pallet {
 		/// The most results in one batch.
 		#[pallet::constant]
 		type MaxBatchLen: Get<u32>;
-		/// The most deadlines falling in one block.
+		/// The most missed deadlines handled at the start of one block. Any number of
+		/// deadlines may fall in one block: those beyond this many are handled in the next
+		/// blocks, in order (a result is refused once its deadline has passed either way).
 		#[pallet::constant]
-		type MaxDeadlinesPerBlock: Get<u32>;
+		type MaxExpiriesPerBlock: Get<u32>;
 		/// Pool priority of result transactions.
 		#[pallet::constant]
 		type UnsignedPriority: Get<TransactionPriority>;
@@ -262,15 +264,22 @@ pub mod pallet {
 	pub type Assignments<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, NodeKey, Twox64Concat, RequestId, ()>;
 
-	/// Requests whose current deadline is each block.
+	/// How many open requests each node is assigned: a node is assigned no more than
+	/// its declared jobs per block times a request's window.
 	#[pallet::storage]
-	pub type Deadlines<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		BlockNumberFor<T>,
-		BoundedVec<RequestId, T::MaxDeadlinesPerBlock>,
-		ValueQuery,
-	>;
+	pub type AssignedCount<T: Config> = StorageMap<_, Blake2_128Concat, NodeKey, u32, OptionQuery>;
+
+	/// Open requests by their current deadline: `(deadline, request)`. Unbounded per
+	/// block: a request is never refused for the block its deadline falls in.
+	#[pallet::storage]
+	pub type Deadlines<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, RequestId, ()>;
+
+	/// The earliest block whose missed deadlines may not all have been handled yet:
+	/// [`Hooks::on_initialize`] handles those of the blocks before the current one from
+	/// here, at most [`Config::MaxExpiriesPerBlock`] a block.
+	#[pallet::storage]
+	pub type ExpiryCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
 	/// Settled requests: the auditable record of who served what, with which evidence.
 	#[pallet::storage]
@@ -406,10 +415,9 @@ pub mod pallet {
 		FeeAboveMax,
 		/// The answer window is outside the allowed range.
 		InvalidWindow,
-		/// No live node serves this model in this mode.
+		/// No live node serves this model in this mode with room in its queue for this
+		/// window (each serves its declared jobs per block).
 		NoNodeAvailable,
-		/// Too many requests already have their deadline in that block; try another window.
-		DeadlineBlockFull,
 		/// The requester cannot cover the fee.
 		InsufficientBalance,
 		/// No open request has this id.
@@ -457,14 +465,12 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		/// Requests whose deadline was the previous block get no more time.
+		/// Requests whose deadline has passed get no more time: at most
+		/// [`Config::MaxExpiriesPerBlock`] of them, earliest deadline first.
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			let due = Deadlines::<T>::take(now.saturating_sub(One::one()));
-			let count = due.len() as u32;
-			for request in due {
-				Self::handle_missed_deadline(request, now);
-			}
-			T::WeightInfo::on_initialize(count)
+			let (handled, blocks) = Self::expire_missed(now, T::MaxExpiriesPerBlock::get());
+			T::WeightInfo::on_initialize(handled)
+				.saturating_add(T::DbWeight::get().reads_writes(blocks.into(), 1))
 		}
 
 		/// Serves the requests assigned to the node keys in this node's keystore (see
@@ -483,6 +489,7 @@ pub mod pallet {
 			assert!(T::MinWindow::get() >= One::one(), "a window is at least one block");
 			assert!(T::MinWindow::get() <= T::MaxWindow::get(), "MinWindow <= MaxWindow");
 			assert!(T::MaxAttempts::get() >= 1, "a request is assigned at least once");
+			assert!(T::MaxExpiriesPerBlock::get() >= 1, "missed deadlines are handled");
 		}
 	}
 
@@ -699,8 +706,8 @@ pub mod pallet {
 		type Call = Call<T>;
 
 		/// Result transactions (and cannot-serve notices) enter the pool only if they
-		/// would settle: the node is assigned, in time, may settle the mode, and its
-		/// signature verifies. Each provides its request ids, so a request has at most one
+		/// would settle: the node is assigned, in time, may settle the mode, its signature
+		/// verifies and a ZKML proof verifies. Each provides its request ids, so a request has at most one
 		/// result in the pool, and lives until its deadline. A refusal says why
 		/// ([`Pallet::pool_refusal`]).
 		fn validate_unsigned(_source: TransactionSource, call: &Self::Call) -> TransactionValidity {
@@ -745,6 +752,32 @@ pub mod pallet {
 				transaction = transaction.and_provides((TX_TAG, request));
 			}
 			transaction.build()
+		}
+
+		/// When a block is built or imported, only what can have changed since the pool
+		/// validated the transaction: the requests it answers are still open, assigned to
+		/// the node and in time. Signatures and proofs cannot change; dispatch checks them
+		/// (once, as the weight counts them), and a forged transaction that an author
+		/// includes anyway fails there and changes nothing.
+		fn pre_dispatch(call: &Self::Call) -> Result<(), TransactionValidityError> {
+			let open = |id: RequestId, node: &NodeKey| {
+				Self::open_request(id, node)
+					.map(|_| ())
+					.map_err(|error| Self::pool_refusal(error).into())
+			};
+			match call {
+				Call::submit_result { result, .. } | Call::submit_proven_result { result, .. } => {
+					open(result.request, &result.node)
+				},
+				Call::submit_proven_batch { results } => results
+					.iter()
+					.try_for_each(|proven| open(proven.result.request, &proven.result.node)),
+				Call::submit_batch { batch, .. } => {
+					batch.leaves.iter().try_for_each(|leaf| open(leaf.request, &batch.node))
+				},
+				Call::cannot_serve { notice, .. } => open(notice.request, &notice.node),
+				_ => Err(InvalidTransaction::Call.into()),
+			}
 		}
 	}
 }

@@ -73,12 +73,12 @@ impl<T: Config> Pallet<T> {
 		);
 
 		let id = NextRequestId::<T>::get();
-		let node = Self::choose_node(id, model, mode, 1, &[]).ok_or(Error::<T>::NoNodeAvailable)?;
+		let node = Self::choose_node(id, model, mode, 1, window, &[])
+			.ok_or(Error::<T>::NoNodeAvailable)?;
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);
-		Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
-			.map_err(|_| Error::<T>::DeadlineBlockFull)?;
 		T::Currency::hold(&HoldReason::RequestFee.into(), &requester, terms.price)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		Deadlines::<T>::insert(deadline, id, ());
 
 		NextRequestId::<T>::put(id.saturating_add(1));
 		Inputs::<T>::insert(id, &input);
@@ -88,7 +88,7 @@ impl<T: Config> Pallet<T> {
 		if let Some(commitment) = commitment {
 			InputCommitments::<T>::insert(id, commitment);
 		}
-		Assignments::<T>::insert(node, id, ());
+		Self::assign(node, id);
 		Requests::<T>::insert(
 			id,
 			Request {
@@ -116,23 +116,76 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// A bond-weighted choice among the nodes that can serve, other than `excluded`.
+	/// A bond-weighted choice among the nodes that can serve, other than `excluded`,
+	/// with room for a request of `window` blocks: a node is assigned at most its
+	/// declared jobs per block times the window, the most it can answer in time.
 	pub(crate) fn choose_node(
 		id: RequestId,
 		model: ModelId,
 		mode: VerificationMode,
 		attempt: u32,
+		window: BlockNumberFor<T>,
 		excluded: &[NodeKey],
 	) -> Option<NodeKey> {
-		let candidates: Vec<(NodeKey, BalanceOf<T>)> = T::Nodes::candidates(&model, mode)
+		let window: u32 = window.unique_saturated_into();
+		let candidates: Vec<Candidate<BalanceOf<T>>> = T::Nodes::candidates(&model, mode)
 			.into_iter()
-			.filter(|(node, _)| !excluded.contains(node))
+			.filter(|candidate| {
+				!excluded.contains(&candidate.node)
+					&& AssignedCount::<T>::get(candidate.node).unwrap_or_default()
+						< candidate.jobs_per_block.saturating_mul(window)
+			})
 			.collect();
-		let weights: Vec<u128> =
-			candidates.iter().map(|(_, bond)| (*bond).unique_saturated_into()).collect();
+		let weights: Vec<u128> = candidates
+			.iter()
+			.map(|candidate| candidate.bond.unique_saturated_into())
+			.collect();
 		let parent = frame_system::Pallet::<T>::parent_hash();
 		let seed = sp_io::hashing::blake2_256(&(b"opg/assign", parent, id, attempt).encode());
-		selection::pick(&weights, &seed).map(|index| candidates[index].0)
+		selection::pick(&weights, &seed).map(|index| candidates[index].node)
+	}
+
+	/// Assigns open request `id` to `node`.
+	fn assign(node: NodeKey, id: RequestId) {
+		Assignments::<T>::insert(node, id, ());
+		AssignedCount::<T>::mutate(node, |count| {
+			*count = Some(count.unwrap_or_default().saturating_add(1))
+		});
+	}
+
+	/// Takes open request `id` from `node`.
+	fn unassign(node: NodeKey, id: RequestId) {
+		if Assignments::<T>::take(node, id).is_some() {
+			AssignedCount::<T>::mutate_exists(node, |count| {
+				*count = count.map(|count| count.saturating_sub(1)).filter(|count| *count > 0)
+			});
+		}
+	}
+
+	/// Handles up to `budget` missed deadlines of the blocks before `now`, from
+	/// [`ExpiryCursor`] on, earliest first, and moves the cursor past the blocks it
+	/// emptied; returns how many it handled and how many blocks' entries it read (at
+	/// most `budget`).
+	pub(crate) fn expire_missed(now: BlockNumberFor<T>, budget: u32) -> (u32, u32) {
+		let mut block = ExpiryCursor::<T>::get();
+		let (mut handled, mut blocks) = (0u32, 0u32);
+		while block < now && handled < budget && blocks < budget {
+			blocks += 1;
+			let room = (budget - handled) as usize;
+			let due: Vec<RequestId> = Deadlines::<T>::iter_key_prefix(block).take(room).collect();
+			let emptied = due.len() < room;
+			for id in due {
+				Deadlines::<T>::remove(block, id);
+				Self::handle_missed_deadline(id, now);
+				handled += 1;
+			}
+			if !emptied {
+				break;
+			}
+			block = block.saturating_add(One::one());
+		}
+		ExpiryCursor::<T>::put(block);
+		(handled, blocks)
 	}
 
 	/// Pays for a checked result and records it; the request is closed.
@@ -198,19 +251,8 @@ impl<T: Config> Pallet<T> {
 	/// Removes an open request and its assignment and deadline entry.
 	pub(crate) fn close(id: RequestId, request: &RequestOf<T>) {
 		Self::forget(id, request);
-		Assignments::<T>::remove(request.node, id);
-		Self::remove_deadline(id, request.deadline);
-	}
-
-	fn remove_deadline(id: RequestId, deadline: BlockNumberFor<T>) {
-		Deadlines::<T>::mutate_exists(deadline, |due| {
-			if let Some(list) = due {
-				list.retain(|r| *r != id);
-				if list.is_empty() {
-					*due = None;
-				}
-			}
-		});
+		Self::unassign(request.node, id);
+		Deadlines::<T>::remove(request.deadline, id);
 	}
 
 	/// A justified cannot-serve notice: counts the decline, and passes the request to
@@ -222,8 +264,8 @@ impl<T: Config> Pallet<T> {
 			let _ = nodes.try_push(notice.node);
 		});
 		DeclineCounts::<T>::mutate(notice.node, |count| *count = count.saturating_add(1));
-		Assignments::<T>::remove(notice.node, id);
-		Self::remove_deadline(id, request.deadline);
+		Self::unassign(notice.node, id);
+		Deadlines::<T>::remove(request.deadline, id);
 		Self::deposit_event(Event::RequestDeclined {
 			request: id,
 			node: notice.node,
@@ -235,13 +277,14 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Penalizes the node that let `id` pass its deadline, then passes the request to
-	/// another node or, with none left or after the last attempt, refunds it.
+	/// Penalizes the node that let `id` pass its deadline (whose entry is gone), then
+	/// passes the request to another node or, with none left or after the last attempt,
+	/// refunds it.
 	pub(crate) fn handle_missed_deadline(id: RequestId, now: BlockNumberFor<T>) {
 		let Some(request) = Requests::<T>::get(id) else { return };
 		let failed = request.node;
 		let penalty = T::Nodes::slash(&failed, T::MissedDeadlinePenalty::get());
-		Assignments::<T>::remove(failed, id);
+		Self::unassign(failed, id);
 		Self::deposit_event(Event::DeadlineMissed { request: id, node: failed, penalty });
 		if !Self::pass_on(id, request.clone(), now) {
 			Self::end_unserved(id, &request);
@@ -250,7 +293,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Passes the request to a node other than its current one (whose assignment and
 	/// deadline entry are gone) and those that declined it, with a new window from `now`,
-	/// if attempts remain and a node and a deadline slot are free; whether it did.
+	/// if attempts remain and a node has room; whether it did.
 	fn pass_on(id: RequestId, mut request: RequestOf<T>, now: BlockNumberFor<T>) -> bool {
 		let failed = request.node;
 		let mut excluded = Declines::<T>::get(id).into_inner();
@@ -258,18 +301,22 @@ impl<T: Config> Pallet<T> {
 		if request.attempts < T::MaxAttempts::get() {
 			let attempt = request.attempts + 1;
 			let deadline = now.saturating_add(request.window);
-			if let Some(node) =
-				Self::choose_node(id, request.model, request.mode, attempt, &excluded)
-			{
-				if Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id)).is_ok() {
-					request.node = node;
-					request.deadline = deadline;
-					request.attempts = attempt;
-					Assignments::<T>::insert(node, id, ());
-					Requests::<T>::insert(id, request);
-					Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
-					return true;
-				}
+			if let Some(node) = Self::choose_node(
+				id,
+				request.model,
+				request.mode,
+				attempt,
+				request.window,
+				&excluded,
+			) {
+				Deadlines::<T>::insert(deadline, id, ());
+				request.node = node;
+				request.deadline = deadline;
+				request.attempts = attempt;
+				Self::assign(node, id);
+				Requests::<T>::insert(id, request);
+				Self::deposit_event(Event::RequestAssigned { request: id, node, deadline });
+				return true;
 			}
 		}
 		false
@@ -365,7 +412,8 @@ impl<T: Config> ModelUsage for Pallet<T> {
 impl<T: Config> Pallet<T> {
 	/// The invariants of open requests, checked after every block by `try-runtime` and the
 	/// pallet's tests: every open request has its input, its assignment and its deadline
-	/// entry, and is counted under its model; every assignment, deadline entry, input,
+	/// entry (none before the expiry cursor), and is counted under its model and its
+	/// node; every assignment, deadline entry, input,
 	/// input commitment and decline belongs to an open request (a commitment to a ZKML
 	/// one), and no node that declined a request is assigned it again; and the fees held
 	/// from each requester are exactly those of its open requests.
@@ -375,6 +423,7 @@ impl<T: Config> Pallet<T> {
 		let next = NextRequestId::<T>::get();
 		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut per_model: BTreeMap<ModelId, u32> = BTreeMap::new();
+		let mut per_node: BTreeMap<NodeKey, u32> = BTreeMap::new();
 		for (id, request) in Requests::<T>::iter() {
 			*per_model.entry(request.model).or_default() += 1;
 			ensure!(id < next, "an open request's id is below NextRequestId");
@@ -384,9 +433,10 @@ impl<T: Config> Pallet<T> {
 				"an open request is assigned to its node"
 			);
 			ensure!(
-				Deadlines::<T>::get(request.deadline).contains(&id),
+				Deadlines::<T>::contains_key(request.deadline, id),
 				"an open request is listed at its deadline"
 			);
+			*per_node.entry(request.node).or_default() += 1;
 			ensure!(
 				(1..=T::MaxAttempts::get()).contains(&request.attempts),
 				"an open request has had between one and MaxAttempts nodes"
@@ -412,13 +462,17 @@ impl<T: Config> Pallet<T> {
 				"an assignment is of an open request to its node"
 			);
 		}
-		for (deadline, due) in Deadlines::<T>::iter() {
-			for id in due {
-				ensure!(
-					Requests::<T>::get(id).is_some_and(|request| request.deadline == deadline),
-					"a deadline entry is of an open request due then"
-				);
-			}
+		ensure!(
+			AssignedCount::<T>::iter().collect::<BTreeMap<_, _>>() == per_node,
+			"each node's count of assigned requests is the number of its open requests"
+		);
+		let cursor = ExpiryCursor::<T>::get();
+		for (deadline, id, ()) in Deadlines::<T>::iter() {
+			ensure!(
+				Requests::<T>::get(id).is_some_and(|request| request.deadline == deadline),
+				"a deadline entry is of an open request due then"
+			);
+			ensure!(deadline >= cursor, "no deadline entry is left behind the expiry cursor");
 		}
 		for (id, nodes) in Declines::<T>::iter() {
 			let request = Requests::<T>::get(id).ok_or("declines belong to an open request")?;

@@ -16,7 +16,11 @@
 //! the pool accepted it (a batch whose root could not be signed is served again next
 //! block), and a submitted result whose request is still open a few blocks later is
 //! submitted again (a pool may drop what it accepted, and a restarted node's pool is
-//! empty); the executor's answers are read, body included, within a deadline.
+//! empty); the executor's answers are read, body included, within a deadline. Results
+//! are checked here as the runtime will check them before they are sent: a proven batch
+//! that would be refused (one bad proof refuses it whole) goes one result at a time, and
+//! a result the check refuses (a proof that does not verify) is remembered and not
+//! computed again for the same attempt.
 //!
 //! A node key can also live in the executor alone (a TEE holds it, bound by its
 //! attestation): its public key under [`EXECUTOR_NODE_KEY`] (`opg-node
@@ -44,7 +48,7 @@ use frame_system::{
 	pallet_prelude::BlockNumberFor,
 };
 use opg_executor_api as api;
-use sp_core::{crypto::KeyTypeId, sr25519::Signature};
+use sp_core::sr25519::Signature;
 use sp_runtime::{
 	offchain::{
 		http,
@@ -55,7 +59,7 @@ use sp_runtime::{
 };
 
 /// Key type of inference node keys in the keystore: `opgn`.
-pub const NODE_KEY_TYPE: KeyTypeId = KeyTypeId(*b"opgn");
+pub use opg_primitives::NODE_KEY_TYPE;
 /// Offchain storage key (persistent) holding the executor's base URL, UTF-8.
 pub const EXECUTOR_URL_KEY: &[u8] = b"opg::executor-url";
 /// Offchain storage key (persistent) holding the bearer token of the executor's node
@@ -68,6 +72,10 @@ pub const EXECUTOR_NODE_KEY: &[u8] = b"opg::executor-node-key";
 /// Offchain storage key of the results this node has submitted and whose deadline has not
 /// passed, so that a result waiting in the pool is not computed again.
 const SUBMITTED_KEY: &[u8] = b"opg::inference::submitted";
+/// Offchain storage key of the results the runtime's own checks refused (a proof that
+/// does not verify, say) for the current attempt of their requests: they are not
+/// computed again for that attempt.
+const REFUSED_KEY: &[u8] = b"opg::inference::refused";
 /// Offchain storage key of the lock that serializes worker runs: a run that outlasts its
 /// block keeps the next one from serving (and submitting) the same requests.
 const LOCK_KEY: &[u8] = b"opg::inference::worker-lock";
@@ -96,6 +104,8 @@ const LOG_TARGET: &str = "runtime::inference";
 type Submitted<T> = Vec<(RequestId, u32, BlockNumberFor<T>, BlockNumberFor<T>)>;
 /// (request, attempt, deadline) of a result about to be submitted.
 type SubmittedEntry<T> = (RequestId, u32, BlockNumberFor<T>);
+/// (request, attempt, deadline) of results refused for good.
+type Refused<T> = Vec<SubmittedEntry<T>>;
 /// A proven result waiting to be submitted: its model, the result, and its entry.
 type Proven<T> = (ModelId, ProvenResultOf<T>, SubmittedEntry<T>);
 /// What the executor answers: the output, a proof for ZKML, its signature if it signs.
@@ -169,6 +179,11 @@ impl<T: Config> Pallet<T> {
 				.and_then(|bytes| Decode::decode(&mut &bytes[..]).ok())
 				.unwrap_or_default();
 		submitted.retain(|(_, _, deadline, _)| *deadline >= now);
+		let mut refused: Refused<T> =
+			sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, REFUSED_KEY)
+				.and_then(|bytes| Decode::decode(&mut &bytes[..]).ok())
+				.unwrap_or_default();
+		refused.retain(|(_, _, deadline)| *deadline >= now);
 		let stop_at = sp_io::offchain::timestamp().add(Duration::from_millis(WORK_BUDGET_MS));
 
 		for (node, executor_signs) in keys {
@@ -176,7 +191,7 @@ impl<T: Config> Pallet<T> {
 			let mut batched = Vec::new();
 			let mut proven: Vec<Proven<T>> = Vec::new();
 			let mut queue: VecDeque<(RequestId, RequestOf<T>)> =
-				Self::due_assignments(node, now, &submitted).into();
+				Self::due_assignments(node, now, &submitted, &refused).into();
 			while !queue.is_empty() {
 				if sp_io::offchain::timestamp() >= stop_at {
 					log::info!(target: LOG_TARGET, "time budget spent: the rest waits for the next run");
@@ -260,6 +275,13 @@ impl<T: Config> Pallet<T> {
 							entry,
 						)),
 						None => {
+							// The runtime's own check, here: a result it refuses is not
+							// computed again for this attempt.
+							if let Err(error) = Self::check_result(&result, &signature, None) {
+								log::warn!(target: LOG_TARGET, "request {id}: the result would be refused ({error:?}); not served again in this attempt");
+								refused.push(entry);
+								continue;
+							}
 							let accepted = Self::submit(Call::submit_result { result, signature });
 							if accepted {
 								log::info!(target: LOG_TARGET, "request {id}: result submitted");
@@ -282,23 +304,26 @@ impl<T: Config> Pallet<T> {
 				let accepted = Self::submit_leaves(node, chunk, executor_signs.then_some(url));
 				Self::record(&mut submitted, entries.iter().copied(), now, accepted);
 			}
-			Self::submit_proven(proven, &mut submitted, now);
+			Self::submit_proven(proven, &mut submitted, &mut refused, now);
 		}
 		sp_io::offchain::local_storage_set(
 			StorageKind::PERSISTENT,
 			SUBMITTED_KEY,
 			&submitted.encode(),
 		);
+		sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, REFUSED_KEY, &refused.encode());
 	}
 
 	/// The open requests assigned to `node` that this run serves, earliest deadline first:
 	/// not yet submitted for their current attempt (or submitted [`RESUBMIT_AFTER`] blocks
-	/// ago and still open), and with a deadline after `now` (a result sent now is included
-	/// at `now + 1` at the earliest, and must be by the deadline).
+	/// ago and still open), not refused for good in it, and with a deadline after `now`
+	/// (a result sent now is included at `now + 1` at the earliest, and must be by the
+	/// deadline).
 	fn due_assignments(
 		node: NodeKey,
 		now: BlockNumberFor<T>,
 		submitted: &Submitted<T>,
+		refused: &Refused<T>,
 	) -> Vec<(RequestId, RequestOf<T>)> {
 		let resubmit_after: BlockNumberFor<T> = RESUBMIT_AFTER.into();
 		let mut due: Vec<(RequestId, RequestOf<T>)> = Assignments::<T>::iter_prefix(node)
@@ -309,7 +334,9 @@ impl<T: Config> Pallet<T> {
 						&& *attempt == request.attempts
 						&& now < at.saturating_add(resubmit_after)
 				});
-				!waiting && request.deadline > now
+				let given_up =
+					refused.iter().any(|(r, attempt, _)| r == id && *attempt == request.attempts);
+				!waiting && !given_up && request.deadline > now
 			})
 			.collect();
 		due.sort_by_key(|(id, request)| (request.deadline, *id));
@@ -366,33 +393,56 @@ impl<T: Config> Pallet<T> {
 		accepted
 	}
 
-	/// Submits proven results: alone, or several of one model as one proven batch; what
-	/// was submitted is recorded in `submitted`.
+	/// Submits proven results: several of one model as one proven batch, checked here
+	/// first as the runtime will check it (one bad proof refuses a whole batch); a batch
+	/// that fails the check or that the pool refuses goes one result at a time. A result
+	/// the runtime's check refuses is recorded in `refused` (not proven again for this
+	/// attempt); what was submitted is recorded in `submitted`.
 	fn submit_proven(
 		mut proven: Vec<Proven<T>>,
 		submitted: &mut Submitted<T>,
+		refused: &mut Refused<T>,
 		now: BlockNumberFor<T>,
 	) {
 		proven.sort_by_key(|(model, _, _)| *model);
 		for group in proven.chunk_by(|(a, _, _), (b, _, _)| a == b) {
 			for chunk in group.chunks(T::MaxBatchLen::get() as usize) {
-				let call = match chunk {
-					[(_, single, _)] => Call::submit_proven_result {
-						result: single.result.clone(),
+				if chunk.len() > 1 {
+					let results: BoundedVec<_, T::MaxBatchLen> = BoundedVec::truncate_from(
+						chunk.iter().map(|(_, p, _)| p.clone()).collect(),
+					);
+					let checked = Self::check_proven_batch(&results);
+					if checked.is_ok() && Self::submit(Call::submit_proven_batch { results }) {
+						log::info!(target: LOG_TARGET, "{} proven results submitted as one batch", chunk.len());
+						Self::record(
+							submitted,
+							chunk.iter().map(|(_, _, entry)| *entry),
+							now,
+							true,
+						);
+						continue;
+					}
+					let why = checked.err().map(|error| format!("{error:?}"));
+					log::warn!(target: LOG_TARGET, "a proven batch of {} results was refused ({}): they go one at a time", chunk.len(), why.as_deref().unwrap_or("by the pool"));
+				}
+				for (_, single, entry) in chunk {
+					let id = single.result.request;
+					let (result, signature) = (&single.result, &single.signature);
+					if let Err(error) = Self::check_result(result, signature, Some(&single.proof)) {
+						log::warn!(target: LOG_TARGET, "request {id}: the proven result would be refused ({error:?}); not proven again in this attempt");
+						refused.push(*entry);
+						continue;
+					}
+					let accepted = Self::submit(Call::submit_proven_result {
+						result: result.clone(),
 						proof: single.proof.clone(),
 						signature: single.signature,
-					},
-					_ => Call::submit_proven_batch {
-						results: BoundedVec::truncate_from(
-							chunk.iter().map(|(_, p, _)| p.clone()).collect(),
-						),
-					},
-				};
-				let accepted = Self::submit(call);
-				if accepted {
-					log::info!(target: LOG_TARGET, "{} proven result(s) submitted", chunk.len());
+					});
+					if accepted {
+						log::info!(target: LOG_TARGET, "request {id}: proven result submitted");
+					}
+					Self::record(submitted, [*entry], now, accepted);
 				}
-				Self::record(submitted, chunk.iter().map(|(_, _, entry)| *entry), now, accepted);
 			}
 		}
 	}

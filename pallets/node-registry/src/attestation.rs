@@ -8,13 +8,26 @@ use frame_support::{ensure, pallet_prelude::DispatchError, traits::UnixTime};
 use frame_system::pallet_prelude::BlockNumberFor;
 
 impl<T: Config> Pallet<T> {
-	/// The node's attestation if it may be relied on now: the node is active, the
-	/// attestation has not expired and its measurement is still allowed.
+	/// The node's attestation if it may be relied on now: the node is active (or exiting,
+	/// for what it was assigned before), not revoked; the attestation has not expired, nor
+	/// has the evidence's first certificate or collateral (chain time); its measurement is
+	/// still allowed; and a DCAP platform's TCB still passes the DCAP policy in force (a
+	/// governance change applies at once, to existing attestations too).
 	pub fn tee_attestation(node: &NodeKey) -> Option<AttestationRecord<BlockNumberFor<T>>> {
 		let record = Attestations::<T>::get(node)?;
 		let now = frame_system::Pallet::<T>::block_number();
+		let secs = T::UnixTime::now().as_secs();
+		let tcb_allowed = match (record.tcb_status, record.tcb_level) {
+			(None, _) => true,
+			(Some(status), Some(level)) => {
+				level.judge(status, secs, &DcapPolicy::<T>::get()).is_ok()
+			},
+			(Some(_), None) => false,
+		};
 		let usable = now <= record.expires_at
-			&& Nodes::<T>::get(node).is_some_and(|n| n.status == NodeStatus::Active)
+			&& secs <= record.valid_until
+			&& tcb_allowed
+			&& Nodes::<T>::get(node).is_some_and(|n| n.status != NodeStatus::Revoked)
 			&& AllowedMeasurements::<T>::contains_key(record.tee, record.measurement);
 		usable.then_some(record)
 	}

@@ -19,9 +19,10 @@ use frame_support::{
 	traits::{fungible::Mutate, EnsureOrigin, Get},
 	BoundedVec,
 };
+use frame_system::pallet_prelude::BlockNumberFor;
 use frame_system::RawOrigin;
 use opg_attestation::{dcap, TcbStatus};
-use sp_runtime::traits::{Bounded, Hash, One, Saturating, Zero};
+use sp_runtime::traits::{Bounded, Hash, One, Saturating, UniqueSaturatedInto, Zero};
 
 use polkadot_sdk::frame_benchmarking;
 
@@ -73,6 +74,7 @@ fn capabilities<T: Config>() -> CapabilitiesOf<T> {
 			gpu_memory_mib: 81_559,
 		},
 		endpoint: BoundedVec::truncate_from(vec![b'e'; 256]),
+		jobs_per_block: u32::MAX,
 	}
 }
 
@@ -126,6 +128,8 @@ fn record<T: Config>(
 		attested_at: now,
 		expires_at: now,
 		tcb_status: None,
+		tcb_level: None,
+		valid_until: u64::MAX,
 	}
 }
 
@@ -176,6 +180,27 @@ mod benchmarks {
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(operator), node);
+	}
+
+	/// A heartbeat from the node's off-chain worker: the node key's signature checked.
+	#[benchmark]
+	fn submit_heartbeat() {
+		let (_, node) = registered_node::<T>();
+		let at = frame_system::Pallet::<T>::block_number()
+			.saturating_add(Pallet::<T>::heartbeat_period());
+		frame_system::Pallet::<T>::set_block_number(at);
+		let genesis: [u8; 32] = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+			.as_ref()
+			.try_into()
+			.expect("32 bytes");
+		let message = opg_settlement::message::heartbeat(&genesis, at.unique_saturated_into());
+		let signature =
+			sp_io::crypto::sr25519_sign(KEY_TYPE, &node, &message).expect("key generated");
+
+		#[extrinsic_call]
+		_(RawOrigin::None, Heartbeat { node, at }, signature);
+
+		assert_eq!(Nodes::<T>::get(node).expect("registered").last_heartbeat, at);
 	}
 
 	#[benchmark]

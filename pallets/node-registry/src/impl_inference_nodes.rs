@@ -23,7 +23,7 @@ impl<T: Config> NodeSlashing<BalanceOf<T>> for Pallet<T> {
 }
 
 impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Pallet<T> {
-	fn candidates(model: &T::ModelId, mode: VerificationMode) -> Vec<(NodeKey, BalanceOf<T>)> {
+	fn candidates(model: &T::ModelId, mode: VerificationMode) -> Vec<Candidate<BalanceOf<T>>> {
 		let now = frame_system::Pallet::<T>::block_number();
 		ModelNodes::<T>::get(model)
 			.into_iter()
@@ -33,14 +33,19 @@ impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Palle
 					&& record.capabilities.modes.contains(mode.flag())
 					&& now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get())
 					&& (mode != VerificationMode::Tee || Self::tee_attestation(&node).is_some());
-				serves.then_some((node, record.bond))
+				serves.then_some(Candidate {
+					node,
+					bond: record.bond,
+					jobs_per_block: record.capabilities.jobs_per_block,
+				})
 			})
 			.collect()
 	}
 
 	fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<T::AccountId> {
 		let record = Nodes::<T>::get(node)?;
-		let may_settle = record.status == NodeStatus::Active
+		// An exiting node still settles what it was assigned before it left.
+		let may_settle = record.status != NodeStatus::Revoked
 			&& (mode != VerificationMode::Tee || Self::tee_attestation(node).is_some());
 		may_settle.then_some(record.operator)
 	}

@@ -6,8 +6,10 @@
 //! An operator registers a node ([`Pallet::register`]) with its roles, its node key (the
 //! sr25519 key that signs results, proven by a signature over the chain and the operator),
 //! its capabilities and a bond of at least [`Config::MinBond`], held from the operator's
-//! balance. The node proves liveness with [`Pallet::heartbeat`] at least every
-//! [`Config::LivenessWindow`] blocks. [`Pallet::unregister`] starts an exit; after
+//! balance. The node proves liveness at least every [`Config::LivenessWindow`] blocks:
+//! its off-chain worker sends [`Pallet::submit_heartbeat`], signed by the node key in the
+//! keystore, every half window (no operator transaction, no fee); the operator's
+//! [`Pallet::heartbeat`] does the same by hand. [`Pallet::unregister`] starts an exit; after
 //! [`Config::UnbondingPeriod`] blocks [`Pallet::withdraw_unbonded`] releases the bond.
 //! Settlement slashes bonds through [`NodeSlashing`], during unbonding too.
 //!
@@ -56,6 +58,12 @@ pub use opg_attestation::TeeType;
 use opg_attestation::{dcap, nitro, Attestation, Binding, Measurement, MeasurementHash};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
+/// Tag of heartbeat transactions in the pool.
+const HEARTBEAT_TAG: &[u8] = b"opg-heartbeat";
+/// Pool priority of heartbeats: below inference results.
+const HEARTBEAT_PRIORITY: u64 = u64::MAX / 4;
+const LOG_TARGET: &str = "runtime::node-registry";
+
 /// Domain separator of the message a node key signs to register.
 pub use opg_settlement::message::REGISTRATION_DOMAIN;
 
@@ -69,7 +77,7 @@ pub trait BenchmarkHelper<ModelId> {
 	fn model(index: u32) -> ModelId;
 }
 
-pub use opg_primitives::{InferenceNodes, NodeSlashing};
+pub use opg_primitives::{Candidate, InferenceNodes, NodeSlashing};
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -84,7 +92,7 @@ pub mod pallet {
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::{Saturating, Zero};
+	use sp_runtime::traits::{One, Saturating, UniqueSaturatedInto, Zero};
 
 	/// The balance type of [`Config::Currency`].
 	pub type BalanceOf<T> =
@@ -128,7 +136,9 @@ pub mod pallet {
 	}
 
 	#[pallet::config(with_default)]
-	pub trait Config: polkadot_sdk::frame_system::Config {
+	pub trait Config:
+		polkadot_sdk::frame_system::Config + frame_system::offchain::CreateBare<Call<Self>>
+	{
 		/// The currency bonds are held in.
 		#[pallet::no_default]
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
@@ -410,6 +420,12 @@ pub mod pallet {
 		ModelUnavailable,
 		/// A model already has the most inference nodes it may have.
 		TooManyNodesForModel,
+		/// An inference node serves at least one job a block (`jobs_per_block`).
+		NoJobsPerBlock,
+		/// A heartbeat names a block after the current one.
+		FutureHeartbeat,
+		/// The node's last heartbeat is less than half a liveness window before this one.
+		HeartbeatTooSoon,
 	}
 
 	#[pallet::genesis_config]
@@ -443,6 +459,11 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Sends the heartbeats of the node keys in this node's keystore that are due.
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::send_heartbeats(now);
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
@@ -469,7 +490,7 @@ pub mod pallet {
 			let operator = ensure_signed(origin)?;
 			ensure!(!Nodes::<T>::contains_key(node), Error::<T>::NodeAlreadyRegistered);
 			ensure!(roles.is_valid(), Error::<T>::InvalidRoles);
-			Self::check_capabilities(&capabilities)?;
+			Self::check_capabilities(roles, &capabilities)?;
 			ensure!(bond >= T::MinBond::get(), Error::<T>::BondTooLow);
 			let message = Self::registration_message(&operator)?;
 			ensure!(
@@ -508,8 +529,8 @@ pub mod pallet {
 			capabilities: CapabilitiesOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::check_capabilities(&capabilities)?;
 			Self::mutate_active(&who, &node, |record| {
+				Self::check_capabilities(record.roles, &capabilities)?;
 				if record.roles.contains(Roles::INFERENCE) {
 					Self::unindex_models(&node, &record.capabilities.models);
 					Self::index_models(&node, &capabilities.models)?;
@@ -626,14 +647,18 @@ pub mod pallet {
 					attested_at: now,
 					expires_at,
 					tcb_status: attestation.tcb_status,
+					tcb_level: attestation.tcb_level,
+					valid_until: attestation.valid_until,
 				},
 			);
 			Self::deposit_event(Event::NodeAttested { node, tee, measurement, expires_at });
 			Ok(())
 		}
 
-		/// Starts a node's exit: it stops serving at once, and its bond is released after
-		/// the unbonding period. Operator only; revoked nodes may exit too.
+		/// Starts a node's exit: it is assigned nothing new from now on, may still settle
+		/// the requests it was assigned (its attestation, if any, still counts for them),
+		/// and its bond is released after the unbonding period. Operator only; revoked
+		/// nodes may exit too.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::unregister())]
 		pub fn unregister(origin: OriginFor<T>, node: NodeKey) -> DispatchResult {
@@ -646,7 +671,7 @@ pub mod pallet {
 					Error::<T>::NodeNotActive
 				);
 				if record.status == NodeStatus::Active {
-					Self::stop_serving(&node, record);
+					Self::stop_assignments(&node, record);
 				}
 				let until = frame_system::Pallet::<T>::block_number()
 					.saturating_add(T::UnbondingPeriod::get());
@@ -675,6 +700,7 @@ pub mod pallet {
 				Precision::BestEffort,
 			)?;
 			Nodes::<T>::remove(node);
+			Attestations::<T>::remove(node);
 			Self::deposit_event(Event::NodeRemoved { node, released });
 			Ok(())
 		}
@@ -749,6 +775,67 @@ pub mod pallet {
 			Self::deposit_event(Event::NodeRevoked { node });
 			Ok(())
 		}
+
+		/// Proves an active node live at block `heartbeat.at`: unsigned, sent by the node's
+		/// off-chain worker and authorized by the node key's `signature` over
+		/// [`opg_settlement::message::heartbeat`]. `at` is at most the current block and at
+		/// least half a liveness window after the node's last heartbeat, so that a node has
+		/// at most one in each half window and an old signature moves nothing forward.
+		#[pallet::call_index(12)]
+		// A signature check and one write: bounded by `register` (the same check, and a
+		// hold and the model index written) until its benchmark runs on reference
+		// hardware.
+		#[pallet::weight(T::WeightInfo::register())]
+		pub fn submit_heartbeat(
+			origin: OriginFor<T>,
+			heartbeat: Heartbeat<BlockNumberFor<T>>,
+			signature: sp_core::sr25519::Signature,
+		) -> DispatchResult {
+			ensure_none(origin)?;
+			Self::check_heartbeat(&heartbeat, &signature)?;
+			let node = heartbeat.node;
+			Nodes::<T>::mutate(node, |record| {
+				if let Some(record) = record {
+					record.last_heartbeat = heartbeat.at;
+				}
+			});
+			Self::deposit_event(Event::Heartbeat { node });
+			Ok(())
+		}
+	}
+
+	// `ValidateUnsigned` is deprecated for `#[pallet::authorize]` (removal after April
+	// 2027); it stays until polkadot.js decodes the general transactions that replace it.
+	#[allow(deprecated)]
+	#[pallet::validate_unsigned]
+	impl<T: Config> ValidateUnsigned for Pallet<T> {
+		type Call = Call<T>;
+
+		/// A heartbeat enters the pool only if it would be accepted; it provides its node,
+		/// so that a node has at most one in the pool, and lives half a liveness window.
+		fn validate_unsigned(_source: TransactionSource, call: &Self::Call) -> TransactionValidity {
+			let Call::submit_heartbeat { heartbeat, signature } = call else {
+				return InvalidTransaction::Call.into();
+			};
+			Self::check_heartbeat(heartbeat, signature).map_err(Self::heartbeat_refusal)?;
+			ValidTransaction::with_tag_prefix("OpgHeartbeat")
+				.priority(HEARTBEAT_PRIORITY)
+				.and_provides((HEARTBEAT_TAG, heartbeat.node))
+				.longevity(Self::heartbeat_period().unique_saturated_into())
+				.propagate(true)
+				.build()
+		}
+
+		/// When a block is built or imported, only what can have changed since the pool
+		/// validated it: the node is active and the heartbeat not too soon. Dispatch checks
+		/// the signature.
+		fn pre_dispatch(call: &Self::Call) -> Result<(), TransactionValidityError> {
+			let Call::submit_heartbeat { heartbeat, .. } = call else {
+				return Err(InvalidTransaction::Call.into());
+			};
+			Self::check_heartbeat_timing(heartbeat)
+				.map_err(|error| Self::heartbeat_refusal(error).into())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -768,6 +855,92 @@ pub mod pallet {
 			})
 		}
 
+		/// Blocks between two heartbeats of a node: half the liveness window, at least one.
+		pub fn heartbeat_period() -> BlockNumberFor<T> {
+			let two: BlockNumberFor<T> = 2u32.into();
+			(T::LivenessWindow::get() / two).max(One::one())
+		}
+
+		/// Why the pool refuses a heartbeat that dispatch would refuse with `error`.
+		fn heartbeat_refusal(error: DispatchError) -> InvalidTransaction {
+			let is = |named: Error<T>| error == DispatchError::from(named);
+			if is(Error::<T>::BadNodeKeySignature) {
+				InvalidTransaction::BadProof
+			} else if is(Error::<T>::HeartbeatTooSoon) {
+				InvalidTransaction::Stale
+			} else if is(Error::<T>::FutureHeartbeat) {
+				InvalidTransaction::Future
+			} else if is(Error::<T>::NodeNotFound) || is(Error::<T>::NodeNotActive) {
+				InvalidTransaction::BadSigner
+			} else {
+				InvalidTransaction::Call
+			}
+		}
+
+		/// The node of a heartbeat is active, and `at` is neither in the future nor within
+		/// a heartbeat period of the node's last.
+		fn check_heartbeat_timing(heartbeat: &Heartbeat<BlockNumberFor<T>>) -> DispatchResult {
+			let record = Nodes::<T>::get(heartbeat.node).ok_or(Error::<T>::NodeNotFound)?;
+			ensure!(record.status == NodeStatus::Active, Error::<T>::NodeNotActive);
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(heartbeat.at <= now, Error::<T>::FutureHeartbeat);
+			ensure!(
+				heartbeat.at >= record.last_heartbeat.saturating_add(Self::heartbeat_period()),
+				Error::<T>::HeartbeatTooSoon
+			);
+			Ok(())
+		}
+
+		/// What the pool and dispatch both check of a heartbeat: its timing, and that the
+		/// node key signed it.
+		fn check_heartbeat(
+			heartbeat: &Heartbeat<BlockNumberFor<T>>,
+			signature: &sp_core::sr25519::Signature,
+		) -> DispatchResult {
+			Self::check_heartbeat_timing(heartbeat)?;
+			let message = opg_settlement::message::heartbeat(
+				&Self::genesis_hash()?,
+				heartbeat.at.unique_saturated_into(),
+			);
+			ensure!(
+				sp_io::crypto::sr25519_verify(signature, &message, &heartbeat.node),
+				Error::<T>::BadNodeKeySignature
+			);
+			Ok(())
+		}
+
+		/// Sends a heartbeat for each node key in the keystore whose node is active and due
+		/// one ([`Self::heartbeat_period`] after its last).
+		fn send_heartbeats(now: BlockNumberFor<T>) {
+			use frame_system::offchain::{CreateBare, SubmitTransaction};
+			let Ok(genesis) = Self::genesis_hash() else { return };
+			for node in sp_io::crypto::sr25519_public_keys(opg_primitives::NODE_KEY_TYPE) {
+				let Some(record) = Nodes::<T>::get(node) else { continue };
+				let due = record.last_heartbeat.saturating_add(Self::heartbeat_period());
+				if record.status != NodeStatus::Active || now < due {
+					continue;
+				}
+				let message =
+					opg_settlement::message::heartbeat(&genesis, now.unique_saturated_into());
+				let Some(signature) =
+					sp_io::crypto::sr25519_sign(opg_primitives::NODE_KEY_TYPE, &node, &message)
+				else {
+					continue;
+				};
+				let call =
+					Call::submit_heartbeat { heartbeat: Heartbeat { node, at: now }, signature };
+				let extrinsic = <T as CreateBare<Call<T>>>::create_bare(call.into());
+				match SubmitTransaction::<T, Call<T>>::submit_transaction(extrinsic) {
+					Ok(()) => {
+						log::info!(target: LOG_TARGET, "heartbeat of {node:?} at block {now:?} submitted")
+					},
+					Err(()) => {
+						log::debug!(target: LOG_TARGET, "heartbeat of {node:?} not submitted (one is in the pool)")
+					},
+				}
+			}
+		}
+
 		fn genesis_hash() -> Result<[u8; 32], DispatchError> {
 			let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
 			let bytes: [u8; 32] =
@@ -779,15 +952,25 @@ pub mod pallet {
 		/// Takes an active node out of service: out of the model index, its attestation
 		/// and open challenge void.
 		fn stop_serving(node: &NodeKey, record: &NodeOf<T>) {
+			Self::stop_assignments(node, record);
+			Attestations::<T>::remove(node);
+		}
+
+		/// Takes an active node out of the model index (no new assignment) and voids its
+		/// open challenge.
+		fn stop_assignments(node: &NodeKey, record: &NodeOf<T>) {
 			if record.roles.contains(Roles::INFERENCE) {
 				Self::unindex_models(node, &record.capabilities.models);
 			}
-			Attestations::<T>::remove(node);
 			Challenges::<T>::remove(node);
 		}
 
-		fn check_capabilities(capabilities: &CapabilitiesOf<T>) -> DispatchResult {
+		fn check_capabilities(roles: Roles, capabilities: &CapabilitiesOf<T>) -> DispatchResult {
 			ensure!(capabilities.modes.is_valid(), Error::<T>::InvalidModes);
+			ensure!(
+				capabilities.jobs_per_block > 0 || !roles.contains(Roles::INFERENCE),
+				Error::<T>::NoJobsPerBlock
+			);
 			let models = &capabilities.models;
 			let duplicate = models.iter().enumerate().any(|(i, model)| models[..i].contains(model));
 			ensure!(!duplicate, Error::<T>::DuplicateModel);

@@ -81,6 +81,24 @@ impl pallet_node_registry::Config for Test {
 	type BenchmarkHelper = TimestampHelper;
 }
 
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = frame_system::mocking::MockUncheckedExtrinsic<Test>;
+	type RuntimeCall = RuntimeCall;
+}
+
+/// Heartbeats go to the pool as bare extrinsics.
+impl<C> frame_system::offchain::CreateBare<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	fn create_bare(call: RuntimeCall) -> Self::Extrinsic {
+		frame_system::mocking::MockUncheckedExtrinsic::<Test>::new_bare(call)
+	}
+}
+
 #[cfg(feature = "runtime-benchmarks")]
 pub struct TimestampHelper;
 #[cfg(feature = "runtime-benchmarks")]

@@ -20,6 +20,7 @@ pub fn capabilities<T: Config>(models: Vec<T::ModelId>, modes: u8) -> Capabiliti
 			gpu_memory_mib: 0,
 		},
 		endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
+		jobs_per_block: 1_000,
 	}
 }
 

@@ -73,6 +73,11 @@ pub struct Capabilities<ModelId: Clone + PartialEq + Eq + Debug, MaxModels: Get<
 	pub hardware: Hardware,
 	/// Where the node's executor is reached (URL), for data transfer between nodes.
 	pub endpoint: BoundedVec<u8, ConstU32<256>>,
+	/// How many jobs a block an inference node serves (at least one): it is assigned at
+	/// most this many open requests per block of a request's window, so that a request
+	/// it could not answer in time goes to another node, or is refused when made
+	/// (`NoNodeAvailable`), instead of costing the node its bond.
+	pub jobs_per_block: u32,
 }
 
 /// Where a node stands.
@@ -182,6 +187,12 @@ pub struct AttestationRecord<BlockNumber> {
 	pub expires_at: BlockNumber,
 	/// DCAP only: the platform's TCB status.
 	pub tcb_status: Option<TcbStatus>,
+	/// DCAP only: the TCB level the status was judged on: the DCAP policy in force is
+	/// applied to it again at every use.
+	pub tcb_level: Option<opg_attestation::dcap::TcbLevel>,
+	/// When the first certificate or collateral of the evidence expires (unix seconds,
+	/// chain time): the attestation counts no longer, whatever `expires_at` says.
+	pub valid_until: u64,
 }
 
 /// An allow-listed measurement.
@@ -213,4 +224,16 @@ pub enum Evidence {
 		/// Its collateral, SCALE-encoded.
 		collateral: BoundedVec<u8, MaxCollateralLen>,
 	},
+}
+
+/// A node's claim, signed by its node key, to be live at block `at`
+/// ([`crate::Pallet::submit_heartbeat`]).
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
+pub struct Heartbeat<BlockNumber> {
+	/// The node key.
+	pub node: NodeKey,
+	/// The block at which the node's off-chain worker ran.
+	pub at: BlockNumber,
 }

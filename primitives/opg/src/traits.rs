@@ -41,13 +41,28 @@ pub trait NodeSlashing<Balance> {
 	fn slash(node: &NodeKey, amount: Balance) -> Balance;
 }
 
+/// A node that can take an assignment, as the registry knows it.
+#[cfg(feature = "chain")]
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Candidate<Balance> {
+	/// The node key.
+	pub node: NodeKey,
+	/// Its bond: the weight of its draw.
+	pub bond: Balance,
+	/// How many jobs a block the node declared it serves: with a request's window, the
+	/// most open requests it is assigned.
+	pub jobs_per_block: u32,
+}
+
 /// What inference settlement asks the node registry: who may serve, and who gets paid.
 #[cfg(feature = "chain")]
 pub trait InferenceNodes<AccountId, Balance, Model = ModelId>: NodeSlashing<Balance> {
 	/// Inference nodes that can serve `model` with `mode` evidence now (active, live,
-	/// and for TEE attested), with their bonds: the candidates of an assignment.
-	fn candidates(model: &Model, mode: VerificationMode) -> Vec<(NodeKey, Balance)>;
-	/// The operator of `node` if it may settle `mode` results now: active, and for TEE
-	/// holding a valid attestation with a still-allowed measurement.
+	/// and for TEE attested), with their bonds and declared rates: the candidates of an
+	/// assignment.
+	fn candidates(model: &Model, mode: VerificationMode) -> Vec<Candidate<Balance>>;
+	/// The operator of `node` if it may settle `mode` results now: active or exiting (it
+	/// finishes what it was assigned), not revoked, and for TEE holding a valid
+	/// attestation with a still-allowed measurement.
 	fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<AccountId>;
 }

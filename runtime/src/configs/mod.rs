@@ -250,7 +250,7 @@ impl pallet_inference::Config for Runtime {
 	type MaxInlineInput = ConstU32<{ 16 * 1024 }>;
 	type MaxInlineOutput = ConstU32<{ 16 * 1024 }>;
 	type MaxBatchLen = ConstU32<256>;
-	type MaxDeadlinesPerBlock = ConstU32<256>;
+	type MaxExpiriesPerBlock = ConstU32<256>;
 	type UnsignedPriority = InferenceUnsignedPriority;
 	/// Groth16 verification runs natively in the node (`opg-host-crypto`).
 	type ProofVerifier = opg_host_crypto::HostBn254;

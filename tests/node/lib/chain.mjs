@@ -104,6 +104,7 @@ export async function registerNode(api, keyring, nodeKey, models, modes, proof =
     modes,
     hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 },
     endpoint: 'http://127.0.0.1:8700',
+    jobsPerBlock: 1000,
   };
   if (record.isNone) {
     const message = registrationMessage(api.genesisHash, decodeAddress(alice.address));

@@ -680,3 +680,48 @@ fn a_stored_zkml_input_that_does_not_match_its_commitment_is_declined() {
 		assert!(Requests::<Test>::get(id).is_none());
 	});
 }
+
+/// Regression: one bad proof made the runtime refuse a whole proven batch, its good
+/// results were lost with it, and the bad one was proven again every block. The worker
+/// now checks the batch as the runtime will, sends its results one at a time when it
+/// fails, and remembers the result refused for good.
+#[test]
+fn a_bad_proof_does_not_sink_its_batch_and_is_not_proven_again() {
+	use ark_std::rand::{rngs::StdRng, SeedableRng};
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		let prover = zk_worker();
+		let good = zkml::zk_request(VerificationMode::Zkml);
+		let bad = zkml::zk_request(VerificationMode::Zkml);
+		expect_proof(&state, &prover, good);
+		// The executor answers `bad` with a proof bound to another request.
+		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, good, &key(1).0);
+		let wrong = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(9)).unwrap();
+		let query = format!(
+			"genesis=0x{}&request={bad}&node=0x{}",
+			hex::encode(GENESIS_HASH),
+			hex::encode(key(1).0)
+		);
+		let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
+		let header = format!("0x{}", hex::encode(&wrong.proof));
+		expect_post(&state, path, &zkml::INPUT, &wrong.output, &[("x-opg-proof", header)]);
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		assert_eq!(calls.len(), 1, "the good result alone: {calls:?}");
+		let Call::submit_proven_result { result, proof, signature } = calls[0].clone() else {
+			panic!("a proven result")
+		};
+		assert_eq!(result.request, good);
+		assert_ok!(Inference::submit_proven_result(
+			RuntimeOrigin::none(),
+			result,
+			proof,
+			signature
+		));
+		// Next block: the bad one is not sent to the prover again (no call is expected).
+		run_to(2);
+		Inference::offchain_worker(2);
+		assert!(submitted_calls(&pool).is_empty());
+		assert!(Requests::<Test>::contains_key(bad));
+	});
+}

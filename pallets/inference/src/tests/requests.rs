@@ -13,7 +13,8 @@ fn a_request_holds_the_fee_and_is_assigned() {
 		);
 		assert_eq!(stored.input_hash, opg_settlement::sha256(b"inpt"));
 		assert!(Assignments::<Test>::contains_key(key(1), id));
-		assert_eq!(Deadlines::<Test>::get(6).into_inner(), vec![id]);
+		assert_eq!(Deadlines::<Test>::iter_key_prefix(6).collect::<Vec<_>>(), vec![id]);
+		assert_eq!(AssignedCount::<Test>::get(key(1)), Some(1));
 		assert!(events().contains(&Event::RequestAssigned {
 			request: id,
 			node: key(1),
@@ -95,14 +96,6 @@ fn bad_requests_are_refused_and_change_nothing() {
 		assert_noop!(
 			request_with(ALICE, inline(b"xxxx"), VerificationMode::Tee, individual),
 			Error::<Test>::NoNodeAvailable
-		);
-		// MaxDeadlinesPerBlock is 4.
-		for _ in 0..4 {
-			request(ALICE);
-		}
-		assert_noop!(
-			request_with(ALICE, inline(b"xxxx"), vanilla, individual),
-			Error::<Test>::DeadlineBlockFull
 		);
 	});
 }

@@ -22,7 +22,8 @@ fn a_valid_result_pays_the_node_and_the_treasury_once() {
 		);
 		assert!(Requests::<Test>::get(id).is_none() && Inputs::<Test>::get(id).is_none());
 		assert!(!Assignments::<Test>::contains_key(key(1), id));
-		assert!(Deadlines::<Test>::get(6).is_empty());
+		assert!(Deadlines::<Test>::iter_prefix(6).next().is_none());
+		assert_eq!(AssignedCount::<Test>::get(key(1)), None);
 		// No second settlement.
 		assert_noop!(
 			Inference::submit_result(RuntimeOrigin::none(), result, signature),
@@ -201,6 +202,34 @@ fn the_pool_admits_only_results_that_would_settle() {
 	});
 }
 
+/// Regression: the pool's checks ran again in `pre_dispatch` and then in dispatch, so a
+/// block verified each signature and proof twice while the weight counted them once.
+/// `pre_dispatch` now checks only what can go stale between pool and block.
+#[test]
+fn pre_dispatch_checks_only_what_can_have_changed_since_the_pool() {
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		let id = request(ALICE);
+		let (result, signature) = signed_result(id, 1, output(b"out"), 1);
+		let (_, wrong) = signed_result(id, 1, output(b"out"), 2);
+		let forged = Call::<Test>::submit_result { result: result.clone(), signature: wrong };
+		// The signature is dispatch's to check: a forged result an author includes fails
+		// there and changes nothing.
+		assert_ok!(Inference::pre_dispatch(&forged));
+		assert_noop!(
+			Inference::submit_result(RuntimeOrigin::none(), result.clone(), wrong),
+			Error::<Test>::BadSignature
+		);
+		let call = Call::<Test>::submit_result { result: result.clone(), signature };
+		assert_ok!(Inference::pre_dispatch(&call));
+		assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+		assert_eq!(
+			Inference::pre_dispatch(&call),
+			Err(TransactionValidityError::Invalid(InvalidTransaction::Stale))
+		);
+	});
+}
+
 trait EncodeTag {
 	fn encode_tag(&self) -> Vec<u8>;
 }
@@ -208,4 +237,37 @@ impl<T: codec::Encode> EncodeTag for T {
 	fn encode_tag(&self) -> Vec<u8> {
 		codec::Encode::encode(self)
 	}
+}
+
+/// Regression: `unregister` took a node out of service at once, so the requests it had
+/// been assigned could no longer settle and it lost bond for each. Now it is assigned
+/// nothing new and finishes what it has, TEE results included, without penalty.
+#[test]
+fn an_exiting_node_finishes_its_assigned_requests_without_penalty() {
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		attest(1);
+		let vanilla = request(ALICE);
+		let tee_id = NextRequestId::<Test>::get();
+		assert_ok!(request_with(
+			ALICE,
+			inline(b"inpt"),
+			VerificationMode::Tee,
+			SettlementMode::Individual
+		));
+		assert_ok!(NodeRegistry::unregister(RuntimeOrigin::signed(operator(1)), key(1)));
+		assert_noop!(
+			request_with(
+				ALICE,
+				inline(b"inpt"),
+				VerificationMode::Vanilla,
+				SettlementMode::Individual
+			),
+			Error::<Test>::NoNodeAvailable
+		);
+		assert_ok!(submit(vanilla, 1));
+		assert_ok!(submit(tee_id, 1));
+		assert!(Results::<Test>::contains_key(vanilla) && Results::<Test>::contains_key(tee_id));
+		assert_eq!(pallet_node_registry::Nodes::<Test>::get(key(1)).unwrap().bond, 1_000);
+	});
 }

@@ -270,3 +270,22 @@ fn revocation_and_expiry_take_effect_at_once() {
 		assert_rejected(2, |nonce| dev_document(2, nonce), Error::<Test>::MeasurementNotAllowed);
 	});
 }
+
+/// Regression: an attestation counted for `AttestationValidity` blocks however soon its
+/// leaf certificate expired (an NSM leaf lives about three hours). It now ends with the
+/// first certificate of its evidence, on chain time.
+#[test]
+fn an_attestation_never_outlives_its_leaf_certificate() {
+	ExtBuilder::default().build_and_execute(|| {
+		assert_ok!(register(1, ALICE, 5_000));
+		assert_ok!(attest(1, ALICE, |nonce| dev_document(1, nonce)));
+		let record = Attestations::<Test>::get(key(1)).unwrap();
+		// The development leaf is valid three hours from the document, as an NSM leaf.
+		assert_eq!(record.valid_until, NOW + 3 * 3600);
+		assert!(record.expires_at > 1);
+		polkadot_sdk::pallet_timestamp::Now::<Test>::put(record.valid_until * 1000);
+		assert!(Registry::tee_attestation(&key(1)).is_some());
+		polkadot_sdk::pallet_timestamp::Now::<Test>::put((record.valid_until + 1) * 1000);
+		assert!(Registry::tee_attestation(&key(1)).is_none());
+	});
+}

@@ -80,3 +80,53 @@ fn bad_quotes_and_collateral_are_rejected() {
 		);
 	});
 }
+
+/// Regression: a DCAP policy change applied only to new attestations; a platform whose
+/// TCB the new policy refuses kept serving in TEE mode until its attestation expired.
+/// The policy in force is now applied to the recorded TCB level at every use.
+#[test]
+fn a_dcap_policy_change_applies_to_existing_attestations_at_their_next_use() {
+	use opg_attestation::{
+		dcap::{DcapPolicy, TcbLevel, TcbStatusSet},
+		TcbStatus,
+	};
+	at_june_2025().execute_with(|| {
+		let measurement = [7; 32];
+		AllowedMeasurements::<Test>::insert(
+			TeeType::Tdx,
+			measurement,
+			AllowedMeasurement {
+				measurement: opg_attestation::Measurement::Tdx {
+					mr_td: [0; 48],
+					rtmr: [[0; 48]; 4],
+				},
+				min_security_version: 0,
+			},
+		);
+		let status = TcbStatus::ConfigurationNeeded;
+		let lenient = DcapPolicy { allowed: TcbStatusSet::of(&[status]), ..Default::default() };
+		assert_ok!(Registry::set_dcap_policy(RuntimeOrigin::root(), lenient));
+		Attestations::<Test>::insert(
+			key(1),
+			AttestationRecord {
+				tee: TeeType::Tdx,
+				measurement,
+				attested_at: 1,
+				expires_at: 100,
+				tcb_status: Some(status),
+				tcb_level: Some(TcbLevel { date: JUNE_2025 - 86_400, evaluation_data_number: 17 }),
+				valid_until: JUNE_2025 + 86_400,
+			},
+		);
+		assert!(Registry::tee_attestation(&key(1)).is_some());
+		// Governance no longer accepts the status: the node's attestation stops counting.
+		assert_ok!(Registry::set_dcap_policy(RuntimeOrigin::root(), DcapPolicy::default()));
+		assert!(Registry::tee_attestation(&key(1)).is_none());
+		// Nor does it once a newer evaluation data number is required.
+		let newer = DcapPolicy { min_tcb_evaluation_data_number: 18, ..lenient };
+		assert_ok!(Registry::set_dcap_policy(RuntimeOrigin::root(), lenient));
+		assert!(Registry::tee_attestation(&key(1)).is_some());
+		assert_ok!(Registry::set_dcap_policy(RuntimeOrigin::root(), newer));
+		assert!(Registry::tee_attestation(&key(1)).is_none());
+	});
+}

@@ -12,8 +12,10 @@ fn exit_releases_the_bond_after_the_unbonding_period() {
 		assert_ok!(Registry::unregister(RuntimeOrigin::signed(ALICE), key(1)));
 		let until = 1 + UnbondingPeriod::get();
 		assert_eq!(last_event(), Event::NodeUnbonding { node: key(1), until });
-		assert!(Registry::tee_attestation(&key(1)).is_none());
+		// No new assignment; the attestation still counts for what it was assigned.
+		assert!(Registry::tee_attestation(&key(1)).is_some());
 		assert!(!Registry::is_live(&key(1), Roles::INFERENCE));
+		assert!(ModelNodes::<Test>::get(1).is_empty());
 		assert_noop!(
 			Registry::unregister(RuntimeOrigin::signed(ALICE), key(1)),
 			Error::<Test>::NodeNotActive
@@ -37,6 +39,7 @@ fn exit_releases_the_bond_after_the_unbonding_period() {
 		assert_eq!(last_event(), Event::NodeRemoved { node: key(1), released: 5_000 });
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT);
 		assert!(Nodes::<Test>::get(key(1)).is_none());
+		assert!(Attestations::<Test>::get(key(1)).is_none());
 		// The key can register again.
 		assert_ok!(register(1, ALICE, 5_000));
 	});

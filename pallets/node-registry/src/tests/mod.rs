@@ -29,6 +29,7 @@ fn capabilities() -> CapabilitiesOf<Test> {
 			gpu_memory_mib: 81_559,
 		},
 		endpoint: BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
+		jobs_per_block: 64,
 	}
 }
 
@@ -118,6 +119,7 @@ fn run_to(block: u64) {
 mod attestation;
 mod dcap;
 mod exit;
+mod heartbeat;
 mod model_index;
 mod properties;
 mod registration;

@@ -7,7 +7,7 @@ fn serving(model: u32) -> Vec<NodeKey> {
 fn candidates(model: u32, mode: VerificationMode) -> Vec<NodeKey> {
 	<Registry as InferenceNodes<AccountId, Balance, u32>>::candidates(&model, mode)
 		.into_iter()
-		.map(|(node, _)| node)
+		.map(|candidate| candidate.node)
 		.collect()
 }
 
@@ -80,7 +80,10 @@ fn candidates_are_live_serve_the_mode_and_tee_ones_are_attested() {
 				&1,
 				VerificationMode::Vanilla
 			),
-			vec![(key(1), 1_000), (key(2), 3_000)]
+			vec![
+				Candidate { node: key(1), bond: 1_000, jobs_per_block: 64 },
+				Candidate { node: key(2), bond: 3_000, jobs_per_block: 64 }
+			]
 		);
 		assert_eq!(candidates(1, VerificationMode::Zkml), vec![]);
 		assert_eq!(candidates(9, VerificationMode::Vanilla), vec![]);

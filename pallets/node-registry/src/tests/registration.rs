@@ -147,3 +147,38 @@ fn liveness_needs_heartbeats_within_the_window() {
 		assert!(Registry::is_live(&key(1), Roles::INFERENCE));
 	});
 }
+
+/// A node that serves no job a block would never be assigned one: its declaration is an
+/// error, not a silent exclusion.
+#[test]
+fn an_inference_node_declares_at_least_one_job_a_block() {
+	ExtBuilder::default().build_and_execute(|| {
+		let mut idle = capabilities();
+		idle.jobs_per_block = 0;
+		assert_noop!(
+			Registry::register(
+				RuntimeOrigin::signed(ALICE),
+				key(1),
+				Roles(Roles::INFERENCE),
+				idle.clone(),
+				5_000,
+				registration_signature(1, ALICE)
+			),
+			Error::<Test>::NoJobsPerBlock
+		);
+		// A verification node serves no inference jobs.
+		assert_ok!(Registry::register(
+			RuntimeOrigin::signed(ALICE),
+			key(2),
+			Roles(Roles::VERIFIER),
+			idle.clone(),
+			5_000,
+			registration_signature(2, ALICE)
+		));
+		assert_ok!(register(1, ALICE, 5_000));
+		assert_noop!(
+			Registry::update_capabilities(RuntimeOrigin::signed(ALICE), key(1), idle),
+			Error::<Test>::NoJobsPerBlock
+		);
+	});
+}
