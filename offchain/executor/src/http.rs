@@ -367,7 +367,15 @@ async fn infer(
 		));
 	}
 	let reader = requester(query)?;
-	let (input, input_hash) = input_bytes(executor, stored, query, &body, reader).await?;
+	let found = input_bytes(executor, stored, query, &body, reader).await;
+	let (input, input_hash) = match (found, &signing, stored) {
+		(Ok(found), _, _) => found,
+		(Err(mut reply), Some(signing), Some(hash)) => {
+			decline_unavailable(executor, &mut reply, &signing.genesis, signing.request, &hash);
+			return Err(reply);
+		},
+		(Err(reply), _, _) => return Err(reply),
+	};
 	let mut reply = match executor.torch(&model) {
 		Some(serving) => infer_torch(executor, &model, serving, input, reader).await?,
 		None => {
@@ -390,6 +398,33 @@ async fn infer(
 		sign(executor, &mut reply, &genesis, request, &model, &input_hash);
 	}
 	Ok(reply)
+}
+
+/// For a stored input found nowhere (`404`, `x-opg-missing: input`) of a job bound to the
+/// node key this executor holds, adds that key's signature of the cannot-serve notice
+/// (`opg_settlement::message::cannot_serve`, input unavailable) in `x-opg-signature`:
+/// a node whose key only the executor holds declines the request with it, as a node
+/// with the key in its keystore does. The executor signs only what it found itself.
+fn decline_unavailable(
+	executor: &Executor,
+	reply: &mut Reply,
+	genesis: &[u8; 32],
+	request: u64,
+	input: &ContentHash,
+) {
+	let missing = reply.header(header::MISSING) == Some(header::MISSING_INPUT);
+	let Some(key) = executor.node_key().filter(|_| missing) else { return };
+	let message = opg_settlement::message::cannot_serve(
+		genesis,
+		request,
+		input,
+		opg_settlement::message::INPUT_UNAVAILABLE,
+		&[0; 32],
+	);
+	reply.headers.push((header::NODE, format!("0x{}", hex::encode(key.public()))));
+	reply
+		.headers
+		.push((header::SIGNATURE, format!("0x{}", hex::encode(key.sign(&message)))));
 }
 
 /// Adds the node key's signature of a successful inference's result message.
@@ -589,7 +624,16 @@ async fn prove(
 		return Err(exec_error(ExecError::ModelNotFound(model)));
 	}
 	let reader = requester(query)?;
-	let (input, input_hash) = input_bytes(executor, stored, query, &body, reader).await?;
+	let holds_key = executor.node_key().is_some_and(|key| key.public() == job.node);
+	let (input, input_hash) = match input_bytes(executor, stored, query, &body, reader).await {
+		Ok(found) => found,
+		Err(mut reply) => {
+			if let (true, Some(hash)) = (holds_key, stored) {
+				decline_unavailable(executor, &mut reply, &job.genesis, job.request, &hash);
+			}
+			return Err(reply);
+		},
+	};
 	let commitment = opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(&input));
 	let permit = executor
 		.proving_permit()
@@ -608,7 +652,7 @@ async fn prove(
 		.headers
 		.push((header::INPUT_COMMITMENT, format!("0x{}", hex::encode(commitment))));
 	// The executor signs for the node key it holds when the job is bound to that key.
-	if executor.node_key().is_some_and(|key| key.public() == job.node) {
+	if holds_key {
 		sign(executor, &mut reply, &job.genesis, job.request, &model, &input_hash);
 	}
 	Ok(reply)

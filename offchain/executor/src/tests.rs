@@ -322,3 +322,43 @@ fn convolutional_and_version_1_models_and_stored_inputs_are_served_and_proven() 
 		v1.evaluate_bytes(&input).unwrap()
 	);
 }
+
+/// A node key only the executor holds declines a request whose stored input is found
+/// nowhere: the executor signs the cannot-serve notice for the job bound to its key (and
+/// nothing for a job of another key, or without a job).
+#[test]
+fn an_input_found_nowhere_is_declined_with_the_held_keys_signed_notice() {
+	let store = temp_store("decline");
+	let (hash, _) = demo(&store);
+	let key = crate::signing::NodeKey::from_seed(&[5; 32]);
+	let executor = Arc::new(Executor::new(store, None).with_node_key(key));
+	let key = crate::signing::NodeKey::from_seed(&[5; 32]);
+	let (genesis, missing) = ([0x42u8; 32], sha256(b"nowhere"));
+	let notice = opg_settlement::message::cannot_serve(
+		&genesis,
+		12,
+		&missing,
+		opg_settlement::message::INPUT_UNAVAILABLE,
+		&[0; 32],
+	);
+	let signed = |reply: &Reply| {
+		assert_eq!(reply.status, StatusCode::NOT_FOUND);
+		assert_eq!(reply.header("x-opg-missing"), Some("input"));
+		reply.header("x-opg-signature").map(|text| {
+			let bytes: [u8; 64] = opg_executor_api::parse_hex(text).unwrap().try_into().unwrap();
+			crate::signing::verify(&key.public(), &notice, &bytes)
+		})
+	};
+	let input = format!("input=0x{}", hex::encode(missing));
+	let signing = format!("{input}&genesis=0x{}&request=12", hex::encode(genesis));
+	let infer = format!("/v1/infer/0x{}", hex::encode(hash));
+	assert_eq!(signed(&call(&executor, &Method::POST, &infer, Some(&signing), &[])), Some(true));
+	assert_eq!(signed(&call(&executor, &Method::POST, &infer, Some(&input), &[])), None);
+	let prove = format!("/v1/prove/0x{}", hex::encode(hash));
+	let job = |node: [u8; 32]| format!("{signing}&node=0x{}", hex::encode(node));
+	assert_eq!(
+		signed(&call(&executor, &Method::POST, &prove, Some(&job(key.public())), &[])),
+		Some(true)
+	);
+	assert_eq!(signed(&call(&executor, &Method::POST, &prove, Some(&job([9; 32])), &[])), None);
+}

@@ -113,8 +113,9 @@ type Execution = (Vec<u8>, Option<ZkProof>, Option<Signature>);
 
 /// Why a request was not executed.
 enum Failure {
-	/// No node could serve it: the node declines it ([`Call::cannot_serve`]).
-	CannotServe(CannotServeReason),
+	/// No node could serve it: the node declines it ([`Call::cannot_serve`]), with the
+	/// executor's signature of the notice when the executor holds the node key.
+	CannotServe(CannotServeReason, Option<Signature>),
 	/// The executor is busy (`503`): tried again in this run, after the calls in flight.
 	Busy,
 	/// Anything else: tried again next run.
@@ -214,11 +215,20 @@ impl<T: Config> Pallet<T> {
 							busy.push((id, request));
 							continue;
 						},
-						Err(Failure::CannotServe(reason)) => {
-							let accepted = match executor_signs {
-								false => Self::submit_cannot_serve(id, node, &request, reason),
-								true => {
-									log::warn!(target: LOG_TARGET, "request {id}: cannot be served ({reason:?}), and the executor that holds the node key does not sign notices");
+						Err(Failure::CannotServe(reason, signed)) => {
+							let accepted = match (executor_signs, signed) {
+								(false, _) => {
+									Self::submit_cannot_serve(id, node, &request, reason, None)
+								},
+								(true, Some(signature)) => Self::submit_cannot_serve(
+									id,
+									node,
+									&request,
+									reason,
+									Some(signature),
+								),
+								(true, None) => {
+									log::warn!(target: LOG_TARGET, "request {id}: cannot be served ({reason:?}), and the executor that holds the node key signed no notice");
 									false
 								},
 							};
@@ -447,19 +457,28 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Declines request `id` with `reason`, signed by `node` from the keystore; whether the
-	/// pool accepted the notice.
+	/// Declines request `id` with `reason`, with the executor's `signed` notice or else
+	/// signed by `node` from the keystore; whether the pool accepted the notice.
 	fn submit_cannot_serve(
 		id: RequestId,
 		node: NodeKey,
 		request: &RequestOf<T>,
 		reason: CannotServeReason,
+		signed: Option<Signature>,
 	) -> bool {
-		let Ok(genesis) = Self::genesis_hash() else { return false };
-		let (code, detail) = reason.code_and_detail();
-		let message = message::cannot_serve(&genesis, id, &request.input_hash, code, &detail);
-		let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message) else {
-			return false;
+		let signature = match signed {
+			Some(signature) => signature,
+			None => {
+				let Ok(genesis) = Self::genesis_hash() else { return false };
+				let (code, detail) = reason.code_and_detail();
+				let message =
+					message::cannot_serve(&genesis, id, &request.input_hash, code, &detail);
+				let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message)
+				else {
+					return false;
+				};
+				signature
+			},
 		};
 		let notice = CannotServe { request: id, node, reason };
 		let accepted = Self::submit(Call::cannot_serve { notice, signature });
@@ -624,8 +643,14 @@ impl<T: Config> Pallet<T> {
 		}
 		if stored.is_some() && missing.as_deref() == Some(api::header::MISSING_INPUT) {
 			// The executor found the input in no store, peer or locator: no node holding
-			// what this one knows could serve it.
-			return Err(Failure::CannotServe(CannotServeReason::InputUnavailable));
+			// what this one knows could serve it. An executor that holds the node key signs
+			// the notice itself.
+			let signed = signature_header
+				.filter(|_| executor_signs)
+				.and_then(|text| api::parse_hex(&text))
+				.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+				.map(Signature::from_raw);
+			return Err(Failure::CannotServe(CannotServeReason::InputUnavailable, signed));
 		}
 		let body = Self::read_body(&mut response, deadline, MAX_OUTPUT + 1)?;
 		if code != 200 {
@@ -666,9 +691,10 @@ impl<T: Config> Pallet<T> {
 			(stored, InputCommitments::<T>::get(id), computed)
 		{
 			if given != computed {
-				return Err(Failure::CannotServe(CannotServeReason::CommitmentMismatch {
-					computed,
-				}));
+				return Err(Failure::CannotServe(
+					CannotServeReason::CommitmentMismatch { computed },
+					None,
+				));
 			}
 		}
 		let proof = proof_header

@@ -725,3 +725,53 @@ fn a_bad_proof_does_not_sink_its_batch_and_is_not_proven_again() {
 		assert!(Requests::<Test>::contains_key(bad));
 	});
 }
+
+/// Regression: a node key held by the executor (TEE mode) could not decline a request no
+/// one could serve, so such a node missed the deadline and lost bond. The executor signs
+/// the notice for the input it found nowhere, and the worker submits it.
+#[test]
+fn a_node_key_held_by_the_executor_declines_with_the_executors_signed_notice() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(2, 1_000);
+		set_executor_url();
+		hold_key_in_executor(2);
+		let id = NextRequestId::<Test>::get();
+		assert_ok!(request_with(
+			ALICE,
+			stored(7),
+			VerificationMode::Vanilla,
+			SettlementMode::Private
+		));
+		let path = format!(
+			"/v1/infer/0x{}?input=0x{}&genesis=0x{}&request={id}&requester=0x{}",
+			hex::encode([0xaa; 32]),
+			hex::encode([7u8; 32]),
+			hex::encode(GENESIS_HASH),
+			hex::encode(ALICE.encode())
+		);
+		let message = opg_settlement::message::cannot_serve(
+			&GENESIS_HASH,
+			id,
+			&[7; 32],
+			opg_settlement::message::INPUT_UNAVAILABLE,
+			&[0; 32],
+		);
+		let signature = node_pair(2).sign(&message);
+		let headers = [
+			("x-opg-missing", "input".to_string()),
+			("x-opg-signature", format!("0x{}", hex::encode(signature.0))),
+		];
+		expect_post(&state, path, b"", b"not found", &headers);
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		let [call @ Call::cannot_serve { notice, signature: submitted }] = &calls[..] else {
+			panic!("one notice, not {calls:?}")
+		};
+		assert_eq!((notice.node, *submitted), (key(2), signature));
+		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
+		assert_ok!(Inference::cannot_serve(RuntimeOrigin::none(), *notice, *submitted));
+		assert!(Requests::<Test>::get(id).is_none());
+		assert_eq!(pallet_node_registry::Nodes::<Test>::get(key(2)).unwrap().bond, 1_000);
+	});
+}
