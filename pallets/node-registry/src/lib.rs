@@ -321,6 +321,16 @@ pub mod pallet {
 			/// The node key.
 			node: NodeKey,
 		},
+		/// A live node took the slot of a node that was not live in a model's full node
+		/// list ([`Pallet::take_slot`]); `idle` no longer declares the model.
+		SlotTaken {
+			/// The model.
+			model: T::ModelId,
+			/// The node that now serves it.
+			node: NodeKey,
+			/// The node that gave up its slot.
+			idle: NodeKey,
+		},
 		/// Settlement took `amount` of a node's bond.
 		NodeSlashed {
 			/// The node key.
@@ -424,6 +434,14 @@ pub mod pallet {
 		NoJobsPerBlock,
 		/// A heartbeat names a block after the current one.
 		FutureHeartbeat,
+		/// The model's node list has room: declare the model with `update_capabilities`.
+		ModelListNotFull,
+		/// The node to replace is not in the model's node list.
+		NotInModelList,
+		/// The node to replace is live: it keeps its slot.
+		NodeStillLive,
+		/// The node declares as many models as it may.
+		TooManyModels,
 		/// The node's last heartbeat is less than half a liveness window before this one.
 		HeartbeatTooSoon,
 	}
@@ -773,6 +791,50 @@ pub mod pallet {
 				Ok::<_, DispatchError>(())
 			})?;
 			Self::deposit_event(Event::NodeRevoked { node });
+			Ok(())
+		}
+
+		/// Takes, for the caller's active, live inference `node`, the slot of `idle` in
+		/// `model`'s full node list, because `idle` is not live (no heartbeat within the
+		/// liveness window): a node that went quiet does not keep a model from being
+		/// served by one that would. `node` adds `model` to its capabilities; `idle` stops
+		/// declaring it (and may declare it again when a slot is free). Operator only.
+		#[pallet::call_index(13)]
+		// Two node records and one list read and written: bounded by
+		// `update_capabilities` (which rewrites the index of 64 models) until its
+		// benchmark runs on reference hardware.
+		#[pallet::weight(T::WeightInfo::update_capabilities())]
+		pub fn take_slot(
+			origin: OriginFor<T>,
+			node: NodeKey,
+			model: T::ModelId,
+			idle: NodeKey,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(Self::is_live(&node, Roles::INFERENCE), Error::<T>::NodeNotActive);
+			ensure!(!Self::is_live(&idle, Roles::INFERENCE), Error::<T>::NodeStillLive);
+			ensure!(T::Models::contains(&model), Error::<T>::ModelUnavailable);
+			Self::mutate_active(&who, &node, |record| {
+				ensure!(!record.capabilities.models.contains(&model), Error::<T>::DuplicateModel);
+				record
+					.capabilities
+					.models
+					.try_push(model)
+					.map_err(|_| Error::<T>::TooManyModels)?;
+				ModelNodes::<T>::try_mutate(model, |nodes| {
+					ensure!(nodes.is_full(), Error::<T>::ModelListNotFull);
+					let slot =
+						nodes.iter().position(|n| *n == idle).ok_or(Error::<T>::NotInModelList)?;
+					nodes[slot] = node;
+					Ok::<_, DispatchError>(())
+				})
+			})?;
+			Nodes::<T>::mutate(idle, |record| {
+				if let Some(record) = record {
+					record.capabilities.models.retain(|m| *m != model);
+				}
+			});
+			Self::deposit_event(Event::SlotTaken { model, node, idle });
 			Ok(())
 		}
 

@@ -150,3 +150,54 @@ fn only_published_active_models_are_declared() {
 		assert_eq!(serving(UNPUBLISHED), vec![]);
 	});
 }
+
+/// Regression: a model's full node list kept nodes that had stopped sending heartbeats,
+/// so a live node could not serve the model at all. A live node now takes the slot of
+/// one that is not live, which stops declaring the model.
+#[test]
+fn a_node_that_is_not_live_yields_its_slot_to_a_live_one() {
+	ExtBuilder::default().build_and_execute(|| {
+		// MaxNodesPerModel is 3: nodes 1, 2 and 3 fill models 1 and 2.
+		for node in 1..=3 {
+			assert_ok!(register(node, ALICE, 1_000));
+		}
+		let mut none = capabilities();
+		none.models = BoundedVec::new();
+		assert_ok!(Registry::register(
+			RuntimeOrigin::signed(BOB),
+			key(4),
+			Roles(Roles::INFERENCE),
+			none,
+			1_000,
+			registration_signature(4, BOB),
+		));
+		let take = |idle: u8| Registry::take_slot(RuntimeOrigin::signed(BOB), key(4), 1, key(idle));
+		assert_noop!(take(1), Error::<Test>::NodeStillLive);
+		// LivenessWindow is 10: node 1 goes quiet, the others send heartbeats.
+		run_to(12);
+		for (node, operator) in [(2, ALICE), (3, ALICE), (4, BOB)] {
+			assert_ok!(Registry::heartbeat(RuntimeOrigin::signed(operator), key(node)));
+		}
+		assert_noop!(
+			Registry::take_slot(RuntimeOrigin::signed(ALICE), key(4), 1, key(1)),
+			Error::<Test>::NotOperator
+		);
+		assert_noop!(take(5), Error::<Test>::NotInModelList);
+		assert_noop!(
+			Registry::take_slot(RuntimeOrigin::signed(BOB), key(4), UNPUBLISHED, key(1)),
+			Error::<Test>::ModelUnavailable
+		);
+		assert_ok!(take(1));
+		assert_eq!(last_event(), Event::SlotTaken { model: 1, node: key(4), idle: key(1) });
+		assert_eq!(serving(1), vec![key(4), key(2), key(3)]);
+		assert_eq!(Nodes::<Test>::get(key(1)).unwrap().capabilities.models.into_inner(), vec![2]);
+		assert_eq!(Nodes::<Test>::get(key(4)).unwrap().capabilities.models.into_inner(), vec![1]);
+		assert_noop!(take(1), Error::<Test>::DuplicateModel);
+		// A list with room is joined with update_capabilities instead.
+		assert_ok!(Registry::unregister(RuntimeOrigin::signed(ALICE), key(3)));
+		assert_noop!(
+			Registry::take_slot(RuntimeOrigin::signed(BOB), key(4), 2, key(1)),
+			Error::<Test>::ModelListNotFull
+		);
+	});
+}
