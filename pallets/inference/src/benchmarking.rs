@@ -178,6 +178,40 @@ mod benchmarks {
 		assert!(ids.iter().all(|id| Results::<T>::contains_key(id)));
 	}
 
+	/// Pruning `n` settled records of one batch whose retention has passed, the batch
+	/// with the last.
+	#[benchmark]
+	fn prune_records(n: Linear<1, { MAX_PRUNE.min(T::MaxBatchLen::get()) }>) {
+		set_genesis_hash::<T>();
+		let model = T::BenchmarkHelper::serving_model(1);
+		let ids = requests::<T>(model, SettlementMode::Batch, n);
+		let node = Requests::<T>::get(ids[0]).expect("requested").node;
+		let leaves: Vec<merkle::Leaf> = ids
+			.iter()
+			.map(|id| merkle::Leaf {
+				request: *id,
+				input_hash: Requests::<T>::get(id).expect("requested").input_hash,
+				output_hash: [3; 32],
+			})
+			.collect();
+		let root = merkle::root(&leaves).expect("not empty");
+		let genesis = Pallet::<T>::genesis_hash().expect("genesis hash set");
+		let message = message::batch(&genesis, &root, n);
+		let signature =
+			sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message).expect("key in keystore");
+		let batch = BatchResult { node, leaves: BoundedVec::truncate_from(leaves) };
+		assert_ok!(Pallet::<T>::submit_batch(RawOrigin::None.into(), batch, signature));
+		let later =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::RecordRetention::get());
+		frame_system::Pallet::<T>::set_block_number(later);
+		let caller = funded_requester::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), BoundedVec::truncate_from(ids.clone()));
+
+		assert!(ids.iter().all(|id| !Results::<T>::contains_key(id)));
+	}
+
 	/// `n` missed deadlines in one block: each node penalized, each request reassigned
 	/// among the most candidates.
 	#[benchmark]

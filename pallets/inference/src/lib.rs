@@ -77,6 +77,8 @@ const TX_TAG: &[u8] = b"opg-inference";
 /// The most request ids one page of [`Pallet::assignments_page`] (and the
 /// `inference_assignments` RPC) returns.
 pub const MAX_ASSIGNMENTS_PAGE: u32 = 1_000;
+/// The most records one [`Pallet::prune_records`] prunes.
+pub const MAX_PRUNE: u32 = 256;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -140,6 +142,7 @@ pub mod pallet {
 			type MaxInlineOutput = ConstU32<64>;
 			type MaxBatchLen = ConstU32<16>;
 			type MaxExpiriesPerBlock = ConstU32<4>;
+			type MaxCandidates = ConstU32<8>;
 			type UnsignedPriority = frame_support::traits::ConstU64<{ u64::MAX / 2 }>;
 			type ProofVerifier = opg_zk_verifier::PureRust;
 			type WeightInfo = ();
@@ -178,6 +181,15 @@ pub mod pallet {
 		/// no node can serve costs its maker this much.
 		#[pallet::no_default]
 		type CannotServeFee: Get<BalanceOf<Self>>;
+		/// Held from a requester with each request, and returned when the request's record
+		/// is pruned ([`Pallet::prune_records`], after [`Config::RecordRetention`]), or at
+		/// once if the request ends unserved: the chain keeps no record for free.
+		#[pallet::no_default]
+		type RecordDeposit: Get<BalanceOf<Self>>;
+		/// Blocks a settled request's record (and its batch) stays before anyone may prune
+		/// it; an archive node keeps it reachable after that.
+		#[pallet::no_default]
+		type RecordRetention: Get<BlockNumberFor<Self>>;
 		/// The shortest answer window a request may ask for.
 		#[pallet::constant]
 		#[pallet::no_default]
@@ -203,6 +215,11 @@ pub mod pallet {
 		/// blocks, in order (a result is refused once its deadline has passed either way).
 		#[pallet::constant]
 		type MaxExpiriesPerBlock: Get<u32>;
+		/// The most candidates of one assignment (the node registry's nodes per model):
+		/// each costs a read of its assigned count ([`AssignedCount`]), which the weights
+		/// of `request` and of a reassignment add to their benchmarked ones.
+		#[pallet::constant]
+		type MaxCandidates: Get<u32>;
 		/// Pool priority of result transactions.
 		#[pallet::constant]
 		type UnsignedPriority: Get<TransactionPriority>;
@@ -224,6 +241,8 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// A request's fee, until it is paid or refunded.
 		RequestFee,
+		/// A request's record deposit, until its record is pruned or it ends unserved.
+		RecordDeposit,
 	}
 
 	/// The id the next request gets.
@@ -292,6 +311,16 @@ pub mod pallet {
 	/// Settled batches.
 	#[pallet::storage]
 	pub type Batches<T: Config> = StorageMap<_, Twox64Concat, BatchId, BatchOf<T>>;
+
+	/// The record deposit of each open request and settled record: who paid it, and how
+	/// much ([`Config::RecordDeposit`] when the request was made).
+	#[pallet::storage]
+	pub type RecordDeposits<T: Config> =
+		StorageMap<_, Twox64Concat, RequestId, (T::AccountId, BalanceOf<T>)>;
+
+	/// How many of each batch's results are still recorded: the batch goes with the last.
+	#[pallet::storage]
+	pub type BatchRecordsLeft<T: Config> = StorageMap<_, Twox64Concat, BatchId, u32>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -379,6 +408,14 @@ pub mod pallet {
 			/// Kept: [`Config::CannotServeFee`], at most the request's fee.
 			handling_fee: BalanceOf<T>,
 		},
+		/// Settled records whose retention had passed were pruned, and their deposits
+		/// returned to their requesters.
+		RecordsPruned {
+			/// How many records.
+			count: u32,
+			/// The deposits returned.
+			released: BalanceOf<T>,
+		},
 		/// A node declined a request that another node then served: it is penalized as for
 		/// a missed deadline.
 		DeclineContradicted {
@@ -461,6 +498,8 @@ pub mod pallet {
 		NoCommitmentToDispute,
 		/// The commitment the node computed is the caller's: the input matches it.
 		CommitmentMatches,
+		/// The request has no settled record, or its retention period has not passed.
+		NotPrunable,
 	}
 
 	#[pallet::hooks]
@@ -470,6 +509,7 @@ pub mod pallet {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let (handled, blocks) = Self::expire_missed(now, T::MaxExpiriesPerBlock::get());
 			T::WeightInfo::on_initialize(handled)
+				.saturating_add(Self::admission_reads().saturating_mul(handled.into()))
 				.saturating_add(T::DbWeight::get().reads_writes(blocks.into(), 1))
 		}
 
@@ -503,11 +543,11 @@ pub mod pallet {
 		/// commitment is computed now, at a cost that grows with the input (for a stored
 		/// input, see [`Self::request_zkml_stored`]).
 		#[pallet::call_index(0)]
-		#[pallet::weight(match (mode, &input) {
+		#[pallet::weight(Pallet::<T>::request_weight().saturating_add(match (mode, &input) {
 			(VerificationMode::Zkml, Input::Inline(bytes)) =>
-				T::WeightInfo::request().saturating_add(T::WeightInfo::input_commitment(bytes.len() as u32)),
-			_ => T::WeightInfo::request(),
-		})]
+				T::WeightInfo::input_commitment(bytes.len() as u32),
+			_ => Weight::zero(),
+		}))]
 		pub fn request(
 			origin: OriginFor<T>,
 			model: ModelId,
@@ -565,6 +605,7 @@ pub mod pallet {
 				)?;
 			}
 			let count = batch.leaves.len() as u32;
+			BatchRecordsLeft::<T>::insert(id, count);
 			Batches::<T>::insert(
 				id,
 				Batch {
@@ -644,7 +685,7 @@ pub mod pallet {
 		/// those bytes yields no proof: the request expires and its fee is refunded. Holds
 		/// the fee and assigns the request as [`Self::request`] does; settles individually.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::request().saturating_add(T::DbWeight::get().writes(1)))]
+		#[pallet::weight(Pallet::<T>::request_weight().saturating_add(T::DbWeight::get().writes(1)))]
 		pub fn request_zkml_stored(
 			origin: OriginFor<T>,
 			model: ModelId,
@@ -685,7 +726,9 @@ pub mod pallet {
 		// A signature check and a reassignment: bounded by a settled result plus one
 		// missed deadline (reassignment or refund included) until the `cannot_serve`
 		// benchmark has run on reference hardware.
-		#[pallet::weight(T::WeightInfo::submit_result().saturating_add(T::WeightInfo::on_initialize(1)))]
+		#[pallet::weight(T::WeightInfo::submit_result()
+			.saturating_add(T::WeightInfo::on_initialize(1))
+			.saturating_add(Pallet::<T>::admission_reads()))]
 		pub fn cannot_serve(
 			origin: OriginFor<T>,
 			notice: CannotServe,
@@ -694,6 +737,23 @@ pub mod pallet {
 			ensure_none(origin)?;
 			let request = Self::check_cannot_serve(&notice, &signature)?;
 			Self::decline(notice, request);
+			Ok(())
+		}
+
+		/// Prunes the settled records of `requests`, each at least
+		/// [`Config::RecordRetention`] blocks old, and returns their record deposits to
+		/// their requesters; a batch goes with its last record. Anyone may call it (the
+		/// records' history stays in events and on archive nodes). One record that is not
+		/// prunable refuses the call (`NotPrunable`).
+		#[pallet::call_index(7)]
+		#[pallet::weight(Pallet::<T>::prune_weight(requests.len() as u32))]
+		pub fn prune_records(
+			origin: OriginFor<T>,
+			requests: BoundedVec<RequestId, ConstU32<MAX_PRUNE>>,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			let released = Self::prune(&requests)?;
+			Self::deposit_event(Event::RecordsPruned { count: requests.len() as u32, released });
 			Ok(())
 		}
 	}

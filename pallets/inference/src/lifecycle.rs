@@ -78,6 +78,10 @@ impl<T: Config> Pallet<T> {
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);
 		T::Currency::hold(&HoldReason::RequestFee.into(), &requester, terms.price)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		let deposit = T::RecordDeposit::get();
+		T::Currency::hold(&HoldReason::RecordDeposit.into(), &requester, deposit)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		RecordDeposits::<T>::insert(id, (requester.clone(), deposit));
 		Deadlines::<T>::insert(deadline, id, ());
 
 		NextRequestId::<T>::put(id.saturating_add(1));
@@ -143,6 +147,20 @@ impl<T: Config> Pallet<T> {
 		let parent = frame_system::Pallet::<T>::parent_hash();
 		let seed = sp_io::hashing::blake2_256(&(b"opg/assign", parent, id, attempt).encode());
 		selection::pick(&weights, &seed).map(|index| candidates[index].node)
+	}
+
+	/// What admission adds to an assignment's benchmarked weight: a read of each
+	/// candidate's assigned count, and the write of the chosen one's.
+	pub(crate) fn admission_reads() -> Weight {
+		T::DbWeight::get().reads_writes(T::MaxCandidates::get().into(), 1)
+	}
+
+	/// The weight of `request` (inline input, or stored): its benchmark, admission, and
+	/// the record deposit's hold and entry.
+	pub(crate) fn request_weight() -> Weight {
+		T::WeightInfo::request()
+			.saturating_add(Self::admission_reads())
+			.saturating_add(T::DbWeight::get().writes(2))
 	}
 
 	/// Assigns open request `id` to `node`.
@@ -343,6 +361,8 @@ impl<T: Config> Pallet<T> {
 		)
 		.unwrap_or_default();
 		Self::forget(id, request);
+		// No record is kept: its deposit comes back at once.
+		Self::release_record_deposit(id);
 		match declined {
 			true => Self::deposit_event(Event::RequestUnservable {
 				request: id,
@@ -351,6 +371,57 @@ impl<T: Config> Pallet<T> {
 			}),
 			false => Self::deposit_event(Event::RequestExpired { request: id, refunded }),
 		}
+	}
+
+	/// Returns request `id`'s record deposit to its requester; what came back.
+	fn release_record_deposit(id: RequestId) -> BalanceOf<T> {
+		let Some((requester, deposit)) = RecordDeposits::<T>::take(id) else {
+			return Zero::zero();
+		};
+		T::Currency::release(
+			&HoldReason::RecordDeposit.into(),
+			&requester,
+			deposit,
+			Precision::BestEffort,
+		)
+		.unwrap_or_default()
+	}
+
+	/// Prunes the settled records of `requests` whose retention has passed (see
+	/// [`Pallet::prune_records`]); the deposits returned. Fails, for the caller to roll
+	/// back, at the first that is not prunable.
+	pub(crate) fn prune(requests: &[RequestId]) -> Result<BalanceOf<T>, DispatchError> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut released: BalanceOf<T> = Zero::zero();
+		for id in requests {
+			let record = Results::<T>::take(id).ok_or(Error::<T>::NotPrunable)?;
+			ensure!(
+				record.at.saturating_add(T::RecordRetention::get()) <= now,
+				Error::<T>::NotPrunable
+			);
+			released = released.saturating_add(Self::release_record_deposit(*id));
+			if let Settlement::InBatch { batch, .. } = record.settlement {
+				let left = BatchRecordsLeft::<T>::get(batch).unwrap_or(1).saturating_sub(1);
+				if left == 0 {
+					BatchRecordsLeft::<T>::remove(batch);
+					Batches::<T>::remove(batch);
+				} else {
+					BatchRecordsLeft::<T>::insert(batch, left);
+				}
+			}
+		}
+		Ok(released)
+	}
+
+	/// What pruning `n` records costs: per record, its record, deposit, hold, account and
+	/// batch count read and written (and the batch removed), and the release; composed
+	/// (the release bounded by 100 µs, above `withdraw_unbonded`'s measured release and
+	/// removal) until its benchmark runs on reference hardware.
+	pub(crate) fn prune_weight(n: u32) -> Weight {
+		T::DbWeight::get()
+			.reads_writes(5, 6)
+			.saturating_add(Weight::from_parts(100_000_000, 0))
+			.saturating_mul(n.into())
 	}
 
 	/// Removes an open request, its input and commitment, and counts it out of its
@@ -415,8 +486,10 @@ impl<T: Config> Pallet<T> {
 	/// entry (none before the expiry cursor), and is counted under its model and its
 	/// node; every assignment, deadline entry, input,
 	/// input commitment and decline belongs to an open request (a commitment to a ZKML
-	/// one), and no node that declined a request is assigned it again; and the fees held
-	/// from each requester are exactly those of its open requests.
+	/// one), and no node that declined a request is assigned it again; the fees held from
+	/// each requester are exactly those of its open requests, and the record deposits those
+	/// of its open requests and kept records; a batch is kept, and counted, while any of
+	/// its records is.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
@@ -451,6 +524,40 @@ impl<T: Config> Pallet<T> {
 				on_hold == fees,
 				"the fees held from a requester are those of its open requests"
 			);
+		}
+		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (id, (requester, deposit)) in RecordDeposits::<T>::iter() {
+			ensure!(
+				Requests::<T>::get(id).is_some_and(|request| request.requester == requester)
+					|| Results::<T>::contains_key(id),
+				"a record deposit belongs to an open request or a settled record"
+			);
+			let total = deposits.entry(requester).or_insert_with(Zero::zero);
+			*total = total.saturating_add(deposit);
+		}
+		for id in Requests::<T>::iter_keys().chain(Results::<T>::iter_keys()) {
+			ensure!(
+				RecordDeposits::<T>::contains_key(id),
+				"every open request and settled record has its deposit"
+			);
+		}
+		for (requester, total) in deposits {
+			let on_hold =
+				T::Currency::balance_on_hold(&HoldReason::RecordDeposit.into(), &requester);
+			ensure!(on_hold == total, "the record deposits held are those recorded");
+		}
+		let mut per_batch: BTreeMap<BatchId, u32> = BTreeMap::new();
+		for (_, record) in Results::<T>::iter() {
+			if let Settlement::InBatch { batch, .. } = record.settlement {
+				*per_batch.entry(batch).or_default() += 1;
+			}
+		}
+		ensure!(
+			BatchRecordsLeft::<T>::iter().collect::<BTreeMap<_, _>>() == per_batch,
+			"each batch counts its settled records still kept"
+		);
+		for batch in Batches::<T>::iter_keys() {
+			ensure!(per_batch.contains_key(&batch), "a batch is kept while one of its records is");
 		}
 		ensure!(
 			OpenRequestsPerModel::<T>::iter().collect::<BTreeMap<_, _>>() == per_model,

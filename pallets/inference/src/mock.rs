@@ -66,6 +66,11 @@ impl pallet_balances::Config for Test {
 impl pallet_timestamp::Config for Test {}
 
 parameter_types! {
+	/// Zero unless a test sets it: the other tests' balances leave it out.
+	pub static RecordDeposit: Balance = 0;
+}
+
+parameter_types! {
 	pub const Treasury: AccountId = 99;
 	pub const MinBond: Balance = 1_000;
 	pub const LivenessWindow: u64 = 50;
@@ -77,6 +82,7 @@ parameter_types! {
 	pub const Penalty: Balance = 300;
 	pub const CannotServeFee: Balance = 100;
 	pub const MinWindow: u64 = 2;
+	pub const RecordRetention: u64 = 100;
 	pub const MaxWindow: u64 = 20;
 }
 
@@ -120,6 +126,8 @@ impl pallet_inference::Config for Test {
 	type ProtocolFeeSink = ResolveTo<Treasury, Balances>;
 	type MissedDeadlinePenalty = Penalty;
 	type CannotServeFee = CannotServeFee;
+	type RecordDeposit = RecordDeposit;
+	type RecordRetention = RecordRetention;
 	type MinWindow = MinWindow;
 	type MaxWindow = MaxWindow;
 	#[cfg(feature = "runtime-benchmarks")]

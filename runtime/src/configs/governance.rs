@@ -280,6 +280,13 @@ pub mod dynamic_params {
 		/// griefer.
 		#[codec(index = 3)]
 		pub static CannotServeFee: Balance = OPG / 10;
+		/// Held from a requester with each inference request, and returned when the
+		/// request's record is pruned (or at once if it ends unserved).
+		#[codec(index = 4)]
+		pub static RecordDeposit: Balance = OPG / 100;
+		/// Blocks a settled inference record stays on chain before anyone may prune it.
+		#[codec(index = 5)]
+		pub static RecordRetention: BlockNumber = 30 * DAYS;
 	}
 }
 

@@ -244,6 +244,10 @@ impl pallet_inference::Config for Runtime {
 	type MissedDeadlinePenalty = dynamic_params::protocol::MissedDeadlinePenalty;
 	/// Set by governance on the policy track.
 	type CannotServeFee = dynamic_params::protocol::CannotServeFee;
+	/// Set by governance on the policy track.
+	type RecordDeposit = dynamic_params::protocol::RecordDeposit;
+	/// Set by governance on the policy track.
+	type RecordRetention = dynamic_params::protocol::RecordRetention;
 	type MinWindow = MinInferenceWindow;
 	type MaxWindow = MaxInferenceWindow;
 	type MaxAttempts = ConstU32<3>;
@@ -251,6 +255,7 @@ impl pallet_inference::Config for Runtime {
 	type MaxInlineOutput = ConstU32<{ 16 * 1024 }>;
 	type MaxBatchLen = ConstU32<256>;
 	type MaxExpiriesPerBlock = ConstU32<256>;
+	type MaxCandidates = MaxNodesPerModel;
 	type UnsignedPriority = InferenceUnsignedPriority;
 	/// Groth16 verification runs natively in the node (`opg-host-crypto`).
 	type ProofVerifier = opg_host_crypto::HostBn254;

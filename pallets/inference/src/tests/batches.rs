@@ -1,6 +1,6 @@
 use super::*;
 
-fn batch_requests(count: usize) -> Vec<RequestId> {
+pub(super) fn batch_requests(count: usize) -> Vec<RequestId> {
 	(0..count)
 		.map(|i| {
 			let id = NextRequestId::<Test>::get();
@@ -15,12 +15,12 @@ fn batch_requests(count: usize) -> Vec<RequestId> {
 		.collect()
 }
 
-fn leaf(id: RequestId) -> Leaf {
+pub(super) fn leaf(id: RequestId) -> Leaf {
 	let input_hash = Requests::<Test>::get(id).unwrap().input_hash;
 	Leaf { request: id, input_hash, output_hash: opg_settlement::sha256(&id.to_le_bytes()) }
 }
 
-fn signed_batch(
+pub(super) fn signed_batch(
 	node: u8,
 	leaves: Vec<Leaf>,
 	signer: u8,

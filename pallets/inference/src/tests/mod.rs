@@ -92,6 +92,7 @@ mod cannot_serve;
 mod deadlines;
 mod offchain;
 mod properties;
+mod records;
 mod requests;
 mod results;
 mod zkml;
