@@ -735,3 +735,37 @@ mod inference {
 		});
 	}
 }
+
+/// Unsigned inference results come after every operational transaction in the pool (its
+/// priority counts five times its fee as a tip, which saturates with OPG's 18 decimals)
+/// and before normal transactions without a tip.
+#[test]
+fn inference_results_rank_below_operational_and_above_untipped_normal_transactions() {
+	use polkadot_sdk::{
+		frame_support::{
+			dispatch::{DispatchClass, DispatchInfo, Pays},
+			weights::Weight,
+		},
+		pallet_transaction_payment,
+	};
+	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		let results = <Runtime as pallet_inference::Config>::UnsignedPriority::get();
+		let priority = |class, len: u32| {
+			let info = DispatchInfo {
+				call_weight: Weight::from_parts(1, 0),
+				extension_weight: Weight::zero(),
+				class,
+				pays_fee: Pays::Yes,
+			};
+			let fee = pallet_transaction_payment::Pallet::<Runtime>::compute_fee(len, &info, 0);
+			ChargeTransactionPayment::<Runtime>::get_priority(&info, len as usize, 0, fee)
+		};
+		for len in [1, 100, 5 * 1024 * 1024] {
+			assert!(
+				priority(DispatchClass::Operational, len) > results,
+				"operational, {len} bytes"
+			);
+			assert!(priority(DispatchClass::Normal, len) < results, "normal, {len} bytes");
+		}
+	});
+}
