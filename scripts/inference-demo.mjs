@@ -5,7 +5,7 @@
 // `./scripts/dev`.
 import { u8aToHex, hexToU8a } from '@polkadot/util';
 import {
-  MODES, OPG, demoInput, publishModel, registerNode, requestInference, send, setUpServing, verifyResult, waitForResult,
+  MODES, OPG, demoInput, publishModel, registerNode, requestInference, setUpServing, verifyResult, waitForResult,
 } from '../tests/node/lib/chain.mjs';
 
 // Run directly by ./scripts/dev: OPG_WS, OPG_MODEL_HASH, OPG_MODEL_SIZE and
@@ -52,11 +52,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         `signature ${verifyResult(ran) ? 'verified' : 'INVALID'}`);
     }
     say(`try it: polkadot.js apps → Developer → Extrinsics → inference.request(model ${modelId}, ...)`);
-    // Keep the development node live in the registry while the chain runs.
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 5 * 60 * 1000));
-      await send(api, api.tx.nodeRegistry.heartbeat(nodeKey.publicKey), keyring.addFromUri('//Alice'));
-    }
+    // The node's off-chain worker keeps the node live (nodeRegistry.submitHeartbeat, signed
+    // by the node key in its keystore): nothing more to send.
   } catch (e) {
     say(`inference demo failed: ${e.message}`);
     process.exitCode = 1;
