@@ -56,7 +56,7 @@ say(`${senders.length} senders funded`);
 const blocks = [];
 const submittedAt = new Map();
 const endedAt = new Map();
-const failed = { missed: 0, expired: 0, refused: 0 };
+const failed = { missed: 0, expired: 0, refused: 0, dispatch: 0 };
 const weightLimit = api.consts.system.blockWeights.perClass.normal.maxTotal.unwrap().refTime.toBigInt();
 let resolveDone;
 const done = new Promise((resolve) => { resolveDone = resolve; });
@@ -68,6 +68,10 @@ const unsubscribe = await api.rpc.chain.subscribeNewHeads(async (header) => {
   const row = { number: header.number.toNumber(), requests: 0, settled: 0, batches: 0, extrinsics: block.block.extrinsics.length,
     weight: Number(weight.normal.refTime.toBigInt() * 1000n / weightLimit) / 10 };
   for (const { event } of events) {
+    if (event.section === 'system' && event.method === 'ExtrinsicFailed') {
+      failed.dispatch += 1;
+      say(`an extrinsic failed: ${JSON.stringify(event.data[0].toHuman())}`);
+    }
     if (event.section !== 'inference') continue;
     const id = event.data.request?.toNumber?.();
     if (event.method === 'RequestSubmitted') { row.requests += 1; submittedAt.set(id, row.number); }
@@ -79,7 +83,8 @@ const unsubscribe = await api.rpc.chain.subscribeNewHeads(async (header) => {
   blocks.push(row);
   say(`#${row.number}: ${row.requests} requests, ${row.settled} settled in ${row.batches} batches, ` +
     `${row.extrinsics} extrinsics, normal weight ${row.weight}%`);
-  if (submittedAt.size + failed.refused >= options.requests && [...submittedAt.keys()].every((id) => endedAt.has(id))) {
+  const answered = submittedAt.size + failed.refused + failed.dispatch;
+  if (answered >= options.requests && [...submittedAt.keys()].every((id) => endedAt.has(id))) {
     resolveDone();
   }
 });
@@ -121,6 +126,6 @@ for (const row of active) {
 console.log();
 console.log(`${options.requests} ${options.settlement} requests (window ${options.window}) from ${senders.length} senders: ` +
   `${submittedAt.size} included, ${settled} settled, ${failed.expired} ended unserved, ${failed.missed} missed deadlines, ` +
-  `${failed.refused} refused by the pool; at most ${busiest} results settled in one block; ` +
+  `${failed.refused} refused by the pool, ${failed.dispatch} failed extrinsics; at most ${busiest} results settled in one block; ` +
   `request→settled latency p50 ${quantile(0.5)} blocks, p95 ${quantile(0.95)} blocks.`);
 await api.disconnect();
