@@ -2,7 +2,8 @@
 // block, and how long requests wait. Start the chain with ./scripts/dev, then:
 //
 //   node scripts/load.mjs [--requests 3000] [--settlement Batch|Individual] [--window 20]
-//                         [--senders 24] [--url ws://127.0.0.1:9944]
+//                         [--senders 24] [--url ws://127.0.0.1:9944] [--backlog yes]
+//                         [--executor http://127.0.0.1:8700]
 //
 // It serves the development model (the 784-56-10 quantized MLP that ./scripts/dev puts in
 // the executor's store) with the development node key (jobsPerBlock 1000, in the node's
@@ -21,7 +22,10 @@ import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { OPG, demoInput, send, setUpServing } from '../tests/node/lib/chain.mjs';
 
-const options = { requests: 3000, settlement: 'Batch', window: 20, senders: 24, url: 'ws://127.0.0.1:9944' };
+const options = {
+  requests: 3000, settlement: 'Batch', window: 20, senders: 24, url: 'ws://127.0.0.1:9944', backlog: 'no',
+  executor: 'http://127.0.0.1:8700',
+};
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i].replace(/^--/, '');
   if (!(name in options)) throw new Error(`unknown option ${process.argv[i]}`);
@@ -48,9 +52,24 @@ say(`model ${modelId} (${model.hash}) served by the development node`);
 
 const senders = Array.from({ length: options.senders }, (_, i) => keyring.addFromUri(`//Load${i}`));
 const perSender = Math.ceil(options.requests / senders.length);
+// Each request holds its price (1 OPG) and record deposit, and pays a fee of a few
+// tenths of an OPG: two OPG a request covers them.
 await send(api, api.tx.utility.batchAll(
-  senders.map((sender) => api.tx.balances.transferKeepAlive(sender.address, BigInt(perSender + 10) * OPG))), alice);
+  senders.map((sender) => api.tx.balances.transferKeepAlive(sender.address, BigInt(2 * perSender + 10) * OPG))), alice);
 say(`${senders.length} senders funded`);
+
+// With `--backlog yes`, the node's executor URL points nowhere until every request is on
+// chain, so that the node then settles them all at once: its settlement capacity, apart
+// from the block space the requests take.
+const executorUrl = options.executor;
+const setExecutorUrl = (url) =>
+  api.rpc.offchain.localStorageSet('PERSISTENT', u8aToHex(new TextEncoder().encode('opg::executor-url')),
+    u8aToHex(new TextEncoder().encode(url)));
+let backlog = options.backlog === 'yes';
+if (backlog) {
+  await setExecutorUrl('http://127.0.0.1:9');
+  say('executor URL pointed nowhere: requests pile up');
+}
 
 // Follow every block from now on: what it included and settled.
 const blocks = [];
@@ -60,12 +79,22 @@ const failed = { missed: 0, expired: 0, refused: 0, dispatch: 0 };
 const weightLimit = api.consts.system.blockWeights.perClass.normal.maxTotal.unwrap().refTime.toBigInt();
 let resolveDone;
 const done = new Promise((resolve) => { resolveDone = resolve; });
-const unsubscribe = await api.rpc.chain.subscribeNewHeads(async (header) => {
-  const hash = header.hash;
+// Blocks in order, none skipped: each new head brings the blocks since the last one seen.
+let next = (await api.rpc.chain.getHeader()).number.toNumber() + 1;
+let reading = Promise.resolve();
+const unsubscribe = await api.rpc.chain.subscribeNewHeads((header) => {
+  const head = header.number.toNumber();
+  reading = reading.then(async () => {
+    for (; next <= head; next += 1) await readBlock(next);
+  });
+});
+
+async function readBlock(number) {
+  const hash = await api.rpc.chain.getBlockHash(number);
   const at = await api.at(hash);
   const [events, weight, block] = await Promise.all([at.query.system.events(), at.query.system.blockWeight(),
     api.rpc.chain.getBlock(hash)]);
-  const row = { number: header.number.toNumber(), requests: 0, settled: 0, batches: 0, extrinsics: block.block.extrinsics.length,
+  const row = { number, requests: 0, settled: 0, batches: 0, extrinsics: block.block.extrinsics.length,
     weight: Number(weight.normal.refTime.toBigInt() * 1000n / weightLimit) / 10 };
   for (const { event } of events) {
     if (event.section === 'system' && event.method === 'ExtrinsicFailed') {
@@ -87,7 +116,12 @@ const unsubscribe = await api.rpc.chain.subscribeNewHeads(async (header) => {
   if (answered >= options.requests && [...submittedAt.keys()].every((id) => endedAt.has(id))) {
     resolveDone();
   }
-});
+  if (backlog && submittedAt.size + failed.refused + failed.dispatch >= options.requests) {
+    backlog = false;
+    await setExecutorUrl(executorUrl);
+    say('every request is on chain: the executor is back, the node serves the backlog');
+  }
+}
 
 // Every request at once: each sender's in nonce order, all senders side by side.
 const started = Date.now();
@@ -124,7 +158,8 @@ for (const row of active) {
   console.log(`| ${row.number} | ${row.requests} | ${row.settled} | ${row.batches} | ${row.extrinsics} | ${row.weight} % |`);
 }
 console.log();
-console.log(`${options.requests} ${options.settlement} requests (window ${options.window}) from ${senders.length} senders: ` +
+console.log(`${options.requests} ${options.settlement} requests (window ${options.window}${
+  options.backlog === 'yes' ? ', served once all were on chain' : ''}) from ${senders.length} senders: ` +
   `${submittedAt.size} included, ${settled} settled, ${failed.expired} ended unserved, ${failed.missed} missed deadlines, ` +
   `${failed.refused} refused by the pool, ${failed.dispatch} failed extrinsics; at most ${busiest} results settled in one block; ` +
   `request→settled latency p50 ${quantile(0.5)} blocks, p95 ${quantile(0.95)} blocks.`);
