@@ -67,6 +67,30 @@ fn requests<T: Config>(model: ModelId, settlement: SettlementMode, count: u32) -
 		.collect()
 }
 
+/// `n` open batch-mode requests of one node, and their batch signed by its key.
+fn signed_batch<T: Config>(
+	n: u32,
+) -> (Vec<RequestId>, BatchResultOf<T>, sp_core::sr25519::Signature) {
+	set_genesis_hash::<T>();
+	let model = T::BenchmarkHelper::serving_model(1);
+	let ids = requests::<T>(model, SettlementMode::Batch, n);
+	let node = Requests::<T>::get(ids[0]).expect("requested").node;
+	let leaves: Vec<merkle::Leaf> = ids
+		.iter()
+		.map(|id| merkle::Leaf {
+			request: *id,
+			input_hash: Requests::<T>::get(id).expect("requested").input_hash,
+			output_hash: [3; 32],
+		})
+		.collect();
+	let root = merkle::root(&leaves).expect("not empty");
+	let genesis = Pallet::<T>::genesis_hash().expect("genesis hash set");
+	let message = message::batch(&genesis, &root, n);
+	let signature =
+		sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message).expect("key in keystore");
+	(ids, BatchResult { node, leaves: BoundedVec::truncate_from(leaves) }, signature)
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -153,24 +177,7 @@ mod benchmarks {
 	/// A batch of `n` results of one node.
 	#[benchmark]
 	fn submit_batch(n: Linear<1, { T::MaxBatchLen::get() }>) {
-		set_genesis_hash::<T>();
-		let model = T::BenchmarkHelper::serving_model(1);
-		let ids = requests::<T>(model, SettlementMode::Batch, n);
-		let node = Requests::<T>::get(ids[0]).expect("requested").node;
-		let leaves: Vec<merkle::Leaf> = ids
-			.iter()
-			.map(|id| merkle::Leaf {
-				request: *id,
-				input_hash: Requests::<T>::get(id).expect("requested").input_hash,
-				output_hash: [3; 32],
-			})
-			.collect();
-		let root = merkle::root(&leaves).expect("not empty");
-		let genesis = Pallet::<T>::genesis_hash().expect("genesis hash set");
-		let message = message::batch(&genesis, &root, n);
-		let signature =
-			sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message).expect("key in keystore");
-		let batch = BatchResult { node, leaves: BoundedVec::truncate_from(leaves) };
+		let (ids, batch, signature) = signed_batch::<T>(n);
 
 		#[extrinsic_call]
 		_(RawOrigin::None, batch, signature);
@@ -182,24 +189,7 @@ mod benchmarks {
 	/// with the last.
 	#[benchmark]
 	fn prune_records(n: Linear<1, { MAX_PRUNE.min(T::MaxBatchLen::get()) }>) {
-		set_genesis_hash::<T>();
-		let model = T::BenchmarkHelper::serving_model(1);
-		let ids = requests::<T>(model, SettlementMode::Batch, n);
-		let node = Requests::<T>::get(ids[0]).expect("requested").node;
-		let leaves: Vec<merkle::Leaf> = ids
-			.iter()
-			.map(|id| merkle::Leaf {
-				request: *id,
-				input_hash: Requests::<T>::get(id).expect("requested").input_hash,
-				output_hash: [3; 32],
-			})
-			.collect();
-		let root = merkle::root(&leaves).expect("not empty");
-		let genesis = Pallet::<T>::genesis_hash().expect("genesis hash set");
-		let message = message::batch(&genesis, &root, n);
-		let signature =
-			sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &node, &message).expect("key in keystore");
-		let batch = BatchResult { node, leaves: BoundedVec::truncate_from(leaves) };
+		let (ids, batch, signature) = signed_batch::<T>(n);
 		assert_ok!(Pallet::<T>::submit_batch(RawOrigin::None.into(), batch, signature));
 		let later =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::RecordRetention::get());
