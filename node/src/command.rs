@@ -6,10 +6,11 @@ use crate::{
 use opg_runtime::opaque::Block;
 use polkadot_sdk::{
 	sc_cli::{self, SubstrateCli},
-	sc_consensus_grandpa, sc_network,
+	sc_consensus_babe, sc_consensus_grandpa, sc_network,
 	sc_service::{self, PartialComponents},
 	sp_runtime,
 };
+use std::sync::Arc;
 
 impl SubstrateCli for Cli {
 	fn impl_name() -> String {
@@ -102,7 +103,8 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, backend, .. } =
 					service::new_partial(&config)?;
-				let aux_revert = Box::new(|client, _, blocks| {
+				let aux_revert = Box::new(|client: Arc<service::FullClient>, backend, blocks| {
+					sc_consensus_babe::revert(client.clone(), backend, blocks)?;
 					sc_consensus_grandpa::revert(client, blocks)?;
 					Ok(())
 				});

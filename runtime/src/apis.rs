@@ -1,7 +1,7 @@
 //! The runtime APIs the node, wallets and polkadot.js call.
 
 use crate::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, Inference, InherentDataExt, Nonce,
+	AccountId, Babe, Balance, Block, Executive, Grandpa, Inference, InherentDataExt, Nonce,
 	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 use alloc::vec::Vec;
@@ -11,11 +11,10 @@ use polkadot_sdk::{
 		genesis_builder_helper::{build_state, get_preset},
 		weights::Weight,
 	},
-	frame_system_rpc_runtime_api, pallet_aura, pallet_transaction_payment,
+	frame_system_rpc_runtime_api, pallet_transaction_payment,
 	pallet_transaction_payment_rpc_runtime_api,
 	sp_api::{self, impl_runtime_apis},
-	sp_block_builder,
-	sp_consensus_aura::{self, sr25519::AuthorityId as AuraId},
+	sp_block_builder, sp_consensus_babe,
 	sp_consensus_grandpa::{self, AuthorityId as GrandpaId},
 	sp_core::{crypto::KeyTypeId, OpaqueMetadata},
 	sp_genesis_builder, sp_inherents, sp_offchain,
@@ -103,13 +102,44 @@ impl_runtime_apis! {
 		}
 	}
 
-	impl sp_consensus_aura::AuraApi<Block, AuraId> for Runtime {
-		fn slot_duration() -> sp_consensus_aura::SlotDuration {
-			sp_consensus_aura::SlotDuration::from_millis(Aura::slot_duration())
+	impl sp_consensus_babe::BabeApi<Block> for Runtime {
+		fn configuration() -> sp_consensus_babe::BabeConfiguration {
+			let epoch_config = Babe::epoch_config().unwrap_or(crate::BABE_GENESIS_EPOCH_CONFIG);
+			sp_consensus_babe::BabeConfiguration {
+				slot_duration: Babe::slot_duration(),
+				epoch_length: <crate::configs::EpochDuration as frame_support::traits::Get<u64>>::get(),
+				c: epoch_config.c,
+				authorities: Babe::authorities().to_vec(),
+				randomness: Babe::randomness(),
+				allowed_slots: epoch_config.allowed_slots,
+			}
 		}
 
-		fn authorities() -> Vec<AuraId> {
-			pallet_aura::Authorities::<Runtime>::get().into_inner()
+		fn current_epoch_start() -> sp_consensus_babe::Slot {
+			Babe::current_epoch_start()
+		}
+
+		fn current_epoch() -> sp_consensus_babe::Epoch {
+			Babe::current_epoch()
+		}
+
+		fn next_epoch() -> sp_consensus_babe::Epoch {
+			Babe::next_epoch()
+		}
+
+		fn generate_key_ownership_proof(
+			_slot: sp_consensus_babe::Slot,
+			_authority_id: sp_consensus_babe::AuthorityId,
+		) -> Option<sp_consensus_babe::OpaqueKeyOwnershipProof> {
+			// The key owner proof type is uninhabited: no equivocation reports yet.
+			None
+		}
+
+		fn submit_report_equivocation_unsigned_extrinsic(
+			_equivocation_proof: sp_consensus_babe::EquivocationProof<<Block as BlockT>::Header>,
+			_key_owner_proof: sp_consensus_babe::OpaqueKeyOwnershipProof,
+		) -> Option<()> {
+			None
 		}
 	}
 

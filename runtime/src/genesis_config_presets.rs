@@ -2,7 +2,7 @@
 //! `local_testnet` (four validators, no sudo). No preset but `development` sets a sudo key.
 
 use crate::{
-	AccountId, BalancesConfig, NodeRegistryConfig, OriginsConfig, RuntimeGenesisConfig,
+	AccountId, BabeConfig, BalancesConfig, NodeRegistryConfig, OriginsConfig, RuntimeGenesisConfig,
 	SessionConfig, SessionKeys, SudoConfig, ValidatorSetConfig, EXISTENTIAL_DEPOSIT, OPG,
 };
 use alloc::{vec, vec::Vec};
@@ -11,7 +11,7 @@ use opg_attestation::Measurement;
 use pallet_opg_origins::TrackTimings;
 use polkadot_sdk::{
 	frame_support::build_struct_json_patch,
-	sp_consensus_aura::sr25519::AuthorityId as AuraId,
+	sp_consensus_babe::AuthorityId as BabeId,
 	sp_consensus_grandpa::AuthorityId as GrandpaId,
 	sp_genesis_builder::{self, PresetId},
 	sp_keyring::{Ed25519Keyring, Sr25519Keyring},
@@ -36,7 +36,7 @@ pub fn dev_accounts() -> Vec<AccountId> {
 	.collect()
 }
 
-/// A well-known dev validator: its sr25519 account (and Aura key) and ed25519 GRANDPA key,
+/// A well-known dev validator: its sr25519 account (and BABE key) and ed25519 GRANDPA key,
 /// both derived from the same `//Name` seed, as `opg-node --alice` etc. insert them.
 #[derive(Clone, Copy)]
 pub struct DevValidator(pub Sr25519Keyring, pub Ed25519Keyring);
@@ -55,7 +55,7 @@ impl DevValidator {
 	/// The validator's session keys.
 	pub fn session_keys(self) -> SessionKeys {
 		SessionKeys {
-			aura: AuraId::from(self.0.public()),
+			babe: BabeId::from(self.0.public()),
 			grandpa: GrandpaId::from(self.1.public()),
 		}
 	}
@@ -114,6 +114,8 @@ fn genesis(
 				.map(|v| (v.account(), v.account(), v.session_keys()))
 				.collect::<Vec<_>>(),
 		},
+		// The authorities come from the session keys above.
+		babe: BabeConfig { epoch_config: crate::BABE_GENESIS_EPOCH_CONFIG },
 		origins: OriginsConfig { timings },
 		sudo: SudoConfig { key: sudo },
 		// Development chains only: trust the development Nitro root and its image.
@@ -124,7 +126,8 @@ fn genesis(
 	})
 }
 
-/// Alice validates alone, holds sudo; sessions of 10 blocks; governance in minutes.
+/// Alice validates alone, holds sudo; sessions (BABE epochs) of 10 slots; governance in
+/// minutes.
 fn development() -> Value {
 	genesis(
 		vec![DevValidator::ALICE],
@@ -135,7 +138,8 @@ fn development() -> Value {
 	)
 }
 
-/// Alice, Bob, Charlie and Dave validate; no sudo: governance only.
+/// Alice, Bob, Charlie and Dave validate; no sudo: governance only; sessions (BABE
+/// epochs) of 20 slots.
 fn local_testnet() -> Value {
 	genesis(
 		vec![DevValidator::ALICE, DevValidator::BOB, DevValidator::CHARLIE, DevValidator::DAVE],

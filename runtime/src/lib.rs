@@ -2,7 +2,7 @@
 //!
 //! FRAME runtime of the OPG verifiable-inference chain: the OPG token (native currency,
 //! 18 decimals), transaction payment in OPG, OpenGov governance with OPG's own tracks,
-//! a governance-managed validator set for Aura and GRANDPA, treasury, scheduler and
+//! a governance-managed validator set for BABE and GRANDPA, treasury, scheduler and
 //! preimages. Compiled to wasm; the native build serves tests and the node's types.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -30,7 +30,7 @@ mod tests;
 
 use polkadot_sdk::{
 	frame_executive, frame_metadata_hash_extension, frame_support, frame_system,
-	pallet_transaction_payment, sp_core, sp_runtime, sp_version,
+	pallet_transaction_payment, sp_consensus_babe, sp_core, sp_runtime, sp_version,
 };
 use sp_runtime::{
 	generic, impl_opaque_keys,
@@ -60,7 +60,7 @@ pub mod opaque {
 impl_opaque_keys! {
 	/// The keys a validator registers with `session.setKeys`.
 	pub struct SessionKeys {
-		pub aura: Aura,
+		pub babe: Babe,
 		pub grandpa: Grandpa,
 	}
 }
@@ -77,10 +77,21 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	system_version: 1,
 };
 
-/// Target block time. Aura produces one block per slot of this length.
+/// Target block time. BABE assigns every slot of this length to an author (primary
+/// slots by VRF lottery, the rest round-robin with a VRF output too).
 pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
-/// Aura slot length; cannot change once the chain has started.
+/// BABE slot length; cannot change once the chain has started.
 pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
+
+/// BABE's epoch parameters at genesis: a primary slot for some author in 1 of 4 slots
+/// (`c`), every other slot a secondary slot whose author still produces a VRF output,
+/// so that every block carries randomness its author cannot choose
+/// ([`polkadot_sdk::pallet_babe::ParentBlockRandomness`] seeds inference assignments).
+pub const BABE_GENESIS_EPOCH_CONFIG: sp_consensus_babe::BabeEpochConfiguration =
+	sp_consensus_babe::BabeEpochConfiguration {
+		c: (1, 4),
+		allowed_slots: sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
+	};
 
 /// Block counts for common durations.
 pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
@@ -190,14 +201,15 @@ mod runtime {
 	#[runtime::pallet_index(11)]
 	pub type TransactionPayment = polkadot_sdk::pallet_transaction_payment;
 
-	// Consensus. The validator set must come before Session, Session before Aura and
-	// GRANDPA: genesis and session changes flow in that order.
+	// Consensus. The validator set must come before Session, Session before BABE and
+	// GRANDPA: genesis and session changes flow in that order. BABE comes before the
+	// inference pallet, whose assignments read its randomness.
 	#[runtime::pallet_index(20)]
 	pub type ValidatorSet = pallet_validator_set;
 	#[runtime::pallet_index(21)]
 	pub type Session = polkadot_sdk::pallet_session;
 	#[runtime::pallet_index(22)]
-	pub type Aura = polkadot_sdk::pallet_aura;
+	pub type Babe = polkadot_sdk::pallet_babe;
 	#[runtime::pallet_index(23)]
 	pub type Grandpa = polkadot_sdk::pallet_grandpa;
 

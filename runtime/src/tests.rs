@@ -14,10 +14,13 @@ use pallet_opg_origins::Origin as OpgOrigin;
 use polkadot_sdk::{
 	frame_metadata_hash_extension::CheckMetadataHash,
 	frame_support::traits::{schedule::DispatchTime, Get, StorePreimage},
-	frame_system, pallet_aura, pallet_conviction_voting, pallet_parameters, pallet_referenda,
+	frame_system, pallet_babe, pallet_conviction_voting, pallet_parameters, pallet_referenda,
 	pallet_sudo,
 	pallet_transaction_payment::ChargeTransactionPayment,
-	sp_consensus_aura::{sr25519::AuthorityId as AuraId, Slot, AURA_ENGINE_ID},
+	sp_consensus_babe::{
+		digests::{PreDigest, SecondaryPlainPreDigest},
+		AuthorityId as BabeId, Slot, BABE_ENGINE_ID,
+	},
 	sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
 	sp_io::TestExternalities,
 	sp_keyring::Sr25519Keyring,
@@ -56,17 +59,32 @@ fn new_ext(preset: &str) -> TestExternalities {
 	ext
 }
 
-/// The Aura slot of block zero: 2026-11-22T00:00:00Z, so that certificates meet a
+/// The BABE slot of block zero: 2026-11-22T00:00:00Z, so that certificates meet a
 /// realistic chain time.
 const GENESIS_SLOT: u64 = 1_795_305_600_000 / SLOT_DURATION;
 
-/// Authors and finalizes the next block in Aura slot `GENESIS_SLOT + number`, as the node
-/// would.
+/// The slot of block `number`: every slot has its block.
+fn slot_of(number: u32) -> Slot {
+	Slot::from(GENESIS_SLOT + number as u64)
+}
+
+/// Authors and finalizes the next block in BABE slot `GENESIS_SLOT + number`, as the node
+/// would, with a secondary pre-digest of authority 0 (no VRF output: the runtime takes
+/// the node's word for the slot claim, which the node's import checks).
 fn next_block() {
 	let number = System::block_number() + 1;
+	let claim = PreDigest::SecondaryPlain(SecondaryPlainPreDigest {
+		authority_index: 0,
+		slot: slot_of(number),
+	});
+	next_block_with(claim);
+}
+
+/// Authors and finalizes the next block with the BABE pre-digest `claim`.
+fn next_block_with(claim: PreDigest) {
+	let number = System::block_number() + 1;
 	let parent = System::block_hash(number - 1);
-	let slot = Slot::from(GENESIS_SLOT + number as u64);
-	let digest = Digest { logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, slot.encode())] };
+	let digest = Digest { logs: vec![DigestItem::PreRuntime(BABE_ENGINE_ID, claim.encode())] };
 	Executive::initialize_block(&Header::new(
 		number,
 		Default::default(),
@@ -82,6 +100,13 @@ fn run_blocks(count: u32) {
 	for _ in 0..count {
 		next_block();
 	}
+}
+
+fn babe_authorities() -> Vec<BabeId> {
+	pallet_babe::Authorities::<Runtime>::get()
+		.into_iter()
+		.map(|(id, _)| id)
+		.collect()
 }
 
 fn validators() -> Vec<AccountId> {
@@ -126,15 +151,61 @@ fn every_preset_builds_its_genesis() {
 		new_ext(&name).execute_with(|| {
 			assert!(!validators().is_empty(), "{name}: validators");
 			assert_eq!(Session::validators(), validators(), "{name}: session");
-			assert_eq!(
-				pallet_aura::Authorities::<Runtime>::get().len(),
-				validators().len(),
-				"{name}: aura authorities"
-			);
+			assert_eq!(babe_authorities().len(), validators().len(), "{name}: babe authorities");
 			assert_eq!(Grandpa::grandpa_authorities().len(), validators().len());
 			assert_eq!(Balances::free_balance(account(Sr25519Keyring::Ferdie)), DEV_ENDOWMENT);
 		});
 	}
+}
+
+#[test]
+fn an_authors_vrf_output_seeds_the_next_blocks_assignments() {
+	use polkadot_sdk::{
+		frame_support::traits::Randomness as _,
+		sp_consensus_babe::{digests::SecondaryVRFPreDigest, make_vrf_sign_data},
+		sp_core::crypto::VrfSecret,
+	};
+	new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
+		run_blocks(2);
+		// Block 3, in the middle of epoch 0: Alice (authority 0) claims its slot with the
+		// VRF output the node's BABE worker would compute.
+		let slot = slot_of(3);
+		let data = make_vrf_sign_data(
+			&pallet_babe::Randomness::<Runtime>::get(),
+			slot,
+			pallet_babe::EpochIndex::<Runtime>::get(),
+		);
+		let vrf_signature = Sr25519Keyring::Alice.pair().vrf_sign(&data);
+		next_block_with(PreDigest::SecondaryVRF(SecondaryVRFPreDigest {
+			authority_index: 0,
+			slot,
+			vrf_signature,
+		}));
+		assert!(pallet_babe::AuthorVrfRandomness::<Runtime>::get().is_some());
+
+		// Block 4 assigns with it, not with its parent hash (which block 3's author shaped).
+		let number = System::block_number() + 1;
+		let parent = System::block_hash(number - 1);
+		let digest = DigestItem::PreRuntime(
+			BABE_ENGINE_ID,
+			PreDigest::SecondaryPlain(SecondaryPlainPreDigest {
+				authority_index: 0,
+				slot: slot_of(number),
+			})
+			.encode(),
+		);
+		Executive::initialize_block(&Header::new(
+			number,
+			Default::default(),
+			Default::default(),
+			parent,
+			Digest { logs: vec![digest] },
+		));
+		let (vrf, _) = pallet_babe::ParentBlockRandomness::<Runtime>::random(b"opg/assign");
+		let vrf = vrf.expect("block 3 carried a VRF output");
+		assert_eq!(crate::Inference::assignment_randomness(), vrf);
+		assert_ne!(vrf, parent);
+	});
 }
 
 #[test]
@@ -327,7 +398,7 @@ fn validator_added_by_referendum_takes_part_after_session_change() {
 		let bob = account(Sr25519Keyring::Bob);
 		// Bob registers session keys, proving he holds them.
 		let generated = SessionKeys::generate(&bob.encode(), None);
-		let bob_aura: AuraId = generated.keys.aura.clone();
+		let bob_babe: BabeId = generated.keys.babe.clone();
 		Session::set_keys(
 			RuntimeOrigin::signed(bob.clone()),
 			generated.keys.clone(),
@@ -346,16 +417,16 @@ fn validator_added_by_referendum_takes_part_after_session_change() {
 			assert!(blocks <= 40, "referendum did not enact within 40 blocks");
 		}
 		assert!(referendum_approved(index));
-		assert!(!pallet_aura::Authorities::<Runtime>::get().contains(&bob_aura));
+		assert!(!babe_authorities().contains(&bob_babe));
 
 		// Queued at the next rotation, active from the one after.
 		run_blocks(20);
 		assert!(Session::validators().contains(&bob));
-		assert!(pallet_aura::Authorities::<Runtime>::get().contains(&bob_aura));
+		assert!(babe_authorities().contains(&bob_babe));
 		let grandpa_keys: Vec<_> =
 			Grandpa::grandpa_authorities().into_iter().map(|(k, _)| k).collect();
 		assert!(grandpa_keys.contains(&generated.keys.grandpa));
-		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 2);
+		assert_eq!(babe_authorities().len(), 2);
 	});
 }
 

@@ -35,7 +35,12 @@ test('blocks are produced and finalized (finalized >= 3)', async () => {
   const canonical = await api.rpc.chain.getBlockHash(header.number.toNumber());
   assert.equal(canonical.toHex(), head.toHex(), 'the finalized block is the canonical block at its height');
   const logs = header.digest.logs;
-  assert.ok(logs.some((log) => log.isPreRuntime && log.asPreRuntime[0].toString() === 'aura'), 'authored in an Aura slot');
+  const claim = logs.find((log) => log.isPreRuntime && log.asPreRuntime[0].toString() === 'BABE');
+  assert.ok(claim, 'authored in a BABE slot');
+  // Every slot claim carries a VRF output (primary or secondary VRF slots only): it seeds
+  // the next block's inference assignments.
+  const preDigest = api.registry.createType('RawBabePreDigest', claim.asPreRuntime[1]);
+  assert.ok(preDigest.isPrimary || preDigest.isSecondaryVRF, `a VRF slot claim, not ${preDigest.type}`);
   assert.ok(logs.some((log) => log.isSeal), 'sealed by its author');
 });
 

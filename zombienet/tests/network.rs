@@ -15,7 +15,7 @@ const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
 /// Writes the raw `local` chain spec exported by the node itself.
 ///
 /// A raw spec, because zombienet leaves a raw spec as it is; from a plain one it would
-/// generate relay-chain session keys that OPG's `SessionKeys { aura, grandpa }` rejects.
+/// generate relay-chain session keys that OPG's `SessionKeys { babe, grandpa }` rejects.
 /// Each validator gets its dev keys from its `--alice`.. flag instead.
 fn raw_chain_spec(node_bin: &str, dir: &std::path::Path) -> Result<PathBuf> {
 	let path = dir.join("opg-local-raw.json");

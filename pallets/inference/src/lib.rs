@@ -34,16 +34,29 @@
 //! - `offchain.rs`: the off-chain worker that serves a node's assignments.
 //!
 //! ## Randomness and what a block author can bias
-//! The seed of an assignment is `blake2_256(SCALE("opg/assign", parent hash, request id,
-//! attempt))`: the 10 bytes of `opg/assign`, the parent hash, the request id as 8 bytes
-//! and the attempt as 4 bytes, little-endian. The
-//! author of the parent block shaped its hash by choosing its extrinsics, and the author
-//! of this block chooses whether to include a request now or later. Either can thus try
-//! a few candidate outcomes, but only among nodes that are registered, bonded, live and
-//! serve the model: steering a request to a node of one's own still needs that node's
-//! bond, and a bad result from it is still checked and still misses its deadline. A
-//! request made early in a block by a requester who cares can bound the exposure with a
-//! short `window`.
+//! The seed of an assignment is `blake2_256(SCALE("opg/assign", r, request id, attempt))`:
+//! the 10 bytes of `opg/assign`, the 32 bytes of `r`, the request id as 8 bytes and the
+//! attempt as 4 bytes, little-endian. `r` is [`Config::Randomness`] for the subject
+//! `opg/assign`; in the runtime that is BABE's VRF output of the parent block's author
+//! (`pallet_babe::ParentBlockRandomness`: `blake2_256("opg/assign" ‖ vrf output)`). Every
+//! block carries one (the runtime allows primary and secondary *VRF* slots only), and
+//! a VRF output is a function of the author's key, the epoch randomness and the slot:
+//! the parent's author could not choose it, only withhold the block and lose the slot.
+//! Under Aura `r` was the parent hash, which that author could grind at will by
+//! reordering its extrinsics.
+//!
+//! What remains, the residual bias:
+//! - `r` is public once the parent block is: the author of the including block (and a
+//!   requester timing its submission) can compute where a request would go, and that
+//!   author decides whether to include a request now or leave it for a later block (a
+//!   different `r`), so it can try a few candidate outcomes per request;
+//! - a parent author can withhold its block when its VRF output does not suit it,
+//!   forfeiting the block: one extra try per slot it owns.
+//!
+//! Either steers only among nodes that are registered, bonded, live and serve the model:
+//! steering a request to a node of one's own still needs that node's bond, and a bad
+//! result from it is still checked and still misses its deadline. A requester who cares
+//! bounds the exposure with a short `window`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -223,6 +236,11 @@ pub mod pallet {
 		/// Pool priority of result transactions.
 		#[pallet::constant]
 		type UnsignedPriority: Get<TransactionPriority>;
+		/// Seeds assignments: in the runtime BABE's VRF output of the parent block
+		/// (`pallet_babe::ParentBlockRandomness`), which its author could not choose. `None`
+		/// (a parent without one: only genesis) falls back to the parent hash.
+		#[pallet::no_default]
+		type Randomness: frame_support::traits::Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
 		/// Verifies ZKML proofs (in the runtime: natively, through host functions).
 		type ProofVerifier: Groth16Verifier + Default;
 		/// Weights of this pallet's calls.

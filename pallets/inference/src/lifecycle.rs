@@ -144,9 +144,19 @@ impl<T: Config> Pallet<T> {
 			.iter()
 			.map(|candidate| candidate.bond.unique_saturated_into())
 			.collect();
-		let parent = frame_system::Pallet::<T>::parent_hash();
-		let seed = sp_io::hashing::blake2_256(&(b"opg/assign", parent, id, attempt).encode());
+		let seed = sp_io::hashing::blake2_256(
+			&(b"opg/assign", Self::assignment_randomness(), id, attempt).encode(),
+		);
 		selection::pick(&weights, &seed).map(|index| candidates[index].node)
+	}
+
+	/// The randomness of this block's assignments: [`Config::Randomness`], or the parent
+	/// hash where there is none (a block whose parent is genesis).
+	pub fn assignment_randomness() -> T::Hash {
+		use frame_support::traits::Randomness;
+		T::Randomness::random(b"opg/assign")
+			.0
+			.unwrap_or_else(frame_system::Pallet::<T>::parent_hash)
 	}
 
 	/// What admission adds to an assignment's benchmarked weight: a read of each

@@ -130,8 +130,29 @@ impl pallet_inference::Config for Test {
 	type RecordRetention = RecordRetention;
 	type MinWindow = MinWindow;
 	type MaxWindow = MaxWindow;
+	type Randomness = MockVrf;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = BenchmarkHelper;
+}
+
+/// Stands in for BABE's VRF output of the parent block: set by [`run_to`] (to what the
+/// parent hash is set to there) or by a test with [`set_vrf_output`]; none at first.
+pub struct MockVrf;
+
+const VRF_KEY: &[u8] = b":mock:vrf-output";
+
+impl polkadot_sdk::frame_support::traits::Randomness<Option<H256>, u64> for MockVrf {
+	fn random(_subject: &[u8]) -> (Option<H256>, u64) {
+		(
+			polkadot_sdk::frame_support::storage::unhashed::get(VRF_KEY),
+			System::block_number().saturating_sub(1),
+		)
+	}
+}
+
+/// Sets the VRF output [`MockVrf`] gives.
+pub fn set_vrf_output(output: H256) {
+	polkadot_sdk::frame_support::storage::unhashed::put(VRF_KEY, &output);
 }
 
 impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
@@ -289,6 +310,7 @@ pub fn run_to(block: u64) {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		System::set_parent_hash(H256::repeat_byte(next as u8));
+		set_vrf_output(H256::repeat_byte(next as u8));
 		Inference::on_initialize(next);
 	}
 }

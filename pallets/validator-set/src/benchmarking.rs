@@ -1,13 +1,12 @@
 //! Benchmarks for `pallet-validator-set`, at the worst case: a full validator list.
 
 use super::*;
-use crate::pallet::{Call, Config, Pallet, SessionPeriod, Validators};
+use crate::pallet::{Call, Config, Pallet, Validators};
 use frame_benchmarking::v2::*;
 use frame_support::{
 	traits::{EnsureOrigin, Get},
 	BoundedVec,
 };
-use frame_system::pallet_prelude::BlockNumberFor;
 use polkadot_sdk::frame_benchmarking;
 
 /// Fills the validator list with `count` accounts that have session keys.
@@ -50,19 +49,6 @@ mod benchmarks {
 		_(origin as T::RuntimeOrigin, last.clone());
 
 		assert!(!Validators::<T>::get().contains(&last));
-		Ok(())
-	}
-
-	#[benchmark]
-	fn set_session_period() -> Result<(), BenchmarkError> {
-		let origin =
-			T::ManagerOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
-		let period: BlockNumberFor<T> = 600u32.into();
-
-		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, period);
-
-		assert_eq!(SessionPeriod::<T>::get(), period);
 		Ok(())
 	}
 

@@ -1,14 +1,16 @@
 //! # Validator set
 //!
 //! A governance-managed list of validators that feeds `pallet-session`, and through it
-//! the Aura and GRANDPA authority sets.
+//! the BABE and GRANDPA authority sets.
 //!
 //! - [`Pallet::add_validator`] / [`Pallet::remove_validator`] change the set; they take
 //!   [`Config::ManagerOrigin`] (a referendum on the validator-admin track, or Root). A new
 //!   validator must have set its session keys first (`session.setKeys`).
 //! - Changes are handed to `pallet-session` at the next session rotation and take effect
 //!   one session later, as for every session-based chain.
-//! - [`Pallet::set_session_period`] changes how many blocks a session lasts.
+//! - A session lasts [`SessionPeriod`] slots, set at genesis. It is also BABE's epoch, whose
+//!   length the node's BABE client reads once and which therefore never changes (no call
+//!   sets it).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -43,7 +45,7 @@ pub mod pallet {
 
 	#[pallet::config]
 	pub trait Config: polkadot_sdk::frame_system::Config {
-		/// The origin that may add and remove validators and change the session period.
+		/// The origin that may add and remove validators.
 		type ManagerOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Tells whether an account has registered session keys.
 		type KeysRegistration: ValidatorRegistration<Self::AccountId>;
@@ -68,7 +70,7 @@ pub mod pallet {
 	pub type Validators<T: Config> =
 		StorageValue<_, BoundedVec<T::AccountId, T::MaxValidators>, ValueQuery>;
 
-	/// Length of a session in blocks.
+	/// Length of a session (BABE epoch) in slots, set at genesis.
 	#[pallet::storage]
 	pub type SessionPeriod<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
@@ -85,11 +87,6 @@ pub mod pallet {
 			/// The validator's account.
 			who: T::AccountId,
 		},
-		/// Sessions now last `period` blocks.
-		SessionPeriodChanged {
-			/// The new session length in blocks.
-			period: BlockNumberFor<T>,
-		},
 	}
 
 	#[pallet::error]
@@ -104,15 +101,13 @@ pub mod pallet {
 		TooFewValidators,
 		/// The account has not set its session keys (`session.setKeys`).
 		NoSessionKeys,
-		/// A session must last at least one block.
-		ZeroSessionPeriod,
 	}
 
 	#[pallet::genesis_config]
 	pub struct GenesisConfig<T: Config> {
 		/// The initial validators.
 		pub validators: Vec<T::AccountId>,
-		/// Session length in blocks.
+		/// Session (BABE epoch) length in slots; fixed for the chain's life.
 		pub session_period: BlockNumberFor<T>,
 	}
 
@@ -125,7 +120,7 @@ pub mod pallet {
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			assert!(!self.session_period.is_zero(), "session_period must be at least one block");
+			assert!(!self.session_period.is_zero(), "session_period must be at least one slot");
 			let mut validators = self.validators.clone();
 			validators.sort();
 			validators.dedup();
@@ -178,22 +173,6 @@ pub mod pallet {
 			Self::deposit_event(Event::ValidatorRemoved { who });
 			Ok(())
 		}
-
-		/// Set the session length to `period` blocks, counted from block zero.
-		///
-		/// Origin: `ManagerOrigin`.
-		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::set_session_period())]
-		pub fn set_session_period(
-			origin: OriginFor<T>,
-			period: BlockNumberFor<T>,
-		) -> DispatchResult {
-			T::ManagerOrigin::ensure_origin(origin)?;
-			ensure!(!period.is_zero(), Error::<T>::ZeroSessionPeriod);
-			SessionPeriod::<T>::put(period);
-			Self::deposit_event(Event::SessionPeriodChanged { period });
-			Ok(())
-		}
 	}
 }
 
@@ -205,8 +184,8 @@ impl<T: Config> pallet_session::SessionManager<T::AccountId> for Pallet<T> {
 	fn start_session(_start_index: sp_staking::SessionIndex) {}
 }
 
-/// The session period stored in this pallet, for `pallet_session::PeriodicSessions`.
-/// Never zero: a zero would make `PeriodicSessions` divide by zero.
+/// The session period stored in this pallet (BABE's epoch duration in the runtime).
+/// Never zero: an epoch lasts at least one slot.
 pub struct StoredSessionPeriod<T>(core::marker::PhantomData<T>);
 impl<T: Config> frame_support::traits::Get<frame_system::pallet_prelude::BlockNumberFor<T>>
 	for StoredSessionPeriod<T>

@@ -73,19 +73,21 @@ fn remove_keeps_at_least_min_validators() {
 }
 
 #[test]
-fn session_period_is_governed_and_never_zero() {
+fn the_session_period_is_fixed_at_genesis_and_never_read_as_zero() {
 	new_test_ext(vec![1]).execute_with(|| {
-		assert_noop!(
-			ValidatorSet::set_session_period(RuntimeOrigin::root(), 0),
-			Error::<Test>::ZeroSessionPeriod
-		);
-		assert_noop!(
-			ValidatorSet::set_session_period(RuntimeOrigin::signed(1), 5),
-			DispatchError::BadOrigin
-		);
-		assert_ok!(ValidatorSet::set_session_period(RuntimeOrigin::root(), 5));
-		assert_eq!(<StoredSessionPeriod<Test> as Get<u64>>::get(), 5);
+		assert_eq!(<StoredSessionPeriod<Test> as Get<u64>>::get(), 10);
 		SessionPeriod::<Test>::kill();
 		assert_eq!(<StoredSessionPeriod<Test> as Get<u64>>::get(), 1);
 	});
+}
+
+#[test]
+#[should_panic(expected = "session_period must be at least one slot")]
+fn a_genesis_session_period_of_zero_is_refused() {
+	use polkadot_sdk::sp_runtime::BuildStorage;
+	let _ = RuntimeGenesisConfig {
+		validator_set: crate::GenesisConfig { validators: vec![1], session_period: 0 },
+		..Default::default()
+	}
+	.build_storage();
 }

@@ -45,7 +45,6 @@ use polkadot_sdk::frame_support::{
 pub trait WeightInfo {
 	fn add_validator() -> Weight;
 	fn remove_validator() -> Weight;
-	fn set_session_period() -> Weight;
 }
 
 /// Weights for `pallet_validator_set`, using the runtime's database weights.
@@ -75,16 +74,6 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
-	/// Storage: `ValidatorSet::SessionPeriod` (r:0 w:1)
-	/// Proof: `ValidatorSet::SessionPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	fn set_session_period() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `0`
-		//  Estimated: `0`
-		// Minimum execution time: 8_937_000 picoseconds.
-		Weight::from_parts(10_309_000, 0)
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
@@ -97,10 +86,6 @@ impl WeightInfo for () {
 	fn remove_validator() -> Weight {
 		Weight::from_parts(23_745_000, 4687)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}
-	fn set_session_period() -> Weight {
-		Weight::from_parts(10_309_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }

@@ -7,18 +7,18 @@ pub use governance::{
 };
 
 use crate::{
-	deposit, AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Inference, ModelHub,
+	deposit, AccountId, Babe, Balance, Balances, Block, BlockNumber, Hash, Inference, ModelHub,
 	NodeRegistry, Nonce, OriginCaller, PalletInfo, Preimage, Runtime, RuntimeCall, RuntimeEvent,
 	RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Session, SessionKeys,
-	System, Treasury, ValidatorSet, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MICRO_OPG, OPG,
-	SLOT_DURATION, SS58_PREFIX, VERSION,
+	System, Treasury, ValidatorSet, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MICRO_OPG,
+	MILLI_SECS_PER_BLOCK, OPG, SLOT_DURATION, SS58_PREFIX, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
 		self, derive_impl, parameter_types,
 		traits::{
-			fungible::HoldConsideration, tokens::imbalance::ResolveTo, ConstBool, ConstU32,
-			ConstU64, ConstU8, Contains, EqualPrivilegeOnly, LinearStoragePrice, VariantCountOf,
+			fungible::HoldConsideration, tokens::imbalance::ResolveTo, ConstU32, ConstU64, ConstU8,
+			Contains, EqualPrivilegeOnly, LinearStoragePrice, VariantCountOf,
 		},
 		weights::{
 			constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
@@ -31,12 +31,10 @@ use polkadot_sdk::{
 		limits::{BlockLength, BlockWeights},
 		EnsureRoot,
 	},
-	pallet_aura, pallet_balances, pallet_grandpa, pallet_preimage, pallet_scheduler,
+	pallet_babe, pallet_balances, pallet_grandpa, pallet_preimage, pallet_scheduler,
 	pallet_session, pallet_sudo, pallet_timestamp,
 	pallet_transaction_payment::{self, FungibleAdapter, Multiplier, TargetedFeeAdjustment},
-	pallet_utility,
-	sp_consensus_aura::sr25519::AuthorityId as AuraId,
-	sp_core,
+	pallet_utility, sp_core,
 	sp_runtime::{
 		traits::{ConvertInto, OpaqueKeys},
 		transaction_validity::TransactionPriority,
@@ -83,7 +81,7 @@ impl frame_system::Config for Runtime {
 
 impl pallet_timestamp::Config for Runtime {
 	type Moment = u64;
-	type OnTimestampSet = Aura;
+	type OnTimestampSet = Babe;
 	type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
 	type WeightInfo = ();
 }
@@ -257,6 +255,9 @@ impl pallet_inference::Config for Runtime {
 	type MaxExpiriesPerBlock = ConstU32<256>;
 	type MaxCandidates = MaxNodesPerModel;
 	type UnsignedPriority = InferenceUnsignedPriority;
+	/// The VRF output of the parent block's author: its author could only withhold the
+	/// block, not choose the value (see the pallet's docs on what remains biasable).
+	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
 	/// Groth16 verification runs natively in the node (`opg-host-crypto`).
 	type ProofVerifier = opg_host_crypto::HostBn254;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
@@ -285,7 +286,10 @@ where
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmark_helpers {
 	use super::*;
-	use polkadot_sdk::sp_core::{ed25519, sr25519};
+	use polkadot_sdk::{
+		sp_consensus_babe::AuthorityId as BabeId,
+		sp_core::{ed25519, sr25519},
+	};
 
 	/// Sets what OPG's pallet benchmarks need.
 	pub struct Helper;
@@ -378,7 +382,7 @@ mod benchmark_helpers {
 		fn register_keys(who: &AccountId) {
 			let raw: [u8; 32] = *who.as_ref();
 			let keys = SessionKeys {
-				aura: AuraId::from(sr25519::Public::from_raw(raw)),
+				babe: BabeId::from(sr25519::Public::from_raw(raw)),
 				grandpa: pallet_grandpa::AuthorityId::from(ed25519::Public::from_raw(raw)),
 			};
 			pallet_session::NextKeys::<Runtime>::insert(who, keys);
@@ -386,18 +390,13 @@ mod benchmark_helpers {
 	}
 }
 
-/// Sessions rotate every `ValidatorSet::SessionPeriod` blocks, counted from block zero.
-type Sessions = pallet_session::PeriodicSessions<
-	pallet_validator_set::StoredSessionPeriod<Runtime>,
-	frame_support::traits::ConstU32<0>,
->;
-
 impl pallet_session::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type ValidatorId = AccountId;
 	type ValidatorIdOf = ConvertInto;
-	type ShouldEndSession = Sessions;
-	type NextSessionRotation = Sessions;
+	/// A session is a BABE epoch: it ends when the epoch does.
+	type ShouldEndSession = Babe;
+	type NextSessionRotation = Babe;
 	type SessionManager = ValidatorSet;
 	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
 	type Keys = SessionKeys;
@@ -407,12 +406,32 @@ impl pallet_session::Config for Runtime {
 	type KeyDeposit = frame_support::traits::ConstU128<OPG>;
 }
 
-impl pallet_aura::Config for Runtime {
-	type AuthorityId = AuraId;
+parameter_types! {
+	pub const ExpectedBlockTime: u64 = MILLI_SECS_PER_BLOCK;
+}
+
+/// BABE's epoch, and so the session, in slots: the validator set's `SessionPeriod`,
+/// fixed at genesis (the node's BABE client reads it once; it never changes after).
+pub struct EpochDuration;
+
+impl frame_support::traits::Get<u64> for EpochDuration {
+	fn get() -> u64 {
+		u64::from(pallet_validator_set::StoredSessionPeriod::<Runtime>::get())
+	}
+}
+
+impl pallet_babe::Config for Runtime {
+	type EpochDuration = EpochDuration;
+	type ExpectedBlockTime = ExpectedBlockTime;
+	/// Session changes enact BABE's epoch changes.
+	type EpochChangeTrigger = pallet_babe::ExternalTrigger;
 	type DisabledValidators = Session;
+	type WeightInfo = ();
 	type MaxAuthorities = MaxValidators;
-	type AllowMultipleBlocksPerSlot = ConstBool<false>;
-	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
+	type MaxNominators = ConstU32<0>;
+	/// Equivocation reports are not taken (as for GRANDPA): there is no staking to slash.
+	type KeyOwnerProof = sp_core::Void;
+	type EquivocationReportSystem = ();
 }
 
 impl pallet_grandpa::Config for Runtime {

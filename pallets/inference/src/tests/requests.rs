@@ -1,4 +1,6 @@
 use super::*;
+use polkadot_sdk::sp_core::H256;
+use std::collections::BTreeSet;
 
 #[test]
 fn a_request_holds_the_fee_and_is_assigned() {
@@ -160,6 +162,40 @@ fn assignment_follows_the_bonds() {
 		}
 		// Expected 20 / 180.
 		assert!(counts[0] > 5 && counts[0] < 45, "{counts:?}");
+	});
+}
+
+#[test]
+fn the_parent_blocks_author_cannot_steer_assignments_through_its_hash() {
+	// Under Aura the seed was the parent hash, which its author shapes at will by
+	// choosing and ordering extrinsics: here, 64 parent hashes sent the same request to
+	// both nodes. The seed is the VRF output now; the parent hash changes nothing.
+	build_and_execute(|| {
+		register_node(1, 5_000);
+		register_node(2, 5_000);
+		run_to(2);
+		let assignment_under = |parent: u8, vrf: u8| {
+			set_vrf_output(H256::repeat_byte(vrf));
+			System::set_parent_hash(H256::repeat_byte(parent));
+			let id = NextRequestId::<Test>::get();
+			Inference::choose_node(id, MODEL, VerificationMode::Vanilla, 0, 5, &[]).unwrap()
+		};
+		let under_one_vrf: BTreeSet<_> =
+			(0..64).map(|parent| assignment_under(parent, 7)).collect();
+		assert_eq!(under_one_vrf.len(), 1, "the parent hash moved the assignment");
+		let under_many_vrfs: BTreeSet<_> = (0..64).map(|vrf| assignment_under(7, vrf)).collect();
+		assert_eq!(under_many_vrfs.len(), 2, "the VRF output seeds the assignment");
+	});
+}
+
+#[test]
+fn without_a_vrf_output_the_parent_hash_seeds_the_assignment() {
+	// Only a block whose parent is genesis has no VRF output before it.
+	build_and_execute(|| {
+		System::set_parent_hash(H256::repeat_byte(9));
+		assert_eq!(Inference::assignment_randomness(), H256::repeat_byte(9));
+		set_vrf_output(H256::repeat_byte(3));
+		assert_eq!(Inference::assignment_randomness(), H256::repeat_byte(3));
 	});
 }
 
