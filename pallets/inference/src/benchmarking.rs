@@ -1,6 +1,7 @@
-//! Benchmarks for `pallet-inference`, each at its worst case: the most candidate nodes for
-//! an assignment, the largest inline input and output, full batches and full deadline
-//! blocks where every request is penalized and reassigned.
+//! Benchmarks for `pallet-inference`: `request` by input length and candidate count,
+//! `submit_result` by output length, batches by their length; the rest at their worst
+//! case: the most candidate nodes for a reassignment, full deadline blocks where every
+//! request is penalized and reassigned.
 
 use super::*;
 use crate::pallet::{Call, Config, Deadlines, ExpiryCursor, NextRequestId, Pallet, Requests};
@@ -20,10 +21,10 @@ use sp_runtime::traits::{Bounded, Hash, Saturating, Zero};
 pub trait BenchmarkHelper {
 	/// The most nodes one model can have.
 	fn max_nodes_per_model() -> u32;
-	/// Publishes a model accepting vanilla requests, served by `nodes` live inference
-	/// nodes whose sr25519 keys of type [`NODE_KEY_TYPE`] are generated in the keystore.
-	/// For weights, its input is the largest inline input ([`Config::MaxInlineInput`]).
-	fn serving_model(nodes: u32) -> ModelId;
+	/// Publishes a model accepting vanilla requests of `input_len` bytes (at most
+	/// [`Config::MaxInlineInput`]), served by `nodes` live inference nodes whose sr25519
+	/// keys of type [`NODE_KEY_TYPE`] are generated in the keystore.
+	fn serving_model(nodes: u32, input_len: u32) -> ModelId;
 }
 
 fn set_genesis_hash<T: Config>() {
@@ -72,7 +73,7 @@ fn signed_batch<T: Config>(
 	n: u32,
 ) -> (Vec<RequestId>, BatchResultOf<T>, sp_core::sr25519::Signature) {
 	set_genesis_hash::<T>();
-	let model = T::BenchmarkHelper::serving_model(1);
+	let model = T::BenchmarkHelper::serving_model(1, T::MaxInlineInput::get());
 	let ids = requests::<T>(model, SettlementMode::Batch, n);
 	let node = Requests::<T>::get(ids[0]).expect("requested").node;
 	let leaves: Vec<merkle::Leaf> = ids
@@ -95,14 +96,16 @@ fn signed_batch<T: Config>(
 mod benchmarks {
 	use super::*;
 
-	/// A request among the most candidate nodes, with the helper model's inline input
-	/// (in the runtime, the largest).
+	/// A request with an inline input of `i` bytes among `c` candidate nodes.
 	#[benchmark]
-	fn request() {
+	fn request(
+		i: Linear<1, { T::MaxInlineInput::get() }>,
+		c: Linear<1, { T::BenchmarkHelper::max_nodes_per_model() }>,
+	) {
 		set_genesis_hash::<T>();
-		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
+		let model = T::BenchmarkHelper::serving_model(c, i);
 		let requester = funded_requester::<T>();
-		let input = Input::Inline(BoundedVec::truncate_from(vec![1u8; input_len::<T>(model)]));
+		let input = Input::Inline(BoundedVec::truncate_from(vec![1u8; i as usize]));
 
 		#[extrinsic_call]
 		_(
@@ -118,17 +121,15 @@ mod benchmarks {
 		assert!(Requests::<T>::contains_key(0));
 	}
 
-	/// A result with the largest inline output: signature check and payment.
+	/// A result with an inline output of `o` bytes: signature check and payment.
 	#[benchmark]
-	fn submit_result() {
+	fn submit_result(o: Linear<0, { T::MaxInlineOutput::get() }>) {
 		set_genesis_hash::<T>();
-		let model = T::BenchmarkHelper::serving_model(1);
+		let model = T::BenchmarkHelper::serving_model(1, T::MaxInlineInput::get());
 		let id = requests::<T>(model, SettlementMode::Individual, 1)[0];
 		let open = Requests::<T>::get(id).expect("requested");
-		let output: Output<T::MaxInlineOutput> = Output::Inline(BoundedVec::truncate_from(vec![
-				2u8;
-				T::MaxInlineOutput::get() as usize
-			]));
+		let output: Output<T::MaxInlineOutput> =
+			Output::Inline(BoundedVec::truncate_from(vec![2u8; o as usize]));
 		let message =
 			Pallet::<T>::result_message(&open, id, &output.hash()).expect("genesis hash set");
 		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &open.node, &message)
@@ -146,7 +147,10 @@ mod benchmarks {
 	#[benchmark]
 	fn cannot_serve() {
 		set_genesis_hash::<T>();
-		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
+		let model = T::BenchmarkHelper::serving_model(
+			T::BenchmarkHelper::max_nodes_per_model(),
+			T::MaxInlineInput::get(),
+		);
 		let requester = funded_requester::<T>();
 		let id = NextRequestId::<T>::get();
 		let size = input_len::<T>(model) as u64;
@@ -207,7 +211,10 @@ mod benchmarks {
 	#[benchmark]
 	fn on_initialize(n: Linear<0, { T::MaxExpiriesPerBlock::get() }>) {
 		set_genesis_hash::<T>();
-		let model = T::BenchmarkHelper::serving_model(T::BenchmarkHelper::max_nodes_per_model());
+		let model = T::BenchmarkHelper::serving_model(
+			T::BenchmarkHelper::max_nodes_per_model(),
+			T::MaxInlineInput::get(),
+		);
 		let ids = requests::<T>(model, SettlementMode::Individual, n);
 		let deadline =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::MinWindow::get());

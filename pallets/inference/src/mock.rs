@@ -179,14 +179,22 @@ impl crate::benchmarking::BenchmarkHelper for BenchmarkHelper {
 		<Test as pallet_node_registry::Config>::MaxNodesPerModel::get()
 	}
 
-	/// [`MODEL`]: published by [`new_test_ext`], and again after the benchmark harness
-	/// reverts to genesis storage between runs.
-	fn serving_model(nodes: u32) -> u32 {
+	/// A fresh model taking `input_len` bytes.
+	fn serving_model(nodes: u32, input_len: u32) -> u32 {
 		use polkadot_sdk::frame_support::traits::fungible::Mutate;
-		if pallet_model_hub::Models::<Test>::get(MODEL).is_none() {
-			publish_model();
-		}
-		let model = MODEL;
+		let model = pallet_model_hub::NextModelId::<Test>::get();
+		let schema = models::int8_vectors(input_len, 2);
+		let modes = VerificationModes::VANILLA | VerificationModes::TEE;
+		let spec = models::spec(
+			"bench",
+			ModelFormat::QuantizedInteger,
+			[0xbb; 32],
+			10,
+			schema,
+			PRICE,
+			modes,
+		);
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(OWNER), spec, None));
 		for index in 0..nodes {
 			let operator = 1_000 + index as AccountId;
 			Balances::set_balance(&operator, ENDOWMENT);

@@ -203,6 +203,45 @@ mod benchmarks {
 		assert_eq!(Nodes::<T>::get(node).expect("registered").last_heartbeat, at);
 	}
 
+	/// A live node takes, in a model's full list, the slot of a node that fell silent.
+	/// Both declare the most models (the taker one fewer, to have room): the records
+	/// rewritten are the largest.
+	#[benchmark]
+	fn take_slot() {
+		let (operator, idle) = registered_node::<T>();
+		let model = T::BenchmarkHelper::model(0);
+		let later = frame_system::Pallet::<T>::block_number()
+			.saturating_add(T::LivenessWindow::get())
+			.saturating_add(One::one());
+		frame_system::Pallet::<T>::set_block_number(later);
+		let taker = sp_io::crypto::sr25519_generate(KEY_TYPE, None);
+		let sign = |message: &[u8]| {
+			sp_io::crypto::sr25519_sign(KEY_TYPE, &taker, message).expect("key generated")
+		};
+		// `idle`'s capabilities (the model lists stay as `registered_node` left them: full,
+		// `idle` last), with models of their own.
+		let mut declared = Nodes::<T>::get(idle).expect("registered").capabilities;
+		let max = T::MaxModels::get();
+		declared.models = BoundedVec::truncate_from(
+			(max + 1..2 * max)
+				.map(T::BenchmarkHelper::model)
+				.collect::<alloc::vec::Vec<_>>(),
+		);
+		assert_ok!(crate::testing::register::<T>(
+			operator.clone(),
+			taker,
+			Roles::ALL,
+			declared,
+			T::MinBond::get(),
+			sign
+		));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(operator), taker, model, idle);
+
+		assert!(ModelNodes::<T>::get(model).contains(&taker));
+	}
+
 	#[benchmark]
 	fn request_challenge() {
 		let (operator, node) = registered_node::<T>();

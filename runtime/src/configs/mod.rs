@@ -294,9 +294,9 @@ mod benchmark_helpers {
 	/// Sets what OPG's pallet benchmarks need.
 	pub struct Helper;
 
-	/// Publishes a vanilla integer model from an owner of its own, its input the largest
-	/// inline input; its id.
-	fn publish_benchmark_model() -> u32 {
+	/// Publishes a vanilla integer model from an owner of its own, taking `input_len`
+	/// bytes; its id.
+	fn publish_benchmark_model(input_len: u32) -> u32 {
 		use pallet_model_hub::{testing as models, ModelFormat, VerificationModes};
 		use polkadot_sdk::{
 			frame_benchmarking::account,
@@ -305,8 +305,6 @@ mod benchmark_helpers {
 		let model = pallet_model_hub::NextModelId::<Runtime>::get();
 		let owner: AccountId = account("model-owner", model, 0);
 		assert_ok!(Balances::mint_into(&owner, 1_000 * OPG));
-		use polkadot_sdk::frame_support::traits::Get;
-		let input_len = <Runtime as pallet_inference::Config>::MaxInlineInput::get();
 		let schema = models::int8_vectors(input_len, 10);
 		let spec = models::spec(
 			"benchmark",
@@ -327,8 +325,11 @@ mod benchmark_helpers {
 		}
 		/// Publishes models until `index` is one.
 		fn model(index: u32) -> u32 {
+			use polkadot_sdk::frame_support::traits::Get;
 			while pallet_model_hub::NextModelId::<Runtime>::get() <= index {
-				publish_benchmark_model();
+				publish_benchmark_model(
+					<Runtime as pallet_inference::Config>::MaxInlineInput::get(),
+				);
 			}
 			index
 		}
@@ -339,7 +340,7 @@ mod benchmark_helpers {
 			MaxNodesPerModel::get()
 		}
 
-		fn serving_model(nodes: u32) -> u32 {
+		fn serving_model(nodes: u32, input_len: u32) -> u32 {
 			use alloc::vec;
 			use pallet_model_hub::{testing as models, ModelFormat};
 			use pallet_node_registry::{testing as nodes, Roles, VerificationModes};
@@ -353,7 +354,7 @@ mod benchmark_helpers {
 			};
 
 			let modes = VerificationModes::VANILLA;
-			let model = publish_benchmark_model();
+			let model = publish_benchmark_model(input_len);
 			for index in 0..nodes {
 				let operator: AccountId = account("node-operator", index, 0);
 				assert_ok!(Balances::mint_into(&operator, 1_000_000 * OPG));
