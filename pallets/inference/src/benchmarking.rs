@@ -25,6 +25,8 @@ pub trait BenchmarkHelper {
 	/// [`Config::MaxInlineInput`]), served by `nodes` live inference nodes whose sr25519
 	/// keys of type [`NODE_KEY_TYPE`] are generated in the keystore.
 	fn serving_model(nodes: u32, input_len: u32) -> ModelId;
+	/// Gives `node` a valid TEE attestation, the costliest kind to check (DCAP).
+	fn attest(node: NodeKey);
 }
 
 fn set_genesis_hash<T: Config>() {
@@ -45,9 +47,19 @@ fn input_len<T: Config>(model: ModelId) -> usize {
 		.input_len as usize
 }
 
-/// Makes `count` requests of `model`, each with an inline input of the model's length, all
-/// due in the same block.
+/// Makes `count` vanilla requests of `model`, each with an inline input of the model's
+/// length, all due in the same block.
 fn requests<T: Config>(model: ModelId, settlement: SettlementMode, count: u32) -> Vec<RequestId> {
+	requests_in::<T>(model, VerificationMode::Vanilla, settlement, count)
+}
+
+/// [`requests`] in `mode`.
+fn requests_in<T: Config>(
+	model: ModelId,
+	mode: VerificationMode,
+	settlement: SettlementMode,
+	count: u32,
+) -> Vec<RequestId> {
 	let requester = funded_requester::<T>();
 	(0..count)
 		.map(|index| {
@@ -58,7 +70,7 @@ fn requests<T: Config>(model: ModelId, settlement: SettlementMode, count: u32) -
 				RawOrigin::Signed(requester.clone()).into(),
 				model,
 				Input::Inline(BoundedVec::truncate_from(bytes)),
-				VerificationMode::Vanilla,
+				mode,
 				settlement,
 				BalanceOf::<T>::max_value(),
 				T::MinWindow::get(),
@@ -66,6 +78,46 @@ fn requests<T: Config>(model: ModelId, settlement: SettlementMode, count: u32) -
 			id
 		})
 		.collect()
+}
+
+/// A model taking `i`-byte inputs served by `c` nodes, attested for `mode` TEE; a funded
+/// requester and an input for it.
+fn request_setup<T: Config>(
+	i: u32,
+	c: u32,
+	mode: VerificationMode,
+) -> (T::AccountId, ModelId, InputOf<T>) {
+	set_genesis_hash::<T>();
+	let model = T::BenchmarkHelper::serving_model(c, i);
+	if mode == VerificationMode::Tee {
+		for candidate in T::Nodes::candidates(&model, VerificationMode::Vanilla) {
+			T::BenchmarkHelper::attest(candidate.node);
+		}
+	}
+	let input = Input::Inline(BoundedVec::truncate_from(vec![1u8; i as usize]));
+	(funded_requester::<T>(), model, input)
+}
+
+/// An open `mode` request and its node's result with an `o`-byte inline output, signed.
+fn signed_result<T: Config>(
+	o: u32,
+	mode: VerificationMode,
+) -> (RequestId, ResultOf<T>, sp_core::sr25519::Signature) {
+	set_genesis_hash::<T>();
+	let model = T::BenchmarkHelper::serving_model(1, T::MaxInlineInput::get());
+	if mode == VerificationMode::Tee {
+		for candidate in T::Nodes::candidates(&model, VerificationMode::Vanilla) {
+			T::BenchmarkHelper::attest(candidate.node);
+		}
+	}
+	let id = requests_in::<T>(model, mode, SettlementMode::Individual, 1)[0];
+	let open = Requests::<T>::get(id).expect("requested");
+	let output: Output<T::MaxInlineOutput> =
+		Output::Inline(BoundedVec::truncate_from(vec![2u8; o as usize]));
+	let message = Pallet::<T>::result_message(&open, id, &output.hash()).expect("genesis hash set");
+	let signature =
+		sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &open.node, &message).expect("key in keystore");
+	(id, InferenceResult { request: id, node: open.node, output }, signature)
 }
 
 /// `n` open batch-mode requests of one node, and their batch signed by its key.
@@ -96,23 +148,21 @@ fn signed_batch<T: Config>(
 mod benchmarks {
 	use super::*;
 
-	/// A request with an inline input of `i` bytes among `c` candidate nodes.
+	/// A vanilla request with an inline input of `i` bytes among `c` candidate nodes.
 	#[benchmark]
 	fn request(
 		i: Linear<1, { T::MaxInlineInput::get() }>,
 		c: Linear<1, { T::BenchmarkHelper::max_nodes_per_model() }>,
 	) {
-		set_genesis_hash::<T>();
-		let model = T::BenchmarkHelper::serving_model(c, i);
-		let requester = funded_requester::<T>();
-		let input = Input::Inline(BoundedVec::truncate_from(vec![1u8; i as usize]));
+		let mode = VerificationMode::Vanilla;
+		let (requester, model, input) = request_setup::<T>(i, c, mode);
 
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(requester),
 			model,
 			input,
-			VerificationMode::Vanilla,
+			mode,
 			SettlementMode::Individual,
 			BalanceOf::<T>::max_value(),
 			T::MaxWindow::get(),
@@ -121,23 +171,48 @@ mod benchmarks {
 		assert!(Requests::<T>::contains_key(0));
 	}
 
-	/// A result with an inline output of `o` bytes: signature check and payment.
+	/// [`request`](Pallet::request) in TEE mode: each candidate's attestation checked.
+	#[benchmark]
+	fn request_tee(
+		i: Linear<1, { T::MaxInlineInput::get() }>,
+		c: Linear<1, { T::BenchmarkHelper::max_nodes_per_model() }>,
+	) {
+		let mode = VerificationMode::Tee;
+		let (requester, model, input) = request_setup::<T>(i, c, mode);
+
+		#[extrinsic_call]
+		request(
+			RawOrigin::Signed(requester),
+			model,
+			input,
+			mode,
+			SettlementMode::Individual,
+			BalanceOf::<T>::max_value(),
+			T::MaxWindow::get(),
+		);
+
+		assert!(Requests::<T>::contains_key(0));
+	}
+
+	/// A vanilla result with an inline output of `o` bytes: signature check and payment.
 	#[benchmark]
 	fn submit_result(o: Linear<0, { T::MaxInlineOutput::get() }>) {
-		set_genesis_hash::<T>();
-		let model = T::BenchmarkHelper::serving_model(1, T::MaxInlineInput::get());
-		let id = requests::<T>(model, SettlementMode::Individual, 1)[0];
-		let open = Requests::<T>::get(id).expect("requested");
-		let output: Output<T::MaxInlineOutput> =
-			Output::Inline(BoundedVec::truncate_from(vec![2u8; o as usize]));
-		let message =
-			Pallet::<T>::result_message(&open, id, &output.hash()).expect("genesis hash set");
-		let signature = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &open.node, &message)
-			.expect("key in keystore");
-		let result = InferenceResult { request: id, node: open.node, output };
+		let (id, result, signature) = signed_result::<T>(o, VerificationMode::Vanilla);
 
 		#[extrinsic_call]
 		_(RawOrigin::None, result, signature);
+
+		assert!(Results::<T>::contains_key(id));
+	}
+
+	/// [`submit_result`](Pallet::submit_result) of a TEE request: the node's attestation
+	/// checked too.
+	#[benchmark]
+	fn submit_result_tee(o: Linear<0, { T::MaxInlineOutput::get() }>) {
+		let (id, result, signature) = signed_result::<T>(o, VerificationMode::Tee);
+
+		#[extrinsic_call]
+		submit_result(RawOrigin::None, result, signature);
 
 		assert!(Results::<T>::contains_key(id));
 	}

@@ -527,7 +527,6 @@ pub mod pallet {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let (handled, blocks) = Self::expire_missed(now, T::MaxExpiriesPerBlock::get());
 			T::WeightInfo::on_initialize(handled)
-				.saturating_add(Self::admission_reads().saturating_mul(handled.into()))
 				.saturating_add(T::DbWeight::get().reads_writes(blocks.into(), 1))
 		}
 
@@ -560,12 +559,11 @@ pub mod pallet {
 		/// A ZKML request here takes its input inline and settles individually; its input
 		/// commitment is computed now, at a cost that grows with the input (for a stored
 		/// input, see [`Self::request_zkml_stored`]).
+		///
+		/// Charged for the most candidate nodes a model can have; what is not used (a model
+		/// with fewer nodes) is refunded.
 		#[pallet::call_index(0)]
-		#[pallet::weight(Pallet::<T>::request_weight().saturating_add(match (mode, &input) {
-			(VerificationMode::Zkml, Input::Inline(bytes)) =>
-				T::WeightInfo::input_commitment(bytes.len() as u32),
-			_ => Weight::zero(),
-		}))]
+		#[pallet::weight(Pallet::<T>::request_weight(*mode, input, T::MaxCandidates::get()))]
 		pub fn request(
 			origin: OriginFor<T>,
 			model: ModelId,
@@ -574,25 +572,44 @@ pub mod pallet {
 			settlement: SettlementMode,
 			max_fee: BalanceOf<T>,
 			window: BlockNumberFor<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let requester = ensure_signed(origin)?;
-			Self::submit_request(requester, model, input, mode, settlement, max_fee, window, None)
+			let charged = Self::request_weight(mode, &input, T::Nodes::listed(&model));
+			Self::submit_request(requester, model, input, mode, settlement, max_fee, window, None)?;
+			Ok(Some(charged).into())
 		}
 
 		/// Settles one request with the assigned node's result: unsigned, authorized by
 		/// the node key's `signature` over [`message::result`]. Pays the node's operator.
+		///
+		/// Charged as a TEE result (its attestation checked); a vanilla one is refunded the
+		/// difference.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::submit_result())]
+		#[pallet::weight(T::WeightInfo::submit_result_tee(result.output.inline_len()))]
 		pub fn submit_result(
 			origin: OriginFor<T>,
 			result: ResultOf<T>,
 			signature: sp_core::sr25519::Signature,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			ensure_none(origin)?;
 			let (request, operator) = Self::check_result(&result, &signature, None)?;
+			let charged = match request.mode {
+				VerificationMode::Tee => {
+					T::WeightInfo::submit_result_tee(result.output.inline_len())
+				},
+				_ => T::WeightInfo::submit_result(result.output.inline_len()),
+			};
 			let output_hash = result.output.hash();
 			let settlement = Settlement::Single { signature };
-			Self::settle(result.request, request, &operator, result.output, output_hash, settlement)
+			Self::settle(
+				result.request,
+				request,
+				&operator,
+				result.output,
+				output_hash,
+				settlement,
+			)?;
+			Ok(Some(charged).into())
 		}
 
 		/// Settles many `Batch`-mode requests of one node under a Merkle root: unsigned,
@@ -644,7 +661,7 @@ pub mod pallet {
 		/// key for this chain, request, node, the input committed at request time and the
 		/// output. Pays the node's operator.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::submit_result()
+		#[pallet::weight(T::WeightInfo::submit_result(result.output.inline_len())
 			.saturating_add(T::WeightInfo::verify_proof())
 			// The verifying key and the input commitment.
 			.saturating_add(T::DbWeight::get().reads(2))
@@ -667,9 +684,13 @@ pub mod pallet {
 		/// and all the proofs verified together as one batch under the model's key (k + 2
 		/// Miller loops for k proofs). One failing proof refuses the whole batch.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::submit_result()
-			.saturating_add(T::DbWeight::get().reads(1))
-			.saturating_mul(results.len() as u64)
+		#[pallet::weight(results
+			.iter()
+			.map(|proven| {
+				T::WeightInfo::submit_result(proven.result.output.inline_len())
+					.saturating_add(T::DbWeight::get().reads(1))
+			})
+			.fold(Weight::zero(), |total, one| total.saturating_add(one))
 			.saturating_add(T::WeightInfo::verify_batch(results.len() as u32))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(Weight::from_parts(0, opg_zk_verifier::MAX_KEY_LEN as u64 + 64)))]
@@ -703,7 +724,10 @@ pub mod pallet {
 		/// those bytes yields no proof: the request expires and its fee is refunded. Holds
 		/// the fee and assigns the request as [`Self::request`] does; settles individually.
 		#[pallet::call_index(5)]
-		#[pallet::weight(Pallet::<T>::request_weight().saturating_add(T::DbWeight::get().writes(1)))]
+		#[pallet::weight(
+			Pallet::<T>::request_weight(VerificationMode::Zkml, input, T::MaxCandidates::get())
+				.saturating_add(T::DbWeight::get().writes(1))
+		)]
 		pub fn request_zkml_stored(
 			origin: OriginFor<T>,
 			model: ModelId,
@@ -711,8 +735,11 @@ pub mod pallet {
 			input_commitment: [u8; 32],
 			max_fee: BalanceOf<T>,
 			window: BlockNumberFor<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let requester = ensure_signed(origin)?;
+			let charged =
+				Self::request_weight(VerificationMode::Zkml, &input, T::Nodes::listed(&model))
+					.saturating_add(T::DbWeight::get().writes(1));
 			ensure!(matches!(input, Input::Stored { .. }), Error::<T>::StoredInputExpected);
 			ensure!(
 				opg_zk_verifier::field_from_bytes(&input_commitment).is_some(),
@@ -728,7 +755,8 @@ pub mod pallet {
 				max_fee,
 				window,
 				Some(input_commitment),
-			)
+			)?;
+			Ok(Some(charged).into())
 		}
 
 		/// The assigned node declines a request it cannot serve: unsigned, authorized by
@@ -741,12 +769,7 @@ pub mod pallet {
 		/// [`Config::CannotServeFee`]. A node whose decline another node contradicts by
 		/// serving the request is penalized as for a missed deadline.
 		#[pallet::call_index(6)]
-		// A signature check and a reassignment: bounded by a settled result plus one
-		// missed deadline (reassignment or refund included) until the `cannot_serve`
-		// benchmark has run on reference hardware.
-		#[pallet::weight(T::WeightInfo::submit_result()
-			.saturating_add(T::WeightInfo::on_initialize(1))
-			.saturating_add(Pallet::<T>::admission_reads()))]
+		#[pallet::weight(T::WeightInfo::cannot_serve())]
 		pub fn cannot_serve(
 			origin: OriginFor<T>,
 			notice: CannotServe,
@@ -764,7 +787,7 @@ pub mod pallet {
 		/// records' history stays in events and on archive nodes). One record that is not
 		/// prunable refuses the call (`NotPrunable`).
 		#[pallet::call_index(7)]
-		#[pallet::weight(Pallet::<T>::prune_weight(requests.len() as u32))]
+		#[pallet::weight(T::WeightInfo::prune_records(requests.len() as u32))]
 		pub fn prune_records(
 			origin: OriginFor<T>,
 			requests: BoundedVec<RequestId, ConstU32<MAX_PRUNE>>,

@@ -159,18 +159,25 @@ impl<T: Config> Pallet<T> {
 			.unwrap_or_else(frame_system::Pallet::<T>::parent_hash)
 	}
 
-	/// What admission adds to an assignment's benchmarked weight: a read of each
-	/// candidate's assigned count, and the write of the chosen one's.
-	pub(crate) fn admission_reads() -> Weight {
-		T::DbWeight::get().reads_writes(T::MaxCandidates::get().into(), 1)
-	}
-
-	/// The weight of `request` (inline input, or stored): its benchmark, admission, and
-	/// the record deposit's hold and entry.
-	pub(crate) fn request_weight() -> Weight {
-		T::WeightInfo::request()
-			.saturating_add(Self::admission_reads())
-			.saturating_add(T::DbWeight::get().writes(2))
+	/// The weight of a `mode` request of `input` among `listed` nodes of its model (the
+	/// candidates read): its benchmark, by input length and candidate count.
+	pub(crate) fn request_weight(
+		mode: VerificationMode,
+		input: &InputOf<T>,
+		listed: u32,
+	) -> Weight {
+		let zk_commitment = match (mode, input) {
+			(VerificationMode::Zkml, Input::Inline(bytes)) => {
+				T::WeightInfo::input_commitment(bytes.len() as u32)
+			},
+			_ => Weight::zero(),
+		};
+		let listed = listed.min(T::MaxCandidates::get());
+		match mode {
+			VerificationMode::Tee => T::WeightInfo::request_tee(input.inline_len(), listed),
+			_ => T::WeightInfo::request(input.inline_len(), listed),
+		}
+		.saturating_add(zk_commitment)
 	}
 
 	/// Assigns open request `id` to `node`.
@@ -421,17 +428,6 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Ok(released)
-	}
-
-	/// What pruning `n` records costs: per record, its record, deposit, hold, account and
-	/// batch count read and written (and the batch removed), and the release; composed
-	/// (the release bounded by 100 µs, above `withdraw_unbonded`'s measured release and
-	/// removal) until its benchmark runs on reference hardware.
-	pub(crate) fn prune_weight(n: u32) -> Weight {
-		T::DbWeight::get()
-			.reads_writes(5, 6)
-			.saturating_add(Weight::from_parts(100_000_000, 0))
-			.saturating_mul(n.into())
 	}
 
 	/// Removes an open request, its input and commitment, and counts it out of its

@@ -214,6 +214,10 @@ impl crate::benchmarking::BenchmarkHelper for BenchmarkHelper {
 		}
 		model
 	}
+
+	fn attest(node: NodeKey) {
+		nodes::attest_for_benchmarks::<Test>(node);
+	}
 }
 
 #[cfg(feature = "runtime-benchmarks")]

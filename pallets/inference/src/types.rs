@@ -48,6 +48,14 @@ impl<MaxInline: Get<u32>> Input<MaxInline> {
 			Self::Stored { hash, .. } => *hash,
 		}
 	}
+
+	/// The bytes carried on chain: an inline input's, or a stored input's locator.
+	pub fn inline_len(&self) -> u32 {
+		match self {
+			Self::Inline(bytes) => bytes.len() as u32,
+			Self::Stored { locator, .. } => locator.len() as u32,
+		}
+	}
 }
 
 /// How a request's result reaches the chain.
@@ -127,6 +135,14 @@ impl<MaxInline: Get<u32>> Output<MaxInline> {
 		match self {
 			Self::Inline(bytes) => opg_settlement::sha256(bytes),
 			Self::Hash(hash) => *hash,
+		}
+	}
+
+	/// The bytes carried on chain: an inline output's length, none for a hash.
+	pub fn inline_len(&self) -> u32 {
+		match self {
+			Self::Inline(bytes) => bytes.len() as u32,
+			Self::Hash(_) => 0,
 		}
 	}
 }

@@ -3,8 +3,8 @@
 //! runtime (`opg-node benchmark pallet`, SUBSTRATE BENCHMARK CLI VERSION 64.0.0).
 //! Do not edit by hand: change the benchmarks and run the script again.
 //!
-//! DATE: 2026-11-22, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
 // Executed Command:
@@ -43,9 +43,13 @@ use polkadot_sdk::frame_support::{
 
 /// Weight functions needed by `pallet_inference`.
 pub trait WeightInfo {
-	fn request() -> Weight;
-	fn submit_result() -> Weight;
+	fn request(i: u32, c: u32, ) -> Weight;
+	fn request_tee(i: u32, c: u32, ) -> Weight;
+	fn submit_result(o: u32, ) -> Weight;
+	fn submit_result_tee(o: u32, ) -> Weight;
+	fn cannot_serve() -> Weight;
 	fn submit_batch(n: u32, ) -> Weight;
+	fn prune_records(n: u32, ) -> Weight;
 	fn on_initialize(n: u32, ) -> Weight;
 	fn input_commitment(n: u32, ) -> Weight;
 	fn verify_proof() -> Weight;
@@ -63,81 +67,254 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `NodeRegistry::ModelNodes` (r:1 w:0)
 	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:32 w:0)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::AssignedCount` (r:32 w:1)
+	/// Proof: `Inference::AssignedCount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::Deadlines` (r:1 w:1)
-	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::OpenRequestsPerModel` (r:1 w:1)
+	/// Proof: `Inference::OpenRequestsPerModel` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Deadlines` (r:0 w:1)
+	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Assignments` (r:0 w:1)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::RecordDeposits` (r:0 w:1)
+	/// Proof: `Inference::RecordDeposits` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Inputs` (r:0 w:1)
 	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:0 w:1)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
-	fn request() -> Weight {
+	/// The range of component `i` is `[1, 16384]`.
+	/// The range of component `c` is `[1, 32]`.
+	fn request(i: u32, c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6446`
-		//  Estimated: `102526`
-		// Minimum execution time: 574_758_000 picoseconds.
-		Weight::from_parts(592_721_000, 102526)
-			.saturating_add(T::DbWeight::get().reads(39_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+		//  Measured:  `792 + c * (185 ±0)`
+		//  Estimated: `4642 + c * (3177 ±0)`
+		// Minimum execution time: 307_500_000 picoseconds.
+		Weight::from_parts(332_919_453, 4642)
+			// Standard Error: 458
+			.saturating_add(Weight::from_parts(860, 0).saturating_mul(i.into()))
+			// Standard Error: 237_810
+			.saturating_add(Weight::from_parts(9_290_345, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
+			.saturating_add(Weight::from_parts(0, 3177).saturating_mul(c.into()))
+	}
+	/// Storage: `ModelHub::Models` (r:1 w:0)
+	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1177), added: 3652, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::NextRequestId` (r:1 w:1)
+	/// Proof: `Inference::NextRequestId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::ModelNodes` (r:1 w:0)
+	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:32 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Attestations` (r:32 w:0)
+	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
+	/// Storage: `Timestamp::Now` (r:1 w:0)
+	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::DcapPolicy` (r:1 w:0)
+	/// Proof: `NodeRegistry::DcapPolicy` (`max_values`: Some(1), `max_size`: Some(14), added: 509, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::AllowedMeasurements` (r:1 w:0)
+	/// Proof: `NodeRegistry::AllowedMeasurements` (`max_values`: None, `max_size`: Some(284), added: 2759, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::AssignedCount` (r:32 w:1)
+	/// Proof: `Inference::AssignedCount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::OpenRequestsPerModel` (r:1 w:1)
+	/// Proof: `Inference::OpenRequestsPerModel` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Deadlines` (r:0 w:1)
+	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Assignments` (r:0 w:1)
+	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::RecordDeposits` (r:0 w:1)
+	/// Proof: `Inference::RecordDeposits` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Inputs` (r:0 w:1)
+	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Requests` (r:0 w:1)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
+	/// The range of component `i` is `[1, 16384]`.
+	/// The range of component `c` is `[1, 32]`.
+	fn request_tee(i: u32, c: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `943 + c * (271 ±0)`
+		//  Estimated: `4642 + c * (3177 ±0)`
+		// Minimum execution time: 339_253_000 picoseconds.
+		Weight::from_parts(195_489_622, 4642)
+			// Standard Error: 285
+			.saturating_add(Weight::from_parts(9_915, 0).saturating_mul(i.into()))
+			// Standard Error: 147_884
+			.saturating_add(Weight::from_parts(25_910_419, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(12_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
+			.saturating_add(Weight::from_parts(0, 3177).saturating_mul(c.into()))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:1)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Declines` (r:1 w:1)
+	/// Proof: `Inference::Declines` (`max_values`: None, `max_size`: Some(113), added: 2588, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:1 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::Deadlines` (r:1 w:1)
-	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::OpenRequestsPerModel` (r:1 w:1)
+	/// Proof: `Inference::OpenRequestsPerModel` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Assignments` (r:1 w:1)
+	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::AssignedCount` (r:1 w:1)
+	/// Proof: `Inference::AssignedCount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Results` (r:0 w:1)
 	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(16733), added: 19208, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::Assignments` (r:0 w:1)
-	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Deadlines` (r:0 w:1)
+	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Inputs` (r:0 w:1)
 	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::InputCommitments` (r:0 w:1)
 	/// Proof: `Inference::InputCommitments` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
-	fn submit_result() -> Weight {
+	/// The range of component `o` is `[0, 16384]`.
+	fn submit_result(o: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1154`
+		//  Measured:  `1344`
 		//  Estimated: `8799`
-		// Minimum execution time: 700_785_000 picoseconds.
-		Weight::from_parts(719_800_000, 8799)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(10_u64))
+		// Minimum execution time: 252_437_000 picoseconds.
+		Weight::from_parts(273_552_194, 8799)
+			// Standard Error: 65
+			.saturating_add(Weight::from_parts(12_721, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(12_u64))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
+	}
+	/// Storage: `Inference::Requests` (r:1 w:1)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Attestations` (r:1 w:0)
+	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
+	/// Storage: `Timestamp::Now` (r:1 w:0)
+	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::DcapPolicy` (r:1 w:0)
+	/// Proof: `NodeRegistry::DcapPolicy` (`max_values`: Some(1), `max_size`: Some(14), added: 509, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::AllowedMeasurements` (r:1 w:0)
+	/// Proof: `NodeRegistry::AllowedMeasurements` (`max_values`: None, `max_size`: Some(284), added: 2759, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Declines` (r:1 w:1)
+	/// Proof: `Inference::Declines` (`max_values`: None, `max_size`: Some(113), added: 2588, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::OpenRequestsPerModel` (r:1 w:1)
+	/// Proof: `Inference::OpenRequestsPerModel` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Assignments` (r:1 w:1)
+	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::AssignedCount` (r:1 w:1)
+	/// Proof: `Inference::AssignedCount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Results` (r:0 w:1)
+	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(16733), added: 19208, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Deadlines` (r:0 w:1)
+	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Inputs` (r:0 w:1)
+	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::InputCommitments` (r:0 w:1)
+	/// Proof: `Inference::InputCommitments` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// The range of component `o` is `[0, 16384]`.
+	fn submit_result_tee(o: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `1626`
+		//  Estimated: `8799`
+		// Minimum execution time: 267_363_000 picoseconds.
+		Weight::from_parts(286_817_757, 8799)
+			// Standard Error: 79
+			.saturating_add(Weight::from_parts(13_546, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(16_u64))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
+	}
+	/// Storage: `Inference::Requests` (r:1 w:1)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Inputs` (r:1 w:0)
+	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Declines` (r:1 w:1)
+	/// Proof: `Inference::Declines` (`max_values`: None, `max_size`: Some(113), added: 2588, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::DeclineCounts` (r:1 w:1)
+	/// Proof: `Inference::DeclineCounts` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Assignments` (r:1 w:2)
+	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::AssignedCount` (r:32 w:2)
+	/// Proof: `Inference::AssignedCount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::ModelNodes` (r:1 w:0)
+	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:32 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Deadlines` (r:0 w:2)
+	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	fn cannot_serve() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `6206`
+		//  Estimated: `102654`
+		// Minimum execution time: 413_040_000 picoseconds.
+		Weight::from_parts(436_509_000, 102654)
+			.saturating_add(T::DbWeight::get().reads(73_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:256 w:256)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::NextBatchId` (r:1 w:1)
 	/// Proof: `Inference::NextBatchId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Declines` (r:256 w:256)
+	/// Proof: `Inference::Declines` (`max_values`: None, `max_size`: Some(113), added: 2588, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:1 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::Deadlines` (r:1 w:1)
-	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::OpenRequestsPerModel` (r:1 w:1)
+	/// Proof: `Inference::OpenRequestsPerModel` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Assignments` (r:256 w:256)
+	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::AssignedCount` (r:1 w:1)
+	/// Proof: `Inference::AssignedCount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Results` (r:0 w:256)
 	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(16733), added: 19208, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::Assignments` (r:0 w:256)
-	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Deadlines` (r:0 w:256)
+	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::BatchRecordsLeft` (r:0 w:1)
+	/// Proof: `Inference::BatchRecordsLeft` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Batches` (r:0 w:1)
 	/// Proof: `Inference::Batches` (`max_values`: None, `max_size`: Some(18582), added: 21057, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Inputs` (r:0 w:256)
@@ -147,49 +324,86 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 256]`.
 	fn submit_batch(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `967 + n * (193 ±0)`
+		//  Measured:  `1144 + n * (205 ±0)`
 		//  Estimated: `8799 + n * (2653 ±0)`
-		// Minimum execution time: 241_483_000 picoseconds.
-		Weight::from_parts(85_183_442, 8799)
-			// Standard Error: 111_636
-			.saturating_add(Weight::from_parts(120_187_989, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
-			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
+		// Minimum execution time: 254_184_000 picoseconds.
+		Weight::from_parts(272_222_762, 8799)
+			// Standard Error: 187_496
+			.saturating_add(Weight::from_parts(115_928_329, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
+			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
-	/// Storage: `Inference::Deadlines` (r:2 w:2)
-	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Results` (r:256 w:256)
+	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(16733), added: 19208, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::RecordDeposits` (r:256 w:256)
+	/// Proof: `Inference::RecordDeposits` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::BatchRecordsLeft` (r:1 w:1)
+	/// Proof: `Inference::BatchRecordsLeft` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Batches` (r:0 w:1)
+	/// Proof: `Inference::Batches` (`max_values`: None, `max_size`: Some(18582), added: 21057, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[1, 256]`.
+	fn prune_records(n: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `510 + n * (254 ±0)`
+		//  Estimated: `3622 + n * (19208 ±0)`
+		// Minimum execution time: 94_528_000 picoseconds.
+		Weight::from_parts(97_891_000, 3622)
+			// Standard Error: 58_843
+			.saturating_add(Weight::from_parts(52_801_248, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 19208).saturating_mul(n.into()))
+	}
+	/// Storage: `Inference::ExpiryCursor` (r:1 w:1)
+	/// Proof: `Inference::ExpiryCursor` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Deadlines` (r:256 w:512)
+	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Requests` (r:256 w:256)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(178), added: 2653, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:1 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:32 w:32)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:32 w:32)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:33 w:33)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Assignments` (r:256 w:512)
+	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::AssignedCount` (r:32 w:32)
+	/// Proof: `Inference::AssignedCount` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Declines` (r:256 w:0)
+	/// Proof: `Inference::Declines` (`max_values`: None, `max_size`: Some(113), added: 2588, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::ModelNodes` (r:1 w:0)
 	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `Inference::Assignments` (r:0 w:512)
-	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 256]`.
 	fn on_initialize(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `10007 + n * (196 ±0)`
-		//  Estimated: `102526 + n * (2653 ±22)`
-		// Minimum execution time: 10_229_000 picoseconds.
-		Weight::from_parts(345_312_306, 102526)
-			// Standard Error: 80_957
-			.saturating_add(Weight::from_parts(155_697_478, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(76_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(63_u64))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+		//  Measured:  `13324 + n * (230 ±0)`
+		//  Estimated: `102654 + n * (2653 ±22)`
+		// Minimum execution time: 27_255_000 picoseconds.
+		Weight::from_parts(291_552_447, 102654)
+			// Standard Error: 1_359_993
+			.saturating_add(Weight::from_parts(211_455_486, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(106_u64))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(87_u64))
+			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
 	/// The range of component `n` is `[0, 16384]`.
@@ -197,79 +411,113 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 237_516_000 picoseconds.
-		Weight::from_parts(323_484_146, 0)
-			// Standard Error: 498
-			.saturating_add(Weight::from_parts(2_987_743, 0).saturating_mul(n.into()))
+		// Minimum execution time: 208_154_000 picoseconds.
+		Weight::from_parts(309_661_383, 0)
+			// Standard Error: 1_472
+			.saturating_add(Weight::from_parts(2_671_911, 0).saturating_mul(n.into()))
 	}
 	fn verify_proof() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 1_868_856_000 picoseconds.
-		Weight::from_parts(1_894_042_000, 0)
+		// Minimum execution time: 1_875_897_000 picoseconds.
+		Weight::from_parts(1_940_552_000, 0)
 	}
 	fn verify_proof_in_wasm() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 7_813_257_000 picoseconds.
-		Weight::from_parts(7_864_062_000, 0)
+		// Minimum execution time: 6_799_944_000 picoseconds.
+		Weight::from_parts(6_882_569_000, 0)
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn verify_batch(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 2_413_607_000 picoseconds.
-		Weight::from_parts(2_179_327_156, 0)
-			// Standard Error: 96_140
-			.saturating_add(Weight::from_parts(535_290_587, 0).saturating_mul(n.into()))
+		// Minimum execution time: 2_435_164_000 picoseconds.
+		Weight::from_parts(2_468_182_000, 0)
+			// Standard Error: 3_542_442
+			.saturating_add(Weight::from_parts(541_711_825, 0).saturating_mul(n.into()))
 	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
-	fn request() -> Weight {
-		Weight::from_parts(592_721_000, 102526)
-			.saturating_add(RocksDbWeight::get().reads(39_u64))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
-	}
-	fn submit_result() -> Weight {
-		Weight::from_parts(719_800_000, 8799)
+	fn request(i: u32, c: u32, ) -> Weight {
+		Weight::from_parts(332_919_453, 4642)
+			.saturating_add(Weight::from_parts(860, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(9_290_345, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(c.into())))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
+			.saturating_add(Weight::from_parts(0, 3177).saturating_mul(c.into()))
+	}
+	fn request_tee(i: u32, c: u32, ) -> Weight {
+		Weight::from_parts(195_489_622, 4642)
+			.saturating_add(Weight::from_parts(9_915, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(25_910_419, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(12_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(c.into())))
+			.saturating_add(RocksDbWeight::get().writes(10_u64))
+			.saturating_add(Weight::from_parts(0, 3177).saturating_mul(c.into()))
+	}
+	fn submit_result(o: u32, ) -> Weight {
+		Weight::from_parts(273_552_194, 8799)
+			.saturating_add(Weight::from_parts(12_721, 0).saturating_mul(o.into()))
+			.saturating_add(RocksDbWeight::get().reads(12_u64))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
+	}
+	fn submit_result_tee(o: u32, ) -> Weight {
+		Weight::from_parts(286_817_757, 8799)
+			.saturating_add(Weight::from_parts(13_546, 0).saturating_mul(o.into()))
+			.saturating_add(RocksDbWeight::get().reads(16_u64))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
+	}
+	fn cannot_serve() -> Weight {
+		Weight::from_parts(436_509_000, 102654)
+			.saturating_add(RocksDbWeight::get().reads(73_u64))
+			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn submit_batch(n: u32, ) -> Weight {
-		Weight::from_parts(85_183_442, 8799)
-			.saturating_add(Weight::from_parts(120_187_989, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
+		Weight::from_parts(272_222_762, 8799)
+			.saturating_add(Weight::from_parts(115_928_329, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(9_u64))
+			.saturating_add(RocksDbWeight::get().writes((7_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
+	}
+	fn prune_records(n: u32, ) -> Weight {
+		Weight::from_parts(97_891_000, 3622)
+			.saturating_add(Weight::from_parts(52_801_248, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 19208).saturating_mul(n.into()))
+	}
+	fn on_initialize(n: u32, ) -> Weight {
+		Weight::from_parts(291_552_447, 102654)
+			.saturating_add(Weight::from_parts(211_455_486, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(106_u64))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(87_u64))
 			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
-	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(345_312_306, 102526)
-			.saturating_add(Weight::from_parts(155_697_478, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(76_u64))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(63_u64))
-			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
-	}
 	fn input_commitment(n: u32, ) -> Weight {
-		Weight::from_parts(323_484_146, 0)
-			.saturating_add(Weight::from_parts(2_987_743, 0).saturating_mul(n.into()))
+		Weight::from_parts(309_661_383, 0)
+			.saturating_add(Weight::from_parts(2_671_911, 0).saturating_mul(n.into()))
 	}
 	fn verify_proof() -> Weight {
-		Weight::from_parts(1_894_042_000, 0)
+		Weight::from_parts(1_940_552_000, 0)
 	}
 	fn verify_proof_in_wasm() -> Weight {
-		Weight::from_parts(7_864_062_000, 0)
+		Weight::from_parts(6_882_569_000, 0)
 	}
 	fn verify_batch(n: u32, ) -> Weight {
-		Weight::from_parts(2_179_327_156, 0)
-			.saturating_add(Weight::from_parts(535_290_587, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_468_182_000, 0)
+			.saturating_add(Weight::from_parts(541_711_825, 0).saturating_mul(n.into()))
 	}
 }

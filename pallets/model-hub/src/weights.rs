@@ -3,8 +3,8 @@
 //! runtime (`opg-node benchmark pallet`, SUBSTRATE BENCHMARK CLI VERSION 64.0.0).
 //! Do not edit by hand: change the benchmarks and run the script again.
 //!
-//! DATE: 2026-11-22, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
 // Executed Command:
@@ -60,7 +60,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `ModelHub::VerifyingKeys` (r:0 w:1)
 	/// Proof: `ModelHub::VerifyingKeys` (`max_values`: None, `max_size`: Some(2326), added: 4801, mode: `MaxEncodedLen`)
 	/// Storage: `ModelHub::Models` (r:0 w:1)
@@ -69,11 +69,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn publish(k: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `109`
-		//  Estimated: `3605`
-		// Minimum execution time: 85_700_000 picoseconds.
-		Weight::from_parts(90_501_307, 3605)
-			// Standard Error: 12
-			.saturating_add(Weight::from_parts(684, 0).saturating_mul(k.into()))
+		//  Estimated: `3622`
+		// Minimum execution time: 73_394_000 picoseconds.
+		Weight::from_parts(79_931_037, 3622)
+			// Standard Error: 20
+			.saturating_add(Weight::from_parts(1_043, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -83,8 +83,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1234`
 		//  Estimated: `4642`
-		// Minimum execution time: 27_522_000 picoseconds.
-		Weight::from_parts(29_145_000, 4642)
+		// Minimum execution time: 22_004_000 picoseconds.
+		Weight::from_parts(25_096_000, 4642)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -94,63 +94,65 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1234`
 		//  Estimated: `4642`
-		// Minimum execution time: 27_442_000 picoseconds.
-		Weight::from_parts(28_925_000, 4642)
+		// Minimum execution time: 22_147_000 picoseconds.
+		Weight::from_parts(28_030_000, 4642)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ModelHub::Models` (r:1 w:1)
 	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1177), added: 3652, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::OpenRequestsPerModel` (r:1 w:0)
+	/// Proof: `Inference::OpenRequestsPerModel` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `ModelHub::VerifyingKeys` (r:0 w:1)
 	/// Proof: `ModelHub::VerifyingKeys` (`max_values`: None, `max_size`: Some(2326), added: 4801, mode: `MaxEncodedLen`)
 	/// Storage: `ModelHub::PreparedKeys` (r:0 w:1)
 	/// Proof: `ModelHub::PreparedKeys` (`max_values`: None, `max_size`: Some(5014), added: 7489, mode: `MaxEncodedLen`)
 	fn remove() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1425`
+		//  Measured:  `1505`
 		//  Estimated: `4642`
-		// Minimum execution time: 78_858_000 picoseconds.
-		Weight::from_parts(82_064_000, 4642)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Minimum execution time: 73_428_000 picoseconds.
+		Weight::from_parts(78_654_000, 4642)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	fn check_verifying_key() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 2_295_436_000 picoseconds.
-		Weight::from_parts(2_319_601_000, 0)
+		// Minimum execution time: 2_241_222_000 picoseconds.
+		Weight::from_parts(2_355_810_000, 0)
 	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn publish(k: u32, ) -> Weight {
-		Weight::from_parts(90_501_307, 3605)
-			.saturating_add(Weight::from_parts(684, 0).saturating_mul(k.into()))
+		Weight::from_parts(79_931_037, 3622)
+			.saturating_add(Weight::from_parts(1_043, 0).saturating_mul(k.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn set_price() -> Weight {
-		Weight::from_parts(29_145_000, 4642)
+		Weight::from_parts(25_096_000, 4642)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn deprecate() -> Weight {
-		Weight::from_parts(28_925_000, 4642)
+		Weight::from_parts(28_030_000, 4642)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove() -> Weight {
-		Weight::from_parts(82_064_000, 4642)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(78_654_000, 4642)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn check_verifying_key() -> Weight {
-		Weight::from_parts(2_319_601_000, 0)
+		Weight::from_parts(2_355_810_000, 0)
 	}
 }

@@ -42,6 +42,10 @@ impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Palle
 			.collect()
 	}
 
+	fn listed(model: &T::ModelId) -> u32 {
+		ModelNodes::<T>::decode_len(model).unwrap_or(0) as u32
+	}
+
 	fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<T::AccountId> {
 		let record = Nodes::<T>::get(node)?;
 		// An exiting node still settles what it was assigned before it left.

@@ -800,10 +800,7 @@ pub mod pallet {
 		/// served by one that would. `node` adds `model` to its capabilities; `idle` stops
 		/// declaring it (and may declare it again when a slot is free). Operator only.
 		#[pallet::call_index(13)]
-		// Two node records and one list read and written: bounded by
-		// `update_capabilities` (which rewrites the index of 64 models) until its
-		// benchmark runs on reference hardware.
-		#[pallet::weight(T::WeightInfo::update_capabilities())]
+		#[pallet::weight(T::WeightInfo::take_slot())]
 		pub fn take_slot(
 			origin: OriginFor<T>,
 			node: NodeKey,
@@ -844,10 +841,7 @@ pub mod pallet {
 		/// least half a liveness window after the node's last heartbeat, so that a node has
 		/// at most one in each half window and an old signature moves nothing forward.
 		#[pallet::call_index(12)]
-		// A signature check and one write: bounded by `register` (the same check, and a
-		// hold and the model index written) until its benchmark runs on reference
-		// hardware.
-		#[pallet::weight(T::WeightInfo::register())]
+		#[pallet::weight(T::WeightInfo::submit_heartbeat())]
 		pub fn submit_heartbeat(
 			origin: OriginFor<T>,
 			heartbeat: Heartbeat<BlockNumberFor<T>>,

@@ -3,8 +3,8 @@
 //! runtime (`opg-node benchmark pallet`, SUBSTRATE BENCHMARK CLI VERSION 64.0.0).
 //! Do not edit by hand: change the benchmarks and run the script again.
 //!
-//! DATE: 2026-11-22, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
 // Executed Command:
@@ -47,6 +47,8 @@ pub trait WeightInfo {
 	fn update_capabilities() -> Weight;
 	fn bond_extra() -> Weight;
 	fn heartbeat() -> Weight;
+	fn submit_heartbeat() -> Weight;
+	fn take_slot() -> Weight;
 	fn request_challenge() -> Weight;
 	fn submit_nitro_attestation() -> Weight;
 	fn submit_dcap_attestation() -> Weight;
@@ -62,7 +64,9 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::Models` (r:64 w:0)
+	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1177), added: 3652, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:1 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
@@ -70,59 +74,89 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::ModelNodes` (r:64 w:64)
 	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4860`
-		//  Estimated: `226270`
-		// Minimum execution time: 546_775_000 picoseconds.
-		Weight::from_parts(590_779_000, 226270)
-			.saturating_add(T::DbWeight::get().reads(69_u64))
+		//  Measured:  `15885`
+		//  Estimated: `234718`
+		// Minimum execution time: 902_846_000 picoseconds.
+		Weight::from_parts(988_622_000, 234718)
+			.saturating_add(T::DbWeight::get().reads(133_u64))
 			.saturating_add(T::DbWeight::get().writes(67_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::Models` (r:64 w:0)
+	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1177), added: 3652, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::ModelNodes` (r:64 w:64)
 	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
 	fn update_capabilities() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5382`
-		//  Estimated: `226270`
-		// Minimum execution time: 606_077_000 picoseconds.
-		Weight::from_parts(642_706_000, 226270)
-			.saturating_add(T::DbWeight::get().reads(65_u64))
+		//  Measured:  `15822`
+		//  Estimated: `234718`
+		// Minimum execution time: 944_479_000 picoseconds.
+		Weight::from_parts(977_016_000, 234718)
+			.saturating_add(T::DbWeight::get().reads(129_u64))
 			.saturating_add(T::DbWeight::get().writes(65_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1010`
-		//  Estimated: `4163`
-		// Minimum execution time: 89_889_000 picoseconds.
-		Weight::from_parts(94_357_000, 4163)
+		//  Measured:  `1620`
+		//  Estimated: `4167`
+		// Minimum execution time: 102_599_000 picoseconds.
+		Weight::from_parts(111_823_000, 4167)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	fn heartbeat() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `815`
-		//  Estimated: `4163`
-		// Minimum execution time: 28_603_000 picoseconds.
-		Weight::from_parts(30_778_000, 4163)
+		//  Measured:  `819`
+		//  Estimated: `4167`
+		// Minimum execution time: 35_272_000 picoseconds.
+		Weight::from_parts(43_186_000, 4167)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	fn submit_heartbeat() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `873`
+		//  Estimated: `4167`
+		// Minimum execution time: 105_613_000 picoseconds.
+		Weight::from_parts(118_221_000, 4167)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `NodeRegistry::Nodes` (r:2 w:2)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::Models` (r:1 w:0)
+	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1177), added: 3652, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::ModelNodes` (r:1 w:1)
+	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
+	fn take_slot() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `4247`
+		//  Estimated: `7344`
+		// Minimum execution time: 99_673_000 picoseconds.
+		Weight::from_parts(108_051_000, 7344)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::ChallengeCount` (r:1 w:1)
 	/// Proof: `NodeRegistry::ChallengeCount` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
@@ -131,15 +165,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `NodeRegistry::Challenges` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	fn request_challenge() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `815`
-		//  Estimated: `4163`
-		// Minimum execution time: 32_871_000 picoseconds.
-		Weight::from_parts(34_915_000, 4163)
+		//  Measured:  `819`
+		//  Estimated: `4167`
+		// Minimum execution time: 45_022_000 picoseconds.
+		Weight::from_parts(59_923_000, 4167)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Challenges` (r:1 w:0)
 	/// Proof: `NodeRegistry::Challenges` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `Timestamp::Now` (r:1 w:0)
@@ -147,18 +181,18 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Attestations` (r:0 w:1)
-	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(91), added: 2566, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	fn submit_nitro_attestation() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1014`
-		//  Estimated: `4163`
-		// Minimum execution time: 8_500_506_000 picoseconds.
-		Weight::from_parts(8_630_380_000, 4163)
+		//  Measured:  `1018`
+		//  Estimated: `4167`
+		// Minimum execution time: 7_517_669_000 picoseconds.
+		Weight::from_parts(7_759_450_000, 4167)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Challenges` (r:1 w:0)
 	/// Proof: `NodeRegistry::Challenges` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `Timestamp::Now` (r:1 w:0)
@@ -168,47 +202,47 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Attestations` (r:0 w:1)
-	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(91), added: 2566, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	fn submit_dcap_attestation() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1052`
-		//  Estimated: `4163`
-		// Minimum execution time: 9_249_170_000 picoseconds.
-		Weight::from_parts(9_373_574_000, 4163)
+		//  Measured:  `1056`
+		//  Estimated: `4167`
+		// Minimum execution time: 7_342_897_000 picoseconds.
+		Weight::from_parts(7_806_732_000, 4167)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::ModelNodes` (r:64 w:64)
 	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Challenges` (r:0 w:1)
 	/// Proof: `NodeRegistry::Challenges` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
-	/// Storage: `NodeRegistry::Attestations` (r:0 w:1)
-	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(91), added: 2566, mode: `MaxEncodedLen`)
 	fn unregister() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5447`
+		//  Measured:  `5451`
 		//  Estimated: `226270`
-		// Minimum execution time: 393_568_000 picoseconds.
-		Weight::from_parts(409_208_000, 226270)
+		// Minimum execution time: 409_641_000 picoseconds.
+		Weight::from_parts(460_677_000, 226270)
 			.saturating_add(T::DbWeight::get().reads(65_u64))
-			.saturating_add(T::DbWeight::get().writes(67_u64))
+			.saturating_add(T::DbWeight::get().writes(66_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Attestations` (r:0 w:1)
+	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1014`
-		//  Estimated: `4163`
-		// Minimum execution time: 77_776_000 picoseconds.
-		Weight::from_parts(80_701_000, 4163)
+		//  Measured:  `1624`
+		//  Estimated: `4167`
+		// Minimum execution time: 96_880_000 picoseconds.
+		Weight::from_parts(110_356_000, 4167)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `NodeRegistry::AllowedMeasurements` (r:1 w:1)
 	/// Proof: `NodeRegistry::AllowedMeasurements` (`max_values`: None, `max_size`: Some(284), added: 2759, mode: `MaxEncodedLen`)
@@ -216,8 +250,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `123`
 		//  Estimated: `3749`
-		// Minimum execution time: 25_818_000 picoseconds.
-		Weight::from_parts(27_271_000, 3749)
+		// Minimum execution time: 18_860_000 picoseconds.
+		Weight::from_parts(20_807_000, 3749)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -227,8 +261,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `375`
 		//  Estimated: `3749`
-		// Minimum execution time: 20_229_000 picoseconds.
-		Weight::from_parts(21_641_000, 3749)
+		// Minimum execution time: 16_073_000 picoseconds.
+		Weight::from_parts(29_342_000, 3749)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -238,24 +272,24 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 9_768_000 picoseconds.
-		Weight::from_parts(10_710_000, 0)
+		// Minimum execution time: 6_636_000 picoseconds.
+		Weight::from_parts(12_890_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(698), added: 3173, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::ModelNodes` (r:64 w:64)
 	/// Proof: `NodeRegistry::ModelNodes` (`max_values`: None, `max_size`: Some(1045), added: 3520, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Challenges` (r:0 w:1)
 	/// Proof: `NodeRegistry::Challenges` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Attestations` (r:0 w:1)
-	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(91), added: 2566, mode: `MaxEncodedLen`)
+	/// Proof: `NodeRegistry::Attestations` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	fn revoke_node() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5447`
+		//  Measured:  `5451`
 		//  Estimated: `226270`
-		// Minimum execution time: 390_412_000 picoseconds.
-		Weight::from_parts(409_769_000, 226270)
+		// Minimum execution time: 395_840_000 picoseconds.
+		Weight::from_parts(414_815_000, 226270)
 			.saturating_add(T::DbWeight::get().reads(65_u64))
 			.saturating_add(T::DbWeight::get().writes(67_u64))
 	}
@@ -264,66 +298,76 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(590_779_000, 226270)
-			.saturating_add(RocksDbWeight::get().reads(69_u64))
+		Weight::from_parts(988_622_000, 234718)
+			.saturating_add(RocksDbWeight::get().reads(133_u64))
 			.saturating_add(RocksDbWeight::get().writes(67_u64))
 	}
 	fn update_capabilities() -> Weight {
-		Weight::from_parts(642_706_000, 226270)
-			.saturating_add(RocksDbWeight::get().reads(65_u64))
+		Weight::from_parts(977_016_000, 234718)
+			.saturating_add(RocksDbWeight::get().reads(129_u64))
 			.saturating_add(RocksDbWeight::get().writes(65_u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(94_357_000, 4163)
+		Weight::from_parts(111_823_000, 4167)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn heartbeat() -> Weight {
-		Weight::from_parts(30_778_000, 4163)
+		Weight::from_parts(43_186_000, 4167)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
+	fn submit_heartbeat() -> Weight {
+		Weight::from_parts(118_221_000, 4167)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn take_slot() -> Weight {
+		Weight::from_parts(108_051_000, 7344)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
 	fn request_challenge() -> Weight {
-		Weight::from_parts(34_915_000, 4163)
+		Weight::from_parts(59_923_000, 4167)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn submit_nitro_attestation() -> Weight {
-		Weight::from_parts(8_630_380_000, 4163)
+		Weight::from_parts(7_759_450_000, 4167)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn submit_dcap_attestation() -> Weight {
-		Weight::from_parts(9_373_574_000, 4163)
+		Weight::from_parts(7_806_732_000, 4167)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn unregister() -> Weight {
-		Weight::from_parts(409_208_000, 226270)
+		Weight::from_parts(460_677_000, 226270)
 			.saturating_add(RocksDbWeight::get().reads(65_u64))
-			.saturating_add(RocksDbWeight::get().writes(67_u64))
+			.saturating_add(RocksDbWeight::get().writes(66_u64))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(80_701_000, 4163)
+		Weight::from_parts(110_356_000, 4167)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn allow_measurement() -> Weight {
-		Weight::from_parts(27_271_000, 3749)
+		Weight::from_parts(20_807_000, 3749)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn revoke_measurement() -> Weight {
-		Weight::from_parts(21_641_000, 3749)
+		Weight::from_parts(29_342_000, 3749)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_dcap_policy() -> Weight {
-		Weight::from_parts(10_710_000, 0)
+		Weight::from_parts(12_890_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn revoke_node() -> Weight {
-		Weight::from_parts(409_769_000, 226270)
+		Weight::from_parts(414_815_000, 226270)
 			.saturating_add(RocksDbWeight::get().reads(65_u64))
 			.saturating_add(RocksDbWeight::get().writes(67_u64))
 	}

@@ -61,6 +61,9 @@ pub trait InferenceNodes<AccountId, Balance, Model = ModelId>: NodeSlashing<Bala
 	/// and for TEE attested), with their bonds and declared rates: the candidates of an
 	/// assignment.
 	fn candidates(model: &Model, mode: VerificationMode) -> Vec<Candidate<Balance>>;
+	/// How many nodes `model`'s list holds: the records [`Self::candidates`] reads, which
+	/// an assignment's weight counts.
+	fn listed(model: &Model) -> u32;
 	/// The operator of `node` if it may settle `mode` results now: active or exiting (it
 	/// finishes what it was assigned), not revoked, and for TEE holding a valid
 	/// attestation with a still-allowed measurement.

@@ -294,8 +294,8 @@ mod benchmark_helpers {
 	/// Sets what OPG's pallet benchmarks need.
 	pub struct Helper;
 
-	/// Publishes a vanilla integer model from an owner of its own, taking `input_len`
-	/// bytes; its id.
+	/// Publishes an integer model taking vanilla and TEE requests of `input_len` bytes,
+	/// from an owner of its own; its id.
 	fn publish_benchmark_model(input_len: u32) -> u32 {
 		use pallet_model_hub::{testing as models, ModelFormat, VerificationModes};
 		use polkadot_sdk::{
@@ -313,7 +313,7 @@ mod benchmark_helpers {
 			1,
 			schema,
 			OPG,
-			VerificationModes::VANILLA,
+			VerificationModes::VANILLA | VerificationModes::TEE,
 		);
 		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(owner), spec, None));
 		model
@@ -353,7 +353,7 @@ mod benchmark_helpers {
 				sp_io,
 			};
 
-			let modes = VerificationModes::VANILLA;
+			let modes = VerificationModes::VANILLA | VerificationModes::TEE;
 			let model = publish_benchmark_model(input_len);
 			for index in 0..nodes {
 				let operator: AccountId = account("node-operator", index, 0);
@@ -376,6 +376,10 @@ mod benchmark_helpers {
 				));
 			}
 			model
+		}
+
+		fn attest(node: pallet_node_registry::NodeKey) {
+			pallet_node_registry::testing::attest_for_benchmarks::<Runtime>(node);
 		}
 	}
 

@@ -34,6 +34,8 @@ fn request_with(
 	settlement: SettlementMode,
 ) -> DispatchResult {
 	Inference::request(RuntimeOrigin::signed(who), MODEL, input, mode, settlement, PRICE, 5)
+		.map(drop)
+		.map_err(|e| e.error)
 }
 
 fn request(who: AccountId) -> RequestId {
@@ -70,6 +72,8 @@ fn signed_result(
 fn submit(id: RequestId, n: u8) -> DispatchResult {
 	let (result, signature) = signed_result(id, n, output(b"out"), n);
 	Inference::submit_result(RuntimeOrigin::none(), result, signature)
+		.map(drop)
+		.map_err(|e| e.error)
 }
 
 fn assigned(id: RequestId) -> u8 {

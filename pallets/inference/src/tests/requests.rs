@@ -234,3 +234,36 @@ fn a_nodes_assignments_are_read_page_by_page() {
 		);
 	});
 }
+
+#[test]
+fn a_request_pays_for_the_nodes_its_model_lists_not_the_most_a_model_may_have() {
+	use polkadot_sdk::frame_support::dispatch::GetDispatchInfo;
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		let input = inline(b"inpt");
+		let declared = Call::<Test>::request {
+			model: MODEL,
+			input: input.clone(),
+			mode: VerificationMode::Vanilla,
+			settlement: SettlementMode::Individual,
+			max_fee: PRICE,
+			window: 5,
+		}
+		.get_dispatch_info()
+		.call_weight;
+		let info = Inference::request(
+			RuntimeOrigin::signed(ALICE),
+			MODEL,
+			input.clone(),
+			VerificationMode::Vanilla,
+			SettlementMode::Individual,
+			PRICE,
+			5,
+		)
+		.unwrap();
+		let charged = Inference::request_weight(VerificationMode::Vanilla, &input, 1);
+		assert_eq!(info.actual_weight, Some(charged));
+		assert!(charged.ref_time() < declared.ref_time(), "{charged} < {declared}");
+		assert_eq!(declared, Inference::request_weight(VerificationMode::Vanilla, &input, 8));
+	});
+}

@@ -271,3 +271,21 @@ fn an_exiting_node_finishes_its_assigned_requests_without_penalty() {
 		assert_eq!(pallet_node_registry::Nodes::<Test>::get(key(1)).unwrap().bond, 1_000);
 	});
 }
+
+#[test]
+fn a_vanilla_result_is_refunded_the_attestation_check_a_tee_result_pays() {
+	use polkadot_sdk::frame_support::dispatch::GetDispatchInfo;
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		let id = request(ALICE);
+		let (result, signature) = signed_result(id, 1, output(b"out"), 1);
+		let declared = Call::<Test>::submit_result { result: result.clone(), signature }
+			.get_dispatch_info()
+			.call_weight;
+		let info = Inference::submit_result(RuntimeOrigin::none(), result, signature).unwrap();
+		let vanilla = <() as WeightInfo>::submit_result(3);
+		assert_eq!(declared, <() as WeightInfo>::submit_result_tee(3));
+		assert_eq!(info.actual_weight, Some(vanilla));
+		assert!(vanilla.ref_time() < declared.ref_time());
+	});
+}

@@ -130,7 +130,8 @@ pub(super) fn zk_stored_request(
 		commitment,
 		PRICE,
 		5,
-	)?;
+	)
+	.map_err(|e| e.error)?;
 	Ok(id)
 }
 
