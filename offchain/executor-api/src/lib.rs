@@ -52,6 +52,9 @@ pub mod path {
 	pub const REGISTRATION: &str = "/v1/registration";
 	/// `PUT`/`GET /v1/artifacts/0x{hash}`: the content-addressed store.
 	pub const ARTIFACTS: &str = "/v1/artifacts";
+	/// `POST /v1/heartbeat?genesis=0x..&at=N`: the node key's heartbeat at block `N`
+	/// (`opg_settlement::message::heartbeat`), for the node's worker to submit.
+	pub const HEARTBEAT: &str = "/v1/heartbeat";
 }
 
 /// Query parameter names.
@@ -75,6 +78,12 @@ pub mod query {
 	/// bytes, an sr25519 public key, on OPG's chains): the executor serves the request's
 	/// input and output to that account alone.
 	pub const REQUESTER: &str = "requester";
+	/// A block number (decimal): the block a heartbeat is for.
+	pub const AT: &str = "at";
+	/// The caller's input commitment of a stored ZKML request (0x-hex, 32 bytes): the
+	/// executor refuses to prove bytes whose commitment differs (`409`, with the one it
+	/// computed in [`header::INPUT_COMMITMENT`](super::header::INPUT_COMMITMENT)).
+	pub const COMMITMENT: &str = "commitment";
 }
 
 /// Header names of the executor's answers.
@@ -213,6 +222,26 @@ impl Signing {
 	}
 }
 
+/// The heartbeat [`Call::Heartbeat`] asks the executor to sign: chain and block.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HeartbeatAt {
+	/// The chain's genesis hash.
+	pub genesis: Hash32,
+	/// The block the heartbeat is for.
+	pub at: u64,
+}
+
+impl HeartbeatAt {
+	/// `genesis` and `at` from a query, in any order; `None` if either is missing or
+	/// malformed.
+	pub fn parse(query: Option<&str>) -> Option<Self> {
+		Some(Self {
+			genesis: parse_hash(query_value(query, query::GENESIS)?)?,
+			at: query_value(query, query::AT)?.parse().ok()?,
+		})
+	}
+}
+
 /// What a ZKML proof is bound to: chain, request and node key.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Job {
@@ -259,6 +288,8 @@ pub enum Call<'a> {
 		locator: Option<&'a str>,
 		/// What the proof is bound to.
 		job: Job,
+		/// The caller's input commitment of a stored input, which the bytes must match.
+		commitment: Option<&'a Hash32>,
 		/// A `Private` request's requester (its account's SCALE encoding), to whom alone
 		/// the input and output are served.
 		requester: Option<&'a [u8]>,
@@ -272,6 +303,13 @@ pub enum Call<'a> {
 	Artifact {
 		/// Its SHA-256.
 		hash: &'a Hash32,
+	},
+	/// Sign the node key's heartbeat at block `at` of chain `genesis`.
+	Heartbeat {
+		/// The chain's genesis hash.
+		genesis: &'a Hash32,
+		/// The block the heartbeat is for.
+		at: u64,
 	},
 }
 
@@ -297,7 +335,7 @@ impl Call<'_> {
 				}
 				format!("{}/{}", path::INFER, hex32(model))
 			},
-			Self::Prove { model, input, locator, job, requester } => {
+			Self::Prove { model, input, locator, job, commitment, requester } => {
 				if let Some(input) = input {
 					query.push((query::INPUT, hex32(input)));
 				}
@@ -307,6 +345,9 @@ impl Call<'_> {
 				query.push((query::GENESIS, hex32(&job.genesis)));
 				query.push((query::REQUEST, format!("{}", job.request)));
 				query.push((query::NODE, hex32(&job.node)));
+				if let Some(commitment) = commitment {
+					query.push((query::COMMITMENT, hex32(commitment)));
+				}
 				if let Some(requester) = requester {
 					query.push((query::REQUESTER, format!("0x{}", hex::encode(requester))));
 				}
@@ -317,6 +358,11 @@ impl Call<'_> {
 				String::from(path::SIGN_BATCH)
 			},
 			Self::Artifact { hash } => format!("{}/{}", path::ARTIFACTS, hex32(hash)),
+			Self::Heartbeat { genesis, at } => {
+				query.push((query::GENESIS, hex32(genesis)));
+				query.push((query::AT, format!("{at}")));
+				String::from(path::HEARTBEAT)
+			},
 		};
 		let query: Vec<String> =
 			query.into_iter().map(|(name, value)| format!("{name}={value}")).collect();
@@ -348,6 +394,8 @@ pub enum Route<'a> {
 	Registration,
 	/// [`path::ARTIFACTS`] with the hash segment as sent.
 	Artifact(&'a str),
+	/// [`path::HEARTBEAT`].
+	Heartbeat,
 }
 
 impl<'a> Route<'a> {
@@ -365,6 +413,7 @@ impl<'a> Route<'a> {
 			path::FETCH => Self::Fetch,
 			path::ATTESTATION => Self::Attestation,
 			path::REGISTRATION => Self::Registration,
+			path::HEARTBEAT => Self::Heartbeat,
 			_ => under(path::INFER)
 				.map(Self::Infer)
 				.or_else(|| under(path::PROVE).map(Self::Prove))
@@ -377,8 +426,9 @@ impl Route<'_> {
 	/// Whether the executor's **public** listener answers this route (`get`: the method is
 	/// `GET`; `query`: the request's query): health, `GET` of an artifact (a private one
 	/// only to its requester), and an unsigned inference on an inline input (a stored
-	/// input may be a private request's). Everything else (signing for a chain request, proving, batch signing,
-	/// attestation, fetching, storing artifacts, metrics) is for the node listener alone.
+	/// input may be a private request's). Everything else (signing for a chain request,
+	/// proving, batch signing, heartbeats, attestation, fetching, storing artifacts,
+	/// metrics) is for the node listener alone.
 	pub fn public(&self, get: bool, query: Option<&str>) -> bool {
 		match self {
 			Self::Health => get,
@@ -491,15 +541,28 @@ mod tests {
 	}
 
 	#[test]
-	fn a_proving_job_round_trips_with_and_without_a_stored_input() {
+	fn a_proving_job_round_trips_with_and_without_a_stored_input_and_commitment() {
 		let job = Job { genesis: [4; 32], request: 7, node: [5; 32] };
-		for input in [None, Some(&[6; 32])] {
-			let uri = Call::Prove { model: &[2; 32], input, locator: None, job, requester: None }
-				.uri(BASE);
+		for (input, commitment) in
+			[(None, None), (Some(&[6; 32]), None), (Some(&[6; 32]), Some(&[8; 32]))]
+		{
+			let uri = Call::Prove {
+				model: &[2; 32],
+				input,
+				locator: None,
+				job,
+				commitment,
+				requester: None,
+			}
+			.uri(BASE);
 			let (path, query) = split(&uri);
 			assert_eq!(Route::parse(path), Some(Route::Prove(&path[10..])));
 			assert_eq!(Job::parse(query), Some(job));
 			assert_eq!(query_value(query, query::INPUT).and_then(parse_hash).as_ref(), input);
+			assert_eq!(
+				query_value(query, query::COMMITMENT).and_then(parse_hash).as_ref(),
+				commitment
+			);
 		}
 	}
 
@@ -541,6 +604,7 @@ mod tests {
 			Route::Fetch,
 			Route::Attestation,
 			Route::Registration,
+			Route::Heartbeat,
 		] {
 			assert!(!route.public(true, None) && !route.public(false, None), "{route:?}");
 		}
@@ -573,6 +637,18 @@ mod tests {
 		assert_eq!(Route::parse("/v1/attestation"), Some(Route::Attestation));
 		assert_eq!(Route::parse("/v1/registration"), Some(Route::Registration));
 		assert_eq!(Route::parse("/v1/fetch"), Some(Route::Fetch));
+		assert_eq!(Route::parse("/v1/heartbeat"), Some(Route::Heartbeat));
+	}
+
+	#[test]
+	fn a_heartbeat_call_names_the_chain_and_the_block() {
+		let genesis = [9; 32];
+		let uri = Call::Heartbeat { genesis: &genesis, at: 1234 }.uri(&format!("{BASE}/"));
+		let (path, query) = split(&uri);
+		assert_eq!(Route::parse(path), Some(Route::Heartbeat));
+		assert_eq!(HeartbeatAt::parse(query), Some(HeartbeatAt { genesis, at: 1234 }));
+		assert_eq!(HeartbeatAt::parse(Some(&format!("genesis={}", hex32(&genesis)))), None);
+		assert_eq!(HeartbeatAt::parse(Some(&format!("genesis={}&at=x", hex32(&genesis)))), None);
 	}
 
 	#[test]

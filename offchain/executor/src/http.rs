@@ -287,6 +287,7 @@ pub async fn route_with(
 		(&Method::POST, Some(Route::Fetch)) => fetch_url(executor, query).await,
 		(&Method::POST, Some(Route::Attestation)) => attestation(executor, query).await,
 		(&Method::POST, Some(Route::Registration)) => registration(executor, query),
+		(&Method::POST, Some(Route::Heartbeat)) => heartbeat(executor, query),
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
 		(&Method::PUT, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash).ok_or_else(|| {
@@ -420,6 +421,30 @@ fn decline_unavailable(
 		input,
 		opg_settlement::message::INPUT_UNAVAILABLE,
 		&[0; 32],
+	);
+	reply.headers.push((header::NODE, format!("0x{}", hex::encode(key.public()))));
+	reply
+		.headers
+		.push((header::SIGNATURE, format!("0x{}", hex::encode(key.sign(&message)))));
+}
+
+/// For a stored input whose commitment is not the caller's, of a job bound to the node
+/// key this executor holds, adds that key's signature of the cannot-serve notice
+/// (commitment mismatch, with the commitment computed here) in `x-opg-signature`.
+fn decline_mismatch(
+	executor: &Executor,
+	reply: &mut Reply,
+	job: &opg_executor_api::Job,
+	input: &ContentHash,
+	computed: &[u8; 32],
+) {
+	let Some(key) = executor.node_key() else { return };
+	let message = opg_settlement::message::cannot_serve(
+		&job.genesis,
+		job.request,
+		input,
+		opg_settlement::message::COMMITMENT_MISMATCH,
+		computed,
 	);
 	reply.headers.push((header::NODE, format!("0x{}", hex::encode(key.public()))));
 	reply
@@ -635,6 +660,28 @@ async fn prove(
 		},
 	};
 	let commitment = opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(&input));
+	// Stored bytes whose commitment is not the caller's: no proof of them could settle the
+	// request, so none is computed; the node declines it with the commitment found here.
+	let given = query_value(query, query::COMMITMENT).map(|text| {
+		parse_hash(text).ok_or_else(|| {
+			Reply::error(StatusCode::BAD_REQUEST, "?commitment= is 32 bytes, 0x-hex")
+		})
+	});
+	if let (Some(given), Some(hash)) = (given.transpose()?, stored) {
+		if given != commitment {
+			let mut reply = Reply::error(
+				StatusCode::CONFLICT,
+				"the stored input's commitment is not the one given: its bytes are another input",
+			);
+			reply
+				.headers
+				.push((header::INPUT_COMMITMENT, format!("0x{}", hex::encode(commitment))));
+			if holds_key {
+				decline_mismatch(executor, &mut reply, &job, &hash, &commitment);
+			}
+			return Err(reply);
+		}
+	}
 	let permit = executor
 		.proving_permit()
 		.ok_or_else(|| busy("busy: as many proofs as allowed run, retry"))?;
@@ -725,6 +772,24 @@ fn registration(executor: &Executor, query: Option<&str>) -> Result<Reply, Reply
 		})
 		.to_string(),
 	))
+}
+
+/// `POST /v1/heartbeat?genesis=0x..&at=N`: the node key's heartbeat at block `N`
+/// (`opg_settlement::message::heartbeat`), which the node's off-chain worker submits as
+/// `nodeRegistry.submitHeartbeat`: a key held here stays live without the operator. The
+/// chain refuses a heartbeat for a future block or one too soon after the last, so an
+/// old signature moves nothing forward.
+fn heartbeat(executor: &Executor, query: Option<&str>) -> Result<Reply, Reply> {
+	let opg_executor_api::HeartbeatAt { genesis, at } = opg_executor_api::HeartbeatAt::parse(query)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x..&at=N"))?;
+	let key = executor.node_key().ok_or_else(|| {
+		Reply::error(StatusCode::NOT_FOUND, "no node key (serve --node-key or --evidence)")
+	})?;
+	let signature = key.sign(&opg_settlement::message::heartbeat(&genesis, at));
+	let mut reply = Reply::ok(StatusCode::OK, Vec::new());
+	reply.headers.push((header::NODE, format!("0x{}", hex::encode(key.public()))));
+	reply.headers.push((header::SIGNATURE, format!("0x{}", hex::encode(signature))));
+	Ok(reply)
 }
 
 async fn attestation(executor: &Arc<Executor>, query: Option<&str>) -> Result<Reply, Reply> {
@@ -837,6 +902,7 @@ fn route_name(route: &Route<'_>) -> &'static str {
 		Route::Fetch => path::FETCH,
 		Route::Attestation => path::ATTESTATION,
 		Route::Registration => path::REGISTRATION,
+		Route::Heartbeat => path::HEARTBEAT,
 		Route::Artifact(_) => path::ARTIFACTS,
 	}
 }

@@ -362,3 +362,90 @@ fn an_input_found_nowhere_is_declined_with_the_held_keys_signed_notice() {
 	);
 	assert_eq!(signed(&call(&executor, &Method::POST, &prove, Some(&job([9; 32])), &[])), None);
 }
+
+/// A node key only the executor holds stays live: the executor signs its heartbeat for
+/// the block the worker names, and says why when it cannot.
+#[test]
+fn the_held_key_signs_the_heartbeat_the_worker_asks_for() {
+	let key = crate::signing::NodeKey::from_seed(&[6; 32]);
+	let public = key.public();
+	let executor = Arc::new(Executor::new(temp_store("heartbeat"), None).with_node_key(key));
+	let genesis = [0x42u8; 32];
+	let query = format!("genesis=0x{}&at=700", hex::encode(genesis));
+	let reply = call(&executor, &Method::POST, "/v1/heartbeat", Some(&query), &[]);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!(reply.header("x-opg-node"), Some(format!("0x{}", hex::encode(public)).as_str()));
+	let signature: [u8; 64] = opg_executor_api::parse_hex(reply.header("x-opg-signature").unwrap())
+		.unwrap()
+		.try_into()
+		.unwrap();
+	let message = opg_settlement::message::heartbeat(&genesis, 700);
+	assert!(crate::signing::verify(&public, &message, &signature));
+	assert!(!crate::signing::verify(
+		&public,
+		&opg_settlement::message::heartbeat(&genesis, 701),
+		&signature
+	));
+
+	let malformed = call(&executor, &Method::POST, "/v1/heartbeat", Some("at=700"), &[]);
+	assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+	let keyless = Arc::new(Executor::new(temp_store("heartbeat-keyless"), None));
+	let reply = call(&keyless, &Method::POST, "/v1/heartbeat", Some(&query), &[]);
+	assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+/// A stored input whose commitment is not the caller's is not proven: `409` with the
+/// commitment computed here, and for a job bound to the key the executor holds, that
+/// key's signed cannot-serve notice (commitment mismatch). The caller's own commitment
+/// passes to the prover.
+#[test]
+fn a_stored_input_not_matching_the_callers_commitment_is_declined_not_proven() {
+	let store = temp_store("mismatch");
+	let (model, qmodel) = demo(&store);
+	let input: Vec<u8> = (0..qmodel.input_len()).map(|i| i as u8).collect();
+	let input_hash = store.put(&input).unwrap();
+	let key = crate::signing::NodeKey::from_seed(&[7; 32]);
+	let public = key.public();
+	let executor = Arc::new(Executor::new(store, None).with_node_key(key));
+	let computed = opg_zk_verifier::field_to_bytes(&opg_zk_verifier::input_commitment(&input));
+	let genesis = [0x42u8; 32];
+	let prove = format!("/v1/prove/0x{}", hex::encode(model));
+	let query = |node: [u8; 32], commitment: [u8; 32]| {
+		format!(
+			"input=0x{}&genesis=0x{}&request=3&node=0x{}&commitment=0x{}",
+			hex::encode(input_hash),
+			hex::encode(genesis),
+			hex::encode(node),
+			hex::encode(commitment)
+		)
+	};
+
+	let reply = call(&executor, &Method::POST, &prove, Some(&query(public, [9; 32])), &[]);
+	assert_eq!(reply.status, StatusCode::CONFLICT);
+	assert!(reply.proof.is_none(), "nothing proven");
+	let found = format!("0x{}", hex::encode(computed));
+	assert_eq!(reply.header("x-opg-input-commitment"), Some(found.as_str()));
+	let signature: [u8; 64] = opg_executor_api::parse_hex(reply.header("x-opg-signature").unwrap())
+		.unwrap()
+		.try_into()
+		.unwrap();
+	let notice = opg_settlement::message::cannot_serve(
+		&genesis,
+		3,
+		&input_hash,
+		opg_settlement::message::COMMITMENT_MISMATCH,
+		&computed,
+	);
+	assert!(crate::signing::verify(&public, &notice, &signature));
+
+	// Another node's job: the same refusal, no signature.
+	let reply = call(&executor, &Method::POST, &prove, Some(&query([8; 32], [9; 32])), &[]);
+	assert_eq!(reply.status, StatusCode::CONFLICT);
+	assert_eq!(reply.header("x-opg-signature"), None);
+
+	// The caller's own commitment passes the check and goes on to the prover (which this
+	// executor, started without proving keys, does not have).
+	let reply = call(&executor, &Method::POST, &prove, Some(&query(public, computed)), &[]);
+	assert_ne!(reply.status, StatusCode::CONFLICT);
+	assert_eq!(reply.header("x-opg-signature"), None);
+}

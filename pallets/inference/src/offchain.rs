@@ -27,7 +27,8 @@
 //! --executor-node-key`) makes the worker serve it too, with the executor's signature
 //! (`x-opg-signature`, asked for with `?genesis=0x..&request=N`) in place of the
 //! keystore's; the executor signs batch roots too (`POST {url}/v1/sign-batch`), over
-//! results it signed itself.
+//! results it signed itself, and the key's heartbeats (`POST {url}/v1/heartbeat`), which
+//! the worker submits through the registry when one is due.
 //!
 //! ZKML requests go to the executor's prover instead; their results are submitted with
 //! the proof as `submit_proven_result`, or, several of one model, as one
@@ -186,6 +187,21 @@ impl<T: Config> Pallet<T> {
 				.unwrap_or_default();
 		refused.retain(|(_, _, deadline)| *deadline >= now);
 		let stop_at = sp_io::offchain::timestamp().add(Duration::from_millis(WORK_BUDGET_MS));
+
+		// The keystore's keys have the registry's worker send their heartbeats; a key the
+		// executor holds has them signed there.
+		for (node, _) in keys.iter().filter(|(_, executor_signs)| *executor_signs) {
+			if let Some(at) = T::Nodes::heartbeat_due(node) {
+				match Self::executor_heartbeat(url, at) {
+					Ok(signature) => {
+						T::Nodes::submit_heartbeat(node, at, signature);
+					},
+					Err(reason) => {
+						log::warn!(target: LOG_TARGET, "heartbeat at block {at} not signed: {reason}")
+					},
+				}
+			}
+		}
 
 		for (node, executor_signs) in keys {
 			let mut leaves = Vec::new();
@@ -493,17 +509,19 @@ impl<T: Config> Pallet<T> {
 		SubmitTransaction::<T, Call<T>>::submit_transaction(extrinsic).is_ok()
 	}
 
-	/// The executor's signature of the batch root over `leaves`, whose results it signed.
-	fn executor_batch_signature(
-		url: &str,
-		genesis: &opg_settlement::Hash,
-		leaves: &[merkle::Leaf],
+	/// The executor's signature of its node key's heartbeat at block `at`.
+	fn executor_heartbeat(url: &str, at: u64) -> Result<Signature, String> {
+		let genesis = Self::genesis_hash().map_err(|_| String::from("genesis hash unknown"))?;
+		let call = api::Call::Heartbeat { genesis: &genesis, at };
+		let (response, deadline) = Self::post(url, &call.uri(url), Vec::new())?;
+		Self::signature_header(response, deadline)
+	}
+
+	/// The signature in an executor's `200` answer, or why there is none.
+	fn signature_header(
+		mut response: http::Response,
+		deadline: Timestamp,
 	) -> Result<Signature, String> {
-		let body = api::encode_leaves(
-			leaves.iter().map(|leaf| (leaf.request, leaf.input_hash, leaf.output_hash)),
-		);
-		let (mut response, deadline) =
-			Self::post(url, &api::Call::SignBatch { genesis }.uri(url), body)?;
 		let header = response.headers().find(api::header::SIGNATURE).map(String::from);
 		if response.code != 200 {
 			let body = Self::read_body(&mut response, deadline, 1024)?;
@@ -520,6 +538,20 @@ impl<T: Config> Pallet<T> {
 			.ok_or_else(|| {
 				format!("the executor's answer has no valid {} header", api::header::SIGNATURE)
 			})
+	}
+
+	/// The executor's signature of the batch root over `leaves`, whose results it signed.
+	fn executor_batch_signature(
+		url: &str,
+		genesis: &opg_settlement::Hash,
+		leaves: &[merkle::Leaf],
+	) -> Result<Signature, String> {
+		let body = api::encode_leaves(
+			leaves.iter().map(|leaf| (leaf.request, leaf.input_hash, leaf.output_hash)),
+		);
+		let (response, deadline) =
+			Self::post(url, &api::Call::SignBatch { genesis }.uri(url), body)?;
+		Self::signature_header(response, deadline)
 	}
 
 	/// POSTs `body` to the executor at `url` (`uri` under it) and waits for the answer;
@@ -598,6 +630,8 @@ impl<T: Config> Pallet<T> {
 		};
 		let locator = core::str::from_utf8(&locator).ok().filter(|text| !text.is_empty());
 		let model = &request.model_hash;
+		// A stored input's commitment: the executor refuses to prove bytes that do not match.
+		let commitment = stored.and(InputCommitments::<T>::get(id));
 		// A private request's input and output are served by the executor to the requester
 		// alone.
 		let requester = match request.settlement {
@@ -610,6 +644,7 @@ impl<T: Config> Pallet<T> {
 				input: stored.as_ref(),
 				locator,
 				job: api::Job { genesis, request: id, node: node.0 },
+				commitment: commitment.as_ref(),
 				requester: requester.as_deref(),
 			},
 			false => api::Call::Infer {
@@ -637,6 +672,14 @@ impl<T: Config> Pallet<T> {
 			(header(api::header::PROOF), header(api::header::SIGNATURE));
 		let (missing, commitment_header) =
 			(header(api::header::MISSING), header(api::header::INPUT_COMMITMENT));
+		let decode = |text: String| api::parse_hex(&text);
+		let executor_signature = |header: Option<String>| {
+			header
+				.filter(|_| executor_signs)
+				.and_then(decode)
+				.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+				.map(Signature::from_raw)
+		};
 		// Busy: `503`, with `retry-after` (which no successful answer carries).
 		if code == 503 || header("retry-after").is_some() {
 			return Err(Failure::Busy);
@@ -645,12 +688,33 @@ impl<T: Config> Pallet<T> {
 			// The executor found the input in no store, peer or locator: no node holding
 			// what this one knows could serve it. An executor that holds the node key signs
 			// the notice itself.
-			let signed = signature_header
-				.filter(|_| executor_signs)
-				.and_then(|text| api::parse_hex(&text))
-				.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
-				.map(Signature::from_raw);
-			return Err(Failure::CannotServe(CannotServeReason::InputUnavailable, signed));
+			return Err(Failure::CannotServe(
+				CannotServeReason::InputUnavailable,
+				executor_signature(signature_header),
+			));
+		}
+		// A stored input's bytes that do not match the caller's commitment: the proof would
+		// be refused, and no node could prove the commitment given. The executor refuses
+		// to prove them (`409`, with the commitment it computed and, for a key it holds,
+		// the signed notice), or, an older one, proves them and says what it computed.
+		let computed = commitment_header
+			.and_then(decode)
+			.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+		if let (true, Some(_), Some(given), Some(computed)) =
+			(zkml, stored, InputCommitments::<T>::get(id), computed)
+		{
+			if given != computed {
+				// A refusal (no proof) carries the notice the executor signed for its key; an
+				// answer with a proof carries the result's signature, no use here.
+				let signed = match proof_header {
+					None => executor_signature(signature_header),
+					Some(_) => None,
+				};
+				return Err(Failure::CannotServe(
+					CannotServeReason::CommitmentMismatch { computed },
+					signed,
+				));
+			}
 		}
 		let body = Self::read_body(&mut response, deadline, MAX_OUTPUT + 1)?;
 		if code != 200 {
@@ -663,7 +727,6 @@ impl<T: Config> Pallet<T> {
 		if body.len() > MAX_OUTPUT {
 			return Err("output above 16 MiB".into());
 		}
-		let decode = |text: String| api::parse_hex(&text);
 		let signature = match executor_signs {
 			true => Some(
 				signature_header
@@ -681,21 +744,6 @@ impl<T: Config> Pallet<T> {
 		};
 		if !zkml {
 			return Ok((body, None, signature));
-		}
-		// A stored input's bytes that do not match the caller's commitment: the proof would
-		// be refused, and no node could prove the commitment given.
-		let computed = commitment_header
-			.and_then(decode)
-			.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
-		if let (Some(_), Some(given), Some(computed)) =
-			(stored, InputCommitments::<T>::get(id), computed)
-		{
-			if given != computed {
-				return Err(Failure::CannotServe(
-					CannotServeReason::CommitmentMismatch { computed },
-					None,
-				));
-			}
 		}
 		let proof = proof_header
 			.and_then(decode)

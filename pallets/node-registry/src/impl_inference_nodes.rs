@@ -5,7 +5,8 @@
 use super::*;
 use alloc::vec::Vec;
 use frame_support::traits::{fungible::BalancedHold, Get, Imbalance, OnUnbalanced};
-use sp_runtime::traits::{Saturating, Zero};
+use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
 
 impl<T: Config> NodeSlashing<BalanceOf<T>> for Pallet<T> {
 	fn slash(node: &NodeKey, amount: BalanceOf<T>) -> BalanceOf<T> {
@@ -52,5 +53,15 @@ impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Palle
 		let may_settle = record.status != NodeStatus::Revoked
 			&& (mode != VerificationMode::Tee || Self::tee_attestation(node).is_some());
 		may_settle.then_some(record.operator)
+	}
+
+	fn heartbeat_due(node: &NodeKey) -> Option<u64> {
+		let now = frame_system::Pallet::<T>::block_number();
+		Self::heartbeat_is_due(node, now).then(|| now.unique_saturated_into())
+	}
+
+	fn submit_heartbeat(node: &NodeKey, at: u64, signature: sp_core::sr25519::Signature) -> bool {
+		let at: BlockNumberFor<T> = at.unique_saturated_into();
+		Self::submit_heartbeat_from_worker(*node, at, signature)
 	}
 }

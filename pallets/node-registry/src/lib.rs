@@ -968,12 +968,9 @@ pub mod pallet {
 		/// Sends a heartbeat for each node key in the keystore whose node is active and due
 		/// one ([`Self::heartbeat_period`] after its last).
 		fn send_heartbeats(now: BlockNumberFor<T>) {
-			use frame_system::offchain::{CreateBare, SubmitTransaction};
 			let Ok(genesis) = Self::genesis_hash() else { return };
 			for node in sp_io::crypto::sr25519_public_keys(opg_primitives::NODE_KEY_TYPE) {
-				let Some(record) = Nodes::<T>::get(node) else { continue };
-				let due = record.last_heartbeat.saturating_add(Self::heartbeat_period());
-				if record.status != NodeStatus::Active || now < due {
+				if !Self::heartbeat_is_due(&node, now) {
 					continue;
 				}
 				let message =
@@ -983,17 +980,39 @@ pub mod pallet {
 				else {
 					continue;
 				};
-				let call =
-					Call::submit_heartbeat { heartbeat: Heartbeat { node, at: now }, signature };
-				let extrinsic = <T as CreateBare<Call<T>>>::create_bare(call.into());
-				match SubmitTransaction::<T, Call<T>>::submit_transaction(extrinsic) {
-					Ok(()) => {
-						log::info!(target: LOG_TARGET, "heartbeat of {node:?} at block {now:?} submitted")
-					},
-					Err(()) => {
-						log::debug!(target: LOG_TARGET, "heartbeat of {node:?} not submitted (one is in the pool)")
-					},
-				}
+				Self::submit_heartbeat_from_worker(node, now, signature);
+			}
+		}
+
+		/// Whether `node` is active and owes a heartbeat at `now` (half a liveness window
+		/// since its last).
+		pub(crate) fn heartbeat_is_due(node: &NodeKey, now: BlockNumberFor<T>) -> bool {
+			Nodes::<T>::get(node).is_some_and(|record| {
+				record.status == NodeStatus::Active
+					&& now >= record.last_heartbeat.saturating_add(Self::heartbeat_period())
+			})
+		}
+
+		/// Submits `node`'s signed heartbeat at `at` to the pool from an off-chain worker;
+		/// whether the pool accepted it.
+		pub(crate) fn submit_heartbeat_from_worker(
+			node: NodeKey,
+			at: BlockNumberFor<T>,
+			signature: sp_core::sr25519::Signature,
+		) -> bool {
+			use frame_system::offchain::{CreateBare, SubmitTransaction};
+			let call = Call::submit_heartbeat { heartbeat: Heartbeat { node, at }, signature };
+			let extrinsic = <T as CreateBare<Call<T>>>::create_bare(call.into());
+			let node = sp_core::hexdisplay::HexDisplay::from(&node.0);
+			match SubmitTransaction::<T, Call<T>>::submit_transaction(extrinsic) {
+				Ok(()) => {
+					log::info!(target: LOG_TARGET, "heartbeat of 0x{node} at block {at:?} submitted");
+					true
+				},
+				Err(()) => {
+					log::debug!(target: LOG_TARGET, "heartbeat of 0x{node} not submitted (one is in the pool)");
+					false
+				},
 			}
 		}
 

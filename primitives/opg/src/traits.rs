@@ -68,4 +68,13 @@ pub trait InferenceNodes<AccountId, Balance, Model = ModelId>: NodeSlashing<Bala
 	/// finishes what it was assigned), not revoked, and for TEE holding a valid
 	/// attestation with a still-allowed measurement.
 	fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<AccountId>;
+	/// The block of `node`'s heartbeat if one is due now (the node active, half a
+	/// liveness window past its last): for an off-chain worker serving a key it cannot
+	/// sign with (an executor holds it), which has the heartbeat signed there and hands it
+	/// to [`Self::submit_heartbeat`].
+	fn heartbeat_due(node: &NodeKey) -> Option<u64>;
+	/// Submits, from an off-chain worker, `node`'s heartbeat at block `at` with the node
+	/// key's `signature` over `opg_settlement::message::heartbeat`, as the registry's own
+	/// unsigned transaction; whether the pool accepted it.
+	fn submit_heartbeat(node: &NodeKey, at: u64, signature: sp_core::sr25519::Signature) -> bool;
 }

@@ -332,10 +332,11 @@ fn stored_zkml_assignments_are_proven_from_the_store() {
 		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
 		let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
 		let query = format!(
-			"input=0x{}&genesis=0x{}&request={id}&node=0x{}",
+			"input=0x{}&genesis=0x{}&request={id}&node=0x{}&commitment=0x{}",
 			hex::encode(opg_settlement::sha256(&zkml::INPUT)),
 			hex::encode(GENESIS_HASH),
-			hex::encode(key(1).0)
+			hex::encode(key(1).0),
+			hex::encode(zkml::commitment_of(&zkml::INPUT))
 		);
 		let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
 		let header = format!("0x{}", hex::encode(&proven.proof));
@@ -658,13 +659,16 @@ fn a_stored_zkml_input_that_does_not_match_its_commitment_is_declined() {
 		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
 		let proven = prover.prove(&zkml::INPUT, binding, &mut StdRng::seed_from_u64(id)).unwrap();
 		let query = format!(
-			"input=0x{}&genesis=0x{}&request={id}&node=0x{}",
+			"input=0x{}&genesis=0x{}&request={id}&node=0x{}&commitment=0x{}",
 			hex::encode(opg_settlement::sha256(&zkml::INPUT)),
 			hex::encode(GENESIS_HASH),
-			hex::encode(key(1).0)
+			hex::encode(key(1).0),
+			hex::encode(given)
 		);
 		let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
 		let computed = zkml::commitment_of(&zkml::INPUT);
+		// An executor that proves them anyway and says what it computed: the worker
+		// declines all the same (today's executor refuses with 409 before proving).
 		let headers = [
 			("x-opg-proof", format!("0x{}", hex::encode(&proven.proof))),
 			("x-opg-input-commitment", format!("0x{}", hex::encode(computed))),
@@ -771,6 +775,98 @@ fn a_node_key_held_by_the_executor_declines_with_the_executors_signed_notice() {
 		assert_eq!((notice.node, *submitted), (key(2), signature));
 		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
 		assert_ok!(Inference::cannot_serve(RuntimeOrigin::none(), *notice, *submitted));
+		assert!(Requests::<Test>::get(id).is_none());
+		assert_eq!(pallet_node_registry::Nodes::<Test>::get(key(2)).unwrap().bond, 1_000);
+	});
+}
+
+/// A node key only the executor holds stays live without its operator: when its
+/// heartbeat is due, the worker has the executor sign it and submits it through the
+/// registry.
+#[test]
+fn a_node_key_held_by_the_executor_stays_live_with_heartbeats_the_executor_signs() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(2, 1_000);
+		set_executor_url();
+		hold_key_in_executor(2);
+		// Not due yet: the executor is not asked, nothing is submitted.
+		Inference::offchain_worker(System::block_number());
+		assert!(pool.read().transactions.is_empty());
+
+		run_to(System::block_number() + NodeRegistry::heartbeat_period());
+		let at = System::block_number();
+		let signed = node_pair(2).sign(&opg_settlement::message::heartbeat(&GENESIS_HASH, at));
+		expect_post(
+			&state,
+			format!("/v1/heartbeat?genesis=0x{}&at={at}", hex::encode(GENESIS_HASH)),
+			b"",
+			b"",
+			&[("x-opg-signature", format!("0x{}", hex::encode(signed.0)))],
+		);
+		Inference::offchain_worker(at);
+		let transactions: Vec<_> = pool.write().transactions.drain(..).collect();
+		let [bytes] = &transactions[..] else { panic!("one heartbeat, not {transactions:?}") };
+		let RuntimeCall::NodeRegistry(pallet_node_registry::Call::submit_heartbeat {
+			heartbeat,
+			signature,
+		}) = Extrinsic::decode(&mut &bytes[..]).unwrap().function
+		else {
+			panic!("a heartbeat")
+		};
+		assert_eq!((heartbeat.node, heartbeat.at, signature), (key(2), at, signed));
+		assert_ok!(NodeRegistry::submit_heartbeat(RuntimeOrigin::none(), heartbeat, signature));
+		assert_eq!(pallet_node_registry::Nodes::<Test>::get(key(2)).unwrap().last_heartbeat, at);
+	});
+}
+
+/// Regression: a node key only the executor holds could not decline a stored ZKML input
+/// that does not match the caller's commitment (the worker cannot sign the notice), so
+/// the request expired and the node was penalized. The executor now refuses to prove
+/// such bytes and signs the notice for the key it holds.
+#[test]
+fn a_node_key_held_by_the_executor_declines_a_commitment_mismatch_with_its_signed_notice() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		let prover = zkml::prover(1);
+		zkml::publish(&prover);
+		zkml::register_zk_node(2);
+		set_executor_url();
+		hold_key_in_executor(2);
+		let given = zkml::commitment_of(&[1, 2, 3, 4]);
+		let id = zkml::zk_stored_request(given).unwrap();
+		let input_hash = opg_settlement::sha256(&zkml::INPUT);
+		let computed = zkml::commitment_of(&zkml::INPUT);
+		let query = format!(
+			"input=0x{}&genesis=0x{}&request={id}&node=0x{}&commitment=0x{}",
+			hex::encode(input_hash),
+			hex::encode(GENESIS_HASH),
+			hex::encode(key(2).0),
+			hex::encode(given)
+		);
+		let notice = opg_settlement::message::cannot_serve(
+			&GENESIS_HASH,
+			id,
+			&input_hash,
+			opg_settlement::message::COMMITMENT_MISMATCH,
+			&computed,
+		);
+		let signed = node_pair(2).sign(&notice);
+		let headers = [
+			("x-opg-input-commitment", format!("0x{}", hex::encode(computed))),
+			("x-opg-signature", format!("0x{}", hex::encode(signed.0))),
+		];
+		let path = format!("/v1/prove/0x{}?{query}", hex::encode([0xbb; 32]));
+		expect_post(&state, path, &[], b"commitment mismatch", &headers);
+		Inference::offchain_worker(1);
+		let calls = submitted_calls(&pool);
+		let [call @ Call::cannot_serve { notice, signature }] = &calls[..] else {
+			panic!("one notice, not {calls:?}")
+		};
+		assert_eq!(notice.reason, CannotServeReason::CommitmentMismatch { computed });
+		assert_eq!((notice.node, *signature), (key(2), signed));
+		assert_ok!(Inference::validate_unsigned(TransactionSource::Local, call));
+		assert_ok!(Inference::cannot_serve(RuntimeOrigin::none(), *notice, *signature));
 		assert!(Requests::<Test>::get(id).is_none());
 		assert_eq!(pallet_node_registry::Nodes::<Test>::get(key(2)).unwrap().bond, 1_000);
 	});

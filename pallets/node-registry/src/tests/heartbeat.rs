@@ -115,3 +115,38 @@ fn early_future_forged_and_inactive_heartbeats_are_refused() {
 		assert_noop!(submit(1, 20, 1), Error::<Test>::NodeNotActive);
 	});
 }
+
+/// For a key an executor holds, the inference worker asks the registry when a heartbeat
+/// is due and hands it the executor's signature: due exactly when the registry's own
+/// worker would send one, never for a node that is not active.
+#[test]
+fn a_heartbeat_is_due_half_a_window_after_the_last_for_active_nodes_only() {
+	use opg_primitives::InferenceNodes;
+	let mut ext = ExtBuilder::default().build();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	ext.register_extension(TransactionPoolExt::new(pool));
+	ext.execute_with(|| {
+		assert_ok!(register(1, ALICE, 5_000));
+		assert_eq!(<Registry as InferenceNodes<_, _, _>>::heartbeat_due(&key(1)), None);
+		run_to(6);
+		assert_eq!(<Registry as InferenceNodes<_, _, _>>::heartbeat_due(&key(1)), Some(6));
+		assert_eq!(<Registry as InferenceNodes<_, _, _>>::heartbeat_due(&key(9)), None);
+
+		let (heartbeat, signature) = beat(1, 6, 1);
+		assert!(<Registry as InferenceNodes<_, _, _>>::submit_heartbeat(
+			&heartbeat.node,
+			heartbeat.at,
+			signature
+		));
+		let bytes = pool_state.write().transactions.pop().expect("submitted");
+		let RuntimeCall::NodeRegistry(call) = Extrinsic::decode(&mut &bytes[..]).unwrap().function
+		else {
+			panic!("a registry call")
+		};
+		assert_eq!(call, Call::submit_heartbeat { heartbeat, signature });
+
+		assert_ok!(Registry::unregister(RuntimeOrigin::signed(ALICE), key(1)));
+		run_to(12);
+		assert_eq!(<Registry as InferenceNodes<_, _, _>>::heartbeat_due(&key(1)), None);
+	});
+}
