@@ -8,8 +8,8 @@ import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
 import { Keyring } from '@polkadot/keyring';
 import {
-  artifactReadMessage, batchMessage, cannotServeMessage, heartbeatMessage, provenanceMessage, registrationMessage,
-  resultMessage,
+  artifactReadMessage, batchMessage, cannotServeMessage, channelSettlementMessage, directAnswerMessage,
+  heartbeatMessage, provenanceMessage, registrationMessage, resultMessage, voucherMessage,
 } from './lib/messages.mjs';
 
 const FILE = new URL('../../primitives/settlement/vectors/messages.json', import.meta.url);
@@ -25,6 +25,11 @@ const build = {
     hexToU8a(i.detail)),
   artifactRead: (i) => artifactReadMessage(hexToU8a(i.hash), i.notAfter),
   heartbeat: (i) => heartbeatMessage(hexToU8a(i.genesis), i.at),
+  voucher: (i) => voucherMessage(hexToU8a(i.genesis), i.channel, i.cumulative, hexToU8a(i.callDigest)),
+  channelSettlement: (i) => channelSettlementMessage(hexToU8a(i.genesis), i.channel, i.cumulative, hexToU8a(i.root),
+    i.calls),
+  directAnswer: (i) => directAnswerMessage(hexToU8a(i.genesis), hexToU8a(i.modelHash), hexToU8a(i.callDigest),
+    hexToU8a(i.responseDigest), i.cumulative),
 };
 
 test('the signer of the vectors is //Alice', async () => {

@@ -2,10 +2,12 @@
 //! executor and clients compute exactly the same thing:
 //!
 //! - [`merkle`]: the tree a node commits a batch of results to, and inclusion proofs;
+//! - [`channel`]: payment channels: what a voucher moves, the calls a settlement covers;
 //! - [`fees`]: how a payment splits between the node and the protocol;
 //! - [`selection`]: bond-weighted choice of the node that serves a request;
 //! - [`message`]: the bytes every key signs: results, batch roots, node registrations,
-//!   data provenance (with committed test vectors).
+//!   data provenance, channel vouchers and settlements, direct answers (with committed
+//!   test vectors).
 //!
 //! Hashes are SHA-256, the hash the artifact store addresses content by.
 
@@ -13,6 +15,7 @@
 
 extern crate alloc;
 
+pub mod channel;
 pub mod fees;
 pub mod merkle;
 pub mod message;

@@ -1,8 +1,9 @@
-//! The Merkle tree a node commits a batch of results to.
+//! The Merkle tree a node commits a batch of results to, and the calls it served on a
+//! payment channel to ([`crate::channel::ServedCall`]).
 //!
-//! Leaves are `SHA-256(0x00 ‖ request id (u64 LE) ‖ input hash ‖ output hash)`, inner
-//! nodes `SHA-256(0x01 ‖ left ‖ right)`; the prefixes keep a leaf from passing for an
-//! inner node. A level with an odd count promotes its last node unchanged, so a batch of
+//! A result's leaf is `SHA-256(0x00 ‖ request id (u64 LE) ‖ input hash ‖ output hash)`, a
+//! served call's `SHA-256(0x02 ‖ …)`, inner nodes `SHA-256(0x01 ‖ left ‖ right)`; the
+//! prefixes keep a leaf from passing for an inner node or for a leaf of the other kind. A level with an odd count promotes its last node unchanged, so a batch of
 //! `n` results has exactly `n` leaves and no duplicated leaf can prove twice.
 
 use crate::{sha256, Hash};
@@ -30,6 +31,18 @@ pub struct Leaf {
 	pub input_hash: Hash,
 	/// SHA-256 of the output.
 	pub output_hash: Hash,
+}
+
+/// What a tree is built over: anything with a leaf hash of its own domain.
+pub trait MerkleLeaf {
+	/// The leaf's hash in the tree.
+	fn hash(&self) -> Hash;
+}
+
+impl MerkleLeaf for Leaf {
+	fn hash(&self) -> Hash {
+		Leaf::hash(self)
+	}
 }
 
 impl Leaf {
@@ -63,8 +76,8 @@ fn next_level(level: &[Hash]) -> Vec<Hash> {
 }
 
 /// The root over `leaves`, or `None` for an empty batch.
-pub fn root(leaves: &[Leaf]) -> Option<Hash> {
-	let mut level: Vec<Hash> = leaves.iter().map(Leaf::hash).collect();
+pub fn root<L: MerkleLeaf>(leaves: &[L]) -> Option<Hash> {
+	let mut level: Vec<Hash> = leaves.iter().map(MerkleLeaf::hash).collect();
 	while level.len() > 1 {
 		level = next_level(&level);
 	}
@@ -72,7 +85,7 @@ pub fn root(leaves: &[Leaf]) -> Option<Hash> {
 }
 
 /// The proof that leaf `index` of `leaf_count` is under a root.
-#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
 pub struct Proof {
 	/// The leaf's position.
 	pub index: u32,
@@ -83,11 +96,11 @@ pub struct Proof {
 }
 
 /// The inclusion proof of leaf `index`, or `None` if out of range.
-pub fn proof(leaves: &[Leaf], index: usize) -> Option<Proof> {
+pub fn proof<L: MerkleLeaf>(leaves: &[L], index: usize) -> Option<Proof> {
 	if index >= leaves.len() {
 		return None;
 	}
-	let mut level: Vec<Hash> = leaves.iter().map(Leaf::hash).collect();
+	let mut level: Vec<Hash> = leaves.iter().map(MerkleLeaf::hash).collect();
 	let mut position = index;
 	let mut siblings = Vec::new();
 	while level.len() > 1 {
@@ -102,7 +115,7 @@ pub fn proof(leaves: &[Leaf], index: usize) -> Option<Proof> {
 }
 
 /// Whether `proof` shows `leaf` under `root`.
-pub fn verify(root: &Hash, leaf: &Leaf, proof: &Proof) -> bool {
+pub fn verify<L: MerkleLeaf>(root: &Hash, leaf: &L, proof: &Proof) -> bool {
 	if proof.index >= proof.leaf_count {
 		return false;
 	}
@@ -144,7 +157,7 @@ mod tests {
 	#[test]
 	fn small_trees_by_hand() {
 		let l = leaves(3);
-		assert_eq!(root(&[]), None);
+		assert_eq!(root::<Leaf>(&[]), None);
 		assert_eq!(root(&l[..1]), Some(l[0].hash()));
 		assert_eq!(root(&l[..2]), Some(parent(&l[0].hash(), &l[1].hash())));
 		// The third leaf is promoted, then paired.

@@ -26,6 +26,12 @@ pub const CANNOT_SERVE_DOMAIN: &[u8] = b"opg/cannot-serve/v1";
 pub const ARTIFACT_READ_DOMAIN: &[u8] = b"opg/artifact-read/v1";
 /// Domain separator of a node's heartbeat, sent by its off-chain worker.
 pub const HEARTBEAT_DOMAIN: &[u8] = b"opg/node-heartbeat/v1";
+/// Domain of a client's payment-channel voucher.
+pub const VOUCHER_DOMAIN: &[u8] = b"opg/channel-voucher/v1";
+/// Domain of a node's settlement of a payment channel.
+pub const CHANNEL_SETTLEMENT_DOMAIN: &[u8] = b"opg/channel-settlement/v1";
+/// Domain of a node's evidence for a direct (paid off-chain) answer.
+pub const DIRECT_ANSWER_DOMAIN: &[u8] = b"opg/direct-answer/v1";
 
 /// [`cannot_serve`]'s reason: the stored input is unavailable from every source the node
 /// knows (its peers, the data nodes, the input's locator); the detail is 32 zero bytes.
@@ -129,6 +135,61 @@ pub fn heartbeat(genesis: &Hash, at: u64) -> Vec<u8> {
 	message
 }
 
+/// What a client's account signs to pay on a payment channel: the channel's
+/// **cumulative** amount so far, for the call with digest `call_digest`
+/// (`crate::channel::call_digest`):
+/// `VOUCHER_DOMAIN ‖ genesis ‖ u64 channel ‖ u128 cumulative ‖ call digest`.
+pub fn voucher(genesis: &Hash, channel: u64, cumulative: u128, call_digest: &Hash) -> Vec<u8> {
+	let mut message = Vec::with_capacity(VOUCHER_DOMAIN.len() + 32 + 8 + 16 + 32);
+	message.extend_from_slice(VOUCHER_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(&channel.to_le_bytes());
+	message.extend_from_slice(&cumulative.to_le_bytes());
+	message.extend_from_slice(call_digest);
+	message
+}
+
+/// What a node key signs to settle a payment channel: the voucher's cumulative amount it
+/// claims and the root over the `calls` it served since its last settlement
+/// (`crate::channel::ServedCall`):
+/// `CHANNEL_SETTLEMENT_DOMAIN ‖ genesis ‖ u64 channel ‖ u128 cumulative ‖ root ‖ u32 calls`.
+pub fn channel_settlement(
+	genesis: &Hash,
+	channel: u64,
+	cumulative: u128,
+	root: &Hash,
+	calls: u32,
+) -> Vec<u8> {
+	let mut message = Vec::with_capacity(CHANNEL_SETTLEMENT_DOMAIN.len() + 32 + 8 + 16 + 32 + 4);
+	message.extend_from_slice(CHANNEL_SETTLEMENT_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(&channel.to_le_bytes());
+	message.extend_from_slice(&cumulative.to_le_bytes());
+	message.extend_from_slice(root);
+	message.extend_from_slice(&calls.to_le_bytes());
+	message
+}
+
+/// What a node key signs with a direct answer, for the client to check before it trusts
+/// it: `DIRECT_ANSWER_DOMAIN ‖ genesis ‖ model hash ‖ call digest ‖ response digest ‖
+/// u128 cumulative` (the paying voucher's cumulative amount; 0 for a free model).
+pub fn direct_answer(
+	genesis: &Hash,
+	model_hash: &Hash,
+	call_digest: &Hash,
+	response_digest: &Hash,
+	cumulative: u128,
+) -> Vec<u8> {
+	let mut message = Vec::with_capacity(DIRECT_ANSWER_DOMAIN.len() + 4 * 32 + 16);
+	message.extend_from_slice(DIRECT_ANSWER_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(model_hash);
+	message.extend_from_slice(call_digest);
+	message.extend_from_slice(response_digest);
+	message.extend_from_slice(&cumulative.to_le_bytes());
+	message
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -150,6 +211,23 @@ mod tests {
 		assert_ne!(artifact_read(&[1; 32], 5), artifact_read(&[2; 32], 5));
 		assert_ne!(heartbeat(&[1; 32], 5), heartbeat(&[1; 32], 6));
 		assert_ne!(heartbeat(&[1; 32], 5), heartbeat(&[2; 32], 5));
+		let v = voucher(&[1; 32], 2, 3, &[4; 32]);
+		assert_ne!(v, voucher(&[9; 32], 2, 3, &[4; 32]));
+		assert_ne!(v, voucher(&[1; 32], 9, 3, &[4; 32]));
+		assert_ne!(v, voucher(&[1; 32], 2, 9, &[4; 32]));
+		assert_ne!(v, voucher(&[1; 32], 2, 3, &[9; 32]));
+		let c = channel_settlement(&[1; 32], 2, 3, &[4; 32], 5);
+		assert_ne!(c, channel_settlement(&[9; 32], 2, 3, &[4; 32], 5));
+		assert_ne!(c, channel_settlement(&[1; 32], 9, 3, &[4; 32], 5));
+		assert_ne!(c, channel_settlement(&[1; 32], 2, 9, &[4; 32], 5));
+		assert_ne!(c, channel_settlement(&[1; 32], 2, 3, &[9; 32], 5));
+		assert_ne!(c, channel_settlement(&[1; 32], 2, 3, &[4; 32], 9));
+		let d = direct_answer(&[1; 32], &[2; 32], &[3; 32], &[4; 32], 5);
+		assert_ne!(d, direct_answer(&[9; 32], &[2; 32], &[3; 32], &[4; 32], 5));
+		assert_ne!(d, direct_answer(&[1; 32], &[9; 32], &[3; 32], &[4; 32], 5));
+		assert_ne!(d, direct_answer(&[1; 32], &[2; 32], &[9; 32], &[4; 32], 5));
+		assert_ne!(d, direct_answer(&[1; 32], &[2; 32], &[3; 32], &[9; 32], 5));
+		assert_ne!(d, direct_answer(&[1; 32], &[2; 32], &[3; 32], &[4; 32], 9));
 	}
 
 	#[test]
@@ -162,6 +240,9 @@ mod tests {
 			CANNOT_SERVE_DOMAIN,
 			ARTIFACT_READ_DOMAIN,
 			HEARTBEAT_DOMAIN,
+			VOUCHER_DOMAIN,
+			CHANNEL_SETTLEMENT_DOMAIN,
+			DIRECT_ANSWER_DOMAIN,
 		];
 		for (i, a) in domains.iter().enumerate() {
 			for (j, b) in domains.iter().enumerate() {

@@ -31,6 +31,11 @@ fn u64_of(value: &Value) -> u64 {
 	value.as_str().expect("u64 values are decimal strings").parse().unwrap()
 }
 
+/// A u128 written as a decimal string.
+fn u128_of(value: &Value) -> u128 {
+	value.as_str().expect("u128 values are decimal strings").parse().unwrap()
+}
+
 fn hex0x(bytes: &[u8]) -> String {
 	format!("0x{}", hex::encode(bytes))
 }
@@ -69,6 +74,26 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 			message::artifact_read(&bytes32(&inputs["hash"]), u64_of(&inputs["notAfter"]))
 		},
 		"heartbeat" => message::heartbeat(&bytes32(&inputs["genesis"]), u64_of(&inputs["at"])),
+		"voucher" => message::voucher(
+			&bytes32(&inputs["genesis"]),
+			u64_of(&inputs["channel"]),
+			u128_of(&inputs["cumulative"]),
+			&bytes32(&inputs["callDigest"]),
+		),
+		"channelSettlement" => message::channel_settlement(
+			&bytes32(&inputs["genesis"]),
+			u64_of(&inputs["channel"]),
+			u128_of(&inputs["cumulative"]),
+			&bytes32(&inputs["root"]),
+			inputs["calls"].as_u64().unwrap().try_into().unwrap(),
+		),
+		"directAnswer" => message::direct_answer(
+			&bytes32(&inputs["genesis"]),
+			&bytes32(&inputs["modelHash"]),
+			&bytes32(&inputs["callDigest"]),
+			&bytes32(&inputs["responseDigest"]),
+			u128_of(&inputs["cumulative"]),
+		),
 		other => panic!("unknown message kind {other}"),
 	}
 }
@@ -132,6 +157,21 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
 			"heartbeat",
 			"heartbeat at a block past 32 bits",
 			json!({"genesis": genesis, "at": 0x1_0000_0001u64.to_string()}),
+		),
+		(
+			"voucher",
+			"voucher past 64 bits on channel 3",
+			json!({"genesis": genesis, "channel": "3", "cumulative": (u128::from(u64::MAX) + 2).to_string(), "callDigest": hex0x(&[0x99; 32])}),
+		),
+		(
+			"channelSettlement",
+			"settlement of 70,000 calls",
+			json!({"genesis": genesis, "channel": 0x1_0000_0002u64.to_string(), "cumulative": "1500000000000", "root": hex0x(&[0xab; 32]), "calls": 70_000}),
+		),
+		(
+			"directAnswer",
+			"direct answer paid up to 25 units",
+			json!({"genesis": genesis, "modelHash": hex0x(&[0xaa; 32]), "callDigest": hex0x(&[0xcd; 32]), "responseDigest": hex0x(&[0xef; 32]), "cumulative": "25"}),
 		),
 	]
 }

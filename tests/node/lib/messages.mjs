@@ -1,6 +1,7 @@
 // The messages OPG keys sign, built as opg_settlement::message builds them (Rust); both are
 // checked against primitives/settlement/vectors/messages.json (tests/node/messages.test.mjs).
 import { hexToU8a, stringToU8a, u8aConcat, u8aToU8a } from '@polkadot/util';
+import { sha256AsU8a } from '@polkadot/util-crypto';
 
 export const DOMAINS = {
   result: 'opg/inference-result/v1',
@@ -10,6 +11,9 @@ export const DOMAINS = {
   cannotServe: 'opg/cannot-serve/v1',
   artifactRead: 'opg/artifact-read/v1',
   heartbeat: 'opg/node-heartbeat/v1',
+  voucher: 'opg/channel-voucher/v1',
+  channelSettlement: 'opg/channel-settlement/v1',
+  directAnswer: 'opg/direct-answer/v1',
 };
 
 /** The reasons of a cannot-serve notice. */
@@ -18,7 +22,11 @@ export const CANNOT_SERVE = { inputUnavailable: 0, commitmentMismatch: 1 };
 function le(value, bytes) {
   const out = new Uint8Array(bytes);
   const view = new DataView(out.buffer);
-  if (bytes === 8) view.setBigUint64(0, BigInt(value), true);
+  if (bytes === 16) {
+    const big = BigInt(value);
+    view.setBigUint64(0, big & 0xffffffffffffffffn, true);
+    view.setBigUint64(8, big >> 64n, true);
+  } else if (bytes === 8) view.setBigUint64(0, BigInt(value), true);
   else view.setUint32(0, Number(value), true);
   return out;
 }
@@ -59,4 +67,28 @@ export function artifactReadMessage(hash, notAfter) {
 /** What a node key signs to say its node is live at block `at`. */
 export function heartbeatMessage(genesis, at) {
   return u8aConcat(stringToU8a(DOMAINS.heartbeat), u8aToU8a(genesis), le(at, 8));
+}
+
+/** domain ‖ genesis ‖ u64 LE channel ‖ u128 LE cumulative ‖ call digest: a client's voucher. */
+export function voucherMessage(genesis, channel, cumulative, callDigest) {
+  return u8aConcat(stringToU8a(DOMAINS.voucher), u8aToU8a(genesis), le(channel, 8), le(cumulative, 16),
+    u8aToU8a(callDigest));
+}
+
+/** domain ‖ genesis ‖ u64 LE channel ‖ u128 LE cumulative ‖ root ‖ u32 LE calls: a node's settlement. */
+export function channelSettlementMessage(genesis, channel, cumulative, root, calls) {
+  return u8aConcat(stringToU8a(DOMAINS.channelSettlement), u8aToU8a(genesis), le(channel, 8), le(cumulative, 16),
+    u8aToU8a(root), le(calls, 4));
+}
+
+/** domain ‖ genesis ‖ model hash ‖ call digest ‖ response digest ‖ u128 LE cumulative: a direct answer's evidence. */
+export function directAnswerMessage(genesis, modelHash, callDigest, responseDigest, cumulative) {
+  return u8aConcat(stringToU8a(DOMAINS.directAnswer), u8aToU8a(genesis), u8aToU8a(modelHash), u8aToU8a(callDigest),
+    u8aToU8a(responseDigest), le(cumulative, 16));
+}
+
+/** A direct call's digest, which its voucher names: SHA-256(u32 LE path length ‖ path ‖ body). */
+export function callDigest(path, body) {
+  const pathBytes = stringToU8a(path);
+  return sha256AsU8a(u8aConcat(le(pathBytes.length, 4), pathBytes, u8aToU8a(body)));
 }

@@ -1,0 +1,186 @@
+//! Payment channels: what a voucher may move, and the calls a node commits to when it
+//! settles one.
+//!
+//! A client holds a deposit for a node. Each paid call, the client signs a **voucher**
+//! ([`crate::message::voucher`]) for the channel's **cumulative** amount so far; the node
+//! keeps the highest and settles it when it likes. A settlement moves the difference
+//! between the voucher and what was claimed before ([`claim`]): never more than the
+//! deposit, nothing for a voucher at or below the claimed total, so a replayed or older
+//! voucher moves nothing. With it the node commits to the calls it served since its last
+//! settlement: the Merkle root ([`crate::merkle`]) over their [`ServedCall`]s, so that
+//! anyone holding a served answer can prove later that it was settled.
+
+use crate::{sha256, Hash};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// Why a voucher moves nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ClaimError {
+	/// The voucher's cumulative amount is not above what was already claimed.
+	NotAboveClaimed,
+	/// The voucher's cumulative amount is above the channel's deposit.
+	AboveDeposit,
+}
+
+/// What a voucher for `cumulative` moves on a channel holding `deposit` (everything ever
+/// deposited) of which `claimed` was already paid: `cumulative - claimed`.
+pub fn claim(deposit: u128, claimed: u128, cumulative: u128) -> Result<u128, ClaimError> {
+	if cumulative > deposit {
+		return Err(ClaimError::AboveDeposit);
+	}
+	match cumulative.checked_sub(claimed) {
+		Some(amount) if amount > 0 => Ok(amount),
+		_ => Err(ClaimError::NotAboveClaimed),
+	}
+}
+
+/// One call a node served on a channel, as it commits to it when it settles: what was
+/// asked, what was answered, by which model, with which evidence, for how much.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
+)]
+pub struct ServedCall {
+	/// The digest of the call ([`call_digest`]), which the paying voucher names.
+	pub call_digest: Hash,
+	/// SHA-256 of the response body.
+	pub response_digest: Hash,
+	/// The model's artifact hash.
+	pub model_hash: Hash,
+	/// The evidence given: `opg_primitives::VerificationMode`'s SCALE index (0 vanilla,
+	/// 1 TEE, 2 ZKML).
+	pub mode: u8,
+	/// What the call was charged.
+	pub amount: u128,
+}
+
+impl ServedCall {
+	/// The leaf's hash: `SHA-256(0x02 ‖ call digest ‖ response digest ‖ model hash ‖ u8
+	/// mode ‖ u128 amount LE)`.
+	pub fn hash(&self) -> Hash {
+		let mut bytes = [0u8; 1 + 32 * 3 + 1 + 16];
+		bytes[0] = 2;
+		bytes[1..33].copy_from_slice(&self.call_digest);
+		bytes[33..65].copy_from_slice(&self.response_digest);
+		bytes[65..97].copy_from_slice(&self.model_hash);
+		bytes[97] = self.mode;
+		bytes[98..].copy_from_slice(&self.amount.to_le_bytes());
+		sha256(&bytes)
+	}
+}
+
+impl crate::merkle::MerkleLeaf for ServedCall {
+	fn hash(&self) -> Hash {
+		ServedCall::hash(self)
+	}
+}
+
+/// The digest of a direct call: `SHA-256(u32 length of path ‖ path ‖ body)`, the path
+/// being what the client asked (`/v1/infer/0x{model}`), the body its input.
+pub fn call_digest(path: &str, body: &[u8]) -> Hash {
+	use sha2::Digest;
+	let mut hasher = sha2::Sha256::new();
+	hasher.update((path.len() as u32).to_le_bytes());
+	hasher.update(path.as_bytes());
+	hasher.update(body);
+	hasher.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::merkle;
+	use proptest::prelude::*;
+
+	#[test]
+	fn a_voucher_moves_what_it_adds_and_never_more_than_the_deposit() {
+		assert_eq!(claim(100, 0, 30), Ok(30));
+		assert_eq!(claim(100, 30, 100), Ok(70));
+		assert_eq!(claim(100, 30, 30), Err(ClaimError::NotAboveClaimed), "a replay moves nothing");
+		assert_eq!(claim(100, 30, 20), Err(ClaimError::NotAboveClaimed), "an older voucher");
+		assert_eq!(claim(100, 30, 101), Err(ClaimError::AboveDeposit));
+		assert_eq!(claim(0, 0, 0), Err(ClaimError::NotAboveClaimed));
+	}
+
+	#[test]
+	fn every_field_of_a_served_call_changes_its_leaf() {
+		let base = ServedCall {
+			call_digest: [1; 32],
+			response_digest: [2; 32],
+			model_hash: [3; 32],
+			mode: 0,
+			amount: 5,
+		};
+		let changed = [
+			ServedCall { call_digest: [9; 32], ..base },
+			ServedCall { response_digest: [9; 32], ..base },
+			ServedCall { model_hash: [9; 32], ..base },
+			ServedCall { mode: 1, ..base },
+			ServedCall { amount: 6, ..base },
+		];
+		for other in changed {
+			assert_ne!(base.hash(), other.hash(), "{other:?}");
+		}
+		// Not a result's leaf with the same bytes after the prefix.
+		let result = merkle::Leaf { request: 0, input_hash: [1; 32], output_hash: [2; 32] };
+		assert_ne!(base.hash(), result.hash());
+	}
+
+	#[test]
+	fn the_call_digest_separates_path_from_body() {
+		assert_ne!(call_digest("/v1/infer/0x01", b"ab"), call_digest("/v1/infer/0x01a", b"b"));
+		assert_eq!(call_digest("/p", b"x"), call_digest("/p", b"x"));
+	}
+
+	proptest! {
+		/// However vouchers arrive (in order, repeated, stale, too high), the node receives
+		/// exactly the highest valid voucher and never more than the deposit.
+		#[test]
+		fn claims_add_up_to_the_highest_voucher(
+			deposit in 0u128..1_000_000,
+			vouchers in proptest::collection::vec(0u128..1_200_000, 0..40),
+		) {
+			let mut claimed = 0u128;
+			let mut paid = 0u128;
+			for cumulative in &vouchers {
+				if let Ok(amount) = claim(deposit, claimed, *cumulative) {
+					claimed += amount;
+					paid += amount;
+				}
+				prop_assert!(claimed <= deposit);
+			}
+			let highest_valid = vouchers.iter().copied().filter(|v| *v <= deposit).max().unwrap_or(0);
+			prop_assert_eq!(paid, highest_valid);
+		}
+
+		#[test]
+		fn every_served_call_proves_under_its_settlement_root(n in 1usize..40) {
+			let calls: alloc::vec::Vec<ServedCall> = (0..n)
+				.map(|i| ServedCall {
+					call_digest: sha256(&i.to_le_bytes()),
+					response_digest: [i as u8; 32],
+					model_hash: [7; 32],
+					mode: 0,
+					amount: i as u128,
+				})
+				.collect();
+			let root = merkle::root(&calls).unwrap();
+			for (index, call) in calls.iter().enumerate() {
+				let proof = merkle::proof(&calls, index).unwrap();
+				prop_assert!(merkle::verify(&root, call, &proof));
+				let mut forged = *call;
+				forged.amount += 1;
+				prop_assert!(!merkle::verify(&root, &forged, &proof));
+			}
+		}
+	}
+}
