@@ -11,6 +11,7 @@
 //! | `GET /health` | | | JSON: models and devices, node key, deterministic mode |
 //! | `GET /metrics` | | | Prometheus text |
 //! | `POST /v1/infer/0x{model}` | [`Signing`] optional, `input` optional | input bytes, or empty with `input` | output bytes |
+//! | `POST /v1/infer-many/0x{model}` | `genesis` optional (sign each) | [`encode_jobs`] | [`encode_answers`] |
 //! | `POST /v1/prove/0x{model}` | [`Job`], `input` optional | input bytes, or empty with `input` | output bytes, [`header::PROOF`] |
 //! | `POST /v1/sign-batch` | `genesis` | the batch's leaves ([`encode_leaves`]) | [`header::BATCH_ROOT`], [`header::SIGNATURE`] |
 //! | `POST /v1/fetch` | `url` (percent-encoded) | | JSON provenance statement |
@@ -39,6 +40,9 @@ pub mod path {
 	pub const METRICS: &str = "/metrics";
 	/// `POST /v1/infer/0x{model}`: run a model.
 	pub const INFER: &str = "/v1/infer";
+	/// `POST /v1/infer-many/0x{model}`: run a model on many inline inputs in one call
+	/// (a TorchScript model batches them on libtorch), each answered on its own.
+	pub const INFER_MANY: &str = "/v1/infer-many";
 	/// `POST /v1/prove/0x{model}`: run a quantized model and prove it.
 	pub const PROVE: &str = "/v1/prove";
 	/// `POST /v1/sign-batch`: sign a batch root over results this executor signed.
@@ -52,6 +56,14 @@ pub mod path {
 	pub const REGISTRATION: &str = "/v1/registration";
 	/// `PUT`/`GET /v1/artifacts/0x{hash}`: the content-addressed store.
 	pub const ARTIFACTS: &str = "/v1/artifacts";
+	/// `POST /v1/channel-settlements?genesis=0x..`: per payment channel with calls served
+	/// and not yet settled, the latest voucher and the node key's signature over the root
+	/// of those calls ([`encode_offers`]), for the node's worker to submit.
+	pub const CHANNEL_SETTLEMENTS: &str = "/v1/channel-settlements";
+	/// `GET /v1/served/0x{call digest}`: a served direct call's leaf, the root of the
+	/// settlement that covers it and its inclusion proof (JSON), to check on chain with
+	/// `ChannelsApi::served_proof`.
+	pub const SERVED: &str = "/v1/served";
 	/// `POST /v1/heartbeat?genesis=0x..&at=N`: the node key's heartbeat at block `N`
 	/// (`opg_settlement::message::heartbeat`), for the node's worker to submit.
 	pub const HEARTBEAT: &str = "/v1/heartbeat";
@@ -122,6 +134,114 @@ pub mod header {
 	/// The node listener's credential: `authorization: Bearer {token}`
 	/// ([`super::bearer`]), needed from any address but loopback.
 	pub const AUTHORIZATION: &str = "authorization";
+}
+
+/// Direct paid calls (x402 v2's header names, OPG's `opg-channel` scheme): a call to the
+/// public `POST /v1/infer/0x{model}` of a priced model without a valid voucher is answered
+/// `402` with [`payment::REQUIRED`]; a call with [`payment::SIGNATURE`] carrying a voucher
+/// is served at once, and its answer carries [`payment::RESPONSE`] and the node key's
+/// evidence ([`header::SIGNATURE`] over `opg_settlement::message::direct_answer`).
+///
+/// Each header value is base64 (standard alphabet, padded) of a JSON object; amounts are
+/// decimal strings, hashes, keys and signatures `0x`-hex:
+/// - [`payment::REQUIRED`]: `{x402Version: 2, error, accepts: [{scheme, network, amount,
+///   asset, payTo, maxTimeoutSeconds, extra: {node, operator, modelHash, minIncrement,
+///   open}}]}`, `error` one of the [`payment::Refusal`] codes;
+/// - [`payment::SIGNATURE`]: `{x402Version: 2, scheme, network, payload: {channel,
+///   cumulative, signature}}`, `signature` the SCALE encoding of the client account's
+///   `MultiSignature` over `opg_settlement::message::voucher` for the call's digest
+///   (`opg_settlement::channel::call_digest` of the path and body);
+/// - [`payment::RESPONSE`]: `{success, scheme, network, channel, charged, cumulative,
+///   remaining}`.
+pub mod payment {
+	/// The `402` answer's header: what to pay and how.
+	pub const REQUIRED: &str = "payment-required";
+	/// The call's header: the voucher.
+	pub const SIGNATURE: &str = "payment-signature";
+	/// The paid answer's header: what was charged.
+	pub const RESPONSE: &str = "payment-response";
+	/// OPG's x402 scheme: a cumulative voucher on a payment channel.
+	pub const SCHEME: &str = "opg-channel";
+	/// The x402 protocol version whose header names these are.
+	pub const X402_VERSION: u32 = 2;
+
+	/// Why a call was not served: the `error` of [`REQUIRED`].
+	#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+	pub enum Refusal {
+		/// No [`SIGNATURE`] header.
+		PaymentRequired,
+		/// The header is not base64 JSON of a voucher, or another scheme's.
+		MalformedVoucher,
+		/// The voucher is for another chain.
+		WrongNetwork,
+		/// The voucher's signature is not the channel client's over this call.
+		WrongSigner,
+		/// No such channel on chain.
+		UnknownChannel,
+		/// The channel pays another node.
+		WrongPayee,
+		/// The channel is closing.
+		ChannelClosing,
+		/// The channel's expiry has passed (or is too near to settle in).
+		ChannelExpired,
+		/// The cumulative amount is not above the last one this node accepted.
+		NotAboveLast,
+		/// The cumulative amount adds less than the call's price.
+		BelowPrice,
+		/// The cumulative amount is above the channel's deposit.
+		AboveDeposit,
+	}
+
+	impl Refusal {
+		/// Every refusal.
+		pub const ALL: [Self; 11] = [
+			Self::PaymentRequired,
+			Self::MalformedVoucher,
+			Self::WrongNetwork,
+			Self::WrongSigner,
+			Self::UnknownChannel,
+			Self::WrongPayee,
+			Self::ChannelClosing,
+			Self::ChannelExpired,
+			Self::NotAboveLast,
+			Self::BelowPrice,
+			Self::AboveDeposit,
+		];
+
+		/// Its code in [`REQUIRED`]'s `error`.
+		pub fn code(&self) -> &'static str {
+			match self {
+				Self::PaymentRequired => "payment_required",
+				Self::MalformedVoucher => "malformed_voucher",
+				Self::WrongNetwork => "wrong_network",
+				Self::WrongSigner => "wrong_signer",
+				Self::UnknownChannel => "unknown_channel",
+				Self::WrongPayee => "wrong_payee",
+				Self::ChannelClosing => "channel_closing",
+				Self::ChannelExpired => "channel_expired",
+				Self::NotAboveLast => "not_above_last",
+				Self::BelowPrice => "below_price",
+				Self::AboveDeposit => "above_deposit",
+			}
+		}
+
+		/// The refusal of `code`.
+		pub fn parse(code: &str) -> Option<Self> {
+			Self::ALL.into_iter().find(|refusal| refusal.code() == code)
+		}
+	}
+}
+
+/// Where a node's off-chain workers find their executor: persistent offchain storage keys,
+/// set by `opg-node --executor-url`, `--executor-token-file` and `--executor-node-key`
+/// (or the `offchain_localStorageSet` RPC).
+pub mod offchain_keys {
+	/// The executor's base URL, UTF-8.
+	pub const URL: &[u8] = b"opg::executor-url";
+	/// The bearer token of the executor's node listener, UTF-8, sent with every call.
+	pub const TOKEN: &[u8] = b"opg::executor-token";
+	/// The public node key (32 bytes) that the executor holds itself and signs with.
+	pub const NODE_KEY: &[u8] = b"opg::executor-node-key";
 }
 
 /// How far ahead of the executor's clock a private artifact's read permission may end:
@@ -278,6 +398,15 @@ pub enum Call<'a> {
 		/// the input and output are served.
 		requester: Option<&'a [u8]>,
 	},
+	/// Run `model` on many inline inputs, each a chain request's; each result signed by
+	/// the executor's node key for chain `genesis` when given. The body is
+	/// [`encode_jobs`], the answer [`encode_answers`].
+	InferMany {
+		/// The model's artifact hash.
+		model: &'a Hash32,
+		/// Sign each result for this chain.
+		genesis: Option<&'a Hash32>,
+	},
 	/// Run and prove `model` for `job`.
 	Prove {
 		/// The model's artifact hash.
@@ -303,6 +432,11 @@ pub enum Call<'a> {
 	Artifact {
 		/// Its SHA-256.
 		hash: &'a Hash32,
+	},
+	/// The settlements of payment channels the executor's node key can make now.
+	ChannelSettlements {
+		/// The chain's genesis hash.
+		genesis: &'a Hash32,
 	},
 	/// Sign the node key's heartbeat at block `at` of chain `genesis`.
 	Heartbeat {
@@ -353,11 +487,21 @@ impl Call<'_> {
 				}
 				format!("{}/{}", path::PROVE, hex32(model))
 			},
+			Self::InferMany { model, genesis } => {
+				if let Some(genesis) = genesis {
+					query.push((query::GENESIS, hex32(genesis)));
+				}
+				format!("{}/{}", path::INFER_MANY, hex32(model))
+			},
 			Self::SignBatch { genesis } => {
 				query.push((query::GENESIS, hex32(genesis)));
 				String::from(path::SIGN_BATCH)
 			},
 			Self::Artifact { hash } => format!("{}/{}", path::ARTIFACTS, hex32(hash)),
+			Self::ChannelSettlements { genesis } => {
+				query.push((query::GENESIS, hex32(genesis)));
+				String::from(path::CHANNEL_SETTLEMENTS)
+			},
 			Self::Heartbeat { genesis, at } => {
 				query.push((query::GENESIS, hex32(genesis)));
 				query.push((query::AT, format!("{at}")));
@@ -382,6 +526,8 @@ pub enum Route<'a> {
 	Metrics,
 	/// [`path::INFER`] with the model segment as sent.
 	Infer(&'a str),
+	/// [`path::INFER_MANY`] with the model segment as sent.
+	InferMany(&'a str),
 	/// [`path::PROVE`] with the model segment as sent.
 	Prove(&'a str),
 	/// [`path::SIGN_BATCH`].
@@ -396,6 +542,10 @@ pub enum Route<'a> {
 	Artifact(&'a str),
 	/// [`path::HEARTBEAT`].
 	Heartbeat,
+	/// [`path::CHANNEL_SETTLEMENTS`].
+	ChannelSettlements,
+	/// [`path::SERVED`] with the call digest segment as sent.
+	Served(&'a str),
 }
 
 impl<'a> Route<'a> {
@@ -414,10 +564,13 @@ impl<'a> Route<'a> {
 			path::ATTESTATION => Self::Attestation,
 			path::REGISTRATION => Self::Registration,
 			path::HEARTBEAT => Self::Heartbeat,
+			path::CHANNEL_SETTLEMENTS => Self::ChannelSettlements,
 			_ => under(path::INFER)
 				.map(Self::Infer)
+				.or_else(|| under(path::INFER_MANY).map(Self::InferMany))
 				.or_else(|| under(path::PROVE).map(Self::Prove))
-				.or_else(|| under(path::ARTIFACTS).map(Self::Artifact))?,
+				.or_else(|| under(path::ARTIFACTS).map(Self::Artifact))
+				.or_else(|| under(path::SERVED).map(Self::Served))?,
 		})
 	}
 }
@@ -433,6 +586,7 @@ impl Route<'_> {
 		match self {
 			Self::Health => get,
 			Self::Artifact(_) => get,
+			Self::Served(_) => get,
 			Self::Infer(_) => {
 				!get && [
 					query::GENESIS,
@@ -483,6 +637,162 @@ pub fn decode_leaves(body: &[u8]) -> Option<Vec<BatchLeaf>> {
 			})
 			.collect(),
 	)
+}
+
+/// A payment channel's settlement as the executor offers it ([`Call::ChannelSettlements`]):
+/// the channel's latest voucher and the node key's signature over the root of the calls
+/// served since the last settlement (`opg_settlement::message::channel_settlement`).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SettlementOffer {
+	/// The channel.
+	pub channel: u64,
+	/// The voucher's cumulative amount.
+	pub cumulative: u128,
+	/// The digest of the call the voucher paid for.
+	pub call_digest: Hash32,
+	/// The client's signature of the voucher: its SCALE-encoded `MultiSignature`.
+	pub voucher_signature: Vec<u8>,
+	/// The node key.
+	pub node: Hash32,
+	/// The root over the calls served.
+	pub root: Hash32,
+	/// How many calls it covers.
+	pub calls: u32,
+	/// The node key's sr25519 signature of the settlement.
+	pub node_signature: [u8; 64],
+}
+
+/// The body of a [`Call::ChannelSettlements`] answer: per offer, the channel (u64 LE),
+/// the cumulative amount (u128 LE), the call digest, the voucher signature's length (u16
+/// LE) and bytes, the node key, the root, the call count (u32 LE) and the node signature.
+pub fn encode_offers<'a>(offers: impl IntoIterator<Item = &'a SettlementOffer>) -> Vec<u8> {
+	let mut out = Vec::new();
+	for offer in offers {
+		out.extend_from_slice(&offer.channel.to_le_bytes());
+		out.extend_from_slice(&offer.cumulative.to_le_bytes());
+		out.extend_from_slice(&offer.call_digest);
+		out.extend_from_slice(&(offer.voucher_signature.len() as u16).to_le_bytes());
+		out.extend_from_slice(&offer.voucher_signature);
+		out.extend_from_slice(&offer.node);
+		out.extend_from_slice(&offer.root);
+		out.extend_from_slice(&offer.calls.to_le_bytes());
+		out.extend_from_slice(&offer.node_signature);
+	}
+	out
+}
+
+/// The offers of a [`Call::ChannelSettlements`] answer; `None` if it is malformed.
+pub fn decode_offers(mut body: &[u8]) -> Option<Vec<SettlementOffer>> {
+	fn take<'a>(body: &mut &'a [u8], len: usize) -> Option<&'a [u8]> {
+		let (head, tail) = (body.get(..len)?, body.get(len..)?);
+		*body = tail;
+		Some(head)
+	}
+	let mut offers = Vec::new();
+	while !body.is_empty() {
+		let channel = u64::from_le_bytes(take(&mut body, 8)?.try_into().ok()?);
+		let cumulative = u128::from_le_bytes(take(&mut body, 16)?.try_into().ok()?);
+		let call_digest = take(&mut body, 32)?.try_into().ok()?;
+		let len = u16::from_le_bytes(take(&mut body, 2)?.try_into().ok()?) as usize;
+		let voucher_signature = take(&mut body, len)?.to_vec();
+		let node = take(&mut body, 32)?.try_into().ok()?;
+		let root = take(&mut body, 32)?.try_into().ok()?;
+		let calls = u32::from_le_bytes(take(&mut body, 4)?.try_into().ok()?);
+		let node_signature = take(&mut body, 64)?.try_into().ok()?;
+		offers.push(SettlementOffer {
+			channel,
+			cumulative,
+			call_digest,
+			voucher_signature,
+			node,
+			root,
+			calls,
+			node_signature,
+		});
+	}
+	Some(offers)
+}
+
+/// The most jobs one [`Call::InferMany`] carries.
+pub const MAX_JOBS_PER_CALL: usize = 256;
+
+/// The bytes before each job's input in a [`Call::InferMany`] body: request id (u64 LE)
+/// and input length (u32 LE).
+pub const JOB_HEADER_LEN: usize = 8 + 4;
+
+/// The body of [`Call::InferMany`]: each job's request id (8 bytes little-endian), its
+/// input's length (4 bytes little-endian) and the input, in order.
+pub fn encode_jobs<'a>(jobs: impl IntoIterator<Item = (u64, &'a [u8])>) -> Vec<u8> {
+	let mut body = Vec::new();
+	for (request, input) in jobs {
+		body.extend_from_slice(&request.to_le_bytes());
+		body.extend_from_slice(&(input.len() as u32).to_le_bytes());
+		body.extend_from_slice(input);
+	}
+	body
+}
+
+/// The jobs of a [`Call::InferMany`] body; `None` if it does not end after a whole job.
+pub fn decode_jobs(mut body: &[u8]) -> Option<Vec<(u64, &[u8])>> {
+	let mut jobs = Vec::new();
+	while !body.is_empty() {
+		let request = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);
+		let len = u32::from_le_bytes(body.get(8..12)?.try_into().ok()?) as usize;
+		let input = body.get(JOB_HEADER_LEN..JOB_HEADER_LEN.checked_add(len)?)?;
+		jobs.push((request, input));
+		body = &body[JOB_HEADER_LEN + len..];
+	}
+	Some(jobs)
+}
+
+/// One job's answer in a [`Call::InferMany`] answer: what [`Call::Infer`] would have
+/// answered for it alone.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct JobAnswer {
+	/// The HTTP status the job alone would have had (`200`, `503` busy, …).
+	pub status: u16,
+	/// The node key's signature of the result, when the call asked for signing.
+	pub signature: Option<[u8; 64]>,
+	/// The output bytes on `200`, the reason otherwise (UTF-8).
+	pub body: Vec<u8>,
+}
+
+/// The body of a [`Call::InferMany`] answer: per job, in the order of the call, the
+/// status (u16 LE), a signature flag (one byte, 0 or 1) and the 64-byte signature when
+/// it is 1, the body's length (u32 LE) and the body.
+pub fn encode_answers<'a>(answers: impl IntoIterator<Item = &'a JobAnswer>) -> Vec<u8> {
+	let mut out = Vec::new();
+	for answer in answers {
+		out.extend_from_slice(&answer.status.to_le_bytes());
+		match &answer.signature {
+			Some(signature) => {
+				out.push(1);
+				out.extend_from_slice(signature);
+			},
+			None => out.push(0),
+		}
+		out.extend_from_slice(&(answer.body.len() as u32).to_le_bytes());
+		out.extend_from_slice(&answer.body);
+	}
+	out
+}
+
+/// The answers of a [`Call::InferMany`] answer body; `None` if it is malformed.
+pub fn decode_answers(mut body: &[u8]) -> Option<Vec<JobAnswer>> {
+	let mut answers = Vec::new();
+	while !body.is_empty() {
+		let status = u16::from_le_bytes(body.get(..2)?.try_into().ok()?);
+		let (signature, rest) = match body.get(2)? {
+			0 => (None, &body[3..]),
+			1 => (Some(<[u8; 64]>::try_from(body.get(3..67)?).ok()?), &body[67..]),
+			_ => return None,
+		};
+		let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+		let bytes = rest.get(4..4usize.checked_add(len)?)?;
+		answers.push(JobAnswer { status, signature, body: bytes.to_vec() });
+		body = &rest[4 + len..];
+	}
+	Some(answers)
 }
 
 #[cfg(test)]
@@ -600,6 +910,7 @@ mod tests {
 		for route in [
 			Route::Metrics,
 			Route::Prove("0x00"),
+			Route::InferMany("0x00"),
 			Route::SignBatch,
 			Route::Fetch,
 			Route::Attestation,
@@ -608,6 +919,53 @@ mod tests {
 		] {
 			assert!(!route.public(true, None) && !route.public(false, None), "{route:?}");
 		}
+	}
+
+	#[test]
+	fn settlement_offers_round_trip_and_truncation_is_refused() {
+		let offers = [
+			SettlementOffer {
+				channel: 3,
+				cumulative: u128::MAX - 1,
+				call_digest: [1; 32],
+				voucher_signature: alloc::vec![2; 65],
+				node: [3; 32],
+				root: [4; 32],
+				calls: 70_000,
+				node_signature: [5; 64],
+			},
+			SettlementOffer {
+				channel: 4,
+				cumulative: 1,
+				call_digest: [6; 32],
+				voucher_signature: Vec::new(),
+				node: [7; 32],
+				root: [8; 32],
+				calls: 1,
+				node_signature: [9; 64],
+			},
+		];
+		let body = encode_offers(&offers);
+		assert_eq!(decode_offers(&body).as_deref(), Some(&offers[..]));
+		assert_eq!(decode_offers(&body[..body.len() - 1]), None);
+		let uri = Call::ChannelSettlements { genesis: &[9; 32] }.uri(BASE);
+		let (path, query) = split(&uri);
+		assert_eq!(Route::parse(path), Some(Route::ChannelSettlements));
+		assert_eq!(query_value(query, query::GENESIS).and_then(parse_hash), Some([9; 32]));
+		assert!(!Route::ChannelSettlements.public(false, None));
+		assert!(Route::Served("0x00").public(true, None));
+		assert_eq!(Route::parse("/v1/served/0x01"), Some(Route::Served("0x01")));
+	}
+
+	#[test]
+	fn every_refusal_has_its_own_code() {
+		for refusal in payment::Refusal::ALL {
+			assert_eq!(payment::Refusal::parse(refusal.code()), Some(refusal));
+		}
+		let mut codes: Vec<_> = payment::Refusal::ALL.iter().map(|r| r.code()).collect();
+		codes.sort();
+		codes.dedup();
+		assert_eq!(codes.len(), payment::Refusal::ALL.len());
 	}
 
 	#[test]
@@ -638,6 +996,62 @@ mod tests {
 		assert_eq!(Route::parse("/v1/registration"), Some(Route::Registration));
 		assert_eq!(Route::parse("/v1/fetch"), Some(Route::Fetch));
 		assert_eq!(Route::parse("/v1/heartbeat"), Some(Route::Heartbeat));
+	}
+
+	#[test]
+	fn a_call_for_many_jobs_names_the_model_and_the_chain_it_signs_for() {
+		for genesis in [None, Some(&[9; 32])] {
+			let uri = Call::InferMany { model: &[2; 32], genesis }.uri(BASE);
+			let (path, query) = split(&uri);
+			assert_eq!(Route::parse(path), Some(Route::InferMany(&path[15..])));
+			assert_eq!(parse_hash(&path[15..]), Some([2; 32]));
+			assert_eq!(query_value(query, query::GENESIS).and_then(parse_hash).as_ref(), genesis);
+		}
+	}
+
+	#[test]
+	fn truncated_jobs_and_answers_are_refused() {
+		let body = encode_jobs([(1, &b"abc"[..]), (2, &b""[..])]);
+		assert_eq!(decode_jobs(&body), Some(alloc::vec![(1, &b"abc"[..]), (2, &b""[..])]));
+		for cut in 1..body.len() {
+			if cut != JOB_HEADER_LEN + 3 {
+				assert_eq!(decode_jobs(&body[..cut]), None, "cut at {cut}");
+			}
+		}
+		let answers = [
+			JobAnswer { status: 200, signature: Some([7; 64]), body: b"out".to_vec() },
+			JobAnswer { status: 503, signature: None, body: b"busy".to_vec() },
+		];
+		let body = encode_answers(&answers);
+		assert_eq!(decode_answers(&body).as_deref(), Some(&answers[..]));
+		assert_eq!(decode_answers(&body[..body.len() - 1]), None);
+		let mut bad_flag = body.clone();
+		bad_flag[2] = 2;
+		assert_eq!(decode_answers(&bad_flag), None);
+	}
+
+	proptest::proptest! {
+		#[test]
+		fn jobs_and_answers_round_trip(
+			jobs in proptest::collection::vec(
+				(proptest::prelude::any::<u64>(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)),
+				0..20,
+			),
+			statuses in proptest::collection::vec(proptest::prelude::any::<(u16, bool, u8)>(), 0..20),
+		) {
+			let borrowed: Vec<(u64, &[u8])> = jobs.iter().map(|(r, i)| (*r, &i[..])).collect();
+			let encoded = encode_jobs(borrowed.clone());
+			proptest::prop_assert_eq!(decode_jobs(&encoded), Some(borrowed));
+			let answers: Vec<JobAnswer> = statuses
+				.iter()
+				.map(|(status, signed, fill)| JobAnswer {
+					status: *status,
+					signature: signed.then_some([*fill; 64]),
+					body: alloc::vec![*fill; *fill as usize % 7],
+				})
+				.collect();
+			proptest::prop_assert_eq!(decode_answers(&encode_answers(&answers)), Some(answers));
+		}
 	}
 
 	#[test]
