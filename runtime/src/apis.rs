@@ -270,6 +270,32 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_channels::runtime_api::ChannelsApi<
+		Block,
+		pallet_channels::ChannelOf<Runtime>,
+		pallet_channels::SettledRootOf<Runtime>,
+	> for Runtime {
+		fn channel(id: pallet_channels::ChannelId) -> Option<pallet_channels::ChannelOf<Runtime>> {
+			pallet_channels::OpenChannels::<Runtime>::get(id)
+		}
+
+		fn settlement(
+			id: pallet_channels::ChannelId,
+			index: u32,
+		) -> Option<pallet_channels::SettledRootOf<Runtime>> {
+			pallet_channels::Settlements::<Runtime>::get(id, index)
+		}
+
+		fn served_proof(
+			id: pallet_channels::ChannelId,
+			index: u32,
+			call: pallet_channels::runtime_api::ServedCall,
+			proof: pallet_channels::runtime_api::Proof,
+		) -> bool {
+			pallet_channels::Pallet::<Runtime>::served_proof(id, index, &call, &proof)
+		}
+	}
+
 	impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
 		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
 			build_state::<RuntimeGenesisConfig>(config)

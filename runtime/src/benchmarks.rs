@@ -14,4 +14,5 @@ polkadot_sdk::frame_benchmarking::define_benchmarks!(
 	[pallet_node_registry, NodeRegistry]
 	[pallet_model_hub, ModelHub]
 	[pallet_inference, Inference]
+	[pallet_channels, Channels]
 );

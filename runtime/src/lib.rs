@@ -220,6 +220,8 @@ mod runtime {
 	pub type ModelHub = pallet_model_hub;
 	#[runtime::pallet_index(42)]
 	pub type Inference = pallet_inference;
+	#[runtime::pallet_index(43)]
+	pub type Channels = pallet_channels;
 
 	// Governance.
 	#[runtime::pallet_index(30)]

@@ -94,7 +94,7 @@ pub mod pallet {
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::Saturating;
+	use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
 
 	/// The balance type of [`Config::Currency`].
 	pub type BalanceOf<T> =
@@ -417,6 +417,8 @@ pub mod pallet {
 				artifact_size: record.spec.artifact.size,
 				schema: record.spec.schema,
 				active: record.status == ModelStatus::Active,
+				price: record.spec.price.unique_saturated_into(),
+				modes: record.spec.modes,
 			})
 		}
 

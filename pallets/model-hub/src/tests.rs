@@ -206,6 +206,8 @@ fn executors_read_a_models_artifact_and_schema_until_it_is_removed() {
 			artifact_size: spec.artifact.size,
 			schema: spec.schema.clone(),
 			active: true,
+			price: spec.price,
+			modes: spec.modes,
 		};
 		assert_eq!(ModelHub::serving(0), Some(expected.clone()));
 		// A deprecated model is still served, for the requests already made.

@@ -19,6 +19,7 @@
 
 extern crate alloc;
 
+mod channels;
 mod ids;
 mod modes;
 mod schema;
@@ -26,6 +27,7 @@ mod serving;
 mod traits;
 
 pub use bounded_collections::{BoundedVec, ConstU32, Get};
+pub use channels::*;
 /// The SCALE codec these types encode with, for users that decode them off chain (the
 /// executor reading [`ModelServing`]) without naming the crate themselves.
 pub use codec;

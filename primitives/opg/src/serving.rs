@@ -43,6 +43,11 @@ pub struct ModelServing {
 	/// Whether the model takes new requests (a deprecated one is still served for the
 	/// requests already made).
 	pub active: bool,
+	/// The price of one inference, in the chain's smallest unit: what a direct paid call
+	/// costs too.
+	pub price: u128,
+	/// The evidence its results may come with.
+	pub modes: crate::VerificationModes,
 }
 
 /// The runtime call (`state_call` method) that answers a model's [`ModelServing`]:

@@ -287,6 +287,17 @@ pub mod dynamic_params {
 		/// Blocks a settled inference record stays on chain before anyone may prune it.
 		#[codec(index = 5)]
 		pub static RecordRetention: BlockNumber = 30 * DAYS;
+		/// The least a payment channel to an inference node is opened with.
+		#[codec(index = 6)]
+		pub static ChannelMinDeposit: Balance = OPG;
+		/// The least a channel settlement moves while its channel is open (a node settles
+		/// smaller remainders once the channel closes or expires).
+		#[codec(index = 7)]
+		pub static ChannelMinSettlement: Balance = OPG / 100;
+		/// Blocks a node may still settle a channel its client closed, before the client
+		/// withdraws what is left.
+		#[codec(index = 8)]
+		pub static ChannelDisputePeriod: BlockNumber = HOURS;
 	}
 }
 

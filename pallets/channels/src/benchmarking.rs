@@ -1,0 +1,115 @@
+//! Benchmarks for `pallet-channels`: every call at its worst case (`settle` checks two
+//! signatures and pays both the operator and the treasury).
+
+use super::*;
+use crate::pallet::{Call, Config, NextChannelId, OpenChannels, Pallet};
+use frame_benchmarking::v2::*;
+use frame_support::{assert_ok, traits::fungible::Mutate};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use polkadot_sdk::frame_benchmarking;
+use sp_runtime::traits::{Bounded, Hash, Saturating, UniqueSaturatedInto, Zero};
+
+/// Sets up what the channels pallet's benchmarks need from the node registry and keys.
+pub trait BenchmarkHelper<T: Config> {
+	/// Registers a live inference node whose sr25519 key of type
+	/// `opg_primitives::NODE_KEY_TYPE` is generated in the keystore; the key.
+	fn serving_node() -> NodeKey;
+	/// An account whose key is generated in the keystore, to sign vouchers with.
+	fn client() -> T::AccountId;
+	/// `client`'s signature of `message`.
+	fn sign(client: &T::AccountId, message: &[u8]) -> T::ClientSignature;
+}
+
+fn set_genesis_hash<T: Config>() {
+	let hash = T::Hashing::hash(b"opg benchmark genesis");
+	frame_system::BlockHash::<T>::insert(BlockNumberFor::<T>::zero(), hash);
+}
+
+/// A funded client with a channel of `MinDeposit × 1,000` to a serving node; the channel
+/// id, its client and node.
+fn opened<T: Config>() -> (ChannelId, T::AccountId, NodeKey) {
+	let node = T::BenchmarkHelper::serving_node();
+	let client = T::BenchmarkHelper::client();
+	T::Currency::set_balance(&client, BalanceOf::<T>::max_value() / 4u32.into());
+	let channel = NextChannelId::<T>::get();
+	let deposit = T::MinDeposit::get().saturating_mul(1_000u32.into());
+	assert_ok!(Pallet::<T>::open(
+		RawOrigin::Signed(client.clone()).into(),
+		node,
+		deposit,
+		expiry::<T>(),
+	));
+	(channel, client, node)
+}
+
+fn expiry<T: Config>() -> BlockNumberFor<T> {
+	frame_system::Pallet::<T>::block_number()
+		.saturating_add(T::DisputePeriod::get())
+		.saturating_add(1_000u32.into())
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn open() {
+		let node = T::BenchmarkHelper::serving_node();
+		let client = T::BenchmarkHelper::client();
+		T::Currency::set_balance(&client, BalanceOf::<T>::max_value() / 4u32.into());
+		let deposit = T::MinDeposit::get();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(client), node, deposit, expiry::<T>());
+		assert!(OpenChannels::<T>::contains_key(0));
+	}
+
+	#[benchmark]
+	fn top_up() {
+		let (channel, client, _) = opened::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(client), channel, T::MinDeposit::get());
+	}
+
+	#[benchmark]
+	fn settle() {
+		set_genesis_hash::<T>();
+		let (channel, client, node) = opened::<T>();
+		let genesis = Pallet::<T>::genesis_hash().expect("set above");
+		let cumulative = T::MinDeposit::get();
+		let amount: u128 = cumulative.unique_saturated_into();
+		let call_digest = [7u8; 32];
+		let paid = message::voucher(&genesis, channel, amount, &call_digest);
+		let signature = T::BenchmarkHelper::sign(&client, &paid);
+		let root = [9u8; 32];
+		let settled = message::channel_settlement(&genesis, channel, amount, &root, u32::MAX);
+		let node_signature =
+			sp_io::crypto::sr25519_sign(opg_primitives::NODE_KEY_TYPE, &node, &settled)
+				.expect("the helper generated the node key");
+		let voucher = Voucher { channel, cumulative, call_digest, signature };
+		let settlement = Settlement { node, voucher, root, calls: u32::MAX };
+		#[extrinsic_call]
+		_(RawOrigin::None, settlement, node_signature);
+		assert_eq!(OpenChannels::<T>::get(channel).map(|open| open.claimed), Some(cumulative));
+	}
+
+	#[benchmark]
+	fn close() {
+		let (channel, client, _) = opened::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(client), channel);
+	}
+
+	#[benchmark]
+	fn withdraw() {
+		let (channel, client, _) = opened::<T>();
+		assert_ok!(Pallet::<T>::close(RawOrigin::Signed(client.clone()).into(), channel));
+		let later =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::DisputePeriod::get());
+		frame_system::Pallet::<T>::set_block_number(later);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(client), channel);
+		assert!(!OpenChannels::<T>::contains_key(channel));
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

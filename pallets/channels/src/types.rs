@@ -1,0 +1,59 @@
+//! The channel, the voucher and the settlement, as stored and as submitted.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use opg_primitives::NodeKey;
+use opg_settlement::Hash;
+use scale_info::TypeInfo;
+
+pub use opg_primitives::{Channel, ChannelId};
+
+/// A client's payment on a channel: its account's signature over
+/// `opg_settlement::message::voucher` (genesis, channel, cumulative, call digest).
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
+pub struct Voucher<Balance, Signature> {
+	/// The channel.
+	pub channel: ChannelId,
+	/// Everything paid on the channel so far, this call included.
+	pub cumulative: Balance,
+	/// The digest of the call it pays for (`opg_settlement::channel::call_digest`).
+	pub call_digest: Hash,
+	/// The client account's signature (sr25519, ed25519 or ECDSA on OPG's chains).
+	pub signature: Signature,
+}
+
+/// What a node submits to settle a channel: the highest voucher it holds and the root
+/// over the calls it served since its last settlement, signed by its node key over
+/// `opg_settlement::message::channel_settlement`.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
+pub struct Settlement<Balance, Signature> {
+	/// The node key settling (the channel's).
+	pub node: NodeKey,
+	/// The client's voucher.
+	pub voucher: Voucher<Balance, Signature>,
+	/// The Merkle root over the [`opg_settlement::channel::ServedCall`]s it covers.
+	pub root: Hash,
+	/// How many calls the root covers.
+	pub calls: u32,
+}
+
+/// A settlement as the chain keeps it: anyone holding a served call and its inclusion
+/// proof can check it was settled.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
+pub struct SettledRoot<Balance, BlockNumber> {
+	/// The root over the calls served.
+	pub root: Hash,
+	/// How many calls it covers.
+	pub calls: u32,
+	/// The voucher's cumulative amount settled.
+	pub cumulative: Balance,
+	/// What this settlement moved (node's share and protocol fee together).
+	pub amount: Balance,
+	/// The block it was settled in.
+	pub at: BlockNumber,
+}
