@@ -62,14 +62,14 @@ use sp_runtime::{
 /// Key type of inference node keys in the keystore: `opgn`.
 pub use opg_primitives::NODE_KEY_TYPE;
 /// Offchain storage key (persistent) holding the executor's base URL, UTF-8.
-pub const EXECUTOR_URL_KEY: &[u8] = b"opg::executor-url";
+pub const EXECUTOR_URL_KEY: &[u8] = api::offchain_keys::URL;
 /// Offchain storage key (persistent) holding the bearer token of the executor's node
 /// listener, UTF-8 (set by `opg-node --executor-token-file`), sent with every call.
-pub const EXECUTOR_TOKEN_KEY: &[u8] = b"opg::executor-token";
+pub const EXECUTOR_TOKEN_KEY: &[u8] = api::offchain_keys::TOKEN;
 /// Offchain storage key (persistent) holding the public node key (32 bytes) that the
 /// executor holds itself, in a TEE, and signs with (set by `opg-node
 /// --executor-node-key`). Its results carry the executor's signature, not the keystore's.
-pub const EXECUTOR_NODE_KEY: &[u8] = b"opg::executor-node-key";
+pub const EXECUTOR_NODE_KEY: &[u8] = api::offchain_keys::NODE_KEY;
 /// Offchain storage key of the results this node has submitted and whose deadline has not
 /// passed, so that a result waiting in the pool is not computed again.
 const SUBMITTED_KEY: &[u8] = b"opg::inference::submitted";
@@ -85,6 +85,9 @@ const EXECUTOR_TIMEOUT_MS: u64 = 10_000;
 /// Executor calls kept in flight at once: the executor runs them side by side (TorchScript
 /// requests batch on libtorch) instead of one after another.
 const IN_FLIGHT: usize = 8;
+/// Inline jobs of one model that one executor call carries at most
+/// (`/v1/infer-many`), when more jobs wait than [`IN_FLIGHT`] calls would cover.
+const JOBS_PER_CALL: usize = 64;
 /// How long the worker waits before calling again an executor that answered busy.
 const BUSY_BACKOFF_MS: u64 = 200;
 /// How long one run takes new jobs; it then finishes those it has (each within
@@ -129,6 +132,21 @@ struct Sent {
 	deadline: Timestamp,
 	stored: Option<ContentHash>,
 	zkml: bool,
+	executor_signs: bool,
+}
+
+/// An executor call for one job or for many.
+enum Pending {
+	/// `/v1/infer` or `/v1/prove` for one job.
+	One(Result<Sent, Failure>),
+	/// `/v1/infer-many` for inline jobs of one model.
+	Many(Result<SentMany, Failure>),
+}
+
+/// A call for many jobs sent and not yet answered.
+struct SentMany {
+	pending: http::PendingRequest,
+	deadline: Timestamp,
 	executor_signs: bool,
 }
 
@@ -215,16 +233,49 @@ impl<T: Config> Pallet<T> {
 					break;
 				}
 				// Up to IN_FLIGHT calls go out together; their answers are then taken in order.
-				let window: Vec<_> = queue
-					.drain(..queue.len().min(IN_FLIGHT))
-					.map(|(id, request)| {
+				// When more jobs wait than that, a call carries every waiting inline job of
+				// its model (up to JOBS_PER_CALL): the executor runs them together.
+				let crowded = queue.len() > IN_FLIGHT;
+				let mut window = Vec::new();
+				while window.len() < IN_FLIGHT {
+					let Some((id, request)) = queue.pop_front() else { break };
+					if !crowded || !Self::runs_with_others(id, &request) {
 						let sent = Self::start(url, id, node, &request, executor_signs);
-						(id, request, sent)
+						window.push((alloc::vec![(id, request)], Pending::One(sent)));
+						continue;
+					}
+					let mut jobs = alloc::vec![(id, request)];
+					let mut index = 0;
+					while jobs.len() < JOBS_PER_CALL && index < queue.len() {
+						let (other, next) = &queue[index];
+						if next.model_hash == jobs[0].1.model_hash
+							&& Self::runs_with_others(*other, next)
+						{
+							jobs.extend(queue.remove(index));
+						} else {
+							index += 1;
+						}
+					}
+					let sent = Self::start_many(url, &jobs, executor_signs);
+					window.push((jobs, Pending::Many(sent)));
+				}
+				let answers: Vec<_> = window
+					.into_iter()
+					.flat_map(|(jobs, pending)| {
+						let answers = match pending {
+							Pending::One(sent) => {
+								let id = jobs[0].0;
+								alloc::vec![sent.and_then(|sent| Self::finish(id, sent))]
+							},
+							Pending::Many(sent) => Self::finish_many(sent, jobs.len()),
+						};
+						jobs.into_iter()
+							.zip(answers)
+							.map(|((id, request), answer)| (id, request, answer))
 					})
 					.collect();
 				let mut busy = Vec::new();
-				for (id, request, sent) in window {
-					let answer = sent.and_then(|sent| Self::finish(id, sent));
+				for (id, request, answer) in answers {
 					let (output, proof, executor_signature) = match answer {
 						Ok(answer) => answer,
 						Err(Failure::Busy) => {
@@ -610,6 +661,99 @@ impl<T: Config> Pallet<T> {
 			Some(error) => Err(format!("reading the executor's answer failed: {error:?}")),
 			None => Ok(bytes),
 		}
+	}
+
+	/// Whether request `id` can go to the executor in one call with others of its model:
+	/// an inference (not a proof) on an inline input whose output is not private (a
+	/// private output is kept for its requester alone, which a single call names).
+	fn runs_with_others(id: RequestId, request: &RequestOf<T>) -> bool {
+		request.mode != VerificationMode::Zkml
+			&& request.settlement != SettlementMode::Private
+			&& matches!(Inputs::<T>::get(id), Some(Input::Inline(_)))
+	}
+
+	/// Sends `jobs` (inline, of one model: [`Self::runs_with_others`]) to the executor at
+	/// `url` in one call, without waiting for the answer ([`Self::finish_many`]).
+	fn start_many(
+		url: &str,
+		jobs: &[(RequestId, RequestOf<T>)],
+		executor_signs: bool,
+	) -> Result<SentMany, Failure> {
+		let genesis = Self::genesis_hash().map_err(|_| String::from("genesis hash unknown"))?;
+		let inputs: Vec<(RequestId, Vec<u8>)> = jobs
+			.iter()
+			.map(|(id, _)| match Inputs::<T>::get(id) {
+				Some(Input::Inline(bytes)) => Ok((*id, bytes.into_inner())),
+				_ => Err(Failure::from("input missing")),
+			})
+			.collect::<Result<_, _>>()?;
+		let body = api::encode_jobs(inputs.iter().map(|(id, input)| (*id, &input[..])));
+		let model = &jobs.first().ok_or("no job")?.1.model_hash;
+		let call = api::Call::InferMany { model, genesis: executor_signs.then_some(&genesis) };
+		let (pending, deadline) = Self::send(url, &call.uri(url), body)?;
+		Ok(SentMany { pending, deadline, executor_signs })
+	}
+
+	/// The answers to the `count` jobs [`Self::start_many`] sent, in order: each the output
+	/// bytes, with the executor's signature when it was asked to sign.
+	fn finish_many(
+		sent: Result<SentMany, Failure>,
+		count: usize,
+	) -> Vec<Result<Execution, Failure>> {
+		let all = |failure: &Failure| -> Vec<Result<Execution, Failure>> {
+			(0..count)
+				.map(|_| {
+					Err(match failure {
+						Failure::Busy => Failure::Busy,
+						Failure::Error(reason) => Failure::Error(reason.clone()),
+						Failure::CannotServe(reason, signature) => {
+							Failure::CannotServe(*reason, *signature)
+						},
+					})
+				})
+				.collect()
+		};
+		let answers = sent.and_then(|SentMany { pending, deadline, executor_signs }| {
+			let mut response = Self::wait(pending, deadline)?;
+			if response.code == 503 || response.headers().find("retry-after").is_some() {
+				return Err(Failure::Busy);
+			}
+			let body = Self::read_body(&mut response, deadline, MAX_OUTPUT + 1)?;
+			if response.code != 200 {
+				return Err(format!(
+					"executor answered {}: {}",
+					response.code,
+					String::from_utf8_lossy(&body).trim_end()
+				)
+				.into());
+			}
+			let answers = api::decode_answers(&body)
+				.filter(|answers| answers.len() == count && body.len() <= MAX_OUTPUT)
+				.ok_or("the executor's answer to many jobs is malformed")?;
+			Ok((answers, executor_signs))
+		});
+		let (answers, executor_signs) = match answers {
+			Ok(answers) => answers,
+			Err(failure) => return all(&failure),
+		};
+		answers
+			.into_iter()
+			.map(|answer| match answer.status {
+				200 => match (executor_signs, answer.signature) {
+					(false, _) => Ok((answer.body, None, None)),
+					(true, Some(signature)) => {
+						Ok((answer.body, None, Some(Signature::from_raw(signature))))
+					},
+					(true, None) => Err("the executor signed no result".into()),
+				},
+				503 => Err(Failure::Busy),
+				status => Err(format!(
+					"executor answered {status}: {}",
+					String::from_utf8_lossy(&answer.body).trim_end()
+				)
+				.into()),
+			})
+			.collect()
 	}
 
 	/// Sends request `id` to the executor at `url`, without waiting for the answer

@@ -501,6 +501,59 @@ fn requests_are_served_earliest_deadline_first_and_not_once_due() {
 	});
 }
 
+/// More jobs waiting than calls in flight: the inline jobs of one model go to the executor
+/// in one call (`/v1/infer-many`), each answered on its own; a job the executor refuses
+/// is not submitted and the others settle.
+#[test]
+fn crowded_inline_jobs_of_one_model_go_to_the_executor_in_one_call() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		register_node(1, 1_000);
+		set_executor_url();
+		let ids: Vec<RequestId> = (0..12).map(|_| request(ALICE)).collect();
+		let body = opg_executor_api::encode_jobs(ids.iter().map(|id| (*id, &b"inpt"[..])));
+		let answers: Vec<_> = ids
+			.iter()
+			.map(|id| match *id == ids[3] {
+				true => opg_executor_api::JobAnswer {
+					status: 422,
+					signature: None,
+					body: b"no".to_vec(),
+				},
+				false => opg_executor_api::JobAnswer {
+					status: 200,
+					signature: None,
+					body: b"output".to_vec(),
+				},
+			})
+			.collect();
+		expect_post(
+			&state,
+			format!("/v1/infer-many/0x{}", hex::encode([0xaa; 32])),
+			&body,
+			&opg_executor_api::encode_answers(&answers),
+			&[],
+		);
+		Inference::offchain_worker(1);
+		let settled: Vec<_> = submitted_calls(&pool)
+			.into_iter()
+			.map(|call| match call {
+				Call::submit_result { result, signature } => {
+					assert_ok!(Inference::submit_result(
+						RuntimeOrigin::none(),
+						result.clone(),
+						signature
+					));
+					result.request
+				},
+				other => panic!("unexpected {other:?}"),
+			})
+			.collect();
+		let expected: Vec<_> = ids.iter().copied().filter(|id| *id != ids[3]).collect();
+		assert_eq!(settled, expected);
+	});
+}
+
 /// The pool may answer `Ok` and drop the transaction, and a restarted node's pool is
 /// empty: a result still open `RESUBMIT_AFTER` blocks after it was submitted is sent again.
 #[test]
