@@ -8,6 +8,45 @@ import {
   MODES, OPG, demoInput, publishModel, registerNode, requestInference, setUpServing, verifyResult, waitForResult,
 } from '../tests/node/lib/chain.mjs';
 
+/**
+ * One direct paid call (docs/direct-inference.md): registers the direct executor's node
+ * key (its seed in OPG_DIRECT_KEY_FILE) for `modelId`, tells ./scripts/dev to start the
+ * gateway (OPG_DIRECT_READY), opens a channel from Bob, and calls OPG_DIRECT_URL without
+ * and with a voucher.
+ */
+async function directCall(api, keyring, modelId, say) {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { fromBase64Json, inferPath, openChannel, verifyAnswer, voucherHeader } = await import(
+    '../tests/node/lib/direct.mjs');
+  const { HEADERS } = await import('../tests/node/lib/executor.mjs');
+  const seed = hexToU8a(`0x${readFileSync(process.env.OPG_DIRECT_KEY_FILE, 'utf8').trim()}`);
+  const nodeKey = keyring.addFromSeed(seed);
+  await registerNode(api, keyring, nodeKey, [modelId], MODES.vanilla);
+  writeFileSync(process.env.OPG_DIRECT_READY, String(modelId));
+  const url = `${process.env.OPG_DIRECT_URL}${inferPath(process.env.OPG_MODEL_HASH)}`;
+  const body = demoInput(784, 3);
+  let refused = null;
+  for (let i = 0; i < 120 && !refused; i += 1) {
+    refused = await fetch(url, { method: 'POST', body }).catch(() => null);
+    if (!refused) await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  if (!refused) throw new Error(`no gateway at ${process.env.OPG_DIRECT_URL}`);
+  const required = fromBase64Json(refused.headers.get(HEADERS.paymentRequired));
+  say(`direct call without payment: ${refused.status}, ${required.error}, price ${required.accepts[0].amount}`);
+  const bob = keyring.addFromUri('//Bob');
+  const channel = await openChannel(api, bob, nodeKey.publicKey, 10n * OPG);
+  const voucher = voucherHeader(api, bob, api.genesisHash, channel, OPG, inferPath(process.env.OPG_MODEL_HASH), body);
+  const started = Date.now();
+  const response = await fetch(url, { method: 'POST', body, headers: { [HEADERS.paymentSignature]: voucher } });
+  const output = new Uint8Array(await response.arrayBuffer());
+  const elapsed = Date.now() - started;
+  const verified = verifyAnswer(api.genesisHash, process.env.OPG_MODEL_HASH, inferPath(process.env.OPG_MODEL_HASH),
+    body, output, OPG, response.headers.get(HEADERS.signature), nodeKey.publicKey);
+  const paid = fromBase64Json(response.headers.get(HEADERS.paymentResponse));
+  say(`direct paid call on channel ${channel}: ${response.status} in ${elapsed} ms, output ${u8aToHex(output)}, ` +
+    `charged ${paid.charged}, evidence ${verified ? 'verified' : 'INVALID'}`);
+}
+
 // Run directly by ./scripts/dev: OPG_WS, OPG_MODEL_HASH, OPG_MODEL_SIZE and
 // OPG_VERIFYING_KEY (0x-hex, the model's Groth16 key) in the environment; with
 // OPG_TORCH_HASH and OPG_TORCH_SIZE, a TorchScript model too.
@@ -51,6 +90,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       say(`settled in block ${ran.at}: output [${probabilities.join(', ')}], ` +
         `signature ${verifyResult(ran) ? 'verified' : 'INVALID'}`);
     }
+    if (process.env.OPG_DIRECT_KEY_FILE) await directCall(api, keyring, modelId, say);
     say(`try it: polkadot.js apps → Developer → Extrinsics → inference.request(model ${modelId}, ...)`);
     // The node's off-chain worker keeps the node live (nodeRegistry.submitHeartbeat, signed
     // by the node key in its keystore): nothing more to send.

@@ -36,9 +36,16 @@ pub struct ModelEntry {
 	pub max_batch: usize,
 }
 
-/// The answer of `ModelHubApi::serving(model)` from the node at `rpc` (`http://`, or
+/// How long a call to the node's JSON-RPC may take.
+pub const RPC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The `result` of JSON-RPC `method` with `params` on the node at `rpc` (`http://`, or
 /// `ws://`: a node serves HTTP and WebSocket JSON-RPC on the same port).
-pub async fn model_serving(rpc: &str, model: ModelId) -> Result<ModelServing, String> {
+pub async fn rpc_call(
+	rpc: &str,
+	method: &str,
+	params: serde_json::Value,
+) -> Result<serde_json::Value, String> {
 	let http = match rpc.strip_prefix("ws://") {
 		Some(rest) => format!("http://{rest}"),
 		None => rpc.to_owned(),
@@ -47,12 +54,8 @@ pub async fn model_serving(rpc: &str, model: ModelId) -> Result<ModelServing, St
 	if uri.scheme_str() != Some("http") {
 		return Err(format!("{rpc}: only http:// and ws:// node RPC URLs are supported"));
 	}
-	let request = serde_json::json!({
-		"jsonrpc": "2.0",
-		"id": 1,
-		"method": "state_call",
-		"params": [MODEL_SERVING_CALL, format!("0x{}", hex::encode(model.encode()))],
-	});
+	let request =
+		serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
 	let request = hyper::Request::post(uri)
 		.header(hyper::header::CONTENT_TYPE, "application/json")
 		.body(Full::new(Bytes::from(request.to_string())))
@@ -66,10 +69,60 @@ pub async fn model_serving(rpc: &str, model: ModelId) -> Result<ModelServing, St
 			.map_err(|e| format!("{rpc}: {e}"))?;
 		Ok::<_, String>(body.to_bytes())
 	};
-	let body = tokio::time::timeout(crate::fetch::FETCH_TIMEOUT, call)
+	let body = tokio::time::timeout(RPC_TIMEOUT, call)
 		.await
 		.map_err(|_| format!("{rpc}: timed out"))??;
-	decode_answer(&body, model)
+	let answer: serde_json::Value =
+		serde_json::from_slice(&body).map_err(|e| format!("not a JSON-RPC answer: {e}"))?;
+	if let Some(error) = answer.get("error") {
+		return Err(format!("the node refused {method}: {error}"));
+	}
+	Ok(answer["result"].clone())
+}
+
+/// The SCALE answer of runtime call `call` (`state_call`) with SCALE `args`.
+pub async fn state_call(rpc: &str, call: &str, args: &[u8]) -> Result<Vec<u8>, String> {
+	let params = serde_json::json!([call, format!("0x{}", hex::encode(args))]);
+	let result = rpc_call(rpc, "state_call", params).await?;
+	result
+		.as_str()
+		.and_then(opg_executor_api::parse_hex)
+		.ok_or_else(|| String::from("the JSON-RPC answer has no hex result"))
+}
+
+/// The answer of `ModelHubApi::serving(model)` from the node at `rpc`.
+pub async fn model_serving(rpc: &str, model: ModelId) -> Result<ModelServing, String> {
+	let answer = state_call(rpc, MODEL_SERVING_CALL, &model.encode()).await?;
+	decode_serving(&answer, model)
+}
+
+/// The chain's genesis hash.
+pub async fn genesis_hash(rpc: &str) -> Result<[u8; 32], String> {
+	let result = rpc_call(rpc, "chain_getBlockHash", serde_json::json!([0])).await?;
+	result
+		.as_str()
+		.and_then(opg_executor_api::parse_hash)
+		.ok_or_else(|| String::from("chain_getBlockHash answered no hash"))
+}
+
+/// The number of the node's best block.
+pub async fn best_block(rpc: &str) -> Result<u32, String> {
+	let header = rpc_call(rpc, "chain_getHeader", serde_json::json!([])).await?;
+	header["number"]
+		.as_str()
+		.and_then(|number| u32::from_str_radix(number.trim_start_matches("0x"), 16).ok())
+		.ok_or_else(|| String::from("chain_getHeader answered no block number"))
+}
+
+/// A payment channel as the chain keeps it, decoded off chain.
+pub type ChainChannel = opg_primitives::Channel<[u8; 32], [u8; 32], u128, u32>;
+
+/// Payment channel `id` on the chain at `rpc` (`ChannelsApi::channel`); `None` if it was
+/// never opened or was withdrawn.
+pub async fn channel(rpc: &str, id: u64) -> Result<Option<ChainChannel>, String> {
+	let answer = state_call(rpc, opg_primitives::CHANNEL_CALL, &id.encode()).await?;
+	Option::<ChainChannel>::decode(&mut &answer[..])
+		.map_err(|e| format!("the runtime's channel does not decode: {e}"))
 }
 
 /// The [`ModelServing`] in a JSON-RPC answer to `state_call`.
@@ -83,6 +136,11 @@ pub fn decode_answer(body: &[u8], model: ModelId) -> Result<ModelServing, String
 		.as_str()
 		.and_then(opg_executor_api::parse_hex)
 		.ok_or("the JSON-RPC answer has no hex result")?;
+	decode_serving(&result, model)
+}
+
+/// The [`ModelServing`] in the SCALE answer of [`MODEL_SERVING_CALL`].
+fn decode_serving(result: &[u8], model: ModelId) -> Result<ModelServing, String> {
 	let serving = Option::<ModelServing>::decode(&mut &result[..])
 		.map_err(|e| format!("the runtime's answer does not decode: {e}"))?;
 	serving.ok_or_else(|| format!("model {model} is not published on this chain"))
@@ -143,6 +201,8 @@ mod tests {
 				outputs: vec![tensor(&[1, 4])].try_into().unwrap(),
 			},
 			active: true,
+			price: 0,
+			modes: opg_primitives::VerificationModes(opg_primitives::VerificationModes::VANILLA),
 		}
 	}
 

@@ -283,11 +283,18 @@ pub async fn route_with(
 			Ok(Reply::ok(StatusCode::OK, executor.metrics().render().into_bytes()))
 		},
 		(&Method::POST, Some(Route::Infer(model))) => infer(executor, model, query, body).await,
+		(&Method::POST, Some(Route::InferMany(model))) => {
+			infer_many(executor, model, query, body).await
+		},
 		(&Method::POST, Some(Route::Prove(model))) => prove(executor, model, query, body).await,
 		(&Method::POST, Some(Route::Fetch)) => fetch_url(executor, query).await,
 		(&Method::POST, Some(Route::Attestation)) => attestation(executor, query).await,
 		(&Method::POST, Some(Route::Registration)) => registration(executor, query),
 		(&Method::POST, Some(Route::Heartbeat)) => heartbeat(executor, query),
+		(&Method::POST, Some(Route::ChannelSettlements)) => {
+			channel_settlements(executor, query).await
+		},
+		(&Method::GET, Some(Route::Served(digest))) => served(executor, digest),
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
 		(&Method::PUT, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash).ok_or_else(|| {
@@ -399,6 +406,296 @@ async fn infer(
 		sign(executor, &mut reply, &genesis, request, &model, &input_hash);
 	}
 	Ok(reply)
+}
+
+/// `POST /v1/infer-many/0x{model}[?genesis=0x..]` with many inline inputs
+/// ([`opg_executor_api::encode_jobs`]): each job answered as `POST /v1/infer` would answer
+/// it alone ([`opg_executor_api::encode_answers`]), signed for chain `genesis` when given.
+/// A TorchScript model's jobs go to its batcher together (they run in libtorch batches);
+/// a quantized-integer model's run one after another on one integer-inference place.
+async fn infer_many(
+	executor: &Arc<Executor>,
+	model: &str,
+	query: Option<&str>,
+	body: Bytes,
+) -> Result<Reply, Reply> {
+	let model = model_hash(model)?;
+	let genesis = match query_value(query, query::GENESIS) {
+		None => None,
+		Some(text) => Some(parse_hash(text).ok_or_else(|| {
+			Reply::error(StatusCode::BAD_REQUEST, "the genesis is not a 32-byte hash")
+		})?),
+	};
+	if genesis.is_some() && executor.node_key().is_none() {
+		return Err(Reply::error(
+			StatusCode::NOT_FOUND,
+			"this executor holds no node key (serve --node-key)",
+		));
+	}
+	let jobs = opg_executor_api::decode_jobs(&body).ok_or_else(|| {
+		Reply::error(
+			StatusCode::BAD_REQUEST,
+			"the body is jobs: request id (u64 LE), input length (u32 LE), input",
+		)
+	})?;
+	if jobs.len() > opg_executor_api::MAX_JOBS_PER_CALL {
+		return Err(Reply::error(
+			StatusCode::PAYLOAD_TOO_LARGE,
+			format!("{} jobs per call at most", opg_executor_api::MAX_JOBS_PER_CALL),
+		));
+	}
+	let requests: Vec<(u64, ContentHash)> =
+		jobs.iter().map(|(request, input)| (*request, crate::sha256(input))).collect();
+	let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
+	match executor.torch(&model) {
+		Some(_) => {
+			let running: Vec<_> = jobs
+				.iter()
+				.map(|(_, input)| {
+					let (executor, input) = (executor.clone(), input.to_vec());
+					tokio::spawn(async move {
+						match executor.torch(&model) {
+							Some(serving) => {
+								infer_torch(&executor, &model, serving, input, None).await
+							},
+							None => Err(exec_error(ExecError::ModelNotFound(model))),
+						}
+					})
+				})
+				.collect();
+			for job in running {
+				let reply =
+					job.await.map_err(|e| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e));
+				replies.push(reply.and_then(|reply| reply).unwrap_or_else(|reply| reply));
+			}
+		},
+		None => {
+			if !executor.fetch_missing(&model).await.map_err(exec_error)? {
+				return Err(exec_error(ExecError::ModelNotFound(model)));
+			}
+			let permit = executor
+				.integer_permit()
+				.ok_or_else(|| busy("busy: as many integer inferences as allowed run, retry"))?;
+			let inputs: Vec<Vec<u8>> = jobs.iter().map(|(_, input)| input.to_vec()).collect();
+			let known = executor.clone();
+			let outputs = blocking(move || {
+				let _running = permit;
+				inputs
+					.iter()
+					.map(|input| known.infer_for(&model, InputSource::Inline(input), None))
+					.collect::<Vec<_>>()
+			})
+			.await?;
+			replies.extend(outputs.into_iter().map(|output| match output {
+				Ok(output) => Reply::output(output),
+				Err(error) => exec_error(error),
+			}));
+		},
+	}
+	let answers: Vec<opg_executor_api::JobAnswer> = replies
+		.into_iter()
+		.zip(&requests)
+		.map(|(mut reply, (request, input))| {
+			if let Some(genesis) = &genesis {
+				sign(executor, &mut reply, genesis, *request, &model, input);
+			}
+			let signature = reply
+				.header(header::SIGNATURE)
+				.and_then(opg_executor_api::parse_hex)
+				.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok());
+			opg_executor_api::JobAnswer {
+				status: reply.status.as_u16(),
+				signature,
+				body: reply.body,
+			}
+		})
+		.collect();
+	let mut reply = Reply::ok(StatusCode::OK, opg_executor_api::encode_answers(&answers));
+	if let (Some(_), Some(key)) = (genesis, executor.node_key()) {
+		reply.headers.push((header::NODE, format!("0x{}", hex::encode(key.public()))));
+	}
+	Ok(reply)
+}
+
+/// A direct call on the public listener (`POST /v1/infer/0x{model}`) through the gateway:
+/// a model it offers, paid by a voucher unless its price is zero; the answer carries the
+/// node key's evidence (`opg_settlement::message::direct_answer`) and, when paid,
+/// `PAYMENT-RESPONSE`. See [`crate::payment`].
+pub(crate) async fn paid_infer(
+	executor: &Arc<Executor>,
+	model_text: &str,
+	path: &str,
+	headers: &HeaderMap,
+	body: Bytes,
+) -> Reply {
+	use opg_executor_api::payment;
+	let (Some(gateway), Some(key)) = (executor.gateway(), executor.node_key()) else {
+		return Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the gateway needs the node key");
+	};
+	let model = match model_hash(model_text) {
+		Ok(model) => model,
+		Err(reply) => return reply,
+	};
+	let Some(price) = gateway.price(&model) else {
+		return Reply::error(
+			StatusCode::NOT_FOUND,
+			format!("model 0x{} is not offered for direct calls here", hex::encode(model)),
+		);
+	};
+	let digest = opg_settlement::channel::call_digest(path, &body);
+	let accepted = match price.amount {
+		0 => None,
+		amount => {
+			let header = headers.get(payment::SIGNATURE).and_then(|value| value.to_str().ok());
+			match gateway.accept(header, path, &body, amount, &key.public()).await {
+				Ok(accepted) => Some(accepted),
+				Err((refusal, reason)) => {
+					return payment_required(
+						executor, gateway, &model, price, path, refusal, &reason,
+					)
+				},
+			}
+		},
+	};
+	let mut reply = match infer(executor, model_text, None, body).await {
+		Ok(reply) => reply,
+		Err(reply) => {
+			if let Some(accepted) = &accepted {
+				gateway.give_back(accepted);
+			}
+			return reply;
+		},
+	};
+	let response_digest = crate::sha256(&reply.body);
+	let cumulative = accepted.as_ref().map_or(0, |accepted| accepted.cumulative);
+	let evidence = opg_settlement::message::direct_answer(
+		gateway.genesis(),
+		&model,
+		&digest,
+		&response_digest,
+		cumulative,
+	);
+	reply.headers.push((header::NODE, format!("0x{}", hex::encode(key.public()))));
+	reply
+		.headers
+		.push((header::SIGNATURE, format!("0x{}", hex::encode(key.sign(&evidence)))));
+	let Some(accepted) = accepted else { return reply };
+	let charged = accepted.cumulative - accepted.previous;
+	let call = opg_settlement::channel::ServedCall {
+		call_digest: digest,
+		response_digest,
+		model_hash: model,
+		mode: price.mode,
+		amount: charged,
+	};
+	if let Err(error) = gateway.record(&accepted, &call) {
+		gateway.give_back(&accepted);
+		return Reply::error(
+			StatusCode::INTERNAL_SERVER_ERROR,
+			format!("the call's receipt could not be kept: {error}"),
+		);
+	}
+	let response = serde_json::json!({
+		"success": true,
+		"scheme": payment::SCHEME,
+		"network": format!("0x{}", hex::encode(gateway.genesis())),
+		"channel": accepted.channel.to_string(),
+		"charged": charged.to_string(),
+		"cumulative": accepted.cumulative.to_string(),
+		"remaining": accepted.deposit.saturating_sub(accepted.cumulative).to_string(),
+	});
+	reply.headers.push((payment::RESPONSE, crate::payment::header_value(&response)));
+	reply
+}
+
+/// `402` with `PAYMENT-REQUIRED`: what a call of `model` costs, how to pay it, and why
+/// this call was refused.
+fn payment_required(
+	executor: &Executor,
+	gateway: &crate::payment::Gateway,
+	model: &ContentHash,
+	price: crate::payment::Price,
+	path: &str,
+	refusal: opg_executor_api::payment::Refusal,
+	reason: &str,
+) -> Reply {
+	use opg_executor_api::payment;
+	let node = executor.node_key().map(|key| format!("0x{}", hex::encode(key.public())));
+	let operator = executor.operator().map(|operator| format!("0x{}", hex::encode(operator)));
+	let required = serde_json::json!({
+		"x402Version": payment::X402_VERSION,
+		"error": refusal.code(),
+		"resource": {"url": path, "description": format!("model {}", price.model)},
+		"accepts": [{
+			"scheme": payment::SCHEME,
+			"network": format!("0x{}", hex::encode(gateway.genesis())),
+			"amount": price.amount.to_string(),
+			"asset": "OPG",
+			"payTo": node,
+			"maxTimeoutSeconds": 60,
+			"extra": {
+				"node": node,
+				"operator": operator,
+				"model": price.model,
+				"modelHash": format!("0x{}", hex::encode(model)),
+				"minIncrement": price.amount.to_string(),
+				"open": "channels.open(node, deposit, expiry), then sign opg/channel-voucher/v1",
+			},
+		}],
+	});
+	let mut reply =
+		Reply::error(StatusCode::PAYMENT_REQUIRED, format!("{}: {reason}", refusal.code()));
+	reply.headers.push((payment::REQUIRED, crate::payment::header_value(&required)));
+	reply
+}
+
+/// `POST /v1/channel-settlements?genesis=0x..`: the settlements the gateway's receipts
+/// make now ([`opg_executor_api::encode_offers`]), signed by the node key.
+async fn channel_settlements(executor: &Executor, query: Option<&str>) -> Result<Reply, Reply> {
+	let genesis = query_value(query, query::GENESIS)
+		.and_then(parse_hash)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "expected ?genesis=0x.."))?;
+	let (Some(gateway), Some(key)) = (executor.gateway(), executor.node_key()) else {
+		return Err(Reply::error(StatusCode::NOT_FOUND, "this executor serves no direct calls"));
+	};
+	if *gateway.genesis() != genesis {
+		return Err(Reply::error(StatusCode::CONFLICT, "the gateway serves another chain"));
+	}
+	let offers = gateway.offers(key).await;
+	Ok(Reply::ok(StatusCode::OK, opg_executor_api::encode_offers(&offers)))
+}
+
+/// `GET /v1/served/0x{call digest}`: a served direct call's leaf, the root of the latest
+/// settlement offered over it, and its inclusion proof.
+fn served(executor: &Executor, digest: &str) -> Result<Reply, Reply> {
+	let digest = parse_hash(digest)
+		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "the call digest is not 32 bytes"))?;
+	let gateway = executor.gateway().ok_or_else(|| {
+		Reply::error(StatusCode::NOT_FOUND, "this executor serves no direct calls")
+	})?;
+	let (channel, call, root, proof) = gateway.served(&digest).ok_or_else(|| {
+		Reply::error(StatusCode::NOT_FOUND, "no settlement offered over this call yet")
+	})?;
+	let hex = |bytes: &[u8]| format!("0x{}", hex::encode(bytes));
+	Ok(Reply::json(
+		serde_json::json!({
+			"channel": channel.to_string(),
+			"root": hex(&root),
+			"call": {
+				"callDigest": hex(&call.call_digest),
+				"responseDigest": hex(&call.response_digest),
+				"modelHash": hex(&call.model_hash),
+				"mode": call.mode,
+				"amount": call.amount.to_string(),
+			},
+			"proof": {
+				"index": proof.index,
+				"leafCount": proof.leaf_count,
+				"siblings": proof.siblings.iter().map(|s| hex(s)).collect::<Vec<_>>(),
+			},
+		})
+		.to_string(),
+	))
 }
 
 /// For a stored input found nowhere (`404`, `x-opg-missing: input`) of a job bound to the
@@ -897,12 +1194,15 @@ fn route_name(route: &Route<'_>) -> &'static str {
 		Route::Health => path::HEALTH,
 		Route::Metrics => path::METRICS,
 		Route::Infer(_) => path::INFER,
+		Route::InferMany(_) => path::INFER_MANY,
 		Route::Prove(_) => path::PROVE,
 		Route::SignBatch => path::SIGN_BATCH,
 		Route::Fetch => path::FETCH,
 		Route::Attestation => path::ATTESTATION,
 		Route::Registration => path::REGISTRATION,
 		Route::Heartbeat => path::HEARTBEAT,
+		Route::ChannelSettlements => path::CHANNEL_SETTLEMENTS,
+		Route::Served(_) => path::SERVED,
 		Route::Artifact(_) => path::ARTIFACTS,
 	}
 }
@@ -926,6 +1226,15 @@ async fn body_limit(
 	match (method, route) {
 		(&Method::PUT, Route::Artifact(_)) => MAX_BODY,
 		(&Method::POST, Route::SignBatch) => MAX_BATCH_LEAVES * opg_executor_api::BATCH_LEAF_LEN,
+		(&Method::POST, Route::InferMany(model)) => {
+			// As many jobs as one call carries, each of the model's input length.
+			let Some(model) = parse_hash(model) else { return 0 };
+			let known = executor.clone();
+			let input_len = blocking(move || known.input_len(&model)).await.ok().flatten();
+			input_len.map_or(MAX_INPUT, |len| {
+				opg_executor_api::MAX_JOBS_PER_CALL * (opg_executor_api::JOB_HEADER_LEN + len)
+			})
+		},
 		(&Method::POST, Route::Infer(model) | Route::Prove(model)) => {
 			if query_value(query, query::INPUT).is_some() {
 				return 0;
@@ -988,9 +1297,15 @@ async fn handle(
 			match admitted {
 				Err(reply) => reply,
 				Ok(()) => match read_body(&executor, &parts, &route, body).await {
-					Ok(body) => {
-						route_with(&executor, &parts.method, path, query, &parts.headers, body)
-							.await
+					Ok(body) => match (&*face, route, executor.gateway()) {
+						// The public listener's inference is the paid gateway, when on.
+						(Face::Public, Route::Infer(model), Some(_)) => {
+							paid_infer(&executor, model, path, &parts.headers, body).await
+						},
+						_ => {
+							route_with(&executor, &parts.method, path, query, &parts.headers, body)
+								.await
+						},
 					},
 					Err(reply) => reply,
 				},

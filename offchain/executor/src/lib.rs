@@ -29,6 +29,7 @@ pub mod evidence;
 pub mod fetch;
 pub mod http;
 pub mod metrics;
+pub mod payment;
 pub mod signing;
 pub mod store;
 pub mod torch;
@@ -148,6 +149,7 @@ pub struct Executor {
 	metrics: Arc<Metrics>,
 	proving: Arc<tokio::sync::Semaphore>,
 	integer: Arc<tokio::sync::Semaphore>,
+	gateway: Option<payment::Gateway>,
 }
 
 /// How many proofs and integer inferences run at once at most (each is CPU work on its
@@ -242,7 +244,20 @@ impl Executor {
 			metrics: Arc::default(),
 			proving: Arc::new(tokio::sync::Semaphore::new(Concurrency::default().proving)),
 			integer: Arc::new(tokio::sync::Semaphore::new(Concurrency::default().integer)),
+			gateway: None,
 		}
+	}
+
+	/// Serves direct paid calls on the public listener through `gateway` (which needs the
+	/// node key: its answers carry the key's evidence).
+	pub fn with_gateway(mut self, gateway: payment::Gateway) -> Self {
+		self.gateway = Some(gateway);
+		self
+	}
+
+	/// The direct-call gateway, if this executor offers models to paid calls.
+	pub fn gateway(&self) -> Option<&payment::Gateway> {
+		self.gateway.as_ref()
 	}
 
 	/// Bounds the proofs and integer inferences that run at once.
@@ -296,6 +311,11 @@ impl Executor {
 	pub fn with_node_key(mut self, key: NodeKey) -> Self {
 		self.node_key = Some(key);
 		self
+	}
+
+	/// Where the TEE attestation of the node key comes from, in TEE mode.
+	pub fn evidence(&self) -> Option<&evidence::EvidenceSource> {
+		self.evidence.as_ref()
 	}
 
 	/// Produces attestation documents for its node key from `source`.
@@ -560,6 +580,8 @@ impl Executor {
 
 #[cfg(test)]
 mod exposure_tests;
+#[cfg(test)]
+mod payment_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

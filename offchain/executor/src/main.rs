@@ -120,6 +120,12 @@ enum Command {
 		/// `/v1/registration` signs the node key's registration for it alone.
 		#[arg(long)]
 		operator: Option<String>,
+		/// A model hub model (by id) this executor serves to direct paid calls on its public
+		/// listener, at the chain's price (repeatable): `POST /v1/infer/0x{hash}` then
+		/// answers 402 without a payment-channel voucher (see docs/direct-inference.md).
+		/// Needs --chain-rpc, --public-listen and the node key (--node-key or --evidence).
+		#[arg(long = "direct-model", value_name = "ID", requires_all = ["chain_rpc", "public_listen"])]
+		direct_models: Vec<u32>,
 	},
 	/// Add a file to the artifact store; prints its hash and size (what the model hub records).
 	Put {
@@ -252,6 +258,7 @@ fn main() -> Result<()> {
 			node_key,
 			evidence,
 			operator,
+			direct_models,
 		} => {
 			let token = node_token_file.as_deref().map(read_token).transpose()?;
 			anyhow::ensure!(
@@ -322,6 +329,37 @@ fn main() -> Result<()> {
 					)?;
 					tracing::info!(model = %model.hash, device = %torch::device_name(device), "serving a TorchScript model");
 				}
+			}
+			if !direct_models.is_empty() {
+				let key = executor
+					.node_key()
+					.context("--direct-model needs the node key: --node-key or --evidence")?;
+				let tee = executor.evidence().is_some();
+				let rpc = chain_rpc.clone().context("--direct-model needs --chain-rpc")?;
+				let genesis =
+					runtime.block_on(chain::genesis_hash(&rpc)).map_err(anyhow::Error::msg)?;
+				let mut prices = std::collections::HashMap::new();
+				for model in direct_models {
+					let serving = runtime
+						.block_on(chain::model_serving(&rpc, model))
+						.map_err(anyhow::Error::msg)?;
+					let price = opg_executor::payment::Price {
+						model,
+						amount: serving.price,
+						// The evidence the answers carry: TEE-bound in TEE mode.
+						mode: u8::from(tee),
+					};
+					tracing::info!(model, hash = %format!("0x{}", hex::encode(serving.artifact_hash)), price = %serving.price, node = %format!("0x{}", hex::encode(key.public())), "offering the model to direct paid calls");
+					prices.insert(serving.artifact_hash, price);
+				}
+				let gateway = opg_executor::payment::Gateway::open(
+					genesis,
+					rpc,
+					prices,
+					&store.join("gateway"),
+				)
+				.context("cannot open the gateway's journals")?;
+				executor = executor.with_gateway(gateway);
 			}
 			let executor = Arc::new(executor);
 			runtime.block_on(async move {

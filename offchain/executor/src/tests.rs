@@ -449,3 +449,84 @@ fn a_stored_input_not_matching_the_callers_commitment_is_declined_not_proven() {
 	assert_ne!(reply.status, StatusCode::CONFLICT);
 	assert_eq!(reply.header("x-opg-signature"), None);
 }
+
+/// One call for many jobs: each job answered as its own `/v1/infer` call would be, each
+/// result signed for its request, a wrong input refused on its own without sinking the
+/// others, and the signed results accepted into a batch root.
+#[test]
+fn many_jobs_in_one_call_are_answered_as_their_single_calls() {
+	use opg_executor_api::{decode_answers, encode_jobs};
+	let store = temp_store("infer-many");
+	let (hash, model) = demo(&store);
+	let key = crate::signing::NodeKey::from_seed(&[6; 32]);
+	let public = key.public();
+	let executor = Arc::new(Executor::new(store, None).with_node_key(key));
+	let genesis = [0x42u8; 32];
+	let inputs: Vec<Vec<u8>> = (0..5u8).map(|n| (0..8u8).map(|i| i ^ n).collect()).collect();
+	let mut jobs: Vec<(u64, &[u8])> = inputs
+		.iter()
+		.enumerate()
+		.map(|(n, input)| (10 + n as u64, &input[..]))
+		.collect();
+	jobs.insert(2, (99, &b"short"[..]));
+	let path = format!("/v1/infer-many/0x{}", hex::encode(hash));
+	let query = format!("genesis=0x{}", hex::encode(genesis));
+	let reply = call(&executor, &Method::POST, &path, Some(&query), &encode_jobs(jobs.clone()));
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	assert_eq!(reply.header("x-opg-node"), Some(format!("0x{}", hex::encode(public)).as_str()));
+	let answers = decode_answers(&reply.body).unwrap();
+	assert_eq!(answers.len(), jobs.len());
+	let mut leaves = Vec::new();
+	for ((request, input), answer) in jobs.iter().zip(&answers) {
+		if *request == 99 {
+			assert_eq!(answer.status, 422, "a wrong input length is refused as alone");
+			assert_eq!(answer.signature, None);
+			continue;
+		}
+		assert_eq!(answer.status, 200);
+		assert_eq!(answer.body, model.evaluate_bytes(input).unwrap());
+		let single = call(
+			&executor,
+			&Method::POST,
+			&format!("/v1/infer/0x{}", hex::encode(hash)),
+			None,
+			input,
+		);
+		assert_eq!(single.body, answer.body, "the same output as a single call");
+		let message = opg_settlement::message::result(
+			&genesis,
+			*request,
+			&hash,
+			&sha256(input),
+			&sha256(&answer.body),
+		);
+		assert!(crate::signing::verify(&public, &message, &answer.signature.unwrap()));
+		leaves.push((*request, sha256(input), sha256(&answer.body)));
+	}
+	let signed = call(
+		&executor,
+		&Method::POST,
+		"/v1/sign-batch",
+		Some(&query),
+		&opg_executor_api::encode_leaves(leaves),
+	);
+	assert_eq!(signed.status, StatusCode::OK, "the executor recorded what it signed");
+
+	// Unsigned without a genesis; a malformed body, a keyless signer and an unknown model
+	// are refused whole.
+	let unsigned = call(&executor, &Method::POST, &path, None, &encode_jobs(jobs[..1].to_vec()));
+	assert_eq!(decode_answers(&unsigned.body).unwrap()[0].signature, None);
+	let truncated = encode_jobs(jobs.clone());
+	let truncated = &truncated[..truncated.len() - 1];
+	assert_eq!(
+		call(&executor, &Method::POST, &path, None, truncated).status,
+		StatusCode::BAD_REQUEST
+	);
+	let keyless = Arc::new(Executor::new(executor.store().clone(), None));
+	let reply =
+		call(&keyless, &Method::POST, &path, Some(&query), &encode_jobs(jobs[..1].to_vec()));
+	assert_eq!(reply.status, StatusCode::NOT_FOUND);
+	let unknown = format!("/v1/infer-many/0x{}", hex::encode([7u8; 32]));
+	let reply = call(&executor, &Method::POST, &unknown, None, &encode_jobs(jobs[..1].to_vec()));
+	assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}

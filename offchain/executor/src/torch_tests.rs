@@ -622,3 +622,50 @@ fn tensors(
 ) -> opg_primitives::BoundedVec<TensorSpec, opg_primitives::MaxTensors> {
 	opg_primitives::BoundedVec::truncate_from(vec![TensorSpec::new(shape, dtype).unwrap()])
 }
+
+/// One call for many TorchScript jobs: they reach libtorch together, and each output is
+/// the single run's.
+#[test]
+fn many_torchscript_jobs_in_one_call_run_as_batches() {
+	use opg_executor_api::{decode_answers, encode_jobs};
+	let fixture = fixture();
+	let store = temp_store("torch-infer-many");
+	let hash = store.put(&fixture.model).unwrap();
+	let mut executor = Executor::new(store, None);
+	let limits = BatchLimits { queue: 16, max_batch: 8, window: Duration::from_millis(50) };
+	executor
+		.serve_torch(hash, fixture.config.schema.clone(), device(), limits)
+		.unwrap();
+	let executor = Arc::new(executor);
+	let jobs: Vec<(u64, &[u8])> = fixture
+		.inputs
+		.iter()
+		.enumerate()
+		.map(|(n, input)| (n as u64, &input[..]))
+		.collect();
+	let path = format!("/v1/infer-many/0x{}", hex::encode(hash));
+	let reply = call(&executor, &Method::POST, &path, None, &encode_jobs(jobs));
+	assert_eq!(reply.status, StatusCode::OK);
+	let answers = decode_answers(&reply.body).unwrap();
+	assert_eq!(answers.len(), fixture.inputs.len());
+	for (answer, expected) in answers.iter().zip(&fixture.expected) {
+		assert_eq!(answer.status, 200);
+		assert_close(&floats(&answer.body), expected);
+	}
+	let metrics = executor.metrics().render();
+	let batches: usize = metrics
+		.lines()
+		.find_map(|line| {
+			line.strip_prefix("opg_executor_batch_size_count")?
+				.rsplit(' ')
+				.next()?
+				.parse()
+				.ok()
+		})
+		.unwrap();
+	assert!(
+		batches < fixture.inputs.len(),
+		"{} jobs ran in {batches} batches",
+		fixture.inputs.len()
+	);
+}

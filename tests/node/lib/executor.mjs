@@ -16,6 +16,9 @@ export const PATHS = {
   attestation: '/v1/attestation',
   registration: '/v1/registration',
   artifacts: '/v1/artifacts',
+  inferMany: '/v1/infer-many',
+  channelSettlements: '/v1/channel-settlements',
+  served: '/v1/served',
 };
 
 export const HEADERS = {
@@ -32,6 +35,10 @@ export const HEADERS = {
   account: 'x-opg-account',
   notAfter: 'x-opg-not-after',
   authorization: 'authorization',
+  // x402 v2's payment headers (opg_executor_api::payment).
+  paymentRequired: 'payment-required',
+  paymentSignature: 'payment-signature',
+  paymentResponse: 'payment-response',
 };
 
 /** The `authorization` value that carries the node listener's token. */
@@ -55,6 +62,7 @@ export function uris(base) {
     registration: (genesis) => `${base}${PATHS.registration}${query({ genesis })}`,
     artifact: (hash) => `${base}${PATHS.artifacts}/${hash}`,
     fetch: (url) => `${base}${PATHS.fetch}${query({ url: encodeURIComponent(url) })}`,
+    served: (callDigest) => `${base}${PATHS.served}/${callDigest}`,
   };
 }
 

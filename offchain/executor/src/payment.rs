@@ -1,0 +1,534 @@
+//! Direct paid calls: the gateway on the executor's public listener.
+//!
+//! A client calls `POST /v1/infer/0x{model}` of a model this executor offers
+//! ([`Gateway::price`], the model hub's price). Without a valid voucher the answer is
+//! `402` with `PAYMENT-REQUIRED` (what to pay, and why the call was refused); with one in
+//! `PAYMENT-SIGNATURE` the call is served at once, its answer carries `PAYMENT-RESPONSE`
+//! and the node key's evidence. Names and encodings are `opg_executor_api::payment`'s.
+//!
+//! A voucher is accepted when it is for this chain, its channel (read from the chain,
+//! `ChannelsApi::channel`, cached for [`CHANNEL_TTL`]) pays this executor's node key, is
+//! open and far enough from its expiry to settle ([`EXPIRY_MARGIN`]), its cumulative
+//! amount adds at least the price to the highest this node accepted on the channel
+//! without exceeding the deposit, and the channel's client signed it over this call's
+//! digest. Accepting it raises the channel's accepted total before the model runs, under
+//! one lock: a replayed voucher never pays twice, and two calls never spend the same
+//! increment. A call that fails gives its increment back.
+//!
+//! Every paid call's receipt (the voucher and the served call's leaf) is appended to a
+//! journal in the store folder before the answer leaves, so that a restart loses no
+//! earned payment; [`Gateway::offers`] turns the receipts of each channel into one
+//! settlement (the latest voucher, the root over the calls, the node key's signature),
+//! which the node's off-chain worker submits; receipts are dropped once the chain shows
+//! them claimed. The calls of every offered root are kept for [`Gateway::served`]: a
+//! client proves with them that its call was settled.
+
+use crate::{chain, signing::NodeKey, ContentHash};
+use opg_executor_api::payment::{self, Refusal};
+use opg_settlement::{channel::ServedCall, merkle, message};
+use serde::{Deserialize, Serialize};
+use std::{
+	collections::HashMap,
+	io::Write,
+	path::{Path, PathBuf},
+	sync::Mutex,
+	time::{Duration, Instant},
+};
+
+/// How long a channel read from the chain is trusted (a block is 6 s): a top-up or a
+/// close shows within it. A close leaves the node its dispute period to settle in.
+pub const CHANNEL_TTL: Duration = Duration::from_secs(2);
+
+/// Blocks before a channel's expiry from which it takes no more calls: the node's worker
+/// must settle before the client may withdraw.
+pub const EXPIRY_MARGIN: u32 = 20;
+
+/// What a model costs per call, as the model hub publishes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Price {
+	/// The model hub's id.
+	pub model: u32,
+	/// The price of one call, in the chain's smallest unit.
+	pub amount: u128,
+	/// The evidence this executor gives: `VerificationMode`'s index (0 vanilla, 1 TEE).
+	pub mode: u8,
+}
+
+/// A voucher as `PAYMENT-SIGNATURE` carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaidVoucher {
+	/// The channel.
+	pub channel: u64,
+	/// Everything paid on the channel so far, this call included.
+	pub cumulative: u128,
+	/// The client account's SCALE-encoded `MultiSignature`.
+	pub signature: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct PaymentPayload {
+	#[serde(rename = "x402Version")]
+	version: u32,
+	scheme: String,
+	network: String,
+	payload: VoucherJson,
+}
+
+#[derive(Deserialize)]
+struct VoucherJson {
+	channel: serde_json::Value,
+	cumulative: String,
+	signature: String,
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+	use base64::Engine;
+	base64::engine::general_purpose::STANDARD.decode(text.trim()).ok()
+}
+
+/// The base64 (standard, padded) of `json`'s text: a payment header's value.
+pub fn header_value(json: &serde_json::Value) -> String {
+	use base64::Engine;
+	base64::engine::general_purpose::STANDARD.encode(json.to_string())
+}
+
+/// The voucher of a `PAYMENT-SIGNATURE` value, for chain `genesis`.
+pub fn parse_voucher(header: &str, genesis: &[u8; 32]) -> Result<PaidVoucher, Refusal> {
+	let bytes = base64_decode(header).ok_or(Refusal::MalformedVoucher)?;
+	let payload: PaymentPayload =
+		serde_json::from_slice(&bytes).map_err(|_| Refusal::MalformedVoucher)?;
+	if payload.version != payment::X402_VERSION || payload.scheme != payment::SCHEME {
+		return Err(Refusal::MalformedVoucher);
+	}
+	if opg_executor_api::parse_hash(&payload.network) != Some(*genesis) {
+		return Err(Refusal::WrongNetwork);
+	}
+	let channel = match &payload.payload.channel {
+		serde_json::Value::Number(number) => number.as_u64(),
+		serde_json::Value::String(text) => text.parse().ok(),
+		_ => None,
+	}
+	.ok_or(Refusal::MalformedVoucher)?;
+	let cumulative = payload.payload.cumulative.parse().map_err(|_| Refusal::MalformedVoucher)?;
+	let signature =
+		opg_executor_api::parse_hex(&payload.payload.signature).ok_or(Refusal::MalformedVoucher)?;
+	Ok(PaidVoucher { channel, cumulative, signature })
+}
+
+fn blake2_256(data: &[u8]) -> [u8; 32] {
+	use blake2::{digest::consts::U32, Blake2b, Digest};
+	Blake2b::<U32>::digest(data).into()
+}
+
+/// Whether `signature`, a SCALE-encoded `MultiSignature` (ed25519, sr25519 or ECDSA), is
+/// `account`'s (an `AccountId32`) over `message`, as the runtime checks it.
+pub fn verify_account(account: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
+	match signature.split_first() {
+		Some((0, raw)) => {
+			let (Ok(raw), Ok(key)) =
+				(<[u8; 64]>::try_from(raw), ed25519_dalek::VerifyingKey::from_bytes(account))
+			else {
+				return false;
+			};
+			key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&raw)).is_ok()
+		},
+		Some((1, raw)) => <[u8; 64]>::try_from(raw)
+			.is_ok_and(|raw| crate::signing::verify(account, message, &raw)),
+		Some((2, raw)) => {
+			let Ok(raw) = <[u8; 65]>::try_from(raw) else { return false };
+			let (Ok(signature), Some(recovery)) = (
+				k256::ecdsa::Signature::from_slice(&raw[..64]),
+				k256::ecdsa::RecoveryId::from_byte(raw[64] % 27),
+			) else {
+				return false;
+			};
+			let prehash = blake2_256(message);
+			let Ok(key) =
+				k256::ecdsa::VerifyingKey::recover_from_prehash(&prehash, &signature, recovery)
+			else {
+				return false;
+			};
+			blake2_256(key.to_encoded_point(true).as_bytes()) == *account
+		},
+		_ => false,
+	}
+}
+
+/// One paid call as the journal keeps it until it is settled.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct Receipt {
+	channel: u64,
+	/// Decimal.
+	cumulative: String,
+	/// 0x-hex.
+	voucher_digest: String,
+	/// 0x-hex of the SCALE `MultiSignature`.
+	signature: String,
+	/// 0x-hex.
+	call_digest: String,
+	/// 0x-hex.
+	response_digest: String,
+	/// 0x-hex.
+	model_hash: String,
+	mode: u8,
+	/// Decimal.
+	amount: String,
+}
+
+impl Receipt {
+	fn cumulative(&self) -> u128 {
+		self.cumulative.parse().unwrap_or(0)
+	}
+
+	fn served(&self) -> Option<ServedCall> {
+		Some(ServedCall {
+			call_digest: opg_executor_api::parse_hash(&self.call_digest)?,
+			response_digest: opg_executor_api::parse_hash(&self.response_digest)?,
+			model_hash: opg_executor_api::parse_hash(&self.model_hash)?,
+			mode: self.mode,
+			amount: self.amount.parse().ok()?,
+		})
+	}
+}
+
+/// A settlement root offered, with its calls: what [`Gateway::served`] proves from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Offered {
+	channel: u64,
+	/// 0x-hex.
+	root: String,
+	/// Decimal.
+	cumulative: String,
+	receipts: Vec<Receipt>,
+}
+
+/// What the gateway knows of one channel.
+#[derive(Default)]
+struct Book {
+	/// The highest cumulative amount accepted (or claimed on chain).
+	accepted: u128,
+	/// Paid calls not yet known settled.
+	receipts: Vec<Receipt>,
+	/// The chain's channel, the best block then, and when it was read.
+	chain: Option<(Option<chain::ChainChannel>, u32, Instant)>,
+}
+
+/// A voucher accepted for one call: what to answer, and what to give back if the call
+/// fails.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+	/// The channel.
+	pub channel: u64,
+	/// The voucher's cumulative amount.
+	pub cumulative: u128,
+	/// The accepted total before it.
+	pub previous: u128,
+	/// The channel's deposit.
+	pub deposit: u128,
+	/// The client's signature of the voucher (SCALE `MultiSignature`).
+	pub signature: Vec<u8>,
+}
+
+/// The gateway: prices, channels, receipts.
+pub struct Gateway {
+	genesis: [u8; 32],
+	rpc: String,
+	prices: HashMap<ContentHash, Price>,
+	books: Mutex<HashMap<u64, Book>>,
+	offered: Mutex<Vec<Offered>>,
+	journal: PathBuf,
+	offered_journal: PathBuf,
+}
+
+/// A refusal and what to tell the client.
+pub type Refused = (Refusal, String);
+
+impl Gateway {
+	/// A gateway for chain `genesis` read at `rpc`, offering the models of `prices`,
+	/// keeping its journals in `dir` (reloaded from there).
+	pub fn open(
+		genesis: [u8; 32],
+		rpc: String,
+		prices: HashMap<ContentHash, Price>,
+		dir: &Path,
+	) -> std::io::Result<Self> {
+		std::fs::create_dir_all(dir)?;
+		let journal = dir.join("receipts.jsonl");
+		let offered_journal = dir.join("offered.jsonl");
+		let mut books: HashMap<u64, Book> = HashMap::new();
+		for receipt in read_lines::<Receipt>(&journal)? {
+			let book = books.entry(receipt.channel).or_default();
+			book.accepted = book.accepted.max(receipt.cumulative());
+			book.receipts.push(receipt);
+		}
+		let offered = read_lines::<Offered>(&offered_journal)?;
+		Ok(Self {
+			genesis,
+			rpc,
+			prices,
+			books: Mutex::new(books),
+			offered: Mutex::new(offered),
+			journal,
+			offered_journal,
+		})
+	}
+
+	/// The chain this gateway takes vouchers for.
+	pub fn genesis(&self) -> &[u8; 32] {
+		&self.genesis
+	}
+
+	/// What a call of model `hash` costs, if this executor offers it.
+	pub fn price(&self, hash: &ContentHash) -> Option<Price> {
+		self.prices.get(hash).copied()
+	}
+
+	/// Channel `id` as the chain has it (cached for [`CHANNEL_TTL`]) and the best block.
+	async fn chain_channel(&self, id: u64) -> Result<(Option<chain::ChainChannel>, u32), String> {
+		let cached =
+			self.books.lock().expect("no panic holds the lock").get(&id).and_then(|book| {
+				book.chain
+					.as_ref()
+					.filter(|(_, _, at)| at.elapsed() < CHANNEL_TTL)
+					.map(|(channel, block, _)| (channel.clone(), *block))
+			});
+		if let Some(cached) = cached {
+			return Ok(cached);
+		}
+		let (channel, block) =
+			tokio::try_join!(chain::channel(&self.rpc, id), chain::best_block(&self.rpc))?;
+		let mut books = self.books.lock().expect("no panic holds the lock");
+		let book = books.entry(id).or_default();
+		book.chain = Some((channel.clone(), block, Instant::now()));
+		Ok((channel, block))
+	}
+
+	/// Accepts `header`'s voucher for a call of `path` with `body` costing `price`, paying
+	/// `node`: raises the channel's accepted total, or says why not.
+	pub async fn accept(
+		&self,
+		header: Option<&str>,
+		path: &str,
+		body: &[u8],
+		price: u128,
+		node: &[u8; 32],
+	) -> Result<Accepted, Refused> {
+		let header = header.ok_or((Refusal::PaymentRequired, "send a voucher".into()))?;
+		let voucher = parse_voucher(header, &self.genesis).map_err(|refusal| {
+			(refusal, "PAYMENT-SIGNATURE is not an opg-channel voucher".into())
+		})?;
+		let (channel, block) = self
+			.chain_channel(voucher.channel)
+			.await
+			.map_err(|e| (Refusal::UnknownChannel, format!("the chain could not be read: {e}")))?;
+		let channel = channel.ok_or_else(|| {
+			(Refusal::UnknownChannel, format!("no channel {} on chain", voucher.channel))
+		})?;
+		if channel.node != *node {
+			return Err((Refusal::WrongPayee, "the channel pays another node".into()));
+		}
+		if channel.closes_at.is_some() {
+			return Err((Refusal::ChannelClosing, "the channel is closing".into()));
+		}
+		if block.saturating_add(EXPIRY_MARGIN) >= channel.expiry {
+			return Err((
+				Refusal::ChannelExpired,
+				format!("the channel expires at block {}", channel.expiry),
+			));
+		}
+		let digest = opg_settlement::channel::call_digest(path, body);
+		let signed = message::voucher(&self.genesis, voucher.channel, voucher.cumulative, &digest);
+		if !verify_account(&channel.client, &signed, &voucher.signature) {
+			return Err((
+				Refusal::WrongSigner,
+				"the voucher is not the channel client's signature over this call".into(),
+			));
+		}
+		let mut books = self.books.lock().expect("no panic holds the lock");
+		let book = books.entry(voucher.channel).or_default();
+		book.accepted = book.accepted.max(channel.claimed);
+		let previous = book.accepted;
+		if voucher.cumulative <= previous {
+			return Err((
+				Refusal::NotAboveLast,
+				format!("the channel's cumulative total is already {previous}"),
+			));
+		}
+		if voucher.cumulative > channel.deposit {
+			return Err((
+				Refusal::AboveDeposit,
+				format!("the channel's deposit is {}", channel.deposit),
+			));
+		}
+		if voucher.cumulative - previous < price {
+			return Err((
+				Refusal::BelowPrice,
+				format!("the call costs {price}: pay at least {}", previous + price),
+			));
+		}
+		book.accepted = voucher.cumulative;
+		Ok(Accepted {
+			channel: voucher.channel,
+			cumulative: voucher.cumulative,
+			previous,
+			deposit: channel.deposit,
+			signature: voucher.signature,
+		})
+	}
+
+	/// Gives back the increment of a call that failed (unless a later one was accepted).
+	pub fn give_back(&self, accepted: &Accepted) {
+		let mut books = self.books.lock().expect("no panic holds the lock");
+		if let Some(book) = books.get_mut(&accepted.channel) {
+			if book.accepted == accepted.cumulative {
+				book.accepted = accepted.previous;
+			}
+		}
+	}
+
+	/// Records the receipt of a served call (journal first): what the node settles later.
+	pub fn record(&self, accepted: &Accepted, call: &ServedCall) -> std::io::Result<()> {
+		let receipt = Receipt {
+			channel: accepted.channel,
+			cumulative: accepted.cumulative.to_string(),
+			voucher_digest: hex0x(&call.call_digest),
+			signature: hex0x(&accepted.signature),
+			call_digest: hex0x(&call.call_digest),
+			response_digest: hex0x(&call.response_digest),
+			model_hash: hex0x(&call.model_hash),
+			mode: call.mode,
+			amount: call.amount.to_string(),
+		};
+		let mut books = self.books.lock().expect("no panic holds the lock");
+		append_line(&self.journal, &receipt)?;
+		books.entry(accepted.channel).or_default().receipts.push(receipt);
+		Ok(())
+	}
+
+	/// One settlement per channel with calls not yet known settled: the latest voucher,
+	/// the root over the calls, `key`'s signature. Receipts the chain shows claimed (or
+	/// whose channel is gone) are dropped first.
+	pub async fn offers(&self, key: &NodeKey) -> Vec<opg_executor_api::SettlementOffer> {
+		let channels: Vec<u64> = {
+			let books = self.books.lock().expect("no panic holds the lock");
+			books
+				.iter()
+				.filter(|(_, book)| !book.receipts.is_empty())
+				.map(|(id, _)| *id)
+				.collect()
+		};
+		let mut chain_state = HashMap::new();
+		for id in channels {
+			match chain::channel(&self.rpc, id).await {
+				Ok(channel) => {
+					chain_state.insert(id, channel);
+				},
+				Err(error) => tracing::warn!(channel = id, %error, "channel not read"),
+			}
+		}
+		let mut offers = Vec::new();
+		let mut books = self.books.lock().expect("no panic holds the lock");
+		let mut changed = false;
+		for (id, channel) in chain_state {
+			let Some(book) = books.get_mut(&id) else { continue };
+			let before = book.receipts.len();
+			match &channel {
+				Some(channel) => book.receipts.retain(|r| r.cumulative() > channel.claimed),
+				None => book.receipts.clear(),
+			}
+			changed |= book.receipts.len() != before;
+			let Some(latest) = book.receipts.iter().max_by_key(|r| r.cumulative()).cloned() else {
+				continue;
+			};
+			let calls: Vec<ServedCall> = book.receipts.iter().filter_map(Receipt::served).collect();
+			let Some(root) = merkle::root(&calls) else { continue };
+			let (Some(call_digest), Some(signature)) = (
+				opg_executor_api::parse_hash(&latest.voucher_digest),
+				opg_executor_api::parse_hex(&latest.signature),
+			) else {
+				continue;
+			};
+			let cumulative = latest.cumulative();
+			let count = calls.len() as u32;
+			let settled = message::channel_settlement(&self.genesis, id, cumulative, &root, count);
+			offers.push(opg_executor_api::SettlementOffer {
+				channel: id,
+				cumulative,
+				call_digest,
+				voucher_signature: signature,
+				node: key.public(),
+				root,
+				calls: count,
+				node_signature: key.sign(&settled),
+			});
+			let offered = Offered {
+				channel: id,
+				root: hex0x(&root),
+				cumulative: cumulative.to_string(),
+				receipts: book.receipts.clone(),
+			};
+			let _ = append_line(&self.offered_journal, &offered);
+			self.offered.lock().expect("no panic holds the lock").push(offered);
+		}
+		if changed {
+			let all: Vec<&Receipt> = books.values().flat_map(|book| &book.receipts).collect();
+			if let Err(error) = rewrite_lines(&self.journal, &all) {
+				tracing::warn!(%error, "the receipts journal was not compacted");
+			}
+		}
+		offers
+	}
+
+	/// The latest offered settlement covering call `digest`: its channel, leaf, root and
+	/// the leaf's inclusion proof.
+	pub fn served(&self, digest: &[u8; 32]) -> Option<(u64, ServedCall, [u8; 32], merkle::Proof)> {
+		let offered = self.offered.lock().expect("no panic holds the lock");
+		offered.iter().rev().find_map(|batch| {
+			let calls: Vec<ServedCall> =
+				batch.receipts.iter().filter_map(Receipt::served).collect();
+			let index = calls.iter().position(|call| call.call_digest == *digest)?;
+			let root = opg_executor_api::parse_hash(&batch.root)?;
+			Some((batch.channel, calls[index], root, merkle::proof(&calls, index)?))
+		})
+	}
+}
+
+fn hex0x(bytes: &[u8]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+fn read_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> std::io::Result<Vec<T>> {
+	match std::fs::read_to_string(path) {
+		Ok(text) => Ok(text
+			.lines()
+			.filter_map(|line| match serde_json::from_str(line) {
+				Ok(value) => Some(value),
+				Err(error) => {
+					// A line cut short by a crash: the rest is still read.
+					tracing::warn!(path = %path.display(), %error, "a journal line is unreadable");
+					None
+				},
+			})
+			.collect()),
+		Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+		Err(error) => Err(error),
+	}
+}
+
+fn append_line<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+	let mut line = serde_json::to_string(value).map_err(std::io::Error::other)?;
+	line.push('\n');
+	let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+	file.write_all(line.as_bytes())
+}
+
+fn rewrite_lines<T: Serialize>(path: &Path, values: &[T]) -> std::io::Result<()> {
+	let temporary = path.with_extension("tmp");
+	let mut text = String::new();
+	for value in values {
+		text.push_str(&serde_json::to_string(value).map_err(std::io::Error::other)?);
+		text.push('\n');
+	}
+	std::fs::write(&temporary, text)?;
+	std::fs::rename(&temporary, path)
+}
