@@ -58,7 +58,7 @@ pub mod path {
 	pub const ARTIFACTS: &str = "/v1/artifacts";
 	/// `POST /v1/channel-settlements?genesis=0x..`: per payment channel with calls served
 	/// and not yet settled, the latest voucher and the node key's signature over the root
-	/// of those calls ([`encode_offers`]), for the node's worker to submit.
+	/// of those calls ([`encode_offers`](super::encode_offers)), for the node's worker to submit.
 	pub const CHANNEL_SETTLEMENTS: &str = "/v1/channel-settlements";
 	/// `GET /v1/served/0x{call digest}`: a served direct call's leaf, the root of the
 	/// settlement that covers it and its inclusion proof (JSON), to check on chain with

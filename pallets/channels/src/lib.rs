@@ -87,6 +87,10 @@ pub mod pallet {
 	pub type SettlementOf<T> = Settlement<BalanceOf<T>, <T as Config>::ClientSignature>;
 	/// A settlement as kept.
 	pub type SettledRootOf<T> = SettledRoot<BalanceOf<T>, BlockNumberFor<T>>;
+	/// A settlement that passed [`Pallet::check_settlement`]: its channel, what it moves and
+	/// the operator it pays.
+	pub type CheckedSettlement<T> =
+		(ChannelOf<T>, BalanceOf<T>, <T as frame_system::Config>::AccountId);
 
 	/// Default configurations of this pallet.
 	pub mod config_preludes {
@@ -554,7 +558,7 @@ pub mod pallet {
 		pub fn check_settlement(
 			settlement: &SettlementOf<T>,
 			signature: &sp_core::sr25519::Signature,
-		) -> Result<(ChannelOf<T>, BalanceOf<T>, T::AccountId), Error<T>> {
+		) -> Result<CheckedSettlement<T>, Error<T>> {
 			let voucher = &settlement.voucher;
 			let open = OpenChannels::<T>::get(voucher.channel).ok_or(Error::<T>::UnknownChannel)?;
 			ensure!(settlement.node == open.node, Error::<T>::WrongNode);

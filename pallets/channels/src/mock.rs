@@ -166,6 +166,8 @@ impl InferenceNodes<AccountId, Balance> for MockNodes {
 pub const GENESIS: [u8; 32] = [0x42; 32];
 
 /// A client's key: sr25519, ed25519 or ECDSA, as an account may have.
+// A handful of test keys: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum ClientKey {
 	/// sr25519.
