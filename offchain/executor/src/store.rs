@@ -232,13 +232,21 @@ impl ArtifactStore {
 		if kind == Kind::Cached {
 			fs::write(self.marker(&hash), [])?;
 		}
-		// Write then rename, so a reader never sees a partial file.
-		let partial = self.dir.join(format!(".{}.partial", hex::encode(hash)));
-		fs::write(&partial, bytes)?;
-		fs::rename(&partial, &path)?;
+		// Write then rename, so a reader never sees a partial file. Each write has its own
+		// partial file: the same bytes stored at once by two requests (the same output)
+		// rename two whole copies, the second over the first.
+		static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+		let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+		let partial = self.dir.join(format!(".{}.{write}.partial", hex::encode(hash)));
+		if let Err(error) = fs::write(&partial, bytes).and_then(|()| fs::rename(&partial, &path)) {
+			let _ = fs::remove_file(&partial);
+			return Err(error.into());
+		}
 		let mut state = self.lock();
-		state.used += bytes.len() as u64;
-		state.verified.insert(hash);
+		// Counted once however many requests stored it at once.
+		if state.verified.insert(hash) {
+			state.used += bytes.len() as u64;
+		}
 		Ok(hash)
 	}
 

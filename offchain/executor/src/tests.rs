@@ -530,3 +530,36 @@ fn many_jobs_in_one_call_are_answered_as_their_single_calls() {
 	let reply = call(&executor, &Method::POST, &unknown, None, &encode_jobs(jobs[..1].to_vec()));
 	assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
+
+/// Regression: two requests with the same output stored it at once through one partial
+/// file, and all but the first failed with "No such file or directory" (found by
+/// scripts/direct-bench.mjs: concurrent TorchScript calls on the same inputs).
+#[test]
+fn the_same_bytes_stored_at_once_by_many_requests_all_succeed() {
+	let store = temp_store("concurrent-put");
+	let barrier = Arc::new(std::sync::Barrier::new(8));
+	let threads: Vec<_> = (0..8)
+		.map(|_| {
+			let (store, barrier) = (store.clone(), barrier.clone());
+			std::thread::spawn(move || {
+				(0..40u8)
+					.map(|round| {
+						barrier.wait();
+						store
+							.put_cached(&vec![round; 1 << 16])
+							.map(|_| ())
+							.map_err(|e| e.to_string())
+					})
+					.collect::<Vec<_>>()
+			})
+		})
+		.collect();
+	for thread in threads {
+		let failed: Vec<_> = thread.join().unwrap().into_iter().filter_map(Result::err).collect();
+		assert!(failed.is_empty(), "{failed:?}");
+	}
+	for round in 0..40u8 {
+		let bytes = vec![round; 1 << 16];
+		assert_eq!(store.get(&sha256(&bytes)).unwrap().unwrap(), bytes);
+	}
+}
