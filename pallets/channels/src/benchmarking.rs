@@ -4,7 +4,10 @@
 use super::*;
 use crate::pallet::{Call, Config, NextChannelId, OpenChannels, Pallet};
 use frame_benchmarking::v2::*;
-use frame_support::{assert_ok, traits::fungible::Mutate};
+use frame_support::{
+	assert_ok,
+	traits::{fungible::Mutate, Get},
+};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use polkadot_sdk::frame_benchmarking;
 use sp_runtime::traits::{Bounded, Hash, Saturating, UniqueSaturatedInto, Zero};
@@ -89,7 +92,7 @@ mod benchmarks {
 		let settlement = Settlement { node, voucher, root, calls: u32::MAX };
 		#[extrinsic_call]
 		_(RawOrigin::None, settlement, node_signature);
-		assert_eq!(OpenChannels::<T>::get(channel).map(|open| open.claimed), Some(cumulative));
+		assert_eq!(OpenChannels::<T>::get(channel).map(|state| state.claimed), Some(cumulative));
 	}
 
 	#[benchmark]
