@@ -1,7 +1,9 @@
 //! The pallets `opg-node benchmark pallet` measures (build with `--features
 //! runtime-benchmarks`; see `scripts/benchmark`).
 
-pub use crate::{Balances, Inference, ModelHub, NodeRegistry, Runtime, Timestamp, ValidatorSet};
+pub use crate::{
+	Balances, Channels, Inference, ModelHub, NodeRegistry, Runtime, Timestamp, ValidatorSet,
+};
 pub use polkadot_sdk::frame_system_benchmarking::Pallet as SystemBench;
 
 impl polkadot_sdk::frame_system_benchmarking::Config for Runtime {}
