@@ -364,39 +364,9 @@ mod benchmark_helpers {
 		}
 
 		fn serving_model(nodes: u32, input_len: u32) -> u32 {
-			use alloc::vec;
-			use pallet_model_hub::{testing as models, ModelFormat};
-			use pallet_node_registry::{testing as nodes, Roles, VerificationModes};
-			use polkadot_sdk::{
-				frame_benchmarking::account,
-				frame_support::{
-					assert_ok,
-					traits::{fungible::Mutate, Get},
-				},
-				sp_io,
-			};
-
-			let modes = VerificationModes::VANILLA | VerificationModes::TEE;
 			let model = publish_benchmark_model(input_len);
 			for index in 0..nodes {
-				let operator: AccountId = account("node-operator", index, 0);
-				assert_ok!(Balances::mint_into(&operator, 1_000_000 * OPG));
-				let key_type = pallet_inference::NODE_KEY_TYPE;
-				let node = sp_io::crypto::sr25519_generate(key_type, None);
-				let sign = |message: &[u8]| {
-					sp_io::crypto::sr25519_sign(key_type, &node, message).expect("key generated")
-				};
-				let mut capabilities = nodes::capabilities::<Runtime>(vec![model], modes);
-				capabilities.endpoint = Default::default();
-				let bond = dynamic_params::protocol::MinNodeBond::get();
-				assert_ok!(nodes::register::<Runtime>(
-					operator,
-					node,
-					Roles::INFERENCE,
-					capabilities,
-					bond,
-					sign
-				));
+				register_benchmark_node(index, model);
 			}
 			model
 		}
@@ -406,20 +376,51 @@ mod benchmark_helpers {
 		}
 	}
 
+	/// Registers inference node `index` (a key generated in the keystore, its operator
+	/// funded) serving `model` in vanilla and TEE mode; its key.
+	fn register_benchmark_node(index: u32, model: u32) -> pallet_node_registry::NodeKey {
+		use alloc::vec;
+		use pallet_node_registry::{testing as nodes, Roles, VerificationModes};
+		use polkadot_sdk::{
+			frame_benchmarking::account,
+			frame_support::{
+				assert_ok,
+				traits::{fungible::Mutate, Get},
+			},
+			sp_io,
+		};
+
+		let modes = VerificationModes::VANILLA | VerificationModes::TEE;
+		let operator: AccountId = account("node-operator", index, 0);
+		assert_ok!(Balances::mint_into(&operator, 1_000_000 * OPG));
+		let key_type = pallet_inference::NODE_KEY_TYPE;
+		let node = sp_io::crypto::sr25519_generate(key_type, None);
+		let sign = |message: &[u8]| {
+			sp_io::crypto::sr25519_sign(key_type, &node, message).expect("key generated")
+		};
+		let mut capabilities = nodes::capabilities::<Runtime>(vec![model], modes);
+		capabilities.endpoint = Default::default();
+		let bond = dynamic_params::protocol::MinNodeBond::get();
+		assert_ok!(nodes::register::<Runtime>(
+			operator,
+			node,
+			Roles::INFERENCE,
+			capabilities,
+			bond,
+			sign
+		));
+		node
+	}
+
 	/// The key type of the benchmarks' channel clients.
 	const CLIENT_KEY_TYPE: polkadot_sdk::sp_core::crypto::KeyTypeId =
 		polkadot_sdk::sp_core::crypto::KeyTypeId(*b"opgc");
 
 	impl pallet_channels::benchmarking::BenchmarkHelper<Runtime> for Helper {
 		fn serving_node() -> pallet_node_registry::NodeKey {
-			use polkadot_sdk::{frame_support::traits::Get, sp_io};
-			<Helper as pallet_inference::benchmarking::BenchmarkHelper>::serving_model(
-				1,
-				<Runtime as pallet_inference::Config>::MaxInlineInput::get(),
-			);
-			*sp_io::crypto::sr25519_public_keys(pallet_inference::NODE_KEY_TYPE)
-				.last()
-				.expect("serving_model generated a node key")
+			use polkadot_sdk::frame_support::traits::Get;
+			let input_len = <Runtime as pallet_inference::Config>::MaxInlineInput::get();
+			register_benchmark_node(0, publish_benchmark_model(input_len))
 		}
 
 		fn client() -> AccountId {
