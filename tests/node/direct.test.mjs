@@ -95,21 +95,31 @@ test('a channel pays 100 calls at once, settles on chain, proves a served call a
   const channel = await openChannel(api, bob, nodeKey.publicKey, 150n * OPG);
   const path = inferPath(model.hash);
 
-  // 100 paid calls, each answered at once with evidence the client checks alone.
+  // 100 paid calls, each answered at once with evidence the client checks alone. Each
+  // voucher builds on the charged total the previous answer reported; the 50th authorizes
+  // up to 3 OPG more than the price (x402's `upto`) and is charged the price only.
   const digests = [];
+  let total = 0n;
   for (let i = 1; i <= 100; i += 1) {
     const body = demoInput(784, 100 + i);
-    const cumulative = BigInt(i) * OPG;
-    const response = await call(body, voucher(bob, channel, cumulative, path, body));
+    const cumulative = total + (i === 50 ? 4n : 1n) * OPG;
+    const payment = voucher(bob, channel, cumulative, path, body);
+    const response = await call(body, payment);
     assert.equal(response.status, 200, await response.clone().text());
     const output = new Uint8Array(await response.arrayBuffer());
     digests.push(callDigest(path, body));
     assert.ok(verifyAnswer(genesis, model.hash, path, body, output, cumulative,
       response.headers.get(HEADERS.signature), nodeKey.publicKey), 'the client checks the answer alone');
     const paid = fromBase64Json(response.headers.get(HEADERS.paymentResponse));
-    assert.deepEqual([paid.channel, paid.charged, paid.cumulative], [String(channel), OPG.toString(),
-      cumulative.toString()]);
-    assert.equal(paid.remaining, (150n * OPG - cumulative).toString());
+    total = BigInt(paid.cumulative);
+    assert.deepEqual([paid.channel, paid.charged, total], [String(channel), OPG.toString(), BigInt(i) * OPG]);
+    assert.equal(paid.remaining, (150n * OPG - total).toString());
+    if (i === 50) {
+      // Authorizing more than the charged total does not let the voucher pay twice.
+      const replay = await call(body, payment);
+      assert.equal(replay.status, 402);
+      assert.equal(fromBase64Json(replay.headers.get(HEADERS.paymentRequired)).error, 'voucher_reused');
+    }
   }
 
   // Every refusal, with its reason code; none pays anything.

@@ -26,7 +26,7 @@ const build = {
   artifactRead: (i) => artifactReadMessage(hexToU8a(i.hash), i.notAfter),
   heartbeat: (i) => heartbeatMessage(hexToU8a(i.genesis), i.at),
   voucher: (i) => voucherMessage(hexToU8a(i.genesis), i.channel, i.cumulative, hexToU8a(i.callDigest)),
-  channelSettlement: (i) => channelSettlementMessage(hexToU8a(i.genesis), i.channel, i.cumulative, hexToU8a(i.root),
+  channelSettlement: (i) => channelSettlementMessage(hexToU8a(i.genesis), i.channel, i.total, hexToU8a(i.root),
     i.calls),
   directAnswer: (i) => directAnswerMessage(hexToU8a(i.genesis), hexToU8a(i.modelHash), hexToU8a(i.callDigest),
     hexToU8a(i.responseDigest), i.cumulative),

@@ -184,17 +184,20 @@ pub mod payment {
 		ChannelClosing,
 		/// The channel's expiry has passed (or is too near to settle in).
 		ChannelExpired,
-		/// The cumulative amount is not above the last one this node accepted.
+		/// The cumulative amount is not above the channel's charged total (what the last
+		/// answer's `PAYMENT-RESPONSE` reported).
 		NotAboveLast,
 		/// The cumulative amount adds less than the call's price.
 		BelowPrice,
 		/// The cumulative amount is above the channel's deposit.
 		AboveDeposit,
+		/// This voucher already paid a call: each pays one.
+		VoucherReused,
 	}
 
 	impl Refusal {
 		/// Every refusal.
-		pub const ALL: [Self; 11] = [
+		pub const ALL: [Self; 12] = [
 			Self::PaymentRequired,
 			Self::MalformedVoucher,
 			Self::WrongNetwork,
@@ -206,6 +209,7 @@ pub mod payment {
 			Self::NotAboveLast,
 			Self::BelowPrice,
 			Self::AboveDeposit,
+			Self::VoucherReused,
 		];
 
 		/// Its code in [`REQUIRED`]'s `error`.
@@ -222,6 +226,7 @@ pub mod payment {
 				Self::NotAboveLast => "not_above_last",
 				Self::BelowPrice => "below_price",
 				Self::AboveDeposit => "above_deposit",
+				Self::VoucherReused => "voucher_reused",
 			}
 		}
 
@@ -648,6 +653,8 @@ pub struct SettlementOffer {
 	pub channel: u64,
 	/// The voucher's cumulative amount.
 	pub cumulative: u128,
+	/// The channel's charged total claimed (at most `cumulative`).
+	pub total: u128,
 	/// The digest of the call the voucher paid for.
 	pub call_digest: Hash32,
 	/// The client's signature of the voucher: its SCALE-encoded `MultiSignature`.
@@ -663,13 +670,14 @@ pub struct SettlementOffer {
 }
 
 /// The body of a [`Call::ChannelSettlements`] answer: per offer, the channel (u64 LE),
-/// the cumulative amount (u128 LE), the call digest, the voucher signature's length (u16
+/// the voucher's cumulative amount and the charged total (u128 LE each), the call digest, the voucher signature's length (u16
 /// LE) and bytes, the node key, the root, the call count (u32 LE) and the node signature.
 pub fn encode_offers<'a>(offers: impl IntoIterator<Item = &'a SettlementOffer>) -> Vec<u8> {
 	let mut out = Vec::new();
 	for offer in offers {
 		out.extend_from_slice(&offer.channel.to_le_bytes());
 		out.extend_from_slice(&offer.cumulative.to_le_bytes());
+		out.extend_from_slice(&offer.total.to_le_bytes());
 		out.extend_from_slice(&offer.call_digest);
 		out.extend_from_slice(&(offer.voucher_signature.len() as u16).to_le_bytes());
 		out.extend_from_slice(&offer.voucher_signature);
@@ -692,6 +700,7 @@ pub fn decode_offers(mut body: &[u8]) -> Option<Vec<SettlementOffer>> {
 	while !body.is_empty() {
 		let channel = u64::from_le_bytes(take(&mut body, 8)?.try_into().ok()?);
 		let cumulative = u128::from_le_bytes(take(&mut body, 16)?.try_into().ok()?);
+		let total = u128::from_le_bytes(take(&mut body, 16)?.try_into().ok()?);
 		let call_digest = take(&mut body, 32)?.try_into().ok()?;
 		let len = u16::from_le_bytes(take(&mut body, 2)?.try_into().ok()?) as usize;
 		let voucher_signature = take(&mut body, len)?.to_vec();
@@ -702,6 +711,7 @@ pub fn decode_offers(mut body: &[u8]) -> Option<Vec<SettlementOffer>> {
 		offers.push(SettlementOffer {
 			channel,
 			cumulative,
+			total,
 			call_digest,
 			voucher_signature,
 			node,
@@ -927,6 +937,7 @@ mod tests {
 			SettlementOffer {
 				channel: 3,
 				cumulative: u128::MAX - 1,
+				total: u128::MAX - 2,
 				call_digest: [1; 32],
 				voucher_signature: alloc::vec![2; 65],
 				node: [3; 32],
@@ -937,6 +948,7 @@ mod tests {
 			SettlementOffer {
 				channel: 4,
 				cumulative: 1,
+				total: 1,
 				call_digest: [6; 32],
 				voucher_signature: Vec::new(),
 				node: [7; 32],

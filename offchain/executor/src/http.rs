@@ -547,7 +547,7 @@ pub(crate) async fn paid_infer(
 		0 => None,
 		amount => {
 			let header = headers.get(payment::SIGNATURE).and_then(|value| value.to_str().ok());
-			match gateway.accept(header, path, &body, amount, &key.public()).await {
+			match gateway.accept(header, &digest, amount, &key.public()).await {
 				Ok(accepted) => Some(accepted),
 				Err((refusal, reason)) => {
 					return payment_required(
@@ -580,13 +580,12 @@ pub(crate) async fn paid_infer(
 		.headers
 		.push((header::SIGNATURE, format!("0x{}", hex::encode(key.sign(&evidence)))));
 	let Some(accepted) = accepted else { return reply };
-	let charged = accepted.cumulative - accepted.previous;
 	let call = opg_settlement::channel::ServedCall {
 		call_digest: digest,
 		response_digest,
 		model_hash: model,
 		mode: price.mode,
-		amount: charged,
+		amount: accepted.charged,
 	};
 	if let Err(error) = gateway.record(&accepted, &call) {
 		gateway.give_back(&accepted);
@@ -600,9 +599,9 @@ pub(crate) async fn paid_infer(
 		"scheme": payment::SCHEME,
 		"network": format!("0x{}", hex::encode(gateway.genesis())),
 		"channel": accepted.channel.to_string(),
-		"charged": charged.to_string(),
-		"cumulative": accepted.cumulative.to_string(),
-		"remaining": accepted.deposit.saturating_sub(accepted.cumulative).to_string(),
+		"charged": accepted.charged.to_string(),
+		"cumulative": accepted.total().to_string(),
+		"remaining": accepted.deposit.saturating_sub(accepted.total()).to_string(),
 	});
 	reply.headers.push((payment::RESPONSE, crate::payment::header_value(&response)));
 	reply

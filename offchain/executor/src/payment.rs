@@ -6,21 +6,24 @@
 //! `PAYMENT-SIGNATURE` the call is served at once, its answer carries `PAYMENT-RESPONSE`
 //! and the node key's evidence. Names and encodings are `opg_executor_api::payment`'s.
 //!
-//! A voucher is accepted when it is for this chain, its channel (read from the chain,
-//! `ChannelsApi::channel`, cached for [`CHANNEL_TTL`]) pays this executor's node key, is
-//! open and far enough from its expiry to settle ([`EXPIRY_MARGIN`]), its cumulative
-//! amount adds at least the price to the highest this node accepted on the channel
-//! without exceeding the deposit, and the channel's client signed it over this call's
-//! digest. Accepting it raises the channel's accepted total before the model runs, under
-//! one lock: a replayed voucher never pays twice, and two calls never spend the same
-//! increment. A call that fails gives its increment back.
+//! A voucher names the most the channel's **charged total** may reach with this call
+//! (x402's `upto`). It is accepted when it is for this chain, its channel (read from the
+//! chain, `ChannelsApi::channel`, cached for [`CHANNEL_TTL`]) pays this executor's node
+//! key, is open and far enough from its expiry to settle ([`EXPIRY_MARGIN`]), its
+//! cumulative amount is at least the price above the channel's charged total and within
+//! the deposit, it has not paid a call before, and the channel's client signed it over
+//! this call's digest. Accepting it charges the call before the model runs, under one
+//! lock: a replayed voucher never pays twice, and two calls never spend the same amount.
+//! The answer reports the new charged total, on which the client builds its next
+//! voucher. A call that fails gives its charge back.
 //!
-//! Every paid call's receipt (the voucher and the served call's leaf) is appended to a
-//! journal in the store folder before the answer leaves, so that a restart loses no
-//! earned payment; [`Gateway::offers`] turns the receipts of each channel into one
-//! settlement (the latest voucher, the root over the calls, the node key's signature),
-//! which the node's off-chain worker submits; receipts are dropped once the chain shows
-//! them claimed. The calls of every offered root are kept for [`Gateway::served`]: a
+//! Every paid call's receipt (the voucher, the charged total and the served call's leaf)
+//! is appended to a journal in the store folder before the answer leaves, so that a
+//! restart loses no earned payment; [`Gateway::offers`] turns the unsettled receipts of
+//! each channel into one settlement (the charged total, the voucher that authorized it,
+//! the root over the calls, the node key's signature), which the node's off-chain worker
+//! submits; receipts are dropped once the chain's claimed total makes their vouchers
+//! worthless. The calls of every offered root are kept for [`Gateway::served`]: a
 //! client proves with them that its call was settled.
 
 use crate::{chain, signing::NodeKey, ContentHash};
@@ -28,7 +31,7 @@ use opg_executor_api::payment::{self, Refusal};
 use opg_settlement::{channel::ServedCall, merkle, message};
 use serde::{Deserialize, Serialize};
 use std::{
-	collections::HashMap,
+	collections::{HashMap, HashSet},
 	io::Write,
 	path::{Path, PathBuf},
 	sync::Mutex,
@@ -59,7 +62,7 @@ pub struct Price {
 pub struct PaidVoucher {
 	/// The channel.
 	pub channel: u64,
-	/// Everything paid on the channel so far, this call included.
+	/// The most the channel's charged total may reach with this call.
 	pub cumulative: u128,
 	/// The client account's SCALE-encoded `MultiSignature`.
 	pub signature: Vec<u8>,
@@ -158,26 +161,35 @@ pub fn verify_account(account: &[u8; 32], message: &[u8], signature: &[u8]) -> b
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct Receipt {
 	channel: u64,
-	/// Decimal.
+	/// The voucher's cumulative amount (what the client authorized), decimal.
 	cumulative: String,
-	/// 0x-hex.
-	voucher_digest: String,
+	/// The channel's charged total with this call, decimal.
+	total: String,
 	/// 0x-hex of the SCALE `MultiSignature`.
 	signature: String,
-	/// 0x-hex.
+	/// 0x-hex: the call the voucher paid for.
 	call_digest: String,
 	/// 0x-hex.
 	response_digest: String,
 	/// 0x-hex.
 	model_hash: String,
 	mode: u8,
-	/// Decimal.
+	/// What this call was charged, decimal.
 	amount: String,
 }
 
 impl Receipt {
 	fn cumulative(&self) -> u128 {
 		self.cumulative.parse().unwrap_or(0)
+	}
+
+	fn total(&self) -> u128 {
+		self.total.parse().unwrap_or(0)
+	}
+
+	/// The voucher it holds: cumulative amount and call digest.
+	fn voucher(&self) -> Option<(u128, [u8; 32])> {
+		Some((self.cumulative.parse().ok()?, opg_executor_api::parse_hash(&self.call_digest)?))
 	}
 
 	fn served(&self) -> Option<ServedCall> {
@@ -197,20 +209,30 @@ struct Offered {
 	channel: u64,
 	/// 0x-hex.
 	root: String,
-	/// Decimal.
-	cumulative: String,
+	/// The charged total claimed, decimal.
+	total: String,
 	receipts: Vec<Receipt>,
 }
 
 /// What the gateway knows of one channel.
 #[derive(Default)]
 struct Book {
-	/// The highest cumulative amount accepted (or claimed on chain).
-	accepted: u128,
-	/// Paid calls not yet known settled.
+	/// The channel's charged total: what this node charged (or the chain shows claimed).
+	charged: u128,
+	/// Paid calls not yet known settled, and settled ones whose voucher could still pay
+	/// (its cumulative amount above the chain's claimed total): kept so it never does.
 	receipts: Vec<Receipt>,
+	/// The vouchers that paid a call (cumulative amount, call digest) and could still pass
+	/// the charged-total check: a voucher pays one call.
+	used: HashSet<(u128, [u8; 32])>,
 	/// The chain's channel, the best block then, and when it was read.
 	chain: Option<(Option<chain::ChainChannel>, u32, Instant)>,
+}
+
+/// The channels and the open receipts journal, under one lock.
+struct Books {
+	channels: HashMap<u64, Book>,
+	journal: std::fs::File,
 }
 
 /// A voucher accepted for one call: what to answer, and what to give back if the call
@@ -219,14 +241,25 @@ struct Book {
 pub struct Accepted {
 	/// The channel.
 	pub channel: u64,
-	/// The voucher's cumulative amount.
+	/// The voucher's cumulative amount: the most the client authorized.
 	pub cumulative: u128,
-	/// The accepted total before it.
+	/// The call's digest, which the voucher names.
+	pub call_digest: [u8; 32],
+	/// The channel's charged total before this call.
 	pub previous: u128,
+	/// What this call is charged.
+	pub charged: u128,
 	/// The channel's deposit.
 	pub deposit: u128,
 	/// The client's signature of the voucher (SCALE `MultiSignature`).
 	pub signature: Vec<u8>,
+}
+
+impl Accepted {
+	/// The channel's charged total with this call: what the next voucher builds on.
+	pub fn total(&self) -> u128 {
+		self.previous + self.charged
+	}
 }
 
 /// The gateway: prices, channels, receipts.
@@ -234,7 +267,7 @@ pub struct Gateway {
 	genesis: [u8; 32],
 	rpc: String,
 	prices: HashMap<ContentHash, Price>,
-	books: Mutex<HashMap<u64, Book>>,
+	books: Mutex<Books>,
 	offered: Mutex<Vec<Offered>>,
 	journal: PathBuf,
 	offered_journal: PathBuf,
@@ -242,6 +275,10 @@ pub struct Gateway {
 
 /// A refusal and what to tell the client.
 pub type Refused = (Refusal, String);
+
+fn open_journal(path: &Path) -> std::io::Result<std::fs::File> {
+	std::fs::OpenOptions::new().create(true).append(true).open(path)
+}
 
 impl Gateway {
 	/// A gateway for chain `genesis` read at `rpc`, offering the models of `prices`,
@@ -255,10 +292,13 @@ impl Gateway {
 		std::fs::create_dir_all(dir)?;
 		let journal = dir.join("receipts.jsonl");
 		let offered_journal = dir.join("offered.jsonl");
-		let mut books: HashMap<u64, Book> = HashMap::new();
+		let mut channels: HashMap<u64, Book> = HashMap::new();
 		for receipt in read_lines::<Receipt>(&journal)? {
-			let book = books.entry(receipt.channel).or_default();
-			book.accepted = book.accepted.max(receipt.cumulative());
+			let book = channels.entry(receipt.channel).or_default();
+			book.charged = book.charged.max(receipt.total());
+			if let Some(voucher) = receipt.voucher() {
+				book.used.insert(voucher);
+			}
 			book.receipts.push(receipt);
 		}
 		let offered = read_lines::<Offered>(&offered_journal)?;
@@ -266,7 +306,7 @@ impl Gateway {
 			genesis,
 			rpc,
 			prices,
-			books: Mutex::new(books),
+			books: Mutex::new(Books { channels, journal: open_journal(&journal)? }),
 			offered: Mutex::new(offered),
 			journal,
 			offered_journal,
@@ -283,33 +323,40 @@ impl Gateway {
 		self.prices.get(hash).copied()
 	}
 
+	fn lock(&self) -> std::sync::MutexGuard<'_, Books> {
+		self.books.lock().expect("no panic holds the lock")
+	}
+
 	/// Channel `id` as the chain has it (cached for [`CHANNEL_TTL`]) and the best block.
 	async fn chain_channel(&self, id: u64) -> Result<(Option<chain::ChainChannel>, u32), String> {
-		let cached =
-			self.books.lock().expect("no panic holds the lock").get(&id).and_then(|book| {
-				book.chain
-					.as_ref()
-					.filter(|(_, _, at)| at.elapsed() < CHANNEL_TTL)
-					.map(|(channel, block, _)| (channel.clone(), *block))
-			});
+		let cached = self.lock().channels.get(&id).and_then(|book| {
+			book.chain
+				.as_ref()
+				.filter(|(_, _, at)| at.elapsed() < CHANNEL_TTL)
+				.map(|(channel, block, _)| (channel.clone(), *block))
+		});
 		if let Some(cached) = cached {
 			return Ok(cached);
 		}
 		let (channel, block) =
 			tokio::try_join!(chain::channel(&self.rpc, id), chain::best_block(&self.rpc))?;
-		let mut books = self.books.lock().expect("no panic holds the lock");
-		let book = books.entry(id).or_default();
+		let mut books = self.lock();
+		let book = books.channels.entry(id).or_default();
 		book.chain = Some((channel.clone(), block, Instant::now()));
 		Ok((channel, block))
 	}
 
-	/// Accepts `header`'s voucher for a call of `path` with `body` costing `price`, paying
-	/// `node`: raises the channel's accepted total, or says why not.
+	/// Accepts `header`'s voucher for the call with digest `call_digest` costing `price`,
+	/// paying `node`: charges the call on its channel, or says why not.
+	///
+	/// The voucher's cumulative amount is the most the client lets the channel's charged
+	/// total reach with this call (x402's `upto`): it must be above the charged total by
+	/// at least the price and within the deposit; the call is charged its price, and the
+	/// new charged total (which the answer reports) is what the next voucher builds on.
 	pub async fn accept(
 		&self,
 		header: Option<&str>,
-		path: &str,
-		body: &[u8],
+		call_digest: &[u8; 32],
 		price: u128,
 		node: &[u8; 32],
 	) -> Result<Accepted, Refused> {
@@ -336,22 +383,22 @@ impl Gateway {
 				format!("the channel expires at block {}", channel.expiry),
 			));
 		}
-		let digest = opg_settlement::channel::call_digest(path, body);
-		let signed = message::voucher(&self.genesis, voucher.channel, voucher.cumulative, &digest);
+		let signed =
+			message::voucher(&self.genesis, voucher.channel, voucher.cumulative, call_digest);
 		if !verify_account(&channel.client, &signed, &voucher.signature) {
 			return Err((
 				Refusal::WrongSigner,
 				"the voucher is not the channel client's signature over this call".into(),
 			));
 		}
-		let mut books = self.books.lock().expect("no panic holds the lock");
-		let book = books.entry(voucher.channel).or_default();
-		book.accepted = book.accepted.max(channel.claimed);
-		let previous = book.accepted;
+		let mut books = self.lock();
+		let book = books.channels.entry(voucher.channel).or_default();
+		book.charged = book.charged.max(channel.claimed);
+		let previous = book.charged;
 		if voucher.cumulative <= previous {
 			return Err((
 				Refusal::NotAboveLast,
-				format!("the channel's cumulative total is already {previous}"),
+				format!("the channel's charged total is already {previous}"),
 			));
 		}
 		if voucher.cumulative > channel.deposit {
@@ -363,26 +410,33 @@ impl Gateway {
 		if voucher.cumulative - previous < price {
 			return Err((
 				Refusal::BelowPrice,
-				format!("the call costs {price}: pay at least {}", previous + price),
+				format!("the call costs {price}: authorize at least {}", previous + price),
 			));
 		}
-		book.accepted = voucher.cumulative;
+		if !book.used.insert((voucher.cumulative, *call_digest)) {
+			return Err((Refusal::VoucherReused, "this voucher already paid its call".into()));
+		}
+		book.charged = previous + price;
 		Ok(Accepted {
 			channel: voucher.channel,
 			cumulative: voucher.cumulative,
+			call_digest: *call_digest,
 			previous,
+			charged: price,
 			deposit: channel.deposit,
 			signature: voucher.signature,
 		})
 	}
 
-	/// Gives back the increment of a call that failed (unless a later one was accepted).
+	/// Gives back the charge of a call that failed (unless a later one was accepted): its
+	/// voucher may be sent again.
 	pub fn give_back(&self, accepted: &Accepted) {
-		let mut books = self.books.lock().expect("no panic holds the lock");
-		if let Some(book) = books.get_mut(&accepted.channel) {
-			if book.accepted == accepted.cumulative {
-				book.accepted = accepted.previous;
+		let mut books = self.lock();
+		if let Some(book) = books.channels.get_mut(&accepted.channel) {
+			if book.charged == accepted.total() {
+				book.charged = accepted.previous;
 			}
+			book.used.remove(&(accepted.cumulative, accepted.call_digest));
 		}
 	}
 
@@ -391,7 +445,7 @@ impl Gateway {
 		let receipt = Receipt {
 			channel: accepted.channel,
 			cumulative: accepted.cumulative.to_string(),
-			voucher_digest: hex0x(&call.call_digest),
+			total: accepted.total().to_string(),
 			signature: hex0x(&accepted.signature),
 			call_digest: hex0x(&call.call_digest),
 			response_digest: hex0x(&call.response_digest),
@@ -399,19 +453,23 @@ impl Gateway {
 			mode: call.mode,
 			amount: call.amount.to_string(),
 		};
-		let mut books = self.books.lock().expect("no panic holds the lock");
-		append_line(&self.journal, &receipt)?;
-		books.entry(accepted.channel).or_default().receipts.push(receipt);
+		let mut line = serde_json::to_string(&receipt).map_err(std::io::Error::other)?;
+		line.push('\n');
+		let mut books = self.lock();
+		books.journal.write_all(line.as_bytes())?;
+		books.channels.entry(accepted.channel).or_default().receipts.push(receipt);
 		Ok(())
 	}
 
-	/// One settlement per channel with calls not yet known settled: the latest voucher,
-	/// the root over the calls, `key`'s signature. Receipts the chain shows claimed (or
+	/// One settlement per channel with calls not yet known settled: the charged total,
+	/// the voucher that authorized it, the root over the calls, `key`'s signature.
+	/// Receipts whose voucher can no longer pay (at or below the chain's claimed total, or
 	/// whose channel is gone) are dropped first.
 	pub async fn offers(&self, key: &NodeKey) -> Vec<opg_executor_api::SettlementOffer> {
 		let channels: Vec<u64> = {
-			let books = self.books.lock().expect("no panic holds the lock");
+			let books = self.lock();
 			books
+				.channels
 				.iter()
 				.filter(|(_, book)| !book.receipts.is_empty())
 				.map(|(id, _)| *id)
@@ -427,33 +485,34 @@ impl Gateway {
 			}
 		}
 		let mut offers = Vec::new();
-		let mut books = self.books.lock().expect("no panic holds the lock");
+		let mut books = self.lock();
 		let mut changed = false;
 		for (id, channel) in chain_state {
-			let Some(book) = books.get_mut(&id) else { continue };
+			let Some(book) = books.channels.get_mut(&id) else { continue };
 			let before = book.receipts.len();
-			match &channel {
-				Some(channel) => book.receipts.retain(|r| r.cumulative() > channel.claimed),
-				None => book.receipts.clear(),
-			}
+			let claimed = channel.as_ref().map_or(u128::MAX, |channel| channel.claimed);
+			book.receipts.retain(|r| r.cumulative() > claimed);
+			book.used.retain(|(cumulative, _)| *cumulative > claimed);
 			changed |= book.receipts.len() != before;
-			let Some(latest) = book.receipts.iter().max_by_key(|r| r.cumulative()).cloned() else {
+			let unsettled: Vec<&Receipt> =
+				book.receipts.iter().filter(|r| r.total() > claimed).collect();
+			let Some(latest) = unsettled.iter().max_by_key(|r| r.total()).copied() else {
 				continue;
 			};
-			let calls: Vec<ServedCall> = book.receipts.iter().filter_map(Receipt::served).collect();
+			let calls: Vec<ServedCall> = unsettled.iter().filter_map(|r| r.served()).collect();
 			let Some(root) = merkle::root(&calls) else { continue };
-			let (Some(call_digest), Some(signature)) = (
-				opg_executor_api::parse_hash(&latest.voucher_digest),
-				opg_executor_api::parse_hex(&latest.signature),
-			) else {
+			let (Some((cumulative, call_digest)), Some(signature)) =
+				(latest.voucher(), opg_executor_api::parse_hex(&latest.signature))
+			else {
 				continue;
 			};
-			let cumulative = latest.cumulative();
+			let total = latest.total();
 			let count = calls.len() as u32;
-			let settled = message::channel_settlement(&self.genesis, id, cumulative, &root, count);
+			let settled = message::channel_settlement(&self.genesis, id, total, &root, count);
 			offers.push(opg_executor_api::SettlementOffer {
 				channel: id,
 				cumulative,
+				total,
 				call_digest,
 				voucher_signature: signature,
 				node: key.public(),
@@ -464,16 +523,18 @@ impl Gateway {
 			let offered = Offered {
 				channel: id,
 				root: hex0x(&root),
-				cumulative: cumulative.to_string(),
-				receipts: book.receipts.clone(),
+				total: total.to_string(),
+				receipts: unsettled.into_iter().cloned().collect(),
 			};
 			let _ = append_line(&self.offered_journal, &offered);
 			self.offered.lock().expect("no panic holds the lock").push(offered);
 		}
 		if changed {
-			let all: Vec<&Receipt> = books.values().flat_map(|book| &book.receipts).collect();
-			if let Err(error) = rewrite_lines(&self.journal, &all) {
-				tracing::warn!(%error, "the receipts journal was not compacted");
+			let all: Vec<&Receipt> =
+				books.channels.values().flat_map(|book| &book.receipts).collect();
+			match rewrite_lines(&self.journal, &all).and_then(|()| open_journal(&self.journal)) {
+				Ok(file) => books.journal = file,
+				Err(error) => tracing::warn!(%error, "the receipts journal was not compacted"),
 			}
 		}
 		offers

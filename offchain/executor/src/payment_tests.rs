@@ -269,7 +269,7 @@ fn paid_calls_are_served_at_once_with_evidence_and_every_bad_voucher_is_refused_
 	);
 	assert!(reply.header("payment-response").is_some());
 
-	// Each refusal, by its code; none of them moves the accepted total.
+	// Each refusal, by its code; none of them moves the charged total.
 	let other = Client::new(1);
 	let cases: Vec<(Option<String>, &str)> = vec![
 		(Some("garbage".into()), "malformed_voucher"),
@@ -304,7 +304,7 @@ fn paid_calls_are_served_at_once_with_evidence_and_every_bad_voucher_is_refused_
 		assert_eq!(refusal(&reply).as_deref(), Some(code));
 	}
 
-	// A failed call gives its increment back: the next voucher may reuse it.
+	// A failed call gives its charge back: the next voucher may reuse it.
 	let reply = call(&runtime, &executor, &path, b"short", Some(alice.pay(1, 30, &path, b"short")));
 	assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
 	let reply = call(&runtime, &executor, &path, &input, Some(alice.pay(1, 30, &path, &input)));
@@ -317,7 +317,7 @@ fn paid_calls_are_served_at_once_with_evidence_and_every_bad_voucher_is_refused_
 	let offers = runtime.block_on(executor.gateway().unwrap().offers(&key));
 	assert_eq!(offers.len(), 1);
 	let offer = &offers[0];
-	assert_eq!((offer.channel, offer.cumulative, offer.calls), (1, 30, 3));
+	assert_eq!((offer.channel, offer.cumulative, offer.total, offer.calls), (1, 30, 30, 3));
 	let settled = message::channel_settlement(&GENESIS, 1, 30, &offer.root, 3);
 	assert!(crate::signing::verify(&node, &settled, &offer.node_signature));
 	let voucher = message::voucher(&GENESIS, 1, 30, &offer.call_digest);
@@ -334,4 +334,59 @@ fn paid_calls_are_served_at_once_with_evidence_and_every_bad_voucher_is_refused_
 	// Once the chain shows 30 claimed, nothing is left to offer.
 	channels.lock().unwrap().get_mut(&1).unwrap().claimed = 30;
 	assert!(runtime.block_on(executor.gateway().unwrap().offers(&key)).is_empty());
+}
+
+fn payment_response(reply: &crate::http::Reply) -> serde_json::Value {
+	use base64::Engine;
+	let header = reply.header("payment-response").expect("a PAYMENT-RESPONSE");
+	serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(header).unwrap())
+		.unwrap()
+}
+
+#[test]
+fn a_voucher_authorizes_up_to_its_amount_and_the_call_is_charged_its_price_once() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let alice = Client::new(0);
+	let channels = Arc::new(Mutex::new(HashMap::from([(1, channel(&alice, 100))])));
+	let rpc = mock_chain(&runtime, channels.clone(), 10);
+	let dir = std::env::temp_dir().join(format!("opg-gateway-upto-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	let (executor, hash) = paid_executor(&rpc, &dir, "gateway-upto");
+	let path = format!("/v1/infer/0x{}", hex::encode(hash));
+	let (first, second) = ([1u8, 2, 3, 4, 5, 6, 7, 8], [8u8, 7, 6, 5, 4, 3, 2, 1]);
+
+	// Up to 50 authorized, 10 charged: the answer reports the charged total.
+	let generous = alice.pay(1, 50, &path, &first);
+	let reply = call(&runtime, &executor, &path, &first, Some(generous.clone()));
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	let paid = payment_response(&reply);
+	assert_eq!(
+		(&paid["charged"], &paid["cumulative"], &paid["remaining"]),
+		(&serde_json::json!("10"), &serde_json::json!("10"), &serde_json::json!("90"))
+	);
+	// The same voucher again, though 50 is above the charged total: refused.
+	let replay = call(&runtime, &executor, &path, &first, Some(generous.clone()));
+	assert_eq!(refusal(&replay).as_deref(), Some("voucher_reused"));
+	// The next voucher builds on the reported total, below the previous voucher's amount.
+	let reply = call(&runtime, &executor, &path, &second, Some(alice.pay(1, 20, &path, &second)));
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!(payment_response(&reply)["cumulative"], "20");
+
+	// The settlement claims the charged total under the voucher that authorized it.
+	let key = NodeKey::from_seed(&[7; 32]);
+	let offers = runtime.block_on(executor.gateway().unwrap().offers(&key));
+	let offer = &offers[0];
+	assert_eq!((offer.cumulative, offer.total, offer.calls), (20, 20, 2));
+	let settled = message::channel_settlement(&GENESIS, 1, 20, &offer.root, 2);
+	assert!(crate::signing::verify(&key.public(), &settled, &offer.node_signature));
+
+	// After the chain claimed 20 and a restart, the generous voucher still pays nothing.
+	channels.lock().unwrap().get_mut(&1).unwrap().claimed = 20;
+	assert!(runtime.block_on(executor.gateway().unwrap().offers(&key)).is_empty());
+	drop(executor);
+	let (executor, _) = paid_executor(&rpc, &dir, "gateway-upto-restarted");
+	let replay = call(&runtime, &executor, &path, &first, Some(generous));
+	assert_eq!(refusal(&replay).as_deref(), Some("voucher_reused"));
+	let reply = call(&runtime, &executor, &path, &first, Some(alice.pay(1, 30, &path, &first)));
+	assert_eq!(payment_response(&reply)["cumulative"], "30");
 }

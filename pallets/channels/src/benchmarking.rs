@@ -89,7 +89,7 @@ mod benchmarks {
 			sp_io::crypto::sr25519_sign(opg_primitives::NODE_KEY_TYPE, &node, &settled)
 				.expect("the helper generated the node key");
 		let voucher = Voucher { channel, cumulative, call_digest, signature };
-		let settlement = Settlement { node, voucher, root, calls: u32::MAX };
+		let settlement = Settlement { node, voucher, total: cumulative, root, calls: u32::MAX };
 		#[extrinsic_call]
 		_(RawOrigin::None, settlement, node_signature);
 		assert_eq!(OpenChannels::<T>::get(channel).map(|state| state.claimed), Some(cumulative));

@@ -10,7 +10,7 @@
 //!   lets settle) until `expiry`.
 //! - [`Pallet::top_up`] (the client): holds more, while the channel is open.
 //! - [`Pallet::settle`] (unsigned, signed by the node key): pays the node's operator what
-//!   the voucher adds to what was claimed before, less the protocol fee (to the
+//!   its claimed total adds to what was claimed before, less the protocol fee (to the
 //!   treasury), and keeps the root over the calls it served
 //!   ([`opg_settlement::channel::ServedCall`]) so that anyone holding a served answer and
 //!   its inclusion proof can show it was settled ([`runtime_api::ChannelsApi`]).
@@ -25,12 +25,15 @@
 //! module): one per channel, however many calls it covers.
 //!
 //! ## What a voucher can move
-//! A voucher names the channel's **cumulative** amount: a settlement moves the difference
-//! from what was claimed ([`opg_settlement::channel::claim`]). A voucher at or below the
-//! claimed total moves nothing (a replay pays nothing twice), one above the deposit is
-//! refused, and one of another channel or chain does not verify (the signed message binds
-//! genesis and channel). So the node receives at most the highest voucher the client
-//! signed, and the client loses at most that. A settlement moving less than
+//! A voucher names the **cumulative** amount the client authorizes the channel to reach
+//! with one call (the charged total before it plus the call's price, or a cap for a
+//! usage-priced call: x402's `upto`). A settlement claims the node's charged total under
+//! its highest voucher and moves the difference from what was claimed
+//! ([`opg_settlement::channel::claim`]). A total at or below the claimed one moves nothing
+//! (a replay pays nothing twice), a total above its voucher or a voucher above the
+//! deposit is refused, and a voucher of another channel or chain does not verify (the
+//! signed message binds genesis and channel). So the node receives at most the highest
+//! voucher the client signed, and the client loses at most that. A settlement moving less than
 //! [`Config::MinSettlement`] is refused while the channel is open and not expired (the
 //! node settles small remainders when the channel closes): settlements are free
 //! transactions, and each keeps a root.
@@ -224,8 +227,8 @@ pub mod pallet {
 			index: u32,
 			/// The node key.
 			node: NodeKey,
-			/// The voucher's cumulative amount, now claimed.
-			cumulative: BalanceOf<T>,
+			/// The channel's charged total, now claimed.
+			total: BalanceOf<T>,
 			/// Paid to the node's operator.
 			paid: BalanceOf<T>,
 			/// Paid to the treasury.
@@ -279,7 +282,7 @@ pub mod pallet {
 		WrongNode,
 		/// A settlement covers at least one call.
 		NoCalls,
-		/// The voucher's cumulative amount is not above what was claimed.
+		/// The claimed total is not above what was claimed before.
 		NotAboveClaimed,
 		/// The voucher's cumulative amount is above the channel's deposit.
 		AboveDeposit,
@@ -295,6 +298,8 @@ pub mod pallet {
 		PaymentFailed,
 		/// A counter or sum overflowed.
 		Overflow,
+		/// The claimed total is above the voucher's cumulative amount.
+		AboveVoucher,
 	}
 
 	#[pallet::call]
@@ -364,9 +369,9 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Settles `settlement`'s voucher on its channel: pays the node's operator what it
-		/// adds to the claimed total, less the protocol fee, and keeps the root over the
-		/// calls it covers. Unsigned: `signature` is the node key's over
+		/// Settles `settlement` on its channel: pays the node's operator what its total adds
+		/// to the claimed one, less the protocol fee, and keeps the root over the calls it
+		/// covers. Unsigned: `signature` is the node key's over
 		/// `opg_settlement::message::channel_settlement`.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::settle())]
@@ -401,7 +406,7 @@ pub mod pallet {
 			}
 			let index = open.settlements;
 			open.settlements = index.checked_add(1).ok_or(Error::<T>::Overflow)?;
-			open.claimed = settlement.voucher.cumulative;
+			open.claimed = settlement.total;
 			let node = open.node;
 			OpenChannels::<T>::insert(channel, open);
 			Settlements::<T>::insert(
@@ -410,7 +415,7 @@ pub mod pallet {
 				SettledRoot {
 					root: settlement.root,
 					calls: settlement.calls,
-					cumulative: settlement.voucher.cumulative,
+					total: settlement.total,
 					amount,
 					at: frame_system::Pallet::<T>::block_number(),
 				},
@@ -419,7 +424,7 @@ pub mod pallet {
 				channel,
 				index,
 				node,
-				cumulative: settlement.voucher.cumulative,
+				total: settlement.total,
 				paid,
 				protocol_fee,
 				root: settlement.root,
@@ -482,7 +487,7 @@ pub mod pallet {
 			Self::check_settlement(settlement, signature).map_err(invalidity::<T>)?;
 			ValidTransaction::with_tag_prefix("OpgChannelSettle")
 				.priority(T::UnsignedPriority::get())
-				.and_provides((settlement.voucher.channel, settlement.voucher.cumulative))
+				.and_provides((settlement.voucher.channel, settlement.total))
 				.longevity(64)
 				.propagate(true)
 				.build()
@@ -552,7 +557,8 @@ pub mod pallet {
 		}
 
 		/// The channel a settlement is for, what it moves and the operator it pays, if it
-		/// settles: the node's, a voucher above the claimed total and within the deposit,
+		/// settles: the node's, a total above the claimed one and within its voucher, a
+		/// voucher within the deposit,
 		/// at least [`Config::MinSettlement`] while the channel is open and not expired,
 		/// the client's signature over the voucher and the node key's over the settlement.
 		pub fn check_settlement(
@@ -567,10 +573,12 @@ pub mod pallet {
 				open.deposit.unique_saturated_into(),
 				open.claimed.unique_saturated_into(),
 				voucher.cumulative.unique_saturated_into(),
+				settlement.total.unique_saturated_into(),
 			)
 			.map_err(|error| match error {
 				pure::ClaimError::NotAboveClaimed => Error::<T>::NotAboveClaimed,
 				pure::ClaimError::AboveDeposit => Error::<T>::AboveDeposit,
+				pure::ClaimError::AboveVoucher => Error::<T>::AboveVoucher,
 			})?;
 			let amount: BalanceOf<T> = amount.unique_saturated_into();
 			let now = frame_system::Pallet::<T>::block_number();
@@ -592,7 +600,7 @@ pub mod pallet {
 			let settled = message::channel_settlement(
 				&genesis,
 				voucher.channel,
-				cumulative,
+				settlement.total.unique_saturated_into(),
 				&settlement.root,
 				settlement.calls,
 			);

@@ -4,8 +4,8 @@
 //! under `opg_executor_api::offchain_keys::NODE_KEY`, set by `opg-node
 //! --executor-node-key`), the worker asks the executor at the URL under
 //! `offchain_keys::URL` for its settlements (`POST {url}/v1/channel-settlements?genesis=`),
-//! one per channel with calls served and not yet claimed: the latest voucher and the node
-//! key's signature over the root of those calls. Each is checked here as the runtime will
+//! one per channel with calls served and not yet claimed: the charged total, the latest
+//! voucher and the node key's signature over both and the root of those calls. Each is checked here as the runtime will
 //! check it and submitted as one unsigned [`Call::settle`]; the executor drops its
 //! receipts once the chain shows them claimed.
 
@@ -73,7 +73,7 @@ impl<T: Config> Pallet<T> {
 			let extrinsic = <T as CreateBare<Call<T>>>::create_bare(call.into());
 			match SubmitTransaction::<T, Call<T>>::submit_transaction(extrinsic) {
 				Ok(()) => {
-					log::info!(target: LOG_TARGET, "channel {}: {} calls settled up to {}", offer.channel, offer.calls, offer.cumulative)
+					log::info!(target: LOG_TARGET, "channel {}: {} calls settled up to {}", offer.channel, offer.calls, offer.total)
 				},
 				Err(()) => {
 					log::warn!(target: LOG_TARGET, "channel {}: the pool refused the settlement", offer.channel)
@@ -93,6 +93,7 @@ impl<T: Config> Pallet<T> {
 				call_digest: offer.call_digest,
 				signature,
 			},
+			total: offer.total.unique_saturated_into(),
 			root: offer.root,
 			calls: offer.calls,
 		})

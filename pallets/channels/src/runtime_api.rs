@@ -13,7 +13,7 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
 	{
 		/// A channel, open or closing; `None` once withdrawn or if never opened.
 		fn channel(id: ChannelId) -> Option<Channel>;
-		/// Settlement `index` of channel `id`: its root, calls, cumulative amount, block.
+		/// Settlement `index` of channel `id`: its root, calls, charged total claimed, block.
 		fn settlement(id: ChannelId, index: u32) -> Option<SettledRoot>;
 		/// Whether `proof` shows `call` among the calls settlement `index` of channel `id`
 		/// covered.

@@ -15,7 +15,8 @@ pub use opg_primitives::{Channel, ChannelId};
 pub struct Voucher<Balance, Signature> {
 	/// The channel.
 	pub channel: ChannelId,
-	/// Everything paid on the channel so far, this call included.
+	/// The most the channel's charged total may reach with this call: the total charged
+	/// before it plus the call's price, or its cap for a usage-priced call.
 	pub cumulative: Balance,
 	/// The digest of the call it pays for (`opg_settlement::channel::call_digest`).
 	pub call_digest: Hash,
@@ -23,8 +24,9 @@ pub struct Voucher<Balance, Signature> {
 	pub signature: Signature,
 }
 
-/// What a node submits to settle a channel: the highest voucher it holds and the root
-/// over the calls it served since its last settlement, signed by its node key over
+/// What a node submits to settle a channel: the charged total it claims, the highest
+/// voucher it holds (which authorizes at least that total) and the root over the calls it
+/// served since its last settlement, signed by its node key over
 /// `opg_settlement::message::channel_settlement`.
 #[derive(
 	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
@@ -34,6 +36,8 @@ pub struct Settlement<Balance, Signature> {
 	pub node: NodeKey,
 	/// The client's voucher.
 	pub voucher: Voucher<Balance, Signature>,
+	/// The channel's charged total claimed: at most the voucher's cumulative amount.
+	pub total: Balance,
 	/// The Merkle root over the [`opg_settlement::channel::ServedCall`]s it covers.
 	pub root: Hash,
 	/// How many calls the root covers.
@@ -50,8 +54,8 @@ pub struct SettledRoot<Balance, BlockNumber> {
 	pub root: Hash,
 	/// How many calls it covers.
 	pub calls: u32,
-	/// The voucher's cumulative amount settled.
-	pub cumulative: Balance,
+	/// The channel's charged total claimed by it.
+	pub total: Balance,
 	/// What this settlement moved (node's share and protocol fee together).
 	pub amount: Balance,
 	/// The block it was settled in.

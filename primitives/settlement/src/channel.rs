@@ -2,13 +2,17 @@
 //! settles one.
 //!
 //! A client holds a deposit for a node. Each paid call, the client signs a **voucher**
-//! ([`crate::message::voucher`]) for the channel's **cumulative** amount so far; the node
-//! keeps the highest and settles it when it likes. A settlement moves the difference
-//! between the voucher and what was claimed before ([`claim`]): never more than the
-//! deposit, nothing for a voucher at or below the claimed total, so a replayed or older
-//! voucher moves nothing. With it the node commits to the calls it served since its last
-//! settlement: the Merkle root ([`crate::merkle`]) over their [`ServedCall`]s, so that
-//! anyone holding a served answer can prove later that it was settled.
+//! ([`crate::message::voucher`]) naming the channel's **cumulative** amount it authorizes,
+//! this call included: the total charged before it plus at most what the call may cost
+//! (x402's `upto`: a per-call price exactly, or a cap for a usage-priced call). The node
+//! charges what the call cost and reports the new charged total, on which the client
+//! builds its next voucher. A settlement claims a new charged **total** under the
+//! highest voucher the node holds and moves the difference from what was claimed before
+//! ([`claim`]): never more than the voucher, never more than the deposit, nothing for a
+//! total at or below the claimed one, so a replayed or older voucher moves nothing. With
+//! it the node commits to the calls it served since its last settlement: the Merkle root
+//! ([`crate::merkle`]) over their [`ServedCall`]s, whose amounts add up to what it
+//! claims, so that anyone holding a served answer can prove later that it was settled.
 
 use crate::{sha256, Hash};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -21,15 +25,26 @@ pub enum ClaimError {
 	NotAboveClaimed,
 	/// The voucher's cumulative amount is above the channel's deposit.
 	AboveDeposit,
+	/// The claimed total is above the voucher's cumulative amount.
+	AboveVoucher,
 }
 
-/// What a voucher for `cumulative` moves on a channel holding `deposit` (everything ever
-/// deposited) of which `claimed` was already paid: `cumulative - claimed`.
-pub fn claim(deposit: u128, claimed: u128, cumulative: u128) -> Result<u128, ClaimError> {
+/// What claiming the charged `total` under a voucher for `cumulative` moves on a channel
+/// holding `deposit` (everything ever deposited) of which `claimed` was already paid:
+/// `total - claimed`, with `total ≤ cumulative ≤ deposit`.
+pub fn claim(
+	deposit: u128,
+	claimed: u128,
+	cumulative: u128,
+	total: u128,
+) -> Result<u128, ClaimError> {
 	if cumulative > deposit {
 		return Err(ClaimError::AboveDeposit);
 	}
-	match cumulative.checked_sub(claimed) {
+	if total > cumulative {
+		return Err(ClaimError::AboveVoucher);
+	}
+	match total.checked_sub(claimed) {
 		Some(amount) if amount > 0 => Ok(amount),
 		_ => Err(ClaimError::NotAboveClaimed),
 	}
@@ -102,13 +117,19 @@ mod tests {
 	use proptest::prelude::*;
 
 	#[test]
-	fn a_voucher_moves_what_it_adds_and_never_more_than_the_deposit() {
-		assert_eq!(claim(100, 0, 30), Ok(30));
-		assert_eq!(claim(100, 30, 100), Ok(70));
-		assert_eq!(claim(100, 30, 30), Err(ClaimError::NotAboveClaimed), "a replay moves nothing");
-		assert_eq!(claim(100, 30, 20), Err(ClaimError::NotAboveClaimed), "an older voucher");
-		assert_eq!(claim(100, 30, 101), Err(ClaimError::AboveDeposit));
-		assert_eq!(claim(0, 0, 0), Err(ClaimError::NotAboveClaimed));
+	fn a_claim_moves_what_it_adds_and_never_more_than_the_voucher_or_the_deposit() {
+		assert_eq!(claim(100, 0, 30, 30), Ok(30));
+		assert_eq!(claim(100, 30, 100, 100), Ok(70));
+		assert_eq!(claim(100, 30, 100, 45), Ok(15), "a usage-priced call charged below its cap");
+		assert_eq!(
+			claim(100, 30, 30, 30),
+			Err(ClaimError::NotAboveClaimed),
+			"a replay moves nothing"
+		);
+		assert_eq!(claim(100, 30, 20, 20), Err(ClaimError::NotAboveClaimed), "an older voucher");
+		assert_eq!(claim(100, 30, 60, 61), Err(ClaimError::AboveVoucher));
+		assert_eq!(claim(100, 30, 101, 50), Err(ClaimError::AboveDeposit));
+		assert_eq!(claim(0, 0, 0, 0), Err(ClaimError::NotAboveClaimed));
 	}
 
 	#[test]
@@ -142,24 +163,28 @@ mod tests {
 	}
 
 	proptest! {
-		/// However vouchers arrive (in order, repeated, stale, too high), the node receives
-		/// exactly the highest valid voucher and never more than the deposit.
+		/// However claims arrive (in order, repeated, stale, too high, above their
+		/// voucher), the node receives exactly the highest valid claimed total: never more
+		/// than the highest voucher, never more than the deposit.
 		#[test]
-		fn claims_add_up_to_the_highest_voucher(
+		fn claims_add_up_to_the_highest_valid_total(
 			deposit in 0u128..1_000_000,
-			vouchers in proptest::collection::vec(0u128..1_200_000, 0..40),
+			claims in proptest::collection::vec((0u128..1_200_000, 0u128..1_200_000), 0..40),
 		) {
 			let mut claimed = 0u128;
 			let mut paid = 0u128;
-			for cumulative in &vouchers {
-				if let Ok(amount) = claim(deposit, claimed, *cumulative) {
+			for (cumulative, total) in &claims {
+				if let Ok(amount) = claim(deposit, claimed, *cumulative, *total) {
 					claimed += amount;
 					paid += amount;
 				}
 				prop_assert!(claimed <= deposit);
 			}
-			let highest_valid = vouchers.iter().copied().filter(|v| *v <= deposit).max().unwrap_or(0);
-			prop_assert_eq!(paid, highest_valid);
+			let valid = |(cumulative, total): &&(u128, u128)| *cumulative <= deposit && total <= cumulative;
+			let highest_total = claims.iter().filter(valid).map(|(_, total)| *total).max().unwrap_or(0);
+			let highest_voucher = claims.iter().map(|(cumulative, _)| *cumulative).filter(|v| *v <= deposit).max().unwrap_or(0);
+			prop_assert_eq!(paid, highest_total);
+			prop_assert!(paid <= highest_voucher);
 		}
 
 		#[test]

@@ -136,8 +136,9 @@ pub fn heartbeat(genesis: &Hash, at: u64) -> Vec<u8> {
 }
 
 /// What a client's account signs to pay on a payment channel: the channel's
-/// **cumulative** amount so far, for the call with digest `call_digest`
-/// (`crate::channel::call_digest`):
+/// **cumulative** amount it authorizes, this call included (the charged total before it
+/// plus the call's price, or its cap for a usage-priced call), for the call with digest
+/// `call_digest` (`crate::channel::call_digest`):
 /// `VOUCHER_DOMAIN ‖ genesis ‖ u64 channel ‖ u128 cumulative ‖ call digest`.
 pub fn voucher(genesis: &Hash, channel: u64, cumulative: u128, call_digest: &Hash) -> Vec<u8> {
 	let mut message = Vec::with_capacity(VOUCHER_DOMAIN.len() + 32 + 8 + 16 + 32);
@@ -149,14 +150,14 @@ pub fn voucher(genesis: &Hash, channel: u64, cumulative: u128, call_digest: &Has
 	message
 }
 
-/// What a node key signs to settle a payment channel: the voucher's cumulative amount it
-/// claims and the root over the `calls` it served since its last settlement
-/// (`crate::channel::ServedCall`):
-/// `CHANNEL_SETTLEMENT_DOMAIN ‖ genesis ‖ u64 channel ‖ u128 cumulative ‖ root ‖ u32 calls`.
+/// What a node key signs to settle a payment channel: the charged total it claims (at
+/// most its voucher's cumulative amount) and the root over the `calls` it served since
+/// its last settlement (`crate::channel::ServedCall`):
+/// `CHANNEL_SETTLEMENT_DOMAIN ‖ genesis ‖ u64 channel ‖ u128 total ‖ root ‖ u32 calls`.
 pub fn channel_settlement(
 	genesis: &Hash,
 	channel: u64,
-	cumulative: u128,
+	total: u128,
 	root: &Hash,
 	calls: u32,
 ) -> Vec<u8> {
@@ -164,7 +165,7 @@ pub fn channel_settlement(
 	message.extend_from_slice(CHANNEL_SETTLEMENT_DOMAIN);
 	message.extend_from_slice(genesis);
 	message.extend_from_slice(&channel.to_le_bytes());
-	message.extend_from_slice(&cumulative.to_le_bytes());
+	message.extend_from_slice(&total.to_le_bytes());
 	message.extend_from_slice(root);
 	message.extend_from_slice(&calls.to_le_bytes());
 	message

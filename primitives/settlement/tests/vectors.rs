@@ -83,7 +83,7 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 		"channelSettlement" => message::channel_settlement(
 			&bytes32(&inputs["genesis"]),
 			u64_of(&inputs["channel"]),
-			u128_of(&inputs["cumulative"]),
+			u128_of(&inputs["total"]),
 			&bytes32(&inputs["root"]),
 			inputs["calls"].as_u64().unwrap().try_into().unwrap(),
 		),

@@ -75,9 +75,9 @@ export function voucherMessage(genesis, channel, cumulative, callDigest) {
     u8aToU8a(callDigest));
 }
 
-/** domain ‖ genesis ‖ u64 LE channel ‖ u128 LE cumulative ‖ root ‖ u32 LE calls: a node's settlement. */
-export function channelSettlementMessage(genesis, channel, cumulative, root, calls) {
-  return u8aConcat(stringToU8a(DOMAINS.channelSettlement), u8aToU8a(genesis), le(channel, 8), le(cumulative, 16),
+/** domain ‖ genesis ‖ u64 LE channel ‖ u128 LE total claimed ‖ root ‖ u32 LE calls: a node's settlement. */
+export function channelSettlementMessage(genesis, channel, total, root, calls) {
+  return u8aConcat(stringToU8a(DOMAINS.channelSettlement), u8aToU8a(genesis), le(channel, 8), le(total, 16),
     u8aToU8a(root), le(calls, 4));
 }
 

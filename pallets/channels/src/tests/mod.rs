@@ -49,19 +49,31 @@ fn voucher(client: &ClientKey, channel: ChannelId, cumulative: Balance) -> Vouch
 	Voucher { channel, cumulative, call_digest, signature: client.sign(&message) }
 }
 
-/// Node `n`'s settlement of `voucher` over `calls`, and its signature.
+/// Node `n`'s settlement of `voucher`'s whole cumulative amount over `calls`, and its
+/// signature.
 fn settlement(
 	n: u8,
 	voucher: VoucherOf<Test>,
 	calls: &[ServedCall],
 ) -> (SettlementOf<Test>, polkadot_sdk::sp_core::sr25519::Signature) {
+	let total = voucher.cumulative;
+	claiming(n, voucher, total, calls)
+}
+
+/// Node `n`'s settlement claiming the charged `total` under `voucher` over `calls`, and
+/// its signature.
+fn claiming(
+	n: u8,
+	voucher: VoucherOf<Test>,
+	total: Balance,
+	calls: &[ServedCall],
+) -> (SettlementOf<Test>, polkadot_sdk::sp_core::sr25519::Signature) {
 	use polkadot_sdk::sp_core::Pair;
 	let root = merkle::root(calls).unwrap_or_default();
 	let count = calls.len() as u32;
-	let message =
-		message::channel_settlement(&GENESIS, voucher.channel, voucher.cumulative, &root, count);
+	let message = message::channel_settlement(&GENESIS, voucher.channel, total, &root, count);
 	let signature = node_pair(n).sign(&message);
-	(Settlement { node: node(n), voucher, root, calls: count }, signature)
+	(Settlement { node: node(n), voucher, total, root, calls: count }, signature)
 }
 
 /// Node 1 settles `client`'s voucher for `cumulative` on `channel` over `count` calls.

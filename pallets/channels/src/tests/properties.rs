@@ -12,8 +12,10 @@ enum Step {
 	TopUp { channel: u8, amount: Balance },
 	/// The client pays `amount` more on `channel`: a new voucher, which the node keeps.
 	Pay { channel: u8, amount: Balance },
-	/// The node settles the highest voucher it holds for `channel`, or an older one.
-	Settle { channel: u8, stale: bool },
+	/// The node settles the highest voucher it holds for `channel`, or an older one,
+	/// claiming `under` less than it authorizes (a usage-priced call charged below its
+	/// cap), or, if `over`, one more.
+	Settle { channel: u8, stale: bool, under: Balance, over: bool },
 	/// The client starts closing `channel`.
 	Close { channel: u8 },
 	/// The client withdraws `channel`.
@@ -31,7 +33,8 @@ fn step() -> impl Strategy<Value = Step> {
 		}),
 		(any::<u8>(), 0u128..500).prop_map(|(channel, amount)| Step::TopUp { channel, amount }),
 		(any::<u8>(), 1u128..400).prop_map(|(channel, amount)| Step::Pay { channel, amount }),
-		(any::<u8>(), any::<bool>()).prop_map(|(channel, stale)| Step::Settle { channel, stale }),
+		(any::<u8>(), any::<bool>(), 0u128..60, proptest::bool::weighted(0.1))
+			.prop_map(|(channel, stale, under, over)| Step::Settle { channel, stale, under, over }),
 		any::<u8>().prop_map(|channel| Step::Close { channel }),
 		any::<u8>().prop_map(|channel| Step::Withdraw { channel }),
 		(1u64..15).prop_map(|blocks| Step::Wait { blocks }),
@@ -80,14 +83,17 @@ proptest! {
 						let last = known[i].signed.last().copied().unwrap_or(0);
 						known[i].signed.push(last + amount);
 					},
-					Step::Settle { channel, stale } => if let Some(i) = pick(&known, channel) {
+					Step::Settle { channel, stale, under, over } => if let Some(i) = pick(&known, channel) {
 						let signed = &known[i].signed;
 						let cumulative = match (stale, signed.len()) {
 							(_, 0) => continue,
 							(true, n) => signed[n / 2],
 							(false, n) => signed[n - 1],
 						};
-						let _ = settle(&known[i].client, known[i].id, cumulative, 1);
+						let total = if over { cumulative + 1 } else { cumulative.saturating_sub(under) };
+						let paid = voucher(&known[i].client, known[i].id, cumulative);
+						let (settlement, signature) = claiming(1, paid, total, &calls(total as u8, 1));
+						let _ = Channels::settle(RuntimeOrigin::none(), settlement, signature);
 					},
 					Step::Close { channel } => if let Some(i) = pick(&known, channel) {
 						let _ = Channels::close(RuntimeOrigin::signed(known[i].client.account()), known[i].id);

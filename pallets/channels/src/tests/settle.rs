@@ -20,7 +20,7 @@ fn a_voucher_pays_the_operator_what_it_adds_less_the_protocol_fee() {
 				channel: id,
 				index: 0,
 				node: node(1),
-				cumulative: 200,
+				total: 200,
 				paid: 190,
 				protocol_fee: 10,
 				root,
@@ -29,7 +29,7 @@ fn a_voucher_pays_the_operator_what_it_adds_less_the_protocol_fee() {
 		);
 		let kept = Settlements::<Test>::get(id, 0).unwrap();
 		assert_eq!(
-			(kept.root, kept.calls, kept.cumulative, kept.amount, kept.at),
+			(kept.root, kept.calls, kept.total, kept.amount, kept.at),
 			(root, 4, 200, 200, 1)
 		);
 		// The next voucher moves only what it adds.
@@ -37,6 +37,37 @@ fn a_voucher_pays_the_operator_what_it_adds_less_the_protocol_fee() {
 		assert_eq!(free(&operator(1)), START + 190 + 285);
 		assert_eq!(held(&client.account()), 500);
 		assert_eq!(OpenChannels::<Test>::get(id).unwrap().settlements, 2);
+		Channels::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn a_node_claims_what_it_charged_under_a_voucher_and_never_more() {
+	new_test_ext().execute_with(|| {
+		let client = alice();
+		let id = open(&client, 1_000);
+		// A usage-priced call authorized up to 400 and charged 120.
+		let (charged, signature) = claiming(1, voucher(&client, id, 400), 120, &calls(1, 1));
+		assert_ok!(Channels::settle(RuntimeOrigin::none(), charged, signature));
+		assert_eq!(OpenChannels::<Test>::get(id).unwrap().claimed, 120);
+		assert_eq!(held(&client.account()), 880);
+		assert_eq!(Settlements::<Test>::get(id, 0).unwrap().total, 120);
+		// The next voucher builds on the charged total: 120 + a cap of 100.
+		let (next, signature) = claiming(1, voucher(&client, id, 220), 221, &calls(2, 1));
+		assert_noop!(
+			Channels::settle(RuntimeOrigin::none(), next, signature),
+			Error::<Test>::AboveVoucher
+		);
+		let (next, signature) = claiming(1, voucher(&client, id, 220), 220, &calls(2, 1));
+		assert_ok!(Channels::settle(RuntimeOrigin::none(), next, signature));
+		assert_eq!(held(&client.account()), 780);
+		// The node's signature binds the total it claims.
+		let (mut raised, signature) = claiming(1, voucher(&client, id, 900), 300, &calls(3, 1));
+		raised.total = 900;
+		assert_noop!(
+			Channels::settle(RuntimeOrigin::none(), raised, signature),
+			Error::<Test>::BadNodeSignature
+		);
 		Channels::do_try_state().unwrap();
 	});
 }
