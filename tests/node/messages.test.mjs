@@ -9,7 +9,7 @@ import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
 import { Keyring } from '@polkadot/keyring';
 import {
   artifactReadMessage, batchMessage, cannotServeMessage, channelSettlementMessage, directAnswerMessage,
-  heartbeatMessage, provenanceMessage, registrationMessage, resultMessage, voucherMessage,
+  heartbeatMessage, llmAnswerMessage, provenanceMessage, registrationMessage, resultMessage, voucherMessage,
 } from './lib/messages.mjs';
 
 const FILE = new URL('../../primitives/settlement/vectors/messages.json', import.meta.url);
@@ -30,6 +30,8 @@ const build = {
     i.calls),
   directAnswer: (i) => directAnswerMessage(hexToU8a(i.genesis), hexToU8a(i.modelHash), hexToU8a(i.callDigest),
     hexToU8a(i.responseDigest), i.cumulative),
+  llmAnswer: (i) => llmAnswerMessage(hexToU8a(i.genesis), hexToU8a(i.modelHash), hexToU8a(i.callDigest),
+    hexToU8a(i.responseDigest), i.seed, i.cumulative),
 };
 
 test('the signer of the vectors is //Alice', async () => {

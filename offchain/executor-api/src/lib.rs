@@ -67,6 +67,13 @@ pub mod path {
 	/// `POST /v1/heartbeat?genesis=0x..&at=N`: the node key's heartbeat at block `N`
 	/// (`opg_settlement::message::heartbeat`), for the node's worker to submit.
 	pub const HEARTBEAT: &str = "/v1/heartbeat";
+	/// `POST`: OpenAI's chat completions, for the language models served (JSON; SSE when
+	/// `stream` is true).
+	pub const CHAT_COMPLETIONS: &str = "/v1/chat/completions";
+	/// `POST`: OpenAI's (legacy) completions of a raw prompt.
+	pub const COMPLETIONS: &str = "/v1/completions";
+	/// `GET`: OpenAI's list of the language models served.
+	pub const MODELS: &str = "/v1/models";
 }
 
 /// Query parameter names.
@@ -116,6 +123,10 @@ pub mod header {
 	pub const BATCH_SIZE: &str = "x-opg-batch-size";
 	/// Whether rerunning the input alone on this device type gives the same bits.
 	pub const REPRODUCIBLE: &str = "x-opg-reproducible";
+	/// A language model's answer: the model's (manifest's) hash.
+	pub const MODEL_HASH: &str = "x-opg-model-hash";
+	/// A language model's answer: the sampling seed (decimal).
+	pub const SEED: &str = "x-opg-seed";
 	/// On a `404`: what is missing, [`MISSING_INPUT`] when a stored input is unavailable
 	/// from the store, every peer and its locator (the node may then decline the request).
 	pub const MISSING: &str = "x-opg-missing";
@@ -551,6 +562,12 @@ pub enum Route<'a> {
 	ChannelSettlements,
 	/// [`path::SERVED`] with the call digest segment as sent.
 	Served(&'a str),
+	/// [`path::CHAT_COMPLETIONS`].
+	ChatCompletions,
+	/// [`path::COMPLETIONS`].
+	Completions,
+	/// [`path::MODELS`].
+	Models,
 }
 
 impl<'a> Route<'a> {
@@ -570,6 +587,9 @@ impl<'a> Route<'a> {
 			path::REGISTRATION => Self::Registration,
 			path::HEARTBEAT => Self::Heartbeat,
 			path::CHANNEL_SETTLEMENTS => Self::ChannelSettlements,
+			path::CHAT_COMPLETIONS => Self::ChatCompletions,
+			path::COMPLETIONS => Self::Completions,
+			path::MODELS => Self::Models,
 			_ => under(path::INFER)
 				.map(Self::Infer)
 				.or_else(|| under(path::INFER_MANY).map(Self::InferMany))
@@ -583,8 +603,9 @@ impl<'a> Route<'a> {
 impl Route<'_> {
 	/// Whether the executor's **public** listener answers this route (`get`: the method is
 	/// `GET`; `query`: the request's query): health, `GET` of an artifact (a private one
-	/// only to its requester), and an unsigned inference on an inline input (a stored
-	/// input may be a private request's). Everything else (signing for a chain request,
+	/// only to its requester), an unsigned inference on an inline input (a stored
+	/// input may be a private request's), and the language models' OpenAI-compatible
+	/// routes. Everything else (signing for a chain request,
 	/// proving, batch signing, heartbeats, attestation, fetching, storing artifacts,
 	/// metrics) is for the node listener alone.
 	pub fn public(&self, get: bool, query: Option<&str>) -> bool {
@@ -592,6 +613,8 @@ impl Route<'_> {
 			Self::Health => get,
 			Self::Artifact(_) => get,
 			Self::Served(_) => get,
+			Self::Models => get,
+			Self::ChatCompletions | Self::Completions => !get,
 			Self::Infer(_) => {
 				!get && [
 					query::GENESIS,

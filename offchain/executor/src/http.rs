@@ -109,11 +109,11 @@ pub struct Reply {
 }
 
 impl Reply {
-	fn ok(status: StatusCode, body: Vec<u8>) -> Self {
+	pub(crate) fn ok(status: StatusCode, body: Vec<u8>) -> Self {
 		Self { status, body, output_hash: None, proof: None, headers: Vec::new(), json: false }
 	}
 
-	fn json(body: String) -> Self {
+	pub(crate) fn json(body: String) -> Self {
 		Self { json: true, ..Self::ok(StatusCode::OK, body.into_bytes()) }
 	}
 
@@ -295,6 +295,16 @@ pub async fn route_with(
 			channel_settlements(executor, query).await
 		},
 		(&Method::GET, Some(Route::Served(digest))) => served(executor, digest),
+		(&Method::GET, Some(Route::Models)) => Ok(crate::openai::models(executor)),
+		(&Method::POST, Some(Route::ChatCompletions)) => Ok(crate::openai::collect(
+			crate::openai::complete(executor, crate::openai::Kind::Chat, path, &body, 0).await,
+		)
+		.await),
+		(&Method::POST, Some(Route::Completions)) => Ok(crate::openai::collect(
+			crate::openai::complete(executor, crate::openai::Kind::Completion, path, &body, 0)
+				.await,
+		)
+		.await),
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
 		(&Method::PUT, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash).ok_or_else(|| {
@@ -1203,6 +1213,9 @@ fn route_name(route: &Route<'_>) -> &'static str {
 		Route::ChannelSettlements => path::CHANNEL_SETTLEMENTS,
 		Route::Served(_) => path::SERVED,
 		Route::Artifact(_) => path::ARTIFACTS,
+		Route::ChatCompletions => path::CHAT_COMPLETIONS,
+		Route::Completions => path::COMPLETIONS,
+		Route::Models => path::MODELS,
 	}
 }
 
@@ -1234,6 +1247,7 @@ async fn body_limit(
 				opg_executor_api::MAX_JOBS_PER_CALL * (opg_executor_api::JOB_HEADER_LEN + len)
 			})
 		},
+		(&Method::POST, Route::ChatCompletions | Route::Completions) => crate::openai::MAX_REQUEST,
 		(&Method::POST, Route::Infer(model) | Route::Prove(model)) => {
 			if query_value(query, query::INPUT).is_some() {
 				return 0;
@@ -1280,15 +1294,46 @@ async fn read_body(
 	}
 }
 
+/// A response body: whole, or server-sent events as they come.
+type Body = http_body_util::Either<Full<Bytes>, crate::openai::Events>;
+
 async fn handle(
 	executor: Arc<Executor>,
 	face: Arc<Face>,
 	peer: std::net::IpAddr,
 	request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
 	let (parts, body) = request.into_parts();
 	let started = std::time::Instant::now();
 	let (path, query) = (parts.uri.path(), parts.uri.query());
+	// The language models' completions, which may stream.
+	if parts.method == Method::POST {
+		let kind = match Route::parse(path) {
+			Some(Route::ChatCompletions) => Some(crate::openai::Kind::Chat),
+			Some(Route::Completions) => Some(crate::openai::Kind::Completion),
+			_ => None,
+		};
+		if let (Some(kind), Some(route)) = (kind, Route::parse(path)) {
+			let answer = match face.admit(peer, &route, &parts.method, query, &parts.headers) {
+				Err(reply) => crate::openai::Answer::Whole(reply),
+				Ok(()) => match read_body(&executor, &parts, &route, body).await {
+					Ok(body) => crate::openai::complete(&executor, kind, path, &body, 0).await,
+					Err(reply) => crate::openai::Answer::Whole(reply),
+				},
+			};
+			if let crate::openai::Answer::Stream(events) = answer {
+				tracing::debug!(method = %parts.method, path, status = 200, "streaming");
+				let mut response =
+					Response::new(http_body_util::Either::Right(crate::openai::Events(events)));
+				let headers = response.headers_mut();
+				headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+				headers.insert("cache-control", HeaderValue::from_static("no-cache"));
+				return Ok(response);
+			}
+			let crate::openai::Answer::Whole(reply) = answer else { unreachable!() };
+			return Ok(respond(&parts, started, reply));
+		}
+	}
 	let reply = match Route::parse(path) {
 		None => Reply::error(StatusCode::NOT_FOUND, format!("no route {} {path}", parts.method)),
 		Some(route) => {
@@ -1311,6 +1356,15 @@ async fn handle(
 			}
 		},
 	};
+	Ok(respond(&parts, started, reply))
+}
+
+/// The response of `reply` to the request of `parts`, logged.
+fn respond(
+	parts: &hyper::http::request::Parts,
+	started: std::time::Instant,
+	reply: Reply,
+) -> Response<Body> {
 	let (method, path, status) = (&parts.method, parts.uri.path(), reply.status.as_u16());
 	let micros = started.elapsed().as_micros() as u64;
 	if reply.status.is_server_error() {
@@ -1319,12 +1373,13 @@ async fn handle(
 	} else {
 		tracing::debug!(%method, path, status, micros, "request");
 	}
-	let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+	let mut response =
+		Response::new(http_body_util::Either::Left(Full::new(Bytes::from(reply.body))));
 	*response.status_mut() = reply.status;
 	let content_type = match (reply.status.is_success(), reply.json) {
-		(true, true) => "application/json",
+		(_, true) => "application/json",
 		(true, false) => "application/octet-stream",
-		(false, _) => "text/plain",
+		(false, false) => "text/plain",
 	};
 	response
 		.headers_mut()
@@ -1348,7 +1403,7 @@ async fn handle(
 			response.headers_mut().insert(name, value);
 		}
 	}
-	Ok(response)
+	response
 }
 
 /// How long shutdown waits for open connections.

@@ -28,7 +28,9 @@ pub mod chain;
 pub mod evidence;
 pub mod fetch;
 pub mod http;
+pub mod llm;
 pub mod metrics;
+pub mod openai;
 pub mod payment;
 pub mod signing;
 pub mod store;
@@ -150,6 +152,8 @@ pub struct Executor {
 	proving: Arc<tokio::sync::Semaphore>,
 	integer: Arc<tokio::sync::Semaphore>,
 	gateway: Option<payment::Gateway>,
+	llms: HashMap<ContentHash, Arc<openai::LlmServing>>,
+	genesis: Option<[u8; 32]>,
 }
 
 /// How many proofs and integer inferences run at once at most (each is CPU work on its
@@ -245,7 +249,76 @@ impl Executor {
 			proving: Arc::new(tokio::sync::Semaphore::new(Concurrency::default().proving)),
 			integer: Arc::new(tokio::sync::Semaphore::new(Concurrency::default().integer)),
 			gateway: None,
+			llms: HashMap::new(),
+			genesis: None,
 		}
+	}
+
+	/// Binds evidence that names no chain request (language model answers) to chain
+	/// `genesis`.
+	pub fn with_genesis(mut self, genesis: [u8; 32]) -> Self {
+		self.genesis = Some(genesis);
+		self
+	}
+
+	/// The chain this executor serves, if it was told: the gateway's, or
+	/// [`Self::with_genesis`]'s.
+	pub fn genesis(&self) -> Option<[u8; 32]> {
+		self.genesis.or_else(|| self.gateway.as_ref().map(|gateway| *gateway.genesis()))
+	}
+
+	/// Serves the language model whose manifest is `hash` (it and the files it names must
+	/// be in the store, and are refused unless they hash right): loads it in `kind` on
+	/// `device` and starts its engine, decoding up to `max_batch` sequences together with
+	/// up to `queue` requests waiting.
+	pub fn serve_llm(
+		&mut self,
+		hash: ContentHash,
+		kind: tch::Kind,
+		device: tch::Device,
+		max_batch: usize,
+		queue: usize,
+	) -> Result<(), String> {
+		let read = |hash: &ContentHash| -> Result<Vec<u8>, String> {
+			self.store
+				.get(hash)
+				.map_err(|e| e.to_string())?
+				.ok_or_else(|| format!("0x{} is not in the artifact store", hex::encode(hash)))
+		};
+		let manifest = llm::manifest::Manifest::parse(&read(&hash)?)?;
+		let [config, tokenizer, weights] = manifest.hashes();
+		let model = llm::LlmModel::load(
+			&read(&config)?,
+			&read(&tokenizer)?,
+			&read(&weights)?,
+			kind,
+			device,
+		)?;
+		let engine = llm::Engine::start(model, max_batch, queue);
+		self.llms.insert(
+			hash,
+			Arc::new(openai::LlmServing {
+				name: manifest.name,
+				hash,
+				engine,
+				device: torch::device_name(device),
+				dtype: llm::model::kind_name(kind),
+			}),
+		);
+		Ok(())
+	}
+
+	/// The language models served.
+	pub fn llms(&self) -> impl Iterator<Item = &Arc<openai::LlmServing>> {
+		self.llms.values()
+	}
+
+	/// The language model called `model` (its manifest's name, or its hash as 0x-hex).
+	pub fn llm(&self, model: &str) -> Option<Arc<openai::LlmServing>> {
+		if let Some(hash) = opg_executor_api::parse_hash(model) {
+			return self.llms.get(&hash).cloned();
+		}
+		self.llms.values().find(|serving| serving.name == model).cloned()
 	}
 
 	/// Serves direct paid calls on the public listener through `gateway` (which needs the
@@ -580,6 +653,8 @@ impl Executor {
 
 #[cfg(test)]
 mod exposure_tests;
+#[cfg(test)]
+mod llm_tests;
 #[cfg(test)]
 mod payment_tests;
 #[cfg(test)]

@@ -126,6 +126,30 @@ enum Command {
 		/// Needs --chain-rpc, --public-listen and the node key (--node-key or --evidence).
 		#[arg(long = "direct-model", value_name = "ID", requires_all = ["chain_rpc", "public_listen"])]
 		direct_models: Vec<u32>,
+		/// A language model to serve by its manifest's hash, as `put-llm` prints it
+		/// (repeatable): OpenAI's `/v1/chat/completions`, `/v1/completions` and
+		/// `/v1/models` on both listeners (see docs/llm.md).
+		#[arg(long = "llm", value_name = "HASH")]
+		llms: Vec<String>,
+		/// The element type language models run in: f32, bf16 or f16.
+		#[arg(long, default_value = "f32")]
+		llm_dtype: String,
+		/// Sequences a language model decodes together at most (continuous batching).
+		#[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+		llm_max_batch: u64,
+	},
+	/// Add a language model's folder (`config.json`, `tokenizer.json`,
+	/// `model.safetensors`, as scripts/llm-convert.py writes it) to the artifact store
+	/// with its manifest; prints the manifest's hash (the model's) and size.
+	PutLlm {
+		/// The folder.
+		dir: PathBuf,
+		/// The name clients call it by (OpenAI's `model`).
+		#[arg(long)]
+		name: String,
+		/// The artifact store folder.
+		#[arg(long)]
+		store: PathBuf,
 	},
 	/// Add a file to the artifact store; prints its hash and size (what the model hub records).
 	Put {
@@ -259,6 +283,9 @@ fn main() -> Result<()> {
 			evidence,
 			operator,
 			direct_models,
+			llms,
+			llm_dtype,
+			llm_max_batch,
 		} => {
 			let token = node_token_file.as_deref().map(read_token).transpose()?;
 			anyhow::ensure!(
@@ -328,6 +355,28 @@ fn main() -> Result<()> {
 						|| format!("cannot serve TorchScript model {}", model.hash),
 					)?;
 					tracing::info!(model = %model.hash, device = %torch::device_name(device), "serving a TorchScript model");
+				}
+			}
+			if let Some(rpc) = &chain_rpc {
+				let genesis =
+					runtime.block_on(chain::genesis_hash(rpc)).map_err(anyhow::Error::msg)?;
+				executor = executor.with_genesis(genesis);
+			}
+			if !llms.is_empty() {
+				let device = torch::parse_device(&device).map_err(anyhow::Error::msg)?;
+				let kind =
+					opg_executor::llm::model::parse_kind(&llm_dtype).map_err(anyhow::Error::msg)?;
+				torch::set_deterministic().map_err(anyhow::Error::msg)?;
+				if let Some(threads) = threads {
+					tch::set_num_threads(threads);
+				}
+				for text in llms {
+					let hash = parse_hash(&text)?;
+					executor
+						.serve_llm(hash, kind, device, llm_max_batch as usize, queue as usize)
+						.map_err(anyhow::Error::msg)
+						.with_context(|| format!("cannot serve language model {text}"))?;
+					tracing::info!(model = %text, device = %torch::device_name(device), dtype = %llm_dtype, "serving a language model");
 				}
 			}
 			if !direct_models.is_empty() {
@@ -420,6 +469,22 @@ fn main() -> Result<()> {
 			let bytes =
 				std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
 			let hash = ArtifactStore::open(store)?.put(&bytes)?;
+			print_artifact(&hash, bytes.len());
+			Ok(())
+		},
+		Command::PutLlm { dir, name, store } => {
+			use opg_executor::llm::manifest::{Manifest, FILES};
+			let store = ArtifactStore::open(store)?;
+			for file in FILES {
+				let path = dir.join(file);
+				let bytes = std::fs::read(&path)
+					.with_context(|| format!("cannot read {}", path.display()))?;
+				store.put(&bytes)?;
+			}
+			let manifest = Manifest::of_dir(&dir, &name)?;
+			let bytes = manifest.to_bytes();
+			Manifest::parse(&bytes).map_err(anyhow::Error::msg)?;
+			let hash = store.put(&bytes)?;
 			print_artifact(&hash, bytes.len());
 			Ok(())
 		},

@@ -32,6 +32,8 @@ pub const VOUCHER_DOMAIN: &[u8] = b"opg/channel-voucher/v1";
 pub const CHANNEL_SETTLEMENT_DOMAIN: &[u8] = b"opg/channel-settlement/v1";
 /// Domain of a node's evidence for a direct (paid off-chain) answer.
 pub const DIRECT_ANSWER_DOMAIN: &[u8] = b"opg/direct-answer/v1";
+/// Domain of a language model's answer: [`llm_answer`].
+pub const LLM_ANSWER_DOMAIN: &[u8] = b"opg/llm-answer/v1";
 
 /// [`cannot_serve`]'s reason: the stored input is unavailable from every source the node
 /// knows (its peers, the data nodes, the input's locator); the detail is 32 zero bytes.
@@ -191,6 +193,30 @@ pub fn direct_answer(
 	message
 }
 
+/// What a node key signs with a language model's answer: `LLM_ANSWER_DOMAIN ‖ genesis ‖
+/// model hash (the manifest's, which binds weights, tokenizer and chat template) ‖ call
+/// digest (`crate::channel::call_digest` of the path and the exact request body) ‖
+/// SHA-256(the answer's text, UTF-8) ‖ u64 seed ‖ u128 cumulative` (the paying voucher's
+/// cumulative amount; 0 when unpaid).
+pub fn llm_answer(
+	genesis: &Hash,
+	model_hash: &Hash,
+	call_digest: &Hash,
+	response_digest: &Hash,
+	seed: u64,
+	cumulative: u128,
+) -> Vec<u8> {
+	let mut message = Vec::with_capacity(LLM_ANSWER_DOMAIN.len() + 4 * 32 + 8 + 16);
+	message.extend_from_slice(LLM_ANSWER_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(model_hash);
+	message.extend_from_slice(call_digest);
+	message.extend_from_slice(response_digest);
+	message.extend_from_slice(&seed.to_le_bytes());
+	message.extend_from_slice(&cumulative.to_le_bytes());
+	message
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -229,6 +255,13 @@ mod tests {
 		assert_ne!(d, direct_answer(&[1; 32], &[2; 32], &[9; 32], &[4; 32], 5));
 		assert_ne!(d, direct_answer(&[1; 32], &[2; 32], &[3; 32], &[9; 32], 5));
 		assert_ne!(d, direct_answer(&[1; 32], &[2; 32], &[3; 32], &[4; 32], 9));
+		let l = llm_answer(&[1; 32], &[2; 32], &[3; 32], &[4; 32], 5, 6);
+		assert_ne!(l, llm_answer(&[9; 32], &[2; 32], &[3; 32], &[4; 32], 5, 6));
+		assert_ne!(l, llm_answer(&[1; 32], &[9; 32], &[3; 32], &[4; 32], 5, 6));
+		assert_ne!(l, llm_answer(&[1; 32], &[2; 32], &[9; 32], &[4; 32], 5, 6));
+		assert_ne!(l, llm_answer(&[1; 32], &[2; 32], &[3; 32], &[9; 32], 5, 6));
+		assert_ne!(l, llm_answer(&[1; 32], &[2; 32], &[3; 32], &[4; 32], 9, 6));
+		assert_ne!(l, llm_answer(&[1; 32], &[2; 32], &[3; 32], &[4; 32], 5, 9));
 	}
 
 	#[test]
@@ -244,6 +277,7 @@ mod tests {
 			VOUCHER_DOMAIN,
 			CHANNEL_SETTLEMENT_DOMAIN,
 			DIRECT_ANSWER_DOMAIN,
+			LLM_ANSWER_DOMAIN,
 		];
 		for (i, a) in domains.iter().enumerate() {
 			for (j, b) in domains.iter().enumerate() {

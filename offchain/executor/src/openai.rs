@@ -1,0 +1,532 @@
+//! The OpenAI-compatible API of the LLMs this executor serves: `POST /v1/chat/completions`,
+//! `POST /v1/completions` and `GET /v1/models`, with server-sent-event streaming
+//! (`stream: true`: `data:` chunks, then `data: [DONE]`), `usage`, and errors in OpenAI's
+//! JSON shape. The official `openai` clients work against it unchanged.
+//!
+//! Every answer carries OPG's evidence — in an `opg` object of the JSON (of the last chunk
+//! when streaming) and, when not streaming, in headers: the node key's sr25519 signature
+//! over `opg_settlement::message::llm_answer` (genesis, the model's manifest hash, the
+//! call's digest — SHA-256 of the path and the exact request body,
+//! `opg_settlement::channel::call_digest` — the SHA-256 of the answer's text, and the
+//! sampling seed). A client recomputes all of it from what it sent and received; see
+//! docs/llm.md.
+
+use crate::{
+	http::Reply,
+	llm::{self, Engine, Event, FinishReason, Message, Prompt, Refused, Sampling},
+	ContentHash, Executor,
+};
+use hyper::body::Bytes;
+use hyper::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// One LLM served: its engine, names and hash.
+pub struct LlmServing {
+	/// The manifest's name: what clients send as `model`.
+	pub name: String,
+	/// The manifest's hash: the model's.
+	pub hash: ContentHash,
+	/// The engine.
+	pub engine: Engine,
+	/// `cpu` or `cuda:N`.
+	pub device: String,
+	/// `f32`, `bf16` or `f16`.
+	pub dtype: &'static str,
+}
+
+/// The most tokens an answer gets when the request names no `max_tokens`.
+pub const DEFAULT_MAX_TOKENS: usize = 256;
+
+/// The largest request body these routes take.
+pub const MAX_REQUEST: usize = 1 << 20;
+
+/// An answer: whole, or a stream of server-sent events.
+pub enum Answer {
+	/// A JSON body (or an error).
+	Whole(Reply),
+	/// `text/event-stream`: each item is one `data:` event, already framed.
+	Stream(tokio::sync::mpsc::Receiver<Bytes>),
+}
+
+/// A streamed answer's body: the events as they are decoded.
+pub struct Events(pub tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for Events {
+	type Data = Bytes;
+	type Error = std::convert::Infallible;
+
+	fn poll_frame(
+		mut self: std::pin::Pin<&mut Self>,
+		cx: &mut std::task::Context<'_>,
+	) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+		self.0
+			.poll_recv(cx)
+			.map(|event| event.map(|bytes| Ok(hyper::body::Frame::data(bytes))))
+	}
+}
+
+/// The answer as one reply: a stream's events concatenated (its body is the
+/// `text/event-stream` text).
+pub async fn collect(answer: Answer) -> Reply {
+	match answer {
+		Answer::Whole(reply) => reply,
+		Answer::Stream(mut events) => {
+			let mut body = Vec::new();
+			while let Some(bytes) = events.recv().await {
+				body.extend_from_slice(&bytes);
+			}
+			let mut reply = Reply::json(String::new());
+			reply.body = body;
+			reply.json = false;
+			reply
+		},
+	}
+}
+
+/// OpenAI's error object with `status`.
+pub fn error(status: StatusCode, kind: &str, code: &str, message: impl std::fmt::Display) -> Reply {
+	let body = json!({
+		"error": {"message": message.to_string(), "type": kind, "param": null, "code": code}
+	});
+	let mut reply = Reply::json(body.to_string());
+	reply.status = status;
+	reply
+}
+
+fn invalid(message: impl std::fmt::Display) -> Reply {
+	error(StatusCode::BAD_REQUEST, "invalid_request_error", "invalid_request", message)
+}
+
+/// `GET /v1/models`.
+pub fn models(executor: &Executor) -> Reply {
+	let data: Vec<Value> = executor
+		.llms()
+		.map(|serving| {
+			json!({
+				"id": serving.name,
+				"object": "model",
+				"created": 0,
+				"owned_by": "opg",
+				"opg": {
+					"model_hash": format!("0x{}", hex::encode(serving.hash)),
+					"device": serving.device,
+					"dtype": serving.dtype,
+				},
+			})
+		})
+		.collect();
+	Reply::json(json!({"object": "list", "data": data}).to_string())
+}
+
+/// A message's content: a string, or OpenAI's list of parts of which the text ones count.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Content {
+	Text(String),
+	Parts(Vec<Part>),
+}
+
+#[derive(Deserialize)]
+struct Part {
+	#[serde(rename = "type")]
+	kind: String,
+	#[serde(default)]
+	text: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ChatMessage {
+	role: String,
+	content: Content,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stop {
+	One(String),
+	Many(Vec<String>),
+}
+
+/// The fields both completion routes read; the others OpenAI defines are ignored unless
+/// they ask for something this server does not do.
+#[derive(Deserialize)]
+struct Request {
+	model: String,
+	#[serde(default)]
+	messages: Option<Vec<ChatMessage>>,
+	#[serde(default)]
+	prompt: Option<Value>,
+	#[serde(default)]
+	max_tokens: Option<usize>,
+	#[serde(default)]
+	max_completion_tokens: Option<usize>,
+	#[serde(default)]
+	temperature: Option<f32>,
+	#[serde(default)]
+	top_p: Option<f32>,
+	#[serde(default)]
+	top_k: Option<usize>,
+	#[serde(default)]
+	seed: Option<u64>,
+	#[serde(default)]
+	stop: Option<Stop>,
+	#[serde(default)]
+	stream: bool,
+	#[serde(default)]
+	stream_options: Option<Value>,
+	#[serde(default)]
+	n: Option<u32>,
+}
+
+/// Which route: chat messages through the template, or a raw prompt.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+	/// `/v1/chat/completions`.
+	Chat,
+	/// `/v1/completions`.
+	Completion,
+}
+
+/// `POST /v1/chat/completions` or `/v1/completions` with `body`, asked at `path`; `cumulative`
+/// is the paying voucher's amount on the paid direct path (0 otherwise).
+pub async fn complete(
+	executor: &Arc<Executor>,
+	kind: Kind,
+	path: &str,
+	body: &[u8],
+	cumulative: u128,
+) -> Answer {
+	match start(executor, kind, path, body, cumulative) {
+		Ok(Started { serving, receiver, call, stream }) => {
+			if stream {
+				Answer::Stream(stream_events(serving, receiver, call))
+			} else {
+				Answer::Whole(whole(&serving, receiver, &call).await)
+			}
+		},
+		Err(reply) => Answer::Whole(reply),
+	}
+}
+
+/// What a call asked, for its answer and evidence.
+struct Call {
+	kind: Kind,
+	id: String,
+	created: u64,
+	seed: u64,
+	digest: [u8; 32],
+	include_usage: bool,
+	cumulative: u128,
+	executor: Arc<Executor>,
+}
+
+struct Started {
+	serving: Arc<LlmServing>,
+	receiver: tokio::sync::mpsc::UnboundedReceiver<Event>,
+	call: Call,
+	stream: bool,
+}
+
+fn start(
+	executor: &Arc<Executor>,
+	kind: Kind,
+	path: &str,
+	body: &[u8],
+	cumulative: u128,
+) -> Result<Started, Reply> {
+	let request: Request = serde_json::from_slice(body)
+		.map_err(|e| invalid(format!("the body is not a valid request: {e}")))?;
+	let serving = executor.llm(&request.model).ok_or_else(|| {
+		error(
+			StatusCode::NOT_FOUND,
+			"invalid_request_error",
+			"model_not_found",
+			format!("the model {:?} is not served here (GET /v1/models lists them)", request.model),
+		)
+	})?;
+	if request.n.is_some_and(|n| n != 1) {
+		return Err(invalid("n must be 1"));
+	}
+	let engine = &serving.engine;
+	let text = match (kind, &request.messages, &request.prompt) {
+		(Kind::Chat, Some(messages), _) => {
+			let messages = messages
+				.iter()
+				.map(|message| {
+					let content = match &message.content {
+						Content::Text(text) => text.clone(),
+						Content::Parts(parts) => {
+							if parts.iter().any(|part| part.kind != "text") {
+								return Err(invalid("only text content parts are supported"));
+							}
+							parts.iter().filter_map(|part| part.text.as_deref()).collect()
+						},
+					};
+					Ok(Message { role: message.role.clone(), content })
+				})
+				.collect::<Result<Vec<_>, Reply>>()?;
+			if messages.is_empty() {
+				return Err(invalid("messages is empty"));
+			}
+			engine.text().chat_prompt(&messages).map_err(invalid)?
+		},
+		(Kind::Chat, None, _) => return Err(invalid("messages is required")),
+		(Kind::Completion, _, Some(Value::String(prompt))) => prompt.clone(),
+		(Kind::Completion, _, Some(_)) => return Err(invalid("prompt must be one string")),
+		(Kind::Completion, _, None) => return Err(invalid("prompt is required")),
+	};
+	let tokens = engine.text().encode(&text).map_err(invalid)?;
+	let context = engine.config().max_position_embeddings;
+	let max_tokens = request
+		.max_completion_tokens
+		.or(request.max_tokens)
+		.unwrap_or_else(|| DEFAULT_MAX_TOKENS.min(context.saturating_sub(tokens.len())).max(1));
+	let seed = request.seed.unwrap_or_else(rand_seed);
+	let sampling = Sampling {
+		temperature: request.temperature.unwrap_or(1.0),
+		top_p: request.top_p.unwrap_or(1.0),
+		top_k: request.top_k.unwrap_or(0),
+		seed,
+	};
+	let stops = match request.stop {
+		None => Vec::new(),
+		Some(Stop::One(stop)) => vec![stop],
+		Some(Stop::Many(stops)) if stops.len() <= 4 => stops,
+		Some(Stop::Many(_)) => return Err(invalid("stop takes at most 4 sequences")),
+	};
+	let receiver = serving.engine.submit(Prompt { tokens, max_tokens, sampling, stops }).map_err(
+		|refused| match refused {
+			Refused::Busy => {
+				let mut reply = error(
+					StatusCode::TOO_MANY_REQUESTS,
+					"rate_limit_error",
+					"queue_full",
+					"the model's queue is full; retry shortly",
+				);
+				reply.headers.push(("retry-after", "1".into()));
+				reply
+			},
+			Refused::ContextOverflow(..) => error(
+				StatusCode::BAD_REQUEST,
+				"invalid_request_error",
+				"context_length_exceeded",
+				refused,
+			),
+			Refused::Invalid(reason) => invalid(reason),
+		},
+	)?;
+	let include_usage = request
+		.stream_options
+		.as_ref()
+		.and_then(|options| options.get("include_usage"))
+		.and_then(Value::as_bool)
+		.unwrap_or(false);
+	let call = Call {
+		kind,
+		id: format!(
+			"{}-{}",
+			if kind == Kind::Chat { "chatcmpl" } else { "cmpl" },
+			hex::encode(rand_seed().to_le_bytes())
+		),
+		created: std::time::SystemTime::now()
+			.duration_since(std::time::UNIX_EPOCH)
+			.map_or(0, |d| d.as_secs()),
+		seed,
+		digest: opg_settlement::channel::call_digest(path, body),
+		include_usage,
+		cumulative,
+		executor: executor.clone(),
+	};
+	Ok(Started { serving, receiver, call, stream: request.stream })
+}
+
+/// A fresh seed for a request that names none (the standard library's per-process
+/// random hash keys, advanced at each call; a seed is not a secret).
+fn rand_seed() -> u64 {
+	use std::hash::{BuildHasher, Hasher};
+	std::collections::hash_map::RandomState::new().build_hasher().finish()
+}
+
+/// The `opg` evidence object of an answer whose text is `text`.
+fn evidence(serving: &LlmServing, call: &Call, text: &str, finished: &llm::Finished) -> Value {
+	let response_digest = crate::sha256(text.as_bytes());
+	let network = call.executor.genesis();
+	let genesis = network.unwrap_or([0; 32]);
+	let key = call.executor.node_key();
+	let signed = opg_settlement::message::llm_answer(
+		&genesis,
+		&serving.hash,
+		&call.digest,
+		&response_digest,
+		call.seed,
+		call.cumulative,
+	);
+	json!({
+		"model_hash": format!("0x{}", hex::encode(serving.hash)),
+		"network": network.map(|g| format!("0x{}", hex::encode(g))),
+		"call_digest": format!("0x{}", hex::encode(call.digest)),
+		"response_digest": format!("0x{}", hex::encode(response_digest)),
+		"seed": call.seed.to_string(),
+		"cumulative": call.cumulative.to_string(),
+		"node": key.map(|key| format!("0x{}", hex::encode(key.public()))),
+		"signature": key.map(|key| format!("0x{}", hex::encode(key.sign(&signed)))),
+		"device": serving.device,
+		"dtype": serving.dtype,
+		"batch_size": finished.batch_size,
+		"reproducible": finished.reproducible,
+	})
+}
+
+fn usage(finished: &llm::Finished) -> Value {
+	json!({
+		"prompt_tokens": finished.prompt_tokens,
+		"completion_tokens": finished.ids.len(),
+		"total_tokens": finished.prompt_tokens + finished.ids.len(),
+	})
+}
+
+async fn whole(
+	serving: &LlmServing,
+	mut receiver: tokio::sync::mpsc::UnboundedReceiver<Event>,
+	call: &Call,
+) -> Reply {
+	let finished = loop {
+		match receiver.recv().await {
+			Some(Event::Text(_)) => {},
+			Some(Event::Done(finished)) => break finished,
+			Some(Event::Failed(reason)) => {
+				return error(
+					StatusCode::INTERNAL_SERVER_ERROR,
+					"server_error",
+					"model_failed",
+					reason,
+				)
+			},
+			None => {
+				return error(
+					StatusCode::INTERNAL_SERVER_ERROR,
+					"server_error",
+					"model_failed",
+					"the engine stopped",
+				)
+			},
+		}
+	};
+	let opg = evidence(serving, call, &finished.text, &finished);
+	let choice = match call.kind {
+		Kind::Chat => json!({
+			"index": 0,
+			"message": {"role": "assistant", "content": finished.text},
+			"logprobs": null,
+			"finish_reason": finished.reason.name(),
+		}),
+		Kind::Completion => json!({
+			"index": 0,
+			"text": finished.text,
+			"logprobs": null,
+			"finish_reason": finished.reason.name(),
+		}),
+	};
+	let body = json!({
+		"id": call.id,
+		"object": if call.kind == Kind::Chat { "chat.completion" } else { "text_completion" },
+		"created": call.created,
+		"model": serving.name,
+		"system_fingerprint": format!("opg-{}", &hex::encode(serving.hash)[..12]),
+		"choices": [choice],
+		"usage": usage(&finished),
+		"opg": opg,
+	});
+	let mut reply = Reply::json(body.to_string());
+	let header = |name: &'static str, field: &str| {
+		opg.get(field).and_then(Value::as_str).map(|value| (name, value.to_owned()))
+	};
+	use opg_executor_api::header as h;
+	reply.headers.extend(
+		[
+			header(h::NODE, "node"),
+			header(h::SIGNATURE, "signature"),
+			header(h::MODEL_HASH, "model_hash"),
+			header(h::SEED, "seed"),
+		]
+		.into_iter()
+		.flatten(),
+	);
+	reply.headers.push((h::REPRODUCIBLE, finished.reproducible.to_string()));
+	reply
+}
+
+/// The server-sent events of a streamed answer: a first chunk with the role, one per piece
+/// of text, a last one with the finish reason and the evidence (and `usage` when asked),
+/// then `[DONE]`. A client that goes away stops the sequence.
+fn stream_events(
+	serving: Arc<LlmServing>,
+	mut receiver: tokio::sync::mpsc::UnboundedReceiver<Event>,
+	call: Call,
+) -> tokio::sync::mpsc::Receiver<Bytes> {
+	let (sender, events) = tokio::sync::mpsc::channel(64);
+	tokio::spawn(async move {
+		let chunk = |delta: Value, finish: Option<FinishReason>| {
+			let choice = match call.kind {
+				Kind::Chat => json!({
+					"index": 0, "delta": delta, "logprobs": null,
+					"finish_reason": finish.map(FinishReason::name),
+				}),
+				Kind::Completion => json!({
+					"index": 0,
+					"text": delta.get("content").cloned().unwrap_or(Value::String(String::new())),
+					"logprobs": null,
+					"finish_reason": finish.map(FinishReason::name),
+				}),
+			};
+			json!({
+				"id": call.id,
+				"object": if call.kind == Kind::Chat { "chat.completion.chunk" } else { "text_completion" },
+				"created": call.created,
+				"model": serving.name,
+				"system_fingerprint": format!("opg-{}", &hex::encode(serving.hash)[..12]),
+				"choices": [choice],
+			})
+		};
+		let frame = |value: &Value| Bytes::from(format!("data: {value}\n\n"));
+		if call.kind == Kind::Chat
+			&& sender
+				.send(frame(&chunk(json!({"role": "assistant", "content": ""}), None)))
+				.await
+				.is_err()
+		{
+			return;
+		}
+		let mut text = String::new();
+		loop {
+			match receiver.recv().await {
+				Some(Event::Text(piece)) => {
+					text.push_str(&piece);
+					if sender.send(frame(&chunk(json!({"content": piece}), None))).await.is_err() {
+						return;
+					}
+				},
+				Some(Event::Done(finished)) => {
+					let mut last = chunk(json!({}), Some(finished.reason));
+					last["opg"] = evidence(&serving, &call, &text, &finished);
+					if call.include_usage {
+						last["usage"] = usage(&finished);
+					}
+					let _ = sender.send(frame(&last)).await;
+					break;
+				},
+				Some(Event::Failed(reason)) => {
+					let failed = json!({"error": {"message": reason, "type": "server_error",
+						"param": null, "code": "model_failed"}});
+					let _ = sender.send(frame(&failed)).await;
+					break;
+				},
+				None => break,
+			}
+		}
+		let _ = sender.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+	});
+	events
+}
