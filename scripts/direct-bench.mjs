@@ -89,7 +89,7 @@ say(`node ${node.url}, executor ${executor.url}, public ${publicUrl}`);
 
 // One channel per concurrent client, funded from Alice.
 const clients = Array.from({ length: options.concurrency }, (_, i) => keyring.addFromUri(`//Bench${i}`));
-const perClient = BigInt(options.calls * models.length * 2 + 100);
+const perClient = BigInt(options.calls * models.length * 4 + 100);
 await send(api, api.tx.utility.batchAll(clients.map((c) => api.tx.balances.transferKeepAlive(c.address,
   (perClient + 10n) * OPG))), alice);
 const channels = [];
@@ -141,8 +141,16 @@ for (const model of models) {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return (perWorker * options.concurrency) / seconds;
   };
-  const unpaidRate = await throughput(false);
-  const paidRate = await throughput(true);
+  // Three rounds, alternating unpaid and paid, so that neither gets the warmer machine;
+  // the median of each.
+  const unpaidRates = [];
+  const paidRates = [];
+  for (let round = 0; round < 3; round += 1) {
+    unpaidRates.push(await throughput(false));
+    paidRates.push(await throughput(true));
+  }
+  const unpaidRate = percentile(unpaidRates, 50);
+  const paidRate = percentile(paidRates, 50);
   rows.push({ model, unpaid, paid, unpaidRate, paidRate });
   say(`${model.name}: done`);
 }
@@ -184,7 +192,8 @@ console.log('');
 console.log(`Request → verified answer, ${mlp.name}: direct p50 ${ms(percentile(direct, 50))} ms ` +
   `(20 calls); on-chain (request included, served, result included and read over RPC) p50 ` +
   `${percentile(onChain, 50)} ms (5 requests, ${(percentile(onChain, 50) / 6000).toFixed(1)} blocks of 6 s).`);
-console.log(`${options.calls} calls per measurement, ${options.concurrency} concurrent clients for throughput.`);
+console.log(`${options.calls} calls per measurement, ${options.concurrency} concurrent clients for throughput ` +
+  '(median of 3 rounds, unpaid and paid alternating).');
 
 await api.disconnect();
 await node.stop();
