@@ -163,8 +163,10 @@ struct Receipt {
 	channel: u64,
 	/// The voucher's cumulative amount (what the client authorized), decimal.
 	cumulative: String,
-	/// The channel's charged total with this call, decimal.
-	total: String,
+	/// The channel's charged total with this call, decimal. Absent in the journals of
+	/// executors before the charged total was kept apart: there it is `cumulative`.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	total: Option<String>,
 	/// 0x-hex of the SCALE `MultiSignature`.
 	signature: String,
 	/// 0x-hex: the call the voucher paid for.
@@ -184,7 +186,7 @@ impl Receipt {
 	}
 
 	fn total(&self) -> u128 {
-		self.total.parse().unwrap_or(0)
+		self.total.as_deref().unwrap_or(&self.cumulative).parse().unwrap_or(0)
 	}
 
 	/// The voucher it holds: cumulative amount and call digest.
@@ -445,7 +447,7 @@ impl Gateway {
 		let receipt = Receipt {
 			channel: accepted.channel,
 			cumulative: accepted.cumulative.to_string(),
-			total: accepted.total().to_string(),
+			total: Some(accepted.total().to_string()),
 			signature: hex0x(&accepted.signature),
 			call_digest: hex0x(&call.call_digest),
 			response_digest: hex0x(&call.response_digest),

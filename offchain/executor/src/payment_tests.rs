@@ -390,3 +390,28 @@ fn a_voucher_authorizes_up_to_its_amount_and_the_call_is_charged_its_price_once(
 	let reply = call(&runtime, &executor, &path, &first, Some(alice.pay(1, 30, &path, &first)));
 	assert_eq!(payment_response(&reply)["cumulative"], "30");
 }
+
+#[test]
+fn a_journal_line_of_an_older_executor_still_counts_its_voucher_as_charged() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let alice = Client::new(0);
+	let channels = Arc::new(Mutex::new(HashMap::from([(1, channel(&alice, 100))])));
+	let rpc = mock_chain(&runtime, channels, 10);
+	let dir = std::env::temp_dir().join(format!("opg-gateway-old-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	std::fs::create_dir_all(&dir).unwrap();
+	// A receipt as the executor wrote it before `total`: its voucher's amount was charged.
+	let path = "/v1/infer/0x01";
+	let digest = call_digest(path, b"x");
+	let signature = alice.sign(&message::voucher(&GENESIS, 1, 10, &digest));
+	let line = serde_json::json!({
+		"channel": 1, "cumulative": "10", "signature": format!("0x{}", hex::encode(&signature)),
+		"call_digest": format!("0x{}", hex::encode(digest)), "response_digest": format!("0x{}", hex::encode([2; 32])),
+		"model_hash": format!("0x{}", hex::encode([3; 32])), "mode": 0, "amount": "10",
+	});
+	std::fs::write(dir.join("receipts.jsonl"), format!("{line}\n")).unwrap();
+	let (executor, _) = paid_executor(&rpc, &dir, "gateway-old");
+	let key = NodeKey::from_seed(&[7; 32]);
+	let offers = runtime.block_on(executor.gateway().unwrap().offers(&key));
+	assert_eq!((offers[0].cumulative, offers[0].total, offers[0].calls), (10, 10, 1));
+}
