@@ -287,14 +287,12 @@ impl Executor {
 		};
 		let manifest = llm::manifest::Manifest::parse(&read(&hash)?)?;
 		let [config, tokenizer, weights] = manifest.hashes();
-		let model = llm::LlmModel::load(
-			&read(&config)?,
-			&read(&tokenizer)?,
-			&read(&weights)?,
-			kind,
-			device,
+		let (config, tokenizer, weights) = (read(&config)?, read(&tokenizer)?, read(&weights)?);
+		let engine = llm::Engine::load_and_start(
+			move || llm::LlmModel::load(&config, &tokenizer, &weights, kind, device),
+			max_batch,
+			queue,
 		)?;
-		let engine = llm::Engine::start(model, max_batch, queue);
 		self.llms.insert(
 			hash,
 			Arc::new(openai::LlmServing {

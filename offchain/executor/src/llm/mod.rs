@@ -216,6 +216,36 @@ impl Engine {
 		engine
 	}
 
+	/// An engine whose thread loads its model with `load` first: libtorch's CPU threads
+	/// are then the ones that run it (a model loaded on another thread decodes slower
+	/// beside that thread's idle OpenMP team). `load`'s error, if it fails.
+	pub fn load_and_start(
+		load: impl FnOnce() -> Result<LlmModel, String> + Send + 'static,
+		max_batch: usize,
+		queue: usize,
+	) -> Result<Self, String> {
+		let (sender, receiver) = std::sync::mpsc::sync_channel(queue.max(1));
+		let waiting = Arc::new(AtomicUsize::new(0));
+		let max_batch = max_batch.max(1);
+		let (loaded, outcome) = std::sync::mpsc::channel();
+		let running = waiting.clone();
+		std::thread::Builder::new()
+			.name("opg-llm".into())
+			.spawn(move || match load() {
+				Ok(model) => {
+					let _ = loaded.send(Ok((model.text.clone(), model.llama.config().clone())));
+					run(&model, &receiver, &running, max_batch)
+				},
+				Err(error) => {
+					let _ = loaded.send(Err(error));
+				},
+			})
+			.map_err(|e| format!("no thread for the engine: {e}"))?;
+		let (text, config) =
+			outcome.recv().map_err(|_| String::from("the engine's thread stopped"))??;
+		Ok(Self { text, config, queue: sender, waiting, max_batch })
+	}
+
 	/// The model's tokenizer and chat template.
 	pub fn text(&self) -> &Text {
 		&self.text

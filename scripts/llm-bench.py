@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""The executor's language model engine beside Hugging Face `transformers`, same weights,
+dtype and threads, in one run: prefill and decode tokens/s and time to first token at one
+request, and aggregate decode tokens/s at 8 concurrent requests.
+
+    llm-bench.py [--threads 2] [--dtype f32|bf16] [--tokens 64] [--rounds 3] [--concurrency 8]
+
+Run by `./scripts/benchmark llm`. It converts SmolLM2-135M-Instruct once
+(scripts/llm-convert.py, into $OPG_CACHE/llm), starts the built `opg-executor serve --llm`
+on a loopback port with `--threads`, and calls it over HTTP with streaming (the time to the
+first streamed piece is the time to first token; decode is the tokens after it over the time
+after it). transformers loads the same converted folder (Hugging Face's Llama layout) and
+generates greedily from the same token ids with `torch.set_num_threads(threads)`. Every
+answer is greedy and at most --tokens long; an answer that ends early counts the tokens it
+has. Markdown on stdout: the figures in docs/benchmarks.md come from this script.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("OPG_CACHE", os.path.expanduser("~/.cache/opg"))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(CACHE, "target"))
+EXECUTOR = os.path.join(TARGET, "release", "opg-executor")
+NAME = "smollm2-135m-instruct"
+QUESTION = "Write a long story about a lighthouse keeper who finds a map."
+
+
+def say(line):
+    print(f"[llm-bench] {line}", file=sys.stderr, flush=True)
+
+
+def converted(dtype):
+    folder = os.path.join(CACHE, "llm", f"smollm2-135m-instruct-{dtype}")
+    if not os.path.exists(os.path.join(folder, "config.json")):
+        partial = folder + ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "llm-convert.py"), "--out", partial,
+                        "--dtype", dtype], check=True, stdout=subprocess.DEVNULL)
+        os.replace(partial, folder)
+    return folder
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stream(url, prompt_messages, tokens):
+    """One streamed chat completion: (time to first piece, seconds after it, usage)."""
+    body = json.dumps({"model": NAME, "messages": prompt_messages, "max_tokens": tokens, "temperature": 0,
+                       "stream": True, "stream_options": {"include_usage": True}}).encode()
+    request = urllib.request.Request(f"{url}/v1/chat/completions", data=body,
+                                     headers={"content-type": "application/json"})
+    start = time.perf_counter()
+    first = None
+    usage = None
+    with urllib.request.urlopen(request) as response:
+        for raw in response:
+            line = raw.decode().strip()
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            if first is None and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                first = time.perf_counter()
+            if chunk.get("usage"):
+                usage = chunk["usage"]
+    end = time.perf_counter()
+    return first - start, end - first, usage
+
+
+def executor_figures(folder, args):
+    store = tempfile.mkdtemp(prefix="opg-llm-bench-")
+    try:
+        out = subprocess.run([EXECUTOR, "put-llm", folder, "--name", NAME, "--store", store], check=True,
+                             capture_output=True, text=True).stdout
+        manifest = next(line.split()[1] for line in out.splitlines() if line.startswith("hash:"))
+        port = free_port()
+        server = subprocess.Popen([EXECUTOR, "serve", "--store", store, "--listen", f"127.0.0.1:{port}",
+                                   "--llm", manifest, "--llm-dtype", args.dtype, "--device", "cpu",
+                                   "--threads", str(args.threads), "--llm-max-batch", str(args.concurrency)],
+                                  stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{url}/v1/models").read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        messages = [{"role": "user", "content": QUESTION}]
+        stream(url, messages, 8)  # warm-up
+        single = [stream(url, messages, args.tokens) for _ in range(args.rounds)]
+        # Concurrent: `concurrency` clients at once, each one request per round.
+        aggregate = []
+        for _ in range(args.rounds):
+            results = [None] * args.concurrency
+            def run(index):
+                results[index] = stream(url, messages, args.tokens)
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(args.concurrency)]
+            start = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - start
+            tokens = sum(r[2]["completion_tokens"] for r in results)
+            aggregate.append(tokens / wall)
+        server.terminate()
+        server.wait()
+        return single, aggregate
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+
+
+def transformers_figures(folder, args):
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import LlamaForCausalLM
+
+    torch.set_num_threads(args.threads)
+    dtype = torch.float32 if args.dtype == "f32" else torch.bfloat16
+    model = LlamaForCausalLM.from_pretrained(folder, torch_dtype=dtype).eval()
+    tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+    prompt = ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+              f"<|im_start|>user\n{QUESTION}<|im_end|>\n<|im_start|>assistant\n")
+    ids = torch.tensor([tokenizer.encode(prompt, add_special_tokens=False).ids])
+
+    def once(batch, tokens):
+        inputs = ids.repeat(batch, 1)
+        with torch.no_grad():
+            start = time.perf_counter()
+            out = model(inputs, use_cache=True)
+            first = time.perf_counter()
+            past = out.past_key_values
+            token = out.logits[:, -1, :].argmax(-1, keepdim=True)
+            generated = 1
+            while generated < tokens:
+                out = model(token, past_key_values=past, use_cache=True)
+                past = out.past_key_values
+                token = out.logits[:, -1, :].argmax(-1, keepdim=True)
+                generated += 1
+            end = time.perf_counter()
+        return first - start, end - first, {"prompt_tokens": ids.shape[1], "completion_tokens": tokens}
+
+    once(1, 8)
+    single = [once(1, args.tokens) for _ in range(args.rounds)]
+    aggregate = []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        _, _, usage = once(args.concurrency, args.tokens)
+        aggregate.append(args.concurrency * usage["completion_tokens"] / (time.perf_counter() - start))
+    return single, aggregate
+
+
+def summary(single, aggregate):
+    ttft = statistics.median(r[0] for r in single)
+    prefill = statistics.median(r[2]["prompt_tokens"] / r[0] for r in single)
+    decode = statistics.median((r[2]["completion_tokens"] - 1) / r[1] for r in single)
+    return ttft, prefill, decode, statistics.median(aggregate)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--only-executor", action="store_true", help="skip transformers (quick checks)")
+    args = parser.parse_args()
+    import torch
+
+    folder = converted("f32")
+    say(f"executor {EXECUTOR}, model {folder}, {args.threads} threads, {args.dtype}")
+    executor = summary(*executor_figures(folder, args))
+    if args.only_executor:
+        ttft, prefill, decode, aggregate = executor
+        print(f"opg-executor: ttft {ttft * 1000:.1f} ms, prefill {prefill:.0f} tok/s, decode {decode:.1f} tok/s, "
+              f"aggregate at {args.concurrency} {aggregate:.1f} tok/s ({aggregate / decode:.2f}x)")
+        return
+    import transformers
+
+    say("transformers")
+    reference = summary(*transformers_figures(folder, args))
+    print(f"SmolLM2-135M-Instruct, {args.dtype}, {args.threads} threads (CPU), greedy, {args.tokens} tokens at most, "
+          f"median of {args.rounds}; torch {torch.__version__}, transformers {transformers.__version__}.")
+    print()
+    print(f"| engine | time to first token ms | prefill tok/s | decode tok/s (1 request) | "
+          f"aggregate decode tok/s ({args.concurrency} concurrent) | aggregate ÷ own batch-1 |")
+    print("|---|---|---|---|---|---|")
+    for name, (ttft, prefill, decode, aggregate) in (("opg-executor", executor), ("transformers", reference)):
+        print(f"| {name} | {ttft * 1000:.1f} | {prefill:.0f} | {decode:.1f} | {aggregate:.1f} | {aggregate / decode:.2f} |")
+    print()
+    print(f"Decode at one request, executor ÷ transformers: {executor[2] / reference[2]:.2f} (goal ≥ 1.5); "
+          f"executor aggregate at {args.concurrency} ÷ its batch-1 decode: {executor[3] / executor[2]:.2f} (goal ≥ 4).")
+
+
+if __name__ == "__main__":
+    main()
