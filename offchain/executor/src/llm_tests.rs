@@ -299,29 +299,19 @@ fn files_that_do_not_fit_the_config_are_refused_with_a_reason() {
 	let read = |name: &str| std::fs::read(model_dir().join(name)).unwrap();
 	let (config, tokenizer) = (read("config.json"), read("tokenizer.json"));
 	let weights = read("model.safetensors");
+	let refusal = |json: &serde_json::Value| -> String {
+		let config = serde_json::to_vec(json).unwrap();
+		LlmModel::load(&config, &tokenizer, &weights, Kind::Float, Device::Cpu)
+			.err()
+			.unwrap()
+	};
 	let mut json: serde_json::Value = serde_json::from_slice(&config).unwrap();
 	json["num_hidden_layers"] = 31.into();
-	let error = LlmModel::load(
-		&serde_json::to_vec(&json).unwrap(),
-		&tokenizer,
-		&weights,
-		Kind::Float,
-		Device::Cpu,
-	)
-	.err()
-	.unwrap();
+	let error = refusal(&json);
 	assert!(error.contains("model.layers.30"), "{error}");
 	json["num_hidden_layers"] = 30.into();
 	json["num_key_value_heads"] = 2.into();
-	let error = LlmModel::load(
-		&serde_json::to_vec(&json).unwrap(),
-		&tokenizer,
-		&weights,
-		Kind::Float,
-		Device::Cpu,
-	)
-	.err()
-	.unwrap();
+	let error = refusal(&json);
 	assert!(error.contains("not a multiple"), "{error}");
 	assert!(LlmModel::load(&config, b"{}", &weights, Kind::Float, Device::Cpu).is_err());
 	assert!(
