@@ -284,14 +284,19 @@ fn open_journal(path: &Path) -> std::io::Result<std::fs::File> {
 
 impl Gateway {
 	/// A gateway for chain `genesis` read at `rpc`, offering the models of `prices`,
-	/// keeping its journals in `dir` (reloaded from there).
+	/// keeping its journals in `dir`'s folder for this chain, `0x{genesis}` (reloaded from
+	/// there).
 	pub fn open(
 		genesis: [u8; 32],
 		rpc: String,
 		prices: HashMap<ContentHash, Price>,
 		dir: &Path,
 	) -> std::io::Result<Self> {
-		std::fs::create_dir_all(dir)?;
+		// One folder per chain: channel ids start again at 0 on another chain (a
+		// development chain started afresh over the same store), and its receipts must not
+		// be taken for this chain's.
+		let dir = dir.join(format!("0x{}", hex::encode(genesis)));
+		std::fs::create_dir_all(&dir)?;
 		let journal = dir.join("receipts.jsonl");
 		let offered_journal = dir.join("offered.jsonl");
 		let mut channels: HashMap<u64, Book> = HashMap::new();

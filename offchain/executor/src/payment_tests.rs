@@ -3,7 +3,7 @@
 //! mock node JSON-RPC that answers the channel and the best block.
 
 use crate::{
-	payment::{self, Gateway, Price},
+	payment::{self, Accepted, Gateway, Price},
 	signing::NodeKey,
 	tests::temp_store,
 	Executor,
@@ -12,7 +12,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, HeaderMap, StatusCode};
 use opg_executor_api::payment::Refusal;
 use opg_primitives::codec::Encode;
-use opg_settlement::{channel::call_digest, merkle, message};
+use opg_settlement::{
+	channel::{call_digest, ServedCall},
+	merkle, message,
+};
 use std::{
 	collections::HashMap,
 	sync::{Arc, Mutex},
@@ -409,9 +412,50 @@ fn a_journal_line_of_an_older_executor_still_counts_its_voucher_as_charged() {
 		"call_digest": format!("0x{}", hex::encode(digest)), "response_digest": format!("0x{}", hex::encode([2; 32])),
 		"model_hash": format!("0x{}", hex::encode([3; 32])), "mode": 0, "amount": "10",
 	});
-	std::fs::write(dir.join("receipts.jsonl"), format!("{line}\n")).unwrap();
+	let chain_dir = dir.join(format!("0x{}", hex::encode(GENESIS)));
+	std::fs::create_dir_all(&chain_dir).unwrap();
+	std::fs::write(chain_dir.join("receipts.jsonl"), format!("{line}\n")).unwrap();
 	let (executor, _) = paid_executor(&rpc, &dir, "gateway-old");
 	let key = NodeKey::from_seed(&[7; 32]);
 	let offers = runtime.block_on(executor.gateway().unwrap().offers(&key));
 	assert_eq!((offers[0].cumulative, offers[0].total, offers[0].calls), (10, 10, 1));
+}
+
+#[test]
+fn receipts_of_another_chain_in_the_same_folder_do_not_count() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let alice = Client::new(0);
+	let channels = Arc::new(Mutex::new(HashMap::from([(0, channel(&alice, 100))])));
+	let rpc = mock_chain(&runtime, channels, 10);
+	let dir = std::env::temp_dir().join(format!("opg-gateway-chains-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	// Channel 0 of another chain (a development chain started afresh) charged 10.
+	let key = NodeKey::from_seed(&[7; 32]);
+	let other = Gateway::open([0x99; 32], rpc.clone(), HashMap::new(), &dir).unwrap();
+	let accepted = Accepted {
+		channel: 0,
+		cumulative: 10,
+		call_digest: [1; 32],
+		previous: 0,
+		charged: 10,
+		deposit: 100,
+		signature: vec![1; 65],
+	};
+	let served = ServedCall {
+		call_digest: [1; 32],
+		response_digest: [2; 32],
+		model_hash: [3; 32],
+		mode: 0,
+		amount: 10,
+	};
+	other.record(&accepted, &served).unwrap();
+	drop(other);
+	// This chain's channel 0 takes its first voucher, for 10.
+	let (executor, hash) = paid_executor(&rpc, &dir, "gateway-chains");
+	let path = format!("/v1/infer/0x{}", hex::encode(hash));
+	let input = [1u8, 2, 3, 4, 5, 6, 7, 8];
+	let reply = call(&runtime, &executor, &path, &input, Some(alice.pay(0, 10, &path, &input)));
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	let offers = runtime.block_on(executor.gateway().unwrap().offers(&key));
+	assert_eq!((offers[0].total, offers[0].calls), (10, 1));
 }
