@@ -74,6 +74,24 @@ fn greedy(tokens: Vec<u32>, max_tokens: usize) -> Prompt {
 	Prompt { tokens, max_tokens, sampling: Sampling::default(), stops: Vec::new() }
 }
 
+/// scripts/llm-reference.py's `mode` over `texts` (and `extra` arguments): its JSON.
+fn reference(mode: &str, texts: &[&str], extra: &[&str]) -> Vec<u8> {
+	let file = std::env::temp_dir().join(format!("opg-llm-{mode}-{}.json", std::process::id()));
+	std::fs::write(&file, serde_json::to_vec(texts).unwrap()).unwrap();
+	let tokenizer = model_dir().join("tokenizer.json");
+	let script = scripts().join("llm-reference.py");
+	let mut args: Vec<&std::ffi::OsStr> = vec![
+		script.as_os_str(),
+		mode.as_ref(),
+		"--tokenizer".as_ref(),
+		tokenizer.as_os_str(),
+		"--prompts".as_ref(),
+		file.as_os_str(),
+	];
+	args.extend(extra.iter().map(|arg| std::ffi::OsStr::new(*arg)));
+	python(&args)
+}
+
 #[derive(serde::Deserialize)]
 struct ReferenceLogits {
 	ids: Vec<u32>,
@@ -89,19 +107,7 @@ fn logits_of_every_position_match_an_independent_numpy_reference() {
 		"<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n",
 	];
 	let positions = 6;
-	let file = std::env::temp_dir().join(format!("opg-llm-prompts-{}.json", std::process::id()));
-	std::fs::write(&file, serde_json::to_vec(&prompts).unwrap()).unwrap();
-	let tokenizer = model_dir().join("tokenizer.json");
-	let out = python(&[
-		scripts().join("llm-reference.py").as_os_str(),
-		"logits".as_ref(),
-		"--tokenizer".as_ref(),
-		tokenizer.as_os_str(),
-		"--prompts".as_ref(),
-		file.as_os_str(),
-		"--positions".as_ref(),
-		positions.to_string().as_ref(),
-	]);
+	let out = reference("logits", &prompts, &["--positions", &positions.to_string()]);
 	let reference: Vec<ReferenceLogits> = serde_json::from_slice(&out).unwrap();
 	let model = model();
 	for (prompt, expected) in prompts.iter().zip(&reference) {
@@ -142,17 +148,7 @@ fn token_ids_equal_python_tokenizers_and_decode_back() {
 		"don't can't I'm we'll",
 		"",
 	];
-	let file = std::env::temp_dir().join(format!("opg-llm-texts-{}.json", std::process::id()));
-	std::fs::write(&file, serde_json::to_vec(&texts).unwrap()).unwrap();
-	let tokenizer = model_dir().join("tokenizer.json");
-	let out = python(&[
-		scripts().join("llm-reference.py").as_os_str(),
-		"tokens".as_ref(),
-		"--tokenizer".as_ref(),
-		tokenizer.as_os_str(),
-		"--prompts".as_ref(),
-		file.as_os_str(),
-	]);
+	let out = reference("tokens", &texts, &[]);
 	#[derive(serde::Deserialize)]
 	struct Expected {
 		ids: Vec<u32>,
