@@ -459,7 +459,7 @@ pub mod pallet {
 		MixedModels,
 		/// Private requests take their input as a hash, not inline.
 		PrivateInputMustBeStored,
-		/// A stored input must have a non-zero size.
+		/// An input must not be empty (inline, or a stored input's declared size).
 		EmptyInput,
 		/// The input (inline, or a stored input's declared size) is not the byte length
 		/// the model's input schema gives.

@@ -64,8 +64,13 @@ impl<T: Config> Pallet<T> {
 			},
 		};
 		// No node could answer an input of another length: refused here, it cannot cost a
-		// node its bond later.
-		ensure!(len == terms.input_len, Error::<T>::InputLengthMismatch);
+		// node its bond later. A language model's chat request is any length up to its
+		// schema's.
+		ensure!(len > 0, Error::<T>::EmptyInput);
+		ensure!(
+			len == terms.input_len || (terms.variable_input && len < terms.input_len),
+			Error::<T>::InputLengthMismatch
+		);
 		ensure!(terms.price <= max_fee, Error::<T>::FeeAboveMax);
 		ensure!(
 			T::MinWindow::get() <= window && window <= T::MaxWindow::get(),

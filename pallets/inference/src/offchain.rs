@@ -689,7 +689,9 @@ impl<T: Config> Pallet<T> {
 			.collect::<Result<_, _>>()?;
 		let body = api::encode_jobs(inputs.iter().map(|(id, input)| (*id, &input[..])));
 		let model = &jobs.first().ok_or("no job")?.1.model_hash;
-		let call = api::Call::InferMany { model, genesis: executor_signs.then_some(&genesis) };
+		// Always the chain: a language model's answer is sampled with the request's seed. An
+		// executor without the node key answers unsigned.
+		let call = api::Call::InferMany { model, genesis: Some(&genesis) };
 		let (pending, deadline) = Self::send(url, &call.uri(url), body)?;
 		Ok(SentMany { pending, deadline, executor_signs })
 	}
@@ -795,7 +797,7 @@ impl<T: Config> Pallet<T> {
 				model,
 				input: stored.as_ref(),
 				locator,
-				signing: executor_signs.then_some(api::Signing { genesis, request: id }),
+				signing: Some(api::Signing { genesis, request: id }),
 				requester: requester.as_deref(),
 			},
 		};

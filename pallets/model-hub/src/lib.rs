@@ -272,6 +272,9 @@ pub mod pallet {
 		ModelInUse,
 		/// Model ids are exhausted.
 		TooManyModels,
+		/// A language model's schema is bytes: one `U8` input and one `U8` output, each of
+		/// one dimension.
+		LlmNeedsByteSchema,
 	}
 
 	#[pallet::call]
@@ -434,6 +437,10 @@ pub mod pallet {
 			ensure!(spec.artifact.size > 0, Error::<T>::EmptyArtifact);
 			ensure!(spec.schema.validate().is_ok(), Error::<T>::InvalidSchema);
 			ensure!(spec.modes.is_valid(), Error::<T>::InvalidModes);
+			ensure!(
+				spec.format != ModelFormat::Llm || spec.schema.is_bytes(),
+				Error::<T>::LlmNeedsByteSchema
+			);
 			if spec.modes.contains(VerificationModes::ZKML) {
 				let key = verifying_key.ok_or(Error::<T>::ZkmlNeedsQuantizedModelAndKey)?;
 				ensure!(
@@ -478,6 +485,7 @@ pub mod pallet {
 				modes: record.spec.modes,
 				artifact_hash: record.spec.artifact.hash,
 				input_len: record.spec.schema.input_len(),
+				variable_input: record.spec.format == ModelFormat::Llm,
 				output_len: record.spec.schema.output_len(),
 			})
 		}

@@ -42,6 +42,7 @@ fn publish_holds_a_deposit_by_size_and_serves_terms() {
 				modes: spec.modes,
 				artifact_hash: [1; 32],
 				input_len: spec.schema.input_len(),
+				variable_input: false,
 				output_len: spec.schema.output_len(),
 			})
 		);
@@ -247,6 +248,62 @@ fn an_owner_who_cannot_cover_the_deposit_publishes_nothing() {
 		assert_noop!(
 			ModelHub::publish(RuntimeOrigin::signed(3), spec("m", 1), None),
 			Error::<Test>::InsufficientDeposit
+		);
+	});
+}
+
+/// A language model: its manifest as the artifact, a request of at most 8 KiB of chat
+/// request JSON, an answer of at most 16 KiB of text.
+fn llm_spec() -> ModelSpecOf<Test> {
+	let bytes = |len| crate::testing::tensor(&[len], DType::U8);
+	ModelSpec {
+		format: ModelFormat::Llm,
+		schema: crate::testing::schema(vec![bytes(8192)], vec![bytes(16384)]),
+		price: 0,
+		..spec("smollm2", 1)
+	}
+}
+
+#[test]
+fn a_language_model_takes_requests_of_any_length_up_to_its_schemas() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), llm_spec(), None));
+		let terms = <ModelHub as ModelCatalog<Balance>>::serving_terms(0).unwrap();
+		assert_eq!((terms.input_len, terms.variable_input, terms.price), (8192, true, 0));
+		assert_eq!(<ModelHub as ModelCatalog<Balance>>::output_len(0), Some(16384));
+	});
+}
+
+#[test]
+fn a_language_model_whose_schema_is_not_bytes_is_refused() {
+	new_test_ext().execute_with(|| {
+		let tensor = crate::testing::tensor;
+		let not_bytes = [
+			crate::testing::schema(vec![tensor(&[8], DType::I8)], vec![tensor(&[8], DType::U8)]),
+			crate::testing::schema(vec![tensor(&[8], DType::U8)], vec![tensor(&[2, 8], DType::U8)]),
+			crate::testing::schema(
+				vec![tensor(&[8], DType::U8), tensor(&[8], DType::U8)],
+				vec![tensor(&[8], DType::U8)],
+			),
+		];
+		for schema in not_bytes {
+			assert_noop!(
+				ModelHub::publish(
+					RuntimeOrigin::signed(ALICE),
+					ModelSpec { schema, ..llm_spec() },
+					None
+				),
+				Error::<Test>::LlmNeedsByteSchema
+			);
+		}
+		// No ZKML for a language model: its key could not prove it.
+		let zkml = ModelSpec {
+			modes: VerificationModes(VerificationModes::VANILLA | VerificationModes::ZKML),
+			..llm_spec()
+		};
+		assert_noop!(
+			ModelHub::publish(RuntimeOrigin::signed(ALICE), zkml, key(VK)),
+			Error::<Test>::ZkmlNeedsQuantizedModelAndKey
 		);
 	});
 }

@@ -29,6 +29,13 @@ pub enum ModelFormat {
 	Onnx,
 	/// OPG's integer-quantized feed-forward format: bit-exact, and what ZKML proves.
 	QuantizedInteger,
+	/// A Llama-family language model as OPG's executor serves it. The artifact is its
+	/// manifest (`opg-llm/v1` JSON naming the SHA-256 of its weights, tokenizer and config,
+	/// whose chat template is in the config), so the model's hash binds all of them. The
+	/// schema is bytes ([`Schema::is_bytes`]): a request's input is the body of a chat
+	/// completion request, at most the input's length; its output is the answer's text, at
+	/// most the output's length.
+	Llm,
 }
 
 /// The model file, addressed by content.

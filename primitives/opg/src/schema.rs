@@ -179,6 +179,23 @@ impl Schema {
 		self.outputs.iter().fold(0u64, |total, t| total.saturating_add(t.elements()))
 	}
 
+	/// Whether the schema is bytes: one `U8` input and one `U8` output, each of one
+	/// dimension, their lengths the most bytes a request and an answer take (a language
+	/// model's chat request and answer text).
+	pub fn is_bytes(&self) -> bool {
+		fn bytes(tensors: &[TensorSpec]) -> bool {
+			match tensors {
+				[tensor] => {
+					tensor.dtype == DType::U8
+						&& tensor.shape.len() == 1
+						&& tensor.quantization.is_none()
+				},
+				_ => false,
+			}
+		}
+		bytes(&self.inputs) && bytes(&self.outputs)
+	}
+
 	/// Whether every output tensor is of `dtype`.
 	pub fn outputs_are(&self, dtype: DType) -> bool {
 		self.outputs.iter().all(|t| t.dtype == dtype)
@@ -210,6 +227,25 @@ mod tests {
 		assert_eq!(s.input_len(), 784 * 4 + 6 * 8);
 		assert_eq!(s.output_len(), 20);
 		assert_eq!(s.output_elements(), 10);
+	}
+
+	#[test]
+	fn a_bytes_schema_is_one_u8_vector_in_and_one_out() {
+		let bytes = |len| tensor(&[len], DType::U8);
+		assert!(schema(vec![bytes(8192)], vec![bytes(16384)]).is_bytes());
+		let quantized = TensorSpec {
+			quantization: Some(Quantization { scale_bits: 1.0f32.to_bits(), zero_point: 0 }),
+			..bytes(8)
+		};
+		for not_bytes in [
+			schema(vec![tensor(&[8], DType::I8)], vec![bytes(8)]),
+			schema(vec![bytes(8)], vec![tensor(&[2, 8], DType::U8)]),
+			schema(vec![bytes(8), bytes(8)], vec![bytes(8)]),
+			schema(vec![bytes(8)], vec![]),
+			schema(vec![quantized], vec![bytes(8)]),
+		] {
+			assert!(!not_bytes.is_bytes(), "{not_bytes:?}");
+		}
 	}
 
 	#[test]

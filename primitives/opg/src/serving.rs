@@ -13,8 +13,11 @@ pub struct ServingTerms<Balance> {
 	/// SHA-256 of the artifact, which result signatures bind.
 	pub artifact_hash: ContentHash,
 	/// The byte length of one input ([`crate::Schema::input_len`]): an inline input or a
-	/// stored input's declared size must be exactly this long.
+	/// stored input's declared size must be exactly this long, or at most this long (and
+	/// not empty) when [`Self::variable_input`].
 	pub input_len: u64,
+	/// Whether inputs vary in length up to `input_len`: a language model's chat requests.
+	pub variable_input: bool,
 	/// The byte length of one output ([`crate::Schema::output_len`]).
 	pub output_len: u64,
 }

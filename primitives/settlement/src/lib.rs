@@ -4,6 +4,7 @@
 //! - [`merkle`]: the tree a node commits a batch of results to, and inclusion proofs;
 //! - [`channel`]: payment channels: what a voucher moves, the calls a settlement covers;
 //! - [`fees`]: how a payment splits between the node and the protocol;
+//! - [`llm`]: what a language model's on-chain answer is checked by (its seed);
 //! - [`selection`]: bond-weighted choice of the node that serves a request;
 //! - [`message`]: the bytes every key signs: results, batch roots, node registrations,
 //!   data provenance, channel vouchers and settlements, direct answers (with committed
@@ -17,6 +18,7 @@ extern crate alloc;
 
 pub mod channel;
 pub mod fees;
+pub mod llm;
 pub mod merkle;
 pub mod message;
 pub mod selection;

@@ -59,8 +59,18 @@ fn expect_post(
 	});
 }
 
-fn expect_inference(state: &RwLock<OffchainState>, input: &[u8], output: &[u8]) {
-	expect_post(state, format!("/v1/infer/0x{}", hex::encode([0xaa; 32])), input, output, &[]);
+/// The path of request `id` of the test model: the worker always names the chain and the
+/// request (a language model samples with the request's seed).
+fn infer_path(id: RequestId) -> String {
+	format!(
+		"/v1/infer/0x{}?genesis=0x{}&request={id}",
+		hex::encode([0xaa; 32]),
+		hex::encode(GENESIS_HASH)
+	)
+}
+
+fn expect_inference(state: &RwLock<OffchainState>, id: RequestId, input: &[u8], output: &[u8]) {
+	expect_post(state, infer_path(id), input, output, &[]);
 }
 
 fn submitted_calls(pool: &RwLock<PoolState>) -> Vec<Call<Test>> {
@@ -112,7 +122,7 @@ fn the_worker_runs_an_assignment_and_submits_a_result_that_settles() {
 		assert!(pool.read().transactions.is_empty());
 
 		set_executor_url();
-		expect_inference(&state, b"inpt", b"output");
+		expect_inference(&state, id, b"inpt", b"output");
 		Inference::offchain_worker(1);
 		let calls = submitted_calls(&pool);
 		assert_eq!(calls.len(), 1);
@@ -138,10 +148,9 @@ fn a_busy_executor_is_asked_again_in_the_same_run() {
 		let first = request(ALICE);
 		let second = request(ALICE);
 		// Both calls go out before either answer is read; the first is answered busy.
-		let path = format!("/v1/infer/0x{}", hex::encode([0xaa; 32]));
-		expect_post(&state, path.clone(), b"inpt", b"busy", &[("retry-after", "1".into())]);
-		expect_inference(&state, b"inpt", b"second");
-		expect_post(&state, path, b"inpt", b"first", &[]);
+		expect_post(&state, infer_path(first), b"inpt", b"busy", &[("retry-after", "1".into())]);
+		expect_inference(&state, second, b"inpt", b"second");
+		expect_post(&state, infer_path(first), b"inpt", b"first", &[]);
 		Inference::offchain_worker(1);
 		let calls = submitted_calls(&pool);
 		let settled: Vec<_> = calls
@@ -169,7 +178,7 @@ fn the_executors_token_goes_with_every_call() {
 		);
 		state.write().expect_request(PendingRequest {
 			method: "POST".into(),
-			uri: format!("{EXECUTOR}/v1/infer/0x{}", hex::encode([0xaa; 32])),
+			uri: format!("{EXECUTOR}{}", infer_path(0)),
 			headers: vec![
 				("content-type".into(), "application/octet-stream".into()),
 				("authorization".into(), "Bearer s3cret".into()),
@@ -411,16 +420,17 @@ fn private_and_batch_results_go_as_hashes_and_one_signed_batch() {
 			if id == private {
 				// The executor serves a private request's output to its requester alone.
 				let path = format!(
-					"/v1/infer/0x{}?input=0x{}&requester=0x{}",
+					"/v1/infer/0x{}?input=0x{}&genesis=0x{}&request={id}&requester=0x{}",
 					hex::encode([0xaa; 32]),
 					hex::encode([7u8; 32]),
+					hex::encode(GENESIS_HASH),
 					hex::encode(ALICE.encode())
 				);
 				expect_post(&state, path, b"", b"secret", &[]);
 			} else if id == batched {
-				expect_inference(&state, b"aaaa", b"A");
+				expect_inference(&state, id, b"aaaa", b"A");
 			} else {
-				expect_inference(&state, b"bbbb", b"B");
+				expect_inference(&state, id, b"bbbb", b"B");
 			}
 		}
 		Inference::offchain_worker(1);
@@ -474,8 +484,8 @@ fn requests_are_served_earliest_deadline_first_and_not_once_due() {
 		};
 		let (late, early, middle) = (window(9), window(2), window(5));
 		// The mock executor answers in the order it expects: a different order fails.
-		for output in [b"early", b"midle", b"lated"] {
-			expect_inference(&state, b"inpt", output);
+		for (id, output) in [(early, b"early"), (middle, b"midle"), (late, b"lated")] {
+			expect_inference(&state, id, b"inpt", output);
 		}
 		Inference::offchain_worker(1);
 		let served: Vec<_> = submitted_calls(&pool)
@@ -529,7 +539,11 @@ fn crowded_inline_jobs_of_one_model_go_to_the_executor_in_one_call() {
 			.collect();
 		expect_post(
 			&state,
-			format!("/v1/infer-many/0x{}", hex::encode([0xaa; 32])),
+			format!(
+				"/v1/infer-many/0x{}?genesis=0x{}",
+				hex::encode([0xaa; 32]),
+				hex::encode(GENESIS_HASH)
+			),
 			&body,
 			&opg_executor_api::encode_answers(&answers),
 			&[],
@@ -563,14 +577,14 @@ fn a_submitted_result_still_open_is_submitted_again() {
 		register_node(1, 1_000);
 		set_executor_url();
 		let id = request(ALICE);
-		expect_inference(&state, b"inpt", b"output");
+		expect_inference(&state, id, b"inpt", b"output");
 		Inference::offchain_worker(1);
 		assert_eq!(submitted_calls(&pool).len(), 1, "submitted, then dropped by the pool");
 		for block in 2..4 {
 			Inference::offchain_worker(block);
 			assert!(pool.read().transactions.is_empty(), "block {block}: still waiting");
 		}
-		expect_inference(&state, b"inpt", b"output");
+		expect_inference(&state, id, b"inpt", b"output");
 		Inference::offchain_worker(4);
 		let calls = submitted_calls(&pool);
 		let [Call::submit_result { result, signature }] = &calls[..] else {
@@ -649,13 +663,13 @@ fn overlapping_worker_runs_are_serialized() {
 	ext.execute_with(|| {
 		register_node(1, 1_000);
 		set_executor_url();
-		request(ALICE);
+		let id = request(ALICE);
 		let mut lock = StorageLock::<Time>::new(b"opg::inference::worker-lock");
 		let running = lock.try_lock().expect("free");
 		Inference::offchain_worker(1);
 		assert!(pool.read().transactions.is_empty());
 		drop(running);
-		expect_inference(&state, b"inpt", b"output");
+		expect_inference(&state, id, b"inpt", b"output");
 		Inference::offchain_worker(1);
 		assert_eq!(submitted_calls(&pool).len(), 1);
 	});
@@ -677,9 +691,10 @@ fn a_stored_input_no_source_has_is_declined_not_left_to_expire() {
 		assert_ok!(request_with(ALICE, input, VerificationMode::Vanilla, SettlementMode::Private));
 		// The locator travels to the executor, which fetches from it when no peer has the input.
 		let path = format!(
-			"/v1/infer/0x{}?input=0x{}&locator=http%3A%2F%2Fdata.example%2Fin%20put.bin&requester=0x{}",
+			"/v1/infer/0x{}?input=0x{}&locator=http%3A%2F%2Fdata.example%2Fin%20put.bin&genesis=0x{}&request={id}&requester=0x{}",
 			hex::encode([0xaa; 32]),
 			hex::encode([7u8; 32]),
+			hex::encode(GENESIS_HASH),
 			hex::encode(ALICE.encode())
 		);
 		expect_post(&state, path, b"", b"not found", &[("x-opg-missing", "input".into())]);

@@ -110,12 +110,17 @@ fn an_input_of_another_length_than_the_models_is_refused() {
 		register_node(1, 1_000);
 		let vanilla = VerificationMode::Vanilla;
 		let stored_of = |size| Input::Stored { hash: [1; 32], size, locator: BoundedVec::new() };
-		for input in [inline(b"xxx"), inline(b"xxxxx"), inline(b"")] {
+		for input in [inline(b"xxx"), inline(b"xxxxx")] {
 			assert_noop!(
 				request_with(ALICE, input, vanilla, SettlementMode::Individual),
 				Error::<Test>::InputLengthMismatch
 			);
 		}
+		// Nothing is empty, inline as stored.
+		assert_noop!(
+			request_with(ALICE, inline(b""), vanilla, SettlementMode::Individual),
+			Error::<Test>::EmptyInput
+		);
 		for size in [3, 5, u64::MAX] {
 			assert_noop!(
 				request_with(ALICE, stored_of(size), vanilla, SettlementMode::Private),
@@ -265,5 +270,63 @@ fn a_request_pays_for_the_nodes_its_model_lists_not_the_most_a_model_may_have() 
 		assert_eq!(info.actual_weight, Some(charged));
 		assert!(charged.ref_time() < declared.ref_time(), "{charged} < {declared}");
 		assert_eq!(declared, Inference::request_weight(VerificationMode::Vanilla, &input, 8));
+	});
+}
+
+#[test]
+fn a_language_models_request_takes_any_input_up_to_its_schemas_length() {
+	use pallet_model_hub::{testing as models, DType, ModelFormat};
+	use pallet_node_registry::{testing as nodes, Roles, VerificationModes};
+	build_and_execute(|| {
+		let bytes = |len| models::tensor(&[len], DType::U8);
+		let schema = models::schema(vec![bytes(16)], vec![bytes(64)]);
+		let spec = models::spec(
+			"llm",
+			ModelFormat::Llm,
+			[0xcc; 32],
+			10,
+			schema,
+			PRICE,
+			VerificationModes::VANILLA,
+		);
+		let llm = pallet_model_hub::NextModelId::<Test>::get();
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(OWNER), spec, None));
+		let sign = |message: &[u8]| node_pair(1).sign(message);
+		assert_ok!(nodes::register::<Test>(
+			operator(1),
+			key(1),
+			Roles::INFERENCE,
+			capabilities(llm),
+			1_000,
+			sign
+		));
+		let ask = |input: &[u8]| {
+			Inference::request(
+				RuntimeOrigin::signed(ALICE),
+				llm,
+				inline(input),
+				VerificationMode::Vanilla,
+				SettlementMode::Individual,
+				PRICE,
+				5,
+			)
+			.map(drop)
+			.map_err(|e| e.error)
+		};
+		assert_ok!(ask(br#"{"messages":[]}"#));
+		assert_ok!(ask(&[b' '; 16]));
+		assert_noop!(ask(&[b' '; 17]), Error::<Test>::InputLengthMismatch);
+		assert_noop!(ask(b""), Error::<Test>::EmptyInput);
+		// A fixed-length model still takes its length only.
+		register_node(2, 1_000);
+		assert_noop!(
+			request_with(
+				ALICE,
+				inline(b"xxx"),
+				VerificationMode::Vanilla,
+				SettlementMode::Individual
+			),
+			Error::<Test>::InputLengthMismatch
+		);
 	});
 }
