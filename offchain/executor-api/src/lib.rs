@@ -10,8 +10,8 @@
 //! |---|---|---|---|
 //! | `GET /health` | | | JSON: models and devices, node key, deterministic mode |
 //! | `GET /metrics` | | | Prometheus text |
-//! | `POST /v1/infer/0x{model}` | [`Signing`] optional, `input` optional | input bytes, or empty with `input` | output bytes |
-//! | `POST /v1/infer-many/0x{model}` | `genesis` optional (sign each) | [`encode_jobs`] | [`encode_answers`] |
+//! | `POST /v1/infer/0x{model}` | [`Signing`] optional (signed if the executor holds a node key), `input` optional | input bytes, or empty with `input` | output bytes |
+//! | `POST /v1/infer-many/0x{model}` | `genesis` optional (each job signed if the executor holds a node key) | [`encode_jobs`] | [`encode_answers`] |
 //! | `POST /v1/prove/0x{model}` | [`Job`], `input` optional | input bytes, or empty with `input` | output bytes, [`header::PROOF`] |
 //! | `POST /v1/sign-batch` | `genesis` | the batch's leaves ([`encode_leaves`]) | [`header::BATCH_ROOT`], [`header::SIGNATURE`] |
 //! | `POST /v1/fetch` | `url` (percent-encoded) | | JSON provenance statement |
@@ -338,7 +338,9 @@ pub fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
 	query?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
-/// A result the executor signs with its node key: the chain and the request.
+/// The chain and request a result is for: the executor signs the result when it holds a
+/// node key, and a language model samples with the request's seed
+/// (`opg_settlement::llm::request_seed`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Signing {
 	/// The chain's genesis hash.
@@ -408,7 +410,7 @@ pub enum Call<'a> {
 		input: Option<&'a Hash32>,
 		/// Where the stored input can be fetched if no peer has it.
 		locator: Option<&'a str>,
-		/// Ask the executor to sign the result with its node key.
+		/// The chain and request: the executor signs the result if it holds a node key.
 		signing: Option<Signing>,
 		/// A `Private` request's requester (its account's SCALE encoding), to whom alone
 		/// the input and output are served.

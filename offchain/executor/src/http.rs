@@ -297,12 +297,11 @@ pub async fn route_with(
 		(&Method::GET, Some(Route::Served(digest))) => served(executor, digest),
 		(&Method::GET, Some(Route::Models)) => Ok(crate::openai::models(executor)),
 		(&Method::POST, Some(Route::ChatCompletions)) => Ok(crate::openai::collect(
-			crate::openai::complete(executor, crate::openai::Kind::Chat, path, &body, 0).await,
+			crate::openai::complete(executor, crate::openai::Kind::Chat, path, &body).await,
 		)
 		.await),
 		(&Method::POST, Some(Route::Completions)) => Ok(crate::openai::collect(
-			crate::openai::complete(executor, crate::openai::Kind::Completion, path, &body, 0)
-				.await,
+			crate::openai::complete(executor, crate::openai::Kind::Completion, path, &body).await,
 		)
 		.await),
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
@@ -378,12 +377,6 @@ async fn infer(
 			))
 		},
 	};
-	if signing.is_some() && executor.node_key().is_none() {
-		return Err(Reply::error(
-			StatusCode::NOT_FOUND,
-			"this executor holds no node key (serve --node-key)",
-		));
-	}
 	let reader = requester(query)?;
 	let found = input_bytes(executor, stored, query, &body, reader).await;
 	let (input, input_hash) = match (found, &signing, stored) {
@@ -394,9 +387,14 @@ async fn infer(
 		},
 		(Err(reply), _, _) => return Err(reply),
 	};
-	let mut reply = match executor.torch(&model) {
-		Some(serving) => infer_torch(executor, &model, serving, input, reader).await?,
-		None => {
+	let llm = executor.llm_of(&model);
+	let mut reply = match (llm, executor.torch(&model)) {
+		(Some(llm), _) => {
+			let chain = signing.as_ref().map(|signing| (signing.genesis, signing.request));
+			infer_llm(executor, &llm, &input, chain, reader).await?
+		},
+		(None, Some(serving)) => infer_torch(executor, &model, serving, input, reader).await?,
+		(None, None) => {
 			if !executor.fetch_missing(&model).await.map_err(exec_error)? {
 				return Err(exec_error(ExecError::ModelNotFound(model)));
 			}
@@ -436,12 +434,6 @@ async fn infer_many(
 			Reply::error(StatusCode::BAD_REQUEST, "the genesis is not a 32-byte hash")
 		})?),
 	};
-	if genesis.is_some() && executor.node_key().is_none() {
-		return Err(Reply::error(
-			StatusCode::NOT_FOUND,
-			"this executor holds no node key (serve --node-key)",
-		));
-	}
 	let jobs = opg_executor_api::decode_jobs(&body).ok_or_else(|| {
 		Reply::error(
 			StatusCode::BAD_REQUEST,
@@ -457,8 +449,26 @@ async fn infer_many(
 	let requests: Vec<(u64, ContentHash)> =
 		jobs.iter().map(|(request, input)| (*request, crate::sha256(input))).collect();
 	let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
-	match executor.torch(&model) {
-		Some(_) => {
+	match (executor.llm_of(&model), executor.torch(&model)) {
+		(Some(llm), _) => {
+			// Each job its own sequence: the engine decodes them together.
+			let running: Vec<_> = jobs
+				.iter()
+				.map(|(request, input)| {
+					let (executor, llm, input) = (executor.clone(), llm.clone(), input.to_vec());
+					let chain = genesis.map(|genesis| (genesis, *request));
+					tokio::spawn(
+						async move { infer_llm(&executor, &llm, &input, chain, None).await },
+					)
+				})
+				.collect();
+			for job in running {
+				let reply =
+					job.await.map_err(|e| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e));
+				replies.push(reply.and_then(|reply| reply).unwrap_or_else(|reply| reply));
+			}
+		},
+		(None, Some(_)) => {
 			let running: Vec<_> = jobs
 				.iter()
 				.map(|(_, input)| {
@@ -479,7 +489,7 @@ async fn infer_many(
 				replies.push(reply.and_then(|reply| reply).unwrap_or_else(|reply| reply));
 			}
 		},
-		None => {
+		(None, None) => {
 			if !executor.fetch_missing(&model).await.map_err(exec_error)? {
 				return Err(exec_error(ExecError::ModelNotFound(model)));
 			}
@@ -546,6 +556,13 @@ pub(crate) async fn paid_infer(
 		Ok(model) => model,
 		Err(reply) => return reply,
 	};
+	if executor.llm_of(&model).is_some() {
+		// Priced by the token there; here a call would be priced as one.
+		return Reply::error(
+			StatusCode::BAD_REQUEST,
+			"a language model is called at /v1/chat/completions or /v1/completions",
+		);
+	}
 	let Some(price) = gateway.price(&model) else {
 		return Reply::error(
 			StatusCode::NOT_FOUND,
@@ -561,7 +578,15 @@ pub(crate) async fn paid_infer(
 				Ok(accepted) => Some(accepted),
 				Err((refusal, reason)) => {
 					return payment_required(
-						executor, gateway, &model, price, path, refusal, &reason,
+						executor,
+						gateway,
+						&model,
+						price,
+						price.amount,
+						false,
+						path,
+						refusal,
+						&reason,
 					)
 				},
 			}
@@ -604,26 +629,23 @@ pub(crate) async fn paid_infer(
 			format!("the call's receipt could not be kept: {error}"),
 		);
 	}
-	let response = serde_json::json!({
-		"success": true,
-		"scheme": payment::SCHEME,
-		"network": format!("0x{}", hex::encode(gateway.genesis())),
-		"channel": accepted.channel.to_string(),
-		"charged": accepted.charged.to_string(),
-		"cumulative": accepted.total().to_string(),
-		"remaining": accepted.deposit.saturating_sub(accepted.total()).to_string(),
-	});
+	let response = crate::payment::response(gateway, &accepted);
 	reply.headers.push((payment::RESPONSE, crate::payment::header_value(&response)));
 	reply
 }
 
-/// `402` with `PAYMENT-REQUIRED`: what a call of `model` costs, how to pay it, and why
-/// this call was refused.
-fn payment_required(
+/// `402` with `PAYMENT-REQUIRED`: what a call of `model` costs (`amount`, the least a
+/// voucher authorizes above the channel's charged total: the price, or for a model priced
+/// `per_token` the price of the prompt's tokens and one more), how to pay it, and why this
+/// call was refused.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn payment_required(
 	executor: &Executor,
 	gateway: &crate::payment::Gateway,
 	model: &ContentHash,
 	price: crate::payment::Price,
+	amount: u128,
+	per_token: bool,
 	path: &str,
 	refusal: opg_executor_api::payment::Refusal,
 	reason: &str,
@@ -638,7 +660,7 @@ fn payment_required(
 		"accepts": [{
 			"scheme": payment::SCHEME,
 			"network": format!("0x{}", hex::encode(gateway.genesis())),
-			"amount": price.amount.to_string(),
+			"amount": amount.to_string(),
 			"asset": "OPG",
 			"payTo": node,
 			"maxTimeoutSeconds": 60,
@@ -647,7 +669,8 @@ fn payment_required(
 				"operator": operator,
 				"model": price.model,
 				"modelHash": format!("0x{}", hex::encode(model)),
-				"minIncrement": price.amount.to_string(),
+				"minIncrement": amount.to_string(),
+				"pricePerToken": per_token.then(|| price.amount.to_string()),
 				"open": "channels.open(node, deposit, expiry), then sign opg/channel-voucher/v1",
 			},
 		}],
@@ -805,6 +828,25 @@ fn sign_batch(executor: &Executor, query: Option<&str>, body: &[u8]) -> Result<R
 		Err(e @ crate::BatchSignError::Empty) => Err(Reply::error(StatusCode::BAD_REQUEST, e)),
 		Err(e @ crate::BatchSignError::Unknown(_)) => Err(Reply::error(StatusCode::CONFLICT, e)),
 	}
+}
+
+/// An on-chain request for a language model: the answer's text is the output
+/// ([`crate::openai::on_chain`]).
+async fn infer_llm(
+	executor: &Arc<Executor>,
+	llm: &crate::openai::LlmServing,
+	input: &[u8],
+	chain: Option<([u8; 32], u64)>,
+	reader: Option<[u8; 32]>,
+) -> Result<Reply, Reply> {
+	let finished = crate::openai::on_chain(executor, llm, input, chain).await?;
+	let output = finished.text.into_bytes();
+	executor.keep_output(&output, reader.as_ref()).map_err(store_error)?;
+	let mut reply = Reply::output(output);
+	reply.headers.push((header::DEVICE, llm.device.clone()));
+	reply.headers.push((header::BATCH_SIZE, finished.batch_size.to_string()));
+	reply.headers.push((header::REPRODUCIBLE, finished.reproducible.to_string()));
+	Ok(reply)
 }
 
 async fn infer_torch(
@@ -1317,7 +1359,20 @@ async fn handle(
 			let answer = match face.admit(peer, &route, &parts.method, query, &parts.headers) {
 				Err(reply) => crate::openai::Answer::Whole(reply),
 				Ok(()) => match read_body(&executor, &parts, &route, body).await {
-					Ok(body) => crate::openai::complete(&executor, kind, path, &body, 0).await,
+					// The public listener's completions are the paid gateway's, when on.
+					Ok(body) => match (&*face, executor.gateway()) {
+						(Face::Public, Some(_)) => {
+							crate::openai::complete_paid(
+								&executor,
+								kind,
+								path,
+								&body,
+								&parts.headers,
+							)
+							.await
+						},
+						_ => crate::openai::complete(&executor, kind, path, &body).await,
+					},
 					Err(reply) => crate::openai::Answer::Whole(reply),
 				},
 			};

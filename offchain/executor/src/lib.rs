@@ -311,6 +311,11 @@ impl Executor {
 		self.llms.values()
 	}
 
+	/// The language model whose manifest is `hash`: what the chain's model record names.
+	pub fn llm_of(&self, hash: &ContentHash) -> Option<Arc<openai::LlmServing>> {
+		self.llms.get(hash).cloned()
+	}
+
 	/// The language model called `model` (its manifest's name, or its hash as 0x-hex).
 	pub fn llm(&self, model: &str) -> Option<Arc<openai::LlmServing>> {
 		if let Some(hash) = opg_executor_api::parse_hash(model) {

@@ -189,25 +189,124 @@ pub enum Kind {
 	Completion,
 }
 
-/// `POST /v1/chat/completions` or `/v1/completions` with `body`, asked at `path`; `cumulative`
-/// is the paying voucher's amount on the paid direct path (0 otherwise).
-pub async fn complete(
+/// `POST /v1/chat/completions` or `/v1/completions` with `body`, asked at `path`, free of
+/// charge.
+pub async fn complete(executor: &Arc<Executor>, kind: Kind, path: &str, body: &[u8]) -> Answer {
+	answer(prepare(executor, kind, path, body)).await
+}
+
+/// The same on the public listener of an executor whose gateway offers the model
+/// (`--direct-model`) at a price above zero: paid by the voucher in `PAYMENT-SIGNATURE`
+/// (`402` without a valid one), by tokens — the price per token times the prompt's and the
+/// answer's tokens, at most what the voucher authorizes above the channel's charged total
+/// (x402's `upto`), which also bounds the tokens generated. A model offered free, or not
+/// offered, is served as [`complete`] serves it.
+pub async fn complete_paid(
 	executor: &Arc<Executor>,
 	kind: Kind,
 	path: &str,
 	body: &[u8],
-	cumulative: u128,
+	headers: &hyper::HeaderMap,
 ) -> Answer {
-	match start(executor, kind, path, body, cumulative) {
+	let mut prepared = match prepare(executor, kind, path, body) {
+		Ok(prepared) => prepared,
+		Err(reply) => return Answer::Whole(reply),
+	};
+	let (Some(gateway), Some(key)) = (executor.gateway(), executor.node_key()) else {
+		return answer(Ok(prepared)).await;
+	};
+	let price = match gateway.price(&prepared.serving.hash) {
+		Some(price) if price.amount > 0 => price,
+		_ => return answer(Ok(prepared)).await,
+	};
+	let prompt_tokens = prepared.prompt.tokens.len() as u128;
+	let minimum = price.amount.saturating_mul(prompt_tokens + 1);
+	let header = headers
+		.get(opg_executor_api::payment::SIGNATURE)
+		.and_then(|value| value.to_str().ok());
+	let accepted = match gateway
+		.accept_up_to(header, &prepared.call.digest, minimum, &key.public())
+		.await
+	{
+		Ok(accepted) => accepted,
+		Err((refusal, reason)) => {
+			let required = crate::http::payment_required(
+				executor,
+				gateway,
+				&prepared.serving.hash,
+				price,
+				minimum,
+				true,
+				path,
+				refusal,
+				&reason,
+			);
+			return Answer::Whole(required);
+		},
+	};
+	// The answer's tokens are bounded by what the voucher pays for.
+	let affordable = (accepted.charged / price.amount).saturating_sub(prompt_tokens);
+	prepared.prompt.max_tokens = prepared
+		.prompt
+		.max_tokens
+		.min(usize::try_from(affordable).unwrap_or(usize::MAX));
+	prepared.call.payment = Some(Payment { per_token: price.amount, mode: price.mode, accepted });
+	answer(Ok(prepared)).await
+}
+
+async fn answer(prepared: Result<Prepared, Reply>) -> Answer {
+	let prepared = match prepared {
+		Ok(prepared) => prepared,
+		Err(reply) => return Answer::Whole(reply),
+	};
+	let (executor, payment) = (prepared.call.executor.clone(), prepared.call.payment.clone());
+	match submit(prepared) {
 		Ok(Started { serving, receiver, call, stream }) => {
 			if stream {
 				Answer::Stream(stream_events(serving, receiver, call))
 			} else {
-				Answer::Whole(whole(&serving, receiver, &call).await)
+				Answer::Whole(whole(&serving, receiver, call).await)
 			}
 		},
-		Err(reply) => Answer::Whole(reply),
+		Err(reply) => {
+			refund(&executor, payment.as_ref());
+			Answer::Whole(reply)
+		},
 	}
+}
+
+/// Gives a paid call's charge back (it was not answered).
+fn refund(executor: &Executor, payment: Option<&Payment>) {
+	if let (Some(payment), Some(gateway)) = (payment, executor.gateway()) {
+		gateway.give_back(&payment.accepted);
+	}
+}
+
+/// Charges a paid call what it used — the price per token times its prompt's and answer's
+/// tokens, at most its cap — and keeps its receipt: the `PAYMENT-RESPONSE` JSON, or why
+/// the receipt could not be kept (the charge is then given back).
+fn charge(
+	serving: &LlmServing,
+	call: &mut Call,
+	finished: &llm::Finished,
+	text: &str,
+) -> Result<Option<Value>, String> {
+	let Some(payment) = call.payment.as_mut() else { return Ok(None) };
+	let Some(gateway) = call.executor.gateway() else { return Ok(None) };
+	let tokens = (finished.prompt_tokens + finished.ids.len()) as u128;
+	gateway.charge_used(&mut payment.accepted, payment.per_token.saturating_mul(tokens));
+	let served = opg_settlement::channel::ServedCall {
+		call_digest: call.digest,
+		response_digest: crate::sha256(text.as_bytes()),
+		model_hash: serving.hash,
+		mode: payment.mode,
+		amount: payment.accepted.charged,
+	};
+	if let Err(error) = gateway.record(&payment.accepted, &served) {
+		gateway.give_back(&payment.accepted);
+		return Err(format!("the call's receipt could not be kept: {error}"));
+	}
+	Ok(Some(crate::payment::response(gateway, &payment.accepted)))
 }
 
 /// What a call asked, for its answer and evidence.
@@ -218,8 +317,35 @@ struct Call {
 	seed: u64,
 	digest: [u8; 32],
 	include_usage: bool,
-	cumulative: u128,
 	executor: Arc<Executor>,
+	/// A paid call's voucher and price.
+	payment: Option<Payment>,
+}
+
+/// What pays a call on the paid direct path.
+#[derive(Clone)]
+struct Payment {
+	/// The price of one token (prompt or answer).
+	per_token: u128,
+	/// The evidence given: `VerificationMode`'s index.
+	mode: u8,
+	/// The voucher, and what it is charged.
+	accepted: crate::payment::Accepted,
+}
+
+impl Call {
+	/// The paying voucher's cumulative amount, which the evidence signs (0 when free).
+	fn cumulative(&self) -> u128 {
+		self.payment.as_ref().map_or(0, |payment| payment.accepted.cumulative)
+	}
+}
+
+/// A request parsed and its prompt tokenized, not yet queued.
+struct Prepared {
+	serving: Arc<LlmServing>,
+	prompt: Prompt,
+	call: Call,
+	stream: bool,
 }
 
 struct Started {
@@ -229,13 +355,12 @@ struct Started {
 	stream: bool,
 }
 
-fn start(
+fn prepare(
 	executor: &Arc<Executor>,
 	kind: Kind,
 	path: &str,
 	body: &[u8],
-	cumulative: u128,
-) -> Result<Started, Reply> {
+) -> Result<Prepared, Reply> {
 	let request: Request = serde_json::from_slice(body)
 		.map_err(|e| invalid(format!("the body is not a valid request: {e}")))?;
 	let serving = executor.llm(&request.model).ok_or_else(|| {
@@ -296,27 +421,6 @@ fn start(
 		Some(Stop::Many(stops)) if stops.len() <= 4 => stops,
 		Some(Stop::Many(_)) => return Err(invalid("stop takes at most 4 sequences")),
 	};
-	let receiver = serving.engine.submit(Prompt { tokens, max_tokens, sampling, stops }).map_err(
-		|refused| match refused {
-			Refused::Busy => {
-				let mut reply = error(
-					StatusCode::TOO_MANY_REQUESTS,
-					"rate_limit_error",
-					"queue_full",
-					"the model's queue is full; retry shortly",
-				);
-				reply.headers.push(("retry-after", "1".into()));
-				reply
-			},
-			Refused::ContextOverflow(..) => error(
-				StatusCode::BAD_REQUEST,
-				"invalid_request_error",
-				"context_length_exceeded",
-				refused,
-			),
-			Refused::Invalid(reason) => invalid(reason),
-		},
-	)?;
 	let include_usage = request
 		.stream_options
 		.as_ref()
@@ -336,10 +440,83 @@ fn start(
 		seed,
 		digest: opg_settlement::channel::call_digest(path, body),
 		include_usage,
-		cumulative,
 		executor: executor.clone(),
+		payment: None,
 	};
-	Ok(Started { serving, receiver, call, stream: request.stream })
+	let prompt = Prompt { tokens, max_tokens, sampling, stops, hidden_every: 0 };
+	Ok(Prepared { serving, prompt, call, stream: request.stream })
+}
+
+/// Queues a prepared request.
+fn submit(prepared: Prepared) -> Result<Started, Reply> {
+	let Prepared { serving, prompt, call, stream } = prepared;
+	let receiver = serving.engine.submit(prompt).map_err(|refused| match refused {
+		Refused::Busy => {
+			let mut reply = error(
+				StatusCode::TOO_MANY_REQUESTS,
+				"rate_limit_error",
+				"queue_full",
+				"the model's queue is full; retry shortly",
+			);
+			reply.headers.push(("retry-after", "1".into()));
+			reply
+		},
+		Refused::ContextOverflow(..) => error(
+			StatusCode::BAD_REQUEST,
+			"invalid_request_error",
+			"context_length_exceeded",
+			refused,
+		),
+		Refused::Invalid(reason) => invalid(reason),
+	})?;
+	Ok(Started { serving, receiver, call, stream })
+}
+
+/// The answer to an on-chain request for a language model (the off-chain worker's
+/// `POST /v1/infer/0x{manifest hash}`): `input` is the body of a chat completion request,
+/// whose `model` and `stream` need not be given (the request names the model by its
+/// record; answers are whole); the output is the answer's text, UTF-8. A request that names
+/// no `seed` samples with `opg_settlement::llm::request_seed` of `chain` (the chain and request
+/// id) when given: a seed no node chooses, which anyone recomputes.
+pub async fn on_chain(
+	executor: &Arc<Executor>,
+	serving: &LlmServing,
+	input: &[u8],
+	chain: Option<([u8; 32], u64)>,
+) -> Result<llm::Finished, Reply> {
+	let mut request: serde_json::Map<String, Value> = serde_json::from_slice(input)
+		.map_err(|e| invalid(format!("the input is not a chat completion request: {e}")))?;
+	request.insert("model".into(), Value::String(serving.name.clone()));
+	request.insert("stream".into(), Value::Bool(false));
+	if let (None, Some((genesis, id))) = (request.get("seed"), chain) {
+		request.insert("seed".into(), Value::from(opg_settlement::llm::request_seed(&genesis, id)));
+	}
+	let body = Value::Object(request).to_string();
+	let path = opg_executor_api::path::CHAT_COMPLETIONS;
+	let Started { mut receiver, .. } =
+		submit(prepare(executor, Kind::Chat, path, body.as_bytes())?)?;
+	loop {
+		match receiver.recv().await {
+			Some(Event::Text(_)) => {},
+			Some(Event::Done(finished)) => return Ok(finished),
+			Some(Event::Failed(reason)) => {
+				return Err(error(
+					StatusCode::INTERNAL_SERVER_ERROR,
+					"server_error",
+					"model_failed",
+					reason,
+				))
+			},
+			None => {
+				return Err(error(
+					StatusCode::INTERNAL_SERVER_ERROR,
+					"server_error",
+					"model_failed",
+					"the engine stopped",
+				))
+			},
+		}
+	}
 }
 
 /// A fresh seed for a request that names none (the standard library's per-process
@@ -361,7 +538,7 @@ fn evidence(serving: &LlmServing, call: &Call, text: &str, finished: &llm::Finis
 		&call.digest,
 		&response_digest,
 		call.seed,
-		call.cumulative,
+		call.cumulative(),
 	);
 	json!({
 		"model_hash": format!("0x{}", hex::encode(serving.hash)),
@@ -369,7 +546,7 @@ fn evidence(serving: &LlmServing, call: &Call, text: &str, finished: &llm::Finis
 		"call_digest": format!("0x{}", hex::encode(call.digest)),
 		"response_digest": format!("0x{}", hex::encode(response_digest)),
 		"seed": call.seed.to_string(),
-		"cumulative": call.cumulative.to_string(),
+		"cumulative": call.cumulative().to_string(),
 		"node": key.map(|key| format!("0x{}", hex::encode(key.public()))),
 		"signature": key.map(|key| format!("0x{}", hex::encode(key.sign(&signed)))),
 		"device": serving.device,
@@ -390,31 +567,34 @@ fn usage(finished: &llm::Finished) -> Value {
 async fn whole(
 	serving: &LlmServing,
 	mut receiver: tokio::sync::mpsc::UnboundedReceiver<Event>,
-	call: &Call,
+	mut call: Call,
 ) -> Reply {
+	let failed = |reason: &str| {
+		error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "model_failed", reason)
+	};
 	let finished = loop {
 		match receiver.recv().await {
 			Some(Event::Text(_)) => {},
 			Some(Event::Done(finished)) => break finished,
 			Some(Event::Failed(reason)) => {
-				return error(
-					StatusCode::INTERNAL_SERVER_ERROR,
-					"server_error",
-					"model_failed",
-					reason,
-				)
+				refund(&call.executor, call.payment.as_ref());
+				return failed(&reason);
 			},
 			None => {
-				return error(
-					StatusCode::INTERNAL_SERVER_ERROR,
-					"server_error",
-					"model_failed",
-					"the engine stopped",
-				)
+				refund(&call.executor, call.payment.as_ref());
+				return failed("the engine stopped");
 			},
 		}
 	};
-	let opg = evidence(serving, call, &finished.text, &finished);
+	let paid = match charge(serving, &mut call, &finished, &finished.text) {
+		Ok(paid) => paid,
+		Err(reason) => return failed(&reason),
+	};
+	let call = &call;
+	let mut opg = evidence(serving, call, &finished.text, &finished);
+	if let Some(paid) = &paid {
+		opg["payment"] = paid.clone();
+	}
 	let choice = match call.kind {
 		Kind::Chat => json!({
 			"index": 0,
@@ -455,6 +635,10 @@ async fn whole(
 		.flatten(),
 	);
 	reply.headers.push((h::REPRODUCIBLE, finished.reproducible.to_string()));
+	if let Some(paid) = &paid {
+		let value = crate::payment::header_value(paid);
+		reply.headers.push((opg_executor_api::payment::RESPONSE, value));
+	}
 	reply
 }
 
@@ -464,12 +648,13 @@ async fn whole(
 fn stream_events(
 	serving: Arc<LlmServing>,
 	mut receiver: tokio::sync::mpsc::UnboundedReceiver<Event>,
-	call: Call,
+	mut call: Call,
 ) -> tokio::sync::mpsc::Receiver<Bytes> {
 	let (sender, events) = tokio::sync::mpsc::channel(64);
 	tokio::spawn(async move {
+		let (kind, id, created) = (call.kind, call.id.clone(), call.created);
 		let chunk = |delta: Value, finish: Option<FinishReason>| {
-			let choice = match call.kind {
+			let choice = match kind {
 				Kind::Chat => json!({
 					"index": 0, "delta": delta, "logprobs": null,
 					"finish_reason": finish.map(FinishReason::name),
@@ -482,9 +667,9 @@ fn stream_events(
 				}),
 			};
 			json!({
-				"id": call.id,
-				"object": if call.kind == Kind::Chat { "chat.completion.chunk" } else { "text_completion" },
-				"created": call.created,
+				"id": id,
+				"object": if kind == Kind::Chat { "chat.completion.chunk" } else { "text_completion" },
+				"created": created,
 				"model": serving.name,
 				"system_fingerprint": format!("opg-{}", &hex::encode(serving.hash)[..12]),
 				"choices": [choice],
@@ -497,20 +682,37 @@ fn stream_events(
 				.await
 				.is_err()
 		{
+			refund(&call.executor, call.payment.as_ref());
 			return;
 		}
 		let mut text = String::new();
+		let failure = |reason: &str| {
+			json!({"error": {"message": reason, "type": "server_error", "param": null,
+				"code": "model_failed"}})
+		};
 		loop {
 			match receiver.recv().await {
 				Some(Event::Text(piece)) => {
 					text.push_str(&piece);
 					if sender.send(frame(&chunk(json!({"content": piece}), None))).await.is_err() {
+						// The client went away: its sequence stops, unanswered and unpaid.
+						refund(&call.executor, call.payment.as_ref());
 						return;
 					}
 				},
 				Some(Event::Done(finished)) => {
+					let paid = match charge(&serving, &mut call, &finished, &text) {
+						Ok(paid) => paid,
+						Err(reason) => {
+							let _ = sender.send(frame(&failure(&reason))).await;
+							break;
+						},
+					};
 					let mut last = chunk(json!({}), Some(finished.reason));
 					last["opg"] = evidence(&serving, &call, &text, &finished);
+					if let Some(paid) = paid {
+						last["opg"]["payment"] = paid;
+					}
 					if call.include_usage {
 						last["usage"] = usage(&finished);
 					}
@@ -518,12 +720,14 @@ fn stream_events(
 					break;
 				},
 				Some(Event::Failed(reason)) => {
-					let failed = json!({"error": {"message": reason, "type": "server_error",
-						"param": null, "code": "model_failed"}});
-					let _ = sender.send(frame(&failed)).await;
+					refund(&call.executor, call.payment.as_ref());
+					let _ = sender.send(frame(&failure(&reason))).await;
 					break;
 				},
-				None => break,
+				None => {
+					refund(&call.executor, call.payment.as_ref());
+					break;
+				},
 			}
 		}
 		let _ = sender.send(Bytes::from_static(b"data: [DONE]\n\n")).await;

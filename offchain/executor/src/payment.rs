@@ -275,6 +275,20 @@ pub struct Gateway {
 	offered_journal: PathBuf,
 }
 
+/// The `PAYMENT-RESPONSE` JSON of a paid call: what it was charged, the channel's new
+/// charged total (what the next voucher builds on) and what the deposit has left.
+pub fn response(gateway: &Gateway, accepted: &Accepted) -> serde_json::Value {
+	serde_json::json!({
+		"success": true,
+		"scheme": payment::SCHEME,
+		"network": format!("0x{}", hex::encode(gateway.genesis())),
+		"channel": accepted.channel.to_string(),
+		"charged": accepted.charged.to_string(),
+		"cumulative": accepted.total().to_string(),
+		"remaining": accepted.deposit.saturating_sub(accepted.total()).to_string(),
+	})
+}
+
 /// A refusal and what to tell the client.
 pub type Refused = (Refusal, String);
 
@@ -367,6 +381,47 @@ impl Gateway {
 		price: u128,
 		node: &[u8; 32],
 	) -> Result<Accepted, Refused> {
+		self.accept_charging(header, call_digest, price, node, false).await
+	}
+
+	/// Accepts `header`'s voucher for a usage-priced call (a language model's, by tokens)
+	/// with digest `call_digest` that costs at least `minimum`, paying `node`: as
+	/// [`Self::accept`], but the whole amount the voucher authorizes above the channel's
+	/// charged total (its cap) is charged until [`Self::charge_used`] says what the call
+	/// used.
+	pub async fn accept_up_to(
+		&self,
+		header: Option<&str>,
+		call_digest: &[u8; 32],
+		minimum: u128,
+		node: &[u8; 32],
+	) -> Result<Accepted, Refused> {
+		self.accept_charging(header, call_digest, minimum, node, true).await
+	}
+
+	/// Charges a usage-priced call what it used (at most its cap): the channel's charged
+	/// total goes back to the call's start plus `used`, unless another call was accepted
+	/// on the channel since (its voucher built on the total with the whole cap, which then
+	/// stays charged). `accepted` says what was charged.
+	pub fn charge_used(&self, accepted: &mut Accepted, used: u128) {
+		let used = used.min(accepted.charged);
+		let mut books = self.lock();
+		if let Some(book) = books.channels.get_mut(&accepted.channel) {
+			if book.charged == accepted.total() {
+				book.charged = accepted.previous + used;
+				accepted.charged = used;
+			}
+		}
+	}
+
+	async fn accept_charging(
+		&self,
+		header: Option<&str>,
+		call_digest: &[u8; 32],
+		price: u128,
+		node: &[u8; 32],
+		whole_cap: bool,
+	) -> Result<Accepted, Refused> {
 		let header = header.ok_or((Refusal::PaymentRequired, "send a voucher".into()))?;
 		let voucher = parse_voucher(header, &self.genesis).map_err(|refusal| {
 			(refusal, "PAYMENT-SIGNATURE is not an opg-channel voucher".into())
@@ -423,13 +478,14 @@ impl Gateway {
 		if !book.used.insert((voucher.cumulative, *call_digest)) {
 			return Err((Refusal::VoucherReused, "this voucher already paid its call".into()));
 		}
-		book.charged = previous + price;
+		let charged = if whole_cap { voucher.cumulative - previous } else { price };
+		book.charged = previous + charged;
 		Ok(Accepted {
 			channel: voucher.channel,
 			cumulative: voucher.cumulative,
 			call_digest: *call_digest,
 			previous,
-			charged: price,
+			charged,
 			deposit: channel.deposit,
 			signature: voucher.signature,
 		})

@@ -21,7 +21,7 @@ use std::{
 	sync::{Arc, Mutex},
 };
 
-const GENESIS: [u8; 32] = [0x42; 32];
+pub(crate) const GENESIS: [u8; 32] = [0x42; 32];
 
 fn blake2_256(data: &[u8]) -> [u8; 32] {
 	use blake2::{digest::consts::U32, Blake2b, Digest};
@@ -29,14 +29,14 @@ fn blake2_256(data: &[u8]) -> [u8; 32] {
 }
 
 /// A client key of any type an account may have; its account and `MultiSignature`s.
-enum Client {
+pub(crate) enum Client {
 	Sr(NodeKey),
 	Ed(ed25519_dalek::SigningKey),
 	Ec(k256::ecdsa::SigningKey),
 }
 
 impl Client {
-	fn new(kind: u8) -> Self {
+	pub(crate) fn new(kind: u8) -> Self {
 		match kind {
 			0 => Self::Sr(NodeKey::from_seed(&[11; 32])),
 			1 => Self::Ed(ed25519_dalek::SigningKey::from_bytes(&[12; 32])),
@@ -44,7 +44,7 @@ impl Client {
 		}
 	}
 
-	fn account(&self) -> [u8; 32] {
+	pub(crate) fn account(&self) -> [u8; 32] {
 		match self {
 			Self::Sr(key) => key.public(),
 			Self::Ed(key) => key.verifying_key().to_bytes(),
@@ -68,7 +68,7 @@ impl Client {
 
 	/// The `PAYMENT-SIGNATURE` value of its voucher for `cumulative` on `channel` paying
 	/// the call of `path` with `body`.
-	fn pay(&self, channel: u64, cumulative: u128, path: &str, body: &[u8]) -> String {
+	pub(crate) fn pay(&self, channel: u64, cumulative: u128, path: &str, body: &[u8]) -> String {
 		let digest = call_digest(path, body);
 		let signature = self.sign(&message::voucher(&GENESIS, channel, cumulative, &digest));
 		voucher_header(channel, cumulative, &signature, &GENESIS)
@@ -130,7 +130,7 @@ type ChainChannel = crate::chain::ChainChannel;
 
 /// A node JSON-RPC answering `ChannelsApi_channel` from `channels` and the best block
 /// `block`; its URL.
-fn mock_chain(
+pub(crate) fn mock_chain(
 	runtime: &tokio::runtime::Runtime,
 	channels: Arc<Mutex<HashMap<u64, ChainChannel>>>,
 	block: u32,
@@ -193,7 +193,7 @@ fn paid_executor(rpc: &str, dir: &std::path::Path, store: &str) -> (Arc<Executor
 	(Arc::new(executor), hash)
 }
 
-fn channel(client: &Client, deposit: u128) -> ChainChannel {
+pub(crate) fn channel(client: &Client, deposit: u128) -> ChainChannel {
 	ChainChannel {
 		client: client.account(),
 		node: NodeKey::from_seed(&[7; 32]).public(),

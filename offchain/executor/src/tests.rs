@@ -512,8 +512,9 @@ fn many_jobs_in_one_call_are_answered_as_their_single_calls() {
 	);
 	assert_eq!(signed.status, StatusCode::OK, "the executor recorded what it signed");
 
-	// Unsigned without a genesis; a malformed body, a keyless signer and an unknown model
-	// are refused whole.
+	// Unsigned without a genesis, or by an executor without a node key (the worker signs
+	// with the node's keystore then); a malformed body and an unknown model are refused
+	// whole.
 	let unsigned = call(&executor, &Method::POST, &path, None, &encode_jobs(jobs[..1].to_vec()));
 	assert_eq!(decode_answers(&unsigned.body).unwrap()[0].signature, None);
 	let truncated = encode_jobs(jobs.clone());
@@ -525,7 +526,13 @@ fn many_jobs_in_one_call_are_answered_as_their_single_calls() {
 	let keyless = Arc::new(Executor::new(executor.store().clone(), None));
 	let reply =
 		call(&keyless, &Method::POST, &path, Some(&query), &encode_jobs(jobs[..1].to_vec()));
-	assert_eq!(reply.status, StatusCode::NOT_FOUND);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!(decode_answers(&reply.body).unwrap()[0].signature, None);
+	let single = format!("/v1/infer/0x{}", hex::encode(hash));
+	let reply =
+		call(&keyless, &Method::POST, &single, Some(&format!("{query}&request=10")), jobs[0].1);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!((reply.header("x-opg-signature"), reply.header("x-opg-node")), (None, None));
 	let unknown = format!("/v1/infer-many/0x{}", hex::encode([7u8; 32]));
 	let reply = call(&executor, &Method::POST, &unknown, None, &encode_jobs(jobs[..1].to_vec()));
 	assert_eq!(reply.status, StatusCode::NOT_FOUND);

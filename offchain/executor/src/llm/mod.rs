@@ -19,7 +19,7 @@ pub mod sampling;
 pub mod text;
 
 pub use config::LlmConfig;
-pub use model::{KvCache, Llama};
+pub use model::{KvCache, Llama, Slot};
 pub use sampling::{Generator, Sampling};
 pub use text::{Detokenizer, Message, Text};
 
@@ -95,6 +95,19 @@ pub struct Prompt {
 	pub sampling: Sampling,
 	/// Texts that end the answer (left out of it).
 	pub stops: Vec<String>,
+	/// Keep the final hidden state (after the last norm) of the prompt's last position and
+	/// of every `hidden_every`-th generated token's (0: none): what a verifier's
+	/// activation commitments are computed from.
+	pub hidden_every: usize,
+}
+
+/// The final hidden state of one position of a sequence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HiddenState {
+	/// The position (0 is the prompt's first token).
+	pub position: usize,
+	/// The state, `hidden_size` values (after the last norm, in f32).
+	pub values: Vec<f32>,
 }
 
 /// Why an answer ended.
@@ -132,6 +145,8 @@ pub struct Finished {
 	/// Whether rerunning it gives the same bits: it ran alone, with deterministic
 	/// algorithms.
 	pub reproducible: bool,
+	/// The hidden states [`Prompt::hidden_every`] asked for, by position.
+	pub hidden: Vec<HiddenState>,
 }
 
 /// What the engine sends a request, in order: text pieces, then the end.
@@ -186,13 +201,14 @@ pub struct Engine {
 /// One sequence being decoded.
 struct Active {
 	job: Job,
-	cache: KvCache,
+	slot: Slot,
 	/// The tokens to run next: the prompt, then each chosen token.
 	next: Vec<u32>,
 	ids: Vec<u32>,
 	generator: Generator,
 	detokenizer: Detokenizer,
 	batch_size: usize,
+	hidden: Vec<HiddenState>,
 }
 
 impl Engine {
@@ -303,7 +319,13 @@ fn run(
 	max_batch: usize,
 ) {
 	let mut active: Vec<Active> = Vec::new();
+	let new_cache = || model.llama.cache(max_batch).map_err(|e| format!("libtorch: {e}"));
+	let mut cache = new_cache();
 	loop {
+		// Idle: a fresh cache gives back what long sequences grew.
+		if active.is_empty() && cache.as_ref().map_or(true, |cache| cache.taken() > 0) {
+			cache = new_cache();
+		}
 		// Admit: block for work when idle, else take what waits without blocking.
 		while active.len() < max_batch {
 			let job = if active.is_empty() {
@@ -321,38 +343,59 @@ fn run(
 			if job.events.is_closed() {
 				continue;
 			}
-			let context = model.llama.config().max_position_embeddings;
-			let capacity = (job.prompt.tokens.len() + job.prompt.max_tokens).min(context);
-			match model.llama.cache(capacity) {
-				Ok(cache) => active.push(Active {
+			let slot = match cache.as_mut() {
+				Ok(cache) => cache.open().ok_or_else(|| String::from("no free slot")),
+				Err(e) => Err(e.clone()),
+			};
+			match slot {
+				Ok(slot) => active.push(Active {
 					next: job.prompt.tokens.clone(),
 					generator: Generator::new(job.prompt.sampling.seed),
 					detokenizer: Detokenizer::new(job.prompt.stops.clone()),
 					ids: Vec::new(),
 					batch_size: 0,
-					cache,
+					hidden: Vec::new(),
+					slot,
 					job,
 				}),
 				Err(e) => {
-					let _ = job.events.send(Event::Failed(format!("libtorch: {e}")));
+					let _ = job.events.send(Event::Failed(e));
 				},
 			}
 		}
+		let Ok(cache) = cache.as_mut() else { continue };
 		// Clients gone: their sequences stop.
-		active.retain(|sequence| !sequence.job.events.is_closed());
+		active.retain(|sequence| {
+			let gone = sequence.job.events.is_closed();
+			if gone {
+				cache.close(sequence.slot);
+			}
+			!gone
+		});
 		if active.is_empty() {
 			continue;
 		}
 		let batch_size = active.len();
-		let logits = {
-			let mut inputs: Vec<(&mut KvCache, &[u32])> =
-				active.iter_mut().map(|s| (&mut s.cache, s.next.as_slice())).collect();
-			model.llama.forward(&mut inputs)
-		};
-		let logits = match logits.and_then(|(_, logits)| Vec::<Vec<f32>>::try_from(logits)) {
-			Ok(logits) => logits,
+		let inputs: Vec<(Slot, &[u32])> =
+			active.iter().map(|s| (s.slot, s.next.as_slice())).collect();
+		let every = |s: &Active| s.job.prompt.hidden_every;
+		// The hidden states asked for at this step: after the prompt, then every n tokens.
+		let wanted: Vec<bool> = active
+			.iter()
+			.map(|s| every(s) > 0 && (s.ids.is_empty() || s.ids.len() % every(s) == 0))
+			.collect();
+		let outputs = model.llama.forward(cache, &inputs).and_then(|(hidden, logits)| {
+			let hidden = match wanted.contains(&true) {
+				true => Some(Vec::<Vec<f32>>::try_from(hidden)?),
+				false => None,
+			};
+			Ok((hidden, Vec::<Vec<f32>>::try_from(logits)?))
+		});
+		let (hidden, logits) = match outputs {
+			Ok(outputs) => outputs,
 			Err(e) => {
 				for sequence in active.drain(..) {
+					cache.close(sequence.slot);
 					let _ = sequence.job.events.send(Event::Failed(format!("libtorch: {e}")));
 				}
 				continue;
@@ -361,6 +404,10 @@ fn run(
 		let mut finished = Vec::new();
 		for (index, (sequence, row)) in active.iter_mut().zip(&logits).enumerate() {
 			sequence.batch_size = sequence.batch_size.max(batch_size);
+			if let (true, Some(hidden)) = (wanted[index], &hidden) {
+				let position = cache.len(sequence.slot) - 1;
+				sequence.hidden.push(HiddenState { position, values: hidden[index].clone() });
+			}
 			let token =
 				sampling::choose(row, &sequence.job.prompt.sampling, &mut sequence.generator);
 			sequence.ids.push(token);
@@ -376,7 +423,7 @@ fn run(
 						if sequence.detokenizer.stopped() {
 							Some(FinishReason::Stop)
 						} else if sequence.ids.len() >= sequence.job.prompt.max_tokens
-							|| sequence.cache.len() >= sequence.cache.capacity()
+							|| cache.len(sequence.slot) >= cache.limit()
 						{
 							Some(FinishReason::Length)
 						} else {
@@ -396,6 +443,7 @@ fn run(
 		}
 		for (index, reason) in finished.into_iter().rev() {
 			let mut sequence = active.swap_remove(index);
+			cache.close(sequence.slot);
 			let Some(reason) = reason else { continue };
 			let rest = sequence.detokenizer.finish();
 			if !rest.is_empty() {
@@ -408,44 +456,29 @@ fn run(
 				ids: sequence.ids,
 				batch_size: sequence.batch_size,
 				reproducible: sequence.batch_size == 1 && crate::torch::deterministic_algorithms(),
+				hidden: sequence.hidden,
 			}));
 		}
 	}
 }
 
-/// Runs `prompt` alone to its end: the answer's text and how it ended.
+/// Runs `prompt` alone to its end, on this thread, as the engine would: the answer's text
+/// and how it ended.
 pub fn generate(model: &LlmModel, prompt: &Prompt) -> Result<Finished, String> {
-	let capacity = prompt.tokens.len() + prompt.max_tokens;
-	let mut cache = model.llama.cache(capacity).map_err(|e| e.to_string())?;
-	let mut generator = Generator::new(prompt.sampling.seed);
-	let mut detokenizer = Detokenizer::new(prompt.stops.clone());
-	let mut next = prompt.tokens.clone();
-	let mut ids = Vec::new();
-	let reason = loop {
-		let (_, logits) =
-			model.llama.forward(&mut [(&mut cache, &next)]).map_err(|e| e.to_string())?;
-		let row = Vec::<f32>::try_from(logits.get(0)).map_err(|e| e.to_string())?;
-		let token = sampling::choose(&row, &prompt.sampling, &mut generator);
-		ids.push(token);
-		next = vec![token];
-		if model.eos.contains(&token) {
-			break FinishReason::Stop;
+	let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+	let (events, mut answer) = tokio::sync::mpsc::unbounded_channel();
+	sender
+		.send(Job { prompt: prompt.clone(), events })
+		.map_err(|_| String::from("the queue is closed"))?;
+	drop(sender);
+	// The loop ends once the job is done and the queue is empty and closed.
+	run(model, &receiver, &AtomicUsize::new(1), 1);
+	loop {
+		match answer.try_recv() {
+			Ok(Event::Text(_)) => {},
+			Ok(Event::Done(finished)) => return Ok(finished),
+			Ok(Event::Failed(reason)) => return Err(reason),
+			Err(_) => return Err("the engine gave no answer".into()),
 		}
-		detokenizer.push(&model.text, token)?;
-		if detokenizer.stopped() {
-			break FinishReason::Stop;
-		}
-		if ids.len() >= prompt.max_tokens || cache.len() >= cache.capacity() {
-			break FinishReason::Length;
-		}
-	};
-	detokenizer.finish();
-	Ok(Finished {
-		reason,
-		prompt_tokens: prompt.tokens.len(),
-		text: detokenizer.text().to_owned(),
-		ids,
-		batch_size: 1,
-		reproducible: crate::torch::deterministic_algorithms(),
-	})
+	}
 }

@@ -37,28 +37,75 @@ pub struct Llama {
 	sin: Tensor,
 }
 
-/// One sequence's keys and values, per block: `[kv heads, capacity, head_dim]` each.
+/// The keys and values of up to [`KvCache::slots`] sequences, one slot each, per block:
+/// `[slots, kv heads, capacity, head_dim]`. The capacity grows (by doubling, up to the
+/// model's context) as sequences lengthen, so a cache for many slots costs little until
+/// it is used. Decoding sequences attend together over their slots, masked to each one's
+/// length.
 pub struct KvCache {
 	keys: Vec<Tensor>,
 	values: Vec<Tensor>,
-	len: usize,
+	/// Each slot's tokens, `None` while free.
+	lens: Vec<Option<usize>>,
 	capacity: usize,
+	limit: usize,
 }
 
+/// A sequence's place in a [`KvCache`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Slot(usize);
+
 impl KvCache {
-	/// Tokens cached.
-	pub fn len(&self) -> usize {
-		self.len
+	/// The most sequences it holds.
+	pub fn slots(&self) -> usize {
+		self.lens.len()
 	}
 
-	/// Whether nothing is cached.
-	pub fn is_empty(&self) -> bool {
-		self.len == 0
+	/// The most tokens a sequence may hold: the model's context.
+	pub fn limit(&self) -> usize {
+		self.limit
 	}
 
-	/// The most tokens it holds.
-	pub fn capacity(&self) -> usize {
-		self.capacity
+	/// Takes a free slot (the lowest, which keeps decoding slots together), empty; `None`
+	/// if every slot is taken.
+	pub fn open(&mut self) -> Option<Slot> {
+		let index = self.lens.iter().position(Option::is_none)?;
+		self.lens[index] = Some(0);
+		Some(Slot(index))
+	}
+
+	/// Frees `slot`.
+	pub fn close(&mut self, slot: Slot) {
+		if let Some(len) = self.lens.get_mut(slot.0) {
+			*len = None;
+		}
+	}
+
+	/// Tokens cached in `slot` (0 if it is free).
+	pub fn len(&self, slot: Slot) -> usize {
+		self.lens.get(slot.0).copied().flatten().unwrap_or(0)
+	}
+
+	/// Slots taken.
+	pub fn taken(&self) -> usize {
+		self.lens.iter().filter(|len| len.is_some()).count()
+	}
+
+	/// Makes room for `needed` tokens per slot.
+	fn reserve(&mut self, needed: usize) -> Result<(), TchError> {
+		if needed <= self.capacity {
+			return Ok(());
+		}
+		let capacity = needed.max(self.capacity * 2).next_multiple_of(64).min(self.limit);
+		for tensor in self.keys.iter_mut().chain(self.values.iter_mut()) {
+			let mut size = tensor.size();
+			size[2] = capacity as i64;
+			let grown = Tensor::f_zeros(size.as_slice(), (tensor.kind(), tensor.device()))?;
+			grown.f_narrow(2, 0, self.capacity as i64)?.f_copy_(tensor)?;
+			*tensor = grown;
+		}
+		self.capacity = capacity;
+		Ok(())
 	}
 }
 
@@ -189,18 +236,25 @@ impl Llama {
 		self.kind
 	}
 
-	/// An empty cache for a sequence of at most `capacity` tokens (prompt and answer;
-	/// capped at the model's context).
-	pub fn cache(&self, capacity: usize) -> Result<KvCache, TchError> {
-		let capacity = capacity.min(self.config.max_position_embeddings).max(1);
-		let shape = [self.config.kv_heads() as i64, capacity as i64, self.config.head_dim() as i64];
+	/// An empty cache for up to `slots` sequences.
+	pub fn cache(&self, slots: usize) -> Result<KvCache, TchError> {
+		let slots = slots.max(1);
+		let limit = self.config.max_position_embeddings.max(1);
+		let capacity = 64.min(limit);
+		let shape = [
+			slots as i64,
+			self.config.kv_heads() as i64,
+			capacity as i64,
+			self.config.head_dim() as i64,
+		];
 		let blocks = self.blocks.len();
 		let zeros = || Tensor::f_zeros(shape, (self.kind, self.device));
 		Ok(KvCache {
 			keys: (0..blocks).map(|_| zeros()).collect::<Result<_, _>>()?,
 			values: (0..blocks).map(|_| zeros()).collect::<Result<_, _>>()?,
-			len: 0,
+			lens: vec![None; slots],
 			capacity,
+			limit,
 		})
 	}
 
@@ -219,61 +273,163 @@ impl Llama {
 		x.f_mul(cos)?.f_add(&rotated.f_mul(sin)?)
 	}
 
-	/// Runs each sequence's new tokens over its cache (which takes their keys and values)
-	/// and returns the final hidden states (after the last norm) of their last tokens,
-	/// `[sequences, width]`, and the logits there, `[sequences, vocab]` in f32 on the CPU.
+	/// Runs each sequence's new tokens over its slot of `cache` (which takes their keys and
+	/// values) and returns the final hidden states (after the last norm) of their last
+	/// tokens, `[sequences, width]`, and the logits there, `[sequences, vocab]`, both in
+	/// f32 on the CPU, in the order of `sequences`.
+	///
+	/// The projections and the feed-forward run on every new token together. Attention runs
+	/// once for all the sequences that add one token (decoding), over their slots masked
+	/// to each one's length, and per sequence for those that add several (a prompt).
 	pub fn forward(
 		&self,
-		sequences: &mut [(&mut KvCache, &[u32])],
+		cache: &mut KvCache,
+		sequences: &[(Slot, &[u32])],
 	) -> Result<(Tensor, Tensor), TchError> {
 		let _no_grad = tch::no_grad_guard();
 		let config = &self.config;
 		let (heads, kv_heads, head_dim) =
 			(config.num_attention_heads as i64, config.kv_heads() as i64, config.head_dim() as i64);
-		let mut ids = Vec::new();
-		let mut positions = Vec::new();
-		let mut spans = Vec::with_capacity(sequences.len());
-		for (cache, tokens) in sequences.iter() {
+		if sequences.is_empty() {
+			return Err(err("no sequence to run"));
+		}
+		let mut needed = 0;
+		for (index, &(slot, tokens)) in sequences.iter().enumerate() {
+			let Some(Some(past)) = cache.lens.get(slot.0).copied() else {
+				return Err(err(format!("slot {} is not open", slot.0)));
+			};
+			if sequences[..index].iter().any(|(other, _)| *other == slot) {
+				return Err(err(format!("slot {} twice in one step", slot.0)));
+			}
 			if tokens.is_empty() {
 				return Err(err("a sequence with no new token"));
 			}
-			if cache.len + tokens.len() > cache.capacity {
+			if past + tokens.len() > cache.limit {
 				return Err(err(format!(
-					"{} tokens do not fit a cache of {} holding {}",
+					"{} tokens after {past} do not fit the context of {}",
 					tokens.len(),
-					cache.capacity,
-					cache.len
+					cache.limit
 				)));
 			}
 			if let Some(bad) = tokens.iter().find(|&&t| t as usize >= config.vocab_size) {
 				return Err(err(format!("token {bad} is outside the vocabulary")));
 			}
-			spans.push((ids.len() as i64, tokens.len() as i64, cache.len as i64));
+			needed = needed.max(past + tokens.len());
+		}
+		cache.reserve(needed)?;
+		// Rows: the decoding sequences first, by slot, then the prompts in order.
+		let mut decoding: Vec<(Slot, u32, usize)> = Vec::new();
+		let mut prompts: Vec<(Slot, &[u32], i64, usize)> = Vec::new();
+		let mut last = vec![0i64; sequences.len()];
+		for &(slot, tokens) in sequences {
+			if tokens.len() == 1 {
+				decoding.push((slot, tokens[0], cache.len(slot)));
+			} else {
+				prompts.push((slot, tokens, 0, cache.len(slot)));
+			}
+		}
+		decoding.sort_unstable();
+		let decoded = decoding.len() as i64;
+		let mut ids: Vec<i64> = decoding.iter().map(|&(_, token, _)| token as i64).collect();
+		let mut positions: Vec<i64> = decoding.iter().map(|&(_, _, past)| past as i64).collect();
+		for (_, tokens, start, past) in &mut prompts {
+			*start = ids.len() as i64;
 			ids.extend(tokens.iter().map(|&t| t as i64));
-			positions.extend((cache.len..cache.len + tokens.len()).map(|p| p as i64));
+			positions.extend((*past..*past + tokens.len()).map(|p| p as i64));
+		}
+		for (row, &(slot, tokens)) in last.iter_mut().zip(sequences) {
+			*row = if tokens.len() == 1 {
+				decoding.iter().position(|d| d.0 == slot).unwrap_or(0) as i64
+			} else {
+				prompts
+					.iter()
+					.find(|p| p.0 == slot)
+					.map_or(0, |&(_, tokens, start, _)| start + tokens.len() as i64 - 1)
+			};
 		}
 		let count = ids.len() as i64;
 		let ids = Tensor::f_from_slice(&ids)?.f_to_device(self.device)?;
-		let positions = Tensor::f_from_slice(&positions)?.f_to_device(self.device)?;
-		let cos = self.cos.f_index_select(0, &positions)?.f_unsqueeze(1)?;
-		let sin = self.sin.f_index_select(0, &positions)?.f_unsqueeze(1)?;
+		let at = Tensor::f_from_slice(&positions)?.f_to_device(self.device)?;
+		let cos = self.cos.f_index_select(0, &at)?.f_unsqueeze(1)?;
+		let sin = self.sin.f_index_select(0, &at)?.f_unsqueeze(1)?;
+		// The decoding sequences' attention runs over slots 0..used, each key visible while
+		// its position is below the slot's new length (no mask when they are all as long).
+		// Rows of other slots among them (free, or a prompt's) are computed and dropped.
+		let used = decoding.last().map_or(0, |&(slot, _, _)| slot.0 + 1) as i64;
+		let together = decoding.iter().enumerate().all(|(i, &(slot, _, _))| slot.0 == i);
+		let longest = decoding.iter().map(|&(_, _, past)| past + 1).max().unwrap_or(0) as i64;
+		let decode_slots = Tensor::f_from_slice(
+			&decoding.iter().map(|&(slot, _, _)| slot.0 as i64).collect::<Vec<_>>(),
+		)?
+		.f_to_device(self.device)?;
+		let decode_positions =
+			Tensor::f_from_slice(&positions[..decoding.len()])?.f_to_device(self.device)?;
+		let mask = if decoding.iter().all(|&(_, _, past)| past as i64 + 1 == longest) {
+			None
+		} else {
+			let mut visible = vec![1i64; used as usize];
+			for &(slot, _, past) in &decoding {
+				visible[slot.0] = past as i64 + 1;
+			}
+			let visible = Tensor::f_from_slice(&visible)?
+				.f_to_device(self.device)?
+				.f_view([used, 1, 1, 1])?;
+			Some(
+				Tensor::f_arange(longest, (Kind::Int64, self.device))?
+					.f_view([1, 1, 1, longest])?
+					.f_lt_tensor(&visible)?,
+			)
+		};
 		let mut x = self.embed.f_index_select(0, &ids)?;
 		for (layer, block) in self.blocks.iter().enumerate() {
 			let h = self.rms_norm(&x, &block.attn_norm)?;
 			let qkv = h.f_linear::<Tensor>(&block.qkv, None)?;
-			let q = qkv.f_narrow(1, 0, heads * head_dim)?.f_view([count, heads, head_dim])?;
-			let k = qkv
-				.f_narrow(1, heads * head_dim, kv_heads * head_dim)?
-				.f_view([count, kv_heads, head_dim])?;
+			// Q and K rotate together: [tokens, heads + kv heads, head_dim].
+			let qk = Self::rope(
+				&qkv.f_narrow(1, 0, (heads + kv_heads) * head_dim)?.f_view([
+					count,
+					heads + kv_heads,
+					head_dim,
+				])?,
+				&cos,
+				&sin,
+			)?;
+			let q = qk.f_narrow(1, 0, heads)?;
+			let k = qk.f_narrow(1, heads, kv_heads)?;
 			let v = qkv
 				.f_narrow(1, (heads + kv_heads) * head_dim, kv_heads * head_dim)?
 				.f_view([count, kv_heads, head_dim])?;
-			let q = Self::rope(&q, &cos, &sin)?;
-			let k = Self::rope(&k, &cos, &sin)?;
-			let mut attended = Vec::with_capacity(spans.len());
-			for ((cache, _), &(start, len, past)) in sequences.iter_mut().zip(&spans) {
-				let keys = &mut cache.keys[layer];
-				let values = &mut cache.values[layer];
+			let keys = &mut cache.keys[layer];
+			let values = &mut cache.values[layer];
+			let mut attended = Vec::with_capacity(1 + prompts.len());
+			if decoded > 0 {
+				let index = [Some(&decode_slots), None, Some(&decode_positions)];
+				let _ = keys.f_index_put_(&index, &k.f_narrow(0, 0, decoded)?, false)?;
+				let _ = values.f_index_put_(&index, &v.f_narrow(0, 0, decoded)?, false)?;
+				let query = q.f_narrow(0, 0, decoded)?.f_unsqueeze(2)?;
+				let query = if together {
+					query
+				} else {
+					Tensor::f_zeros([used, heads, 1, head_dim], (self.kind, self.device))?
+						.f_index_copy(0, &decode_slots, &query)?
+				};
+				let out = Tensor::f_scaled_dot_product_attention::<&Tensor>(
+					&query,
+					&keys.f_narrow(0, 0, used)?.f_narrow(2, 0, longest)?,
+					&values.f_narrow(0, 0, used)?.f_narrow(2, 0, longest)?,
+					mask.as_ref(),
+					0.0,
+					false,
+					None,
+					true,
+				)?;
+				let out = if together { out } else { out.f_index_select(0, &decode_slots)? };
+				attended.push(out.f_reshape([decoded, heads * head_dim])?);
+			}
+			for &(slot, tokens, start, past) in &prompts {
+				let (len, past) = (tokens.len() as i64, past as i64);
+				let keys = keys.f_select(0, slot.0 as i64)?;
+				let values = values.f_select(0, slot.0 as i64)?;
 				keys.f_narrow(1, past, len)?
 					.f_copy_(&k.f_narrow(0, start, len)?.f_transpose(0, 1)?)?;
 				values
@@ -282,11 +438,7 @@ impl Llama {
 				let total = past + len;
 				let (keys, values) = (keys.f_narrow(1, 0, total)?, values.f_narrow(1, 0, total)?);
 				let query = q.f_narrow(0, start, len)?.f_transpose(0, 1)?;
-				let out = if len == 1 {
-					Tensor::f_scaled_dot_product_attention::<Tensor>(
-						&query, &keys, &values, None, 0.0, false, None, true,
-					)?
-				} else if past == 0 {
+				let out = if past == 0 {
 					Tensor::f_scaled_dot_product_attention::<Tensor>(
 						&query, &keys, &values, None, 0.0, true, None, true,
 					)?
@@ -307,7 +459,11 @@ impl Llama {
 				};
 				attended.push(out.f_transpose(0, 1)?.f_reshape([len, heads * head_dim])?);
 			}
-			let attended = Tensor::f_cat(&attended, 0)?;
+			let attended = if attended.len() == 1 {
+				attended.pop().expect("one")
+			} else {
+				Tensor::f_cat(&attended, 0)?
+			};
 			x = x.f_add(&attended.f_linear::<Tensor>(&block.o, None)?)?;
 			let h = self.rms_norm(&x, &block.mlp_norm)?;
 			let gate_up = h.f_linear::<Tensor>(&block.gate_up, None)?;
@@ -316,10 +472,11 @@ impl Llama {
 			let up = gate_up.f_narrow(1, inner, inner)?;
 			x = x.f_add(&gate.f_silu()?.f_mul(&up)?.f_linear::<Tensor>(&block.down, None)?)?;
 		}
-		for ((cache, _), &(_, len, _)) in sequences.iter_mut().zip(&spans) {
-			cache.len += len as usize;
+		for &(slot, tokens) in sequences {
+			if let Some(Some(len)) = cache.lens.get_mut(slot.0) {
+				*len += tokens.len();
+			}
 		}
-		let last: Vec<i64> = spans.iter().map(|&(start, len, _)| start + len - 1).collect();
 		let last = Tensor::f_from_slice(&last)?.f_to_device(self.device)?;
 		let hidden = self.rms_norm(&x.f_index_select(0, &last)?, &self.norm)?;
 		let logits = hidden.f_linear::<Tensor>(&self.head, None)?;
@@ -333,13 +490,10 @@ impl Llama {
 	/// in f32 on the CPU: what the tests compare with an independent reference.
 	pub fn logits_of_all(&self, tokens: &[u32]) -> Result<Tensor, TchError> {
 		let mut rows = Vec::with_capacity(tokens.len());
-		let mut cache = self.cache(tokens.len())?;
-		// The prompt's prefill, then each position's logits from its own step: prefill is
-		// checked against decoding too.
-		let (_, first) = self.forward(&mut [(&mut cache, &tokens[..1])])?;
-		rows.push(first);
-		for token in &tokens[1..] {
-			let (_, row) = self.forward(&mut [(&mut cache, std::slice::from_ref(token))])?;
+		let mut cache = self.cache(1)?;
+		let slot = cache.open().ok_or_else(|| err("no slot"))?;
+		for token in tokens {
+			let (_, row) = self.forward(&mut cache, &[(slot, std::slice::from_ref(token))])?;
 			rows.push(row);
 		}
 		Tensor::f_cat(&rows, 0)
