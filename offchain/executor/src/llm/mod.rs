@@ -322,8 +322,11 @@ fn run(
 	let new_cache = || model.llama.cache(max_batch).map_err(|e| format!("libtorch: {e}"));
 	let mut cache = new_cache();
 	loop {
-		// Idle: a fresh cache gives back what long sequences grew.
-		if active.is_empty() && cache.as_ref().map_or(true, |cache| cache.taken() > 0) {
+		// Idle: a fresh cache gives back what long sequences grew (or retries one that
+		// could not be allocated).
+		if active.is_empty()
+			&& cache.as_ref().map_or(true, |cache| cache.capacity() > model::INITIAL_CAPACITY)
+		{
 			cache = new_cache();
 		}
 		// Admit: block for work when idle, else take what waits without blocking.

@@ -51,6 +51,9 @@ pub struct KvCache {
 	limit: usize,
 }
 
+/// The tokens per slot an empty [`KvCache`] has room for.
+pub const INITIAL_CAPACITY: usize = 64;
+
 /// A sequence's place in a [`KvCache`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Slot(usize);
@@ -86,9 +89,9 @@ impl KvCache {
 		self.lens.get(slot.0).copied().flatten().unwrap_or(0)
 	}
 
-	/// Slots taken.
-	pub fn taken(&self) -> usize {
-		self.lens.iter().filter(|len| len.is_some()).count()
+	/// The tokens per slot it has room for now.
+	pub fn capacity(&self) -> usize {
+		self.capacity
 	}
 
 	/// Makes room for `needed` tokens per slot.
@@ -240,7 +243,7 @@ impl Llama {
 	pub fn cache(&self, slots: usize) -> Result<KvCache, TchError> {
 		let slots = slots.max(1);
 		let limit = self.config.max_position_embeddings.max(1);
-		let capacity = 64.min(limit);
+		let capacity = INITIAL_CAPACITY.min(limit);
 		let shape = [
 			slots as i64,
 			self.config.kv_heads() as i64,
