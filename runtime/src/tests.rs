@@ -715,6 +715,16 @@ mod inference {
 		);
 	}
 
+	/// A language model's answer to an on-chain request is cut at `MAX_LLM_ANSWER` bytes by
+	/// the executor: it must fit the result its node submits inline, or a request asking for
+	/// many tokens would make the node miss its deadline.
+	#[test]
+	fn a_language_models_longest_answer_fits_an_inline_result() {
+		use polkadot_sdk::frame_support::traits::Get;
+		let max: u32 = <Runtime as pallet_inference::Config>::MaxInlineOutput::get();
+		assert!(pallet_model_hub::MAX_LLM_ANSWER <= max as usize);
+	}
+
 	/// An inline input above `MaxInlineInput` is refused when the call is decoded, before
 	/// any dispatch or fee: there is no named error for it (docs/inference.md says so).
 	#[test]

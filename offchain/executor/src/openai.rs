@@ -472,12 +472,25 @@ fn submit(prepared: Prepared) -> Result<Started, Reply> {
 	Ok(Started { serving, receiver, call, stream })
 }
 
+/// Cuts `text` to at most `max` bytes at the last character boundary within them; whether
+/// it was longer.
+fn cut(text: &mut String, max: usize) -> bool {
+	if text.len() <= max {
+		return false;
+	}
+	let end = (0..=max).rev().find(|&end| text.is_char_boundary(end)).unwrap_or(0);
+	text.truncate(end);
+	true
+}
+
 /// The answer to an on-chain request for a language model (the off-chain worker's
 /// `POST /v1/infer/0x{manifest hash}`): `input` is the body of a chat completion request,
 /// whose `model` and `stream` need not be given (the request names the model by its
 /// record; answers are whole); the output is the answer's text, UTF-8. A request that names
 /// no `seed` samples with `opg_settlement::llm::request_seed` of `chain` (the chain and request
-/// id) when given: a seed no node chooses, which anyone recomputes.
+/// id) when given: a seed no node chooses, which anyone recomputes. An answer longer than
+/// `opg_primitives::MAX_LLM_ANSWER` bytes is cut there (at a character boundary; finish
+/// reason `length`): it always fits the result the node submits.
 pub async fn on_chain(
 	executor: &Arc<Executor>,
 	serving: &LlmServing,
@@ -498,7 +511,12 @@ pub async fn on_chain(
 	loop {
 		match receiver.recv().await {
 			Some(Event::Text(_)) => {},
-			Some(Event::Done(finished)) => return Ok(finished),
+			Some(Event::Done(mut finished)) => {
+				if cut(&mut finished.text, opg_primitives::MAX_LLM_ANSWER) {
+					finished.reason = FinishReason::Length;
+				}
+				return Ok(finished);
+			},
 			Some(Event::Failed(reason)) => {
 				return Err(error(
 					StatusCode::INTERNAL_SERVER_ERROR,
@@ -733,4 +751,26 @@ fn stream_events(
 		let _ = sender.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
 	});
 	events
+}
+
+#[cfg(test)]
+mod tests {
+	use super::cut;
+
+	#[test]
+	fn an_answer_is_cut_at_a_character_boundary_within_the_bound() {
+		let mut text = String::from("abc");
+		assert!(!cut(&mut text, 3));
+		assert_eq!(text, "abc");
+		// "é" is two bytes: a cut inside it keeps the character out.
+		let mut text = String::from("aé🚀b");
+		assert!(cut(&mut text, 2));
+		assert_eq!(text, "a");
+		let mut text = String::from("aé🚀b");
+		assert!(cut(&mut text, 6));
+		assert_eq!(text, "aé");
+		let mut text = String::from("aé🚀b");
+		assert!(cut(&mut text, 7));
+		assert_eq!(text, "aé🚀");
+	}
 }

@@ -4,7 +4,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 pub use opg_primitives::{
 	ContentHash, DType, MaxRank, MaxTensors, ModelId, Quantization, Schema, ServingTerms,
-	TensorSpec, VerificationModes,
+	TensorSpec, VerificationModes, MAX_LLM_ANSWER,
 };
 use polkadot_sdk::frame_support::{traits::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
@@ -34,7 +34,7 @@ pub enum ModelFormat {
 	/// whose chat template is in the config), so the model's hash binds all of them. The
 	/// schema is bytes ([`Schema::is_bytes`]): a request's input is the body of a chat
 	/// completion request, at most the input's length; its output is the answer's text, at
-	/// most the output's length.
+	/// most [`MAX_LLM_ANSWER`] bytes.
 	Llm,
 }
 

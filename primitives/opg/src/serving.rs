@@ -22,6 +22,12 @@ pub struct ServingTerms<Balance> {
 	pub output_len: u64,
 }
 
+/// The most bytes of a language model's answer to an on-chain request: the executor cuts a
+/// longer answer at the last character boundary within it. At most the runtime's inline
+/// output bound (its tests check), so that an answer always fits the result its node
+/// submits: a request asking for more tokens cannot make the node miss its deadline.
+pub const MAX_LLM_ANSWER: usize = 16 * 1024;
+
 /// What an executor needs to serve a published model: the artifact it loads and the
 /// tensors it takes and returns, as the model hub records them. The model hub's runtime
 /// API answers it ([`MODEL_SERVING_CALL`]), so that an operator names a model by its id
