@@ -141,6 +141,8 @@ pub struct Executor {
 	zk_keys: Option<PathBuf>,
 	models: Mutex<HashMap<ContentHash, Arc<QModel>>>,
 	provers: Mutex<HashMap<ContentHash, Arc<Prover>>>,
+	/// The threads every proof runs on (rayon's global pool, one per core, when `None`).
+	zk_pool: Option<Arc<opg_zk::ThreadPool>>,
 	torch: HashMap<ContentHash, TorchServing>,
 	peers: Vec<String>,
 	fetch_private: bool,
@@ -238,6 +240,7 @@ impl Executor {
 			zk_keys,
 			models: Mutex::default(),
 			provers: Mutex::default(),
+			zk_pool: None,
 			torch: HashMap::new(),
 			peers: Vec::new(),
 			fetch_private: false,
@@ -334,6 +337,13 @@ impl Executor {
 	/// The direct-call gateway, if this executor offers models to paid calls.
 	pub fn gateway(&self) -> Option<&payment::Gateway> {
 		self.gateway.as_ref()
+	}
+
+	/// Proves on `threads` threads shared by all proofs (0: one per core, the default):
+	/// fewer leave cores to other models.
+	pub fn with_zk_threads(mut self, threads: usize) -> Result<Self, ExecError> {
+		self.zk_pool = Some(opg_zk::thread_pool(threads).map_err(ExecError::Prove)?);
+		Ok(self)
 	}
 
 	/// Bounds the proofs and integer inferences that run at once.
@@ -621,11 +631,13 @@ impl Executor {
 			.map(|keys| keys.join(hex::encode(hash)).join("proving.key"))
 			.filter(|path| path.is_file())
 			.ok_or(ExecError::NoProvingKey(*hash))?;
-		let file = std::fs::File::open(&path).map_err(|e| ExecError::Prove(e.into()))?;
-		let key =
-			opg_zk::read_proving_key(std::io::BufReader::new(file)).map_err(ExecError::Prove)?;
+		let key = opg_zk::read_proving_key_file(&path).map_err(ExecError::Prove)?;
 		let compiled = CompiledModel::new((*model).clone()).map_err(ExecError::Prove)?;
-		let prover = Arc::new(Prover::new(compiled, key).map_err(ExecError::Prove)?);
+		let mut prover = Prover::new(compiled, key).map_err(ExecError::Prove)?;
+		if let Some(pool) = &self.zk_pool {
+			prover = prover.with_pool(pool.clone());
+		}
+		let prover = Arc::new(prover);
 		self.provers
 			.lock()
 			.expect("no panic holds the lock")

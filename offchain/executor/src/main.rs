@@ -53,6 +53,10 @@ enum Command {
 		/// 503 with retry-after.
 		#[arg(long)]
 		max_proving: Option<usize>,
+		/// Threads all proofs share (default: one per core); a proof spreads its
+		/// multi-scalar multiplications and FFTs over them.
+		#[arg(long)]
+		zk_threads: Option<usize>,
 		/// Quantized-integer inferences that run at once at most (default: four per core);
 		/// one more is answered 503 with retry-after.
 		#[arg(long)]
@@ -266,6 +270,7 @@ fn main() -> Result<()> {
 			public_listen,
 			max_connections,
 			max_proving,
+			zk_threads,
 			max_integer,
 			store,
 			store_quota,
@@ -308,6 +313,9 @@ fn main() -> Result<()> {
 				.with_peers(peers)
 				.with_private_fetch(fetch_private_addresses)
 				.with_concurrency(concurrency);
+			if let Some(threads) = zk_threads {
+				executor = executor.with_zk_threads(threads)?;
+			}
 			if let Some(path) = node_key {
 				let key = NodeKey::read(&path).map_err(anyhow::Error::msg)?;
 				tracing::info!(node = %format!("0x{}", hex::encode(key.public())), "holding the node key");

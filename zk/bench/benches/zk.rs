@@ -1,11 +1,11 @@
 //! Prover and verifier costs for MNIST-shaped models (MLPs and a small CNN),
-//! single-threaded: proving one inference
+//! single-threaded (each prover on a pool of one thread): proving one inference
 //! (witness synthesis and the Groth16 prover over the kept matrices), the input commitment,
 //! and verification of one proof and of batches (what the node's host functions run).
 
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use opg_zk::{setup, CompiledModel, Prover};
+use opg_zk::{setup, thread_pool, CompiledModel, Prover};
 use opg_zk_verifier::{
 	decode_key, decode_proof, encode_key, job_binding, verify, verify_batch, PreparedKey,
 };
@@ -17,7 +17,7 @@ fn prover(widths: &[u32]) -> Prover {
 fn prover_of(model: opg_qmodel::QModel) -> Prover {
 	let model = CompiledModel::new(model).unwrap();
 	let key = setup(&model, &mut StdRng::seed_from_u64(1)).unwrap();
-	Prover::new(model, key).unwrap()
+	Prover::new(model, key).unwrap().with_pool(thread_pool(1).unwrap())
 }
 
 fn input() -> Vec<u8> {

@@ -4,7 +4,9 @@
 use anyhow::{anyhow, bail, Context, Result};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 use clap::{Parser, Subcommand};
-use opg_zk::{read_proving_key, setup, write_proving_key, CompiledModel, Prover};
+use opg_zk::{
+	read_proving_key_file, setup, thread_pool, write_proving_key_file, CompiledModel, Prover,
+};
 use opg_zk_verifier::{
 	encode_key, field_from_bytes, field_to_bytes, job_binding, verify_encoded, Statement,
 	STATEMENT_VERSION,
@@ -66,6 +68,18 @@ enum Command {
 		/// Write the proof here instead of standard output.
 		#[arg(long)]
 		out: Option<PathBuf>,
+		/// Prover threads (default: one per core).
+		#[arg(long, default_value_t = 0)]
+		threads: usize,
+	},
+	/// Evaluate the model on inputs, without proving: one output per input, 0x-hex (what
+	/// `prove` would prove).
+	Eval {
+		/// The model file.
+		model: PathBuf,
+		/// The inputs, each 0x-hex.
+		#[arg(long = "input", required = true)]
+		inputs: Vec<String>,
 	},
 	/// Import a float ONNX model (a chain of Conv, Gemm, Relu, AveragePool, Flatten) as a
 	/// quantized model file, with scales calibrated on sample inputs; prints the scales and
@@ -141,7 +155,8 @@ fn main() -> Result<()> {
 			let key = step("generating keys", || Ok(setup(&model, &mut rng)?))?;
 			fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
 			let proving = out.join("proving.key");
-			write_proving_key(&key, fs::File::create(&proving)?)?;
+			write_proving_key_file(&key, &proving)
+				.with_context(|| format!("writing {}", proving.display()))?;
 			let verifying = encode_key(&key.vk);
 			fs::write(out.join("verifying.key"), &verifying)?;
 			print_json(&json!({
@@ -151,15 +166,15 @@ fn main() -> Result<()> {
 				"public_inputs": key.vk.gamma_abc_g1.len() - 1,
 			}))
 		},
-		Command::Prove { model, proving_key, input, genesis, request, node, out } => {
+		Command::Prove { model, proving_key, input, genesis, request, node, out, threads } => {
 			let model = step("compiling", || compile(&model))?;
 			let key = step("reading the proving key", || {
-				Ok(read_proving_key(
-					fs::File::open(&proving_key)
-						.with_context(|| format!("opening {}", proving_key.display()))?,
-				)?)
+				read_proving_key_file(&proving_key)
+					.with_context(|| format!("reading {}", proving_key.display()))
 			})?;
-			let prover = step("synthesizing", || Ok(Prover::new(model, key)?))?;
+			let prover = step("synthesizing", || {
+				Ok(Prover::new(model, key)?.with_pool(thread_pool(threads)?))
+			})?;
 			let binding = job_binding(&hex32(&genesis)?, request, &hex32(&node)?);
 			let input = hex_bytes(&input)?;
 			let mut rng = StdRng::from_entropy();
@@ -175,6 +190,17 @@ fn main() -> Result<()> {
 				Some(path) => Ok(fs::write(path, serde_json::to_vec_pretty(&document)?)?),
 				None => print_json(&document),
 			}
+		},
+		Command::Eval { model, inputs } => {
+			let model = compile(&model)?;
+			let outputs = inputs
+				.iter()
+				.map(|input| {
+					let output = model.model().evaluate_bytes(&hex_bytes(input)?)?;
+					Ok(Value::String(hex(&output)))
+				})
+				.collect::<Result<Vec<_>>>()?;
+			print_json(&json!({ "outputs": outputs }))
 		},
 		Command::ImportOnnx { onnx, out, calibration, input_scale } => {
 			let bytes = fs::read(&onnx).with_context(|| format!("reading {}", onnx.display()))?;

@@ -8,7 +8,12 @@
 //! - [`setup`]: the proving and verifying keys of a compiled model (single-party:
 //!   development only, see `docs/zkml.md`);
 //! - [`Prover`]: synthesizes the constraint matrices once and reuses them for every proof;
-//!   each proof computes its witness natively and runs the Groth16 prover over it.
+//!   each proof computes its witness natively and runs the Groth16 prover over it, its
+//!   multi-scalar multiplications, FFTs and witness map spread over a thread pool
+//!   ([`thread_pool`]: all cores by default, or as many threads as asked, for a node that
+//!   would rather run one proof per core);
+//! - [`read_proving_key_file`] / [`write_proving_key_file`]: keys on disk, buffered (the
+//!   command line and the executor read them the same way).
 
 pub mod circuit;
 #[cfg(test)]
@@ -27,6 +32,10 @@ use ark_std::rand::{CryptoRng, RngCore};
 use circuit::{quotient_bits, ModelCircuit, Witness};
 use opg_qmodel::QModel;
 use opg_zk_verifier::{encode_proof, public_input_count, Statement, MAX_PUBLIC_INPUTS};
+use std::{path::Path, sync::Arc};
+
+/// The prover's thread pool type ([`thread_pool`]).
+pub use rayon::ThreadPool;
 
 /// Why a model cannot be compiled or a proof made.
 #[derive(Debug)]
@@ -50,6 +59,8 @@ pub enum Error {
 	Io(std::io::Error),
 	/// A key file does not decode.
 	KeyFile,
+	/// The prover's thread pool could not be started.
+	Threads(String),
 }
 
 impl std::fmt::Display for Error {
@@ -67,6 +78,7 @@ impl std::fmt::Display for Error {
 			Self::Synthesis(error) => write!(f, "constraint synthesis failed: {error}"),
 			Self::Io(error) => write!(f, "{error}"),
 			Self::KeyFile => write!(f, "the key file does not decode"),
+			Self::Threads(reason) => write!(f, "cannot start the prover's threads: {reason}"),
 		}
 	}
 }
@@ -195,6 +207,31 @@ pub fn read_proving_key(reader: impl std::io::Read) -> Result<ProvingKey<Bn254>,
 	ProvingKey::deserialize_uncompressed_unchecked(reader).map_err(|_| Error::KeyFile)
 }
 
+/// Writes a proving key to a file (created or truncated), through a buffer.
+pub fn write_proving_key_file(key: &ProvingKey<Bn254>, path: &Path) -> Result<(), Error> {
+	use std::io::Write;
+	let mut writer = std::io::BufWriter::new(std::fs::File::create(path)?);
+	write_proving_key(key, &mut writer)?;
+	writer.flush()?;
+	Ok(())
+}
+
+/// Reads a proving key file written by [`write_proving_key_file`], through a buffer (an
+/// unbuffered reader makes a system call per field element: seconds for a CNN's key).
+pub fn read_proving_key_file(path: &Path) -> Result<ProvingKey<Bn254>, Error> {
+	read_proving_key(std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?))
+}
+
+/// A thread pool for provers: `threads` threads, or one per core when `threads` is 0.
+pub fn thread_pool(threads: usize) -> Result<Arc<ThreadPool>, Error> {
+	rayon::ThreadPoolBuilder::new()
+		.num_threads(threads)
+		.thread_name(|index| format!("opg-zk-prover-{index}"))
+		.build()
+		.map(Arc::new)
+		.map_err(|error| Error::Threads(error.to_string()))
+}
+
 /// A proof and what it proves.
 #[derive(Clone, Debug)]
 pub struct Proven {
@@ -212,6 +249,7 @@ pub struct Prover {
 	key: ProvingKey<Bn254>,
 	matrices: Matrices,
 	size: CircuitSize,
+	pool: Option<Arc<ThreadPool>>,
 }
 
 impl Prover {
@@ -225,7 +263,14 @@ impl Prover {
 		{
 			return Err(Error::KeyMismatch);
 		}
-		Ok(Self { model, key, matrices, size })
+		Ok(Self { model, key, matrices, size, pool: None })
+	}
+
+	/// Proves on `pool` (from [`thread_pool`]) instead of rayon's global pool (one thread
+	/// per core).
+	pub fn with_pool(mut self, pool: Arc<ThreadPool>) -> Self {
+		self.pool = Some(pool);
+		self
 	}
 
 	/// The compiled model.
@@ -244,7 +289,19 @@ impl Prover {
 	}
 
 	/// Evaluates the model on `input` and proves it for the job `binding`.
-	pub fn prove<R: RngCore + CryptoRng>(
+	pub fn prove<R: RngCore + CryptoRng + Send>(
+		&self,
+		input: &[u8],
+		binding: Fr,
+		rng: &mut R,
+	) -> Result<Proven, Error> {
+		match &self.pool {
+			Some(pool) => pool.install(|| self.prove_here(input, binding, rng)),
+			None => self.prove_here(input, binding, rng),
+		}
+	}
+
+	fn prove_here<R: RngCore + CryptoRng>(
 		&self,
 		input: &[u8],
 		binding: Fr,
