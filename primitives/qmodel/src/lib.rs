@@ -19,7 +19,9 @@
 //! conv2d: acc_f,oy,ox = bias_f + Σ_c,ky,kx weights[f][c][ky][kx] · x[c][oy·s+ky−p][ox·s+kx−p]
 //! ```
 //!
-//! (a position outside the image reads 0), then requantize:
+//! (a position outside the image reads 0), then requantize with the output channel's
+//! multiplier and shift (one for the whole layer, or one per output channel: a dense
+//! layer's output `j`, a convolution's filter `f`):
 //!
 //! ```text
 //! q = floor(acc · multiplier / 2^shift)        (arithmetic shift)
@@ -36,17 +38,22 @@
 //! intermediate within `i64`. Tensors travel as bytes, one two's-complement `i8` each.
 //!
 //! ## File
-//! A model file is JSON: `{"format": "opg-qmodel/2", "layers": [...]}`, each layer an
+//! A model file is JSON: `{"format": "opg-qmodel/3", "layers": [...]}`, each layer an
 //! object tagged by `"type"`: `"dense"`, `"conv2d"`, `"sum_pool"` or `"avg_pool"` with the
-//! fields of [`Dense`], [`Conv2d`], [`SumPool`] or [`AvgPool`]. Version 1 files
-//! (`"opg-qmodel/1"`: dense layers only, untagged) still load and write back unchanged.
+//! fields of [`Dense`], [`Conv2d`], [`SumPool`] or [`AvgPool`]. A dense or conv2d layer's
+//! `multiplier` and `shift` are each a number (the whole layer) or an array with one per
+//! output channel ([`PerChannel`]). Older files load and write back unchanged: version 2
+//! (`"opg-qmodel/2"`: the same without arrays) and version 1 (`"opg-qmodel/1"`: dense
+//! layers only, untagged).
 //! The file's SHA-256 is the artifact hash the model hub records; [`QModel::to_bytes`]
 //! writes the canonical (compact) form.
 
 use serde::{Deserialize, Serialize};
 
 /// The `format` tag of the current version of the file.
-pub const FORMAT: &str = "opg-qmodel/2";
+pub const FORMAT: &str = "opg-qmodel/3";
+/// The `format` tag of version 2: one multiplier and shift per layer.
+pub const FORMAT_V2: &str = "opg-qmodel/2";
 /// The `format` tag of version 1: dense layers only.
 pub const FORMAT_V1: &str = "opg-qmodel/1";
 /// The most terms of one accumulator (a dense layer's inputs, a filter's
@@ -64,7 +71,7 @@ pub const MAX_LAYERS: usize = 64;
 /// A quantized feed-forward model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QModel {
-	/// [`FORMAT`], or [`FORMAT_V1`] for a version 1 file.
+	/// [`FORMAT`], or [`FORMAT_V2`] or [`FORMAT_V1`] for an older file.
 	pub format: String,
 	/// Layers, applied in order.
 	pub layers: Vec<Layer>,
@@ -96,11 +103,11 @@ pub struct Dense {
 	pub weights: Vec<i8>,
 	/// One bias per output, in accumulator units.
 	pub bias: Vec<i32>,
-	/// Requantization multiplier, positive.
-	pub multiplier: i32,
+	/// Requantization multiplier, positive: for the layer or per output.
+	pub multiplier: PerChannel<i32>,
 	/// Requantization shift: the accumulator times `multiplier` is divided by `2^shift`,
-	/// rounding toward negative infinity.
-	pub shift: u8,
+	/// rounding toward negative infinity. For the layer or per output.
+	pub shift: PerChannel<u8>,
 	/// Whether negative values become zero before clamping.
 	pub relu: bool,
 }
@@ -130,12 +137,55 @@ pub struct Conv2d {
 	pub weights: Vec<i8>,
 	/// One bias per filter, in accumulator units.
 	pub bias: Vec<i32>,
-	/// Requantization multiplier, positive.
-	pub multiplier: i32,
-	/// Requantization shift.
-	pub shift: u8,
+	/// Requantization multiplier, positive: for the layer or per filter.
+	pub multiplier: PerChannel<i32>,
+	/// Requantization shift: for the layer or per filter.
+	pub shift: PerChannel<u8>,
 	/// Whether negative values become zero before clamping.
 	pub relu: bool,
+}
+
+/// A requantization parameter of a dense or conv2d layer: one value for every output, or
+/// one per output channel (a dense layer's output, a convolution's filter), which lets
+/// each channel's weights have a scale of their own. In a file: a number or an array.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PerChannel<T> {
+	/// One value for the whole layer.
+	Layer(T),
+	/// One value per output channel, in channel order.
+	Channel(Vec<T>),
+}
+
+impl<T: Copy> PerChannel<T> {
+	/// The value of output channel `channel` (which must exist).
+	pub fn get(&self, channel: usize) -> T {
+		match self {
+			Self::Layer(value) => *value,
+			Self::Channel(values) => values[channel],
+		}
+	}
+
+	/// Whether there is a value per channel.
+	pub fn is_per_channel(&self) -> bool {
+		matches!(self, Self::Channel(_))
+	}
+
+	/// Whether there is one value, or exactly `channels`, and `ok` holds for each.
+	fn check(&self, channels: u32, ok: impl Fn(T) -> bool) -> bool {
+		match self {
+			Self::Layer(value) => ok(*value),
+			Self::Channel(values) => {
+				values.len() == channels as usize && values.iter().all(|value| ok(*value))
+			},
+		}
+	}
+}
+
+impl<T> From<T> for PerChannel<T> {
+	fn from(value: T) -> Self {
+		Self::Layer(value)
+	}
 }
 
 /// Sums over `kernel × kernel` windows of each channel (no padding), requantized.
@@ -208,13 +258,19 @@ pub enum Error {
 		/// The layer's index, from 0.
 		layer: usize,
 	},
-	/// A layer's multiplier is not positive or its shift is above [`MAX_SHIFT`].
+	/// A layer's multiplier is not positive, its shift is above [`MAX_SHIFT`], or it has
+	/// per-channel values for another number of channels.
 	Requantization {
 		/// The layer's index, from 0.
 		layer: usize,
 	},
 	/// A version 1 model has a layer other than dense.
 	NotInVersion1 {
+		/// The layer's index, from 0.
+		layer: usize,
+	},
+	/// A version 1 or 2 model has per-channel requantization.
+	PerChannelNeedsVersion3 {
 		/// The layer's index, from 0.
 		layer: usize,
 	},
@@ -232,7 +288,10 @@ impl core::fmt::Display for Error {
 		match self {
 			Self::Parse(reason) => write!(f, "not a quantized-integer model: {reason}"),
 			Self::UnknownFormat(tag) => {
-				write!(f, "unknown model format {tag:?}, expected {FORMAT:?} or {FORMAT_V1:?}")
+				write!(
+					f,
+					"unknown model format {tag:?}, expected {FORMAT:?}, {FORMAT_V2:?} or {FORMAT_V1:?}"
+				)
 			},
 			Self::LayerCount(n) => write!(f, "a model has 1..={MAX_LAYERS} layers, this one {n}"),
 			Self::LayerSize { layer } => write!(
@@ -252,10 +311,14 @@ impl core::fmt::Display for Error {
 			},
 			Self::Requantization { layer } => write!(
 				f,
-				"layer {layer}: multiplier must be positive and shift at most {MAX_SHIFT}"
+				"layer {layer}: multiplier must be positive and shift at most {MAX_SHIFT}, \
+				 one each or one per output channel"
 			),
 			Self::NotInVersion1 { layer } => {
 				write!(f, "layer {layer}: {FORMAT_V1:?} has dense layers only, use {FORMAT:?}")
+			},
+			Self::PerChannelNeedsVersion3 { layer } => {
+				write!(f, "layer {layer}: per-channel requantization needs {FORMAT:?}")
 			},
 			Self::InputLength { expected, found } => {
 				write!(f, "input has {found} values, the model takes {expected}")
@@ -291,7 +354,7 @@ impl QModel {
 				.into_iter()
 				.map(Layer::Dense)
 				.collect(),
-			FORMAT => serde_json::from_value(file.layers).map_err(parse)?,
+			FORMAT | FORMAT_V2 => serde_json::from_value(file.layers).map_err(parse)?,
 			_ => return Err(Error::UnknownFormat(file.format)),
 		};
 		let model = Self { format: file.format, layers };
@@ -321,7 +384,7 @@ impl QModel {
 	/// Checks the format tag, dimensions, shapes, parameter counts and requantization
 	/// bounds.
 	pub fn validate(&self) -> Result<(), Error> {
-		if self.format != FORMAT && self.format != FORMAT_V1 {
+		if ![FORMAT, FORMAT_V2, FORMAT_V1].contains(&self.format.as_str()) {
 			return Err(Error::UnknownFormat(self.format.clone()));
 		}
 		if self.layers.is_empty() || self.layers.len() > MAX_LAYERS {
@@ -330,6 +393,9 @@ impl QModel {
 		for (index, layer) in self.layers.iter().enumerate() {
 			if self.format == FORMAT_V1 && !matches!(layer, Layer::Dense(_)) {
 				return Err(Error::NotInVersion1 { layer: index });
+			}
+			if self.format != FORMAT && layer.is_per_channel() {
+				return Err(Error::PerChannelNeedsVersion3 { layer: index });
 			}
 			layer.validate(index)?;
 			if index > 0 {
@@ -393,8 +459,13 @@ fn check_sizes(values: &[(u64, u64)], error: Error) -> Result<(), Error> {
 	}
 }
 
-fn check_requantization(multiplier: i32, shift: u8, layer: usize) -> Result<(), Error> {
-	if multiplier <= 0 || shift > MAX_SHIFT {
+fn check_requantization(
+	multiplier: &PerChannel<i32>,
+	shift: &PerChannel<u8>,
+	channels: u32,
+	layer: usize,
+) -> Result<(), Error> {
+	if !multiplier.check(channels, |m| m > 0) || !shift.check(channels, |s| s <= MAX_SHIFT) {
 		return Err(Error::Requantization { layer });
 	}
 	Ok(())
@@ -408,6 +479,17 @@ impl Layer {
 			Self::Conv2d(_) => "conv2d",
 			Self::SumPool(_) => "sum_pool",
 			Self::AvgPool(_) => "avg_pool",
+		}
+	}
+
+	/// Whether the layer requantizes per output channel.
+	pub fn is_per_channel(&self) -> bool {
+		match self {
+			Self::Dense(Dense { multiplier, shift, .. })
+			| Self::Conv2d(Conv2d { multiplier, shift, .. }) => {
+				multiplier.is_per_channel() || shift.is_per_channel()
+			},
+			Self::SumPool(_) | Self::AvgPool(_) => false,
 		}
 	}
 
@@ -476,7 +558,7 @@ impl Layer {
 				if dense.weights.len() != weights || dense.bias.len() != dense.outputs as usize {
 					return Err(Error::ParameterCount { layer: index });
 				}
-				check_requantization(dense.multiplier, dense.shift, index)
+				check_requantization(&dense.multiplier, &dense.shift, dense.outputs, index)
 			},
 			Self::Conv2d(conv) => {
 				let (channels, height, width) =
@@ -503,11 +585,11 @@ impl Layer {
 				if conv.weights.len() != weights || conv.bias.len() != conv.filters as usize {
 					return Err(Error::ParameterCount { layer: index });
 				}
-				check_requantization(conv.multiplier, conv.shift, index)
+				check_requantization(&conv.multiplier, &conv.shift, conv.filters, index)
 			},
 			Self::SumPool(pool) => {
 				pool.shape().validate(index)?;
-				check_requantization(pool.multiplier, pool.shift, index)
+				check_requantization(&pool.multiplier.into(), &pool.shift.into(), 1, index)
 			},
 			Self::AvgPool(pool) => pool.shape().validate(index),
 		}
@@ -520,10 +602,12 @@ impl Dense {
 		self.weights
 			.chunks_exact(self.inputs as usize)
 			.zip(&self.bias)
-			.map(|(row, bias)| {
+			.enumerate()
+			.map(|(output, (row, bias))| {
 				let dot: i64 =
 					row.iter().zip(input).map(|(w, x)| i64::from(*w) * i64::from(*x)).sum();
-				requantize(i64::from(*bias) + dot, self.multiplier, self.shift, self.relu)
+				let (multiplier, shift) = (self.multiplier.get(output), self.shift.get(output));
+				requantize(i64::from(*bias) + dot, multiplier, shift, self.relu)
 			})
 			.collect()
 	}
@@ -580,13 +664,15 @@ impl Conv2d {
 		let mut output = Vec::with_capacity((self.filters * height * width) as usize);
 		for (filter, bias) in (0..self.filters).zip(&self.bias) {
 			let weights = self.filter(filter);
+			let multiplier = self.multiplier.get(filter as usize);
+			let shift = self.shift.get(filter as usize);
 			for row in 0..height {
 				for column in 0..width {
 					let mut acc = i64::from(*bias);
 					self.for_each_tap(row, column, |k, i| {
 						acc += i64::from(weights[k]) * i64::from(input[i])
 					});
-					output.push(requantize(acc, self.multiplier, self.shift, self.relu));
+					output.push(requantize(acc, multiplier, shift, self.relu));
 				}
 			}
 		}
@@ -706,6 +792,8 @@ pub fn to_bytes(values: &[i8]) -> Vec<u8> {
 /// A deterministic dense model with pseudo-random parameters of the given layer widths
 /// (`widths[0]` inputs, then each layer's outputs), ReLU on every layer but the last:
 /// for tests, benchmarks and the development chain's demo model.
+/// A version 2 file (one multiplier per layer), so its bytes and hash stay those of
+/// before version 3.
 pub fn generate(widths: &[u32], seed: u64) -> QModel {
 	let mut rng = SplitMix64(seed);
 	let layers = widths
@@ -718,13 +806,13 @@ pub fn generate(widths: &[u32], seed: u64) -> QModel {
 				outputs,
 				weights: rng.weights(inputs * outputs),
 				bias: rng.biases(outputs),
-				multiplier: rng.multiplier(),
-				shift: scale_shift(inputs),
+				multiplier: rng.multiplier().into(),
+				shift: scale_shift(inputs).into(),
 				relu: index + 2 < widths.len(),
 			})
 		})
 		.collect();
-	QModel { format: FORMAT.into(), layers }
+	QModel { format: FORMAT_V2.into(), layers }
 }
 
 /// A deterministic small convolutional network with pseudo-random parameters: a
@@ -746,8 +834,8 @@ pub fn generate_cnn(side: u32, filters: u32, classes: u32, seed: u64) -> QModel 
 			padding: 1,
 			weights: rng.weights(filters * channels * 9),
 			bias: rng.biases(filters),
-			multiplier: rng.multiplier(),
-			shift: scale_shift(channels * 9),
+			multiplier: rng.multiplier().into(),
+			shift: scale_shift(channels * 9).into(),
 			relu: true,
 		})
 	};
@@ -779,11 +867,11 @@ pub fn generate_cnn(side: u32, filters: u32, classes: u32, seed: u64) -> QModel 
 		outputs: classes,
 		weights: rng.weights(features * classes),
 		bias: rng.biases(classes),
-		multiplier: rng.multiplier(),
-		shift: scale_shift(features),
+		multiplier: rng.multiplier().into(),
+		shift: scale_shift(features).into(),
 		relu: false,
 	}));
-	QModel { format: FORMAT.into(), layers }
+	QModel { format: FORMAT_V2.into(), layers }
 }
 
 /// A shift that brings an accumulator of `terms` products back to about `i8` (with a

@@ -10,7 +10,15 @@ fn layer(
 	shift: u8,
 	relu: bool,
 ) -> Dense {
-	Dense { inputs, outputs, weights, bias, multiplier, shift, relu }
+	Dense {
+		inputs,
+		outputs,
+		weights,
+		bias,
+		multiplier: multiplier.into(),
+		shift: shift.into(),
+		relu,
+	}
 }
 
 fn model(layers: Vec<Dense>) -> QModel {
@@ -72,8 +80,8 @@ fn a_file_round_trips_and_is_validated() {
 	assert!(matches!(QModel::from_bytes(b"not json"), Err(Error::Parse(_))));
 
 	let mut other = m.clone();
-	other.format = "opg-qmodel/3".into();
-	assert_eq!(other.validate(), Err(Error::UnknownFormat("opg-qmodel/3".into())));
+	other.format = "opg-qmodel/4".into();
+	assert_eq!(other.validate(), Err(Error::UnknownFormat("opg-qmodel/4".into())));
 	assert_eq!(model(vec![]).validate(), Err(Error::LayerCount(0)));
 
 	let mut other = m.clone();
@@ -89,10 +97,10 @@ fn a_file_round_trips_and_is_validated() {
 	assert_eq!(other.validate(), Err(Error::ParameterCount { layer: 0 }));
 
 	let mut other = m.clone();
-	dense_mut(&mut other, 1).multiplier = 0;
+	dense_mut(&mut other, 1).multiplier = 0.into();
 	assert_eq!(other.validate(), Err(Error::Requantization { layer: 1 }));
 	let mut other = m.clone();
-	dense_mut(&mut other, 1).shift = MAX_SHIFT + 1;
+	dense_mut(&mut other, 1).shift = (MAX_SHIFT + 1).into();
 	assert_eq!(other.validate(), Err(Error::Requantization { layer: 1 }));
 
 	let mut other = m.clone();
@@ -139,7 +147,7 @@ fn reference(m: &QModel, input: &[i8]) -> Vec<i8> {
 					for i in 0..l.inputs as usize {
 						acc += l.weights[j * l.inputs as usize + i] as i128 * x[i];
 					}
-					requant(acc, l.multiplier, l.shift, l.relu)
+					requant(acc, l.multiplier.get(j), l.shift.get(j), l.relu)
 				})
 				.collect(),
 			Layer::Conv2d(l) => {
@@ -171,7 +179,8 @@ fn reference(m: &QModel, input: &[i8]) -> Vec<i8> {
 									}
 								}
 							}
-							out.push(requant(acc, l.multiplier, l.shift, l.relu));
+							let f = f as usize;
+							out.push(requant(acc, l.multiplier.get(f), l.shift.get(f), l.relu));
 						}
 					}
 				}
@@ -235,8 +244,8 @@ fn conv(
 		padding,
 		weights,
 		bias: vec![0; filters as usize],
-		multiplier: 1,
-		shift: 0,
+		multiplier: 1.into(),
+		shift: 0.into(),
 		relu: false,
 	}
 }
@@ -297,11 +306,11 @@ fn version_1_files_load_and_write_back_unchanged() {
 	assert_eq!(loaded, m);
 	assert_eq!(loaded.to_bytes(), bytes);
 	// Version 2 tags every layer; a version 1 file with a tag is refused.
-	let v2 = QModel { format: FORMAT.into(), ..m.clone() };
+	let v2 = QModel { format: FORMAT_V2.into(), ..m.clone() };
 	assert!(String::from_utf8(v2.to_bytes())
 		.unwrap()
 		.contains(r#"[{"type":"dense","inputs":6,"#));
-	let tagged_v1 = String::from_utf8(v2.to_bytes()).unwrap().replace(FORMAT, FORMAT_V1);
+	let tagged_v1 = String::from_utf8(v2.to_bytes()).unwrap().replace(FORMAT_V2, FORMAT_V1);
 	assert!(matches!(QModel::from_bytes(tagged_v1.as_bytes()), Err(Error::Parse(_))));
 	// Only dense layers in version 1.
 	let mut cnn = generate_cnn(8, 2, 3, 1);
@@ -349,7 +358,10 @@ fn convolutional_files_round_trip_and_are_validated() {
 		Err(Error::ParameterCount { layer: 0 })
 	);
 	assert_eq!(with(0, &conv(|c| c.bias.push(1))), Err(Error::ParameterCount { layer: 0 }));
-	assert_eq!(with(0, &conv(|c| c.multiplier = -1)), Err(Error::Requantization { layer: 0 }));
+	assert_eq!(
+		with(0, &conv(|c| c.multiplier = (-1).into())),
+		Err(Error::Requantization { layer: 0 })
+	);
 	assert_eq!(
 		with(0, &conv(|c| c.padding = 0)),
 		Err(Error::LayerMismatch { layer: 1, expected: 108, found: 192 })
@@ -370,6 +382,65 @@ fn convolutional_files_round_trip_and_are_validated() {
 		}
 	};
 	assert_eq!(with(3, &sum(|p| p.shift = 63)), Err(Error::Requantization { layer: 3 }));
+}
+
+/// The first `channels` multipliers and shifts, one per channel, or the first for all.
+fn requantization(
+	multipliers: &[i32],
+	shifts: &[u8],
+	channels: u32,
+	per_channel: bool,
+) -> (PerChannel<i32>, PerChannel<u8>) {
+	if per_channel {
+		let n = channels as usize;
+		(PerChannel::Channel(multipliers[..n].to_vec()), PerChannel::Channel(shifts[..n].to_vec()))
+	} else {
+		(multipliers[0].into(), shifts[0].into())
+	}
+}
+
+#[test]
+fn per_channel_requantization_needs_version_3_and_a_value_per_channel() {
+	let mut m = generate(&[6, 4, 2], 3);
+	assert_eq!(m.format, FORMAT_V2, "generated models stay version 2 files");
+	m.format = FORMAT.into();
+	dense_mut(&mut m, 0).multiplier = PerChannel::Channel(vec![1, 2, 3, 4]);
+	dense_mut(&mut m, 0).shift = PerChannel::Channel(vec![0, 1, 2, 3]);
+	let bytes = m.to_bytes();
+	let text = String::from_utf8(bytes.clone()).unwrap();
+	assert!(text.contains(r#""multiplier":[1,2,3,4],"shift":[0,1,2,3]"#), "{text}");
+	assert_eq!(QModel::from_bytes(&bytes).unwrap(), m);
+	// Each output uses its own: output j is floor(acc_j · (j + 1) / 2^j).
+	let single = |j: usize| {
+		let mut one = m.clone();
+		let dense = dense_mut(&mut one, 0);
+		dense.multiplier = dense.multiplier.get(j).into();
+		dense.shift = dense.shift.get(j).into();
+		one.layers[0].apply(&[3, -1, 4, -1, 5, -9])[j]
+	};
+	let both = m.layers[0].apply(&[3, -1, 4, -1, 5, -9]);
+	assert_eq!(both, (0..4).map(single).collect::<Vec<_>>());
+
+	let text_v2 = text.replace(FORMAT, FORMAT_V2);
+	assert_eq!(
+		QModel::from_bytes(text_v2.as_bytes()),
+		Err(Error::PerChannelNeedsVersion3 { layer: 0 })
+	);
+	let mut wrong = m.clone();
+	dense_mut(&mut wrong, 0).multiplier = PerChannel::Channel(vec![1, 2, 3]);
+	assert_eq!(wrong.validate(), Err(Error::Requantization { layer: 0 }));
+	let mut wrong = m.clone();
+	dense_mut(&mut wrong, 0).multiplier = PerChannel::Channel(vec![1, 2, 0, 4]);
+	assert_eq!(wrong.validate(), Err(Error::Requantization { layer: 0 }));
+	let mut wrong = m.clone();
+	dense_mut(&mut wrong, 0).shift = PerChannel::Channel(vec![0, 1, 2, MAX_SHIFT + 1]);
+	assert_eq!(wrong.validate(), Err(Error::Requantization { layer: 0 }));
+	let mut conv = generate_cnn(8, 3, 4, 9);
+	conv.format = FORMAT.into();
+	if let Layer::Conv2d(layer) = &mut conv.layers[2] {
+		layer.shift = PerChannel::Channel(vec![9, 10]);
+	}
+	assert_eq!(conv.validate(), Err(Error::Requantization { layer: 2 }));
 }
 
 proptest! {
@@ -408,13 +479,15 @@ proptest! {
 		stride in 1u32..3,
 		padding in 0u32..2,
 		bias in any::<i32>(),
-		multiplier in 1..=i32::MAX,
-		shift in 0..=MAX_SHIFT,
+		multipliers in proptest::collection::vec(1..=i32::MAX, 3),
+		shifts in proptest::collection::vec(0..=MAX_SHIFT, 3),
+		per_channel: bool,
 		relu: bool,
 		seed: u64,
 	) {
 		prop_assume!(side + 2 * padding >= kernel);
 		let weights = random_input((filters * channels * kernel * kernel) as usize, seed);
+		let (multiplier, shift) = requantization(&multipliers, &shifts, filters, per_channel);
 		let layer = Conv2d {
 			bias: vec![bias; filters as usize],
 			multiplier,
@@ -432,12 +505,15 @@ proptest! {
 	fn random_parameters_match_the_reference(
 		weights in proptest::collection::vec(any::<i8>(), 12),
 		bias in proptest::collection::vec(any::<i32>(), 3),
-		multiplier in 1..=i32::MAX,
-		shift in 0..=MAX_SHIFT,
+		multipliers in proptest::collection::vec(1..=i32::MAX, 3),
+		shifts in proptest::collection::vec(0..=MAX_SHIFT, 3),
+		per_channel: bool,
 		relu: bool,
 		input in proptest::collection::vec(any::<i8>(), 4),
 	) {
-		let m = model(vec![layer(4, 3, weights, bias, multiplier, shift, relu)]);
+		let (multiplier, shift) = requantization(&multipliers, &shifts, 3, per_channel);
+		let dense = Dense { multiplier, shift, ..layer(4, 3, weights, bias, 1, 0, relu) };
+		let m = QModel { format: FORMAT.into(), layers: vec![Layer::Dense(dense)] };
 		prop_assert_eq!(m.evaluate(&input).unwrap(), reference(&m, &input));
 	}
 }

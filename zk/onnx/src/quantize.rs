@@ -1,18 +1,20 @@
 //! Post-training quantization of a float [`Graph`] into an [`opg_qmodel`] model.
 //!
-//! Symmetric, per tensor, zero point 0: a value `v` of scale `s` is the integer
-//! `clamp(round(v / s), -128, 127)`.
+//! Symmetric, zero point 0: a value `v` of scale `s` is the integer
+//! `clamp(round(v / s), -128, 127)`. Activations have one scale per tensor, weights one per
+//! output channel (a dense layer's output, a convolution's filter): the format's
+//! per-channel requantization (`opg-qmodel/3`) absorbs them at no cost in the circuit.
 //! - the input's scale is given, or the calibration inputs' largest magnitude / 127;
-//! - a layer's weights get `max|w| / 127`; its accumulator has scale `s_in · s_w`, so the
-//!   bias is `round(b / (s_in · s_w))`;
+//! - output channel `c`'s weights get `max|w_c| / 127`; its accumulator has scale
+//!   `s_in · s_w,c`, so its bias is `round(b_c / (s_in · s_w,c))`;
 //! - a layer's output scale is the largest magnitude of its float output (after ReLU)
-//!   over the calibration inputs / 127, and the requantization `m / 2^shift` approximates
-//!   `s_in · s_w / s_out` with a [`MULTIPLIER_BITS`]-bit multiplier; the bias also
-//!   absorbs half an output step, so that the format's floor rounds to nearest;
+//!   over the calibration inputs / 127, and channel `c`'s requantization `m_c / 2^shift_c`
+//!   approximates `s_in · s_w,c / s_out` with a [`MULTIPLIER_BITS`]-bit multiplier; the
+//!   bias also absorbs half an output step, so that the format's floor rounds to nearest;
 //! - an average pool keeps its input's scale (its floor rounds down).
 
 use crate::{Error, FloatLayer, Graph};
-use opg_qmodel::{AvgPool, Conv2d, Dense, Layer, QModel, FORMAT, MAX_SHIFT};
+use opg_qmodel::{AvgPool, Conv2d, Dense, Layer, PerChannel, QModel, FORMAT, MAX_SHIFT};
 
 /// Precision of a requantization multiplier: `m` is in `[2^(B−1), 2^B)` where the shift
 /// allows. More bits cost a remainder bit per output in the ZKML circuit.
@@ -122,19 +124,25 @@ pub fn quantize(
 				continue;
 			},
 		};
-		let largest_weight = magnitude(weights);
-		let weight_scale = if largest_weight > 0.0 { largest_weight / 127.0 } else { 1.0 };
-		let acc_scale = scale * weight_scale;
-		let out_scale = if out_scale > 0.0 { out_scale } else { acc_scale };
-		let (multiplier, shift) = fixed_point(acc_scale / out_scale, index)?;
-		let half_step = 2f64.powi(i32::from(shift) - 1) / f64::from(multiplier);
-		let weights: Vec<i8> =
-			weights.iter().map(|w| to_i8(f64::from(*w) / weight_scale)).collect();
-		let (low, high) = (f64::from(i32::MIN), f64::from(i32::MAX));
-		let bias: Vec<i32> = bias
-			.iter()
-			.map(|b| (f64::from(*b) / acc_scale + half_step).round().clamp(low, high) as i32)
-			.collect();
+		// One scale per output channel: each channel's weights span the full int8 range.
+		let per_channel = weights.len() / bias.len();
+		let mut integer_weights = Vec::with_capacity(weights.len());
+		let (mut multipliers, mut shifts, mut biases) = (vec![], vec![], vec![]);
+		let out_scale = if out_scale > 0.0 { out_scale } else { scale };
+		for (channel, bias) in weights.chunks_exact(per_channel).zip(bias) {
+			let largest = magnitude(channel);
+			let weight_scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+			let acc_scale = scale * weight_scale;
+			let (multiplier, shift) = fixed_point(acc_scale / out_scale, index)?;
+			let half_step = 2f64.powi(i32::from(shift) - 1) / f64::from(multiplier);
+			integer_weights.extend(channel.iter().map(|w| to_i8(f64::from(*w) / weight_scale)));
+			let (low, high) = (f64::from(i32::MIN), f64::from(i32::MAX));
+			biases.push((f64::from(*bias) / acc_scale + half_step).round().clamp(low, high) as i32);
+			multipliers.push(multiplier);
+			shifts.push(shift);
+		}
+		let (weights, bias) = (integer_weights, biases);
+		let (multiplier, shift) = (PerChannel::Channel(multipliers), PerChannel::Channel(shifts));
 		layers.push(match layer {
 			FloatLayer::Dense { inputs, outputs, .. } => Layer::Dense(Dense {
 				inputs: *inputs as u32,

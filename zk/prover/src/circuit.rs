@@ -56,8 +56,10 @@ pub fn quotient_bits(layer: &Layer) -> Vec<u32> {
 			.weights
 			.chunks_exact(dense.inputs as usize)
 			.zip(&dense.bias)
-			.map(|(row, bias)| {
-				width(*bias, row.iter().map(|w| i128::from(*w)), dense.multiplier, dense.shift)
+			.enumerate()
+			.map(|(output, (row, bias))| {
+				let weights = row.iter().map(|w| i128::from(*w));
+				width(*bias, weights, dense.multiplier.get(output), dense.shift.get(output))
 			})
 			.collect(),
 		Layer::Conv2d(conv) => {
@@ -66,7 +68,10 @@ pub fn quotient_bits(layer: &Layer) -> Vec<u32> {
 				.zip(&conv.bias)
 				.flat_map(|(filter, bias)| {
 					let weights = conv.filter(filter).iter().map(|w| i128::from(*w));
-					let bits = width(*bias, weights, conv.multiplier, conv.shift);
+					let channel = filter as usize;
+					let (multiplier, shift) =
+						(conv.multiplier.get(channel), conv.shift.get(channel));
+					let bits = width(*bias, weights, multiplier, shift);
 					std::iter::repeat_n(bits, (height * width_out) as usize)
 				})
 				.collect()
@@ -341,16 +346,25 @@ impl Synthesizer {
 				return accumulators.into_iter().map(|acc| self.average(pool, acc)).collect();
 			},
 		}
-		let (multiplier, shift, relu) = match layer {
-			Layer::Dense(l) => (l.multiplier, l.shift, l.relu),
-			Layer::Conv2d(l) => (l.multiplier, l.shift, l.relu),
+		// The multiplier and shift of output `i`: its channel's.
+		let requantization = |i: usize| match layer {
+			Layer::Dense(l) => (l.multiplier.get(i), l.shift.get(i), l.relu),
+			Layer::Conv2d(l) => {
+				let (height, width) = l.output_size();
+				let channel = i / (height * width) as usize;
+				(l.multiplier.get(channel), l.shift.get(channel), l.relu)
+			},
 			Layer::SumPool(l) => (l.multiplier, l.shift, false),
 			Layer::AvgPool(_) => unreachable!("returned above"),
 		};
 		accumulators
 			.into_iter()
 			.zip(widths)
-			.map(|(acc, &width)| self.requantize(acc, multiplier, shift, width, relu))
+			.enumerate()
+			.map(|(i, (acc, &width))| {
+				let (multiplier, shift, relu) = requantization(i);
+				self.requantize(acc, multiplier, shift, width, relu)
+			})
 			.collect()
 	}
 

@@ -3,7 +3,7 @@ use crate::circuit::Fault;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{One, Zero};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use opg_qmodel::{generate, generate_cnn, AvgPool, Conv2d, Dense, Layer, FORMAT};
+use opg_qmodel::{generate, generate_cnn, AvgPool, Conv2d, Dense, Layer, PerChannel, FORMAT};
 use opg_zk_verifier::{
 	decode_key, decode_proof, encode_key, job_binding, verify, verify_encoded, Error as VerifyError,
 };
@@ -18,8 +18,8 @@ fn edge_model() -> QModel {
 			outputs: bias.len() as u32,
 			weights,
 			bias,
-			multiplier,
-			shift,
+			multiplier: PerChannel::Layer(multiplier),
+			shift: PerChannel::Layer(shift),
 			relu,
 		})
 	};
@@ -105,8 +105,8 @@ fn quotient_widths_hold_exactly_the_reachable_range() {
 		outputs: 1,
 		weights: vec![127, 127],
 		bias: vec![0],
-		multiplier: 1 << 20,
-		shift: 0,
+		multiplier: (1 << 20).into(),
+		shift: 0.into(),
 		relu: false,
 	});
 	// −2·127·128·2^20 = −34,091,302,912 ≥ −2^35 and 2·127·127·2^20 < 2^35: 36 bits.
@@ -123,8 +123,10 @@ proptest! {
 		seed in any::<u64>(),
 		widths in prop::collection::vec(1u32..12, 2..5),
 		input_seed in any::<u64>(),
+		channels: bool,
 	) {
 		let qmodel = generate(&widths, seed);
+		let qmodel = if channels { per_channel(qmodel) } else { qmodel };
 		let input: Vec<i8> = (0..widths[0]).map(|i| (input_seed.rotate_left(i * 7) as u8) as i8).collect();
 		let expected = opg_qmodel::to_bytes(&qmodel.evaluate(&input).unwrap());
 		let model = CompiledModel::new(qmodel).unwrap();
@@ -141,8 +143,10 @@ proptest! {
 		classes in 1u32..4,
 		seed in any::<u64>(),
 		input_seed in any::<u64>(),
+		channels: bool,
 	) {
 		let qmodel = generate_cnn(side, filters, classes, seed);
+		let qmodel = if channels { per_channel(qmodel) } else { qmodel };
 		let input: Vec<i8> = (0..side * side).map(|i| (input_seed.rotate_left(i % 64) as u8) as i8).collect();
 		let expected = opg_qmodel::to_bytes(&qmodel.evaluate(&input).unwrap());
 		let model = CompiledModel::new(qmodel).unwrap();
@@ -157,8 +161,30 @@ proptest! {
 fn cnn_model() -> QModel {
 	let mut model = generate_cnn(8, 2, 3, 4);
 	if let Layer::Conv2d(conv) = &mut model.layers[0] {
-		conv.multiplier = 1 << 12;
+		conv.multiplier = (1 << 12).into();
 	}
+	model
+}
+
+/// Every dense and conv2d layer of `model` requantized per output channel: channel `c`
+/// gets the layer's multiplier times `1 + c mod 3` and its shift plus `c mod 2` (a
+/// version 3 file).
+fn per_channel(mut model: QModel) -> QModel {
+	model.format = FORMAT.into();
+	let spread = |multiplier: &mut PerChannel<i32>, shift: &mut PerChannel<u8>, channels| {
+		let (m, s) = (multiplier.get(0), shift.get(0));
+		*multiplier =
+			PerChannel::Channel((0..channels).map(|c| m.saturating_mul(1 + c % 3)).collect());
+		*shift = PerChannel::Channel((0..channels).map(|c| s + (c % 2) as u8).collect());
+	};
+	for layer in &mut model.layers {
+		match layer {
+			Layer::Dense(l) => spread(&mut l.multiplier, &mut l.shift, l.outputs as i32),
+			Layer::Conv2d(l) => spread(&mut l.multiplier, &mut l.shift, l.filters as i32),
+			Layer::SumPool(_) | Layer::AvgPool(_) => {},
+		}
+	}
+	model.validate().expect("still a valid model");
 	model
 }
 
@@ -175,8 +201,8 @@ fn odd_pool_model() -> QModel {
 		padding: 0,
 		weights: vec![1, 1, 1, -1],
 		bias: vec![3],
-		multiplier: 1,
-		shift: 1,
+		multiplier: 1.into(),
+		shift: 1.into(),
 		relu: false,
 	};
 	let pool = AvgPool { channels: 1, height: 3, width: 3, kernel: 3, stride: 1 };
@@ -189,7 +215,7 @@ fn cnn_input(len: usize) -> Vec<i8> {
 
 #[test]
 fn convolutions_and_pools_satisfy_the_circuit_and_state_the_output() {
-	for qmodel in [cnn_model(), odd_pool_model()] {
+	for qmodel in [cnn_model(), per_channel(cnn_model()), odd_pool_model()] {
 		let input = cnn_input(qmodel.input_len() as usize);
 		let expected = opg_qmodel::to_bytes(&qmodel.evaluate(&input).unwrap());
 		let model = CompiledModel::new(qmodel).unwrap();
@@ -205,11 +231,13 @@ fn convolutions_and_pools_satisfy_the_circuit_and_state_the_output() {
 
 #[test]
 fn every_wrong_witness_of_a_convolutional_network_is_unsatisfiable() {
-	let model = CompiledModel::new(cnn_model()).unwrap();
-	let input = cnn_input(64);
-	for fault in REQUANTIZATION_FAULTS {
-		let (_, satisfied) = synthesize(&model, witness(&input, Some(fault)));
-		assert!(!satisfied, "{fault:?} was accepted");
+	for qmodel in [cnn_model(), per_channel(cnn_model())] {
+		let model = CompiledModel::new(qmodel).unwrap();
+		let input = cnn_input(64);
+		for fault in REQUANTIZATION_FAULTS {
+			let (_, satisfied) = synthesize(&model, witness(&input, Some(fault)));
+			assert!(!satisfied, "{fault:?} was accepted");
+		}
 	}
 	// A remainder of 9..=15 fits 4 bits: only the k² − 1 − r check refuses it.
 	let model = CompiledModel::new(odd_pool_model()).unwrap();
