@@ -252,7 +252,8 @@ test('the runtime refuses tampered, replayed, stolen and malformed proofs and pr
 });
 
 test('a CNN imported from ONNX is proven by the executor and settled in ZKML mode', async () => {
-  // PyTorch's export of a small CNN (zk/onnx/tests/fixtures), quantized by opg-zk import-onnx.
+  // PyTorch's export of a small CNN (zk/onnx/tests/fixtures), quantized by opg-zk import-onnx
+  // with its defaults: an 8-bit input, 16-bit activations and output (two bytes a value).
   const fixtures = new URL('../../zk/onnx/tests/fixtures/', import.meta.url).pathname;
   const dir = tempDir('opg-onnx-');
   const file = path.join(dir, 'cnn.json');
@@ -264,8 +265,10 @@ test('a CNN imported from ONNX is proven by the executor and settled in ZKML mod
   execFileSync(ZK_BIN, ['setup', file, '--out', keys, '--seed', '4'], { stdio: 'ignore' });
   removeDir(dir);
 
+  const tensor = (length, dtype) => ({ shape: [length], dtype, quantization: null });
   const { modelId, nodeKey } = await setUpServing(api, keyring, {
-    modelHash: cnn.hash, modelSize: cnn.size, inputLen: 144, outputLen: 10,
+    modelHash: cnn.hash, modelSize: cnn.size,
+    schema: { inputs: [tensor(144, 'I8')], outputs: [tensor(10, 'I16')] },
     verifyingKey: readFileSync(path.join(keys, 'verifying.key')),
   });
   const input = demoInput(144, 13);
@@ -274,7 +277,9 @@ test('a CNN imported from ONNX is proven by the executor and settled in ZKML mod
   assert.equal(result.mode, 'Zkml');
   assert.equal(result.node, u8aToHex(nodeKey.publicKey));
   const response = await fetch(executor.api.infer(cnn.hash), { method: 'POST', body: input });
-  assert.equal(result.output.inline, u8aToHex(new Uint8Array(await response.arrayBuffer())));
+  const answer = new Uint8Array(await response.arrayBuffer());
+  assert.equal(answer.length, 20, 'ten 16-bit values');
+  assert.equal(result.output.inline, u8aToHex(answer));
   assert.match(result.evidence.proof, /^0x[0-9a-f]{256}$/);
   assert.equal(result.paid, (OPG * 95n / 100n).toString());
 });

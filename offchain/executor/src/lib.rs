@@ -372,7 +372,7 @@ impl Executor {
 		if !self.store.contains(hash) {
 			return None;
 		}
-		self.model(hash).ok().map(|model| model.input_len() as usize)
+		self.model(hash).ok().map(|model| model.input_bytes())
 	}
 
 	/// Lets `/v1/fetch` reach loopback and private addresses (a closed network's data
@@ -658,7 +658,7 @@ impl Executor {
 		let proven =
 			prover.prove(input, binding, &mut StdRng::from_entropy()).map_err(|e| match e {
 				opg_zk::Error::InputLength { expected, found } => {
-					ExecError::Model(opg_qmodel::Error::InputLength { expected, found })
+					ExecError::Model(opg_qmodel::Error::InputBytes { expected, found })
 				},
 				other => ExecError::Prove(other),
 			})?;

@@ -78,7 +78,7 @@ fn inference_errors_are_named() {
 	));
 	assert!(matches!(
 		executor.infer(&hash, InputSource::Inline(&[0; 7])),
-		Err(ExecError::Model(opg_qmodel::Error::InputLength { expected: 8, found: 7 }))
+		Err(ExecError::Model(opg_qmodel::Error::InputBytes { expected: 8, found: 7 }))
 	));
 	let not_a_model = store.put(b"{\"format\":\"x\"}").unwrap();
 	assert!(matches!(

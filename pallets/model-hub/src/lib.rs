@@ -251,7 +251,8 @@ pub mod pallet {
 		InvalidSchema,
 		/// Verification modes must be non-empty and known.
 		InvalidModes,
-		/// ZKML needs the quantized-integer format, `I8` outputs and a verifying key.
+		/// ZKML needs the quantized-integer format, `I8` or `I16` outputs (8- or 16-bit
+		/// values, not both) and a verifying key.
 		ZkmlNeedsQuantizedModelAndKey,
 		/// A verifying key was given for a model without ZKML.
 		UnexpectedVerifyingKey,
@@ -445,10 +446,12 @@ pub mod pallet {
 				let key = verifying_key.ok_or(Error::<T>::ZkmlNeedsQuantizedModelAndKey)?;
 				ensure!(
 					spec.format == ModelFormat::QuantizedInteger
-						&& spec.schema.outputs_are(DType::I8),
+						&& (spec.schema.outputs_are(DType::I8)
+							|| spec.schema.outputs_are(DType::I16)),
 					Error::<T>::ZkmlNeedsQuantizedModelAndKey
 				);
-				let output_len = u32::try_from(spec.schema.output_elements()).unwrap_or(u32::MAX);
+				// The statement commits to the output's bytes.
+				let output_len = u32::try_from(spec.schema.output_len()).unwrap_or(u32::MAX);
 				let prepared =
 					T::VerifyingKeyCheck::check(key, output_len).map_err(|error| match error {
 						VerifyingKeyError::Unsupported => Error::<T>::ZkmlUnavailable,

@@ -127,6 +127,17 @@ fn zkml_models_need_the_integer_format_and_a_valid_key() {
 		let mut wider = zkml_spec();
 		wider.schema.outputs[0].shape = BoundedVec::truncate_from(vec![1, 32]);
 		assert_noop!(publish(wider, key(VK)), Error::<Test>::VerifyingKeyArity);
+		// 16-bit outputs: the statement holds their bytes, two per value (16 values are 32
+		// bytes: two elements again); 8- and 16-bit outputs together are refused.
+		let mut wide = zkml_spec();
+		wide.schema.outputs[0].dtype = DType::I16;
+		wide.schema.outputs[0].shape = BoundedVec::truncate_from(vec![1, 16]);
+		assert_noop!(publish(wide, key(VK)), Error::<Test>::VerifyingKeyArity);
+		let mut mixed = zkml_spec();
+		let mut second = mixed.schema.outputs[0].clone();
+		second.dtype = DType::I16;
+		mixed.schema.outputs.try_push(second).unwrap();
+		assert_noop!(publish(mixed, key(VK)), Error::<Test>::ZkmlNeedsQuantizedModelAndKey);
 		assert_ok!(publish(zkml_spec(), key(VK)));
 		assert_eq!(VerifyingKeys::<Test>::get(0).unwrap().into_inner(), VK.to_vec());
 		let prepared = opg_zk_verifier::prepare_key(VK).unwrap();
@@ -141,6 +152,12 @@ fn zkml_models_need_the_integer_format_and_a_valid_key() {
 			Models::<Test>::get(0).unwrap().verifying_key_hash,
 			Some(polkadot_sdk::sp_io::hashing::sha2_256(VK))
 		);
+		// Five 16-bit values are the ten bytes of the fixture key's statement.
+		let mut sixteen = zkml_spec();
+		sixteen.name = BoundedVec::truncate_from(b"mnist-int16".to_vec());
+		sixteen.schema.outputs[0].dtype = DType::I16;
+		sixteen.schema.outputs[0].shape = BoundedVec::truncate_from(vec![1, 5]);
+		assert_ok!(publish(sixteen, key(VK)));
 	});
 }
 

@@ -174,11 +174,6 @@ impl Schema {
 		self.outputs.iter().fold(0u64, |total, t| total.saturating_add(t.byte_len()))
 	}
 
-	/// The number of output elements (saturating): what a ZKML statement commits to.
-	pub fn output_elements(&self) -> u64 {
-		self.outputs.iter().fold(0u64, |total, t| total.saturating_add(t.elements()))
-	}
-
 	/// Whether the schema is bytes: one `U8` input and one `U8` output, each of one
 	/// dimension, their lengths the most bytes a request and an answer take (a language
 	/// model's chat request and answer text).
@@ -226,7 +221,6 @@ mod tests {
 		);
 		assert_eq!(s.input_len(), 784 * 4 + 6 * 8);
 		assert_eq!(s.output_len(), 20);
-		assert_eq!(s.output_elements(), 10);
 	}
 
 	#[test]
@@ -294,7 +288,7 @@ mod tests {
 			vec![tensor(&[u32::MAX; 3], DType::I8)],
 		);
 		assert_eq!(s.input_len(), u64::MAX);
-		assert_eq!(s.output_elements(), u64::MAX);
+		assert_eq!(s.output_len(), u64::MAX);
 	}
 
 	#[test]

@@ -1,12 +1,15 @@
 //! # OPG quantized-integer models
 //!
 //! The `QuantizedInteger` model format of the model hub: a feed-forward stack of dense,
-//! 2-D convolution and pooling layers over 8-bit integers, evaluated with integer
-//! arithmetic only, so that every executor on every machine computes the same bytes and a
-//! ZKML circuit can prove them.
+//! 2-D convolution and pooling layers over 8-bit (or 16-bit) integers, evaluated with
+//! integer arithmetic only, so that every executor on every machine computes the same bytes
+//! and a ZKML circuit can prove them.
 //!
 //! ## Semantics
-//! Every layer maps `i8` values to `i8` values. Images are channel-major (`C×H×W`,
+//! A model's values are signed integers of 8 or 16 bits: its input of `input_bits` bits,
+//! every dense, conv2d and sum-pool output of `bits` bits (both 8 by default; an average
+//! pool's output has its input's width). Weights are integers of up to 16 bits (8 in
+//! version 1 and 2 files). Images are channel-major (`C×H×W`,
 //! row-major within a channel): a convolution's or pool's output, read as a flat vector,
 //! is what a following dense layer takes (PyTorch's `Flatten`).
 //!
@@ -26,25 +29,27 @@
 //! ```text
 //! q = floor(acc · multiplier / 2^shift)        (arithmetic shift)
 //! r = max(q, 0) if relu, else q
-//! y = clamp(r, -128, 127)
+//! y = clamp(r, -2^(bits-1), 2^(bits-1) - 1)   (-128..=127 for 8 bits)
 //! ```
 //!
 //! A **sum pool** sums each `k×k` window (stride `s`, no padding) of each channel and
 //! requantizes the sum the same way (without ReLU). An **average pool** gives
-//! `floor(sum / k²)`, which is always within `i8`.
+//! `floor(sum / k²)`, which is always within the value range.
 //!
 //! The bounds checked by [`QModel::validate`] (at most [`MAX_LAYER_INPUTS`] terms in one
-//! accumulator, `multiplier` in `1..=i32::MAX`, `shift` at most [`MAX_SHIFT`]) keep every
-//! intermediate within `i64`. Tensors travel as bytes, one two's-complement `i8` each.
+//! accumulator, weights within `i16`, biases at most [`MAX_BIAS`], `multiplier` in
+//! `1..=i32::MAX`, `shift` at most [`MAX_SHIFT`]) keep every accumulator within `i64` and its product with the multiplier
+//! within `i128`. Tensors travel as bytes: one two's-complement byte per 8-bit value, two
+//! (little-endian) per 16-bit value ([`encode`], [`decode`]).
 //!
 //! ## File
-//! A model file is JSON: `{"format": "opg-qmodel/3", "layers": [...]}`, each layer an
-//! object tagged by `"type"`: `"dense"`, `"conv2d"`, `"sum_pool"` or `"avg_pool"` with the
-//! fields of [`Dense`], [`Conv2d`], [`SumPool`] or [`AvgPool`]. A dense or conv2d layer's
-//! `multiplier` and `shift` are each a number (the whole layer) or an array with one per
-//! output channel ([`PerChannel`]). Older files load and write back unchanged: version 2
-//! (`"opg-qmodel/2"`: the same without arrays) and version 1 (`"opg-qmodel/1"`: dense
-//! layers only, untagged).
+//! A model file is JSON: `{"format": "opg-qmodel/3", "bits": 16, "input_bits": 8,
+//! "layers": [...]}` (`bits` omitted for 8, `input_bits` when it equals `bits`), each layer an object tagged by `"type"`: `"dense"`, `"conv2d"`,
+//! `"sum_pool"` or `"avg_pool"` with the fields of [`Dense`], [`Conv2d`], [`SumPool`] or
+//! [`AvgPool`]. A dense or conv2d layer's `multiplier` and `shift` are each a number (the
+//! whole layer) or an array with one per output channel ([`PerChannel`]). Older files load
+//! and write back unchanged: version 2 (`"opg-qmodel/2"`: 8-bit values and weights, no
+//! arrays) and version 1 (`"opg-qmodel/1"`: the same, dense layers only, untagged).
 //! The file's SHA-256 is the artifact hash the model hub records; [`QModel::to_bytes`]
 //! writes the canonical (compact) form.
 
@@ -65,6 +70,11 @@ pub const MAX_LAYER_OUTPUTS: u32 = 1 << 16;
 pub const MAX_TENSOR_VALUES: u32 = 1 << 20;
 /// The largest requantization shift.
 pub const MAX_SHIFT: u8 = 62;
+/// The largest bias magnitude (2^47): with at most 2^16 products of 16-bit weights and
+/// values, an accumulator stays below 2^48.
+pub const MAX_BIAS: i64 = 1 << 47;
+/// The value widths a model may have.
+pub const VALUE_BITS: [u8; 2] = [8, 16];
 /// The most layers of a model.
 pub const MAX_LAYERS: usize = 64;
 
@@ -73,6 +83,10 @@ pub const MAX_LAYERS: usize = 64;
 pub struct QModel {
 	/// [`FORMAT`], or [`FORMAT_V2`] or [`FORMAT_V1`] for an older file.
 	pub format: String,
+	/// The width of every dense, conv2d and sum-pool output: 8 or 16 bits.
+	pub bits: u8,
+	/// The width of the input's values: 8 or 16 bits.
+	pub input_bits: u8,
 	/// Layers, applied in order.
 	pub layers: Vec<Layer>,
 }
@@ -100,9 +114,10 @@ pub struct Dense {
 	/// Output length.
 	pub outputs: u32,
 	/// `outputs × inputs` weights, row-major (one row per output).
-	pub weights: Vec<i8>,
-	/// One bias per output, in accumulator units.
-	pub bias: Vec<i32>,
+	pub weights: Vec<i16>,
+	/// One bias per output, in accumulator units (within `i32` in version 1 and 2 files,
+	/// at most [`MAX_BIAS`] in magnitude).
+	pub bias: Vec<i64>,
 	/// Requantization multiplier, positive: for the layer or per output.
 	pub multiplier: PerChannel<i32>,
 	/// Requantization shift: the accumulator times `multiplier` is divided by `2^shift`,
@@ -134,9 +149,10 @@ pub struct Conv2d {
 	/// Zeros added on every side.
 	pub padding: u32,
 	/// `filters × channels × kernel_height × kernel_width` weights, row-major.
-	pub weights: Vec<i8>,
-	/// One bias per filter, in accumulator units.
-	pub bias: Vec<i32>,
+	pub weights: Vec<i16>,
+	/// One bias per filter, in accumulator units (within `i32` in version 1 and 2 files,
+	/// at most [`MAX_BIAS`] in magnitude).
+	pub bias: Vec<i64>,
 	/// Requantization multiplier, positive: for the layer or per filter.
 	pub multiplier: PerChannel<i32>,
 	/// Requantization shift: for the layer or per filter.
@@ -269,10 +285,24 @@ pub enum Error {
 		/// The layer's index, from 0.
 		layer: usize,
 	},
-	/// A version 1 or 2 model has per-channel requantization.
-	PerChannelNeedsVersion3 {
+	/// A version 1 or 2 model has per-channel requantization or weights beyond `i8`.
+	NeedsVersion3 {
 		/// The layer's index, from 0.
 		layer: usize,
+	},
+	/// Values of a width other than 8 or 16 bits, or 16 in a version 1 or 2 model.
+	Bits(u8),
+	/// The input has the wrong length in bytes.
+	InputBytes {
+		/// The model's input length in bytes.
+		expected: usize,
+		/// The given input's length.
+		found: usize,
+	},
+	/// An input value outside the model's value range.
+	InputRange {
+		/// The value's index.
+		index: usize,
 	},
 	/// The input has the wrong length.
 	InputLength {
@@ -307,7 +337,7 @@ impl core::fmt::Display for Error {
 				"layer {layer}: takes {found} inputs but the previous layer gives {expected}"
 			),
 			Self::ParameterCount { layer } => {
-				write!(f, "layer {layer}: wrong number of weights or biases")
+				write!(f, "layer {layer}: wrong number of weights or biases, or a bias above 2^47")
 			},
 			Self::Requantization { layer } => write!(
 				f,
@@ -317,8 +347,19 @@ impl core::fmt::Display for Error {
 			Self::NotInVersion1 { layer } => {
 				write!(f, "layer {layer}: {FORMAT_V1:?} has dense layers only, use {FORMAT:?}")
 			},
-			Self::PerChannelNeedsVersion3 { layer } => {
-				write!(f, "layer {layer}: per-channel requantization needs {FORMAT:?}")
+			Self::NeedsVersion3 { layer } => write!(
+				f,
+				"layer {layer}: per-channel requantization, weights beyond i8 and biases beyond \
+				 i32 need {FORMAT:?}"
+			),
+			Self::Bits(bits) => {
+				write!(f, "values are 8 or 16 bits ({FORMAT:?} for 16), not {bits}")
+			},
+			Self::InputBytes { expected, found } => {
+				write!(f, "input has {found} bytes, the model takes {expected}")
+			},
+			Self::InputRange { index } => {
+				write!(f, "input value {index} is outside the model's value range")
 			},
 			Self::InputLength { expected, found } => {
 				write!(f, "input has {found} values, the model takes {expected}")
@@ -334,12 +375,20 @@ impl std::error::Error for Error {}
 #[serde(deny_unknown_fields)]
 struct File {
 	format: String,
+	#[serde(default)]
+	bits: Option<u8>,
+	#[serde(default)]
+	input_bits: Option<u8>,
 	layers: serde_json::Value,
 }
 
 #[derive(Serialize)]
 struct FileRef<'a, L> {
 	format: &'a str,
+	#[serde(skip_serializing_if = "Option::is_none")]
+	bits: Option<u8>,
+	#[serde(skip_serializing_if = "Option::is_none")]
+	input_bits: Option<u8>,
 	layers: L,
 }
 
@@ -357,7 +406,15 @@ impl QModel {
 			FORMAT | FORMAT_V2 => serde_json::from_value(file.layers).map_err(parse)?,
 			_ => return Err(Error::UnknownFormat(file.format)),
 		};
-		let model = Self { format: file.format, layers };
+		let bits = file.bits.unwrap_or(8);
+		if file.bits == Some(8) || file.input_bits == Some(bits) {
+			// Defaults are written by leaving them out: one file per model.
+			return Err(Error::Parse(
+				"\"bits\": 8 and \"input_bits\" equal to \"bits\" are left out".into(),
+			));
+		}
+		let input_bits = file.input_bits.unwrap_or(bits);
+		let model = Self { format: file.format, bits, input_bits, layers };
 		model.validate()?;
 		Ok(model)
 	}
@@ -373,10 +430,18 @@ impl QModel {
 			})
 			.collect();
 		match dense {
-			Some(layers) if self.format == FORMAT_V1 => {
-				serde_json::to_vec(&FileRef { format: FORMAT_V1, layers })
-			},
-			_ => serde_json::to_vec(&FileRef { format: &self.format, layers: &self.layers }),
+			Some(layers) if self.format == FORMAT_V1 => serde_json::to_vec(&FileRef {
+				format: FORMAT_V1,
+				bits: None,
+				input_bits: None,
+				layers,
+			}),
+			_ => serde_json::to_vec(&FileRef {
+				format: &self.format,
+				bits: (self.bits != 8).then_some(self.bits),
+				input_bits: (self.input_bits != self.bits).then_some(self.input_bits),
+				layers: &self.layers,
+			}),
 		}
 		.expect("a model always serializes")
 	}
@@ -387,6 +452,11 @@ impl QModel {
 		if ![FORMAT, FORMAT_V2, FORMAT_V1].contains(&self.format.as_str()) {
 			return Err(Error::UnknownFormat(self.format.clone()));
 		}
+		for bits in [self.bits, self.input_bits] {
+			if !VALUE_BITS.contains(&bits) || (bits != 8 && self.format != FORMAT) {
+				return Err(Error::Bits(bits));
+			}
+		}
 		if self.layers.is_empty() || self.layers.len() > MAX_LAYERS {
 			return Err(Error::LayerCount(self.layers.len()));
 		}
@@ -394,8 +464,8 @@ impl QModel {
 			if self.format == FORMAT_V1 && !matches!(layer, Layer::Dense(_)) {
 				return Err(Error::NotInVersion1 { layer: index });
 			}
-			if self.format != FORMAT && layer.is_per_channel() {
-				return Err(Error::PerChannelNeedsVersion3 { layer: index });
+			if self.format != FORMAT && (layer.is_per_channel() || layer.has_wide_parameters()) {
+				return Err(Error::NeedsVersion3 { layer: index });
 			}
 			layer.validate(index)?;
 			if index > 0 {
@@ -422,32 +492,79 @@ impl QModel {
 		self.layers[self.layers.len() - 1].output_len()
 	}
 
-	/// Evaluates the model on `input`. The model must be valid ([`Self::from_bytes`]
-	/// validates).
-	pub fn evaluate(&self, input: &[i8]) -> Result<Vec<i8>, Error> {
+	/// The input's length in bytes.
+	pub fn input_bytes(&self) -> usize {
+		self.input_len() as usize * usize::from(self.input_bits / 8)
+	}
+
+	/// The output's length in bytes.
+	pub fn output_bytes(&self) -> usize {
+		self.output_len() as usize * usize::from(self.output_bits() / 8)
+	}
+
+	/// Evaluates the model on `input` (values of [`Self::bits`] bits). The model must be
+	/// valid ([`Self::from_bytes`] validates).
+	pub fn evaluate(&self, input: &[i32]) -> Result<Vec<i32>, Error> {
 		if input.len() != self.input_len() as usize {
 			return Err(Error::InputLength { expected: self.input_len(), found: input.len() });
 		}
+		let (low, high) = value_range(self.input_bits.into());
+		if let Some(index) = input.iter().position(|x| !(low..=high).contains(&i64::from(*x))) {
+			return Err(Error::InputRange { index });
+		}
 		let mut activations = input.to_vec();
 		for layer in &self.layers {
-			activations = layer.apply(&activations);
+			activations = layer.apply(&activations, self.bits.into());
 		}
 		Ok(activations)
 	}
 
-	/// Evaluates the model on an input given as bytes, returning the output as bytes.
+	/// Evaluates the model on an input given as bytes ([`decode`]), returning the output
+	/// as bytes ([`encode`]).
 	pub fn evaluate_bytes(&self, input: &[u8]) -> Result<Vec<u8>, Error> {
-		Ok(to_bytes(&self.evaluate(&from_bytes(input))?))
+		if input.len() != self.input_bytes() {
+			return Err(Error::InputBytes { expected: self.input_bytes(), found: input.len() });
+		}
+		let output = self.evaluate(&decode(input, self.input_bits.into()))?;
+		Ok(encode(&output, self.output_bits().into()))
+	}
+
+	/// The width of every tensor: the input's, then each layer's output's (an average
+	/// pool keeps its input's width, the other layers give [`Self::bits`]).
+	pub fn widths(&self) -> Vec<u8> {
+		let mut widths = Vec::with_capacity(self.layers.len() + 1);
+		widths.push(self.input_bits);
+		for layer in &self.layers {
+			let previous = widths[widths.len() - 1];
+			widths.push(if matches!(layer, Layer::AvgPool(_)) { previous } else { self.bits });
+		}
+		widths
+	}
+
+	/// The width of the output's values.
+	pub fn output_bits(&self) -> u8 {
+		self.widths().last().copied().unwrap_or(self.input_bits)
 	}
 }
 
-/// `clamp(relu?(floor(accumulator · multiplier / 2^shift)), -128, 127)`.
-pub fn requantize(accumulator: i64, multiplier: i32, shift: u8, relu: bool) -> i8 {
-	let mut value = (accumulator * i64::from(multiplier)) >> shift;
+/// The smallest and largest signed value of `bits` bits.
+pub fn value_range(bits: u32) -> (i64, i64) {
+	(-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+}
+
+/// `clamp(relu?(floor(accumulator · multiplier / 2^shift)), -2^(bits-1), 2^(bits-1) - 1)`.
+pub fn requantize(accumulator: i64, multiplier: i32, shift: u8, relu: bool, bits: u32) -> i32 {
+	let mut value = (i128::from(accumulator) * i128::from(multiplier)) >> shift;
 	if relu {
 		value = value.max(0);
 	}
-	value.clamp(i64::from(i8::MIN), i64::from(i8::MAX)) as i8
+	let (low, high) = value_range(bits);
+	value.clamp(low.into(), high.into()) as i32
+}
+
+/// Whether every bias is at most [`MAX_BIAS`] in magnitude.
+fn biases_fit(bias: &[i64]) -> bool {
+	bias.iter().all(|b| b.unsigned_abs() <= MAX_BIAS as u64)
 }
 
 /// `Err(error)` unless every value is nonzero and at most its limit.
@@ -493,6 +610,18 @@ impl Layer {
 		}
 	}
 
+	/// Whether a weight is outside `i8` or a bias outside `i32` (which version 1 and 2
+	/// files cannot hold).
+	pub fn has_wide_parameters(&self) -> bool {
+		let (weights, bias) = match self {
+			Self::Dense(dense) => (&dense.weights, &dense.bias),
+			Self::Conv2d(conv) => (&conv.weights, &conv.bias),
+			Self::SumPool(_) | Self::AvgPool(_) => return false,
+		};
+		weights.iter().any(|w| i8::try_from(*w).is_err())
+			|| bias.iter().any(|b| i32::try_from(*b).is_err())
+	}
+
 	/// Input length.
 	pub fn input_len(&self) -> u32 {
 		match self {
@@ -516,16 +645,17 @@ impl Layer {
 		}
 	}
 
-	/// The layer's output for `input` (of length [`Self::input_len`]).
-	pub fn apply(&self, input: &[i8]) -> Vec<i8> {
+	/// The layer's output for `input` (of length [`Self::input_len`], values of `bits`
+	/// bits).
+	pub fn apply(&self, input: &[i32], bits: u32) -> Vec<i32> {
 		match self {
-			Self::Dense(dense) => dense.apply(input),
-			Self::Conv2d(conv) => conv.apply(input),
+			Self::Dense(dense) => dense.apply(input, bits),
+			Self::Conv2d(conv) => conv.apply(input, bits),
 			Self::SumPool(pool) => {
 				let mut output = Vec::with_capacity(pool.shape().output_len() as usize);
 				pool.shape().for_each_window(|window| {
 					let sum: i64 = window.iter().map(|i| i64::from(input[*i])).sum();
-					output.push(requantize(sum, pool.multiplier, pool.shift, false));
+					output.push(requantize(sum, pool.multiplier, pool.shift, false, bits));
 				});
 				output
 			},
@@ -534,7 +664,7 @@ impl Layer {
 				let mut output = Vec::with_capacity(pool.shape().output_len() as usize);
 				pool.shape().for_each_window(|window| {
 					let sum: i64 = window.iter().map(|i| i64::from(input[*i])).sum();
-					output.push(sum.div_euclid(area) as i8);
+					output.push(sum.div_euclid(area) as i32);
 				});
 				output
 			},
@@ -555,7 +685,10 @@ impl Layer {
 					size,
 				)?;
 				let weights = dense.inputs as usize * dense.outputs as usize;
-				if dense.weights.len() != weights || dense.bias.len() != dense.outputs as usize {
+				if dense.weights.len() != weights
+					|| dense.bias.len() != dense.outputs as usize
+					|| !biases_fit(&dense.bias)
+				{
 					return Err(Error::ParameterCount { layer: index });
 				}
 				check_requantization(&dense.multiplier, &dense.shift, dense.outputs, index)
@@ -582,7 +715,10 @@ impl Layer {
 				let (out_height, out_width) = conv.output_size_u64();
 				check_sizes(&[(u64::from(conv.filters) * out_height * out_width, values)], size)?;
 				let weights = conv.filters as usize * (channels * kernel) as usize;
-				if conv.weights.len() != weights || conv.bias.len() != conv.filters as usize {
+				if conv.weights.len() != weights
+					|| conv.bias.len() != conv.filters as usize
+					|| !biases_fit(&conv.bias)
+				{
 					return Err(Error::ParameterCount { layer: index });
 				}
 				check_requantization(&conv.multiplier, &conv.shift, conv.filters, index)
@@ -597,8 +733,8 @@ impl Layer {
 }
 
 impl Dense {
-	/// The layer's output for `input` (of length `inputs`).
-	pub fn apply(&self, input: &[i8]) -> Vec<i8> {
+	/// The layer's output for `input` (of length `inputs`, values of `bits` bits).
+	pub fn apply(&self, input: &[i32], bits: u32) -> Vec<i32> {
 		self.weights
 			.chunks_exact(self.inputs as usize)
 			.zip(&self.bias)
@@ -607,7 +743,7 @@ impl Dense {
 				let dot: i64 =
 					row.iter().zip(input).map(|(w, x)| i64::from(*w) * i64::from(*x)).sum();
 				let (multiplier, shift) = (self.multiplier.get(output), self.shift.get(output));
-				requantize(i64::from(*bias) + dot, multiplier, shift, self.relu)
+				requantize(*bias + dot, multiplier, shift, self.relu, bits)
 			})
 			.collect()
 	}
@@ -630,7 +766,7 @@ impl Conv2d {
 	}
 
 	/// The weights of one filter.
-	pub fn filter(&self, filter: u32) -> &[i8] {
+	pub fn filter(&self, filter: u32) -> &[i16] {
 		let len = (self.channels * self.kernel_height * self.kernel_width) as usize;
 		&self.weights[filter as usize * len..][..len]
 	}
@@ -658,8 +794,9 @@ impl Conv2d {
 		}
 	}
 
-	/// The layer's output for `input`: filter-major, then rows, then columns.
-	pub fn apply(&self, input: &[i8]) -> Vec<i8> {
+	/// The layer's output for `input` (values of `bits` bits): filter-major, then rows,
+	/// then columns.
+	pub fn apply(&self, input: &[i32], bits: u32) -> Vec<i32> {
 		let (height, width) = self.output_size();
 		let mut output = Vec::with_capacity((self.filters * height * width) as usize);
 		for (filter, bias) in (0..self.filters).zip(&self.bias) {
@@ -668,11 +805,11 @@ impl Conv2d {
 			let shift = self.shift.get(filter as usize);
 			for row in 0..height {
 				for column in 0..width {
-					let mut acc = i64::from(*bias);
+					let mut acc = *bias;
 					self.for_each_tap(row, column, |k, i| {
 						acc += i64::from(weights[k]) * i64::from(input[i])
 					});
-					output.push(requantize(acc, multiplier, shift, self.relu));
+					output.push(requantize(acc, multiplier, shift, self.relu, bits));
 				}
 			}
 		}
@@ -784,6 +921,26 @@ pub fn from_bytes(bytes: &[u8]) -> Vec<i8> {
 	bytes.iter().map(|b| *b as i8).collect()
 }
 
+/// Bytes as values of `bits` bits (8: one two's-complement byte each; 16: two, little-end
+/// first); a trailing partial value is dropped.
+pub fn decode(bytes: &[u8], bits: u32) -> Vec<i32> {
+	match bits {
+		16 => bytes
+			.chunks_exact(2)
+			.map(|b| i32::from(i16::from_le_bytes([b[0], b[1]])))
+			.collect(),
+		_ => bytes.iter().map(|b| i32::from(*b as i8)).collect(),
+	}
+}
+
+/// Values of `bits` bits as bytes ([`decode`]'s inverse; each value must fit).
+pub fn encode(values: &[i32], bits: u32) -> Vec<u8> {
+	match bits {
+		16 => values.iter().flat_map(|v| (*v as i16).to_le_bytes()).collect(),
+		_ => values.iter().map(|v| *v as i8 as u8).collect(),
+	}
+}
+
 /// `i8` values as two's-complement bytes.
 pub fn to_bytes(values: &[i8]) -> Vec<u8> {
 	values.iter().map(|v| *v as u8).collect()
@@ -812,7 +969,7 @@ pub fn generate(widths: &[u32], seed: u64) -> QModel {
 			})
 		})
 		.collect();
-	QModel { format: FORMAT_V2.into(), layers }
+	QModel { format: FORMAT_V2.into(), bits: 8, input_bits: 8, layers }
 }
 
 /// A deterministic small convolutional network with pseudo-random parameters: a
@@ -871,7 +1028,7 @@ pub fn generate_cnn(side: u32, filters: u32, classes: u32, seed: u64) -> QModel 
 		shift: scale_shift(features).into(),
 		relu: false,
 	}));
-	QModel { format: FORMAT_V2.into(), layers }
+	QModel { format: FORMAT_V2.into(), bits: 8, input_bits: 8, layers }
 }
 
 /// A shift that brings an accumulator of `terms` products back to about `i8` (with a
@@ -892,12 +1049,12 @@ impl SplitMix64 {
 		z ^ (z >> 31)
 	}
 
-	fn weights(&mut self, count: u32) -> Vec<i8> {
-		(0..count).map(|_| self.next() as i8).collect()
+	fn weights(&mut self, count: u32) -> Vec<i16> {
+		(0..count).map(|_| i16::from(self.next() as i8)).collect()
 	}
 
-	fn biases(&mut self, count: u32) -> Vec<i32> {
-		(0..count).map(|_| (self.next() % 4096) as i32 - 2048).collect()
+	fn biases(&mut self, count: u32) -> Vec<i64> {
+		(0..count).map(|_| (self.next() % 4096) as i64 - 2048).collect()
 	}
 
 	fn multiplier(&mut self) -> i32 {

@@ -96,9 +96,30 @@ enum Command {
 		#[arg(long)]
 		calibration: PathBuf,
 		/// The float value of one input step (default: the calibration inputs' largest
-		/// magnitude / 127).
+		/// magnitude / the largest value, 127 or 32767).
 		#[arg(long)]
 		input_scale: Option<f64>,
+		/// The width of the model's activations and output: 16 (the default: 16-bit
+		/// activations over an 8-bit input, 12-bit weights, 11-bit multipliers, headroom 2)
+		/// or 8 (8 bits throughout, 10-bit multipliers, no headroom). The flags below
+		/// change one setting of either.
+		#[arg(long, default_value_t = 16)]
+		bits: u8,
+		/// The width of the input's values: 8 or 16 bits. 16 costs 8 more constraints per
+		/// input value and two bytes each.
+		#[arg(long)]
+		input_bits: Option<u8>,
+		/// The width of the weights: 2 to 16 bits. Weights are constants of the circuit;
+		/// each bit above 8 costs one constraint per activation.
+		#[arg(long)]
+		weight_bits: Option<u8>,
+		/// Activation scales leave this factor above the calibration's largest magnitude.
+		#[arg(long)]
+		headroom: Option<f64>,
+		/// Precision of the requantization multipliers, in bits: each costs one
+		/// constraint per activation.
+		#[arg(long)]
+		multiplier_bits: Option<u32>,
 	},
 	/// Print an input's SHA-256, size and input commitment (the Poseidon commitment of
 	/// statement version 1): what `inference.request_zkml_stored` takes for a stored input.
@@ -137,6 +158,7 @@ fn main() -> Result<()> {
 				.collect();
 			print_json(&json!({
 				"statement_version": STATEMENT_VERSION,
+				"bits": model.model().bits,
 				"constraints": size.constraints,
 				"public_inputs": size.public_inputs,
 				"witnesses": size.witnesses,
@@ -202,14 +224,37 @@ fn main() -> Result<()> {
 				.collect::<Result<Vec<_>>>()?;
 			print_json(&json!({ "outputs": outputs }))
 		},
-		Command::ImportOnnx { onnx, out, calibration, input_scale } => {
+		Command::ImportOnnx {
+			onnx,
+			out,
+			calibration,
+			input_scale,
+			bits,
+			input_bits,
+			weight_bits,
+			headroom,
+			multiplier_bits,
+		} => {
 			let bytes = fs::read(&onnx).with_context(|| format!("reading {}", onnx.display()))?;
 			let graph = step("reading", || Ok(opg_onnx::read(&bytes)?))?;
 			let samples = fs::read(&calibration)
 				.with_context(|| format!("reading {}", calibration.display()))?;
 			let samples = opg_onnx::samples(&samples, graph.input_len())?;
+			let defaults = match bits {
+				8 => opg_onnx::Options::int8(),
+				16 => opg_onnx::Options::default(),
+				other => bail!("--bits is 8 or 16, not {other}"),
+			};
+			let options = opg_onnx::Options {
+				input_scale,
+				bits,
+				input_bits: input_bits.unwrap_or(defaults.input_bits),
+				weight_bits: weight_bits.unwrap_or(defaults.weight_bits),
+				headroom: headroom.unwrap_or(defaults.headroom),
+				multiplier_bits: multiplier_bits.unwrap_or(defaults.multiplier_bits),
+			};
 			let quantized =
-				step("quantizing", || Ok(opg_onnx::quantize(&graph, &samples, input_scale)?))?;
+				step("quantizing", || Ok(opg_onnx::quantize(&graph, &samples, &options)?))?;
 			fs::write(&out, quantized.model.to_bytes())
 				.with_context(|| format!("writing {}", out.display()))?;
 			let layers: Vec<&str> =
@@ -218,6 +263,11 @@ fn main() -> Result<()> {
 				"model": out,
 				"layers": layers,
 				"input_shape": graph.input_shape,
+				"bits": quantized.model.bits,
+				"input_bits": quantized.model.input_bits,
+				"weight_bits": options.weight_bits,
+				"headroom": options.headroom,
+				"multiplier_bits": options.multiplier_bits,
 				"input_scale": quantized.input_scale,
 				"output_scale": quantized.output_scale,
 				"calibration_inputs": quantized.samples,

@@ -15,7 +15,7 @@ mod quantize;
 #[cfg(test)]
 mod tests;
 
-pub use quantize::{quantize, Quantized, MULTIPLIER_BITS};
+pub use quantize::{quantize, Options, Quantized};
 
 use prost::Message;
 use proto::{AttributeProto, GraphProto, NodeProto, TensorProto};

@@ -75,7 +75,7 @@ fn the_float_graph_computes_what_pytorch_computed() {
 fn the_quantized_model_follows_the_float_one() {
 	let graph = read(&fixture("cnn.onnx")).unwrap();
 	let inputs = floats("inputs.f32", 144);
-	let quantized = quantize(&graph, &inputs, None).unwrap();
+	let quantized = quantize(&graph, &inputs, &Options::int8()).unwrap();
 	let model = &quantized.model;
 	assert_eq!((model.input_len(), model.output_len()), (144, 10));
 	let names: Vec<&str> = model.layers.iter().map(Layer::name).collect();
@@ -111,17 +111,85 @@ fn sample_files_hold_whole_inputs() {
 #[test]
 fn scales_are_checked() {
 	let graph = read(&fixture("cnn.onnx")).unwrap();
-	assert!(matches!(quantize(&graph, &[], None), Err(Error::Calibration(_))));
-	assert!(matches!(quantize(&graph, &[vec![0.5; 143]], None), Err(Error::Calibration(_))));
-	assert!(matches!(quantize(&graph, &[vec![0.0; 144]], None), Err(Error::Calibration(_))));
-	assert!(matches!(quantize(&graph, &[vec![0.5; 144]], Some(-1.0)), Err(Error::Calibration(_))));
-	assert!(quantize(&graph, &[vec![0.0; 144]], Some(1.0 / 127.0)).is_ok());
+	assert!(matches!(quantize(&graph, &[], &Options::int8()), Err(Error::Calibration(_))));
+	assert!(matches!(
+		quantize(&graph, &[vec![0.5; 143]], &Options::int8()),
+		Err(Error::Calibration(_))
+	));
+	assert!(matches!(
+		quantize(&graph, &[vec![0.0; 144]], &Options::int8()),
+		Err(Error::Calibration(_))
+	));
+	assert!(matches!(
+		quantize(&graph, &[vec![0.5; 144]], &with_scale(-1.0)),
+		Err(Error::Calibration(_))
+	));
+	assert!(quantize(&graph, &[vec![0.0; 144]], &with_scale(1.0 / 127.0)).is_ok());
 	assert!(matches!(fixed_point_of(0.0), Err(Error::Scale { .. })));
 	assert!(matches!(fixed_point_of(f64::from(i32::MAX) * 2.0), Err(Error::Scale { .. })));
 }
 
+fn with_scale(scale: f64) -> Options {
+	Options { input_scale: Some(scale), ..Options::int8() }
+}
+
+#[test]
+fn widths_and_headroom_are_checked() {
+	let graph = read(&fixture("cnn.onnx")).unwrap();
+	let inputs = floats("inputs.f32", 144);
+	for options in [
+		Options { bits: 12, ..Options::int8() },
+		Options { input_bits: 12, ..Options::int8() },
+		Options { weight_bits: 1, ..Options::int8() },
+		Options { weight_bits: 17, ..Options::int8() },
+		Options { multiplier_bits: 1, ..Options::int8() },
+		Options { multiplier_bits: 32, ..Options::int8() },
+		Options { headroom: 0.5, ..Options::int8() },
+		Options { headroom: f64::NAN, ..Options::int8() },
+	] {
+		let result = quantize(&graph, &inputs, &options);
+		assert!(matches!(result, Err(Error::Calibration(_))), "{options:?}");
+	}
+}
+
+/// The relative error ‖y − y_float‖ / ‖y_float‖ of the imported model over the fixture's
+/// inputs.
+fn relative_error(quantized: &Quantized, inputs: &[Vec<f32>]) -> f64 {
+	let (mut error, mut norm) = (0.0, 0.0);
+	let expected = floats("outputs.f32", 10);
+	for (input, expected) in inputs.iter().zip(&expected) {
+		let integer = quantized.model.evaluate(&quantized.quantize_input(input)).unwrap();
+		for (o, e) in quantized.dequantize_output(&integer).iter().zip(expected) {
+			error += f64::from(o - e).powi(2);
+			norm += f64::from(*e).powi(2);
+		}
+	}
+	(error / norm).sqrt()
+}
+
+#[test]
+fn weights_get_a_scale_per_channel_and_16_bit_activations_follow_the_float_model_closer() {
+	let graph = read(&fixture("cnn.onnx")).unwrap();
+	let inputs = floats("inputs.f32", 144);
+	let int8 = quantize(&graph, &inputs, &Options::int8()).unwrap();
+	let int16 = quantize(&graph, &inputs, &Options::default()).unwrap();
+	let Layer::Conv2d(first) = &int8.model.layers[0] else { panic!("a convolution first") };
+	// Four filters, each with its own multiplier, and some weight at ±127 in each.
+	assert!(matches!(&first.multiplier, opg_qmodel::PerChannel::Channel(m) if m.len() == 4));
+	for filter in 0..4 {
+		assert_eq!(first.filter(filter).iter().map(|w| w.abs()).max(), Some(127));
+	}
+	assert_eq!((int8.model.bits, int16.model.bits), (8, 16));
+	assert_eq!((int16.model.input_bits, int16.model.input_bytes()), (8, 144));
+	assert_eq!(int16.model.output_bytes(), 20);
+	let (e8, e16) = (relative_error(&int8, &inputs), relative_error(&int16, &inputs));
+	println!("relative error: int8 {e8:.5}, int16 {e16:.5}");
+	assert!(e16 < e8 / 4.0, "int16 {e16} against int8 {e8}");
+	assert!(e16 < 0.005, "int16 {e16}");
+}
+
 fn fixed_point_of(ratio: f64) -> Result<(i32, u8), Error> {
-	quantize::fixed_point(ratio, 0)
+	quantize::fixed_point(ratio, 15, 0)
 }
 
 /// Sets attribute `name` of node `node` to the integers `ints` (and `i` to the first).

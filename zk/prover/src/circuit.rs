@@ -39,18 +39,20 @@ use ark_relations::gr1cs::{
 use opg_qmodel::{AvgPool, Layer, QModel};
 use opg_zk_verifier::{input_commitment_prefix, pack_bytes, BYTES_PER_ELEMENT};
 
-/// The fewest quotient bits: the clamp reads bits 7 to B − 2.
-const MIN_QUOTIENT_BITS: u32 = 9;
-
 /// A linear combination in the circuit's field.
 type Lc = LinearCombination<Fr>;
-/// One input value: its 8 bit variables and, when proving, the value.
+/// One input value: its bit variables (offset form) and, when proving, the value.
 type InputBits = (Vec<Variable>, Option<i64>);
 
-/// The quotient width `B` of each output of `layer`: the fewest bits (at least 9) whose
-/// offset form `q + 2^(B-1)` holds every `floor(m·acc / 2^s)` its weights, bias and `i8`
-/// inputs allow. Empty for an average pool, whose quotient is an `i8` by construction.
-pub fn quotient_bits(layer: &Layer) -> Vec<u32> {
+/// The quotient width `B` of each output of `layer`, whose inputs have `input_bits` bits
+/// and whose outputs `bits`: the fewest bits (at least `bits + 1`: the clamp reads bits
+/// `bits − 1` to `B − 2`) whose offset form `q + 2^(B-1)` holds every `floor(m·acc / 2^s)`
+/// its weights, bias and inputs allow. Empty for an average pool, whose quotient is a
+/// value by construction.
+pub fn quotient_bits(layer: &Layer, input_bits: u32, bits: u32) -> Vec<u32> {
+	let width = |bias, weights: &mut dyn Iterator<Item = i128>, multiplier, shift| {
+		width(bias, weights, multiplier, shift, input_bits, bits)
+	};
 	match layer {
 		Layer::Dense(dense) => dense
 			.weights
@@ -58,8 +60,8 @@ pub fn quotient_bits(layer: &Layer) -> Vec<u32> {
 			.zip(&dense.bias)
 			.enumerate()
 			.map(|(output, (row, bias))| {
-				let weights = row.iter().map(|w| i128::from(*w));
-				width(*bias, weights, dense.multiplier.get(output), dense.shift.get(output))
+				let mut weights = row.iter().map(|w| i128::from(*w));
+				width(*bias, &mut weights, dense.multiplier.get(output), dense.shift.get(output))
 			})
 			.collect(),
 		Layer::Conv2d(conv) => {
@@ -67,40 +69,69 @@ pub fn quotient_bits(layer: &Layer) -> Vec<u32> {
 			(0..conv.filters)
 				.zip(&conv.bias)
 				.flat_map(|(filter, bias)| {
-					let weights = conv.filter(filter).iter().map(|w| i128::from(*w));
+					let mut weights = conv.filter(filter).iter().map(|w| i128::from(*w));
 					let channel = filter as usize;
 					let (multiplier, shift) =
 						(conv.multiplier.get(channel), conv.shift.get(channel));
-					let bits = width(*bias, weights, multiplier, shift);
-					std::iter::repeat_n(bits, (height * width_out) as usize)
+					let quotient = width(*bias, &mut weights, multiplier, shift);
+					std::iter::repeat_n(quotient, (height * width_out) as usize)
 				})
 				.collect()
 		},
 		Layer::SumPool(pool) => {
 			let area = (pool.kernel * pool.kernel) as usize;
-			let bits = width(0, std::iter::repeat_n(1, area), pool.multiplier, pool.shift);
-			vec![bits; layer.output_len() as usize]
+			let mut ones = std::iter::repeat_n(1, area);
+			vec![width(0, &mut ones, pool.multiplier, pool.shift); layer.output_len() as usize]
 		},
 		Layer::AvgPool(_) => Vec::new(),
 	}
 }
 
-/// The quotient width of one accumulator `bias + Σ weights·x` over `i8` inputs (a
-/// padded position only removes a term, so the full window bounds a border output too).
-fn width(bias: i32, weights: impl Iterator<Item = i128>, multiplier: i32, shift: u8) -> u32 {
+/// The quotient width of one accumulator `bias + Σ weights·x` over inputs of
+/// `input_bits` bits, for outputs of `bits` bits (a padded position only removes a term,
+/// so the full window bounds a border output too).
+fn width(
+	bias: i64,
+	weights: &mut dyn Iterator<Item = i128>,
+	multiplier: i32,
+	shift: u8,
+	input_bits: u32,
+	bits: u32,
+) -> u32 {
+	let (min, max) = opg_qmodel::value_range(input_bits);
 	let (mut low, mut high) = (i128::from(bias), i128::from(bias));
 	for weight in weights {
-		let (a, b) = (weight * 127, weight * -128);
+		let (a, b) = (weight * i128::from(max), weight * i128::from(min));
 		low += a.min(b);
 		high += a.max(b);
 	}
 	let multiplier = i128::from(multiplier);
 	let (q_low, q_high) = ((low * multiplier) >> shift, (high * multiplier) >> shift);
-	let mut bits = MIN_QUOTIENT_BITS;
-	while q_low < -(1i128 << (bits - 1)) || q_high >= 1i128 << (bits - 1) {
-		bits += 1;
+	let mut quotient = bits + 1;
+	while q_low < -(1i128 << (quotient - 1)) || q_high >= 1i128 << (quotient - 1) {
+		quotient += 1;
 	}
-	bits
+	quotient
+}
+
+/// The `byte ^ 0x80` of each two's-complement little-endian byte of a value whose offset
+/// form `x + 2^(w−1)` has the bits `offset_bits` (w = 8 or 16): what
+/// [`opg_zk_verifier::pack_bytes`] packs. Adding `2^(w−1)` flips only the top byte's top
+/// bit, so the top byte is the offset form's own and a lower byte has bit 7 flipped.
+fn byte_lcs(offset_bits: &[Variable]) -> Vec<Lc> {
+	let bytes = offset_bits.len() / 8;
+	offset_bits
+		.chunks_exact(8)
+		.enumerate()
+		.map(|(index, byte)| {
+			if index + 1 == bytes {
+				weighted(byte, 0)
+			} else {
+				// Σ_{i<7} 2^i·b_i + 128·(1 − b_7)
+				weighted(&byte[..7], 128) - (Fr::from(128u8), byte[7])
+			}
+		})
+		.collect()
 }
 
 /// A signed integer as a field element.
@@ -144,6 +175,9 @@ pub enum Fault {
 	WrongOutput,
 	/// An input "bit" of value 2.
 	InputOutOfRange,
+	/// A 16-bit output's first bit flipped in its bytes (its decomposition no longer sums
+	/// to the value).
+	OutputBytesWrong,
 	/// An average pool's first quotient one too small with a remainder of `r + k²` (that
 	/// still fits the remainder's bits when `k²` is not a power of two).
 	AverageRemainderOverflow,
@@ -152,8 +186,8 @@ pub enum Fault {
 /// The private part of an assignment: the input, and the job binding it answers.
 #[derive(Clone, Debug)]
 pub struct Witness {
-	/// The input, one `i8` per value.
-	pub input: Vec<i8>,
+	/// The input values (of the model's width).
+	pub input: Vec<i32>,
 	/// The job binding (public input 1).
 	pub binding: Fr,
 	/// A wrong witness to inject.
@@ -169,7 +203,7 @@ pub struct ModelCircuit<'a> {
 	pub(crate) witness: Option<Witness>,
 }
 
-/// One `i8` value in the circuit: a variable (or linear combination) and its value.
+/// One value in the circuit: a variable (or linear combination) and its value.
 #[derive(Clone)]
 struct Value {
 	variable: Variable,
@@ -183,11 +217,11 @@ struct Accumulator {
 }
 
 impl Accumulator {
-	fn new(bias: i32) -> Self {
+	fn new(bias: i64) -> Self {
 		Self { lc: Lc::from((field(bias.into()), Variable::One)), value: Some(i128::from(bias)) }
 	}
 
-	fn add(&mut self, weight: i8, input: &Value) {
+	fn add(&mut self, weight: i16, input: &Value) {
 		if weight != 0 {
 			self.lc += (field(weight.into()), input.variable);
 		}
@@ -198,6 +232,8 @@ impl Accumulator {
 
 struct Synthesizer {
 	cs: ConstraintSystemRef<Fr>,
+	/// The model's value width: 8 or 16.
+	value_bits: u32,
 	#[cfg(test)]
 	fault: Option<Fault>,
 }
@@ -271,36 +307,38 @@ impl Synthesizer {
 		Ok(flag)
 	}
 
-	/// The model's input: 8 bits per value.
+	/// The model's input: the offset form `x + 2^(w−1)` of each value in `width` bits.
 	fn input(
 		&mut self,
-		input: Option<&[i8]>,
+		input: Option<&[i32]>,
 		len: usize,
+		width: u32,
 	) -> Result<Vec<InputBits>, SynthesisError> {
 		(0..len)
 			.map(|i| {
 				let value = input.map(|x| i64::from(x[i]));
-				let offset = value.map(|v| (v + 128) as u128);
+				let offset = value.map(|v| (v + (1 << (width - 1))) as u128);
 				let bits = if i == 0 && self.inject(Fault::InputOutOfRange) {
-					// Bit 0 of value 2: x + 128 + 1 with a non-boolean bit.
+					// Bit 0 of value 2: x + 2^(w−1) + 1 with a non-boolean bit.
 					let mut values: Vec<u128> =
-						(0..8).map(|b| (offset.unwrap() >> b) & 1).collect();
+						(0..width).map(|b| (offset.unwrap() >> b) & 1).collect();
 					values[0] += 2;
-					self.bits_with(Some(values), 8)?
+					self.bits_with(Some(values), width)?
 				} else {
-					self.bits(offset, 8)?
+					self.bits(offset, width)?
 				};
 				Ok((bits, value))
 			})
 			.collect()
 	}
 
-	/// One layer over `inputs`; `widths` are its [`quotient_bits`].
+	/// One layer over `inputs` (of `input_bits` bits); `widths` are its [`quotient_bits`].
 	fn layer(
 		&mut self,
 		layer: &Layer,
 		widths: &[u32],
 		inputs: &[Value],
+		input_bits: u32,
 	) -> Result<Vec<Value>, SynthesisError> {
 		let mut accumulators = Vec::with_capacity(layer.output_len() as usize);
 		match layer {
@@ -343,7 +381,10 @@ impl Synthesizer {
 					}
 					accumulators.push(acc);
 				});
-				return accumulators.into_iter().map(|acc| self.average(pool, acc)).collect();
+				return accumulators
+					.into_iter()
+					.map(|acc| self.average(pool, acc, input_bits))
+					.collect();
 			},
 		}
 		// The multiplier and shift of output `i`: its channel's.
@@ -407,23 +448,30 @@ impl Synthesizer {
 		self.clamp(relu, &quotient, q)
 	}
 
-	/// `floor(sum / k²)`: `sum = k²·q + r` with `q + 128` in 8 bits and `0 ≤ r < k²`.
-	fn average(&mut self, pool: &AvgPool, sum: Accumulator) -> Result<Value, SynthesisError> {
+	/// `floor(sum / k²)`: `sum = k²·q + r` with `q + 2^(w−1)` in `w` bits and
+	/// `0 ≤ r < k²`.
+	fn average(
+		&mut self,
+		pool: &AvgPool,
+		sum: Accumulator,
+		width: u32,
+	) -> Result<Value, SynthesisError> {
 		let area = i128::from(pool.kernel * pool.kernel);
 		let remainder_width = u128::BITS - (area as u128 - 1).leading_zeros();
+		let half = 1i128 << (width - 1);
 		let mut q = sum.value.map(|s| s.div_euclid(area));
 		let mut r = sum.value.map(|s| s.rem_euclid(area));
-		if r.zip(q).is_some_and(|(r, q)| q > -128 && r + area < 1 << remainder_width)
+		if r.zip(q).is_some_and(|(r, q)| q > -half && r + area < 1 << remainder_width)
 			&& self.inject(Fault::AverageRemainderOverflow)
 		{
 			q = q.map(|q| q - 1);
 			r = r.map(|r| r + area);
 		}
-		let quotient = self.bits(q.map(|q| (q + 128) as u128), 8)?;
+		let quotient = self.bits(q.map(|q| (q + half) as u128), width)?;
 		let remainder = self.bits(r.map(|r| r as u128), remainder_width)?;
 		// sum − k²·q − r = 0
 		let check =
-			sum.lc - (field(area), weighted(&quotient, -128)) - (Fr::ONE, weighted(&remainder, 0));
+			sum.lc - (field(area), weighted(&quotient, -half)) - (Fr::ONE, weighted(&remainder, 0));
 		self.enforce(check, Lc::from(Variable::One), Lc::new())?;
 		if !(area as u128).is_power_of_two() {
 			// k² − 1 − r ≥ 0: its own bits.
@@ -436,11 +484,12 @@ impl Synthesizer {
 				- (Fr::ONE, weighted(&slack, 0));
 			self.enforce(check, Lc::from(Variable::One), Lc::new())?;
 		}
-		let value = weighted(&quotient, -128);
+		let value = weighted(&quotient, -half);
 		Ok(Value { variable: self.cs.new_lc(|| value)?, value: q.map(|q| q as i64) })
 	}
 
-	/// `clamp(relu?(q), -128, 127)` from the offset bits of `q`.
+	/// `clamp(relu?(q), −2^(w−1), 2^(w−1) − 1)` from the offset bits of `q`, for the
+	/// model's value width `w` (8: −128..=127).
 	fn clamp(
 		&mut self,
 		relu: bool,
@@ -449,21 +498,26 @@ impl Synthesizer {
 	) -> Result<Value, SynthesisError> {
 		let width = bits.len();
 		let offset = 1i128 << (width - 1);
+		// The value width's top bit index, largest value and magnitude of the smallest.
+		let top = self.value_bits as usize - 1;
+		let max = (1i64 << top) - 1;
+		let half = 1i64 << top;
+		let (max_fr, half_fr) = (Fr::from(max as u64), Fr::from(half as u64));
 		let u = q.map(|q| q + offset);
 		let bit = |i: usize| u.map(|u| ((u >> i) & 1) as i64);
 		// q ≥ 0 iff the top offset bit is set.
 		let positive = bits[width - 1];
 		let positive_value = bit(width - 1);
-		// h = number of set bits among 7..B−2: for q ≥ 0, q ≥ 128 iff h > 0; for q < 0,
-		// q ≥ −128 iff all of them are set.
-		let middle = &bits[7..width - 1];
+		// h = number of set bits among w−1..B−2: for q ≥ 0, q ≥ 2^(w−1) iff h > 0; for
+		// q < 0, q ≥ −2^(w−1) iff all of them are set.
+		let middle = &bits[top..width - 1];
 		let mut h_lc = Lc::new();
 		for b in middle {
 			h_lc += (Fr::ONE, *b);
 		}
-		let h = u.map(|_| (7..width - 1).map(|i| bit(i).unwrap()).sum::<i64>());
-		let low7_lc = weighted(&bits[..7], 0);
-		let low7 = u.map(|u| (u & 127) as i64);
+		let h = u.map(|_| (top..width - 1).map(|i| bit(i).unwrap()).sum::<i64>());
+		let low_lc = weighted(&bits[..top], 0);
+		let low = u.map(|u| (u & i128::from(max)) as i64);
 
 		let clamp_skipped = h.is_some_and(|h| h > 0)
 			&& positive_value == Some(1)
@@ -475,25 +529,25 @@ impl Synthesizer {
 			positive_value.zip(h).map(|(p, h)| p * i64::from(h > 0))
 		};
 		let big = self.product(Lc::from(positive), Lc::from(high), high_value)?;
-		let to_max = |value: Option<i64>| high_value.zip(value).map(|(b, v)| b * (127 - v));
+		let to_max = |value: Option<i64>| high_value.zip(value).map(|(b, v)| b * (max - v));
 
 		let (lc, value) = if relu {
-			// y = pos·low7 + big·(127 − low7)
+			// y = pos·low + big·(max − low), low = the bits below w−1
 			let relu_skipped = positive_value == Some(0) && self.inject(Fault::ReluSkipped);
 			let passed =
-				if relu_skipped { low7 } else { positive_value.zip(low7).map(|(p, l)| p * l) };
-			let kept = self.product(Lc::from(positive), low7_lc.clone(), passed)?;
+				if relu_skipped { low } else { positive_value.zip(low).map(|(p, l)| p * l) };
+			let kept = self.product(Lc::from(positive), low_lc.clone(), passed)?;
 			let capped = self.product(
 				Lc::from(big),
-				Lc::from((Fr::from(127u8), Variable::One)) - (Fr::ONE, low7_lc),
-				to_max(low7),
+				Lc::from((max_fr, Variable::One)) - (Fr::ONE, low_lc),
+				to_max(low),
 			)?;
-			let value = passed.zip(to_max(low7)).map(|(a, b)| a + b);
+			let value = passed.zip(to_max(low)).map(|(a, b)| a + b);
 			(Lc::from(kept) + (Fr::ONE, capped), value)
 		} else {
-			// y_in = low7 − 128 + 128·pos: q itself when −128 ≤ q ≤ 127.
-			let inner_lc = low7_lc - (Fr::from(128u8), Variable::One) + (Fr::from(128u8), positive);
-			let inner = low7.zip(positive_value).map(|(l, p)| l - 128 + 128 * p);
+			// y_in = low − half + half·pos: q itself when −half ≤ q ≤ max.
+			let inner_lc = low_lc - (half_fr, Variable::One) + (half_fr, positive);
+			let inner = low.zip(positive_value).map(|(l, p)| l - half + half * p);
 			let all_set_lc =
 				Lc::from((field(middle.len() as i128), Variable::One)) - (Fr::ONE, h_lc);
 			let not_all_set = h.map(|h| middle.len() as i64 - h);
@@ -507,13 +561,13 @@ impl Synthesizer {
 			)?;
 			let capped = self.product(
 				Lc::from(big),
-				Lc::from((Fr::from(127u8), Variable::One)) - (Fr::ONE, inner_lc.clone()),
+				Lc::from((max_fr, Variable::One)) - (Fr::ONE, inner_lc.clone()),
 				to_max(inner),
 			)?;
-			let floored_value = small_value.zip(inner).map(|(s, v)| s * (-128 - v));
+			let floored_value = small_value.zip(inner).map(|(s, v)| s * (-half - v));
 			let floored = self.product(
 				Lc::from(small),
-				Lc::from((-Fr::from(128u8), Variable::One)) - (Fr::ONE, inner_lc.clone()),
+				Lc::from((-half_fr, Variable::One)) - (Fr::ONE, inner_lc.clone()),
 				floored_value,
 			)?;
 			let value = inner.zip(to_max(inner)).zip(floored_value).map(|((v, c), f)| v + c + f);
@@ -523,7 +577,7 @@ impl Synthesizer {
 	}
 }
 
-/// `Σ_j 256^j·(x_j + 128)` over one chunk of offset-form values.
+/// `Σ_j 256^j·byte_j` over one chunk of byte linear combinations (each `byte ^ 0x80`).
 fn packed(chunk: &[Lc]) -> Lc {
 	let mut lc = Lc::new();
 	let mut power = Fr::ONE;
@@ -536,8 +590,12 @@ fn packed(chunk: &[Lc]) -> Lc {
 
 impl ConstraintSynthesizer<Fr> for ModelCircuit<'_> {
 	fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+		// The width of every tensor: the input's, each layer's output's.
+		let tensor_bits: Vec<u32> = self.model.widths().into_iter().map(u32::from).collect();
+		let (input_width, output_width) = (tensor_bits[0], tensor_bits[tensor_bits.len() - 1]);
 		let mut synth = Synthesizer {
 			cs: cs.clone(),
+			value_bits: self.model.bits.into(),
 			#[cfg(test)]
 			fault: self.witness.as_ref().and_then(|w| w.fault),
 		};
@@ -550,19 +608,23 @@ impl ConstraintSynthesizer<Fr> for ModelCircuit<'_> {
 		// Public inputs 1 and 2: binding and input commitment.
 		let binding = self.witness.as_ref().map(|w| w.binding);
 		let _ = cs.new_input_variable(|| binding.ok_or(SynthesisError::AssignmentMissing))?;
-		let commitment = input.map(|x| {
-			opg_zk_verifier::input_commitment_with(self.poseidon, &opg_qmodel::to_bytes(x))
-		});
+		let input_bytes = input.map(|x| opg_qmodel::encode(x, input_width));
+		let commitment = input_bytes
+			.as_ref()
+			.map(|bytes| opg_zk_verifier::input_commitment_with(self.poseidon, bytes));
 		let commitment =
 			FpVar::new_input(cs.clone(), || commitment.ok_or(SynthesisError::AssignmentMissing))?;
 
-		let input_bits = synth.input(input, input_len)?;
-		let offset_lcs: Vec<Lc> = input_bits.iter().map(|(bits, _)| weighted(bits, 0)).collect();
-		let offset_bytes = input.map(opg_qmodel::to_bytes);
-		let mut elements: Vec<FpVar<Fr>> =
-			input_commitment_prefix(input_len).iter().map(|c| FpVar::Constant(*c)).collect();
-		for (index, chunk) in offset_lcs.chunks(BYTES_PER_ELEMENT).enumerate() {
-			let value = offset_bytes
+		// The commitment hashes the input's bytes, each a linear combination of its bits.
+		let input_bits = synth.input(input, input_len, input_width)?;
+		let input_byte_lcs: Vec<Lc> =
+			input_bits.iter().flat_map(|(bits, _)| byte_lcs(bits)).collect();
+		let mut elements: Vec<FpVar<Fr>> = input_commitment_prefix(input_byte_lcs.len())
+			.iter()
+			.map(|c| FpVar::Constant(*c))
+			.collect();
+		for (index, chunk) in input_byte_lcs.chunks(BYTES_PER_ELEMENT).enumerate() {
+			let value = input_bytes
 				.as_ref()
 				.map(|bytes| pack_bytes(&bytes[index * BYTES_PER_ELEMENT..][..chunk.len()])[0]);
 			let lc = packed(chunk);
@@ -572,25 +634,49 @@ impl ConstraintSynthesizer<Fr> for ModelCircuit<'_> {
 		sponge.absorb(&elements)?;
 		sponge.squeeze_field_elements(1)?[0].enforce_equal(&commitment)?;
 
-		let mut activations: Vec<Value> = offset_lcs
-			.into_iter()
-			.zip(&input_bits)
-			.map(|(lc, (_, value))| {
-				let lc = lc - (Fr::from(128u8), Variable::One);
+		let input_half = 1i128 << (input_width - 1);
+		let mut activations: Vec<Value> = input_bits
+			.iter()
+			.map(|(bits, value)| {
+				let lc = weighted(bits, -input_half);
 				Ok(Value { variable: cs.new_lc(|| lc)?, value: *value })
 			})
 			.collect::<Result<_, SynthesisError>>()?;
-		for (layer, widths) in self.model.layers.iter().zip(self.quotient_bits) {
-			activations = synth.layer(layer, widths, &activations)?;
+		for ((layer, widths), bits) in
+			self.model.layers.iter().zip(self.quotient_bits).zip(&tensor_bits)
+		{
+			activations = synth.layer(layer, widths, &activations, *bits)?;
 		}
+		let (value_bits, half) = (output_width, 1i128 << (output_width - 1));
 
-		// Public inputs 3..: the packed output, equal to the last layer's values.
-		let output: Vec<Lc> = activations
+		// Public inputs 3..: the packed output bytes, equal to the last layer's values. An
+		// 8-bit value's byte is its offset form; a 16-bit value's two bytes need its bits.
+		let mut output = Vec::with_capacity(activations.len() * (value_bits / 8) as usize);
+		for activation in &activations {
+			let offset_lc = Lc::from(activation.variable) + (field(half), Variable::One);
+			if value_bits == 8 {
+				output.push(offset_lc);
+				continue;
+			}
+			let offset = activation.value.map(|v| (i128::from(v) + half) as u128);
+			let mut values: Option<Vec<u128>> =
+				offset.map(|u| (0..value_bits).map(|i| (u >> i) & 1).collect());
+			if let Some(first) = values.as_mut().filter(|_| synth.inject(Fault::OutputBytesWrong)) {
+				first[0] ^= 1;
+			}
+			let bits = synth.bits_with(values, value_bits)?;
+			synth.enforce(
+				weighted(&bits, 0) - (Fr::ONE, offset_lc),
+				Lc::from(Variable::One),
+				Lc::new(),
+			)?;
+			output.extend(byte_lcs(&bits));
+		}
+		let output_values: Option<Vec<u8>> = activations
 			.iter()
-			.map(|a| Lc::from(a.variable) + (Fr::from(128u8), Variable::One))
-			.collect();
-		let output_values: Option<Vec<u8>> =
-			activations.iter().map(|a| a.value.map(|v| v as i8 as u8)).collect();
+			.map(|a| a.value.map(|v| v as i32))
+			.collect::<Option<Vec<i32>>>()
+			.map(|values| opg_qmodel::encode(&values, value_bits));
 		for (index, chunk) in output.chunks(BYTES_PER_ELEMENT).enumerate() {
 			let mut value = output_values
 				.as_ref()

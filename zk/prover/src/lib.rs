@@ -46,8 +46,8 @@ pub enum Error {
 	OutputTooLong(u32),
 	/// The input has the wrong length.
 	InputLength {
-		/// The model's input length.
-		expected: u32,
+		/// The model's input length in bytes.
+		expected: usize,
 		/// The given input's length.
 		found: usize,
 	},
@@ -72,7 +72,7 @@ impl std::fmt::Display for Error {
 				"an output of {len} values needs more than {MAX_PUBLIC_INPUTS} public inputs"
 			),
 			Self::InputLength { expected, found } => {
-				write!(f, "the model takes {expected} input values, got {found}")
+				write!(f, "the model takes {expected} input bytes, got {found}")
 			},
 			Self::KeyMismatch => write!(f, "the proving key was made for another model"),
 			Self::Synthesis(error) => write!(f, "constraint synthesis failed: {error}"),
@@ -119,10 +119,18 @@ impl CompiledModel {
 	/// Validates `model` and lays out its circuit.
 	pub fn new(model: QModel) -> Result<Self, Error> {
 		model.validate().map_err(Error::Model)?;
-		if public_input_count(model.output_len() as usize) > MAX_PUBLIC_INPUTS {
+		if public_input_count(model.output_bytes()) > MAX_PUBLIC_INPUTS {
 			return Err(Error::OutputTooLong(model.output_len()));
 		}
-		let quotient_bits = model.layers.iter().map(quotient_bits).collect();
+		let widths = model.widths();
+		let quotient_bits = model
+			.layers
+			.iter()
+			.zip(&widths)
+			.map(|(layer, input_bits)| {
+				quotient_bits(layer, (*input_bits).into(), model.bits.into())
+			})
+			.collect();
 		Ok(Self { model, quotient_bits, poseidon: opg_zk_verifier::poseidon_config() })
 	}
 
@@ -175,8 +183,8 @@ impl CompiledModel {
 	}
 
 	fn check_input(&self, input: &[u8]) -> Result<(), Error> {
-		let expected = self.model.input_len();
-		if input.len() != expected as usize {
+		let expected = self.model.input_bytes();
+		if input.len() != expected {
 			return Err(Error::InputLength { expected, found: input.len() });
 		}
 		Ok(())
@@ -256,7 +264,7 @@ impl Prover {
 	/// Synthesizes the model's constraint matrices and checks the key against them.
 	pub fn new(model: CompiledModel, key: ProvingKey<Bn254>) -> Result<Self, Error> {
 		let (matrices, size) = model.matrices()?;
-		let expected_inputs = public_input_count(model.model.output_len() as usize);
+		let expected_inputs = public_input_count(model.model.output_bytes());
 		if size.public_inputs != expected_inputs
 			|| key.vk.gamma_abc_g1.len() != expected_inputs + 1
 			|| key.a_query.len() != size.public_inputs + 1 + size.witnesses
@@ -308,9 +316,12 @@ impl Prover {
 		rng: &mut R,
 	) -> Result<Proven, Error> {
 		self.model.check_input(input)?;
-		let values = opg_qmodel::from_bytes(input);
-		let output =
-			opg_qmodel::to_bytes(&self.model.model.evaluate(&values).map_err(Error::Model)?);
+		let model = &self.model.model;
+		let values = opg_qmodel::decode(input, model.input_bits.into());
+		let output = opg_qmodel::encode(
+			&model.evaluate(&values).map_err(Error::Model)?,
+			model.output_bits().into(),
+		);
 		let witness = Witness {
 			input: values,
 			binding,

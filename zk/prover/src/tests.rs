@@ -3,7 +3,9 @@ use crate::circuit::Fault;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{One, Zero};
 use ark_std::rand::{rngs::StdRng, SeedableRng};
-use opg_qmodel::{generate, generate_cnn, AvgPool, Conv2d, Dense, Layer, PerChannel, FORMAT};
+use opg_qmodel::{
+	encode, generate, generate_cnn, AvgPool, Conv2d, Dense, Layer, PerChannel, FORMAT,
+};
 use opg_zk_verifier::{
 	decode_key, decode_proof, encode_key, job_binding, verify, verify_encoded, Error as VerifyError,
 };
@@ -12,7 +14,7 @@ use proptest::prelude::*;
 /// Three inputs, a ReLU layer and a plain layer whose outputs hit every case: positive,
 /// negative, zeroed by ReLU, clamped to 127 and to −128, floor of a negative half.
 fn edge_model() -> QModel {
-	let dense = |inputs, weights: Vec<i8>, bias: Vec<i32>, multiplier, shift, relu| {
+	let dense = |inputs, weights: Vec<i16>, bias: Vec<i64>, multiplier, shift, relu| {
 		Layer::Dense(Dense {
 			inputs,
 			outputs: bias.len() as u32,
@@ -25,6 +27,8 @@ fn edge_model() -> QModel {
 	};
 	QModel {
 		format: FORMAT.into(),
+		bits: 8,
+		input_bits: 8,
 		layers: vec![
 			dense(3, vec![1, 0, 0, 3, 0, 0, -1, 0, 0, 0, 1, 1], vec![0, 0, 0, 0], 1, 0, true),
 			dense(
@@ -39,7 +43,47 @@ fn edge_model() -> QModel {
 	}
 }
 
-const EDGE_INPUT: [i8; 3] = [100, -50, 7];
+const EDGE_INPUT: [i32; 3] = [100, -50, 7];
+
+/// The edge model with 16-bit values, on [`EDGE_INPUT_16`]: the same cases at ±2^15.
+fn edge_model_16() -> QModel {
+	QModel { bits: 16, input_bits: 16, ..edge_model() }
+}
+
+/// [`EDGE_INPUT`] × 256.
+const EDGE_INPUT_16: [i32; 3] = [25_600, -12_800, 1_792];
+/// The edge model's 16-bit output on [`EDGE_INPUT_16`]: both clamps, a floor of a
+/// negative half (−21/2 → −11), and 3·(25600 − 32767)/2 rounded down.
+const EDGE_OUTPUT_16: [i32; 4] = [32_767, -32_768, -11, -10_751];
+
+/// Every dense and conv2d layer of `model` with 16-bit values and weights 131 times the
+/// originals (beyond `i8`).
+fn sixteen_bit(mut model: QModel) -> QModel {
+	model.format = FORMAT.into();
+	model.bits = 16;
+	model.input_bits = 16;
+	for layer in &mut model.layers {
+		if let Layer::Dense(Dense { weights, .. }) | Layer::Conv2d(Conv2d { weights, .. }) = layer {
+			weights.iter_mut().for_each(|w| *w *= 131);
+		}
+	}
+	model.validate().expect("still a valid model");
+	model
+}
+
+/// [`sixteen_bit`] with an 8-bit input.
+fn mixed(model: QModel) -> QModel {
+	QModel { input_bits: 8, ..sixteen_bit(model) }
+}
+
+/// The model unchanged (0), with 16-bit values after an 8-bit input (1), or all 16-bit (2).
+fn widen(model: QModel, width: u8) -> QModel {
+	match width {
+		1 => mixed(model),
+		2 => sixteen_bit(model),
+		_ => model,
+	}
+}
 
 /// The wrong witnesses of the input and the requantize gadget (dense, conv2d, sum pool).
 const REQUANTIZATION_FAULTS: [Fault; 6] = [
@@ -51,7 +95,7 @@ const REQUANTIZATION_FAULTS: [Fault; 6] = [
 	Fault::InputOutOfRange,
 ];
 
-fn witness(input: &[i8], fault: Option<Fault>) -> Witness {
+fn witness(input: &[i32], fault: Option<Fault>) -> Witness {
 	Witness { input: input.to_vec(), binding: Fr::from(42u8), fault }
 }
 
@@ -68,7 +112,10 @@ fn synthesize(model: &CompiledModel, witness: Witness) -> (Vec<Fr>, bool) {
 fn the_edge_model_covers_every_case_of_the_semantics() {
 	let model = edge_model();
 	assert_eq!(model.evaluate(&EDGE_INPUT).unwrap(), vec![127, -128, -11, -41]);
-	assert_eq!(model.layers[0].apply(&EDGE_INPUT), vec![100, 127, 0, 0]);
+	assert_eq!(model.layers[0].apply(&EDGE_INPUT, 8), vec![100, 127, 0, 0]);
+	let wide = edge_model_16();
+	assert_eq!(wide.evaluate(&EDGE_INPUT_16).unwrap(), EDGE_OUTPUT_16);
+	assert_eq!(wide.layers[0].apply(&EDGE_INPUT_16, 16), vec![25_600, 32_767, 0, 0]);
 }
 
 #[test]
@@ -76,13 +123,24 @@ fn an_honest_witness_satisfies_the_circuit_and_states_the_output() {
 	let model = CompiledModel::new(edge_model()).unwrap();
 	let (instance, satisfied) = synthesize(&model, witness(&EDGE_INPUT, None));
 	assert!(satisfied);
-	let input = opg_qmodel::to_bytes(&EDGE_INPUT);
+	let input = encode(&EDGE_INPUT, 8);
 	let statement = Statement {
 		binding: Fr::from(42u8),
 		input_commitment: opg_zk_verifier::input_commitment(&input),
-		output: opg_qmodel::to_bytes(&[127, -128, -11, -41]),
+		output: encode(&[127, -128, -11, -41], 8),
 	};
 	assert_eq!(instance[0], Fr::one());
+	assert_eq!(instance[1..].to_vec(), statement.public_inputs());
+
+	// 16 bits: the commitment and the output are over two bytes per value.
+	let model = CompiledModel::new(edge_model_16()).unwrap();
+	let (instance, satisfied) = synthesize(&model, witness(&EDGE_INPUT_16, None));
+	assert!(satisfied);
+	let statement = Statement {
+		binding: Fr::from(42u8),
+		input_commitment: opg_zk_verifier::input_commitment(&encode(&EDGE_INPUT_16, 16)),
+		output: encode(&EDGE_OUTPUT_16, 16),
+	};
 	assert_eq!(instance[1..].to_vec(), statement.public_inputs());
 }
 
@@ -93,13 +151,22 @@ fn every_wrong_witness_is_unsatisfiable() {
 		let (_, satisfied) = synthesize(&model, witness(&EDGE_INPUT, Some(fault)));
 		assert!(!satisfied, "{fault:?} was accepted");
 	}
+	let model = CompiledModel::new(edge_model_16()).unwrap();
+	for fault in REQUANTIZATION_FAULTS.into_iter().chain([Fault::OutputBytesWrong]) {
+		let (_, satisfied) = synthesize(&model, witness(&EDGE_INPUT_16, Some(fault)));
+		assert!(!satisfied, "16 bits: {fault:?} was accepted");
+	}
 }
 
 #[test]
 fn quotient_widths_hold_exactly_the_reachable_range() {
 	let model = edge_model();
 	// Layer 0 row 1: 3·x over −128..=127 → −384..=381: 10 bits; the rest fit in 9.
-	assert_eq!(quotient_bits(&model.layers[0]), vec![9, 10, 9, 9]);
+	assert_eq!(quotient_bits(&model.layers[0], 8, 8), vec![9, 10, 9, 9]);
+	// 16-bit inputs: 3·x over −2^15..2^15 − 1 needs 18 bits; the rest the minimum, 17.
+	assert_eq!(quotient_bits(&model.layers[0], 16, 16), vec![17, 18, 17, 17]);
+	// 8-bit inputs, 16-bit outputs: the minimum, 17, everywhere.
+	assert_eq!(quotient_bits(&model.layers[0], 8, 16), vec![17; 4]);
 	let wide = Layer::Dense(Dense {
 		inputs: 2,
 		outputs: 1,
@@ -110,7 +177,7 @@ fn quotient_widths_hold_exactly_the_reachable_range() {
 		relu: false,
 	});
 	// −2·127·128·2^20 = −34,091,302,912 ≥ −2^35 and 2·127·127·2^20 < 2^35: 36 bits.
-	assert_eq!(quotient_bits(&wide), vec![36]);
+	assert_eq!(quotient_bits(&wide, 8, 8), vec![36]);
 }
 
 proptest! {
@@ -124,11 +191,13 @@ proptest! {
 		widths in prop::collection::vec(1u32..12, 2..5),
 		input_seed in any::<u64>(),
 		channels: bool,
+		width in 0u8..3,
 	) {
 		let qmodel = generate(&widths, seed);
 		let qmodel = if channels { per_channel(qmodel) } else { qmodel };
-		let input: Vec<i8> = (0..widths[0]).map(|i| (input_seed.rotate_left(i * 7) as u8) as i8).collect();
-		let expected = opg_qmodel::to_bytes(&qmodel.evaluate(&input).unwrap());
+		let qmodel = widen(qmodel, width);
+		let input = values(widths[0] as usize, input_seed, qmodel.input_bits);
+		let expected = encode(&qmodel.evaluate(&input).unwrap(), qmodel.bits.into());
 		let model = CompiledModel::new(qmodel).unwrap();
 		let (instance, satisfied) = synthesize(&model, witness(&input, None));
 		prop_assert!(satisfied);
@@ -144,11 +213,13 @@ proptest! {
 		seed in any::<u64>(),
 		input_seed in any::<u64>(),
 		channels: bool,
+		width in 0u8..3,
 	) {
 		let qmodel = generate_cnn(side, filters, classes, seed);
 		let qmodel = if channels { per_channel(qmodel) } else { qmodel };
-		let input: Vec<i8> = (0..side * side).map(|i| (input_seed.rotate_left(i % 64) as u8) as i8).collect();
-		let expected = opg_qmodel::to_bytes(&qmodel.evaluate(&input).unwrap());
+		let qmodel = widen(qmodel, width);
+		let input = values((side * side) as usize, input_seed, qmodel.input_bits);
+		let expected = encode(&qmodel.evaluate(&input).unwrap(), qmodel.bits.into());
 		let model = CompiledModel::new(qmodel).unwrap();
 		let (instance, satisfied) = synthesize(&model, witness(&input, None));
 		prop_assert!(satisfied);
@@ -206,18 +277,37 @@ fn odd_pool_model() -> QModel {
 		relu: false,
 	};
 	let pool = AvgPool { channels: 1, height: 3, width: 3, kernel: 3, stride: 1 };
-	QModel { format: FORMAT.into(), layers: vec![Layer::Conv2d(conv), Layer::AvgPool(pool)] }
+	QModel {
+		format: FORMAT.into(),
+		bits: 8,
+		input_bits: 8,
+		layers: vec![Layer::Conv2d(conv), Layer::AvgPool(pool)],
+	}
 }
 
-fn cnn_input(len: usize) -> Vec<i8> {
-	(0..len).map(|i| ((i * 37 + 11) % 256) as u8 as i8).collect()
+fn cnn_input(len: usize) -> Vec<i32> {
+	(0..len).map(|i| i32::from(((i * 37 + 11) % 256) as u8 as i8)).collect()
+}
+
+/// `len` pseudo-random values of `bits` bits.
+fn values(len: usize, seed: u64, bits: u8) -> Vec<i32> {
+	(0..len as u32)
+		.map(|i| {
+			let raw = seed.rotate_left(i * 7 % 64) ^ u64::from(i).wrapping_mul(0x9e37_79b9);
+			if bits == 16 {
+				i32::from(raw as u16 as i16)
+			} else {
+				i32::from(raw as u8 as i8)
+			}
+		})
+		.collect()
 }
 
 #[test]
 fn convolutions_and_pools_satisfy_the_circuit_and_state_the_output() {
 	for qmodel in [cnn_model(), per_channel(cnn_model()), odd_pool_model()] {
 		let input = cnn_input(qmodel.input_len() as usize);
-		let expected = opg_qmodel::to_bytes(&qmodel.evaluate(&input).unwrap());
+		let expected = encode(&qmodel.evaluate(&input).unwrap(), qmodel.bits.into());
 		let model = CompiledModel::new(qmodel).unwrap();
 		let (instance, satisfied) = synthesize(&model, witness(&input, None));
 		assert!(satisfied);
@@ -225,13 +315,13 @@ fn convolutions_and_pools_satisfy_the_circuit_and_state_the_output() {
 	}
 	// The first convolution of the test network hits both the clamp and the ReLU.
 	let cnn = cnn_model();
-	let first = cnn.layers[0].apply(&cnn_input(64));
+	let first = cnn.layers[0].apply(&cnn_input(64), 8);
 	assert!(first.contains(&127) && first.contains(&0), "{first:?}");
 }
 
 #[test]
 fn every_wrong_witness_of_a_convolutional_network_is_unsatisfiable() {
-	for qmodel in [cnn_model(), per_channel(cnn_model())] {
+	for qmodel in [cnn_model(), per_channel(cnn_model()), mixed(cnn_model())] {
 		let model = CompiledModel::new(qmodel).unwrap();
 		let input = cnn_input(64);
 		for fault in REQUANTIZATION_FAULTS {
@@ -248,19 +338,26 @@ fn every_wrong_witness_of_a_convolutional_network_is_unsatisfiable() {
 
 #[test]
 fn a_convolutional_network_is_proven_and_verified() {
-	let mut rng = StdRng::seed_from_u64(4);
-	let model = CompiledModel::new(cnn_model()).unwrap();
-	let key = setup(&model, &mut rng).unwrap();
-	let verifying = encode_key(&key.vk);
-	let prover = Prover::new(model, key).unwrap();
-	let input = opg_qmodel::to_bytes(&cnn_input(64));
-	let binding = job_binding(&[3; 32], 1, &[4; 32]);
-	let proven = prover.prove(&input, binding, &mut rng).unwrap();
-	assert_eq!(proven.output, cnn_model().evaluate_bytes(&input).unwrap());
-	assert_eq!(verify_encoded(&verifying, &proven.proof, &proven.statement), Ok(()));
-	let mut wrong = proven.statement.clone();
-	wrong.output[0] ^= 1;
-	assert_eq!(verify_encoded(&verifying, &proven.proof, &wrong), Err(VerifyError::Rejected));
+	// 8 bits, and 16 bits per channel with weights beyond i8.
+	for qmodel in [cnn_model(), sixteen_bit(per_channel(cnn_model())), mixed(cnn_model())] {
+		let mut rng = StdRng::seed_from_u64(4);
+		let model = CompiledModel::new(qmodel.clone()).unwrap();
+		let key = setup(&model, &mut rng).unwrap();
+		let verifying = encode_key(&key.vk);
+		let prover = Prover::new(model, key).unwrap();
+		let input = encode(&values(64, 5, qmodel.input_bits), qmodel.input_bits.into());
+		let binding = job_binding(&[3; 32], 1, &[4; 32]);
+		let proven = prover.prove(&input, binding, &mut rng).unwrap();
+		assert_eq!(proven.output, qmodel.evaluate_bytes(&input).unwrap());
+		assert_eq!(proven.output.len(), 3 * usize::from(qmodel.bits / 8));
+		assert_eq!(verify_encoded(&verifying, &proven.proof, &proven.statement), Ok(()));
+		let mut wrong = proven.statement.clone();
+		wrong.output[0] ^= 1;
+		assert_eq!(verify_encoded(&verifying, &proven.proof, &wrong), Err(VerifyError::Rejected));
+		// The input is committed as its bytes: another width's bytes are another input.
+		let short = prover.prove(&input[1..], binding, &mut rng);
+		assert!(matches!(short, Err(Error::InputLength { .. })));
+	}
 }
 
 /// `opg-onnx`'s fixture (a network exported by PyTorch), imported and quantized: its
@@ -275,13 +372,16 @@ fn an_imported_onnx_network_satisfies_its_circuit() {
 	let samples =
 		opg_onnx::samples(&std::fs::read(dir.join("inputs.f32")).unwrap(), graph.input_len())
 			.unwrap();
-	let quantized = opg_onnx::quantize(&graph, &samples, None).unwrap();
-	let input = quantized.quantize_input(&samples[0]);
-	let expected = opg_qmodel::to_bytes(&quantized.model.evaluate(&input).unwrap());
-	let model = CompiledModel::new(quantized.model).unwrap();
-	let (instance, satisfied) = synthesize(&model, witness(&input, None));
-	assert!(satisfied);
-	assert_eq!(instance[3..].to_vec(), opg_zk_verifier::pack_bytes(&expected));
+	for options in [opg_onnx::Options::int8(), opg_onnx::Options::default()] {
+		let quantized = opg_onnx::quantize(&graph, &samples, &options).unwrap();
+		let input = quantized.quantize_input(&samples[0]);
+		let output = quantized.model.evaluate(&input).unwrap();
+		let expected = encode(&output, options.bits.into());
+		let model = CompiledModel::new(quantized.model).unwrap();
+		let (instance, satisfied) = synthesize(&model, witness(&input, None));
+		assert!(satisfied);
+		assert_eq!(instance[3..].to_vec(), opg_zk_verifier::pack_bytes(&expected));
+	}
 }
 
 #[test]
@@ -294,9 +394,9 @@ fn a_proof_verifies_for_its_job_only() {
 	let genesis = [7u8; 32];
 	let (node, other_node) = ([1u8; 32], [2u8; 32]);
 	let binding = job_binding(&genesis, 5, &node);
-	let input = opg_qmodel::to_bytes(&EDGE_INPUT);
+	let input = encode(&EDGE_INPUT, 8);
 	let proven = prover.prove(&input, binding, &mut rng).unwrap();
-	assert_eq!(proven.output, opg_qmodel::to_bytes(&[127, -128, -11, -41]));
+	assert_eq!(proven.output, encode(&[127, -128, -11, -41], 8));
 	assert_eq!(verify_encoded(&verifying, &proven.proof, &proven.statement), Ok(()));
 
 	let with = |change: &dyn Fn(&mut Statement)| {
