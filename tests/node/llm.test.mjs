@@ -111,3 +111,27 @@ test('a request that names no seed is sampled with the chain\'s seed for it', as
   assert.equal(answer.opg.seed, seed.toString());
   assert.equal(answer.choices[0].message.content, onChain);
 });
+
+test('an executor serves a language model named by its model hub id, and refuses an unknown one', async () => {
+  const store = path.join(dir, 'store');
+  const byId = await startExecutor(['--store', store, '--llm', String(modelId), '--chain-rpc', node.url,
+    '--device', 'cpu'], { attempts: 1200 });
+  try {
+    const models = await (await fetch(`${byId.url}/v1/models`)).json();
+    assert.deepEqual(models.data.map((m) => [m.id, m.opg.model_hash]), [[NAME, modelHash]],
+      'the chain record names the manifest');
+  } finally {
+    byId.stop();
+  }
+  const unknown = modelId + 1000;
+  assert.throws(
+    () => execFileSync(EXECUTOR_BIN, ['serve', '--listen', '127.0.0.1:0', '--store', store, '--llm', String(unknown),
+      '--chain-rpc', node.url], { encoding: 'utf8', stdio: 'pipe' }),
+    (error) => error.stderr.includes(`model ${unknown} is not published on this chain`),
+  );
+  assert.throws(
+    () => execFileSync(EXECUTOR_BIN, ['serve', '--listen', '127.0.0.1:0', '--store', store, '--llm', String(modelId)],
+      { encoding: 'utf8', stdio: 'pipe' }),
+    (error) => error.stderr.includes(`--llm ${modelId} names a model hub id: give --chain-rpc`),
+  );
+});

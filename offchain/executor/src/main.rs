@@ -130,10 +130,11 @@ enum Command {
 		/// Needs --chain-rpc, --public-listen and the node key (--node-key or --evidence).
 		#[arg(long = "direct-model", value_name = "ID", requires_all = ["chain_rpc", "public_listen"])]
 		direct_models: Vec<u32>,
-		/// A language model to serve by its manifest's hash, as `put-llm` prints it
-		/// (repeatable): OpenAI's `/v1/chat/completions`, `/v1/completions` and
-		/// `/v1/models` on both listeners (see docs/llm.md).
-		#[arg(long = "llm", value_name = "HASH")]
+		/// A language model to serve (repeatable): its model hub id (with --chain-rpc: the
+		/// chain's record names its manifest) or its manifest's 0x-hash, as `put-llm`
+		/// prints it. OpenAI's `/v1/chat/completions`, `/v1/completions` and `/v1/models`
+		/// on both listeners (see docs/llm.md).
+		#[arg(long = "llm", value_name = "ID|HASH")]
 		llms: Vec<String>,
 		/// The element type language models run in: f32, bf16 or f16.
 		#[arg(long, default_value = "f32")]
@@ -379,7 +380,18 @@ fn main() -> Result<()> {
 					tch::set_num_threads(threads);
 				}
 				for text in llms {
-					let hash = parse_hash(&text)?;
+					let hash = match text.parse::<u32>() {
+						Ok(model) => {
+							let rpc = chain_rpc.as_deref().with_context(|| {
+								format!("--llm {model} names a model hub id: give --chain-rpc")
+							})?;
+							runtime
+								.block_on(chain::model_serving(rpc, model))
+								.map_err(anyhow::Error::msg)?
+								.artifact_hash
+						},
+						Err(_) => parse_hash(&text)?,
+					};
 					executor
 						.serve_llm(hash, kind, device, llm_max_batch as usize, queue as usize)
 						.map_err(anyhow::Error::msg)
