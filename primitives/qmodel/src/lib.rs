@@ -916,11 +916,6 @@ impl AvgPool {
 	}
 }
 
-/// Bytes as two's-complement `i8` values.
-pub fn from_bytes(bytes: &[u8]) -> Vec<i8> {
-	bytes.iter().map(|b| *b as i8).collect()
-}
-
 /// Bytes as values of `bits` bits (8: one two's-complement byte each; 16: two, little-end
 /// first); a trailing partial value is dropped.
 pub fn decode(bytes: &[u8], bits: u32) -> Vec<i32> {
@@ -939,11 +934,6 @@ pub fn encode(values: &[i32], bits: u32) -> Vec<u8> {
 		16 => values.iter().flat_map(|v| (*v as i16).to_le_bytes()).collect(),
 		_ => values.iter().map(|v| *v as i8 as u8).collect(),
 	}
-}
-
-/// `i8` values as two's-complement bytes.
-pub fn to_bytes(values: &[i8]) -> Vec<u8> {
-	values.iter().map(|v| *v as u8).collect()
 }
 
 /// A deterministic dense model with pseudo-random parameters of the given layer widths
