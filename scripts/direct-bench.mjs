@@ -3,7 +3,7 @@
 // from throughput. Then a call's latency from sending to a verified answer, and the
 // on-chain path's for the same model.
 //
-//   node scripts/direct-bench.mjs [--calls 1000] [--concurrency 8] [--torch yes]
+//   node scripts/direct-bench.mjs [--calls 1000] [--concurrency 8] [--torch yes] [--wrk yes]
 //
 // Starts its own `opg-node --dev --tmp` and `opg-executor serve` (the built binaries in
 // $CARGO_TARGET_DIR/release), publishes the 784-56-10 quantized MLP (and with --torch the
@@ -13,9 +13,17 @@
 // clock starts: a client's signing is not the server's cost). Calls alternate, unpaid then
 // paid, so both see the same machine. Markdown on stdout; the figures in docs/benchmarks.md
 // come from this script.
-import { execFileSync } from 'node:child_process';
+//
+// This client is Node's fetch: a dApp's, but on this machine's 2 cores its one JS thread is
+// what saturates first. With `--wrk yes` (Debian's `wrk`, installed by `scripts/benchmark
+// direct`) the same throughputs are measured again with wrk, a load generator in C that
+// spends less per call than the executor does: those figures are the server's. One wrk
+// thread and connection per channel keeps each channel's vouchers in order; the vouchers
+// (`--wrk-calls` per channel and round) are signed before wrk starts, and a round that runs
+// out of them fails rather than count refusals.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { stringToU8a, u8aToHex } from '@polkadot/util';
@@ -27,7 +35,7 @@ import {
 import { inferPath, openChannel, verifyAnswer, voucherHeader } from '../tests/node/lib/direct.mjs';
 import { EXECUTOR_BIN, HEADERS, startExecutor } from '../tests/node/lib/executor.mjs';
 
-const options = { calls: 1000, concurrency: 8, torch: 'no' };
+const options = { calls: 1000, concurrency: 8, torch: 'no', wrk: 'no', 'wrk-calls': 8000, 'wrk-seconds': 3 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i].replace(/^--/, '');
   if (!(name in options)) throw new Error(`unknown option ${process.argv[i]}`);
@@ -89,7 +97,9 @@ say(`node ${node.url}, executor ${executor.url}, public ${publicUrl}`);
 
 // One channel per concurrent client, funded from Alice.
 const clients = Array.from({ length: options.concurrency }, (_, i) => keyring.addFromUri(`//Bench${i}`));
-const perClient = BigInt(options.calls * models.length * 4 + 100);
+const wrkRounds = 3;
+const perClient = BigInt(options.calls * models.length * 4 + 100 +
+  (options.wrk === 'yes' ? wrkRounds * options['wrk-calls'] * models.length : 0));
 await send(api, api.tx.utility.batchAll(clients.map((c) => api.tx.balances.transferKeepAlive(c.address,
   (perClient + 10n) * OPG))), alice);
 const channels = [];
@@ -110,6 +120,62 @@ async function timed(url, request) {
   const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
   if (response.status !== 200) throw new Error(`${url}: ${response.status} ${Buffer.from(bytes).toString()}`);
   return { elapsed, response, bytes };
+}
+
+// wrk: one thread and one connection per channel (its calls in order); each thread reads
+// its channel's pre-signed vouchers, one a call, and the same body.
+const WRK_SCRIPT = `
+local threads = 0
+function setup(thread)
+  thread:set("channel", threads)
+  threads = threads + 1
+end
+function init(args)
+  local dir, paid = args[1], args[2] == "paid"
+  local file = io.open(dir .. "/body.bin", "rb")
+  body = file:read("*a")
+  file:close()
+  vouchers = {}
+  if paid then
+    for line in io.lines(dir .. "/vouchers-" .. channel .. ".txt") do vouchers[#vouchers + 1] = line end
+  end
+  sent = 0
+end
+function request()
+  sent = sent + 1
+  local headers = {}
+  if #vouchers > 0 then headers["${HEADERS.paymentSignature}"] = vouchers[sent] end
+  return wrk.format("POST", nil, headers, body)
+end
+`;
+const wrkDir = path.join(store, 'wrk');
+if (options.wrk === 'yes') {
+  mkdirSync(wrkDir, { recursive: true });
+  writeFileSync(path.join(wrkDir, 'bench.lua'), WRK_SCRIPT);
+}
+
+/** Calls per second that wrk gets from `url`, unpaid or paid (vouchers signed first). */
+function wrkRate(url, model, paidCalls) {
+  const body = model.input(0);
+  writeFileSync(path.join(wrkDir, 'body.bin'), body);
+  if (paidCalls) {
+    for (const [i, channel] of channels.entries()) {
+      const lines = Array.from({ length: options['wrk-calls'] },
+        () => paidRequest(channel, model, body).headers[HEADERS.paymentSignature]);
+      writeFileSync(path.join(wrkDir, `vouchers-${i}.txt`), `${lines.join('\n')}\n`);
+    }
+  }
+  const run = spawnSync('wrk', ['-t', String(channels.length), '-c', String(channels.length),
+    '-d', `${options['wrk-seconds']}s`, '-s', path.join(wrkDir, 'bench.lua'), url, '--', wrkDir,
+    paidCalls ? 'paid' : 'unpaid'], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`wrk: ${run.error ?? run.stderr}`);
+  const refused = run.stdout.match(/Non-2xx or 3xx responses: (\d+)/);
+  if (refused) {
+    throw new Error(`wrk: ${refused[1]} calls refused (${paidCalls ? 'raise --wrk-calls' : 'unpaid'}):\n${run.stdout}`);
+  }
+  const rate = Number(run.stdout.match(/Requests\/sec:\s+([\d.]+)/)[1]);
+  say(`wrk ${paidCalls ? 'paid' : 'unpaid'} ${model.name}: ${rate.toFixed(0)} calls/s`);
+  return rate;
 }
 
 const rows = [];
@@ -181,12 +247,37 @@ for (let i = 0; i < 5; i += 1) {
   onChain.push(Date.now() - start);
 }
 
+// wrk last: its rounds leave fetch's kept-alive connections idle past the executor's
+// timeout.
+if (options.wrk === 'yes') {
+  for (const row of rows) {
+    const wrkUnpaid = [];
+    const wrkPaid = [];
+    for (let round = 0; round < wrkRounds; round += 1) {
+      wrkUnpaid.push(wrkRate(`${executor.url}${inferPath(row.model.hash)}`, row.model, false));
+      wrkPaid.push(wrkRate(`${publicUrl}${inferPath(row.model.hash)}`, row.model, true));
+    }
+    row.wrk = { unpaid: percentile(wrkUnpaid, 50), paid: percentile(wrkPaid, 50) };
+  }
+}
+
 console.log(`| model | unpaid p50 ms | paid p50 ms | added p50 ms | unpaid p95 ms | paid p95 ms | unpaid calls/s | paid calls/s | paid ÷ unpaid |`);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const { model, unpaid, paid, unpaidRate, paidRate } of rows) {
   const [u50, p50] = [percentile(unpaid, 50), percentile(paid, 50)];
   console.log(`| ${model.name} | ${ms(u50)} | ${ms(p50)} | ${ms(p50 - u50)} | ${ms(percentile(unpaid, 95))} | ` +
     `${ms(percentile(paid, 95))} | ${unpaidRate.toFixed(0)} | ${paidRate.toFixed(0)} | ${(paidRate / unpaidRate).toFixed(2)} |`);
+}
+if (options.wrk === 'yes') {
+  console.log('');
+  console.log(`Server-bound, wrk (${channels.length} threads and connections, ${options['wrk-seconds']} s ` +
+    `per measurement, median of ${wrkRounds} rounds, unpaid and paid alternating):`);
+  console.log('');
+  console.log('| model | unpaid calls/s | paid calls/s | paid ÷ unpaid |');
+  console.log('|---|---|---|---|');
+  for (const { model, wrk } of rows) {
+    console.log(`| ${model.name} | ${wrk.unpaid.toFixed(0)} | ${wrk.paid.toFixed(0)} | ${(wrk.paid / wrk.unpaid).toFixed(2)} |`);
+  }
 }
 console.log('');
 console.log(`Request → verified answer, ${mlp.name}: direct p50 ${ms(percentile(direct, 50))} ms ` +
