@@ -52,6 +52,12 @@ await cryptoWaitReady();
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
 const store = tempDir('opg-direct-bench-');
 const node = await startNode(['--dev', '--tmp']);
+// A run that fails part way leaves no node, executor or store behind.
+const children = [node.proc];
+process.on('exit', () => {
+  children.forEach((child) => child.exitCode === null && child.kill('SIGKILL'));
+  removeDir(store);
+});
 const api = await connect(node);
 const alice = keyring.addFromUri('//Alice');
 const genesis = api.genesisHash;
@@ -92,6 +98,7 @@ if (options.torch === 'yes') {
 await registerNode(api, keyring, nodeKey, models.map((m) => m.id), MODES.vanilla);
 const publicPort = await freePort();
 const executor = await startExecutor([...executorArgs, '--public-listen', `127.0.0.1:${publicPort}`]);
+children.push(executor.proc);
 const publicUrl = `http://127.0.0.1:${publicPort}`;
 say(`node ${node.url}, executor ${executor.url}, public ${publicUrl}`);
 
