@@ -10,7 +10,9 @@ canonical (below the group order). Decoding checks every point is on its curve a
 G2, in the prime-order subgroup; the key is refused, as the runtime refuses it, when a
 point is zero or γ = ±δ.
 
-The pairings are PyPI's ``py_ecc`` (pure Python, about a second a proof): for checking
+The statement (:func:`statement`) is rebuilt from the job, the input (or the commitment
+the chain recorded) and the output, as docs/zkml.md specifies it. The pairings are PyPI's
+``py_ecc`` (pure Python, about a second a proof): for checking
 answers, not for throughput.
 """
 
@@ -25,6 +27,10 @@ P = bn.field_modulus
 R = bn.curve_order
 #: The statement's domain for the job binding (``opg_zk_verifier::JOB_DOMAIN``).
 JOB_DOMAIN = b"opg-zk/job/v1"
+#: The input commitment's domain tag, absorbed first as a field element.
+INPUT_DOMAIN = b"opg-zk/input/v1"
+#: Bytes per packed field element.
+BYTES_PER_ELEMENT = 31
 PROOF_LEN = 128
 
 
@@ -185,7 +191,54 @@ def job_binding(genesis, request: int, node) -> int:
     return int.from_bytes(digest, "little") % R
 
 
+def pack_bytes(data: bytes) -> list[int]:
+    """Bytes as field elements: each byte XOR 0x80, 31 per element, little-endian."""
+    flipped = bytes(b ^ 0x80 for b in data)
+    return [int.from_bytes(flipped[i:i + BYTES_PER_ELEMENT], "little")
+            for i in range(0, len(flipped), BYTES_PER_ELEMENT)]
+
+
 def packed_output(output: bytes) -> list[int]:
-    """The statement's output elements: each byte XOR 0x80, 31 per element, little-endian."""
-    flipped = bytes(b ^ 0x80 for b in output)
-    return [int.from_bytes(flipped[i:i + 31], "little") for i in range(0, len(flipped), 31)]
+    """The statement's output elements: :func:`pack_bytes` of the output."""
+    return pack_bytes(output)
+
+
+def _poseidon_permute(state: list[int]) -> list[int]:
+    from opg._poseidon_constants import ARK, MDS
+
+    full, partial = 8, 57
+    for round_ in range(full + partial):
+        state = [(x + c) % R for x, c in zip(state, ARK[round_])]
+        if round_ < full // 2 or round_ >= full // 2 + partial:
+            state = [pow(x, 5, R) for x in state]
+        else:
+            state[0] = pow(state[0], 5, R)
+        state = [sum(m * x for m, x in zip(row, state)) % R for row in MDS]
+    return state
+
+
+def input_commitment(data: bytes) -> int:
+    """The statement's second input: a Poseidon sponge (width 3, rate 2, capacity 1, x⁵)
+    absorbing the domain tag, the input's length and :func:`pack_bytes` of the input, and
+    squeezing one element, as arkworks' ``PoseidonSponge`` does."""
+    elements = [int.from_bytes(INPUT_DOMAIN, "little") % R, len(data)] + pack_bytes(data)
+    state, rate, capacity, index = [0, 0, 0], 2, 1, 0
+    for element in elements:
+        if index == rate:
+            state = _poseidon_permute(state)
+            index = 0
+        state[capacity + index] = (state[capacity + index] + element) % R
+        index += 1
+    return _poseidon_permute(state)[capacity]
+
+
+def statement(*, genesis, request: int, node, input_: bytes | None = None, commitment: int | None = None,
+              output: bytes) -> list[int]:
+    """The public inputs of a ZKML result (statement version 1): the job binding, the input
+    commitment (of ``input_``, or as the chain recorded it in ``inputCommitments``) and the
+    packed output."""
+    if (input_ is None) == (commitment is None):
+        raise ValueError("give the input or its commitment, not both")
+    if commitment is None:
+        commitment = input_commitment(input_)
+    return [job_binding(genesis, request, node), commitment] + packed_output(output)

@@ -2,12 +2,14 @@
 its statement is recomputed, and what the runtime refuses is refused."""
 
 import pathlib
+import re
 
 import pytest
 
-from opg import groth16
+from opg import _poseidon_constants, groth16
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "zk/verifier/fixtures"
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+FIXTURES = ROOT / "zk/verifier/fixtures"
 KEY = (FIXTURES / "verifying.key").read_bytes()
 PROOF = (FIXTURES / "proof.bin").read_bytes()
 INPUTS = (FIXTURES / "public-inputs.bin").read_bytes()
@@ -30,11 +32,52 @@ def test_the_fixture_proof_verifies(key):
     assert groth16.verify_encoded(KEY, PROOF, INPUTS)
 
 
-def test_the_statement_is_recomputed_from_the_job_and_the_output():
+def test_the_statement_is_recomputed_from_the_job_the_input_and_the_output():
     binding, commitment, output = groth16.decode_inputs(INPUTS)
     assert binding == groth16.job_binding(b"\x11" * 32, 7, b"\x22" * 32)
     assert commitment == int.from_bytes(COMMITMENT, "little")
     assert [output] == groth16.packed_output(OUTPUT)
+    fixture_input = bytes((i * 7) % 256 for i in range(784))
+    assert groth16.input_commitment(fixture_input) == commitment
+    assert groth16.statement(genesis=b"\x11" * 32, request=7, node=b"\x22" * 32, input_=fixture_input,
+                             output=OUTPUT) == groth16.decode_inputs(INPUTS)
+    assert groth16.statement(genesis=b"\x11" * 32, request=7, node=b"\x22" * 32, commitment=commitment,
+                             output=OUTPUT) == groth16.decode_inputs(INPUTS)
+    with pytest.raises(ValueError):
+        groth16.statement(genesis=b"\x11" * 32, request=7, node=b"\x22" * 32, output=OUTPUT)
+
+
+# `opg-zk commit` of inputs (i·13 + 5) mod 256 of these lengths: 2 + ⌈n/31⌉ absorbed
+# elements, odd and even, across the sponge's rate of 2.
+COMMITMENTS = {
+    0: "033e2686056fc0821c2cb4a4f26082de5193342bafad393a77c2e8ae2cc0f808",
+    1: "f5caceb84d36f3e688076cb6f86fe603ae4c2eb60277c5aefa62fdb806991618",
+    31: "c9a3ae1812b5acc12dadbc6e63a72558063e5df63273cbc6a38111dae5eb0924",
+    32: "18ba34f49185c0c3d09d56e0773fe3edaad23a5ea48453ae38c0f9a0df45b710",
+    62: "41a8648d72e099b37d832bec8063441df61aa90d29f05e18ab68ce7836e0fe09",
+    93: "f97cf85b74f7d1029279001bea076e81dcd3ed67da85efe8531e68869628f904",
+}
+
+
+@pytest.mark.parametrize("length", COMMITMENTS)
+def test_the_input_commitment_is_opg_zk_commits(length):
+    data = bytes((i * 13 + 5) % 256 for i in range(length))
+    assert groth16.input_commitment(data).to_bytes(32, "little").hex() == COMMITMENTS[length]
+    assert groth16.input_commitment(data + b"\x00") != groth16.input_commitment(data)
+
+
+def test_the_poseidon_constants_are_the_rust_verifiers():
+    source = (ROOT / "zk/verifier/src/poseidon_constants.rs").read_text()
+
+    def table(name):
+        body = source[source.index(f"const {name}"):]
+        start = body.index("= [") + 2
+        limbs = [int(x) for x in re.findall(r"\d+", body[start:body.index("];", start)])]
+        values = [sum(limbs[i + k] << (64 * k) for k in range(4)) for i in range(0, len(limbs), 4)]
+        return [values[i:i + 3] for i in range(0, len(values), 3)]
+
+    assert _poseidon_constants.ARK == table("ARK")
+    assert _poseidon_constants.MDS == table("MDS")
     assert groth16.packed_output(bytes(31) + b"\x01") == [int.from_bytes(b"\x80" * 31, "little"), 0x81]
 
 
