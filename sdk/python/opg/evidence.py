@@ -6,7 +6,7 @@ import hashlib
 
 import sr25519
 
-from opg import messages
+from opg import merkle, messages
 
 
 def verify(public, message: bytes, signature) -> bool:
@@ -58,8 +58,6 @@ def verify_batch_inclusion(*, genesis, request: int, input_hash, output_hash, ro
     """Whether a result settled in a batch is in it: the node key's signature over
     :func:`opg.messages.batch` of ``root`` and ``leaf_count``, and the result's leaf at
     ``index`` under that root by ``siblings`` (the chain's ``inference_batchProof``)."""
-    from opg import merkle
-
     leaf = merkle.result_leaf(request, input_hash, output_hash)
     proof = merkle.Proof(index, leaf_count, tuple(messages.hash32(s) for s in siblings))
     return (verify(node, messages.batch(genesis, root, leaf_count), signature)

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 
 from py_ecc import optimized_bn128 as bn
 
+from opg._poseidon_constants import ARK, MDS
+from opg.messages import hash32, le_bytes
+
 P = bn.field_modulus
 R = bn.curve_order
 #: The statement's domain for the job binding (``opg_zk_verifier::JOB_DOMAIN``).
@@ -184,9 +187,7 @@ def verify_encoded(key: bytes, proof: bytes, inputs: bytes) -> bool:
 def job_binding(genesis, request: int, node) -> int:
     """The statement's first input: blake2b-256(``JOB_DOMAIN`` ‖ genesis ‖ u64 request ‖
     node key), little-endian, reduced modulo the group order."""
-    from opg.messages import _le, hash32
-
-    digest = hashlib.blake2b(JOB_DOMAIN + hash32(genesis) + _le(request, 8) + hash32(node),
+    digest = hashlib.blake2b(JOB_DOMAIN + hash32(genesis) + le_bytes(request, 8) + hash32(node),
                              digest_size=32).digest()
     return int.from_bytes(digest, "little") % R
 
@@ -204,8 +205,6 @@ def packed_output(output: bytes) -> list[int]:
 
 
 def _poseidon_permute(state: list[int]) -> list[int]:
-    from opg._poseidon_constants import ARK, MDS
-
     full, partial = 8, 57
     for round_ in range(full + partial):
         state = [(x + c) % R for x, c in zip(state, ARK[round_])]

@@ -13,18 +13,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from opg.messages import _le, hash32
+from opg.messages import hash32, le_bytes
 
 
 def result_leaf(request: int, input_hash, output_hash) -> bytes:
     """A batch result's leaf hash: SHA-256(0x00 ‖ u64 request ‖ input hash ‖ output hash)."""
-    return hashlib.sha256(b"\x00" + _le(request, 8) + hash32(input_hash) + hash32(output_hash)).digest()
+    return hashlib.sha256(b"\x00" + le_bytes(request, 8) + hash32(input_hash) + hash32(output_hash)).digest()
 
 
 def served_call_leaf(call_digest, response_digest, model_hash, mode: int, amount: int) -> bytes:
     """A served call's leaf hash: SHA-256(0x02 ‖ call digest ‖ response digest ‖ model hash ‖ u8 mode ‖ u128 amount)."""
     return hashlib.sha256(b"\x02" + hash32(call_digest) + hash32(response_digest) + hash32(model_hash)
-                          + _le(mode, 1) + _le(amount, 16)).digest()
+                          + le_bytes(mode, 1) + le_bytes(amount, 16)).digest()
 
 
 def _parent(left: bytes, right: bytes) -> bytes:

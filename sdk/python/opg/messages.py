@@ -41,7 +41,8 @@ def hash32(value: bytes | str) -> bytes:
     return raw
 
 
-def _le(value: int, width: int) -> bytes:
+def le_bytes(value: int, width: int) -> bytes:
+    """``value`` as ``width`` little-endian bytes; a value that does not fit is a ``ValueError``."""
     if not 0 <= value < 1 << (8 * width):
         raise ValueError(f"{value} does not fit {8 * width} unsigned bits")
     return value.to_bytes(width, "little")
@@ -49,13 +50,13 @@ def _le(value: int, width: int) -> bytes:
 
 def result(genesis, request: int, model_hash, input_hash, output_hash) -> bytes:
     """A node key's result of an on-chain request: genesis ‖ u64 request ‖ model ‖ input ‖ output hashes."""
-    return (RESULT_DOMAIN + hash32(genesis) + _le(request, 8) + hash32(model_hash)
+    return (RESULT_DOMAIN + hash32(genesis) + le_bytes(request, 8) + hash32(model_hash)
             + hash32(input_hash) + hash32(output_hash))
 
 
 def batch(genesis, root, leaf_count: int) -> bytes:
     """A node key's batch root: genesis ‖ Merkle root ‖ u32 leaf count."""
-    return BATCH_DOMAIN + hash32(genesis) + hash32(root) + _le(leaf_count, 4)
+    return BATCH_DOMAIN + hash32(genesis) + hash32(root) + le_bytes(leaf_count, 4)
 
 
 def registration(genesis, operator) -> bytes:
@@ -66,50 +67,50 @@ def registration(genesis, operator) -> bytes:
 def provenance(url: str, hash_, unix_ms: int) -> bytes:
     """An executor's statement that ``url`` served bytes of ``hash_`` at ``unix_ms``: u32 URL length ‖ URL ‖ hash ‖ u64 ms."""
     raw = url.encode()
-    return PROVENANCE_DOMAIN + _le(len(raw), 4) + raw + hash32(hash_) + _le(unix_ms, 8)
+    return PROVENANCE_DOMAIN + le_bytes(len(raw), 4) + raw + hash32(hash_) + le_bytes(unix_ms, 8)
 
 
 def cannot_serve(genesis, request: int, input_hash, reason: int, detail) -> bytes:
     """A node key's refusal of a request: genesis ‖ u64 request ‖ input hash ‖ u8 reason ‖ detail (32 bytes)."""
-    return (CANNOT_SERVE_DOMAIN + hash32(genesis) + _le(request, 8) + hash32(input_hash)
-            + _le(reason, 1) + hash32(detail))
+    return (CANNOT_SERVE_DOMAIN + hash32(genesis) + le_bytes(request, 8) + hash32(input_hash)
+            + le_bytes(reason, 1) + hash32(detail))
 
 
 def artifact_read(hash_, not_after: int) -> bytes:
     """A requester's permission to read a private artifact: hash ‖ u64 unix seconds not after."""
-    return ARTIFACT_READ_DOMAIN + hash32(hash_) + _le(not_after, 8)
+    return ARTIFACT_READ_DOMAIN + hash32(hash_) + le_bytes(not_after, 8)
 
 
 def heartbeat(genesis, at: int) -> bytes:
     """A node key's liveness: genesis ‖ u64 ``at``."""
-    return HEARTBEAT_DOMAIN + hash32(genesis) + _le(at, 8)
+    return HEARTBEAT_DOMAIN + hash32(genesis) + le_bytes(at, 8)
 
 
 def voucher(genesis, channel: int, cumulative: int, call_digest) -> bytes:
     """A client's voucher: genesis ‖ u64 channel ‖ u128 cumulative amount ‖ call digest."""
-    return (VOUCHER_DOMAIN + hash32(genesis) + _le(channel, 8) + _le(cumulative, 16)
+    return (VOUCHER_DOMAIN + hash32(genesis) + le_bytes(channel, 8) + le_bytes(cumulative, 16)
             + hash32(call_digest))
 
 
 def channel_settlement(genesis, channel: int, total: int, root, calls: int) -> bytes:
     """A node key's settlement of a channel: genesis ‖ u64 channel ‖ u128 total ‖ root ‖ u32 calls."""
-    return (CHANNEL_SETTLEMENT_DOMAIN + hash32(genesis) + _le(channel, 8) + _le(total, 16)
-            + hash32(root) + _le(calls, 4))
+    return (CHANNEL_SETTLEMENT_DOMAIN + hash32(genesis) + le_bytes(channel, 8) + le_bytes(total, 16)
+            + hash32(root) + le_bytes(calls, 4))
 
 
 def direct_answer(genesis, model_hash, call_digest, response_digest, cumulative: int) -> bytes:
     """A node key's evidence of a direct answer: genesis ‖ model ‖ call digest ‖ SHA-256(response) ‖ u128 cumulative."""
     return (DIRECT_ANSWER_DOMAIN + hash32(genesis) + hash32(model_hash) + hash32(call_digest)
-            + hash32(response_digest) + _le(cumulative, 16))
+            + hash32(response_digest) + le_bytes(cumulative, 16))
 
 
 def llm_answer(genesis, model_hash, call_digest, response_digest, seed: int, cumulative: int) -> bytes:
     """A node key's evidence of a language model's answer: as :func:`direct_answer`, with the u64 seed before the amount."""
     return (LLM_ANSWER_DOMAIN + hash32(genesis) + hash32(model_hash) + hash32(call_digest)
-            + hash32(response_digest) + _le(seed, 8) + _le(cumulative, 16))
+            + hash32(response_digest) + le_bytes(seed, 8) + le_bytes(cumulative, 16))
 
 
 def call_digest(path: str, body: bytes) -> bytes:
     """The digest of a direct call: SHA-256(u32 path length ‖ path ‖ body), ``path`` as asked (``/v1/infer/0x…``)."""
     raw = path.encode()
-    return hashlib.sha256(_le(len(raw), 4) + raw + bytes(body)).digest()
+    return hashlib.sha256(le_bytes(len(raw), 4) + raw + bytes(body)).digest()
