@@ -76,8 +76,7 @@ def _sqrt_fq(a: bn.FQ):
 
 def _point(x, flags: int, b, sqrt, zero):
     if flags & 0x40:
-        if int(x.coeffs[0] if isinstance(x, bn.FQ2) else x) != 0 or flags & 0x80 or (
-                isinstance(x, bn.FQ2) and int(x.coeffs[1]) != 0):
+        if x != type(x).zero() or flags & 0x80:
             raise DecodeError("a point at infinity with a coordinate or sign")
         return zero
     y = sqrt(x * x * x + b)
