@@ -1,13 +1,17 @@
 """OPG's Python client.
 
-This first part is the evidence: the exact bytes every OPG key signs
-(:mod:`opg.messages`, the same as the Rust crate ``opg_settlement::message``, checked
-against its committed test vectors) and the checks of those signatures
-(:mod:`opg.evidence`), and the Merkle trees of batches and served calls
-(:mod:`opg.merkle`) and Groth16 ZKML proofs (:mod:`opg.groth16`), so that a Python caller can verify an answer without reading
-OPG's Rust code.
+- :mod:`opg.client`: ``Client(url, signer)``, the chain (model hub, on-chain inference,
+  payment channels, node registry) and direct paid calls to a node's gateway, with
+  ``client.verify(answer)`` naming every check of an answer's evidence;
+- :mod:`opg.gateway`: the executor's HTTP contract (402 offers, vouchers, paid answers);
+- :mod:`opg.messages`: the exact bytes every OPG key signs (the same as the Rust crate
+  ``opg_settlement::message``, checked against its committed test vectors), and
+  :mod:`opg.evidence` the checks of those signatures;
+- :mod:`opg.merkle`: the Merkle trees of batches and served calls; :mod:`opg.groth16`:
+  Groth16 ZKML proofs and their statement;
+- :mod:`opg.cli`: the ``opg`` command.
 """
 
-from opg import evidence, groth16, merkle, messages
+from opg import evidence, gateway, groth16, merkle, messages
 
-__all__ = ["evidence", "groth16", "merkle", "messages"]
+__all__ = ["evidence", "gateway", "groth16", "merkle", "messages"]

@@ -1,0 +1,299 @@
+"""``opg``: OPG from the command line.
+
+Every command takes ``--url`` (the node's RPC, ``$OPG_URL``, by default
+``ws://127.0.0.1:9944``) and, to send transactions, ``--signer`` (a secret URI,
+``$OPG_SIGNER``, e.g. ``//Bob`` on a development chain); direct calls ``--gateway``
+(``$OPG_GATEWAY``, a node's public listener). An error is one line on stderr and exit
+status 1; a failed evidence check is exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+EVIDENCE_FAILED = 2
+
+
+def _client(args, *, signer: bool = False):
+    from opg.client import Client
+
+    if signer and not args.signer:
+        raise SystemExit("opg: error: this command sends a transaction: give --signer or set OPG_SIGNER")
+    return Client(args.url, args.signer or None, gateway=getattr(args, "gateway", None))
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _amount(text: str) -> int:
+    """An amount in OPG (``1.5``) or in plancks (``1500000000000000000p``)."""
+    from decimal import Decimal, InvalidOperation
+
+    from opg.client import OPG
+
+    try:
+        if text.endswith("p"):
+            return int(text[:-1])
+        value = Decimal(text) * OPG
+    except (InvalidOperation, ValueError):
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r} (OPG, or plancks with a 'p' suffix)") from None
+    if value != value.to_integral_value() or value < 0:
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r}")
+    return int(value)
+
+
+def _opg(plancks: int) -> str:
+    from decimal import Decimal
+
+    from opg.client import OPG
+
+    return f"{Decimal(plancks) / OPG:f} OPG"
+
+
+def _modes(text: str) -> int:
+    from opg.client import MODES
+
+    flags = 0
+    for name in text.split(","):
+        match = [flag for mode, flag in MODES.items() if mode.lower() == name.strip().lower()]
+        if not match:
+            raise argparse.ArgumentTypeError(f"unknown mode {name!r}: vanilla, tee or zkml")
+        flags |= match[0]
+    return flags
+
+
+def _mode(text: str) -> str:
+    from opg.client import MODES
+
+    for name in MODES:
+        if name.lower() == text.lower():
+            return name
+    raise argparse.ArgumentTypeError(f"unknown mode {text!r}: vanilla, tee or zkml")
+
+
+def _input(args) -> bytes:
+    if args.input == "-":
+        return sys.stdin.buffer.read()
+    return Path(args.input).read_bytes()
+
+
+def cmd_models(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    with _client(args) as client:
+        models = client.models.list()
+    if args.json:
+        print(json.dumps([{"id": m.id, "name": m.name, "version": m.version, "format": m.format,
+                           "hash": "0x" + m.hash.hex(), "size": m.size, "price": str(m.price),
+                           "modes": m.mode_names, "owner": m.owner} for m in models], indent=2))
+        return 0
+    table = Table("id", "name", "version", "format", "hash", "price", "modes")
+    for m in models:
+        table.add_row(str(m.id), m.name, m.version, m.format, "0x" + m.hash.hex()[:16] + "…", _opg(m.price),
+                      ",".join(m.mode_names))
+    Console().print(table)
+    return 0
+
+
+def cmd_model_publish(args) -> int:
+    data = Path(args.file).read_bytes()
+    digest = hashlib.sha256(data).digest()
+    schema = json.loads(Path(args.schema).read_text()) if args.schema else None
+    if schema is None:
+        raise SystemExit("opg: error: give the model's --schema (a JSON file: {\"inputs\": [...], \"outputs\": [...]})")
+    key = Path(args.verifying_key).read_bytes() if args.verifying_key else None
+    with _client(args, signer=True) as client:
+        with _console().status(f"publishing {args.name} (0x{digest.hex()}, {len(data)} bytes)"):
+            model = client.models.publish(name=args.name, artifact_hash=digest, size=len(data), format=args.format,
+                                          schema=schema, price=args.price, modes=args.modes, version=args.version,
+                                          verifying_key=key)
+    print(json.dumps({"model": model, "hash": "0x" + digest.hex(), "size": len(data)}))
+    print(f"model {model} published; its nodes serve it once the artifact is in their store "
+          f"(opg-executor put {args.file} --store DIR)", file=sys.stderr)
+    return 0
+
+
+def _print_result(result, verdict) -> None:
+    print(json.dumps({
+        "request": result.id, "mode": result.mode, "block": result.at, "node": "0x" + result.node.hex(),
+        "output": "0x" + result.output.hex() if result.output is not None else None,
+        "outputHash": "0x" + result.output_hash.hex(), "paid": str(result.paid), "protocolFee": str(result.protocol_fee),
+        "verified": verdict.ok, "checks": [{"name": c.name, "ok": c.ok, **({"detail": c.detail} if not c.ok else {})}
+                                           for c in verdict.checks],
+    }, indent=2))
+
+
+def cmd_infer(args) -> int:
+    data = _input(args)
+    with _client(args, signer=True) as client:
+        console = _console()
+        with console.status(f"requesting model {args.model} in {args.mode} mode") as status:
+            result = client.infer(args.model, data, mode=args.mode, settlement=args.settlement, verify=False,
+                                  timeout=args.timeout, progress=status.update)
+            status.update("checking the evidence")
+            verdict = client.verify(result)
+    _print_result(result, verdict)
+    print(str(verdict), file=sys.stderr)
+    return 0 if verdict else EVIDENCE_FAILED
+
+
+def cmd_verify(args) -> int:
+    with _client(args) as client:
+        result = client.result(args.request)
+        if result is None:
+            raise SystemExit(f"opg: error: request {args.request} is not settled (or unknown)")
+        request = client.query("Inference", "Requests", [args.request])
+        result.model = int(request["model"]) if request else args.model
+        if args.input:
+            result.input = _input(args)
+        verdict = client.verify(result)
+    _print_result(result, verdict)
+    print(str(verdict), file=sys.stderr)
+    return 0 if verdict else EVIDENCE_FAILED
+
+
+def cmd_direct(args) -> int:
+    data = _input(args)
+    model = int(args.model) if args.model.isdigit() else args.model
+    with _client(args, signer=True) as client:
+        answer = client.direct(model, data, deposit=args.deposit, verify=False)
+        verdict = client.verify(answer)
+    print(json.dumps({
+        "output": "0x" + answer.output.hex(), "node": "0x" + answer.node.hex() if answer.node else None,
+        "channel": answer.channel, "charged": str(answer.charged), "cumulative": str(answer.cumulative),
+        "remaining": None if answer.remaining is None else str(answer.remaining), "verified": verdict.ok,
+    }, indent=2))
+    print(str(verdict), file=sys.stderr)
+    return 0 if verdict else EVIDENCE_FAILED
+
+
+def cmd_channel_open(args) -> int:
+    with _client(args, signer=True) as client:
+        channel = client.channels.open(args.node, args.deposit, blocks=args.blocks)
+    print(json.dumps({"channel": channel.id, "node": "0x" + channel.node.hex(), "deposit": str(channel.deposit)}))
+    return 0
+
+
+def cmd_channel_close(args) -> int:
+    with _client(args, signer=True) as client:
+        closes_at = client.channels.close(args.channel)
+    print(json.dumps({"channel": args.channel, "closesAt": closes_at}))
+    print(f"channel {args.channel} closing: `opg channel withdraw {args.channel}` from block {closes_at}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_channel_withdraw(args) -> int:
+    with _client(args, signer=True) as client:
+        refund = client.channels.withdraw(args.channel)
+    print(json.dumps({"channel": args.channel, "refund": str(refund)}))
+    return 0
+
+
+def cmd_node_status(args) -> int:
+    with _client(args) as client:
+        record = client.nodes.get(args.node)
+        if record is None:
+            raise SystemExit(f"opg: error: node {args.node} is not registered")
+        attestation = client.nodes.attestation(args.node)
+    print(json.dumps({"node": args.node, "record": record, "attestation": attestation}, indent=2, default=str))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="opg", description="OPG, verifiable AI inference, from the command line.")
+    top.add_argument("--url", default=os.environ.get("OPG_URL", "ws://127.0.0.1:9944"),
+                     help="the node's RPC (default $OPG_URL or ws://127.0.0.1:9944)")
+    top.add_argument("--signer", default=os.environ.get("OPG_SIGNER"),
+                     help="the account's secret URI, e.g. //Bob (default $OPG_SIGNER)")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    models = commands.add_parser("models", help="list the model hub's models")
+    models.add_argument("--json", action="store_true", help="as JSON")
+    models.set_defaults(run=cmd_models)
+
+    model = commands.add_parser("model", help="publish a model").add_subparsers(dest="action", required=True)
+    publish = model.add_parser("publish", help="publish FILE's model (hash and size) in the model hub")
+    publish.add_argument("file")
+    publish.add_argument("--name", required=True)
+    publish.add_argument("--schema", help="JSON file: {\"inputs\": [{\"shape\": [784], \"dtype\": \"I8\"}], ...}")
+    publish.add_argument("--format", default="QuantizedInteger",
+                         help="QuantizedInteger, TorchScript, Onnx or Llm (default QuantizedInteger)")
+    publish.add_argument("--price", type=_amount, default=_amount("1"), help="OPG a call (default 1)")
+    publish.add_argument("--modes", type=_modes, default=_modes("vanilla"), help="e.g. vanilla,zkml")
+    publish.add_argument("--version", default="1.0.0")
+    publish.add_argument("--verifying-key", help="the Groth16 verifying key file (ZKML)")
+    publish.set_defaults(run=cmd_model_publish)
+
+    infer = commands.add_parser("infer", help="request an inference on chain and check its evidence")
+    infer.add_argument("model", type=int)
+    infer.add_argument("--input", required=True, help="input bytes (a file, or - for stdin)")
+    infer.add_argument("--mode", type=_mode, default="Vanilla", help="vanilla, tee or zkml")
+    infer.add_argument("--settlement", default="Individual", choices=["Individual", "Batch"])
+    infer.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for settlement")
+    infer.set_defaults(run=cmd_infer)
+
+    direct = commands.add_parser("direct", help="call a model at a node's gateway, paying through a channel")
+    direct.add_argument("model", help="model id or hash")
+    direct.add_argument("--input", required=True, help="input bytes (a file, or - for stdin)")
+    direct.add_argument("--gateway", default=os.environ.get("OPG_GATEWAY"), required="OPG_GATEWAY" not in os.environ,
+                        help="the node's public listener (default $OPG_GATEWAY)")
+    direct.add_argument("--deposit", type=_amount, help="a new channel's deposit (default 100 calls)")
+    direct.set_defaults(run=cmd_direct)
+
+    verify = commands.add_parser("verify", help="check a settled request's evidence")
+    verify.add_argument("request", type=int)
+    verify.add_argument("--input", help="the input sent (a file): checks it and, for ZKML, the proof over it")
+    verify.add_argument("--model", type=int, help="the model, if the chain no longer records the request")
+    verify.set_defaults(run=cmd_verify)
+
+    channel = commands.add_parser("channel", help="payment channels").add_subparsers(dest="action", required=True)
+    opened = channel.add_parser("open", help="open a channel to a node key")
+    opened.add_argument("node")
+    opened.add_argument("--deposit", type=_amount, required=True, help="OPG held for the node")
+    opened.add_argument("--blocks", type=int, default=3600, help="blocks until it may be withdrawn unsettled")
+    opened.set_defaults(run=cmd_channel_open)
+    close = channel.add_parser("close", help="start closing a channel")
+    close.add_argument("channel", type=int)
+    close.set_defaults(run=cmd_channel_close)
+    withdraw = channel.add_parser("withdraw", help="refund a closed or expired channel's rest")
+    withdraw.add_argument("channel", type=int)
+    withdraw.set_defaults(run=cmd_channel_withdraw)
+
+    node = commands.add_parser("node", help="the node registry").add_subparsers(dest="action", required=True)
+    status = node.add_parser("status", help="a node's registry record and attestation")
+    status.add_argument("node", help="its key, 0x-hex")
+    status.set_defaults(run=cmd_node_status)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print("opg: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # one clear line, whatever failed
+        from opg.client import ChainError, EvidenceError
+
+        kind = "evidence" if isinstance(e, EvidenceError) else "error"
+        detail = str(e) if isinstance(e, (ChainError, EvidenceError, ValueError, OSError)) else f"{type(e).__name__}: {e}"
+        print(f"opg: {kind}: {detail}", file=sys.stderr)
+        return EVIDENCE_FAILED if isinstance(e, EvidenceError) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,130 @@
+// The Python SDK (sdk/python) and its `opg` CLI against a --dev chain, as a Python user
+// drives them: one executor serves the demo model to the node's off-chain worker (on-chain
+// requests, vanilla and ZKML) and sells it on its public listener (direct paid calls);
+// examples/python/verified_inference.py requests, pays and verifies each way; the CLI lists,
+// infers, verifies and refuses bad input with one clear line.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { stringToU8a, u8aToHex } from '@polkadot/util';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { NODE_BIN, connect, freePort, removeDir, startNode, tempDir } from './helpers.mjs';
+import { MODES, demoInput, registerNode, setUpServing } from './lib/chain.mjs';
+import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const ZK_BIN = path.join(path.dirname(NODE_BIN), 'opg-zk');
+/** The SDK's virtual environment, as ./scripts/test makes it. */
+const SDK_VENV = process.env.OPG_SDK_VENV ?? path.join(process.env.OPG_CACHE ?? path.join(os.homedir(), '.cache/opg'),
+  'sdk-venv');
+const PYTHON = path.join(SDK_VENV, 'bin/python');
+const OPG_CLI = path.join(SDK_VENV, 'bin/opg');
+
+let store;
+let zkKeys;
+let node;
+let api;
+let executor;
+let gateway;
+let modelId;
+let work;
+
+/** Runs the `opg` CLI against the test chain; { status, stdout, stderr }. */
+function opg(args, { signer = '//Bob' } = {}) {
+  return spawnSync(OPG_CLI, args, {
+    encoding: 'utf8', timeout: 300000, env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: signer },
+  });
+}
+
+before(async () => {
+  assert.ok(existsSync(PYTHON), `no SDK environment at ${SDK_VENV}: ./scripts/test makes it`);
+  await cryptoWaitReady();
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  store = tempDir('opg-sdk-store-');
+  work = tempDir('opg-sdk-work-');
+  const printed = execFileSync(EXECUTOR_BIN, ['generate', '--widths', '784,56,10', '--seed', '5', '--store', store],
+    { encoding: 'utf8' });
+  const model = { hash: printed.match(/^hash: (0x[0-9a-f]+)$/m)[1], size: Number(printed.match(/^size: (\d+)$/m)[1]) };
+  zkKeys = tempDir('opg-sdk-zk-');
+  execFileSync(ZK_BIN, ['setup', path.join(store, model.hash.slice(2)), '--out',
+    path.join(zkKeys, model.hash.slice(2)), '--seed', '1'], { stdio: 'ignore' });
+  const verifyingKey = readFileSync(path.join(zkKeys, model.hash.slice(2), 'verifying.key'));
+
+  node = await startNode(['--dev', '--tmp']);
+  api = await connect(node);
+  // The development node key (in the node's keystore) serves on-chain requests; the
+  // executor's own key sells direct calls.
+  ({ modelId } = await setUpServing(api, keyring, { modelHash: model.hash, modelSize: model.size, inputLen: 784,
+    outputLen: 10, verifyingKey: new Uint8Array(verifyingKey) }));
+  const seed = randomBytes(32);
+  const keyFile = path.join(work, 'node-key.hex');
+  writeFileSync(keyFile, seed.toString('hex'));
+  const directKey = keyring.addFromSeed(seed);
+  await registerNode(api, keyring, directKey, [modelId], MODES.vanilla);
+  const publicPort = await freePort();
+  executor = await startExecutor(['--store', store, '--zk-keys', zkKeys, '--node-key', keyFile,
+    '--chain-rpc', node.url, '--direct-model', String(modelId), '--public-listen', `127.0.0.1:${publicPort}`]);
+  gateway = `http://127.0.0.1:${publicPort}`;
+  const hex = (text) => u8aToHex(stringToU8a(text));
+  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-url'), hex(executor.url));
+  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-node-key'), u8aToHex(directKey.publicKey));
+});
+
+after(async () => {
+  await api?.disconnect();
+  await node?.stop();
+  executor?.stop();
+  for (const dir of [store, zkKeys, work]) if (dir) removeDir(dir);
+});
+
+test('the Python example requests, pays and verifies an inference each way, and catches an altered answer', () => {
+  const run = spawnSync(PYTHON, [path.join(ROOT, 'examples/python/verified_inference.py'), '--url', node.url,
+    '--signer', '//Bob', '--model', String(modelId), '--gateway', gateway], { encoding: 'utf8', timeout: 600000 });
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  const steps = Object.fromEntries(run.stdout.trim().split('\n').map((line) => JSON.parse(line))
+    .map((step) => [step.step, step]));
+  assert.ok(steps.models.models.some((m) => m.id === modelId && m.modes.includes('Zkml')));
+  assert.match(steps['on-chain vanilla'].verdict, /^verified: .*node registered.*signature/);
+  assert.match(steps['on-chain zkml'].verdict, /^verified: .*signature.*proof/);
+  assert.match(steps.direct.verdict, /^verified: .*signature/);
+  assert.equal(steps.direct.cumulative, String(2n * 10n ** 18n), 'two calls at 1 OPG on one channel');
+  assert.equal(steps['altered answer'].verified, false);
+  assert.match(steps['altered answer'].verdict, /signature failed/);
+});
+
+test('the opg CLI lists models, infers and verifies on chain, and fails bad input with one line', () => {
+  const listed = opg(['models', '--json']);
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.ok(JSON.parse(listed.stdout).some((m) => m.id === modelId));
+
+  const input = path.join(work, 'input.bin');
+  writeFileSync(input, demoInput(784, 9));
+  const inferred = opg(['infer', String(modelId), '--input', input]);
+  assert.equal(inferred.status, 0, inferred.stderr);
+  const result = JSON.parse(inferred.stdout);
+  assert.equal(result.verified, true);
+  assert.deepEqual(result.checks.map((c) => c.name), ['input', 'model', 'output', 'node registered', 'signature']);
+
+  const verified = opg(['verify', String(result.request), '--input', input]);
+  assert.equal(verified.status, 0, verified.stderr);
+  assert.equal(JSON.parse(verified.stdout).verified, true);
+  // Another input than the one settled: the input check fails, exit status 2.
+  writeFileSync(input, demoInput(784, 10));
+  const wrong = opg(['verify', String(result.request), '--input', input]);
+  assert.equal(wrong.status, 2);
+  assert.match(wrong.stderr, /NOT verified: input failed/);
+
+  // A chain error is one line naming the pallet's error, exit status 1.
+  const refused = opg(['channel', 'open', u8aToHex(new Uint8Array(32).fill(7)), '--deposit', '0.000001']);
+  assert.equal(refused.status, 1);
+  assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+  assert.match(refused.stderr, /^opg: error: Channels\.DepositTooLow/);
+  const unsettled = opg(['verify', '999999']);
+  assert.equal(unsettled.status, 1);
+  assert.match(unsettled.stderr, /request 999999 is not settled/);
+});
