@@ -112,7 +112,8 @@ test('batch-mode requests settle under one signed root with verifiable inclusion
     assert.equal(result.outputHash, u8aToHex(sha256AsU8a(await infer(inputs[index]))));
     assert.ok('batch' in result.evidence);
     const proof = await rpc(node.url, 'inference_batchProof', id);
-    assert.equal(proof.leaf.request, id);
+    assert.equal(proof.leaf.request, String(id), 'ids are decimal strings: a u64 does not fit a JS number');
+    assert.equal(result.evidence.batch, proof.batch);
     assert.ok(verifyBatchProof(proof), 'the leaf proves into the signed root');
     proof.leaf.outputHash = u8aToHex(sha256AsU8a(new Uint8Array([1])));
     assert.ok(!verifyBatchProof(proof), 'a different output does not');
@@ -125,6 +126,15 @@ test('inference_submitRequest forwards signed requests only', async () => {
   await request.signAsync(dave);
   const hash = await rpc(node.url, 'inference_submitRequest', request.toHex());
   assert.match(hash, /^0x[0-9a-f]{64}$/);
+  // The same again: refused in words (no `[Any { .. }]` debug text).
+  await assert.rejects(rpc(node.url, 'inference_submitRequest', request.toHex()),
+    (e) => e.message === 'inference_submitRequest: transaction pool refused the request: already imported: ' +
+      'the same transaction is in the pool');
+  // Request ids as numbers or decimal strings, up to 2^64 - 1; anything else says what an id is.
+  assert.equal(await rpc(node.url, 'inference_result', '18446744073709551615'), null);
+  for (const bad of ['18446744073709551616', -1, '0x01']) {
+    await assert.rejects(rpc(node.url, 'inference_result', bad), /a request id is an integer from 0 to 2\^64 - 1/);
+  }
 
   const transfer = api.tx.balances.transferKeepAlive(dave.address, 1n);
   await transfer.signAsync(keyring.addFromUri('//Eve'));
@@ -315,5 +325,6 @@ test('a griefing request (a stored input no one has) is declined, and the node k
   // The node's assignments, a page at a time: none is this request any more.
   const page = await rpc(node.url, 'inference_assignments', u8aToHex(nodeKey.publicKey), null, 2);
   assert.ok(Array.isArray(page.requests) && page.requests.length <= 2 && 'next' in page);
-  assert.ok(!page.requests.includes(id));
+  assert.ok(!page.requests.includes(String(id)));
+  assert.ok(page.requests.every((r) => /^\d+$/.test(r)), 'ids are decimal strings');
 });

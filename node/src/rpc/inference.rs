@@ -15,7 +15,10 @@ use pallet_inference::{
 	SettledOf, Settlement, SettlementMode,
 };
 use polkadot_sdk::{
-	sc_transaction_pool_api::{TransactionPool, TransactionSource},
+	sc_transaction_pool_api::{
+		error::{Error as PoolError, IntoPoolError},
+		TransactionPool, TransactionSource,
+	},
 	sp_api::ProvideRuntimeApi,
 	sp_blockchain::HeaderBackend,
 	sp_core::{crypto::Ss58Codec, Bytes},
@@ -44,18 +47,20 @@ pub trait InferenceRpc {
 	async fn submit_request(&self, extrinsic: Bytes) -> RpcResult<Hash>;
 
 	/// An open request, with its input; `null` once settled or expired, or if unknown.
+	/// Request ids, here and below, are taken as a JSON number or a decimal string and
+	/// returned as decimal strings (a `u64` does not fit JavaScript's numbers).
 	#[method(name = "request")]
-	fn request(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>>;
+	fn request(&self, id: Value, at: Option<Hash>) -> RpcResult<Option<Value>>;
 
 	/// A settled request: output (or its hash), payment, and the evidence: the node's
 	/// signature and the exact message it signed, or the batch it was settled in.
 	#[method(name = "result")]
-	fn result(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>>;
+	fn result(&self, id: Value, at: Option<Hash>) -> RpcResult<Option<Value>>;
 
 	/// The inclusion proof of a request settled in a batch, with the signed root and the
 	/// message the node key signed; `null` if it was not settled in a batch.
 	#[method(name = "batchProof")]
-	fn batch_proof(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>>;
+	fn batch_proof(&self, id: Value, at: Option<Hash>) -> RpcResult<Option<Value>>;
 
 	/// A page of the open requests assigned to a node key (hex): `{"requests": [ids],
 	/// "next": id | null}`, at most `limit` ids (default and cap 1,000) after request
@@ -64,7 +69,7 @@ pub trait InferenceRpc {
 	fn assignments(
 		&self,
 		node: Bytes,
-		after: Option<RequestId>,
+		after: Option<Value>,
 		limit: Option<u32>,
 		at: Option<Hash>,
 	) -> RpcResult<Value>;
@@ -87,11 +92,44 @@ fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
 	ErrorObject::owned(code, message.into(), None::<()>)
 }
 
-/// Codes of this module's errors.
+/// Codes of this module's errors (docs/inference.md lists them): bad input (a malformed
+/// extrinsic, request id or node key)...
 const INVALID_INPUT: i32 = 4000;
+/// ...an extrinsic that is not a signed request...
 const NOT_A_REQUEST: i32 = 4001;
+/// ...refused by the transaction pool...
 const POOL_REFUSED: i32 = 4002;
+/// ...or a runtime API call that failed.
 const RUNTIME_ERROR: i32 = 4003;
+
+/// A request id from JSON: a non-negative integer number, or the same in a decimal string.
+fn request_id(value: &Value) -> Result<RequestId, ErrorObjectOwned> {
+	let parsed = match value {
+		Value::Number(number) => number.as_u64(),
+		Value::String(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+			text.parse().ok()
+		},
+		_ => None,
+	};
+	parsed.ok_or_else(|| {
+		error(
+			INVALID_INPUT,
+			format!("a request id is an integer from 0 to 2^64 - 1, as a number or a decimal string, not {value}"),
+		)
+	})
+}
+
+/// Why the pool refused a transaction, in words: the pool's own message, without the
+/// `Debug` of an opaque hash (`[Any { .. }] Already imported`).
+fn pool_reason<E: IntoPoolError + std::fmt::Display>(e: E) -> String {
+	match e.into_pool_error() {
+		Ok(PoolError::AlreadyImported(_)) => {
+			"already imported: the same transaction is in the pool".into()
+		},
+		Ok(e) => e.to_string(),
+		Err(e) => e.to_string(),
+	}
+}
 
 fn hex(bytes: impl AsRef<[u8]>) -> String {
 	format!("0x{}", ::hex::encode(bytes))
@@ -161,10 +199,16 @@ where
 		self.pool
 			.submit_one(self.client.info().best_hash, TransactionSource::External, opaque)
 			.await
-			.map_err(|e| error(POOL_REFUSED, format!("transaction pool refused the request: {e}")))
+			.map_err(|e| {
+				error(
+					POOL_REFUSED,
+					format!("transaction pool refused the request: {}", pool_reason(e)),
+				)
+			})
 	}
 
-	fn request(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>> {
+	fn request(&self, id: Value, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let id = request_id(&id)?;
 		let api = self.client.runtime_api();
 		let at = self.at(at);
 		let Some(request) = api.request(at, id).map_err(Self::runtime_error)? else {
@@ -178,7 +222,7 @@ where
 			None => Value::Null,
 		};
 		Ok(Some(json!({
-			"id": id,
+			"id": id.to_string(),
 			"requester": request.requester.to_ss58check(),
 			"model": request.model,
 			"modelHash": hex(request.model_hash),
@@ -194,7 +238,8 @@ where
 		})))
 	}
 
-	fn result(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>> {
+	fn result(&self, id: Value, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let id = request_id(&id)?;
 		let api = self.client.runtime_api();
 		let Some(settled) = api.result(self.at(at), id).map_err(Self::runtime_error)? else {
 			return Ok(None);
@@ -218,7 +263,9 @@ where
 				"signature": hex(signature),
 				"message": signed_message(),
 			}),
-			Settlement::InBatch { batch, index } => json!({ "batch": batch, "index": index }),
+			Settlement::InBatch { batch, index } => {
+				json!({ "batch": batch.to_string(), "index": index })
+			},
 			Settlement::Proven { signature, proof } => json!({
 				"signature": hex(signature),
 				"message": signed_message(),
@@ -227,7 +274,7 @@ where
 			}),
 		};
 		Ok(Some(json!({
-			"id": id,
+			"id": id.to_string(),
 			"node": hex(settled.node),
 			"mode": mode_name(settled.mode),
 			"modelHash": hex(settled.model_hash),
@@ -241,20 +288,21 @@ where
 		})))
 	}
 
-	fn batch_proof(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Option<Value>> {
+	fn batch_proof(&self, id: Value, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let id = request_id(&id)?;
 		let api = self.client.runtime_api();
 		let Some(proof) = api.batch_proof(self.at(at), id).map_err(Self::runtime_error)? else {
 			return Ok(None);
 		};
 		let signed = message::batch(&self.genesis(), &proof.root, proof.proof.leaf_count);
 		Ok(Some(json!({
-			"batch": proof.batch,
+			"batch": proof.batch.to_string(),
 			"node": hex(proof.node),
 			"root": hex(proof.root),
 			"signature": hex(proof.signature),
 			"message": hex(signed),
 			"leaf": {
-				"request": proof.leaf.request,
+				"request": proof.leaf.request.to_string(),
 				"inputHash": hex(proof.leaf.input_hash),
 				"outputHash": hex(proof.leaf.output_hash),
 			},
@@ -267,10 +315,14 @@ where
 	fn assignments(
 		&self,
 		node: Bytes,
-		after: Option<RequestId>,
+		after: Option<Value>,
 		limit: Option<u32>,
 		at: Option<Hash>,
 	) -> RpcResult<Value> {
+		let after = after
+			.filter(|after| !after.is_null())
+			.map(|after| request_id(&after))
+			.transpose()?;
 		let node: [u8; 32] = node
 			.0
 			.as_slice()
@@ -287,6 +339,9 @@ where
 			.assignments(self.at(at), node.into(), after, limit)
 			.map_err(Self::runtime_error)?;
 		let next = (requests.len() == limit as usize).then(|| requests.last().copied()).flatten();
-		Ok(json!({ "requests": requests, "next": next }))
+		Ok(json!({
+			"requests": requests.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
+			"next": next.map(|id| id.to_string()),
+		}))
 	}
 }
