@@ -32,7 +32,7 @@ async function directCall(api, keyring, modelId, say) {
   }
   if (!refused) throw new Error(`no gateway at ${process.env.OPG_DIRECT_URL}`);
   const required = fromBase64Json(refused.headers.get(HEADERS.paymentRequired));
-  say(`direct call without payment: ${refused.status}, ${required.error}, price ${required.accepts[0].amount}`);
+  say(`without a voucher: ${refused.status} ${required.error}, price ${required.accepts[0].amount} plancks`);
   const bob = keyring.addFromUri('//Bob');
   const channel = await openChannel(api, bob, nodeKey.publicKey, 10n * OPG);
   const voucher = voucherHeader(api, bob, api.genesisHash, channel, OPG, inferPath(process.env.OPG_MODEL_HASH), body);
@@ -43,14 +43,46 @@ async function directCall(api, keyring, modelId, say) {
   const verified = verifyAnswer(api.genesisHash, process.env.OPG_MODEL_HASH, inferPath(process.env.OPG_MODEL_HASH),
     body, output, OPG, response.headers.get(HEADERS.signature), nodeKey.publicKey);
   const paid = fromBase64Json(response.headers.get(HEADERS.paymentResponse));
-  say(`direct paid call on channel ${channel}: ${response.status} in ${elapsed} ms, output ${u8aToHex(output)}, ` +
-    `charged ${paid.charged}, evidence ${verified ? 'verified' : 'INVALID'}`);
+  say(`with a voucher on Bob's channel ${channel}: ${response.status} in ${elapsed} ms, output ${u8aToHex(output)}, ` +
+    `charged ${paid.charged} plancks, evidence ${verified ? 'verified' : 'INVALID'}`);
+}
+
+/** `plancks` as OPG, e.g. "0.95 OPG". */
+function opg(plancks) {
+  const value = BigInt(plancks);
+  const whole = value / OPG;
+  const fraction = (value % OPG).toString().padStart(18, '0').replace(/0+$/, '');
+  return `${whole}${fraction ? `.${fraction}` : ''} OPG`;
+}
+
+/**
+ * The Python SDK's check of a settled request (`opg verify ID --input FILE`, in
+ * OPG_SDK_VENV): its verdict line, or why it could not run.
+ */
+async function verifyWithSdk(id, input) {
+  if (!process.env.OPG_SDK_VENV) return 'not checked (no OPG_SDK_VENV)';
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = mkdtempSync(path.join(tmpdir(), 'opg-demo-'));
+  try {
+    writeFileSync(path.join(dir, 'input.bin'), input);
+    const run = spawnSync(path.join(process.env.OPG_SDK_VENV, 'bin/opg'),
+      ['--url', process.env.OPG_WS, 'verify', String(id), '--input', path.join(dir, 'input.bin')],
+      { encoding: 'utf8', timeout: 120000 });
+    return (run.stderr || run.error?.message || `exit ${run.status}`).trim().split('\n').pop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // Run directly by ./scripts/dev: OPG_WS, OPG_MODEL_HASH, OPG_MODEL_SIZE and
 // OPG_VERIFYING_KEY (0x-hex, the model's Groth16 key) in the environment; with
 // OPG_TORCH_HASH and OPG_TORCH_SIZE, a TorchScript model too; with OPG_LLM_HASH and
-// OPG_LLM_SIZE (its manifest), the language model, asked on chain.
+// OPG_LLM_SIZE (its manifest), the language model, asked on chain; with OPG_SDK_VENV, each
+// settled request's evidence is checked again by the Python SDK (`opg verify`). Progress
+// goes to stderr as it happens, then one summary block.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { ApiPromise, WsProvider } = await import('@polkadot/api');
   const { Keyring } = await import('@polkadot/keyring');
@@ -59,22 +91,32 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const api = await ApiPromise.create({ provider: new WsProvider(process.env.OPG_WS), noInitWarn: true });
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   const say = (line) => console.error(`[demo] ${line}`);
+  const models = [];
+  const requests = [];
+  const direct = [];
+  let node = null;
+  /** Requests `input` of `model` from Bob, waits for the result and checks it twice. */
+  const ask = async (model, input, mode = 'Vanilla') => {
+    const { id } = await requestInference(api, keyring.addFromUri('//Bob'), model.id, input, { mode });
+    say(`Bob requested inference ${id} of model ${model.id} (${mode}); waiting for the off-chain worker and executor...`);
+    const result = await waitForResult(process.env.OPG_WS, id);
+    const entry = { id, model, mode, result, signature: verifyResult(result), sdk: await verifyWithSdk(id, input) };
+    say(`request ${id} settled in block ${result.at}; ${entry.sdk}`);
+    requests.push(entry);
+    return result;
+  };
   try {
     const { modelId, nodeKey } = await setUpServing(api, keyring, {
       modelHash: process.env.OPG_MODEL_HASH, modelSize: Number(process.env.OPG_MODEL_SIZE), inputLen: 784, outputLen: 10,
       verifyingKey: hexToU8a(process.env.OPG_VERIFYING_KEY),
     });
-    say(`model ${modelId} (${process.env.OPG_MODEL_HASH}) served by node ${u8aToHex(nodeKey.publicKey)}`);
-    const { id } = await requestInference(api, keyring.addFromUri('//Bob'), modelId, demoInput(784));
-    say(`Bob requested inference ${id}; waiting for the off-chain worker and the executor...`);
-    const result = await waitForResult(process.env.OPG_WS, id);
-    say(`settled in block ${result.at}: output ${result.output.inline}, node paid ${BigInt(result.paid) * 1000n / OPG} mOPG, ` +
-      `signature ${verifyResult(result) ? 'verified' : 'INVALID'}`);
-    const zk = await requestInference(api, keyring.addFromUri('//Bob'), modelId, demoInput(784, 2), { mode: 'Zkml' });
-    say(`Bob requested ZKML inference ${zk.id}; the executor proves it (Groth16, BN254)...`);
-    const proven = await waitForResult(process.env.OPG_WS, zk.id);
-    say(`settled in block ${proven.at}: output ${proven.output.inline}, ` +
-      `proof ${(proven.evidence.proof.length - 2) / 2} bytes verified by the runtime`);
+    node = u8aToHex(nodeKey.publicKey);
+    const mlp = { id: modelId, name: 'mnist-mlp-demo', hash: process.env.OPG_MODEL_HASH, format: 'QuantizedInteger',
+      modes: 'vanilla, zkml', price: OPG };
+    models.push(mlp);
+    say(`model ${modelId} (${process.env.OPG_MODEL_HASH}) served by node ${node}`);
+    await ask(mlp, demoInput(784));
+    await ask(mlp, demoInput(784, 2), 'Zkml');
     const served = [modelId];
     if (process.env.OPG_TORCH_HASH) {
       // A TorchScript model (float32 16 → 4), run by the executor on libtorch.
@@ -83,15 +125,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         name: 'torch-mlp-demo', modelHash: process.env.OPG_TORCH_HASH, modelSize: Number(process.env.OPG_TORCH_SIZE),
         format: 'TorchScript', schema: { inputs: [tensor([1, 16])], outputs: [tensor([1, 4])] }, modes: MODES.vanilla,
       });
+      const torch = { id: torchId, name: 'torch-mlp-demo', hash: process.env.OPG_TORCH_HASH, format: 'TorchScript',
+        modes: 'vanilla', price: OPG };
+      models.push(torch);
       served.push(torchId);
       await registerNode(api, keyring, nodeKey, served, MODES.vanilla | MODES.zkml);
-      const input = new Uint8Array(new Float32Array(16).map((_, i) => Math.sin(i)).buffer);
-      const torch = await requestInference(api, keyring.addFromUri('//Bob'), torchId, input);
-      say(`Bob requested inference ${torch.id} of TorchScript model ${torchId}; the executor runs it on libtorch...`);
-      const ran = await waitForResult(process.env.OPG_WS, torch.id);
+      const ran = await ask(torch, new Uint8Array(new Float32Array(16).map((_, i) => Math.sin(i)).buffer));
       const probabilities = Array.from(new Float32Array(hexToU8a(ran.output.inline).buffer), (p) => p.toFixed(4));
-      say(`settled in block ${ran.at}: output [${probabilities.join(', ')}], ` +
-        `signature ${verifyResult(ran) ? 'verified' : 'INVALID'}`);
+      requests.at(-1).shown = `[${probabilities.join(', ')}]`;
     }
     if (process.env.OPG_LLM_HASH) {
       // The language model, free of charge (format Llm: the artifact is its manifest; the
@@ -101,24 +142,46 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         name: 'smollm2-135m-instruct', modelHash: process.env.OPG_LLM_HASH, modelSize: Number(process.env.OPG_LLM_SIZE),
         format: 'Llm', schema: { inputs: [bytes(8192)], outputs: [bytes(16384)] }, price: 0n, modes: MODES.vanilla,
       });
+      const llm = { id: llmId, name: 'smollm2-135m-instruct', hash: process.env.OPG_LLM_HASH, format: 'Llm',
+        modes: 'vanilla', price: 0n };
+      models.push(llm);
       served.push(llmId);
       await registerNode(api, keyring, nodeKey, served, MODES.vanilla | MODES.zkml);
       const chat = { messages: [{ role: 'user', content: 'What is the capital of France?' }], temperature: 0, max_tokens: 32 };
-      const asked = await requestInference(api, keyring.addFromUri('//Bob'), llmId,
-        new TextEncoder().encode(JSON.stringify(chat)));
-      say(`Bob asked language model ${llmId} on chain (request ${asked.id}): ${JSON.stringify(chat.messages[0].content)}`);
-      const answered = await waitForResult(process.env.OPG_WS, asked.id);
-      say(`settled in block ${answered.at}: ${JSON.stringify(new TextDecoder().decode(hexToU8a(answered.output.inline)))}, ` +
-        `fee ${answered.paid}, signature ${verifyResult(answered) ? 'verified' : 'INVALID'}`);
+      const answered = await ask(llm, new TextEncoder().encode(JSON.stringify(chat)));
+      requests.at(-1).shown = `${JSON.stringify(chat.messages[0].content)} → ` +
+        JSON.stringify(new TextDecoder().decode(hexToU8a(answered.output.inline)));
     }
-    if (process.env.OPG_DIRECT_KEY_FILE) await directCall(api, keyring, modelId, say);
-    say(`try it: polkadot.js apps → Developer → Extrinsics → inference.request(model ${modelId}, ...)`);
-    // The node's off-chain worker keeps the node live (nodeRegistry.submitHeartbeat, signed
-    // by the node key in its keystore): nothing more to send.
+    if (process.env.OPG_DIRECT_KEY_FILE) await directCall(api, keyring, modelId, (line) => { say(line); direct.push(line); });
   } catch (e) {
     say(`inference demo failed: ${e.message}`);
     process.exitCode = 1;
   } finally {
     await api.disconnect();
   }
+  const lines = ['', '  ── OPG demo: what happened ──', '', '  Models (published by Alice in the model hub):'];
+  for (const m of models) {
+    lines.push(`    ${String(m.id).padStart(2)}  ${m.name.padEnd(22)} ${m.format.padEnd(17)} ${m.modes.padEnd(14)} ` +
+      `${m.price ? `${opg(m.price)} a call` : 'free'}`);
+    lines.push(`        ${m.hash}`);
+  }
+  if (node) lines.push('', `  Inference node ${node} (operator Alice; its key in the node's keystore)`);
+  lines.push('', '  Requests (by Bob, served off-chain, settled on chain):');
+  for (const r of requests) {
+    const fee = BigInt(r.result.paid) + BigInt(r.result.protocolFee);
+    lines.push(`    #${r.id} model ${r.model.id} ${r.mode}, block ${r.result.at}: ` +
+      `${r.shown ?? `output ${r.result.output.inline}`}`);
+    lines.push(`        fee ${opg(fee)}: ${opg(r.result.paid)} to the node's operator, ` +
+      `${opg(r.result.protocolFee)} protocol fee to the treasury`);
+    lines.push(`        evidence: ${r.signature ? 'node signature checked (JS)' : 'node signature INVALID'}; ` +
+      `Python SDK: ${r.sdk}`);
+  }
+  if (direct.length) lines.push('', '  Direct paid call (no block in the way):', ...direct.map((line) => `    ${line}`));
+  lines.push('', '  Try next:',
+    `    ${process.env.OPG_SDK_VENV ?? '<sdk venv>'}/bin/opg --url ${process.env.OPG_WS} models`,
+    `    ${process.env.OPG_SDK_VENV ?? '<sdk venv>'}/bin/python examples/python/verified_inference.py --url ` +
+      `${process.env.OPG_WS} --model ${models[0]?.id ?? 0} --gateway ${process.env.OPG_DIRECT_URL ?? 'http://127.0.0.1:8080'}`,
+    '    polkadot.js apps → Developer → Extrinsics → inference.request(model, ...)',
+    '    docs/getting-started.md', '');
+  console.error(lines.join('\n'));
 }

@@ -27,3 +27,11 @@ export OPG_EXECUTOR_BIN
 with_torch() {
   VIRTUAL_ENV="$OPG_VENV" PATH="$OPG_VENV/bin:$PATH" LIBTORCH_USE_PYTORCH=1 "$@"
 }
+
+# The Python SDK (sdk/python) in its own virtual environment: `opg` and the tests' Python.
+export OPG_SDK_VENV="${OPG_SDK_VENV:-$OPG_CACHE/sdk-venv}"
+# Installs the SDK there, with the extras in $1 (e.g. "[test]").
+sdk_install() {
+  [ -x "$OPG_SDK_VENV/bin/python" ] || python3 -m venv "$OPG_SDK_VENV"
+  "$OPG_SDK_VENV/bin/pip" install --quiet --progress-bar off "$OPG_ROOT/sdk/python${1:-}"
+}

@@ -11,7 +11,8 @@ that ``./scripts/dev`` publishes) and a node's gateway (``--gateway``), as accou
    key read from the chain, for this input, output, request and node;
 4. calls the model directly at the gateway: the ``402`` is answered by opening a payment
    channel, each call is paid by a voucher and answered at once with evidence checked here;
-5. shows that an answer altered by one byte fails its check, and says which.
+5. shows that an answer altered by one byte fails its check, and says which;
+6. does it again with the async twin, ``AsyncClient``: two direct calls at once.
 
 Prints one JSON line a step and exits non-zero if anything fails to verify.
 
@@ -20,12 +21,13 @@ Prints one JSON line a step and exits non-zero if anything fails to verify.
 """
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import sys
 import time
 
-from opg.client import OPG, Client
+from opg.client import OPG, AsyncClient, Client
 
 
 def demo_input(length: int, seed: int) -> bytes:
@@ -80,9 +82,21 @@ def main() -> int:
         say("altered answer", verified=verdict.ok, verdict=str(verdict))
         if verdict.ok:
             return 1
-        spent = answers[-1].cumulative
-        say("done", directCalls=len(answers), spentOPG=spent / OPG)
+    concurrent = asyncio.run(async_calls(args, length))
+    say("async", outputs=["0x" + answer.output.hex() for answer, _ in concurrent],
+        verdicts=[str(verdict) for _, verdict in concurrent])
+    if not all(verdict for _, verdict in concurrent):
+        return 1
+    say("done", directCalls=len(answers) + len(concurrent), spentOPG=answers[-1].cumulative / OPG)
     return 0
+
+
+async def async_calls(args, length: int):
+    """Two direct calls at once through the async twin, each answer with its verdict."""
+    async with await AsyncClient.connect(args.url, args.signer, gateway=args.gateway) as client:
+        model = await client.models.get(args.model)
+        answers = await asyncio.gather(*(client.direct(model.id, demo_input(length, seed)) for seed in (5, 6)))
+        return [(answer, await client.verify(answer)) for answer in answers]
 
 
 if __name__ == "__main__":

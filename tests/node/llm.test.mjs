@@ -6,21 +6,26 @@
 // sampled with the chain's seed for it, which anyone recomputes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, sha256AsU8a } from '@polkadot/util-crypto';
-import { connect, removeDir, startNode, tempDir } from './helpers.mjs';
+import { connect, freePort, removeDir, startNode, tempDir } from './helpers.mjs';
 import {
-  MODES, requestInference, resultMessageOf, send, setUpServing, verifyResult, waitForResult,
+  MODES, registerNode, requestInference, resultMessageOf, send, setUpServing, verifyResult, waitForResult,
 } from './lib/chain.mjs';
 import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 
 const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
 const CONVERT = new URL('../../scripts/llm-convert.py', import.meta.url).pathname;
 const NAME = 'smollm2-135m-instruct';
+/** The Python SDK's environment, as ./scripts/test makes it. */
+const SDK_VENV = process.env.OPG_SDK_VENV ?? path.join(process.env.OPG_CACHE ?? path.join(os.homedir(), '.cache/opg'),
+  'sdk-venv');
 
 let dir;
 let executor;
@@ -134,4 +139,63 @@ test('an executor serves a language model named by its model hub id, and refuses
       { encoding: 'utf8', stdio: 'pipe' }),
     (error) => error.stderr.includes(`--llm ${modelId} names a model hub id: give --chain-rpc`),
   );
+});
+
+test('the Python SDK chats with the model at a gateway, and opg proxy gives OpenAI clients verified answers only', async () => {
+  // A gateway holding its own registered node key sells (here: gives away) the model.
+  const seed = randomBytes(32);
+  const keyFile = path.join(dir, 'gateway-node.key');
+  writeFileSync(keyFile, seed.toString('hex'));
+  const gatewayKey = keyring.addFromSeed(seed);
+  await registerNode(api, keyring, gatewayKey, [modelId], MODES.vanilla);
+  const publicPort = await freePort();
+  const gateway = await startExecutor(['--store', path.join(dir, 'store'), '--llm', modelHash, '--device', 'cpu',
+    '--node-key', keyFile, '--chain-rpc', node.url, '--direct-model', String(modelId),
+    '--public-listen', `127.0.0.1:${publicPort}`], { attempts: 1200 });
+  try {
+    const chat = (message) => spawnSync(path.join(SDK_VENV, 'bin/opg'), ['--url', node.url, '--signer', '//Bob', 'chat',
+      NAME, '--gateway', `http://127.0.0.1:${publicPort}`, '--message', message, '--temperature', '0',
+      '--max-tokens', '24'], { encoding: 'utf8', timeout: 300000 });
+    const answered = chat('What is the capital of France?');
+    assert.equal(answered.status, 0, answered.stderr);
+    assert.match(answered.stdout, /Paris/);
+    assert.match(answered.stderr, /\[verified: node named, node registered, model published, signature\]/);
+
+    // `opg proxy`: the official openai client, unmodified, sees only verified answers.
+    const proxyPort = await freePort();
+    const proxy = spawn(path.join(SDK_VENV, 'bin/opg'), ['--url', node.url, '--signer', '//Bob', 'proxy', '--model', NAME,
+      '--gateway', `http://127.0.0.1:${publicPort}`, '--port', String(proxyPort)], { stdio: 'ignore' });
+    try {
+      let listening = null;
+      for (let i = 0; i < 100 && !listening; i += 1) {
+        listening = await fetch(`http://127.0.0.1:${proxyPort}/v1/models`).then((r) => r.json(), () => null);
+        if (!listening) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.deepEqual(listening?.data.map((m) => m.id), [NAME]);
+      const script = `
+import json, sys
+from openai import OpenAI
+client = OpenAI(base_url=sys.argv[1], api_key="unused")
+ask = [{"role": "user", "content": "What is the capital of France?"}]
+whole = client.chat.completions.create(model="${NAME}", messages=ask, temperature=0, max_tokens=24)
+pieces, evidence = [], None
+for chunk in client.chat.completions.create(model="${NAME}", messages=ask, temperature=0, max_tokens=24, stream=True):
+    if chunk.choices and chunk.choices[0].delta.content:
+        pieces.append(chunk.choices[0].delta.content)
+    evidence = (chunk.model_extra or {}).get("opg") or evidence
+print(json.dumps({"whole": whole.choices[0].message.content, "streamed": "".join(pieces), "evidence": evidence}))
+`;
+      const asked = spawnSync(PYTHON, ['-c', script, `http://127.0.0.1:${proxyPort}/v1`],
+        { encoding: 'utf8', timeout: 300000 });
+      assert.equal(asked.status, 0, asked.stderr);
+      const { whole, streamed, evidence } = JSON.parse(asked.stdout);
+      assert.match(whole, /Paris/);
+      assert.equal(streamed, whole, 'the same seeded greedy answer, streamed');
+      assert.match(evidence.verified, /^verified: node named, node registered, model published, signature$/);
+    } finally {
+      proxy.kill('SIGINT');
+    }
+  } finally {
+    gateway.stop();
+  }
 });

@@ -95,9 +95,12 @@ test('the Python example requests, pays and verifies an inference each way, and 
   assert.equal(steps.direct.cumulative, String(2n * 10n ** 18n), 'two calls at 1 OPG on one channel');
   assert.equal(steps['altered answer'].verified, false);
   assert.match(steps['altered answer'].verdict, /signature failed/);
+  assert.equal(steps.async.verdicts.length, 2, 'two calls at once through AsyncClient');
+  assert.ok(steps.async.verdicts.every((verdict) => verdict.startsWith('verified: ')), steps.async.verdicts.join('; '));
+  assert.equal(steps.done.directCalls, 4);
 });
 
-test('the opg CLI lists models, infers and verifies on chain, and fails bad input with one line', () => {
+test('the opg CLI lists, publishes, infers and verifies on chain, and fails bad input with one line', () => {
   const listed = opg(['models', '--json']);
   assert.equal(listed.status, 0, listed.stderr);
   assert.ok(JSON.parse(listed.stdout).some((m) => m.id === modelId));
@@ -118,6 +121,19 @@ test('the opg CLI lists models, infers and verifies on chain, and fails bad inpu
   const wrong = opg(['verify', String(result.request), '--input', input]);
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /NOT verified: input failed/);
+
+  // Publishing a model file: its SHA-256 and size in the model hub, under Alice's name.
+  const schema = path.join(work, 'schema.json');
+  writeFileSync(schema, JSON.stringify({ inputs: [{ shape: [784], dtype: 'I8' }], outputs: [{ shape: [10], dtype: 'I8' }] }));
+  const artifact = path.join(store, listed.stdout && JSON.parse(listed.stdout).find((m) => m.id === modelId).hash.slice(2));
+  const published = opg(['model', 'publish', artifact, '--name', 'cli-mlp', '--schema', schema, '--modes', 'vanilla',
+    '--price', '0.5'], { signer: '//Alice' });
+  assert.equal(published.status, 0, published.stderr);
+  const { model: cliModel } = JSON.parse(published.stdout.trim().split('\n')[0]);
+  const models = JSON.parse(opg(['models', '--json']).stdout);
+  const cli = models.find((m) => m.id === cliModel);
+  assert.deepEqual([cli.name, cli.price, cli.modes, cli.hash], ['cli-mlp', String(5n * 10n ** 17n), ['Vanilla'],
+    JSON.parse(listed.stdout).find((m) => m.id === modelId).hash]);
 
   // A chain error is one line naming the pallet's error, exit status 1.
   const refused = opg(['channel', 'open', u8aToHex(new Uint8Array(32).fill(7)), '--deposit', '0.000001']);

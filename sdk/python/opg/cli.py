@@ -176,6 +176,58 @@ def cmd_direct(args) -> int:
     return 0 if verdict else EVIDENCE_FAILED
 
 
+def cmd_chat(args) -> int:
+    """A conversation with a language model at a node's gateway: each answer streamed,
+    then its evidence checked (``[verified: ...]`` on stderr)."""
+    from opg.client import EvidenceError
+
+    model = int(args.model) if args.model.isdigit() else args.model
+    params = {key: value for key, value in (("temperature", args.temperature), ("seed", args.seed))
+              if value is not None}
+    history: list[dict] = []
+    interactive = args.message is None and sys.stdin.isatty()
+    lines = [args.message] if args.message is not None else sys.stdin
+    with _client(args, signer=True) as client:
+        if interactive:
+            print("you> ", end="", file=sys.stderr, flush=True)
+        for line in lines:
+            text = line.strip()
+            if not text:
+                continue
+            history.append({"role": "user", "content": text})
+            stream = client.chat(model, history, stream=True, max_tokens=args.max_tokens, deposit=args.deposit,
+                                 **params)
+            reply = []
+            try:
+                for piece in stream:
+                    reply.append(piece)
+                    print(piece, end="", flush=True)
+            except EvidenceError as e:
+                print(f"\nopg: evidence: {e}", file=sys.stderr)
+                return 2
+            print()
+            print(f"[{stream.verdict}]", file=sys.stderr)
+            history.append({"role": "assistant", "content": "".join(reply)})
+            if interactive:
+                print("you> ", end="", file=sys.stderr, flush=True)
+    return 0
+
+
+def cmd_proxy(args) -> int:
+    from opg.proxy import Proxy
+
+    with _client(args, signer=True) as client:
+        server = Proxy(client, args.model, gateway=args.gateway, max_tokens=args.max_tokens).server(port=args.port)
+        host, port = server.server_address[:2]
+        print(f"opg proxy: http://{host}:{port}/v1 → {args.gateway} ({args.model}); every answer's evidence is "
+              f"checked before it is returned. Ctrl-C stops.", file=sys.stderr, flush=True)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+    return 0
+
+
 def cmd_channel_open(args) -> int:
     with _client(args, signer=True) as client:
         channel = client.channels.open(args.node, args.deposit, blocks=args.blocks)
@@ -249,6 +301,25 @@ def parser() -> argparse.ArgumentParser:
                         help="the node's public listener (default $OPG_GATEWAY)")
     direct.add_argument("--deposit", type=_amount, help="a new channel's deposit (default 100 calls)")
     direct.set_defaults(run=cmd_direct)
+
+    chat = commands.add_parser("chat", help="chat with a language model at a node's gateway, checking each answer")
+    chat.add_argument("model", help="its name at the gateway (e.g. smollm2-135m-instruct) or model hub id")
+    chat.add_argument("--message", help="one message (default: a line at a time from stdin)")
+    chat.add_argument("--gateway", default=os.environ.get("OPG_GATEWAY"), required="OPG_GATEWAY" not in os.environ,
+                      help="the node's public listener (default $OPG_GATEWAY)")
+    chat.add_argument("--max-tokens", type=int, default=256)
+    chat.add_argument("--temperature", type=float)
+    chat.add_argument("--seed", type=int)
+    chat.add_argument("--deposit", type=_amount, help="a new channel's deposit, if the model is priced")
+    chat.set_defaults(run=cmd_chat)
+
+    proxy = commands.add_parser("proxy", help="a local OpenAI-compatible server returning only verified answers")
+    proxy.add_argument("--model", required=True, help="the language model's name at the gateway")
+    proxy.add_argument("--gateway", default=os.environ.get("OPG_GATEWAY"), required="OPG_GATEWAY" not in os.environ,
+                       help="the node's public listener (default $OPG_GATEWAY)")
+    proxy.add_argument("--port", type=int, default=8090, help="on 127.0.0.1 (default 8090; 0: any free port)")
+    proxy.add_argument("--max-tokens", type=int, default=256, help="when a request names none")
+    proxy.set_defaults(run=cmd_proxy)
 
     verify = commands.add_parser("verify", help="check a settled request's evidence")
     verify.add_argument("request", type=int)

@@ -217,7 +217,12 @@ class Client:
 
     def rpc(self, method: str, *params):
         """One of the node's own JSON-RPC methods; :class:`ChainError` on an error."""
-        answer = self.substrate.rpc_request(method, list(params))
+        from substrateinterface.exceptions import SubstrateRequestException
+
+        try:
+            answer = self.substrate.rpc_request(method, list(params))
+        except SubstrateRequestException as e:
+            answer = {"error": e.args[0] if e.args and isinstance(e.args[0], dict) else {"message": str(e)}}
         if answer.get("error"):
             error = answer["error"]
             raise ChainError(f"rpc {method}", f"{error.get('message')} (code {error.get('code')})")
@@ -350,6 +355,51 @@ class Client:
             return answer
         raise AssertionError("unreachable")
 
+    def chat(self, model, messages_: list[dict], *, stream: bool = False, gateway: str | None = None,
+             deposit: int | None = None, max_tokens: int = 256, verify: bool = True, **params):
+        """Asks language model ``model`` (its name at the gateway, or its model hub id)
+        ``messages_`` (OpenAI's chat messages) at a node's gateway; ``params`` are
+        OpenAI's (``temperature``, ``seed``, ``stop``...). A priced model's ``402`` is paid
+        as :meth:`direct` pays, the voucher authorizing the prompt and ``max_tokens``
+        tokens at the offer's price per token (the call is charged what it used).
+
+        Returns an :class:`opg.gateway.LlmAnswer`, or with ``stream`` a
+        :class:`opg.gateway.ChatStream` of the answer's pieces whose evidence is checked
+        when it ends (:class:`EvidenceError` then, if it fails)."""
+        name = self.models.get(model).name if isinstance(model, int) else str(model)
+        request = {"model": name, "messages": messages_, "max_tokens": max_tokens, **params}
+        http = self.gateway(gateway)
+        call = http.chat_stream if stream else http.chat
+        try:
+            answer = call(request)
+        except gw.PaymentRequired as required:
+            offer = required.offer
+            channel = self.channels.for_node(offer.node, offer.amount, deposit)
+            cap = offer.amount + (offer.price_per_token or 0) * max_tokens
+            if channel.spent + cap > channel.deposit:
+                self.channels.top_up(channel.id, max(deposit or 0, channel.spent + cap - channel.deposit))
+
+            def pay(path: str, body: bytes) -> str:
+                return gw.voucher_header(self.signer, self.genesis, channel.id, channel.spent + cap, path, body)
+
+            answer = call(request, pay)
+            if not stream:
+                self._charged(channel, answer)
+            else:
+                answer = _Charged(answer, lambda done: self._charged(channel, done))
+        if stream:
+            return _Checked(answer, self if verify else None)
+        if verify:
+            verdict = self.verify(answer)
+            if not verdict:
+                raise EvidenceError(verdict)
+        return answer
+
+    @staticmethod
+    def _charged(channel: "Channel", answer: gw.LlmAnswer | None) -> None:
+        if answer is not None and answer.payment:
+            channel.spent = int(answer.payment["cumulative"])
+
     # Evidence.
 
     def verify(self, answer) -> Verdict:
@@ -359,7 +409,9 @@ class Client:
             return self._verify_direct(answer)
         if isinstance(answer, Result):
             return self._verify_result(answer)
-        raise TypeError("verify takes a Result or a DirectAnswer")
+        if isinstance(answer, gw.LlmAnswer):
+            return self._verify_llm(answer)
+        raise TypeError("verify takes a Result, a DirectAnswer or an LlmAnswer")
 
     def _node_check(self, verdict: Verdict, node: bytes, mode: str, at: int | None = None) -> None:
         record = self.nodes.get(node)
@@ -382,6 +434,20 @@ class Client:
         verdict.add("network", answer.genesis == self.genesis, "the answer is for another chain")
         verdict.add("signature", answer.verify(node),
                     "the node key's signature is not over this call, response and amount")
+        return verdict
+
+    def _verify_llm(self, answer: gw.LlmAnswer) -> Verdict:
+        verdict = Verdict()
+        node = answer.node
+        if not verdict.add("node named", node is not None and answer.signature is not None,
+                           "the answer carries no node key or signature"):
+            return verdict
+        self._node_check(verdict, node, "Vanilla")
+        published = answer.model_hash is not None and any(
+            model.hash == answer.model_hash for model in self.models.list())
+        verdict.add("model published", published, "the answer's model hash is no model hub model's")
+        verdict.add("signature", answer.verify(node),
+                    "the node key's signature is not over this request, text, seed and amount on this chain")
         return verdict
 
     def _verify_result(self, result: Result) -> Verdict:
@@ -413,30 +479,48 @@ class Client:
         else:
             verdict.add("evidence", False, "no signature and no batch")
         if result.mode == "Zkml":
-            verdict.add("proof", self._check_proof(result), "the Groth16 proof does not verify for this "
-                                                             "input, output, request and node")
+            verdict.add("proof", *self._check_proof(result))
         return verdict
 
-    def _check_proof(self, result: Result) -> bool:
+    def _zkml_model(self, result: Result) -> tuple[int | None, str]:
+        """The model whose verifying key checks ``result``'s proof: the one the client
+        named, else the only published model of the settled artifact hash with a key (a
+        settled record keeps the hash, not the model's id)."""
+        if result.model is not None:
+            return result.model, ""
+        candidates = [model.id for model in self.models.list()
+                      if model.hash == result.model_hash and self.models.verifying_key(model.id) is not None]
+        if len(candidates) == 1:
+            return candidates[0], ""
+        if not candidates:
+            return None, "no published model of this artifact has a verifying key"
+        return None, f"models {candidates} share this artifact: name the model (--model)"
+
+    def _check_proof(self, result: Result) -> tuple[bool, str]:
         proof = result.evidence.get("proof")
-        if proof is None or result.output is None or result.model is None:
-            return False
-        key = self.models.verifying_key(result.model)
+        if proof is None or result.output is None:
+            return False, "the result carries no proof or no inline output"
+        model, why = self._zkml_model(result)
+        if model is None:
+            return False, why
+        key = self.models.verifying_key(model)
         if key is None:
-            return False
+            return False, f"model {model} has no verifying key"
         if result.input is not None:
             inputs = groth16.statement(genesis=self.genesis, request=result.id, node=result.node,
                                        input_=result.input, output=result.output)
         else:
             commitment = self.query("Inference", "InputCommitments", [result.id])
             if commitment is None:
-                return False
+                return False, "the input is unknown (give it) and the chain keeps no commitment to it"
             inputs = groth16.statement(genesis=self.genesis, request=result.id, node=result.node,
                                        commitment=int.from_bytes(_hex(commitment), "little"), output=result.output)
+        failed = f"the Groth16 proof does not verify under model {model}'s key for this input, output, request and node"
         try:
-            return groth16.verify(groth16.decode_key(key), groth16.decode_proof(messages.raw_bytes(proof)), inputs)
-        except groth16.DecodeError:
-            return False
+            ok = groth16.verify(groth16.decode_key(key), groth16.decode_proof(messages.raw_bytes(proof)), inputs)
+        except groth16.DecodeError as e:
+            return False, f"the proof or key does not decode: {e}"
+        return ok, "" if ok else failed
 
 
 def _bounded(items) -> list:
@@ -451,6 +535,54 @@ def _error_module(error: dict, fallback: str) -> str:
     # substrate-interface names the failing pallet by its metadata index; the docs name
     # the error, and the call's module is the usual owner.
     return error.get("module", fallback) if isinstance(error.get("module"), str) else fallback
+
+
+class _Charged:
+    """A paid :class:`opg.gateway.ChatStream` that records the charged total when it ends."""
+
+    def __init__(self, stream: gw.ChatStream, charged):
+        self.stream = stream
+        self.charged = charged
+
+    @property
+    def answer(self):
+        return self.stream.answer
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.stream.finish_reason
+
+    def __iter__(self):
+        yield from self.stream
+        self.charged(self.stream.answer)
+
+
+class _Checked:
+    """A chat stream whose evidence ``client`` checks once it ends (``None``: unchecked)."""
+
+    def __init__(self, stream, client: Client | None):
+        self.stream = stream
+        self.client = client
+        self.verdict: Verdict | None = None
+
+    @property
+    def answer(self) -> gw.LlmAnswer | None:
+        return self.stream.answer
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the answer ended (``stop``, ``length``), from its last chunk."""
+        return self.stream.finish_reason
+
+    def __iter__(self):
+        yield from self.stream
+        if self.client is not None:
+            if self.stream.answer is None:
+                self.verdict = Verdict([Check("evidence", False, "the stream ended without its evidence")])
+            else:
+                self.verdict = self.client.verify(self.stream.answer)
+            if not self.verdict:
+                raise EvidenceError(self.verdict)
 
 
 class Models:
@@ -593,3 +725,98 @@ class Nodes:
 
     def attestation(self, node) -> dict | None:
         return self.client.query("NodeRegistry", "Attestations", ["0x" + messages.hash32(node).hex()])
+
+
+class AsyncClient:
+    """The async twin of :class:`Client`: the same calls as coroutines.
+
+    substrate-interface is synchronous, so each chain or gateway call runs in a worker
+    thread, one at a time per client (they share one WebSocket); waiting for a settlement
+    (:meth:`infer`) releases the client between polls, so other calls go on meanwhile.
+    Open one with ``client = await AsyncClient.connect(url, signer, gateway=...)``.
+    """
+
+    def __init__(self, client: Client):
+        import asyncio
+
+        self.sync = client
+        self._lock = asyncio.Lock()
+        self.models = _AsyncPart(self, client.models)
+        self.channels = _AsyncPart(self, client.channels)
+        self.nodes = _AsyncPart(self, client.nodes)
+
+    @classmethod
+    async def connect(cls, url: str = "ws://127.0.0.1:9944", signer=None, **options) -> "AsyncClient":
+        import asyncio
+
+        return cls(await asyncio.to_thread(Client, url, signer, **options))
+
+    async def _run(self, function, *args, **kwargs):
+        import asyncio
+
+        async with self._lock:
+            return await asyncio.to_thread(function, *args, **kwargs)
+
+    @property
+    def genesis(self) -> bytes:
+        return self.sync.genesis
+
+    async def close(self) -> None:
+        await self._run(self.sync.close)
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *_) -> None:
+        await self.close()
+
+    async def request(self, model: int, input_: bytes, **options) -> int:
+        return await self._run(self.sync.request, model, input_, **options)
+
+    async def result(self, request: int, **options) -> Result | None:
+        return await self._run(self.sync.result, request, **options)
+
+    async def infer(self, model: int, input_: bytes, *, mode: str = "Vanilla", settlement: str = "Individual",
+                    max_fee: int | None = None, window: int = 20, timeout: float = 180.0,
+                    verify: bool = True) -> Result:
+        """As :meth:`Client.infer`."""
+        import asyncio
+
+        request = await self.request(model, input_, mode=mode, settlement=settlement, max_fee=max_fee, window=window)
+        deadline = time.monotonic() + timeout
+        while (result := await self.result(request, model=model, input_=input_)) is None:
+            if time.monotonic() > deadline:
+                raise ChainError("not settled", f"request {request} not settled after {timeout:.0f} s")
+            await asyncio.sleep(1.0)
+        if verify:
+            verdict = await self.verify(result)
+            if not verdict:
+                raise EvidenceError(verdict)
+        return result
+
+    async def direct(self, model, input_: bytes, **options) -> gw.DirectAnswer:
+        """As :meth:`Client.direct`."""
+        return await self._run(self.sync.direct, model, input_, **options)
+
+    async def verify(self, answer) -> Verdict:
+        """As :meth:`Client.verify`."""
+        return await self._run(self.sync.verify, answer)
+
+
+class _AsyncPart:
+    """:class:`Client`'s ``models``, ``channels`` or ``nodes``, their methods as coroutines."""
+
+    def __init__(self, owner: AsyncClient, part):
+        self._owner = owner
+        self._part = part
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._part, name)
+        if not callable(attribute):
+            return attribute
+
+        async def call(*args, **kwargs):
+            return await self._owner._run(attribute, *args, **kwargs)
+
+        call.__doc__ = attribute.__doc__
+        return call

@@ -188,6 +188,88 @@ class DirectAnswer:
             response=self.output, cumulative=self.cumulative, signature=self.signature, node=key)
 
 
+@dataclass
+class LlmAnswer:
+    """A language model's answer with its evidence (the ``opg`` object): the node key's
+    signature over :func:`opg.messages.llm_answer` of the exact request body, the text,
+    the seed and the voucher's cumulative amount (0 when free)."""
+
+    genesis: bytes
+    path: str
+    body: bytes
+    text: str
+    seed: int | None
+    cumulative: int
+    model_hash: bytes | None
+    node: bytes | None
+    signature: bytes | None
+    payment: dict | None
+    response: dict | None = None
+
+    @classmethod
+    def of(cls, genesis: bytes, path: str, body: bytes, text: str, opg: dict, response: dict | None) -> "LlmAnswer":
+        def optional(name):
+            value = opg.get(name)
+            try:
+                return messages.raw_bytes(value) if value else None
+            except ValueError:
+                return None
+
+        return cls(genesis=genesis, path=path, body=body, text=text,
+                   seed=int(opg["seed"]) if opg.get("seed") is not None else None,
+                   cumulative=int(opg.get("cumulative") or 0), model_hash=optional("model_hash"),
+                   node=optional("node"), signature=optional("signature"), payment=opg.get("payment"),
+                   response=response)
+
+    def verify(self, node=None) -> bool:
+        """Whether the evidence is the node key's (``node``, by default the one the answer
+        names) over this request, text, seed and amount on this client's chain."""
+        key = node if node is not None else self.node
+        if key is None or self.signature is None or self.model_hash is None or self.seed is None:
+            return False
+        return evidence.verify_llm_answer(
+            genesis=self.genesis, model_hash=self.model_hash, path=self.path, body=self.body, text=self.text,
+            seed=self.seed, cumulative=self.cumulative, signature=self.signature, node=key)
+
+
+class ChatStream:
+    """A streamed chat answer: iterating yields the text's pieces as they come; then
+    :attr:`answer` holds the whole :class:`LlmAnswer` (``None`` if the stream ended
+    without its evidence), and an ``error`` chunk raises :class:`GatewayError`."""
+
+    def __init__(self, genesis: bytes, body: bytes, response: httpx.Response):
+        self.genesis = genesis
+        self.body = body
+        self.response = response
+        self.answer: LlmAnswer | None = None
+        self.finish_reason: str | None = None
+
+    def __iter__(self):
+        pieces, opg = [], None
+        try:
+            for line in self.response.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                data = line[len("data: "):]
+                if data == "[DONE]":
+                    break
+                chunk = json.loads(data)
+                if "error" in chunk:
+                    raise GatewayError(200, str(chunk["error"].get("message", chunk["error"])))
+                for choice in chunk.get("choices", []):
+                    self.finish_reason = choice.get("finish_reason") or self.finish_reason
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        pieces.append(piece)
+                        yield piece
+                if "opg" in chunk:
+                    opg = chunk["opg"]
+        finally:
+            self.response.close()
+        if opg is not None:
+            self.answer = LlmAnswer.of(self.genesis, CHAT_COMPLETIONS_PATH, self.body, "".join(pieces), opg, None)
+
+
 def _reason(response: httpx.Response) -> str:
     text = response.text.strip()
     try:
@@ -225,13 +307,7 @@ class Gateway:
         return self._answer(response, model_hash, path, body)
 
     def _answer(self, response: httpx.Response, model_hash, path: str, body: bytes) -> DirectAnswer:
-        if response.status_code == 402:
-            header = response.headers.get(REQUIRED_HEADER)
-            if header is None:
-                raise GatewayError(402, f"no {REQUIRED_HEADER} header: {_reason(response)}")
-            raise PaymentRequired(Offer.from_header(header), _reason(response))
-        if response.status_code != 200:
-            raise GatewayError(response.status_code, _reason(response))
+        self._refusal(response)
         answer = DirectAnswer(
             genesis=self.genesis, model_hash=messages.hash32(model_hash), path=path, body=body,
             output=response.content,
@@ -244,6 +320,44 @@ class Gateway:
             answer.channel = int(receipt["channel"])
             answer.remaining = int(receipt["remaining"])
         return answer
+
+    def chat(self, request: dict, pay=None) -> "LlmAnswer":
+        """``POST /v1/chat/completions`` of ``request`` (OpenAI's JSON, not streaming),
+        paid by ``pay(path, body)``'s voucher if given (it signs the exact bytes sent);
+        :class:`PaymentRequired` on a ``402``."""
+        body = json.dumps({**request, "stream": False}, separators=(",", ":")).encode()
+        voucher = pay(CHAT_COMPLETIONS_PATH, body) if pay else None
+        headers = {"content-type": "application/json", **({PAYMENT_HEADER: voucher} if voucher else {})}
+        response = self.http.post(self.url + CHAT_COMPLETIONS_PATH, content=body, headers=headers)
+        self._refusal(response)
+        answer = response.json()
+        text = answer["choices"][0]["message"]["content"]
+        return LlmAnswer.of(self.genesis, CHAT_COMPLETIONS_PATH, body, text, answer.get("opg") or {}, answer)
+
+    def chat_stream(self, request: dict, pay=None) -> "ChatStream":
+        """The same streamed (``stream: true``): a :class:`ChatStream` of the answer's
+        pieces, whose :attr:`ChatStream.answer` (with the evidence of the last chunk) is
+        set once it is exhausted."""
+        body = json.dumps({**request, "stream": True}, separators=(",", ":")).encode()
+        voucher = pay(CHAT_COMPLETIONS_PATH, body) if pay else None
+        headers = {"content-type": "application/json", **({PAYMENT_HEADER: voucher} if voucher else {})}
+        request_ = self.http.build_request("POST", self.url + CHAT_COMPLETIONS_PATH, content=body, headers=headers)
+        response = self.http.send(request_, stream=True)
+        if response.status_code != 200:
+            response.read()
+            response.close()
+            self._refusal(response)
+        return ChatStream(self.genesis, body, response)
+
+    @staticmethod
+    def _refusal(response: httpx.Response) -> None:
+        if response.status_code == 402:
+            header = response.headers.get(REQUIRED_HEADER)
+            if header is None:
+                raise GatewayError(402, f"no {REQUIRED_HEADER} header: {_reason(response)}")
+            raise PaymentRequired(Offer.from_header(header), _reason(response))
+        if response.status_code != 200:
+            raise GatewayError(response.status_code, _reason(response))
 
     def served(self, call_digest) -> dict | None:
         """The served call's leaf and Merkle proof under a settled root

@@ -2,6 +2,7 @@
 402 offers and paid answers, against a gateway played by httpx's mock transport."""
 
 import base64
+import dataclasses
 import hashlib
 import json
 import pathlib
@@ -149,3 +150,75 @@ def test_any_other_refusal_is_a_gateway_error_with_its_status_and_reason():
     with pytest.raises(gateway.GatewayError, match="404: no such model") as failed:
         client.infer(b"\x08" * 32, b"\x01")
     assert failed.value.status == 404
+
+
+class FakeLlmGateway:
+    """A language model's gateway: 402 without a voucher when ``price`` is set; the
+    answer's ``opg`` evidence signed over the exact body, as a whole or streamed."""
+
+    def __init__(self, text="Paris.", price=None, seed=42):
+        self.text, self.price, self.seed = text, price, seed
+        self.vouchers = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = request.content
+        voucher = request.headers.get("payment-signature")
+        if self.price is not None and voucher is None:
+            return httpx.Response(402, headers={"payment-required": required_header(amount=self.price)},
+                                  text="payment_required: send a voucher\n")
+        cumulative = 0
+        if voucher is not None:
+            payload = gateway.decode_header(voucher)["payload"]
+            cumulative = int(payload["cumulative"])
+            digest = messages.call_digest(request.url.path, body)
+            signed = messages.voucher(GENESIS, int(payload["channel"]), cumulative, digest)
+            assert evidence.verify(BOB.public_key, signed, messages.raw_bytes(payload["signature"])[1:])
+            self.vouchers.append(cumulative)
+        message = messages.llm_answer(GENESIS, MODEL, messages.call_digest(request.url.path, body),
+                                      hashlib.sha256(self.text.encode()).digest(), self.seed, cumulative)
+        opg = {"model_hash": "0x" + MODEL.hex(), "network": "0x" + GENESIS.hex(), "seed": str(self.seed),
+               "cumulative": str(cumulative), "node": "0x" + NODE.public_key.hex(),
+               "signature": "0x" + NODE.sign(message).hex()}
+        if json.loads(body).get("stream"):
+            pieces = [self.text[:3], self.text[3:]]
+            frames = [{"choices": [{"index": 0, "delta": {"content": piece}}]} for piece in pieces]
+            frames.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "opg": opg})
+            stream = "".join(f"data: {json.dumps(frame)}\n\n" for frame in frames) + "data: [DONE]\n\n"
+            return httpx.Response(200, content=stream.encode(), headers={"content-type": "text/event-stream"})
+        return httpx.Response(200, json={"choices": [{"index": 0, "message": {"role": "assistant",
+                                                                              "content": self.text}}], "opg": opg})
+
+
+def llm_gateway(fake):
+    return gateway.Gateway("http://node", GENESIS, http=httpx.Client(transport=httpx.MockTransport(fake)))
+
+
+def test_a_chat_answer_verifies_over_the_exact_request_text_and_seed():
+    answer = llm_gateway(FakeLlmGateway()).chat({"model": "m", "messages": [{"role": "user", "content": "Hi"}]})
+    assert (answer.text, answer.seed, answer.cumulative, answer.model_hash) == ("Paris.", 42, 0, MODEL)
+    assert answer.verify() and answer.verify(NODE.public_key)
+    for changed in ({"text": "Paris!"}, {"seed": 43}, {"body": answer.body + b" "}, {"genesis": bytes(32)}):
+        assert not dataclasses.replace(answer, **changed).verify(), changed
+
+
+def test_a_streamed_chat_yields_its_pieces_then_the_answer_with_its_evidence():
+    stream = llm_gateway(FakeLlmGateway()).chat_stream({"model": "m", "messages": []})
+    assert stream.answer is None
+    assert list(stream) == ["Par", "is."]
+    assert stream.answer.text == "Paris." and stream.answer.verify()
+
+
+def test_a_priced_chat_is_refused_402_and_paid_by_a_voucher_over_the_exact_body():
+    fake = FakeLlmGateway(price=7)
+    client = llm_gateway(fake)
+    with pytest.raises(gateway.PaymentRequired) as refused:
+        client.chat({"model": "m", "messages": []})
+    assert refused.value.offer.amount == 7
+
+    def pay(path, body):
+        return gateway.voucher_header(BOB, GENESIS, 5, 100, path, body)
+
+    answer = client.chat({"model": "m", "messages": []}, pay)
+    assert fake.vouchers == [100] and answer.cumulative == 100 and answer.verify()
+    assert list(client.chat_stream({"model": "m", "messages": []}, pay)) == ["Par", "is."]
+    assert fake.vouchers == [100, 100]
