@@ -32,7 +32,7 @@ async function directCall(api, keyring, modelId, say) {
   }
   if (!refused) throw new Error(`no gateway at ${process.env.OPG_DIRECT_URL}`);
   const required = fromBase64Json(refused.headers.get(HEADERS.paymentRequired));
-  say(`without a voucher: ${refused.status} ${required.error}, price ${required.accepts[0].amount} plancks`);
+  say(`without a voucher: ${refused.status} ${required.error}, price ${opg(required.accepts[0].amount)} a call`);
   const bob = keyring.addFromUri('//Bob');
   const channel = await openChannel(api, bob, nodeKey.publicKey, 10n * OPG);
   const voucher = voucherHeader(api, bob, api.genesisHash, channel, OPG, inferPath(process.env.OPG_MODEL_HASH), body);
@@ -44,7 +44,7 @@ async function directCall(api, keyring, modelId, say) {
     body, output, OPG, response.headers.get(HEADERS.signature), nodeKey.publicKey);
   const paid = fromBase64Json(response.headers.get(HEADERS.paymentResponse));
   say(`with a voucher on Bob's channel ${channel}: ${response.status} in ${elapsed} ms, output ${u8aToHex(output)}, ` +
-    `charged ${paid.charged} plancks, evidence ${verified ? 'verified' : 'INVALID'}`);
+    `charged ${opg(paid.charged)}, evidence ${verified ? 'verified' : 'INVALID'}`);
 }
 
 /** `plancks` as OPG, e.g. "0.95 OPG". */
@@ -56,10 +56,10 @@ function opg(plancks) {
 }
 
 /**
- * The Python SDK's check of a settled request (`opg verify ID --input FILE`, in
+ * The Python SDK's check of a settled request (`opg verify ID --input FILE --model M`, in
  * OPG_SDK_VENV): its verdict line, or why it could not run.
  */
-async function verifyWithSdk(id, input) {
+async function verifyWithSdk(id, input, model) {
   if (!process.env.OPG_SDK_VENV) return 'not checked (no OPG_SDK_VENV)';
   const { spawnSync } = await import('node:child_process');
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
@@ -69,7 +69,7 @@ async function verifyWithSdk(id, input) {
   try {
     writeFileSync(path.join(dir, 'input.bin'), input);
     const run = spawnSync(path.join(process.env.OPG_SDK_VENV, 'bin/opg'),
-      ['--url', process.env.OPG_WS, 'verify', String(id), '--input', path.join(dir, 'input.bin')],
+      ['--url', process.env.OPG_WS, 'verify', String(id), '--input', path.join(dir, 'input.bin'), '--model', String(model)],
       { encoding: 'utf8', timeout: 120000 });
     return (run.stderr || run.error?.message || `exit ${run.status}`).trim().split('\n').pop();
   } finally {
@@ -100,7 +100,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const { id } = await requestInference(api, keyring.addFromUri('//Bob'), model.id, input, { mode });
     say(`Bob requested inference ${id} of model ${model.id} (${mode}); waiting for the off-chain worker and executor...`);
     const result = await waitForResult(process.env.OPG_WS, id);
-    const entry = { id, model, mode, result, signature: verifyResult(result), sdk: await verifyWithSdk(id, input) };
+    const entry = { id, model, mode, result, signature: verifyResult(result), sdk: await verifyWithSdk(id, input, model.id) };
     say(`request ${id} settled in block ${result.at}; ${entry.sdk}`);
     requests.push(entry);
     return result;
@@ -171,8 +171,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const fee = BigInt(r.result.paid) + BigInt(r.result.protocolFee);
     lines.push(`    #${r.id} model ${r.model.id} ${r.mode}, block ${r.result.at}: ` +
       `${r.shown ?? `output ${r.result.output.inline}`}`);
-    lines.push(`        fee ${opg(fee)}: ${opg(r.result.paid)} to the node's operator, ` +
-      `${opg(r.result.protocolFee)} protocol fee to the treasury`);
+    lines.push(fee === 0n ? '        free of charge' : `        fee ${opg(fee)}: ${opg(r.result.paid)} to the node's ` +
+      `operator, ${opg(r.result.protocolFee)} protocol fee to the treasury`);
     lines.push(`        evidence: ${r.signature ? 'node signature checked (JS)' : 'node signature INVALID'}; ` +
       `Python SDK: ${r.sdk}`);
   }
@@ -181,6 +181,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     `    ${process.env.OPG_SDK_VENV ?? '<sdk venv>'}/bin/opg --url ${process.env.OPG_WS} models`,
     `    ${process.env.OPG_SDK_VENV ?? '<sdk venv>'}/bin/python examples/python/verified_inference.py --url ` +
       `${process.env.OPG_WS} --model ${models[0]?.id ?? 0} --gateway ${process.env.OPG_DIRECT_URL ?? 'http://127.0.0.1:8080'}`,
+    `    ${process.env.OPG_SDK_VENV ?? '<sdk venv>'}/bin/opg --url ${process.env.OPG_WS} --signer //Bob chat ` +
+      `smollm2-135m-instruct --gateway ${process.env.OPG_DIRECT_URL ?? 'http://127.0.0.1:8080'}`,
     '    polkadot.js apps → Developer → Extrinsics → inference.request(model, ...)',
     '    docs/getting-started.md', '');
   console.error(lines.join('\n'));
