@@ -95,6 +95,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const requests = [];
   const direct = [];
   let node = null;
+  let failure = null;
   /** Requests `input` of `model` from Bob, waits for the result and checks it twice. */
   const ask = async (model, input, mode = 'Vanilla') => {
     const { id } = await requestInference(api, keyring.addFromUri('//Bob'), model.id, input, { mode });
@@ -155,6 +156,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     if (process.env.OPG_DIRECT_KEY_FILE) await directCall(api, keyring, modelId, (line) => { say(line); direct.push(line); });
   } catch (e) {
     say(`inference demo failed: ${e.message}`);
+    failure = e.message;
     process.exitCode = 1;
   } finally {
     await api.disconnect();
@@ -177,6 +179,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       `Python SDK: ${r.sdk}`);
   }
   if (direct.length) lines.push('', '  Direct paid call (no block in the way):', ...direct.map((line) => `    ${line}`));
+  if (failure) lines.push('', `  The demo stopped here: ${failure}`, '  (the node\'s and executors\' logs say more)');
   lines.push('', '  Try next:',
     `    ${process.env.OPG_SDK_VENV ?? '<sdk venv>'}/bin/opg --url ${process.env.OPG_WS} models`,
     `    ${process.env.OPG_SDK_VENV ?? '<sdk venv>'}/bin/python examples/python/verified_inference.py --url ` +
