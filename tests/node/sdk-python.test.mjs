@@ -100,7 +100,7 @@ test('the Python example requests, pays and verifies an inference each way, and 
   assert.equal(steps.done.directCalls, 4);
 });
 
-test('the opg CLI lists, publishes, infers and verifies on chain, and fails bad input with one line', () => {
+test('the opg CLI lists, publishes, registers a node, infers and verifies, and fails bad input with one line', () => {
   const listed = opg(['models', '--json']);
   assert.equal(listed.status, 0, listed.stderr);
   assert.ok(JSON.parse(listed.stdout).some((m) => m.id === modelId));
@@ -134,6 +134,25 @@ test('the opg CLI lists, publishes, infers and verifies on chain, and fails bad 
   const cli = models.find((m) => m.id === cliModel);
   assert.deepEqual([cli.name, cli.price, cli.modes, cli.hash], ['cli-mlp', String(5n * 10n ** 17n), ['Vanilla'],
     JSON.parse(listed.stdout).find((m) => m.id === modelId).hash]);
+
+  // An operator registers a node whose key is a seed file (as opg-executor --node-key reads it).
+  const seed = randomBytes(32);
+  const seedFile = path.join(work, 'cli-node.hex');
+  writeFileSync(seedFile, seed.toString('hex'));
+  const register = () => opg(['node', 'register', '--node-key-file', seedFile, '--models', String(modelId),
+    '--modes', 'vanilla', '--bond', '1000', '--endpoint', 'http://127.0.0.1:9'], { signer: '//Charlie' });
+  const registered = register();
+  assert.equal(registered.status, 0, registered.stderr);
+  const nodeKey = JSON.parse(registered.stdout).node;
+  assert.equal(nodeKey, u8aToHex(new Keyring({ type: 'sr25519' }).addFromSeed(seed).publicKey));
+  const status = opg(['node', 'status', nodeKey]);
+  assert.equal(status.status, 0, status.stderr);
+  const { record } = JSON.parse(status.stdout);
+  assert.equal(record.operator, new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Charlie').address);
+  assert.deepEqual(record.capabilities.models, [modelId]);
+  const again = register();
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /^opg: error: NodeRegistry\.NodeAlreadyRegistered/);
 
   // A chain error is one line naming the pallet's error, exit status 1.
   const refused = opg(['channel', 'open', u8aToHex(new Uint8Array(32).fill(7)), '--deposit', '0.000001']);

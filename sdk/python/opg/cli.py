@@ -251,6 +251,23 @@ def cmd_channel_withdraw(args) -> int:
     return 0
 
 
+def _node_key(args) -> str:
+    if args.node_key_file:
+        return "0x" + Path(args.node_key_file).read_text().strip().removeprefix("0x")
+    if args.node_key_uri:
+        return args.node_key_uri
+    raise SystemExit("opg: error: give the node's key: --node-key-file (opg-executor's seed file) or --node-key-uri")
+
+
+def cmd_node_register(args) -> int:
+    models = [int(m) for m in args.models.split(",") if m.strip()]
+    with _client(args, signer=True) as client:
+        key = client.nodes.register(_node_key(args), models, args.modes, args.bond, endpoint=args.endpoint,
+                                    hardware=args.hardware, jobs_per_block=args.jobs_per_block)
+    print(json.dumps({"node": "0x" + key.hex(), "models": models, "bond": str(args.bond)}))
+    return 0
+
+
 def cmd_node_status(args) -> int:
     with _client(args) as client:
         record = client.nodes.get(args.node)
@@ -341,6 +358,16 @@ def parser() -> argparse.ArgumentParser:
     withdraw.set_defaults(run=cmd_channel_withdraw)
 
     node = commands.add_parser("node", help="the node registry").add_subparsers(dest="action", required=True)
+    register = node.add_parser("register", help="register an inference node operated by --signer")
+    register.add_argument("--node-key-file", help="the node key's 32-byte seed, hex (opg-executor --node-key)")
+    register.add_argument("--node-key-uri", help="or the node key's secret URI (development)")
+    register.add_argument("--models", required=True, help="model ids it serves, e.g. 0,1")
+    register.add_argument("--modes", type=_modes, default=_modes("vanilla"), help="e.g. vanilla,zkml")
+    register.add_argument("--bond", type=_amount, required=True, help="OPG held from the operator")
+    register.add_argument("--endpoint", default="", help="its public gateway URL")
+    register.add_argument("--hardware", default="Cpu", choices=["Cpu", "Gpu"])
+    register.add_argument("--jobs-per-block", type=int, default=1000)
+    register.set_defaults(run=cmd_node_register)
     status = node.add_parser("status", help="a node's registry record and attestation")
     status.add_argument("node", help="its key, 0x-hex")
     status.set_defaults(run=cmd_node_status)

@@ -32,6 +32,8 @@ from opg import evidence, gateway as gw, groth16, messages
 OPG = 10**18
 #: Verification-mode flags of the model hub and node registry.
 MODES = {"Vanilla": 0b001, "Tee": 0b010, "Zkml": 0b100}
+#: Role flags of the node registry.
+ROLES = {"Inference": 0b001, "Data": 0b010, "Verifier": 0b100}
 #: The runtime's ``ChannelMinDeposit`` while governance has not set it.
 DEFAULT_MIN_DEPOSIT = OPG
 #: Blocks a channel the client opens stays open at least (about 6 hours at 6 s a block).
@@ -154,6 +156,20 @@ def keypair(signer):
     if isinstance(signer, str):
         return Keypair.create_from_uri(signer)
     raise TypeError("a signer is a substrateinterface.Keypair or a secret URI such as '//Bob'")
+
+
+def node_keypair(key):
+    """A node's sr25519 ``Keypair``: one, a secret URI (``//OpgDevNode``), or the 0x-hex
+    32-byte seed that ``opg-executor --node-key`` reads."""
+    from substrateinterface import Keypair
+
+    if isinstance(key, Keypair):
+        return key
+    if isinstance(key, str) and key.startswith("0x") and len(key) == 66:
+        return Keypair.create_from_seed(key)
+    if isinstance(key, str):
+        return Keypair.create_from_uri(key)
+    raise TypeError("a node key is a Keypair, a secret URI or a 0x-hex seed")
 
 
 def _text(value) -> str:
@@ -725,6 +741,36 @@ class Nodes:
 
     def attestation(self, node) -> dict | None:
         return self.client.query("NodeRegistry", "Attestations", ["0x" + messages.hash32(node).hex()])
+
+    @staticmethod
+    def capabilities(models: list[int], modes: int, *, endpoint: str = "", hardware: str = "Cpu",
+                     gpu_model: str = "", gpu_memory_mib: int = 0, jobs_per_block: int = 1000) -> dict:
+        """A node's ``Capabilities`` as ``register`` and ``update_capabilities`` take them."""
+        return {"models": _bounded(models), "modes": modes,
+                "hardware": {"class": hardware, "gpu_model": gpu_model, "gpu_memory_mib": gpu_memory_mib},
+                "endpoint": endpoint, "jobs_per_block": jobs_per_block}
+
+    def register(self, node_key, models: list[int], modes: int, bond: int, *, roles: int = ROLES["Inference"],
+                 **capabilities) -> bytes:
+        """Registers ``node_key`` (the node's own sr25519 ``Keypair``, or its secret URI or
+        0x-hex seed: it signs that this client's account operates it) with ``bond`` held
+        from the client's account; the node key's public key."""
+        node = node_keypair(node_key)
+        operator = self.client.signer
+        if operator is None:
+            raise ChainError("no signer", "the operator's account signs a registration")
+        proof = node.sign(messages.registration(self.client.genesis, operator.public_key))
+        self.client.submit("NodeRegistry", "register", {
+            "node": "0x" + node.public_key.hex(), "roles": roles,
+            "capabilities": self.capabilities(models, modes, **capabilities), "bond": bond,
+            "signature": "0x" + bytes(proof).hex()})
+        return node.public_key
+
+    def update_capabilities(self, node, models: list[int], modes: int, **capabilities) -> None:
+        """Replaces what operated node ``node`` (its key) serves."""
+        self.client.submit("NodeRegistry", "update_capabilities", {
+            "node": "0x" + messages.hash32(node).hex(),
+            "capabilities": self.capabilities(models, modes, **capabilities)})
 
 
 class AsyncClient:

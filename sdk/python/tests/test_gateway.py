@@ -222,3 +222,12 @@ def test_a_priced_chat_is_refused_402_and_paid_by_a_voucher_over_the_exact_body(
     assert fake.vouchers == [100] and answer.cumulative == 100 and answer.verify()
     assert list(client.chat_stream({"model": "m", "messages": []}, pay)) == ["Par", "is."]
     assert fake.vouchers == [100, 100]
+
+
+def test_the_mode_and_role_flags_are_the_runtimes():
+    from opg.client import MODES, ROLES
+
+    source = (ROOT / "primitives/opg/src/modes.rs").read_text()
+    bits = {name: 1 << int(bit) for name, bit in re.findall(r"^\t\t([A-Z]+) = (\d+),$", source, re.M)}
+    assert MODES == {"Vanilla": bits["VANILLA"], "Tee": bits["TEE"], "Zkml": bits["ZKML"]}
+    assert ROLES == {"Inference": bits["INFERENCE"], "Data": bits["DATA"], "Verifier": bits["VERIFIER"]}
