@@ -195,6 +195,19 @@ print(json.dumps({"whole": whole.choices[0].message.content, "streamed": "".join
     } finally {
       proxy.kill('SIGINT');
     }
+
+    // Client.openai_client: an openai.OpenAI whose answers the SDK checked before returning them.
+    const direct = spawnSync(path.join(SDK_VENV, 'bin/python'), ['-c', `
+import sys
+from opg.client import Client
+with Client(sys.argv[1], "//Bob", gateway=sys.argv[2]) as opg:
+    openai = opg.openai_client("${NAME}")
+    reply = openai.chat.completions.create(model=openai.model, temperature=0, max_tokens=24,
+                                           messages=[{"role": "user", "content": "What is the capital of France?"}])
+    print(reply.choices[0].message.content)
+`, node.url, `http://127.0.0.1:${publicPort}`], { encoding: 'utf8', timeout: 300000 });
+    assert.equal(direct.status, 0, direct.stderr);
+    assert.match(direct.stdout, /Paris/);
   } finally {
     gateway.stop();
   }

@@ -23,8 +23,11 @@ Failed extrinsics raise :class:`ChainError` with the pallet's error name
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
+
+import httpx
 
 from opg import evidence, gateway as gw, groth16, messages
 
@@ -386,30 +389,57 @@ class Client:
         request = {"model": name, "messages": messages_, "max_tokens": max_tokens, **params}
         http = self.gateway(gateway)
         call = http.chat_stream if stream else http.chat
+        ended = None
         try:
             answer = call(request)
         except gw.PaymentRequired as required:
-            offer = required.offer
-            channel = self.channels.for_node(offer.node, offer.amount, deposit)
-            cap = offer.amount + (offer.price_per_token or 0) * max_tokens
-            if channel.spent + cap > channel.deposit:
-                self.channels.top_up(channel.id, max(deposit or 0, channel.spent + cap - channel.deposit))
-
-            def pay(path: str, body: bytes) -> str:
-                return gw.voucher_header(self.signer, self.genesis, channel.id, channel.spent + cap, path, body)
-
+            channel, pay = self._token_voucher(required.offer, max_tokens, deposit)
             answer = call(request, pay)
-            if not stream:
-                self._charged(channel, answer)
+            if stream:
+                ended = lambda done: self._charged(channel, done)  # noqa: E731
             else:
-                answer = _Charged(answer, lambda done: self._charged(channel, done))
+                self._charged(channel, answer)
         if stream:
-            return _Checked(answer, self if verify else None)
+            return _Checked(answer, self if verify else None, ended)
         if verify:
             verdict = self.verify(answer)
             if not verdict:
                 raise EvidenceError(verdict)
         return answer
+
+    def _token_voucher(self, offer: gw.Offer, max_tokens: int, deposit: int | None):
+        """For a language model's ``402``: this client's channel to the offering node
+        (opened or topped up to cover the call) and ``pay(path, body)``, the voucher
+        authorizing the prompt and ``max_tokens`` tokens at the offer's price."""
+        if offer.network != self.genesis:
+            raise ChainError("wrong network", f"the gateway sells on chain 0x{offer.network.hex()}")
+        channel = self.channels.for_node(offer.node, offer.amount, deposit)
+        cap = offer.amount + (offer.price_per_token or 0) * max_tokens
+        if channel.spent + cap > channel.deposit:
+            self.channels.top_up(channel.id, max(deposit or 0, channel.spent + cap - channel.deposit))
+
+        def pay(path: str, body: bytes) -> str:
+            return gw.voucher_header(self.signer, self.genesis, channel.id, channel.spent + cap, path, body)
+
+        return channel, pay
+
+    def openai_client(self, model=None, *, gateway: str | None = None, deposit: int | None = None, **options):
+        """An ``openai.OpenAI`` client (``pip install ./sdk/python[openai]``) of a node's
+        gateway that pays a priced model's calls through this client's channel and checks
+        every chat answer's evidence before the caller sees any of it: a streamed answer is
+        received whole, checked, then handed over; one whose check fails raises
+        :class:`EvidenceError` from the ``create`` call.
+        ``model`` is only a convenience: ``client.model`` names it for the caller."""
+        from openai import OpenAI
+
+        url = (gateway or self.gateway_url or "").rstrip("/")
+        if not url:
+            raise ChainError("no gateway", "give Client(gateway=url) or gateway=url")
+        http = httpx.Client(transport=_PayingTransport(self, deposit), timeout=options.pop("timeout", 120.0))
+        openai = OpenAI(base_url=url + "/v1", api_key=options.pop("api_key", "opg"), http_client=http, **options)
+        if model is not None:
+            openai.model = self.models.get(model).name if isinstance(model, int) else str(model)
+        return openai
 
     @staticmethod
     def _charged(channel: "Channel", answer: gw.LlmAnswer | None) -> None:
@@ -553,32 +583,63 @@ def _error_module(error: dict, fallback: str) -> str:
     return error.get("module", fallback) if isinstance(error.get("module"), str) else fallback
 
 
-class _Charged:
-    """A paid :class:`opg.gateway.ChatStream` that records the charged total when it ends."""
+class _PayingTransport(httpx.BaseTransport):
+    """httpx transport of :meth:`Client.openai_client`: pays a ``402`` of a chat call with
+    a voucher over the exact body, and hands a chat answer over only once its evidence is
+    checked."""
 
-    def __init__(self, stream: gw.ChatStream, charged):
-        self.stream = stream
-        self.charged = charged
+    def __init__(self, client: Client, deposit: int | None, inner: httpx.BaseTransport | None = None):
+        self.client = client
+        self.deposit = deposit
+        self.inner = inner or httpx.HTTPTransport()
 
-    @property
-    def answer(self):
-        return self.stream.answer
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST" or not request.url.path.endswith(gw.CHAT_COMPLETIONS_PATH):
+            return self.inner.handle_request(request)
+        body = request.read()
+        response = self.inner.handle_request(request)
+        channel = None
+        if response.status_code == 402 and gw.REQUIRED_HEADER in response.headers:
+            response.read()
+            offer = gw.Offer.from_header(response.headers[gw.REQUIRED_HEADER])
+            max_tokens = json.loads(body).get("max_tokens") or 256
+            channel, pay = self.client._token_voucher(offer, int(max_tokens), self.deposit)
+            request.headers[gw.PAYMENT_HEADER] = pay(request.url.path, body)
+            response = self.inner.handle_request(request)
+        if response.status_code != 200:
+            return response
+        content = response.read()
+        if json.loads(body).get("stream"):
+            stream = gw.ChatStream(self.client.genesis, body, httpx.Response(200, content=content))
+            for _ in stream:
+                pass
+            answer = stream.answer
+        else:
+            value = json.loads(content)
+            answer = gw.LlmAnswer.of(self.client.genesis, request.url.path, body,
+                                     value["choices"][0]["message"]["content"], value.get("opg") or {}, value)
+        if channel is not None:
+            self.client._charged(channel, answer)
+        verdict = self.client.verify(answer) if answer is not None else Verdict(
+            [Check("evidence", False, "the answer carries no evidence")])
+        if not verdict:
+            raise EvidenceError(verdict)
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-length", "content-encoding",
+                                                                                       "transfer-encoding")]
+        return httpx.Response(200, headers=headers, content=content, request=request)
 
-    @property
-    def finish_reason(self) -> str | None:
-        return self.stream.finish_reason
-
-    def __iter__(self):
-        yield from self.stream
-        self.charged(self.stream.answer)
+    def close(self) -> None:
+        self.inner.close()
 
 
 class _Checked:
-    """A chat stream whose evidence ``client`` checks once it ends (``None``: unchecked)."""
+    """A chat stream that, once it ends, tells ``ended`` its answer (a paid call records
+    the charged total) and has ``client`` check its evidence (``None``: unchecked)."""
 
-    def __init__(self, stream, client: Client | None):
+    def __init__(self, stream: gw.ChatStream, client: Client | None, ended=None):
         self.stream = stream
         self.client = client
+        self.ended = ended
         self.verdict: Verdict | None = None
 
     @property
@@ -592,6 +653,8 @@ class _Checked:
 
     def __iter__(self):
         yield from self.stream
+        if self.ended is not None:
+            self.ended(self.stream.answer)
         if self.client is not None:
             if self.stream.answer is None:
                 self.verdict = Verdict([Check("evidence", False, "the stream ended without its evidence")])

@@ -28,19 +28,17 @@ def rust_const(module: str, name: str) -> str:
 
 
 def test_paths_headers_and_scheme_are_the_executor_apis():
-    assert gateway.INFER_PATH == rust_const("path", "INFER")
-    assert gateway.SERVED_PATH == rust_const("path", "SERVED")
-    assert gateway.CHAT_COMPLETIONS_PATH == rust_const("path", "CHAT_COMPLETIONS")
-    assert gateway.MODELS_PATH == rust_const("path", "MODELS")
-    assert gateway.HEALTH_PATH == rust_const("path", "HEALTH")
-    assert gateway.SIGNATURE_HEADER == rust_const("header", "SIGNATURE")
-    assert gateway.NODE_HEADER == rust_const("header", "NODE")
-    assert gateway.MODEL_HASH_HEADER == rust_const("header", "MODEL_HASH")
-    assert gateway.SEED_HEADER == rust_const("header", "SEED")
-    assert gateway.REQUIRED_HEADER == rust_const("payment", "REQUIRED")
-    assert gateway.PAYMENT_HEADER == rust_const("payment", "SIGNATURE")
-    assert gateway.RESPONSE_HEADER == rust_const("payment", "RESPONSE")
-    assert gateway.SCHEME == rust_const("payment", "SCHEME")
+    names = {
+        ("path", "INFER"): gateway.INFER_PATH, ("path", "SERVED"): gateway.SERVED_PATH,
+        ("path", "CHAT_COMPLETIONS"): gateway.CHAT_COMPLETIONS_PATH, ("path", "MODELS"): gateway.MODELS_PATH,
+        ("path", "HEALTH"): gateway.HEALTH_PATH, ("header", "SIGNATURE"): gateway.SIGNATURE_HEADER,
+        ("header", "NODE"): gateway.NODE_HEADER, ("header", "MODEL_HASH"): gateway.MODEL_HASH_HEADER,
+        ("header", "SEED"): gateway.SEED_HEADER, ("payment", "REQUIRED"): gateway.REQUIRED_HEADER,
+        ("payment", "SIGNATURE"): gateway.PAYMENT_HEADER, ("payment", "RESPONSE"): gateway.RESPONSE_HEADER,
+        ("payment", "SCHEME"): gateway.SCHEME,
+    }
+    for (module, name), value in names.items():
+        assert value == rust_const(module, name), (module, name)
     assert f"pub const X402_VERSION: u32 = {gateway.X402_VERSION};" in API
 
 

@@ -108,3 +108,58 @@ def test_the_proxy_listens_on_loopback_only():
 
     with pytest.raises(ValueError, match="loopback only"):
         Proxy(FakeClient(), "smol").server(host="0.0.0.0", port=0)
+
+
+class StubClient:
+    """What _PayingTransport asks of a Client: the chain, a voucher, the verdict."""
+
+    def __init__(self, ok=True):
+        from opg.client import Channel
+
+        self.genesis, self.ok = GENESIS, ok
+        self.channel = Channel(5, b"\x01" * 32, 10**6)
+
+    def _token_voucher(self, offer, max_tokens, deposit):
+        from test_gateway import BOB
+
+        cap = offer.amount + max_tokens
+
+        def pay(path, body):
+            return gateway.voucher_header(BOB, GENESIS, self.channel.id, self.channel.spent + cap, path, body)
+
+        return self.channel, pay
+
+    @staticmethod
+    def _charged(channel, answer):
+        channel.spent = answer.cumulative
+
+    def verify(self, answer):
+        return Verdict([Check("signature", self.ok and answer.verify(), "not the node key's")])
+
+
+def openai_over(fake, client):
+    import openai
+
+    from opg.client import _PayingTransport
+
+    http = httpx.Client(transport=_PayingTransport(client, None, inner=httpx.MockTransport(fake)))
+    return openai.OpenAI(base_url="http://node/v1", api_key="x", http_client=http, max_retries=0)
+
+
+def test_the_openai_client_pays_a_402_and_returns_checked_answers_whole_or_streamed():
+    fake = FakeLlmGateway(price=7)
+    client = openai_over(fake, StubClient())
+    ask = [{"role": "user", "content": "Hi"}]
+    whole = client.chat.completions.create(model="m", messages=ask, max_tokens=3)
+    assert whole.choices[0].message.content == "Paris." and fake.vouchers == [10]
+    pieces = [c.choices[0].delta.content for c in client.chat.completions.create(
+        model="m", messages=ask, max_tokens=3, stream=True) if c.choices and c.choices[0].delta.content]
+    assert "".join(pieces) == "Paris." and fake.vouchers == [10, 20], "each voucher builds on the last"
+
+
+def test_the_openai_client_raises_instead_of_returning_an_answer_that_fails_its_check():
+    import pytest
+
+    client = openai_over(FakeLlmGateway(), StubClient(ok=False))
+    with pytest.raises(EvidenceError, match="signature failed"):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])
