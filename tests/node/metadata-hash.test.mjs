@@ -42,17 +42,17 @@ after(async () => {
 async function transfer(by, amount) {
   const dave = keyring.addFromUri('//Dave').address;
   const tx = api.tx.Balances.transfer_keep_alive({ dest: { type: 'Id', value: dave }, value: amount });
-  return tx.signAndSubmit(by, { at: 'best' });
+  return tx.signAndSubmit(by);
 }
 
 test('a transfer signed with the metadata hash (PAPI withMetadataHash) is valid', async () => {
   const { pair, signer: plain } = signer('//Alice');
-  const hashed = withMetadataHash(plain, { decimals: 18, tokenSymbol: 'OPG' });
+  const hashed = withMetadataHash({ decimals: 18, tokenSymbol: 'OPG' }, plain);
   const dave = keyring.addFromUri('//Dave').address;
-  const before = (await api.query.System.Account.getValue(dave, { at: 'best' })).data.free;
+  const before = (await api.query.System.Account.getValue(dave)).data.free;
   const result = await transfer(hashed, 7n * OPG);
   assert.equal(result.ok, true, JSON.stringify(result.dispatchError));
-  const after = (await api.query.System.Account.getValue(dave, { at: 'best' })).data.free;
+  const after = (await api.query.System.Account.getValue(dave)).data.free;
   assert.equal(after - before, 7n * OPG);
   assert.ok(result.events.some((e) => e.type === 'Balances' && e.value.type === 'Transfer'
     && e.value.value.amount === 7n * OPG), `from ${pair.address}`);
@@ -61,7 +61,7 @@ test('a transfer signed with the metadata hash (PAPI withMetadataHash) is valid'
 test('a signature over another metadata hash is refused, and one without the hash still works', async () => {
   const { signer: plain } = signer('//Bob');
   // Another token symbol is another metadata digest: the signed payload no longer matches.
-  const wrong = withMetadataHash(plain, { decimals: 18, tokenSymbol: 'DOT' });
+  const wrong = withMetadataHash({ decimals: 18, tokenSymbol: 'DOT' }, plain);
   await assert.rejects(transfer(wrong, OPG), /BadProof|bad signature|Invalid/i);
   const result = await transfer(plain, OPG);
   assert.equal(result.ok, true, 'mode Disabled is still accepted');
