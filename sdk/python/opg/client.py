@@ -101,8 +101,9 @@ class Client:
         if not receipt.is_success:
             error = receipt.error_message or {}
             if isinstance(error, dict) and error.get("type") == "Module":
-                module_name = _error_module(error, module)
-                raise ChainError(f"{module_name}.{error.get('name')}", " ".join(error.get("docs") or []))
+                # substrate-interface's error names no pallet: the called one is named (a
+                # call wrapped in another, e.g. by Sudo, would name the outer pallet).
+                raise ChainError(f"{module}.{error.get('name')}", " ".join(error.get("docs") or []))
             raise ChainError(f"{module}.{function} failed", str(error))
         return [event.value["event"] for event in receipt.triggered_events]
 
@@ -404,12 +405,6 @@ class Client:
         except groth16.DecodeError as e:
             return False, f"the proof or key does not decode: {e}"
         return ok, "" if ok else failed
-
-
-def _error_module(error: dict, fallback: str) -> str:
-    # substrate-interface names the failing pallet by its metadata index; the docs name
-    # the error, and the call's module is the usual owner.
-    return error.get("module", fallback) if isinstance(error.get("module"), str) else fallback
 
 
 class _PayingTransport(httpx.BaseTransport):
