@@ -1,0 +1,93 @@
+// The messages OPG's keys sign, byte for byte as `opg_settlement::message` builds them
+// (Rust); test/messages.test.mjs checks each against primitives/settlement/vectors.
+import { sha256 } from '@noble/hashes/sha2';
+import { type BytesLike, concat, hash32, le, utf8 } from './bytes.js';
+
+/** Each message's domain tag (`opg_settlement::message::domain`). */
+export const DOMAINS = {
+  result: 'opg/inference-result/v1',
+  batch: 'opg/inference-batch/v1',
+  registration: 'opg/node-registration/v1',
+  provenance: 'opg/data-provenance/v1',
+  cannotServe: 'opg/cannot-serve/v1',
+  artifactRead: 'opg/artifact-read/v1',
+  heartbeat: 'opg/node-heartbeat/v1',
+  voucher: 'opg/channel-voucher/v1',
+  channelSettlement: 'opg/channel-settlement/v1',
+  directAnswer: 'opg/direct-answer/v1',
+  llmAnswer: 'opg/llm-answer/v1',
+} as const;
+
+type Int = bigint | number | string;
+
+/** domain ‖ genesis ‖ u64 request ‖ model hash ‖ input hash ‖ output hash. */
+export function result(genesis: BytesLike, request: Int, modelHash: BytesLike, inputHash: BytesLike,
+  outputHash: BytesLike): Uint8Array {
+  return concat(utf8(DOMAINS.result), hash32(genesis), le(request, 8), hash32(modelHash), hash32(inputHash),
+    hash32(outputHash));
+}
+
+/** domain ‖ genesis ‖ root ‖ u32 leaf count. */
+export function batch(genesis: BytesLike, root: BytesLike, leafCount: Int): Uint8Array {
+  return concat(utf8(DOMAINS.batch), hash32(genesis), hash32(root), le(leafCount, 4));
+}
+
+/** domain ‖ genesis ‖ operator account (32 bytes): a node key's consent to its operator. */
+export function registration(genesis: BytesLike, operator: BytesLike): Uint8Array {
+  return concat(utf8(DOMAINS.registration), hash32(genesis), hash32(operator));
+}
+
+/** domain ‖ u32 url length ‖ url ‖ hash ‖ u64 unix ms. */
+export function provenance(url: string, hash: BytesLike, unixMs: Int): Uint8Array {
+  const u = utf8(url);
+  return concat(utf8(DOMAINS.provenance), le(u.length, 4), u, hash32(hash), le(unixMs, 8));
+}
+
+/** domain ‖ genesis ‖ u64 request ‖ input hash ‖ u8 reason ‖ 32-byte detail. */
+export function cannotServe(genesis: BytesLike, request: Int, inputHash: BytesLike, reason: number,
+  detail: BytesLike): Uint8Array {
+  return concat(utf8(DOMAINS.cannotServe), hash32(genesis), le(request, 8), hash32(inputHash), le(reason, 1),
+    hash32(detail));
+}
+
+/** domain ‖ artifact hash ‖ u64 not-after (unix seconds). */
+export function artifactRead(hash: BytesLike, notAfter: Int): Uint8Array {
+  return concat(utf8(DOMAINS.artifactRead), hash32(hash), le(notAfter, 8));
+}
+
+/** domain ‖ genesis ‖ u64 block. */
+export function heartbeat(genesis: BytesLike, at: Int): Uint8Array {
+  return concat(utf8(DOMAINS.heartbeat), hash32(genesis), le(at, 8));
+}
+
+/** domain ‖ genesis ‖ u64 channel ‖ u128 cumulative ‖ call digest: a client's voucher. */
+export function voucher(genesis: BytesLike, channel: Int, cumulative: Int, callDigest: BytesLike): Uint8Array {
+  return concat(utf8(DOMAINS.voucher), hash32(genesis), le(channel, 8), le(cumulative, 16), hash32(callDigest));
+}
+
+/** domain ‖ genesis ‖ u64 channel ‖ u128 total ‖ root ‖ u32 calls: a node's channel settlement. */
+export function channelSettlement(genesis: BytesLike, channel: Int, total: Int, root: BytesLike,
+  calls: Int): Uint8Array {
+  return concat(utf8(DOMAINS.channelSettlement), hash32(genesis), le(channel, 8), le(total, 16), hash32(root),
+    le(calls, 4));
+}
+
+/** domain ‖ genesis ‖ model hash ‖ call digest ‖ response digest ‖ u128 cumulative: a direct answer. */
+export function directAnswer(genesis: BytesLike, modelHash: BytesLike, callDigest: BytesLike,
+  responseDigest: BytesLike, cumulative: Int): Uint8Array {
+  return concat(utf8(DOMAINS.directAnswer), hash32(genesis), hash32(modelHash), hash32(callDigest),
+    hash32(responseDigest), le(cumulative, 16));
+}
+
+/** domain ‖ genesis ‖ manifest hash ‖ call digest ‖ SHA-256(text) ‖ u64 seed ‖ u128 cumulative: an LLM answer. */
+export function llmAnswer(genesis: BytesLike, modelHash: BytesLike, callDigest: BytesLike,
+  responseDigest: BytesLike, seed: Int, cumulative: Int): Uint8Array {
+  return concat(utf8(DOMAINS.llmAnswer), hash32(genesis), hash32(modelHash), hash32(callDigest),
+    hash32(responseDigest), le(seed, 8), le(cumulative, 16));
+}
+
+/** A direct call's digest, which its voucher names: SHA-256(u32 path length ‖ path ‖ body). */
+export function callDigest(path: string, body: Uint8Array): Uint8Array {
+  const p = utf8(path);
+  return sha256(concat(le(p.length, 4), p, body));
+}
