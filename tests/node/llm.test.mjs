@@ -18,6 +18,7 @@ import { connect, freePort, removeDir, startNode, tempDir } from './helpers.mjs'
 import {
   MODES, registerNode, requestInference, resultMessageOf, send, setUpServing, verifyResult, waitForResult,
 } from './lib/chain.mjs';
+import { Client as OpgClient } from '@opg/sdk';
 import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 
 const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
@@ -208,6 +209,25 @@ with Client(sys.argv[1], "//Bob", gateway=sys.argv[2]) as opg:
 `, node.url, `http://127.0.0.1:${publicPort}`], { encoding: 'utf8', timeout: 300000 });
     assert.equal(direct.status, 0, direct.stderr);
     assert.match(direct.stdout, /Paris/);
+
+    // The TypeScript SDK: the same chat, whole and streamed, each answer checked in JS.
+    const ts = await OpgClient.connect(node.url, { signer: '//Bob', gateway: `http://127.0.0.1:${publicPort}` });
+    try {
+      const ask = [{ role: 'user', content: 'What is the capital of France?' }];
+      const options = { maxTokens: 24, params: { temperature: 0 } };
+      const whole = await ts.chat(NAME, ask, options);
+      assert.match(whole.text, /Paris/);
+      assert.equal((await ts.verify(whole)).toString(), 'verified: node named, node registered, model published, signature');
+      const stream = ts.chatStream(NAME, ask, options);
+      const pieces = [];
+      let step;
+      while (!(step = await stream.next()).done) pieces.push(step.value);
+      assert.ok(pieces.length > 1, 'the answer came in pieces');
+      assert.equal(pieces.join(''), whole.text, 'the same seeded greedy answer, streamed');
+      assert.ok(step.value.verify(), 'the last chunk carried the evidence');
+    } finally {
+      ts.destroy();
+    }
   } finally {
     gateway.stop();
   }

@@ -50,7 +50,13 @@ function descriptors() {
   if (!existsSync(wasm)) {
     throw new Error(`no runtime wasm at ${wasm}: build the node first (./scripts/build) or set OPG_RUNTIME_WASM`);
   }
-  const run = (args) => execFileSync(path.join(BIN, 'papi'), args, { cwd: HERE, stdio: ['ignore', 'ignore', 'inherit'] });
+  const run = (args) => {
+    try {
+      execFileSync(path.join(BIN, 'papi'), args, { cwd: HERE, stdio: 'pipe', encoding: 'utf8' });
+    } catch (e) {
+      throw new Error(`papi ${args[0]} failed:\n${e.stdout}${e.stderr}`);
+    }
+  };
   run(['add', 'opg', '--wasm', wasm, '--skip-codegen']);
   run(['generate']);
 }

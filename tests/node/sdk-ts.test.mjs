@@ -1,0 +1,109 @@
+// The TypeScript SDK (@opg/sdk, sdk/ts) against a --dev chain on Node 20 (no global
+// WebSocket: the SDK falls back to `ws`), through polkadot-api with descriptors generated
+// from the node's own runtime: examples/ts/verified-inference.mjs requests, pays and
+// verifies (Groth16 in JS) each way; chain errors are named after the pallet's error.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { stringToU8a, u8aToHex } from '@polkadot/util';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { ChainError, Client, fromSeed } from '@opg/sdk';
+import { NODE_BIN, connect, freePort, removeDir, startNode, tempDir } from './helpers.mjs';
+import { MODES, demoInput, registerNode, setUpServing } from './lib/chain.mjs';
+import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const ZK_BIN = path.join(path.dirname(NODE_BIN), 'opg-zk');
+
+let store;
+let zkKeys;
+let node;
+let api;
+let executor;
+let gateway;
+let modelId;
+let work;
+let directKey;
+
+before(async () => {
+  await cryptoWaitReady();
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  store = tempDir('opg-sdkts-store-');
+  work = tempDir('opg-sdkts-work-');
+  const printed = execFileSync(EXECUTOR_BIN, ['generate', '--widths', '784,56,10', '--seed', '5', '--store', store],
+    { encoding: 'utf8' });
+  const model = { hash: printed.match(/^hash: (0x[0-9a-f]+)$/m)[1], size: Number(printed.match(/^size: (\d+)$/m)[1]) };
+  zkKeys = tempDir('opg-sdkts-zk-');
+  execFileSync(ZK_BIN, ['setup', path.join(store, model.hash.slice(2)), '--out',
+    path.join(zkKeys, model.hash.slice(2)), '--seed', '1'], { stdio: 'ignore' });
+  const verifyingKey = readFileSync(path.join(zkKeys, model.hash.slice(2), 'verifying.key'));
+
+  node = await startNode(['--dev', '--tmp']);
+  api = await connect(node);
+  ({ modelId } = await setUpServing(api, keyring, { modelHash: model.hash, modelSize: model.size, inputLen: 784,
+    outputLen: 10, verifyingKey: new Uint8Array(verifyingKey) }));
+  const seed = randomBytes(32);
+  const keyFile = path.join(work, 'node-key.hex');
+  writeFileSync(keyFile, seed.toString('hex'));
+  directKey = keyring.addFromSeed(seed);
+  await registerNode(api, keyring, directKey, [modelId], MODES.vanilla);
+  const publicPort = await freePort();
+  executor = await startExecutor(['--store', store, '--zk-keys', zkKeys, '--node-key', keyFile,
+    '--chain-rpc', node.url, '--direct-model', String(modelId), '--public-listen', `127.0.0.1:${publicPort}`]);
+  gateway = `http://127.0.0.1:${publicPort}`;
+  const hex = (text) => u8aToHex(stringToU8a(text));
+  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-url'), hex(executor.url));
+  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-node-key'), u8aToHex(directKey.publicKey));
+});
+
+after(async () => {
+  await api?.disconnect();
+  await node?.stop();
+  executor?.stop();
+  for (const dir of [store, zkKeys, work]) if (dir) removeDir(dir);
+});
+
+test('the TypeScript example requests, pays and verifies an inference each way, and catches an altered answer', () => {
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'examples/ts/verified-inference.mjs'), '--url', node.url,
+    '--signer', '//Bob', '--model', String(modelId), '--gateway', gateway], { encoding: 'utf8', timeout: 600000 });
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  const steps = Object.fromEntries(run.stdout.trim().split('\n').map((line) => JSON.parse(line)).map((s) => [s.step, s]));
+  assert.ok(steps.models.models.some((m) => m.id === modelId && (m.modes & MODES.zkml)));
+  assert.match(steps['on-chain vanilla'].verdict, /^verified: input, model, output, node registered, signature$/);
+  assert.match(steps['on-chain zkml'].verdict, /^verified: .*signature, proof$/);
+  assert.match(steps.direct.verdict, /^verified: node named, node registered, network, signature$/);
+  assert.equal(steps.direct.cumulative, String(2n * 10n ** 18n), 'two calls at 1 OPG on one channel');
+  assert.equal(steps['altered answer'].verified, false);
+  assert.match(steps['altered answer'].verdict, /signature failed/);
+});
+
+test('through the SDK: models read with typed descriptors, node keys checked, chain errors named', async () => {
+  const client = await Client.connect(node.url, { signer: '//Charlie', gateway });
+  try {
+    const model = await client.models.get(modelId);
+    assert.equal(model.format, 'QuantizedInteger');
+    assert.ok(await client.nodes.get(directKey.publicKey), 'the direct node is registered');
+    assert.equal(await client.nodes.get(new Uint8Array(32).fill(9)), undefined);
+    await assert.rejects(client.models.get(4_000_000), (e) => e instanceof ChainError && e.error === 'ModelHub.UnknownModel');
+    await assert.rejects(client.channels.openTo(new Uint8Array(32).fill(7), 1n),
+      (e) => e instanceof ChainError && e.error === 'Channels.DepositTooLow');
+    // A direct answer whose node is not registered fails 'node registered', whoever signed it.
+    const answer = await client.direct(modelId, demoInput(784, 11));
+    const stranger = fromSeed(randomBytes(32));
+    const { DirectAnswer, messages } = await import('@opg/sdk');
+    const { sha256 } = await import('@noble/hashes/sha2');
+    const forged = new DirectAnswer(answer.genesis, answer.modelHash, answer.path, answer.body, answer.output, stranger.publicKey,
+      stranger.sign(messages.directAnswer(answer.genesis, answer.modelHash, answer.callDigest, sha256(answer.output), answer.cumulative)));
+    forged.cumulative = answer.cumulative;
+    assert.ok(forged.verify(), "the stranger's own signature holds");
+    const verdict = await client.verify(forged);
+    assert.equal(verdict.ok, false);
+    assert.match(verdict.toString(), /node registered failed/);
+  } finally {
+    client.destroy();
+  }
+});
