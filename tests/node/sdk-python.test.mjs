@@ -163,3 +163,85 @@ test('the opg CLI lists, publishes, registers a node, infers and verifies, and f
   assert.equal(unsettled.status, 1);
   assert.match(unsettled.stderr, /request 999999 is not settled/);
 });
+
+/** GET of an artifact from the test executor's store, on a fresh connection (curl): { status, body }. */
+function artifact(hash) {
+  const file = path.join(work, 'fetched.bin');
+  const status = execFileSync('curl', ['-s', '-o', file, '-w', '%{http_code}', `${executor.url}/v1/artifacts/${hash}`],
+    { encoding: 'utf8' });
+  return { status: Number(status), body: existsSync(file) ? readFileSync(file) : null };
+}
+
+test('opg model publish uploads the file to a node and runs the ZKML setup; opg node attest attests a node', async () => {
+  // A new model file: uploaded into the running executor's store, its keys made by opg-zk.
+  const fresh = tempDir('opg-sdk-fresh-');
+  const zkOut = tempDir('opg-sdk-zkout-');
+  try {
+    const printed = execFileSync(EXECUTOR_BIN, ['generate', '--widths', '784,16,10', '--seed', '6', '--store', fresh],
+      { encoding: 'utf8' });
+    const hash = printed.match(/^hash: (0x[0-9a-f]+)$/m)[1];
+    const file = path.join(fresh, hash.slice(2));
+    const schema = path.join(work, 'schema-fresh.json');
+    writeFileSync(schema, JSON.stringify({ inputs: [{ shape: [784], dtype: 'I8' }], outputs: [{ shape: [10], dtype: 'I8' }] }));
+    assert.equal(artifact(hash).status, 404, 'not in the store before');
+    const published = spawnSync(OPG_CLI, ['model', 'publish', file, '--name', 'uploaded-mlp', '--schema', schema,
+      '--modes', 'vanilla,zkml', '--upload', executor.url, '--zk-keys', zkOut], {
+      encoding: 'utf8', timeout: 600000, env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: '//Alice', OPG_ZK: ZK_BIN },
+    });
+    assert.equal(published.status, 0, published.stderr);
+    const out = JSON.parse(published.stdout.trim().split('\n')[0]);
+    assert.equal(out.hash, hash);
+    assert.match(published.stderr, /model \d+ published; it is in the store of http/);
+    const stored = artifact(hash);
+    assert.equal(stored.status, 200);
+    assert.deepEqual(stored.body, readFileSync(file), 'the store holds the very file');
+    const onChain = await api.query.modelHub.verifyingKeys(out.model);
+    assert.deepEqual(Buffer.from(onChain.unwrap()), readFileSync(path.join(zkOut, hash.slice(2), 'verifying.key')),
+      "the setup's verifying key is the model hub's");
+    assert.ok(existsSync(path.join(zkOut, hash.slice(2), 'proving.key')), 'the proving key is left for the nodes');
+
+    // Bytes that are not the named hash are refused by the executor: one line, exit 1.
+    const wrong = path.join(work, 'not-a-model.bin');
+    writeFileSync(wrong, 'x');
+    const refused = spawnSync(OPG_CLI, ['model', 'publish', wrong, '--name', 'x', '--schema', schema, '--upload',
+      'http://127.0.0.1:9'], { encoding: 'utf8', timeout: 60000, env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: '//Alice' } });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /opg: error: upload failed/);
+  } finally {
+    removeDir(fresh);
+    removeDir(zkOut);
+  }
+
+  // A TEE node: its executor makes its key itself (development evidence here) and signs
+  // the registration for its operator; the operator registers and attests it, one command each.
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const operator = keyring.addFromUri('//Dave');
+  const teeStore = tempDir('opg-sdk-tee-');
+  const tee = await startExecutor(['--store', teeStore, '--evidence', 'dev', '--operator', u8aToHex(operator.publicKey)]);
+  const wrongOperator = opg(['node', 'register', '--executor', tee.url, '--models', String(modelId), '--modes',
+    'vanilla,tee', '--bond', '1000'], { signer: '//Eve' });
+  assert.equal(wrongOperator.status, 1);
+  assert.match(wrongOperator.stderr, /^opg: error: wrong operator: .*restart it with --operator/);
+  const registered = opg(['node', 'register', '--executor', tee.url, '--models', String(modelId), '--modes',
+    'vanilla,tee', '--bond', '1000'], { signer: '//Dave' });
+  assert.equal(registered.status, 0, registered.stderr);
+  const nodeKey = JSON.parse(registered.stdout).node;
+  assert.equal(nodeKey, tee.health.node, "the executor's own key");
+  try {
+    const attested = opg(['node', 'attest', nodeKey, '--executor', tee.url], { signer: '//Dave' });
+    assert.equal(attested.status, 0, attested.stderr);
+    const event = JSON.parse(attested.stdout);
+    assert.equal(event.node, nodeKey);
+    assert.equal(event.tee, 'Nitro');
+    const status = JSON.parse(opg(['node', 'status', nodeKey]).stdout);
+    assert.ok(status.attestation, 'the registry holds the attestation');
+    // A node key that is not registered: the chain gives no challenge, one line, exit 1.
+    const other = opg(['node', 'attest', u8aToHex(keyring.addFromUri('//Nobody').publicKey), '--executor', tee.url],
+      { signer: '//Dave' });
+    assert.equal(other.status, 1);
+    assert.match(other.stderr, /^opg: error: NodeRegistry\.\w+/);
+  } finally {
+    tee.stop();
+    removeDir(teeStore);
+  }
+});

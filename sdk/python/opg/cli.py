@@ -10,7 +10,6 @@ status 1; a failed evidence check is exit status 2.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -104,21 +103,46 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _progress():
+    """A rich progress display on stderr: bars for bytes, spinners for steps."""
+    from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                               TransferSpeedColumn)
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), TimeElapsedColumn(), console=_console(), transient=False)
+
+
 def cmd_model_publish(args) -> int:
-    data = Path(args.file).read_bytes()
-    digest = hashlib.sha256(data).digest()
     schema = json.loads(Path(args.schema).read_text()) if args.schema else None
     if schema is None:
         raise SystemExit("opg: error: give the model's --schema (a JSON file: {\"inputs\": [...], \"outputs\": [...]})")
     key = Path(args.verifying_key).read_bytes() if args.verifying_key else None
-    with _client(args, signer=True) as client:
-        with _console().status(f"publishing {args.name} (0x{digest.hex()}, {len(data)} bytes)"):
-            model = client.models.publish(name=args.name, artifact_hash=digest, size=len(data), format=args.format,
-                                          schema=schema, price=args.price, modes=args.modes, version=args.version,
-                                          verifying_key=key)
-    print(json.dumps({"model": model, "hash": "0x" + digest.hex(), "size": len(data)}))
-    print(f"model {model} published; its nodes serve it once the artifact is in their store "
-          f"(opg-executor put {args.file} --store DIR)", file=sys.stderr)
+    with _client(args, signer=True) as client, _progress() as bars:
+        tasks = {}
+
+        def step(name: str, done: int, total: int) -> None:
+            labels = {"upload": f"uploading to {args.upload}", "setup": "ZKML setup (opg-zk setup)",
+                      "publish": f"publishing {args.name}"}
+            if name not in tasks:
+                tasks[name] = bars.add_task(labels[name], total=total if name == "upload" else None)
+            if name == "upload":
+                bars.update(tasks[name], completed=done)
+            elif done == total:
+                bars.update(tasks[name], total=1, completed=1)
+
+        published = client.models.publish_file(
+            args.file, name=args.name, schema=schema, format=args.format, price=args.price, modes=args.modes,
+            version=args.version, verifying_key=key, upload=args.upload, token=args.upload_token,
+            zk_out=args.zk_keys, opg_zk=args.opg_zk, progress=step)
+    print(json.dumps({"model": published["model"], "hash": "0x" + published["hash"].hex(), "size": published["size"],
+                      "uploaded": args.upload, "keys": str(published["keys"]) if published["keys"] else None}))
+    where = (f"it is in the store of {args.upload}" if args.upload
+             else f"its nodes serve it once the artifact is in their store (opg model publish --upload, or "
+                  f"opg-executor put {args.file} --store DIR)")
+    print(f"model {published['model']} published; {where}", file=sys.stderr)
+    if published["keys"]:
+        print(f"ZKML keys in {published['keys']}: give {published['keys']} to the proving nodes (--zk-keys); "
+              "the verifying key is on chain", file=sys.stderr)
     return 0
 
 
@@ -251,20 +275,33 @@ def cmd_channel_withdraw(args) -> int:
     return 0
 
 
-def _node_key(args) -> str:
+def _node_key(args) -> str | None:
+    if args.executor:
+        return None
     if args.node_key_file:
         return "0x" + Path(args.node_key_file).read_text().strip().removeprefix("0x")
     if args.node_key_uri:
         return args.node_key_uri
-    raise SystemExit("opg: error: give the node's key: --node-key-file (opg-executor's seed file) or --node-key-uri")
+    raise SystemExit("opg: error: give the node's key: --node-key-file (opg-executor's seed file), --node-key-uri, "
+                     "or --executor (a TEE node's executor signs for it)")
 
 
 def cmd_node_register(args) -> int:
     models = [int(m) for m in args.models.split(",") if m.strip()]
     with _client(args, signer=True) as client:
-        key = client.nodes.register(_node_key(args), models, args.modes, args.bond, endpoint=args.endpoint,
+        key = client.nodes.register(_node_key(args), models, args.modes, args.bond, executor=args.executor,
+                                    token=args.token, endpoint=args.endpoint,
                                     hardware=args.hardware, jobs_per_block=args.jobs_per_block)
     print(json.dumps({"node": "0x" + key.hex(), "models": models, "bond": str(args.bond)}))
+    return 0
+
+
+def cmd_node_attest(args) -> int:
+    with _client(args, signer=True) as client:
+        with _console().status(f"attesting {args.node}: challenge, evidence from {args.executor}, submission"):
+            event = client.nodes.attest(args.node, args.executor, token=args.token)
+    print(json.dumps({"node": args.node, **{k: (v if isinstance(v, (int, str)) else str(v)) for k, v in event.items()
+                                             if k != "node"}}))
     return 0
 
 
@@ -300,7 +337,13 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--price", type=_amount, default=_amount("1"), help="OPG a call (default 1)")
     publish.add_argument("--modes", type=_modes, default=_modes("vanilla"), help="e.g. vanilla,zkml")
     publish.add_argument("--version", default="1.0.0")
-    publish.add_argument("--verifying-key", help="the Groth16 verifying key file (ZKML)")
+    publish.add_argument("--verifying-key", help="the Groth16 verifying key file (ZKML; default: run the setup)")
+    publish.add_argument("--upload", metavar="EXECUTOR",
+                         help="put the file into this node's store first (its executor's node URL, e.g. http://127.0.0.1:8700)")
+    publish.add_argument("--upload-token", default=os.environ.get("OPG_EXECUTOR_TOKEN"),
+                         help="the executor's node token, for a listener that is not loopback")
+    publish.add_argument("--zk-keys", help="where the ZKML setup writes its keys (default: a new temporary directory)")
+    publish.add_argument("--opg-zk", help="the opg-zk binary (default: $OPG_ZK, else on the PATH)")
     publish.set_defaults(run=cmd_model_publish)
 
     infer = commands.add_parser("infer", help="request an inference on chain and check its evidence")
@@ -361,6 +404,9 @@ def parser() -> argparse.ArgumentParser:
     register = node.add_parser("register", help="register an inference node operated by --signer")
     register.add_argument("--node-key-file", help="the node key's 32-byte seed, hex (opg-executor --node-key)")
     register.add_argument("--node-key-uri", help="or the node key's secret URI (development)")
+    register.add_argument("--executor", help="or the node's executor (node URL), which signs with a key it never shows "
+                                             "(TEE mode: opg-executor serve --evidence … --operator)")
+    register.add_argument("--token", default=os.environ.get("OPG_EXECUTOR_TOKEN"), help="the executor's node token")
     register.add_argument("--models", required=True, help="model ids it serves, e.g. 0,1")
     register.add_argument("--modes", type=_modes, default=_modes("vanilla"), help="e.g. vanilla,zkml")
     register.add_argument("--bond", type=_amount, required=True, help="OPG held from the operator")
@@ -368,6 +414,12 @@ def parser() -> argparse.ArgumentParser:
     register.add_argument("--hardware", default="Cpu", choices=["Cpu", "Gpu"])
     register.add_argument("--jobs-per-block", type=int, default=1000)
     register.set_defaults(run=cmd_node_register)
+    attest = node.add_parser("attest", help="attest an operated node: challenge, its executor's TEE evidence, submission")
+    attest.add_argument("node", help="its key, 0x-hex")
+    attest.add_argument("--executor", required=True, help="the node's executor (node URL, e.g. http://127.0.0.1:8700)")
+    attest.add_argument("--token", default=os.environ.get("OPG_EXECUTOR_TOKEN"), help="the executor's node token")
+    attest.set_defaults(run=cmd_node_attest)
+
     status = node.add_parser("status", help="a node's registry record and attestation")
     status.add_argument("node", help="its key, 0x-hex")
     status.set_defaults(run=cmd_node_status)

@@ -4,7 +4,13 @@ argument shapes substrate-interface needs."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from opg import messages
 from opg.types import CHANNEL_BLOCKS, DEFAULT_MIN_DEPOSIT, MODES, OPG, ROLES, ChainError, Channel, Model
@@ -69,6 +75,21 @@ def _bounded(items) -> list:
     return [list(items)]
 
 
+def _executor_post(executor: str, path: str, token: str | None, failure: str) -> dict:
+    """``POST`` to a node's executor (its node-facing listener); its JSON, or
+    :class:`ChainError` named ``failure`` with the executor's reason."""
+    import httpx
+
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.post(executor.rstrip("/") + path, headers=headers, timeout=120.0)
+    except httpx.HTTPError as e:
+        raise ChainError(failure, f"{executor}: {e}") from None
+    if response.status_code != 200:
+        raise ChainError(failure, f"the executor answered {response.status_code}: {response.text.strip()[:300]}")
+    return response.json()
+
+
 class Models:
     """The model hub."""
 
@@ -123,6 +144,93 @@ class Models:
         key = "0x" + verifying_key.hex() if verifying_key is not None else None
         events = self.client.submit("ModelHub", "publish", {"spec": spec, "verifying_key": key})
         return int(self.client.event(events, "ModelHub", "ModelPublished")["model"])
+
+    @staticmethod
+    def digest(path) -> tuple[bytes, int]:
+        """A model file's SHA-256 (its artifact hash in the hub) and size, read in chunks."""
+        sha, size = hashlib.sha256(), 0
+        with open(path, "rb") as file:
+            while chunk := file.read(1 << 20):
+                sha.update(chunk)
+                size += len(chunk)
+        return sha.digest(), size
+
+    @staticmethod
+    def upload(path, executor: str, *, token: str | None = None,
+               progress: Callable[[int, int], None] | None = None, timeout: float = 600.0) -> bytes:
+        """Puts a model file into a node's artifact store (``PUT /v1/artifacts/0x{hash}`` on
+        its executor's node-facing listener: loopback, or any caller with ``token``); the
+        executor refuses bytes that are not the named hash. ``progress(sent, total)`` is told
+        as it goes. Returns the artifact hash."""
+        import httpx
+
+        digest, size = Models.digest(path)
+
+        def chunks():
+            sent = 0
+            with open(path, "rb") as file:
+                while chunk := file.read(1 << 18):
+                    sent += len(chunk)
+                    yield chunk
+                    if progress:
+                        progress(sent, size)
+
+        headers = {"content-length": str(size), "content-type": "application/octet-stream"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        url = f"{executor.rstrip('/')}/v1/artifacts/0x{digest.hex()}"
+        try:
+            response = httpx.put(url, content=chunks(), headers=headers, timeout=timeout)
+        except httpx.HTTPError as e:
+            raise ChainError("upload failed", f"{url}: {e}") from None
+        if response.status_code not in (200, 201):
+            raise ChainError("upload refused", f"{url} answered {response.status_code}: {response.text.strip()[:300]}")
+        return digest
+
+    @staticmethod
+    def zk_setup(path, out: str | os.PathLike, *, opg_zk: str | None = None, seed: int | None = None) -> bytes:
+        """Generates a ZKML model's Groth16 keys with ``opg-zk setup`` (``opg_zk``, else
+        ``$OPG_ZK``, else ``opg-zk`` on the PATH): ``out/proving.key`` for the nodes that
+        prove it (their ``--zk-keys`` directory, under the model hash) and
+        ``out/verifying.key``, which the model hub stores; returns the verifying key. Without
+        ``seed`` the setup's randomness is the operating system's (a single-party setup:
+        whoever runs it could forge proofs, so the model's owner runs it)."""
+        binary = opg_zk or os.environ.get("OPG_ZK") or shutil.which("opg-zk")
+        if not binary:
+            raise ChainError("no opg-zk", "give its path (--opg-zk or $OPG_ZK): it is built with the node")
+        args = [binary, "setup", str(path), "--out", str(out)] + (["--seed", str(seed)] if seed is not None else [])
+        run = subprocess.run(args, capture_output=True, text=True)
+        if run.returncode != 0:
+            said = (run.stderr.strip() or run.stdout.strip()).splitlines()
+            raise ChainError("zk setup failed", said[-1] if said else f"exit status {run.returncode}")
+        return (Path(out) / "verifying.key").read_bytes()
+
+    def publish_file(self, path, *, name: str, schema: dict, format: str = "QuantizedInteger", price: int = OPG,
+                     modes: int = MODES["Vanilla"], version: str = "1.0.0", verifying_key: bytes | None = None,
+                     upload: str | None = None, token: str | None = None, zk_out=None, opg_zk: str | None = None,
+                     progress: Callable[[str, int, int], None] | None = None) -> dict:
+        """Publishes the model in file ``path``: hashes it, puts it into a node's store when
+        ``upload`` names that node's executor, runs the ZKML setup when ``modes`` include
+        ZKML and no ``verifying_key`` is given (keys in ``zk_out``, by default a new
+        directory), then publishes. ``progress(step, done, total)`` is told each step
+        (``"upload"`` with bytes, ``"setup"`` and ``"publish"`` with 0/1 then 1/1).
+        Returns ``{"model", "hash", "size", "keys"}`` (``keys``: the setup's directory)."""
+        say = progress or (lambda *_: None)
+        digest, size = self.digest(path)
+        if upload:
+            self.upload(path, upload, token=token, progress=lambda sent, total: say("upload", sent, total))
+        keys = None
+        if modes & MODES["Zkml"] and verifying_key is None:
+            keys = Path(zk_out) if zk_out else Path(tempfile.mkdtemp(prefix="opg-zk-"))
+            say("setup", 0, 1)
+            # The layout of an executor's --zk-keys directory: one directory per model hash.
+            verifying_key = self.zk_setup(path, keys / digest.hex(), opg_zk=opg_zk)
+            say("setup", 1, 1)
+        say("publish", 0, 1)
+        model = self.publish(name=name, artifact_hash=digest, size=size, format=format, schema=schema, price=price,
+                             modes=modes, version=version, verifying_key=verifying_key)
+        say("publish", 1, 1)
+        return {"model": model, "hash": digest, "size": size, "keys": keys}
 
 
 class Channels:
@@ -208,20 +316,52 @@ class Nodes:
                 "endpoint": endpoint, "jobs_per_block": jobs_per_block}
 
     def register(self, node_key, models: list[int], modes: int, bond: int, *, roles: int = ROLES["Inference"],
-                 **capabilities) -> bytes:
-        """Registers ``node_key`` (the node's own sr25519 ``Keypair``, or its secret URI or
-        0x-hex seed: it signs that this client's account operates it) with ``bond`` held
-        from the client's account; the node key's public key."""
-        node = node_keypair(node_key)
+                 executor: str | None = None, token: str | None = None, **capabilities) -> bytes:
+        """Registers a node operated by this client's account, with ``bond`` held from it;
+        returns the node key's public key. The node key proves it consents: either
+        ``node_key`` (its sr25519 ``Keypair``, secret URI or 0x-hex seed) signs here, or, for
+        a TEE node whose key never leaves its executor, ``executor`` (its node-facing URL,
+        ``token`` as for uploads) signs (``POST /v1/registration``) for the operator it was
+        started for, which must be this account."""
         operator = self.client.signer
         if operator is None:
             raise ChainError("no signer", "the operator's account signs a registration")
-        proof = node.sign(messages.registration(self.client.genesis, operator.public_key))
+        if executor is not None:
+            public, proof = self._executor_registration(executor, token, operator.public_key)
+        else:
+            node = node_keypair(node_key)
+            public, proof = node.public_key, bytes(node.sign(messages.registration(self.client.genesis,
+                                                                                  operator.public_key)))
         self.client.submit("NodeRegistry", "register", {
-            "node": "0x" + node.public_key.hex(), "roles": roles,
+            "node": "0x" + public.hex(), "roles": roles,
             "capabilities": self.capabilities(models, modes, **capabilities), "bond": bond,
-            "signature": "0x" + bytes(proof).hex()})
-        return node.public_key
+            "signature": "0x" + proof.hex()})
+        return public
+
+    def _executor_registration(self, executor: str, token: str | None, operator: bytes) -> tuple[bytes, bytes]:
+        produced = _executor_post(executor, f"/v1/registration?genesis=0x{self.client.genesis.hex()}", token,
+                                  "no registration")
+        if messages.hash32(produced["operator"]) != operator:
+            raise ChainError("wrong operator", f"the executor at {executor} serves operator {produced['operator']}, "
+                                               f"not this signer (0x{operator.hex()}): restart it with --operator")
+        return messages.hash32(produced["node"]), messages.raw_bytes(produced["signature"])
+
+    def attest(self, node, executor: str, *, token: str | None = None, kind: str = "Nitro") -> dict:
+        """Attests operated node ``node`` (its key): asks the chain for a challenge
+        (``request_challenge``), has the node's executor produce TEE evidence binding its
+        nonce (``POST /v1/attestation?genesis=&nonce=`` on its node-facing listener, ``token``
+        as for uploads) and submits it (``submit_attestation``). Returns the
+        ``NodeAttested`` event (``tee``, ``measurement``, ``expires_at``)."""
+        key = messages.hash32(node)
+        events = self.client.submit("NodeRegistry", "request_challenge", {"node": "0x" + key.hex()})
+        nonce = _hex(self.client.event(events, "NodeRegistry", "ChallengeIssued")["nonce"])
+        produced = _executor_post(executor, f"/v1/attestation?genesis=0x{self.client.genesis.hex()}&nonce=0x{nonce.hex()}",
+                                  token, "no evidence")
+        if produced.get("node") and messages.hash32(produced["node"]) != key:
+            raise ChainError("wrong node", f"the executor at {executor} holds node key {produced['node']}, not 0x{key.hex()}")
+        events = self.client.submit("NodeRegistry", "submit_attestation", {
+            "node": "0x" + key.hex(), "evidence": {kind: {"document": produced["document"]}}})
+        return self.client.event(events, "NodeRegistry", "NodeAttested")
 
     def update_capabilities(self, node, models: list[int], modes: int, **capabilities) -> None:
         """Replaces what operated node ``node`` (its key) serves."""
