@@ -107,3 +107,44 @@ test('through the SDK: models read with typed descriptors, node keys checked, ch
     client.destroy();
   }
 });
+
+test('through the SDK: a model file uploaded to a node and published, a TEE node registered and attested', async () => {
+  const client = await Client.connect(node.url, { signer: '//Dave' });
+  const fresh = tempDir('opg-sdkts-fresh-');
+  const teeStore = tempDir('opg-sdkts-tee-');
+  let tee;
+  try {
+    const printed = execFileSync(EXECUTOR_BIN, ['generate', '--widths', '784,8,10', '--seed', '9', '--store', fresh],
+      { encoding: 'utf8' });
+    const hash = printed.match(/^hash: (0x[0-9a-f]+)$/m)[1];
+    const data = new Uint8Array(readFileSync(path.join(fresh, hash.slice(2))));
+    const artifact = await client.models.upload(data, executor.url);
+    assert.equal(Buffer.from(artifact.hash).toString('hex'), hash.slice(2));
+    const id = await client.models.publish({ name: 'ts-mlp', artifact, price: 5n * 10n ** 17n,
+      schema: { inputs: [{ shape: [784], dtype: 'I8' }], outputs: [{ shape: [10], dtype: 'I8' }] } });
+    const model = await client.models.get(id);
+    assert.deepEqual([model.name, model.format, model.price, model.size, model.modes], ['ts-mlp', 'QuantizedInteger',
+      5n * 10n ** 17n, BigInt(data.length), MODES.vanilla]);
+    await assert.rejects(client.models.upload(data, 'http://127.0.0.1:9'), (e) => e instanceof ChainError && e.error === 'upload failed');
+
+    const dave = new Keyring({ type: 'sr25519' }).addFromUri('//Dave');
+    tee = await startExecutor(['--store', teeStore, '--evidence', 'dev', '--operator', u8aToHex(dave.publicKey)]);
+    const eve = await Client.connect(node.url, { signer: '//Eve' });
+    try {
+      await assert.rejects(eve.nodes.register({ executor: tee.url, models: [modelId], modes: MODES.vanilla | 0b010, bond: 1000n * 10n ** 18n }),
+        (e) => e instanceof ChainError && e.error === 'wrong operator');
+    } finally {
+      eve.destroy();
+    }
+    const key = await client.nodes.register({ executor: tee.url, models: [modelId], modes: MODES.vanilla | 0b010, bond: 1000n * 10n ** 18n });
+    assert.equal(u8aToHex(key), tee.health.node, "the executor's own key");
+    const attested = await client.nodes.attest(key, tee.url);
+    assert.equal(attested.tee.type, 'Nitro');
+    assert.ok(await client.nodes.attestation(key), 'the registry holds the attestation');
+  } finally {
+    tee?.stop();
+    client.destroy();
+    removeDir(fresh);
+    removeDir(teeStore);
+  }
+});

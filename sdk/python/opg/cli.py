@@ -130,7 +130,7 @@ def cmd_model_publish(args) -> int:
             elif done == total:
                 bars.update(tasks[name], total=1, completed=1)
 
-        published = client.models.publish_file(
+        published = client.models.publish(
             args.file, name=args.name, schema=schema, format=args.format, price=args.price, modes=args.modes,
             version=args.version, verifying_key=key, upload=args.upload, token=args.upload_token,
             zk_out=args.zk_keys, opg_zk=args.opg_zk, progress=step)

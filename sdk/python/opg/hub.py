@@ -122,12 +122,20 @@ class Models:
         key = self.client.query("ModelHub", "VerifyingKeys", [id_])
         return _hex(key) if key is not None else None
 
-    def publish(self, *, name: str, artifact_hash, size: int, format: str = "QuantizedInteger",
-                schema: dict, price: int = OPG, modes: int = MODES["Vanilla"], version: str = "1.0.0",
-                verifying_key: bytes | None = None, locator: str = "opg-executor artifact store") -> int:
-        """Publishes a model whose artifact (``artifact_hash``, ``size`` bytes) its nodes
-        hold; ``schema`` ``{"inputs": [{"shape": [...], "dtype": "I8"}], "outputs": [...]}``.
-        The new model's id."""
+    def publish(self, path=None, *, name: str, schema: dict, format: str = "QuantizedInteger", price: int = OPG,
+                modes: int = MODES["Vanilla"], version: str = "1.0.0", verifying_key: bytes | None = None,
+                artifact_hash=None, size: int | None = None, locator: str = "opg-executor artifact store",
+                **file_options):
+        """Publishes a model; ``schema`` ``{"inputs": [{"shape": [...], "dtype": "I8"}],
+        "outputs": [...]}``. Given the model file's ``path``, it is :meth:`publish_file`
+        (hash, ``upload=`` to a node's store, ZKML setup, progress) and returns its dict;
+        given the artifact's ``artifact_hash`` and ``size`` instead (the file already in its
+        nodes' stores), it returns the new model's id."""
+        if path is not None:
+            return self.publish_file(path, name=name, schema=schema, format=format, price=price, modes=modes,
+                                     version=version, verifying_key=verifying_key, **file_options)
+        if artifact_hash is None or size is None or file_options:
+            raise TypeError("publish takes the model file's path, or its artifact_hash and size")
         major, minor, patch = (int(part) for part in version.split("."))
 
         def tensor(spec: dict) -> dict:
@@ -227,7 +235,7 @@ class Models:
             verifying_key = self.zk_setup(path, keys / digest.hex(), opg_zk=opg_zk)
             say("setup", 1, 1)
         say("publish", 0, 1)
-        model = self.publish(name=name, artifact_hash=digest, size=size, format=format, schema=schema, price=price,
+        model = self.publish(artifact_hash=digest, size=size, name=name, format=format, schema=schema, price=price,
                              modes=modes, version=version, verifying_key=verifying_key)
         say("publish", 1, 1)
         return {"model": model, "hash": digest, "size": size, "keys": keys}

@@ -96,3 +96,10 @@ def test_a_failed_setup_says_why_and_a_missing_opg_zk_says_where_to_find_it(tmp_
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ChainError, match="no opg-zk"):
         Models.zk_setup(tmp_path / "m.bin", tmp_path / "keys")
+
+
+def test_publish_takes_a_file_or_an_artifacts_hash_and_size_not_neither():
+    with pytest.raises(TypeError, match="path, or its artifact_hash and size"):
+        Models(None).publish(name="m", schema={"inputs": [], "outputs": []})
+    with pytest.raises(TypeError, match="path, or its artifact_hash and size"):
+        Models(None).publish(name="m", schema={}, artifact_hash=b"\x01" * 32, size=3, upload="http://x")

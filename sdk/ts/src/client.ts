@@ -9,15 +9,15 @@ import { sha256 } from '@noble/hashes/sha2';
 import { createClient, type PolkadotClient, type TypedApi } from 'polkadot-api';
 import { getWsProvider } from 'polkadot-api/ws';
 import { opg } from '../.papi/descriptors/dist/index.js';
-import { type BytesLike, bytes, equal, fromHex, fromLe, hash32, toHex } from './bytes.js';
+import { type BytesLike, bytes, equal, fromHex, fromLe, hash32, toHex, utf8 } from './bytes.js';
 import * as evidence from './evidence.js';
 import * as gw from './gateway.js';
 import * as groth16 from './groth16.js';
 import * as messages from './messages.js';
 import { devSigner, polkadotSigner, type Signer } from './signer.js';
 import {
-  CHANNEL_BLOCKS, ChainError, type Channel, DEFAULT_MIN_DEPOSIT, EvidenceError, MODES, type Mode, type Model,
-  type Result, Verdict,
+  CHANNEL_BLOCKS, ChainError, type Channel, DEFAULT_MIN_DEPOSIT, EvidenceError, MODES, type Mode, type Model, OPG,
+  ROLES, type Result, Verdict,
 } from './types.js';
 
 export type OpgApi = TypedApi<typeof opg>;
@@ -444,6 +444,39 @@ export class Client {
   }
 }
 
+/** A POST to a node's executor (its node-facing listener): its JSON, or `ChainError` named `failure`. */
+async function executorPost(executor: string, path: string, token: string | undefined, failure: string): Promise<any> {
+  let response: Response;
+  try {
+    response = await fetch(executor.replace(/\/+$/, '') + path, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
+  } catch (e) {
+    throw new ChainError(failure, `${executor}: ${(e as Error).message}`);
+  }
+  if (response.status !== 200) throw new ChainError(failure, `the executor answered ${response.status}: ${(await response.text()).trim().slice(0, 300)}`);
+  return response.json();
+}
+
+/** A tensor of a model's schema. */
+export interface TensorSpec {
+  shape: number[];
+  dtype: 'F32' | 'F16' | 'BF16' | 'I8' | 'U8' | 'I16' | 'I32' | 'I64' | 'Bool';
+  quantization?: { scaleBits: number; zeroPoint: number };
+}
+
+/** What `models.publish` publishes. */
+export interface PublishSpec {
+  name: string;
+  version?: string;
+  format?: 'TorchScript' | 'Onnx' | 'QuantizedInteger' | 'Llm';
+  artifact: { hash: BytesLike; size: bigint | number; locator?: string };
+  schema: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  /** Per call, in plancks (default 1 OPG). */
+  price?: bigint;
+  /** Flags of `MODES` (default vanilla). */
+  modes?: number;
+  verifyingKey?: Uint8Array;
+}
+
 function dispatchError(error: any): ChainError {
   if (error?.type === 'Module' && error.value?.type) {
     const pallet = error.value.type;
@@ -497,6 +530,50 @@ export class Models {
   async list(): Promise<Model[]> {
     const entries = await this.client.api.query.ModelHub.Models.getEntries({ at: 'best' });
     return entries.map(({ keyArgs, value }: { keyArgs: [number]; value: unknown }) => this.model(Number(keyArgs[0]), value)).sort((a: Model, b: Model) => a.id - b.id);
+  }
+
+  /**
+   * Publishes a model whose artifact (`artifact.hash`, `artifact.size` bytes) its nodes
+   * hold or will hold (`upload`); the new model's id. A ZKML model needs `verifyingKey`
+   * (the Python SDK and `opg model publish` run the setup; it needs the `opg-zk` binary).
+   */
+  async publish(spec: PublishSpec): Promise<number> {
+    const [major, minor, patch] = (spec.version ?? '1.0.0').split('.').map(Number);
+    const tensor = (t: TensorSpec) => ({
+      shape: t.shape, dtype: { type: t.dtype, value: undefined },
+      quantization: t.quantization ? { scale_bits: t.quantization.scaleBits, zero_point: t.quantization.zeroPoint } : undefined,
+    });
+    const events = await this.client.submit(this.client.api.tx.ModelHub.publish({
+      spec: {
+        name: utf8(spec.name), version: { major, minor, patch }, format: { type: spec.format ?? 'QuantizedInteger', value: undefined },
+        artifact: { hash: toHex(hash32(spec.artifact.hash)), size: BigInt(spec.artifact.size), locator: utf8(spec.artifact.locator ?? 'opg-executor artifact store') },
+        schema: { inputs: spec.schema.inputs.map(tensor), outputs: spec.schema.outputs.map(tensor) },
+        price: spec.price ?? OPG, modes: spec.modes ?? MODES.Vanilla,
+      } as any,
+      verifying_key: spec.verifyingKey,
+    }));
+    return Number(Client.event(events, 'ModelHub', 'ModelPublished').model);
+  }
+
+  /**
+   * Puts a model file's bytes into a node's artifact store (`PUT /v1/artifacts/0x{hash}` on
+   * its executor's node-facing listener, `token` for one that is not loopback); the
+   * executor refuses bytes that are not the hash. Returns the hash and size to publish.
+   */
+  async upload(data: Uint8Array, executor: string, token?: string): Promise<{ hash: Uint8Array; size: bigint }> {
+    const hash = sha256(data);
+    const url = `${executor.replace(/\/+$/, '')}/v1/artifacts/${toHex(hash)}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'PUT', body: data as unknown as BodyInit,
+        headers: { 'content-type': 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    } catch (e) {
+      throw new ChainError('upload failed', `${url}: ${(e as Error).message}`);
+    }
+    if (response.status !== 200 && response.status !== 201) {
+      throw new ChainError('upload refused', `${url} answered ${response.status}: ${(await response.text()).trim().slice(0, 300)}`);
+    }
+    return { hash, size: BigInt(data.length) };
   }
 
   /** The Groth16 verifying key published with model `id` (arkworks compressed). */
@@ -576,6 +653,59 @@ export class Nodes {
 
   async attestation(node: BytesLike): Promise<any> {
     return this.client.api.query.NodeRegistry.Attestations.getValue(toHex(hash32(node)) as any, { at: 'best' });
+  }
+
+  /**
+   * Registers a node operated by this client's account, `bond` held from it; the node key.
+   * The node key consents either here (`nodeKey`, a `Signer`) or, for a TEE node whose key
+   * never leaves its executor, by that executor (`executor`: `POST /v1/registration`), which
+   * must serve this account.
+   */
+  async register(a: { nodeKey?: Signer; executor?: string; token?: string; models: number[]; modes: number; bond: bigint;
+    roles?: number; endpoint?: string; hardware?: 'Cpu' | 'Gpu'; jobsPerBlock?: number }): Promise<Uint8Array> {
+    const operator = this.client.requireSigner().publicKey;
+    let node: Uint8Array;
+    let signature: Uint8Array;
+    if (a.executor) {
+      const produced = await executorPost(a.executor, `/v1/registration?genesis=${toHex(this.client.genesis)}`, a.token, 'no registration');
+      if (!equal(hash32(produced.operator), operator)) {
+        throw new ChainError('wrong operator', `the executor at ${a.executor} serves operator ${produced.operator}, not this signer (${toHex(operator)}): restart it with --operator`);
+      }
+      node = hash32(produced.node);
+      signature = fromHex(produced.signature);
+    } else if (a.nodeKey) {
+      node = a.nodeKey.publicKey;
+      signature = this.registrationProof(a.nodeKey);
+    } else {
+      throw new ChainError('no node key', 'give nodeKey (a Signer) or executor (a TEE node\'s executor)');
+    }
+    await this.client.submit(this.client.api.tx.NodeRegistry.register({
+      node: toHex(node) as any, roles: a.roles ?? ROLES.Inference, bond: a.bond, signature: toHex(signature) as any,
+      capabilities: {
+        models: a.models, modes: a.modes, endpoint: utf8(a.endpoint ?? ''), jobs_per_block: a.jobsPerBlock ?? 1000,
+        hardware: { class: { type: a.hardware ?? 'Cpu', value: undefined }, gpu_model: new Uint8Array(), gpu_memory_mib: 0 },
+      } as any,
+    }));
+    return node;
+  }
+
+  /**
+   * Attests operated node `node`: a challenge from the chain, the node's executor's TEE
+   * evidence binding its nonce (`POST /v1/attestation`), the submission. The `NodeAttested` event.
+   */
+  async attest(node: BytesLike, executor: string, token?: string): Promise<any> {
+    const key = hash32(node);
+    const events = await this.client.submit(this.client.api.tx.NodeRegistry.request_challenge({ node: toHex(key) as any }));
+    const nonce = bytes(Client.event(events, 'NodeRegistry', 'ChallengeIssued').nonce);
+    const produced = await executorPost(executor,
+      `/v1/attestation?genesis=${toHex(this.client.genesis)}&nonce=${toHex(nonce)}`, token, 'no evidence');
+    if (produced.node && !equal(hash32(produced.node), key)) {
+      throw new ChainError('wrong node', `the executor at ${executor} holds node key ${produced.node}, not ${toHex(key)}`);
+    }
+    const attested = await this.client.submit(this.client.api.tx.NodeRegistry.submit_attestation({
+      node: toHex(key) as any, evidence: { type: 'Nitro', value: { document: fromHex(produced.document) } } as any,
+    }));
+    return Client.event(attested, 'NodeRegistry', 'NodeAttested');
   }
 
   /** The signature by which node key `nodeKey` consents to be operated by this client's account. */

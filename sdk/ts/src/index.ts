@@ -1,5 +1,7 @@
 // @opg/sdk: OPG's TypeScript client (README.md).
-export { Client, Channels, Models, Nodes, type ConnectOptions, type DirectOptions, type InferOptions } from './client.js';
+export {
+  Client, Channels, Models, Nodes, type ConnectOptions, type DirectOptions, type InferOptions, type PublishSpec, type TensorSpec,
+} from './client.js';
 export {
   CHAT_COMPLETIONS_PATH, DirectAnswer, Gateway, GatewayError, INFER_PATH, LlmAnswer, PaymentRequired, type Offer,
   decodeHeader, encodeHeader, inferPath, parseOffer, voucherHeader,
