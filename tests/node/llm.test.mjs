@@ -16,7 +16,8 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, sha256AsU8a } from '@polkadot/util-crypto';
 import { connect, freePort, removeDir, startNode, tempDir } from './helpers.mjs';
 import {
-  MODES, registerNode, requestInference, resultMessageOf, send, setUpServing, verifyResult, waitForResult,
+  MODES, publishModel, registerNode, requestInference, resultMessageOf, send, setUpServing, verifyResult,
+  waitForResult,
 } from './lib/chain.mjs';
 import { Client as OpgClient } from '@opg/sdk';
 import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
@@ -24,6 +25,7 @@ import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
 const CONVERT = new URL('../../scripts/llm-convert.py', import.meta.url).pathname;
 const NAME = 'smollm2-135m-instruct';
+const ROOT = path.resolve(import.meta.dirname, '../..');
 /** The Python SDK's environment, as ./scripts/test makes it. */
 const SDK_VENV = process.env.OPG_SDK_VENV ?? path.join(process.env.OPG_CACHE ?? path.join(os.homedir(), '.cache/opg'),
   'sdk-venv');
@@ -227,6 +229,49 @@ with Client(sys.argv[1], "//Bob", gateway=sys.argv[2]) as opg:
       assert.ok(step.value.verify(), 'the last chunk carried the evidence');
     } finally {
       ts.destroy();
+    }
+  } finally {
+    gateway.stop();
+  }
+});
+
+test('priced by the token: both SDKs pay a chat through a channel and check each answer (examples/*/paid*chat*)', async () => {
+  // The same manifest published at a price per token, sold by a gateway with its own node key.
+  const bytes = (length) => ({ shape: [length], dtype: 'U8', quantization: null });
+  const perToken = 10n ** 15n;
+  const modelSize = Number((await api.query.modelHub.models(modelId)).unwrap().toJSON().spec.artifact.size);
+  const pricedId = await publishModel(api, keyring, { name: 'smollm2-paid', modelHash, modelSize, format: 'Llm',
+    price: perToken, schema: { inputs: [bytes(8192)], outputs: [bytes(16384)] }, modes: MODES.vanilla });
+  const seed = randomBytes(32);
+  const keyFile = path.join(dir, 'paid-gateway.key');
+  writeFileSync(keyFile, seed.toString('hex'));
+  await registerNode(api, keyring, keyring.addFromSeed(seed), [pricedId], MODES.vanilla);
+  const publicPort = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${publicPort}`;
+  const gateway = await startExecutor(['--store', path.join(dir, 'store'), '--llm', modelHash, '--device', 'cpu',
+    '--node-key', keyFile, '--chain-rpc', node.url, '--direct-model', String(pricedId), '--public-listen',
+    `127.0.0.1:${publicPort}`], { attempts: 1200 });
+  try {
+    const unpaid = await fetch(`${gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: NAME, messages: [{ role: 'user', content: 'Hi' }] }) });
+    assert.equal(unpaid.status, 402, 'priced: a call without a voucher is refused with an offer');
+    const runs = {
+      python: spawnSync(path.join(SDK_VENV, 'bin/python'), [path.join(ROOT, 'examples/python/paid_chat.py'), '--url', node.url,
+        '--signer', '//Bob', '--gateway', gatewayUrl, '--model', NAME], { encoding: 'utf8', timeout: 300000 }),
+      ts: spawnSync(process.execPath, [path.join(ROOT, 'examples/ts/paid-chat.mjs'), '--url', node.url, '--signer', '//Charlie',
+        '--gateway', gatewayUrl, '--model', NAME], { encoding: 'utf8', timeout: 300000 }),
+    };
+    for (const [sdk, run] of Object.entries(runs)) {
+      assert.equal(run.status, 0, `${sdk}: ${run.stdout}\n${run.stderr}`);
+      const [first, second] = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+      for (const call of [first, second]) {
+        assert.match(call.text, /Paris/, sdk);
+        assert.equal(call.verdict, 'verified: node named, node registered, model published, signature', sdk);
+        assert.ok(BigInt(call.charged) > 0n && BigInt(call.charged) % perToken === 0n, `${sdk}: charged by the token`);
+      }
+      assert.equal(second.text, first.text, `${sdk}: the same seeded greedy answer, streamed`);
+      assert.equal(BigInt(second.cumulative), BigInt(first.cumulative) + BigInt(second.charged),
+        `${sdk}: the second call builds on the first's charged total, one channel`);
     }
   } finally {
     gateway.stop();
