@@ -165,3 +165,22 @@ test('an executor configured with the model id reads its hash and schema from th
     second.stop();
   }
 });
+
+test('the Python SDK publishes a PyTorch model to the node and requests it in each mode (examples/python)', () => {
+  const sdkVenv = process.env.OPG_SDK_VENV ?? path.join(process.env.OPG_CACHE ?? path.join(os.homedir(), '.cache/opg'),
+    'sdk-venv');
+  const run = spawnSync(path.join(sdkVenv, 'bin/python'), [
+    new URL('../../examples/python/torchscript_model.py', import.meta.url).pathname, '--url', node.url,
+    '--signer', '//Alice', '--executor', executorUrl, '--model-file', path.join(dir, 'model.pt')],
+  { encoding: 'utf8', timeout: 600000 });
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  const steps = Object.fromEntries(run.stdout.trim().split('\n').map((line) => JSON.parse(line)).map((s) => [s.step, s]));
+  assert.notEqual(steps.published.model, modelId, 'a new model hub entry for the same file');
+  assert.ok(steps.serving.models.includes(steps.published.model));
+  assert.equal(steps['on-chain vanilla'].verdict, 'verified: input, model, output, node registered, signature');
+  assert.equal(steps['on-chain tee'].verdict,
+    'verified: input, model, output, node registered, node attested, signature');
+  assert.deepEqual(steps['on-chain tee'].output, steps['on-chain vanilla'].output, 'the same input, the same output');
+  const sum = steps['on-chain tee'].output.reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-5, `a softmax: ${sum}`);
+});
