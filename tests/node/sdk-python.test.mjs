@@ -11,22 +11,21 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
-import { stringToU8a, u8aToHex } from '@polkadot/util';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { NODE_BIN, connect, freePort, removeDir, startNode, tempDir } from './helpers.mjs';
-import { MODES, demoInput, registerNode, setUpServing } from './lib/chain.mjs';
+import { u8aToHex } from '@polkadot/util';
+import { removeDir, tempDir } from './helpers.mjs';
+import { demoInput } from './lib/chain.mjs';
 import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
+import { ZK_BIN, startSdkChain } from './lib/sdk.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const ZK_BIN = path.join(path.dirname(NODE_BIN), 'opg-zk');
 /** The SDK's virtual environment, as ./scripts/test makes it. */
 const SDK_VENV = process.env.OPG_SDK_VENV ?? path.join(process.env.OPG_CACHE ?? path.join(os.homedir(), '.cache/opg'),
   'sdk-venv');
 const PYTHON = path.join(SDK_VENV, 'bin/python');
 const OPG_CLI = path.join(SDK_VENV, 'bin/opg');
 
+let chain;
 let store;
-let zkKeys;
 let node;
 let api;
 let executor;
@@ -43,43 +42,12 @@ function opg(args, { signer = '//Bob' } = {}) {
 
 before(async () => {
   assert.ok(existsSync(PYTHON), `no SDK environment at ${SDK_VENV}: ./scripts/test makes it`);
-  await cryptoWaitReady();
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  store = tempDir('opg-sdk-store-');
-  work = tempDir('opg-sdk-work-');
-  const printed = execFileSync(EXECUTOR_BIN, ['generate', '--widths', '784,56,10', '--seed', '5', '--store', store],
-    { encoding: 'utf8' });
-  const model = { hash: printed.match(/^hash: (0x[0-9a-f]+)$/m)[1], size: Number(printed.match(/^size: (\d+)$/m)[1]) };
-  zkKeys = tempDir('opg-sdk-zk-');
-  execFileSync(ZK_BIN, ['setup', path.join(store, model.hash.slice(2)), '--out',
-    path.join(zkKeys, model.hash.slice(2)), '--seed', '1'], { stdio: 'ignore' });
-  const verifyingKey = readFileSync(path.join(zkKeys, model.hash.slice(2), 'verifying.key'));
-
-  node = await startNode(['--dev', '--tmp']);
-  api = await connect(node);
-  // The development node key (in the node's keystore) serves on-chain requests; the
-  // executor's own key sells direct calls.
-  ({ modelId } = await setUpServing(api, keyring, { modelHash: model.hash, modelSize: model.size, inputLen: 784,
-    outputLen: 10, verifyingKey: new Uint8Array(verifyingKey) }));
-  const seed = randomBytes(32);
-  const keyFile = path.join(work, 'node-key.hex');
-  writeFileSync(keyFile, seed.toString('hex'));
-  const directKey = keyring.addFromSeed(seed);
-  await registerNode(api, keyring, directKey, [modelId], MODES.vanilla);
-  const publicPort = await freePort();
-  executor = await startExecutor(['--store', store, '--zk-keys', zkKeys, '--node-key', keyFile,
-    '--chain-rpc', node.url, '--direct-model', String(modelId), '--public-listen', `127.0.0.1:${publicPort}`]);
-  gateway = `http://127.0.0.1:${publicPort}`;
-  const hex = (text) => u8aToHex(stringToU8a(text));
-  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-url'), hex(executor.url));
-  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-node-key'), u8aToHex(directKey.publicKey));
+  chain = await startSdkChain('opg-sdk');
+  ({ node, api, executor, gateway, modelId, store, work } = chain);
 });
 
 after(async () => {
-  await api?.disconnect();
-  await node?.stop();
-  executor?.stop();
-  for (const dir of [store, zkKeys, work]) if (dir) removeDir(dir);
+  await chain?.stop();
 });
 
 test('the Python example requests, pays and verifies an inference each way, and catches an altered answer', () => {

@@ -6,65 +6,32 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
-import { stringToU8a, u8aToHex } from '@polkadot/util';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { u8aToHex } from '@polkadot/util';
 import { ChainError, Client, fromSeed } from '@opg/sdk';
-import { NODE_BIN, connect, freePort, removeDir, startNode, tempDir } from './helpers.mjs';
-import { MODES, demoInput, registerNode, setUpServing } from './lib/chain.mjs';
+import { removeDir, tempDir } from './helpers.mjs';
+import { MODES, demoInput } from './lib/chain.mjs';
 import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
+import { startSdkChain } from './lib/sdk.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const ZK_BIN = path.join(path.dirname(NODE_BIN), 'opg-zk');
 
-let store;
-let zkKeys;
+let chain;
 let node;
-let api;
 let executor;
 let gateway;
 let modelId;
-let work;
 let directKey;
 
 before(async () => {
-  await cryptoWaitReady();
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  store = tempDir('opg-sdkts-store-');
-  work = tempDir('opg-sdkts-work-');
-  const printed = execFileSync(EXECUTOR_BIN, ['generate', '--widths', '784,56,10', '--seed', '5', '--store', store],
-    { encoding: 'utf8' });
-  const model = { hash: printed.match(/^hash: (0x[0-9a-f]+)$/m)[1], size: Number(printed.match(/^size: (\d+)$/m)[1]) };
-  zkKeys = tempDir('opg-sdkts-zk-');
-  execFileSync(ZK_BIN, ['setup', path.join(store, model.hash.slice(2)), '--out',
-    path.join(zkKeys, model.hash.slice(2)), '--seed', '1'], { stdio: 'ignore' });
-  const verifyingKey = readFileSync(path.join(zkKeys, model.hash.slice(2), 'verifying.key'));
-
-  node = await startNode(['--dev', '--tmp']);
-  api = await connect(node);
-  ({ modelId } = await setUpServing(api, keyring, { modelHash: model.hash, modelSize: model.size, inputLen: 784,
-    outputLen: 10, verifyingKey: new Uint8Array(verifyingKey) }));
-  const seed = randomBytes(32);
-  const keyFile = path.join(work, 'node-key.hex');
-  writeFileSync(keyFile, seed.toString('hex'));
-  directKey = keyring.addFromSeed(seed);
-  await registerNode(api, keyring, directKey, [modelId], MODES.vanilla);
-  const publicPort = await freePort();
-  executor = await startExecutor(['--store', store, '--zk-keys', zkKeys, '--node-key', keyFile,
-    '--chain-rpc', node.url, '--direct-model', String(modelId), '--public-listen', `127.0.0.1:${publicPort}`]);
-  gateway = `http://127.0.0.1:${publicPort}`;
-  const hex = (text) => u8aToHex(stringToU8a(text));
-  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-url'), hex(executor.url));
-  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-node-key'), u8aToHex(directKey.publicKey));
+  chain = await startSdkChain('opg-sdkts');
+  ({ node, executor, gateway, modelId, directKey } = chain);
 });
 
 after(async () => {
-  await api?.disconnect();
-  await node?.stop();
-  executor?.stop();
-  for (const dir of [store, zkKeys, work]) if (dir) removeDir(dir);
+  await chain?.stop();
 });
 
 test('the TypeScript example requests, pays and verifies an inference each way, and catches an altered answer', () => {

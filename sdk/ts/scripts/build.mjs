@@ -4,6 +4,7 @@
 // $OPG_RUNTIME_WASM, else the release build's under $CARGO_TARGET_DIR); (3) tsc.
 // Usage: node scripts/build.mjs [--no-descriptors]  (then only the pure modules compile)
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,4 +66,6 @@ const withDescriptors = !process.argv.includes('--no-descriptors');
 poseidon();
 if (withDescriptors) descriptors();
 const project = withDescriptors ? 'tsconfig.json' : 'tsconfig.pure.json';
-execFileSync(path.join(HERE, 'node_modules/.bin/tsc'), ['-p', project], { cwd: HERE, stdio: 'inherit' });
+// This package's TypeScript, wherever npm put it (nested or hoisted).
+const tsc = createRequire(path.join(HERE, 'package.json')).resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', project], { cwd: HERE, stdio: 'inherit' });

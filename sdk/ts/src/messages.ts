@@ -20,6 +20,9 @@ export const DOMAINS = {
 
 type Int = bigint | number | string;
 
+/** The reason codes of a cannot-serve notice (`pallet_inference::CannotServeReason`, by index). */
+export const CANNOT_SERVE = { inputUnavailable: 0, commitmentMismatch: 1 } as const;
+
 /** domain ‖ genesis ‖ u64 request ‖ model hash ‖ input hash ‖ output hash. */
 export function result(genesis: BytesLike, request: Int, modelHash: BytesLike, inputHash: BytesLike,
   outputHash: BytesLike): Uint8Array {
