@@ -273,6 +273,31 @@ test('priced by the token: both SDKs pay a chat through a channel and check each
       assert.equal(BigInt(second.cumulative), BigInt(first.cumulative) + BigInt(second.charged),
         `${sdk}: the second call builds on the first's charged total, one channel`);
     }
+
+    // The TS SDK's fetch for OpenAI clients: pays, and hands over only answers whose evidence
+    // holds; one altered on its way (here, by the transport) never reaches the caller.
+    const ts = await OpgClient.connect(node.url, { signer: '//Dave', gateway: gatewayUrl });
+    try {
+      const ask = (f, stream = false) => f(`${gatewayUrl}/v1/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: NAME, messages: [{ role: 'user', content: 'What is the capital of France?' }],
+          temperature: 0, max_tokens: 24, stream }),
+      });
+      const whole = await ask(ts.openaiFetch());
+      assert.equal(whole.status, 200);
+      assert.match((await whole.json()).choices[0].message.content, /Paris/);
+      const streamed = await ask(ts.openaiFetch(), true);
+      assert.match(await streamed.text(), /^data: [\s\S]*"opg"[\s\S]*data: \[DONE\]/);
+      const altering = async (url, init) => {
+        const response = await fetch(url, init);
+        if (response.status !== 200) return response;
+        return new Response((await response.text()).replace('Paris', 'Rome'), { status: 200, headers: response.headers });
+      };
+      await assert.rejects(ask(ts.openaiFetch({ fetch: altering })),
+        (e) => e.name === 'EvidenceError' && /signature failed/.test(e.message));
+    } finally {
+      ts.destroy();
+    }
   } finally {
     gateway.stop();
   }

@@ -294,6 +294,56 @@ export class Client {
     return { model: name, messages: chatMessages, max_tokens: options.maxTokens ?? 256, ...(options.params ?? {}) };
   }
 
+  /**
+   * A `fetch` for OpenAI clients (`new OpenAI({ baseURL: gateway + '/v1', apiKey: 'opg',
+   * fetch: client.openaiFetch() })`, or any code that calls a gateway's
+   * `/v1/chat/completions`): a priced model's 402 is paid by a voucher on this client's
+   * channel, and an answer — streamed or not — is handed over only once its evidence holds
+   * (received whole, checked, then given back as the same bytes); otherwise it throws
+   * `EvidenceError`. Other calls pass through `inner` (default: the global `fetch`).
+   */
+  openaiFetch(options: { deposit?: bigint; fetch?: typeof fetch } = {}): typeof fetch {
+    const inner = options.fetch ?? globalThis.fetch.bind(globalThis);
+    return (async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      const method = (init?.method ?? (typeof input === 'object' && 'method' in input ? input.method : 'GET')).toUpperCase();
+      if (method !== 'POST' || !new URL(url).pathname.endsWith(gw.CHAT_COMPLETIONS_PATH)) return inner(input, init);
+      const body = typeof init?.body === 'string' ? utf8(init.body)
+        : init?.body instanceof Uint8Array ? init.body : utf8(await new Response(init?.body ?? null).text());
+      const request = JSON.parse(new TextDecoder().decode(body));
+      const headers = new Headers(init?.headers);
+      const send = () => inner(url, { ...init, method: 'POST', body: body as unknown as BodyInit, headers });
+      let response = await send();
+      let channel: Channel | undefined;
+      const offered = response.headers.get(gw.REQUIRED_HEADER);
+      if (response.status === 402 && offered !== null) {
+        const paid = await this.tokenVoucher(gw.parseOffer(offered), Number(request.max_tokens ?? 256), options.deposit);
+        channel = paid.channel;
+        headers.set(gw.PAYMENT_HEADER, paid.pay(new URL(url).pathname, body));
+        response = await send();
+      }
+      if (response.status !== 200) return response;
+      const content = new Uint8Array(await response.arrayBuffer());
+      const path = new URL(url).pathname;
+      let answer: gw.LlmAnswer | undefined;
+      if (request.stream) {
+        const replay = new gw.Gateway('http://replay', this.genesis, async () => new Response(content as unknown as BodyInit, { status: 200 }));
+        const stream = replay.chatStreamOf(path, body);
+        let step;
+        while (!(step = await stream.next()).done);
+        answer = step.value;
+      } else {
+        const value = JSON.parse(new TextDecoder().decode(content));
+        answer = gw.LlmAnswer.of(this.genesis, path, body, value.choices[0].message.content, value.opg ?? {}, value);
+      }
+      if (channel && answer?.payment) channel.spent = BigInt(answer.payment.cumulative);
+      await this.checked(answer);
+      const kept = new Headers(response.headers);
+      for (const name of ['content-length', 'content-encoding', 'transfer-encoding']) kept.delete(name);
+      return new Response(content as unknown as BodyInit, { status: 200, headers: kept });
+    }) as typeof fetch;
+  }
+
   /** For a language model's 402: this client's channel to the node (opened or topped up to cover the call) and the voucher. */
   private async tokenVoucher(offer: gw.Offer, maxTokens: number, deposit?: bigint): Promise<{ channel: Channel; pay: gw.Pay }> {
     const signer = this.requireSigner();

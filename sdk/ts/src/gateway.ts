@@ -248,8 +248,12 @@ export class Gateway {
    * `LlmAnswer` (with the last chunk's evidence; `undefined` if the stream carried none).
    */
   async *chatStream(request: Record<string, unknown>, pay?: Pay): AsyncGenerator<string, LlmAnswer | undefined> {
-    const body = utf8(JSON.stringify({ ...request, stream: true }));
-    const response = await this.post(CHAT_COMPLETIONS_PATH, body, pay);
+    return yield* this.chatStreamOf(CHAT_COMPLETIONS_PATH, utf8(JSON.stringify({ ...request, stream: true })), pay);
+  }
+
+  /** `chatStream` of an exact request `body` sent to `path`. */
+  async *chatStreamOf(path: string, body: Uint8Array, pay?: Pay): AsyncGenerator<string, LlmAnswer | undefined> {
+    const response = await this.post(path, body, pay);
     const pieces: string[] = [];
     let opg: Record<string, any> | undefined;
     for await (const data of sseData(response)) {
@@ -265,7 +269,7 @@ export class Gateway {
       }
       if (chunk.opg) opg = chunk.opg;
     }
-    return opg ? LlmAnswer.of(this.genesis, CHAT_COMPLETIONS_PATH, body, pieces.join(''), opg) : undefined;
+    return opg ? LlmAnswer.of(this.genesis, path, body, pieces.join(''), opg) : undefined;
   }
 
   private async post(path: string, body: Uint8Array, pay?: Pay): Promise<Response> {
