@@ -213,3 +213,29 @@ test('opg model publish uploads the file to a node and runs the ZKML setup; opg 
     removeDir(teeStore);
   }
 });
+
+test("substrate-interface reaches OPG's runtime APIs through the SDK, which registers them", () => {
+  const script = `
+import json, sys
+from opg.client import Client
+with Client(sys.argv[1], "//Bob") as client:
+    model = int(sys.argv[2])
+    result = client.infer(model, bytes((i * 7) % 256 for i in range(784)))
+    settled = client.runtime_call("InferenceApi", "result", [result.id])
+    print(json.dumps({
+        "serving": client.runtime_call("ModelHubApi", "serving", [model]),
+        "settled": settled, "rpc": client.rpc("inference_result", result.id),
+        "missing": client.runtime_call("InferenceApi", "result", [10**9]),
+        "channel": client.runtime_call("ChannelsApi", "channel", [0]),
+    }, default=str))
+`;
+  const run = spawnSync(PYTHON, ['-c', script, node.url, String(modelId)], { encoding: 'utf8', timeout: 300000 });
+  assert.equal(run.status, 0, run.stderr);
+  const { serving, settled, rpc, missing, channel } = JSON.parse(run.stdout);
+  assert.equal(BigInt(serving.price), 10n ** 18n);
+  assert.equal(serving.active, true);
+  assert.equal(missing, null);
+  assert.deepEqual([settled.node, settled.input_hash, settled.mode], [rpc.node, rpc.inputHash, rpc.mode],
+    'the runtime API and the RPC agree');
+  assert.ok(channel && BigInt(channel.deposit) > 0n, 'the example opened channel 0');
+});

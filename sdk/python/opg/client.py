@@ -52,6 +52,7 @@ class Client:
         self.channels = Channels(self)
         self.nodes = Nodes(self)
         self._gateways: dict[str, gw.Gateway] = {}
+        self._runtime_version = None
 
     def close(self) -> None:
         for gateway in self._gateways.values():
@@ -83,6 +84,19 @@ class Client:
             error = answer["error"]
             raise ChainError(f"rpc {method}", f"{error.get('message')} (code {error.get('code')})")
         return answer.get("result")
+
+    def runtime_call(self, api: str, method: str, params=(), *, at: bytes | None = None):
+        """A runtime API call, decoded: OPG's ``InferenceApi``, ``ChannelsApi`` and
+        ``ModelHubApi`` (which substrate-interface does not know: the SDK registers them,
+        :mod:`opg.runtime_api`) or any the registry knows. ``None`` for an empty ``Option``."""
+        from opg import runtime_api
+
+        self.substrate.init_runtime()
+        if self._runtime_version != self.substrate.runtime_version:
+            runtime_api.register(self.substrate)
+            self._runtime_version = self.substrate.runtime_version
+        block = "0x" + at.hex() if at else None
+        return self.substrate.runtime_call(api, method, list(params), block_hash=block).value
 
     def submit(self, module: str, function: str, params: dict, signer=None) -> list[dict]:
         """Signs and sends ``module.function(params)``; its events once in a block, or
