@@ -65,7 +65,12 @@ export class Client {
   private readonly gateways = new Map<string, gw.Gateway>();
 
   private constructor(readonly client: PolkadotClient, readonly api: OpgApi, readonly genesis: Uint8Array,
-    readonly signer: Signer | undefined, readonly gatewayUrl: string | undefined) {}
+    readonly signer: Signer | undefined, readonly gatewayUrl: string | undefined, private readonly close: () => void) {}
+
+  /** The same connection signing as `signer` (a `Signer` or a secret URI); `destroy()` on either closes both. */
+  withSigner(signer: Signer | string): Client {
+    return new Client(this.client, this.api, this.genesis, signerOf(signer), this.gatewayUrl, this.close);
+  }
 
   /** Connects to the node at `url` (`ws://…`). */
   static async connect(url = 'ws://127.0.0.1:9944', options: ConnectOptions = {}): Promise<Client> {
@@ -76,13 +81,21 @@ export class Client {
       const ws = 'ws';
       websocketClass = (await import(ws)).default;
     }
-    const client = createClient(getWsProvider(url, { websocketClass } as any));
+    const { provider, close } = quietlyClosed(getWsProvider(url, { websocketClass } as any));
+    const client = createClient(provider);
     const spec = await client.getChainSpecData();
-    return new Client(client, client.getTypedApi(opg), hash32(spec.genesisHash), signerOf(options.signer), options.gateway);
+    return new Client(client, client.getTypedApi(opg), hash32(spec.genesisHash), signerOf(options.signer), options.gateway,
+      close);
   }
 
+  /**
+   * Closes the connection. Requests still in flight are left unanswered rather than
+   * failed: polkadot-api 2.2 answers a failed chain-head request by retrying 250 ms later,
+   * which after its own `destroy()` throws "Not connected" from a timer, an uncaught
+   * exception that ends a Node process.
+   */
   destroy(): void {
-    this.client.destroy();
+    this.close();
   }
 
   /** One of the node's own JSON-RPC methods; `ChainError` with the node's message and code. */
@@ -525,6 +538,32 @@ export interface PublishSpec {
   /** Flags of `MODES` (default vanilla). */
   modes?: number;
   verifyingKey?: Uint8Array;
+}
+
+/**
+ * A JSON-RPC provider whose `close()` shuts the socket without telling the client above it:
+ * its pending requests stay pending instead of failing into polkadot-api's retry timers.
+ */
+function quietlyClosed(provider: (onMessage: (message: any) => void) => { send: (message: any) => void; disconnect: () => void }) {
+  let inner: { send: (message: any) => void; disconnect: () => void } | undefined;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    inner?.disconnect();
+  };
+  const wrapped = (onMessage: (message: any) => void) => {
+    inner = provider((message) => {
+      if (!closed) onMessage(message);
+    });
+    return {
+      send: (message: any) => {
+        if (!closed) inner?.send(message);
+      },
+      disconnect: close,
+    };
+  };
+  return { provider: wrapped as any, close };
 }
 
 function dispatchError(error: any): ChainError {
