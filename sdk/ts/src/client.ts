@@ -803,4 +803,3 @@ export class Nodes {
   }
 }
 
-export { MODES };

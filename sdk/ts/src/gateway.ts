@@ -5,7 +5,6 @@
 // PAYMENT-SIGNATURE (`voucherHeader`) is answered at once with PAYMENT-RESPONSE and the node
 // key's evidence (`DirectAnswer`, `LlmAnswer`). No chain here: which channel pays is the
 // client's job.
-import { sha256 } from '@noble/hashes/sha2';
 import { type BytesLike, bytes, concat, fromHex, hash32, toHex, utf8 } from './bytes.js';
 import * as evidence from './evidence.js';
 import * as messages from './messages.js';
@@ -318,6 +317,3 @@ async function* sseData(response: Response): AsyncGenerator<string> {
   }
   if (buffer.startsWith('data: ')) yield buffer.slice(6);
 }
-
-/** SHA-256 of a response body, as a direct answer's evidence names it. */
-export const responseDigest = (output: Uint8Array): Uint8Array => sha256(output);
