@@ -443,7 +443,8 @@ fn prepare(
 		executor: executor.clone(),
 		payment: None,
 	};
-	let prompt = Prompt { tokens, max_tokens, sampling, stops, hidden_every: 0 };
+	// Every step's hidden state: the answer's activation commitments are made of them.
+	let prompt = Prompt { tokens, max_tokens, sampling, stops, hidden_every: 1 };
 	Ok(Prepared { serving, prompt, call, stream: request.stream })
 }
 
@@ -571,7 +572,28 @@ fn evidence(serving: &LlmServing, call: &Call, text: &str, finished: &llm::Finis
 		"dtype": serving.dtype,
 		"batch_size": finished.batch_size,
 		"reproducible": finished.reproducible,
+		"activations": activations(finished),
 	})
+}
+
+/// The answer's activation commitments (`llm::activations`), base64, with the tokens
+/// generated: what a verification node checks the answer with, in one prefill.
+fn activations(finished: &llm::Finished) -> Value {
+	use base64::Engine;
+	let width = finished.hidden.first().map_or(0, |h| h.values.len());
+	match llm::activations::commit(finished, width) {
+		Ok(commitments) => json!({
+			"commitments": commitments
+				.iter()
+				.map(|c| base64::engine::general_purpose::STANDARD.encode(c.to_bytes()))
+				.collect::<Vec<_>>(),
+			"tokens": finished.ids,
+		}),
+		Err(error) => {
+			tracing::warn!(%error, "no activation commitments");
+			Value::Null
+		},
+	}
 }
 
 fn usage(finished: &llm::Finished) -> Value {

@@ -12,6 +12,7 @@
 //! by the next request at the following step (continuous batching). Each request gets its
 //! answer's text as it is decoded, then how it ended.
 
+pub mod activations;
 pub mod config;
 pub mod manifest;
 pub mod model;

@@ -290,6 +290,48 @@ impl Llama {
 		sequences: &[(Slot, &[u32])],
 	) -> Result<(Tensor, Tensor), TchError> {
 		let _no_grad = tch::no_grad_guard();
+		let (x, last) = self.layers(cache, sequences)?;
+		let last = Tensor::f_from_slice(&last)?.f_to_device(self.device)?;
+		let hidden = self.rms_norm(&x.f_index_select(0, &last)?, &self.norm)?;
+		let logits = hidden.f_linear::<Tensor>(&self.head, None)?;
+		Ok((
+			hidden.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
+			logits.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
+		))
+	}
+
+	/// One prefill of `tokens` from an empty cache, as a verifier runs it over a prompt and
+	/// an answer: the final hidden states (after the last norm) of every position,
+	/// `[tokens, width]`, and the logits of the positions from `logits_from` on,
+	/// `[tokens − logits_from, vocab]`, both in f32 on the CPU.
+	pub fn prefill_all(
+		&self,
+		tokens: &[u32],
+		logits_from: usize,
+	) -> Result<(Tensor, Tensor), TchError> {
+		let _no_grad = tch::no_grad_guard();
+		let mut cache = self.cache(1)?;
+		let slot = cache.open().ok_or_else(|| err("no slot"))?;
+		let (x, _) = self.layers(&mut cache, &[(slot, tokens)])?;
+		let hidden = self.rms_norm(&x, &self.norm)?;
+		let from = logits_from.min(tokens.len()) as i64;
+		let logits = hidden
+			.f_narrow(0, from, tokens.len() as i64 - from)?
+			.f_linear::<Tensor>(&self.head, None)?;
+		Ok((
+			hidden.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
+			logits.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
+		))
+	}
+
+	/// The transformer's blocks over each sequence's new tokens (see [`Self::forward`]):
+	/// the residual stream of every new token before the last norm, rows in the order the
+	/// step runs them, and the row of each sequence's last token.
+	fn layers(
+		&self,
+		cache: &mut KvCache,
+		sequences: &[(Slot, &[u32])],
+	) -> Result<(Tensor, Vec<i64>), TchError> {
 		let config = &self.config;
 		let (heads, kv_heads, head_dim) =
 			(config.num_attention_heads as i64, config.kv_heads() as i64, config.head_dim() as i64);
@@ -480,13 +522,7 @@ impl Llama {
 				*len += tokens.len();
 			}
 		}
-		let last = Tensor::f_from_slice(&last)?.f_to_device(self.device)?;
-		let hidden = self.rms_norm(&x.f_index_select(0, &last)?, &self.norm)?;
-		let logits = hidden.f_linear::<Tensor>(&self.head, None)?;
-		Ok((
-			hidden.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
-			logits.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
-		))
+		Ok((x, last))
 	}
 
 	/// The logits of every position of `tokens` run from an empty cache, `[tokens, vocab]`

@@ -88,20 +88,38 @@ pub fn choose(logits: &[f32], sampling: &Sampling, generator: &mut Generator) ->
 	if sampling.is_greedy() || logits.is_empty() {
 		return argmax(logits);
 	}
+	let (kept, draw) = kept_and_draw(logits, sampling, generator);
+	let mut cumulative = 0.0;
+	for &(token, weight) in &kept {
+		cumulative += weight;
+		if draw < cumulative {
+			return token;
+		}
+	}
+	kept.last().map_or(0, |&(token, _)| token)
+}
+
+/// What a sampled (not greedy) step keeps, most likely first, with each token's weight
+/// (its probability, unnormalized), and the draw in `0..total weight` that picks one:
+/// [`choose`] takes the first token whose cumulative weight passes the draw, a verifier
+/// replaying the step compares the node's token with the same intervals.
+pub fn kept_and_draw(
+	logits: &[f32],
+	sampling: &Sampling,
+	generator: &mut Generator,
+) -> (Vec<(u32, f64)>, f64) {
 	let mut order: Vec<u32> = (0..logits.len() as u32).collect();
-	// Decreasing logit, ties by lower id: a total order, the same on every machine.
 	order.sort_by(|&a, &b| logits[b as usize].total_cmp(&logits[a as usize]).then(a.cmp(&b)));
 	if sampling.top_k > 0 {
 		order.truncate(sampling.top_k);
 	}
-	let top = logits[order[0] as usize] as f64;
+	let top = order.first().map_or(0.0, |&t| logits[t as usize] as f64);
 	let temperature = sampling.temperature as f64;
 	let weights: Vec<f64> = order
 		.iter()
 		.map(|&t| ((logits[t as usize] as f64 - top) / temperature).exp())
 		.collect();
 	let total: f64 = weights.iter().sum();
-	// Nucleus: the shortest prefix whose probability reaches top_p.
 	let mut kept = 0;
 	let mut mass = 0.0;
 	for weight in &weights {
@@ -113,14 +131,7 @@ pub fn choose(logits: &[f32], sampling: &Sampling, generator: &mut Generator) ->
 	}
 	let kept_total: f64 = weights[..kept].iter().sum();
 	let draw = generator.next_f64() * kept_total;
-	let mut cumulative = 0.0;
-	for (token, weight) in order[..kept].iter().zip(&weights) {
-		cumulative += weight;
-		if draw < cumulative {
-			return *token;
-		}
-	}
-	order[kept - 1]
+	(order.into_iter().zip(weights).take(kept).collect(), draw)
 }
 
 #[cfg(test)]
