@@ -74,6 +74,10 @@ pub mod path {
 	pub const COMPLETIONS: &str = "/v1/completions";
 	/// `GET`: OpenAI's list of the language models served.
 	pub const MODELS: &str = "/v1/models";
+	/// `POST`: a verifier's check of a language model's answer against its activation
+	/// commitments, with one prefill of a model served here (JSON in and out; see
+	/// docs/verification.md). Node listener only: it costs a prefill.
+	pub const ACTIVATIONS_CHECK: &str = "/v1/activations/check";
 }
 
 /// Query parameter names.
@@ -570,6 +574,8 @@ pub enum Route<'a> {
 	Completions,
 	/// [`path::MODELS`].
 	Models,
+	/// [`path::ACTIVATIONS_CHECK`].
+	ActivationsCheck,
 }
 
 impl<'a> Route<'a> {
@@ -592,6 +598,7 @@ impl<'a> Route<'a> {
 			path::CHAT_COMPLETIONS => Self::ChatCompletions,
 			path::COMPLETIONS => Self::Completions,
 			path::MODELS => Self::Models,
+			path::ACTIVATIONS_CHECK => Self::ActivationsCheck,
 			_ => under(path::INFER)
 				.map(Self::Infer)
 				.or_else(|| under(path::INFER_MANY).map(Self::InferMany))
@@ -951,6 +958,7 @@ mod tests {
 			Route::Attestation,
 			Route::Registration,
 			Route::Heartbeat,
+			Route::ActivationsCheck,
 		] {
 			assert!(!route.public(true, None) && !route.public(false, None), "{route:?}");
 		}

@@ -304,6 +304,9 @@ pub async fn route_with(
 			crate::openai::complete(executor, crate::openai::Kind::Completion, path, &body).await,
 		)
 		.await),
+		(&Method::POST, Some(Route::ActivationsCheck)) => {
+			Ok(crate::openai::check_activations(executor, &body).await)
+		},
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
 		(&Method::PUT, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash).ok_or_else(|| {
@@ -1258,6 +1261,7 @@ fn route_name(route: &Route<'_>) -> &'static str {
 		Route::ChatCompletions => path::CHAT_COMPLETIONS,
 		Route::Completions => path::COMPLETIONS,
 		Route::Models => path::MODELS,
+		Route::ActivationsCheck => path::ACTIVATIONS_CHECK,
 	}
 }
 
@@ -1289,7 +1293,9 @@ async fn body_limit(
 				opg_executor_api::MAX_JOBS_PER_CALL * (opg_executor_api::JOB_HEADER_LEN + len)
 			})
 		},
-		(&Method::POST, Route::ChatCompletions | Route::Completions) => crate::openai::MAX_REQUEST,
+		(&Method::POST, Route::ChatCompletions | Route::Completions | Route::ActivationsCheck) => {
+			crate::openai::MAX_REQUEST
+		},
 		(&Method::POST, Route::Infer(model) | Route::Prove(model)) => {
 			if query_value(query, query::INPUT).is_some() {
 				return 0;

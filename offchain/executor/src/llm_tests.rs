@@ -898,7 +898,7 @@ fn verdict(
 	answer: &[u32],
 	sampling: &Sampling,
 	commitments: &[opg_activations::Commitment],
-) -> Result<llm::activations::Verdict, String> {
+) -> Result<llm::activations::Verdict, llm::activations::CheckError> {
 	llm::activations::check(
 		model,
 		prompt,
@@ -938,10 +938,11 @@ fn another_prompt_an_edited_or_truncated_answer_or_another_seed_fail_the_activat
 	let sampling = sampled(11);
 	let (answer, commitments) = committed(&model, prompt.clone(), 48, sampling.clone());
 	let ids = answer.ids.clone();
-	let refused = |what: &str, result: Result<llm::activations::Verdict, String>| {
-		eprintln!("{what}: {result:?}");
-		assert!(result.map_or(true, |v| !v.accepted), "{what} passed");
-	};
+	let refused =
+		|what: &str, result: Result<llm::activations::Verdict, llm::activations::CheckError>| {
+			eprintln!("{what}: {result:?}");
+			assert!(result.map_or(true, |v| !v.accepted), "{what} passed");
+		};
 	let other = chat(&model, "Write a short poem about the mountains.");
 	refused("another prompt", verdict(&model, &other, &ids, &sampling, &commitments));
 	let mut edited = ids.clone();
@@ -974,4 +975,72 @@ fn bf16_answers_pass_a_bf16_activation_check_and_differ_from_f32s() {
 	let in_f32 = verdict(&f32, &prompt, &answer.ids, &sampling, &commitments).unwrap();
 	eprintln!("bf16 answer checked in f32: {in_f32:?}");
 	assert!(in_f32.chunks.iter().any(|c| c.mismatches() > 0 || c.mantissa_mean > 0.0));
+}
+
+#[test]
+fn a_served_answer_is_checked_over_http_and_a_tampered_one_is_refused() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let (executor, hash) = llm_executor("llm-activations");
+	let request = serde_json::json!({
+		"model": "smollm2-135m-instruct",
+		"messages": [{"role": "user", "content": "Write a short poem about the sea."}],
+		"temperature": 0.8,
+		"max_tokens": 40,
+	});
+	let (reply, _) = post(&runtime, &executor, "/v1/chat/completions", &request);
+	assert_eq!(reply.status, hyper::StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+	let opg = &answer["opg"];
+	let activations = &opg["activations"];
+	let tokens = activations["tokens"].as_array().unwrap().len();
+	assert_eq!(Some(tokens as u64), answer["usage"]["completion_tokens"].as_u64());
+	assert_eq!(
+		activations["commitments"].as_array().unwrap().len(),
+		1 + (tokens - 1).div_ceil(32),
+		"the prefill's and one per 32 steps"
+	);
+	let check = |body: serde_json::Value| {
+		let (reply, _) = post(&runtime, &executor, "/v1/activations/check", &body);
+		(reply.status, serde_json::from_slice::<serde_json::Value>(&reply.body).unwrap())
+	};
+	// The node chose the seed (the request named none): the evidence says which.
+	let honest = serde_json::json!({
+		"request": request, "seed": opg["seed"], "activations": activations,
+	});
+	let (status, verdict) = check(honest.clone());
+	assert_eq!(status, hyper::StatusCode::OK, "{verdict}");
+	assert_eq!(verdict["accepted"], true, "{verdict}");
+	assert_eq!(verdict["model_hash"], format!("0x{}", hex::encode(hash)));
+	assert_eq!(verdict["tokens"]["refused"], 0);
+	// Another seed, another prompt, an edited answer: refused.
+	let seed = opg["seed"].as_str().unwrap().parse::<u64>().unwrap();
+	let mut other_seed = honest.clone();
+	other_seed["seed"] = (seed ^ 1).to_string().into();
+	let mut other_prompt = honest.clone();
+	other_prompt["request"]["messages"][0]["content"] = "Write a short poem about the moon.".into();
+	let mut edited = honest.clone();
+	edited["activations"]["tokens"][5] = 30.into();
+	for (what, body) in [
+		("another seed", other_seed),
+		("another prompt", other_prompt),
+		("an edited answer", edited),
+	] {
+		let (status, verdict) = check(body);
+		assert_eq!(status, hyper::StatusCode::OK, "{what}: {verdict}");
+		assert_eq!(verdict["accepted"], false, "{what}: {verdict}");
+	}
+	// Not this answer's commitments, not commitments, not a check, not served here.
+	let mut truncated = honest.clone();
+	truncated["activations"]["commitments"].as_array_mut().unwrap().pop();
+	assert_eq!(check(truncated).0, hyper::StatusCode::UNPROCESSABLE_ENTITY);
+	let mut garbage = honest.clone();
+	garbage["activations"]["commitments"][0] = "AAAA".into();
+	assert_eq!(check(garbage).0, hyper::StatusCode::BAD_REQUEST);
+	assert_eq!(check(serde_json::json!({"request": {}})).0, hyper::StatusCode::BAD_REQUEST);
+	let mut unknown = honest.clone();
+	unknown["request"]["model"] = "gpt-4".into();
+	assert_eq!(check(unknown).0, hyper::StatusCode::NOT_FOUND);
+	let mut bad_path = honest;
+	bad_path["path"] = "/v1/infer".into();
+	assert_eq!(check(bad_path).0, hyper::StatusCode::BAD_REQUEST);
 }

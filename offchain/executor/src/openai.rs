@@ -451,7 +451,13 @@ fn prepare(
 /// Queues a prepared request.
 fn submit(prepared: Prepared) -> Result<Started, Reply> {
 	let Prepared { serving, prompt, call, stream } = prepared;
-	let receiver = serving.engine.submit(prompt).map_err(|refused| match refused {
+	let receiver = serving.engine.submit(prompt).map_err(refusal)?;
+	Ok(Started { serving, receiver, call, stream })
+}
+
+/// The answer to a request the engine did not take.
+fn refusal(refused: Refused) -> Reply {
+	match refused {
 		Refused::Busy => {
 			let mut reply = error(
 				StatusCode::TOO_MANY_REQUESTS,
@@ -469,8 +475,128 @@ fn submit(prepared: Prepared) -> Result<Started, Reply> {
 			refused,
 		),
 		Refused::Invalid(reason) => invalid(reason),
-	})?;
-	Ok(Started { serving, receiver, call, stream })
+	}
+}
+
+/// The body of `POST /v1/activations/check`.
+#[derive(Deserialize)]
+struct CheckRequest {
+	/// The path the call was made at: `/v1/chat/completions` (the default) or
+	/// `/v1/completions`.
+	#[serde(default)]
+	path: Option<String>,
+	/// The call's request, as the client sent it.
+	request: Value,
+	/// The evidence's `seed` (decimal): the request's, or the one the node chose.
+	seed: Value,
+	/// The answer's `opg.activations`.
+	activations: ActivationsJson,
+}
+
+#[derive(Deserialize)]
+struct ActivationsJson {
+	commitments: Vec<String>,
+	tokens: Vec<u32>,
+}
+
+/// `POST /v1/activations/check`: a verifier's check of an answer of a model served here
+/// (`llm::activations::check`): the prompt as the call's request makes it, the answer's
+/// tokens and commitments from its evidence, the sampling its request and seed say.
+/// `200` with the verdict (accepted or not); `400` for a body that is not such a check,
+/// `404` for a model not served, `422` when the answer does not fit its commitments,
+/// `429` when the model's queue is full.
+pub async fn check_activations(executor: &Arc<Executor>, body: &[u8]) -> Reply {
+	use base64::Engine as _;
+	let checked: CheckRequest = match serde_json::from_slice(body) {
+		Ok(checked) => checked,
+		Err(e) => return invalid(format!("the body is not an activations check: {e}")),
+	};
+	use opg_executor_api::path::{CHAT_COMPLETIONS, COMPLETIONS};
+	let path = checked.path.as_deref().unwrap_or(CHAT_COMPLETIONS);
+	let kind = match path {
+		CHAT_COMPLETIONS => Kind::Chat,
+		COMPLETIONS => Kind::Completion,
+		other => return invalid(format!("path {other:?} is not a language model's")),
+	};
+	let seed = match &checked.seed {
+		Value::String(text) => text.parse::<u64>().ok(),
+		Value::Number(number) => number.as_u64(),
+		_ => None,
+	};
+	let Some(seed) = seed else { return invalid("seed must be a u64 (decimal)") };
+	let mut commitments = Vec::with_capacity(checked.activations.commitments.len());
+	for (index, text) in checked.activations.commitments.iter().enumerate() {
+		let commitment = base64::engine::general_purpose::STANDARD
+			.decode(text)
+			.map_err(|e| e.to_string())
+			.and_then(|bytes| {
+				opg_activations::Commitment::from_bytes(&bytes).map_err(|e| format!("{e:?}"))
+			});
+		match commitment {
+			Ok(commitment) => commitments.push(commitment),
+			Err(e) => return invalid(format!("commitment {index} is not one: {e}")),
+		}
+	}
+	let request = checked.request.to_string();
+	let prepared = match prepare(executor, kind, path, request.as_bytes()) {
+		Ok(prepared) => prepared,
+		Err(reply) => return reply,
+	};
+	let Prepared { serving, prompt, .. } = prepared;
+	let job = llm::CheckJob {
+		prompt: prompt.tokens,
+		answer: checked.activations.tokens,
+		sampling: Sampling { seed, ..prompt.sampling },
+		commitments,
+	};
+	let receiver = match serving.engine.check(job) {
+		Ok(receiver) => receiver,
+		Err(refused) => return refusal(refused),
+	};
+	match receiver.await {
+		Ok(Ok(verdict)) => Reply::json(
+			json!({
+				"model": serving.name,
+				"model_hash": format!("0x{}", hex::encode(serving.hash)),
+				"dtype": serving.dtype,
+				"accepted": verdict.accepted,
+				"chunks": verdict.chunks.iter().map(|c| json!({
+					"compared": c.compared,
+					"exponent_mismatches": c.exponent_mismatches,
+					"sign_mismatches": c.sign_mismatches,
+					"mantissa_mean": finite(c.mantissa_mean),
+					"mantissa_median": finite(c.mantissa_median),
+					"passes": c.passes(&opg_activations::Thresholds::PAPER),
+				})).collect::<Vec<_>>(),
+				"tokens": {
+					"same": verdict.tokens_same,
+					"near": verdict.tokens_near,
+					"refused": verdict.tokens_refused,
+				},
+			})
+			.to_string(),
+		),
+		Ok(Err(llm::activations::CheckError::Mismatch(reason))) => error(
+			StatusCode::UNPROCESSABLE_ENTITY,
+			"invalid_request_error",
+			"activations_mismatch",
+			reason,
+		),
+		Ok(Err(llm::activations::CheckError::Model(reason))) => {
+			error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "model_failed", reason)
+		},
+		Err(_) => error(
+			StatusCode::INTERNAL_SERVER_ERROR,
+			"server_error",
+			"engine_stopped",
+			"the model's engine stopped",
+		),
+	}
+}
+
+/// A float for JSON (which has no infinity): `None` for one.
+fn finite(value: f64) -> Option<f64> {
+	value.is_finite().then_some(value)
 }
 
 /// Cuts `text` to at most `max` bytes at the last character boundary within them; whether

@@ -105,6 +105,24 @@ pub struct Verdict {
 	pub accepted: bool,
 }
 
+/// Why an answer could not be checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckError {
+	/// The answer does not fit its commitments (their count is not its chunks'), or there
+	/// is no prompt or answer: the node's evidence is not of this answer.
+	Mismatch(String),
+	/// The model failed.
+	Model(String),
+}
+
+impl std::fmt::Display for CheckError {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Self::Mismatch(reason) | Self::Model(reason) => f.write_str(reason),
+		}
+	}
+}
+
 /// Checks an answer: `prompt` and the node's `answer` tokens (its last one included),
 /// generated with `sampling`, against `commitments`, with one prefill of `model`.
 pub fn check(
@@ -115,23 +133,31 @@ pub fn check(
 	commitments: &[Commitment],
 	thresholds: &Thresholds,
 	tolerance: &TokenTolerance,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, CheckError> {
 	if prompt.is_empty() || answer.is_empty() {
-		return Err("a prompt and an answer of at least one token each".into());
+		return Err(CheckError::Mismatch(
+			"a prompt and an answer of at least one token each".into(),
+		));
 	}
 	let width = model.llama.config().hidden_size;
 	let fed: Vec<u32> = prompt.iter().chain(&answer[..answer.len() - 1]).copied().collect();
 	let (hidden, logits) = model
 		.llama
 		.prefill_all(&fed, prompt.len() - 1)
-		.map_err(|e| format!("libtorch: {e}"))?;
-	let hidden = Vec::<f32>::try_from(hidden.f_flatten(0, -1).map_err(|e| e.to_string())?)
-		.map_err(|e| e.to_string())?;
-	let logits = Vec::<Vec<f32>>::try_from(logits).map_err(|e| e.to_string())?;
+		.map_err(|e| CheckError::Model(format!("libtorch: {e}")))?;
+	let model_error = |e: tch::TchError| CheckError::Model(format!("libtorch: {e}"));
+	let hidden =
+		Vec::<f32>::try_from(hidden.f_flatten(0, -1).map_err(model_error)?).map_err(model_error)?;
+	let logits = Vec::<Vec<f32>>::try_from(logits).map_err(model_error)?;
 	let rows = &hidden[(prompt.len() - 1) * width..];
 	let (prefill, decode) = rows.split_at(width);
 	let chunks = check_generation(commitments, prefill, decode, width).ok_or_else(|| {
-		format!("{} commitments for an answer of {} tokens", commitments.len(), answer.len())
+		CheckError::Mismatch(format!(
+			"{} commitments for an answer of {} tokens (it has {} chunks)",
+			commitments.len(),
+			answer.len(),
+			1 + (answer.len() - 1).div_ceil(opg_activations::DECODE_BATCHING)
+		))
 	})?;
 	let mut generator = Generator::new(sampling.seed);
 	let (mut tokens_same, mut tokens_near, mut tokens_refused) = (0, 0, 0);

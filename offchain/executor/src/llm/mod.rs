@@ -190,11 +190,32 @@ struct Job {
 	events: tokio::sync::mpsc::UnboundedSender<Event>,
 }
 
+/// A verifier's check of an answer ([`activations::check`]), run between decoding steps.
+pub struct CheckJob {
+	/// The prompt's tokens.
+	pub prompt: Vec<u32>,
+	/// The answer's tokens, its last included.
+	pub answer: Vec<u32>,
+	/// How the answer was sampled (its seed included).
+	pub sampling: Sampling,
+	/// The answer's commitments.
+	pub commitments: Vec<opg_activations::Commitment>,
+}
+
+/// What the engine's thread is given.
+enum Work {
+	Generate(Job),
+	Check(
+		CheckJob,
+		tokio::sync::oneshot::Sender<Result<activations::Verdict, activations::CheckError>>,
+	),
+}
+
 /// The engine serving one model.
 pub struct Engine {
 	text: Arc<Text>,
 	config: LlmConfig,
-	queue: std::sync::mpsc::SyncSender<Job>,
+	queue: std::sync::mpsc::SyncSender<Work>,
 	waiting: Arc<AtomicUsize>,
 	max_batch: usize,
 }
@@ -302,7 +323,38 @@ impl Engine {
 		}
 		let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
 		self.waiting.fetch_add(1, Ordering::Relaxed);
-		match self.queue.try_send(Job { prompt, events }) {
+		match self.queue.try_send(Work::Generate(Job { prompt, events })) {
+			Ok(()) => Ok(receiver),
+			Err(_) => {
+				self.waiting.fetch_sub(1, Ordering::Relaxed);
+				Err(Refused::Busy)
+			},
+		}
+	}
+
+	/// Queues a verifier's check of an answer (one prefill over prompt and answer, which
+	/// the decoding sequences wait for); the verdict arrives on the returned receiver.
+	pub fn check(
+		&self,
+		job: CheckJob,
+	) -> Result<
+		tokio::sync::oneshot::Receiver<Result<activations::Verdict, activations::CheckError>>,
+		Refused,
+	> {
+		if job.prompt.is_empty() || job.answer.is_empty() {
+			return Err(Refused::Invalid(
+				"a prompt and an answer of at least one token each".into(),
+			));
+		}
+		job.sampling.check().map_err(Refused::Invalid)?;
+		let context = self.config.max_position_embeddings;
+		let asked = job.prompt.len().saturating_add(job.answer.len());
+		if asked > context {
+			return Err(Refused::ContextOverflow(asked, context));
+		}
+		let (reply, receiver) = tokio::sync::oneshot::channel();
+		self.waiting.fetch_add(1, Ordering::Relaxed);
+		match self.queue.try_send(Work::Check(job, reply)) {
 			Ok(()) => Ok(receiver),
 			Err(_) => {
 				self.waiting.fetch_sub(1, Ordering::Relaxed);
@@ -315,7 +367,7 @@ impl Engine {
 /// The engine's loop: admit, step, answer, until every sender is gone.
 fn run(
 	model: &LlmModel,
-	receiver: &std::sync::mpsc::Receiver<Job>,
+	receiver: &std::sync::mpsc::Receiver<Work>,
 	waiting: &AtomicUsize,
 	max_batch: usize,
 ) {
@@ -344,6 +396,24 @@ fn run(
 				}
 			};
 			waiting.fetch_sub(1, Ordering::Relaxed);
+			let job = match job {
+				Work::Generate(job) => job,
+				Work::Check(check, reply) => {
+					if !reply.is_closed() {
+						let verdict = activations::check(
+							model,
+							&check.prompt,
+							&check.answer,
+							&check.sampling,
+							&check.commitments,
+							&opg_activations::Thresholds::PAPER,
+							&activations::TokenTolerance::of(model.llama.kind()),
+						);
+						let _ = reply.send(verdict);
+					}
+					continue;
+				},
+			};
 			if job.events.is_closed() {
 				continue;
 			}
@@ -472,7 +542,7 @@ pub fn generate(model: &LlmModel, prompt: &Prompt) -> Result<Finished, String> {
 	let (sender, receiver) = std::sync::mpsc::sync_channel(1);
 	let (events, mut answer) = tokio::sync::mpsc::unbounded_channel();
 	sender
-		.send(Job { prompt: prompt.clone(), events })
+		.send(Work::Generate(Job { prompt: prompt.clone(), events }))
 		.map_err(|_| String::from("the queue is closed"))?;
 	drop(sender);
 	// The loop ends once the job is done and the queue is empty and closed.
