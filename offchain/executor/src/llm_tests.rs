@@ -987,7 +987,7 @@ fn a_served_answer_is_checked_over_http_and_a_tampered_one_is_refused() {
 		"temperature": 0.8,
 		"max_tokens": 40,
 	});
-	let (reply, _) = post(&runtime, &executor, "/v1/chat/completions", &request);
+	let (reply, request_bytes) = post(&runtime, &executor, "/v1/chat/completions", &request);
 	assert_eq!(reply.status, hyper::StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
 	let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
 	let opg = &answer["opg"];
@@ -999,6 +999,41 @@ fn a_served_answer_is_checked_over_http_and_a_tampered_one_is_refused() {
 		1 + (tokens - 1).div_ceil(32),
 		"the prefill's and one per 32 steps"
 	);
+	// Signed by the node key, bound to the call, the text and the seed.
+	let commitments: Vec<Vec<u8>> = activations["commitments"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|c| {
+			use base64::Engine;
+			base64::engine::general_purpose::STANDARD.decode(c.as_str().unwrap()).unwrap()
+		})
+		.collect();
+	let ids: Vec<u32> = activations["tokens"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|t| t.as_u64().unwrap() as u32)
+		.collect();
+	let digest =
+		opg_settlement::llm::activations_digest(&ids, commitments.iter().map(|c| c.as_slice()));
+	assert_eq!(activations["digest"], format!("0x{}", hex::encode(digest)));
+	let text = answer["choices"][0]["message"]["content"].as_str().unwrap();
+	let seed: u64 = opg["seed"].as_str().unwrap().parse().unwrap();
+	let signed = opg_settlement::message::llm_activations(
+		&[0x42; 32],
+		&hash,
+		&opg_settlement::channel::call_digest("/v1/chat/completions", &request_bytes),
+		&crate::sha256(text.as_bytes()),
+		seed,
+		&digest,
+	);
+	let signature: [u8; 64] = hex::decode(&activations["signature"].as_str().unwrap()[2..])
+		.unwrap()
+		.try_into()
+		.unwrap();
+	let node = crate::signing::NodeKey::from_seed(&[7; 32]).public();
+	assert!(crate::signing::verify(&node, &signed, &signature));
 	let check = |body: serde_json::Value| {
 		let (reply, _) = post(&runtime, &executor, "/v1/activations/check", &body);
 		(reply.status, serde_json::from_slice::<serde_json::Value>(&reply.body).unwrap())
@@ -1013,7 +1048,6 @@ fn a_served_answer_is_checked_over_http_and_a_tampered_one_is_refused() {
 	assert_eq!(verdict["model_hash"], format!("0x{}", hex::encode(hash)));
 	assert_eq!(verdict["tokens"]["refused"], 0);
 	// Another seed, another prompt, an edited answer: refused.
-	let seed = opg["seed"].as_str().unwrap().parse::<u64>().unwrap();
 	let mut other_seed = honest.clone();
 	other_seed["seed"] = (seed ^ 1).to_string().into();
 	let mut other_prompt = honest.clone();

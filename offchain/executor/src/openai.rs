@@ -698,28 +698,49 @@ fn evidence(serving: &LlmServing, call: &Call, text: &str, finished: &llm::Finis
 		"dtype": serving.dtype,
 		"batch_size": finished.batch_size,
 		"reproducible": finished.reproducible,
-		"activations": activations(finished),
+		"activations": activations(serving, call, &response_digest, finished),
 	})
 }
 
 /// The answer's activation commitments (`llm::activations`), base64, with the tokens
-/// generated: what a verification node checks the answer with, in one prefill.
-fn activations(finished: &llm::Finished) -> Value {
+/// generated and the node key's signature over them
+/// (`opg_settlement::message::llm_activations`): what a verification node checks the
+/// answer with, in one prefill, and holds the node to.
+fn activations(
+	serving: &LlmServing,
+	call: &Call,
+	response_digest: &[u8; 32],
+	finished: &llm::Finished,
+) -> Value {
 	use base64::Engine;
 	let width = finished.hidden.first().map_or(0, |h| h.values.len());
-	match llm::activations::commit(finished, width) {
-		Ok(commitments) => json!({
-			"commitments": commitments
-				.iter()
-				.map(|c| base64::engine::general_purpose::STANDARD.encode(c.to_bytes()))
-				.collect::<Vec<_>>(),
-			"tokens": finished.ids,
-		}),
+	let commitments = match llm::activations::commit(finished, width) {
+		Ok(commitments) => commitments,
 		Err(error) => {
 			tracing::warn!(%error, "no activation commitments");
-			Value::Null
+			return Value::Null;
 		},
-	}
+	};
+	let bytes: Vec<Vec<u8>> = commitments.iter().map(|c| c.to_bytes()).collect();
+	let digest =
+		opg_settlement::llm::activations_digest(&finished.ids, bytes.iter().map(|b| b.as_slice()));
+	let signed = opg_settlement::message::llm_activations(
+		&call.executor.genesis().unwrap_or([0; 32]),
+		&serving.hash,
+		&call.digest,
+		response_digest,
+		call.seed,
+		&digest,
+	);
+	json!({
+		"commitments": bytes
+			.iter()
+			.map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+			.collect::<Vec<_>>(),
+		"tokens": finished.ids,
+		"digest": format!("0x{}", hex::encode(digest)),
+		"signature": call.executor.node_key().map(|key| format!("0x{}", hex::encode(key.sign(&signed)))),
+	})
 }
 
 fn usage(finished: &llm::Finished) -> Value {

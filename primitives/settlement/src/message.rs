@@ -34,6 +34,8 @@ pub const CHANNEL_SETTLEMENT_DOMAIN: &[u8] = b"opg/channel-settlement/v1";
 pub const DIRECT_ANSWER_DOMAIN: &[u8] = b"opg/direct-answer/v1";
 /// Domain of a language model's answer: [`llm_answer`].
 pub const LLM_ANSWER_DOMAIN: &[u8] = b"opg/llm-answer/v1";
+/// Domain of a language model's answer's activation commitments: [`llm_activations`].
+pub const LLM_ACTIVATIONS_DOMAIN: &[u8] = b"opg/llm-activations/v1";
 
 /// [`cannot_serve`]'s reason: the stored input is unavailable from every source the node
 /// knows (its peers, the data nodes, the input's locator); the detail is 32 zero bytes.
@@ -214,6 +216,29 @@ pub fn llm_answer(
 	message.extend_from_slice(response_digest);
 	message.extend_from_slice(&seed.to_le_bytes());
 	message.extend_from_slice(&cumulative.to_le_bytes());
+	message
+}
+
+/// What a node key signs with a language model's answer's activation commitments (what a
+/// verification node checks the answer with): `LLM_ACTIVATIONS_DOMAIN ‖ genesis ‖ model
+/// hash ‖ call digest ‖ SHA-256(the answer's text) ‖ u64 seed ‖ activations digest`
+/// ([`crate::llm::activations_digest`] of the answer's tokens and commitments).
+pub fn llm_activations(
+	genesis: &Hash,
+	model_hash: &Hash,
+	call_digest: &Hash,
+	response_digest: &Hash,
+	seed: u64,
+	activations_digest: &Hash,
+) -> Vec<u8> {
+	let mut message = Vec::with_capacity(LLM_ACTIVATIONS_DOMAIN.len() + 5 * 32 + 8);
+	message.extend_from_slice(LLM_ACTIVATIONS_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(model_hash);
+	message.extend_from_slice(call_digest);
+	message.extend_from_slice(response_digest);
+	message.extend_from_slice(&seed.to_le_bytes());
+	message.extend_from_slice(activations_digest);
 	message
 }
 

@@ -95,6 +95,14 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 			u64_of(&inputs["seed"]),
 			u128_of(&inputs["cumulative"]),
 		),
+		"llmActivations" => message::llm_activations(
+			&bytes32(&inputs["genesis"]),
+			&bytes32(&inputs["modelHash"]),
+			&bytes32(&inputs["callDigest"]),
+			&bytes32(&inputs["responseDigest"]),
+			u64_of(&inputs["seed"]),
+			&bytes32(&inputs["activationsDigest"]),
+		),
 		"directAnswer" => message::direct_answer(
 			&bytes32(&inputs["genesis"]),
 			&bytes32(&inputs["modelHash"]),
@@ -185,6 +193,11 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
 			"llmAnswer",
 			"language model answer with a seed past 32 bits",
 			json!({"genesis": genesis, "modelHash": hex0x(&[0xa1; 32]), "callDigest": hex0x(&[0xc2; 32]), "responseDigest": hex0x(&[0xe3; 32]), "seed": (u64::MAX - 1).to_string(), "cumulative": "0"}),
+		),
+		(
+			"llmActivations",
+			"language model answer's activation commitments",
+			json!({"genesis": genesis, "modelHash": hex0x(&[0xa1; 32]), "callDigest": hex0x(&[0xc2; 32]), "responseDigest": hex0x(&[0xe3; 32]), "seed": (u64::MAX - 1).to_string(), "activationsDigest": hex0x(&[0xd4; 32])}),
 		),
 	]
 }

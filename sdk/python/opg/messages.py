@@ -22,6 +22,7 @@ VOUCHER_DOMAIN = b"opg/channel-voucher/v1"
 CHANNEL_SETTLEMENT_DOMAIN = b"opg/channel-settlement/v1"
 DIRECT_ANSWER_DOMAIN = b"opg/direct-answer/v1"
 LLM_ANSWER_DOMAIN = b"opg/llm-answer/v1"
+LLM_ACTIVATIONS_DOMAIN = b"opg/llm-activations/v1"
 
 #: ``cannot_serve`` reasons.
 INPUT_UNAVAILABLE = 0
@@ -108,6 +109,12 @@ def llm_answer(genesis, model_hash, call_digest, response_digest, seed: int, cum
     """A node key's evidence of a language model's answer: as :func:`direct_answer`, with the u64 seed before the amount."""
     return (LLM_ANSWER_DOMAIN + hash32(genesis) + hash32(model_hash) + hash32(call_digest)
             + hash32(response_digest) + le_bytes(seed, 8) + le_bytes(cumulative, 16))
+
+
+def llm_activations(genesis, model_hash, call_digest, response_digest, seed: int, activations_digest) -> bytes:
+    """A node key's signature of an LLM answer's activation commitments: genesis ‖ model ‖ call digest ‖ SHA-256(text) ‖ u64 seed ‖ activations digest."""
+    return (LLM_ACTIVATIONS_DOMAIN + hash32(genesis) + hash32(model_hash) + hash32(call_digest)
+            + hash32(response_digest) + le_bytes(seed, 8) + hash32(activations_digest))
 
 
 def call_digest(path: str, body: bytes) -> bytes:

@@ -44,6 +44,9 @@ def build(vector) -> bytes:
     if kind == "llmAnswer":
         return messages.llm_answer(i["genesis"], i["modelHash"], i["callDigest"], i["responseDigest"],
                                    int(i["seed"]), int(i["cumulative"]))
+    if kind == "llmActivations":
+        return messages.llm_activations(i["genesis"], i["modelHash"], i["callDigest"], i["responseDigest"],
+                                        int(i["seed"]), i["activationsDigest"])
     raise AssertionError(f"a message kind this module does not build: {kind}")
 
 
@@ -67,7 +70,8 @@ def test_a_signature_over_one_changed_byte_is_refused(vector):
 def test_every_message_kind_of_the_vectors_is_covered():
     kinds = {v["message"] for v in VECTORS["vectors"]}
     assert kinds == {"result", "batch", "registration", "provenance", "cannotServe", "artifactRead",
-                     "heartbeat", "voucher", "channelSettlement", "directAnswer", "llmAnswer"}
+                     "heartbeat", "voucher", "channelSettlement", "directAnswer", "llmAnswer",
+                     "llmActivations"}
 
 
 def test_another_key_or_a_malformed_signature_is_refused():

@@ -16,6 +16,7 @@ export const DOMAINS = {
   channelSettlement: 'opg/channel-settlement/v1',
   directAnswer: 'opg/direct-answer/v1',
   llmAnswer: 'opg/llm-answer/v1',
+  llmActivations: 'opg/llm-activations/v1',
 } as const;
 
 type Int = bigint | number | string;
@@ -87,6 +88,13 @@ export function llmAnswer(genesis: BytesLike, modelHash: BytesLike, callDigest: 
   responseDigest: BytesLike, seed: Int, cumulative: Int): Uint8Array {
   return concat(utf8(DOMAINS.llmAnswer), hash32(genesis), hash32(modelHash), hash32(callDigest),
     hash32(responseDigest), le(seed, 8), le(cumulative, 16));
+}
+
+/** domain ‖ genesis ‖ manifest hash ‖ call digest ‖ SHA-256(text) ‖ u64 seed ‖ activations digest: an LLM answer's activation commitments. */
+export function llmActivations(genesis: BytesLike, modelHash: BytesLike, callDigest: BytesLike,
+  responseDigest: BytesLike, seed: Int, activationsDigest: BytesLike): Uint8Array {
+  return concat(utf8(DOMAINS.llmActivations), hash32(genesis), hash32(modelHash), hash32(callDigest),
+    hash32(responseDigest), le(seed, 8), hash32(activationsDigest));
 }
 
 /** A direct call's digest, which its voucher names: SHA-256(u32 path length ‖ path ‖ body). */

@@ -23,6 +23,8 @@ const build = {
   channelSettlement: (i) => messages.channelSettlement(i.genesis, i.channel, i.total, i.root, i.calls),
   directAnswer: (i) => messages.directAnswer(i.genesis, i.modelHash, i.callDigest, i.responseDigest, i.cumulative),
   llmAnswer: (i) => messages.llmAnswer(i.genesis, i.modelHash, i.callDigest, i.responseDigest, i.seed, i.cumulative),
+  llmActivations: (i) => messages.llmActivations(i.genesis, i.modelHash, i.callDigest, i.responseDigest, i.seed,
+    i.activationsDigest),
 };
 
 test('every message kind of the vectors has a builder, and every builder a vector', () => {

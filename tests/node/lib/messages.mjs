@@ -18,6 +18,7 @@ export const DOMAINS = {
   channelSettlement: 'opg/channel-settlement/v1',
   directAnswer: 'opg/direct-answer/v1',
   llmAnswer: 'opg/llm-answer/v1',
+  llmActivations: 'opg/llm-activations/v1',
 };
 
 /** The reasons of a cannot-serve notice. */
@@ -98,6 +99,15 @@ export function directAnswerMessage(genesis, modelHash, callDigest, responseDige
 export function llmAnswerMessage(genesis, modelHash, callDigest, responseDigest, seed, cumulative) {
   return u8aConcat(stringToU8a(DOMAINS.llmAnswer), u8aToU8a(genesis), u8aToU8a(modelHash), u8aToU8a(callDigest),
     u8aToU8a(responseDigest), le(seed, 8), le(cumulative, 16));
+}
+
+/**
+ * domain ‖ genesis ‖ manifest hash ‖ call digest ‖ SHA-256(answer text) ‖ u64 LE seed ‖ activations digest:
+ * a language model's answer's activation commitments.
+ */
+export function llmActivationsMessage(genesis, modelHash, callDigest, responseDigest, seed, activationsDigest) {
+  return u8aConcat(stringToU8a(DOMAINS.llmActivations), u8aToU8a(genesis), u8aToU8a(modelHash),
+    u8aToU8a(callDigest), u8aToU8a(responseDigest), le(seed, 8), u8aToU8a(activationsDigest));
 }
 
 /** A direct call's digest, which its voucher names: SHA-256(u32 LE path length ‖ path ‖ body). */
