@@ -47,6 +47,21 @@ def verify_llm_answer(*, genesis, model_hash, path: str, body: bytes, text: str,
     return verify(node, message, signature)
 
 
+def verify_llm_activations(*, genesis, model_hash, path: str, body: bytes, text: str, seed: int,
+                           tokens, commitments, signature, node) -> bool:
+    """Whether a language model's answer's activation commitments (``opg.activations``:
+    ``tokens``, ``commitments`` as bytes) carry node key ``node``'s signature over
+    :func:`opg.messages.llm_activations` of this call, text and seed (docs/verification.md):
+    what a verification node checks the answer against, and holds the node to."""
+    try:
+        digest = messages.activations_digest(tokens, commitments)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    message = messages.llm_activations(genesis, model_hash, messages.call_digest(path, body),
+                                       hashlib.sha256(text.encode()).digest(), seed, digest)
+    return verify(node, message, signature)
+
+
 def verify_result(*, genesis, request: int, model_hash, input_hash, output_hash, signature, node) -> bool:
     """Whether an individually settled on-chain result (``inference.results(id)``) carries
     its node key's signature over :func:`opg.messages.result`."""

@@ -205,6 +205,7 @@ class LlmAnswer:
     signature: bytes | None
     payment: dict | None
     response: dict | None = None
+    activations: dict | None = None
 
     @classmethod
     def of(cls, genesis: bytes, path: str, body: bytes, text: str, opg: dict, response: dict | None) -> "LlmAnswer":
@@ -219,7 +220,7 @@ class LlmAnswer:
                    seed=int(opg["seed"]) if opg.get("seed") is not None else None,
                    cumulative=int(opg.get("cumulative") or 0), model_hash=optional("model_hash"),
                    node=optional("node"), signature=optional("signature"), payment=opg.get("payment"),
-                   response=response)
+                   response=response, activations=opg.get("activations"))
 
     def verify(self, node=None) -> bool:
         """Whether the evidence is the node key's (``node``, by default the one the answer
@@ -230,6 +231,22 @@ class LlmAnswer:
         return evidence.verify_llm_answer(
             genesis=self.genesis, model_hash=self.model_hash, path=self.path, body=self.body, text=self.text,
             seed=self.seed, cumulative=self.cumulative, signature=self.signature, node=key)
+
+    def verify_activations(self, node=None) -> bool:
+        """Whether the answer's activation commitments (``activations``: what a verification
+        node checks it with) are the node key's, over this request, text and seed."""
+        key = node if node is not None else self.node
+        a = self.activations
+        if key is None or self.model_hash is None or self.seed is None or not isinstance(a, dict):
+            return False
+        try:
+            commitments = [base64.b64decode(c, validate=True) for c in a.get("commitments", [])]
+            signature = messages.raw_bytes(a.get("signature") or "")
+        except (ValueError, TypeError):
+            return False
+        return evidence.verify_llm_activations(
+            genesis=self.genesis, model_hash=self.model_hash, path=self.path, body=self.body, text=self.text,
+            seed=self.seed, tokens=a.get("tokens", []), commitments=commitments, signature=signature, node=key)
 
 
 class ChatStream:

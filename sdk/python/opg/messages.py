@@ -117,6 +117,15 @@ def llm_activations(genesis, model_hash, call_digest, response_digest, seed: int
             + hash32(response_digest) + le_bytes(seed, 8) + hash32(activations_digest))
 
 
+def activations_digest(tokens, commitments) -> bytes:
+    """What :func:`llm_activations` signs an answer's commitments under: SHA-256(u32 token
+    count ‖ each token u32 ‖ u32 commitment count ‖ each commitment's bytes), all LE."""
+    tokens, commitments = list(tokens), [raw_bytes(c) for c in commitments]
+    preimage = le_bytes(len(tokens), 4) + b"".join(le_bytes(t, 4) for t in tokens)
+    preimage += le_bytes(len(commitments), 4) + b"".join(commitments)
+    return hashlib.sha256(preimage).digest()
+
+
 def call_digest(path: str, body: bytes) -> bytes:
     """The digest of a direct call: SHA-256(u32 path length ‖ path ‖ body), ``path`` as asked (``/v1/infer/0x…``)."""
     raw = path.encode()

@@ -56,3 +56,40 @@ def test_a_batched_result_is_included_only_under_its_signed_root():
     assert not evidence.verify_batch_inclusion(**{**check, "index": 2})
     assert not evidence.verify_batch_inclusion(**{**check, "leaf_count": 6})
     assert not evidence.verify_batch_inclusion(**{**check, "genesis": bytes(32)})
+
+
+def test_the_activations_digest_is_the_documented_preimages_sha256():
+    commitment = bytes([5]) * 258
+    preimage = b"".join(n.to_bytes(4, "little") for n in (2, 7, 9, 1)) + commitment
+    assert messages.activations_digest([7, 9], [commitment]) == hashlib.sha256(preimage).digest()
+    assert messages.activations_digest([7, 9], ["0x" + commitment.hex()]) == hashlib.sha256(preimage).digest()
+
+
+def test_activation_commitments_verify_only_as_signed():
+    import base64
+
+    from opg.gateway import LlmAnswer
+
+    model, path, body, text = b"\xa1" * 32, "/v1/chat/completions", b'{"messages":[]}', "Paris."
+    tokens, commitments = [504, 3458], [bytes([1]) * 258, bytes([2]) * 258]
+    digest = messages.activations_digest(tokens, commitments)
+    message = messages.llm_activations(GENESIS, model, messages.call_digest(path, body),
+                                       hashlib.sha256(text.encode()).digest(), 42, digest)
+    check = dict(genesis=GENESIS, model_hash=model, path=path, body=body, text=text, seed=42,
+                 tokens=tokens, commitments=commitments, signature=sign(message), node=NODE)
+    assert evidence.verify_llm_activations(**check)
+    for changed in ({"text": "Paris!"}, {"seed": 43}, {"tokens": [504, 3459]}, {"tokens": [504]},
+                    {"commitments": commitments[:1]}, {"commitments": [commitments[1], commitments[0]]},
+                    {"body": body + b" "}, {"model_hash": b"\xa2" * 32}, {"tokens": [-1]}):
+        assert not evidence.verify_llm_activations(**{**check, **changed}), changed
+    # As an answer carries them (opg.activations).
+    opg = {"seed": "42", "model_hash": "0x" + model.hex(), "node": "0x" + NODE.hex(),
+           "activations": {"commitments": [base64.b64encode(c).decode() for c in commitments],
+                           "tokens": tokens, "digest": "0x" + digest.hex(),
+                           "signature": "0x" + sign(message).hex()}}
+    answer = LlmAnswer.of(GENESIS, path, body, text, opg, None)
+    assert answer.verify_activations()
+    assert not LlmAnswer.of(GENESIS, path, body, "Lyon.", opg, None).verify_activations()
+    opg["activations"]["commitments"][0] = "not base64!"
+    assert not LlmAnswer.of(GENESIS, path, body, text, opg, None).verify_activations()
+    assert not LlmAnswer.of(GENESIS, path, body, text, {**opg, "activations": None}, None).verify_activations()

@@ -66,6 +66,19 @@ export function verifyDirectAnswer(a: { genesis: BytesLike; modelHash: BytesLike
  * signature over the exact request body, the SHA-256 of the answer's text (UTF-8), the
  * sampling seed and the voucher's cumulative amount.
  */
+/** Whether an LLM answer's activation commitments (`opg.activations`: `tokens`, `commitments` as bytes) carry node key `node`'s signature over `messages.llmActivations` of this call, text and seed. */
+export function verifyLlmActivations(a: { genesis: BytesLike; modelHash: BytesLike; path: string; body: Uint8Array;
+  text: string; seed: Int; tokens: Int[]; commitments: BytesLike[]; signature: BytesLike; node: BytesLike }): boolean {
+  try {
+    const digest = messages.activationsDigest(a.tokens, a.commitments);
+    const message = messages.llmActivations(a.genesis, a.modelHash, messages.callDigest(a.path, a.body),
+      sha256(utf8(a.text)), a.seed, digest);
+    return verify(a.node, message, a.signature);
+  } catch {
+    return false;
+  }
+}
+
 export function verifyLlmAnswer(a: { genesis: BytesLike; modelHash: BytesLike; path: string; body: Uint8Array;
   text: string; seed: Int; cumulative: Int; signature: BytesLike; node: BytesLike }): boolean {
   try {

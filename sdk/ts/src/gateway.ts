@@ -154,7 +154,8 @@ export class LlmAnswer {
   constructor(readonly genesis: Uint8Array, readonly path: string, readonly body: Uint8Array, public text: string,
     readonly seed: bigint | undefined, readonly cumulative: bigint, readonly modelHash: Uint8Array | undefined,
     readonly node: Uint8Array | undefined, readonly signature: Uint8Array | undefined,
-    readonly payment: Record<string, any> | undefined, readonly response?: Record<string, any>) {}
+    readonly payment: Record<string, any> | undefined, readonly response?: Record<string, any>,
+    readonly activations?: Record<string, any>) {}
 
   static of(genesis: Uint8Array, path: string, body: Uint8Array, text: string, opg: Record<string, any>,
     response?: Record<string, any>): LlmAnswer {
@@ -166,7 +167,8 @@ export class LlmAnswer {
       }
     };
     return new LlmAnswer(genesis, path, body, text, opg.seed != null ? BigInt(opg.seed) : undefined,
-      BigInt(opg.cumulative ?? 0), optional('model_hash'), optional('node'), optional('signature'), opg.payment, response);
+      BigInt(opg.cumulative ?? 0), optional('model_hash'), optional('node'), optional('signature'), opg.payment, response,
+      opg.activations ?? undefined);
   }
 
   /** Whether the evidence is node key `node`'s (by default the one it names) over this request, text, seed and amount. */
@@ -174,6 +176,20 @@ export class LlmAnswer {
     if (node === undefined || this.signature === undefined || this.modelHash === undefined || this.seed === undefined) return false;
     return evidence.verifyLlmAnswer({ genesis: this.genesis, modelHash: this.modelHash, path: this.path, body: this.body,
       text: this.text, seed: this.seed, cumulative: this.cumulative, signature: this.signature, node });
+  }
+
+  /** Whether the answer's activation commitments (`activations`: what a verification node checks it with) are node key `node`'s over this request, text and seed. */
+  verifyActivations(node: BytesLike | undefined = this.node): boolean {
+    const a = this.activations;
+    if (node === undefined || this.modelHash === undefined || this.seed === undefined || !a || typeof a !== 'object') return false;
+    try {
+      const commitments = (a.commitments ?? []).map((c: string) => Uint8Array.from(atob(c), (ch) => ch.charCodeAt(0)));
+      return evidence.verifyLlmActivations({ genesis: this.genesis, modelHash: this.modelHash, path: this.path,
+        body: this.body, text: this.text, seed: this.seed, tokens: a.tokens ?? [], commitments,
+        signature: a.signature ?? '', node });
+    } catch {
+      return false;
+    }
   }
 }
 

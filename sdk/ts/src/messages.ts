@@ -1,7 +1,7 @@
 // The messages OPG's keys sign, byte for byte as `opg_settlement::message` builds them
 // (Rust); test/messages.test.mjs checks each against primitives/settlement/vectors.
 import { sha256 } from '@noble/hashes/sha2';
-import { type BytesLike, concat, hash32, le, utf8 } from './bytes.js';
+import { type BytesLike, bytes, concat, hash32, le, utf8 } from './bytes.js';
 
 /** Each message's domain tag (`opg_settlement::message::domain`). */
 export const DOMAINS = {
@@ -95,6 +95,12 @@ export function llmActivations(genesis: BytesLike, modelHash: BytesLike, callDig
   responseDigest: BytesLike, seed: Int, activationsDigest: BytesLike): Uint8Array {
   return concat(utf8(DOMAINS.llmActivations), hash32(genesis), hash32(modelHash), hash32(callDigest),
     hash32(responseDigest), le(seed, 8), hash32(activationsDigest));
+}
+
+/** What `llmActivations` signs an answer's commitments under: SHA-256(u32 token count ‖ each token u32 ‖ u32 commitment count ‖ each commitment), all LE. */
+export function activationsDigest(tokens: Int[], commitments: BytesLike[]): Uint8Array {
+  const raw = commitments.map((c) => bytes(c));
+  return sha256(concat(le(tokens.length, 4), ...tokens.map((t) => le(t, 4)), le(raw.length, 4), ...raw));
 }
 
 /** A direct call's digest, which its voucher names: SHA-256(u32 path length ‖ path ‖ body). */

@@ -194,3 +194,31 @@ test('a refusal other than 402 is a GatewayError with its status and reason', as
   const bare = new gw.Gateway('http://127.0.0.1:9', GENESIS, async () => new Response('no', { status: 402 }));
   await assert.rejects(bare.infer(MODEL, Uint8Array.of(1)), (e) => e instanceof gw.GatewayError && /no payment-required header/.test(e.message));
 });
+
+test("an answer's activation commitments verify only as signed, over the documented digest", async () => {
+  const { verifyLlmActivations } = await import('../dist/evidence.js');
+  const commitment = new Uint8Array(258).fill(5);
+  const le4 = (n) => new Uint8Array([n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24]);
+  assert.deepEqual(messages.activationsDigest([7, 9], [commitment]),
+    sha256(concat(le4(2), le4(7), le4(9), le4(1), commitment)));
+  const path = '/v1/chat/completions', body = utf8('{"messages":[]}'), text = 'Paris.';
+  const tokens = [504, 3458], commitments = [new Uint8Array(258).fill(1), new Uint8Array(258).fill(2)];
+  const digest = messages.activationsDigest(tokens, commitments);
+  const signature = NODE.sign(messages.llmActivations(GENESIS, MODEL, messages.callDigest(path, body),
+    sha256(utf8(text)), 42, digest));
+  const check = { genesis: GENESIS, modelHash: MODEL, path, body, text, seed: 42, tokens, commitments, signature,
+    node: NODE.publicKey };
+  assert.ok(verifyLlmActivations(check));
+  for (const changed of [{ text: 'Paris!' }, { seed: 43 }, { tokens: [504, 3459] }, { tokens: [504] },
+    { commitments: commitments.slice(1) }, { commitments: [commitments[1], commitments[0]] }, { tokens: [-1] }]) {
+    assert.ok(!verifyLlmActivations({ ...check, ...changed }), JSON.stringify(Object.keys(changed)));
+  }
+  const b64 = (u8) => Buffer.from(u8).toString('base64');
+  const opg = { seed: '42', model_hash: toHex(MODEL), node: toHex(NODE.publicKey),
+    activations: { commitments: commitments.map(b64), tokens, digest: toHex(digest), signature: toHex(signature) } };
+  assert.ok(gw.LlmAnswer.of(GENESIS, path, body, text, opg).verifyActivations());
+  assert.ok(!gw.LlmAnswer.of(GENESIS, path, body, 'Lyon.', opg).verifyActivations());
+  assert.ok(!gw.LlmAnswer.of(GENESIS, path, body, text, { ...opg, activations: undefined }).verifyActivations());
+  const broken = { ...opg, activations: { ...opg.activations, commitments: ['not base64!'] } };
+  assert.ok(!gw.LlmAnswer.of(GENESIS, path, body, text, broken).verifyActivations());
+});
