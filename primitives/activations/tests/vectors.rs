@@ -23,6 +23,12 @@ fn rows(list: &Value) -> Vec<f32> {
 	list.as_array().unwrap().iter().flat_map(values).collect()
 }
 
+/// A case's row width, top-k and decoding rows per chunk.
+fn shape(case: &Value) -> (usize, usize, usize) {
+	let get = |name: &str| case[name].as_u64().unwrap() as usize;
+	(get("width"), get("k"), get("decodeBatching"))
+}
+
 #[test]
 fn interpolations_are_the_references() {
 	for case in vectors()["interpolations"].as_array().unwrap() {
@@ -47,11 +53,7 @@ fn interpolations_are_the_references() {
 #[test]
 fn commitments_are_the_references_byte_for_byte() {
 	for case in vectors()["cases"].as_array().unwrap() {
-		let (width, k, batching) = (
-			case["width"].as_u64().unwrap() as usize,
-			case["k"].as_u64().unwrap() as usize,
-			case["decodeBatching"].as_u64().unwrap() as usize,
-		);
+		let (width, k, batching) = shape(case);
 		let (prefill, decode) = (values(&case["prefill"]), rows(&case["decode"]));
 		let ours: Vec<String> = chunks_by(&prefill, &decode, width, batching)
 			.into_iter()
@@ -74,11 +76,7 @@ fn commitments_are_the_references_byte_for_byte() {
 #[test]
 fn checks_count_what_the_reference_counts() {
 	for case in vectors()["cases"].as_array().unwrap() {
-		let (width, k, batching) = (
-			case["width"].as_u64().unwrap() as usize,
-			case["k"].as_u64().unwrap() as usize,
-			case["decodeBatching"].as_u64().unwrap() as usize,
-		);
+		let (width, k, batching) = shape(case);
 		let commitments: Vec<Commitment> = case["commitments"]
 			.as_array()
 			.unwrap()
