@@ -78,3 +78,84 @@ pub trait InferenceNodes<AccountId, Balance, Model = ModelId>: NodeSlashing<Bala
 	/// unsigned transaction; whether the pool accepted it.
 	fn submit_heartbeat(node: &NodeKey, at: u64, signature: sp_core::sr25519::Signature) -> bool;
 }
+
+/// A result held in its challenge window, as the verification game sees it
+/// (`pallet-verification`).
+#[cfg(feature = "chain")]
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HeldResult<AccountId, Balance> {
+	/// The node that served it.
+	pub node: NodeKey,
+	/// Its operator: paid if the result stands.
+	pub operator: AccountId,
+	/// Who requested it: refunded if it does not.
+	pub client: AccountId,
+	/// The model.
+	pub model: ModelId,
+	/// The evidence it carried.
+	pub mode: VerificationMode,
+	/// What its node is paid if it stands.
+	pub price: Balance,
+	/// Its digest (what the node signed): each result's own sampling draw reads it.
+	pub subject: [u8; 32],
+	/// The block its window ends in (from then on it is paid and final).
+	pub final_at: u64,
+}
+
+/// What the verification game asks of settlement: results held until their challenge
+/// window ends.
+#[cfg(feature = "chain")]
+pub trait HeldResults<AccountId, Balance> {
+	/// Result `id`, if it is held now and its window has not ended.
+	fn held(id: crate::RequestId) -> Option<HeldResult<AccountId, Balance>>;
+	/// Keeps `id` held past its window: a case checks it. `false` if it is not held.
+	fn dispute(id: crate::RequestId) -> bool;
+	/// Ends a disputed result: pays its node if `upheld`, otherwise refunds its client.
+	/// `false` if it is not held.
+	fn conclude(id: crate::RequestId, upheld: bool) -> bool;
+}
+
+/// What settlement tells the verification game.
+#[cfg(feature = "chain")]
+pub trait ResultChecks {
+	/// How many blocks results of `mode` are held before their node is paid; zero: paid
+	/// at once (proven results need no challenge).
+	fn challenge_window(mode: VerificationMode) -> u32;
+	/// Result `id` is held from now on: it may be sampled.
+	fn held(id: crate::RequestId);
+}
+
+/// No verification game: every result is paid at once.
+#[cfg(feature = "chain")]
+impl ResultChecks for () {
+	fn challenge_window(_: VerificationMode) -> u32 {
+		0
+	}
+	fn held(_: crate::RequestId) {}
+}
+
+/// A verification node that may be drawn into a committee.
+#[cfg(feature = "chain")]
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Verifier<AccountId, Balance> {
+	/// Its node key.
+	pub node: NodeKey,
+	/// Its operator (a committee seats at most one node per operator).
+	pub operator: AccountId,
+	/// Its bond: the weight of its draw.
+	pub bond: Balance,
+}
+
+/// What the verification game asks the node registry.
+#[cfg(feature = "chain")]
+pub trait VerifierNodes<AccountId, Balance> {
+	/// Nodes with the `VERIFIER` role that serve `model` now (active, live): the
+	/// candidates of a committee checking one of its results.
+	fn verifiers(model: &ModelId) -> Vec<Verifier<AccountId, Balance>>;
+	/// The operator of a registered node, whatever its status.
+	fn operator(node: &NodeKey) -> Option<AccountId>;
+	/// A registered node's bond now; zero if unknown.
+	fn bond(node: &NodeKey) -> Balance;
+	/// Moves up to `amount` of `node`'s bond to `to`; returns what was moved.
+	fn pay_from_bond(node: &NodeKey, amount: Balance, to: &AccountId) -> Balance;
+}

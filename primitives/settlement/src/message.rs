@@ -36,6 +36,10 @@ pub const DIRECT_ANSWER_DOMAIN: &[u8] = b"opg/direct-answer/v1";
 pub const LLM_ANSWER_DOMAIN: &[u8] = b"opg/llm-answer/v1";
 /// Domain of a language model's answer's activation commitments: [`llm_activations`].
 pub const LLM_ACTIVATIONS_DOMAIN: &[u8] = b"opg/llm-activations/v1";
+/// Domain of a verification node's commitment to its verdict: [`verdict_commit`].
+pub const VERDICT_COMMIT_DOMAIN: &[u8] = b"opg/verdict-commit/v1";
+/// Domain of a verification node's revealed verdict: [`verdict_reveal`].
+pub const VERDICT_REVEAL_DOMAIN: &[u8] = b"opg/verdict-reveal/v1";
 
 /// [`cannot_serve`]'s reason: the stored input is unavailable from every source the node
 /// knows (its peers, the data nodes, the input's locator); the detail is 32 zero bytes.
@@ -242,6 +246,30 @@ pub fn llm_activations(
 	message
 }
 
+/// What a verification node's key signs to commit to its verdict on a case (the
+/// commitment is `opg_verification::commitment`, which hides the verdict):
+/// `VERDICT_COMMIT_DOMAIN ‖ genesis ‖ u64 case ‖ commitment`.
+pub fn verdict_commit(genesis: &Hash, case: u64, commitment: &Hash) -> Vec<u8> {
+	let mut message = Vec::with_capacity(VERDICT_COMMIT_DOMAIN.len() + 32 + 8 + 32);
+	message.extend_from_slice(VERDICT_COMMIT_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(&case.to_le_bytes());
+	message.extend_from_slice(commitment);
+	message
+}
+
+/// What a verification node's key signs to reveal its verdict on a case:
+/// `VERDICT_REVEAL_DOMAIN ‖ genesis ‖ u64 case ‖ u8 verdict (0 valid, 1 invalid) ‖ salt`.
+pub fn verdict_reveal(genesis: &Hash, case: u64, verdict: u8, salt: &Hash) -> Vec<u8> {
+	let mut message = Vec::with_capacity(VERDICT_REVEAL_DOMAIN.len() + 32 + 8 + 1 + 32);
+	message.extend_from_slice(VERDICT_REVEAL_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(&case.to_le_bytes());
+	message.push(verdict);
+	message.extend_from_slice(salt);
+	message
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -268,6 +296,15 @@ mod tests {
 		assert_ne!(v, voucher(&[1; 32], 9, 3, &[4; 32]));
 		assert_ne!(v, voucher(&[1; 32], 2, 9, &[4; 32]));
 		assert_ne!(v, voucher(&[1; 32], 2, 3, &[9; 32]));
+		let commit = verdict_commit(&[1; 32], 2, &[3; 32]);
+		assert_ne!(commit, verdict_commit(&[9; 32], 2, &[3; 32]));
+		assert_ne!(commit, verdict_commit(&[1; 32], 9, &[3; 32]));
+		assert_ne!(commit, verdict_commit(&[1; 32], 2, &[9; 32]));
+		let reveal = verdict_reveal(&[1; 32], 2, 0, &[3; 32]);
+		assert_ne!(reveal, verdict_reveal(&[9; 32], 2, 0, &[3; 32]));
+		assert_ne!(reveal, verdict_reveal(&[1; 32], 9, 0, &[3; 32]));
+		assert_ne!(reveal, verdict_reveal(&[1; 32], 2, 1, &[3; 32]));
+		assert_ne!(reveal, verdict_reveal(&[1; 32], 2, 0, &[9; 32]));
 		let c = channel_settlement(&[1; 32], 2, 3, &[4; 32], 5);
 		assert_ne!(c, channel_settlement(&[9; 32], 2, 3, &[4; 32], 5));
 		assert_ne!(c, channel_settlement(&[1; 32], 9, 3, &[4; 32], 5));
@@ -303,6 +340,8 @@ mod tests {
 			CHANNEL_SETTLEMENT_DOMAIN,
 			DIRECT_ANSWER_DOMAIN,
 			LLM_ANSWER_DOMAIN,
+			VERDICT_COMMIT_DOMAIN,
+			VERDICT_REVEAL_DOMAIN,
 		];
 		for (i, a) in domains.iter().enumerate() {
 			for (j, b) in domains.iter().enumerate() {
