@@ -1,0 +1,61 @@
+//! Weights of `pallet_verification`.
+//!
+//! **Not yet benchmarked**: these are conservative estimates (reads and writes counted
+//! from the code, 100 µs of execution each, a committee draw over up to 256 verifiers)
+//! until `scripts/benchmark` covers this pallet.
+
+#![allow(missing_docs)]
+
+use polkadot_sdk::frame_support::weights::{constants::RocksDbWeight, Weight};
+
+/// Weight functions needed by `pallet_verification`.
+pub trait WeightInfo {
+	fn set_params() -> Weight;
+	fn challenge() -> Weight;
+	fn commit() -> Weight;
+	fn reveal() -> Weight;
+	fn decide() -> Weight;
+	/// A sampling draw at a block's start (one result).
+	fn sample() -> Weight;
+	/// Opening a case: a committee drawn among the model's verifiers.
+	fn open_case() -> Weight;
+	/// Advancing a case at its deadline (an escalation's draw, or its end's transfers).
+	fn advance() -> Weight;
+}
+
+const MICROS: u64 = 1_000_000;
+
+fn estimate(micros: u64, reads: u64, writes: u64) -> Weight {
+	Weight::from_parts(micros * MICROS, 8_000 + 3_000 * reads)
+		.saturating_add(RocksDbWeight::get().reads(reads))
+		.saturating_add(RocksDbWeight::get().writes(writes))
+}
+
+impl WeightInfo for () {
+	fn set_params() -> Weight {
+		estimate(100, 0, 1)
+	}
+	fn challenge() -> Weight {
+		estimate(200, 6, 6)
+	}
+	fn commit() -> Weight {
+		// Signature check, case record (up to 32 seats).
+		estimate(300, 3, 3)
+	}
+	fn reveal() -> Weight {
+		// A reveal may tally, escalate (a draw) or end the case (its transfers).
+		estimate(2_000, 40, 40)
+	}
+	fn decide() -> Weight {
+		estimate(1_500, 40, 40)
+	}
+	fn sample() -> Weight {
+		estimate(200, 4, 2)
+	}
+	fn open_case() -> Weight {
+		estimate(1_500, 260, 12)
+	}
+	fn advance() -> Weight {
+		estimate(2_000, 300, 40)
+	}
+}
