@@ -5,7 +5,10 @@
 //! requested verification mode, chosen with probability proportional to its bond. The
 //! node's off-chain worker answers with an **unsigned extrinsic whose payload the node key
 //! signs**; transaction validation checks it before it enters the pool. On a valid result
-//! the node's operator is paid, minus the protocol fee to the treasury. A node that
+//! the node's operator is paid, minus the protocol fee to the treasury: at once for a
+//! proven (ZKML) result; for a vanilla or TEE one when its challenge window ends
+//! ([`Config::Checks`], the verification pallet in the runtime), unless a verification
+//! case checks it first and ends it paid or refunded. A node that
 //! misses its deadline is penalized from its bond and the request passes to another node,
 //! or, after [`Config::MaxAttempts`] nodes or with none left, expires with a full refund.
 //! A node that cannot serve a request (its stored input unavailable everywhere, or not
@@ -80,7 +83,10 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
-use opg_primitives::{Candidate, InferenceNodes, ModelCatalog, ModelUsage, NodeSlashing};
+use opg_primitives::{
+	Candidate, HeldResult, HeldResults, InferenceNodes, ModelCatalog, ModelUsage, NodeSlashing,
+	ResultChecks,
+};
 use opg_settlement::{fees, merkle, message, selection};
 use opg_zk_verifier::{Groth16Verifier, Statement};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
@@ -124,6 +130,10 @@ pub mod pallet {
 	/// A ZKML result with its proof and signature, as submitted in a proven batch.
 	pub type ProvenResultOf<T> = ProvenResult<<T as Config>::MaxInlineOutput>;
 	/// A settled request's record.
+	/// A held payment as stored.
+	pub type HeldPaymentOf<T> =
+		HeldPayment<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+	/// A settled result as stored.
 	pub type SettledOf<T> =
 		Settled<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxInlineOutput>;
 	/// A settled batch.
@@ -158,6 +168,7 @@ pub mod pallet {
 			type MaxCandidates = ConstU32<8>;
 			type UnsignedPriority = frame_support::traits::ConstU64<{ u64::MAX / 2 }>;
 			type ProofVerifier = opg_zk_verifier::PureRust;
+			type Checks = ();
 			type WeightInfo = ();
 		}
 	}
@@ -243,6 +254,10 @@ pub mod pallet {
 		type Randomness: frame_support::traits::Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
 		/// Verifies ZKML proofs (in the runtime: natively, through host functions).
 		type ProofVerifier: Groth16Verifier + Default;
+		/// The verification game (`pallet-verification` in the runtime): how long a
+		/// result of each mode is held before its node is paid, and whom to tell that it
+		/// is held. `()`: every result is paid at once.
+		type Checks: ResultChecks;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 		/// Publishes models and registers nodes for the benchmarks.
@@ -322,6 +337,17 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Results<T: Config> = StorageMap<_, Twox64Concat, RequestId, SettledOf<T>>;
 
+	/// Settled results whose payment is held through their challenge window
+	/// ([`Config::Checks`]): the fee stays held from the requester until the window ends
+	/// (paid) or the verification game ends the result (paid or refunded).
+	#[pallet::storage]
+	pub type HeldPayments<T: Config> = StorageMap<_, Twox64Concat, RequestId, HeldPaymentOf<T>>;
+
+	/// Held results by the block their window ends in.
+	#[pallet::storage]
+	pub type WindowEnds<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, RequestId, ()>;
+
 	/// The id the next batch gets.
 	#[pallet::storage]
 	pub type NextBatchId<T: Config> = StorageValue<_, BatchId, ValueQuery>;
@@ -378,6 +404,30 @@ pub mod pallet {
 			paid: BalanceOf<T>,
 			/// Sent to the treasury.
 			protocol_fee: BalanceOf<T>,
+		},
+		/// A result's payment is held through its challenge window: paid when it ends,
+		/// unless the verification game checks the result first.
+		PaymentHeld {
+			/// The request.
+			request: RequestId,
+			/// The block the window ends in.
+			until: BlockNumberFor<T>,
+		},
+		/// A held payment was paid: the window ended, or the result was upheld.
+		PaymentReleased {
+			/// The request.
+			request: RequestId,
+			/// Paid to the node's operator.
+			paid: BalanceOf<T>,
+			/// Sent to the treasury.
+			protocol_fee: BalanceOf<T>,
+		},
+		/// A held payment went back to the requester: the result was not upheld.
+		PaymentRefunded {
+			/// The request.
+			request: RequestId,
+			/// Returned.
+			refund: BalanceOf<T>,
 		},
 		/// A node settled `count` results under `root`.
 		BatchSettled {
@@ -516,7 +566,8 @@ pub mod pallet {
 		NoCommitmentToDispute,
 		/// The commitment the node computed is the caller's: the input matches it.
 		CommitmentMatches,
-		/// The request has no settled record, or its retention period has not passed.
+		/// The request has no settled record, its retention period has not passed, or its
+		/// payment is still held.
 		NotPrunable,
 	}
 
@@ -526,8 +577,16 @@ pub mod pallet {
 		/// [`Config::MaxExpiriesPerBlock`] of them, earliest deadline first.
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let (handled, blocks) = Self::expire_missed(now, T::MaxExpiriesPerBlock::get());
+			let ended = Self::end_windows(now);
 			T::WeightInfo::on_initialize(handled)
 				.saturating_add(T::DbWeight::get().reads_writes(blocks.into(), 1))
+				// Not yet benchmarked: a payment's transfer and slash, its records.
+				.saturating_add(
+					T::DbWeight::get()
+						.reads_writes(6, 6)
+						.saturating_add(Weight::from_parts(100_000_000, 8_000))
+						.saturating_mul(ended.into()),
+				)
 		}
 
 		/// Serves the requests assigned to the node keys in this node's keystore (see

@@ -228,7 +228,8 @@ impl<T: Config> Pallet<T> {
 		(handled, blocks)
 	}
 
-	/// Pays for a checked result and records it; the request is closed.
+	/// Pays for a checked result, or holds its payment through its challenge window
+	/// ([`Config::Checks`]), and records it; the request is closed.
 	pub(crate) fn settle(
 		id: RequestId,
 		request: RequestOf<T>,
@@ -242,26 +243,34 @@ impl<T: Config> Pallet<T> {
 			let penalty = T::Nodes::slash(&node, T::MissedDeadlinePenalty::get());
 			Self::deposit_event(Event::DeclineContradicted { request: id, node, penalty });
 		}
-		let reason = HoldReason::RequestFee.into();
 		let split =
 			fees::split(request.fee.unique_saturated_into(), T::ProtocolFee::get().deconstruct());
 		let protocol_fee: BalanceOf<T> = split.protocol.unique_saturated_into();
 		let paid = request.fee.saturating_sub(protocol_fee);
-		if !paid.is_zero() {
-			T::Currency::transfer_on_hold(
-				&reason,
-				&request.requester,
-				operator,
-				paid,
-				Precision::Exact,
-				Restriction::Free,
-				Fortitude::Polite,
-			)
-			.map_err(|_| Error::<T>::PaymentFailed)?;
-		}
-		if !protocol_fee.is_zero() {
-			let (credit, _) = T::Currency::slash(&reason, &request.requester, protocol_fee);
-			T::ProtocolFeeSink::on_unbalanced(credit);
+		let window = T::Checks::challenge_window(request.mode);
+		if window == 0 {
+			Self::pay(&request.requester, operator, paid, protocol_fee)?;
+		} else {
+			let until = frame_system::Pallet::<T>::block_number().saturating_add(window.into());
+			HeldPayments::<T>::insert(
+				id,
+				HeldPayment {
+					requester: request.requester.clone(),
+					operator: operator.clone(),
+					node: request.node,
+					model: request.model,
+					mode: request.mode,
+					fee: request.fee,
+					paid,
+					protocol_fee,
+					subject: opg_settlement::sha256(&(id, output_hash).encode()),
+					final_at: until,
+					disputed: false,
+				},
+			);
+			WindowEnds::<T>::insert(until, id, ());
+			T::Checks::held(id);
+			Self::deposit_event(Event::PaymentHeld { request: id, until });
 		}
 		Self::close(id, &request);
 		Results::<T>::insert(
@@ -286,6 +295,75 @@ impl<T: Config> Pallet<T> {
 			protocol_fee,
 		});
 		Ok(())
+	}
+
+	/// Pays `paid` of `requester`'s held fee to `operator` and `protocol_fee` of it to the
+	/// treasury.
+	fn pay(
+		requester: &T::AccountId,
+		operator: &T::AccountId,
+		paid: BalanceOf<T>,
+		protocol_fee: BalanceOf<T>,
+	) -> DispatchResult {
+		let reason = HoldReason::RequestFee.into();
+		if !paid.is_zero() {
+			T::Currency::transfer_on_hold(
+				&reason,
+				requester,
+				operator,
+				paid,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Polite,
+			)
+			.map_err(|_| Error::<T>::PaymentFailed)?;
+		}
+		if !protocol_fee.is_zero() {
+			let (credit, _) = T::Currency::slash(&reason, requester, protocol_fee);
+			T::ProtocolFeeSink::on_unbalanced(credit);
+		}
+		Ok(())
+	}
+
+	/// Pays held results whose window ends at `now` and no case disputes; returns how
+	/// many were paid.
+	pub(crate) fn end_windows(now: BlockNumberFor<T>) -> u32 {
+		let due: Vec<RequestId> = WindowEnds::<T>::drain_prefix(now).map(|(id, ())| id).collect();
+		let mut ended = 0;
+		for id in due {
+			if HeldPayments::<T>::get(id).is_some_and(|held| !held.disputed) {
+				Self::release_held(id, true);
+				ended += 1;
+			}
+		}
+		ended
+	}
+
+	/// Ends held result `id`: pays it (`upheld`) or refunds its requester. A payment that
+	/// cannot be made (the operator's account refusing it) is refunded instead, so that no
+	/// fee stays held. `false` if `id` is not held.
+	pub(crate) fn release_held(id: RequestId, upheld: bool) -> bool {
+		let Some(held) = HeldPayments::<T>::take(id) else { return false };
+		WindowEnds::<T>::remove(held.final_at, id);
+		if upheld
+			&& Self::pay(&held.requester, &held.operator, held.paid, held.protocol_fee).is_ok()
+		{
+			Self::deposit_event(Event::PaymentReleased {
+				request: id,
+				paid: held.paid,
+				protocol_fee: held.protocol_fee,
+			});
+		} else {
+			let refund = T::Currency::release(
+				&HoldReason::RequestFee.into(),
+				&held.requester,
+				held.fee,
+				Precision::BestEffort,
+			)
+			.unwrap_or_default();
+			Self::deposit_event(Event::PaymentRefunded { request: id, refund });
+		}
+		true
 	}
 
 	/// Removes an open request and its assignment and deadline entry.
@@ -421,6 +499,8 @@ impl<T: Config> Pallet<T> {
 				record.at.saturating_add(T::RecordRetention::get()) <= now,
 				Error::<T>::NotPrunable
 			);
+			// A result whose payment is still held is what a case may still check.
+			ensure!(!HeldPayments::<T>::contains_key(id), Error::<T>::NotPrunable);
 			released = released.saturating_add(Self::release_record_deposit(*id));
 			if let Settlement::InBatch { batch, .. } = record.settlement {
 				let left = BatchRecordsLeft::<T>::get(batch).unwrap_or(1).saturating_sub(1);
@@ -529,11 +609,26 @@ impl<T: Config> Pallet<T> {
 			let total = held.entry(request.requester.clone()).or_insert_with(Zero::zero);
 			*total = total.saturating_add(request.fee);
 		}
+		for (id, payment) in HeldPayments::<T>::iter() {
+			ensure!(Results::<T>::contains_key(id), "a held payment is of a settled result");
+			ensure!(
+				payment.disputed || WindowEnds::<T>::contains_key(payment.final_at, id),
+				"an undisputed held payment is listed at its window's end"
+			);
+			let total = held.entry(payment.requester.clone()).or_insert_with(Zero::zero);
+			*total = total.saturating_add(payment.fee);
+		}
+		for (block, id, ()) in WindowEnds::<T>::iter() {
+			ensure!(
+				HeldPayments::<T>::get(id).is_some_and(|held| held.final_at == block),
+				"a window's end is of a held payment"
+			);
+		}
 		for (requester, fees) in held {
 			let on_hold = T::Currency::balance_on_hold(&HoldReason::RequestFee.into(), &requester);
 			ensure!(
 				on_hold == fees,
-				"the fees held from a requester are those of its open requests"
+				"the fees held from a requester are those of its open requests and held payments"
 			);
 		}
 		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
@@ -607,5 +702,36 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		Ok(())
+	}
+}
+
+impl<T: Config> HeldResults<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn held(id: RequestId) -> Option<HeldResult<T::AccountId, BalanceOf<T>>> {
+		let held = HeldPayments::<T>::get(id)?;
+		Some(HeldResult {
+			node: held.node,
+			operator: held.operator,
+			client: held.requester,
+			model: held.model,
+			mode: held.mode,
+			price: held.fee,
+			subject: held.subject,
+			final_at: held.final_at.unique_saturated_into(),
+		})
+	}
+
+	fn dispute(id: RequestId) -> bool {
+		let now = frame_system::Pallet::<T>::block_number();
+		HeldPayments::<T>::mutate(id, |held| match held {
+			Some(held) if !held.disputed && now < held.final_at => {
+				held.disputed = true;
+				true
+			},
+			_ => false,
+		})
+	}
+
+	fn conclude(id: RequestId, upheld: bool) -> bool {
+		Self::release_held(id, upheld)
 	}
 }

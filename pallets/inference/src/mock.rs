@@ -3,7 +3,9 @@
 use crate as pallet_inference;
 use codec::Encode;
 use pallet_model_hub::{testing as models, ModelFormat};
-use pallet_node_registry::{testing as nodes, Capabilities, NodeKey, Roles, VerificationModes};
+use pallet_node_registry::{
+	testing as nodes, Capabilities, NodeKey, Roles, VerificationMode, VerificationModes,
+};
 use polkadot_sdk::{
 	frame_support::{
 		assert_ok, derive_impl, parameter_types,
@@ -131,8 +133,41 @@ impl pallet_inference::Config for Test {
 	type MinWindow = MinWindow;
 	type MaxWindow = MaxWindow;
 	type Randomness = MockVrf;
+	type Checks = MockChecks;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = BenchmarkHelper;
+}
+
+/// Stands in for the verification game: a challenge window set by a test
+/// ([`set_challenge_window`]; none at first: paid at once), none for ZKML results, and a
+/// log of the results held ([`held_results`]).
+pub struct MockChecks;
+
+const WINDOW_KEY: &[u8] = b":mock:challenge-window";
+const HELD_KEY: &[u8] = b":mock:held-results";
+
+impl opg_primitives::ResultChecks for MockChecks {
+	fn challenge_window(mode: VerificationMode) -> u32 {
+		match mode {
+			VerificationMode::Zkml => 0,
+			_ => polkadot_sdk::frame_support::storage::unhashed::get_or_default(WINDOW_KEY),
+		}
+	}
+	fn held(id: u64) {
+		let mut log = held_results();
+		log.push(id);
+		polkadot_sdk::frame_support::storage::unhashed::put(HELD_KEY, &log);
+	}
+}
+
+/// Holds vanilla and TEE results for `blocks` before paying them.
+pub fn set_challenge_window(blocks: u32) {
+	polkadot_sdk::frame_support::storage::unhashed::put(WINDOW_KEY, &blocks);
+}
+
+/// The results the verification game was told are held, in order.
+pub fn held_results() -> Vec<u64> {
+	polkadot_sdk::frame_support::storage::unhashed::get_or_default(HELD_KEY)
 }
 
 /// Stands in for BABE's VRF output of the parent block: set by [`run_to`] (to what the

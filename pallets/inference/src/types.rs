@@ -391,3 +391,32 @@ pub struct BatchProof {
 	/// The leaf's path to the root, with the batch's leaf count that the signature binds.
 	pub proof: opg_settlement::merkle::Proof,
 }
+
+/// A settled result's payment, held through its challenge window.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
+pub struct HeldPayment<AccountId, Balance, BlockNumber> {
+	/// Who pays: the fee stays held from it.
+	pub requester: AccountId,
+	/// Who is paid.
+	pub operator: AccountId,
+	/// The node that served the result.
+	pub node: NodeKey,
+	/// The model.
+	pub model: ModelId,
+	/// The evidence the result carried.
+	pub mode: VerificationMode,
+	/// The whole fee held.
+	pub fee: Balance,
+	/// Of it, to the node's operator.
+	pub paid: Balance,
+	/// Of it, to the treasury.
+	pub protocol_fee: Balance,
+	/// The result's digest: `sha256(SCALE(request id, output hash))`.
+	pub subject: Hash,
+	/// The block the window ends in.
+	pub final_at: BlockNumber,
+	/// A verification case checks it: its window's end does not pay it.
+	pub disputed: bool,
+}

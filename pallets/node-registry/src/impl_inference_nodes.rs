@@ -1,11 +1,17 @@
 //! What the inference pallet asks of the registry (`opg_primitives::InferenceNodes` and
 //! `NodeSlashing`): the candidates of an assignment, the operator to pay, and penalties
-//! taken from bonds.
+//! taken from bonds; and what the verification pallet asks (`VerifierNodes`): the
+//! verification nodes of a model, and payments out of bonds.
 
 use super::*;
 use alloc::vec::Vec;
-use frame_support::traits::{fungible::BalancedHold, Get, Imbalance, OnUnbalanced};
+use frame_support::traits::{
+	fungible::{BalancedHold, MutateHold},
+	tokens::{Fortitude, Precision, Restriction},
+	Get, Imbalance, OnUnbalanced,
+};
 use frame_system::pallet_prelude::BlockNumberFor;
+use opg_primitives::ModelId;
 use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
 
 impl<T: Config> NodeSlashing<BalanceOf<T>> for Pallet<T> {
@@ -31,6 +37,7 @@ impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Palle
 			.filter_map(|node| {
 				let record = Nodes::<T>::get(node)?;
 				let serves = record.status == NodeStatus::Active
+					&& record.roles.contains(Roles::INFERENCE)
 					&& record.capabilities.modes.contains(mode.flag())
 					&& now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get())
 					&& (mode != VerificationMode::Tee || Self::tee_attestation(&node).is_some());
@@ -63,5 +70,55 @@ impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Palle
 	fn submit_heartbeat(node: &NodeKey, at: u64, signature: sp_core::sr25519::Signature) -> bool {
 		let at: BlockNumberFor<T> = at.unique_saturated_into();
 		Self::submit_heartbeat_from_worker(*node, at, signature)
+	}
+}
+
+impl<T: Config> VerifierNodes<T::AccountId, BalanceOf<T>> for Pallet<T>
+where
+	T::ModelId: From<ModelId>,
+{
+	fn verifiers(model: &ModelId) -> Vec<Verifier<T::AccountId, BalanceOf<T>>> {
+		let now = frame_system::Pallet::<T>::block_number();
+		ModelNodes::<T>::get(T::ModelId::from(*model))
+			.into_iter()
+			.filter_map(|node| {
+				let record = Nodes::<T>::get(node)?;
+				let verifies = record.status == NodeStatus::Active
+					&& record.roles.contains(Roles::VERIFIER)
+					&& now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get());
+				verifies.then_some(Verifier { node, operator: record.operator, bond: record.bond })
+			})
+			.collect()
+	}
+
+	fn operator(node: &NodeKey) -> Option<T::AccountId> {
+		Nodes::<T>::get(node).map(|record| record.operator)
+	}
+
+	fn bond(node: &NodeKey) -> BalanceOf<T> {
+		Nodes::<T>::get(node).map_or_else(Zero::zero, |record| record.bond)
+	}
+
+	fn pay_from_bond(node: &NodeKey, amount: BalanceOf<T>, to: &T::AccountId) -> BalanceOf<T> {
+		let Some(mut record) = Nodes::<T>::get(node) else { return Zero::zero() };
+		let amount = amount.min(record.bond);
+		if amount.is_zero() {
+			return amount;
+		}
+		let Ok(moved) = T::Currency::transfer_on_hold(
+			&HoldReason::NodeBond.into(),
+			&record.operator,
+			to,
+			amount,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Force,
+		) else {
+			return Zero::zero();
+		};
+		record.bond = record.bond.saturating_sub(moved);
+		Nodes::<T>::insert(node, record);
+		Self::deposit_event(Event::NodeSlashed { node: *node, amount: moved });
+		moved
 	}
 }

@@ -77,7 +77,7 @@ pub trait BenchmarkHelper<ModelId> {
 	fn model(index: u32) -> ModelId;
 }
 
-pub use opg_primitives::{Candidate, InferenceNodes, NodeSlashing};
+pub use opg_primitives::{Candidate, InferenceNodes, NodeSlashing, Verifier, VerifierNodes};
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -213,8 +213,9 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Nodes<T: Config> = StorageMap<_, Blake2_128Concat, NodeKey, NodeOf<T>>;
 
-	/// Inference nodes serving each model, as their capabilities declare; active nodes
-	/// only. The candidates the inference pallet assigns among.
+	/// Inference and verification nodes serving each model, as their capabilities
+	/// declare; active nodes only. The inference pallet assigns among its inference nodes,
+	/// the verification pallet draws committees among its verification nodes.
 	#[pallet::storage]
 	pub type ModelNodes<T: Config> = StorageMap<
 		_,
@@ -518,7 +519,7 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::NodeBond.into(), &operator, bond)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 
-			if roles.contains(Roles::INFERENCE) {
+			if Self::listed_by_model(roles) {
 				Self::index_models(&node, &capabilities.models)?;
 			}
 			let now = frame_system::Pallet::<T>::block_number();
@@ -549,7 +550,7 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::mutate_active(&who, &node, |record| {
 				Self::check_capabilities(record.roles, &capabilities)?;
-				if record.roles.contains(Roles::INFERENCE) {
+				if Self::listed_by_model(record.roles) {
 					Self::unindex_models(&node, &record.capabilities.models);
 					Self::index_models(&node, &capabilities.models)?;
 				}
@@ -1034,7 +1035,7 @@ pub mod pallet {
 		/// Takes an active node out of the model index (no new assignment) and voids its
 		/// open challenge.
 		fn stop_assignments(node: &NodeKey, record: &NodeOf<T>) {
-			if record.roles.contains(Roles::INFERENCE) {
+			if Self::listed_by_model(record.roles) {
 				Self::unindex_models(node, &record.capabilities.models);
 			}
 			Challenges::<T>::remove(node);
@@ -1051,6 +1052,13 @@ pub mod pallet {
 			ensure!(!duplicate, Error::<T>::DuplicateModel);
 			ensure!(models.iter().all(T::Models::contains), Error::<T>::ModelUnavailable);
 			Ok(())
+		}
+
+		/// Whether a node of `roles` is listed under the models it serves
+		/// ([`ModelNodes`]): inference nodes (assigned requests) and verification nodes
+		/// (drawn into committees checking the model's results).
+		pub(crate) fn listed_by_model(roles: Roles) -> bool {
+			roles.contains(Roles::INFERENCE) || roles.contains(Roles::VERIFIER)
 		}
 
 		fn index_models(node: &NodeKey, models: &[T::ModelId]) -> DispatchResult {
@@ -1111,7 +1119,7 @@ impl<T: Config> Pallet<T> {
 			let total = bonds.entry(record.operator.clone()).or_insert_with(Zero::zero);
 			*total = total.saturating_add(record.bond);
 			let indexed =
-				record.status == NodeStatus::Active && record.roles.contains(Roles::INFERENCE);
+				record.status == NodeStatus::Active && Self::listed_by_model(record.roles);
 			for model in record.capabilities.models.iter() {
 				let listed = ModelNodes::<T>::get(model).iter().filter(|n| **n == node).count();
 				ensure!(listed == usize::from(indexed), "the model index lists each active inference node once under each model it serves");

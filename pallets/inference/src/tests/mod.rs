@@ -99,4 +99,5 @@ mod properties;
 mod records;
 mod requests;
 mod results;
+mod windows;
 mod zkml;

@@ -123,3 +123,4 @@ mod heartbeat;
 mod model_index;
 mod properties;
 mod registration;
+mod verifiers;

@@ -1,0 +1,110 @@
+//! Results held through their challenge window ([`Config::Checks`]).
+
+use super::*;
+use opg_primitives::HeldResults;
+
+fn settled_in_window(blocks: u32) -> RequestId {
+	set_challenge_window(blocks);
+	register_node(1, 1_000);
+	let id = request(ALICE);
+	assert_ok!(submit(id, 1));
+	id
+}
+
+#[test]
+fn a_vanilla_result_is_paid_when_its_window_ends() {
+	build_and_execute(|| {
+		let treasury_before = Balances::balance(&Treasury::get());
+		let id = settled_in_window(5);
+		// Settled and recorded, but the fee stays held: the operator has its bond only.
+		let node_before = Balances::balance(&operator(1));
+		assert_eq!(node_before, ENDOWMENT - 1_000);
+		assert!(Results::<Test>::contains_key(id));
+		assert_eq!(held(ALICE), PRICE);
+		assert_eq!(held_results(), vec![id]);
+		assert!(events().contains(&Event::PaymentHeld { request: id, until: 6 }));
+		let HeldResult { price, client, final_at, .. } =
+			<Inference as HeldResults<_, _>>::held(id).unwrap();
+		assert_eq!((price, client, final_at), (PRICE, ALICE, 6));
+		run_to(5);
+		assert_eq!(held(ALICE), PRICE);
+		run_to(6);
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::balance(&operator(1)), node_before + 950);
+		assert_eq!(Balances::balance(&Treasury::get()), treasury_before + 50);
+		assert!(events().contains(&Event::PaymentReleased {
+			request: id,
+			paid: 950,
+			protocol_fee: 50
+		}));
+		assert!(<Inference as HeldResults<_, _>>::held(id).is_none());
+	});
+}
+
+#[test]
+fn a_disputed_result_waits_past_its_window_for_the_game_to_pay_or_refund_it() {
+	build_and_execute(|| {
+		let id = settled_in_window(5);
+		let node_before = Balances::balance(&operator(1));
+		assert!(<Inference as HeldResults<_, _>>::dispute(id));
+		assert!(!<Inference as HeldResults<_, _>>::dispute(id), "once");
+		run_to(20);
+		assert_eq!(held(ALICE), PRICE, "the window's end does not pay a disputed result");
+		assert!(<Inference as HeldResults<_, _>>::conclude(id, false));
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - RecordDeposit::get());
+		assert_eq!(Balances::balance(&operator(1)), node_before);
+		assert!(events().contains(&Event::PaymentRefunded { request: id, refund: PRICE }));
+		assert!(!<Inference as HeldResults<_, _>>::conclude(id, true), "once");
+
+		// Upheld: paid as at the window's end.
+		register_node(2, 1_000);
+		let id = request(BOB);
+		let node = assigned(id);
+		let before = Balances::balance(&operator(node));
+		assert_ok!(submit(id, node));
+		assert!(<Inference as HeldResults<_, _>>::dispute(id));
+		assert!(<Inference as HeldResults<_, _>>::conclude(id, true));
+		assert_eq!(Balances::balance(&operator(node)), before + 950);
+	});
+}
+
+#[test]
+fn a_result_cannot_be_disputed_once_its_window_has_ended() {
+	build_and_execute(|| {
+		let id = settled_in_window(5);
+		run_to(6);
+		assert!(!<Inference as HeldResults<_, _>>::dispute(id));
+		assert!(!<Inference as HeldResults<_, _>>::conclude(id, false));
+	});
+}
+
+#[test]
+fn proven_results_are_never_held() {
+	build_and_execute(|| {
+		set_challenge_window(5);
+		assert_eq!(<Test as Config>::Checks::challenge_window(VerificationMode::Zkml), 0);
+		assert_eq!(<Test as Config>::Checks::challenge_window(VerificationMode::Tee), 5);
+	});
+}
+
+#[test]
+fn a_record_whose_payment_is_held_is_not_pruned() {
+	build_and_execute(|| {
+		let id = settled_in_window(5);
+		assert!(<Inference as HeldResults<_, _>>::dispute(id));
+		run_to(1 + RecordRetention::get() + 1);
+		assert_noop!(
+			Inference::prune_records(
+				RuntimeOrigin::signed(ALICE),
+				BoundedVec::truncate_from(vec![id])
+			),
+			Error::<Test>::NotPrunable
+		);
+		assert!(<Inference as HeldResults<_, _>>::conclude(id, true));
+		assert_ok!(Inference::prune_records(
+			RuntimeOrigin::signed(ALICE),
+			BoundedVec::truncate_from(vec![id])
+		));
+	});
+}
