@@ -222,6 +222,8 @@ mod runtime {
 	pub type Inference = pallet_inference;
 	#[runtime::pallet_index(43)]
 	pub type Channels = pallet_channels;
+	#[runtime::pallet_index(44)]
+	pub type Verification = pallet_verification;
 
 	// Governance.
 	#[runtime::pallet_index(30)]

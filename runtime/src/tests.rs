@@ -754,7 +754,7 @@ mod inference {
 	}
 
 	#[test]
-	fn a_request_is_served_by_an_unsigned_signed_result_and_paid() {
+	fn a_request_is_served_by_an_unsigned_signed_result_and_paid_after_its_window() {
 		new_ext(DEV_RUNTIME_PRESET).execute_with(|| {
 			next_block();
 			publish_and_serve();
@@ -809,6 +809,15 @@ mod inference {
 				(Balances::free_balance(&bob), Balances::free_balance(&treasury));
 			let issuance = Balances::total_issuance();
 			Executive::apply_extrinsic(xt).unwrap().unwrap();
+			// Held through the verification game's challenge window, then paid.
+			assert_eq!(Balances::free_balance(&bob), bob_before);
+			let until = pallet_inference::HeldPayments::<Runtime>::get(0).unwrap().final_at;
+			assert_eq!(
+				until,
+				System::block_number() + pallet_verification::Parameters::<Runtime>::get().challenge_window
+			);
+			run_blocks(until - System::block_number());
+			assert!(pallet_inference::HeldPayments::<Runtime>::get(0).is_none());
 			assert_eq!(Balances::free_balance(&bob), bob_before + PRICE * 95 / 100);
 			assert_eq!(Balances::free_balance(&treasury), treasury_before + PRICE * 5 / 100);
 			assert_eq!(Balances::total_issuance(), issuance);

@@ -10,7 +10,7 @@ use crate::{
 	deposit, AccountId, Babe, Balance, Balances, Block, BlockNumber, Hash, Inference, ModelHub,
 	NodeRegistry, Nonce, OriginCaller, PalletInfo, Preimage, Runtime, RuntimeCall, RuntimeEvent,
 	RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Session, SessionKeys,
-	System, Treasury, ValidatorSet, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MICRO_OPG,
+	System, Treasury, ValidatorSet, Verification, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MICRO_OPG,
 	MILLI_SECS_PER_BLOCK, OPG, SLOT_DURATION, SS58_PREFIX, VERSION,
 };
 use polkadot_sdk::{
@@ -260,6 +260,8 @@ impl pallet_inference::Config for Runtime {
 	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
 	/// Groth16 verification runs natively in the node (`opg-host-crypto`).
 	type ProofVerifier = opg_host_crypto::HostBn254;
+	/// Vanilla and TEE results are held through the verification game's challenge window.
+	type Checks = Verification;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = benchmark_helpers::Helper;
@@ -286,6 +288,24 @@ impl pallet_channels::Config for Runtime {
 	type WeightInfo = pallet_channels::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = benchmark_helpers::Helper;
+}
+
+impl pallet_verification::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Results = Inference;
+	type Nodes = NodeRegistry;
+	/// As inference assignments: the VRF output of the parent block's author.
+	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
+	/// Parameters and cases no committee could decide: the `policy` track.
+	type GovernanceOrigin = PolicyOrigin;
+	/// Penalties of verifiers that did not reveal or were wrong.
+	type Treasury = TreasuryAccount;
+	type BlocksPerDay = ConstU64<{ DAYS as u64 }>;
+	/// As inference results: above ordinary unsigned transactions.
+	type UnsignedPriority = InferenceUnsignedPriority;
+	/// Estimates until benchmarked (see the pallet's `weights.rs`).
+	type WeightInfo = ();
 }
 
 /// Off-chain workers submit results as bare (unsigned) extrinsics.
