@@ -814,7 +814,8 @@ mod inference {
 			let until = pallet_inference::HeldPayments::<Runtime>::get(0).unwrap().final_at;
 			assert_eq!(
 				until,
-				System::block_number() + pallet_verification::Parameters::<Runtime>::get().challenge_window
+				System::block_number()
+					+ pallet_verification::Parameters::<Runtime>::get().challenge_window
 			);
 			run_blocks(until - System::block_number());
 			assert!(pallet_inference::HeldPayments::<Runtime>::get(0).is_none());
