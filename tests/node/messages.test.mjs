@@ -9,7 +9,7 @@ import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
 import { Keyring } from '@polkadot/keyring';
 import {
   artifactReadMessage, batchMessage, cannotServeMessage, channelSettlementMessage, directAnswerMessage,
-  heartbeatMessage, llmActivationsMessage, llmAnswerMessage, provenanceMessage, registrationMessage, resultMessage, voucherMessage,
+  heartbeatMessage, llmActivationsMessage, verdictCommitMessage, verdictRevealMessage, llmAnswerMessage, provenanceMessage, registrationMessage, resultMessage, voucherMessage,
 } from './lib/messages.mjs';
 
 const FILE = new URL('../../primitives/settlement/vectors/messages.json', import.meta.url);
@@ -34,6 +34,8 @@ const build = {
     hexToU8a(i.responseDigest), i.seed, i.cumulative),
   llmActivations: (i) => llmActivationsMessage(hexToU8a(i.genesis), hexToU8a(i.modelHash), hexToU8a(i.callDigest),
     hexToU8a(i.responseDigest), i.seed, hexToU8a(i.activationsDigest)),
+  verdictCommit: (i) => verdictCommitMessage(hexToU8a(i.genesis), i.case, hexToU8a(i.commitment)),
+  verdictReveal: (i) => verdictRevealMessage(hexToU8a(i.genesis), i.case, i.verdict, hexToU8a(i.salt)),
 };
 
 test('the signer of the vectors is //Alice', async () => {

@@ -110,6 +110,17 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 			&bytes32(&inputs["responseDigest"]),
 			u128_of(&inputs["cumulative"]),
 		),
+		"verdictCommit" => message::verdict_commit(
+			&bytes32(&inputs["genesis"]),
+			u64_of(&inputs["case"]),
+			&bytes32(&inputs["commitment"]),
+		),
+		"verdictReveal" => message::verdict_reveal(
+			&bytes32(&inputs["genesis"]),
+			u64_of(&inputs["case"]),
+			inputs["verdict"].as_u64().unwrap() as u8,
+			&bytes32(&inputs["salt"]),
+		),
 		other => panic!("unknown message kind {other}"),
 	}
 }
@@ -198,6 +209,16 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
 			"llmActivations",
 			"language model answer's activation commitments",
 			json!({"genesis": genesis, "modelHash": hex0x(&[0xa1; 32]), "callDigest": hex0x(&[0xc2; 32]), "responseDigest": hex0x(&[0xe3; 32]), "seed": (u64::MAX - 1).to_string(), "activationsDigest": hex0x(&[0xd4; 32])}),
+		),
+		(
+			"verdictCommit",
+			"verifier's commitment on a case id past 32 bits",
+			json!({"genesis": genesis, "case": 0x1_0000_0003u64.to_string(), "commitment": hex0x(&[0xc5; 32])}),
+		),
+		(
+			"verdictReveal",
+			"verifier's revealed verdict: invalid",
+			json!({"genesis": genesis, "case": "12", "verdict": 1, "salt": hex0x(&[0x5a; 32])}),
 		),
 	]
 }

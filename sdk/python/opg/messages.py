@@ -23,6 +23,8 @@ CHANNEL_SETTLEMENT_DOMAIN = b"opg/channel-settlement/v1"
 DIRECT_ANSWER_DOMAIN = b"opg/direct-answer/v1"
 LLM_ANSWER_DOMAIN = b"opg/llm-answer/v1"
 LLM_ACTIVATIONS_DOMAIN = b"opg/llm-activations/v1"
+VERDICT_COMMIT_DOMAIN = b"opg/verdict-commit/v1"
+VERDICT_REVEAL_DOMAIN = b"opg/verdict-reveal/v1"
 
 #: ``cannot_serve`` reasons.
 INPUT_UNAVAILABLE = 0
@@ -115,6 +117,16 @@ def llm_activations(genesis, model_hash, call_digest, response_digest, seed: int
     """A node key's signature of an LLM answer's activation commitments: genesis ‖ model ‖ call digest ‖ SHA-256(text) ‖ u64 seed ‖ activations digest."""
     return (LLM_ACTIVATIONS_DOMAIN + hash32(genesis) + hash32(model_hash) + hash32(call_digest)
             + hash32(response_digest) + le_bytes(seed, 8) + hash32(activations_digest))
+
+
+def verdict_commit(genesis, case: int, commitment) -> bytes:
+    """A verification node's commitment to its verdict on a case: genesis ‖ u64 case ‖ commitment."""
+    return VERDICT_COMMIT_DOMAIN + hash32(genesis) + le_bytes(case, 8) + hash32(commitment)
+
+
+def verdict_reveal(genesis, case: int, verdict: int, salt) -> bytes:
+    """A verification node's revealed verdict: genesis ‖ u64 case ‖ u8 verdict (0 valid, 1 invalid) ‖ salt."""
+    return VERDICT_REVEAL_DOMAIN + hash32(genesis) + le_bytes(case, 8) + le_bytes(verdict, 1) + hash32(salt)
 
 
 def activations_digest(tokens, commitments) -> bytes:

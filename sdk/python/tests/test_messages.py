@@ -47,6 +47,10 @@ def build(vector) -> bytes:
     if kind == "llmActivations":
         return messages.llm_activations(i["genesis"], i["modelHash"], i["callDigest"], i["responseDigest"],
                                         int(i["seed"]), i["activationsDigest"])
+    if kind == "verdictCommit":
+        return messages.verdict_commit(i["genesis"], int(i["case"]), i["commitment"])
+    if kind == "verdictReveal":
+        return messages.verdict_reveal(i["genesis"], int(i["case"]), int(i["verdict"]), i["salt"])
     raise AssertionError(f"a message kind this module does not build: {kind}")
 
 
@@ -71,7 +75,7 @@ def test_every_message_kind_of_the_vectors_is_covered():
     kinds = {v["message"] for v in VECTORS["vectors"]}
     assert kinds == {"result", "batch", "registration", "provenance", "cannotServe", "artifactRead",
                      "heartbeat", "voucher", "channelSettlement", "directAnswer", "llmAnswer",
-                     "llmActivations"}
+                     "llmActivations", "verdictCommit", "verdictReveal"}
 
 
 def test_another_key_or_a_malformed_signature_is_refused():

@@ -17,6 +17,8 @@ export const DOMAINS = {
   directAnswer: 'opg/direct-answer/v1',
   llmAnswer: 'opg/llm-answer/v1',
   llmActivations: 'opg/llm-activations/v1',
+  verdictCommit: 'opg/verdict-commit/v1',
+  verdictReveal: 'opg/verdict-reveal/v1',
 } as const;
 
 type Int = bigint | number | string;
@@ -95,6 +97,16 @@ export function llmActivations(genesis: BytesLike, modelHash: BytesLike, callDig
   responseDigest: BytesLike, seed: Int, activationsDigest: BytesLike): Uint8Array {
   return concat(utf8(DOMAINS.llmActivations), hash32(genesis), hash32(modelHash), hash32(callDigest),
     hash32(responseDigest), le(seed, 8), hash32(activationsDigest));
+}
+
+/** domain ‖ genesis ‖ u64 case ‖ commitment: a verification node's commitment to its verdict. */
+export function verdictCommit(genesis: BytesLike, caseId: Int, commitment: BytesLike): Uint8Array {
+  return concat(utf8(DOMAINS.verdictCommit), hash32(genesis), le(caseId, 8), hash32(commitment));
+}
+
+/** domain ‖ genesis ‖ u64 case ‖ u8 verdict (0 valid, 1 invalid) ‖ salt: a verification node's revealed verdict. */
+export function verdictReveal(genesis: BytesLike, caseId: Int, verdict: Int, salt: BytesLike): Uint8Array {
+  return concat(utf8(DOMAINS.verdictReveal), hash32(genesis), le(caseId, 8), le(verdict, 1), hash32(salt));
 }
 
 /** What `llmActivations` signs an answer's commitments under: SHA-256(u32 token count ‖ each token u32 ‖ u32 commitment count ‖ each commitment), all LE. */

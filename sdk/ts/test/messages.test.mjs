@@ -25,6 +25,8 @@ const build = {
   llmAnswer: (i) => messages.llmAnswer(i.genesis, i.modelHash, i.callDigest, i.responseDigest, i.seed, i.cumulative),
   llmActivations: (i) => messages.llmActivations(i.genesis, i.modelHash, i.callDigest, i.responseDigest, i.seed,
     i.activationsDigest),
+  verdictCommit: (i) => messages.verdictCommit(i.genesis, i.case, i.commitment),
+  verdictReveal: (i) => messages.verdictReveal(i.genesis, i.case, i.verdict, i.salt),
 };
 
 test('every message kind of the vectors has a builder, and every builder a vector', () => {

@@ -19,6 +19,8 @@ export const DOMAINS = {
   directAnswer: 'opg/direct-answer/v1',
   llmAnswer: 'opg/llm-answer/v1',
   llmActivations: 'opg/llm-activations/v1',
+  verdictCommit: 'opg/verdict-commit/v1',
+  verdictReveal: 'opg/verdict-reveal/v1',
 };
 
 /** The reasons of a cannot-serve notice. */
@@ -108,6 +110,17 @@ export function llmAnswerMessage(genesis, modelHash, callDigest, responseDigest,
 export function llmActivationsMessage(genesis, modelHash, callDigest, responseDigest, seed, activationsDigest) {
   return u8aConcat(stringToU8a(DOMAINS.llmActivations), u8aToU8a(genesis), u8aToU8a(modelHash),
     u8aToU8a(callDigest), u8aToU8a(responseDigest), le(seed, 8), u8aToU8a(activationsDigest));
+}
+
+/** domain ‖ genesis ‖ u64 LE case ‖ commitment: a verification node's commitment to its verdict. */
+export function verdictCommitMessage(genesis, caseId, commitment) {
+  return u8aConcat(stringToU8a(DOMAINS.verdictCommit), u8aToU8a(genesis), le(caseId, 8), u8aToU8a(commitment));
+}
+
+/** domain ‖ genesis ‖ u64 LE case ‖ u8 verdict (0 valid, 1 invalid) ‖ salt: a verification node's revealed verdict. */
+export function verdictRevealMessage(genesis, caseId, verdict, salt) {
+  return u8aConcat(stringToU8a(DOMAINS.verdictReveal), u8aToU8a(genesis), le(caseId, 8), new Uint8Array([verdict]),
+    u8aToU8a(salt));
 }
 
 /** A direct call's digest, which its voucher names: SHA-256(u32 LE path length ‖ path ‖ body). */
