@@ -173,8 +173,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const fee = BigInt(r.result.paid) + BigInt(r.result.protocolFee);
     lines.push(`    #${r.id} model ${r.model.id} ${r.mode}, block ${r.result.at}: ` +
       `${r.shown ?? `output ${r.result.output.inline}`}`);
+    // Proven results are paid at once; vanilla and TEE ones when their challenge window ends
+    // (docs/verification.md).
+    const when = r.mode === 'Zkml' ? '' : ' once the challenge window ends';
     lines.push(fee === 0n ? '        free of charge' : `        fee ${opg(fee)}: ${opg(r.result.paid)} to the node's ` +
-      `operator, ${opg(r.result.protocolFee)} protocol fee to the treasury`);
+      `operator${when}, ${opg(r.result.protocolFee)} protocol fee to the treasury`);
     lines.push(`        evidence: ${r.signature ? 'node signature checked (JS)' : 'node signature INVALID'}; ` +
       `Python SDK: ${r.sdk}`);
   }
