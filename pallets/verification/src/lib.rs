@@ -13,7 +13,9 @@
 //!   ([`opg_verification::sampled`], `sample_rate`). Anyone may also
 //!   [`Pallet::challenge`] a held result by holding the challenge bond; its committee is
 //!   drawn at the next block's start, so the challenger cannot pick the randomness.
-//! - A sampled or challenged result gets a **case**: a committee drawn by bond among the
+//! - A sampled result gets a **case** if a verifier can be drawn (else it is left to its
+//!   window); a challenged one always does (with none drawn, governance decides). A case has a
+//!   committee drawn by bond among the
 //!   nodes with the `VERIFIER` role that serve its model, never of the node's operator, at
 //!   most one per operator. Its verifiers re-execute the result and [`Pallet::commit`]
 //!   then [`Pallet::reveal`] their verdicts, unsigned transactions signed by their node
@@ -613,7 +615,15 @@ pub mod pallet {
 				weight.saturating_accrue(T::WeightInfo::open_case());
 				match T::Results::held(result) {
 					Some(held) => {
-						Self::open_case(case, result, held, Some((challenger, bond)), now)
+						let committee = Self::first_committee(&held);
+						Self::open_case(
+							case,
+							result,
+							held,
+							Some((challenger, bond)),
+							now,
+							committee,
+						)
 					},
 					// Not held any more (settlement ended it): the bond goes back.
 					None => {
@@ -648,13 +658,24 @@ pub mod pallet {
 			let params = Parameters::<T>::get();
 			if now >= held.final_at
 				|| !game::sampled(&Self::randomness(), &held.subject, params.sample_rate)
-				|| !T::Results::dispute(id)
 			{
+				return;
+			}
+			// With no verifier to check it, a sampled result is left to its window: a case
+			// would only wait for governance and hold an honest node's pay.
+			let committee = Self::first_committee(&held);
+			if committee.is_empty() || !T::Results::dispute(id) {
 				return;
 			}
 			let case = Self::next_case_id();
 			CaseOf::<T>::insert(id, case);
-			Self::open_case(case, id, held, None, now);
+			Self::open_case(case, id, held, None, now, committee);
+		}
+
+		/// The first committee of a held result's case.
+		fn first_committee(held: &HeldResult<T::AccountId, BalanceOf<T>>) -> Vec<NodeKey> {
+			let size = Parameters::<T>::get().committee;
+			Self::draw_committee(&held.node, held.model, &held.subject, 0, size, &[])
 		}
 
 		/// The committee of `round` for a result of `node` on `model`: `size` verifiers
@@ -695,16 +716,9 @@ pub mod pallet {
 			held: HeldResult<T::AccountId, BalanceOf<T>>,
 			challenger: Option<(T::AccountId, BalanceOf<T>)>,
 			now: u64,
+			committee: Vec<NodeKey>,
 		) {
 			let params = Parameters::<T>::get();
-			let committee = Self::draw_committee(
-				&held.node,
-				held.model,
-				&held.subject,
-				0,
-				params.committee,
-				&[],
-			);
 			let stakes = Stakes {
 				price: held.price.unique_saturated_into(),
 				surcharge: 0,

@@ -189,3 +189,17 @@ fn the_daily_cap_bounds_what_one_node_loses_in_a_day() {
 		assert_eq!(Slashed::<Test>::get(node(1)).amount, 150_000);
 	});
 }
+
+#[test]
+fn a_sampled_result_no_verifier_can_check_is_left_to_its_window() {
+	check(|| {
+		always_sampled();
+		for n in 11..=16 {
+			add_node(n, u64::from(n), 1_000_000, vec![]);
+		}
+		hold_result(7, node(1));
+		run_to(30);
+		assert!(CaseOf::<Test>::get(7).is_none());
+		assert!(!held(7).disputed, "its node is paid when its window ends");
+	});
+}
