@@ -22,7 +22,7 @@
 //!   keys. Agreement upholds; a dispute goes to a larger committee, then to governance
 //!   ([`Pallet::decide`], the `GovernanceOrigin`); a phase whose deadline passes moves on
 //!   by itself at the next block.
-//! - When a case ends, [`opg_verification::payout`] says who gets what: the payment goes to
+//! - When a case ends, [`opg_verification::payout()`] says who gets what: the payment goes to
 //!   the node (upheld) or back to the client; a cheating node loses a capped part of its
 //!   bond to the verifiers that were right and the challenger; a false challenger's bond
 //!   goes to the node; verifiers that did not reveal or were wrong lose a penalty to the
