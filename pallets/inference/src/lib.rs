@@ -84,8 +84,8 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 use opg_primitives::{
-	Candidate, HeldResult, HeldResults, InferenceNodes, ModelCatalog, ModelUsage, NodeSlashing,
-	ResultChecks,
+	Candidate, CheckInput, HeldResult, HeldResults, InferenceNodes, ModelCatalog, ModelUsage,
+	NodeSlashing, ResultChecks, ToCheck,
 };
 use opg_settlement::{fees, merkle, message, selection};
 use opg_zk_verifier::{Groth16Verifier, Statement};
@@ -342,6 +342,12 @@ pub mod pallet {
 	/// (paid) or the verification game ends the result (paid or refunded).
 	#[pallet::storage]
 	pub type HeldPayments<T: Config> = StorageMap<_, Twox64Concat, RequestId, HeldPaymentOf<T>>;
+
+	/// The inputs of held results: kept after settlement until the payment is released or
+	/// refunded, so that the verifiers of a case can re-execute them
+	/// ([`opg_primitives::HeldResults::to_check`]).
+	#[pallet::storage]
+	pub type HeldInputs<T: Config> = StorageMap<_, Twox64Concat, RequestId, InputOf<T>>;
 
 	/// Held results by the block their window ends in.
 	#[pallet::storage]

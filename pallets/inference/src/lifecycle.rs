@@ -269,6 +269,9 @@ impl<T: Config> Pallet<T> {
 				},
 			);
 			WindowEnds::<T>::insert(until, id, ());
+			if let Some(input) = Inputs::<T>::get(id) {
+				HeldInputs::<T>::insert(id, input);
+			}
 			T::Checks::held(id);
 			Self::deposit_event(Event::PaymentHeld { request: id, until });
 		}
@@ -345,6 +348,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn release_held(id: RequestId, upheld: bool) -> bool {
 		let Some(held) = HeldPayments::<T>::take(id) else { return false };
 		WindowEnds::<T>::remove(held.final_at, id);
+		HeldInputs::<T>::remove(id);
 		if upheld
 			&& Self::pay(&held.requester, &held.operator, held.paid, held.protocol_fee).is_ok()
 		{
@@ -694,6 +698,9 @@ impl<T: Config> Pallet<T> {
 		for id in Inputs::<T>::iter_keys() {
 			ensure!(Requests::<T>::contains_key(id), "an input belongs to an open request");
 		}
+		for id in HeldInputs::<T>::iter_keys() {
+			ensure!(HeldPayments::<T>::contains_key(id), "a held input belongs to a held result");
+		}
 		for id in InputCommitments::<T>::iter_keys() {
 			ensure!(
 				Requests::<T>::get(id)
@@ -717,7 +724,52 @@ impl<T: Config> HeldResults<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			price: held.fee,
 			subject: held.subject,
 			final_at: held.final_at.unique_saturated_into(),
+			provable: matches!(HeldInputs::<T>::get(id), Some(Input::Inline(_)))
+				&& T::Models::prepared_verifying_key(held.model).is_some(),
 		})
+	}
+
+	fn verify_proof(id: RequestId, output: &[u8], proof: &[u8]) -> bool {
+		let (Some(held), Some(record)) = (HeldPayments::<T>::get(id), Results::<T>::get(id)) else {
+			return false;
+		};
+		let claimed = match &record.output {
+			Output::Inline(bytes) => opg_settlement::sha256(bytes),
+			Output::Hash(hash) => *hash,
+		};
+		let Some(Input::Inline(input)) = HeldInputs::<T>::get(id) else { return false };
+		let (Some(key), Some(length), Ok(genesis)) = (
+			T::Models::prepared_verifying_key(held.model),
+			T::Models::output_len(held.model),
+			Self::genesis_hash(),
+		) else {
+			return false;
+		};
+		if opg_settlement::sha256(output) != claimed || output.len() as u64 != length {
+			return false;
+		}
+		let statement = Statement {
+			binding: opg_zk_verifier::job_binding(&genesis, id, &held.node.0),
+			input_commitment: opg_zk_verifier::input_commitment(&input),
+			output: output.to_vec(),
+		};
+		T::ProofVerifier::default().verify(&key, proof, &statement).is_ok()
+	}
+
+	fn to_check(id: RequestId) -> Option<ToCheck> {
+		HeldPayments::<T>::get(id)?;
+		let record = Results::<T>::get(id)?;
+		let input = match HeldInputs::<T>::get(id)? {
+			Input::Inline(bytes) => CheckInput::Inline(bytes.into_inner()),
+			Input::Stored { hash, locator, .. } => {
+				CheckInput::Stored { hash, locator: locator.into_inner() }
+			},
+		};
+		let output_hash = match &record.output {
+			Output::Inline(bytes) => opg_settlement::sha256(bytes),
+			Output::Hash(hash) => *hash,
+		};
+		Some(ToCheck { model_hash: record.model_hash, input, output_hash })
 	}
 
 	fn dispute(id: RequestId) -> bool {

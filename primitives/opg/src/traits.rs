@@ -100,6 +100,37 @@ pub struct HeldResult<AccountId, Balance> {
 	pub subject: [u8; 32],
 	/// The block its window ends in (from then on it is paid and final).
 	pub final_at: u64,
+	/// Whether its node can prove it with Groth16 (the model has a verifying key and the
+	/// input is on chain): a dispute is then refereed by the proof, not by committees.
+	pub provable: bool,
+}
+
+/// The input a verifier re-executes a held result on.
+#[cfg(feature = "chain")]
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum CheckInput {
+	/// The input bytes, kept on chain.
+	Inline(alloc::vec::Vec<u8>),
+	/// An input in the artifact store: its SHA-256 and where to fetch it.
+	Stored {
+		/// SHA-256 of the input bytes.
+		hash: crate::ContentHash,
+		/// Its locator (URL or data-node locator), possibly empty.
+		locator: alloc::vec::Vec<u8>,
+	},
+}
+
+/// What a verifier needs to re-execute a held result: the model's artifact, the input,
+/// and the output the node claimed.
+#[cfg(feature = "chain")]
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ToCheck {
+	/// The model's artifact hash (what the executor loads).
+	pub model_hash: crate::ContentHash,
+	/// The input.
+	pub input: CheckInput,
+	/// SHA-256 of the output the node claimed.
+	pub output_hash: crate::ContentHash,
 }
 
 /// What the verification game asks of settlement: results held until their challenge
@@ -108,6 +139,13 @@ pub struct HeldResult<AccountId, Balance> {
 pub trait HeldResults<AccountId, Balance> {
 	/// Result `id`, if it is held now and its window has not ended.
 	fn held(id: crate::RequestId) -> Option<HeldResult<AccountId, Balance>>;
+	/// What re-executing result `id` takes, while it is held (its input is kept until its
+	/// payment is released or refunded).
+	fn to_check(id: crate::RequestId) -> Option<ToCheck>;
+	/// Whether `proof` is a Groth16 proof, under the model's verifying key, that held result
+	/// `id`'s model maps its input to `output`, bound to this chain, the request and its
+	/// node; and `output` is the output the node claimed.
+	fn verify_proof(id: crate::RequestId, output: &[u8], proof: &[u8]) -> bool;
 	/// Keeps `id` held past its window: a case checks it. `false` if it is not held.
 	fn dispute(id: crate::RequestId) -> bool;
 	/// Ends a disputed result: pays its node if `upheld`, otherwise refunds its client.

@@ -108,3 +108,37 @@ fn a_record_whose_payment_is_held_is_not_pruned() {
 		));
 	});
 }
+
+#[test]
+fn a_held_results_input_is_kept_for_its_verifiers_until_its_payment_ends() {
+	build_and_execute(|| {
+		let id = settled_in_window(5);
+		assert!(Inputs::<Test>::get(id).is_none(), "the request is closed");
+		assert!(!<Inference as HeldResults<_, _>>::held(id).unwrap().provable, "no verifying key");
+		let to_check = <Inference as HeldResults<_, _>>::to_check(id).unwrap();
+		assert_eq!(to_check.input, opg_primitives::CheckInput::Inline(b"inpt".to_vec()));
+		assert_eq!(to_check.output_hash, opg_settlement::sha256(b"out"));
+		assert_eq!(to_check.model_hash, Results::<Test>::get(id).unwrap().model_hash);
+		run_to(6);
+		assert!(HeldInputs::<Test>::get(id).is_none(), "dropped once paid");
+		assert!(<Inference as HeldResults<_, _>>::to_check(id).is_none());
+
+		// Refunded by the game: dropped too.
+		let id = request(BOB);
+		let node = assigned(id);
+		assert_ok!(submit(id, node));
+		assert!(HeldInputs::<Test>::contains_key(id));
+		assert!(<Inference as HeldResults<_, _>>::dispute(id));
+		assert!(<Inference as HeldResults<_, _>>::conclude(id, false));
+		assert!(HeldInputs::<Test>::get(id).is_none());
+	});
+}
+
+#[test]
+fn a_result_paid_at_once_keeps_no_input() {
+	build_and_execute(|| {
+		let id = settled_in_window(0);
+		assert!(HeldInputs::<Test>::get(id).is_none());
+		assert!(<Inference as HeldResults<_, _>>::to_check(id).is_none());
+	});
+}

@@ -480,3 +480,70 @@ fn a_proof_under_another_key_is_refused() {
 		assert_noop!(submit(result, proof, signature), Error::<Test>::ProofRejected);
 	});
 }
+
+/// A vanilla result of the ZKML model settled with `output`, held through a window.
+fn held_vanilla_result(output_bytes: &[u8]) -> RequestId {
+	crate::mock::set_challenge_window(5);
+	let id = zk_request(VerificationMode::Vanilla);
+	let (result, signature) = signed_result(id, 1, output(output_bytes), 1);
+	assert_ok!(Inference::submit_result(RuntimeOrigin::none(), result, signature));
+	id
+}
+
+fn verify_held(id: RequestId, output: &[u8], proof: &[u8]) -> bool {
+	<Inference as opg_primitives::HeldResults<_, _>>::verify_proof(id, output, proof)
+}
+
+#[test]
+fn a_held_vanilla_result_of_a_zkml_model_is_proven_only_by_a_proof_of_its_own_output() {
+	build_and_execute(|| {
+		let prover = prover(1);
+		publish(&prover);
+		register_zk_node(1);
+		let id = NextRequestId::<Test>::get();
+		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+		let proven = prover.prove(&INPUT, binding, &mut StdRng::seed_from_u64(1)).unwrap();
+		assert_eq!(held_vanilla_result(&proven.output), id);
+		let held = <Inference as opg_primitives::HeldResults<_, _>>::held(id).unwrap();
+		assert!(held.provable, "a verifying key and the input on chain");
+		assert!(verify_held(id, &proven.output, &proven.proof));
+
+		let mut other = proven.output.clone();
+		other[0] ^= 1;
+		assert!(!verify_held(id, &other, &proven.proof), "not the output claimed");
+		let mut longer = proven.output.clone();
+		longer.push(0);
+		assert!(!verify_held(id, &longer, &proven.proof));
+		let elsewhere = opg_zk_verifier::job_binding(&GENESIS_HASH, id + 1, &key(1).0);
+		let bound_elsewhere =
+			prover.prove(&INPUT, elsewhere, &mut StdRng::seed_from_u64(2)).unwrap();
+		assert!(!verify_held(id, &proven.output, &bound_elsewhere.proof), "another request's");
+		let other_setup = self::prover(2);
+		let foreign = other_setup.prove(&INPUT, binding, &mut StdRng::seed_from_u64(3)).unwrap();
+		assert!(!verify_held(id, &proven.output, &foreign.proof), "another key's");
+
+		// Ended: nothing is held to prove.
+		assert!(<Inference as opg_primitives::HeldResults<_, _>>::conclude(id, true));
+		assert!(!verify_held(id, &proven.output, &proven.proof));
+	});
+}
+
+#[test]
+fn a_wrong_output_cannot_be_proven_by_any_proof_of_the_model() {
+	build_and_execute(|| {
+		let prover = prover(1);
+		publish(&prover);
+		register_zk_node(1);
+		let id = NextRequestId::<Test>::get();
+		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+		let honest = prover.prove(&INPUT, binding, &mut StdRng::seed_from_u64(1)).unwrap();
+		let mut wrong = honest.output.clone();
+		wrong[1] ^= 0x01;
+		held_vanilla_result(&wrong);
+		assert!(!verify_held(id, &wrong, &honest.proof), "the proof is of another output");
+		assert!(
+			!verify_held(id, &honest.output, &honest.proof),
+			"the output is not the claimed one"
+		);
+	});
+}
