@@ -32,10 +32,13 @@
 //! ([`opg_verification::Params::longest_case`]), and settlement pays every undisputed
 //! result when its window ends.
 //!
+//! - A verification node's off-chain worker ([`offchain`]) re-executes the results of its
+//!   seats on its executor and commits, then reveals, its verdicts.
+//!
 //! ## Not yet here
 //! A verification surcharge paid by requesters (cases pay verifiers from slashes only),
-//! the Groth16 referee for quantized models (every dispute goes to committees), honeypots
-//! and the verifiers' off-chain worker: see `docs/verification.md`.
+//! the Groth16 referee for quantized models (every dispute goes to committees) and
+//! honeypots: see `docs/verification.md`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -43,6 +46,7 @@ extern crate alloc;
 
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -63,6 +67,11 @@ use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 /// Blocks between a result being held and its sampling draw: the draw reads the randomness
 /// of a block built after the one the result landed in.
 pub const SAMPLING_DELAY: u64 = 2;
+
+/// The longest output a [`Pallet::prove`] carries (proven models' outputs are small).
+pub const MAX_PROVEN_OUTPUT: u32 = 16 * 1024;
+/// The length of an encoded Groth16 proof.
+pub const PROOF_LEN: u32 = opg_zk_verifier::PROOF_LEN as u32;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -105,7 +114,9 @@ pub mod pallet {
 	}
 
 	#[pallet::config(with_default)]
-	pub trait Config: polkadot_sdk::frame_system::Config {
+	pub trait Config:
+		polkadot_sdk::frame_system::Config + frame_system::offchain::CreateBare<Call<Self>>
+	{
 		/// The currency bonds and payments are in.
 		#[pallet::no_default]
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
@@ -197,6 +208,12 @@ pub mod pallet {
 	pub type Assignments<T> =
 		StorageDoubleMap<_, Blake2_128Concat, NodeKey, Twox64Concat, CaseId, ()>;
 
+	/// The cases whose node must prove its result now ([`Pallet::prove`]), by node: what
+	/// that node's off-chain worker serves.
+	#[pallet::storage]
+	pub type ProofsDue<T> =
+		StorageDoubleMap<_, Blake2_128Concat, NodeKey, Twox64Concat, CaseId, ()>;
+
 	/// What each node was slashed by cases on its last slashed day.
 	#[pallet::storage]
 	pub type Slashed<T> = StorageMap<_, Blake2_128Concat, NodeKey, DailySlash, ValueQuery>;
@@ -257,6 +274,11 @@ pub mod pallet {
 			step: StepKind,
 			/// The committee seated, when escalated.
 			committee: Vec<NodeKey>,
+		},
+		/// The node proved its disputed result: the case ends upheld.
+		ProofAccepted {
+			/// The case.
+			case: CaseId,
 		},
 		/// A case ended.
 		CaseResolved {
@@ -330,6 +352,9 @@ pub mod pallet {
 		InvalidOutcome,
 		/// The genesis hash is unknown (no block 0 hash).
 		GenesisUnknown,
+		/// The proof does not prove the result's output from its input under the model's
+		/// key, for this chain, request and node.
+		ProofRejected,
 	}
 
 	impl<T> From<game::CaseError> for Error<T> {
@@ -432,6 +457,27 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// The node of a disputed quantized result proves it: a Groth16 proof that the
+		/// model maps the result's input to `output`, the output the node claimed, bound to
+		/// this chain, the request and the node. Unsigned (the proof is the authority):
+		/// anyone holding one may submit it while the case awaits it.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::prove())]
+		pub fn prove(
+			origin: OriginFor<T>,
+			case: CaseId,
+			output: BoundedVec<u8, ConstU32<MAX_PROVEN_OUTPUT>>,
+			proof: BoundedVec<u8, ConstU32<PROOF_LEN>>,
+		) -> DispatchResult {
+			ensure_none(origin)?;
+			let mut record = Self::check_proof(case, &output, &proof)?;
+			let step = record.game.proof_accepted(Self::now()).map_err(Error::<T>::from)?;
+			Self::deposit_event(Event::ProofAccepted { case });
+			Self::after(case, &mut record, step, Vec::new());
+			Self::store(case, record);
+			Ok(())
+		}
+
 		/// Governance decides a case no committee could.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::decide())]
@@ -474,6 +520,20 @@ pub mod pallet {
 						.map_err(|e| invalidity::<T>(e.into()))?;
 					(case, verifier, 1u8)
 				},
+				Call::prove { case, output, proof } => {
+					let mut record =
+						Self::check_proof(*case, output, proof).map_err(invalidity::<T>)?;
+					record
+						.game
+						.proof_accepted(Self::now())
+						.map_err(|e| invalidity::<T>(e.into()))?;
+					return ValidTransaction::with_tag_prefix("OpgProof")
+						.priority(T::UnsignedPriority::get())
+						.and_provides(case)
+						.longevity(16)
+						.propagate(true)
+						.build();
+				},
 				_ => return InvalidTransaction::Call.into(),
 			};
 			ValidTransaction::with_tag_prefix("OpgVerdict")
@@ -487,7 +547,7 @@ pub mod pallet {
 		/// Nothing here: dispatch checks everything [`Self::validate_unsigned`] checks.
 		fn pre_dispatch(call: &Self::Call) -> Result<(), TransactionValidityError> {
 			match call {
-				Call::commit { .. } | Call::reveal { .. } => Ok(()),
+				Call::commit { .. } | Call::reveal { .. } | Call::prove { .. } => Ok(()),
 				_ => Err(InvalidTransaction::Call.into()),
 			}
 		}
@@ -499,7 +559,7 @@ pub mod pallet {
 			Error::<T>::PastDeadline
 			| Error::<T>::AlreadyCommitted
 			| Error::<T>::AlreadyRevealed => InvalidTransaction::Stale,
-			Error::<T>::BadSignature => InvalidTransaction::BadProof,
+			Error::<T>::BadSignature | Error::<T>::ProofRejected => InvalidTransaction::BadProof,
 			other => {
 				let code = other.encode().first().copied().unwrap_or(u8::MAX);
 				InvalidTransaction::Custom(code)
@@ -512,6 +572,11 @@ pub mod pallet {
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(_: BlockNumberFor<T>) -> Weight {
 			Self::on_block(Self::now())
+		}
+
+		/// Checks the cases this node's verifier keys are seated in (see `offchain.rs`).
+		fn offchain_worker(_: BlockNumberFor<T>) {
+			Self::serve();
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -597,6 +662,21 @@ pub mod pallet {
 			ensure!(
 				sp_io::crypto::sr25519_verify(signature, &signed, verifier),
 				Error::<T>::BadSignature
+			);
+			Ok(record)
+		}
+
+		/// The case a proof is for, if it is in its proof phase and the proof verifies.
+		pub fn check_proof(
+			case: CaseId,
+			output: &[u8],
+			proof: &[u8],
+		) -> Result<CaseRecordOf<T>, Error<T>> {
+			let record = Cases::<T>::get(case).ok_or(Error::<T>::UnknownCase)?;
+			ensure!(matches!(record.game.phase, game::Phase::Proof { .. }), Error::<T>::WrongPhase);
+			ensure!(
+				T::Results::verify_proof(record.result, output, proof),
+				Error::<T>::ProofRejected
 			);
 			Ok(record)
 		}
@@ -726,34 +806,29 @@ pub mod pallet {
 					.as_ref()
 					.map_or(0, |(_, bond)| (*bond).unique_saturated_into()),
 			};
-			// Every dispute goes to committees until the Groth16 referee is wired in.
-			let game = match Case::open(
-				case,
-				now,
-				params,
-				Referee::Committee,
-				false,
-				stakes,
-				committee.clone(),
-			) {
-				Ok(game) => game,
-				Err(_) => {
-					// Stored parameters always validate; should they not, governance decides.
-					log::error!(target: "opg-verification", "case {case}: parameters refused");
-					let Ok(game) = Case::open(
-						case,
-						now,
-						Params::DEV,
-						Referee::Committee,
-						false,
-						stakes,
-						Vec::new(),
-					) else {
-						return;
-					};
-					game
-				},
-			};
+			// A quantized result its node can prove is refereed by the proof; others by
+			// larger committees.
+			let referee = if held.provable { Referee::Proof } else { Referee::Committee };
+			let game =
+				match Case::open(case, now, params, referee, false, stakes, committee.clone()) {
+					Ok(game) => game,
+					Err(_) => {
+						// Stored parameters always validate; should they not, governance decides.
+						log::error!(target: "opg-verification", "case {case}: parameters refused");
+						let Ok(game) = Case::open(
+							case,
+							now,
+							Params::DEV,
+							Referee::Committee,
+							false,
+							stakes,
+							Vec::new(),
+						) else {
+							return;
+						};
+						game
+					},
+				};
 			for verifier in &committee {
 				Assignments::<T>::insert(verifier, case, ());
 			}
@@ -806,7 +881,10 @@ pub mod pallet {
 					Some(StepKind::Escalated)
 				},
 				Step::AwaitingGovernance => Some(StepKind::AwaitingGovernance),
-				Step::AwaitingProof => Some(StepKind::AwaitingProof),
+				Step::AwaitingProof => {
+					ProofsDue::<T>::insert(record.node, case, ());
+					Some(StepKind::AwaitingProof)
+				},
 				Step::Resolved(_) => None,
 			};
 			if let Some(step) = kind {
@@ -908,6 +986,7 @@ pub mod pallet {
 			for seat in record.game.seats.iter() {
 				Assignments::<T>::remove(seat.verifier, case);
 			}
+			ProofsDue::<T>::remove(record.node, case);
 			Self::deposit_event(Event::CaseResolved {
 				case,
 				result: record.result,
@@ -954,6 +1033,13 @@ pub mod pallet {
 				ensure!(
 					record.game.seats.iter().any(|s| s.verifier == verifier),
 					"an assignment names no seat"
+				);
+			}
+			for (node, case, ()) in ProofsDue::<T>::iter() {
+				let record = Cases::<T>::get(case).ok_or("a proof due names no case")?;
+				ensure!(
+					record.node == node && matches!(record.game.phase, game::Phase::Proof { .. }),
+					"a proof is due only of a case's node, in its proof phase"
 				);
 			}
 			for (_, _, (_, challenger, bond)) in Challenges::<T>::iter() {

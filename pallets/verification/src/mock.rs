@@ -5,7 +5,8 @@
 
 use crate as pallet_verification;
 use opg_primitives::{
-	HeldResult, HeldResults, ModelId, NodeKey, RequestId, VerificationMode, Verifier, VerifierNodes,
+	CheckInput, HeldResult, HeldResults, ModelId, NodeKey, RequestId, ToCheck, VerificationMode,
+	Verifier, VerifierNodes,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -80,10 +81,21 @@ where
 	type Extrinsic = frame_system::mocking::MockUncheckedExtrinsic<Test>;
 }
 
+impl<C> frame_system::offchain::CreateBare<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	fn create_bare(call: Self::RuntimeCall) -> Self::Extrinsic {
+		frame_system::mocking::MockUncheckedExtrinsic::<Test>::new_bare(call)
+	}
+}
+
 /// A held result of the mock's settlement, and how it ended.
 #[derive(Clone, Debug)]
 pub struct Held {
 	pub result: HeldResult<AccountId, Balance>,
+	/// What re-executing it takes.
+	pub to_check: ToCheck,
 	pub disputed: bool,
 	/// `Some(true)`: paid to the operator; `Some(false)`: refunded.
 	pub ended: Option<bool>,
@@ -110,6 +122,15 @@ impl HeldResults<AccountId, Balance> for MockResults {
 	fn held(id: RequestId) -> Option<HeldResult<AccountId, Balance>> {
 		RESULTS
 			.with(|r| r.borrow().get(&id).filter(|h| h.ended.is_none()).map(|h| h.result.clone()))
+	}
+	fn to_check(id: RequestId) -> Option<ToCheck> {
+		RESULTS
+			.with(|r| r.borrow().get(&id).filter(|h| h.ended.is_none()).map(|h| h.to_check.clone()))
+	}
+	fn verify_proof(id: RequestId, output: &[u8], proof: &[u8]) -> bool {
+		Self::to_check(id).is_some_and(|to_check| {
+			to_check.output_hash == opg_settlement::sha256(output) && proof == VALID_PROOF
+		})
 	}
 	fn dispute(id: RequestId) -> bool {
 		RESULTS.with(|r| match r.borrow_mut().get_mut(&id) {
@@ -159,8 +180,17 @@ pub fn hold_result(id: RequestId, node: NodeKey) {
 		price: 1_000,
 		subject: opg_settlement::sha256(&id.to_le_bytes()),
 		final_at: now + 20,
+		provable: false,
 	};
-	RESULTS.with(|r| r.borrow_mut().insert(id, Held { result, disputed: false, ended: None }));
+	let to_check = ToCheck {
+		model_hash: MODEL_HASH,
+		input: CheckInput::Inline(id.to_le_bytes().to_vec()),
+		output_hash: opg_settlement::sha256(CLAIMED_OUTPUT),
+	};
+	RESULTS.with(|r| {
+		r.borrow_mut()
+			.insert(id, Held { result, to_check, disputed: false, ended: None })
+	});
 	<crate::Pallet<Test> as opg_primitives::ResultChecks>::held(id);
 }
 
@@ -230,6 +260,25 @@ impl Randomness<Option<H256>, u64> for MockRandomness {
 /// Sets the randomness of the blocks from now on.
 pub fn set_random(seed: u8) {
 	RANDOM.with(|r| *r.borrow_mut() = H256([seed; 32]));
+}
+
+/// The artifact hash of model 1.
+pub const MODEL_HASH: [u8; 32] = [0xaa; 32];
+/// The output every held result's node claimed.
+pub const CLAIMED_OUTPUT: &[u8] = b"output";
+
+/// The one proof the mock's settlement accepts (of the claimed output).
+pub const VALID_PROOF: [u8; 128] = [7; 128];
+
+/// Result `id`, held now like [`hold_result`], of a model its node can prove.
+pub fn hold_provable_result(id: RequestId, node: NodeKey) {
+	hold_result(id, node);
+	RESULTS.with(|r| r.borrow_mut().get_mut(&id).unwrap().result.provable = true);
+}
+
+/// Sets what re-executing held result `id` takes.
+pub fn set_to_check(id: RequestId, to_check: ToCheck) {
+	RESULTS.with(|r| r.borrow_mut().get_mut(&id).unwrap().to_check = to_check);
 }
 
 /// The genesis hash the mock chain has.

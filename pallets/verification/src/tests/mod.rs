@@ -1,7 +1,9 @@
 //! The pallet's tests, by concern; helpers shared here.
 
 mod cases;
+mod offchain;
 mod properties;
+mod referee;
 mod refusals;
 
 use crate::{mock::*, CaseId, Cases};

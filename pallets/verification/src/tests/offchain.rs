@@ -1,0 +1,359 @@
+//! The verifiers' off-chain worker: re-execution, commit, reveal, against a mock executor.
+
+#![allow(deprecated)]
+
+use super::*;
+use crate::{offchain::VERDICTS_KEY, Call, CaseOf, Event};
+use codec::Decode;
+use opg_primitives::{CheckInput, RequestId, ToCheck};
+use opg_verification::Outcome;
+use parking_lot::RwLock;
+use polkadot_sdk::{
+	frame_support::{
+		pallet_prelude::{TransactionSource, ValidateUnsigned},
+		traits::Hooks,
+	},
+	sp_core::offchain::{
+		testing::{
+			OffchainState, PendingRequest, PoolState, TestOffchainExt, TestTransactionPoolExt,
+		},
+		OffchainDbExt, OffchainWorkerExt, StorageKind, TransactionPoolExt,
+	},
+	sp_io::{self, TestExternalities},
+	sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt},
+};
+use std::sync::Arc;
+
+type Extrinsic = polkadot_sdk::frame_system::mocking::MockUncheckedExtrinsic<Test>;
+type Shared<T> = Arc<RwLock<T>>;
+const EXECUTOR: &str = "http://executor.test";
+
+/// A test chain whose keystore holds the keys of verifiers 11–16 (and not node 1's), with
+/// an off-chain worker environment: HTTP expectations and a transaction pool.
+fn worker_ext() -> (TestExternalities, Shared<OffchainState>, Shared<PoolState>) {
+	worker_ext_with(11..=16)
+}
+
+/// A test chain whose keystore holds the keys of `nodes`, with an off-chain worker
+/// environment.
+fn worker_ext_with(
+	nodes: impl IntoIterator<Item = u8>,
+) -> (TestExternalities, Shared<OffchainState>, Shared<PoolState>) {
+	let mut ext = new_test_ext();
+	let (offchain, state) = TestOffchainExt::new();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	let keystore = MemoryKeystore::new();
+	for n in nodes {
+		let seed = format!("0x{}", hex::encode([n; 32]));
+		keystore
+			.sr25519_generate_new(opg_primitives::NODE_KEY_TYPE, Some(&seed))
+			.unwrap();
+	}
+	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	ext.register_extension(OffchainDbExt::new(offchain));
+	ext.register_extension(TransactionPoolExt::new(pool));
+	ext.register_extension(KeystoreExt::new(keystore));
+	(ext, state, pool_state)
+}
+
+fn set_executor_url() {
+	sp_io::offchain::local_storage_set(
+		StorageKind::PERSISTENT,
+		opg_executor_api::offchain_keys::URL,
+		EXECUTOR.as_bytes(),
+	);
+}
+
+/// The re-execution of result `id`'s inline input (its id's bytes, as the mock holds it).
+fn rerun_path(id: RequestId, query: &str) -> String {
+	format!(
+		"{EXECUTOR}/v1/infer/0x{}?{query}genesis=0x{}&request={id}",
+		hex::encode(MODEL_HASH),
+		hex::encode(GENESIS)
+	)
+}
+
+/// Expects the worker to re-execute result `id` `times` times and answers `output` with
+/// `headers`.
+fn expect_rerun(
+	state: &RwLock<OffchainState>,
+	id: RequestId,
+	times: usize,
+	output: &[u8],
+	headers: &[(&str, &str)],
+) {
+	for _ in 0..times {
+		state.write().expect_request(PendingRequest {
+			method: "POST".into(),
+			uri: rerun_path(id, ""),
+			headers: vec![("content-type".into(), "application/octet-stream".into())],
+			body: id.to_le_bytes().to_vec(),
+			response: Some(output.to_vec()),
+			response_headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+			sent: true,
+			..Default::default()
+		});
+	}
+}
+
+fn submitted(pool: &RwLock<PoolState>) -> Vec<Call<Test>> {
+	pool.write()
+		.transactions
+		.drain(..)
+		.map(|bytes| match Extrinsic::decode(&mut &bytes[..]).unwrap().function {
+			RuntimeCall::Verification(call) => call,
+			other => panic!("unexpected call {other:?}"),
+		})
+		.collect()
+}
+
+/// Checks each call as the pool does, then dispatches it as a block would.
+fn include(calls: Vec<Call<Test>>) {
+	for call in calls {
+		assert_ok!(Verification::validate_unsigned(TransactionSource::Local, &call));
+		assert_ok!(match call {
+			Call::commit { case, verifier, commitment, signature } => {
+				Verification::commit(RuntimeOrigin::none(), case, verifier, commitment, signature)
+			},
+			Call::reveal { case, verifier, verdict, salt, signature } => {
+				Verification::reveal(
+					RuntimeOrigin::none(),
+					case,
+					verifier,
+					verdict,
+					salt,
+					signature,
+				)
+			},
+			other => panic!("unexpected call {other:?}"),
+		});
+	}
+}
+
+/// Result 7 of node 1, challenged; its case open with three seats of the keystore's keys.
+fn challenged() -> CaseId {
+	hold_result(7, node(1));
+	assert_ok!(Verification::challenge(RuntimeOrigin::signed(CHALLENGER), 7));
+	run_to(2);
+	let case = CaseOf::<Test>::get(7).unwrap();
+	assert_eq!(committee(case).len(), 3);
+	case
+}
+
+fn verdicts(calls: &[Call<Test>]) -> Vec<Verdict> {
+	calls
+		.iter()
+		.map(|call| match call {
+			Call::reveal { verdict, .. } => *verdict,
+			other => panic!("not a reveal: {other:?}"),
+		})
+		.collect()
+}
+
+#[test]
+fn each_seat_re_executes_the_result_commits_then_reveals_and_an_honest_result_stands() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		let case = challenged();
+		// No executor URL: nothing is asked or submitted.
+		Verification::offchain_worker(2);
+		assert!(pool.read().transactions.is_empty());
+
+		set_executor_url();
+		expect_rerun(&state, 7, 3, CLAIMED_OUTPUT, &[]);
+		Verification::offchain_worker(2);
+		let commits = submitted(&pool);
+		assert_eq!(commits.len(), 3, "one commit per seat");
+		include(commits);
+		// Every seat committed: the round reveals; the kept verdicts are revealed without
+		// running the model again.
+		Verification::offchain_worker(2);
+		let reveals = submitted(&pool);
+		assert_eq!(verdicts(&reveals), vec![Verdict::Valid; 3]);
+		include(reveals);
+		assert_eq!(held(7).ended, Some(true), "paid to its node");
+		assert!(events().iter().any(|event| matches!(
+			event,
+			Event::CaseResolved { case: c, outcome: Outcome::Upheld, .. } if *c == case
+		)));
+		// The case ended: nothing left to do, nothing kept.
+		Verification::offchain_worker(3);
+		assert!(pool.read().transactions.is_empty());
+		let kept = sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, VERDICTS_KEY);
+		assert_eq!(kept, Some(codec::Encode::encode(&Vec::<u8>::new())));
+		crate::Pallet::<Test>::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn an_output_that_differs_from_the_claimed_one_is_judged_invalid() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		let case = challenged();
+		set_executor_url();
+		expect_rerun(&state, 7, 3, b"the honest output", &[]);
+		Verification::offchain_worker(2);
+		include(submitted(&pool));
+		Verification::offchain_worker(2);
+		let reveals = submitted(&pool);
+		assert_eq!(verdicts(&reveals), vec![Verdict::Invalid; 3]);
+		include(reveals);
+		assert!(events().iter().any(|event| matches!(
+			event,
+			Event::Advanced { case: c, step: crate::StepKind::Escalated, .. } if *c == case
+		)));
+	});
+}
+
+#[test]
+fn an_input_no_store_serves_is_a_failed_check() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		let case = challenged();
+		let input = opg_settlement::sha256(b"withheld");
+		set_to_check(
+			7,
+			ToCheck {
+				model_hash: MODEL_HASH,
+				input: CheckInput::Stored { hash: input, locator: Vec::new() },
+				output_hash: opg_settlement::sha256(CLAIMED_OUTPUT),
+			},
+		);
+		set_executor_url();
+		for _ in 0..3 {
+			state.write().expect_request(PendingRequest {
+				method: "POST".into(),
+				uri: rerun_path(7, &format!("input=0x{}&", hex::encode(input))),
+				headers: vec![("content-type".into(), "application/octet-stream".into())],
+				response: Some(b"input not found".to_vec()),
+				response_headers: vec![("x-opg-missing".into(), "input".into())],
+				sent: true,
+				..Default::default()
+			});
+		}
+		Verification::offchain_worker(2);
+		include(submitted(&pool));
+		Verification::offchain_worker(2);
+		assert_eq!(verdicts(&submitted(&pool)), vec![Verdict::Invalid; 3]);
+		assert!(Cases::<Test>::get(case).is_some());
+	});
+}
+
+#[test]
+fn a_commit_not_yet_included_is_submitted_again_with_the_same_commitment_and_no_rerun() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		challenged();
+		set_executor_url();
+		expect_rerun(&state, 7, 3, CLAIMED_OUTPUT, &[]);
+		Verification::offchain_worker(2);
+		let commitments = |calls: Vec<Call<Test>>| -> Vec<_> {
+			calls
+				.into_iter()
+				.map(|call| match call {
+					Call::commit { verifier, commitment, .. } => (verifier, commitment),
+					other => panic!("not a commit: {other:?}"),
+				})
+				.collect()
+		};
+		let first = commitments(submitted(&pool));
+		// No HTTP expectation left: a second re-execution would fail the test.
+		Verification::offchain_worker(2);
+		assert_eq!(commitments(submitted(&pool)), first);
+	});
+}
+
+#[test]
+fn a_node_without_seats_asks_nothing_of_its_executor() {
+	let (mut ext, _state, pool) = worker_ext();
+	ext.execute_with(|| {
+		set_executor_url();
+		crate::Parameters::<Test>::put(opg_verification::Params {
+			sample_rate: 0,
+			..opg_verification::Params::DEV
+		});
+		hold_result(7, node(1));
+		run_to(3);
+		Verification::offchain_worker(3);
+		assert!(pool.read().transactions.is_empty());
+	});
+}
+
+/// Result 7 of node 1, provable, challenged, found wrong by its committee: node 1 owes a
+/// proof.
+fn owing_a_proof() -> CaseId {
+	crate::Parameters::<Test>::put(opg_verification::Params {
+		sample_rate: 0,
+		..opg_verification::Params::DEV
+	});
+	hold_provable_result(7, node(1));
+	assert_ok!(Verification::challenge(RuntimeOrigin::signed(CHALLENGER), 7));
+	run_to(2);
+	let case = CaseOf::<Test>::get(7).unwrap();
+	vote(case, Verdict::Invalid);
+	assert!(crate::ProofsDue::<Test>::contains_key(node(1), case));
+	case
+}
+
+/// Expects node 1's worker to ask its executor for a proof of result 7, answered with
+/// `output` and the mock's valid proof.
+fn expect_proof(state: &RwLock<OffchainState>, output: &[u8]) {
+	let call = opg_executor_api::Call::Prove {
+		model: &MODEL_HASH,
+		input: None,
+		locator: None,
+		job: opg_executor_api::Job { genesis: GENESIS, request: 7, node: node(1).0 },
+		commitment: None,
+		requester: None,
+	};
+	state.write().expect_request(PendingRequest {
+		method: "POST".into(),
+		uri: call.uri(EXECUTOR),
+		headers: vec![("content-type".into(), "application/octet-stream".into())],
+		body: 7u64.to_le_bytes().to_vec(),
+		response: Some(output.to_vec()),
+		response_headers: vec![("x-opg-proof".into(), format!("0x{}", hex::encode(VALID_PROOF)))],
+		sent: true,
+		..Default::default()
+	});
+}
+
+#[test]
+fn a_node_proves_its_disputed_result_once_and_is_paid() {
+	let (mut ext, state, pool) = worker_ext_with([1]);
+	ext.execute_with(|| {
+		let case = owing_a_proof();
+		set_executor_url();
+		expect_proof(&state, CLAIMED_OUTPUT);
+		Verification::offchain_worker(2);
+		let calls = submitted(&pool);
+		assert!(matches!(&calls[..], [Call::prove { case: c, .. }] if *c == case));
+		// Not included yet: submitted again from what was kept, without proving again.
+		Verification::offchain_worker(2);
+		assert_eq!(submitted(&pool), calls);
+		let Call::prove { case, output, proof } = calls[0].clone() else { unreachable!() };
+		assert_ok!(Verification::validate_unsigned(
+			TransactionSource::Local,
+			&Call::prove { case, output: output.clone(), proof: proof.clone() }
+		));
+		assert_ok!(Verification::prove(RuntimeOrigin::none(), case, output, proof));
+		assert_eq!(held(7).ended, Some(true));
+		Verification::offchain_worker(3);
+		assert!(pool.read().transactions.is_empty());
+	});
+}
+
+#[test]
+fn a_node_whose_executor_proves_another_output_submits_nothing() {
+	let (mut ext, state, pool) = worker_ext_with([1]);
+	ext.execute_with(|| {
+		owing_a_proof();
+		set_executor_url();
+		expect_proof(&state, b"what the model really outputs");
+		Verification::offchain_worker(2);
+		assert!(pool.read().transactions.is_empty());
+		// Remembered: the executor is not asked again.
+		Verification::offchain_worker(3);
+		assert!(pool.read().transactions.is_empty());
+	});
+}
