@@ -413,10 +413,22 @@ async fn infer(
 			Reply::output(output.map_err(exec_error)?)
 		},
 	};
+	cheat(&mut reply);
 	if let Some(opg_executor_api::Signing { genesis, request }) = signing {
 		sign(executor, &mut reply, &genesis, request, &model, &input_hash);
 	}
 	Ok(reply)
+}
+
+/// In a test build told to cheat ([`crate::cheats`]): a successful tensor output changed
+/// (its last byte flipped) before it is signed, as a dishonest node's would be.
+fn cheat(reply: &mut Reply) {
+	if crate::cheats::corrupts_outputs() && reply.status == StatusCode::OK {
+		if let (Some(_), Some(last)) = (reply.output_hash, reply.body.last_mut()) {
+			*last ^= 0x01;
+			reply.output_hash = Some(crate::sha256(&reply.body));
+		}
+	}
 }
 
 /// `POST /v1/infer-many/0x{model}[?genesis=0x..]` with many inline inputs
@@ -491,6 +503,7 @@ async fn infer_many(
 					job.await.map_err(|e| Reply::error(StatusCode::INTERNAL_SERVER_ERROR, e));
 				replies.push(reply.and_then(|reply| reply).unwrap_or_else(|reply| reply));
 			}
+			replies.iter_mut().for_each(cheat);
 		},
 		(None, None) => {
 			if !executor.fetch_missing(&model).await.map_err(exec_error)? {
@@ -513,6 +526,7 @@ async fn infer_many(
 				Ok(output) => Reply::output(output),
 				Err(error) => exec_error(error),
 			}));
+			replies.iter_mut().for_each(cheat);
 		},
 	}
 	let answers: Vec<opg_executor_api::JobAnswer> = replies

@@ -25,6 +25,7 @@
 
 pub mod batch;
 pub mod chain;
+pub mod cheats;
 pub mod evidence;
 pub mod fetch;
 pub mod http;

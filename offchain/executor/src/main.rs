@@ -142,6 +142,11 @@ enum Command {
 		/// Sequences a language model decodes together at most (continuous batching).
 		#[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
 		llm_max_batch: u64,
+		/// Test builds only (`--features cheats`): misbehave on purpose, for tests of the
+		/// chain's checks: corrupt-outputs changes every tensor output it answers (and
+		/// signs). Production builds refuse to start with it.
+		#[arg(long, value_name = "MODE")]
+		cheat: Option<String>,
 	},
 	/// Add a language model's folder (`config.json`, `tokenizer.json`,
 	/// `model.safetensors`, as scripts/llm-convert.py writes it) to the artifact store
@@ -292,7 +297,12 @@ fn main() -> Result<()> {
 			llms,
 			llm_dtype,
 			llm_max_batch,
+			cheat,
 		} => {
+			if let Some(mode) = cheat.as_deref() {
+				opg_executor::cheats::enable(mode).map_err(anyhow::Error::msg)?;
+				eprintln!("opg-executor: CHEATING ({mode}): a test build, never for production");
+			}
 			let token = node_token_file.as_deref().map(read_token).transpose()?;
 			anyhow::ensure!(
 				token.is_some() || listen.ip().is_loopback(),

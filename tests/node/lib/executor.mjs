@@ -5,6 +5,8 @@ import path from 'node:path';
 import { NODE_BIN, freePort, sleep } from '../helpers.mjs';
 
 export const EXECUTOR_BIN = path.join(path.dirname(NODE_BIN), 'opg-executor');
+/** The test build of the executor (`--features cheats`, built by scripts/test): it can cheat. */
+export const CHEATING_EXECUTOR_BIN = path.join(path.dirname(NODE_BIN), 'opg-executor-cheating');
 
 export const PATHS = {
   health: '/health',
@@ -69,12 +71,13 @@ export function uris(base) {
 /**
  * Starts `opg-executor serve` with `args`, its node listener on a free port of `host`
  * (loopback by default), and waits until /health answers (sending `token`, the node
- * listener's, if given). Returns { url, port, api: uris(url), health, stop() }.
+ * listener's, if given); `bin` is the executor binary. Returns { url, port, api: uris(url),
+ * health, stop() }.
  */
-export async function startExecutor(args, { attempts = 300, host = '127.0.0.1', token } = {}) {
+export async function startExecutor(args, { attempts = 300, host = '127.0.0.1', token, bin = EXECUTOR_BIN } = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(EXECUTOR_BIN, ['serve', '--listen', `${host}:${port}`, ...args], { stdio: 'ignore' });
+  const proc = spawn(bin, ['serve', '--listen', `${host}:${port}`, ...args], { stdio: 'ignore' });
   const api = uris(url);
   const headers = token ? { [HEADERS.authorization]: bearer(token) } : {};
   let health = null;
