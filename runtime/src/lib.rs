@@ -99,11 +99,11 @@ pub const HOURS: BlockNumber = MINUTES * 60;
 pub const DAYS: BlockNumber = HOURS * 24;
 
 /// Decimals of the OPG token.
-pub const TOKEN_DECIMALS: u8 = 18;
+pub const TOKEN_DECIMALS: u8 = opg_settlement::fees::TOKEN_DECIMALS;
 /// Symbol of the OPG token.
 pub const TOKEN_SYMBOL: &str = "OPG";
 /// One OPG in its smallest unit.
-pub const OPG: Balance = 1_000_000_000_000_000_000;
+pub const OPG: Balance = opg_settlement::fees::OPG;
 /// 10^-3 OPG.
 pub const MILLI_OPG: Balance = OPG / 1_000;
 /// 10^-6 OPG.

@@ -288,7 +288,7 @@ pub const CLIENT: AccountId = 100;
 /// A challenger.
 pub const CHALLENGER: AccountId = 101;
 /// What accounts start with.
-pub const START: Balance = 1_000_000_000_000_000;
+pub const START: Balance = 1_000_000 * opg_verification::OPG;
 
 /// A chain at block 1 where the client, the challenger, the treasury and operators 1–9
 /// hold [`START`]; node 1 (operator 1) serves; verifiers 11–15 (operators 11–15, node 16 of

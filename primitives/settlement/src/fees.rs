@@ -3,6 +3,12 @@
 /// Parts per billion: `1_000_000_000` is the whole.
 pub const BILLION: u32 = 1_000_000_000;
 
+/// Decimals of the OPG token.
+pub const TOKEN_DECIMALS: u8 = 18;
+/// One OPG in its smallest unit (10^[`TOKEN_DECIMALS`]): every amount in OPG's crates and
+/// its runtime is counted in these.
+pub const OPG: u128 = 10u128.pow(TOKEN_DECIMALS as u32);
+
 /// Where a payment goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Split {

@@ -44,6 +44,8 @@ pub const MAX_SEATS: u32 = 32;
 
 /// Parts per billion: `1_000_000_000` is the whole (as in `opg_settlement::fees`).
 pub use opg_settlement::fees::BILLION;
+/// One OPG in its smallest unit (`opg_settlement::fees::OPG`): the unit of every amount.
+pub use opg_settlement::fees::OPG;
 
 /// `amount × ppb / 10⁹`, rounded down, without overflow (`ppb` capped at the whole).
 pub fn share(amount: u128, ppb: u32) -> u128 {

@@ -1,6 +1,6 @@
 //! The governance parameters of the game, and the bound they put on a case's life.
 
-use crate::{BILLION, MAX_SEATS};
+use crate::{BILLION, MAX_SEATS, OPG};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
@@ -83,14 +83,14 @@ impl Params {
 		reveal_period: 10,
 		proof_period: 20,
 		governance_period: 14_400,
-		challenge_bond: 10_000_000_000_000,
+		challenge_bond: 10 * OPG,
 		surcharge: BILLION / 20,
 		slash: BILLION / 10,
-		slash_cap: 100_000_000_000_000,
-		daily_slash_cap: 300_000_000_000_000,
+		slash_cap: 100 * OPG,
+		daily_slash_cap: 300 * OPG,
 		challenger_share: BILLION / 2,
-		no_reveal_penalty: 1_000_000_000_000,
-		wrong_verdict_penalty: 5_000_000_000_000,
+		no_reveal_penalty: OPG,
+		wrong_verdict_penalty: 5 * OPG,
 	};
 
 	/// Checks what the game relies on: committees of at least one verifier whose seats fit
@@ -148,6 +148,18 @@ mod tests {
 	fn the_development_values_are_valid() {
 		assert_eq!(Params::DEV.validate(), Ok(()));
 		assert_eq!(Params::DEV.seats(), 13);
+	}
+
+	/// Regression: the amounts were once written for 12 decimals, a millionth of what the
+	/// documentation says on an 18-decimal token.
+	#[test]
+	fn the_development_amounts_are_whole_opg_of_eighteen_decimals() {
+		assert_eq!(OPG, 1_000_000_000_000_000_000);
+		assert_eq!(Params::DEV.challenge_bond, 10 * OPG);
+		assert_eq!(Params::DEV.slash_cap, 100 * OPG);
+		assert_eq!(Params::DEV.daily_slash_cap, 300 * OPG);
+		assert_eq!(Params::DEV.no_reveal_penalty, OPG);
+		assert_eq!(Params::DEV.wrong_verdict_penalty, 5 * OPG);
 	}
 
 	#[test]
