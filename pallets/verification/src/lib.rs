@@ -19,9 +19,12 @@
 //!   nodes with the `VERIFIER` role that serve its model, never of the node's operator, at
 //!   most one per operator. Its verifiers re-execute the result and [`Pallet::commit`]
 //!   then [`Pallet::reveal`] their verdicts, unsigned transactions signed by their node
-//!   keys. Agreement upholds; a dispute goes to a larger committee, then to governance
-//!   ([`Pallet::decide`], the `GovernanceOrigin`); a phase whose deadline passes moves on
-//!   by itself at the next block.
+//!   keys. Agreement upholds. A dispute of a result its node can prove (a quantized model
+//!   with a verifying key, the input on chain) waits for the node's Groth16 proof
+//!   ([`Pallet::prove`]): upheld if it comes in time, overturned if not. Any other dispute
+//!   goes to a larger committee, then to governance ([`Pallet::decide`], the
+//!   `GovernanceOrigin`). A phase whose deadline passes moves on by itself at the next
+//!   block.
 //! - When a case ends, [`opg_verification::payout()`] says who gets what: the payment goes to
 //!   the node (upheld) or back to the client; a cheating node loses a capped part of its
 //!   bond to the verifiers that were right and the challenger; a false challenger's bond
@@ -32,13 +35,13 @@
 //! ([`opg_verification::Params::longest_case`]), and settlement pays every undisputed
 //! result when its window ends.
 //!
-//! - A verification node's off-chain worker ([`offchain`]) re-executes the results of its
-//!   seats on its executor and commits, then reveals, its verdicts.
+//! The off-chain worker ([`offchain`]) plays both sides: a verification node re-executes
+//! the results of its seats on its executor and commits, then reveals, its verdicts; an
+//! inference node proves its disputed results.
 //!
 //! ## Not yet here
-//! A verification surcharge paid by requesters (cases pay verifiers from slashes only),
-//! the Groth16 referee for quantized models (every dispute goes to committees) and
-//! honeypots: see `docs/verification.md`.
+//! A verification surcharge paid by requesters (cases pay verifiers from slashes only)
+//! and honeypots: see `docs/verification.md`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 

@@ -1,4 +1,5 @@
-//! The verifiers' off-chain worker: a verification node checks the cases it is seated in.
+//! The off-chain worker of the verification game: a verification node checks the cases it
+//! is seated in; an inference node proves its disputed results.
 //!
 //! After each imported block, for every sr25519 node key (`opgn`) in the keystore with
 //! seats in open cases ([`Assignments`]), the worker:
@@ -14,6 +15,14 @@
 //!   is a failed check). The verdict and a fresh random salt are kept in offchain storage,
 //!   then the commitment is submitted as an unsigned `commit` signed by the node key;
 //! - in the **reveal** phase, submits the kept verdict and salt as `reveal`.
+//!
+//! The same worker serves the other side of a dispute: for each node key in the keystore
+//! (or held by the executor) whose result awaits its Groth16 proof ([`ProofsDue`]), it
+//! asks the executor to prove the result (`POST {url}/v1/prove/0x{model}` with the job:
+//! chain, request, node) and submits the output and proof as an unsigned `prove` only if
+//! they prove the output the node claimed — an executor that served a wrong output proves
+//! the true one, which does not. Both outcomes are kept in offchain storage, so a proof is
+//! made once.
 //!
 //! An executor that cannot be reached or answers an error leaves the seat for the next
 //! block (no verdict is guessed). A transaction the pool already holds is refused as a
@@ -324,12 +333,7 @@ impl<T: Config> Pallet<T> {
 	/// POSTs `body` to the executor at `url` (`uri` under it) with its token, and reads
 	/// the answer within [`EXECUTOR_TIMEOUT_MS`]: its status, the values of `wanted`
 	/// headers, and its body (at most [`MAX_OUTPUT`] bytes).
-	fn post(
-		url: &str,
-		uri: &str,
-		body: Vec<u8>,
-		wanted: &[&str],
-	) -> Result<Answer, String> {
+	fn post(url: &str, uri: &str, body: Vec<u8>, wanted: &[&str]) -> Result<Answer, String> {
 		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(EXECUTOR_TIMEOUT_MS));
 		let chunks = if body.is_empty() { Vec::new() } else { alloc::vec![body] };
 		let mut request =
