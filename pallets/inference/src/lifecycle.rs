@@ -71,7 +71,12 @@ impl<T: Config> Pallet<T> {
 			len == terms.input_len || (terms.variable_input && len < terms.input_len),
 			Error::<T>::InputLengthMismatch
 		);
-		ensure!(terms.price <= max_fee, Error::<T>::FeeAboveMax);
+		// The verification surcharge comes on top of the price; `max_fee` bounds both.
+		let surcharge: BalanceOf<T> =
+			fees::split(terms.price.unique_saturated_into(), T::Checks::surcharge(mode))
+				.protocol
+				.unique_saturated_into();
+		ensure!(terms.price.saturating_add(surcharge) <= max_fee, Error::<T>::FeeAboveMax);
 		ensure!(
 			T::MinWindow::get() <= window && window <= T::MaxWindow::get(),
 			Error::<T>::InvalidWindow
@@ -81,8 +86,12 @@ impl<T: Config> Pallet<T> {
 		let node = Self::choose_node(id, model, mode, 1, window, &[])
 			.ok_or(Error::<T>::NoNodeAvailable)?;
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);
-		T::Currency::hold(&HoldReason::RequestFee.into(), &requester, terms.price)
-			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		T::Currency::hold(
+			&HoldReason::RequestFee.into(),
+			&requester,
+			terms.price.saturating_add(surcharge),
+		)
+		.map_err(|_| Error::<T>::InsufficientBalance)?;
 		let deposit = T::RecordDeposit::get();
 		T::Currency::hold(&HoldReason::RecordDeposit.into(), &requester, deposit)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
@@ -108,6 +117,7 @@ impl<T: Config> Pallet<T> {
 				mode,
 				settlement,
 				fee: terms.price,
+				surcharge,
 				window,
 				node,
 				deadline,
@@ -250,6 +260,17 @@ impl<T: Config> Pallet<T> {
 		let window = T::Checks::challenge_window(request.mode);
 		if window == 0 {
 			Self::pay(&request.requester, operator, paid, protocol_fee)?;
+			// Nothing checks a result paid at once: a surcharge (none is charged for these
+			// modes) goes back.
+			if !request.surcharge.is_zero() {
+				T::Currency::release(
+					&HoldReason::RequestFee.into(),
+					&request.requester,
+					request.surcharge,
+					Precision::BestEffort,
+				)
+				.map_err(|_| Error::<T>::PaymentFailed)?;
+			}
 		} else {
 			let until = frame_system::Pallet::<T>::block_number().saturating_add(window.into());
 			HeldPayments::<T>::insert(
@@ -261,6 +282,7 @@ impl<T: Config> Pallet<T> {
 					model: request.model,
 					mode: request.mode,
 					fee: request.fee,
+					surcharge: request.surcharge,
 					paid,
 					protocol_fee,
 					subject: opg_settlement::sha256(&(id, output_hash).encode()),
@@ -349,6 +371,13 @@ impl<T: Config> Pallet<T> {
 		let Some(held) = HeldPayments::<T>::take(id) else { return false };
 		WindowEnds::<T>::remove(held.final_at, id);
 		HeldInputs::<T>::remove(id);
+		// What the game did not pay of the surcharge (all of it for a result no case
+		// checked) funds verification through the treasury.
+		if !held.surcharge.is_zero() {
+			let (credit, _) =
+				T::Currency::slash(&HoldReason::RequestFee.into(), &held.requester, held.surcharge);
+			T::ProtocolFeeSink::on_unbalanced(credit);
+		}
 		if upheld
 			&& Self::pay(&held.requester, &held.operator, held.paid, held.protocol_fee).is_ok()
 		{
@@ -460,7 +489,7 @@ impl<T: Config> Pallet<T> {
 		let refunded = T::Currency::release(
 			&reason,
 			&request.requester,
-			request.fee.saturating_sub(handling_fee),
+			request.fee.saturating_sub(handling_fee).saturating_add(request.surcharge),
 			Precision::BestEffort,
 		)
 		.unwrap_or_default();
@@ -611,7 +640,7 @@ impl<T: Config> Pallet<T> {
 			);
 			ensure!(!Results::<T>::contains_key(id), "an open request is not settled");
 			let total = held.entry(request.requester.clone()).or_insert_with(Zero::zero);
-			*total = total.saturating_add(request.fee);
+			*total = total.saturating_add(request.fee).saturating_add(request.surcharge);
 		}
 		for (id, payment) in HeldPayments::<T>::iter() {
 			ensure!(Results::<T>::contains_key(id), "a held payment is of a settled result");
@@ -620,7 +649,7 @@ impl<T: Config> Pallet<T> {
 				"an undisputed held payment is listed at its window's end"
 			);
 			let total = held.entry(payment.requester.clone()).or_insert_with(Zero::zero);
-			*total = total.saturating_add(payment.fee);
+			*total = total.saturating_add(payment.fee).saturating_add(payment.surcharge);
 		}
 		for (block, id, ()) in WindowEnds::<T>::iter() {
 			ensure!(
@@ -722,6 +751,7 @@ impl<T: Config> HeldResults<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			model: held.model,
 			mode: held.mode,
 			price: held.fee,
+			surcharge: held.surcharge,
 			subject: held.subject,
 			final_at: held.final_at.unique_saturated_into(),
 			provable: matches!(HeldInputs::<T>::get(id), Some(Input::Inline(_)))
@@ -780,6 +810,25 @@ impl<T: Config> HeldResults<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				true
 			},
 			_ => false,
+		})
+	}
+
+	fn pay_surcharge(id: RequestId, to: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+		HeldPayments::<T>::mutate(id, |held| {
+			let Some(held) = held else { return Zero::zero() };
+			let amount = amount.min(held.surcharge);
+			let moved = T::Currency::transfer_on_hold(
+				&HoldReason::RequestFee.into(),
+				&held.requester,
+				to,
+				amount,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Polite,
+			)
+			.unwrap_or_default();
+			held.surcharge = held.surcharge.saturating_sub(moved);
+			moved
 		})
 	}
 

@@ -139,12 +139,14 @@ impl pallet_inference::Config for Test {
 }
 
 /// Stands in for the verification game: a challenge window set by a test
-/// ([`set_challenge_window`]; none at first: paid at once), none for ZKML results, and a
-/// log of the results held ([`held_results`]).
+/// ([`set_challenge_window`]; none at first: paid at once), none for ZKML results, a
+/// surcharge set by a test ([`set_surcharge`]; none at first), and a log of the results
+/// held ([`held_results`]).
 pub struct MockChecks;
 
 const WINDOW_KEY: &[u8] = b":mock:challenge-window";
 const HELD_KEY: &[u8] = b":mock:held-results";
+const SURCHARGE_KEY: &[u8] = b":mock:surcharge";
 
 impl opg_primitives::ResultChecks for MockChecks {
 	fn challenge_window(mode: VerificationMode) -> u32 {
@@ -158,6 +160,17 @@ impl opg_primitives::ResultChecks for MockChecks {
 		log.push(id);
 		polkadot_sdk::frame_support::storage::unhashed::put(HELD_KEY, &log);
 	}
+	fn surcharge(mode: VerificationMode) -> u32 {
+		match mode {
+			VerificationMode::Zkml => 0,
+			_ => polkadot_sdk::frame_support::storage::unhashed::get_or_default(SURCHARGE_KEY),
+		}
+	}
+}
+
+/// Charges vanilla and TEE requests a verification surcharge of `ppb` of their price.
+pub fn set_surcharge(ppb: u32) {
+	polkadot_sdk::frame_support::storage::unhashed::put(SURCHARGE_KEY, &ppb);
 }
 
 /// Holds vanilla and TEE results for `blocks` before paying them.

@@ -99,6 +99,10 @@ pub struct Request<AccountId, Balance, BlockNumber> {
 	pub settlement: SettlementMode,
 	/// Held from the requester; the node is paid from it.
 	pub fee: Balance,
+	/// The verification surcharge, held from the requester with the fee
+	/// ([`opg_primitives::ResultChecks::surcharge`]): it pays the verifiers that check the
+	/// result, or the treasury.
+	pub surcharge: Balance,
 	/// Blocks each assigned node has to answer.
 	pub window: BlockNumber,
 	/// The node assigned now.
@@ -409,7 +413,9 @@ pub struct HeldPayment<AccountId, Balance, BlockNumber> {
 	pub mode: VerificationMode,
 	/// The whole fee held.
 	pub fee: Balance,
-	/// Of it, to the node's operator.
+	/// What is left of the verification surcharge, held from the requester beside the fee.
+	pub surcharge: Balance,
+	/// Of the fee, to the node's operator.
 	pub paid: Balance,
 	/// Of it, to the treasury.
 	pub protocol_fee: Balance,

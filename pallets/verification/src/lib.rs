@@ -599,6 +599,13 @@ pub mod pallet {
 		fn held(id: RequestId) {
 			ToSample::<T>::insert(Self::now() + SAMPLING_DELAY, id, ());
 		}
+
+		fn surcharge(mode: opg_primitives::VerificationMode) -> u32 {
+			match mode {
+				opg_primitives::VerificationMode::Zkml => 0,
+				_ => Parameters::<T>::get().surcharge,
+			}
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -804,7 +811,7 @@ pub mod pallet {
 			let params = Parameters::<T>::get();
 			let stakes = Stakes {
 				price: held.price.unique_saturated_into(),
-				surcharge: 0,
+				surcharge: held.surcharge.unique_saturated_into(),
 				challenge_bond: challenger
 					.as_ref()
 					.map_or(0, |(_, bond)| (*bond).unique_saturated_into()),
@@ -942,6 +949,16 @@ pub mod pallet {
 					Party::Client => None,
 				}
 			};
+			// The surcharge first (settlement holds it until the result ends), then the
+			// payment with what is left of it.
+			for transfer in payout.transfers.iter().filter(|t| t.from == Source::Surcharge) {
+				let to = account(&transfer.to).unwrap_or_else(|| treasury.clone());
+				T::Results::pay_surcharge(
+					record.result,
+					&to,
+					transfer.amount.unique_saturated_into(),
+				);
+			}
 			T::Results::conclude(record.result, outcome == Outcome::Upheld);
 			let (mut slashed, mut penalties) = (0u128, 0u128);
 			for transfer in &payout.transfers {

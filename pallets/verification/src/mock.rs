@@ -141,6 +141,16 @@ impl HeldResults<AccountId, Balance> for MockResults {
 			_ => false,
 		})
 	}
+	fn pay_surcharge(id: RequestId, to: &AccountId, amount: Balance) -> Balance {
+		let Some(held) = RESULTS.with(|r| r.borrow().get(&id).cloned()) else { return 0 };
+		if held.ended.is_some() {
+			return 0;
+		}
+		let amount = amount.min(held.result.surcharge);
+		Balances::transfer(&held.result.client, to, amount, Preservation::Expendable).unwrap();
+		RESULTS.with(|r| r.borrow_mut().get_mut(&id).unwrap().result.surcharge -= amount);
+		amount
+	}
 	fn conclude(id: RequestId, upheld: bool) -> bool {
 		let Some(held) = RESULTS.with(|r| r.borrow().get(&id).cloned()) else { return false };
 		if held.ended.is_some() {
@@ -156,6 +166,14 @@ impl HeldResults<AccountId, Balance> for MockResults {
 			)
 			.unwrap();
 		}
+		// What is left of the surcharge goes to the treasury.
+		Balances::transfer(
+			&held.result.client,
+			&TreasuryAccount::get(),
+			held.result.surcharge,
+			Preservation::Expendable,
+		)
+		.unwrap();
 		RESULTS.with(|r| r.borrow_mut().get_mut(&id).unwrap().ended = Some(upheld));
 		true
 	}
@@ -178,6 +196,7 @@ pub fn hold_result(id: RequestId, node: NodeKey) {
 		model: 1,
 		mode: VerificationMode::Vanilla,
 		price: 1_000,
+		surcharge: 0,
 		subject: opg_settlement::sha256(&id.to_le_bytes()),
 		final_at: now + 20,
 		provable: false,
@@ -266,6 +285,12 @@ pub fn set_random(seed: u8) {
 pub const MODEL_HASH: [u8; 32] = [0xaa; 32];
 /// The output every held result's node claimed.
 pub const CLAIMED_OUTPUT: &[u8] = b"output";
+
+/// Result `id`, held now like [`hold_result`], whose requester paid `surcharge`.
+pub fn hold_surcharged_result(id: RequestId, node: NodeKey, surcharge: Balance) {
+	hold_result(id, node);
+	RESULTS.with(|r| r.borrow_mut().get_mut(&id).unwrap().result.surcharge = surcharge);
+}
 
 /// The one proof the mock's settlement accepts (of the claimed output).
 pub const VALID_PROOF: [u8; 128] = [7; 128];

@@ -96,6 +96,9 @@ pub struct HeldResult<AccountId, Balance> {
 	pub mode: VerificationMode,
 	/// What its node is paid if it stands.
 	pub price: Balance,
+	/// The verification surcharge its requester paid, held with the price: it pays the
+	/// verifiers of a case, or the treasury when the result is not checked.
+	pub surcharge: Balance,
 	/// Its digest (what the node signed): each result's own sampling draw reads it.
 	pub subject: [u8; 32],
 	/// The block its window ends in (from then on it is paid and final).
@@ -148,8 +151,10 @@ pub trait HeldResults<AccountId, Balance> {
 	fn verify_proof(id: crate::RequestId, output: &[u8], proof: &[u8]) -> bool;
 	/// Keeps `id` held past its window: a case checks it. `false` if it is not held.
 	fn dispute(id: crate::RequestId) -> bool;
-	/// Ends a disputed result: pays its node if `upheld`, otherwise refunds its client.
-	/// `false` if it is not held.
+	/// Pays up to `amount` of held result `id`'s surcharge to `to`; what was paid.
+	fn pay_surcharge(id: crate::RequestId, to: &AccountId, amount: Balance) -> Balance;
+	/// Ends a disputed result: pays its node if `upheld`, otherwise refunds its client;
+	/// what is left of its surcharge goes to the treasury. `false` if it is not held.
 	fn conclude(id: crate::RequestId, upheld: bool) -> bool;
 }
 
@@ -161,6 +166,9 @@ pub trait ResultChecks {
 	fn challenge_window(mode: VerificationMode) -> u32;
 	/// Result `id` is held from now on: it may be sampled.
 	fn held(id: crate::RequestId);
+	/// The verification surcharge a request of `mode` pays on top of the price, in parts
+	/// per billion of the price (zero for results paid at once).
+	fn surcharge(mode: VerificationMode) -> u32;
 }
 
 /// No verification game: every result is paid at once.
@@ -170,6 +178,9 @@ impl ResultChecks for () {
 		0
 	}
 	fn held(_: crate::RequestId) {}
+	fn surcharge(_: VerificationMode) -> u32 {
+		0
+	}
 }
 
 /// A verification node that may be drawn into a committee.

@@ -33,7 +33,8 @@ fn request_with(
 	mode: VerificationMode,
 	settlement: SettlementMode,
 ) -> DispatchResult {
-	Inference::request(RuntimeOrigin::signed(who), MODEL, input, mode, settlement, PRICE, 5)
+	// The price and any verification surcharge fit twice the price.
+	Inference::request(RuntimeOrigin::signed(who), MODEL, input, mode, settlement, 2 * PRICE, 5)
 		.map(drop)
 		.map_err(|e| e.error)
 }

@@ -1,12 +1,18 @@
 use super::*;
 
 /// Random sequences of publish / deprecate / remove, request, result, batch, cannot-serve,
-/// timeout, heartbeat, slash and exit: total issuance is conserved, no request settles twice, every
-/// fee and deposit held is accounted for, and after the last deadline nothing stays held.
+/// timeout, heartbeat, slash and exit, half of them with results held through a challenge
+/// window and a verification surcharge: total issuance is conserved, no request settles
+/// twice, every fee, surcharge and deposit held is accounted for, and after the last
+/// deadline and window nothing stays held.
 #[test]
 fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 	for seed in 0..48u64 {
 		build_and_execute(|| {
+			if seed % 2 == 1 {
+				set_challenge_window(3);
+				set_surcharge(50_000_000);
+			}
 			let issuance = Balances::total_issuance();
 			let mut state =
 				seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -154,8 +160,12 @@ fn issuance_is_conserved_and_every_fee_is_paid_or_returned() {
 				assert_eq!(Balances::total_issuance(), issuance);
 				let open_fees: Balance = Requests::<Test>::iter_values()
 					.filter(|r| r.requester == ALICE)
-					.map(|r| r.fee)
-					.sum();
+					.map(|r| r.fee + r.surcharge)
+					.sum::<Balance>()
+					+ HeldPayments::<Test>::iter_values()
+						.filter(|p| p.requester == ALICE)
+						.map(|p| p.fee + p.surcharge)
+						.sum::<Balance>();
 				assert_eq!(held(ALICE), open_fees);
 				let deposits: Balance =
 					pallet_model_hub::Models::<Test>::iter_values().map(|m| m.deposit).sum();

@@ -142,3 +142,104 @@ fn a_result_paid_at_once_keeps_no_input() {
 		assert!(<Inference as HeldResults<_, _>>::to_check(id).is_none());
 	});
 }
+
+/// A vanilla request of Alice's, `max_fee` offered.
+fn surcharged_request(
+	max_fee: Balance,
+) -> Result<RequestId, polkadot_sdk::sp_runtime::DispatchError> {
+	let id = NextRequestId::<Test>::get();
+	Inference::request(
+		RuntimeOrigin::signed(ALICE),
+		MODEL,
+		inline(b"inpt"),
+		VerificationMode::Vanilla,
+		SettlementMode::Individual,
+		max_fee,
+		5,
+	)
+	.map(|_| id)
+	.map_err(|e| e.error)
+}
+
+#[test]
+fn the_surcharge_is_held_with_the_price_and_bounded_by_the_max_fee() {
+	build_and_execute(|| {
+		set_challenge_window(5);
+		set_surcharge(50_000_000);
+		register_node(1, 1_000);
+		assert_noop!(surcharged_request(PRICE + 49), Error::<Test>::FeeAboveMax);
+		let id = surcharged_request(PRICE + 50).unwrap();
+		assert_eq!(held(ALICE), PRICE + 50);
+		assert_eq!(Requests::<Test>::get(id).unwrap().surcharge, 50);
+		// ZKML results are paid at once: no surcharge.
+		assert_eq!(
+			<MockChecks as opg_primitives::ResultChecks>::surcharge(VerificationMode::Zkml),
+			0
+		);
+	});
+}
+
+#[test]
+fn an_unchecked_results_surcharge_goes_to_the_treasury_when_its_window_ends() {
+	build_and_execute(|| {
+		set_challenge_window(5);
+		set_surcharge(50_000_000);
+		register_node(1, 1_000);
+		let id = surcharged_request(2 * PRICE).unwrap();
+		let node = assigned(id);
+		assert_ok!(submit(id, node));
+		let held_result = <Inference as HeldResults<_, _>>::held(id).unwrap();
+		assert_eq!(held_result.surcharge, 50);
+		let treasury = Balances::balance(&Treasury::get());
+		let operator_before = Balances::balance(&operator(node));
+		run_to(6);
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::balance(&operator(node)), operator_before + 950);
+		assert_eq!(Balances::balance(&Treasury::get()), treasury + 50 + 50);
+		assert_eq!(
+			Balances::balance(&ALICE),
+			ENDOWMENT - PRICE - 50 - RecordDeposit::get(),
+			"the requester paid the price and the surcharge"
+		);
+	});
+}
+
+#[test]
+fn a_case_pays_the_surcharge_to_verifiers_and_the_rest_goes_to_the_treasury() {
+	build_and_execute(|| {
+		set_challenge_window(5);
+		set_surcharge(50_000_000);
+		register_node(1, 1_000);
+		let id = surcharged_request(2 * PRICE).unwrap();
+		assert_ok!(submit(id, assigned(id)));
+		assert!(<Inference as HeldResults<_, _>>::dispute(id));
+		let verifier: AccountId = 777;
+		let paid = <Inference as HeldResults<_, _>>::pay_surcharge(id, &verifier, 30);
+		assert_eq!((paid, Balances::balance(&verifier)), (30, 30));
+		// Never more than what is left of it.
+		assert_eq!(<Inference as HeldResults<_, _>>::pay_surcharge(id, &verifier, 500), 20);
+		assert_eq!(<Inference as HeldResults<_, _>>::pay_surcharge(id, &verifier, 1), 0);
+		assert_eq!(held(ALICE), PRICE);
+		let treasury = Balances::balance(&Treasury::get());
+		assert!(<Inference as HeldResults<_, _>>::conclude(id, false));
+		assert_eq!(held(ALICE), 0, "the price refunded, nothing left held");
+		assert_eq!(Balances::balance(&Treasury::get()), treasury);
+		assert_eq!(<Inference as HeldResults<_, _>>::pay_surcharge(id, &verifier, 1), 0);
+	});
+}
+
+#[test]
+fn a_request_no_node_serves_refunds_its_surcharge_too() {
+	build_and_execute(|| {
+		set_challenge_window(5);
+		set_surcharge(50_000_000);
+		register_node(1, 1_000);
+		let id = surcharged_request(2 * PRICE).unwrap();
+		let deadline = Requests::<Test>::get(id).unwrap().deadline;
+		// Node 1 misses its deadline and no other node can take the request.
+		run_to(deadline + 1);
+		assert!(Requests::<Test>::get(id).is_none());
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::balance(&ALICE), ENDOWMENT);
+	});
+}

@@ -203,3 +203,26 @@ fn a_sampled_result_no_verifier_can_check_is_left_to_its_window() {
 		assert!(!held(7).disputed, "its node is paid when its window ends");
 	});
 }
+
+#[test]
+fn the_surcharge_pays_the_verifiers_that_were_right() {
+	check(|| {
+		always_sampled();
+		hold_surcharged_result(7, node(1), 1_001);
+		run_to(3);
+		let case = CaseOf::<Test>::get(7).unwrap();
+		let seats = committee(case);
+		let operator = |n: &u8| {
+			<MockNodes as opg_primitives::VerifierNodes<_, _>>::operator(&node(*n)).unwrap()
+		};
+		let before: Vec<Balance> = seats.iter().map(|n| Balances::balance(&operator(n))).collect();
+		let treasury_before = Balances::balance(&TreasuryAccount::get());
+		vote(case, Verdict::Valid);
+		// 1,001 shared by three: 333 each, the remainder to the treasury.
+		for (n, before) in seats.iter().zip(before) {
+			assert_eq!(Balances::balance(&operator(n)), before + 333);
+		}
+		assert_eq!(Balances::balance(&TreasuryAccount::get()), treasury_before + 2);
+		assert_eq!(held(7).result.surcharge, 0);
+	});
+}

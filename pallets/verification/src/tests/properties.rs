@@ -74,7 +74,8 @@ proptest! {
 				// Refused calls are part of the game: only their effects are checked.
 				match m.clone() {
 					Move::Hold(second) => {
-						hold_result(results, node(if second { 16 } else { 1 }));
+						let surcharge = Balance::from(results as u32 * 37 % 101);
+						hold_surcharged_result(results, node(if second { 16 } else { 1 }), surcharge);
 						results += 1;
 					},
 					Move::Challenge(n) => {
@@ -117,6 +118,7 @@ proptest! {
 			for id in 0..results {
 				if CaseOf::<Test>::contains_key(id) {
 					prop_assert!(held(id).ended.is_some(), "a checked result's payment is still held");
+					prop_assert_eq!(held(id).result.surcharge, 0, "a checked result's surcharge is left");
 				}
 			}
 			prop_assert_eq!(Assignments::<Test>::iter().count(), 0);
