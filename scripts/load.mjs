@@ -129,7 +129,7 @@ await Promise.all(senders.map(async (sender, s) => {
   let nonce = (await api.rpc.system.accountNextIndex(sender.address)).toNumber();
   for (let i = 0; i < perSender && s * perSender + i < options.requests; i += 1) {
     const input = demoInput(784, s * perSender + i + 1);
-    const tx = api.tx.inference.request(modelId, { Inline: u8aToHex(input) }, 'Vanilla', options.settlement, OPG,
+    const tx = api.tx.inference.request(modelId, { Inline: u8aToHex(input) }, 'Vanilla', options.settlement, 2n * OPG,
       options.window);
     await tx.signAsync(sender, { nonce });
     nonce += 1;

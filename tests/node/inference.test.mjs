@@ -122,7 +122,7 @@ test('batch-mode requests settle under one signed root with verifiable inclusion
 
 test('inference_submitRequest forwards signed requests only', async () => {
   const dave = keyring.addFromUri('//Dave');
-  const request = api.tx.inference.request(0, { Inline: '0x01' }, 'Vanilla', 'Individual', OPG, 10);
+  const request = api.tx.inference.request(0, { Inline: '0x01' }, 'Vanilla', 'Individual', 2n * OPG, 10);
   await request.signAsync(dave);
   const hash = await rpc(node.url, 'inference_submitRequest', request.toHex());
   assert.match(hash, /^0x[0-9a-f]{64}$/);
@@ -192,7 +192,7 @@ test('stored inputs: a ZKML request proven from the executor\'s store, and a pri
   removeDir(secretDir);
   const secretStored = { Stored: { hash: putSecret.match(/^hash: (0x[0-9a-f]+)$/m)[1], size: secret.length, locator: '0x' } };
   const bob = keyring.addFromUri('//Bob');
-  const privateEvents = await send(api, api.tx.inference.request(modelId, secretStored, 'Vanilla', 'Private', OPG, 20), bob);
+  const privateEvents = await send(api, api.tx.inference.request(modelId, secretStored, 'Vanilla', 'Private', 2n * OPG, 20), bob);
   const privateId = eventOf(privateEvents, api.events.inference.RequestSubmitted).data.request.toNumber();
   const privateResult = await waitForResult(node.url, privateId);
   const outputHash = privateResult.output.hash;
@@ -310,7 +310,7 @@ test('a griefing request (a stored input no one has) is declined, and the node k
   // Its hash is of bytes no store, peer or locator holds: no node could serve it.
   const hash = u8aToHex(sha256AsU8a(new TextEncoder().encode('an input no one has')));
   const stored = { Stored: { hash, size: 784, locator: '0x' } };
-  const events = await send(api, api.tx.inference.request(modelId, stored, 'Vanilla', 'Private', OPG, 20),
+  const events = await send(api, api.tx.inference.request(modelId, stored, 'Vanilla', 'Private', 2n * OPG, 20),
     keyring.addFromUri('//Charlie'));
   const id = eventOf(events, api.events.inference.RequestSubmitted).data.request.toNumber();
   const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('not declined in 120 s')), 120000));
@@ -318,7 +318,7 @@ test('a griefing request (a stored input no one has) is declined, and the node k
   unsubscribe?.();
   assert.equal(event.data.request.toNumber(), id);
   assert.equal(event.data.handlingFee.toBigInt(), OPG / 10n, 'the cannot-serve fee at genesis, 0.1 OPG');
-  assert.equal(event.data.refunded.toBigInt(), OPG - OPG / 10n);
+  assert.equal(event.data.refunded.toBigInt(), OPG - OPG / 10n + OPG / 20n, 'and the 5 % verification surcharge');
   assert.ok((await api.query.inference.requests(id)).isNone);
   assert.equal(await bond(), bondBefore, 'no penalty for a request no one could serve');
   assert.equal(await declines(), declinesBefore + 1, 'the decline is counted');

@@ -136,14 +136,26 @@ class Client:
 
     def request(self, model: int, input_: bytes, *, mode: str = "Vanilla", settlement: str = "Individual",
                 max_fee: int | None = None, window: int = 20) -> int:
-        """Requests an inference of model ``model`` on ``input_``; the request's id."""
+        """Requests an inference of model ``model`` on ``input_``; the request's id.
+
+        ``max_fee`` bounds what is held: the model's price and, for vanilla and TEE results,
+        the verification surcharge (``verification.parameters().surcharge`` parts per
+        billion of the price). By default exactly that."""
         record = self.models.get(model)
-        fee = max_fee if max_fee is not None else max(record.price, 1)
+        fee = max_fee if max_fee is not None else max(record.price + self.surcharge(record.price, mode), 1)
         events = self.submit("Inference", "request", {
             "model": model, "input": {"Inline": "0x" + input_.hex()}, "mode": mode,
             "settlement": settlement, "max_fee": fee, "window": window,
         })
         return int(self.event(events, "Inference", "RequestSubmitted")["request"])
+
+    def surcharge(self, price: int, mode: str = "Vanilla") -> int:
+        """The verification surcharge a request of ``mode`` pays on top of ``price``: none for
+        ZKML (a proof needs no check), else the chain's rate, rounded down."""
+        if mode == "Zkml":
+            return 0
+        params = self.query("Verification", "Parameters")
+        return price * int(params["surcharge"]) // 1_000_000_000
 
     def result(self, request: int, *, model: int | None = None, input_: bytes | None = None) -> Result | None:
         """Request ``request``'s settled result with its evidence, or ``None`` while open."""

@@ -141,15 +141,31 @@ export class Client {
 
   // On-chain inference.
 
-  /** Requests an inference of model `model` on `input`; the request's id. */
+  /**
+   * Requests an inference of model `model` on `input`; the request's id. `maxFee` bounds
+   * what is held: the price and, for vanilla and TEE results, the verification surcharge
+   * ({@link Client.surcharge}); by default exactly that.
+   */
   async request(model: number, input: Uint8Array, options: InferOptions = {}): Promise<bigint> {
     const record = await this.models.get(model);
+    const due = record.price + await this.surcharge(record.price, options.mode ?? 'Vanilla');
     const events = await this.submit(this.api.tx.Inference.request({
       model, input: { type: 'Inline', value: input } as any, mode: { type: options.mode ?? 'Vanilla', value: undefined } as any,
       settlement: { type: options.settlement ?? 'Individual', value: undefined } as any,
-      max_fee: options.maxFee ?? (record.price > 0n ? record.price : 1n), window: options.window ?? 20,
+      max_fee: options.maxFee ?? (due > 0n ? due : 1n), window: options.window ?? 20,
     }));
     return BigInt(Client.event(events, 'Inference', 'RequestSubmitted').request);
+  }
+
+  /**
+   * The verification surcharge a request of `mode` pays on top of `price`: none for ZKML
+   * (a proof needs no check), else `verification.parameters().surcharge` parts per
+   * billion of the price, rounded down.
+   */
+  async surcharge(price: bigint, mode: string = 'Vanilla'): Promise<bigint> {
+    if (mode === 'Zkml') return 0n;
+    const params: any = await this.api.query.Verification.Parameters.getValue({ at: 'best' });
+    return (price * BigInt(params.surcharge)) / 1_000_000_000n;
   }
 
   /** Request `id`'s settled result with its evidence, or `undefined` while it is open. */

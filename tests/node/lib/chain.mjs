@@ -142,8 +142,8 @@ export function resultMessageOf(genesisHash, id, modelHash, input, output) {
 
 /** Requests an inference from `signer`; resolves with { id, blockHash } once in a block. */
 export async function requestInference(api, signer, modelId, input,
-  { settlement = 'Individual', window = 20, mode = 'Vanilla' } = {}) {
-  const tx = api.tx.inference.request(modelId, { Inline: u8aToHex(input) }, mode, settlement, OPG, window);
+  { settlement = 'Individual', window = 20, mode = 'Vanilla', maxFee = 2n * OPG } = {}) {
+  const tx = api.tx.inference.request(modelId, { Inline: u8aToHex(input) }, mode, settlement, maxFee, window);
   const events = await send(api, tx, signer);
   const event = eventOf(events, api.events.inference.RequestSubmitted);
   return { id: event.data.request.toNumber(), blockHash: events.blockHash };
