@@ -1,0 +1,224 @@
+// Verification nodes end to end on a --dev chain: the development node serves a quantized
+// model with a Groth16 verifying key through its executor; a second opg-node, a
+// verification node with its own honest executor, holds two verifier keys (operators Bob
+// and Charlie) in its keystore. Its off-chain worker re-executes the results it is drawn
+// for and commits, then reveals, its verdicts. With an honest executor every sampled
+// result is upheld and nothing is slashed; once the serving node's executor cheats (the
+// test build's `--cheat corrupt-outputs`), the client challenges its wrong result: the
+// committee finds it wrong, the node's worker cannot prove the output it claimed (its
+// executor's proof is of the true output), so at the proof deadline the node is slashed,
+// the verifiers and the challenger are paid, and the client is refunded.
+// Governance parameters are set as governance would (sudo on the dev chain): every result
+// sampled while the node is honest, committees of both verifiers, a 5-block proof period.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { stringToHex, u8aToHex } from '@polkadot/util';
+import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
+import { NODE_BIN, connect, removeDir, startNode, tempDir } from './helpers.mjs';
+import { OPG, demoInput, eventOf, requestInference, rpc, send, setUpServing, waitForResult } from './lib/chain.mjs';
+import { CHEATING_EXECUTOR_BIN, EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
+import { registrationMessage } from './lib/messages.mjs';
+
+const BILLION = 1_000_000_000;
+const VERIFIER_ROLE = 0b100;
+const VERIFIER_SEEDS = { '//Bob': '//OpgVerifierBob', '//Charlie': '//OpgVerifierCharlie' };
+
+const ZK_BIN = path.join(path.dirname(NODE_BIN), 'opg-zk');
+
+let store;
+let zkKeys;
+let model;
+let honest;
+let cheating;
+let checking;
+let node;
+let verifierNode;
+let api;
+let keyring;
+let served;
+
+/** Every event of the blocks imported since `before` (one authority: no forks). */
+const seen = [];
+let stopWatching = () => {};
+
+/** Resolves with the first event, seen so far or later, that `predicate` accepts. */
+async function eventSeen(predicate, what, ms = Number(process.env.OPG_EVENT_MS ?? 240000)) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const found = seen.find(predicate);
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`no ${what} within ${ms / 1000} s`);
+}
+
+/** The event that resolves the case of result `id`. */
+const resolvedCase = (id) => eventSeen(
+  (event) => api.events.verification.CaseResolved.is(event) && event.data.result.toNumber() === id,
+  `case resolved for result ${id}`,
+);
+
+/** Dispatches `call` as governance would (sudo on the dev chain); fails if it fails. */
+async function governance(call) {
+  const events = await send(api, api.tx.sudo.sudo(call), keyring.addFromUri('//Alice'));
+  const result = eventOf(events, api.events.sudo.Sudid).data.sudoResult;
+  assert.ok(result.isOk, `governance's call failed: ${result.toString()}`);
+}
+
+/** What is held of `who`'s balance for `reason` (a runtime hold reason's JSON). */
+async function heldFor(who, pallet, reason) {
+  const holds = await api.query.balances.holds(who);
+  return holds.filter((hold) => hold.id.toJSON()[pallet] === reason)
+    .reduce((sum, hold) => sum + hold.amount.toBigInt(), 0n);
+}
+
+before(async () => {
+  assert.ok(existsSync(CHEATING_EXECUTOR_BIN),
+    `${CHEATING_EXECUTOR_BIN} is the test build of the executor (scripts/test builds it)`);
+  await cryptoWaitReady();
+  keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  store = tempDir('opg-artifacts-');
+  const printed = execFileSync(EXECUTOR_BIN, ['generate', '--widths', '784,56,10', '--seed', '5', '--store', store],
+    { encoding: 'utf8' });
+  model = { hash: printed.match(/^hash: (0x[0-9a-f]+)$/m)[1], size: Number(printed.match(/^size: (\d+)$/m)[1]) };
+  zkKeys = tempDir('opg-zk-keys-');
+  const keyDir = path.join(zkKeys, model.hash.slice(2));
+  execFileSync(ZK_BIN, ['setup', path.join(store, model.hash.slice(2)), '--out', keyDir, '--seed', '1'],
+    { stdio: 'ignore' });
+  const verifyingKey = readFileSync(path.join(keyDir, 'verifying.key'));
+  const serve = ['--store', store, '--zk-keys', zkKeys];
+  honest = await startExecutor(serve);
+  cheating = await startExecutor([...serve, '--cheat', 'corrupt-outputs'], { bin: CHEATING_EXECUTOR_BIN });
+  checking = await startExecutor(serve);
+  node = await startNode(['--dev', '--tmp', '--executor-url', honest.url]);
+  api = await connect(node);
+  stopWatching = await api.query.system.events((records) => seen.push(...records.map(({ event }) => event)));
+  const peer = await rpc(node.url, 'system_localPeerId');
+  verifierNode = await startNode(['--chain', 'dev', '--tmp', '--offchain-worker', 'always',
+    '--rpc-methods', 'unsafe', '--executor-url', checking.url,
+    '--bootnodes', `/ip4/127.0.0.1/tcp/${node.p2pPort}/p2p/${peer}`]);
+
+  served = await setUpServing(api, keyring,
+    { modelHash: model.hash, modelSize: model.size, inputLen: 784, outputLen: 10, verifyingKey });
+  // Each verifier key: in the verification node's keystore, registered by its operator.
+  for (const [operatorSeed, keySeed] of Object.entries(VERIFIER_SEEDS)) {
+    const operator = keyring.addFromUri(operatorSeed);
+    const key = keyring.addFromUri(keySeed);
+    await rpc(verifierNode.url, 'author_insertKey', 'opgn', keySeed, u8aToHex(key.publicKey));
+    const capabilities = {
+      models: [served.modelId],
+      modes: 0b001,
+      hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 },
+      endpoint: checking.url,
+      jobsPerBlock: 100,
+    };
+    const message = registrationMessage(api.genesisHash, decodeAddress(operator.address));
+    await send(api, api.tx.nodeRegistry.register(key.publicKey, VERIFIER_ROLE, capabilities, 1000n * OPG,
+      key.sign(message)), operator);
+  }
+  const params = (await api.query.verification.parameters()).toJSON();
+  await governance(api.tx.verification.setParams({
+    ...params, sampleRate: BILLION, committee: 2, challengeWindow: 40, proofPeriod: 5,
+  }));
+});
+
+after(async () => {
+  stopWatching();
+  if (process.env.OPG_TEST_LOGS) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(`${process.env.OPG_TEST_LOGS}/serving.log`, node?.logs() ?? '');
+    writeFileSync(`${process.env.OPG_TEST_LOGS}/verifier.log`, verifierNode?.logs() ?? '');
+    writeFileSync(`${process.env.OPG_TEST_LOGS}/events.log`, seen
+      .filter((e) => ['verification', 'inference', 'nodeRegistry'].includes(e.section))
+      .map((e) => `${e.section}.${e.method} ${JSON.stringify(e.data.toHuman())}`).join('\n'));
+  }
+  await api?.disconnect();
+  await verifierNode?.stop();
+  await node?.stop();
+  for (const executor of [honest, cheating, checking]) executor?.stop();
+  removeDir(store);
+  removeDir(zkKeys);
+});
+
+const free = async (who) => (await api.query.system.account(who)).data.free.toBigInt();
+const verifierAccounts = () => Object.keys(VERIFIER_SEEDS).map((seed) => keyring.addFromUri(seed).address);
+
+test('with an honest node every sampled result is re-executed, upheld and paid; verifiers earn the surcharge; nothing is slashed', async () => {
+  const dave = keyring.addFromUri('//Dave');
+  const bondBefore = (await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt();
+  const verifiersBefore = await Promise.all(verifierAccounts().map(free));
+  const ids = [];
+  for (let i = 0; i < 4; i += 1) {
+    ids.push((await requestInference(api, dave, served.modelId, demoInput(784, 20 + i))).id);
+  }
+  const resolved = await Promise.all(ids.map(resolvedCase));
+  for (const event of resolved) {
+    assert.equal(event.data.outcome.toString(), 'Upheld');
+    assert.equal(event.data.slashed.toBigInt(), 0n);
+    assert.equal(event.data.penalties.toBigInt(), 0n);
+  }
+  assert.equal((await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt(), bondBefore);
+  assert.equal(await heldFor(dave.address, 'Inference', 'RequestFee'), 0n, 'every fee was paid to the node');
+  // Each case's 5 % surcharge of the 1 OPG price, shared by its two verifiers.
+  const verifiersAfter = await Promise.all(verifierAccounts().map(free));
+  verifiersAfter.forEach((balance, i) => assert.equal(balance - verifiersBefore[i], 4n * (OPG / 20n / 2n)));
+});
+
+test('a cheating node\'s challenged result is caught: the node slashed, verifiers and challenger paid, the client refunded', async () => {
+  // Challenges, not sampling, from now on.
+  const params = (await api.query.verification.parameters()).toJSON();
+  await governance(api.tx.verification.setParams({ ...params, sampleRate: 0 }));
+  await rpc(node.url, 'offchain_localStorageSet', 'PERSISTENT', stringToHex('opg::executor-url'),
+    stringToHex(cheating.url));
+
+  const eve = keyring.addFromUri('//Eve');
+  const input = demoInput(784, 99);
+  const { id } = await requestInference(api, eve, served.modelId, input);
+  const result = await waitForResult(node.url, id);
+  const truth = new Uint8Array(await (await fetch(checking.api.infer(model.hash), { method: 'POST', body: input }))
+    .arrayBuffer());
+  assert.notEqual(result.outputHash, u8aToHex(sha256AsU8a(truth)), 'the chain holds a wrong output');
+
+  const verifiers = verifierAccounts();
+  const before = {
+    eve: await free(eve.address),
+    verifiers: await Promise.all(verifiers.map(free)),
+    bond: (await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt(),
+  };
+  const challenged = await send(api, api.tx.verification.challenge(id), eve);
+  assert.ok(eventOf(challenged, api.events.verification.Challenged));
+
+  const event = await resolvedCase(id);
+  const caseId = eventOf(challenged, api.events.verification.Challenged).data.case;
+  const steps = seen.filter((e) => api.events.verification.Advanced.is(e) && e.data.case.eq(caseId))
+    .map((e) => e.data.step.toString());
+  assert.deepEqual(steps, ['Revealing', 'AwaitingProof'], 'a quantized model\'s dispute waits for a proof');
+  const verdicts = seen.filter((e) => api.events.verification.Revealed.is(e) && e.data.case.eq(caseId))
+    .map((e) => e.data.verdict.toString());
+  assert.deepEqual(verdicts, ['Invalid', 'Invalid'], 'both verifiers re-executed it and found it wrong');
+  assert.ok(!seen.some((e) => api.events.verification.ProofAccepted.is(e)), 'which the cheating node cannot make');
+  assert.equal(event.data.outcome.toString(), 'Overturned');
+  const slashed = event.data.slashed.toBigInt();
+  assert.ok(slashed > 0n, 'the node was slashed');
+  const bond = (await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt();
+  assert.equal(bond, before.bond - slashed);
+  const after = await Promise.all(verifiers.map(free));
+  after.forEach((balance, i) => assert.ok(balance > before.verifiers[i], `verifier ${i + 1} was paid`));
+  // The challenger's bond came back with its share of the slash; the fee was refunded.
+  assert.equal(await heldFor(eve.address, 'Verification', 'ChallengeBond'), 0n);
+  assert.equal(await heldFor(eve.address, 'Inference', 'RequestFee'), 0n);
+  assert.ok(await free(eve.address) > before.eve + OPG, 'refunded and paid more than the fee');
+  const verifierPaid = after.reduce((sum, balance, i) => sum + balance - before.verifiers[i], 0n);
+  assert.ok(verifierPaid < slashed, 'the verifiers share the slash with the challenger');
+});
+
+test('a production executor refuses to cheat', () => {
+  const run = spawnSync(EXECUTOR_BIN, ['serve', '--store', store, '--listen', '127.0.0.1:0', '--cheat', 'corrupt-outputs'],
+    { encoding: 'utf8', timeout: 30000 });
+  assert.notEqual(run.status, 0, 'it did not start');
+  assert.match(run.stderr, /--cheat is for test builds only/);
+});
