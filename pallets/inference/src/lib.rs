@@ -522,7 +522,7 @@ pub mod pallet {
 		InputLengthMismatch,
 		/// A ZKML result's output is not the byte length the model's output schema gives.
 		OutputLengthMismatch,
-		/// The model's price is above the caller's maximum fee.
+		/// The model's price, with the verification surcharge, is above the caller's maximum fee.
 		FeeAboveMax,
 		/// The answer window is outside the allowed range.
 		InvalidWindow,
