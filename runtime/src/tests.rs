@@ -766,11 +766,13 @@ mod inference {
 					input: Input::Inline(BoundedVec::truncate_from(vec![1; 784])),
 					mode: VerificationMode::Vanilla,
 					settlement: SettlementMode::Individual,
-					max_fee: PRICE,
+					// The price and the verification surcharge (5 % on the dev chain).
+					max_fee: PRICE + PRICE / 20,
 					window: 10,
 				}),
 			);
 			let request = Requests::<Runtime>::get(0).unwrap();
+			assert_eq!(request.surcharge, PRICE / 20);
 			assert_eq!(request.node, node_key().public());
 			next_block();
 
@@ -820,7 +822,8 @@ mod inference {
 			run_blocks(until - System::block_number());
 			assert!(pallet_inference::HeldPayments::<Runtime>::get(0).is_none());
 			assert_eq!(Balances::free_balance(&bob), bob_before + PRICE * 95 / 100);
-			assert_eq!(Balances::free_balance(&treasury), treasury_before + PRICE * 5 / 100);
+			// The protocol fee, and the surcharge of a result no verifier checked.
+			assert_eq!(Balances::free_balance(&treasury), treasury_before + 2 * (PRICE * 5 / 100));
 			assert_eq!(Balances::total_issuance(), issuance);
 			assert!(pallet_inference::Results::<Runtime>::get(0).is_some());
 		});
