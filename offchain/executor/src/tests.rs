@@ -16,9 +16,58 @@ pub(crate) fn call(
 }
 
 pub(crate) fn temp_store(name: &str) -> ArtifactStore {
+	sweep_stale_stores();
 	let dir = std::env::temp_dir().join(format!("opg-executor-test-{name}-{}", std::process::id()));
 	let _ = std::fs::remove_dir_all(&dir);
 	ArtifactStore::open(dir).unwrap()
+}
+
+/// Removes the test stores of earlier runs whose process is gone, once per run: each run
+/// leaves its stores behind (the language-model ones hold the model, 3.5 GB a run), which
+/// once filled the disk. Linux only (a store's process is looked up in `/proc`).
+fn sweep_stale_stores() {
+	static SWEEP: std::sync::Once = std::sync::Once::new();
+	SWEEP.call_once(|| {
+		if cfg!(target_os = "linux") {
+			sweep_stores_in(&std::env::temp_dir(), std::process::id());
+		}
+	});
+}
+
+/// Removes the `opg-executor-test-{name}-{pid}` folders under `root` of processes other
+/// than `own` that are not running.
+fn sweep_stores_in(root: &std::path::Path, own: u32) {
+	let Ok(entries) = std::fs::read_dir(root) else { return };
+	for entry in entries.flatten() {
+		let name = entry.file_name().to_string_lossy().into_owned();
+		let Some(rest) = name.strip_prefix("opg-executor-test-") else { continue };
+		let Some(pid) = rest.rsplit('-').next().and_then(|pid| pid.parse::<u32>().ok()) else {
+			continue;
+		};
+		if pid != own && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+			let _ = std::fs::remove_dir_all(entry.path());
+		}
+	}
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_stores_of_finished_test_runs_are_swept_and_running_ones_kept() {
+	let root = std::env::temp_dir().join(format!("opg-sweep-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&root);
+	// A pid above the kernel's maximum (2^22) never runs; pid 1 always does.
+	let stale = root.join("opg-executor-test-llm-4294967295");
+	let running = root.join("opg-executor-test-llm-1");
+	let own = root.join(format!("opg-executor-test-llm-{}", std::process::id()));
+	let other = root.join("opg-llm-tokens-4294967295");
+	for dir in [&stale, &running, &own, &other] {
+		std::fs::create_dir_all(dir).unwrap();
+	}
+	sweep_stores_in(&root, std::process::id());
+	assert!(!stale.exists(), "a finished run's store is removed");
+	assert!(running.exists() && own.exists(), "running processes' stores are kept");
+	assert!(other.exists(), "other folders are not touched");
+	std::fs::remove_dir_all(&root).unwrap();
 }
 
 fn demo(store: &ArtifactStore) -> (ContentHash, opg_qmodel::QModel) {
