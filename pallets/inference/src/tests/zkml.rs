@@ -490,6 +490,18 @@ fn held_vanilla_result(output_bytes: &[u8]) -> RequestId {
 	id
 }
 
+/// The ZKML model published and served by node 1, the id the next request will have, its
+/// job binding, and node 1's proof of [`INPUT`] for it.
+fn zk_model_and_next_proof() -> (Prover, RequestId, opg_zk_verifier::Fr, opg_zk::Proven) {
+	let prover = prover(1);
+	publish(&prover);
+	register_zk_node(1);
+	let id = NextRequestId::<Test>::get();
+	let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
+	let proven = prover.prove(&INPUT, binding, &mut StdRng::seed_from_u64(1)).unwrap();
+	(prover, id, binding, proven)
+}
+
 fn verify_held(id: RequestId, output: &[u8], proof: &[u8]) -> bool {
 	<Inference as opg_primitives::HeldResults<_, _>>::verify_proof(id, output, proof)
 }
@@ -497,12 +509,7 @@ fn verify_held(id: RequestId, output: &[u8], proof: &[u8]) -> bool {
 #[test]
 fn a_held_vanilla_result_of_a_zkml_model_is_proven_only_by_a_proof_of_its_own_output() {
 	build_and_execute(|| {
-		let prover = prover(1);
-		publish(&prover);
-		register_zk_node(1);
-		let id = NextRequestId::<Test>::get();
-		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
-		let proven = prover.prove(&INPUT, binding, &mut StdRng::seed_from_u64(1)).unwrap();
+		let (prover, id, binding, proven) = zk_model_and_next_proof();
 		assert_eq!(held_vanilla_result(&proven.output), id);
 		let held = <Inference as opg_primitives::HeldResults<_, _>>::held(id).unwrap();
 		assert!(held.provable, "a verifying key and the input on chain");
@@ -531,12 +538,7 @@ fn a_held_vanilla_result_of_a_zkml_model_is_proven_only_by_a_proof_of_its_own_ou
 #[test]
 fn a_wrong_output_cannot_be_proven_by_any_proof_of_the_model() {
 	build_and_execute(|| {
-		let prover = prover(1);
-		publish(&prover);
-		register_zk_node(1);
-		let id = NextRequestId::<Test>::get();
-		let binding = opg_zk_verifier::job_binding(&GENESIS_HASH, id, &key(1).0);
-		let honest = prover.prove(&INPUT, binding, &mut StdRng::seed_from_u64(1)).unwrap();
+		let (_, id, _, honest) = zk_model_and_next_proof();
 		let mut wrong = honest.output.clone();
 		wrong[1] ^= 0x01;
 		held_vanilla_result(&wrong);
