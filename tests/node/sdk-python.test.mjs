@@ -121,6 +121,17 @@ test('the opg CLI lists, publishes, registers a node, infers and verifies, and f
   const again = register();
   assert.equal(again.status, 1);
   assert.match(again.stderr, /^opg: error: NodeRegistry\.NodeAlreadyRegistered/);
+  // No executor runs for it: its operator takes it out of service (no request is assigned
+  // to it from now on); it cannot exit twice, and its bond waits for the unbonding period.
+  const exited = opg(['node', 'unregister', nodeKey], { signer: '//Charlie' });
+  assert.equal(exited.status, 0, exited.stderr);
+  assert.ok(JSON.parse(exited.stdout).until > 0, 'the block its bond is released at');
+  const twice = opg(['node', 'unregister', nodeKey], { signer: '//Charlie' });
+  assert.equal(twice.status, 1);
+  assert.match(twice.stderr, /^opg: error: NodeRegistry\.NodeNotActive/);
+  const early = opg(['node', 'withdraw', nodeKey], { signer: '//Charlie' });
+  assert.equal(early.status, 1);
+  assert.match(early.stderr, /^opg: error: NodeRegistry\.StillUnbonding/);
 
   // A chain error is one line naming the pallet's error, exit status 1.
   const refused = opg(['channel', 'open', u8aToHex(new Uint8Array(32).fill(7)), '--deposit', '0.000001']);
@@ -211,6 +222,11 @@ test('opg model publish uploads the file to a node and runs the ZKML setup; opg 
   } finally {
     tee.stop();
     removeDir(teeStore);
+    // Its executor is gone: the operator takes the node out of service, as an operator
+    // would, so that no later request is assigned to a node that cannot answer.
+    const exited = opg(['node', 'unregister', nodeKey], { signer: '//Dave' });
+    assert.equal(exited.status, 0, exited.stderr);
+    assert.ok(JSON.parse(exited.stdout).until > 0, 'the block its bond is released at');
   }
 });
 

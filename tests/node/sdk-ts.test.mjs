@@ -104,6 +104,12 @@ test('through the SDK: a model file uploaded to a node and published, a TEE node
     const attested = await client.nodes.attest(key, tee.url);
     assert.equal(attested.tee.type, 'Nitro');
     assert.ok(await client.nodes.attestation(key), 'the registry holds the attestation');
+    // The operator takes it out of service: no new work; the bond only after unbonding.
+    tee.stop();
+    const exit = await client.nodes.unregister(key);
+    assert.ok(exit.until > 0);
+    await assert.rejects(client.nodes.unregister(key), (e) => e instanceof ChainError && e.error === 'NodeRegistry.NodeNotActive');
+    await assert.rejects(client.nodes.withdraw(key), (e) => e instanceof ChainError && e.error === 'NodeRegistry.StillUnbonding');
   } finally {
     tee?.stop();
     client.destroy();

@@ -305,6 +305,20 @@ def cmd_node_attest(args) -> int:
     return 0
 
 
+def cmd_node_unregister(args) -> int:
+    with _client(args, signer=True) as client:
+        event = client.nodes.unregister(args.node)
+    print(json.dumps({"node": args.node, "until": int(event["until"])}))
+    return 0
+
+
+def cmd_node_withdraw(args) -> int:
+    with _client(args, signer=True) as client:
+        event = client.nodes.withdraw(args.node)
+    print(json.dumps({"node": args.node, "released": str(event["released"])}))
+    return 0
+
+
 def cmd_node_status(args) -> int:
     with _client(args) as client:
         record = client.nodes.get(args.node)
@@ -419,6 +433,13 @@ def parser() -> argparse.ArgumentParser:
     attest.add_argument("--executor", required=True, help="the node's executor (node URL, e.g. http://127.0.0.1:8700)")
     attest.add_argument("--token", default=os.environ.get("OPG_EXECUTOR_TOKEN"), help="the executor's node token")
     attest.set_defaults(run=cmd_node_attest)
+
+    unregister = node.add_parser("unregister", help="start an operated node's exit: no new work, bond released later")
+    unregister.add_argument("node", help="its key, 0x-hex")
+    unregister.set_defaults(run=cmd_node_unregister)
+    withdraw_node = node.add_parser("withdraw", help="release an exited node's bond after its unbonding period")
+    withdraw_node.add_argument("node", help="its key, 0x-hex")
+    withdraw_node.set_defaults(run=cmd_node_withdraw)
 
     status = node.add_parser("status", help="a node's registry record and attestation")
     status.add_argument("node", help="its key, 0x-hex")

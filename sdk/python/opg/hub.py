@@ -371,6 +371,19 @@ class Nodes:
             "node": "0x" + key.hex(), "evidence": {kind: {"document": produced["document"]}}})
         return self.client.event(events, "NodeRegistry", "NodeAttested")
 
+    def unregister(self, node) -> dict:
+        """Starts operated node ``node``'s exit: it is assigned nothing new from now on, may
+        still settle what it was assigned, and its bond is released by :meth:`withdraw` after
+        the unbonding period. Returns the ``NodeUnbonding`` event (``until``: the block)."""
+        events = self.client.submit("NodeRegistry", "unregister", {"node": "0x" + messages.hash32(node).hex()})
+        return self.client.event(events, "NodeRegistry", "NodeUnbonding")
+
+    def withdraw(self, node) -> dict:
+        """Releases an exited node's bond once its unbonding period is over and removes the
+        node. Returns the ``NodeRemoved`` event (``released``: the amount)."""
+        events = self.client.submit("NodeRegistry", "withdraw_unbonded", {"node": "0x" + messages.hash32(node).hex()})
+        return self.client.event(events, "NodeRegistry", "NodeRemoved")
+
     def update_capabilities(self, node, models: list[int], modes: int, **capabilities) -> None:
         """Replaces what operated node ``node`` (its key) serves."""
         self.client.submit("NodeRegistry", "update_capabilities", {

@@ -813,6 +813,22 @@ export class Nodes {
     return Client.event(attested, 'NodeRegistry', 'NodeAttested');
   }
 
+  /**
+   * Starts operated node `node`'s exit: it is assigned nothing new from now on, may still
+   * settle what it was assigned, and its bond is released by `withdraw` after the unbonding
+   * period. The `NodeUnbonding` event (`until`: the block).
+   */
+  async unregister(node: BytesLike): Promise<any> {
+    const events = await this.client.submit(this.client.api.tx.NodeRegistry.unregister({ node: toHex(hash32(node)) as any }));
+    return Client.event(events, 'NodeRegistry', 'NodeUnbonding');
+  }
+
+  /** Releases an exited node's bond after its unbonding period and removes it. The `NodeRemoved` event. */
+  async withdraw(node: BytesLike): Promise<any> {
+    const events = await this.client.submit(this.client.api.tx.NodeRegistry.withdraw_unbonded({ node: toHex(hash32(node)) as any }));
+    return Client.event(events, 'NodeRegistry', 'NodeRemoved');
+  }
+
   /** The signature by which node key `nodeKey` consents to be operated by this client's account. */
   registrationProof(nodeKey: Signer): Uint8Array {
     return nodeKey.sign(messages.registration(this.client.genesis, this.client.requireSigner().publicKey));
