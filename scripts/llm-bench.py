@@ -3,8 +3,8 @@
 dtype and threads, in one run: prefill and decode tokens/s and time to first token at one
 request, and aggregate decode tokens/s at 8 concurrent requests.
 
-    llm-bench.py [--threads 2] [--dtype f32|bf16] [--tokens 64] [--rounds 3] [--concurrency 8]
-                 [--llama-cpp PYTHON]
+    llm-bench.py [--threads 2] [--dtype f32|bf16] [--device cpu|cuda] [--tokens 64] [--rounds 3]
+                 [--concurrency 8] [--llama-cpp PYTHON]
 
 Run by `./scripts/benchmark llm`. It converts SmolLM2-135M-Instruct once
 (scripts/llm-convert.py, into $OPG_CACHE/llm), starts the built `opg-executor serve --llm`
@@ -92,7 +92,7 @@ def executor_figures(folder, args):
         manifest = next(line.split()[1] for line in out.splitlines() if line.startswith("hash:"))
         port = free_port()
         server = subprocess.Popen([EXECUTOR, "serve", "--store", store, "--listen", f"127.0.0.1:{port}",
-                                   "--llm", manifest, "--llm-dtype", args.dtype, "--device", "cpu",
+                                   "--llm", manifest, "--llm-dtype", args.dtype, "--device", args.device,
                                    "--threads", str(args.threads), "--llm-max-batch", str(args.concurrency)],
                                   stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
@@ -104,7 +104,10 @@ def executor_figures(folder, args):
                 time.sleep(0.1)
         messages = [{"role": "user", "content": QUESTION}]
         stream(url, messages, 8)  # warm-up
-        single = [stream(url, messages, args.tokens) for _ in range(args.rounds)]
+        single = []
+        for _ in range(args.rounds):
+            single.append(stream(url, messages, args.tokens))
+            say(f"executor, one request: {single[-1]}")
         # Concurrent: `concurrency` clients at once, each one request per round.
         aggregate = []
         for _ in range(args.rounds):
@@ -120,6 +123,7 @@ def executor_figures(folder, args):
             wall = time.perf_counter() - start
             tokens = sum(r[2]["completion_tokens"] for r in results)
             aggregate.append(tokens / wall)
+            say(f"executor, {args.concurrency} at once: {tokens} tokens in {wall:.2f} s")
         server.terminate()
         server.wait()
         return single, aggregate
@@ -134,36 +138,45 @@ def transformers_figures(folder, args):
 
     torch.set_num_threads(args.threads)
     dtype = torch.float32 if args.dtype == "f32" else torch.bfloat16
-    model = LlamaForCausalLM.from_pretrained(folder, torch_dtype=dtype).eval()
+    device = torch.device(args.device)
+    model = LlamaForCausalLM.from_pretrained(folder, torch_dtype=dtype).to(device).eval()
+    # Timings wait for the device's queued work (a no-op on the CPU).
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
     prompt = ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
               f"<|im_start|>user\n{QUESTION}<|im_end|>\n<|im_start|>assistant\n")
-    ids = torch.tensor([tokenizer.encode(prompt, add_special_tokens=False).ids])
+    ids = torch.tensor([tokenizer.encode(prompt, add_special_tokens=False).ids], device=device)
 
     def once(batch, tokens):
         inputs = ids.repeat(batch, 1)
         with torch.no_grad():
             start = time.perf_counter()
             out = model(inputs, use_cache=True)
-            first = time.perf_counter()
             past = out.past_key_values
             token = out.logits[:, -1, :].argmax(-1, keepdim=True)
+            sync()
+            first = time.perf_counter()
             generated = 1
             while generated < tokens:
                 out = model(token, past_key_values=past, use_cache=True)
                 past = out.past_key_values
                 token = out.logits[:, -1, :].argmax(-1, keepdim=True)
                 generated += 1
+            sync()
             end = time.perf_counter()
         return first - start, end - first, {"prompt_tokens": ids.shape[1], "completion_tokens": tokens}
 
     once(1, 8)
-    single = [once(1, args.tokens) for _ in range(args.rounds)]
+    single = []
+    for _ in range(args.rounds):
+        single.append(once(1, args.tokens))
+        say(f"transformers, one request: {single[-1]}")
     aggregate = []
     for _ in range(args.rounds):
         start = time.perf_counter()
         _, _, usage = once(args.concurrency, args.tokens)
         aggregate.append(args.concurrency * usage["completion_tokens"] / (time.perf_counter() - start))
+        say(f"transformers, {args.concurrency} at once: {aggregate[-1]:.1f} tokens/s")
     return single, aggregate
 
 
@@ -220,13 +233,14 @@ def main():
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where both engines run")
     parser.add_argument("--only-executor", action="store_true", help="skip transformers (quick checks)")
     parser.add_argument("--llama-cpp", metavar="PYTHON", help="a Python with llama-cpp-python: llama.cpp as anchor")
     args = parser.parse_args()
     import torch
 
     folder = converted("f32")
-    say(f"executor {EXECUTOR}, model {folder}, {args.threads} threads, {args.dtype}")
+    say(f"executor {EXECUTOR}, model {folder}, {args.threads} threads, {args.dtype}, {args.device}")
     executor = summary(*executor_figures(folder, args))
     if args.only_executor:
         ttft, prefill, decode, aggregate = executor
@@ -237,7 +251,9 @@ def main():
 
     say("transformers")
     reference = summary(*transformers_figures(folder, args))
-    print(f"SmolLM2-135M-Instruct, {args.dtype}, {args.threads} threads (CPU), greedy, {args.tokens} tokens at most, "
+    where = (f"CUDA ({torch.cuda.get_device_name(0)})" if args.device == "cuda"
+             else "CPU")
+    print(f"SmolLM2-135M-Instruct, {args.dtype}, {where}, {args.threads} threads, greedy, {args.tokens} tokens at most, "
           f"median of {args.rounds}; torch {torch.__version__}, transformers {transformers.__version__}.")
     print()
     print(f"| engine | time to first token ms | prefill tok/s | decode tok/s (1 request) | "
