@@ -72,7 +72,7 @@ fn main() {
 				&answer.ids,
 				&sampling,
 				&commitments,
-				&opg_activations::Thresholds::PAPER,
+				&activations::thresholds_of(kind),
 				&activations::TokenTolerance::of(kind),
 			)
 			.unwrap();

@@ -11,15 +11,17 @@
 //! `./scripts/benchmark activations-calibration` (`OPG_LLM_DIR=<llm-convert.py output>
 //! cargo bench --bench calibrate`); `OPG_CALIBRATE_ANSWERS` honest answers (1000),
 //! `OPG_CALIBRATE_TOKENS` tokens each (48), `OPG_CALIBRATE_BF16` answers of bf16 weights
-//! (a tenth of them).
+//! (a tenth of them). `OPG_CALIBRATE_DEVICE` is where the engine generates (`cpu`, `cuda`:
+//! CPU against CUDA when the verifier stays on the CPU), `OPG_CALIBRATE_CHECK_DEVICE` where
+//! the verifier checks (`cpu`).
 
-use opg_activations::{Commitment, Thresholds};
+use opg_activations::Commitment;
 use opg_executor::llm::{
 	activations::{self, TokenTolerance, Verdict},
 	Engine, Event, Finished, LlmModel, Message, Prompt, Sampling,
 };
 use std::time::Instant;
-use tch::{Device, Kind};
+use tch::Kind;
 
 const PROMPTS: [&str; 16] = [
 	"Write a short poem about the sea.",
@@ -118,6 +120,8 @@ struct Tally {
 	near: usize,
 	refused: usize,
 	tokens: usize,
+	/// Each checked answer's worst chunk: (mismatches, mantissa mean).
+	answers: Vec<(u32, f64)>,
 }
 
 impl Tally {
@@ -125,16 +129,44 @@ impl Tally {
 		self.runs += 1;
 		let Ok(verdict) = verdict else { return };
 		self.accepted += usize::from(verdict.accepted);
+		let mut worst = (0u32, 0f64);
 		for chunk in &verdict.chunks {
+			worst.0 = worst.0.max(chunk.mismatches());
+			if chunk.mantissa_mean.is_finite() {
+				worst.1 = worst.1.max(chunk.mantissa_mean);
+			}
 			self.worst_mismatches = self.worst_mismatches.max(chunk.mismatches());
 			if chunk.mantissa_mean.is_finite() {
 				self.worst_mean = self.worst_mean.max(chunk.mantissa_mean);
 				self.worst_median = self.worst_median.max(chunk.mantissa_median);
 			}
 		}
+		self.answers.push(worst);
 		self.near += verdict.tokens_near;
 		self.refused += verdict.tokens_refused;
 		self.tokens += tokens;
+	}
+
+	/// The spread of the answers' worst chunks: minimum, median and maximum of the
+	/// mismatches and of the mantissa mean (what a tighter threshold would have to split).
+	fn spread(&self) -> String {
+		if self.answers.is_empty() {
+			return "—".into();
+		}
+		let mut mismatches: Vec<u32> = self.answers.iter().map(|a| a.0).collect();
+		let mut means: Vec<f64> = self.answers.iter().map(|a| a.1).collect();
+		mismatches.sort_unstable();
+		means.sort_by(f64::total_cmp);
+		let mid = self.answers.len() / 2;
+		format!(
+			"{} / {} / {} | {:.2} / {:.2} / {:.2}",
+			mismatches[0],
+			mismatches[mid],
+			mismatches[mismatches.len() - 1],
+			means[0],
+			means[mid],
+			means[means.len() - 1]
+		)
 	}
 
 	fn row(&self, case: &str, honest: bool) {
@@ -145,7 +177,7 @@ impl Tally {
 			("missed", self.accepted)
 		};
 		println!(
-			"| {case} | {} | {label}: {} ({:.2} %) | {} | {:.2} | {:.1} | {} / {} / {} |",
+			"| {case} | {} | {label}: {} ({:.2} %) | {} | {:.2} | {:.1} | {} / {} / {} | {} |",
 			self.runs,
 			bad,
 			rate(bad),
@@ -155,6 +187,7 @@ impl Tally {
 			self.tokens - self.near - self.refused,
 			self.near,
 			self.refused,
+			self.spread(),
 		);
 	}
 }
@@ -172,7 +205,7 @@ fn check(
 		answer,
 		sampling,
 		commitments,
-		&Thresholds::PAPER,
+		&activations::thresholds_of(verifier.llama.kind()),
 		&TokenTolerance::of(verifier.llama.kind()),
 	)
 }
@@ -186,16 +219,22 @@ fn main() {
 	let tokens = env("OPG_CALIBRATE_TOKENS", 48);
 	let bf16_count = env("OPG_CALIBRATE_BF16", count / 10);
 	let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as i32;
+	let device_of = |name: &str| {
+		opg_executor::torch::parse_device(&std::env::var(name).unwrap_or_else(|_| "cpu".into()))
+			.unwrap()
+	};
+	let (engine_device, check_device) =
+		(device_of("OPG_CALIBRATE_DEVICE"), device_of("OPG_CALIBRATE_CHECK_DEVICE"));
 	opg_executor::torch::set_deterministic().unwrap();
 	let started = Instant::now();
-	let load = |kind| LlmModel::load_dir(&dir, kind, Device::Cpu).unwrap();
+	let load = |kind| LlmModel::load_dir(&dir, kind, check_device).unwrap();
 	// The engine loads its model on its own thread, as `serve` does, at `threads` threads.
 	let engine_of = |kind| {
 		let dir = dir.clone();
 		Engine::load_and_start(
 			move || {
 				tch::set_num_threads(threads);
-				LlmModel::load_dir(&dir, kind, Device::Cpu)
+				LlmModel::load_dir(&dir, kind, engine_device)
 			},
 			8,
 			64,
@@ -286,13 +325,19 @@ fn main() {
 	}
 
 	println!(
-		"SmolLM2-135M, CPU, engine at {threads} threads (batch sizes {batch_sizes:?}), up to {tokens} tokens an answer, \
-		 every fourth greedy; generated in {:.0} s, checked in {:.0} s\n",
+		"SmolLM2-135M, engine on {} at {threads} threads (batch sizes {batch_sizes:?}), verifier on {}, up to \
+		 {tokens} tokens an answer, every fourth greedy; generated in {:.0} s, checked in {:.0} s\n",
+		opg_executor::torch::device_name(engine_device),
+		opg_executor::torch::device_name(check_device),
 		generated.as_secs_f64(),
 		checked.as_secs_f64()
 	);
-	println!("| answers checked | runs | result | worst mismatches of 128 | worst mantissa mean | worst median | tokens same / near / refused |");
-	println!("|---|---|---|---|---|---|---|");
+	println!(
+		"| answers checked | runs | result | worst mismatches of 128 | worst mantissa mean | worst median | \
+		 tokens same / near / refused | an answer's worst chunk: mismatches min / median / max | \
+		 mantissa mean min / median / max |"
+	);
+	println!("|---|---|---|---|---|---|---|---|---|");
 	honest_1.row("honest f32, checked at 1 thread", true);
 	honest.row(&format!("honest f32, checked at {threads} threads"), true);
 	bf16_honest.row("honest bf16, checked in bf16", true);

@@ -566,8 +566,13 @@ pub async fn check_activations(executor: &Arc<Executor>, body: &[u8]) -> Reply {
 					"sign_mismatches": c.sign_mismatches,
 					"mantissa_mean": finite(c.mantissa_mean),
 					"mantissa_median": finite(c.mantissa_median),
-					"passes": c.passes(&opg_activations::Thresholds::PAPER),
+					"passes": c.passes(&verdict.thresholds),
 				})).collect::<Vec<_>>(),
+				"thresholds": {
+					"max_mismatches": verdict.thresholds.max_mismatches,
+					"max_mantissa_mean": verdict.thresholds.max_mantissa_mean,
+					"max_mantissa_median": verdict.thresholds.max_mantissa_median,
+				},
 				"tokens": {
 					"same": verdict.tokens_same,
 					"near": verdict.tokens_near,

@@ -84,6 +84,16 @@ impl TokenTolerance {
 	}
 }
 
+/// The activation thresholds for a check in weights of `kind`: [`Thresholds::F32`] for f32
+/// (honest f32 answers differ by rounding alone, and the tighter mantissa bound is what
+/// tells bf16 weights served as f32), the paper's for bf16 and f16.
+pub fn thresholds_of(kind: tch::Kind) -> Thresholds {
+	match kind {
+		tch::Kind::Float | tch::Kind::Double => Thresholds::F32,
+		_ => Thresholds::PAPER,
+	}
+}
+
 impl Default for TokenTolerance {
 	fn default() -> Self {
 		Self::F32
@@ -104,6 +114,8 @@ pub struct Verdict {
 	/// Whether every chunk passes the thresholds and the refused tokens are within the
 	/// tolerance.
 	pub accepted: bool,
+	/// The thresholds the chunks were judged by.
+	pub thresholds: Thresholds,
 }
 
 /// Why an answer could not be checked.
@@ -171,7 +183,14 @@ pub fn check(
 	}
 	let accepted = tolerance.allows(tokens_refused, answer.len())
 		&& chunks.iter().all(|c| c.passes(thresholds));
-	Ok(Verdict { chunks, tokens_same, tokens_near, tokens_refused, accepted })
+	Ok(Verdict {
+		chunks,
+		tokens_same,
+		tokens_near,
+		tokens_refused,
+		accepted,
+		thresholds: *thresholds,
+	})
 }
 
 enum Replay {

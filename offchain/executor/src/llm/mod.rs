@@ -406,7 +406,7 @@ fn run(
 							&check.answer,
 							&check.sampling,
 							&check.commitments,
-							&opg_activations::Thresholds::PAPER,
+							&activations::thresholds_of(model.llama.kind()),
 							&activations::TokenTolerance::of(model.llama.kind()),
 						);
 						let _ = reply.send(verdict);
