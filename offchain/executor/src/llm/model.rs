@@ -448,9 +448,25 @@ impl Llama {
 			let values = &mut cache.values[layer];
 			let mut attended = Vec::with_capacity(1 + prompts.len());
 			if decoded > 0 {
-				let index = [Some(&decode_slots), None, Some(&decode_positions)];
-				let _ = keys.f_index_put_(&index, &k.f_narrow(0, 0, decoded)?, false)?;
-				let _ = values.f_index_put_(&index, &v.f_narrow(0, 0, decoded)?, false)?;
+				let (new_keys, new_values) =
+					(k.f_narrow(0, 0, decoded)?, v.f_narrow(0, 0, decoded)?);
+				if together && mask.is_none() {
+					// Slots 0..n at one position (one sequence, or sequences that started
+					// together): a plain copy, not an indexed write (whose deterministic
+					// kernel sorts its indices).
+					let at = longest - 1;
+					keys.f_narrow(0, 0, decoded)?
+						.f_narrow(2, at, 1)?
+						.f_copy_(&new_keys.f_unsqueeze(2)?)?;
+					values
+						.f_narrow(0, 0, decoded)?
+						.f_narrow(2, at, 1)?
+						.f_copy_(&new_values.f_unsqueeze(2)?)?;
+				} else {
+					let index = [Some(&decode_slots), None, Some(&decode_positions)];
+					let _ = keys.f_index_put_(&index, &new_keys, false)?;
+					let _ = values.f_index_put_(&index, &new_values, false)?;
+				}
 				let query = q.f_narrow(0, 0, decoded)?.f_unsqueeze(2)?;
 				let query = if together {
 					query
