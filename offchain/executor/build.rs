@@ -1,7 +1,8 @@
 //! Links the executor against the libtorch that `torch-sys` found, with an rpath to its
 //! folder, so that the binary runs without `LD_LIBRARY_PATH`; records which Python (the
 //! project's virtual environment) provided it, for the tests' reference outputs; and
-//! compiles the one libtorch switch that tch does not bind (src/determinism.cpp).
+//! compiles what of libtorch tch does not bind: the deterministic-algorithms switch
+//! (src/determinism.cpp) and oneDNN's packed linear weights (src/llm/onednn.cpp).
 
 fn main() {
 	println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
@@ -23,8 +24,9 @@ fn main() {
 	};
 	println!("cargo:rustc-env=OPG_TORCH_PYTHON={python}");
 
-	// The deterministic-algorithms switch, against the same libtorch headers and C++ ABI.
+	// The shims, against the same libtorch headers and C++ ABI.
 	println!("cargo:rerun-if-changed=src/determinism.cpp");
+	println!("cargo:rerun-if-changed=src/llm/onednn.cpp");
 	let abi = std::process::Command::new(&python)
 		.args(["-c", "import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"])
 		.output()
@@ -40,9 +42,10 @@ fn main() {
 	cc::Build::new()
 		.cpp(true)
 		.file("src/determinism.cpp")
+		.file("src/llm/onednn.cpp")
 		.include(&include)
 		.flag("-std=c++17")
 		.flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
 		.warnings(false)
-		.compile("opg_determinism");
+		.compile("opg_torch_shims");
 }

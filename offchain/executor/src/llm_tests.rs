@@ -357,6 +357,9 @@ fn bf16_weights_compute_the_f32_logits_within_bf16_rounding() {
 	let f32 = model();
 	let bf16 =
 		LlmModel::load_dir(model_dir(), Kind::BFloat16, Device::cuda_if_available()).unwrap();
+	// On the CPU its products read weights packed once for oneDNN (llm::linear).
+	assert_eq!(bf16.llama.packed_weights(), bf16.llama.device() == Device::Cpu);
+	assert!(!f32.llama.packed_weights());
 	for question in ["What is the capital of France?", "Write a short poem about the sea."] {
 		let ids = chat(&f32, question);
 		let exact = Vec::<Vec<f32>>::try_from(f32.llama.logits_of_all(&ids).unwrap()).unwrap();

@@ -1,4 +1,5 @@
-//! Large language models on libtorch: a Llama-family decoder ([`model`]), its tokenizer
+//! Large language models on libtorch: a Llama-family decoder ([`model`], its weight
+//! products in [`linear`]), its tokenizer
 //! and chat template ([`text`]), token choice ([`sampling`]), and the [`Engine`] that
 //! decodes concurrent requests together.
 //!
@@ -14,6 +15,7 @@
 
 pub mod activations;
 pub mod config;
+pub mod linear;
 pub mod manifest;
 pub mod model;
 pub mod sampling;

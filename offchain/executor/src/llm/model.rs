@@ -8,19 +8,19 @@
 //! own cache. So sequences of different lengths decode together, and a finished one's
 //! place is taken by a new one without waiting for the others (continuous batching).
 
-use super::LlmConfig;
+use super::{linear::Linear, LlmConfig};
 use tch::{Device, Kind, TchError, Tensor};
 
 /// One decoder block's weights, `[out, in]` as `linear` takes them.
 struct Block {
 	attn_norm: Tensor,
 	/// Q, K and V stacked: `[(heads + 2 kv heads) × head_dim, width]`.
-	qkv: Tensor,
-	o: Tensor,
+	qkv: Linear,
+	o: Linear,
 	mlp_norm: Tensor,
 	/// Gate and up stacked: `[2 × intermediate, width]`.
-	gate_up: Tensor,
-	down: Tensor,
+	gate_up: Linear,
+	down: Linear,
 }
 
 /// A loaded model.
@@ -31,7 +31,7 @@ pub struct Llama {
 	embed: Tensor,
 	blocks: Vec<Block>,
 	norm: Tensor,
-	head: Tensor,
+	head: Linear,
 	/// RoPE's cosines and sines for every position: `[max positions, head_dim]`.
 	cos: Tensor,
 	sin: Tensor,
@@ -175,19 +175,19 @@ impl Llama {
 			let up = take(&name("mlp.up_proj"), &[inner, width])?;
 			blocks.push(Block {
 				attn_norm: take(&name("input_layernorm"), &[width])?,
-				qkv: Tensor::f_cat(&[q, k, v], 0)?,
-				o: take(&name("self_attn.o_proj"), &[width, heads * head_dim])?,
+				qkv: Linear::new(Tensor::f_cat(&[q, k, v], 0)?),
+				o: Linear::new(take(&name("self_attn.o_proj"), &[width, heads * head_dim])?),
 				mlp_norm: take(&name("post_attention_layernorm"), &[width])?,
-				gate_up: Tensor::f_cat(&[gate, up], 0)?,
-				down: take(&name("mlp.down_proj"), &[width, inner])?,
+				gate_up: Linear::new(Tensor::f_cat(&[gate, up], 0)?),
+				down: Linear::new(take(&name("mlp.down_proj"), &[width, inner])?),
 			});
 		}
 		let embed = take("model.embed_tokens.weight", &[config.vocab_size, width])?;
-		let head = if config.tie_word_embeddings {
+		let head = Linear::new(if config.tie_word_embeddings {
 			embed.shallow_clone()
 		} else {
 			take("lm_head.weight", &[config.vocab_size, width])?
-		};
+		});
 		let norm = take("model.norm.weight", &[width])?;
 		// cos/sin of position × θ^(−2i/d), i < d/2, repeated for both halves; computed in
 		// f64 and rounded once, as Hugging Face does in f32.
@@ -237,6 +237,12 @@ impl Llama {
 	/// The element type it runs in.
 	pub fn kind(&self) -> Kind {
 		self.kind
+	}
+
+	/// Whether its weight products read copies packed once for oneDNN (bf16 on the CPU:
+	/// see [`super::linear`]).
+	pub fn packed_weights(&self) -> bool {
+		self.head.is_packed()
 	}
 
 	/// An empty cache for up to `slots` sequences.
@@ -293,7 +299,7 @@ impl Llama {
 		let (x, last) = self.layers(cache, sequences)?;
 		let last = Tensor::f_from_slice(&last)?.f_to_device(self.device)?;
 		let hidden = self.rms_norm(&x.f_index_select(0, &last)?, &self.norm)?;
-		let logits = hidden.f_linear::<Tensor>(&self.head, None)?;
+		let logits = self.head.forward(&hidden)?;
 		Ok((
 			hidden.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
 			logits.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
@@ -315,9 +321,7 @@ impl Llama {
 		let (x, _) = self.layers(&mut cache, &[(slot, tokens)])?;
 		let hidden = self.rms_norm(&x, &self.norm)?;
 		let from = logits_from.min(tokens.len()) as i64;
-		let logits = hidden
-			.f_narrow(0, from, tokens.len() as i64 - from)?
-			.f_linear::<Tensor>(&self.head, None)?;
+		let logits = self.head.forward(&hidden.f_narrow(0, from, tokens.len() as i64 - from)?)?;
 		Ok((
 			hidden.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
 			logits.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
@@ -428,7 +432,7 @@ impl Llama {
 		let mut x = self.embed.f_index_select(0, &ids)?;
 		for (layer, block) in self.blocks.iter().enumerate() {
 			let h = self.rms_norm(&x, &block.attn_norm)?;
-			let qkv = h.f_linear::<Tensor>(&block.qkv, None)?;
+			let qkv = block.qkv.forward(&h)?;
 			// Q and K rotate together: [tokens, heads + kv heads, head_dim].
 			let qk = Self::rope(
 				&qkv.f_narrow(1, 0, (heads + kv_heads) * head_dim)?.f_view([
@@ -525,13 +529,13 @@ impl Llama {
 			} else {
 				Tensor::f_cat(&attended, 0)?
 			};
-			x = x.f_add(&attended.f_linear::<Tensor>(&block.o, None)?)?;
+			x = x.f_add(&block.o.forward(&attended)?)?;
 			let h = self.rms_norm(&x, &block.mlp_norm)?;
-			let gate_up = h.f_linear::<Tensor>(&block.gate_up, None)?;
+			let gate_up = block.gate_up.forward(&h)?;
 			let inner = config.intermediate_size as i64;
 			let gate = gate_up.f_narrow(1, 0, inner)?;
 			let up = gate_up.f_narrow(1, inner, inner)?;
-			x = x.f_add(&gate.f_silu()?.f_mul(&up)?.f_linear::<Tensor>(&block.down, None)?)?;
+			x = x.f_add(&block.down.forward(&gate.f_silu()?.f_mul(&up)?)?)?;
 		}
 		for &(slot, tokens) in sequences {
 			if let Some(Some(len)) = cache.lens.get_mut(slot.0) {

@@ -1,0 +1,172 @@
+//! A weight product `x · Wᵀ` as the decoder's projections and head run it.
+//!
+//! On the CPU in bf16, libtorch's `linear` hands the product to oneDNN, which first
+//! reorders the whole weight into the blocked layout its kernels read — on every call.
+//! At decode time (one row per sequence) that reordering costs more than the product:
+//! the 121 products of one SmolLM2-135M step take about 1.6× as long as with the weight
+//! reordered once at load (`scripts/benchmark llm`, `docs/benchmarks.md`). So a bf16 weight
+//! on the CPU is packed once, with the operators torch.compile's weight freezing uses
+//! (`mkldnn::_reorder_linear_weight`, `mkldnn::_linear_pointwise`, bound in `onednn.cpp`),
+//! and products of up to [`PACKED_ROWS`] rows read the packed copy. The kernel is the
+//! same, so the results are too (the tests compare them bit for bit). Elsewhere (f32,
+//! whose products MKL runs without a reorder; CUDA; or a libtorch without the operators)
+//! it is a plain `linear`.
+
+use std::ffi::{c_char, CStr};
+use tch::{Device, Kind, TchError, Tensor};
+use torch_sys::C_tensor;
+
+/// The most rows a product runs against the packed weight; longer ones (a long prompt's
+/// prefill) run the plain `linear`, which is as fast there.
+pub const PACKED_ROWS: i64 = 256;
+
+extern "C" {
+	fn opg_onednn_pack_linear(
+		weight: *const C_tensor,
+		rows: i64,
+		error: *mut c_char,
+		error_len: usize,
+	) -> *mut C_tensor;
+	fn opg_onednn_linear(
+		x: *const C_tensor,
+		packed: *const C_tensor,
+		error: *mut c_char,
+		error_len: usize,
+	) -> *mut C_tensor;
+}
+
+/// Runs one shim call: its new tensor, or libtorch's message.
+fn shim(call: impl FnOnce(*mut c_char, usize) -> *mut C_tensor) -> Result<Tensor, TchError> {
+	let mut error = [0 as c_char; 512];
+	let tensor = call(error.as_mut_ptr(), error.len());
+	if tensor.is_null() {
+		// SAFETY: the shim NUL-terminates what it writes; the buffer starts zeroed.
+		let message = unsafe { CStr::from_ptr(error.as_ptr()) };
+		return Err(TchError::Torch(format!("oneDNN: {}", message.to_string_lossy())));
+	}
+	// SAFETY: a non-null result is a new `at::Tensor` the shim allocated for us to own.
+	Ok(unsafe { Tensor::from_ptr(tensor) })
+}
+
+/// A weight `[out, in]`, and its packed copy where one helps.
+pub struct Linear {
+	weight: Tensor,
+	packed: Option<Tensor>,
+}
+
+impl Linear {
+	/// `weight`, packed if it is bf16 on the CPU and libtorch packs it (and its product
+	/// matches the plain one's shape); otherwise plain.
+	pub fn new(weight: Tensor) -> Self {
+		let packed = if weight.device() == Device::Cpu && weight.kind() == Kind::BFloat16 {
+			Self::pack(&weight).ok()
+		} else {
+			None
+		};
+		Self { weight, packed }
+	}
+
+	/// Only the plain product, never a packed copy (for comparisons).
+	pub fn plain(weight: Tensor) -> Self {
+		Self { weight, packed: None }
+	}
+
+	fn pack(weight: &Tensor) -> Result<Tensor, TchError> {
+		// SAFETY: `weight` outlives the call; the shim copies what it keeps.
+		let packed = shim(|error, len| unsafe {
+			opg_onednn_pack_linear(weight.as_ptr(), 1, error, len)
+		})?;
+		// One trial product, so that a libtorch whose kernel refuses this CPU or dtype is
+		// found here, at load, and the plain product used instead.
+		let probe = Tensor::f_ones([1, weight.size()[1]], (weight.kind(), weight.device()))?;
+		let out = Self::packed_product(&probe, &packed)?;
+		if out.size() != [1, weight.size()[0]] {
+			return Err(TchError::Torch(format!("oneDNN: product of shape {:?}", out.size())));
+		}
+		Ok(packed)
+	}
+
+	fn packed_product(x: &Tensor, packed: &Tensor) -> Result<Tensor, TchError> {
+		let x = x.f_contiguous()?;
+		// SAFETY: both tensors outlive the call.
+		shim(|error, len| unsafe { opg_onednn_linear(x.as_ptr(), packed.as_ptr(), error, len) })
+	}
+
+	/// Whether products read a packed copy.
+	pub fn is_packed(&self) -> bool {
+		self.packed.is_some()
+	}
+
+	/// The weight, `[out, in]`.
+	pub fn weight(&self) -> &Tensor {
+		&self.weight
+	}
+
+	/// `x · Wᵀ` for `x` of `[rows, in]`: `[rows, out]`.
+	pub fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+		match &self.packed {
+			Some(packed) if x.dim() == 2 && x.size()[0] <= PACKED_ROWS => {
+				Self::packed_product(x, packed)
+			}
+			_ => x.f_linear::<Tensor>(&self.weight, None),
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// SmolLM2-135M's product shapes, `[out, in]`: Q·K·V, O, gate·up, down, the head.
+	const SHAPES: [[i64; 2]; 5] = [[960, 576], [576, 576], [3072, 576], [576, 1536], [49152, 576]];
+
+	fn weight(shape: [i64; 2], kind: Kind) -> Tensor {
+		Tensor::randn(shape, (Kind::Float, Device::Cpu)).to_kind(kind)
+	}
+
+	#[test]
+	fn bf16_weights_on_the_cpu_are_packed_and_multiply_bit_for_bit_as_plain_ones() {
+		let _no_grad = tch::no_grad_guard();
+		tch::manual_seed(7);
+		for shape in SHAPES {
+			let w = weight(shape, Kind::BFloat16);
+			let (packed, plain) = (Linear::new(w.shallow_clone()), Linear::plain(w));
+			assert!(packed.is_packed(), "this CPU's libtorch packs a bf16 {shape:?} weight");
+			// One row (a decode step), a batch, the most rows packed, and past it (plain).
+			for rows in [1, 3, 8, PACKED_ROWS, PACKED_ROWS + 1] {
+				let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu))
+					.to_kind(Kind::BFloat16);
+				let (a, b) = (packed.forward(&x).unwrap(), plain.forward(&x).unwrap());
+				assert_eq!(a.size(), [rows, shape[0]]);
+				assert!(a.equal(&b), "{shape:?} × {rows} rows: packed ≠ plain");
+			}
+		}
+	}
+
+	#[test]
+	fn a_non_contiguous_input_multiplies_as_its_contiguous_copy() {
+		let _no_grad = tch::no_grad_guard();
+		let linear = Linear::new(weight([64, 32], Kind::BFloat16));
+		let x = Tensor::randn([4, 2, 32], (Kind::Float, Device::Cpu)).to_kind(Kind::BFloat16);
+		let strided = x.select(1, 0);
+		assert!(!strided.is_contiguous());
+		assert!(linear.forward(&strided).unwrap().equal(&linear.forward(&strided.contiguous()).unwrap()));
+	}
+
+	#[test]
+	fn f32_weights_stay_plain() {
+		let linear = Linear::new(weight([64, 32], Kind::Float));
+		assert!(!linear.is_packed());
+		let x = Tensor::randn([2, 32], (Kind::Float, Device::Cpu));
+		assert!(linear.forward(&x).unwrap().equal(&x.linear::<Tensor>(linear.weight(), None)));
+	}
+
+	#[test]
+	fn a_packed_product_of_the_wrong_width_is_an_error_not_a_crash() {
+		let linear = Linear::new(weight([64, 32], Kind::BFloat16));
+		assert!(linear.is_packed());
+		let x = Tensor::randn([2, 33], (Kind::Float, Device::Cpu)).to_kind(Kind::BFloat16);
+		let error = linear.forward(&x).unwrap_err().to_string();
+		assert!(error.contains("oneDNN"), "{error}");
+	}
+}
