@@ -73,9 +73,8 @@ impl Linear {
 
 	fn pack(weight: &Tensor) -> Result<Tensor, TchError> {
 		// SAFETY: `weight` outlives the call; the shim copies what it keeps.
-		let packed = shim(|error, len| unsafe {
-			opg_onednn_pack_linear(weight.as_ptr(), 1, error, len)
-		})?;
+		let packed =
+			shim(|error, len| unsafe { opg_onednn_pack_linear(weight.as_ptr(), 1, error, len) })?;
 		// One trial product, so that a libtorch whose kernel refuses this CPU or dtype is
 		// found here, at load, and the plain product used instead.
 		let probe = Tensor::f_ones([1, weight.size()[1]], (weight.kind(), weight.device()))?;
@@ -107,7 +106,7 @@ impl Linear {
 		match &self.packed {
 			Some(packed) if x.dim() == 2 && x.size()[0] <= PACKED_ROWS => {
 				Self::packed_product(x, packed)
-			}
+			},
 			_ => x.f_linear::<Tensor>(&self.weight, None),
 		}
 	}
@@ -150,7 +149,10 @@ mod tests {
 		let x = Tensor::randn([4, 2, 32], (Kind::Float, Device::Cpu)).to_kind(Kind::BFloat16);
 		let strided = x.select(1, 0);
 		assert!(!strided.is_contiguous());
-		assert!(linear.forward(&strided).unwrap().equal(&linear.forward(&strided.contiguous()).unwrap()));
+		assert!(linear
+			.forward(&strided)
+			.unwrap()
+			.equal(&linear.forward(&strided.contiguous()).unwrap()));
 	}
 
 	#[test]
