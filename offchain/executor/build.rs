@@ -2,7 +2,9 @@
 //! folder, so that the binary runs without `LD_LIBRARY_PATH`; records which Python (the
 //! project's virtual environment) provided it, for the tests' reference outputs; and
 //! compiles what of libtorch tch does not bind: the deterministic-algorithms switch
-//! (src/determinism.cpp) and oneDNN's packed linear weights (src/llm/onednn.cpp).
+//! (src/determinism.cpp), oneDNN's packed linear weights (src/llm/onednn.cpp), the
+//! few-row f32 products of decode steps (src/llm/few_rows.cpp) and the decoder's small
+//! f32 steps (src/llm/fused.cpp).
 
 fn main() {
 	println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
@@ -27,6 +29,8 @@ fn main() {
 	// The shims, against the same libtorch headers and C++ ABI.
 	println!("cargo:rerun-if-changed=src/determinism.cpp");
 	println!("cargo:rerun-if-changed=src/llm/onednn.cpp");
+	println!("cargo:rerun-if-changed=src/llm/few_rows.cpp");
+	println!("cargo:rerun-if-changed=src/llm/fused.cpp");
 	let abi = std::process::Command::new(&python)
 		.args(["-c", "import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"])
 		.output()
@@ -43,9 +47,19 @@ fn main() {
 		.cpp(true)
 		.file("src/determinism.cpp")
 		.file("src/llm/onednn.cpp")
+		.file("src/llm/few_rows.cpp")
+		.file("src/llm/fused.cpp")
 		.include(&include)
 		.flag("-std=c++17")
+		// at::parallel_for's OpenMP loop is in the headers: compiled here, against the
+		// wheel's own libgomp (linked below), the one runtime libtorch's threads run on.
+		.flag("-fopenmp")
+		// Products and sums rounded as written (the rotary embedding gives the tensor
+		// code's bits), whichever CPU a function is compiled for.
+		.flag("-ffp-contract=off")
 		.flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
 		.warnings(false)
 		.compile("opg_torch_shims");
+	println!("cargo:rustc-link-search=native={lib}");
+	println!("cargo:rustc-link-lib=dylib:+verbatim=libgomp.so.1");
 }

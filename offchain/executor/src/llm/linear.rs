@@ -8,9 +8,16 @@
 //! on the CPU is packed once, with the operators torch.compile's weight freezing uses
 //! (`mkldnn::_reorder_linear_weight`, `mkldnn::_linear_pointwise`, bound in `onednn.cpp`),
 //! and products of up to [`PACKED_ROWS`] rows read the packed copy. The kernel is the
-//! same, so the results are too (the tests compare them bit for bit). Elsewhere (f32,
-//! whose products MKL runs without a reorder; CUDA; or a libtorch without the operators)
-//! it is a plain `linear`.
+//! same, so the results are too (the tests compare them bit for bit).
+//!
+//! On the CPU in f32, libtorch hands the product to MKL, whose one-row sgemv streams the
+//! weights below the memory's rate and whose few-row sgemm is compute-bound (8 rows cost
+//! about 2.3× one). Products of up to 8 rows (decode steps) run `few_rows.cpp` instead
+//! where the CPU has AVX-512: each weight row read once and multiplied with every row of
+//! `x` in registers, each output summed in a fixed order whatever the thread count. Its
+//! sums are in another order than MKL's, so they differ from the plain product's in the
+//! last bits (the tests bound the difference). Longer products (a prompt's prefill), CUDA,
+//! and a CPU without AVX-512 run the plain `linear`.
 
 use std::ffi::{c_char, CStr};
 use tch::{Device, Kind, TchError, Tensor};
@@ -34,16 +41,34 @@ extern "C" {
 		error: *mut c_char,
 		error_len: usize,
 	) -> *mut C_tensor;
+	fn opg_few_rows_max() -> i64;
+	fn opg_few_rows_linear(
+		x: *const C_tensor,
+		weight: *const C_tensor,
+		error: *mut c_char,
+		error_len: usize,
+	) -> *mut C_tensor;
 }
 
-/// Runs one shim call: its new tensor, or libtorch's message.
-fn shim(call: impl FnOnce(*mut c_char, usize) -> *mut C_tensor) -> Result<Tensor, TchError> {
+/// The most rows an f32 product runs through `few_rows.cpp` on this CPU: 8 with AVX-512,
+/// else 0 (none).
+pub fn few_rows_max() -> i64 {
+	static MAX: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+	// SAFETY: the shim only reads the CPU's features.
+	*MAX.get_or_init(|| unsafe { opg_few_rows_max() })
+}
+
+/// Runs one shim call: its new tensor, or the shim's message after `what`.
+pub(super) fn shim(
+	what: &str,
+	call: impl FnOnce(*mut c_char, usize) -> *mut C_tensor,
+) -> Result<Tensor, TchError> {
 	let mut error = [0 as c_char; 512];
 	let tensor = call(error.as_mut_ptr(), error.len());
 	if tensor.is_null() {
 		// SAFETY: the shim NUL-terminates what it writes; the buffer starts zeroed.
 		let message = unsafe { CStr::from_ptr(error.as_ptr()) };
-		return Err(TchError::Torch(format!("oneDNN: {}", message.to_string_lossy())));
+		return Err(TchError::Torch(format!("{what}: {}", message.to_string_lossy())));
 	}
 	// SAFETY: a non-null result is a new `at::Tensor` the shim allocated for us to own.
 	Ok(unsafe { Tensor::from_ptr(tensor) })
@@ -53,6 +78,8 @@ fn shim(call: impl FnOnce(*mut c_char, usize) -> *mut C_tensor) -> Result<Tensor
 pub struct Linear {
 	weight: Tensor,
 	packed: Option<Tensor>,
+	/// The most rows a product runs through `few_rows.cpp` (0: none).
+	few_rows: i64,
 }
 
 impl Linear {
@@ -64,19 +91,25 @@ impl Linear {
 		} else {
 			None
 		};
-		Self { weight, packed }
+		let few_rows = if weight.device() == Device::Cpu && weight.kind() == Kind::Float {
+			few_rows_max()
+		} else {
+			0
+		};
+		Self { weight, packed, few_rows }
 	}
 
 	/// Only the plain product, never a packed copy (for comparisons).
 	#[cfg(test)]
 	pub fn plain(weight: Tensor) -> Self {
-		Self { weight, packed: None }
+		Self { weight, packed: None, few_rows: 0 }
 	}
 
 	fn pack(weight: &Tensor) -> Result<Tensor, TchError> {
 		// SAFETY: `weight` outlives the call; the shim copies what it keeps.
-		let packed =
-			shim(|error, len| unsafe { opg_onednn_pack_linear(weight.as_ptr(), 1, error, len) })?;
+		let packed = shim("oneDNN", |error, len| unsafe {
+			opg_onednn_pack_linear(weight.as_ptr(), 1, error, len)
+		})?;
 		// One trial product, so that a libtorch whose kernel refuses this CPU or dtype is
 		// found here, at load, and the plain product used instead.
 		let probe = Tensor::f_ones([1, weight.size()[1]], (weight.kind(), weight.device()))?;
@@ -90,7 +123,14 @@ impl Linear {
 	fn packed_product(x: &Tensor, packed: &Tensor) -> Result<Tensor, TchError> {
 		let x = x.f_contiguous()?;
 		// SAFETY: both tensors outlive the call.
-		shim(|error, len| unsafe { opg_onednn_linear(x.as_ptr(), packed.as_ptr(), error, len) })
+		shim("oneDNN", |error, len| unsafe {
+			opg_onednn_linear(x.as_ptr(), packed.as_ptr(), error, len)
+		})
+	}
+
+	/// Whether f32 products of a few rows run `few_rows.cpp`.
+	pub fn is_few_rows(&self) -> bool {
+		self.few_rows > 0
 	}
 
 	/// Whether products read a packed copy.
@@ -109,6 +149,12 @@ impl Linear {
 		match &self.packed {
 			Some(packed) if x.dim() == 2 && x.size()[0] <= PACKED_ROWS => {
 				Self::packed_product(x, packed)
+			},
+			None if x.dim() == 2 && (1..=self.few_rows).contains(&x.size()[0]) => {
+				// SAFETY: both tensors outlive the call.
+				shim("few-row product", |error, len| unsafe {
+					opg_few_rows_linear(x.as_ptr(), self.weight.as_ptr(), error, len)
+				})
 			},
 			_ => x.f_linear::<Tensor>(&self.weight, None),
 		}
@@ -159,11 +205,89 @@ mod tests {
 	}
 
 	#[test]
-	fn f32_weights_stay_plain() {
+	fn f32_weights_are_never_packed_and_long_products_are_plain() {
+		let _no_grad = tch::no_grad_guard();
 		let linear = Linear::new(weight([64, 32], Kind::Float));
 		assert!(!linear.is_packed());
-		let x = Tensor::randn([2, 32], (Kind::Float, Device::Cpu));
+		let x = Tensor::randn([9, 32], (Kind::Float, Device::Cpu));
 		assert!(linear.forward(&x).unwrap().equal(&x.linear::<Tensor>(linear.weight(), None)));
+	}
+
+	/// The worst error of `got` against the f64 product, as a fraction of the largest
+	/// `Σ|x_k·w_k|` of an output (what f32 rounding of a sum is proportional to).
+	fn relative_error(got: &Tensor, x: &Tensor, w: &Tensor) -> f64 {
+		let (x64, w64) = (x.to_kind(Kind::Double), w.to_kind(Kind::Double));
+		let exact = x64.linear::<Tensor>(&w64, None);
+		let scale = x64.abs().linear::<Tensor>(&w64.abs(), None).max().double_value(&[]);
+		(got.to_kind(Kind::Double) - exact).abs().max().double_value(&[]) / scale
+	}
+
+	#[test]
+	fn few_row_f32_products_run_where_the_cpu_has_avx512() {
+		let expected = if std::is_x86_feature_detected!("avx512f") { 8 } else { 0 };
+		assert_eq!(few_rows_max(), expected);
+		assert_eq!(Linear::new(weight([16, 16], Kind::Float)).is_few_rows(), expected > 0);
+		assert!(!Linear::new(weight([16, 16], Kind::BFloat16)).is_few_rows());
+	}
+
+	#[test]
+	fn few_row_f32_products_are_within_f32_rounding_of_the_exact_product() {
+		let _no_grad = tch::no_grad_guard();
+		tch::manual_seed(11);
+		// SmolLM2's shapes, and widths that are not a multiple of 16 lanes (a masked
+		// last step) or below one.
+		let shapes = [SHAPES.as_slice(), &[[37, 23], [5, 3], [3, 1], [1, 17]]].concat();
+		for shape in shapes {
+			let w = weight(shape, Kind::Float);
+			let (linear, plain) =
+				(Linear::new(w.shallow_clone()), Linear::plain(w.shallow_clone()));
+			for rows in 1..=9 {
+				let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu));
+				let got = linear.forward(&x).unwrap();
+				assert_eq!(got.size(), [rows, shape[0]]);
+				let error = relative_error(&got, &x, &w);
+				assert!(error <= 2e-5, "{shape:?} × {rows} rows: relative error {error}");
+				// No worse than a few times MKL's own rounding, plus one ulp's room.
+				let plain_error = relative_error(&plain.forward(&x).unwrap(), &x, &w);
+				assert!(
+					error <= 4.0 * plain_error + 1.2e-7,
+					"{shape:?} × {rows} rows: {error} against MKL's {plain_error}"
+				);
+			}
+		}
+	}
+
+	#[test]
+	fn a_few_row_f32_product_is_the_same_bits_on_one_thread_as_on_two() {
+		let _no_grad = tch::no_grad_guard();
+		let threads = tch::get_num_threads();
+		let linear = Linear::new(weight([3072, 576], Kind::Float));
+		let x = Tensor::randn([3, 576], (Kind::Float, Device::Cpu));
+		tch::set_num_threads(1);
+		let one = linear.forward(&x).unwrap();
+		tch::set_num_threads(2);
+		let two = linear.forward(&x).unwrap();
+		tch::set_num_threads(threads);
+		assert!(one.equal(&two));
+	}
+
+	#[test]
+	fn a_non_contiguous_f32_input_multiplies_as_its_contiguous_copy() {
+		let _no_grad = tch::no_grad_guard();
+		let linear = Linear::new(weight([64, 32], Kind::Float));
+		let x = Tensor::randn([4, 2, 32], (Kind::Float, Device::Cpu));
+		let strided = x.select(1, 1);
+		assert!(!strided.is_contiguous());
+		let (a, b) =
+			(linear.forward(&strided).unwrap(), linear.forward(&strided.contiguous()).unwrap());
+		assert!(a.equal(&b));
+	}
+
+	#[test]
+	fn a_few_row_f32_product_of_the_wrong_width_is_an_error_not_a_crash() {
+		let linear = Linear::new(weight([64, 32], Kind::Float));
+		let x = Tensor::randn([2, 33], (Kind::Float, Device::Cpu));
+		assert!(linear.forward(&x).is_err());
 	}
 
 	#[test]

@@ -15,6 +15,7 @@
 
 pub mod activations;
 pub mod config;
+pub mod fused;
 pub mod linear;
 pub mod manifest;
 pub mod model;

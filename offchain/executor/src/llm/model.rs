@@ -35,6 +35,8 @@ pub struct Llama {
 	/// RoPE's cosines and sines for every position: `[max positions, head_dim]`.
 	cos: Tensor,
 	sin: Tensor,
+	/// Whether the small steps run `fused.cpp`'s loops (f32 on the CPU).
+	fused: bool,
 }
 
 /// The keys and values of up to [`KvCache::slots`] sequences, one slot each, per block:
@@ -214,6 +216,7 @@ impl Llama {
 		Ok(Self {
 			cos: table(cos)?,
 			sin: table(sin)?,
+			fused: kind == Kind::Float && device == Device::Cpu,
 			config,
 			device,
 			kind,
@@ -268,6 +271,9 @@ impl Llama {
 	}
 
 	fn rms_norm(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor, TchError> {
+		if self.fused {
+			return super::fused::rms_norm(&x.f_contiguous()?, weight, self.config.rms_norm_eps);
+		}
 		let x32 = x.f_to_kind(Kind::Float)?;
 		let variance = x32.f_pow_tensor_scalar(2)?.f_mean_dim(-1, true, Kind::Float)?;
 		let normed = x32.f_mul(&variance.f_add_scalar(self.config.rms_norm_eps)?.f_rsqrt()?)?;
@@ -275,7 +281,10 @@ impl Llama {
 	}
 
 	/// `x`: `[tokens, heads, head_dim]`; `cos`/`sin`: `[tokens, 1, head_dim]`.
-	fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, TchError> {
+	fn rope(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, TchError> {
+		if self.fused {
+			return super::fused::rope(x, cos, sin);
+		}
 		let half = x.size()[2] / 2;
 		let rotated =
 			Tensor::f_cat(&[x.f_narrow(2, half, half)?.f_neg()?, x.f_narrow(2, 0, half)?], 2)?;
@@ -399,8 +408,8 @@ impl Llama {
 		let count = ids.len() as i64;
 		let ids = Tensor::f_from_slice(&ids)?.f_to_device(self.device)?;
 		let at = Tensor::f_from_slice(&positions)?.f_to_device(self.device)?;
-		let cos = self.cos.f_index_select(0, &at)?.f_unsqueeze(1)?;
-		let sin = self.sin.f_index_select(0, &at)?.f_unsqueeze(1)?;
+		let cos = self.cos.f_index_select(0, &at)?.f_unsqueeze(1)?.f_contiguous()?;
+		let sin = self.sin.f_index_select(0, &at)?.f_unsqueeze(1)?.f_contiguous()?;
 		// The decoding sequences' attention runs over slots 0..used, each key visible while
 		// its position is below the slot's new length (no mask when they are all as long).
 		// Rows of other slots among them (free, or a prompt's) are computed and dropped.
@@ -413,7 +422,8 @@ impl Llama {
 		.f_to_device(self.device)?;
 		let decode_positions =
 			Tensor::f_from_slice(&positions[..decoding.len()])?.f_to_device(self.device)?;
-		let mask = if decoding.iter().all(|&(_, _, past)| past as i64 + 1 == longest) {
+		let all_as_long = decoding.iter().all(|&(_, _, past)| past as i64 + 1 == longest);
+		let mask = if self.fused || all_as_long {
 			None
 		} else {
 			let mut visible = vec![1i64; used as usize];
@@ -434,7 +444,7 @@ impl Llama {
 			let h = self.rms_norm(&x, &block.attn_norm)?;
 			let qkv = block.qkv.forward(&h)?;
 			// Q and K rotate together: [tokens, heads + kv heads, head_dim].
-			let qk = Self::rope(
+			let qk = self.rope(
 				&qkv.f_narrow(1, 0, (heads + kv_heads) * head_dim)?.f_view([
 					count,
 					heads + kv_heads,
@@ -451,7 +461,17 @@ impl Llama {
 			let keys = &mut cache.keys[layer];
 			let values = &mut cache.values[layer];
 			let mut attended = Vec::with_capacity(1 + prompts.len());
-			if decoded > 0 {
+			if decoded > 0 && self.fused {
+				attended.push(super::fused::decode_attention(
+					&q.f_narrow(0, 0, decoded)?,
+					&k.f_narrow(0, 0, decoded)?,
+					&v.f_narrow(0, 0, decoded)?,
+					keys,
+					values,
+					&decode_slots,
+					&decode_positions,
+				)?);
+			} else if decoded > 0 {
 				let (new_keys, new_values) =
 					(k.f_narrow(0, 0, decoded)?, v.f_narrow(0, 0, decoded)?);
 				if together && mask.is_none() {
@@ -532,10 +552,15 @@ impl Llama {
 			x = x.f_add(&block.o.forward(&attended)?)?;
 			let h = self.rms_norm(&x, &block.mlp_norm)?;
 			let gate_up = block.gate_up.forward(&h)?;
-			let inner = config.intermediate_size as i64;
-			let gate = gate_up.f_narrow(1, 0, inner)?;
-			let up = gate_up.f_narrow(1, inner, inner)?;
-			x = x.f_add(&block.down.forward(&gate.f_silu()?.f_mul(&up)?)?)?;
+			let gated = if self.fused {
+				super::fused::swiglu(&gate_up)?
+			} else {
+				let inner = config.intermediate_size as i64;
+				let gate = gate_up.f_narrow(1, 0, inner)?;
+				let up = gate_up.f_narrow(1, inner, inner)?;
+				gate.f_silu()?.f_mul(&up)?
+			};
+			x = x.f_add(&block.down.forward(&gated)?)?;
 		}
 		for &(slot, tokens) in sequences {
 			if let Some(Some(len)) = cache.lens.get_mut(slot.0) {
