@@ -50,7 +50,8 @@ fn main() {
 			"libtorch `linear`"
 		};
 		for rows in [1, 8] {
-			let inputs = |width: i64| Tensor::randn([rows, width], (Kind::Float, Device::Cpu)).to_kind(kind);
+			let inputs =
+				|width: i64| Tensor::randn([rows, width], (Kind::Float, Device::Cpu)).to_kind(kind);
 			let (narrow, wide) = (inputs(576), inputs(1536));
 			let x = |w: &Tensor| if w.size()[1] == 576 { &narrow } else { &wide };
 			let plain = best(reps, || {

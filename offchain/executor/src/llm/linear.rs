@@ -12,12 +12,14 @@
 //!
 //! On the CPU in f32, libtorch hands the product to MKL, whose one-row sgemv streams the
 //! weights below the memory's rate and whose few-row sgemm is compute-bound (8 rows cost
-//! about 2.3× one). Products of up to 8 rows (decode steps) run `few_rows.cpp` instead
-//! where the CPU has AVX-512: each weight row read once and multiplied with every row of
-//! `x` in registers, each output summed in a fixed order whatever the thread count. Its
-//! sums are in another order than MKL's, so they differ from the plain product's in the
-//! last bits (the tests bound the difference). Longer products (a prompt's prefill), CUDA,
-//! and a CPU without AVX-512 run the plain `linear`.
+//! about 2.4× one). Where the CPU has AVX-512, an f32 weight is also packed once into
+//! `few_rows.cpp`'s layout (blocks of 16 output rows, k-major), and products of up to 8
+//! rows (decode steps) run its kernel: each weight read once, 16 outputs a vector, each
+//! output summed in a fixed order whatever the thread count. Its sums are in another order
+//! than MKL's, so they differ from the plain product's in the last bits (the tests bound
+//! the difference). Longer products (a prompt's prefill) read the plain weight, so an f32
+//! model on such a CPU holds its weights twice, as a bf16 one does. CUDA, and a CPU without
+//! AVX-512, run the plain `linear`.
 
 use std::ffi::{c_char, CStr};
 use tch::{Device, Kind, TchError, Tensor};
@@ -42,9 +44,15 @@ extern "C" {
 		error_len: usize,
 	) -> *mut C_tensor;
 	fn opg_few_rows_max() -> i64;
+	fn opg_few_rows_pack(
+		weight: *const C_tensor,
+		error: *mut c_char,
+		error_len: usize,
+	) -> *mut C_tensor;
 	fn opg_few_rows_linear(
 		x: *const C_tensor,
-		weight: *const C_tensor,
+		packed: *const C_tensor,
+		out: i64,
 		error: *mut c_char,
 		error_len: usize,
 	) -> *mut C_tensor;
@@ -77,9 +85,10 @@ pub(super) fn shim(
 /// A weight `[out, in]`, and its packed copy where one helps.
 pub struct Linear {
 	weight: Tensor,
+	/// oneDNN's packed copy (bf16 on the CPU).
 	packed: Option<Tensor>,
-	/// The most rows a product runs through `few_rows.cpp` (0: none).
-	few_rows: i64,
+	/// `few_rows.cpp`'s packed copy (f32 on a CPU with AVX-512).
+	few_rows: Option<Tensor>,
 }
 
 impl Linear {
@@ -91,18 +100,24 @@ impl Linear {
 		} else {
 			None
 		};
-		let few_rows = if weight.device() == Device::Cpu && weight.kind() == Kind::Float {
-			few_rows_max()
-		} else {
-			0
-		};
+		let few_rows =
+			if weight.device() == Device::Cpu && weight.kind() == Kind::Float && few_rows_max() > 0
+			{
+				// SAFETY: `weight` outlives the call; the shim copies it.
+				shim("few-row product", |error, len| unsafe {
+					opg_few_rows_pack(weight.as_ptr(), error, len)
+				})
+				.ok()
+			} else {
+				None
+			};
 		Self { weight, packed, few_rows }
 	}
 
 	/// Only the plain product, never a packed copy (for comparisons).
 	#[cfg(test)]
 	pub fn plain(weight: Tensor) -> Self {
-		Self { weight, packed: None, few_rows: 0 }
+		Self { weight, packed: None, few_rows: None }
 	}
 
 	fn pack(weight: &Tensor) -> Result<Tensor, TchError> {
@@ -130,7 +145,7 @@ impl Linear {
 
 	/// Whether f32 products of a few rows run `few_rows.cpp`.
 	pub fn is_few_rows(&self) -> bool {
-		self.few_rows > 0
+		self.few_rows.is_some()
 	}
 
 	/// Whether products read a packed copy.
@@ -146,14 +161,16 @@ impl Linear {
 
 	/// `x · Wᵀ` for `x` of `[rows, in]`: `[rows, out]`.
 	pub fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
-		match &self.packed {
-			Some(packed) if x.dim() == 2 && x.size()[0] <= PACKED_ROWS => {
+		let rows = if x.dim() == 2 { x.size()[0] } else { 0 };
+		match (&self.packed, &self.few_rows) {
+			(Some(packed), _) if (1..=PACKED_ROWS).contains(&rows) => {
 				Self::packed_product(x, packed)
 			},
-			None if x.dim() == 2 && (1..=self.few_rows).contains(&x.size()[0]) => {
+			(_, Some(few)) if (1..=few_rows_max()).contains(&rows) => {
+				let out = self.weight.size()[0];
 				// SAFETY: both tensors outlive the call.
 				shim("few-row product", |error, len| unsafe {
-					opg_few_rows_linear(x.as_ptr(), self.weight.as_ptr(), error, len)
+					opg_few_rows_linear(x.as_ptr(), few.as_ptr(), out, error, len)
 				})
 			},
 			_ => x.f_linear::<Tensor>(&self.weight, None),
