@@ -53,6 +53,9 @@ pub struct KvCache {
 	limit: usize,
 }
 
+/// The most rows a small step (RMSNorm, RoPE, SwiGLU) runs as `fused.cpp`'s loop.
+const FUSED_ROWS: i64 = 8;
+
 /// The tokens per slot an empty [`KvCache`] has room for.
 pub const INITIAL_CAPACITY: usize = 64;
 
@@ -270,8 +273,15 @@ impl Llama {
 		})
 	}
 
+	/// Whether a small step over `x`'s rows runs `fused.cpp`'s loop: f32 on the CPU, and a
+	/// decode step's few rows (over a prompt's many, libtorch's vectorized operators are
+	/// faster than the loops, whose dispatch saving no longer counts).
+	fn fused_rows(&self, x: &Tensor) -> bool {
+		self.fused && x.size().first().is_some_and(|&rows| rows <= FUSED_ROWS)
+	}
+
 	fn rms_norm(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor, TchError> {
-		if self.fused {
+		if self.fused_rows(x) {
 			return super::fused::rms_norm(&x.f_contiguous()?, weight, self.config.rms_norm_eps);
 		}
 		let x32 = x.f_to_kind(Kind::Float)?;
@@ -282,7 +292,7 @@ impl Llama {
 
 	/// `x`: `[tokens, heads, head_dim]`; `cos`/`sin`: `[tokens, 1, head_dim]`.
 	fn rope(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor, TchError> {
-		if self.fused {
+		if self.fused_rows(x) {
 			return super::fused::rope(x, cos, sin);
 		}
 		let half = x.size()[2] / 2;
@@ -552,7 +562,7 @@ impl Llama {
 			x = x.f_add(&block.o.forward(&attended)?)?;
 			let h = self.rms_norm(&x, &block.mlp_norm)?;
 			let gate_up = block.gate_up.forward(&h)?;
-			let gated = if self.fused {
+			let gated = if self.fused_rows(&gate_up) {
 				super::fused::swiglu(&gate_up)?
 			} else {
 				let inner = config.intermediate_size as i64;
