@@ -161,7 +161,11 @@ pub fn check(
 	let model_error = |e: tch::TchError| CheckError::Model(format!("libtorch: {e}"));
 	let hidden =
 		Vec::<f32>::try_from(hidden.f_flatten(0, -1).map_err(model_error)?).map_err(model_error)?;
-	let logits = Vec::<Vec<f32>>::try_from(logits).map_err(model_error)?;
+	// One copy of the logits, read by rows of the vocabulary's width.
+	let vocabulary = logits.size().last().copied().unwrap_or(0).max(1) as usize;
+	let logits =
+		Vec::<f32>::try_from(logits.f_flatten(0, -1).map_err(model_error)?).map_err(model_error)?;
+	let logits = logits.chunks(vocabulary);
 	let rows = &hidden[(prompt.len() - 1) * width..];
 	let (prefill, decode) = rows.split_at(width);
 	let chunks = check_generation(commitments, prefill, decode, width).ok_or_else(|| {
@@ -172,15 +176,36 @@ pub fn check(
 			1 + (answer.len() - 1).div_ceil(opg_activations::DECODE_BATCHING)
 		))
 	})?;
-	let mut generator = Generator::new(sampling.seed);
-	let (mut tokens_same, mut tokens_near, mut tokens_refused) = (0, 0, 0);
-	for (row, &token) in logits.iter().zip(answer) {
-		match replay(row, sampling, &mut generator, token, tolerance) {
-			Replay::Same => tokens_same += 1,
-			Replay::Near => tokens_near += 1,
-			Replay::Refused => tokens_refused += 1,
+	// The sampler's steps replayed in parallel, one run of tokens per core: a sampled step
+	// draws once, so the run from token i starts from the generator after i draws.
+	let rows: Vec<&[f32]> = logits.collect();
+	let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(rows.len());
+	let per = rows.len().div_ceil(threads.max(1));
+	let replay_run = |start: usize| {
+		let mut generator = Generator::after(sampling.seed, start as u64);
+		let mut counts = [0usize; 3];
+		for (row, &token) in rows.iter().zip(answer).skip(start).take(per) {
+			counts[match replay(row, sampling, &mut generator, token, tolerance) {
+				Replay::Same => 0,
+				Replay::Near => 1,
+				Replay::Refused => 2,
+			}] += 1;
 		}
-	}
+		counts
+	};
+	let runs: Vec<[usize; 3]> = std::thread::scope(|scope| {
+		let started: Vec<_> = (1..threads)
+			.map(|run| {
+				let replay_run = &replay_run;
+				scope.spawn(move || replay_run(run * per))
+			})
+			.collect();
+		let mut runs = vec![replay_run(0)];
+		runs.extend(started.into_iter().map(|run| run.join().unwrap_or([0, 0, usize::MAX])));
+		runs
+	});
+	let count = |kind: usize| runs.iter().fold(0usize, |sum, run| sum.saturating_add(run[kind]));
+	let (tokens_same, tokens_near, tokens_refused) = (count(0), count(1), count(2));
 	let accepted = tolerance.allows(tokens_refused, answer.len())
 		&& chunks.iter().all(|c| c.passes(thresholds));
 	Ok(Verdict {

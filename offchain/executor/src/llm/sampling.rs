@@ -57,6 +57,11 @@ impl Generator {
 		Self { state: seed }
 	}
 
+	/// The generator of `seed` after `draws` draws (SplitMix64's state only counts them).
+	pub fn after(seed: u64, draws: u64) -> Self {
+		Self { state: seed.wrapping_add(draws.wrapping_mul(0x9E37_79B9_7F4A_7C15)) }
+	}
+
 	/// The next 64 bits.
 	pub fn next_u64(&mut self) -> u64 {
 		self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -175,6 +180,14 @@ mod tests {
 		];
 		for value in expected {
 			assert_eq!(generator.next_u64(), value);
+		}
+	}
+
+	#[test]
+	fn a_generator_after_n_draws_draws_what_the_n_plus_first_would() {
+		let mut generator = Generator::new(u64::MAX - 3);
+		for n in 0..20 {
+			assert_eq!(Generator::after(u64::MAX - 3, n).next_u64(), generator.next_u64());
 		}
 	}
 
