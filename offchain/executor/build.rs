@@ -31,6 +31,7 @@ fn main() {
 	println!("cargo:rerun-if-changed=src/llm/onednn.cpp");
 	println!("cargo:rerun-if-changed=src/llm/few_rows.cpp");
 	println!("cargo:rerun-if-changed=src/llm/fused.cpp");
+	println!("cargo:rerun-if-changed=src/llm/shim.h");
 	let abi = std::process::Command::new(&python)
 		.args(["-c", "import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"])
 		.output()

@@ -19,18 +19,15 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
-#include <exception>
+
+#include "shim.h"
 
 namespace {
 
 constexpr int64_t kMaxRows = 8;
 
-void report(const char* message, char* error, size_t error_len) {
-  if (error == nullptr || error_len == 0) return;
-  std::strncpy(error, message, error_len - 1);
-  error[error_len - 1] = '\0';
-}
+using opg_shim::expect;
+using opg_shim::guarded;
 
 constexpr int64_t kLanes = 16;
 constexpr int64_t kRun = 64;
@@ -103,75 +100,53 @@ extern "C" int64_t opg_few_rows_max() { return supported() ? kMaxRows : 0; }
 // The packed copy of `weight` ([out, in], f32 on the CPU): [⌈out/16⌉, in, 16].
 extern "C" at::Tensor* opg_few_rows_pack(const at::Tensor* weight, char* error,
                                          size_t error_len) {
-  try {
-    const at::Tensor& w = *weight;
-    if (w.dim() != 2 || w.scalar_type() != at::kFloat || !w.device().is_cpu()) {
-      report("expected a 2-dimensional f32 weight on the CPU", error, error_len);
-      return nullptr;
-    }
-    const int64_t n_all = w.size(0), k_all = w.size(1);
-    const int64_t blocks = (n_all + kLanes - 1) / kLanes;
-    at::Tensor padded = at::zeros({blocks * kLanes, k_all}, w.options());
-    padded.narrow(0, 0, n_all).copy_(w);
-    at::Tensor packed = padded.view({blocks, kLanes, k_all}).transpose(1, 2).contiguous();
-    return new at::Tensor(std::move(packed));
-  } catch (const std::exception& e) {
-    report(e.what(), error, error_len);
-  } catch (...) {
-    report("unknown C++ exception", error, error_len);
-  }
-  return nullptr;
+  return guarded(
+      [&] {
+        const at::Tensor& w = *weight;
+        expect(w.dim() == 2 && w.scalar_type() == at::kFloat && w.device().is_cpu(),
+               "expected a 2-dimensional f32 weight on the CPU");
+        const int64_t n_all = w.size(0), k_all = w.size(1);
+        const int64_t blocks = (n_all + kLanes - 1) / kLanes;
+        at::Tensor padded = at::zeros({blocks * kLanes, k_all}, w.options());
+        padded.narrow(0, 0, n_all).copy_(w);
+        return padded.view({blocks, kLanes, k_all}).transpose(1, 2).contiguous();
+      },
+      error, error_len);
 }
 
 // x · Wᵀ for `x` [rows, in] (1 to 8 rows) against `packed` (opg_few_rows_pack of a
 // weight of `out` rows): [rows, out].
 extern "C" at::Tensor* opg_few_rows_linear(const at::Tensor* x, const at::Tensor* packed,
                                            int64_t out, char* error, size_t error_len) {
-  try {
-    if (!supported()) {
-      report("this CPU has no AVX-512", error, error_len);
-      return nullptr;
-    }
-    const at::Tensor& p = *packed;
-    if (x->dim() != 2 || p.dim() != 3 || x->scalar_type() != at::kFloat ||
-        p.scalar_type() != at::kFloat || !x->device().is_cpu() || !p.device().is_cpu() ||
-        !p.is_contiguous() || p.size(2) != kLanes) {
-      report("expected f32 x [rows, in] and a packed weight on the CPU", error, error_len);
-      return nullptr;
-    }
-    const int64_t m_all = x->size(0), k_all = x->size(1), n_all = out;
-    if (p.size(1) != k_all) {
-      report("x and the weight differ in width", error, error_len);
-      return nullptr;
-    }
-    if (n_all < 1 || (n_all + kLanes - 1) / kLanes != p.size(0)) {
-      report("the output width does not fit the packed weight", error, error_len);
-      return nullptr;
-    }
-    if (m_all < 1 || m_all > kMaxRows) {
-      report("between 1 and 8 rows only", error, error_len);
-      return nullptr;
-    }
-    const at::Tensor xc = x->contiguous();
-    at::Tensor y = at::empty({m_all, n_all}, x->options());
-    const float* xp = xc.data_ptr<float>();
-    const float* pp = p.data_ptr<float>();
-    float* yp = y.data_ptr<float>();
-    switch (m_all) {
-      case 1: split<1>(xp, pp, yp, n_all, k_all); break;
-      case 2: split<2>(xp, pp, yp, n_all, k_all); break;
-      case 3: split<3>(xp, pp, yp, n_all, k_all); break;
-      case 4: split<4>(xp, pp, yp, n_all, k_all); break;
-      case 5: split<5>(xp, pp, yp, n_all, k_all); break;
-      case 6: split<6>(xp, pp, yp, n_all, k_all); break;
-      case 7: split<7>(xp, pp, yp, n_all, k_all); break;
-      default: split<8>(xp, pp, yp, n_all, k_all); break;
-    }
-    return new at::Tensor(std::move(y));
-  } catch (const std::exception& e) {
-    report(e.what(), error, error_len);
-  } catch (...) {
-    report("unknown C++ exception", error, error_len);
-  }
-  return nullptr;
+  return guarded(
+      [&] {
+        expect(supported(), "this CPU has no AVX-512");
+        const at::Tensor& p = *packed;
+        expect(x->dim() == 2 && p.dim() == 3 && x->scalar_type() == at::kFloat &&
+                   p.scalar_type() == at::kFloat && x->device().is_cpu() &&
+                   p.device().is_cpu() && p.is_contiguous() && p.size(2) == kLanes,
+               "expected f32 x [rows, in] and a packed weight on the CPU");
+        const int64_t m_all = x->size(0), k_all = x->size(1), n_all = out;
+        expect(p.size(1) == k_all, "x and the weight differ in width");
+        expect(n_all >= 1 && (n_all + kLanes - 1) / kLanes == p.size(0),
+               "the output width does not fit the packed weight");
+        expect(m_all >= 1 && m_all <= kMaxRows, "between 1 and 8 rows only");
+        const at::Tensor xc = x->contiguous();
+        at::Tensor y = at::empty({m_all, n_all}, x->options());
+        const float* xp = xc.data_ptr<float>();
+        const float* pp = p.data_ptr<float>();
+        float* yp = y.data_ptr<float>();
+        switch (m_all) {
+          case 1: split<1>(xp, pp, yp, n_all, k_all); break;
+          case 2: split<2>(xp, pp, yp, n_all, k_all); break;
+          case 3: split<3>(xp, pp, yp, n_all, k_all); break;
+          case 4: split<4>(xp, pp, yp, n_all, k_all); break;
+          case 5: split<5>(xp, pp, yp, n_all, k_all); break;
+          case 6: split<6>(xp, pp, yp, n_all, k_all); break;
+          case 7: split<7>(xp, pp, yp, n_all, k_all); break;
+          default: split<8>(xp, pp, yp, n_all, k_all); break;
+        }
+        return y;
+      },
+      error, error_len);
 }

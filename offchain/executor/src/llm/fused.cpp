@@ -14,33 +14,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <exception>
-#include <stdexcept>
 #include <vector>
+
+#include "shim.h"
 
 namespace {
 
-void report(const char* message, char* error, size_t error_len) {
-  if (error == nullptr || error_len == 0) return;
-  std::strncpy(error, message, error_len - 1);
-  error[error_len - 1] = '\0';
-}
-
-template <typename F>
-at::Tensor* guarded(F&& body, char* error, size_t error_len) {
-  try {
-    return new at::Tensor(body());
-  } catch (const std::exception& e) {
-    report(e.what(), error, error_len);
-  } catch (...) {
-    report("unknown C++ exception", error, error_len);
-  }
-  return nullptr;
-}
-
-void expect(bool condition, const char* reason) {
-  if (!condition) throw std::invalid_argument(reason);
-}
+using opg_shim::expect;
+using opg_shim::guarded;
 
 void expect_f32(const at::Tensor& t, int64_t dim, const char* what) {
   expect(t.dim() == dim && t.scalar_type() == at::kFloat && t.device().is_cpu() &&

@@ -152,6 +152,19 @@ mod tests {
 		(Tensor::randn([slots, 3, capacity, 64], CPU), Tensor::randn([slots, 3, capacity, 64], CPU))
 	}
 
+	/// [`decode_attention`] with slots and positions as slices.
+	fn attend(
+		q: &Tensor,
+		k: &Tensor,
+		v: &Tensor,
+		(keys, values): (&mut Tensor, &mut Tensor),
+		slots: &[i64],
+		positions: &[i64],
+	) -> Result<Tensor, TchError> {
+		let (slots, positions) = (Tensor::from_slice(slots), Tensor::from_slice(positions));
+		decode_attention(q, k, v, keys, values, &slots, &positions)
+	}
+
 	#[test]
 	fn decode_attention_writes_the_cache_and_attends_as_scaled_dot_product_attention() {
 		let _no_grad = tch::no_grad_guard();
@@ -162,16 +175,7 @@ mod tests {
 		let q = Tensor::randn([3, 9, 64], CPU);
 		let (k, v) = (Tensor::randn([3, 3, 64], CPU), Tensor::randn([3, 3, 64], CPU));
 		let untouched = (keys.select(0, 1).copy(), values.select(0, 1).copy());
-		let out = decode_attention(
-			&q,
-			&k,
-			&v,
-			&mut keys,
-			&mut values,
-			&Tensor::from_slice(&slots),
-			&Tensor::from_slice(&positions),
-		)
-		.unwrap();
+		let out = attend(&q, &k, &v, (&mut keys, &mut values), &slots, &positions).unwrap();
 		assert_eq!(out.size(), [3, 9 * 64]);
 		assert!(keys.select(0, 1).equal(&untouched.0) && values.select(0, 1).equal(&untouched.1));
 		for (row, (&slot, &position)) in slots.iter().zip(&positions).enumerate() {
@@ -211,17 +215,9 @@ mod tests {
 		for (slots, positions, reason) in cases {
 			let (mut keys, mut values) = caches(4, 128);
 			let before = (keys.copy(), values.copy());
-			let error = decode_attention(
-				&q,
-				&k,
-				&v,
-				&mut keys,
-				&mut values,
-				&Tensor::from_slice(&slots),
-				&Tensor::from_slice(&positions),
-			)
-			.unwrap_err()
-			.to_string();
+			let error = attend(&q, &k, &v, (&mut keys, &mut values), &slots, &positions)
+				.unwrap_err()
+				.to_string();
 			assert!(error.contains(reason), "{slots:?} {positions:?}: {error}");
 			assert!(keys.equal(&before.0) && values.equal(&before.1));
 		}
@@ -238,15 +234,8 @@ mod tests {
 		let (keys, mut values) = caches(2, 16);
 		// A key cache that is not contiguous.
 		let mut strided = keys.transpose(1, 2);
-		let error = decode_attention(
-			&Tensor::ones([1, 9, 64], CPU),
-			&Tensor::ones([1, 3, 64], CPU),
-			&Tensor::ones([1, 3, 64], CPU),
-			&mut strided,
-			&mut values,
-			&Tensor::from_slice(&[0i64]),
-			&Tensor::from_slice(&[0i64]),
-		);
+		let (q, k) = (Tensor::ones([1, 9, 64], CPU), Tensor::ones([1, 3, 64], CPU));
+		let error = attend(&q, &k, &k, (&mut strided, &mut values), &[0], &[0]);
 		assert!(error.unwrap_err().to_string().contains("contiguous"));
 	}
 }

@@ -13,30 +13,21 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/stack.h>
 
-#include <cstring>
-#include <exception>
 #include <optional>
 #include <string>
 
+#include "shim.h"
+
 namespace {
 
-void report(const char* message, char* error, size_t error_len) {
-  if (error == nullptr || error_len == 0) return;
-  std::strncpy(error, message, error_len - 1);
-  error[error_len - 1] = '\0';
-}
-
 at::Tensor* call(const char* name, torch::jit::Stack stack, char* error, size_t error_len) {
-  try {
-    const auto op = c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
-    op.callBoxed(&stack);
-    return new at::Tensor(stack.back().toTensor());
-  } catch (const std::exception& e) {
-    report(e.what(), error, error_len);
-  } catch (...) {
-    report("unknown C++ exception", error, error_len);
-  }
-  return nullptr;
+  return opg_shim::guarded(
+      [&] {
+        const auto op = c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
+        op.callBoxed(&stack);
+        return stack.back().toTensor();
+      },
+      error, error_len);
 }
 
 }  // namespace
