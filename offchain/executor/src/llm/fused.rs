@@ -5,7 +5,9 @@
 //! per sequence) the dispatch of those operators, about 1–3 µs each and some 60 a layer,
 //! was most of a step's time outside the weight products: about 7 ms of SmolLM2-135M's
 //! 27 ms in f32 on 2 cores. The model (`model.rs`) runs these where its weights are f32 on
-//! the CPU, and the tensor code elsewhere (bf16, CUDA). Rotary embedding gives the tensor
+//! the CPU, for decode steps (at most 8 rows; over a prompt's many rows libtorch's
+//! vectorized operators are faster), and the tensor code elsewhere (prefills, bf16,
+//! CUDA). Rotary embedding gives the tensor
 //! code's bits; the others sum in another order or take `exp` from the C library, so they
 //! differ from it in the last bits (the tests bound by how much).
 
