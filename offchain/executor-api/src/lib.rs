@@ -78,6 +78,15 @@ pub mod path {
 	/// commitments, with one prefill of a model served here (JSON in and out; see
 	/// docs/verification.md). Node listener only: it costs a prefill.
 	pub const ACTIVATIONS_CHECK: &str = "/v1/activations/check";
+	/// `POST /v1/check/0x{model}?genesis=0x..&request=N&output=0x..`: a verification
+	/// node's check of a held on-chain result: the model re-executed on the input and
+	/// judged by the model's kind (see docs/verification.md); the verdict in
+	/// [`header::VERDICT`](super::header::VERDICT).
+	pub const CHECK: &str = "/v1/check";
+	/// `GET /v1/evidence/{request}?genesis=0x..&output=0x..`: what the executor kept of its
+	/// answer (whose output hashes to `output`) to an on-chain request for a language
+	/// model: its tokens and activation commitments (JSON), for the result's verifiers.
+	pub const EVIDENCE: &str = "/v1/evidence";
 }
 
 /// Query parameter names.
@@ -107,6 +116,8 @@ pub mod query {
 	/// executor refuses to prove bytes whose commitment differs (`409`, with the one it
 	/// computed in [`header::INPUT_COMMITMENT`](super::header::INPUT_COMMITMENT)).
 	pub const COMMITMENT: &str = "commitment";
+	/// The SHA-256 of the output a node claimed (0x-hex), which a check judges.
+	pub const OUTPUT: &str = "output";
 }
 
 /// Header names of the executor's answers.
@@ -136,6 +147,16 @@ pub mod header {
 	pub const MISSING: &str = "x-opg-missing";
 	/// [`MISSING`]'s value for a stored input.
 	pub const MISSING_INPUT: &str = "input";
+	/// With a check's verdict: what of the serving node's was missing,
+	/// [`MISSING_EVIDENCE`] when no store or peer gave a language model's answer's
+	/// evidence (withholding it is a failed check).
+	pub const MISSING_EVIDENCE: &str = "evidence";
+	/// A check's verdict: [`VERDICT_VALID`] or [`VERDICT_INVALID`].
+	pub const VERDICT: &str = "x-opg-verdict";
+	/// [`VERDICT`]'s value when the result is the model's.
+	pub const VERDICT_VALID: &str = "valid";
+	/// [`VERDICT`]'s value when it is not (or cannot be shown to be).
+	pub const VERDICT_INVALID: &str = "invalid";
 	/// On a proof: the input commitment of the bytes proven (0x-hex, 32 bytes
 	/// little-endian), which a stored ZKML request's caller committed to.
 	pub const INPUT_COMMITMENT: &str = "x-opg-input-commitment";
@@ -445,6 +466,30 @@ pub enum Call<'a> {
 		/// the input and output are served.
 		requester: Option<&'a [u8]>,
 	},
+	/// Check a held on-chain result: re-execute `model` on the body, or on the stored
+	/// input `input`, and judge the output the node claimed.
+	Check {
+		/// The model's artifact hash.
+		model: &'a Hash32,
+		/// A stored input's hash (the body is then empty).
+		input: Option<&'a Hash32>,
+		/// Where the stored input can be fetched if no peer has it.
+		locator: Option<&'a str>,
+		/// The chain and request (a language model's seed is drawn from them).
+		signing: Signing,
+		/// The SHA-256 of the output the node claimed.
+		output: &'a Hash32,
+	},
+	/// What the executor kept of its answer `output` to on-chain request `request` for a
+	/// language model.
+	Evidence {
+		/// The chain's genesis hash.
+		genesis: &'a Hash32,
+		/// The request id.
+		request: u64,
+		/// The SHA-256 of the answer's output.
+		output: &'a Hash32,
+	},
 	/// Sign the batch root over results the executor signed on chain `genesis`.
 	SignBatch {
 		/// The chain's genesis hash.
@@ -508,6 +553,23 @@ impl Call<'_> {
 					query.push((query::REQUESTER, format!("0x{}", hex::encode(requester))));
 				}
 				format!("{}/{}", path::PROVE, hex32(model))
+			},
+			Self::Check { model, input, locator, signing, output } => {
+				if let Some(input) = input {
+					query.push((query::INPUT, hex32(input)));
+				}
+				if let Some(locator) = locator {
+					query.push((query::LOCATOR, percent_encode(locator)));
+				}
+				query.push((query::GENESIS, hex32(&signing.genesis)));
+				query.push((query::REQUEST, format!("{}", signing.request)));
+				query.push((query::OUTPUT, hex32(output)));
+				format!("{}/{}", path::CHECK, hex32(model))
+			},
+			Self::Evidence { genesis, request, output } => {
+				query.push((query::GENESIS, hex32(genesis)));
+				query.push((query::OUTPUT, hex32(output)));
+				format!("{}/{request}", path::EVIDENCE)
 			},
 			Self::InferMany { model, genesis } => {
 				if let Some(genesis) = genesis {
@@ -576,6 +638,10 @@ pub enum Route<'a> {
 	Models,
 	/// [`path::ACTIVATIONS_CHECK`].
 	ActivationsCheck,
+	/// [`path::CHECK`] with the model segment as sent.
+	Check(&'a str),
+	/// [`path::EVIDENCE`] with the request segment as sent.
+	Evidence(&'a str),
 }
 
 impl<'a> Route<'a> {
@@ -604,7 +670,9 @@ impl<'a> Route<'a> {
 				.or_else(|| under(path::INFER_MANY).map(Self::InferMany))
 				.or_else(|| under(path::PROVE).map(Self::Prove))
 				.or_else(|| under(path::ARTIFACTS).map(Self::Artifact))
-				.or_else(|| under(path::SERVED).map(Self::Served))?,
+				.or_else(|| under(path::SERVED).map(Self::Served))
+				.or_else(|| under(path::CHECK).map(Self::Check))
+				.or_else(|| under(path::EVIDENCE).map(Self::Evidence))?,
 		})
 	}
 }
@@ -612,7 +680,8 @@ impl<'a> Route<'a> {
 impl Route<'_> {
 	/// Whether the executor's **public** listener answers this route (`get`: the method is
 	/// `GET`; `query`: the request's query): health, `GET` of an artifact (a private one
-	/// only to its requester), an unsigned inference on an inline input (a stored
+	/// only to its requester), the evidence of a language model's on-chain answer (what
+	/// its verifiers fetch), an unsigned inference on an inline input (a stored
 	/// input may be a private request's), and the language models' OpenAI-compatible
 	/// routes. Everything else (signing for a chain request,
 	/// proving, batch signing, heartbeats, attestation, fetching, storing artifacts,
@@ -622,6 +691,7 @@ impl Route<'_> {
 			Self::Health => get,
 			Self::Artifact(_) => get,
 			Self::Served(_) => get,
+			Self::Evidence(_) => get,
 			Self::Models => get,
 			Self::ChatCompletions | Self::Completions => !get,
 			Self::Infer(_) => {
@@ -1000,6 +1070,38 @@ mod tests {
 		assert!(!Route::ChannelSettlements.public(false, None));
 		assert!(Route::Served("0x00").public(true, None));
 		assert_eq!(Route::parse("/v1/served/0x01"), Some(Route::Served("0x01")));
+	}
+
+	#[test]
+	fn a_check_names_the_claimed_output_and_is_for_the_node_listener_alone() {
+		let signing = Signing { genesis: [2; 32], request: 7 };
+		let uri = Call::Check {
+			model: &[1; 32],
+			input: Some(&[3; 32]),
+			locator: None,
+			signing,
+			output: &[4; 32],
+		}
+		.uri("http://x/");
+		let (path, query) = uri["http://x".len()..].split_once('?').unwrap();
+		assert_eq!(Route::parse(path), Some(Route::Check(&path[10..])));
+		assert_eq!(parse_hash(&path[10..]), Some([1; 32]));
+		assert_eq!(Signing::parse(Some(query)), Some(signing));
+		assert_eq!(query_value(Some(query), query::OUTPUT).and_then(parse_hash), Some([4; 32]));
+		assert_eq!(query_value(Some(query), query::INPUT).and_then(parse_hash), Some([3; 32]));
+		assert!(!Route::Check("0x01").public(false, Some(query)));
+	}
+
+	#[test]
+	fn evidence_is_read_by_request_on_either_listener() {
+		let uri =
+			Call::Evidence { genesis: &[9; 32], request: 42, output: &[5; 32] }.uri("http://x");
+		let (path, query) = uri["http://x".len()..].split_once('?').unwrap();
+		assert_eq!(Route::parse(path), Some(Route::Evidence("42")));
+		assert_eq!(query_value(Some(query), query::OUTPUT).and_then(parse_hash), Some([5; 32]));
+		assert_eq!(query_value(Some(query), query::GENESIS).and_then(parse_hash), Some([9; 32]));
+		assert!(Route::Evidence("42").public(true, Some(query)));
+		assert!(!Route::Evidence("42").public(false, Some(query)));
 	}
 
 	#[test]

@@ -115,6 +115,7 @@ fn the_public_listener_answers_public_routes_only() {
 		format!("POST /v1/infer/{model}?genesis=0x{genesis}&request=1 HTTP/1.1\r\ncontent-length: 8"),
 		format!("POST /v1/infer/{model}?input=0x{genesis} HTTP/1.1\r\ncontent-length: 8"),
 		format!("POST /v1/prove/{model}?genesis=0x{genesis}&request=1&node=0x{genesis} HTTP/1.1\r\ncontent-length: 8"),
+		format!("POST /v1/check/{model}?genesis=0x{genesis}&request=1&output=0x{genesis} HTTP/1.1\r\ncontent-length: 8"),
 		format!("PUT /v1/artifacts/{} HTTP/1.1\r\ncontent-length: 8", hex::encode(sha256(&[1; 8]))),
 		"POST /v1/attestation?genesis=0x00&nonce=0x00 HTTP/1.1\r\ncontent-length: 8".into(),
 		"POST /v1/sign-batch?genesis=0x00 HTTP/1.1\r\ncontent-length: 8".into(),

@@ -20,6 +20,8 @@
 //! | `POST /v1/attestation?genesis={hash}&nonce={hash}` | empty  | `200` JSON `{node, document}`    | node |
 //! | `POST /v1/registration?genesis={hash}`    | empty           | `200` JSON `{node, operator, signature}` | node |
 //! | `POST /v1/sign-batch?genesis={hash}`      | leaves          | `200`, root and signature in headers | node |
+//! | `POST /v1/check/{model}?genesis={hash}&request={id}&output={hash}` | input bytes (or `input=`) | `200`, verdict in `x-opg-verdict` | node |
+//! | `GET /v1/evidence/{request}?genesis={hash}&output={hash}` |  | `200` JSON: a language model's on-chain answer's evidence | both |
 //! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)| node |
 //! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             | both |
 //!
@@ -307,6 +309,8 @@ pub async fn route_with(
 		(&Method::POST, Some(Route::ActivationsCheck)) => {
 			Ok(crate::openai::check_activations(executor, &body).await)
 		},
+		(&Method::POST, Some(Route::Check(model))) => check(executor, model, query, body).await,
+		(&Method::GET, Some(Route::Evidence(request))) => evidence(executor, request, query),
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
 		(&Method::PUT, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash).ok_or_else(|| {
@@ -390,12 +394,29 @@ async fn infer(
 		},
 		(Err(reply), _, _) => return Err(reply),
 	};
-	let llm = executor.llm_of(&model);
-	let mut reply = match (llm, executor.torch(&model)) {
-		(Some(llm), _) => {
-			let chain = signing.as_ref().map(|signing| (signing.genesis, signing.request));
-			infer_llm(executor, &llm, &input, chain, reader).await?
-		},
+	let chain = signing.as_ref().map(|signing| (signing.genesis, signing.request));
+	let mut reply = run_model(executor, &model, input, &input_hash, chain, reader).await?;
+	cheat(&mut reply);
+	if let Some(opg_executor_api::Signing { genesis, request }) = signing {
+		sign(executor, &mut reply, &genesis, request, &model, &input_hash);
+	}
+	Ok(reply)
+}
+
+/// Runs `model` (a language, TorchScript or quantized-integer model) on `input`, for
+/// on-chain request `chain` when given, keeping the output readable by `reader` alone when
+/// given: the unsigned answer.
+async fn run_model(
+	executor: &Arc<Executor>,
+	model: &ContentHash,
+	input: Vec<u8>,
+	input_hash: &ContentHash,
+	chain: Option<([u8; 32], u64)>,
+	reader: Option<[u8; 32]>,
+) -> Result<Reply, Reply> {
+	let model = *model;
+	Ok(match (executor.llm_of(&model), executor.torch(&model)) {
+		(Some(llm), _) => infer_llm(executor, &llm, &input, input_hash, chain, reader).await?,
 		(None, Some(serving)) => infer_torch(executor, &model, serving, input, reader).await?,
 		(None, None) => {
 			if !executor.fetch_missing(&model).await.map_err(exec_error)? {
@@ -412,12 +433,96 @@ async fn infer(
 			.await?;
 			Reply::output(output.map_err(exec_error)?)
 		},
+	})
+}
+
+/// `POST /v1/check/0x{model}?genesis=0x..&request=N&output=0x..` (with `input=` and
+/// `locator=` for a stored input): a verification node's check of held result `request`,
+/// whose node claimed an output hashing to `output`. The model runs on the input; the
+/// verdict, in `x-opg-verdict` (`valid` or `invalid`, the reason in the body), is by the
+/// model's kind: a language model's answer by its evidence
+/// ([`crate::openai::check_on_chain`]: `x-opg-missing: evidence` when no store or peer
+/// had it), any other model's by the output's bytes (quantized models are bit-exact;
+/// TorchScript models are judged in deterministic mode, where reruns give the same bits).
+/// A stored input no store, peer or locator has is answered `404` with
+/// `x-opg-missing: input`, as an inference is.
+async fn check(
+	executor: &Arc<Executor>,
+	model: &str,
+	query: Option<&str>,
+	body: Bytes,
+) -> Result<Reply, Reply> {
+	let model = model_hash(model)?;
+	let bad = |reason: &str| Reply::error(StatusCode::BAD_REQUEST, reason.to_owned());
+	let signing = opg_executor_api::Signing::parse(query)
+		.ok_or_else(|| bad("expected ?genesis=0x..&request=N"))?;
+	let claimed = query_value(query, query::OUTPUT)
+		.and_then(parse_hash)
+		.ok_or_else(|| bad("expected output=0x.. (the claimed output's SHA-256)"))?;
+	let stored = stored_input(query, &body)?;
+	let (input, input_hash) = input_bytes(executor, stored, query, &body, None).await?;
+	let chain = (signing.genesis, signing.request);
+	let judged = match executor.llm_of(&model) {
+		Some(llm) => crate::openai::check_on_chain(executor, &llm, &input, chain, &claimed).await?,
+		None => match run_model(executor, &model, input, &input_hash, None, None).await {
+			Ok(reply) => {
+				let output = crate::sha256(&reply.body);
+				crate::openai::Judged {
+					valid: output == claimed,
+					reason: match output == claimed {
+						true => "the output is the one claimed".into(),
+						false => format!("the output hashes to 0x{}", hex::encode(output)),
+					},
+					evidence_missing: false,
+				}
+			},
+			// An input the model takes no output for (its length is not the schema's):
+			// whatever the node claimed is not the model's.
+			Err(reply) if reply.status == StatusCode::UNPROCESSABLE_ENTITY => {
+				crate::openai::Judged {
+					valid: false,
+					reason: format!(
+						"the model takes no such input: {}",
+						String::from_utf8_lossy(&reply.body)
+					),
+					evidence_missing: false,
+				}
+			},
+			Err(reply) => return Err(reply),
+		},
 	};
-	cheat(&mut reply);
-	if let Some(opg_executor_api::Signing { genesis, request }) = signing {
-		sign(executor, &mut reply, &genesis, request, &model, &input_hash);
+	tracing::info!(request = signing.request, valid = judged.valid, reason = %judged.reason, "checked");
+	let mut reply = Reply::ok(StatusCode::OK, judged.reason.into_bytes());
+	reply.headers.push((
+		header::VERDICT,
+		match judged.valid {
+			true => header::VERDICT_VALID,
+			false => header::VERDICT_INVALID,
+		}
+		.into(),
+	));
+	if judged.evidence_missing {
+		reply.headers.push((header::MISSING, header::MISSING_EVIDENCE.into()));
 	}
 	Ok(reply)
+}
+
+/// `GET /v1/evidence/{request}?genesis=0x..&output=0x..`: the evidence this executor kept
+/// of its answer to an on-chain request for a language model
+/// ([`crate::openai::on_chain_evidence`]), JSON; `404` if it kept none.
+fn evidence(executor: &Executor, request: &str, query: Option<&str>) -> Result<Reply, Reply> {
+	let bad = |reason: &str| Reply::error(StatusCode::BAD_REQUEST, reason.to_owned());
+	let request: u64 = request.parse().map_err(|_| bad("the request id is not a number"))?;
+	let genesis = query_value(query, query::GENESIS)
+		.and_then(parse_hash)
+		.ok_or_else(|| bad("expected ?genesis=0x..&output=0x.."))?;
+	let output = query_value(query, query::OUTPUT)
+		.and_then(parse_hash)
+		.ok_or_else(|| bad("expected ?genesis=0x..&output=0x.."))?;
+	match executor.store().evidence(&genesis, request, &output).map_err(store_error)? {
+		Some(bytes) => Ok(Reply::json(String::from_utf8_lossy(&bytes).into_owned())),
+		None => Err(Reply::error(StatusCode::NOT_FOUND, "no evidence of that answer is kept here")),
+	}
 }
 
 /// In a test build told to cheat ([`crate::cheats`]): a successful tensor output changed
@@ -472,9 +577,10 @@ async fn infer_many(
 				.map(|(request, input)| {
 					let (executor, llm, input) = (executor.clone(), llm.clone(), input.to_vec());
 					let chain = genesis.map(|genesis| (genesis, *request));
-					tokio::spawn(
-						async move { infer_llm(&executor, &llm, &input, chain, None).await },
-					)
+					let input_hash = crate::sha256(&input);
+					tokio::spawn(async move {
+						infer_llm(&executor, &llm, &input, &input_hash, chain, None).await
+					})
 				})
 				.collect();
 			for job in running {
@@ -849,14 +955,30 @@ fn sign_batch(executor: &Executor, query: Option<&str>, body: &[u8]) -> Result<R
 
 /// An on-chain request for a language model: the answer's text is the output
 /// ([`crate::openai::on_chain`]).
+/// For a chain's request, the answer's evidence is kept for its verifiers
+/// ([`crate::openai::on_chain_evidence`]), unless the request is private (its evidence
+/// would show the answer: see docs/verification.md).
 async fn infer_llm(
 	executor: &Arc<Executor>,
 	llm: &crate::openai::LlmServing,
 	input: &[u8],
+	input_hash: &ContentHash,
 	chain: Option<([u8; 32], u64)>,
 	reader: Option<[u8; 32]>,
 ) -> Result<Reply, Reply> {
-	let finished = crate::openai::on_chain(executor, llm, input, chain).await?;
+	let answer = crate::openai::on_chain(executor, llm, input, chain).await?;
+	if let (Some(chain), None) = (chain, reader) {
+		if let Some(evidence) =
+			crate::openai::on_chain_evidence(executor, llm, chain, input_hash, &answer)
+		{
+			let output = crate::sha256(answer.finished.text.as_bytes());
+			executor
+				.store()
+				.keep_evidence(&chain.0, chain.1, &output, &evidence)
+				.map_err(store_error)?;
+		}
+	}
+	let finished = answer.finished;
 	let output = finished.text.into_bytes();
 	executor.keep_output(&output, reader.as_ref()).map_err(store_error)?;
 	let mut reply = Reply::output(output);
@@ -1276,6 +1398,8 @@ fn route_name(route: &Route<'_>) -> &'static str {
 		Route::Completions => path::COMPLETIONS,
 		Route::Models => path::MODELS,
 		Route::ActivationsCheck => path::ACTIVATIONS_CHECK,
+		Route::Check(_) => path::CHECK,
+		Route::Evidence(_) => path::EVIDENCE,
 	}
 }
 
@@ -1310,7 +1434,7 @@ async fn body_limit(
 		(&Method::POST, Route::ChatCompletions | Route::Completions | Route::ActivationsCheck) => {
 			crate::openai::MAX_REQUEST
 		},
-		(&Method::POST, Route::Infer(model) | Route::Prove(model)) => {
+		(&Method::POST, Route::Infer(model) | Route::Prove(model) | Route::Check(model)) => {
 			if query_value(query, query::INPUT).is_some() {
 				return 0;
 			}

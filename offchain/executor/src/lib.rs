@@ -394,6 +394,11 @@ impl Executor {
 		self
 	}
 
+	/// The peers missing artifacts (and language models' evidence) are fetched from.
+	pub fn peers(&self) -> &[String] {
+		&self.peers
+	}
+
 	/// Signs results and provenance statements with `key`.
 	pub fn with_node_key(mut self, key: NodeKey) -> Self {
 		self.node_key = Some(key);

@@ -441,6 +441,11 @@ fn files_that_do_not_fit_the_config_are_refused_with_a_reason() {
 /// An executor serving the model (through its manifest in a fresh store) with node key
 /// `[7; 32]`; the manifest's hash.
 fn llm_executor(name: &str) -> (Arc<crate::Executor>, crate::ContentHash) {
+	llm_executor_with(name, Vec::new())
+}
+
+/// [`llm_executor`], fetching missing artifacts and evidence from `peers`.
+fn llm_executor_with(name: &str, peers: Vec<String>) -> (Arc<crate::Executor>, crate::ContentHash) {
 	use crate::llm::manifest::{Manifest, FILES};
 	let store = crate::tests::temp_store(name);
 	for file in FILES {
@@ -450,6 +455,7 @@ fn llm_executor(name: &str) -> (Arc<crate::Executor>, crate::ContentHash) {
 	let hash = store.put(&manifest.to_bytes()).unwrap();
 	assert_eq!(hash, manifest.hash());
 	let mut executor = crate::Executor::new(store, None)
+		.with_peers(peers)
 		.with_node_key(crate::signing::NodeKey::from_seed(&[7; 32]))
 		.with_genesis([0x42; 32]);
 	executor.serve_llm(hash, Kind::Float, Device::Cpu, 4, 8).unwrap();
@@ -1085,4 +1091,156 @@ fn a_served_answer_is_checked_over_http_and_a_tampered_one_is_refused() {
 	let mut bad_path = honest;
 	bad_path["path"] = "/v1/infer".into();
 	assert_eq!(check(bad_path).0, hyper::StatusCode::BAD_REQUEST);
+}
+
+/// A verification node's check of on-chain answers (`POST /v1/check`): the serving node's
+/// executor keeps each answer's evidence (`GET /v1/evidence`), the verifier's fetches it
+/// from its peers and upholds the answer; a claim the evidence does not back is invalid.
+#[test]
+fn an_on_chain_answer_is_upheld_from_its_evidence_and_a_claim_it_does_not_back_is_not() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let (serving, hash) = llm_executor("llm-check-serving");
+	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+	let url = format!("http://{}", listener.local_addr().unwrap());
+	runtime.spawn(crate::http::serve(serving.clone(), listener, std::future::pending()));
+	let (verifier, _) = llm_executor_with("llm-check-verifier", vec![url]);
+	let genesis = [0x42u8; 32];
+	let call =
+		|executor: &Arc<crate::Executor>, method, path: String, query: String, body: &[u8]| {
+			runtime.block_on(crate::http::route_with(
+				executor,
+				&method,
+				&path,
+				Some(&query),
+				&hyper::HeaderMap::new(),
+				hyper::body::Bytes::from(body.to_vec()),
+			))
+		};
+	let input = serde_json::to_vec(&serde_json::json!({
+		"messages": [{"role": "user", "content": "Write a short poem about the sea."}],
+		"temperature": 0.8,
+		"max_tokens": 40,
+	}))
+	.unwrap();
+	let answer = |request: u64| {
+		let query = format!("genesis=0x{}&request={request}", hex::encode(genesis));
+		let reply = call(
+			&serving,
+			hyper::Method::POST,
+			format!("/v1/infer/0x{}", hex::encode(hash)),
+			query,
+			&input,
+		);
+		assert_eq!(reply.status, hyper::StatusCode::OK);
+		crate::sha256(&reply.body)
+	};
+	let evidence = |request: u64, output: &[u8; 32]| {
+		let query = format!("genesis=0x{}&output=0x{}", hex::encode(genesis), hex::encode(output));
+		call(&serving, hyper::Method::GET, format!("/v1/evidence/{request}"), query, b"")
+	};
+	let check = |request: u64, output: &[u8; 32]| {
+		let query = format!(
+			"genesis=0x{}&request={request}&output=0x{}",
+			hex::encode(genesis),
+			hex::encode(output)
+		);
+		let reply = call(
+			&verifier,
+			hyper::Method::POST,
+			format!("/v1/check/0x{}", hex::encode(hash)),
+			query,
+			&input,
+		);
+		assert_eq!(reply.status, hyper::StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+		let reason = String::from_utf8_lossy(&reply.body).into_owned();
+		(
+			reply.header("x-opg-verdict").unwrap().to_owned(),
+			reply.header("x-opg-missing").map(String::from),
+			reason,
+		)
+	};
+	let output = answer(7);
+	// The evidence is kept, signed by the node key over the input's hash, the answer's
+	// and the chain's seed.
+	let kept = evidence(7, &output);
+	assert_eq!(kept.status, hyper::StatusCode::OK);
+	let kept: serde_json::Value = serde_json::from_slice(&kept.body).unwrap();
+	let ids: Vec<u32> = serde_json::from_value(kept["tokens"].clone()).unwrap();
+	let commitments: Vec<Vec<u8>> = kept["commitments"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|c| {
+			use base64::Engine;
+			base64::engine::general_purpose::STANDARD.decode(c.as_str().unwrap()).unwrap()
+		})
+		.collect();
+	let digest =
+		opg_settlement::llm::activations_digest(&ids, commitments.iter().map(|c| c.as_slice()));
+	let signed = opg_settlement::message::llm_activations(
+		&genesis,
+		&hash,
+		&crate::sha256(&input),
+		&output,
+		opg_settlement::llm::request_seed(&genesis, 7),
+		&digest,
+	);
+	let signature: [u8; 64] = hex::decode(&kept["signature"].as_str().unwrap()[2..])
+		.unwrap()
+		.try_into()
+		.unwrap();
+	let node = crate::signing::NodeKey::from_seed(&[7; 32]).public();
+	assert!(crate::signing::verify(&node, &signed, &signature));
+	assert_eq!(evidence(7, &[0; 32]).status, hyper::StatusCode::NOT_FOUND);
+
+	// The verifier has none: it fetches the serving node's and upholds the answer.
+	let (verdict, missing, reason) = check(7, &output);
+	assert_eq!((verdict.as_str(), missing), ("valid", None), "{reason}");
+	// An output no evidence backs (a node that cheated, or withholds it): invalid.
+	let (verdict, missing, _) = check(7, &crate::sha256(b"Paris."));
+	assert_eq!((verdict.as_str(), missing.as_deref()), ("invalid", Some("evidence")));
+	// Request 8's answer (another seed) claimed for request 7, with its real evidence:
+	// its tokens give the claimed text, but the chain's seed for request 7 would not
+	// have sampled them.
+	let other = answer(8);
+	assert_ne!(other, output, "another request, another seed");
+	let moved = evidence(8, &other).body;
+	verifier.store().keep_evidence(&genesis, 7, &other, &moved).unwrap();
+	let (verdict, missing, reason) = check(7, &other);
+	assert_eq!((verdict.as_str(), missing), ("invalid", None), "{reason}");
+	assert!(reason.contains("refused"), "{reason}");
+	// Evidence whose tokens are not the claimed answer: invalid. Then a peer's good
+	// evidence still upholds the answer a bad copy in the verifier's own store says
+	// nothing of.
+	let mut edited = kept.clone();
+	edited["tokens"][3] = 30.into();
+	let edited = serde_json::to_vec(&edited).unwrap();
+	verifier.store().keep_evidence(&genesis, 9, &output, &edited).unwrap();
+	let (verdict, _, reason) = check(9, &output);
+	assert_eq!(verdict, "invalid");
+	assert!(reason.contains("not the answer the node claimed"), "{reason}");
+	verifier.store().keep_evidence(&genesis, 7, &output, &edited).unwrap();
+	let (verdict, _, reason) = check(7, &output);
+	assert_eq!(verdict, "valid", "{reason}");
+	// An input that makes no request: whatever was claimed is not the model's.
+	let query =
+		format!("genesis=0x{}&request=10&output=0x{}", hex::encode(genesis), hex::encode(output));
+	let reply = call(
+		&verifier,
+		hyper::Method::POST,
+		format!("/v1/check/0x{}", hex::encode(hash)),
+		query,
+		b"[1]",
+	);
+	assert_eq!(reply.header("x-opg-verdict"), Some("invalid"));
+	// A check names the claimed output.
+	let query = format!("genesis=0x{}&request=7", hex::encode(genesis));
+	let reply = call(
+		&verifier,
+		hyper::Method::POST,
+		format!("/v1/check/0x{}", hex::encode(hash)),
+		query,
+		&input,
+	);
+	assert_eq!(reply.status, hyper::StatusCode::BAD_REQUEST);
 }

@@ -615,6 +615,31 @@ fn cut(text: &mut String, max: usize) -> bool {
 	true
 }
 
+/// The chat completion request (the body of `POST /v1/chat/completions`) that an on-chain
+/// request's `input` makes for `serving` (see [`on_chain`]).
+fn on_chain_request(
+	serving: &LlmServing,
+	input: &[u8],
+	chain: Option<([u8; 32], u64)>,
+) -> Result<Vec<u8>, Reply> {
+	let mut request: serde_json::Map<String, Value> = serde_json::from_slice(input)
+		.map_err(|e| invalid(format!("the input is not a chat completion request: {e}")))?;
+	request.insert("model".into(), Value::String(serving.name.clone()));
+	request.insert("stream".into(), Value::Bool(false));
+	if let (None, Some((genesis, id))) = (request.get("seed"), chain) {
+		request.insert("seed".into(), Value::from(opg_settlement::llm::request_seed(&genesis, id)));
+	}
+	Ok(Value::Object(request).to_string().into_bytes())
+}
+
+/// An answer to an on-chain request for a language model.
+pub struct OnChain {
+	/// The answer, its text cut to `opg_primitives::MAX_LLM_ANSWER` bytes.
+	pub finished: llm::Finished,
+	/// The seed it was sampled with.
+	pub seed: u64,
+}
+
 /// The answer to an on-chain request for a language model (the off-chain worker's
 /// `POST /v1/infer/0x{manifest hash}`): `input` is the body of a chat completion request,
 /// whose `model` and `stream` need not be given (the request names the model by its
@@ -628,18 +653,12 @@ pub async fn on_chain(
 	serving: &LlmServing,
 	input: &[u8],
 	chain: Option<([u8; 32], u64)>,
-) -> Result<llm::Finished, Reply> {
-	let mut request: serde_json::Map<String, Value> = serde_json::from_slice(input)
-		.map_err(|e| invalid(format!("the input is not a chat completion request: {e}")))?;
-	request.insert("model".into(), Value::String(serving.name.clone()));
-	request.insert("stream".into(), Value::Bool(false));
-	if let (None, Some((genesis, id))) = (request.get("seed"), chain) {
-		request.insert("seed".into(), Value::from(opg_settlement::llm::request_seed(&genesis, id)));
-	}
-	let body = Value::Object(request).to_string();
+) -> Result<OnChain, Reply> {
+	let body = on_chain_request(serving, input, chain)?;
 	let path = opg_executor_api::path::CHAT_COMPLETIONS;
-	let Started { mut receiver, .. } =
-		submit(prepare(executor, Kind::Chat, path, body.as_bytes())?)?;
+	let prepared = prepare(executor, Kind::Chat, path, &body)?;
+	let seed = prepared.prompt.sampling.seed;
+	let Started { mut receiver, .. } = submit(prepared)?;
 	loop {
 		match receiver.recv().await {
 			Some(Event::Text(_)) => {},
@@ -647,7 +666,7 @@ pub async fn on_chain(
 				if cut(&mut finished.text, opg_primitives::MAX_LLM_ANSWER) {
 					finished.reason = FinishReason::Length;
 				}
-				return Ok(finished);
+				return Ok(OnChain { finished, seed });
 			},
 			Some(Event::Failed(reason)) => {
 				return Err(error(
@@ -666,6 +685,243 @@ pub async fn on_chain(
 				))
 			},
 		}
+	}
+}
+
+/// The evidence of an on-chain answer, which the executor keeps for the result's verifiers
+/// (`GET /v1/evidence/{request}`): JSON `{genesis, request, model_hash, input_hash,
+/// output_hash, seed, tokens, commitments, digest, node, signature}`, the commitments
+/// base64 as in a direct answer's `opg.activations`, the signature the node key's over
+/// `opg_settlement::message::llm_activations` with the input's hash as the call digest.
+/// `None` when the answer was not generated keeping its hidden states.
+pub fn on_chain_evidence(
+	executor: &Executor,
+	serving: &LlmServing,
+	(genesis, request): ([u8; 32], u64),
+	input_hash: &[u8; 32],
+	answer: &OnChain,
+) -> Option<Vec<u8>> {
+	use base64::Engine as _;
+	let finished = &answer.finished;
+	let width = finished.hidden.first().map_or(0, |h| h.values.len());
+	let commitments = match llm::activations::commit(finished, width) {
+		Ok(commitments) => commitments,
+		Err(error) => {
+			tracing::warn!(%error, "no activation commitments");
+			return None;
+		},
+	};
+	let bytes: Vec<Vec<u8>> = commitments.iter().map(|c| c.to_bytes()).collect();
+	let digest =
+		opg_settlement::llm::activations_digest(&finished.ids, bytes.iter().map(|b| b.as_slice()));
+	let output_hash = crate::sha256(finished.text.as_bytes());
+	let signed = opg_settlement::message::llm_activations(
+		&genesis,
+		&serving.hash,
+		input_hash,
+		&output_hash,
+		answer.seed,
+		&digest,
+	);
+	let key = executor.node_key();
+	let hexed = |bytes: &[u8]| format!("0x{}", hex::encode(bytes));
+	Some(
+		json!({
+			"genesis": hexed(genesis.as_slice()),
+			"request": request,
+			"model_hash": hexed(serving.hash.as_slice()),
+			"input_hash": hexed(input_hash.as_slice()),
+			"output_hash": hexed(output_hash.as_slice()),
+			"seed": answer.seed.to_string(),
+			"tokens": finished.ids,
+			"commitments": bytes
+				.iter()
+				.map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+				.collect::<Vec<_>>(),
+			"digest": hexed(digest.as_slice()),
+			"node": key.map(|key| hexed(key.public().as_slice())),
+			"signature": key.map(|key| hexed(key.sign(&signed).as_slice())),
+		})
+		.to_string()
+		.into_bytes(),
+	)
+}
+
+/// A verifier's verdict on a held result.
+#[derive(Debug)]
+pub struct Judged {
+	/// Whether the result is the model's.
+	pub valid: bool,
+	/// Why, in words.
+	pub reason: String,
+	/// No store or peer had the evidence the verdict needs.
+	pub evidence_missing: bool,
+}
+
+/// The largest evidence read from a peer.
+const MAX_EVIDENCE: usize = 4 << 20;
+
+/// A verifier's check of a language model's answer to on-chain request `chain` whose
+/// output (the answer's text) the node claimed hashes to `claimed`: the answer's evidence
+/// (tokens and activation commitments), from this executor's store or its peers, must
+/// give that text, and pass the activation check (`llm::activations::check`) with the
+/// prompt and sampling the input makes and the seed the chain and request fix. Any
+/// evidence that passes makes the result valid (whoever served it: a peer cannot make an
+/// answer fail that its node's own evidence shows right); no evidence, or none that
+/// passes, makes it invalid.
+pub async fn check_on_chain(
+	executor: &Arc<Executor>,
+	serving: &LlmServing,
+	input: &[u8],
+	chain: ([u8; 32], u64),
+	claimed: &[u8; 32],
+) -> Result<Judged, Reply> {
+	// An input the model answers no request for has no right answer: whatever the node
+	// claimed is not the model's.
+	let unanswerable = |reply: Reply| Judged {
+		valid: false,
+		reason: format!(
+			"the input makes no request the model answers: {}",
+			String::from_utf8_lossy(&reply.body)
+		),
+		evidence_missing: false,
+	};
+	let body = match on_chain_request(serving, input, Some(chain)) {
+		Ok(body) => body,
+		Err(reply) => return Ok(unanswerable(reply)),
+	};
+	let path = opg_executor_api::path::CHAT_COMPLETIONS;
+	let prompt = match prepare(executor, Kind::Chat, path, &body) {
+		Ok(Prepared { prompt, .. }) => prompt,
+		Err(reply) if reply.status == StatusCode::BAD_REQUEST => return Ok(unanswerable(reply)),
+		Err(reply) => return Err(reply),
+	};
+	let (genesis, request) = chain;
+	let kept = executor.store().evidence(&genesis, request, claimed).map_err(|e| {
+		error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "store_failed", e.to_string())
+	})?;
+	let call = opg_executor_api::Call::Evidence { genesis: &genesis, request, output: claimed };
+	let mut sources = executor.peers().iter();
+	let mut next = kept.map(|kept| ("this executor's store".to_owned(), kept));
+	let (mut missing, mut refused) = (Vec::new(), Vec::new());
+	loop {
+		let (source, evidence) = match next.take() {
+			Some(found) => found,
+			None => {
+				let Some(peer) = sources.next() else { break };
+				match crate::fetch::get(&call.uri(peer), MAX_EVIDENCE).await {
+					Ok(bytes) => (peer.clone(), bytes),
+					Err(reason) => {
+						missing.push(reason);
+						continue;
+					},
+				}
+			},
+		};
+		match judge_evidence(serving, &prompt, claimed, &evidence).await? {
+			Ok(reason) => return Ok(Judged { valid: true, reason, evidence_missing: false }),
+			Err(reason) => refused.push(format!("{source}: {reason}")),
+		}
+	}
+	Ok(match refused.is_empty() {
+		true => Judged {
+			valid: false,
+			reason: format!(
+				"no store or peer has the answer's evidence ({})",
+				match missing.is_empty() {
+					true => String::from("no peers"),
+					false => missing.join("; "),
+				}
+			),
+			evidence_missing: true,
+		},
+		false => Judged { valid: false, reason: refused.join("; "), evidence_missing: false },
+	})
+}
+
+/// The body of an on-chain answer's evidence, as a verifier reads it.
+#[derive(Deserialize)]
+struct Evidence {
+	tokens: Vec<u32>,
+	commitments: Vec<String>,
+}
+
+/// Judges one piece of evidence: `Ok(Ok(why))` when it shows the answer `claimed` is the
+/// model's, `Ok(Err(why))` when it does not; `Err` when the check could not run (busy,
+/// the model failed: the verifier asks again later).
+async fn judge_evidence(
+	serving: &LlmServing,
+	prompt: &Prompt,
+	claimed: &[u8; 32],
+	evidence: &[u8],
+) -> Result<Result<String, String>, Reply> {
+	use base64::Engine as _;
+	let evidence: Evidence = match serde_json::from_slice(evidence) {
+		Ok(evidence) => evidence,
+		Err(e) => return Ok(Err(format!("not an answer's evidence: {e}"))),
+	};
+	if evidence.tokens.len() > prompt.max_tokens {
+		return Ok(Err(format!(
+			"{} tokens, more than the request's {}",
+			evidence.tokens.len(),
+			prompt.max_tokens
+		)));
+	}
+	let mut text = match serving.engine.answer_text(&evidence.tokens, &prompt.stops) {
+		Ok(text) => text,
+		Err(reason) => return Ok(Err(reason)),
+	};
+	cut(&mut text, opg_primitives::MAX_LLM_ANSWER);
+	if &crate::sha256(text.as_bytes()) != claimed {
+		return Ok(Err("its tokens are not the answer the node claimed".into()));
+	}
+	let mut commitments = Vec::with_capacity(evidence.commitments.len());
+	for (index, text) in evidence.commitments.iter().enumerate() {
+		let commitment = base64::engine::general_purpose::STANDARD
+			.decode(text)
+			.map_err(|e| e.to_string())
+			.and_then(|bytes| {
+				opg_activations::Commitment::from_bytes(&bytes).map_err(|e| format!("{e:?}"))
+			});
+		match commitment {
+			Ok(commitment) => commitments.push(commitment),
+			Err(e) => return Ok(Err(format!("commitment {index} is not one: {e}"))),
+		}
+	}
+	let job = llm::CheckJob {
+		prompt: prompt.tokens.clone(),
+		answer: evidence.tokens,
+		sampling: prompt.sampling.clone(),
+		commitments,
+	};
+	let receiver = match serving.engine.check(job) {
+		Ok(receiver) => receiver,
+		Err(Refused::Busy) => return Err(refusal(Refused::Busy)),
+		Err(refused) => return Ok(Err(refused.to_string())),
+	};
+	match receiver.await {
+		Ok(Ok(verdict)) if verdict.accepted => Ok(Ok(format!(
+			"activations within the thresholds in {} chunks; tokens: {} the sampler's, {} near ties",
+			verdict.chunks.len(),
+			verdict.tokens_same,
+			verdict.tokens_near
+		))),
+		Ok(Ok(verdict)) => Ok(Err(format!(
+			"refused: {} of {} chunks outside the thresholds; {} tokens the sampler could not have chosen",
+			verdict.chunks.iter().filter(|c| !c.passes(&verdict.thresholds)).count(),
+			verdict.chunks.len(),
+			verdict.tokens_refused
+		))),
+		Ok(Err(llm::activations::CheckError::Mismatch(reason))) => Ok(Err(reason)),
+		Ok(Err(llm::activations::CheckError::Model(reason))) => {
+			Err(error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "model_failed", reason))
+		},
+		Err(_) => Err(error(
+			StatusCode::INTERNAL_SERVER_ERROR,
+			"server_error",
+			"engine_stopped",
+			"the model's engine stopped",
+		)),
 	}
 }
 

@@ -115,6 +115,10 @@ impl Default for Limits {
 const CACHED: &str = ".cached";
 /// Folder of private artifacts' readers: a file per artifact, 32 bytes per account.
 const PRIVATE: &str = ".private";
+/// Folder of the index of language models' on-chain answers' evidence: a file per answer,
+/// named by chain, request and output, holding the hash of the cached artifact that is
+/// the evidence ([`ArtifactStore::keep_evidence`]).
+const EVIDENCE: &str = ".evidence";
 
 #[derive(Debug, Default)]
 struct State {
@@ -144,6 +148,7 @@ impl ArtifactStore {
 		let dir = dir.into();
 		fs::create_dir_all(dir.join(CACHED))?;
 		fs::create_dir_all(dir.join(PRIVATE))?;
+		fs::create_dir_all(dir.join(EVIDENCE))?;
 		let mut used = 0;
 		for entry in fs::read_dir(&dir)? {
 			let entry = entry?;
@@ -371,4 +376,52 @@ impl ArtifactStore {
 			Err(e) => Err(e.into()),
 		}
 	}
+
+	/// Keeps `evidence` (cached: evictable after the retention period, as outputs are) as
+	/// what backs the answer whose output hashes to `output` to request `request` of chain
+	/// `genesis`, and forgets the index entries older than the retention period.
+	pub fn keep_evidence(
+		&self,
+		genesis: &ContentHash,
+		request: u64,
+		output: &ContentHash,
+		evidence: &[u8],
+	) -> Result<(), StoreError> {
+		let hash = self.put_cached(evidence)?;
+		let folder = self.dir.join(EVIDENCE);
+		let now = SystemTime::now();
+		for entry in fs::read_dir(&folder)?.flatten() {
+			let stored = entry.metadata().and_then(|m| m.modified()).unwrap_or(now);
+			if now.duration_since(stored).unwrap_or_default() > self.limits.retention {
+				let _ = fs::remove_file(entry.path());
+			}
+		}
+		fs::write(folder.join(evidence_name(genesis, request, output)), hash)?;
+		Ok(())
+	}
+
+	/// The evidence kept for the answer whose output hashes to `output` to request
+	/// `request` of chain `genesis`; `None` if none was kept, or it was evicted.
+	pub fn evidence(
+		&self,
+		genesis: &ContentHash,
+		request: u64,
+		output: &ContentHash,
+	) -> Result<Option<Vec<u8>>, StoreError> {
+		let index = self.dir.join(EVIDENCE).join(evidence_name(genesis, request, output));
+		let hash = match fs::read(index) {
+			Ok(bytes) => match ContentHash::try_from(bytes.as_slice()) {
+				Ok(hash) => hash,
+				Err(_) => return Ok(None),
+			},
+			Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+			Err(e) => return Err(e.into()),
+		};
+		self.get(&hash)
+	}
+}
+
+/// The index file's name of an answer's evidence.
+fn evidence_name(genesis: &ContentHash, request: u64, output: &ContentHash) -> String {
+	format!("{}-{request}-{}", hex::encode(genesis), hex::encode(output))
 }

@@ -94,6 +94,79 @@ fn the_store_refuses_bytes_that_do_not_match_their_hash() {
 }
 
 #[test]
+fn evidence_is_kept_per_chain_request_and_output_and_read_back_whole() {
+	let store = temp_store("evidence");
+	let (genesis, output) = ([1; 32], sha256(b"answer"));
+	assert!(store.evidence(&genesis, 7, &output).unwrap().is_none());
+	store.keep_evidence(&genesis, 7, &output, b"{\"tokens\":[1]}").unwrap();
+	assert_eq!(store.evidence(&genesis, 7, &output).unwrap().unwrap(), b"{\"tokens\":[1]}");
+	// Another output, request or chain has none; a second answer to the same request
+	// (another output) is kept beside the first.
+	assert!(store.evidence(&genesis, 7, &sha256(b"other")).unwrap().is_none());
+	assert!(store.evidence(&genesis, 8, &output).unwrap().is_none());
+	assert!(store.evidence(&[2; 32], 7, &output).unwrap().is_none());
+	store.keep_evidence(&genesis, 7, &sha256(b"other"), b"second").unwrap();
+	assert_eq!(store.evidence(&genesis, 7, &output).unwrap().unwrap(), b"{\"tokens\":[1]}");
+	// The evidence is a cached artifact: once evicted, it is gone, not served corrupt.
+	store.remove(&sha256(b"second")).unwrap();
+	assert!(store.evidence(&genesis, 7, &sha256(b"other")).unwrap().is_none());
+	// Reopening the store keeps it, and does not count the index as artifacts.
+	let used = store.used();
+	let reopened = ArtifactStore::open(store.dir()).unwrap();
+	assert_eq!(reopened.used(), used);
+	assert!(reopened.evidence(&genesis, 7, &output).unwrap().is_some());
+}
+
+#[test]
+fn a_check_upholds_the_models_output_and_finds_any_other_invalid() {
+	let store = temp_store("check");
+	let (hash, model) = demo(&store);
+	let executor = Arc::new(Executor::new(store.clone(), None));
+	let input = [3u8, 1, 4, 1, 5, 9, 2, 6];
+	let output = model.evaluate_bytes(&input).unwrap();
+	let path = format!("/v1/check/0x{}", hex::encode(hash));
+	let query = |claimed: &[u8], input: Option<&[u8]>| {
+		format!(
+			"{}genesis=0x{}&request=7&output=0x{}",
+			input.map_or(String::new(), |input| format!("input=0x{}&", hex::encode(sha256(input)))),
+			hex::encode([9; 32]),
+			hex::encode(sha256(claimed))
+		)
+	};
+	let verdict = |reply: &Reply| reply.header("x-opg-verdict").map(String::from);
+	let reply = call(&executor, &Method::POST, &path, Some(&query(&output, None)), &input);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!(verdict(&reply).as_deref(), Some("valid"));
+	let mut wrong = output.clone();
+	wrong[0] ^= 1;
+	let reply = call(&executor, &Method::POST, &path, Some(&query(&wrong, None)), &input);
+	assert_eq!(reply.status, StatusCode::OK);
+	assert_eq!(verdict(&reply).as_deref(), Some("invalid"));
+	assert!(String::from_utf8_lossy(&reply.body).contains(&hex::encode(sha256(&output))));
+	// A stored input: from the store; one no store, peer or locator has is missing.
+	store.put(&input).unwrap();
+	let reply = call(&executor, &Method::POST, &path, Some(&query(&output, Some(&input))), &[]);
+	assert_eq!(verdict(&reply).as_deref(), Some("valid"));
+	let reply = call(&executor, &Method::POST, &path, Some(&query(&output, Some(b"gone"))), &[]);
+	assert_eq!(reply.status, StatusCode::NOT_FOUND);
+	assert_eq!(reply.header("x-opg-missing"), Some("input"));
+	assert_eq!(verdict(&reply), None);
+	// A check names the chain, the request and the claimed output.
+	let reply = call(&executor, &Method::POST, &path, Some("genesis=0x00&request=7"), &input);
+	assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+	let no_output = format!("genesis=0x{}&request=7", hex::encode([9; 32]));
+	let reply = call(&executor, &Method::POST, &path, Some(&no_output), &input);
+	assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+	// The evidence route keeps nothing of integer models.
+	let evidence =
+		format!("genesis=0x{}&output=0x{}", hex::encode([9; 32]), hex::encode(sha256(&output)));
+	let reply = call(&executor, &Method::GET, "/v1/evidence/7", Some(&evidence), &[]);
+	assert_eq!(reply.status, StatusCode::NOT_FOUND);
+	let reply = call(&executor, &Method::GET, "/v1/evidence/x", Some(&evidence), &[]);
+	assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+#[test]
 fn inference_runs_the_model_bit_exactly() {
 	let store = temp_store("infer");
 	let (hash, model) = demo(&store);

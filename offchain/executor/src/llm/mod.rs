@@ -297,6 +297,27 @@ impl Engine {
 		&self.config
 	}
 
+	/// The text of an answer of `ids` that ends at `stops`, as the engine made it while
+	/// decoding them: an end-of-sequence token ends it (and is not text), a stop sequence
+	/// cuts it there. An error if tokens follow its end (the engine never makes them).
+	pub fn answer_text(&self, ids: &[u32], stops: &[String]) -> Result<String, String> {
+		let eos = self.config.eos_ids();
+		let mut detokenizer = Detokenizer::new(stops.to_vec());
+		for (index, &id) in ids.iter().enumerate() {
+			let ended = if eos.contains(&id) {
+				true
+			} else {
+				detokenizer.push(&self.text, id)?;
+				detokenizer.stopped()
+			};
+			if ended && index + 1 != ids.len() {
+				return Err(format!("{} tokens follow the answer's end", ids.len() - index - 1));
+			}
+		}
+		detokenizer.finish();
+		Ok(detokenizer.text().to_owned())
+	}
+
 	/// The most sequences decoded together.
 	pub fn max_batch(&self) -> usize {
 		self.max_batch
