@@ -3,15 +3,16 @@
 //!
 //! After each imported block, for every sr25519 node key (`opgn`) in the keystore with
 //! seats in open cases ([`Assignments`]), the worker:
-//! - in a round's **commit** phase, re-executes the result once on the node's executor
-//!   (the URL in offchain storage under `opg_executor_api::offchain_keys::URL`, set by
-//!   `opg-node --executor-url`): `POST {url}/v1/infer/0x{model}` with the input kept on
-//!   chain for the case ([`opg_primitives::HeldResults::to_check`]), or with
-//!   `?input=0x{hash}` for a stored input, which the executor fetches from the serving
-//!   node's artifact store, its peers or the locator. The verdict is
-//!   [`Verdict::Valid`] when the output's SHA-256 is the one the node claimed (executors
-//!   are bit-exact on quantized models and in deterministic mode), and
-//!   [`Verdict::Invalid`] when it differs or when the input cannot be had (withholding it
+//! - in a round's **commit** phase, has the node's executor check the result once (the
+//!   URL in offchain storage under `opg_executor_api::offchain_keys::URL`, set by
+//!   `opg-node --executor-url`): `POST {url}/v1/check/0x{model}?genesis=..&request=..&
+//!   output=0x{claimed}` with the input kept on chain for the case
+//!   ([`opg_primitives::HeldResults::to_check`]), or with `input=0x{hash}` for a stored
+//!   input, which the executor fetches from the serving node's artifact store, its peers
+//!   or the locator. The executor re-executes the model and judges by the model's kind
+//!   (output bytes for quantized and TorchScript models, the answer's activation
+//!   evidence for language models; see docs/verification.md) and answers the verdict in
+//!   `x-opg-verdict`; an input that cannot be had is [`Verdict::Invalid`] (withholding it
 //!   is a failed check). The verdict and a fresh random salt are kept in offchain storage,
 //!   then the commitment is submitted as an unsigned `commit` signed by the node key;
 //! - in the **reveal** phase, submits the kept verdict and salt as `reveal`.
@@ -67,14 +68,6 @@ type Proven = (Vec<u8>, Vec<u8>);
 type Proof = (CaseId, Option<Proven>);
 /// An executor's answer: its status, the headers asked for, its body.
 type Answer = (u16, Vec<Option<String>>, Vec<u8>);
-
-/// What one re-execution says.
-pub(crate) enum Check {
-	/// The executor's output, hashed.
-	Output([u8; 32]),
-	/// The input cannot be had: no store, peer or locator serves it.
-	InputMissing,
-}
 
 impl<T: Config> Pallet<T> {
 	/// Serves the seats and the proofs of this node's keys (see the module's documentation).
@@ -283,23 +276,11 @@ impl<T: Config> Pallet<T> {
 		Ok(Some((output, proof)))
 	}
 
-	/// Re-executes result `result` on the executor at `url` and judges it.
+	/// Has the executor at `url` re-execute result `result` and judge it
+	/// (`POST {url}/v1/check/0x{model}`): its verdict; [`Verdict::Invalid`] too when the
+	/// input cannot be had (withholding it is a failed check).
 	fn check(url: &str, genesis: &[u8; 32], result: RequestId) -> Result<Verdict, String> {
 		let to_check = T::Results::to_check(result).ok_or("the result is no longer held")?;
-		let answer = Self::re_execute(url, genesis, result, &to_check)?;
-		Ok(match answer {
-			Check::Output(hash) if hash == to_check.output_hash => Verdict::Valid,
-			Check::Output(_) | Check::InputMissing => Verdict::Invalid,
-		})
-	}
-
-	/// Runs the model on the result's input at the executor at `url`.
-	pub(crate) fn re_execute(
-		url: &str,
-		genesis: &[u8; 32],
-		result: RequestId,
-		to_check: &opg_primitives::ToCheck,
-	) -> Result<Check, String> {
 		let (stored, locator, body) = match &to_check.input {
 			CheckInput::Inline(bytes) => (None, None, bytes.clone()),
 			CheckInput::Stored { hash, locator } => {
@@ -307,27 +288,32 @@ impl<T: Config> Pallet<T> {
 				(Some(*hash), locator, Vec::new())
 			},
 		};
-		// The chain and request name the seed a language model samples with; an executor
-		// without the node key answers unsigned.
-		let call = api::Call::Infer {
+		// The chain and request name the seed a language model samples with.
+		let call = api::Call::Check {
 			model: &to_check.model_hash,
 			input: stored.as_ref(),
 			locator,
-			signing: Some(api::Signing { genesis: *genesis, request: result }),
-			requester: None,
+			signing: api::Signing { genesis: *genesis, request: result },
+			output: &to_check.output_hash,
 		};
-		let (code, headers, bytes) =
-			Self::post(url, &call.uri(url), body, &[api::header::MISSING])?;
-		if stored.is_some() && headers[0].as_deref() == Some(api::header::MISSING_INPUT) {
-			return Ok(Check::InputMissing);
+		let (code, headers, reason) =
+			Self::post(url, &call.uri(url), body, &[api::header::VERDICT, api::header::MISSING])?;
+		let reason = String::from_utf8_lossy(&reason[..reason.len().min(512)]).into_owned();
+		if stored.is_some() && headers[1].as_deref() == Some(api::header::MISSING_INPUT) {
+			log::info!(target: LOG_TARGET, "result {result}: its input cannot be had: {reason}");
+			return Ok(Verdict::Invalid);
 		}
 		if code != 200 {
-			return Err(format!(
-				"executor answered {code}: {}",
-				String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).trim_end()
-			));
+			return Err(format!("executor answered {code}: {}", reason.trim_end()));
 		}
-		Ok(Check::Output(opg_settlement::sha256(&bytes)))
+		match headers[0].as_deref() {
+			Some(api::header::VERDICT_VALID) => Ok(Verdict::Valid),
+			Some(api::header::VERDICT_INVALID) => {
+				log::info!(target: LOG_TARGET, "result {result} found invalid: {reason}");
+				Ok(Verdict::Invalid)
+			},
+			_ => Err(format!("the executor's answer has no {}", api::header::VERDICT)),
+		}
 	}
 
 	/// POSTs `body` to the executor at `url` (`uri` under it) with its token, and reads

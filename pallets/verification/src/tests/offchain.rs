@@ -64,32 +64,28 @@ fn set_executor_url() {
 	);
 }
 
-/// The re-execution of result `id`'s inline input (its id's bytes, as the mock holds it).
-fn rerun_path(id: RequestId, query: &str) -> String {
+/// The check of result `id`'s inline input (its id's bytes, as the mock holds it), whose
+/// node claimed `CLAIMED_OUTPUT`.
+fn check_path(id: RequestId, query: &str) -> String {
 	format!(
-		"{EXECUTOR}/v1/infer/0x{}?{query}genesis=0x{}&request={id}",
+		"{EXECUTOR}/v1/check/0x{}?{query}genesis=0x{}&request={id}&output=0x{}",
 		hex::encode(MODEL_HASH),
-		hex::encode(GENESIS)
+		hex::encode(GENESIS),
+		hex::encode(opg_settlement::sha256(CLAIMED_OUTPUT))
 	)
 }
 
-/// Expects the worker to re-execute result `id` `times` times and answers `output` with
-/// `headers`.
-fn expect_rerun(
-	state: &RwLock<OffchainState>,
-	id: RequestId,
-	times: usize,
-	output: &[u8],
-	headers: &[(&str, &str)],
-) {
+/// Expects the worker to have result `id` checked `times` times, answered with the
+/// executor's `verdict` (`x-opg-verdict`).
+fn expect_check(state: &RwLock<OffchainState>, id: RequestId, times: usize, verdict: &str) {
 	for _ in 0..times {
 		state.write().expect_request(PendingRequest {
 			method: "POST".into(),
-			uri: rerun_path(id, ""),
+			uri: check_path(id, ""),
 			headers: vec![("content-type".into(), "application/octet-stream".into())],
 			body: id.to_le_bytes().to_vec(),
-			response: Some(output.to_vec()),
-			response_headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+			response: Some(b"the reason".to_vec()),
+			response_headers: vec![("x-opg-verdict".into(), verdict.into())],
 			sent: true,
 			..Default::default()
 		});
@@ -160,7 +156,7 @@ fn each_seat_re_executes_the_result_commits_then_reveals_and_an_honest_result_st
 		assert!(pool.read().transactions.is_empty());
 
 		set_executor_url();
-		expect_rerun(&state, 7, 3, CLAIMED_OUTPUT, &[]);
+		expect_check(&state, 7, 3, "valid");
 		Verification::offchain_worker(2);
 		let commits = submitted(&pool);
 		assert_eq!(commits.len(), 3, "one commit per seat");
@@ -186,12 +182,12 @@ fn each_seat_re_executes_the_result_commits_then_reveals_and_an_honest_result_st
 }
 
 #[test]
-fn an_output_that_differs_from_the_claimed_one_is_judged_invalid() {
+fn a_result_the_executor_finds_invalid_is_judged_invalid() {
 	let (mut ext, state, pool) = worker_ext();
 	ext.execute_with(|| {
 		let case = challenged();
 		set_executor_url();
-		expect_rerun(&state, 7, 3, b"the honest output", &[]);
+		expect_check(&state, 7, 3, "invalid");
 		Verification::offchain_worker(2);
 		include(submitted(&pool));
 		Verification::offchain_worker(2);
@@ -202,6 +198,40 @@ fn an_output_that_differs_from_the_claimed_one_is_judged_invalid() {
 			event,
 			Event::Advanced { case: c, step: crate::StepKind::Escalated, .. } if *c == case
 		)));
+	});
+}
+
+#[test]
+fn an_executor_that_gives_no_verdict_leaves_the_seat_for_the_next_block() {
+	let (mut ext, state, pool) = worker_ext();
+	ext.execute_with(|| {
+		challenged();
+		set_executor_url();
+		// An answer without a verdict, then one with an unknown verdict: nothing is
+		// guessed, nothing committed.
+		for headers in [vec![], vec![("x-opg-verdict", "maybe")]] {
+			for _ in 0..3 {
+				state.write().expect_request(PendingRequest {
+					method: "POST".into(),
+					uri: check_path(7, ""),
+					headers: vec![("content-type".into(), "application/octet-stream".into())],
+					body: 7u64.to_le_bytes().to_vec(),
+					response: Some(b"no verdict".to_vec()),
+					response_headers: headers
+						.iter()
+						.map(|(n, v): &(&str, &str)| (n.to_string(), v.to_string()))
+						.collect(),
+					sent: true,
+					..Default::default()
+				});
+			}
+			Verification::offchain_worker(2);
+			assert!(pool.read().transactions.is_empty());
+		}
+		// The next answer with a verdict is committed.
+		expect_check(&state, 7, 3, "valid");
+		Verification::offchain_worker(2);
+		assert_eq!(submitted(&pool).len(), 3);
 	});
 }
 
@@ -223,7 +253,7 @@ fn an_input_no_store_serves_is_a_failed_check() {
 		for _ in 0..3 {
 			state.write().expect_request(PendingRequest {
 				method: "POST".into(),
-				uri: rerun_path(7, &format!("input=0x{}&", hex::encode(input))),
+				uri: check_path(7, &format!("input=0x{}&", hex::encode(input))),
 				headers: vec![("content-type".into(), "application/octet-stream".into())],
 				response: Some(b"input not found".to_vec()),
 				response_headers: vec![("x-opg-missing".into(), "input".into())],
@@ -245,7 +275,7 @@ fn a_commit_not_yet_included_is_submitted_again_with_the_same_commitment_and_no_
 	ext.execute_with(|| {
 		challenged();
 		set_executor_url();
-		expect_rerun(&state, 7, 3, CLAIMED_OUTPUT, &[]);
+		expect_check(&state, 7, 3, "valid");
 		Verification::offchain_worker(2);
 		let commitments = |calls: Vec<Call<Test>>| -> Vec<_> {
 			calls
