@@ -13,12 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady, sha256AsU8a } from '@polkadot/util-crypto';
+import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
 import { connect, freePort, removeDir, startNode, tempDir } from './helpers.mjs';
 import {
-  MODES, publishModel, registerNode, requestInference, resultMessageOf, send, setUpServing, verifyResult,
-  waitForResult,
+  MODES, OPG, eventOf, publishModel, registerNode, requestInference, resultMessageOf, rpc, send, setUpServing,
+  verifyResult, waitForResult,
 } from './lib/chain.mjs';
+import { registrationMessage } from './lib/messages.mjs';
 import { Client as OpgClient } from '@opg/sdk';
 import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 
@@ -300,5 +301,62 @@ test('priced by the token: both SDKs pay a chat through a channel and check each
     }
   } finally {
     gateway.stop();
+  }
+});
+
+// Last: it makes every result sampled. A verification node (a second opg-node with its own
+// executor serving the same model, the serving executor as its peer) is drawn for a chat
+// answer settled on chain; its executor fetches the answer's evidence (tokens and
+// activation commitments) from the serving executor, checks it with one prefill, and the
+// committee's verdict upholds the answer.
+test('a verification node checks a sampled chat answer by its activation evidence and upholds it', async () => {
+  const seen = [];
+  const unsubscribe = await api.query.system.events((records) => seen.push(...records.map(({ event }) => event)));
+  const checkStore = path.join(dir, 'check-store');
+  execFileSync(EXECUTOR_BIN, ['put-llm', path.join(dir, 'model'), '--name', NAME, '--store', checkStore],
+    { stdio: 'ignore' });
+  const checking = await startExecutor(['--store', checkStore, '--llm', modelHash, '--device', 'cpu',
+    '--peer', executor.url], { attempts: 1200 });
+  const peer = await rpc(node.url, 'system_localPeerId');
+  const verifierNode = await startNode(['--chain', 'dev', '--tmp', '--offchain-worker', 'always',
+    '--rpc-methods', 'unsafe', '--executor-url', checking.url,
+    '--bootnodes', `/ip4/127.0.0.1/tcp/${node.p2pPort}/p2p/${peer}`]);
+  try {
+    const operator = keyring.addFromUri('//Dave');
+    const key = keyring.addFromUri('//OpgLlmVerifier');
+    await rpc(verifierNode.url, 'author_insertKey', 'opgn', '//OpgLlmVerifier', u8aToHex(key.publicKey));
+    const capabilities = {
+      models: [modelId], modes: MODES.vanilla, hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 },
+      endpoint: checking.url, jobsPerBlock: 100,
+    };
+    const message = registrationMessage(api.genesisHash, decodeAddress(operator.address));
+    await send(api, api.tx.nodeRegistry.register(key.publicKey, 0b100, capabilities, 1000n * OPG,
+      key.sign(message)), operator);
+    // As governance would (sudo on the dev chain): every result sampled, one verifier a case.
+    const params = (await api.query.verification.parameters()).toJSON();
+    const events = await send(api, api.tx.sudo.sudo(api.tx.verification.setParams({
+      ...params, sampleRate: 1_000_000_000, committee: 1, challengeWindow: 40,
+    })), keyring.addFromUri('//Alice'));
+    assert.ok(eventOf(events, api.events.sudo.Sudid).data.sudoResult.isOk);
+
+    const chat = { messages: [{ role: 'user', content: 'Write a short poem about the sea.' }], max_tokens: 24 };
+    const { id } = await requestInference(api, keyring.addFromUri('//Ferdie'), modelId,
+      new TextEncoder().encode(JSON.stringify(chat)));
+    const deadline = Date.now() + 300000;
+    let resolved;
+    while (!resolved && Date.now() < deadline) {
+      resolved = seen.find((e) => api.events.verification.CaseResolved.is(e) && e.data.result.toNumber() === id);
+      if (!resolved) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.ok(resolved, `the case of result ${id} resolved`);
+    assert.equal(resolved.data.outcome.toString(), 'Upheld');
+    assert.equal(resolved.data.slashed.toBigInt(), 0n);
+    const revealed = seen.filter((e) => api.events.verification.Revealed.is(e) && e.data.case.eq(resolved.data.case));
+    assert.equal(revealed.length, 1);
+    assert.equal(revealed[0].data.verdict.toString(), 'Valid', 'the verifier upheld the answer from its evidence');
+  } finally {
+    unsubscribe();
+    await verifierNode.stop();
+    checking.stop();
   }
 });
