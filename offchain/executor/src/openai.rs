@@ -506,7 +506,6 @@ struct ActivationsJson {
 /// `404` for a model not served, `422` when the answer does not fit its commitments,
 /// `429` when the model's queue is full.
 pub async fn check_activations(executor: &Arc<Executor>, body: &[u8]) -> Reply {
-	use base64::Engine as _;
 	let checked: CheckRequest = match serde_json::from_slice(body) {
 		Ok(checked) => checked,
 		Err(e) => return invalid(format!("the body is not an activations check: {e}")),
@@ -524,19 +523,10 @@ pub async fn check_activations(executor: &Arc<Executor>, body: &[u8]) -> Reply {
 		_ => None,
 	};
 	let Some(seed) = seed else { return invalid("seed must be a u64 (decimal)") };
-	let mut commitments = Vec::with_capacity(checked.activations.commitments.len());
-	for (index, text) in checked.activations.commitments.iter().enumerate() {
-		let commitment = base64::engine::general_purpose::STANDARD
-			.decode(text)
-			.map_err(|e| e.to_string())
-			.and_then(|bytes| {
-				opg_activations::Commitment::from_bytes(&bytes).map_err(|e| format!("{e:?}"))
-			});
-		match commitment {
-			Ok(commitment) => commitments.push(commitment),
-			Err(e) => return invalid(format!("commitment {index} is not one: {e}")),
-		}
-	}
+	let commitments = match decode_commitments(&checked.activations.commitments) {
+		Ok(commitments) => commitments,
+		Err(reason) => return invalid(reason),
+	};
 	let request = checked.request.to_string();
 	let prepared = match prepare(executor, kind, path, request.as_bytes()) {
 		Ok(prepared) => prepared,
@@ -597,6 +587,24 @@ pub async fn check_activations(executor: &Arc<Executor>, body: &[u8]) -> Reply {
 			"the model's engine stopped",
 		),
 	}
+}
+
+/// Activation commitments as an answer's evidence writes them: base64 of 258 bytes each.
+fn decode_commitments(texts: &[String]) -> Result<Vec<opg_activations::Commitment>, String> {
+	use base64::Engine as _;
+	texts
+		.iter()
+		.enumerate()
+		.map(|(index, text)| {
+			base64::engine::general_purpose::STANDARD
+				.decode(text)
+				.map_err(|e| e.to_string())
+				.and_then(|bytes| {
+					opg_activations::Commitment::from_bytes(&bytes).map_err(|e| format!("{e:?}"))
+				})
+				.map_err(|e| format!("commitment {index} is not one: {e}"))
+		})
+		.collect()
 }
 
 /// A float for JSON (which has no infinity): `None` for one.
@@ -701,19 +709,8 @@ pub fn on_chain_evidence(
 	input_hash: &[u8; 32],
 	answer: &OnChain,
 ) -> Option<Vec<u8>> {
-	use base64::Engine as _;
 	let finished = &answer.finished;
-	let width = finished.hidden.first().map_or(0, |h| h.values.len());
-	let commitments = match llm::activations::commit(finished, width) {
-		Ok(commitments) => commitments,
-		Err(error) => {
-			tracing::warn!(%error, "no activation commitments");
-			return None;
-		},
-	};
-	let bytes: Vec<Vec<u8>> = commitments.iter().map(|c| c.to_bytes()).collect();
-	let digest =
-		opg_settlement::llm::activations_digest(&finished.ids, bytes.iter().map(|b| b.as_slice()));
+	let (commitments, digest) = committed(finished)?;
 	let output_hash = crate::sha256(finished.text.as_bytes());
 	let signed = opg_settlement::message::llm_activations(
 		&genesis,
@@ -734,10 +731,7 @@ pub fn on_chain_evidence(
 			"output_hash": hexed(output_hash.as_slice()),
 			"seed": answer.seed.to_string(),
 			"tokens": finished.ids,
-			"commitments": bytes
-				.iter()
-				.map(|b| base64::engine::general_purpose::STANDARD.encode(b))
-				.collect::<Vec<_>>(),
+			"commitments": commitments,
 			"digest": hexed(digest.as_slice()),
 			"node": key.map(|key| hexed(key.public().as_slice())),
 			"signature": key.map(|key| hexed(key.sign(&signed).as_slice())),
@@ -855,7 +849,6 @@ async fn judge_evidence(
 	claimed: &[u8; 32],
 	evidence: &[u8],
 ) -> Result<Result<String, String>, Reply> {
-	use base64::Engine as _;
 	let evidence: Evidence = match serde_json::from_slice(evidence) {
 		Ok(evidence) => evidence,
 		Err(e) => return Ok(Err(format!("not an answer's evidence: {e}"))),
@@ -875,19 +868,10 @@ async fn judge_evidence(
 	if &crate::sha256(text.as_bytes()) != claimed {
 		return Ok(Err("its tokens are not the answer the node claimed".into()));
 	}
-	let mut commitments = Vec::with_capacity(evidence.commitments.len());
-	for (index, text) in evidence.commitments.iter().enumerate() {
-		let commitment = base64::engine::general_purpose::STANDARD
-			.decode(text)
-			.map_err(|e| e.to_string())
-			.and_then(|bytes| {
-				opg_activations::Commitment::from_bytes(&bytes).map_err(|e| format!("{e:?}"))
-			});
-		match commitment {
-			Ok(commitment) => commitments.push(commitment),
-			Err(e) => return Ok(Err(format!("commitment {index} is not one: {e}"))),
-		}
-	}
+	let commitments = match decode_commitments(&evidence.commitments) {
+		Ok(commitments) => commitments,
+		Err(reason) => return Ok(Err(reason)),
+	};
 	let job = llm::CheckJob {
 		prompt: prompt.tokens.clone(),
 		answer: evidence.tokens,
@@ -973,18 +957,7 @@ fn activations(
 	response_digest: &[u8; 32],
 	finished: &llm::Finished,
 ) -> Value {
-	use base64::Engine;
-	let width = finished.hidden.first().map_or(0, |h| h.values.len());
-	let commitments = match llm::activations::commit(finished, width) {
-		Ok(commitments) => commitments,
-		Err(error) => {
-			tracing::warn!(%error, "no activation commitments");
-			return Value::Null;
-		},
-	};
-	let bytes: Vec<Vec<u8>> = commitments.iter().map(|c| c.to_bytes()).collect();
-	let digest =
-		opg_settlement::llm::activations_digest(&finished.ids, bytes.iter().map(|b| b.as_slice()));
+	let Some((commitments, digest)) = committed(finished) else { return Value::Null };
 	let signed = opg_settlement::message::llm_activations(
 		&call.executor.genesis().unwrap_or([0; 32]),
 		&serving.hash,
@@ -994,14 +967,34 @@ fn activations(
 		&digest,
 	);
 	json!({
-		"commitments": bytes
-			.iter()
-			.map(|b| base64::engine::general_purpose::STANDARD.encode(b))
-			.collect::<Vec<_>>(),
+		"commitments": commitments,
 		"tokens": finished.ids,
 		"digest": format!("0x{}", hex::encode(digest)),
 		"signature": call.executor.node_key().map(|key| format!("0x{}", hex::encode(key.sign(&signed)))),
 	})
+}
+
+/// An answer's activation commitments (`llm::activations::commit`), base64, and their
+/// digest with its tokens (`opg_settlement::llm::activations_digest`); `None` (logged) when
+/// it was not generated keeping every step's hidden state.
+fn committed(finished: &llm::Finished) -> Option<(Vec<String>, [u8; 32])> {
+	use base64::Engine as _;
+	let width = finished.hidden.first().map_or(0, |h| h.values.len());
+	let commitments = match llm::activations::commit(finished, width) {
+		Ok(commitments) => commitments,
+		Err(error) => {
+			tracing::warn!(%error, "no activation commitments");
+			return None;
+		},
+	};
+	let bytes: Vec<Vec<u8>> = commitments.iter().map(|c| c.to_bytes()).collect();
+	let digest =
+		opg_settlement::llm::activations_digest(&finished.ids, bytes.iter().map(|b| b.as_slice()));
+	let encoded = bytes
+		.iter()
+		.map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+		.collect();
+	Some((encoded, digest))
 }
 
 fn usage(finished: &llm::Finished) -> Value {
