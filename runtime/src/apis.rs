@@ -296,6 +296,15 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_verification::runtime_api::VerificationApi<Block> for Runtime {
+		fn verifier_reads(
+			verifier: pallet_verification::runtime_api::NodeKey,
+			request: pallet_verification::runtime_api::RequestId,
+		) -> Option<pallet_verification::runtime_api::VerifierReads> {
+			pallet_verification::Pallet::<Runtime>::verifier_reads(&verifier, request)
+		}
+	}
+
 	impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
 		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
 			build_state::<RuntimeGenesisConfig>(config)

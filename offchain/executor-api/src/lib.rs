@@ -162,7 +162,10 @@ pub mod header {
 	pub const INPUT_COMMITMENT: &str = "x-opg-input-commitment";
 	/// Asking for a private artifact: the requester's account (0x-hex public key); with
 	/// [`SIGNATURE`] (its sr25519 signature of `opg_settlement::message::artifact_read`)
-	/// and [`NOT_AFTER`].
+	/// and [`NOT_AFTER`]. Or a verification node's node key, seated on the case that
+	/// checks the request named by `request=` (the permission is then over the request's
+	/// stored input, and also opens its answer's evidence); a verifier's `POST
+	/// /v1/check` carries its permission to its own executor, which shows it to its peers.
 	pub const ACCOUNT: &str = "x-opg-account";
 	/// Asking for a private artifact: the unix second after which the read permission is
 	/// void (at most [`super::MAX_READ_VALIDITY_S`] ahead of the executor's clock).
@@ -345,6 +348,26 @@ pub fn hex32(bytes: &Hash32) -> String {
 	format!("0x{}", hex::encode(bytes))
 }
 
+/// `0x` and the bytes' hex digits.
+pub fn hex(bytes: &[u8]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+/// The headers of a read permission for a private artifact: `account`'s (a requester's
+/// account, or a seated verifier's node key) sr25519 `signature` of
+/// `opg_settlement::message::artifact_read(hash, not_after)`.
+pub fn read_permission(
+	account: &Hash32,
+	not_after: u64,
+	signature: &[u8; 64],
+) -> [(&'static str, String); 3] {
+	[
+		(header::ACCOUNT, hex32(account)),
+		(header::NOT_AFTER, format!("{not_after}")),
+		(header::SIGNATURE, hex(signature)),
+	]
+}
+
 /// 32 bytes from 64 hex digits, with or without `0x`.
 pub fn parse_hash(text: &str) -> Option<Hash32> {
 	let mut hash = [0u8; 32];
@@ -499,6 +522,9 @@ pub enum Call<'a> {
 	Artifact {
 		/// Its SHA-256.
 		hash: &'a Hash32,
+		/// The held result a verifier reads it to check (a private request's input: the
+		/// read permission is then the seated verifier's, signed by its node key).
+		request: Option<u64>,
 	},
 	/// The settlements of payment channels the executor's node key can make now.
 	ChannelSettlements {
@@ -581,7 +607,12 @@ impl Call<'_> {
 				query.push((query::GENESIS, hex32(genesis)));
 				String::from(path::SIGN_BATCH)
 			},
-			Self::Artifact { hash } => format!("{}/{}", path::ARTIFACTS, hex32(hash)),
+			Self::Artifact { hash, request } => {
+				if let Some(request) = request {
+					query.push((query::REQUEST, format!("{request}")));
+				}
+				format!("{}/{}", path::ARTIFACTS, hex32(hash))
+			},
 			Self::ChannelSettlements { genesis } => {
 				query.push((query::GENESIS, hex32(genesis)));
 				String::from(path::CHANNEL_SETTLEMENTS)
@@ -994,8 +1025,9 @@ mod tests {
 		let (path, query) = split(&uri);
 		assert_eq!(Route::parse(path), Some(Route::SignBatch));
 		assert_eq!(query_value(query, query::GENESIS).and_then(parse_hash), Some([9; 32]));
-		let uri = Call::Artifact { hash: &[8; 32] }.uri(BASE);
-		let (path, _) = split(&uri);
+		let uri = Call::Artifact { hash: &[8; 32], request: Some(5) }.uri(BASE);
+		let (path, query) = split(&uri);
+		assert_eq!(query_value(query, query::REQUEST), Some("5"));
 		assert_eq!(
 			Route::parse(path)
 				.map(|r| matches!(r, Route::Artifact(h) if parse_hash(h) == Some([8; 32]))),

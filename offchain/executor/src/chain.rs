@@ -125,6 +125,19 @@ pub async fn channel(rpc: &str, id: u64) -> Result<Option<ChainChannel>, String>
 		.map_err(|e| format!("the runtime's channel does not decode: {e}"))
 }
 
+/// What `verifier` may read of held result `request` (`VerificationApi::verifier_reads`):
+/// `Some` only while it has a seat in the current round of the open case that checks it.
+pub async fn verifier_reads(
+	rpc: &str,
+	verifier: &[u8; 32],
+	request: u64,
+) -> Result<Option<opg_primitives::VerifierReads>, String> {
+	let args = (verifier, request).encode();
+	let answer = state_call(rpc, opg_primitives::VERIFIER_READS_CALL, &args).await?;
+	Option::<opg_primitives::VerifierReads>::decode(&mut &answer[..])
+		.map_err(|e| format!("the runtime's verifier reads do not decode: {e}"))
+}
+
 /// The [`ModelServing`] in a JSON-RPC answer to `state_call`.
 pub fn decode_answer(body: &[u8], model: ModelId) -> Result<ModelServing, String> {
 	let answer: serde_json::Value =

@@ -412,3 +412,198 @@ fn a_corrupt_artifact_is_replaced_by_a_good_copy() {
 	store.put(&good).unwrap();
 	assert_eq!(store.get(&model).unwrap(), Some(good));
 }
+
+/// A node's JSON-RPC answering `VerificationApi::verifier_reads` from `seats` (a verifier
+/// key and request, what it may read), served on `runtime`; its URL.
+fn chain_with_seats(
+	runtime: &tokio::runtime::Runtime,
+	seats: Vec<(([u8; 32], u64), opg_primitives::VerifierReads)>,
+) -> String {
+	use http_body_util::{BodyExt, Full};
+	use opg_primitives::codec::{Decode, Encode};
+	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+	let url = format!("http://{}", listener.local_addr().unwrap());
+	let seats = Arc::new(seats);
+	runtime.spawn(async move {
+		loop {
+			let (stream, _) = listener.accept().await.unwrap();
+			let seats = seats.clone();
+			let service = hyper::service::service_fn(
+				move |request: hyper::Request<hyper::body::Incoming>| {
+					let seats = seats.clone();
+					async move {
+						let body = request.into_body().collect().await.unwrap().to_bytes();
+						let call: serde_json::Value = serde_json::from_slice(&body).unwrap();
+						assert_eq!(call["method"], "state_call");
+						assert_eq!(call["params"][0], opg_primitives::VERIFIER_READS_CALL);
+						let args = opg_executor_api::parse_hex(call["params"][1].as_str().unwrap())
+							.unwrap();
+						let asked = <([u8; 32], u64)>::decode(&mut &args[..]).unwrap();
+						let reads = seats.iter().find(|(seat, _)| *seat == asked).map(|(_, r)| r);
+						let result = format!("0x{}", hex::encode(reads.cloned().encode()));
+						let json = serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": result});
+						Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+							Bytes::from(json.to_string()),
+						)))
+					}
+				},
+			);
+			tokio::spawn(
+				hyper::server::conn::http1::Builder::new()
+					.serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+			);
+		}
+	});
+	url
+}
+
+#[test]
+fn a_private_input_and_its_evidence_are_read_by_the_verifiers_the_chain_seats_alone() {
+	let store = temp_store("private-verifier");
+	let genesis = [0x42; 32];
+	let (requester, seated, other) =
+		(NodeKey::from_seed(&[1; 32]), NodeKey::from_seed(&[3; 32]), NodeKey::from_seed(&[4; 32]));
+	let input = store.put_cached(b"a private input").unwrap();
+	store.restrict(&input, &requester.public()).unwrap();
+	let output = sha256(b"the answer");
+	store
+		.keep_evidence(&genesis, 7, &output, b"{\"tokens\":[]}", Some(&requester.public()))
+		.unwrap();
+	store.keep_evidence(&genesis, 10, &output, b"{\"public\":1}", None).unwrap();
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let reads = |input| opg_primitives::VerifierReads { input, output };
+	let rpc = chain_with_seats(
+		&runtime,
+		vec![
+			((seated.public(), 7), reads(Some(input))),
+			((seated.public(), 9), reads(Some([9; 32]))),
+		],
+	);
+	let executor = Arc::new(Executor::new(store, None).with_genesis(genesis).with_chain_rpc(rpc));
+	let read = |query: &str, headers: HeaderMap| {
+		runtime.block_on(route_with(
+			&executor,
+			&Method::GET,
+			&format!("/v1/artifacts/0x{}", hex::encode(input)),
+			Some(query).filter(|query| !query.is_empty()),
+			&headers,
+			Bytes::new(),
+		))
+	};
+	let valid = now() + 60;
+	let granted = read("request=7", permission(&seated, &input, valid));
+	assert_eq!((granted.status, granted.body), (StatusCode::OK, b"a private input".to_vec()));
+	assert_eq!(read("request=7", HeaderMap::new()).status, StatusCode::UNAUTHORIZED);
+	assert_eq!(read("", permission(&seated, &input, valid)).status, StatusCode::FORBIDDEN);
+	assert_eq!(
+		read("request=8", permission(&seated, &input, valid)).status,
+		StatusCode::FORBIDDEN,
+		"not seated on that request's case"
+	);
+	assert_eq!(
+		read("request=9", permission(&seated, &input, valid)).status,
+		StatusCode::FORBIDDEN,
+		"seated, but that request's input is another"
+	);
+	assert_eq!(
+		read("request=7", permission(&other, &input, valid)).status,
+		StatusCode::FORBIDDEN,
+		"a node key the chain does not seat"
+	);
+	assert_eq!(
+		read("request=7", permission(&seated, &[0; 32], valid)).status,
+		StatusCode::UNAUTHORIZED,
+		"a permission for another hash"
+	);
+	assert_eq!(
+		read("request=x", permission(&seated, &input, valid)).status,
+		StatusCode::BAD_REQUEST
+	);
+	let requester_reads = read("", permission(&requester, &input, valid));
+	assert_eq!(requester_reads.status, StatusCode::OK, "its requester still reads it");
+	// Without a chain to ask, no verifier is seated.
+	let blind = Arc::new(Executor::new(ArtifactStore::open(executor.store().dir()).unwrap(), None));
+	let reply = runtime.block_on(route_with(
+		&blind,
+		&Method::GET,
+		&format!("/v1/artifacts/0x{}", hex::encode(input)),
+		Some("request=7"),
+		&permission(&seated, &input, valid),
+		Bytes::new(),
+	));
+	assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+	// The answer's evidence: the same permission, over the request's input, opens it.
+	let evidence = |request: u64, headers: HeaderMap| {
+		runtime.block_on(route_with(
+			&executor,
+			&Method::GET,
+			&format!("/v1/evidence/{request}"),
+			Some(&format!("genesis=0x{}&output=0x{}", hex::encode(genesis), hex::encode(output))),
+			&headers,
+			Bytes::new(),
+		))
+	};
+	let shown = evidence(7, permission(&seated, &input, valid));
+	assert_eq!((shown.status, shown.body), (StatusCode::OK, b"{\"tokens\":[]}".to_vec()));
+	assert_eq!(evidence(7, HeaderMap::new()).status, StatusCode::UNAUTHORIZED);
+	assert_eq!(evidence(7, permission(&other, &input, valid)).status, StatusCode::FORBIDDEN);
+	assert_eq!(
+		evidence(7, permission(&seated, &output, valid)).status,
+		StatusCode::FORBIDDEN,
+		"a permission over anything but the request's input"
+	);
+	assert_eq!(
+		evidence(7, permission(&requester, &input, valid)).status,
+		StatusCode::FORBIDDEN,
+		"the evidence is for verifiers"
+	);
+	assert_eq!(evidence(10, HeaderMap::new()).status, StatusCode::OK, "public evidence");
+}
+
+#[test]
+fn a_verifier_checks_a_private_result_with_its_permission_and_keeps_what_it_read_private() {
+	let serving_store = temp_store("private-serving");
+	let (model, evaluated) = demo(&serving_store);
+	let genesis = [0x42; 32];
+	let (requester, verifier) = (NodeKey::from_seed(&[1; 32]), NodeKey::from_seed(&[3; 32]));
+	let input = [5u8; 8];
+	let input_hash = serving_store.put_cached(&input).unwrap();
+	serving_store.restrict(&input_hash, &requester.public()).unwrap();
+	let claimed = sha256(&evaluated.evaluate_bytes(&input).unwrap());
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let reads = opg_primitives::VerifierReads { input: Some(input_hash), output: claimed };
+	let rpc = chain_with_seats(&runtime, vec![((verifier.public(), 7), reads)]);
+	let serving =
+		Arc::new(Executor::new(serving_store, None).with_genesis(genesis).with_chain_rpc(rpc));
+	let (_server, address) = listen(serving, Face::Public, http::MAX_CONNECTIONS);
+	let checker = Arc::new(
+		Executor::new(temp_store("private-checker"), None)
+			.with_peers(vec![format!("http://{address}")]),
+	);
+	let check = |headers: HeaderMap| {
+		runtime.block_on(route_with(
+			&checker,
+			&Method::POST,
+			&format!("/v1/check/0x{}", hex::encode(model)),
+			Some(&format!(
+				"input=0x{}&genesis=0x{}&request=7&output=0x{}",
+				hex::encode(input_hash),
+				hex::encode(genesis),
+				hex::encode(claimed)
+			)),
+			&headers,
+			Bytes::new(),
+		))
+	};
+	// Without its permission the serving node withholds the input.
+	let withheld = check(HeaderMap::new());
+	assert_eq!(withheld.status, StatusCode::NOT_FOUND);
+	assert_eq!(withheld.header(header::MISSING), Some(header::MISSING_INPUT));
+	let checked = check(permission(&verifier, &input_hash, now() + 60));
+	assert_eq!(checked.status, StatusCode::OK, "{}", String::from_utf8_lossy(&checked.body));
+	assert_eq!(checked.header(header::VERDICT), Some(header::VERDICT_VALID));
+	// What it read and computed stays private in the verifier's store too.
+	assert_eq!(checker.store().readers(&input_hash).unwrap(), Some(vec![verifier.public()]));
+	assert_eq!(checker.store().readers(&claimed).unwrap(), Some(vec![verifier.public()]));
+}

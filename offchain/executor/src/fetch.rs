@@ -15,15 +15,29 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// GETs `url` (`http://` only) and returns the body, at most `limit` bytes.
 pub async fn get(url: &str, limit: usize) -> Result<Vec<u8>, String> {
+	get_with(url, limit, &[]).await
+}
+
+/// [`get`] with the request headers `headers` (a read permission shown to a peer).
+pub async fn get_with(
+	url: &str,
+	limit: usize,
+	headers: &[(&str, String)],
+) -> Result<Vec<u8>, String> {
 	let uri: hyper::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
 	if uri.scheme_str() != Some("http") {
 		return Err(format!(
 			"{url}: only http:// URLs can be fetched (put a TLS-terminating proxy in front)"
 		));
 	}
+	let mut request = hyper::Request::get(uri);
+	for (name, value) in headers {
+		request = request.header(*name, value);
+	}
+	let request = request.body(Empty::<Bytes>::new()).map_err(|e| format!("{url}: {e}"))?;
 	let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
 	let fetch = async {
-		let response = client.get(uri).await.map_err(|e| format!("{url}: {e}"))?;
+		let response = client.request(request).await.map_err(|e| format!("{url}: {e}"))?;
 		let status = response.status();
 		if !status.is_success() {
 			return Err(format!("{url} answered {status}"));

@@ -174,18 +174,43 @@ fn busy(reason: &str) -> Reply {
 /// `GET /v1/artifacts/{hash}`: anyone's, or for a private request's artifact, its
 /// requester's alone, on a read permission it signed (`opg_settlement::message::
 /// artifact_read`) in [`header::ACCOUNT`], [`header::NOT_AFTER`] and
-/// [`header::SIGNATURE`].
-fn read_artifact(
+/// [`header::SIGNATURE`]; or, with `request={id}`, a verification node's whose node key
+/// signed the permission and which the chain shows seated on the case that checks held
+/// result `id`, whose stored input this is ([`verifier_may_read`]).
+async fn read_artifact(
 	executor: &Executor,
 	hash: &ContentHash,
+	query: Option<&str>,
 	headers: &HeaderMap,
 ) -> Result<Reply, Reply> {
 	if let Some(readers) = executor.store().readers(hash).map_err(store_error)? {
-		let account = permitted_account(hash, headers)?;
-		if !readers.contains(&account) {
+		let request = match query_value(query, query::REQUEST) {
+			Some(id) => Some(id.parse::<u64>().map_err(|_| {
+				Reply::error(StatusCode::BAD_REQUEST, "the request id is not a number")
+			})?),
+			None => None,
+		};
+		let permission = ReadPermission::parse(headers, request)?.ok_or_else(|| {
+			Reply::error(
+				StatusCode::UNAUTHORIZED,
+				"a private request's artifact: send the requester's read permission \
+				 (x-opg-account, x-opg-not-after, x-opg-signature over opg/artifact-read/v1), \
+				 or a seated verifier's with request=",
+			)
+		})?;
+		if !permission.verifies(hash) {
+			return Err(Reply::error(
+				StatusCode::UNAUTHORIZED,
+				"the read permission's signature does not verify",
+			));
+		}
+		if !readers.contains(&permission.account)
+			&& !verifier_may_read(executor, &permission, |reads| reads.input == Some(*hash)).await?
+		{
 			return Err(Reply::error(
 				StatusCode::FORBIDDEN,
-				"a private request's artifact: only its requester may read it",
+				"a private request's artifact: only its requester, or a verifier the chain \
+				 seats on the case of the request named, may read it",
 			));
 		}
 	}
@@ -196,47 +221,92 @@ fn read_artifact(
 	}
 }
 
-/// The account whose read permission for `hash` the headers carry, once its signature,
-/// its validity and its bound ([`opg_executor_api::MAX_READ_VALIDITY_S`]) are checked.
-fn permitted_account(hash: &ContentHash, headers: &HeaderMap) -> Result<[u8; 32], Reply> {
-	let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-	let unauthorized = |reason: &str| Reply::error(StatusCode::UNAUTHORIZED, reason);
-	let (Some(account), Some(not_after), Some(signature)) =
-		(text(header::ACCOUNT), text(header::NOT_AFTER), text(header::SIGNATURE))
-	else {
-		return Err(unauthorized(
-			"a private request's artifact: send the requester's read permission \
-			 (x-opg-account, x-opg-not-after, x-opg-signature over opg/artifact-read/v1)",
-		));
+/// Whether the chain (this executor's `--chain-rpc`) shows `permission`'s account, a node
+/// key, seated in the current round of the case that checks the held result the
+/// permission names, and what it may read of it passes `wanted`. `false` without a
+/// request named or a chain to ask; `502` if the chain cannot be asked.
+async fn verifier_may_read(
+	executor: &Executor,
+	permission: &ReadPermission,
+	wanted: impl Fn(&opg_primitives::VerifierReads) -> bool,
+) -> Result<bool, Reply> {
+	let (Some(request), Some(rpc)) = (permission.request, executor.chain_rpc()) else {
+		return Ok(false);
 	};
-	let account = parse_hash(account)
-		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "x-opg-account is not 32 bytes"))?;
-	let not_after: u64 = not_after.parse().map_err(|_| {
-		Reply::error(StatusCode::BAD_REQUEST, "x-opg-not-after is not a unix second")
-	})?;
-	let signature = opg_executor_api::parse_hex(signature)
-		.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
-		.ok_or_else(|| Reply::error(StatusCode::BAD_REQUEST, "x-opg-signature is not 64 bytes"))?;
-	let now = std::time::SystemTime::now()
-		.duration_since(std::time::UNIX_EPOCH)
-		.map_or(0, |since| since.as_secs());
-	if not_after < now {
-		return Err(unauthorized("the read permission has expired"));
+	match crate::chain::verifier_reads(rpc, &permission.account, request).await {
+		Ok(reads) => Ok(reads.is_some_and(|reads| wanted(&reads))),
+		Err(reason) => Err(Reply::error(
+			StatusCode::BAD_GATEWAY,
+			format!("cannot ask the chain who checks request {request}: {reason}"),
+		)),
 	}
-	if not_after > now + opg_executor_api::MAX_READ_VALIDITY_S {
-		return Err(Reply::error(
-			StatusCode::BAD_REQUEST,
-			format!(
-				"a read permission may last {} s at most",
-				opg_executor_api::MAX_READ_VALIDITY_S
-			),
-		));
+}
+
+/// A read permission for a private artifact, as a request's headers carry it: `account`'s
+/// (a requester's account, or a verification node's node key) sr25519 signature of
+/// `opg_settlement::message::artifact_read(hash, not_after)`
+/// ([`opg_executor_api::read_permission`]), and the held result a verifier shows it for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadPermission {
+	/// The signer: a requester's account or a verifier's node key.
+	pub account: [u8; 32],
+	/// The unix second after which it is void.
+	pub not_after: u64,
+	/// The signature of `artifact_read(hash, not_after)`.
+	pub signature: [u8; 64],
+	/// The held result a verifier reads for (its case seats the verifier).
+	pub request: Option<u64>,
+}
+
+impl ReadPermission {
+	/// The permission `headers` carry, for `request`: its form and time checked (`400`
+	/// malformed or too long, `401` expired), not yet its signature; `None` without one.
+	pub fn parse(headers: &HeaderMap, request: Option<u64>) -> Result<Option<Self>, Reply> {
+		let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+		let (Some(account), Some(not_after), Some(signature)) =
+			(text(header::ACCOUNT), text(header::NOT_AFTER), text(header::SIGNATURE))
+		else {
+			return Ok(None);
+		};
+		let account = parse_hash(account).ok_or_else(|| {
+			Reply::error(StatusCode::BAD_REQUEST, "x-opg-account is not 32 bytes")
+		})?;
+		let not_after: u64 = not_after.parse().map_err(|_| {
+			Reply::error(StatusCode::BAD_REQUEST, "x-opg-not-after is not a unix second")
+		})?;
+		let signature = opg_executor_api::parse_hex(signature)
+			.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+			.ok_or_else(|| {
+				Reply::error(StatusCode::BAD_REQUEST, "x-opg-signature is not 64 bytes")
+			})?;
+		let now = std::time::SystemTime::now()
+			.duration_since(std::time::UNIX_EPOCH)
+			.map_or(0, |since| since.as_secs());
+		if not_after < now {
+			return Err(Reply::error(StatusCode::UNAUTHORIZED, "the read permission has expired"));
+		}
+		if not_after > now + opg_executor_api::MAX_READ_VALIDITY_S {
+			return Err(Reply::error(
+				StatusCode::BAD_REQUEST,
+				format!(
+					"a read permission may last {} s at most",
+					opg_executor_api::MAX_READ_VALIDITY_S
+				),
+			));
+		}
+		Ok(Some(Self { account, not_after, signature, request }))
 	}
-	let message = opg_settlement::message::artifact_read(hash, not_after);
-	if !crate::signing::verify(&account, &message, &signature) {
-		return Err(unauthorized("the read permission's signature does not verify"));
+
+	/// Whether the signature is the account's over `artifact_read(hash, not_after)`.
+	pub fn verifies(&self, hash: &ContentHash) -> bool {
+		let message = opg_settlement::message::artifact_read(hash, self.not_after);
+		crate::signing::verify(&self.account, &message, &self.signature)
 	}
-	Ok(account)
+
+	/// The headers that show it to a peer.
+	pub fn headers(&self) -> Vec<(&'static str, String)> {
+		opg_executor_api::read_permission(&self.account, self.not_after, &self.signature).to_vec()
+	}
 }
 
 /// The requester a private request names (`?requester=0x..`), if any.
@@ -309,8 +379,12 @@ pub async fn route_with(
 		(&Method::POST, Some(Route::ActivationsCheck)) => {
 			Ok(crate::openai::check_activations(executor, &body).await)
 		},
-		(&Method::POST, Some(Route::Check(model))) => check(executor, model, query, body).await,
-		(&Method::GET, Some(Route::Evidence(request))) => evidence(executor, request, query),
+		(&Method::POST, Some(Route::Check(model))) => {
+			check(executor, model, query, headers, body).await
+		},
+		(&Method::GET, Some(Route::Evidence(request))) => {
+			evidence(executor, request, query, headers).await
+		},
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
 		(&Method::PUT, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash).ok_or_else(|| {
@@ -330,7 +404,10 @@ pub async fn route_with(
 			let hash = parse_hash(hash).ok_or_else(|| {
 				Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash")
 			});
-			hash.and_then(|hash| read_artifact(executor, &hash, headers))
+			match hash {
+				Ok(hash) => read_artifact(executor, &hash, query, headers).await,
+				Err(reply) => Err(reply),
+			}
 		},
 		_ => Err(Reply::error(StatusCode::NOT_FOUND, format!("no route {method} {path}"))),
 	};
@@ -385,7 +462,7 @@ async fn infer(
 		},
 	};
 	let reader = requester(query)?;
-	let found = input_bytes(executor, stored, query, &body, reader).await;
+	let found = input_bytes(executor, stored, query, &body, reader, None).await;
 	let (input, input_hash) = match (found, &signing, stored) {
 		(Ok(found), _, _) => found,
 		(Err(mut reply), Some(signing), Some(hash)) => {
@@ -450,6 +527,7 @@ async fn check(
 	executor: &Arc<Executor>,
 	model: &str,
 	query: Option<&str>,
+	headers: &HeaderMap,
 	body: Bytes,
 ) -> Result<Reply, Reply> {
 	let model = model_hash(model)?;
@@ -460,11 +538,26 @@ async fn check(
 		.and_then(parse_hash)
 		.ok_or_else(|| bad("expected output=0x.. (the claimed output's SHA-256)"))?;
 	let stored = stored_input(query, &body)?;
-	let (input, input_hash) = input_bytes(executor, stored, query, &body, None).await?;
+	// The verifier's read permission (its worker's), shown to the peers for a private
+	// request's input and evidence; what it reads is kept readable by it alone here.
+	let permission = ReadPermission::parse(headers, Some(signing.request))?;
+	let reader = permission.as_ref().map(|permission| permission.account);
+	let (input, input_hash) =
+		input_bytes(executor, stored, query, &body, reader, permission.as_ref()).await?;
 	let chain = (signing.genesis, signing.request);
 	let judged = match executor.llm_of(&model) {
-		Some(llm) => crate::openai::check_on_chain(executor, &llm, &input, chain, &claimed).await?,
-		None => match run_model(executor, &model, input, &input_hash, None, None).await {
+		Some(llm) => {
+			crate::openai::check_on_chain(
+				executor,
+				&llm,
+				&input,
+				chain,
+				&claimed,
+				permission.as_ref(),
+			)
+			.await?
+		},
+		None => match run_model(executor, &model, input, &input_hash, None, reader).await {
 			Ok(reply) => {
 				let output = crate::sha256(&reply.body);
 				crate::openai::Judged {
@@ -509,8 +602,16 @@ async fn check(
 
 /// `GET /v1/evidence/{request}?genesis=0x..&output=0x..`: the evidence this executor kept
 /// of its answer to an on-chain request for a language model
-/// ([`crate::openai::on_chain_evidence`]), JSON; `404` if it kept none.
-fn evidence(executor: &Executor, request: &str, query: Option<&str>) -> Result<Reply, Reply> {
+/// ([`crate::openai::on_chain_evidence`]), JSON; `404` if it kept none. A private
+/// request's evidence only on the read permission of a verifier the chain seats on the
+/// request's case, signed over the request's stored input (`401` without, `403` for any
+/// other).
+async fn evidence(
+	executor: &Executor,
+	request: &str,
+	query: Option<&str>,
+	headers: &HeaderMap,
+) -> Result<Reply, Reply> {
 	let bad = |reason: &str| Reply::error(StatusCode::BAD_REQUEST, reason.to_owned());
 	let request: u64 = request.parse().map_err(|_| bad("the request id is not a number"))?;
 	let genesis = query_value(query, query::GENESIS)
@@ -519,10 +620,37 @@ fn evidence(executor: &Executor, request: &str, query: Option<&str>) -> Result<R
 	let output = query_value(query, query::OUTPUT)
 		.and_then(parse_hash)
 		.ok_or_else(|| bad("expected ?genesis=0x..&output=0x.."))?;
-	match executor.store().evidence(&genesis, request, &output).map_err(store_error)? {
-		Some(bytes) => Ok(Reply::json(String::from_utf8_lossy(&bytes).into_owned())),
-		None => Err(Reply::error(StatusCode::NOT_FOUND, "no evidence of that answer is kept here")),
+	let (bytes, private) = executor
+		.store()
+		.evidence(&genesis, request, &output)
+		.map_err(store_error)?
+		.ok_or_else(|| {
+			Reply::error(StatusCode::NOT_FOUND, "no evidence of that answer is kept here")
+		})?;
+	if private {
+		let permission = ReadPermission::parse(headers, Some(request))?.ok_or_else(|| {
+			Reply::error(
+				StatusCode::UNAUTHORIZED,
+				"a private request's evidence: send the read permission of a verifier seated \
+				 on its case (x-opg-account, x-opg-not-after, x-opg-signature over \
+				 opg/artifact-read/v1 of the request's input)",
+			)
+		})?;
+		let seated = executor.genesis() == Some(genesis)
+			&& verifier_may_read(executor, &permission, |reads| {
+				reads.output == output
+					&& reads.input.is_some_and(|input| permission.verifies(&input))
+			})
+			.await?;
+		if !seated {
+			return Err(Reply::error(
+				StatusCode::FORBIDDEN,
+				"a private request's evidence: only a verifier the chain seats on its case, \
+				 with its permission over the request's input, may read it",
+			));
+		}
 	}
+	Ok(Reply::json(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// In a test build told to cheat ([`crate::cheats`]): a successful tensor output changed
@@ -956,8 +1084,8 @@ fn sign_batch(executor: &Executor, query: Option<&str>, body: &[u8]) -> Result<R
 /// An on-chain request for a language model: the answer's text is the output
 /// ([`crate::openai::on_chain`]).
 /// For a chain's request, the answer's evidence is kept for its verifiers
-/// ([`crate::openai::on_chain_evidence`]), unless the request is private (its evidence
-/// would show the answer: see docs/verification.md).
+/// ([`crate::openai::on_chain_evidence`]); a private request's is readable by its
+/// requester and by the verifiers seated on its case alone (it shows the answer).
 async fn infer_llm(
 	executor: &Arc<Executor>,
 	llm: &crate::openai::LlmServing,
@@ -967,14 +1095,14 @@ async fn infer_llm(
 	reader: Option<[u8; 32]>,
 ) -> Result<Reply, Reply> {
 	let answer = crate::openai::on_chain(executor, llm, input, chain).await?;
-	if let (Some(chain), None) = (chain, reader) {
+	if let Some(chain) = chain {
 		if let Some(evidence) =
 			crate::openai::on_chain_evidence(executor, llm, chain, input_hash, &answer)
 		{
 			let output = crate::sha256(answer.finished.text.as_bytes());
 			executor
 				.store()
-				.keep_evidence(&chain.0, chain.1, &output, &evidence)
+				.keep_evidence(&chain.0, chain.1, &output, &evidence, reader.as_ref())
 				.map_err(store_error)?;
 		}
 	}
@@ -1055,12 +1183,15 @@ fn stored_input(query: Option<&str>, body: &Bytes) -> Result<Option<ContentHash>
 /// another requester's private input is not used for this request unless the request
 /// brings the bytes itself, from its locator: knowing a hash (it is on chain) must not let
 /// anyone run a model on someone else's private input, or read it.
+///
+/// A verifier's `permission` is shown to the peers it fetches a missing input from.
 async fn input_bytes(
 	executor: &Executor,
 	stored: Option<ContentHash>,
 	query: Option<&str>,
 	body: &Bytes,
 	reader: Option<[u8; 32]>,
+	permission: Option<&ReadPermission>,
 ) -> Result<(Vec<u8>, ContentHash), Reply> {
 	let Some(hash) = stored else { return Ok((body.to_vec(), crate::sha256(body))) };
 	let readers = executor.store().readers(&hash).map_err(store_error)?;
@@ -1082,7 +1213,7 @@ async fn input_bytes(
 	if let Some(reader) = &reader {
 		executor.restrict_unless_public(&hash, reader).map_err(store_error)?;
 	}
-	if !executor.fetch_missing(&hash).await.map_err(exec_error)? {
+	if !executor.fetch_missing_for(&hash, permission).await.map_err(exec_error)? {
 		let Some(bytes) = from_locator(executor, query, &hash).await else {
 			// No bytes came: the restriction made for them goes too.
 			if reader.is_some() {
@@ -1137,7 +1268,8 @@ async fn prove(
 	}
 	let reader = requester(query)?;
 	let holds_key = executor.node_key().is_some_and(|key| key.public() == job.node);
-	let (input, input_hash) = match input_bytes(executor, stored, query, &body, reader).await {
+	let (input, input_hash) = match input_bytes(executor, stored, query, &body, reader, None).await
+	{
 		Ok(found) => found,
 		Err(mut reply) => {
 			if let (true, Some(hash)) = (holds_key, stored) {

@@ -157,6 +157,7 @@ pub struct Executor {
 	gateway: Option<payment::Gateway>,
 	llms: HashMap<ContentHash, Arc<openai::LlmServing>>,
 	genesis: Option<[u8; 32]>,
+	chain_rpc: Option<String>,
 }
 
 /// How many proofs and integer inferences run at once at most (each is CPU work on its
@@ -255,6 +256,7 @@ impl Executor {
 			gateway: None,
 			llms: HashMap::new(),
 			genesis: None,
+			chain_rpc: None,
 		}
 	}
 
@@ -381,6 +383,19 @@ impl Executor {
 	pub fn with_private_fetch(mut self, allow: bool) -> Self {
 		self.fetch_private = allow;
 		self
+	}
+
+	/// Reads the chain at the node's JSON-RPC `rpc` (`http://` or `ws://`): which
+	/// verifiers are seated on a result's case, to show them a private request's input
+	/// and evidence.
+	pub fn with_chain_rpc(mut self, rpc: String) -> Self {
+		self.chain_rpc = Some(rpc);
+		self
+	}
+
+	/// The node JSON-RPC this executor reads the chain at, if any.
+	pub fn chain_rpc(&self) -> Option<&str> {
+		self.chain_rpc.as_deref()
 	}
 
 	/// Whether `/v1/fetch` may reach loopback and private addresses.
@@ -533,13 +548,26 @@ impl Executor {
 	/// and keeps the first answer whose bytes hash to `hash`. `Ok(false)` when no peer
 	/// has it; the errors of peers that answered wrongly are returned only if none did.
 	pub async fn fetch_missing(&self, hash: &ContentHash) -> Result<bool, ExecError> {
+		self.fetch_missing_for(hash, None).await
+	}
+
+	/// [`Self::fetch_missing`], showing the peers `permission`: a seated verifier's read
+	/// permission for held result `permission.request`'s input (a private request's input
+	/// is served to its requester and its case's verifiers alone).
+	pub async fn fetch_missing_for(
+		&self,
+		hash: &ContentHash,
+		permission: Option<&http::ReadPermission>,
+	) -> Result<bool, ExecError> {
 		if self.store.contains(hash) {
 			return Ok(true);
 		}
+		let headers = permission.map(|p| p.headers()).unwrap_or_default();
+		let request = permission.and_then(|p| p.request);
 		let mut refused = None;
 		for peer in &self.peers {
-			let url = opg_executor_api::Call::Artifact { hash }.uri(peer);
-			match fetch::get(&url, http::MAX_BODY).await {
+			let url = opg_executor_api::Call::Artifact { hash, request }.uri(peer);
+			match fetch::get_with(&url, http::MAX_BODY, &headers).await {
 				Ok(bytes) => match self.store.put_expecting(hash, &bytes, store::Kind::Cached) {
 					Ok(()) => {
 						tracing::info!(%url, size = bytes.len(), "artifact fetched");

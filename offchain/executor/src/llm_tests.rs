@@ -1205,7 +1205,7 @@ fn an_on_chain_answer_is_upheld_from_its_evidence_and_a_claim_it_does_not_back_i
 	let other = answer(8);
 	assert_ne!(other, output, "another request, another seed");
 	let moved = evidence(8, &other).body;
-	verifier.store().keep_evidence(&genesis, 7, &other, &moved).unwrap();
+	verifier.store().keep_evidence(&genesis, 7, &other, &moved, None).unwrap();
 	let (verdict, missing, reason) = check(7, &other);
 	assert_eq!((verdict.as_str(), missing), ("invalid", None), "{reason}");
 	assert!(reason.contains("refused"), "{reason}");
@@ -1215,11 +1215,11 @@ fn an_on_chain_answer_is_upheld_from_its_evidence_and_a_claim_it_does_not_back_i
 	let mut edited = kept.clone();
 	edited["tokens"][3] = 30.into();
 	let edited = serde_json::to_vec(&edited).unwrap();
-	verifier.store().keep_evidence(&genesis, 9, &output, &edited).unwrap();
+	verifier.store().keep_evidence(&genesis, 9, &output, &edited, None).unwrap();
 	let (verdict, _, reason) = check(9, &output);
 	assert_eq!(verdict, "invalid");
 	assert!(reason.contains("not the answer the node claimed"), "{reason}");
-	verifier.store().keep_evidence(&genesis, 7, &output, &edited).unwrap();
+	verifier.store().keep_evidence(&genesis, 7, &output, &edited, None).unwrap();
 	let (verdict, _, reason) = check(7, &output);
 	assert_eq!(verdict, "valid", "{reason}");
 	// An input that makes no request: whatever was claimed is not the model's.

@@ -379,7 +379,7 @@ fn main() -> Result<()> {
 			if let Some(rpc) = &chain_rpc {
 				let genesis =
 					runtime.block_on(chain::genesis_hash(rpc)).map_err(anyhow::Error::msg)?;
-				executor = executor.with_genesis(genesis);
+				executor = executor.with_genesis(genesis).with_chain_rpc(rpc.clone());
 			}
 			if !llms.is_empty() {
 				let device = torch::parse_device(&device).map_err(anyhow::Error::msg)?;

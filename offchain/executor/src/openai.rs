@@ -762,13 +762,15 @@ const MAX_EVIDENCE: usize = 4 << 20;
 /// prompt and sampling the input makes and the seed the chain and request fix. Any
 /// evidence that passes makes the result valid (whoever served it: a peer cannot make an
 /// answer fail that its node's own evidence shows right); no evidence, or none that
-/// passes, makes it invalid.
+/// passes, makes it invalid. A verifier's read `permission` is shown to the peers (a
+/// private request's evidence is served to the verifiers seated on its case alone).
 pub async fn check_on_chain(
 	executor: &Arc<Executor>,
 	serving: &LlmServing,
 	input: &[u8],
 	chain: ([u8; 32], u64),
 	claimed: &[u8; 32],
+	permission: Option<&crate::http::ReadPermission>,
 ) -> Result<Judged, Reply> {
 	// An input the model answers no request for has no right answer: whatever the node
 	// claimed is not the model's.
@@ -795,15 +797,16 @@ pub async fn check_on_chain(
 		error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "store_failed", e.to_string())
 	})?;
 	let call = opg_executor_api::Call::Evidence { genesis: &genesis, request, output: claimed };
+	let shown = permission.map(|permission| permission.headers()).unwrap_or_default();
 	let mut sources = executor.peers().iter();
-	let mut next = kept.map(|kept| ("this executor's store".to_owned(), kept));
+	let mut next = kept.map(|(kept, _)| ("this executor's store".to_owned(), kept));
 	let (mut missing, mut refused) = (Vec::new(), Vec::new());
 	loop {
 		let (source, evidence) = match next.take() {
 			Some(found) => found,
 			None => {
 				let Some(peer) = sources.next() else { break };
-				match crate::fetch::get(&call.uri(peer), MAX_EVIDENCE).await {
+				match crate::fetch::get_with(&call.uri(peer), MAX_EVIDENCE, &shown).await {
 					Ok(bytes) => (peer.clone(), bytes),
 					Err(reason) => {
 						missing.push(reason);

@@ -379,14 +379,20 @@ impl ArtifactStore {
 
 	/// Keeps `evidence` (cached: evictable after the retention period, as outputs are) as
 	/// what backs the answer whose output hashes to `output` to request `request` of chain
-	/// `genesis`, and forgets the index entries older than the retention period.
+	/// `genesis`, readable by `reader` alone when given (a private request's requester; its
+	/// verifiers read it on a permission the chain backs), and forgets the index entries
+	/// older than the retention period.
 	pub fn keep_evidence(
 		&self,
 		genesis: &ContentHash,
 		request: u64,
 		output: &ContentHash,
 		evidence: &[u8],
+		reader: Option<&Account>,
 	) -> Result<(), StoreError> {
+		if let Some(reader) = reader {
+			self.restrict(&sha256(evidence), reader)?;
+		}
 		let hash = self.put_cached(evidence)?;
 		let folder = self.dir.join(EVIDENCE);
 		let now = SystemTime::now();
@@ -401,13 +407,14 @@ impl ArtifactStore {
 	}
 
 	/// The evidence kept for the answer whose output hashes to `output` to request
-	/// `request` of chain `genesis`; `None` if none was kept, or it was evicted.
+	/// `request` of chain `genesis`, and whether it is private (its readers are
+	/// restricted); `None` if none was kept, or it was evicted.
 	pub fn evidence(
 		&self,
 		genesis: &ContentHash,
 		request: u64,
 		output: &ContentHash,
-	) -> Result<Option<Vec<u8>>, StoreError> {
+	) -> Result<Option<(Vec<u8>, bool)>, StoreError> {
 		let index = self.dir.join(EVIDENCE).join(evidence_name(genesis, request, output));
 		let hash = match fs::read(index) {
 			Ok(bytes) => match ContentHash::try_from(bytes.as_slice()) {
@@ -417,7 +424,8 @@ impl ArtifactStore {
 			Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
 			Err(e) => return Err(e.into()),
 		};
-		self.get(&hash)
+		let private = self.readers(&hash)?.is_some();
+		Ok(self.get(&hash)?.map(|bytes| (bytes, private)))
 	}
 }
 

@@ -98,15 +98,20 @@ fn evidence_is_kept_per_chain_request_and_output_and_read_back_whole() {
 	let store = temp_store("evidence");
 	let (genesis, output) = ([1; 32], sha256(b"answer"));
 	assert!(store.evidence(&genesis, 7, &output).unwrap().is_none());
-	store.keep_evidence(&genesis, 7, &output, b"{\"tokens\":[1]}").unwrap();
-	assert_eq!(store.evidence(&genesis, 7, &output).unwrap().unwrap(), b"{\"tokens\":[1]}");
+	store.keep_evidence(&genesis, 7, &output, b"{\"tokens\":[1]}", None).unwrap();
+	let public = (b"{\"tokens\":[1]}".to_vec(), false);
+	assert_eq!(store.evidence(&genesis, 7, &output).unwrap().unwrap(), public);
 	// Another output, request or chain has none; a second answer to the same request
 	// (another output) is kept beside the first.
 	assert!(store.evidence(&genesis, 7, &sha256(b"other")).unwrap().is_none());
 	assert!(store.evidence(&genesis, 8, &output).unwrap().is_none());
 	assert!(store.evidence(&[2; 32], 7, &output).unwrap().is_none());
-	store.keep_evidence(&genesis, 7, &sha256(b"other"), b"second").unwrap();
-	assert_eq!(store.evidence(&genesis, 7, &output).unwrap().unwrap(), b"{\"tokens\":[1]}");
+	store.keep_evidence(&genesis, 7, &sha256(b"other"), b"second", None).unwrap();
+	assert_eq!(store.evidence(&genesis, 7, &output).unwrap().unwrap(), public);
+	// A private request's evidence is kept restricted to its requester.
+	store.keep_evidence(&genesis, 9, &output, b"private", Some(&[5; 32])).unwrap();
+	assert_eq!(store.evidence(&genesis, 9, &output).unwrap().unwrap(), (b"private".to_vec(), true));
+	assert_eq!(store.readers(&sha256(b"private")).unwrap(), Some(vec![[5; 32]]));
 	// The evidence is a cached artifact: once evicted, it is gone, not served corrupt.
 	store.remove(&sha256(b"second")).unwrap();
 	assert!(store.evidence(&genesis, 7, &sha256(b"other")).unwrap().is_none());

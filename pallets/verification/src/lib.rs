@@ -39,9 +39,13 @@
 //! the results of its seats on its executor and commits, then reveals, its verdicts; an
 //! inference node proves its disputed results.
 //!
+//! A private request's input and evidence are its requester's alone, except to the
+//! verifiers seated on its case: their executors read them from the serving node's with
+//! a read permission signed by their node key, which the serving executor checks against
+//! [`Pallet::verifier_reads`] ([`runtime_api::VerificationApi`]).
+//!
 //! ## Not yet here
-//! A verification surcharge paid by requesters (cases pay verifiers from slashes only)
-//! and honeypots: see `docs/verification.md`.
+//! Honeypots planted by the chain: see `docs/verification.md`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -50,6 +54,7 @@ extern crate alloc;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
+pub mod runtime_api;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -60,7 +65,10 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
-use opg_primitives::{HeldResult, HeldResults, NodeKey, RequestId, ResultChecks, VerifierNodes};
+use opg_primitives::{
+	CheckInput, HeldResult, HeldResults, NodeKey, RequestId, ResultChecks, VerifierNodes,
+	VerifierReads,
+};
 use opg_settlement::message;
 use opg_verification::{
 	self as game, Case, Outcome, Params, Party, Referee, Source, Stakes, Step, Verdict,
@@ -1019,6 +1027,28 @@ pub mod pallet {
 		/// The open cases `verifier` has a seat in.
 		pub fn assignments(verifier: &NodeKey) -> Vec<CaseId> {
 			Assignments::<T>::iter_key_prefix(verifier).collect()
+		}
+
+		/// What `verifier` may read of held result `request` to check it (its stored
+		/// input, its answer's evidence): `Some` only while `verifier` has a seat in the
+		/// current round of the open case that checks `request` and the result is held.
+		/// A serving executor asks this before it shows a private request's input or
+		/// evidence to anyone but its requester.
+		pub fn verifier_reads(verifier: &NodeKey, request: RequestId) -> Option<VerifierReads> {
+			let case = CaseOf::<T>::get(request)?;
+			if !Assignments::<T>::contains_key(verifier, case) {
+				return None;
+			}
+			let record = Cases::<T>::get(case)?;
+			if record.result != request || !record.game.current().any(|s| s.verifier == *verifier) {
+				return None;
+			}
+			let to_check = T::Results::to_check(request)?;
+			let input = match to_check.input {
+				CheckInput::Stored { hash, .. } => Some(hash),
+				CheckInput::Inline(_) => None,
+			};
+			Some(VerifierReads { input, output: to_check.output_hash })
 		}
 
 		/// Every open case is scheduled at its deadline + 1 and every ended case nowhere;

@@ -9,7 +9,9 @@
 //!   output=0x{claimed}` with the input kept on chain for the case
 //!   ([`opg_primitives::HeldResults::to_check`]), or with `input=0x{hash}` for a stored
 //!   input, which the executor fetches from the serving node's artifact store, its peers
-//!   or the locator. The executor re-executes the model and judges by the model's kind
+//!   or the locator, showing the verifier's read permission (the node key's signature of
+//!   `opg_settlement::message::artifact_read`: a private request's input and evidence
+//!   are served to the verifiers seated on its case). The executor re-executes the model and judges by the model's kind
 //!   (output bytes for quantized and TorchScript models, the answer's activation
 //!   evidence for language models; see docs/verification.md) and answers the verdict in
 //!   `x-opg-verdict`; an input that cannot be had is [`Verdict::Invalid`] (withholding it
@@ -37,7 +39,7 @@ use codec::{Decode, Encode};
 use frame_support::BoundedVec;
 use frame_system::offchain::{CreateBare, SubmitTransaction};
 use opg_executor_api as api;
-use opg_primitives::{CheckInput, NODE_KEY_TYPE};
+use opg_primitives::NODE_KEY_TYPE;
 use opg_verification::Phase;
 use sp_runtime::offchain::{
 	http,
@@ -52,6 +54,9 @@ pub const VERDICTS_KEY: &[u8] = b"opg::verification::verdicts";
 const LOCK_KEY: &[u8] = b"opg::verification::worker-lock";
 /// Time the executor has for one re-execution.
 const EXECUTOR_TIMEOUT_MS: u64 = 30_000;
+/// How long a verifier's read permission for a stored input lasts, in seconds (the
+/// serving executor accepts at most `opg_executor_api::MAX_READ_VALIDITY_S`).
+const READ_VALIDITY_S: u64 = 300;
 /// The largest output read from the executor.
 const MAX_OUTPUT: usize = 16 << 20;
 const LOG_TARGET: &str = "runtime::verification";
@@ -158,7 +163,7 @@ impl<T: Config> Pallet<T> {
 						.map(|(_, _, _, verdict, salt)| (*verdict, *salt));
 					let (verdict, salt) = match known {
 						Some(known) => known,
-						None => match Self::check(url, &genesis, record.result) {
+						None => match Self::check(url, &genesis, key, record.result) {
 							Ok(verdict) => {
 								let salt = sp_io::offchain::random_seed();
 								kept.push((case, key, round, verdict, salt));
@@ -258,7 +263,7 @@ impl<T: Config> Pallet<T> {
 			requester: None,
 		};
 		let (code, headers, output) =
-			Self::post(url, &call.uri(url), input, &[api::header::PROOF])?;
+			Self::post(url, &call.uri(url), input, &[], &[api::header::PROOF])?;
 		if code != 200 {
 			return Err(format!(
 				"executor answered {code}: {}",
@@ -279,7 +284,17 @@ impl<T: Config> Pallet<T> {
 	/// Has the executor at `url` re-execute result `result` and judge it
 	/// (`POST {url}/v1/check/0x{model}`): its verdict; [`Verdict::Invalid`] too when the
 	/// input cannot be had (withholding it is a failed check).
-	fn check(url: &str, genesis: &[u8; 32], result: RequestId) -> Result<Verdict, String> {
+	///
+	/// A stored input goes with the verifier's read permission (`key`'s signature of
+	/// `message::artifact_read` of the input's hash, valid [`READ_VALIDITY_S`]), which its
+	/// executor shows to the serving node's: a private request's input and evidence are
+	/// served to its requester and to the verifiers seated on its case alone.
+	fn check(
+		url: &str,
+		genesis: &[u8; 32],
+		key: NodeKey,
+		result: RequestId,
+	) -> Result<Verdict, String> {
 		let to_check = T::Results::to_check(result).ok_or("the result is no longer held")?;
 		let (stored, locator, body) = match &to_check.input {
 			CheckInput::Inline(bytes) => (None, None, bytes.clone()),
@@ -288,6 +303,14 @@ impl<T: Config> Pallet<T> {
 				(Some(*hash), locator, Vec::new())
 			},
 		};
+		let mut permission = Vec::new();
+		if let Some(hash) = &stored {
+			let not_after = sp_io::offchain::timestamp().unix_millis() / 1000 + READ_VALIDITY_S;
+			let message = message::artifact_read(hash, not_after);
+			if let Some(signature) = sp_io::crypto::sr25519_sign(NODE_KEY_TYPE, &key, &message) {
+				permission.extend(api::read_permission(&key.0, not_after, &signature.0));
+			}
+		}
 		// The chain and request name the seed a language model samples with.
 		let call = api::Call::Check {
 			model: &to_check.model_hash,
@@ -296,8 +319,13 @@ impl<T: Config> Pallet<T> {
 			signing: api::Signing { genesis: *genesis, request: result },
 			output: &to_check.output_hash,
 		};
-		let (code, headers, reason) =
-			Self::post(url, &call.uri(url), body, &[api::header::VERDICT, api::header::MISSING])?;
+		let (code, headers, reason) = Self::post(
+			url,
+			&call.uri(url),
+			body,
+			&permission,
+			&[api::header::VERDICT, api::header::MISSING],
+		)?;
 		let reason = String::from_utf8_lossy(&reason[..reason.len().min(512)]).into_owned();
 		if stored.is_some() && headers[1].as_deref() == Some(api::header::MISSING_INPUT) {
 			log::info!(target: LOG_TARGET, "result {result}: its input cannot be had: {reason}");
@@ -316,14 +344,23 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// POSTs `body` to the executor at `url` (`uri` under it) with its token, and reads
-	/// the answer within [`EXECUTOR_TIMEOUT_MS`]: its status, the values of `wanted`
-	/// headers, and its body (at most [`MAX_OUTPUT`] bytes).
-	fn post(url: &str, uri: &str, body: Vec<u8>, wanted: &[&str]) -> Result<Answer, String> {
+	/// POSTs `body` to the executor at `url` (`uri` under it) with its token and the
+	/// `extra` headers, and reads the answer within [`EXECUTOR_TIMEOUT_MS`]: its status,
+	/// the values of `wanted` headers, and its body (at most [`MAX_OUTPUT`] bytes).
+	fn post(
+		url: &str,
+		uri: &str,
+		body: Vec<u8>,
+		extra: &[(&str, String)],
+		wanted: &[&str],
+	) -> Result<Answer, String> {
 		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(EXECUTOR_TIMEOUT_MS));
 		let chunks = if body.is_empty() { Vec::new() } else { alloc::vec![body] };
 		let mut request =
 			http::Request::post(uri, chunks).add_header("content-type", "application/octet-stream");
+		for (name, value) in extra {
+			request = request.add_header(name, value);
+		}
 		let token =
 			sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, api::offchain_keys::TOKEN)
 				.and_then(|token| String::from_utf8(token).ok());

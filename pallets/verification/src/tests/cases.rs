@@ -226,3 +226,42 @@ fn the_surcharge_pays_the_verifiers_that_were_right() {
 		assert_eq!(held(7).result.surcharge, 0);
 	});
 }
+
+#[test]
+fn only_a_verifier_seated_on_its_case_may_read_what_checking_a_result_takes() {
+	new_test_ext().execute_with(|| {
+		hold_result(7, node(1));
+		hold_result(8, node(1));
+		assert_eq!(Verification::verifier_reads(&node(11), 7), None, "no case yet");
+		assert_ok!(Verification::challenge(RuntimeOrigin::signed(CHALLENGER), 7));
+		run_to(2);
+		let case = CaseOf::<Test>::get(7).unwrap();
+		let seated = committee(case);
+		let reads = Verification::verifier_reads(&node(seated[0]), 7).expect("a seat");
+		assert_eq!(reads.output, opg_settlement::sha256(CLAIMED_OUTPUT));
+		assert_eq!(reads.input, None, "the mock's input is kept on chain");
+		let input = opg_settlement::sha256(b"a private input");
+		set_to_check(
+			7,
+			opg_primitives::ToCheck {
+				model_hash: MODEL_HASH,
+				input: opg_primitives::CheckInput::Stored { hash: input, locator: Vec::new() },
+				output_hash: opg_settlement::sha256(CLAIMED_OUTPUT),
+			},
+		);
+		for n in &seated {
+			assert_eq!(Verification::verifier_reads(&node(*n), 7).unwrap().input, Some(input));
+		}
+		let unseated = (11..=16).find(|n| !seated.contains(n)).unwrap();
+		assert_eq!(Verification::verifier_reads(&node(unseated), 7), None, "not seated");
+		assert_eq!(Verification::verifier_reads(&node(1), 7), None, "the node itself");
+		assert_eq!(Verification::verifier_reads(&node(seated[0]), 8), None, "another result");
+		vote(case, Verdict::Valid);
+		let ended = (3..60).find(|block| {
+			run_to(*block);
+			Verification::verifier_reads(&node(seated[0]), 7).is_none()
+		});
+		assert!(ended.is_some(), "a case that ended opens nothing");
+		assert!(Assignments::<Test>::iter_key_prefix(node(seated[0])).next().is_none());
+	});
+}

@@ -26,6 +26,8 @@ use std::sync::Arc;
 
 type Extrinsic = polkadot_sdk::frame_system::mocking::MockUncheckedExtrinsic<Test>;
 type Shared<T> = Arc<RwLock<T>>;
+/// The read permissions a worker's requests carried that verified: account, validity.
+type Seen = Shared<Vec<([u8; 32], u64)>>;
 const EXECUTOR: &str = "http://executor.test";
 
 /// A test chain whose keystore holds the keys of verifiers 11–16 (and not node 1's), with
@@ -235,9 +237,150 @@ fn an_executor_that_gives_no_verdict_leaves_the_seat_for_the_next_block() {
 	});
 }
 
+/// The worker's offchain environment, seen through [`Permissions`].
+fn worker_ext_checking_permissions(
+) -> (TestExternalities, Shared<OffchainState>, Shared<PoolState>, Seen) {
+	let mut ext = new_test_ext();
+	let (offchain, state) = TestOffchainExt::new();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	let keystore = MemoryKeystore::new();
+	for n in 11..=16u8 {
+		let seed = format!("0x{}", hex::encode([n; 32]));
+		keystore
+			.sr25519_generate_new(opg_primitives::NODE_KEY_TYPE, Some(&seed))
+			.unwrap();
+	}
+	let seen = Shared::default();
+	ext.register_extension(OffchainWorkerExt::new(Permissions {
+		inner: offchain.clone(),
+		uris: Default::default(),
+		pending: Default::default(),
+		seen: seen.clone(),
+	}));
+	ext.register_extension(OffchainDbExt::new(offchain));
+	ext.register_extension(TransactionPoolExt::new(pool));
+	ext.register_extension(KeystoreExt::new(keystore));
+	(ext, state, pool_state, seen)
+}
+
+/// The test offchain environment, but a request's read permission (`x-opg-account`,
+/// `x-opg-not-after`, `x-opg-signature`: randomized sr25519, which no expectation can
+/// name) is checked here: the signature must verify for the account over
+/// `artifact_read` of the input the request names; the request then carries
+/// `x-opg-signature: verified` alone, and the account and validity are kept in `seen`.
+struct Permissions {
+	inner: TestOffchainExt,
+	uris: std::collections::HashMap<u16, String>,
+	pending: std::collections::HashMap<u16, ([u8; 32], u64)>,
+	seen: Seen,
+}
+
+impl polkadot_sdk::sp_core::offchain::Externalities for Permissions {
+	fn is_validator(&self) -> bool {
+		self.inner.is_validator()
+	}
+	fn network_state(&self) -> Result<polkadot_sdk::sp_core::offchain::OpaqueNetworkState, ()> {
+		self.inner.network_state()
+	}
+	fn timestamp(&mut self) -> polkadot_sdk::sp_core::offchain::Timestamp {
+		self.inner.timestamp()
+	}
+	fn sleep_until(&mut self, deadline: polkadot_sdk::sp_core::offchain::Timestamp) {
+		self.inner.sleep_until(deadline)
+	}
+	fn random_seed(&mut self) -> [u8; 32] {
+		self.inner.random_seed()
+	}
+	fn http_request_start(
+		&mut self,
+		method: &str,
+		uri: &str,
+		meta: &[u8],
+	) -> Result<polkadot_sdk::sp_core::offchain::HttpRequestId, ()> {
+		let id = self.inner.http_request_start(method, uri, meta)?;
+		self.uris.insert(id.0, uri.into());
+		Ok(id)
+	}
+	fn http_request_add_header(
+		&mut self,
+		id: polkadot_sdk::sp_core::offchain::HttpRequestId,
+		name: &str,
+		value: &str,
+	) -> Result<(), ()> {
+		let entry = self.pending.entry(id.0).or_default();
+		match name {
+			opg_executor_api::header::ACCOUNT => {
+				entry.0 = opg_executor_api::parse_hash(value).unwrap();
+				Ok(())
+			},
+			opg_executor_api::header::NOT_AFTER => {
+				entry.1 = value.parse().unwrap();
+				Ok(())
+			},
+			opg_executor_api::header::SIGNATURE => {
+				let (account, not_after) = *entry;
+				let uri = &self.uris[&id.0];
+				let input =
+					opg_executor_api::query_value(uri.split_once('?').map(|(_, q)| q), "input")
+						.and_then(opg_executor_api::parse_hash)
+						.unwrap();
+				let signature =
+					<[u8; 64]>::try_from(opg_executor_api::parse_hex(value).unwrap()).unwrap();
+				let valid = sr25519::Pair::verify(
+					&sr25519::Signature::from_raw(signature),
+					opg_settlement::message::artifact_read(&input, not_after),
+					&sr25519::Public::from_raw(account),
+				);
+				if valid {
+					self.seen.write().push((account, not_after));
+				}
+				let shown = if valid { "verified" } else { "does not verify" };
+				self.inner.http_request_add_header(id, name, shown)
+			},
+			_ => self.inner.http_request_add_header(id, name, value),
+		}
+	}
+	fn http_request_write_body(
+		&mut self,
+		id: polkadot_sdk::sp_core::offchain::HttpRequestId,
+		chunk: &[u8],
+		deadline: Option<polkadot_sdk::sp_core::offchain::Timestamp>,
+	) -> Result<(), polkadot_sdk::sp_core::offchain::HttpError> {
+		self.inner.http_request_write_body(id, chunk, deadline)
+	}
+	fn http_response_wait(
+		&mut self,
+		ids: &[polkadot_sdk::sp_core::offchain::HttpRequestId],
+		deadline: Option<polkadot_sdk::sp_core::offchain::Timestamp>,
+	) -> Vec<polkadot_sdk::sp_core::offchain::HttpRequestStatus> {
+		self.inner.http_response_wait(ids, deadline)
+	}
+	fn http_response_headers(
+		&mut self,
+		id: polkadot_sdk::sp_core::offchain::HttpRequestId,
+	) -> Vec<(Vec<u8>, Vec<u8>)> {
+		self.inner.http_response_headers(id)
+	}
+	fn http_response_read_body(
+		&mut self,
+		id: polkadot_sdk::sp_core::offchain::HttpRequestId,
+		buffer: &mut [u8],
+		deadline: Option<polkadot_sdk::sp_core::offchain::Timestamp>,
+	) -> Result<usize, polkadot_sdk::sp_core::offchain::HttpError> {
+		self.inner.http_response_read_body(id, buffer, deadline)
+	}
+	fn set_authorized_nodes(
+		&mut self,
+		nodes: Vec<polkadot_sdk::sp_core::OpaquePeerId>,
+		authorized_only: bool,
+	) {
+		self.inner.set_authorized_nodes(nodes, authorized_only)
+	}
+}
+
 #[test]
 fn an_input_no_store_serves_is_a_failed_check() {
-	let (mut ext, state, pool) = worker_ext();
+	let (mut ext, state, pool, seen) = worker_ext_checking_permissions();
 	ext.execute_with(|| {
 		let case = challenged();
 		let input = opg_settlement::sha256(b"withheld");
@@ -254,7 +397,10 @@ fn an_input_no_store_serves_is_a_failed_check() {
 			state.write().expect_request(PendingRequest {
 				method: "POST".into(),
 				uri: check_path(7, &format!("input=0x{}&", hex::encode(input))),
-				headers: vec![("content-type".into(), "application/octet-stream".into())],
+				headers: vec![
+					("content-type".into(), "application/octet-stream".into()),
+					("x-opg-signature".into(), "verified".into()),
+				],
 				response: Some(b"input not found".to_vec()),
 				response_headers: vec![("x-opg-missing".into(), "input".into())],
 				sent: true,
@@ -262,6 +408,20 @@ fn an_input_no_store_serves_is_a_failed_check() {
 			});
 		}
 		Verification::offchain_worker(2);
+		// Each seat asked with its own read permission of the input, valid 300 s from the
+		// worker's clock (0 here), which its executor shows to the serving node's.
+		let mut readers: Vec<u8> = seen
+			.read()
+			.iter()
+			.map(|(account, not_after)| {
+				assert_eq!(*not_after, 300);
+				number(&NodeKey::from_raw(*account))
+			})
+			.collect();
+		readers.sort();
+		let mut seated = committee(case);
+		seated.sort();
+		assert_eq!(readers, seated);
 		include(submitted(&pool));
 		Verification::offchain_worker(2);
 		assert_eq!(verdicts(&submitted(&pool)), vec![Verdict::Invalid; 3]);
