@@ -23,14 +23,19 @@
 //! | `POST /v1/check/{model}?genesis={hash}&request={id}&output={hash}` | input bytes (or `input=`) | `200`, verdict in `x-opg-verdict` | node |
 //! | `GET /v1/evidence/{request}?genesis={hash}&output={hash}` |  | `200` JSON: a language model's on-chain answer's evidence | both |
 //! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)| node |
-//! | `GET /v1/artifacts/{hash}`                |                 | `200` artifact bytes             | both |
+//! | `GET /v1/artifacts/{hash}` (`?request={id}`: a verifier's read) |  | `200` artifact bytes | both |
 //!
 //! An inference or proof with a `locator` or a `requester` is the node's too. With
 //! `requester={account}` (a `Private` request), the input and output are served to that
 //! account alone: `GET /v1/artifacts/{hash}` then needs the requester's read permission,
 //! `x-opg-account`, `x-opg-not-after` (unix seconds, at most 600 s ahead) and
 //! `x-opg-signature`, its sr25519 signature of `opg_settlement::message::artifact_read`
-//! (`401` without or with a bad one, `403` for another account).
+//! (`401` without or with a bad one, `403` for another account). A verification node
+//! reads it with the same permission signed by its node key and `request={id}`: served
+//! only if the chain (`--chain-rpc`: `VerificationApi::verifier_reads`) seats that key on
+//! the case of result `id`, whose stored input this is; a private answer's evidence
+//! (`GET /v1/evidence`) likewise, on a permission over the request's input. A `POST
+//! /v1/check` that carries its worker's permission shows it to the peers.
 //!
 //! Hashes are 64 hex digits of SHA-256, with or without `0x`. Tensors are raw bytes:
 //! little-endian, in the order and shapes of the model's schema for TorchScript models,
