@@ -566,14 +566,18 @@ fn a_verifier_checks_a_private_result_with_its_permission_and_keeps_what_it_read
 	let serving_store = temp_store("private-serving");
 	let (model, evaluated) = demo(&serving_store);
 	let genesis = [0x42; 32];
-	let (requester, verifier) = (NodeKey::from_seed(&[1; 32]), NodeKey::from_seed(&[3; 32]));
+	let (requester, verifier, second) =
+		(NodeKey::from_seed(&[1; 32]), NodeKey::from_seed(&[3; 32]), NodeKey::from_seed(&[5; 32]));
 	let input = [5u8; 8];
 	let input_hash = serving_store.put_cached(&input).unwrap();
 	serving_store.restrict(&input_hash, &requester.public()).unwrap();
 	let claimed = sha256(&evaluated.evaluate_bytes(&input).unwrap());
 	let runtime = tokio::runtime::Runtime::new().unwrap();
 	let reads = opg_primitives::VerifierReads { input: Some(input_hash), output: claimed };
-	let rpc = chain_with_seats(&runtime, vec![((verifier.public(), 7), reads)]);
+	let rpc = chain_with_seats(
+		&runtime,
+		vec![((verifier.public(), 7), reads.clone()), ((second.public(), 7), reads)],
+	);
 	let serving =
 		Arc::new(Executor::new(serving_store, None).with_genesis(genesis).with_chain_rpc(rpc));
 	let (_server, address) = listen(serving, Face::Public, http::MAX_CONNECTIONS);
@@ -606,4 +610,12 @@ fn a_verifier_checks_a_private_result_with_its_permission_and_keeps_what_it_read
 	// What it read and computed stays private in the verifier's store too.
 	assert_eq!(checker.store().readers(&input_hash).unwrap(), Some(vec![verifier.public()]));
 	assert_eq!(checker.store().readers(&claimed).unwrap(), Some(vec![verifier.public()]));
+	// A second key of the same verification node, seated on the case too, may not use
+	// what the first read until the serving node honours its own permission.
+	let again = check(permission(&second, &input_hash, now() + 60));
+	assert_eq!(again.header(header::VERDICT), Some(header::VERDICT_VALID));
+	let both = Some(vec![verifier.public(), second.public()]);
+	assert_eq!(checker.store().readers(&input_hash).unwrap(), both);
+	let unseated = check(permission(&NodeKey::from_seed(&[6; 32]), &input_hash, now() + 60));
+	assert_eq!(unseated.status, StatusCode::NOT_FOUND, "a key the chain does not seat");
 }

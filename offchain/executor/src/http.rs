@@ -1206,8 +1206,19 @@ async fn input_bytes(
 		(Some(_), None) => false,
 	};
 	if !allowed {
-		let Some(bytes) = from_locator(executor, query, &hash).await else {
-			return Err(exec_error(ExecError::InputNotFound(hash)));
+		// Held here for others: a verifier whose permission a peer honours may use it too
+		// (another of this node's verifier keys read it first).
+		let from_peer = match permission {
+			Some(permission) => {
+				executor.fetch_from_peers(&hash, Some(permission)).await.map_err(exec_error)?
+			},
+			None => None,
+		};
+		let bytes = match from_peer {
+			Some(bytes) => bytes,
+			None => from_locator(executor, query, &hash)
+				.await
+				.ok_or_else(|| exec_error(ExecError::InputNotFound(hash)))?,
 		};
 		// The requester holds the bytes: it may read them here too.
 		if let Some(reader) = &reader {

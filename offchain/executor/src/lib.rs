@@ -562,26 +562,42 @@ impl Executor {
 		if self.store.contains(hash) {
 			return Ok(true);
 		}
+		match self.fetch_from_peers(hash, permission).await? {
+			Some(bytes) => {
+				self.store.put_expecting(hash, &bytes, store::Kind::Cached)?;
+				Ok(true)
+			},
+			None => Ok(false),
+		}
+	}
+
+	/// The bytes of artifact `hash` from the first peer that gives bytes hashing right,
+	/// showing it `permission` if any; `None` if none does, an error if a peer sent bytes
+	/// that do not match and none gave the right ones.
+	pub async fn fetch_from_peers(
+		&self,
+		hash: &ContentHash,
+		permission: Option<&http::ReadPermission>,
+	) -> Result<Option<Vec<u8>>, ExecError> {
 		let headers = permission.map(|p| p.headers()).unwrap_or_default();
 		let request = permission.and_then(|p| p.request);
 		let mut refused = None;
 		for peer in &self.peers {
 			let url = opg_executor_api::Call::Artifact { hash, request }.uri(peer);
 			match fetch::get_with(&url, http::MAX_BODY, &headers).await {
-				Ok(bytes) => match self.store.put_expecting(hash, &bytes, store::Kind::Cached) {
-					Ok(()) => {
-						tracing::info!(%url, size = bytes.len(), "artifact fetched");
-						return Ok(true);
-					},
-					Err(e) => {
-						tracing::warn!(%url, error = %e, "a peer sent bytes that do not match their hash");
-						refused = Some(e)
-					},
+				Ok(bytes) if sha256(&bytes) == *hash => {
+					tracing::info!(%url, size = bytes.len(), "artifact fetched");
+					return Ok(Some(bytes));
+				},
+				Ok(bytes) => {
+					let error = StoreError::HashMismatch { expected: *hash, found: sha256(&bytes) };
+					tracing::warn!(%url, %error, "a peer sent bytes that do not match their hash");
+					refused = Some(error)
 				},
 				Err(reason) => tracing::warn!(%url, %reason, "fetch failed"),
 			}
 		}
-		refused.map_or(Ok(false), |e| Err(e.into()))
+		refused.map_or(Ok(None), |e| Err(e.into()))
 	}
 
 	/// The model `hash`, parsed and validated, from memory or the store.
