@@ -8,12 +8,16 @@
 // committee finds it wrong, the node's worker cannot prove the output it claimed (its
 // executor's proof is of the true output), so at the proof deadline the node is slashed,
 // the verifiers and the challenger are paid, and the client is refunded.
+// A private request's result is sampled too: its input is its requester's alone on the
+// serving executor, which shows it to the verifiers only on their node keys' read
+// permissions, once its node says they are seated on the result's case.
 // Governance parameters are set as governance would (sudo on the dev chain): every result
 // sampled while the node is honest, committees of both verifiers, a 5-block proof period.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { stringToHex, u8aToHex } from '@polkadot/util';
@@ -168,20 +172,67 @@ test('with an honest node every sampled result is re-executed, upheld and paid; 
   verifiersAfter.forEach((balance, i) => assert.equal(balance - verifiersBefore[i], 4n * (OPG / 20n / 2n)));
 });
 
+/** The model's true output for `input`, from the honest verifier's executor. */
+const truth = async (input) => new Uint8Array(
+  await (await fetch(checking.api.infer(model.hash), { method: 'POST', body: input })).arrayBuffer());
+
+/** Points the off-chain workers of the node at `rpcUrl` to the executor at `executorUrl`. */
+const useExecutor = (rpcUrl, executorUrl) => rpc(rpcUrl, 'offchain_localStorageSet', 'PERSISTENT',
+  stringToHex('opg::executor-url'), stringToHex(executorUrl));
+
+test('a private result is sampled and upheld: its verifiers read its input on their node keys\' permissions', async () => {
+  // The input only its locator has, until the serving executor fetches it for the request
+  // and keeps it readable by the requester alone; the verifiers' executor has its own
+  // store, the serving one as its peer, and may not fetch from loopback locators itself.
+  const input = demoInput(784, 40);
+  const hash = u8aToHex(sha256AsU8a(input));
+  const locator = http.createServer((_, response) => response.end(Buffer.from(input)));
+  await new Promise((resolve) => locator.listen(0, '127.0.0.1', resolve));
+  const verifierStore = tempDir('opg-verifier-store-');
+  const serving = await startExecutor(['--store', store, '--zk-keys', zkKeys, '--chain-rpc', node.url,
+    '--fetch-private-addresses']);
+  const verifying = await startExecutor(['--store', verifierStore, '--peer', serving.url]);
+  try {
+    await useExecutor(node.url, serving.url);
+    await useExecutor(verifierNode.url, verifying.url);
+    const ferdie = keyring.addFromUri('//Ferdie');
+    const stored = { Stored: { hash, size: input.length, locator: stringToHex(`http://127.0.0.1:${locator.address().port}/in`) } };
+    const events = await send(api, api.tx.inference.request(served.modelId, stored, 'Vanilla', 'Private', 2n * OPG, 20),
+      ferdie);
+    const id = eventOf(events, api.events.inference.RequestSubmitted).data.request.toNumber();
+    const result = await waitForResult(node.url, id);
+    locator.close();
+    assert.equal(result.outputHash, u8aToHex(sha256AsU8a(await truth(input))), 'the output the model gives');
+    assert.equal((await fetch(serving.api.artifact(hash))).status, 401, 'the input is private on the serving node');
+
+    const event = await resolvedCase(id);
+    const verdicts = seen.filter((e) => api.events.verification.Revealed.is(e) && e.data.case.eq(event.data.case))
+      .map((e) => e.data.verdict.toString());
+    assert.deepEqual(verdicts, ['Valid', 'Valid'], 'both verifiers read the input and re-executed it');
+    assert.equal(event.data.outcome.toString(), 'Upheld');
+    assert.equal(event.data.slashed.toBigInt(), 0n);
+    assert.equal((await fetch(verifying.api.artifact(hash))).status, 401, 'and it stays private on the verifier');
+  } finally {
+    await useExecutor(node.url, honest.url);
+    await useExecutor(verifierNode.url, checking.url);
+    serving.stop();
+    verifying.stop();
+    locator.close();
+    removeDir(verifierStore);
+  }
+});
+
 test('a cheating node\'s challenged result is caught: the node slashed, verifiers and challenger paid, the client refunded', async () => {
   // Challenges, not sampling, from now on.
   const params = (await api.query.verification.parameters()).toJSON();
   await governance(api.tx.verification.setParams({ ...params, sampleRate: 0 }));
-  await rpc(node.url, 'offchain_localStorageSet', 'PERSISTENT', stringToHex('opg::executor-url'),
-    stringToHex(cheating.url));
+  await useExecutor(node.url, cheating.url);
 
   const eve = keyring.addFromUri('//Eve');
   const input = demoInput(784, 99);
   const { id } = await requestInference(api, eve, served.modelId, input);
   const result = await waitForResult(node.url, id);
-  const truth = new Uint8Array(await (await fetch(checking.api.infer(model.hash), { method: 'POST', body: input }))
-    .arrayBuffer());
-  assert.notEqual(result.outputHash, u8aToHex(sha256AsU8a(truth)), 'the chain holds a wrong output');
+  assert.notEqual(result.outputHash, u8aToHex(sha256AsU8a(await truth(input))), 'the chain holds a wrong output');
 
   const verifiers = verifierAccounts();
   const before = {
