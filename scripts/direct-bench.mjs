@@ -3,12 +3,13 @@
 // from throughput. Then a call's latency from sending to a verified answer, and the
 // on-chain path's for the same model.
 //
-//   node scripts/direct-bench.mjs [--calls 1000] [--concurrency 8] [--torch yes] [--wrk yes]
+//   node scripts/direct-bench.mjs [--calls 1000] [--concurrency 8] [--torch yes] [--torch-widths 16,32,4]
+//     [--wrk yes]
 //
 // Starts its own `opg-node --dev --tmp` and `opg-executor serve` (the built binaries in
-// $CARGO_TARGET_DIR/release), publishes the 784-56-10 quantized MLP (and with --torch the
-// TorchScript test model of scripts/torch-model.py), registers the executor's node key and
-// opens channels from funded accounts. Unpaid: `POST /v1/infer` on the node listener (no
+// $CARGO_TARGET_DIR/release), publishes the 784-56-10 quantized MLP (and with --torch a
+// TorchScript MLP of scripts/torch-model.py, of widths --torch-widths), registers the
+// executor's node key and opens channels from funded accounts. Unpaid: `POST /v1/infer` on the node listener (no
 // gateway). Paid: the same call on the public listener with a voucher (signed before the
 // clock starts: a client's signing is not the server's cost). Calls alternate, unpaid then
 // paid, so both see the same machine. Markdown on stdout; the figures in docs/benchmarks.md
@@ -35,7 +36,8 @@ import {
 import { inferPath, openChannel, verifyAnswer, voucherHeader } from '../tests/node/lib/direct.mjs';
 import { EXECUTOR_BIN, HEADERS, startExecutor } from '../tests/node/lib/executor.mjs';
 
-const options = { calls: 1000, concurrency: 8, torch: 'no', wrk: 'no', 'wrk-calls': 8000, 'wrk-seconds': 3 };
+const options = { calls: 1000, concurrency: 8, torch: 'no', 'torch-widths': '16,32,4', wrk: 'no', 'wrk-calls': 8000,
+  'wrk-seconds': 3 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i].replace(/^--/, '');
   if (!(name in options)) throw new Error(`unknown option ${process.argv[i]}`);
@@ -79,12 +81,16 @@ const executorArgs = ['--store', store, '--node-key', keyFile, '--chain-rpc', no
 if (options.torch === 'yes') {
   const dir = path.join(store, 'torch');
   const python = path.join(process.env.OPG_VENV ?? path.join(process.env.HOME, '.cache', 'opg', 'venv'), 'bin', 'python');
-  execFileSync(python, [path.join(import.meta.dirname, 'torch-model.py'), '--out', dir], { stdio: 'ignore' });
+  const widths = options['torch-widths'].split(',').map(Number);
+  execFileSync(python, [path.join(import.meta.dirname, 'torch-model.py'), '--out', dir, '--widths', widths.join(',')],
+    { stdio: 'ignore' });
   const put = execFileSync(EXECUTOR_BIN, ['put', path.join(dir, 'model.pt'), '--store', store], { encoding: 'utf8' });
   const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
   const inputs = readFileSync(path.join(dir, 'input.bin'));
-  const torch = { name: 'TorchScript 16-32-4 (f32)', hash: put.match(/^hash: (0x[0-9a-f]+)$/m)[1],
-    size: Number(put.match(/^size: (\d+)$/m)[1]), input: (i) => inputs.subarray((i % 8) * 64, (i % 8) * 64 + 64) };
+  const inputBytes = widths[0] * 4;
+  const torch = { name: `TorchScript ${widths.join('-')} (f32)`, hash: put.match(/^hash: (0x[0-9a-f]+)$/m)[1],
+    size: Number(put.match(/^size: (\d+)$/m)[1]),
+    input: (i) => inputs.subarray((i % 8) * inputBytes, (i % 8) * inputBytes + inputBytes) };
   const schema = {
     inputs: config.schema.inputs.map((t) => ({ shape: t.shape, dtype: 'F32', quantization: null })),
     outputs: config.schema.outputs.map((t) => ({ shape: t.shape, dtype: 'F32', quantization: null })),
