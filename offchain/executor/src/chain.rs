@@ -221,37 +221,12 @@ mod tests {
 
 	/// A node's JSON-RPC that answers every call with `answer`; its URL.
 	async fn node(answer: Option<ModelServing>) -> String {
-		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-		let url = format!("http://{}", listener.local_addr().unwrap());
-		tokio::spawn(async move {
-			loop {
-				let (stream, _) = listener.accept().await.unwrap();
-				let answer = answer.clone();
-				let service = hyper::service::service_fn(
-					move |request: hyper::Request<hyper::body::Incoming>| {
-						let answer = answer.clone();
-						async move {
-							let body = request.into_body().collect().await.unwrap().to_bytes();
-							let call: serde_json::Value = serde_json::from_slice(&body).unwrap();
-							assert_eq!(call["method"], "state_call");
-							assert_eq!(call["params"][0], MODEL_SERVING_CALL);
-							assert_eq!(call["params"][1], "0x07000000", "the model id, SCALE u32");
-							let result = format!("0x{}", hex::encode(answer.encode()));
-							let json =
-								serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": result});
-							Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-								Bytes::from(json.to_string()),
-							)))
-						}
-					},
-				);
-				tokio::spawn(
-					hyper::server::conn::http1::Builder::new()
-						.serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-				);
-			}
-		});
-		url
+		crate::tests::mock_rpc(&tokio::runtime::Handle::current(), move |method, params| {
+			assert_eq!(method, "state_call");
+			assert_eq!(params[0], MODEL_SERVING_CALL);
+			assert_eq!(params[1], "0x07000000", "the model id, SCALE u32");
+			serde_json::json!(format!("0x{}", hex::encode(answer.encode())))
+		})
 	}
 
 	fn entry(json: &str) -> ModelEntry {

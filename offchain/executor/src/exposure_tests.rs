@@ -419,42 +419,15 @@ fn chain_with_seats(
 	runtime: &tokio::runtime::Runtime,
 	seats: Vec<(([u8; 32], u64), opg_primitives::VerifierReads)>,
 ) -> String {
-	use http_body_util::{BodyExt, Full};
 	use opg_primitives::codec::{Decode, Encode};
-	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-	let url = format!("http://{}", listener.local_addr().unwrap());
-	let seats = Arc::new(seats);
-	runtime.spawn(async move {
-		loop {
-			let (stream, _) = listener.accept().await.unwrap();
-			let seats = seats.clone();
-			let service = hyper::service::service_fn(
-				move |request: hyper::Request<hyper::body::Incoming>| {
-					let seats = seats.clone();
-					async move {
-						let body = request.into_body().collect().await.unwrap().to_bytes();
-						let call: serde_json::Value = serde_json::from_slice(&body).unwrap();
-						assert_eq!(call["method"], "state_call");
-						assert_eq!(call["params"][0], opg_primitives::VERIFIER_READS_CALL);
-						let args = opg_executor_api::parse_hex(call["params"][1].as_str().unwrap())
-							.unwrap();
-						let asked = <([u8; 32], u64)>::decode(&mut &args[..]).unwrap();
-						let reads = seats.iter().find(|(seat, _)| *seat == asked).map(|(_, r)| r);
-						let result = format!("0x{}", hex::encode(reads.cloned().encode()));
-						let json = serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": result});
-						Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-							Bytes::from(json.to_string()),
-						)))
-					}
-				},
-			);
-			tokio::spawn(
-				hyper::server::conn::http1::Builder::new()
-					.serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-			);
-		}
-	});
-	url
+	crate::tests::mock_rpc(runtime.handle(), move |method, params| {
+		assert_eq!(method, "state_call");
+		assert_eq!(params[0], opg_primitives::VERIFIER_READS_CALL);
+		let args = opg_executor_api::parse_hex(params[1].as_str().unwrap()).unwrap();
+		let asked = <([u8; 32], u64)>::decode(&mut &args[..]).unwrap();
+		let reads = seats.iter().find(|(seat, _)| *seat == asked).map(|(_, reads)| reads);
+		serde_json::json!(format!("0x{}", hex::encode(reads.cloned().encode())))
+	})
 }
 
 #[test]

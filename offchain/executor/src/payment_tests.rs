@@ -8,7 +8,6 @@ use crate::{
 	tests::temp_store,
 	Executor,
 };
-use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, HeaderMap, StatusCode};
 use opg_executor_api::payment::Refusal;
 use opg_primitives::codec::Encode;
@@ -135,48 +134,17 @@ pub(crate) fn mock_chain(
 	channels: Arc<Mutex<HashMap<u64, ChainChannel>>>,
 	block: u32,
 ) -> String {
-	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-	let url = format!("http://{}", listener.local_addr().unwrap());
-	runtime.spawn(async move {
-		loop {
-			let (stream, _) = listener.accept().await.unwrap();
-			let channels = channels.clone();
-			let service = hyper::service::service_fn(
-				move |request: hyper::Request<hyper::body::Incoming>| {
-					let channels = channels.clone();
-					async move {
-						let body = request.into_body().collect().await.unwrap().to_bytes();
-						let call: serde_json::Value = serde_json::from_slice(&body).unwrap();
-						let result = match call["method"].as_str().unwrap() {
-							"chain_getHeader" => {
-								serde_json::json!({"number": format!("0x{block:x}")})
-							},
-							"state_call" => {
-								assert_eq!(call["params"][0], opg_primitives::CHANNEL_CALL);
-								let arg = opg_executor_api::parse_hex(
-									call["params"][1].as_str().unwrap(),
-								)
-								.unwrap();
-								let id = u64::from_le_bytes(arg.try_into().unwrap());
-								let channel = channels.lock().unwrap().get(&id).cloned();
-								serde_json::json!(format!("0x{}", hex::encode(channel.encode())))
-							},
-							other => panic!("unexpected {other}"),
-						};
-						let json = serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": result});
-						Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-							Bytes::from(json.to_string()),
-						)))
-					}
-				},
-			);
-			tokio::spawn(
-				hyper::server::conn::http1::Builder::new()
-					.serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-			);
-		}
-	});
-	url
+	crate::tests::mock_rpc(runtime.handle(), move |method, params| match method {
+		"chain_getHeader" => serde_json::json!({"number": format!("0x{block:x}")}),
+		"state_call" => {
+			assert_eq!(params[0], opg_primitives::CHANNEL_CALL);
+			let arg = opg_executor_api::parse_hex(params[1].as_str().unwrap()).unwrap();
+			let id = u64::from_le_bytes(arg.try_into().unwrap());
+			let channel = channels.lock().unwrap().get(&id).cloned();
+			serde_json::json!(format!("0x{}", hex::encode(channel.encode())))
+		},
+		other => panic!("unexpected {other}"),
+	})
 }
 
 /// An executor serving a demo integer model at price 10 through a gateway whose journals

@@ -15,6 +15,45 @@ pub(crate) fn call(
 	runtime.block_on(route(executor, method, path, query, Bytes::copy_from_slice(body)))
 }
 
+/// A node's JSON-RPC on a loopback port, served on `runtime`: each call's `result` is
+/// `answer(method, params)` (which may assert what it is asked); its URL.
+pub(crate) fn mock_rpc<F>(runtime: &tokio::runtime::Handle, answer: F) -> String
+where
+	F: Fn(&str, &serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
+{
+	use http_body_util::{BodyExt, Full};
+	let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+	listener.set_nonblocking(true).unwrap();
+	let url = format!("http://{}", listener.local_addr().unwrap());
+	let answer = Arc::new(answer);
+	runtime.spawn(async move {
+		let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+		loop {
+			let (stream, _) = listener.accept().await.unwrap();
+			let answer = answer.clone();
+			let service = hyper::service::service_fn(
+				move |request: hyper::Request<hyper::body::Incoming>| {
+					let answer = answer.clone();
+					async move {
+						let body = request.into_body().collect().await.unwrap().to_bytes();
+						let call: serde_json::Value = serde_json::from_slice(&body).unwrap();
+						let result = answer(call["method"].as_str().unwrap(), &call["params"]);
+						let json = serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": result});
+						Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+							Bytes::from(json.to_string()),
+						)))
+					}
+				},
+			);
+			tokio::spawn(
+				hyper::server::conn::http1::Builder::new()
+					.serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+			);
+		}
+	});
+	url
+}
+
 pub(crate) fn temp_store(name: &str) -> ArtifactStore {
 	sweep_stale_stores();
 	let dir = std::env::temp_dir().join(format!("opg-executor-test-{name}-{}", std::process::id()));
