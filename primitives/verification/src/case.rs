@@ -12,8 +12,10 @@
 //!
 //! "Most seats" is more than half of the round's committee, not of those who revealed, so
 //! that one verifier cannot decide while the others are silent. A honeypot (a result the
-//! protocol planted, known to be wrong) ends after its first round as overturned: its
-//! committee is judged against that. A phase's deadline is its last block for acting; the
+//! protocol planted, known to be wrong) ends as overturned at the tally of the round it is
+//! known in: every verdict is judged against that. It is known from the start
+//! ([`Case::open`]) or shown once no seat can still choose its verdict
+//! ([`Case::expose`]: in a reveal phase, or awaiting a proof or governance). A phase's deadline is its last block for acting; the
 //! phase ends at the next [`Case::advance`], and the next phase's deadline counts from
 //! the passed one, so no case outlives [`Params::longest_case`].
 
@@ -189,6 +191,8 @@ pub enum CaseError {
 	RevealMismatch,
 	/// Governance may decide upheld or overturned, not undecided.
 	InvalidOutcome,
+	/// The case is already known to be a honeypot.
+	AlreadyExposed,
 }
 
 /// What a call or [`Case::advance`] changed.
@@ -354,6 +358,34 @@ impl<V: Clone + PartialEq + Encode> Case<V> {
 		}
 		self.phase = Phase::Resolved(outcome);
 		Ok(Step::Resolved(outcome))
+	}
+
+	/// The protocol shows that the case's result was planted, known to be wrong (a
+	/// honeypot), so that the verifiers that signed it valid without checking are caught.
+	/// Only once no seat can still choose its verdict: in a reveal phase (its tally then
+	/// overturns the result; a seat that committed and hides its verdict is taken to have
+	/// signed it valid), or while the case awaits a proof or governance (it ends overturned
+	/// at once). Never while a committee commits: a seat could still change its verdict.
+	pub fn expose(&mut self, now: u64) -> Result<Step, CaseError> {
+		if self.honeypot {
+			return Err(CaseError::AlreadyExposed);
+		}
+		match self.phase {
+			Phase::Reveal { until } | Phase::Proof { until } | Phase::Governance { until }
+				if now > until =>
+			{
+				Err(CaseError::PastDeadline)
+			},
+			Phase::Reveal { .. } => {
+				self.honeypot = true;
+				Ok(Step::Unchanged)
+			},
+			Phase::Proof { .. } | Phase::Governance { .. } => {
+				self.honeypot = true;
+				Ok(self.resolve(Outcome::Overturned))
+			},
+			Phase::Commit { .. } | Phase::Resolved(_) => Err(CaseError::WrongPhase),
+		}
 	}
 
 	/// Ends the phases whose work is done or whose deadline has passed by block `now`.

@@ -18,7 +18,8 @@
 //! - **Verifier bonds:** a verifier that did not reveal loses `no_reveal_penalty`; one
 //!   whose verdict was not the outcome (upheld or overturned) loses
 //!   `wrong_verdict_penalty` — on a honeypot, signing "valid" without checking is that
-//!   mistake. Both to the treasury, which funds honeypots.
+//!   mistake, and so is hiding a committed verdict once the honeypot is shown (the larger
+//!   of the two penalties). Both to the treasury, which funds honeypots.
 
 use crate::{share, Case, Outcome, Verdict};
 use alloc::vec::Vec;
@@ -149,6 +150,10 @@ pub fn payout<V: Clone + PartialEq + codec::Encode>(
 
 	for seat in &case.seats {
 		let penalty = match seat.verdict {
+			// Hiding a committed verdict once a honeypot is shown is signing it valid.
+			None if case.honeypot && seat.commitment.is_some() => {
+				params.no_reveal_penalty.max(params.wrong_verdict_penalty)
+			},
 			None => params.no_reveal_penalty,
 			Some(_) if outcome != Outcome::Undecided && !right(seat.verdict) => {
 				params.wrong_verdict_penalty

@@ -142,6 +142,62 @@ fn a_honeypot_catches_the_verifiers_that_sign_without_checking() {
 }
 
 #[test]
+fn a_honeypot_shown_once_the_committee_has_committed_catches_the_valid_verdicts() {
+	let params = Params { no_reveal_penalty: 1_000, wrong_verdict_penalty: 5_000, ..params() };
+	let mut case =
+		Case::open(1, 100, params, Referee::Committee, false, stakes(0), vec![1, 2, 3]).unwrap();
+	let Phase::Commit { until } = case.phase else { panic!() };
+	case.commit(until, &1, committed(1, 1, Verdict::Valid)).unwrap();
+	case.commit(until, &2, committed(1, 2, Verdict::Invalid)).unwrap();
+	// Shown while a seat may still commit, it would tell that seat what to say.
+	assert_eq!(case.expose(until), Err(CaseError::WrongPhase));
+	assert!(!case.honeypot);
+	case.commit(until, &3, committed(1, 3, Verdict::Valid)).unwrap();
+	let Phase::Reveal { until } = case.phase else { panic!() };
+	assert_eq!(case.expose(until), Ok(Step::Unchanged));
+	assert_eq!(case.expose(until), Err(CaseError::AlreadyExposed));
+	// Verifier 1 reveals its "valid"; verifier 3, having seen the honeypot, hides its own.
+	case.reveal(until, &1, Verdict::Valid, &salt(1)).unwrap();
+	case.reveal(until, &2, Verdict::Invalid, &salt(2)).unwrap();
+	assert_eq!(case.advance(until + 1, |_, _| vec![]), Step::Resolved(Outcome::Overturned));
+	let paid = paid(&case);
+	assert_eq!(paid.taken(&Source::VerifierBond(1)), 5_000);
+	// Hiding a committed verdict costs what revealing "valid" would have.
+	assert_eq!(paid.taken(&Source::VerifierBond(3)), 5_000);
+	assert_eq!(paid.taken(&Source::VerifierBond(2)), 0);
+	assert_eq!(paid.received(&Party::Verifier(2)), 50);
+	assert_eq!(paid.received(&Party::Client), 1_000);
+	assert_eq!(paid.taken(&Source::NodeBond), 0);
+}
+
+#[test]
+fn a_honeypot_awaiting_its_proof_or_governance_ends_overturned_when_shown() {
+	let mut case = open(Referee::Proof, 0);
+	assert_eq!(vote(&mut case, &[X, V, X], 10), Step::AwaitingProof);
+	let Phase::Proof { until } = case.phase else { panic!() };
+	assert_eq!(case.expose(until + 1), Err(CaseError::PastDeadline));
+	assert_eq!(case.expose(until), Ok(Step::Resolved(Outcome::Overturned)));
+	let paid = paid(&case);
+	assert_eq!(paid.taken(&Source::VerifierBond(2)), params().wrong_verdict_penalty.min(1_000_000));
+	assert_eq!(paid.received(&Party::Verifier(1)), 25);
+	assert_eq!(paid.taken(&Source::NodeBond), 0);
+
+	let mut case =
+		Case::<u8>::open(2, 100, params(), Referee::Committee, false, stakes(0), vec![]).unwrap();
+	assert_eq!(case.expose(100), Ok(Step::Resolved(Outcome::Overturned)));
+	assert_eq!(case.expose(100), Err(CaseError::AlreadyExposed));
+}
+
+#[test]
+fn an_ended_case_cannot_be_shown_a_honeypot() {
+	let mut case = open(Referee::Committee, 0);
+	assert_eq!(vote(&mut case, &[V, V, V], 10), Step::Resolved(Outcome::Upheld));
+	assert_eq!(case.expose(200), Err(CaseError::WrongPhase));
+	assert!(!case.honeypot);
+	assert_eq!(case.outcome(), Some(Outcome::Upheld));
+}
+
+#[test]
 fn slashes_stop_at_the_incident_and_daily_caps() {
 	let mut case = Case::<u8>::open(
 		1,

@@ -21,7 +21,7 @@ struct Move {
 
 fn moves() -> impl Strategy<Value = Vec<Move>> {
 	prop::collection::vec(
-		(0u8..6, 0u8..40, any::<bool>(), prop::bool::weighted(0.9), 0u8..3).prop_map(
+		(0u8..7, 0u8..40, any::<bool>(), prop::bool::weighted(0.9), 0u8..3).prop_map(
 			|(kind, who, invalid, honest_salt, wait)| Move {
 				kind,
 				who,
@@ -82,7 +82,8 @@ fn game_params() -> impl Strategy<Value = Params> {
 
 /// Plays `moves` on a case opened at block 10, advancing it at every block as the chain
 /// does: a seat's verdict is valid unless the move says invalid and `lying` allows it;
-/// `governance` and `proofs` allow those moves. Returns the case once ended, after
+/// `governance` and `proofs` allow those moves; `lying` also allows showing the case a
+/// honeypot ([`Case::expose`]). Returns the case once ended, after
 /// advancing block by block to its bound, and asserts the bound.
 fn play(
 	mut case: Case<u8>,
@@ -113,6 +114,7 @@ fn play(
 			3 if governance => case
 				.decide(now, if m.invalid { Outcome::Overturned } else { Outcome::Upheld })
 				.err(),
+			6 if lying => case.expose(now).err(),
 			_ => {
 				case.advance(now, &mut draw);
 				None
@@ -171,6 +173,10 @@ proptest! {
 		verifier_bonds in prop::collection::vec(0u128..3_000, 256),
 	) {
 		let case = play(opened(params, referee, honeypot, stakes, committee), &moves, true, true, true);
+		// A honeypot shown during the game ends overturned, whatever else happens.
+		if case.honeypot && !honeypot {
+			prop_assert_eq!(case.outcome(), Some(Outcome::Overturned));
+		}
 		let bond = |v: &u8| verifier_bonds[usize::from(*v)];
 		let paid = payout(&case, node_bond, slashed_today, bond).unwrap();
 		// Every held amount is paid out in full.
