@@ -9,7 +9,7 @@ import { cryptoWaitReady, signatureVerify } from '@polkadot/util-crypto';
 import { Keyring } from '@polkadot/keyring';
 import {
   artifactReadMessage, batchMessage, cannotServeMessage, channelSettlementMessage, directAnswerMessage,
-  heartbeatMessage, llmActivationsMessage, verdictCommitMessage, verdictRevealMessage, llmAnswerMessage, provenanceMessage, registrationMessage, resultMessage, voucherMessage,
+  heartbeatMessage, llmActivationsMessage, verdictCommitMessage, verdictRevealMessage, honeypotMessage, llmAnswerMessage, provenanceMessage, registrationMessage, resultMessage, voucherMessage,
 } from './lib/messages.mjs';
 
 const FILE = new URL('../../primitives/settlement/vectors/messages.json', import.meta.url);
@@ -36,6 +36,7 @@ const build = {
     hexToU8a(i.responseDigest), i.seed, hexToU8a(i.activationsDigest)),
   verdictCommit: (i) => verdictCommitMessage(hexToU8a(i.genesis), i.case, hexToU8a(i.commitment)),
   verdictReveal: (i) => verdictRevealMessage(hexToU8a(i.genesis), i.case, i.verdict, hexToU8a(i.salt)),
+  honeypot: (i) => honeypotMessage(hexToU8a(i.genesis), i.case, i.request),
 };
 
 test('the signer of the vectors is //Alice', async () => {

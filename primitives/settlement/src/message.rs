@@ -40,6 +40,9 @@ pub const LLM_ACTIVATIONS_DOMAIN: &[u8] = b"opg/llm-activations/v1";
 pub const VERDICT_COMMIT_DOMAIN: &[u8] = b"opg/verdict-commit/v1";
 /// Domain of a verification node's revealed verdict: [`verdict_reveal`].
 pub const VERDICT_REVEAL_DOMAIN: &[u8] = b"opg/verdict-reveal/v1";
+/// Domain of the exposure of a honeypot, signed by its node and the honeypot authority:
+/// [`honeypot`].
+pub const HONEYPOT_DOMAIN: &[u8] = b"opg/honeypot/v1";
 
 /// [`cannot_serve`]'s reason: the stored input is unavailable from every source the node
 /// knows (its peers, the data nodes, the input's locator); the detail is 32 zero bytes.
@@ -270,6 +273,18 @@ pub fn verdict_reveal(genesis: &Hash, case: u64, verdict: u8, salt: &Hash) -> Ve
 	message
 }
 
+/// What a planted result's node key and the chain's honeypot authority key both sign to
+/// show that case `case`, checking request `request`, is a honeypot (a result planted to
+/// be wrong): `HONEYPOT_DOMAIN ‖ genesis ‖ u64 case ‖ u64 request`.
+pub fn honeypot(genesis: &Hash, case: u64, request: u64) -> Vec<u8> {
+	let mut message = Vec::with_capacity(HONEYPOT_DOMAIN.len() + 32 + 8 + 8);
+	message.extend_from_slice(HONEYPOT_DOMAIN);
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(&case.to_le_bytes());
+	message.extend_from_slice(&request.to_le_bytes());
+	message
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -342,6 +357,7 @@ mod tests {
 			LLM_ANSWER_DOMAIN,
 			VERDICT_COMMIT_DOMAIN,
 			VERDICT_REVEAL_DOMAIN,
+			HONEYPOT_DOMAIN,
 		];
 		for (i, a) in domains.iter().enumerate() {
 			for (j, b) in domains.iter().enumerate() {

@@ -121,6 +121,11 @@ fn build(kind: &str, inputs: &Value) -> Vec<u8> {
 			inputs["verdict"].as_u64().unwrap() as u8,
 			&bytes32(&inputs["salt"]),
 		),
+		"honeypot" => message::honeypot(
+			&bytes32(&inputs["genesis"]),
+			u64_of(&inputs["case"]),
+			u64_of(&inputs["request"]),
+		),
 		other => panic!("unknown message kind {other}"),
 	}
 }
@@ -219,6 +224,11 @@ fn cases() -> Vec<(&'static str, &'static str, Value)> {
 			"verdictReveal",
 			"verifier's revealed verdict: invalid",
 			json!({"genesis": genesis, "case": "12", "verdict": 1, "salt": hex0x(&[0x5a; 32])}),
+		),
+		(
+			"honeypot",
+			"honeypot exposed, request id past 32 bits",
+			json!({"genesis": genesis, "case": "12", "request": "4294967303"}),
 		),
 	]
 }

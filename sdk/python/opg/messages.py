@@ -25,6 +25,7 @@ LLM_ANSWER_DOMAIN = b"opg/llm-answer/v1"
 LLM_ACTIVATIONS_DOMAIN = b"opg/llm-activations/v1"
 VERDICT_COMMIT_DOMAIN = b"opg/verdict-commit/v1"
 VERDICT_REVEAL_DOMAIN = b"opg/verdict-reveal/v1"
+HONEYPOT_DOMAIN = b"opg/honeypot/v1"
 
 #: ``cannot_serve`` reasons.
 INPUT_UNAVAILABLE = 0
@@ -142,3 +143,8 @@ def call_digest(path: str, body: bytes) -> bytes:
     """The digest of a direct call: SHA-256(u32 path length ‖ path ‖ body), ``path`` as asked (``/v1/infer/0x…``)."""
     raw = path.encode()
     return hashlib.sha256(le_bytes(len(raw), 4) + raw + bytes(body)).digest()
+
+
+def honeypot(genesis, case: int, request: int) -> bytes:
+    """A planted result's node and the honeypot authority show its case a honeypot: genesis ‖ u64 case ‖ u64 request."""
+    return HONEYPOT_DOMAIN + hash32(genesis) + le_bytes(case, 8) + le_bytes(request, 8)

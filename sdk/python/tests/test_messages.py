@@ -51,6 +51,8 @@ def build(vector) -> bytes:
         return messages.verdict_commit(i["genesis"], int(i["case"]), i["commitment"])
     if kind == "verdictReveal":
         return messages.verdict_reveal(i["genesis"], int(i["case"]), int(i["verdict"]), i["salt"])
+    if kind == "honeypot":
+        return messages.honeypot(i["genesis"], int(i["case"]), int(i["request"]))
     raise AssertionError(f"a message kind this module does not build: {kind}")
 
 
@@ -75,7 +77,7 @@ def test_every_message_kind_of_the_vectors_is_covered():
     kinds = {v["message"] for v in VECTORS["vectors"]}
     assert kinds == {"result", "batch", "registration", "provenance", "cannotServe", "artifactRead",
                      "heartbeat", "voucher", "channelSettlement", "directAnswer", "llmAnswer",
-                     "llmActivations", "verdictCommit", "verdictReveal"}
+                     "llmActivations", "verdictCommit", "verdictReveal", "honeypot"}
 
 
 def test_another_key_or_a_malformed_signature_is_refused():

@@ -19,6 +19,7 @@ export const DOMAINS = {
   llmActivations: 'opg/llm-activations/v1',
   verdictCommit: 'opg/verdict-commit/v1',
   verdictReveal: 'opg/verdict-reveal/v1',
+  honeypot: 'opg/honeypot/v1',
 } as const;
 
 type Int = bigint | number | string;
@@ -107,6 +108,11 @@ export function verdictCommit(genesis: BytesLike, caseId: Int, commitment: Bytes
 /** domain ‖ genesis ‖ u64 case ‖ u8 verdict (0 valid, 1 invalid) ‖ salt: a verification node's revealed verdict. */
 export function verdictReveal(genesis: BytesLike, caseId: Int, verdict: Int, salt: BytesLike): Uint8Array {
   return concat(utf8(DOMAINS.verdictReveal), hash32(genesis), le(caseId, 8), le(verdict, 1), hash32(salt));
+}
+
+/** domain ‖ genesis ‖ u64 case ‖ u64 request: a planted result's node key and the honeypot authority show its case a honeypot. */
+export function honeypot(genesis: BytesLike, caseId: Int, request: Int): Uint8Array {
+  return concat(utf8(DOMAINS.honeypot), hash32(genesis), le(caseId, 8), le(request, 8));
 }
 
 /** What `llmActivations` signs an answer's commitments under: SHA-256(u32 token count ‖ each token u32 ‖ u32 commitment count ‖ each commitment), all LE. */

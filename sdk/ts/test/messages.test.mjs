@@ -27,6 +27,7 @@ const build = {
     i.activationsDigest),
   verdictCommit: (i) => messages.verdictCommit(i.genesis, i.case, i.commitment),
   verdictReveal: (i) => messages.verdictReveal(i.genesis, i.case, i.verdict, i.salt),
+  honeypot: (i) => messages.honeypot(i.genesis, i.case, i.request),
 };
 
 test('every message kind of the vectors has a builder, and every builder a vector', () => {

@@ -21,6 +21,7 @@ export const DOMAINS = {
   llmActivations: 'opg/llm-activations/v1',
   verdictCommit: 'opg/verdict-commit/v1',
   verdictReveal: 'opg/verdict-reveal/v1',
+  honeypot: 'opg/honeypot/v1',
 };
 
 /** The reasons of a cannot-serve notice. */
@@ -121,6 +122,11 @@ export function verdictCommitMessage(genesis, caseId, commitment) {
 export function verdictRevealMessage(genesis, caseId, verdict, salt) {
   return u8aConcat(stringToU8a(DOMAINS.verdictReveal), u8aToU8a(genesis), le(caseId, 8), new Uint8Array([verdict]),
     u8aToU8a(salt));
+}
+
+/** domain ‖ genesis ‖ u64 LE case ‖ u64 LE request: a planted result's node and the honeypot authority show its case a honeypot. */
+export function honeypotMessage(genesis, caseId, request) {
+  return u8aConcat(stringToU8a(DOMAINS.honeypot), u8aToU8a(genesis), le(caseId, 8), le(request, 8));
 }
 
 /** A direct call's digest, which its voucher names: SHA-256(u32 LE path length ‖ path ‖ body). */
