@@ -44,8 +44,17 @@
 //! a read permission signed by their node key, which the serving executor checks against
 //! [`Pallet::verifier_reads`] ([`runtime_api::VerificationApi`]).
 //!
-//! ## Not yet here
-//! Honeypots planted by the chain: see `docs/verification.md`.
+//! ## Honeypots
+//! So that a verifier cannot sign "valid" without checking, the protocol plants results
+//! known to be wrong: a node of its own serves them, from requesters of its own, and they
+//! look like any other result until their case's committee has committed. Then the
+//! planted result's node key and the [`HoneypotAuthority`] key set by governance
+//! ([`Pallet::set_honeypot_authority`]) both sign [`opg_settlement::message::honeypot`],
+//! and anyone submits it ([`Pallet::expose`]): the case ends overturned
+//! ([`opg_verification::Case::expose`]), the verifiers that said "valid" (or hid their
+//! committed verdict) lose the wrong-verdict penalty, those that said "invalid" share the
+//! surcharge, and the planted node is not slashed. Both keys must sign: the authority alone
+//! cannot brand an honest node's result, and a node alone cannot dodge its slash.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -225,6 +234,11 @@ pub mod pallet {
 	pub type ProofsDue<T> =
 		StorageDoubleMap<_, Blake2_128Concat, NodeKey, Twox64Concat, CaseId, ()>;
 
+	/// The key that, with a planted result's node key, shows a case a honeypot
+	/// ([`Pallet::expose`]); none: no honeypots.
+	#[pallet::storage]
+	pub type HoneypotAuthority<T> = StorageValue<_, NodeKey, OptionQuery>;
+
 	/// What each node was slashed by cases on its last slashed day.
 	#[pallet::storage]
 	pub type Slashed<T> = StorageMap<_, Blake2_128Concat, NodeKey, DailySlash, ValueQuery>;
@@ -285,6 +299,19 @@ pub mod pallet {
 			step: StepKind,
 			/// The committee seated, when escalated.
 			committee: Vec<NodeKey>,
+		},
+		/// Governance set (or removed) the honeypot authority's key.
+		HoneypotAuthoritySet {
+			/// The key; `None`: honeypots are off.
+			key: Option<NodeKey>,
+		},
+		/// A case's result was shown planted, known to be wrong: the case ends overturned at
+		/// its tally (at once if it awaited a proof or governance).
+		HoneypotExposed {
+			/// The case.
+			case: CaseId,
+			/// The planted result.
+			result: RequestId,
 		},
 		/// The node proved its disputed result: the case ends upheld.
 		ProofAccepted {
@@ -366,6 +393,10 @@ pub mod pallet {
 		/// The proof does not prove the result's output from its input under the model's
 		/// key, for this chain, request and node.
 		ProofRejected,
+		/// Governance has set no honeypot authority: no case can be shown a honeypot.
+		NoHoneypotAuthority,
+		/// The case is already known to be a honeypot.
+		AlreadyExposed,
 	}
 
 	impl<T> From<game::CaseError> for Error<T> {
@@ -381,6 +412,7 @@ pub mod pallet {
 				E::AlreadyRevealed => Error::AlreadyRevealed,
 				E::RevealMismatch => Error::RevealMismatch,
 				E::InvalidOutcome => Error::InvalidOutcome,
+				E::AlreadyExposed => Error::AlreadyExposed,
 			}
 		}
 	}
@@ -500,6 +532,42 @@ pub mod pallet {
 			Self::store(case, record);
 			Ok(())
 		}
+
+		/// Sets the honeypot authority's key (an sr25519 key of its own, used for nothing
+		/// else), or removes it: honeypots are off.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::set_honeypot_authority())]
+		pub fn set_honeypot_authority(
+			origin: OriginFor<T>,
+			key: Option<NodeKey>,
+		) -> DispatchResult {
+			T::GovernanceOrigin::ensure_origin(origin)?;
+			HoneypotAuthority::<T>::set(key);
+			Self::deposit_event(Event::HoneypotAuthoritySet { key });
+			Ok(())
+		}
+
+		/// Shows that case `case`'s result was planted, known to be wrong. Unsigned: the
+		/// result's node key (`node_signature`) and the honeypot authority's key
+		/// (`authority_signature`) both sign `opg_settlement::message::honeypot`. Only once
+		/// the committee can no longer choose its verdicts (a reveal phase, or awaiting a
+		/// proof or governance); the pool orders it before the verdicts of the same block.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::expose())]
+		pub fn expose(
+			origin: OriginFor<T>,
+			case: CaseId,
+			node_signature: sp_core::sr25519::Signature,
+			authority_signature: sp_core::sr25519::Signature,
+		) -> DispatchResult {
+			ensure_none(origin)?;
+			let mut record = Self::check_exposure(case, &node_signature, &authority_signature)?;
+			let step = record.game.expose(Self::now()).map_err(Error::<T>::from)?;
+			Self::deposit_event(Event::HoneypotExposed { case, result: record.result });
+			Self::after(case, &mut record, step, Vec::new());
+			Self::store(case, record);
+			Ok(())
+		}
 	}
 
 	// `ValidateUnsigned` is deprecated for `#[pallet::authorize]` (removal after April
@@ -531,6 +599,20 @@ pub mod pallet {
 						.map_err(|e| invalidity::<T>(e.into()))?;
 					(case, verifier, 1u8)
 				},
+				Call::expose { case, node_signature, authority_signature } => {
+					let mut record =
+						Self::check_exposure(*case, node_signature, authority_signature)
+							.map_err(invalidity::<T>)?;
+					record.game.expose(Self::now()).map_err(|e| invalidity::<T>(e.into()))?;
+					// Before the same block's verdicts: a reveal that ends the round first
+					// would end the case before the honeypot is known.
+					return ValidTransaction::with_tag_prefix("OpgHoneypot")
+						.priority(T::UnsignedPriority::get().saturating_add(1))
+						.and_provides(case)
+						.longevity(16)
+						.propagate(true)
+						.build();
+				},
 				Call::prove { case, output, proof } => {
 					let mut record =
 						Self::check_proof(*case, output, proof).map_err(invalidity::<T>)?;
@@ -558,7 +640,10 @@ pub mod pallet {
 		/// Nothing here: dispatch checks everything [`Self::validate_unsigned`] checks.
 		fn pre_dispatch(call: &Self::Call) -> Result<(), TransactionValidityError> {
 			match call {
-				Call::commit { .. } | Call::reveal { .. } | Call::prove { .. } => Ok(()),
+				Call::commit { .. }
+				| Call::reveal { .. }
+				| Call::prove { .. }
+				| Call::expose { .. } => Ok(()),
 				_ => Err(InvalidTransaction::Call.into()),
 			}
 		}
@@ -569,7 +654,8 @@ pub mod pallet {
 		let invalid = match error {
 			Error::<T>::PastDeadline
 			| Error::<T>::AlreadyCommitted
-			| Error::<T>::AlreadyRevealed => InvalidTransaction::Stale,
+			| Error::<T>::AlreadyRevealed
+			| Error::<T>::AlreadyExposed => InvalidTransaction::Stale,
 			Error::<T>::BadSignature | Error::<T>::ProofRejected => InvalidTransaction::BadProof,
 			other => {
 				let code = other.encode().first().copied().unwrap_or(u8::MAX);
@@ -679,6 +765,24 @@ pub mod pallet {
 				message::verdict_reveal(&Self::genesis_hash()?, case, verdict.byte(), salt);
 			ensure!(
 				sp_io::crypto::sr25519_verify(signature, &signed, verifier),
+				Error::<T>::BadSignature
+			);
+			Ok(record)
+		}
+
+		/// The case an exposure is for, if a honeypot authority is set and both its key and
+		/// the case's node key signed [`message::honeypot`] of the case and its result.
+		pub fn check_exposure(
+			case: CaseId,
+			node_signature: &sp_core::sr25519::Signature,
+			authority_signature: &sp_core::sr25519::Signature,
+		) -> Result<CaseRecordOf<T>, Error<T>> {
+			let authority = HoneypotAuthority::<T>::get().ok_or(Error::<T>::NoHoneypotAuthority)?;
+			let record = Cases::<T>::get(case).ok_or(Error::<T>::UnknownCase)?;
+			let signed = message::honeypot(&Self::genesis_hash()?, case, record.result);
+			ensure!(
+				sp_io::crypto::sr25519_verify(node_signature, &signed, &record.node)
+					&& sp_io::crypto::sr25519_verify(authority_signature, &signed, &authority),
 				Error::<T>::BadSignature
 			);
 			Ok(record)

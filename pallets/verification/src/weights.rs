@@ -15,6 +15,9 @@ pub trait WeightInfo {
 	fn commit() -> Weight;
 	fn reveal() -> Weight;
 	fn decide() -> Weight;
+	fn set_honeypot_authority() -> Weight;
+	/// Two signature checks, then possibly the case's end (its transfers).
+	fn expose() -> Weight;
 	/// A Groth16 proof checked: the input's commitment (up to 16 KiB of input, about
 	/// 2.7 µs a byte as `pallet_inference::WeightInfo::input_commitment` measured), one
 	/// verification in wasm (about 7 ms), then the case's end.
@@ -52,6 +55,12 @@ impl WeightInfo for () {
 	}
 	fn decide() -> Weight {
 		estimate(1_500, 40, 40)
+	}
+	fn set_honeypot_authority() -> Weight {
+		estimate(100, 0, 1)
+	}
+	fn expose() -> Weight {
+		estimate(1_700, 41, 40)
 	}
 	fn prove() -> Weight {
 		estimate(55_000, 46, 41)

@@ -1,4 +1,5 @@
-//! The game on chain over random sequences of results, challenges, verdicts and blocks:
+//! The game on chain over random sequences of results, challenges, verdicts, honeypot
+//! exposures and blocks:
 //! no token is created, every challenge bond and every disputed payment is released,
 //! paid or slashed, and nothing stays held or scheduled once every case's bound has passed.
 
@@ -27,6 +28,8 @@ enum Move {
 		invalid: bool,
 		honest: bool,
 	},
+	/// The honeypot authority and the case's node show case `n` a honeypot.
+	Expose(u8),
 	/// Governance decides case `n`.
 	Decide {
 		case: u8,
@@ -48,10 +51,16 @@ fn moves() -> impl Strategy<Value = Vec<Move>> {
 			),
 			(any::<u8>(), any::<bool>())
 				.prop_map(|(case, overturn)| Move::Decide { case, overturn }),
+			any::<u8>().prop_map(Move::Expose),
 			(0u8..12).prop_map(Move::Wait),
 		],
 		0..60,
 	)
+}
+
+/// The honeypot authority's key pair.
+fn authority() -> polkadot_sdk::sp_core::sr25519::Pair {
+	Pair::from_seed(&[99; 32])
 }
 
 fn seat_of(case: CaseId, seat: u8) -> Option<u8> {
@@ -67,6 +76,7 @@ proptest! {
 		new_test_ext().execute_with(|| {
 			let params = Params { sample_rate: if sample { BILLION / 2 } else { 0 }, ..Params::DEV };
 			Parameters::<Test>::put(params);
+			crate::HoneypotAuthority::<Test>::put(authority().public());
 			let issuance = Balances::total_issuance();
 			let mut results = 0u64;
 			for m in &moves {
@@ -98,6 +108,14 @@ proptest! {
 							let _ = Verification::reveal(RuntimeOrigin::none(), case, node(n), verdict, salt, signature);
 						}
 					},
+					Move::Expose(case) => {
+						let case = u64::from(case) % cases;
+						if let Some(record) = Cases::<Test>::get(case) {
+							let signed = message::honeypot(&GENESIS, case, record.result);
+							let node = pair(number(&record.node));
+							let _ = Verification::expose(RuntimeOrigin::none(), case, node.sign(&signed), authority().sign(&signed));
+						}
+					},
 					Move::Decide { case, overturn } => {
 						let outcome = if overturn { opg_verification::Outcome::Overturned } else { opg_verification::Outcome::Upheld };
 						let _ = Verification::decide(RuntimeOrigin::root(), u64::from(case) % cases, outcome);
@@ -114,6 +132,9 @@ proptest! {
 			prop_assert_eq!(Balances::balance_on_hold(&crate::HoldReason::ChallengeBond.into(), &CHALLENGER), 0);
 			for (_, record) in Cases::<Test>::iter() {
 				prop_assert!(record.game.outcome().is_some(), "a case is still open");
+				if record.game.honeypot {
+					prop_assert_eq!(record.game.outcome(), Some(opg_verification::Outcome::Overturned));
+				}
 			}
 			for id in 0..results {
 				if CaseOf::<Test>::contains_key(id) {
