@@ -11,6 +11,10 @@
 // A private request's result is sampled too: its input is its requester's alone on the
 // serving executor, which shows it to the verifiers only on their node keys' read
 // permissions, once its node says they are seated on the result's case.
+// A honeypot: governance names a honeypot authority key; a result of the (cheating) node is
+// challenged, and once its committee has committed, the node's key and the authority's sign
+// its exposure: the case ends overturned at its tally, nothing is slashed, the verifiers
+// that found it wrong share the surcharge.
 // Governance parameters are set as governance would (sudo on the dev chain): every result
 // sampled while the node is honest, committees of both verifiers, a 5-block proof period.
 import { after, before, test } from 'node:test';
@@ -25,7 +29,7 @@ import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-cryp
 import { NODE_BIN, connect, removeDir, startNode, tempDir } from './helpers.mjs';
 import { OPG, demoInput, eventOf, requestInference, rpc, send, setUpServing, waitForResult } from './lib/chain.mjs';
 import { CHEATING_EXECUTOR_BIN, EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
-import { registrationMessage } from './lib/messages.mjs';
+import { honeypotMessage, registrationMessage } from './lib/messages.mjs';
 
 const BILLION = 1_000_000_000;
 const VERIFIER_ROLE = 0b100;
@@ -265,6 +269,49 @@ test('a cheating node\'s challenged result is caught: the node slashed, verifier
   assert.ok(await free(eve.address) > before.eve + OPG, 'refunded and paid more than the fee');
   const verifierPaid = after.reduce((sum, balance, i) => sum + balance - before.verifiers[i], 0n);
   assert.ok(verifierPaid < slashed, 'the verifiers share the slash with the challenger');
+});
+
+test('a planted result shown a honeypot once its committee committed is overturned; its node is not slashed', async () => {
+  // Still the cheating executor, still challenges only (the test above).
+  await useExecutor(node.url, cheating.url);
+  const authority = keyring.addFromUri('//OpgHoneypotAuthority');
+  await governance(api.tx.verification.setHoneypotAuthority(u8aToHex(authority.publicKey)));
+
+  const ferdie = keyring.addFromUri('//Ferdie');
+  const { id } = await requestInference(api, ferdie, served.modelId, demoInput(784, 77));
+  await waitForResult(node.url, id);
+  const verifiers = verifierAccounts();
+  const before = {
+    verifiers: await Promise.all(verifiers.map(free)),
+    bond: (await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt(),
+  };
+  const challenged = await send(api, api.tx.verification.challenge(id), ferdie);
+  const caseId = eventOf(challenged, api.events.verification.Challenged).data.case;
+  // Not before the committee has committed: the pool would refuse it (wrong phase).
+  await eventSeen((e) => api.events.verification.Advanced.is(e) && e.data.case.eq(caseId)
+    && e.data.step.toString() === 'Revealing', 'the reveal phase');
+  const message = honeypotMessage(api.genesisHash, caseId.toNumber(), id);
+  const exposure = api.tx.verification.expose(caseId, served.nodeKey.sign(message), authority.sign(message));
+  await api.rpc.author.submitExtrinsic(exposure);
+
+  const event = await resolvedCase(id);
+  assert.ok(seen.some((e) => api.events.verification.HoneypotExposed.is(e) && e.data.case.eq(caseId)));
+  const verdicts = seen.filter((e) => api.events.verification.Revealed.is(e) && e.data.case.eq(caseId))
+    .map((e) => e.data.verdict.toString());
+  assert.deepEqual(verdicts, ['Invalid', 'Invalid'], 'both verifiers checked it');
+  const steps = seen.filter((e) => api.events.verification.Advanced.is(e) && e.data.case.eq(caseId))
+    .map((e) => e.data.step.toString());
+  assert.deepEqual(steps, ['Revealing'], 'a honeypot waits for no proof');
+  assert.equal(event.data.outcome.toString(), 'Overturned');
+  assert.equal(event.data.slashed.toBigInt(), 0n, 'the planted node is not slashed');
+  assert.equal(event.data.penalties.toBigInt(), 0n, 'no verifier signed it valid');
+  const bond = (await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt();
+  assert.equal(bond, before.bond);
+  const after = await Promise.all(verifiers.map(free));
+  after.forEach((balance, i) => assert.ok(balance > before.verifiers[i], `verifier ${i + 1} earned the surcharge`));
+  assert.equal(await heldFor(ferdie.address, 'Verification', 'ChallengeBond'), 0n);
+  assert.equal(await heldFor(ferdie.address, 'Inference', 'RequestFee'), 0n);
+  await governance(api.tx.verification.setHoneypotAuthority(null));
 });
 
 test('a production executor refuses to cheat', () => {
