@@ -3,6 +3,7 @@
 
 pub use crate::{
 	Balances, Channels, Inference, ModelHub, NodeRegistry, Runtime, Timestamp, ValidatorSet,
+	Verification,
 };
 pub use polkadot_sdk::frame_system_benchmarking::Pallet as SystemBench;
 
@@ -17,4 +18,5 @@ polkadot_sdk::frame_benchmarking::define_benchmarks!(
 	[pallet_model_hub, ModelHub]
 	[pallet_inference, Inference]
 	[pallet_channels, Channels]
+	[pallet_verification, Verification]
 );

@@ -60,6 +60,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "runtime-benchmarks")]
+pub mod benchmarking;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
@@ -169,6 +171,15 @@ pub mod pallet {
 		type UnsignedPriority: Get<TransactionPriority>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// The most [`HeldResults::verify_proof`] costs (in the runtime: settlement's
+		/// measured input commitment of its longest input and one Groth16 verification):
+		/// with [`WeightInfo::decide`] (a case's end), the weight of [`Pallet::prove`].
+		#[pallet::no_default]
+		type ProofWeight: Get<Weight>;
+		/// Makes held results and verifiers for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		#[pallet::no_default]
+		type BenchmarkHelper: benchmarking::BenchmarkHelper<Self>;
 	}
 
 	#[pallet::pallet]
@@ -505,7 +516,7 @@ pub mod pallet {
 		/// this chain, the request and the node. Unsigned (the proof is the authority):
 		/// anyone holding one may submit it while the case awaits it.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::prove())]
+		#[pallet::weight(T::WeightInfo::decide().saturating_add(T::ProofWeight::get()))]
 		pub fn prove(
 			origin: OriginFor<T>,
 			case: CaseId,
@@ -841,7 +852,7 @@ pub mod pallet {
 			}
 			let due: Vec<CaseId> = Checks::<T>::drain_prefix(now).map(|(case, ())| case).collect();
 			for case in due {
-				weight.saturating_accrue(T::WeightInfo::advance());
+				weight.saturating_accrue(Self::advance_weight());
 				if let Some(mut record) = Cases::<T>::get(case) {
 					record.next_check = None;
 					Self::advance(case, &mut record, now);
@@ -849,6 +860,12 @@ pub mod pallet {
 				}
 			}
 			weight
+		}
+
+		/// The most advancing one case at its deadline costs: an escalation's draw, or its
+		/// end's transfers.
+		fn advance_weight() -> Weight {
+			T::WeightInfo::advance_escalating().max(T::WeightInfo::advance_ending())
 		}
 
 		/// Draws whether result `id` is checked; opens its case if so.

@@ -71,6 +71,43 @@ impl pallet_verification::Config for Test {
 	type Randomness = MockRandomness;
 	type GovernanceOrigin = EnsureRoot<AccountId>;
 	type Treasury = TreasuryAccount;
+	type ProofWeight = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkHelper;
+}
+
+/// Held results and verifiers for the benchmarks' test suite, their keys in the keystore.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::benchmarking::BenchmarkHelper<Test> for BenchmarkHelper {
+	fn max_verifiers() -> u32 {
+		20
+	}
+
+	fn held_result(verifiers: u32) -> RequestId {
+		let generate =
+			|| polkadot_sdk::sp_io::crypto::sr25519_generate(opg_primitives::NODE_KEY_TYPE, None);
+		let node = generate();
+		add_key(node, 900, 1_000_000, vec![]);
+		for index in 0..verifiers {
+			add_key(generate(), 1_000 + u64::from(index), 1_000_000, vec![1]);
+		}
+		let id = RESULTS.with(|r| r.borrow().len() as RequestId);
+		hold_surcharged_result(id, node, 1_000);
+		id
+	}
+}
+
+/// [`new_test_ext`] with no node at all and a keystore: what the benchmarks start from.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn bench_ext() -> polkadot_sdk::sp_io::TestExternalities {
+	use polkadot_sdk::sp_keystore::{testing::MemoryKeystore, KeystoreExt};
+	let mut ext = new_test_ext();
+	ext.execute_with(|| NODES.with(|n| n.borrow_mut().clear()));
+	ext.register_extension(KeystoreExt::new(MemoryKeystore::new()));
+	ext
 }
 
 impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
@@ -259,7 +296,11 @@ pub fn node(n: u8) -> NodeKey {
 
 /// Registers node `n` of `operator` with `bond`, verifying `models`.
 pub fn add_node(n: u8, operator: AccountId, bond: Balance, verifies: Vec<ModelId>) {
-	let key = node(n);
+	add_key(node(n), operator, bond, verifies);
+}
+
+/// Registers node `key` of `operator` with `bond`, verifying `models`.
+pub fn add_key(key: NodeKey, operator: AccountId, bond: Balance, verifies: Vec<ModelId>) {
 	NODES.with(|nodes| nodes.borrow_mut().insert(key, MockNode { operator, verifies }));
 	Balances::set_balance(&vault(&key), bond);
 }

@@ -304,8 +304,22 @@ impl pallet_verification::Config for Runtime {
 	type BlocksPerDay = ConstU64<{ DAYS as u64 }>;
 	/// As inference results: above ordinary unsigned transactions.
 	type UnsignedPriority = InferenceUnsignedPriority;
-	/// Estimates until benchmarked (see the pallet's `weights.rs`).
-	type WeightInfo = ();
+	type WeightInfo = pallet_verification::weights::SubstrateWeight<Runtime>;
+	type ProofWeight = VerificationProofWeight;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helpers::Helper;
+}
+
+parameter_types! {
+	/// What checking a disputed result's Groth16 proof costs at most: settlement's
+	/// measured commitment of its longest inline input and one verification.
+	pub VerificationProofWeight: Weight = {
+		use pallet_inference::WeightInfo as _;
+		type Measured = pallet_inference::weights::SubstrateWeight<Runtime>;
+		let longest = <<Runtime as pallet_inference::Config>::MaxInlineInput as
+			frame_support::traits::Get<u32>>::get();
+		Measured::input_commitment(longest).saturating_add(Measured::verify_proof())
+	};
 }
 
 /// Off-chain workers submit results as bare (unsigned) extrinsics.
@@ -396,11 +410,72 @@ mod benchmark_helpers {
 		}
 	}
 
+	impl pallet_verification::benchmarking::BenchmarkHelper<Runtime> for Helper {
+		fn max_verifiers() -> u32 {
+			// The model's one inference node takes a place of its list.
+			MaxNodesPerModel::get() - 1
+		}
+
+		fn held_result(verifiers: u32) -> u64 {
+			use pallet_inference::{
+				InferenceResult, Input, Output, SettlementMode, VerificationMode,
+			};
+			use pallet_node_registry::Roles;
+			use polkadot_sdk::{
+				frame_benchmarking::account,
+				frame_support::{assert_ok, traits::fungible::Mutate, BoundedVec},
+				sp_io,
+			};
+			let input_len = 784;
+			let model = publish_benchmark_model(input_len);
+			register_benchmark_node(0, model);
+			for index in 0..verifiers {
+				register_node_as("verifier-operator", index, model, Roles::VERIFIER);
+			}
+			let requester: AccountId = account("requester", 0, 0);
+			assert_ok!(Balances::mint_into(&requester, 1_000_000 * OPG));
+			let id = pallet_inference::NextRequestId::<Runtime>::get();
+			assert_ok!(Inference::request(
+				RuntimeOrigin::signed(requester),
+				model,
+				Input::Inline(BoundedVec::truncate_from(alloc::vec![1u8; input_len as usize])),
+				VerificationMode::Vanilla,
+				SettlementMode::Individual,
+				1_000 * OPG,
+				MinInferenceWindow::get(),
+			));
+			let open = pallet_inference::Requests::<Runtime>::get(id).expect("requested");
+			let output = Output::Inline(BoundedVec::truncate_from(alloc::vec![2u8; 10]));
+			let message =
+				Inference::result_message(&open, id, &output.hash()).expect("genesis set");
+			let signature =
+				sp_io::crypto::sr25519_sign(pallet_inference::NODE_KEY_TYPE, &open.node, &message)
+					.expect("generated in the keystore");
+			assert_ok!(Inference::submit_result(
+				RuntimeOrigin::none(),
+				InferenceResult { request: id, node: open.node, output },
+				signature
+			));
+			id
+		}
+	}
+
 	/// Registers inference node `index` (a key generated in the keystore, its operator
 	/// funded) serving `model` in vanilla and TEE mode; its key.
 	fn register_benchmark_node(index: u32, model: u32) -> pallet_node_registry::NodeKey {
+		register_node_as("node-operator", index, model, pallet_node_registry::Roles::INFERENCE)
+	}
+
+	/// Registers node `index` with `roles` (a key generated in the keystore, its operator,
+	/// `operators` number `index`, funded) serving `model` in vanilla and TEE mode; its key.
+	fn register_node_as(
+		operators: &'static str,
+		index: u32,
+		model: u32,
+		roles: u8,
+	) -> pallet_node_registry::NodeKey {
 		use alloc::vec;
-		use pallet_node_registry::{testing as nodes, Roles, VerificationModes};
+		use pallet_node_registry::{testing as nodes, VerificationModes};
 		use polkadot_sdk::{
 			frame_benchmarking::account,
 			frame_support::{
@@ -411,7 +486,7 @@ mod benchmark_helpers {
 		};
 
 		let modes = VerificationModes::VANILLA | VerificationModes::TEE;
-		let operator: AccountId = account("node-operator", index, 0);
+		let operator: AccountId = account(operators, index, 0);
 		assert_ok!(Balances::mint_into(&operator, 1_000_000 * OPG));
 		let key_type = pallet_inference::NODE_KEY_TYPE;
 		let node = sp_io::crypto::sr25519_generate(key_type, None);
@@ -421,14 +496,7 @@ mod benchmark_helpers {
 		let mut capabilities = nodes::capabilities::<Runtime>(vec![model], modes);
 		capabilities.endpoint = Default::default();
 		let bond = dynamic_params::protocol::MinNodeBond::get();
-		assert_ok!(nodes::register::<Runtime>(
-			operator,
-			node,
-			Roles::INFERENCE,
-			capabilities,
-			bond,
-			sign
-		));
+		assert_ok!(nodes::register::<Runtime>(operator, node, roles, capabilities, bond, sign));
 		node
 	}
 
