@@ -68,7 +68,7 @@ test('the Python example requests, pays and verifies an inference each way, and 
   assert.equal(steps.done.directCalls, 4);
 });
 
-test('the opg CLI lists, publishes, registers a node, infers and verifies, and fails bad input with one line', () => {
+test('the opg CLI lists, publishes, registers a node, infers, verifies and challenges, and fails bad input with one line', () => {
   const listed = opg(['models', '--json']);
   assert.equal(listed.status, 0, listed.stderr);
   assert.ok(JSON.parse(listed.stdout).some((m) => m.id === modelId));
@@ -89,6 +89,34 @@ test('the opg CLI lists, publishes, registers a node, infers and verifies, and f
   const wrong = opg(['verify', String(result.request), '--input', input]);
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /NOT verified: input failed/);
+
+  // The result's payment is held through its challenge window: anyone may challenge it by
+  // posting the bond (unless sampling already opened its case, 1 % of results here).
+  const request = String(result.request);
+  const sampled = opg(['case', request]);
+  if (sampled.status === 0) {
+    const busy = opg(['challenge', request]);
+    assert.equal(busy.status, 1);
+    assert.match(busy.stderr, /^opg: error: Verification\.AlreadyChecked/);
+  } else {
+    assert.match(sampled.stderr, /is not checked \(neither sampled nor challenged\)/);
+    const challenged = opg(['challenge', request]);
+    assert.equal(challenged.status, 0, challenged.stderr);
+    const { case: caseId, bond } = JSON.parse(challenged.stdout);
+    assert.equal(BigInt(bond), 10n * 10n ** 18n, 'the dev chain\'s challenge bond, 10 OPG');
+    const shown = JSON.parse(opg(['case', request]).stdout);
+    assert.equal(shown.case, caseId);
+    const twice = opg(['challenge', request]);
+    assert.equal(twice.status, 1);
+    assert.equal(twice.stderr.trim().split('\n').length, 1, twice.stderr);
+    assert.match(twice.stderr, /^opg: error: Verification\.AlreadyChecked/);
+  }
+  const checked = JSON.parse(opg(['case', request]).stdout);
+  assert.equal(checked.request, result.request);
+  assert.equal(checked.held.disputed, true, 'its payment stays held until the case ends');
+  const unknown = opg(['challenge', '999999']);
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /^opg: error: Verification\.NotChallengeable/);
 
   // Publishing a model file: its SHA-256 and size in the model hub, under Alice's name.
   const schema = path.join(work, 'schema.json');

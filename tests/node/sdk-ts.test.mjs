@@ -48,7 +48,7 @@ test('the TypeScript example requests, pays and verifies an inference each way, 
   assert.match(steps['altered answer'].verdict, /signature failed/);
 });
 
-test('through the SDK: models read with typed descriptors, node keys checked, chain errors named', async () => {
+test('through the SDK: models read with typed descriptors, node keys checked, a result challenged, chain errors named', async () => {
   const client = await Client.connect(node.url, { signer: '//Charlie', gateway });
   try {
     const model = await client.models.get(modelId);
@@ -58,6 +58,19 @@ test('through the SDK: models read with typed descriptors, node keys checked, ch
     await assert.rejects(client.models.get(4_000_000), (e) => e instanceof ChainError && e.error === 'ModelHub.UnknownModel');
     await assert.rejects(client.channels.openTo(new Uint8Array(32).fill(7), 1n),
       (e) => e instanceof ChainError && e.error === 'Channels.DepositTooLow');
+    // A settled vanilla result's payment is held through its challenge window, in which
+    // anyone may challenge it with the bond (unless sampling already opened its case, 1 %).
+    const settled = await client.infer(modelId, demoInput(784, 12));
+    if ((await client.verification.case(settled.id)) === undefined) {
+      const challenged = await client.verification.challenge(settled.id);
+      assert.equal(challenged.bond, (await client.verification.params()).challenge_bond);
+      assert.equal((await client.verification.case(settled.id)).id, challenged.case);
+    }
+    await assert.rejects(client.verification.challenge(settled.id),
+      (e) => e instanceof ChainError && e.error === 'Verification.AlreadyChecked');
+    assert.equal((await client.verification.held(settled.id)).disputed, true, 'held until its case ends');
+    await assert.rejects(client.verification.challenge(999_999n),
+      (e) => e instanceof ChainError && e.error === 'Verification.NotChallengeable');
     // A direct answer whose node is not registered fails 'node registered', whoever signed it.
     const answer = await client.direct(modelId, demoInput(784, 11));
     const stranger = fromSeed(randomBytes(32));

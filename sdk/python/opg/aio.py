@@ -28,6 +28,7 @@ class AsyncClient:
         self.models = _AsyncPart(self, client.models)
         self.channels = _AsyncPart(self, client.channels)
         self.nodes = _AsyncPart(self, client.nodes)
+        self.verification = _AsyncPart(self, client.verification)
 
     @classmethod
     async def connect(cls, url: str = "ws://127.0.0.1:9944", signer=None, **options) -> "AsyncClient":
@@ -90,7 +91,7 @@ class AsyncClient:
 
 
 class _AsyncPart:
-    """:class:`Client`'s ``models``, ``channels`` or ``nodes``, their methods as coroutines."""
+    """:class:`Client`'s ``models``, ``channels``, ``nodes`` or ``verification``, their methods as coroutines."""
 
     def __init__(self, owner: AsyncClient, part):
         self._owner = owner

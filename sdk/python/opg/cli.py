@@ -185,6 +185,26 @@ def cmd_verify(args) -> int:
     return 0 if verdict else EVIDENCE_FAILED
 
 
+def cmd_challenge(args) -> int:
+    with _client(args, signer=True) as client:
+        event = client.verification.challenge(args.request)
+    print(json.dumps({"request": args.request, "case": int(event["case"]), "bond": str(event["bond"])}))
+    print(f"case {int(event['case'])}: its committee is drawn at the next block; `opg case {args.request}` follows it",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_case(args) -> int:
+    with _client(args) as client:
+        case = client.verification.case(args.request)
+        if case is None:
+            raise SystemExit(f"opg: error: request {args.request}'s result is not checked (neither sampled nor "
+                             "challenged)")
+        held = client.verification.held(args.request)
+    print(json.dumps({"request": args.request, **case, "held": held}, indent=2, default=str))
+    return 0
+
+
 def cmd_direct(args) -> int:
     data = _input(args)
     model = int(args.model) if args.model.isdigit() else args.model
@@ -400,6 +420,14 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--input", help="the input sent (a file): checks it and, for ZKML, the proof over it")
     verify.add_argument("--model", type=int, help="the model, if the chain no longer records the request")
     verify.set_defaults(run=cmd_verify)
+
+    challenge = commands.add_parser("challenge", help="challenge a result in its window, posting the challenge bond")
+    challenge.add_argument("request", type=int, help="the request whose result is challenged")
+    challenge.set_defaults(run=cmd_challenge)
+
+    case = commands.add_parser("case", help="the case checking a result: its committee, phase and verdicts")
+    case.add_argument("request", type=int, help="the request whose result is checked")
+    case.set_defaults(run=cmd_case)
 
     channel = commands.add_parser("channel", help="payment channels").add_subparsers(dest="action", required=True)
     opened = channel.add_parser("open", help="open a channel to a node key")

@@ -29,7 +29,7 @@ import time
 import httpx
 
 from opg import evidence, gateway as gw, groth16, messages
-from opg.hub import Channels, Models, Nodes, _hex, keypair, node_keypair  # noqa: F401 - re-exported
+from opg.hub import Channels, Models, Nodes, Verification, _hex, keypair, node_keypair  # noqa: F401 - re-exported
 from opg.types import (  # noqa: F401 - re-exported: opg.client is the SDK's front door
     CHANNEL_BLOCKS, DEFAULT_MIN_DEPOSIT, MODES, OPG, ROLES, Channel, ChainError, Check, EvidenceError, Model,
     Result, Verdict,
@@ -51,6 +51,7 @@ class Client:
         self.models = Models(self)
         self.channels = Channels(self)
         self.nodes = Nodes(self)
+        self.verification = Verification(self)
         self._gateways: dict[str, gw.Gateway] = {}
         self._runtime_version = None
 

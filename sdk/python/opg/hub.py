@@ -1,6 +1,7 @@
 """The chain's registries as the client drives them: the model hub (:class:`Models`),
-payment channels (:class:`Channels`) and the node registry (:class:`Nodes`), with the
-argument shapes substrate-interface needs."""
+payment channels (:class:`Channels`), the node registry (:class:`Nodes`) and the checks of
+results by verification nodes (:class:`Verification`), with the argument shapes
+substrate-interface needs."""
 
 from __future__ import annotations
 
@@ -389,3 +390,44 @@ class Nodes:
         self.client.submit("NodeRegistry", "update_capabilities", {
             "node": "0x" + messages.hash32(node).hex(),
             "capabilities": self.capabilities(models, modes, **capabilities)})
+
+
+class Verification:
+    """Results checked by verification nodes (pallet ``Verification``, docs/verification.md):
+    a vanilla or TEE result's payment is held through its challenge window, in which anyone
+    may challenge it by posting the challenge bond."""
+
+    def __init__(self, client: Client):
+        self.client = client
+
+    def params(self) -> dict:
+        """The game's governance parameters (``challenge_window``, ``challenge_bond``,
+        ``surcharge``, periods, slashing)."""
+        return self.client.query("Verification", "Parameters")
+
+    def held(self, request: int) -> dict | None:
+        """Request ``request``'s payment held in its challenge window (``final_at``: the block
+        it is final at; ``disputed`` once a case checks it), or ``None`` once released,
+        refunded, or never held (ZKML)."""
+        return self.client.query("Inference", "HeldPayments", [request])
+
+    def challenge(self, request: int) -> dict:
+        """Challenges ``request``'s result while it is held, holding the challenge bond until
+        its case ends (returned if the result is overturned, paid to its node if upheld).
+        The ``Challenged`` event: ``case``, ``result``, ``challenger``, ``bond``; its committee
+        is drawn at the next block. :class:`ChainError` ``Verification.NotChallengeable``
+        for a result not in its window, ``Verification.AlreadyChecked`` for one already
+        sampled or challenged."""
+        events = self.client.submit("Verification", "challenge", {"result": request})
+        return self.client.event(events, "Verification", "Challenged")
+
+    def case(self, request: int) -> dict | None:
+        """The case checking ``request``'s result, or ``None`` if it is not checked (neither
+        sampled nor challenged): ``case`` (its id) with the record's fields (``node``,
+        ``game``: phase, round, seats and verdicts; ``challenger``), or only ``case`` while a
+        challenge waits for its committee (drawn at the next block)."""
+        case = self.client.query("Verification", "CaseOf", [request])
+        if case is None:
+            return None
+        record = self.client.query("Verification", "Cases", [case])
+        return {"case": int(case), **(record or {})}

@@ -62,6 +62,7 @@ export class Client {
   readonly models = new Models(this);
   readonly channels = new Channels(this);
   readonly nodes = new Nodes(this);
+  readonly verification = new Verification(this);
   private readonly gateways = new Map<string, gw.Gateway>();
 
   private constructor(readonly client: PolkadotClient, readonly api: OpgApi, readonly genesis: Uint8Array,
@@ -744,6 +745,52 @@ export class Channels {
 
   async get(channel: bigint): Promise<any> {
     return this.client.api.query.Channels.OpenChannels.getValue(channel, { at: 'best' });
+  }
+}
+
+/**
+ * Results checked by verification nodes (pallet `Verification`, docs/verification.md): a
+ * vanilla or TEE result's payment is held through its challenge window, in which anyone may
+ * challenge it by posting the challenge bond.
+ */
+export class Verification {
+  constructor(private readonly client: Client) {}
+
+  /** The game's governance parameters (`challenge_window`, `challenge_bond`, `surcharge`, periods, slashing). */
+  async params(): Promise<any> {
+    return this.client.api.query.Verification.Parameters.getValue({ at: 'best' });
+  }
+
+  /**
+   * Request `request`'s payment held in its challenge window (`final_at`: the block it is
+   * final at; `disputed` once a case checks it), or `undefined` once released, refunded, or
+   * never held (ZKML).
+   */
+  async held(request: bigint): Promise<any> {
+    return this.client.api.query.Inference.HeldPayments.getValue(request, { at: 'best' });
+  }
+
+  /**
+   * Challenges `request`'s result while it is held, holding the challenge bond until its case
+   * ends (returned if the result is overturned, paid to its node if upheld). The `Challenged`
+   * event (`case`, `result`, `challenger`, `bond`); its committee is drawn at the next block.
+   * `ChainError` `Verification.NotChallengeable` for a result not in its window,
+   * `Verification.AlreadyChecked` for one already sampled or challenged.
+   */
+  async challenge(request: bigint): Promise<any> {
+    const events = await this.client.submit(this.client.api.tx.Verification.challenge({ result: request }));
+    return Client.event(events, 'Verification', 'Challenged');
+  }
+
+  /**
+   * The case checking `request`'s result, or `undefined` if neither sampled nor challenged:
+   * its id and record (`node`, `challenger`, `game`: phase, round, seats and verdicts), the
+   * record `undefined` while a challenge waits for its committee (drawn at the next block).
+   */
+  async case(request: bigint): Promise<{ id: bigint; record: any } | undefined> {
+    const id = await this.client.api.query.Verification.CaseOf.getValue(request, { at: 'best' });
+    if (id === undefined) return undefined;
+    return { id, record: await this.client.api.query.Verification.Cases.getValue(id, { at: 'best' }) };
   }
 }
 

@@ -1,6 +1,6 @@
 // @opg/sdk: OPG's TypeScript client (README.md).
 export {
-  Client, Channels, Models, Nodes, type ConnectOptions, type DirectOptions, type InferOptions, type PublishSpec, type TensorSpec,
+  Client, Channels, Models, Nodes, Verification, type ConnectOptions, type DirectOptions, type InferOptions, type PublishSpec, type TensorSpec,
 } from './client.js';
 export {
   CHAT_COMPLETIONS_PATH, DirectAnswer, Gateway, GatewayError, INFER_PATH, LlmAnswer, PaymentRequired, type Offer,
