@@ -90,6 +90,23 @@ async function rpcAnswers(port) {
   }
 }
 
+/**
+ * Runs `command` to its end without blocking this event loop (spawnSync would: an
+ * @polkadot/api socket of the same test then goes unserved, and its node may drop it);
+ * `{ status, stdout, stderr }` as spawnSync gives them (utf8), `status` null if killed.
+ */
+export function run(command, args, { env = process.env, timeout = 300000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, timeout, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk; });
+    child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

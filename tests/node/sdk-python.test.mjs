@@ -5,14 +5,14 @@
 // infers, verifies and refuses bad input with one clear line.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
-import { removeDir, tempDir } from './helpers.mjs';
+import { removeDir, run, tempDir } from './helpers.mjs';
 import { demoInput } from './lib/chain.mjs';
 import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 import { ZK_BIN, startSdkChain } from './lib/sdk.mjs';
@@ -35,9 +35,7 @@ let work;
 
 /** Runs the `opg` CLI against the test chain; { status, stdout, stderr }. */
 function opg(args, { signer = '//Bob' } = {}) {
-  return spawnSync(OPG_CLI, args, {
-    encoding: 'utf8', timeout: 300000, env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: signer },
-  });
+  return run(OPG_CLI, args, { env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: signer } });
 }
 
 before(async () => {
@@ -50,11 +48,11 @@ after(async () => {
   await chain?.stop();
 });
 
-test('the Python example requests, pays and verifies an inference each way, and catches an altered answer', () => {
-  const run = spawnSync(PYTHON, [path.join(ROOT, 'examples/python/verified_inference.py'), '--url', node.url,
-    '--signer', '//Bob', '--model', String(modelId), '--gateway', gateway], { encoding: 'utf8', timeout: 600000 });
-  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-  const steps = Object.fromEntries(run.stdout.trim().split('\n').map((line) => JSON.parse(line))
+test('the Python example requests, pays and verifies an inference each way, and catches an altered answer', async () => {
+  const example = await run(PYTHON, [path.join(ROOT, 'examples/python/verified_inference.py'), '--url', node.url,
+    '--signer', '//Bob', '--model', String(modelId), '--gateway', gateway], { timeout: 600000 });
+  assert.equal(example.status, 0, `${example.stdout}\n${example.stderr}`);
+  const steps = Object.fromEntries(example.stdout.trim().split('\n').map((line) => JSON.parse(line))
     .map((step) => [step.step, step]));
   assert.ok(steps.models.models.some((m) => m.id === modelId && m.modes.includes('Zkml')));
   assert.match(steps['on-chain vanilla'].verdict, /^verified: .*node registered.*signature/);
@@ -68,53 +66,53 @@ test('the Python example requests, pays and verifies an inference each way, and 
   assert.equal(steps.done.directCalls, 4);
 });
 
-test('the opg CLI lists, publishes, registers a node, infers, verifies and challenges, and fails bad input with one line', () => {
-  const listed = opg(['models', '--json']);
+test('the opg CLI lists, publishes, registers a node, infers, verifies and challenges, and fails bad input with one line', async () => {
+  const listed = await opg(['models', '--json']);
   assert.equal(listed.status, 0, listed.stderr);
   assert.ok(JSON.parse(listed.stdout).some((m) => m.id === modelId));
 
   const input = path.join(work, 'input.bin');
   writeFileSync(input, demoInput(784, 9));
-  const inferred = opg(['infer', String(modelId), '--input', input]);
+  const inferred = await opg(['infer', String(modelId), '--input', input]);
   assert.equal(inferred.status, 0, inferred.stderr);
   const result = JSON.parse(inferred.stdout);
   assert.equal(result.verified, true);
   assert.deepEqual(result.checks.map((c) => c.name), ['input', 'model', 'output', 'node registered', 'signature']);
 
-  const verified = opg(['verify', String(result.request), '--input', input]);
+  const verified = await opg(['verify', String(result.request), '--input', input]);
   assert.equal(verified.status, 0, verified.stderr);
   assert.equal(JSON.parse(verified.stdout).verified, true);
   // Another input than the one settled: the input check fails, exit status 2.
   writeFileSync(input, demoInput(784, 10));
-  const wrong = opg(['verify', String(result.request), '--input', input]);
+  const wrong = await opg(['verify', String(result.request), '--input', input]);
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /NOT verified: input failed/);
 
   // The result's payment is held through its challenge window: anyone may challenge it by
   // posting the bond (unless sampling already opened its case, 1 % of results here).
   const request = String(result.request);
-  const sampled = opg(['case', request]);
+  const sampled = await opg(['case', request]);
   if (sampled.status === 0) {
-    const busy = opg(['challenge', request]);
+    const busy = await opg(['challenge', request]);
     assert.equal(busy.status, 1);
     assert.match(busy.stderr, /^opg: error: Verification\.AlreadyChecked/);
   } else {
     assert.match(sampled.stderr, /is not checked \(neither sampled nor challenged\)/);
-    const challenged = opg(['challenge', request]);
+    const challenged = await opg(['challenge', request]);
     assert.equal(challenged.status, 0, challenged.stderr);
     const { case: caseId, bond } = JSON.parse(challenged.stdout);
     assert.equal(BigInt(bond), 10n * 10n ** 18n, 'the dev chain\'s challenge bond, 10 OPG');
-    const shown = JSON.parse(opg(['case', request]).stdout);
+    const shown = JSON.parse((await opg(['case', request])).stdout);
     assert.equal(shown.case, caseId);
-    const twice = opg(['challenge', request]);
+    const twice = await opg(['challenge', request]);
     assert.equal(twice.status, 1);
     assert.equal(twice.stderr.trim().split('\n').length, 1, twice.stderr);
     assert.match(twice.stderr, /^opg: error: Verification\.AlreadyChecked/);
   }
-  const checked = JSON.parse(opg(['case', request]).stdout);
+  const checked = JSON.parse((await opg(['case', request])).stdout);
   assert.equal(checked.request, result.request);
   assert.equal(checked.held.disputed, true, 'its payment stays held until the case ends');
-  const unknown = opg(['challenge', '999999']);
+  const unknown = await opg(['challenge', '999999']);
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /^opg: error: Verification\.NotChallengeable/);
 
@@ -122,11 +120,11 @@ test('the opg CLI lists, publishes, registers a node, infers, verifies and chall
   const schema = path.join(work, 'schema.json');
   writeFileSync(schema, JSON.stringify({ inputs: [{ shape: [784], dtype: 'I8' }], outputs: [{ shape: [10], dtype: 'I8' }] }));
   const artifact = path.join(store, listed.stdout && JSON.parse(listed.stdout).find((m) => m.id === modelId).hash.slice(2));
-  const published = opg(['model', 'publish', artifact, '--name', 'cli-mlp', '--schema', schema, '--modes', 'vanilla',
+  const published = await opg(['model', 'publish', artifact, '--name', 'cli-mlp', '--schema', schema, '--modes', 'vanilla',
     '--price', '0.5'], { signer: '//Alice' });
   assert.equal(published.status, 0, published.stderr);
   const { model: cliModel } = JSON.parse(published.stdout.trim().split('\n')[0]);
-  const models = JSON.parse(opg(['models', '--json']).stdout);
+  const models = JSON.parse((await opg(['models', '--json'])).stdout);
   const cli = models.find((m) => m.id === cliModel);
   assert.deepEqual([cli.name, cli.price, cli.modes, cli.hash], ['cli-mlp', String(5n * 10n ** 17n), ['Vanilla'],
     JSON.parse(listed.stdout).find((m) => m.id === modelId).hash]);
@@ -137,36 +135,36 @@ test('the opg CLI lists, publishes, registers a node, infers, verifies and chall
   writeFileSync(seedFile, seed.toString('hex'));
   const register = () => opg(['node', 'register', '--node-key-file', seedFile, '--models', String(modelId),
     '--modes', 'vanilla', '--bond', '1000', '--endpoint', 'http://127.0.0.1:9'], { signer: '//Charlie' });
-  const registered = register();
+  const registered = await register();
   assert.equal(registered.status, 0, registered.stderr);
   const nodeKey = JSON.parse(registered.stdout).node;
   assert.equal(nodeKey, u8aToHex(new Keyring({ type: 'sr25519' }).addFromSeed(seed).publicKey));
-  const status = opg(['node', 'status', nodeKey]);
+  const status = await opg(['node', 'status', nodeKey]);
   assert.equal(status.status, 0, status.stderr);
   const { record } = JSON.parse(status.stdout);
   assert.equal(record.operator, new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Charlie').address);
   assert.deepEqual(record.capabilities.models, [modelId]);
-  const again = register();
+  const again = await register();
   assert.equal(again.status, 1);
   assert.match(again.stderr, /^opg: error: NodeRegistry\.NodeAlreadyRegistered/);
   // No executor runs for it: its operator takes it out of service (no request is assigned
   // to it from now on); it cannot exit twice, and its bond waits for the unbonding period.
-  const exited = opg(['node', 'unregister', nodeKey], { signer: '//Charlie' });
+  const exited = await opg(['node', 'unregister', nodeKey], { signer: '//Charlie' });
   assert.equal(exited.status, 0, exited.stderr);
   assert.ok(JSON.parse(exited.stdout).until > 0, 'the block its bond is released at');
-  const twice = opg(['node', 'unregister', nodeKey], { signer: '//Charlie' });
+  const twice = await opg(['node', 'unregister', nodeKey], { signer: '//Charlie' });
   assert.equal(twice.status, 1);
   assert.match(twice.stderr, /^opg: error: NodeRegistry\.NodeNotActive/);
-  const early = opg(['node', 'withdraw', nodeKey], { signer: '//Charlie' });
+  const early = await opg(['node', 'withdraw', nodeKey], { signer: '//Charlie' });
   assert.equal(early.status, 1);
   assert.match(early.stderr, /^opg: error: NodeRegistry\.StillUnbonding/);
 
   // A chain error is one line naming the pallet's error, exit status 1.
-  const refused = opg(['channel', 'open', u8aToHex(new Uint8Array(32).fill(7)), '--deposit', '0.000001']);
+  const refused = await opg(['channel', 'open', u8aToHex(new Uint8Array(32).fill(7)), '--deposit', '0.000001']);
   assert.equal(refused.status, 1);
   assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
   assert.match(refused.stderr, /^opg: error: Channels\.DepositTooLow/);
-  const unsettled = opg(['verify', '999999']);
+  const unsettled = await opg(['verify', '999999']);
   assert.equal(unsettled.status, 1);
   assert.match(unsettled.stderr, /request 999999 is not settled/);
 });
@@ -191,9 +189,9 @@ test('opg model publish uploads the file to a node and runs the ZKML setup; opg 
     const schema = path.join(work, 'schema-fresh.json');
     writeFileSync(schema, JSON.stringify({ inputs: [{ shape: [784], dtype: 'I8' }], outputs: [{ shape: [10], dtype: 'I8' }] }));
     assert.equal(artifact(hash).status, 404, 'not in the store before');
-    const published = spawnSync(OPG_CLI, ['model', 'publish', file, '--name', 'uploaded-mlp', '--schema', schema,
+    const published = await run(OPG_CLI, ['model', 'publish', file, '--name', 'uploaded-mlp', '--schema', schema,
       '--modes', 'vanilla,zkml', '--upload', executor.url, '--zk-keys', zkOut], {
-      encoding: 'utf8', timeout: 600000, env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: '//Alice', OPG_ZK: ZK_BIN },
+      timeout: 600000, env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: '//Alice', OPG_ZK: ZK_BIN },
     });
     assert.equal(published.status, 0, published.stderr);
     const out = JSON.parse(published.stdout.trim().split('\n')[0]);
@@ -210,8 +208,8 @@ test('opg model publish uploads the file to a node and runs the ZKML setup; opg 
     // Bytes that are not the named hash are refused by the executor: one line, exit 1.
     const wrong = path.join(work, 'not-a-model.bin');
     writeFileSync(wrong, 'x');
-    const refused = spawnSync(OPG_CLI, ['model', 'publish', wrong, '--name', 'x', '--schema', schema, '--upload',
-      'http://127.0.0.1:9'], { encoding: 'utf8', timeout: 60000, env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: '//Alice' } });
+    const refused = await run(OPG_CLI, ['model', 'publish', wrong, '--name', 'x', '--schema', schema, '--upload',
+      'http://127.0.0.1:9'], { timeout: 60000, env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: '//Alice' } });
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /opg: error: upload failed/);
   } finally {
@@ -225,25 +223,25 @@ test('opg model publish uploads the file to a node and runs the ZKML setup; opg 
   const operator = keyring.addFromUri('//Dave');
   const teeStore = tempDir('opg-sdk-tee-');
   const tee = await startExecutor(['--store', teeStore, '--evidence', 'dev', '--operator', u8aToHex(operator.publicKey)]);
-  const wrongOperator = opg(['node', 'register', '--executor', tee.url, '--models', String(modelId), '--modes',
+  const wrongOperator = await opg(['node', 'register', '--executor', tee.url, '--models', String(modelId), '--modes',
     'vanilla,tee', '--bond', '1000'], { signer: '//Eve' });
   assert.equal(wrongOperator.status, 1);
   assert.match(wrongOperator.stderr, /^opg: error: wrong operator: .*restart it with --operator/);
-  const registered = opg(['node', 'register', '--executor', tee.url, '--models', String(modelId), '--modes',
+  const registered = await opg(['node', 'register', '--executor', tee.url, '--models', String(modelId), '--modes',
     'vanilla,tee', '--bond', '1000'], { signer: '//Dave' });
   assert.equal(registered.status, 0, registered.stderr);
   const nodeKey = JSON.parse(registered.stdout).node;
   assert.equal(nodeKey, tee.health.node, "the executor's own key");
   try {
-    const attested = opg(['node', 'attest', nodeKey, '--executor', tee.url], { signer: '//Dave' });
+    const attested = await opg(['node', 'attest', nodeKey, '--executor', tee.url], { signer: '//Dave' });
     assert.equal(attested.status, 0, attested.stderr);
     const event = JSON.parse(attested.stdout);
     assert.equal(event.node, nodeKey);
     assert.equal(event.tee, 'Nitro');
-    const status = JSON.parse(opg(['node', 'status', nodeKey]).stdout);
+    const status = JSON.parse((await opg(['node', 'status', nodeKey])).stdout);
     assert.ok(status.attestation, 'the registry holds the attestation');
     // A node key that is not registered: the chain gives no challenge, one line, exit 1.
-    const other = opg(['node', 'attest', u8aToHex(keyring.addFromUri('//Nobody').publicKey), '--executor', tee.url],
+    const other = await opg(['node', 'attest', u8aToHex(keyring.addFromUri('//Nobody').publicKey), '--executor', tee.url],
       { signer: '//Dave' });
     assert.equal(other.status, 1);
     assert.match(other.stderr, /^opg: error: NodeRegistry\.\w+/);
@@ -252,13 +250,13 @@ test('opg model publish uploads the file to a node and runs the ZKML setup; opg 
     removeDir(teeStore);
     // Its executor is gone: the operator takes the node out of service, as an operator
     // would, so that no later request is assigned to a node that cannot answer.
-    const exited = opg(['node', 'unregister', nodeKey], { signer: '//Dave' });
+    const exited = await opg(['node', 'unregister', nodeKey], { signer: '//Dave' });
     assert.equal(exited.status, 0, exited.stderr);
     assert.ok(JSON.parse(exited.stdout).until > 0, 'the block its bond is released at');
   }
 });
 
-test("substrate-interface reaches OPG's runtime APIs through the SDK, which registers them", () => {
+test("substrate-interface reaches OPG's runtime APIs through the SDK, which registers them", async () => {
   const script = `
 import json, sys
 from opg.client import Client
@@ -273,9 +271,9 @@ with Client(sys.argv[1], "//Bob") as client:
         "channel": client.runtime_call("ChannelsApi", "channel", [0]),
     }, default=str))
 `;
-  const run = spawnSync(PYTHON, ['-c', script, node.url, String(modelId)], { encoding: 'utf8', timeout: 300000 });
-  assert.equal(run.status, 0, run.stderr);
-  const { serving, settled, rpc, missing, channel } = JSON.parse(run.stdout);
+  const ran = await run(PYTHON, ['-c', script, node.url, String(modelId)]);
+  assert.equal(ran.status, 0, ran.stderr);
+  const { serving, settled, rpc, missing, channel } = JSON.parse(ran.stdout);
   assert.equal(BigInt(serving.price), 10n ** 18n);
   assert.equal(serving.active, true);
   assert.equal(missing, null);
