@@ -144,6 +144,19 @@ test('the opg CLI lists, publishes, registers a node, infers, verifies and chall
   const { record } = JSON.parse(status.stdout);
   assert.equal(record.operator, new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Charlie').address);
   assert.deepEqual(record.capabilities.models, [modelId]);
+  assert.equal(record.roles, 0b001, 'an inference node by default');
+  // A verification node: the same command with --roles verifier (docs/verification.md).
+  const verifierSeed = path.join(work, 'cli-verifier.hex');
+  writeFileSync(verifierSeed, randomBytes(32).toString('hex'));
+  const verifier = await opg(['node', 'register', '--node-key-file', verifierSeed, '--roles', 'verifier', '--models',
+    String(modelId), '--bond', '1000'], { signer: '//Dave' });
+  assert.equal(verifier.status, 0, verifier.stderr);
+  const verifierRecord = JSON.parse((await opg(['node', 'status', JSON.parse(verifier.stdout).node])).stdout).record;
+  assert.equal(verifierRecord.roles, 0b100);
+  const noRole = await opg(['node', 'register', '--node-key-file', verifierSeed, '--roles', 'judge', '--models', '0',
+    '--bond', '1']);
+  assert.equal(noRole.status, 2, 'a usage error');
+  assert.match(noRole.stderr, /unknown role 'judge'/);
   const again = await register();
   assert.equal(again.status, 1);
   assert.match(again.stderr, /^opg: error: NodeRegistry\.NodeAlreadyRegistered/);

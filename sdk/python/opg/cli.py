@@ -69,6 +69,18 @@ def _modes(text: str) -> int:
     return flags
 
 
+def _roles(text: str) -> int:
+    from opg.client import ROLES
+
+    flags = 0
+    for name in text.split(","):
+        match = [flag for role, flag in ROLES.items() if role.lower() == name.strip().lower()]
+        if not match:
+            raise argparse.ArgumentTypeError(f"unknown role {name!r}: inference, verifier or data")
+        flags |= match[0]
+    return flags
+
+
 def _mode(text: str) -> str:
     from opg.client import MODES
 
@@ -309,10 +321,10 @@ def _node_key(args) -> str | None:
 def cmd_node_register(args) -> int:
     models = [int(m) for m in args.models.split(",") if m.strip()]
     with _client(args, signer=True) as client:
-        key = client.nodes.register(_node_key(args), models, args.modes, args.bond, executor=args.executor,
-                                    token=args.token, endpoint=args.endpoint,
+        key = client.nodes.register(_node_key(args), models, args.modes, args.bond, roles=args.roles,
+                                    executor=args.executor, token=args.token, endpoint=args.endpoint,
                                     hardware=args.hardware, jobs_per_block=args.jobs_per_block)
-    print(json.dumps({"node": "0x" + key.hex(), "models": models, "bond": str(args.bond)}))
+    print(json.dumps({"node": "0x" + key.hex(), "roles": args.roles, "models": models, "bond": str(args.bond)}))
     return 0
 
 
@@ -443,13 +455,16 @@ def parser() -> argparse.ArgumentParser:
     withdraw.set_defaults(run=cmd_channel_withdraw)
 
     node = commands.add_parser("node", help="the node registry").add_subparsers(dest="action", required=True)
-    register = node.add_parser("register", help="register an inference node operated by --signer")
+    register = node.add_parser("register", help="register an inference or verification node operated by --signer")
     register.add_argument("--node-key-file", help="the node key's 32-byte seed, hex (opg-executor --node-key)")
     register.add_argument("--node-key-uri", help="or the node key's secret URI (development)")
     register.add_argument("--executor", help="or the node's executor (node URL), which signs with a key it never shows "
                                              "(TEE mode: opg-executor serve --evidence … --operator)")
     register.add_argument("--token", default=os.environ.get("OPG_EXECUTOR_TOKEN"), help="the executor's node token")
-    register.add_argument("--models", required=True, help="model ids it serves, e.g. 0,1")
+    register.add_argument("--roles", type=_roles, default=_roles("inference"),
+                          help="inference (serves requests, the default), verifier (checks others' results: "
+                               "docs/verification.md), or both: inference,verifier")
+    register.add_argument("--models", required=True, help="model ids it serves (or checks), e.g. 0,1")
     register.add_argument("--modes", type=_modes, default=_modes("vanilla"), help="e.g. vanilla,zkml")
     register.add_argument("--bond", type=_amount, required=True, help="OPG held from the operator")
     register.add_argument("--endpoint", default="", help="its public gateway URL")
