@@ -57,28 +57,27 @@ def _opg(plancks: int) -> str:
     return f"{Decimal(plancks) / OPG:f} OPG"
 
 
+def _flags(text: str, table: dict[str, int], kind: str) -> int:
+    """Comma-separated names of ``table`` (any case) as one set of flags."""
+    flags = 0
+    for name in text.split(","):
+        match = [flag for known, flag in table.items() if known.lower() == name.strip().lower()]
+        if not match:
+            raise argparse.ArgumentTypeError(f"unknown {kind} {name!r}: {', '.join(k.lower() for k in table)}")
+        flags |= match[0]
+    return flags
+
+
 def _modes(text: str) -> int:
     from opg.client import MODES
 
-    flags = 0
-    for name in text.split(","):
-        match = [flag for mode, flag in MODES.items() if mode.lower() == name.strip().lower()]
-        if not match:
-            raise argparse.ArgumentTypeError(f"unknown mode {name!r}: vanilla, tee or zkml")
-        flags |= match[0]
-    return flags
+    return _flags(text, MODES, "mode")
 
 
 def _roles(text: str) -> int:
     from opg.client import ROLES
 
-    flags = 0
-    for name in text.split(","):
-        match = [flag for role, flag in ROLES.items() if role.lower() == name.strip().lower()]
-        if not match:
-            raise argparse.ArgumentTypeError(f"unknown role {name!r}: inference, verifier or data")
-        flags |= match[0]
-    return flags
+    return _flags(text, ROLES, "role")
 
 
 def _mode(text: str) -> str:
