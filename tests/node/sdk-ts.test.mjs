@@ -4,14 +4,14 @@
 // verifies (Groth16 in JS) each way; chain errors are named after the pallet's error.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { ChainError, Client, fromSeed } from '@opg/sdk';
-import { removeDir, tempDir } from './helpers.mjs';
+import { removeDir, run, tempDir } from './helpers.mjs';
 import { MODES, demoInput } from './lib/chain.mjs';
 import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 import { startSdkChain } from './lib/sdk.mjs';
@@ -34,11 +34,11 @@ after(async () => {
   await chain?.stop();
 });
 
-test('the TypeScript example requests, pays and verifies an inference each way, and catches an altered answer', () => {
-  const run = spawnSync(process.execPath, [path.join(ROOT, 'examples/ts/verified-inference.mjs'), '--url', node.url,
-    '--signer', '//Bob', '--model', String(modelId), '--gateway', gateway], { encoding: 'utf8', timeout: 600000 });
-  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-  const steps = Object.fromEntries(run.stdout.trim().split('\n').map((line) => JSON.parse(line)).map((s) => [s.step, s]));
+test('the TypeScript example requests, pays and verifies an inference each way, and catches an altered answer', async () => {
+  const example = await run(process.execPath, [path.join(ROOT, 'examples/ts/verified-inference.mjs'), '--url', node.url,
+    '--signer', '//Bob', '--model', String(modelId), '--gateway', gateway], { timeout: 600000 });
+  assert.equal(example.status, 0, `${example.stdout}\n${example.stderr}`);
+  const steps = Object.fromEntries(example.stdout.trim().split('\n').map((line) => JSON.parse(line)).map((s) => [s.step, s]));
   assert.ok(steps.models.models.some((m) => m.id === modelId && (m.modes & MODES.zkml)));
   assert.match(steps['on-chain vanilla'].verdict, /^verified: input, model, output, node registered, signature$/);
   assert.match(steps['on-chain zkml'].verdict, /^verified: .*signature, proof$/);
