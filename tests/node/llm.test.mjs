@@ -6,7 +6,7 @@
 // sampled with the chain's seed for it, which anyone recomputes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
-import { connect, freePort, removeDir, startNode, tempDir } from './helpers.mjs';
+import { connect, freePort, removeDir, run, startNode, tempDir } from './helpers.mjs';
 import {
   MODES, OPG, eventOf, publishModel, registerNode, requestInference, resultMessageOf, rpc, send, setUpServing,
   verifyResult, waitForResult,
@@ -157,10 +157,10 @@ test('the Python SDK chats with the model at a gateway, and opg proxy gives Open
     '--node-key', keyFile, '--chain-rpc', node.url, '--direct-model', String(modelId),
     '--public-listen', `127.0.0.1:${publicPort}`], { attempts: 1200 });
   try {
-    const chat = (message) => spawnSync(path.join(SDK_VENV, 'bin/opg'), ['--url', node.url, '--signer', '//Bob', 'chat',
+    const chat = (message) => run(path.join(SDK_VENV, 'bin/opg'), ['--url', node.url, '--signer', '//Bob', 'chat',
       NAME, '--gateway', `http://127.0.0.1:${publicPort}`, '--message', message, '--temperature', '0',
-      '--max-tokens', '24'], { encoding: 'utf8', timeout: 300000 });
-    const answered = chat('What is the capital of France?');
+      '--max-tokens', '24']);
+    const answered = await chat('What is the capital of France?');
     assert.equal(answered.status, 0, answered.stderr);
     assert.match(answered.stdout, /Paris/);
     assert.match(answered.stderr, /\[verified: node named, node registered, model published, signature\]/);
@@ -189,8 +189,7 @@ for chunk in client.chat.completions.create(model="${NAME}", messages=ask, tempe
     evidence = (chunk.model_extra or {}).get("opg") or evidence
 print(json.dumps({"whole": whole.choices[0].message.content, "streamed": "".join(pieces), "evidence": evidence}))
 `;
-      const asked = spawnSync(PYTHON, ['-c', script, `http://127.0.0.1:${proxyPort}/v1`],
-        { encoding: 'utf8', timeout: 300000 });
+      const asked = await run(PYTHON, ['-c', script, `http://127.0.0.1:${proxyPort}/v1`]);
       assert.equal(asked.status, 0, asked.stderr);
       const { whole, streamed, evidence } = JSON.parse(asked.stdout);
       assert.match(whole, /Paris/);
@@ -201,7 +200,7 @@ print(json.dumps({"whole": whole.choices[0].message.content, "streamed": "".join
     }
 
     // Client.openai_client: an openai.OpenAI whose answers the SDK checked before returning them.
-    const direct = spawnSync(path.join(SDK_VENV, 'bin/python'), ['-c', `
+    const direct = await run(path.join(SDK_VENV, 'bin/python'), ['-c', `
 import sys
 from opg.client import Client
 with Client(sys.argv[1], "//Bob", gateway=sys.argv[2]) as opg:
@@ -209,7 +208,7 @@ with Client(sys.argv[1], "//Bob", gateway=sys.argv[2]) as opg:
     reply = openai.chat.completions.create(model=openai.model, temperature=0, max_tokens=24,
                                            messages=[{"role": "user", "content": "What is the capital of France?"}])
     print(reply.choices[0].message.content)
-`, node.url, `http://127.0.0.1:${publicPort}`], { encoding: 'utf8', timeout: 300000 });
+`, node.url, `http://127.0.0.1:${publicPort}`]);
     assert.equal(direct.status, 0, direct.stderr);
     assert.match(direct.stdout, /Paris/);
 
@@ -257,14 +256,14 @@ test('priced by the token: both SDKs pay a chat through a channel and check each
       body: JSON.stringify({ model: NAME, messages: [{ role: 'user', content: 'Hi' }] }) });
     assert.equal(unpaid.status, 402, 'priced: a call without a voucher is refused with an offer');
     const runs = {
-      python: spawnSync(path.join(SDK_VENV, 'bin/python'), [path.join(ROOT, 'examples/python/paid_chat.py'), '--url', node.url,
-        '--signer', '//Bob', '--gateway', gatewayUrl, '--model', NAME], { encoding: 'utf8', timeout: 300000 }),
-      ts: spawnSync(process.execPath, [path.join(ROOT, 'examples/ts/paid-chat.mjs'), '--url', node.url, '--signer', '//Charlie',
-        '--gateway', gatewayUrl, '--model', NAME], { encoding: 'utf8', timeout: 300000 }),
+      python: await run(path.join(SDK_VENV, 'bin/python'), [path.join(ROOT, 'examples/python/paid_chat.py'), '--url', node.url,
+        '--signer', '//Bob', '--gateway', gatewayUrl, '--model', NAME]),
+      ts: await run(process.execPath, [path.join(ROOT, 'examples/ts/paid-chat.mjs'), '--url', node.url, '--signer', '//Charlie',
+        '--gateway', gatewayUrl, '--model', NAME]),
     };
-    for (const [sdk, run] of Object.entries(runs)) {
-      assert.equal(run.status, 0, `${sdk}: ${run.stdout}\n${run.stderr}`);
-      const [first, second] = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    for (const [sdk, ran] of Object.entries(runs)) {
+      assert.equal(ran.status, 0, `${sdk}: ${ran.stdout}\n${ran.stderr}`);
+      const [first, second] = ran.stdout.trim().split('\n').map((line) => JSON.parse(line));
       for (const call of [first, second]) {
         assert.match(call.text, /Paris/, sdk);
         assert.equal(call.verdict, 'verified: node named, node registered, model published, signature', sdk);
