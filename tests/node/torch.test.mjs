@@ -15,7 +15,7 @@ import path from 'node:path';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, decodeAddress, signatureVerify } from '@polkadot/util-crypto';
-import { connect, removeDir, startNode, tempDir } from './helpers.mjs';
+import { connect, removeDir, run, startNode, tempDir } from './helpers.mjs';
 import {
   MODES, OPG, eventOf, publishModel, registerNode, requestInference, rpc, send, verifyBatchProof, verifyResult,
   waitForResult,
@@ -157,24 +157,24 @@ test('an executor configured with the model id reads its hash and schema from th
     // A model the chain does not know: the executor refuses to start.
     const unknown = path.join(dir, 'unknown.json');
     writeFileSync(unknown, JSON.stringify({ models: [{ model: modelId + 1000 }] }));
-    const run = spawnSync(EXECUTOR_BIN, ['serve', '--listen', '127.0.0.1:0', '--store', path.join(dir, 'store'),
+    const refused = spawnSync(EXECUTOR_BIN, ['serve', '--listen', '127.0.0.1:0', '--store', path.join(dir, 'store'),
       '--config', unknown, '--device', 'cpu', '--chain-rpc', node.url], { encoding: 'utf8', timeout: 60000 });
-    assert.notEqual(run.status, 0);
-    assert.match(run.stderr, /not published on this chain/);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /not published on this chain/);
   } finally {
     second.stop();
   }
 });
 
-test('the Python SDK publishes a PyTorch model to the node and requests it in each mode (examples/python)', () => {
+test('the Python SDK publishes a PyTorch model to the node and requests it in each mode (examples/python)', async () => {
   const sdkVenv = process.env.OPG_SDK_VENV ?? path.join(process.env.OPG_CACHE ?? path.join(os.homedir(), '.cache/opg'),
     'sdk-venv');
-  const run = spawnSync(path.join(sdkVenv, 'bin/python'), [
+  const example = await run(path.join(sdkVenv, 'bin/python'), [
     new URL('../../examples/python/torchscript_model.py', import.meta.url).pathname, '--url', node.url,
     '--signer', '//Alice', '--executor', executorUrl, '--model-file', path.join(dir, 'model.pt')],
-  { encoding: 'utf8', timeout: 600000 });
-  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-  const steps = Object.fromEntries(run.stdout.trim().split('\n').map((line) => JSON.parse(line)).map((s) => [s.step, s]));
+  { timeout: 600000 });
+  assert.equal(example.status, 0, `${example.stdout}\n${example.stderr}`);
+  const steps = Object.fromEntries(example.stdout.trim().split('\n').map((line) => JSON.parse(line)).map((s) => [s.step, s]));
   assert.notEqual(steps.published.model, modelId, 'a new model hub entry for the same file');
   assert.ok(steps.serving.models.includes(steps.published.model));
   assert.equal(steps['on-chain vanilla'].verdict, 'verified: input, model, output, node registered, signature');
