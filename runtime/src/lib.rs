@@ -70,10 +70,11 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("opg"),
 	impl_name: alloc::borrow::Cow::Borrowed("opg-node"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
+	// 2: `ModelHub::publish`'s spec carries a tolerance.
+	transaction_version: 2,
 	system_version: 1,
 };
 
@@ -157,8 +158,9 @@ pub type UncheckedExtrinsic =
 /// The payload a transaction signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Migrations to run on the next runtime upgrade, besides the pallets' own.
-type Migrations = ();
+/// Migrations to run on the next runtime upgrade, besides the pallets' own: each runs
+/// once, guarded by its pallet's storage version.
+type Migrations = (pallet_model_hub::migrations::v1::MigrateToV1<Runtime>,);
 
 /// Dispatches blocks and extrinsics to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -109,7 +109,7 @@ fn main() {
 		let hash = store.put(&model_bytes).unwrap();
 		let mut executor = Executor::new(store, None);
 		let limits = BatchLimits { queue: 256, max_batch, window: Duration::ZERO };
-		executor.serve_torch(hash, config.schema.clone(), device, limits).unwrap();
+		executor.serve_torch(hash, config.schema.clone(), None, device, limits).unwrap();
 		runtime.block_on(async {
 			let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 			let url = format!(

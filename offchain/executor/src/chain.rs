@@ -34,6 +34,9 @@ pub struct ModelEntry {
 	/// Requests run together at most; 1 turns batching off.
 	#[serde(default = "crate::default_max_batch")]
 	pub max_batch: usize,
+	/// The published tolerance; checked against the chain's when both are given.
+	#[serde(default)]
+	pub tolerance: Option<opg_primitives::Tolerance>,
 }
 
 /// How long a call to the node's JSON-RPC may take.
@@ -174,6 +177,7 @@ pub async fn resolve(entry: &ModelEntry, rpc: Option<&str>) -> Result<TorchConfi
 			hash: hash.clone(),
 			schema: schema.clone(),
 			max_batch: entry.max_batch,
+			tolerance: entry.tolerance,
 		});
 	};
 	let rpc = rpc.ok_or_else(|| format!("model {model} is named by id: give --chain-rpc"))?;
@@ -189,6 +193,9 @@ pub async fn resolve(entry: &ModelEntry, rpc: Option<&str>) -> Result<TorchConfi
 	if entry.schema.as_ref().is_some_and(|schema| *schema != serving.schema) {
 		return Err(format!("model {model}: the configuration's schema is not the chain's"));
 	}
+	if entry.tolerance.is_some() && entry.tolerance != serving.tolerance {
+		return Err(format!("model {model}: the configuration's tolerance is not the chain's"));
+	}
 	if !serving.active {
 		tracing::warn!(model, "the model is deprecated: served for the requests already made");
 	}
@@ -196,6 +203,7 @@ pub async fn resolve(entry: &ModelEntry, rpc: Option<&str>) -> Result<TorchConfi
 		hash: format!("0x{}", hex::encode(serving.artifact_hash)),
 		schema: serving.schema,
 		max_batch: entry.max_batch,
+		tolerance: serving.tolerance,
 	})
 }
 
@@ -216,6 +224,7 @@ mod tests {
 			active: true,
 			price: 0,
 			modes: opg_primitives::VerificationModes(opg_primitives::VerificationModes::VANILLA),
+			tolerance: Some(opg_primitives::Tolerance { absolute_ppb: 1_000, relative_ppb: 0 }),
 		}
 	}
 
@@ -243,6 +252,13 @@ mod tests {
 			assert_eq!(config.hash, format!("0x{}", "ab".repeat(32)));
 			assert_eq!(config.schema, serving().schema);
 			assert_eq!(config.max_batch, 8);
+			assert_eq!(config.tolerance, serving().tolerance, "the published tolerance");
+			let tolerance =
+				r#"{"model": 7, "tolerance": {"absolute_ppb": 1000, "relative_ppb": 0}}"#;
+			assert!(resolve(&entry(tolerance), Some(&rpc)).await.is_ok());
+			let looser = r#"{"model": 7, "tolerance": {"absolute_ppb": 2000, "relative_ppb": 0}}"#;
+			let refused = resolve(&entry(looser), Some(&rpc)).await.unwrap_err();
+			assert!(refused.contains("tolerance is not the chain's"), "{refused}");
 			let same = format!(r#"{{"model": 7, "hash": "0x{}"}}"#, "ab".repeat(32));
 			assert!(resolve(&entry(&same), Some(&rpc)).await.is_ok());
 			let other = format!(r#"{{"model": 7, "hash": "0x{}"}}"#, "cd".repeat(32));

@@ -120,6 +120,10 @@ pub struct TorchConfig {
 	/// Requests run together at most; 1 turns batching off.
 	#[serde(default = "default_max_batch")]
 	pub max_batch: usize,
+	/// Its published tolerance, by which this executor judges other nodes' outputs as a
+	/// verifier (`{"absolute_ppb": .., "relative_ppb": ..}`); none: by their bytes.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub tolerance: Option<opg_primitives::Tolerance>,
 }
 
 pub(crate) fn default_max_batch() -> usize {
@@ -134,6 +138,8 @@ pub struct TorchServing {
 	pub schema: Schema,
 	/// The device it runs on (`cpu`, `cuda:N`).
 	pub device: String,
+	/// Its published tolerance: a checked output within it of this executor's is valid.
+	pub tolerance: Option<opg_primitives::Tolerance>,
 }
 
 /// Runs models from an artifact store, keeping parsed models and provers in memory.
@@ -460,11 +466,13 @@ impl Executor {
 	}
 
 	/// Serves the TorchScript model `hash` (which must be in the store: see
-	/// [`Self::fetch_missing`]) on `device`: loads it and starts its batch worker.
+	/// [`Self::fetch_missing`]) on `device`: loads it and starts its batch worker. Its
+	/// published `tolerance` judges other nodes' outputs when this executor checks them.
 	pub fn serve_torch(
 		&mut self,
 		hash: ContentHash,
 		schema: Schema,
+		tolerance: Option<opg_primitives::Tolerance>,
 		device: tch::Device,
 		limits: BatchLimits,
 	) -> Result<(), ExecError> {
@@ -472,8 +480,10 @@ impl Executor {
 		let model = TorchModel::load(&bytes, schema.clone(), device).map_err(ExecError::Torch)?;
 		let batcher =
 			Batcher::start(model, format!("0x{}", hex::encode(hash)), limits, self.metrics.clone());
-		self.torch
-			.insert(hash, TorchServing { batcher, schema, device: torch::device_name(device) });
+		self.torch.insert(
+			hash,
+			TorchServing { batcher, schema, device: torch::device_name(device), tolerance },
+		);
 		Ok(())
 	}
 

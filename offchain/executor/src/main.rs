@@ -144,7 +144,9 @@ enum Command {
 		llm_max_batch: u64,
 		/// Test builds only (`--features cheats`): misbehave on purpose, for tests of the
 		/// chain's checks: corrupt-outputs changes every tensor output it answers (and
-		/// signs). Production builds refuse to start with it.
+		/// signs) beyond any tolerance; round-outputs moves a float output's first element to
+		/// a neighbouring float, as another kind of CPU might. Production builds refuse to
+		/// start with it.
 		#[arg(long, value_name = "MODE")]
 		cheat: Option<String>,
 	},
@@ -370,9 +372,11 @@ fn main() -> Result<()> {
 						max_batch: model.max_batch.max(1),
 						window: Duration::from_micros(batch_window_us),
 					};
-					executor.serve_torch(hash, model.schema, device, limits).with_context(
-						|| format!("cannot serve TorchScript model {}", model.hash),
-					)?;
+					executor
+						.serve_torch(hash, model.schema, model.tolerance, device, limits)
+						.with_context(|| {
+							format!("cannot serve TorchScript model {}", model.hash)
+						})?;
 					tracing::info!(model = %model.hash, device = %torch::device_name(device), "serving a TorchScript model");
 				}
 			}

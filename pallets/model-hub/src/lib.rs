@@ -16,6 +16,7 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 pub mod runtime_api;
@@ -157,7 +158,12 @@ pub mod pallet {
 		type WeightInfo: WeightInfo;
 	}
 
+	/// The storage layout's version: 1 since model specs carry a tolerance
+	/// ([`migrations::v1`]).
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Why this pallet holds funds.
@@ -276,6 +282,9 @@ pub mod pallet {
 		/// A language model's schema is bytes: one `U8` input and one `U8` output, each of
 		/// one dimension.
 		LlmNeedsByteSchema,
+		/// A tolerance is published with float models only (TorchScript, ONNX), and only
+		/// for a schema with a float output (`F32`, `F16`, `BF16`).
+		ToleranceNotApplicable,
 	}
 
 	#[pallet::call]
@@ -423,6 +432,7 @@ pub mod pallet {
 				active: record.status == ModelStatus::Active,
 				price: record.spec.price.unique_saturated_into(),
 				modes: record.spec.modes,
+				tolerance: record.spec.tolerance,
 			})
 		}
 
@@ -441,6 +451,11 @@ pub mod pallet {
 			ensure!(
 				spec.format != ModelFormat::Llm || spec.schema.is_bytes(),
 				Error::<T>::LlmNeedsByteSchema
+			);
+			ensure!(
+				spec.tolerance.is_none()
+					|| (spec.format.has_tolerance() && spec.schema.has_float_output()),
+				Error::<T>::ToleranceNotApplicable
 			);
 			if spec.modes.contains(VerificationModes::ZKML) {
 				let key = verifying_key.ok_or(Error::<T>::ZkmlNeedsQuantizedModelAndKey)?;

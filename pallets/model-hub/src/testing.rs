@@ -46,5 +46,6 @@ pub fn spec<Balance>(
 		schema,
 		price,
 		modes: VerificationModes(modes),
+		tolerance: None,
 	}
 }

@@ -226,6 +226,7 @@ fn executors_read_a_models_artifact_and_schema_until_it_is_removed() {
 			active: true,
 			price: spec.price,
 			modes: spec.modes,
+			tolerance: None,
 		};
 		assert_eq!(ModelHub::serving(0), Some(expected.clone()));
 		// A deprecated model is still served, for the requests already made.
@@ -322,5 +323,111 @@ fn a_language_model_whose_schema_is_not_bytes_is_refused() {
 			ModelHub::publish(RuntimeOrigin::signed(ALICE), zkml, key(VK)),
 			Error::<Test>::ZkmlNeedsQuantizedModelAndKey
 		);
+	});
+}
+
+const TOLERANCE: Tolerance = Tolerance { absolute_ppb: 10_000, relative_ppb: 1_000_000 };
+
+#[test]
+fn a_float_model_publishes_its_tolerance_and_executors_read_it() {
+	new_test_ext().execute_with(|| {
+		let torchscript = ModelSpec { tolerance: Some(TOLERANCE), ..spec("mnist", 1) };
+		assert!(torchscript.format.has_tolerance() && torchscript.schema.has_float_output());
+		let deposit = 100 + codec::Encode::encoded_size(&torchscript) as Balance;
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), torchscript, None));
+		assert_eq!(Models::<Test>::get(0).unwrap().deposit, deposit, "its bytes are paid for");
+		assert_eq!(ModelHub::serving(0).unwrap().tolerance, Some(TOLERANCE));
+		let onnx = ModelSpec {
+			format: ModelFormat::Onnx,
+			tolerance: Some(TOLERANCE),
+			..spec("mnist-onnx", 1)
+		};
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), onnx, None));
+		assert_eq!(ModelHub::serving(1).unwrap().tolerance, Some(TOLERANCE));
+	});
+}
+
+#[test]
+fn a_tolerance_is_refused_for_exact_models_and_outputs_without_floats() {
+	new_test_ext().execute_with(|| {
+		let before = Balances::balance(&ALICE);
+		// A quantized model is bit-exact; a language model is judged by its evidence.
+		let quantized = ModelSpec { tolerance: Some(TOLERANCE), ..zkml_spec() };
+		assert_noop!(
+			ModelHub::publish(RuntimeOrigin::signed(ALICE), quantized, key(VK)),
+			Error::<Test>::ToleranceNotApplicable
+		);
+		let llm = ModelSpec { tolerance: Some(TOLERANCE), ..llm_spec() };
+		assert_noop!(
+			ModelHub::publish(RuntimeOrigin::signed(ALICE), llm, None),
+			Error::<Test>::ToleranceNotApplicable
+		);
+		// A TorchScript model whose outputs are all integers has nothing to bound.
+		let mut integers = ModelSpec { tolerance: Some(TOLERANCE), ..spec("classes", 1) };
+		for tensor in integers.schema.outputs.iter_mut() {
+			tensor.dtype = DType::I64;
+		}
+		assert_noop!(
+			ModelHub::publish(RuntimeOrigin::signed(ALICE), integers.clone(), None),
+			Error::<Test>::ToleranceNotApplicable
+		);
+		assert_eq!(Balances::balance(&ALICE), before);
+		// Without one, it is published.
+		assert_ok!(ModelHub::publish(
+			RuntimeOrigin::signed(ALICE),
+			ModelSpec { tolerance: None, ..integers },
+			None
+		));
+	});
+}
+
+#[test]
+fn the_v1_migration_gives_every_stored_model_no_tolerance_once() {
+	use polkadot_sdk::frame_support::{
+		storage::unhashed,
+		traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
+	};
+	new_test_ext().execute_with(|| {
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), spec("mnist", 1), None));
+		assert_ok!(ModelHub::publish(RuntimeOrigin::signed(BOB), zkml_spec(), key(VK)));
+		let published: Vec<_> = (0..2).map(|id| Models::<Test>::get(id).unwrap()).collect();
+		// Storage as version 0 wrote it: each record without the tolerance's byte.
+		for (id, model) in published.iter().enumerate() {
+			let key = Models::<Test>::hashed_key_for(id as ModelId);
+			let old = migrations::v1::OldModel {
+				owner: model.owner,
+				spec: migrations::v1::OldModelSpec {
+					name: model.spec.name.clone(),
+					version: model.spec.version,
+					format: model.spec.format,
+					artifact: model.spec.artifact.clone(),
+					schema: model.spec.schema.clone(),
+					price: model.spec.price,
+					modes: model.spec.modes,
+				},
+				previous: model.previous,
+				verifying_key_hash: model.verifying_key_hash,
+				status: model.status,
+				deposit: model.deposit,
+			};
+			unhashed::put_raw(&key, &codec::Encode::encode(&old));
+		}
+		StorageVersion::new(0).put::<ModelHub>();
+		migrations::v1::MigrateToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(ModelHub::on_chain_storage_version(), StorageVersion::new(1));
+		for (id, model) in published.iter().enumerate() {
+			assert_eq!(Models::<Test>::get(id as ModelId).as_ref(), Some(model));
+		}
+		// Run again, it changes nothing.
+		migrations::v1::MigrateToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(Models::<Test>::get(0).as_ref(), Some(&published[0]));
+	});
+}
+
+#[test]
+fn a_new_chain_starts_at_the_current_storage_version() {
+	use polkadot_sdk::frame_support::traits::{GetStorageVersion, StorageVersion};
+	new_test_ext().execute_with(|| {
+		assert_eq!(ModelHub::on_chain_storage_version(), StorageVersion::new(1));
 	});
 }

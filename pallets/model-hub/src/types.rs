@@ -4,7 +4,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 pub use opg_primitives::{
 	ContentHash, DType, MaxRank, MaxTensors, ModelId, Quantization, Schema, ServingTerms,
-	TensorSpec, VerificationModes, MAX_LLM_ANSWER,
+	TensorSpec, Tolerance, VerificationModes, MAX_LLM_ANSWER,
 };
 use polkadot_sdk::frame_support::{traits::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
@@ -36,6 +36,15 @@ pub enum ModelFormat {
 	/// completion request, at most the input's length; its output is the answer's text, at
 	/// most [`MAX_LLM_ANSWER`] bytes.
 	Llm,
+}
+
+impl ModelFormat {
+	/// Whether the format computes in floating point, so that its results may be judged
+	/// within a published [`Tolerance`]: TorchScript and ONNX. Quantized-integer models are
+	/// bit-exact; a language model's answers are judged by their activation evidence.
+	pub fn has_tolerance(self) -> bool {
+		matches!(self, Self::TorchScript | Self::Onnx)
+	}
 }
 
 /// The model file, addressed by content.
@@ -94,6 +103,11 @@ pub struct ModelSpec<Balance> {
 	pub price: Balance,
 	/// The evidence results may come with.
 	pub modes: VerificationModes,
+	/// How far a verifier's re-executed output may be from a claimed one
+	/// ([`Tolerance`]): only for the float formats ([`ModelFormat::has_tolerance`]).
+	/// `None`: results are judged by their bytes, which holds for verifiers on the same
+	/// executor build and kind of CPU as the node.
+	pub tolerance: Option<Tolerance>,
 }
 
 /// Whether a model takes new requests.

@@ -8,7 +8,7 @@
 //! FRAME-free and `no_std`. Features:
 //! - `chain` (default): [`NodeKey`] (sp-core's sr25519 public key) and the traits that
 //!   name it ([`InferenceNodes`], [`NodeSlashing`]);
-//! - `serde`: JSON (de)serialization of [`Schema`], as the executor's model configuration
+//! - `serde`: JSON (de)serialization of [`Schema`] and [`Tolerance`], as the executor's model configuration
 //!   files write it (`{"inputs": [{"shape": [1, 784], "dtype": "f32"}], ...}`).
 //!
 //! The SCALE encodings and type names are those the pallets stored and published before
@@ -25,6 +25,7 @@ mod modes;
 mod reads;
 mod schema;
 mod serving;
+mod tolerance;
 mod traits;
 
 pub use bounded_collections::{BoundedVec, ConstU32, Get};
@@ -37,4 +38,5 @@ pub use modes::*;
 pub use reads::*;
 pub use schema::*;
 pub use serving::*;
+pub use tolerance::*;
 pub use traits::*;

@@ -52,6 +52,11 @@ pub enum DType {
 }
 
 impl DType {
+	/// Whether it is a floating-point type.
+	pub fn is_float(self) -> bool {
+		matches!(self, Self::F32 | Self::F16 | Self::BF16)
+	}
+
 	/// Bytes per element.
 	pub fn size(self) -> u32 {
 		match self {
@@ -194,6 +199,12 @@ impl Schema {
 	/// Whether every output tensor is of `dtype`.
 	pub fn outputs_are(&self, dtype: DType) -> bool {
 		self.outputs.iter().all(|t| t.dtype == dtype)
+	}
+
+	/// Whether some output tensor is of a float type (`F32`, `F16`, `BF16`): what a
+	/// [`crate::Tolerance`] bounds.
+	pub fn has_float_output(&self) -> bool {
+		self.outputs.iter().any(|t| t.dtype.is_float())
 	}
 }
 

@@ -57,6 +57,9 @@ pub struct ModelServing {
 	pub price: u128,
 	/// The evidence its results may come with.
 	pub modes: crate::VerificationModes,
+	/// A float model's published tolerance, by which verifiers judge its results; `None`:
+	/// by the output's bytes.
+	pub tolerance: Option<crate::Tolerance>,
 }
 
 /// The runtime call (`state_call` method) that answers a model's [`ModelServing`]:

@@ -134,6 +134,11 @@ pub struct ToCheck {
 	pub input: CheckInput,
 	/// SHA-256 of the output the node claimed.
 	pub output_hash: crate::ContentHash,
+	/// The claimed output's bytes, when the chain holds them (an inline output): what a
+	/// float model's re-executed output is compared with, within its published
+	/// [`crate::Tolerance`]. `None` for an output settled by its hash, which the verifier
+	/// fetches from the serving node's store.
+	pub output: Option<alloc::vec::Vec<u8>>,
 }
 
 /// What the verification game asks of settlement: results held until their challenge
