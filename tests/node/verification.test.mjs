@@ -15,19 +15,25 @@
 // challenged, and once its committee has committed, the node's key and the authority's sign
 // its exposure: the case ends overturned at its tally, nothing is slashed, the verifiers
 // that found it wrong share the surcharge.
+// A TorchScript model published with a tolerance: a result whose bytes differ from the
+// verifiers' re-execution by a rounding (the test build's `--cheat round-outputs`) is
+// upheld, since its every element is within the tolerance.
 // Governance parameters are set as governance would (sudo on the dev chain): every result
 // sampled while the node is honest, committees of both verifiers, a 5-block proof period.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { stringToHex, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
 import { NODE_BIN, connect, removeDir, startNode, tempDir } from './helpers.mjs';
-import { OPG, demoInput, eventOf, requestInference, rpc, send, setUpServing, waitForResult } from './lib/chain.mjs';
+import {
+  MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, rpc, send, setUpServing, waitForResult,
+} from './lib/chain.mjs';
 import { CHEATING_EXECUTOR_BIN, EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 import { honeypotMessage, registrationMessage } from './lib/messages.mjs';
 
@@ -36,6 +42,8 @@ const VERIFIER_ROLE = 0b100;
 const VERIFIER_SEEDS = { '//Bob': '//OpgVerifierBob', '//Charlie': '//OpgVerifierCharlie' };
 
 const ZK_BIN = path.join(path.dirname(NODE_BIN), 'opg-zk');
+const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
+const TORCH_SCRIPT = new URL('../../scripts/torch-model.py', import.meta.url).pathname;
 
 let store;
 let zkKeys;
@@ -312,6 +320,77 @@ test('a planted result shown a honeypot once its committee committed is overturn
   assert.equal(await heldFor(ferdie.address, 'Verification', 'ChallengeBond'), 0n);
   assert.equal(await heldFor(ferdie.address, 'Inference', 'RequestFee'), 0n);
   await governance(api.tx.verification.setHoneypotAuthority(null));
+});
+
+test('a TorchScript result rounded as another CPU might is upheld within the model\'s published tolerance', async () => {
+  // A float model published with a tolerance (1e-6 absolute, 1e-5 relative). Its serving
+  // executor answers with the first output element one float away from the true one (the
+  // test build's `--cheat round-outputs`): bytes that differ, as another kind of CPU's
+  // might. The verifiers' executor takes the model's schema and tolerance from the chain
+  // by its id, re-executes, compares element by element, and finds the result valid.
+  const dir = tempDir('opg-torch-tolerance-');
+  let serving;
+  let verifying;
+  try {
+    execFileSync(PYTHON, [TORCH_SCRIPT, '--out', dir], { stdio: 'ignore' });
+    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    const torchStore = path.join(dir, 'store');
+    execFileSync(EXECUTOR_BIN, ['put', path.join(dir, 'model.pt'), '--store', torchStore], { stdio: 'ignore' });
+    const tensor = (shape) => ({ shape, dtype: 'F32', quantization: null });
+    const tolerance = { absolutePpb: 1000, relativePpb: 10000 };
+    const torchId = await publishModel(api, keyring, {
+      name: 'torch-tolerance-test', modelHash: config.hash,
+      modelSize: readFileSync(path.join(dir, 'model.pt')).length, format: 'TorchScript',
+      schema: { inputs: [tensor([1, 16])], outputs: [tensor([1, 4])] }, modes: MODES.vanilla, tolerance,
+    });
+    assert.deepEqual((await api.query.modelHub.models(torchId)).unwrap().spec.tolerance.toJSON(), tolerance);
+
+    writeFileSync(path.join(dir, 'serving.json'), JSON.stringify({ models: [config] }));
+    writeFileSync(path.join(dir, 'verifying.json'), JSON.stringify({ models: [{ model: torchId }] }));
+    serving = await startExecutor(['--store', torchStore, '--config', path.join(dir, 'serving.json'),
+      '--device', 'cpu', '--cheat', 'round-outputs'], { bin: CHEATING_EXECUTOR_BIN });
+    verifying = await startExecutor(['--store', torchStore, '--config', path.join(dir, 'verifying.json'),
+      '--device', 'cpu', '--chain-rpc', node.url]);
+
+    // The node and both verifiers take the model on.
+    const record = (await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap();
+    await registerNode(api, keyring, served.nodeKey, [served.modelId, torchId], record.capabilities.modes.toNumber());
+    for (const [operatorSeed, keySeed] of Object.entries(VERIFIER_SEEDS)) {
+      const key = keyring.addFromUri(keySeed);
+      const capabilities = (await api.query.nodeRegistry.nodes(key.publicKey)).unwrap().capabilities.toJSON();
+      await send(api, api.tx.nodeRegistry.updateCapabilities(key.publicKey,
+        { ...capabilities, models: [served.modelId, torchId] }), keyring.addFromUri(operatorSeed));
+    }
+    await useExecutor(node.url, serving.url);
+    await useExecutor(verifierNode.url, verifying.url);
+
+    const eve = keyring.addFromUri('//Eve');
+    const input = new Uint8Array(readFileSync(path.join(dir, 'input.bin'))).subarray(0, 64);
+    const { id } = await requestInference(api, eve, torchId, input);
+    const result = await waitForResult(node.url, id);
+    const truth = new Uint8Array(await (await fetch(verifying.api.infer(config.hash), { method: 'POST', body: input }))
+      .arrayBuffer());
+    assert.equal(truth.length, 16);
+    assert.notEqual(result.outputHash, u8aToHex(sha256AsU8a(truth)), 'the node\'s bytes are not the verifier\'s');
+
+    const bond = (await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt();
+    const challenged = await send(api, api.tx.verification.challenge(id), eve);
+    const caseId = eventOf(challenged, api.events.verification.Challenged).data.case;
+    const event = await resolvedCase(id);
+    const verdicts = seen.filter((e) => api.events.verification.Revealed.is(e) && e.data.case.eq(caseId))
+      .map((e) => e.data.verdict.toString());
+    assert.deepEqual(verdicts, ['Valid', 'Valid'], 'both verifiers found it within the tolerance');
+    assert.equal(event.data.outcome.toString(), 'Upheld');
+    assert.equal(event.data.slashed.toBigInt(), 0n);
+    assert.equal((await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt(), bond);
+    assert.equal(await heldFor(eve.address, 'Verification', 'ChallengeBond'), 0n, 'the false challenge\'s bond is spent');
+  } finally {
+    await useExecutor(node.url, honest.url);
+    await useExecutor(verifierNode.url, checking.url);
+    serving?.stop();
+    verifying?.stop();
+    removeDir(dir);
+  }
 });
 
 test('a production executor refuses to cheat', () => {

@@ -118,6 +118,9 @@ pub mod query {
 	pub const COMMITMENT: &str = "commitment";
 	/// The SHA-256 of the output a node claimed (0x-hex), which a check judges.
 	pub const OUTPUT: &str = "output";
+	/// The byte length (decimal) of the claimed output that ends a check's body, when the
+	/// caller holds its bytes ([`super::split_check_body`]).
+	pub const OUTPUT_LEN: &str = "output-len";
 }
 
 /// Header names of the executor's answers.
@@ -353,6 +356,20 @@ pub fn hex(bytes: &[u8]) -> String {
 	format!("0x{}", hex::encode(bytes))
 }
 
+/// A check's body ([`Call::Check`]): the inline input (empty for a stored one), then the
+/// claimed output when the query names its length (`output_len`); `None` if the body is
+/// shorter than that.
+pub fn split_check_body(body: &[u8], output_len: Option<usize>) -> Option<(&[u8], Option<&[u8]>)> {
+	match output_len {
+		None => Some((body, None)),
+		Some(len) => {
+			let at = body.len().checked_sub(len)?;
+			let (input, claimed) = body.split_at(at);
+			Some((input, Some(claimed)))
+		},
+	}
+}
+
 /// The headers of a read permission for a private artifact: `account`'s (a requester's
 /// account, or a seated verifier's node key) sr25519 `signature` of
 /// `opg_settlement::message::artifact_read(hash, not_after)`.
@@ -489,8 +506,10 @@ pub enum Call<'a> {
 		/// the input and output are served.
 		requester: Option<&'a [u8]>,
 	},
-	/// Check a held on-chain result: re-execute `model` on the body, or on the stored
-	/// input `input`, and judge the output the node claimed.
+	/// Check a held on-chain result: re-execute `model` on the body's input, or on the
+	/// stored input `input`, and judge the output the node claimed. The body is the inline
+	/// input (empty for a stored one) followed by the claimed output's `output_len` bytes
+	/// when the caller holds them ([`split_check_body`]).
 	Check {
 		/// The model's artifact hash.
 		model: &'a Hash32,
@@ -502,6 +521,8 @@ pub enum Call<'a> {
 		signing: Signing,
 		/// The SHA-256 of the output the node claimed.
 		output: &'a Hash32,
+		/// The length of the claimed output's bytes at the body's end, if they are there.
+		output_len: Option<usize>,
 	},
 	/// What the executor kept of its answer `output` to on-chain request `request` for a
 	/// language model.
@@ -580,7 +601,7 @@ impl Call<'_> {
 				}
 				format!("{}/{}", path::PROVE, hex32(model))
 			},
-			Self::Check { model, input, locator, signing, output } => {
+			Self::Check { model, input, locator, signing, output, output_len } => {
 				if let Some(input) = input {
 					query.push((query::INPUT, hex32(input)));
 				}
@@ -590,6 +611,9 @@ impl Call<'_> {
 				query.push((query::GENESIS, hex32(&signing.genesis)));
 				query.push((query::REQUEST, format!("{}", signing.request)));
 				query.push((query::OUTPUT, hex32(output)));
+				if let Some(len) = output_len {
+					query.push((query::OUTPUT_LEN, format!("{len}")));
+				}
 				format!("{}/{}", path::CHECK, hex32(model))
 			},
 			Self::Evidence { genesis, request, output } => {
@@ -1113,6 +1137,7 @@ mod tests {
 			locator: None,
 			signing,
 			output: &[4; 32],
+			output_len: Some(12),
 		}
 		.uri("http://x/");
 		let (path, query) = uri["http://x".len()..].split_once('?').unwrap();
@@ -1121,7 +1146,19 @@ mod tests {
 		assert_eq!(Signing::parse(Some(query)), Some(signing));
 		assert_eq!(query_value(Some(query), query::OUTPUT).and_then(parse_hash), Some([4; 32]));
 		assert_eq!(query_value(Some(query), query::INPUT).and_then(parse_hash), Some([3; 32]));
+		assert_eq!(query_value(Some(query), query::OUTPUT_LEN), Some("12"));
 		assert!(!Route::Check("0x01").public(false, Some(query)));
+	}
+
+	#[test]
+	fn a_checks_body_splits_into_its_input_and_the_claimed_output() {
+		assert_eq!(split_check_body(b"inputclaimed", None), Some((&b"inputclaimed"[..], None)));
+		assert_eq!(
+			split_check_body(b"inputclaimed", Some(7)),
+			Some((&b"input"[..], Some(&b"claimed"[..])))
+		);
+		assert_eq!(split_check_body(b"claimed", Some(7)), Some((&b""[..], Some(&b"claimed"[..]))));
+		assert_eq!(split_check_body(b"short", Some(7)), None, "longer than the body");
 	}
 
 	#[test]

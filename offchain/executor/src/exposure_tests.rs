@@ -159,6 +159,21 @@ fn a_body_larger_than_the_routes_limit_is_refused_unread() {
 		WAIT,
 	);
 	assert_eq!(status(&chunked.unwrap()), 413);
+	// A check takes the input and the claimed output's `output-len` bytes after it
+	// (regression: it once took the input's length alone, so a verifier's check of a
+	// result whose output the chain holds was refused, and no case was ever decided).
+	let genesis = hex::encode([7; 32]);
+	let claimed = hex::encode(sha256(&[2; 4]));
+	let check = |len: usize| {
+		format!(
+			"POST /v1/check/{model}?genesis=0x{genesis}&request=1&output=0x{claimed}&output-len=4 \
+			 HTTP/1.1\r\ncontent-length: {len}"
+		)
+	};
+	assert_eq!(unread(&check(13)), 413);
+	let answer =
+		exchange(address, &check(12), &[[3; 8].as_slice(), &[2; 4]].concat(), WAIT).unwrap();
+	assert_eq!(status(&answer), 200, "{answer}");
 	// The model's input length exactly is taken; one byte short is the model's error.
 	let exact = format!("POST /v1/infer/{model} HTTP/1.1\r\ncontent-length: 8");
 	assert_eq!(status(&exchange(address, &exact, &[3; 8], WAIT).unwrap()), 200);
@@ -494,6 +509,38 @@ fn a_private_input_and_its_evidence_are_read_by_the_verifiers_the_chain_seats_al
 	);
 	let requester_reads = read("", permission(&requester, &input, valid));
 	assert_eq!(requester_reads.status, StatusCode::OK, "its requester still reads it");
+	// The request's claimed output, private too: its seated verifiers read it on the
+	// permission they sign over its input (a check fetches both with one), or over it.
+	executor.store().put_cached(b"the answer").unwrap();
+	executor.store().restrict(&output, &requester.public()).unwrap();
+	let read_output = |query: &str, headers: HeaderMap| {
+		runtime.block_on(route_with(
+			&executor,
+			&Method::GET,
+			&format!("/v1/artifacts/0x{}", hex::encode(output)),
+			Some(query).filter(|query| !query.is_empty()),
+			&headers,
+			Bytes::new(),
+		))
+	};
+	let granted = read_output("request=7", permission(&seated, &input, valid));
+	assert_eq!((granted.status, granted.body), (StatusCode::OK, b"the answer".to_vec()));
+	assert_eq!(
+		read_output("request=7", permission(&seated, &output, valid)).status,
+		StatusCode::OK
+	);
+	assert_eq!(
+		read_output("request=7", permission(&seated, &[0; 32], valid)).status,
+		StatusCode::UNAUTHORIZED,
+		"signed over neither the request's input nor this output"
+	);
+	assert_eq!(
+		read_output("request=7", permission(&other, &input, valid)).status,
+		StatusCode::UNAUTHORIZED,
+		"a node key the chain does not seat"
+	);
+	assert_eq!(read_output("", permission(&seated, &output, valid)).status, StatusCode::FORBIDDEN);
+	assert_eq!(read_output("", permission(&requester, &output, valid)).status, StatusCode::OK);
 	// Without a chain to ask, no verifier is seated.
 	let blind = Arc::new(Executor::new(ArtifactStore::open(executor.store().dir()).unwrap(), None));
 	let reply = runtime.block_on(route_with(

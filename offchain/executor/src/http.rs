@@ -181,7 +181,8 @@ fn busy(reason: &str) -> Reply {
 /// artifact_read`) in [`header::ACCOUNT`], [`header::NOT_AFTER`] and
 /// [`header::SIGNATURE`]; or, with `request={id}`, a verification node's whose node key
 /// signed the permission and which the chain shows seated on the case that checks held
-/// result `id`, whose stored input this is ([`verifier_may_read`]).
+/// result `id`, whose stored input this is, or whose claimed output this is on a
+/// permission signed over that input ([`verifier_may_read`]).
 async fn read_artifact(
 	executor: &Executor,
 	hash: &ContentHash,
@@ -203,15 +204,23 @@ async fn read_artifact(
 				 or a seated verifier's with request=",
 			)
 		})?;
-		if !permission.verifies(hash) {
+		// Signed over this artifact; or, a verifier's, over the input of the request whose
+		// claimed output this is (a check fetches both with one permission).
+		let signed = permission.verifies(hash);
+		let allowed = (signed && readers.contains(&permission.account))
+			|| verifier_may_read(executor, &permission, |reads| match reads.input {
+				Some(input) if input == *hash => signed,
+				Some(input) => reads.output == *hash && (signed || permission.verifies(&input)),
+				None => false,
+			})
+			.await?;
+		if !allowed && !signed {
 			return Err(Reply::error(
 				StatusCode::UNAUTHORIZED,
 				"the read permission's signature does not verify",
 			));
 		}
-		if !readers.contains(&permission.account)
-			&& !verifier_may_read(executor, &permission, |reads| reads.input == Some(*hash)).await?
-		{
+		if !allowed {
 			return Err(Reply::error(
 				StatusCode::FORBIDDEN,
 				"a private request's artifact: only its requester, or a verifier the chain \
@@ -524,8 +533,12 @@ async fn run_model(
 /// verdict, in `x-opg-verdict` (`valid` or `invalid`, the reason in the body), is by the
 /// model's kind: a language model's answer by its evidence
 /// ([`crate::openai::check_on_chain`]: `x-opg-missing: evidence` when no store or peer
-/// had it), any other model's by the output's bytes (quantized models are bit-exact;
-/// TorchScript models are judged in deterministic mode, where reruns give the same bits).
+/// had it), a TorchScript model with a published tolerance by its output within it of
+/// this executor's ([`judge_within`]: the claimed output's bytes end the body when the
+/// caller has them, `output-len=N`, else come from this store or the peers), any other
+/// model's by the output's bytes (quantized models are bit-exact; TorchScript models run
+/// in deterministic mode, where reruns on the same build and kind of CPU give the same
+/// bits).
 /// A stored input no store, peer or locator has is answered `404` with
 /// `x-opg-missing: input`, as an inference is.
 async fn check(
@@ -542,6 +555,19 @@ async fn check(
 	let claimed = query_value(query, query::OUTPUT)
 		.and_then(parse_hash)
 		.ok_or_else(|| bad("expected output=0x.. (the claimed output's SHA-256)"))?;
+	// The claimed output's bytes may end the body (`output-len`).
+	let output_len = match query_value(query, query::OUTPUT_LEN) {
+		Some(len) => Some(len.parse::<usize>().map_err(|_| bad("output-len is not a length"))?),
+		None => None,
+	};
+	let (input_len, claimed_bytes) = match opg_executor_api::split_check_body(&body, output_len) {
+		Some((input, output)) => (input.len(), output.map(|_| body.slice(input.len()..))),
+		None => return Err(bad("output-len is longer than the body")),
+	};
+	if claimed_bytes.as_ref().is_some_and(|bytes| crate::sha256(bytes) != claimed) {
+		return Err(bad("the claimed output's bytes do not hash to output="));
+	}
+	let body = body.slice(..input_len);
 	let stored = stored_input(query, &body)?;
 	// The verifier's read permission (its worker's), shown to the peers for a private
 	// request's input and evidence; what it reads is kept readable by it alone here.
@@ -565,13 +591,27 @@ async fn check(
 		None => match run_model(executor, &model, input, &input_hash, None, reader).await {
 			Ok(reply) => {
 				let output = crate::sha256(&reply.body);
-				crate::openai::Judged {
-					valid: output == claimed,
-					reason: match output == claimed {
-						true => "the output is the one claimed".into(),
-						false => format!("the output hashes to 0x{}", hex::encode(output)),
+				let tolerance = executor
+					.torch(&model)
+					.and_then(|served| Some((served.tolerance?, served.schema.clone())));
+				match (output == claimed, tolerance) {
+					(true, _) => crate::openai::Judged {
+						valid: true,
+						reason: "the output is the one claimed".into(),
+						evidence_missing: false,
 					},
-					evidence_missing: false,
+					(false, Some((tolerance, schema))) => {
+						let claimed_bytes = match claimed_bytes {
+							Some(bytes) => Some(bytes.to_vec()),
+							None => claimed_output(executor, &claimed, permission.as_ref()).await?,
+						};
+						judge_within(&tolerance, &schema, claimed_bytes.as_deref(), &reply.body)
+					},
+					(false, None) => crate::openai::Judged {
+						valid: false,
+						reason: format!("the output hashes to 0x{}", hex::encode(output)),
+						evidence_missing: false,
+					},
 				}
 			},
 			// An input the model takes no output for (its length is not the schema's):
@@ -603,6 +643,59 @@ async fn check(
 		reply.headers.push((header::MISSING, header::MISSING_EVIDENCE.into()));
 	}
 	Ok(reply)
+}
+
+/// The verdict on a float model's `claimed` output, whose bytes differ from this
+/// executor's `mine`: valid if within the model's published `tolerance` element by element
+/// ([`opg_primitives::Tolerance::check`]); invalid if beyond it, or if no one has the
+/// claimed output's bytes (`None`: withholding them is a failed check).
+fn judge_within(
+	tolerance: &opg_primitives::Tolerance,
+	schema: &opg_primitives::Schema,
+	claimed: Option<&[u8]>,
+	mine: &[u8],
+) -> crate::openai::Judged {
+	let judged = |valid, reason| crate::openai::Judged { valid, reason, evidence_missing: false };
+	let Some(claimed) = claimed else {
+		return judged(
+			false,
+			"the output differs from the one claimed, whose bytes no store or peer has".into(),
+		);
+	};
+	match tolerance.check(schema, claimed, mine) {
+		Ok(()) => judged(
+			true,
+			format!(
+				"the output is within the model's tolerance (absolute {}, relative {}) of the \
+				 one claimed",
+				tolerance.absolute(),
+				tolerance.relative()
+			),
+		),
+		Err(mismatch) => judged(false, mismatch.to_string()),
+	}
+}
+
+/// The bytes of claimed output `hash` that the check's body did not bring (an output
+/// settled by its hash): from this store, else from the peers (the serving node's among
+/// them), showing them the verifier's `permission` (a private request's output is served
+/// to its case's verifiers). Not stored here: a private output stays its readers'.
+async fn claimed_output(
+	executor: &Executor,
+	hash: &ContentHash,
+	permission: Option<&ReadPermission>,
+) -> Result<Option<Vec<u8>>, Reply> {
+	if let Some(bytes) = executor.store().get(hash).map_err(store_error)? {
+		return Ok(Some(bytes));
+	}
+	match executor.fetch_from_peers(hash, permission).await {
+		Ok(bytes) => Ok(bytes),
+		// A peer that sent wrong bytes is as good as none.
+		Err(error) => {
+			tracing::warn!(output = %hex::encode(hash), %error, "no peer gave the claimed output");
+			Ok(None)
+		},
+	}
 }
 
 /// `GET /v1/evidence/{request}?genesis=0x..&output=0x..`: the evidence this executor kept
@@ -659,13 +752,13 @@ async fn evidence(
 }
 
 /// In a test build told to cheat ([`crate::cheats`]): a successful tensor output changed
-/// (its last byte flipped) before it is signed, as a dishonest node's would be.
+/// before it is signed, as a dishonest node's would be (or, rounded, as an honest node on
+/// another kind of CPU might answer).
 fn cheat(reply: &mut Reply) {
-	if crate::cheats::corrupts_outputs() && reply.status == StatusCode::OK {
-		if let (Some(_), Some(last)) = (reply.output_hash, reply.body.last_mut()) {
-			*last ^= 0x01;
-			reply.output_hash = Some(crate::sha256(&reply.body));
-		}
+	let Some(cheat) = crate::cheats::output_cheat() else { return };
+	if reply.status == StatusCode::OK && reply.output_hash.is_some() && !reply.body.is_empty() {
+		crate::cheats::apply(cheat, &mut reply.body);
+		reply.output_hash = Some(crate::sha256(&reply.body));
 	}
 }
 
@@ -1559,8 +1652,9 @@ pub const MAX_INPUT: usize = 16 << 20;
 pub const MAX_BATCH_LEAVES: usize = 1 << 16;
 
 /// The largest body `route` takes: the model's input length for an inline inference or
-/// proof (bigger bodies are refused with `413` unread), leaves for `sign-batch`, an
-/// artifact for `PUT`, nothing elsewhere.
+/// proof (bigger bodies are refused with `413` unread), and for a check the claimed
+/// output's length it names (`output-len`) besides, leaves for `sign-batch`, an artifact
+/// for `PUT`, nothing elsewhere.
 async fn body_limit(
 	executor: &Arc<Executor>,
 	method: &Method,
@@ -1582,20 +1676,33 @@ async fn body_limit(
 		(&Method::POST, Route::ChatCompletions | Route::Completions | Route::ActivationsCheck) => {
 			crate::openai::MAX_REQUEST
 		},
-		(&Method::POST, Route::Infer(model) | Route::Prove(model) | Route::Check(model)) => {
-			if query_value(query, query::INPUT).is_some() {
-				return 0;
-			}
-			let Some(model) = parse_hash(model) else { return MAX_INPUT };
-			let known = executor.clone();
-			blocking(move || known.input_len(&model))
-				.await
-				.ok()
-				.flatten()
-				.unwrap_or(MAX_INPUT)
+		(&Method::POST, Route::Infer(model) | Route::Prove(model)) => {
+			input_limit(executor, model, query).await
+		},
+		// The input, then the claimed output's `output-len` bytes when the caller has them.
+		(&Method::POST, Route::Check(model)) => {
+			let claimed = query_value(query, query::OUTPUT_LEN)
+				.and_then(|len| len.parse::<usize>().ok())
+				.map_or(0, |len| len.min(MAX_INPUT));
+			input_limit(executor, model, query).await.saturating_add(claimed)
 		},
 		_ => 0,
 	}
+}
+
+/// The most input bytes a call for `model` carries in its body: none for a stored input
+/// (`input=`), else the model's input length, or [`MAX_INPUT`] for a model not known yet.
+async fn input_limit(executor: &Arc<Executor>, model: &str, query: Option<&str>) -> usize {
+	if query_value(query, query::INPUT).is_some() {
+		return 0;
+	}
+	let Some(model) = parse_hash(model) else { return MAX_INPUT };
+	let known = executor.clone();
+	blocking(move || known.input_len(&model))
+		.await
+		.ok()
+		.flatten()
+		.unwrap_or(MAX_INPUT)
 }
 
 /// Reads the body of a request for `route`, refusing with `413` a declared length above

@@ -199,7 +199,7 @@ fn serving(name: &str) -> (Arc<Executor>, ContentHash, NodeKey) {
 	let mut executor = Executor::new(store, None).with_node_key(NodeKey::from_seed(&[7; 32]));
 	let limits = BatchLimits { queue: 8, max_batch: 8, window: Duration::ZERO };
 	executor
-		.serve_torch(hash, fixture.config.schema.clone(), device(), limits)
+		.serve_torch(hash, fixture.config.schema.clone(), None, device(), limits)
 		.unwrap();
 	(Arc::new(executor), hash, NodeKey::from_seed(&[7; 32]))
 }
@@ -631,7 +631,7 @@ fn many_torchscript_jobs_in_one_call_run_as_batches() {
 	let mut executor = Executor::new(store, None);
 	let limits = BatchLimits { queue: 16, max_batch: 8, window: Duration::from_millis(50) };
 	executor
-		.serve_torch(hash, fixture.config.schema.clone(), device(), limits)
+		.serve_torch(hash, fixture.config.schema.clone(), None, device(), limits)
 		.unwrap();
 	let executor = Arc::new(executor);
 	let jobs: Vec<(u64, &[u8])> = fixture
@@ -665,4 +665,128 @@ fn many_torchscript_jobs_in_one_call_run_as_batches() {
 		"{} jobs ran in {batches} batches",
 		fixture.inputs.len()
 	);
+}
+
+/// An executor serving the test model with a published tolerance.
+fn serving_within(
+	name: &str,
+	tolerance: opg_primitives::Tolerance,
+) -> (Arc<Executor>, ContentHash) {
+	let fixture = fixture();
+	let store = temp_store(name);
+	let hash = store.put(&fixture.model).unwrap();
+	let mut executor = Executor::new(store, None);
+	let limits = BatchLimits { queue: 8, max_batch: 8, window: Duration::ZERO };
+	executor
+		.serve_torch(hash, fixture.config.schema.clone(), Some(tolerance), device(), limits)
+		.unwrap();
+	(Arc::new(executor), hash)
+}
+
+/// The output `output` with its first element scaled by `1 + by`.
+fn nudged(output: &[u8], by: f32) -> Vec<u8> {
+	let mut values = floats(output);
+	values[0] *= 1.0 + by;
+	values.iter().flat_map(|value| value.to_le_bytes()).collect()
+}
+
+/// A verifier's check of a TorchScript result (`POST /v1/check`): the claimed output
+/// `claimed` (its bytes after the input when `with_bytes`); the verdict and reason.
+fn check(
+	executor: &Arc<Executor>,
+	hash: &ContentHash,
+	input: &[u8],
+	claimed: &[u8],
+	with_bytes: bool,
+) -> (Option<String>, String) {
+	let mut query = format!(
+		"genesis=0x{}&request=7&output=0x{}",
+		hex::encode([0x42; 32]),
+		hex::encode(crate::sha256(claimed))
+	);
+	let mut body = input.to_vec();
+	if with_bytes {
+		query.push_str(&format!("&output-len={}", claimed.len()));
+		body.extend_from_slice(claimed);
+	}
+	let reply = call(
+		executor,
+		&Method::POST,
+		&format!("/v1/check/0x{}", hex::encode(hash)),
+		Some(&query),
+		&body,
+	);
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	(reply.header("x-opg-verdict").map(str::to_owned), String::from_utf8_lossy(&reply.body).into())
+}
+
+#[test]
+fn a_float_models_output_is_checked_within_its_published_tolerance() {
+	let fixture = fixture();
+	// 1e-6 absolute, 1e-4 relative.
+	let tolerance = opg_primitives::Tolerance { absolute_ppb: 1_000, relative_ppb: 100_000 };
+	let (verifier, hash) = serving_within("torch-tolerance", tolerance);
+	let input = &fixture.inputs[3];
+	let path = format!("/v1/infer/0x{}", hex::encode(hash));
+	let honest = call(&verifier, &Method::POST, &path, None, input).body;
+	assert_ne!(floats(&honest)[0], 0.0, "a nudge changes the first element");
+	let valid = Some("valid".to_owned());
+	let invalid = Some("invalid".to_owned());
+
+	// The same bytes, as in deterministic mode on the same build: valid at once.
+	assert_eq!(check(&verifier, &hash, input, &honest, true).0, valid);
+	assert_eq!(check(&verifier, &hash, input, &honest, false).0, valid);
+	// Rounded differently (another CPU kind) within the tolerance: valid.
+	let near = nudged(&honest, 1e-5);
+	let (verdict, reason) = check(&verifier, &hash, input, &near, true);
+	assert_eq!(verdict, valid, "{reason}");
+	assert!(reason.contains("within the model's tolerance"), "{reason}");
+	// Beyond it: invalid, the element named.
+	let far = nudged(&honest, 1e-2);
+	let (verdict, reason) = check(&verifier, &hash, input, &far, true);
+	assert_eq!(verdict, invalid, "{reason}");
+	assert!(reason.contains("output 0, element 0"), "{reason}");
+	// An output settled by its hash whose bytes no store or peer has: withheld, invalid.
+	let (verdict, reason) = check(&verifier, &hash, input, &near, false);
+	assert_eq!(verdict, invalid, "{reason}");
+	assert!(reason.contains("no store or peer has"), "{reason}");
+	// Once its store has them (a peer's fetch, the serving node's own), they are judged.
+	verifier.store().put_cached(&near).unwrap();
+	assert_eq!(check(&verifier, &hash, input, &near, false).0, valid);
+
+	// A model published without a tolerance is judged by its bytes.
+	let (exact, exact_hash, _) = serving("torch-no-tolerance");
+	assert_eq!(exact_hash, hash);
+	let (verdict, reason) = check(&exact, &hash, input, &near, true);
+	assert_eq!(verdict, invalid, "{reason}");
+	assert!(reason.contains("hashes to"), "{reason}");
+	assert_eq!(check(&exact, &hash, input, &honest, true).0, valid);
+}
+
+#[test]
+fn a_checks_claimed_output_bytes_must_be_the_claimed_hash_and_fit_the_body() {
+	let fixture = fixture();
+	let tolerance = opg_primitives::Tolerance { absolute_ppb: 1_000, relative_ppb: 100_000 };
+	let (verifier, hash) = serving_within("torch-tolerance-bad", tolerance);
+	let input = &fixture.inputs[3];
+	let path = format!("/v1/check/0x{}", hex::encode(hash));
+	let claimed = vec![0u8; 16];
+	let query = |output: &[u8], len: &str| {
+		format!(
+			"genesis=0x{}&request=7&output=0x{}&output-len={len}",
+			hex::encode([0x42; 32]),
+			hex::encode(crate::sha256(output))
+		)
+	};
+	let body = [&input[..], &claimed[..]].concat();
+	for (query, reason) in [
+		(query(b"another output", "16"), "do not hash"),
+		(query(&claimed, &(body.len() + 1).to_string()), "longer than the body"),
+		(query(&claimed, "x"), "not a length"),
+	] {
+		let reply = call(&verifier, &Method::POST, &path, Some(&query), &body);
+		assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+		let text = String::from_utf8_lossy(&reply.body);
+		assert!(text.contains(reason), "{text}");
+	}
 }

@@ -795,11 +795,11 @@ impl<T: Config> HeldResults<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				CheckInput::Stored { hash, locator: locator.into_inner() }
 			},
 		};
-		let output_hash = match &record.output {
-			Output::Inline(bytes) => opg_settlement::sha256(bytes),
-			Output::Hash(hash) => *hash,
+		let (output_hash, output) = match record.output {
+			Output::Inline(bytes) => (opg_settlement::sha256(&bytes), Some(bytes.into_inner())),
+			Output::Hash(hash) => (hash, None),
 		};
-		Some(ToCheck { model_hash: record.model_hash, input, output_hash })
+		Some(ToCheck { model_hash: record.model_hash, input, output_hash, output })
 	}
 
 	fn dispute(id: RequestId) -> bool {

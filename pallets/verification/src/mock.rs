@@ -242,6 +242,7 @@ pub fn hold_result(id: RequestId, node: NodeKey) {
 		model_hash: MODEL_HASH,
 		input: CheckInput::Inline(id.to_le_bytes().to_vec()),
 		output_hash: opg_settlement::sha256(CLAIMED_OUTPUT),
+		output: Some(CLAIMED_OUTPUT.to_vec()),
 	};
 	RESULTS.with(|r| {
 		r.borrow_mut()

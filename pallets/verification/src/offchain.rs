@@ -7,12 +7,14 @@
 //!   URL in offchain storage under `opg_executor_api::offchain_keys::URL`, set by
 //!   `opg-node --executor-url`): `POST {url}/v1/check/0x{model}?genesis=..&request=..&
 //!   output=0x{claimed}` with the input kept on chain for the case
-//!   ([`opg_primitives::HeldResults::to_check`]), or with `input=0x{hash}` for a stored
+//!   ([`opg_primitives::HeldResults::to_check`]) and, when the chain holds it, the claimed
+//!   output after it (`output-len=N`), or with `input=0x{hash}` for a stored
 //!   input, which the executor fetches from the serving node's artifact store, its peers
 //!   or the locator, showing the verifier's read permission (the node key's signature of
 //!   `opg_settlement::message::artifact_read`: a private request's input and evidence
 //!   are served to the verifiers seated on its case). The executor re-executes the model and judges by the model's kind
-//!   (output bytes for quantized and TorchScript models, the answer's activation
+//!   (output bytes for quantized models, and for float models without a published
+//!   tolerance, else the output within it; the answer's activation
 //!   evidence for language models; see docs/verification.md) and answers the verdict in
 //!   `x-opg-verdict`; an input that cannot be had is [`Verdict::Invalid`] (withholding it
 //!   is a failed check). The verdict and a fresh random salt are kept in offchain storage,
@@ -296,7 +298,7 @@ impl<T: Config> Pallet<T> {
 		result: RequestId,
 	) -> Result<Verdict, String> {
 		let to_check = T::Results::to_check(result).ok_or("the result is no longer held")?;
-		let (stored, locator, body) = match &to_check.input {
+		let (stored, locator, mut body) = match &to_check.input {
 			CheckInput::Inline(bytes) => (None, None, bytes.clone()),
 			CheckInput::Stored { hash, locator } => {
 				let locator = core::str::from_utf8(locator).ok().filter(|text| !text.is_empty());
@@ -311,6 +313,12 @@ impl<T: Config> Pallet<T> {
 				permission.extend(api::read_permission(&key.0, not_after, &signature.0));
 			}
 		}
+		// The claimed output the chain holds follows the input: a float model's output is
+		// judged within its tolerance of the executor's.
+		let output_len = to_check.output.as_ref().map(|output| {
+			body.extend_from_slice(output);
+			output.len()
+		});
 		// The chain and request name the seed a language model samples with.
 		let call = api::Call::Check {
 			model: &to_check.model_hash,
@@ -318,6 +326,7 @@ impl<T: Config> Pallet<T> {
 			locator,
 			signing: api::Signing { genesis: *genesis, request: result },
 			output: &to_check.output_hash,
+			output_len,
 		};
 		let (code, headers, reason) = Self::post(
 			url,

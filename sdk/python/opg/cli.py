@@ -80,6 +80,19 @@ def _roles(text: str) -> int:
     return _flags(text, ROLES, "role")
 
 
+def _tolerance(text: str) -> tuple[float, float]:
+    """``ABS,REL`` (``1e-5,1e-4``): a float model's tolerance."""
+    from opg.types import tolerance_to_chain
+
+    try:
+        absolute, relative = (float(part) for part in text.split(","))
+        tolerance_to_chain((absolute, relative))
+    except ValueError as e:
+        detail = f": {e}" if "bound" in str(e) else ""
+        raise argparse.ArgumentTypeError(f"not a tolerance: {text!r} (ABS,REL such as 1e-5,1e-4){detail}") from None
+    return absolute, relative
+
+
 def _mode(text: str) -> str:
     from opg.client import MODES
 
@@ -104,7 +117,9 @@ def cmd_models(args) -> int:
     if args.json:
         print(json.dumps([{"id": m.id, "name": m.name, "version": m.version, "format": m.format,
                            "hash": "0x" + m.hash.hex(), "size": m.size, "price": str(m.price),
-                           "modes": m.mode_names, "owner": m.owner} for m in models], indent=2))
+                           "modes": m.mode_names, "owner": m.owner,
+                           "tolerance": dict(zip(("absolute", "relative"), m.tolerance)) if m.tolerance else None}
+                          for m in models], indent=2))
         return 0
     table = Table("id", "name", "version", "format", "hash", "price", "modes")
     for m in models:
@@ -143,7 +158,7 @@ def cmd_model_publish(args) -> int:
 
         published = client.models.publish(
             args.file, name=args.name, schema=schema, format=args.format, price=args.price, modes=args.modes,
-            version=args.version, verifying_key=key, upload=args.upload, token=args.upload_token,
+            version=args.version, verifying_key=key, tolerance=args.tolerance, upload=args.upload, token=args.upload_token,
             zk_out=args.zk_keys, opg_zk=args.opg_zk, progress=step)
     print(json.dumps({"model": published["model"], "hash": "0x" + published["hash"].hex(), "size": published["size"],
                       "uploaded": args.upload, "keys": str(published["keys"]) if published["keys"] else None}))
@@ -382,6 +397,9 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--price", type=_amount, default=_amount("1"), help="OPG a call (default 1)")
     publish.add_argument("--modes", type=_modes, default=_modes("vanilla"), help="e.g. vanilla,zkml")
     publish.add_argument("--version", default="1.0.0")
+    publish.add_argument("--tolerance", type=_tolerance, metavar="ABS,REL",
+                         help="a float model's tolerance, e.g. 1e-5,1e-4: verifiers accept outputs within "
+                              "ABS + REL*|theirs| of their own (default: equal bytes)")
     publish.add_argument("--verifying-key", help="the Groth16 verifying key file (ZKML; default: run the setup)")
     publish.add_argument("--upload", metavar="EXECUTOR",
                          help="put the file into this node's store first (its executor's node URL, e.g. http://127.0.0.1:8700)")

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from opg import messages
-from opg.types import CHANNEL_BLOCKS, DEFAULT_MIN_DEPOSIT, MODES, OPG, ROLES, ChainError, Channel, Model
+from opg.types import (CHANNEL_BLOCKS, DEFAULT_MIN_DEPOSIT, MODES, OPG, ROLES, ChainError, Channel, Model,
+                       tolerance_to_chain)
 
 if TYPE_CHECKING:
     from opg.client import Client
@@ -125,16 +126,22 @@ class Models:
 
     def publish(self, path=None, *, name: str, schema: dict, format: str = "QuantizedInteger", price: int = OPG,
                 modes: int = MODES["Vanilla"], version: str = "1.0.0", verifying_key: bytes | None = None,
+                tolerance: tuple[float, float] | None = None,
                 artifact_hash=None, size: int | None = None, locator: str = "opg-executor artifact store",
                 **file_options):
         """Publishes a model; ``schema`` ``{"inputs": [{"shape": [...], "dtype": "I8"}],
-        "outputs": [...]}``. Given the model file's ``path``, it is :meth:`publish_file`
-        (hash, ``upload=`` to a node's store, ZKML setup, progress) and returns its dict;
-        given the artifact's ``artifact_hash`` and ``size`` instead (the file already in its
-        nodes' stores), it returns the new model's id."""
+        "outputs": [...]}``. A float model (TorchScript, Onnx) may publish its
+        ``tolerance`` ``(absolute, relative)``: verification nodes then accept a result
+        whose every float output element is within ``absolute + relative * |theirs|`` of
+        their own (else they compare bytes, which holds on the node's build and CPU kind
+        alone). Given the model file's ``path``, it is :meth:`publish_file` (hash,
+        ``upload=`` to a node's store, ZKML setup, progress) and returns its dict; given the
+        artifact's ``artifact_hash`` and ``size`` instead (the file already in its nodes'
+        stores), it returns the new model's id."""
         if path is not None:
             return self.publish_file(path, name=name, schema=schema, format=format, price=price, modes=modes,
-                                     version=version, verifying_key=verifying_key, **file_options)
+                                     version=version, verifying_key=verifying_key, tolerance=tolerance,
+                                     **file_options)
         if artifact_hash is None or size is None or file_options:
             raise TypeError("publish takes the model file's path, or its artifact_hash and size")
         major, minor, patch = (int(part) for part in version.split("."))
@@ -148,7 +155,7 @@ class Models:
             "artifact": {"hash": "0x" + messages.hash32(artifact_hash).hex(), "size": size, "locator": locator},
             "schema": {"inputs": _bounded([tensor(t) for t in schema["inputs"]]),
                        "outputs": _bounded([tensor(t) for t in schema["outputs"]])},
-            "price": price, "modes": modes,
+            "price": price, "modes": modes, "tolerance": tolerance_to_chain(tolerance),
         }
         key = "0x" + verifying_key.hex() if verifying_key is not None else None
         events = self.client.submit("ModelHub", "publish", {"spec": spec, "verifying_key": key})
@@ -216,7 +223,7 @@ class Models:
 
     def publish_file(self, path, *, name: str, schema: dict, format: str = "QuantizedInteger", price: int = OPG,
                      modes: int = MODES["Vanilla"], version: str = "1.0.0", verifying_key: bytes | None = None,
-                     upload: str | None = None, token: str | None = None, zk_out=None, opg_zk: str | None = None,
+                     tolerance: tuple[float, float] | None = None, upload: str | None = None, token: str | None = None, zk_out=None, opg_zk: str | None = None,
                      progress: Callable[[str, int, int], None] | None = None) -> dict:
         """Publishes the model in file ``path``: hashes it, puts it into a node's store when
         ``upload`` names that node's executor, runs the ZKML setup when ``modes`` include
@@ -237,7 +244,7 @@ class Models:
             say("setup", 1, 1)
         say("publish", 0, 1)
         model = self.publish(artifact_hash=digest, size=size, name=name, format=format, schema=schema, price=price,
-                             modes=modes, version=version, verifying_key=verifying_key)
+                             modes=modes, version=version, verifying_key=verifying_key, tolerance=tolerance)
         say("publish", 1, 1)
         return {"model": model, "hash": digest, "size": size, "keys": keys}
 

@@ -96,6 +96,38 @@ class Model:
     def mode_names(self) -> list[str]:
         return [name for name, flag in MODES.items() if self.modes & flag]
 
+    @property
+    def tolerance(self) -> tuple[float, float] | None:
+        """A float model's published tolerance ``(absolute, relative)``, by which
+        verification nodes judge its results; ``None``: judged by their bytes."""
+        return tolerance_from_chain(self.record["spec"].get("tolerance"))
+
+
+PPB = 1_000_000_000
+"""The denominator of a tolerance's bounds on chain (billionths)."""
+
+
+def tolerance_to_chain(tolerance) -> dict | None:
+    """``(absolute, relative)`` as the model hub stores it: integer billionths, each at
+    most 4.294967295; ``ValueError`` for a negative, non-finite or larger bound."""
+    if tolerance is None:
+        return None
+    absolute, relative = tolerance
+    bounds = []
+    for name, value in (("absolute", absolute), ("relative", relative)):
+        ppb = float(value) * PPB
+        if not (0 <= ppb <= 0xFFFF_FFFF):
+            raise ValueError(f"a tolerance's {name} bound is between 0 and 4.294967295, not {value}")
+        bounds.append(round(ppb))
+    return {"absolute_ppb": bounds[0], "relative_ppb": bounds[1]}
+
+
+def tolerance_from_chain(value) -> tuple[float, float] | None:
+    """The stored tolerance (``{"absolute_ppb", "relative_ppb"}`` or ``None``) as floats."""
+    if not value:
+        return None
+    return int(value["absolute_ppb"]) / PPB, int(value["relative_ppb"]) / PPB
+
 
 @dataclass
 class Result:

@@ -103,3 +103,50 @@ def test_publish_takes_a_file_or_an_artifacts_hash_and_size_not_neither():
         Models(None).publish(name="m", schema={"inputs": [], "outputs": []})
     with pytest.raises(TypeError, match="path, or its artifact_hash and size"):
         Models(None).publish(name="m", schema={}, artifact_hash=b"\x01" * 32, size=3, upload="http://x")
+
+
+class Recorder:
+    """A client that records what it submits and answers ``ModelPublished``."""
+
+    def __init__(self):
+        self.submitted = []
+
+    def submit(self, pallet, call, args):
+        self.submitted.append((pallet, call, args))
+        return ["published"]
+
+    def event(self, events, pallet, name):
+        return {"model": 4}
+
+
+def test_a_float_models_tolerance_is_published_in_billionths():
+    client = Recorder()
+    schema = {"inputs": [{"shape": [1, 16], "dtype": "F32"}], "outputs": [{"shape": [1, 4], "dtype": "F32"}]}
+    model = Models(client).publish(name="m", schema=schema, format="TorchScript", artifact_hash=b"\x01" * 32,
+                                   size=3, tolerance=(1e-5, 1e-4))
+    assert model == 4
+    spec = client.submitted[0][2]["spec"]
+    assert spec["tolerance"] == {"absolute_ppb": 10_000, "relative_ppb": 100_000}
+    Models(client).publish(name="m", schema=schema, format="TorchScript", artifact_hash=b"\x01" * 32, size=3)
+    assert client.submitted[1][2]["spec"]["tolerance"] is None, "none unless given"
+
+
+def test_a_tolerance_out_of_range_is_refused_before_anything_is_sent():
+    from opg.types import tolerance_from_chain, tolerance_to_chain
+
+    for bad in [(-1e-5, 0.0), (0.0, 5.0), (float("nan"), 0.0), (float("inf"), 0.0)]:
+        with pytest.raises(ValueError, match="between 0 and 4.294967295"):
+            tolerance_to_chain(bad)
+    assert tolerance_from_chain(tolerance_to_chain((4.294967295, 0.0))) == (4.294967295, 0.0)
+    assert tolerance_from_chain(None) is None
+
+
+def test_the_cli_reads_a_tolerance_as_abs_comma_rel():
+    import argparse
+
+    from opg.cli import _tolerance
+
+    assert _tolerance("1e-5,1e-4") == (1e-5, 1e-4)
+    for bad in ["1e-5", "a,b", "1,2,3", "-1,0"]:
+        with pytest.raises(argparse.ArgumentTypeError, match="not a tolerance"):
+            _tolerance(bad)

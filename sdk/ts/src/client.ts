@@ -17,7 +17,7 @@ import * as messages from './messages.js';
 import { devSigner, polkadotSigner, type Signer } from './signer.js';
 import {
   CHANNEL_BLOCKS, ChainError, type Channel, DEFAULT_MIN_DEPOSIT, EvidenceError, MODES, type Mode, type Model, OPG,
-  ROLES, type Result, Verdict,
+  ROLES, type Result, type Tolerance, Verdict, toleranceFromChain, toleranceToChain,
 } from './types.js';
 
 export type OpgApi = TypedApi<typeof opg>;
@@ -555,6 +555,12 @@ export interface PublishSpec {
   /** Flags of `MODES` (default vanilla). */
   modes?: number;
   verifyingKey?: Uint8Array;
+  /**
+   * A float model's (TorchScript, Onnx) tolerance: verification nodes accept a result
+   * within it of their own re-execution; without one they compare bytes, which holds on
+   * the node's executor build and CPU kind alone.
+   */
+  tolerance?: Tolerance;
 }
 
 /**
@@ -621,7 +627,7 @@ export class Models {
     return {
       id, name: text(bytes(spec.name)), version: `${v.major}.${v.minor}.${v.patch}`, format: spec.format.type,
       hash: hash32(spec.artifact.hash), size: BigInt(spec.artifact.size), price: BigInt(spec.price), modes: Number(spec.modes),
-      owner: record.owner,
+      owner: record.owner, tolerance: toleranceFromChain(spec.tolerance),
     };
   }
 
@@ -655,6 +661,7 @@ export class Models {
         artifact: { hash: toHex(hash32(spec.artifact.hash)), size: BigInt(spec.artifact.size), locator: utf8(spec.artifact.locator ?? 'opg-executor artifact store') },
         schema: { inputs: spec.schema.inputs.map(tensor), outputs: spec.schema.outputs.map(tensor) },
         price: spec.price ?? OPG, modes: spec.modes ?? MODES.Vanilla,
+        tolerance: spec.tolerance ? toleranceToChain(spec.tolerance) : undefined,
       } as any,
       verifying_key: spec.verifyingKey,
     }));

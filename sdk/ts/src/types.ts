@@ -72,6 +72,40 @@ export interface Model {
   /** Flags of `MODES`. */
   modes: number;
   owner: string;
+  /** A float model's published tolerance; absent: its results are judged by their bytes. */
+  tolerance?: Tolerance;
+}
+
+/**
+ * A float model's tolerance: verification nodes accept a result whose every float output
+ * element is within `absolute + relative * |theirs|` of their own.
+ */
+export interface Tolerance {
+  absolute: number;
+  relative: number;
+}
+
+/** The denominator of a tolerance's bounds on chain (billionths). */
+export const PPB = 1_000_000_000;
+
+/**
+ * A tolerance as the model hub stores it: integer billionths, each bound between 0 and
+ * 4.294967295 (a `RangeError` otherwise).
+ */
+export function toleranceToChain(tolerance: Tolerance): { absolute_ppb: number; relative_ppb: number } {
+  const ppb = (name: string, value: number) => {
+    const scaled = value * PPB;
+    if (!(scaled >= 0 && scaled <= 0xffff_ffff)) {
+      throw new RangeError(`a tolerance's ${name} bound is between 0 and 4.294967295, not ${value}`);
+    }
+    return Math.round(scaled);
+  };
+  return { absolute_ppb: ppb('absolute', tolerance.absolute), relative_ppb: ppb('relative', tolerance.relative) };
+}
+
+/** The stored tolerance as numbers; `undefined` for none. */
+export function toleranceFromChain(value?: { absolute_ppb: number; relative_ppb: number }): Tolerance | undefined {
+  return value ? { absolute: value.absolute_ppb / PPB, relative: value.relative_ppb / PPB } : undefined;
 }
 
 /** A settled on-chain request (`inference_result`) with what the client sent. */

@@ -58,10 +58,11 @@ export const MODES = { vanilla: 0b001, tee: 0b010, zkml: 0b100 };
  * Publishes a model as Alice under `name` (or reuses her latest version of that name if
  * it has the same artifact and verifying key); with a `verifyingKey` (bytes) it takes
  * ZKML requests too. A quantized-integer model by default, of I8 vectors of `inputLen`
- * and `outputLen`; or any `format` with its `schema`. Returns the model id.
+ * and `outputLen`; or any `format` with its `schema` (and a float model's `tolerance`,
+ * `{ absolutePpb, relativePpb }` as the hub stores it). Returns the model id.
  */
 export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash, modelSize, inputLen, outputLen,
-  format = 'QuantizedInteger', schema = null, price = OPG,
+  format = 'QuantizedInteger', schema = null, price = OPG, tolerance = null,
   verifyingKey = null, modes = verifyingKey ? MODES.vanilla | MODES.zkml : MODES.vanilla | MODES.tee }) {
   const alice = keyring.addFromUri('//Alice');
   const keyHash = verifyingKey ? u8aToHex(sha256AsU8a(verifyingKey)) : null;
@@ -71,7 +72,8 @@ export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash,
     // Through JSON: every codec's own `.hash` property is the blake2 hash of its encoding.
     const model = (await api.query.modelHub.models(id)).unwrap().toJSON();
     if (model.spec.artifact.hash === modelHash && model.verifyingKeyHash === keyHash && model.spec.modes === modes
-      && BigInt(model.spec.price) === BigInt(price)) {
+      && BigInt(model.spec.price) === BigInt(price)
+      && JSON.stringify(model.spec.tolerance ?? null) === JSON.stringify(tolerance)) {
       return id.toNumber();
     }
   }
@@ -86,6 +88,7 @@ export async function publishModel(api, keyring, { name = MODEL_NAME, modelHash,
     schema: schema ?? { inputs: [tensor(inputLen)], outputs: [tensor(outputLen)] },
     price,
     modes,
+    tolerance,
   };
   const key = verifyingKey ? u8aToHex(verifyingKey) : null;
   const events = await send(api, api.tx.modelHub.publish(spec, key), alice);

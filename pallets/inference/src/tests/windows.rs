@@ -118,6 +118,7 @@ fn a_held_results_input_is_kept_for_its_verifiers_until_its_payment_ends() {
 		let to_check = <Inference as HeldResults<_, _>>::to_check(id).unwrap();
 		assert_eq!(to_check.input, opg_primitives::CheckInput::Inline(b"inpt".to_vec()));
 		assert_eq!(to_check.output_hash, opg_settlement::sha256(b"out"));
+		assert_eq!(to_check.output.as_deref(), Some(&b"out"[..]), "the inline output's bytes");
 		assert_eq!(to_check.model_hash, Results::<Test>::get(id).unwrap().model_hash);
 		run_to(6);
 		assert!(HeldInputs::<Test>::get(id).is_none(), "dropped once paid");

@@ -247,6 +247,7 @@ fn only_a_verifier_seated_on_its_case_may_read_what_checking_a_result_takes() {
 				model_hash: MODEL_HASH,
 				input: opg_primitives::CheckInput::Stored { hash: input, locator: Vec::new() },
 				output_hash: opg_settlement::sha256(CLAIMED_OUTPUT),
+				output: None,
 			},
 		);
 		for n in &seated {

@@ -77,15 +77,25 @@ fn check_path(id: RequestId, query: &str) -> String {
 	)
 }
 
+/// The check of result `id` whose input and claimed output the chain holds (the mock's):
+/// the output's length in the query, its bytes after the input's.
+fn inline_check(id: RequestId) -> (String, Vec<u8>) {
+	(
+		format!("{}&output-len={}", check_path(id, ""), CLAIMED_OUTPUT.len()),
+		[&id.to_le_bytes()[..], CLAIMED_OUTPUT].concat(),
+	)
+}
+
 /// Expects the worker to have result `id` checked `times` times, answered with the
 /// executor's `verdict` (`x-opg-verdict`).
 fn expect_check(state: &RwLock<OffchainState>, id: RequestId, times: usize, verdict: &str) {
 	for _ in 0..times {
+		let (uri, body) = inline_check(id);
 		state.write().expect_request(PendingRequest {
 			method: "POST".into(),
-			uri: check_path(id, ""),
+			uri,
 			headers: vec![("content-type".into(), "application/octet-stream".into())],
-			body: id.to_le_bytes().to_vec(),
+			body,
 			response: Some(b"the reason".to_vec()),
 			response_headers: vec![("x-opg-verdict".into(), verdict.into())],
 			sent: true,
@@ -213,11 +223,12 @@ fn an_executor_that_gives_no_verdict_leaves_the_seat_for_the_next_block() {
 		// guessed, nothing committed.
 		for headers in [vec![], vec![("x-opg-verdict", "maybe")]] {
 			for _ in 0..3 {
+				let (uri, body) = inline_check(7);
 				state.write().expect_request(PendingRequest {
 					method: "POST".into(),
-					uri: check_path(7, ""),
+					uri,
 					headers: vec![("content-type".into(), "application/octet-stream".into())],
-					body: 7u64.to_le_bytes().to_vec(),
+					body,
 					response: Some(b"no verdict".to_vec()),
 					response_headers: headers
 						.iter()
@@ -390,6 +401,7 @@ fn an_input_no_store_serves_is_a_failed_check() {
 				model_hash: MODEL_HASH,
 				input: CheckInput::Stored { hash: input, locator: Vec::new() },
 				output_hash: opg_settlement::sha256(CLAIMED_OUTPUT),
+				output: None,
 			},
 		);
 		set_executor_url();
