@@ -34,6 +34,7 @@ def definitions(substrate) -> dict:
     leaf = _type_path_id(substrate, "opg_settlement", "merkle", "Leaf")
     schema = _type_path_id(substrate, "opg_primitives", "schema", "Schema")
     modes = _type_path_id(substrate, "opg_primitives", "modes", "VerificationModes")
+    tolerance = _type_path_id(substrate, "opg_primitives", "tolerance", "Tolerance")
     types = {
         "OpgMerkleProof": {"type": "struct", "type_mapping": [
             ["index", "u32"], ["leaf_count", "u32"], ["siblings", "Vec<[u8; 32]>"]]},
@@ -45,7 +46,7 @@ def definitions(substrate) -> dict:
             ["mode", "u8"], ["amount", "u128"]]},
         "OpgModelServing": {"type": "struct", "type_mapping": [
             ["artifact_hash", "[u8; 32]"], ["artifact_size", "u64"], ["schema", schema], ["active", "bool"],
-            ["price", "u128"], ["modes", modes]]},
+            ["price", "u128"], ["modes", modes], ["tolerance", f"Option<{tolerance}>"]]},
     }
 
     def method(params, returns):

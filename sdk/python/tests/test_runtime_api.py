@@ -12,6 +12,7 @@ PATHS = {
     ("opg_settlement", "merkle", "Leaf"): 178,
     ("opg_primitives", "schema", "Schema"): 159,
     ("opg_primitives", "modes", "VerificationModes"): 137,
+    ("opg_primitives", "tolerance", "Tolerance"): 142,
 }
 STORAGE = {("Inference", "Requests"): 351, ("Inference", "Inputs"): 171, ("Inference", "Results"): 355,
            ("Channels", "OpenChannels"): 359, ("Channels", "Settlements"): 360}
@@ -43,7 +44,8 @@ def test_return_types_are_the_storage_items_types_and_api_only_types_are_spelled
     assert batch["leaf"] == "scale_info::178" and batch["signature"] == "[u8; 64]"
     serving = dict(found["types"]["OpgModelServing"]["type_mapping"])
     assert serving == {"artifact_hash": "[u8; 32]", "artifact_size": "u64", "schema": "scale_info::159",
-                       "active": "bool", "price": "u128", "modes": "scale_info::137"}
+                       "active": "bool", "price": "u128", "modes": "scale_info::137",
+                       "tolerance": "Option<scale_info::142>"}
 
 
 def test_a_chain_without_a_type_they_need_is_refused_by_name():
