@@ -18,6 +18,9 @@
 // A TorchScript model published with a tolerance: a result whose bytes differ from the
 // verifiers' re-execution by a rounding (the test build's `--cheat round-outputs`) is
 // upheld, since its every element is within the tolerance.
+// A verification program's honeypot on a production node: `opg honeypot` plants an input
+// on the node's executor (POST /v1/honeypots), requests it, challenges the wrong answer and
+// exposes it; both verifiers catch it, the node is not slashed, its other answers are right.
 // Governance parameters are set as governance would (sudo on the dev chain): every result
 // sampled while the node is honest, committees of both verifiers, a 5-block proof period.
 import { after, before, test } from 'node:test';
@@ -30,9 +33,9 @@ import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { stringToHex, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
-import { NODE_BIN, connect, removeDir, startNode, tempDir } from './helpers.mjs';
+import { NODE_BIN, connect, removeDir, run, startNode, tempDir } from './helpers.mjs';
 import {
-  MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, rpc, send, setUpServing, waitForResult,
+  DEV_NODE_SEED, MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, rpc, send, setUpServing, waitForResult,
 } from './lib/chain.mjs';
 import { CHEATING_EXECUTOR_BIN, EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 import { honeypotMessage, registrationMessage } from './lib/messages.mjs';
@@ -44,6 +47,9 @@ const VERIFIER_SEEDS = { '//Bob': '//OpgVerifierBob', '//Charlie': '//OpgVerifie
 const ZK_BIN = path.join(path.dirname(NODE_BIN), 'opg-zk');
 const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
 const TORCH_SCRIPT = new URL('../../scripts/torch-model.py', import.meta.url).pathname;
+const SDK_VENV = process.env.OPG_SDK_VENV ?? path.join(process.env.OPG_CACHE ?? path.join(os.homedir(), '.cache/opg'),
+  'sdk-venv');
+const OPG_CLI = path.join(SDK_VENV, 'bin/opg');
 
 let store;
 let zkKeys;
@@ -390,6 +396,38 @@ test('a TorchScript result rounded as another CPU might is upheld within the mod
     serving?.stop();
     verifying?.stop();
     removeDir(dir);
+  }
+});
+
+test('a verification program plants a honeypot on its production node with `opg honeypot`: caught, nothing slashed', async () => {
+  // The production executor answers this one planted input wrongly, once; the program's
+  // CLI requests it, challenges it, and exposes it with the node's and the authority's keys.
+  assert.ok(existsSync(OPG_CLI), `no SDK environment at ${SDK_VENV}: ./scripts/test makes it`);
+  await useExecutor(node.url, honest.url);
+  const authority = '//OpgHoneypotAuthority';
+  await governance(api.tx.verification.setHoneypotAuthority(u8aToHex(keyring.addFromUri(authority).publicKey)));
+  const bond = (await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt();
+  try {
+    const ran = await run(OPG_CLI, ['honeypot', String(served.modelId), '--executor', honest.url,
+      '--node-key-uri', DEV_NODE_SEED, '--authority', authority, '--timeout', '400'],
+    { env: { ...process.env, OPG_URL: node.url, OPG_SIGNER: '//Ferdie' }, timeout: 450000 });
+    assert.equal(ran.status, 0, ran.stderr);
+    const report = JSON.parse(ran.stdout);
+    assert.equal(report.outcome, 'Overturned');
+    assert.deepEqual(report.verdicts.map((v) => v.verdict), ['Invalid', 'Invalid'], 'both verifiers checked it');
+    assert.match(ran.stderr, /every verifier caught it/);
+    assert.deepEqual(await (await fetch(`${honest.url}/v1/honeypots`)).json(), { plants: [] }, 'the plant is used up');
+    const event = await resolvedCase(report.request);
+    assert.ok(seen.some((e) => api.events.verification.HoneypotExposed.is(e) && e.data.case.toNumber() === report.case));
+    assert.equal(event.data.slashed.toBigInt(), 0n, 'the program\'s node is not slashed');
+    assert.equal((await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt(), bond);
+    // Its other answers are right: a request on another input is upheld by the same verifiers.
+    const input = demoInput(784, 55);
+    const { id } = await requestInference(api, keyring.addFromUri('//Ferdie'), served.modelId, input);
+    const result = await waitForResult(node.url, id);
+    assert.equal(result.outputHash, u8aToHex(sha256AsU8a(await truth(input))));
+  } finally {
+    await governance(api.tx.verification.setHoneypotAuthority(null));
   }
 });
 

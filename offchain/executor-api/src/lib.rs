@@ -87,6 +87,11 @@ pub mod path {
 	/// answer (whose output hashes to `output`) to an on-chain request for a language
 	/// model: its tokens and activation commitments (JSON), for the result's verifiers.
 	pub const EVIDENCE: &str = "/v1/evidence";
+	/// `POST /v1/honeypots/0x{model}` with an input (its bytes, or `input=0x{hash}` of a
+	/// stored one): plants a honeypot, a one-shot wrong answer to the next on-chain request
+	/// for `model` on that input; `GET /v1/honeypots`: the plants not yet answered (JSON).
+	/// Node listener only: a verification program's own node (docs/verification.md).
+	pub const HONEYPOTS: &str = "/v1/honeypots";
 }
 
 /// Query parameter names.
@@ -534,6 +539,14 @@ pub enum Call<'a> {
 		/// The SHA-256 of the answer's output.
 		output: &'a Hash32,
 	},
+	/// Plant a honeypot: answer the next on-chain request for `model` on the body's input,
+	/// or on stored input `input`, wrongly, once.
+	Plant {
+		/// The model's artifact hash.
+		model: &'a Hash32,
+		/// A stored input's hash (the body is then empty).
+		input: Option<&'a Hash32>,
+	},
 	/// Sign the batch root over results the executor signed on chain `genesis`.
 	SignBatch {
 		/// The chain's genesis hash.
@@ -616,6 +629,12 @@ impl Call<'_> {
 				}
 				format!("{}/{}", path::CHECK, hex32(model))
 			},
+			Self::Plant { model, input } => {
+				if let Some(input) = input {
+					query.push((query::INPUT, hex32(input)));
+				}
+				format!("{}/{}", path::HONEYPOTS, hex32(model))
+			},
 			Self::Evidence { genesis, request, output } => {
 				query.push((query::GENESIS, hex32(genesis)));
 				query.push((query::OUTPUT, hex32(output)));
@@ -697,6 +716,10 @@ pub enum Route<'a> {
 	Check(&'a str),
 	/// [`path::EVIDENCE`] with the request segment as sent.
 	Evidence(&'a str),
+	/// [`path::HONEYPOTS`] itself (the list).
+	Honeypots,
+	/// [`path::HONEYPOTS`] with the model segment as sent (a plant).
+	Honeypot(&'a str),
 }
 
 impl<'a> Route<'a> {
@@ -720,6 +743,7 @@ impl<'a> Route<'a> {
 			path::COMPLETIONS => Self::Completions,
 			path::MODELS => Self::Models,
 			path::ACTIVATIONS_CHECK => Self::ActivationsCheck,
+			path::HONEYPOTS => Self::Honeypots,
 			_ => under(path::INFER)
 				.map(Self::Infer)
 				.or_else(|| under(path::INFER_MANY).map(Self::InferMany))
@@ -727,7 +751,8 @@ impl<'a> Route<'a> {
 				.or_else(|| under(path::ARTIFACTS).map(Self::Artifact))
 				.or_else(|| under(path::SERVED).map(Self::Served))
 				.or_else(|| under(path::CHECK).map(Self::Check))
-				.or_else(|| under(path::EVIDENCE).map(Self::Evidence))?,
+				.or_else(|| under(path::EVIDENCE).map(Self::Evidence))
+				.or_else(|| under(path::HONEYPOTS).map(Self::Honeypot))?,
 		})
 	}
 }
@@ -1148,6 +1173,21 @@ mod tests {
 		assert_eq!(query_value(Some(query), query::INPUT).and_then(parse_hash), Some([3; 32]));
 		assert_eq!(query_value(Some(query), query::OUTPUT_LEN), Some("12"));
 		assert!(!Route::Check("0x01").public(false, Some(query)));
+	}
+
+	#[test]
+	fn a_plant_names_its_model_and_stored_input_and_is_for_the_node_listener_alone() {
+		let uri = Call::Plant { model: &[1; 32], input: Some(&[3; 32]) }.uri("http://x");
+		let (path, query) = uri["http://x".len()..].split_once('?').unwrap();
+		assert_eq!(Route::parse(path), Some(Route::Honeypot(&path[14..])));
+		assert_eq!(parse_hash(&path[14..]), Some([1; 32]));
+		assert_eq!(query_value(Some(query), query::INPUT).and_then(parse_hash), Some([3; 32]));
+		assert_eq!(Call::Plant { model: &[1; 32], input: None }.uri("http://x").find('?'), None);
+		assert_eq!(Route::parse(path::HONEYPOTS), Some(Route::Honeypots));
+		for get in [true, false] {
+			assert!(!Route::Honeypots.public(get, None));
+			assert!(!Route::Honeypot("0x01").public(get, None));
+		}
 	}
 
 	#[test]

@@ -121,6 +121,8 @@ fn the_public_listener_answers_public_routes_only() {
 		"POST /v1/sign-batch?genesis=0x00 HTTP/1.1\r\ncontent-length: 8".into(),
 		"POST /v1/fetch?url=http%3A%2F%2F127.0.0.1%2F HTTP/1.1\r\ncontent-length: 8".into(),
 		"GET /metrics HTTP/1.1\r\ncontent-length: 8".into(),
+		format!("POST /v1/honeypots/{model} HTTP/1.1\r\ncontent-length: 8"),
+		"GET /v1/honeypots HTTP/1.1\r\ncontent-length: 8".into(),
 	] {
 		assert_eq!(ask(&head, &[1; 8]), 403, "{head}");
 	}
@@ -638,4 +640,57 @@ fn a_verifier_checks_a_private_result_with_its_permission_and_keeps_what_it_read
 	assert_eq!(checker.store().readers(&input_hash).unwrap(), both);
 	let unseated = check(permission(&NodeKey::from_seed(&[6; 32]), &input_hash, now() + 60));
 	assert_eq!(unseated.status, StatusCode::NOT_FOUND, "a key the chain does not seat");
+}
+
+#[test]
+fn a_planted_input_is_answered_wrongly_once_and_only_on_chain() {
+	let store = temp_store("honeypots");
+	let (model, _) = demo(&store);
+	let executor = Arc::new(Executor::new(store, None).with_node_key(NodeKey::from_seed(&[4; 32])));
+	let path = |route: &str| format!("{route}/0x{}", hex::encode(model));
+	let infer = |query: Option<&str>, input: &[u8]| {
+		crate::tests::call(&executor, &Method::POST, &path("/v1/infer"), query, input)
+	};
+	let (planted, other) = ([7u8; 8], [9u8; 8]);
+	let truth = infer(None, &planted).body;
+	assert_eq!(truth.len(), 3);
+
+	let reply =
+		crate::tests::call(&executor, &Method::POST, &path("/v1/honeypots"), None, &planted);
+	assert_eq!(reply.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&reply.body));
+	let plant: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+	let input = format!("0x{}", hex::encode(sha256(&planted)));
+	assert_eq!(plant["input"], input);
+	let listed = crate::tests::call(&executor, &Method::GET, "/v1/honeypots", None, b"");
+	let listed: serde_json::Value = serde_json::from_slice(&listed.body).unwrap();
+	assert_eq!(listed["plants"][0]["input"], input);
+
+	// Unsigned calls and other inputs are answered rightly; the plant waits.
+	assert_eq!(infer(None, &planted).body, truth);
+	let chain = "genesis=0x0101010101010101010101010101010101010101010101010101010101010101";
+	assert_eq!(infer(Some(&format!("{chain}&request=1")), &other).body, infer(None, &other).body);
+	assert_eq!(executor.plants().list().len(), 1);
+	// The on-chain request on the planted input: answered wrongly, signed, once.
+	let wrong = infer(Some(&format!("{chain}&request=2")), &planted);
+	assert_eq!(wrong.status, StatusCode::OK);
+	assert_ne!(wrong.body, truth);
+	assert_eq!(wrong.body.len(), truth.len());
+	assert_eq!(wrong.output_hash, Some(sha256(&wrong.body)), "the wrong output's hash");
+	assert!(wrong.header(header::SIGNATURE).is_some(), "signed as any answer");
+	assert!(executor.plants().list().is_empty(), "used up");
+	assert_eq!(infer(Some(&format!("{chain}&request=3")), &planted).body, truth);
+
+	// Through /v1/infer-many too: the planted job alone.
+	assert!(executor.plants().plant(model, sha256(&planted)));
+	let jobs = opg_executor_api::encode_jobs([(4, &other[..]), (5, &planted[..])]);
+	let many =
+		crate::tests::call(&executor, &Method::POST, &path("/v1/infer-many"), Some(chain), &jobs);
+	let answers = opg_executor_api::decode_answers(&many.body).unwrap();
+	assert_eq!(answers[0].body, infer(None, &other).body);
+	assert_ne!(answers[1].body, truth);
+	assert!(executor.plants().list().is_empty());
+
+	// Nothing to plant.
+	let empty = crate::tests::call(&executor, &Method::POST, &path("/v1/honeypots"), None, b"");
+	assert_eq!(empty.status, StatusCode::BAD_REQUEST);
 }

@@ -20,7 +20,9 @@
 //! | `POST /v1/attestation?genesis={hash}&nonce={hash}` | empty  | `200` JSON `{node, document}`    | node |
 //! | `POST /v1/registration?genesis={hash}`    | empty           | `200` JSON `{node, operator, signature}` | node |
 //! | `POST /v1/sign-batch?genesis={hash}`      | leaves          | `200`, root and signature in headers | node |
-//! | `POST /v1/check/{model}?genesis={hash}&request={id}&output={hash}` | input bytes (or `input=`) | `200`, verdict in `x-opg-verdict` | node |
+//! | `POST /v1/check/{model}?genesis={hash}&request={id}&output={hash}[&output-len={n}]` | input bytes (or `input=`), then the claimed output's `n` bytes | `200`, verdict in `x-opg-verdict` | node |
+//! | `POST /v1/honeypots/{model}`              | input bytes (or `input=`) | `201` JSON plant: the next on-chain answer on that input is wrong, once | node |
+//! | `GET /v1/honeypots`                       |                 | `200` JSON: the plants not yet answered | node |
 //! | `GET /v1/evidence/{request}?genesis={hash}&output={hash}` |  | `200` JSON: a language model's on-chain answer's evidence | both |
 //! | `PUT /v1/artifacts/{hash}`                | artifact bytes  | `201` (bytes must hash to `hash`)| node |
 //! | `GET /v1/artifacts/{hash}` (`?request={id}`: a verifier's read) |  | `200` artifact bytes | both |
@@ -33,7 +35,8 @@
 //! (`401` without or with a bad one, `403` for another account). A verification node
 //! reads it with the same permission signed by its node key and `request={id}`: served
 //! only if the chain (`--chain-rpc`: `VerificationApi::verifier_reads`) seats that key on
-//! the case of result `id`, whose stored input this is; a private answer's evidence
+//! the case of result `id`, whose stored input this is (or, on a permission over that
+//! input, whose claimed output this is); a private answer's evidence
 //! (`GET /v1/evidence`) likewise, on a permission over the request's input. A `POST
 //! /v1/check` that carries its worker's permission shows it to the peers.
 //!
@@ -400,6 +403,11 @@ pub async fn route_with(
 			evidence(executor, request, query, headers).await
 		},
 		(&Method::POST, Some(Route::SignBatch)) => sign_batch(executor, query, &body),
+		(&Method::POST, Some(Route::Honeypot(model))) => plant(executor, model, query, &body),
+		(&Method::GET, Some(Route::Honeypots)) => {
+			let plants: Vec<_> = executor.plants().list().iter().map(plant_json).collect();
+			Ok(Reply::json(serde_json::json!({ "plants": plants }).to_string()))
+		},
 		(&Method::PUT, Some(Route::Artifact(hash))) => {
 			let hash = parse_hash(hash).ok_or_else(|| {
 				Reply::error(StatusCode::BAD_REQUEST, "the artifact name is not a SHA-256 hash")
@@ -489,9 +497,67 @@ async fn infer(
 	let mut reply = run_model(executor, &model, input, &input_hash, chain, reader).await?;
 	cheat(&mut reply);
 	if let Some(opg_executor_api::Signing { genesis, request }) = signing {
+		answer_planted(executor, &model, &input_hash, request, &mut reply);
 		sign(executor, &mut reply, &genesis, request, &model, &input_hash);
 	}
 	Ok(reply)
+}
+
+/// An on-chain answer to a planted input ([`crate::honeypots`]): its output corrupted,
+/// once, before it is signed.
+fn answer_planted(
+	executor: &Executor,
+	model: &ContentHash,
+	input_hash: &ContentHash,
+	request: u64,
+	reply: &mut Reply,
+) {
+	if reply.status == StatusCode::OK
+		&& reply.output_hash.is_some()
+		&& executor.plants().take(model, input_hash)
+	{
+		crate::honeypots::corrupt(&mut reply.body);
+		reply.output_hash = Some(crate::sha256(&reply.body));
+		tracing::info!(request, input = %hex::encode(input_hash), "answered a planted honeypot wrongly");
+	}
+}
+
+/// `POST /v1/honeypots/0x{model}` with the input's bytes, or `?input=0x{hash}` of a stored
+/// input: plants a honeypot, a one-shot wrong answer to the next on-chain request for
+/// `model` on that input ([`crate::honeypots`]); `201` with the plant as JSON, `503` when
+/// [`crate::honeypots::MAX_PLANTS`] wait already.
+fn plant(
+	executor: &Executor,
+	model: &str,
+	query: Option<&str>,
+	body: &Bytes,
+) -> Result<Reply, Reply> {
+	let model = model_hash(model)?;
+	let input = match stored_input(query, body)? {
+		Some(hash) => hash,
+		None if body.is_empty() => {
+			return Err(Reply::error(
+				StatusCode::BAD_REQUEST,
+				"expected the input's bytes, or input=0x.. (a stored input's SHA-256)",
+			))
+		},
+		None => crate::sha256(body),
+	};
+	if !executor.plants().plant(model, input) {
+		return Err(busy("as many honeypots as allowed wait to be answered"));
+	}
+	tracing::info!(model = %hex::encode(model), input = %hex::encode(input), "honeypot planted");
+	let mut reply = Reply::json(plant_json(&(model, input)).to_string());
+	reply.status = StatusCode::CREATED;
+	Ok(reply)
+}
+
+/// A plant as JSON: `{"model": "0x..", "input": "0x.."}`.
+fn plant_json((model, input): &crate::honeypots::Plant) -> serde_json::Value {
+	serde_json::json!({
+		"model": format!("0x{}", hex::encode(model)),
+		"input": format!("0x{}", hex::encode(input)),
+	})
 }
 
 /// Runs `model` (a language, TorchScript or quantized-integer model) on `input`, for
@@ -866,6 +932,7 @@ async fn infer_many(
 		.zip(&requests)
 		.map(|(mut reply, (request, input))| {
 			if let Some(genesis) = &genesis {
+				answer_planted(executor, &model, input, *request, &mut reply);
 				sign(executor, &mut reply, genesis, *request, &model, input);
 			}
 			let signature = reply
@@ -1641,6 +1708,7 @@ fn route_name(route: &Route<'_>) -> &'static str {
 		Route::ActivationsCheck => path::ACTIVATIONS_CHECK,
 		Route::Check(_) => path::CHECK,
 		Route::Evidence(_) => path::EVIDENCE,
+		Route::Honeypots | Route::Honeypot(_) => path::HONEYPOTS,
 	}
 }
 
@@ -1676,7 +1744,7 @@ async fn body_limit(
 		(&Method::POST, Route::ChatCompletions | Route::Completions | Route::ActivationsCheck) => {
 			crate::openai::MAX_REQUEST
 		},
-		(&Method::POST, Route::Infer(model) | Route::Prove(model)) => {
+		(&Method::POST, Route::Infer(model) | Route::Prove(model) | Route::Honeypot(model)) => {
 			input_limit(executor, model, query).await
 		},
 		// The input, then the claimed output's `output-len` bytes when the caller has them.

@@ -28,6 +28,7 @@ pub mod chain;
 pub mod cheats;
 pub mod evidence;
 pub mod fetch;
+pub mod honeypots;
 pub mod http;
 pub mod llm;
 pub mod metrics;
@@ -158,6 +159,8 @@ pub struct Executor {
 	operator: Option<Vec<u8>>,
 	signed: Mutex<SignedResults>,
 	metrics: Arc<Metrics>,
+	/// Honeypots planted by the operator's verification program.
+	plants: honeypots::Plants,
 	proving: Arc<tokio::sync::Semaphore>,
 	integer: Arc<tokio::sync::Semaphore>,
 	gateway: Option<payment::Gateway>,
@@ -263,7 +266,13 @@ impl Executor {
 			llms: HashMap::new(),
 			genesis: None,
 			chain_rpc: None,
+			plants: honeypots::Plants::default(),
 		}
+	}
+
+	/// The honeypots planted here and not yet answered ([`honeypots`]).
+	pub fn plants(&self) -> &honeypots::Plants {
+		&self.plants
 	}
 
 	/// Binds evidence that names no chain request (language model answers) to chain

@@ -29,6 +29,7 @@ class AsyncClient:
         self.channels = _AsyncPart(self, client.channels)
         self.nodes = _AsyncPart(self, client.nodes)
         self.verification = _AsyncPart(self, client.verification)
+        self.honeypots = _AsyncPart(self, client.honeypots)
 
     @classmethod
     async def connect(cls, url: str = "ws://127.0.0.1:9944", signer=None, **options) -> "AsyncClient":

@@ -231,6 +231,26 @@ def cmd_case(args) -> int:
     return 0
 
 
+def cmd_honeypot(args) -> int:
+    if args.node_key_file:
+        node_key = "0x" + Path(args.node_key_file).read_text().strip().removeprefix("0x")
+    elif args.node_key_uri:
+        node_key = args.node_key_uri
+    else:
+        raise SystemExit("opg: error: give the planted node's key: --node-key-file or --node-key-uri")
+    if not args.authority:
+        raise SystemExit("opg: error: give the honeypot authority key: --authority or OPG_HONEYPOT_AUTHORITY")
+    with _client(args, signer=True) as client, _console().status("honeypot") as status:
+        report = client.honeypots.run(args.model, args.executor, node_key, args.authority, token=args.token,
+                                      timeout=args.timeout, progress=lambda text: status.update(text))
+    print(json.dumps(report, indent=2, default=str))
+    signed = [v["verifier"] for v in report["verdicts"] if v["verdict"] == "Valid"]
+    print(f"case {report['case']}: {report['outcome']}; "
+          + (f"{len(signed)} verifier(s) signed it valid without checking" if signed else "every verifier caught it"),
+          file=sys.stderr)
+    return 0
+
+
 def cmd_direct(args) -> int:
     data = _input(args)
     model = int(args.model) if args.model.isdigit() else args.model
@@ -457,6 +477,20 @@ def parser() -> argparse.ArgumentParser:
     case = commands.add_parser("case", help="the case checking a result: its committee, phase and verdicts")
     case.add_argument("request", type=int, help="the request whose result is checked")
     case.set_defaults(run=cmd_case)
+
+    honeypot = commands.add_parser(
+        "honeypot", help="a verification program's honeypot: plant a wrong answer on your node, challenge it, expose it")
+    honeypot.add_argument("model", type=int)
+    honeypot.add_argument("--executor", required=True,
+                          help="the planted node's executor (its node listener, e.g. http://127.0.0.1:8700)")
+    honeypot.add_argument("--token", default=os.environ.get("OPG_EXECUTOR_TOKEN"),
+                          help="the executor's node token, for a listener that is not loopback")
+    honeypot.add_argument("--node-key-file", help="the planted node's key: opg-executor's seed file")
+    honeypot.add_argument("--node-key-uri", help="the planted node's key as a secret URI")
+    honeypot.add_argument("--authority", default=os.environ.get("OPG_HONEYPOT_AUTHORITY"),
+                          help="the chain's honeypot authority key, a secret URI (or OPG_HONEYPOT_AUTHORITY)")
+    honeypot.add_argument("--timeout", type=float, default=600.0, help="seconds for the whole run")
+    honeypot.set_defaults(run=cmd_honeypot)
 
     channel = commands.add_parser("channel", help="payment channels").add_subparsers(dest="action", required=True)
     opened = channel.add_parser("open", help="open a channel to a node key")

@@ -29,7 +29,7 @@ import time
 import httpx
 
 from opg import evidence, gateway as gw, groth16, messages
-from opg.hub import Channels, Models, Nodes, Verification, _hex, keypair, node_keypair  # noqa: F401 - re-exported
+from opg.hub import Channels, Honeypots, Models, Nodes, Verification, _hex, keypair, node_keypair  # noqa: F401 - re-exported
 from opg.types import (  # noqa: F401 - re-exported: opg.client is the SDK's front door
     CHANNEL_BLOCKS, DEFAULT_MIN_DEPOSIT, MODES, OPG, ROLES, Channel, ChainError, Check, EvidenceError, Model,
     Result, Verdict,
@@ -52,6 +52,7 @@ class Client:
         self.channels = Channels(self)
         self.nodes = Nodes(self)
         self.verification = Verification(self)
+        self.honeypots = Honeypots(self)
         self._gateways: dict[str, gw.Gateway] = {}
         self._runtime_version = None
 
@@ -120,6 +121,21 @@ class Client:
                 # call wrapped in another, e.g. by Sudo, would name the outer pallet).
                 raise ChainError(f"{module}.{error.get('name')}", " ".join(error.get("docs") or []))
             raise ChainError(f"{module}.{function} failed", str(error))
+        return [event.value["event"] for event in receipt.triggered_events]
+
+    def submit_unsigned(self, module: str, function: str, params: dict) -> list[dict]:
+        """Sends ``module.function(params)`` unsigned (a call the runtime checks by the
+        signatures it carries); its events once in a block, or :class:`ChainError`."""
+        from substrateinterface.exceptions import SubstrateRequestException
+
+        call = self.substrate.compose_call(call_module=module, call_function=function, call_params=params)
+        extrinsic = self.substrate.create_unsigned_extrinsic(call)
+        try:
+            receipt = self.substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
+        except SubstrateRequestException as e:
+            raise ChainError(f"{module}.{function} refused", str(e)) from None
+        if not receipt.is_success:
+            raise ChainError(f"{module}.{function} failed", str(receipt.error_message))
         return [event.value["event"] for event in receipt.triggered_events]
 
     @staticmethod

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -438,3 +439,123 @@ class Verification:
             return None
         record = self.client.query("Verification", "Cases", [case])
         return {"case": int(case), **(record or {})}
+
+
+def random_input(schema: dict, rng=None) -> bytes:
+    """An input for a model of ``schema`` (as the hub stores it) no one else would send:
+    random values, floats in [-1, 1) for float tensors, little-endian in schema order."""
+    import random
+    import struct
+
+    rng = rng or random.SystemRandom()
+    parts = []
+    for tensor in schema["inputs"]:
+        shape = tensor["shape"]
+        shape = shape[0] if shape and isinstance(shape[0], list) else shape  # a BoundedVec's one field
+        count = 1
+        for dim in shape:
+            count *= int(dim)
+        dtype = _enum(tensor["dtype"])
+        if dtype == "F32":
+            parts.append(struct.pack(f"<{count}f", *(rng.uniform(-1, 1) for _ in range(count))))
+        elif dtype == "F16":
+            parts.append(struct.pack(f"<{count}e", *(rng.uniform(-1, 1) for _ in range(count))))
+        elif dtype == "BF16":
+            parts.append(b"".join(struct.pack("<f", rng.uniform(-1, 1))[2:] for _ in range(count)))
+        elif dtype == "Bool":
+            parts.append(bytes(rng.randrange(2) for _ in range(count)))
+        else:
+            size = {"I8": 1, "U8": 1, "I16": 2, "I32": 4, "I64": 8}[dtype]
+            parts.append(bytes(rng.randrange(256) for _ in range(count * size)))
+    return b"".join(parts)
+
+
+class Honeypots:
+    """A verification program's honeypots (docs/verification.md, "Honeypots"): wrong
+    answers planted on the program's own node, so that a verifier that signs "valid"
+    without checking is caught. The program's node operator plants an input on its
+    executor (:meth:`plant`), requests it on chain, challenges the answer; once the case's
+    committee has committed, the node's key and the chain's honeypot authority key show it
+    a honeypot (:meth:`expose`): the case is overturned, the node is not slashed, and the
+    verifiers that signed it valid pay. :meth:`run` does it all."""
+
+    def __init__(self, client: Client):
+        self.client = client
+
+    def plant(self, executor: str, model_hash, input_: bytes, *, token: str | None = None) -> dict:
+        """Plants ``input_`` for the model whose artifact is ``model_hash`` on the executor
+        at ``executor`` (its node listener): its next on-chain answer on that input is
+        wrong, once. The plant (``{"model", "input"}``, hashes), or :class:`ChainError`."""
+        import httpx
+
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        url = f"{executor.rstrip('/')}/v1/honeypots/0x{messages.hash32(model_hash).hex()}"
+        try:
+            response = httpx.post(url, content=input_, headers=headers, timeout=30.0)
+        except httpx.HTTPError as e:
+            raise ChainError("honeypot not planted", f"{executor}: {e}") from None
+        if response.status_code != 201:
+            raise ChainError("honeypot not planted",
+                             f"the executor answered {response.status_code}: {response.text.strip()[:300]}")
+        return response.json()
+
+    def expose(self, case: int, request: int, node_key, authority) -> dict:
+        """Shows case ``case`` (checking request ``request``'s planted result) a honeypot:
+        ``node_key`` (the planted node's: a Keypair, secret URI or 0x seed) and ``authority``
+        (the chain's honeypot authority key) sign ``messages.honeypot``; sent unsigned.
+        Only once its committee has committed (``Verification.WrongPhase`` before). The
+        ``HoneypotExposed`` event."""
+        message = messages.honeypot(self.client.genesis, case, request)
+        node, authority = node_keypair(node_key), keypair(authority)
+        events = self.client.submit_unsigned("Verification", "expose", {
+            "case": case,
+            "node_signature": "0x" + node.sign(message).hex(),
+            "authority_signature": "0x" + authority.sign(message).hex(),
+        })
+        return self.client.event(events, "Verification", "HoneypotExposed")
+
+    def run(self, model: int, executor: str, node_key, authority, *, token: str | None = None,
+            timeout: float = 600.0, progress=None) -> dict:
+        """Plants a random input of model ``model`` on ``executor`` (the node whose key is
+        ``node_key``), requests it on chain, challenges its (wrong) result, waits for the
+        case's committee to commit, exposes it (:meth:`expose`), and waits for the case to
+        end. ``{"request", "case", "outcome", "verdicts"}`` (the committee's revealed
+        verdicts: ``Valid`` ones were signed without checking). ``progress(text)`` is told
+        each step."""
+        say = progress or (lambda _text: None)
+        record = self.client.models.get(model)
+        if record.format == "Llm":
+            raise ChainError("no honeypot", "honeypots are planted for tensor models (not yet language models)")
+        input_ = random_input(record.record["spec"]["schema"])
+        self.plant(executor, record.hash, input_, token=token)
+        say(f"planted a {len(input_)}-byte input on {executor}")
+        request = self.client.request(model, input_)
+        deadline = time.monotonic() + timeout
+
+        def wait(what: str, done):
+            while True:
+                value = done()
+                if value:
+                    return value
+                if time.monotonic() > deadline:
+                    raise ChainError("honeypot timed out", f"request {request}: no {what} after {timeout:.0f} s")
+                time.sleep(1.0)
+
+        wait("result", lambda: self.client.result(request))
+        say(f"request {request} settled; challenging it")
+        case = int(self.client.verification.challenge(request)["case"])
+        say(f"case {case}: waiting for its committee to commit")
+
+        def phase():
+            record = self.client.query("Verification", "Cases", [case]) or {}
+            return _enum(record.get("game", {}).get("phase", ""))
+
+        wait("reveal phase", lambda: phase() in ("Reveal", "Proof", "Governance", "Resolved"))
+        self.expose(case, request, node_key, authority)
+        say(f"case {case} exposed a honeypot; waiting for its tally")
+        wait("tally", lambda: phase() == "Resolved")
+        game = self.client.query("Verification", "Cases", [case])["game"]
+        outcome = game["phase"]["Resolved"] if isinstance(game["phase"], dict) else None
+        verdicts = [{"verifier": seat["verifier"], "verdict": seat["verdict"]} for seat in game["seats"]]
+        return {"request": request, "case": case, "outcome": _enum(outcome) if outcome else None,
+                "verdicts": verdicts}
