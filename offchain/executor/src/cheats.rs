@@ -56,12 +56,14 @@ pub fn output_cheat() -> Option<Cheat> {
 
 /// `output` changed as `cheat` changes it.
 pub fn apply(cheat: Cheat, output: &mut [u8]) {
-	let byte = match cheat {
-		Cheat::Corrupt => output.last_mut(),
-		Cheat::Round => output.first_mut(),
-	};
-	if let Some(byte) = byte {
-		*byte ^= 0x01;
+	match cheat {
+		// As a planted honeypot's answer is wrong.
+		Cheat::Corrupt => crate::honeypots::corrupt(output),
+		Cheat::Round => {
+			if let Some(first) = output.first_mut() {
+				*first ^= 0x01;
+			}
+		},
 	}
 }
 
