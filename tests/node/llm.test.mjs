@@ -4,6 +4,11 @@
 // served by the node's off-chain worker through opg-executor (the node key in the node's
 // keystore), answered with the text, signed and settled; a request that names no seed is
 // sampled with the chain's seed for it, which anyone recomputes.
+// A verification node (its own executor, two verifier keys) checks chat answers by their
+// activation evidence: a sampled honest answer is upheld; once the serving node's executor
+// cheats (the test build's `--cheat corrupt-outputs`: the first token changed, the evidence
+// made to match), its challenged answer is refused by both verifiers, the second seated by
+// escalation, and the node is slashed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -11,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { hexToU8a, stringToHex, u8aConcat, u8aToHex } from '@polkadot/util';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
 import { connect, freePort, removeDir, run, startNode, tempDir } from './helpers.mjs';
@@ -21,7 +26,7 @@ import {
 } from './lib/chain.mjs';
 import { registrationMessage } from './lib/messages.mjs';
 import { Client as OpgClient } from '@opg/sdk';
-import { EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
+import { CHEATING_EXECUTOR_BIN, EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 
 const PYTHON = path.join(process.env.OPG_VENV ?? path.join(os.homedir(), '.cache/opg/venv'), 'bin/python');
 const CONVERT = new URL('../../scripts/llm-convert.py', import.meta.url).pathname;
@@ -67,7 +72,16 @@ before(async () => {
   }));
 });
 
+/** What tests started beside the node, stopped before it. */
+const cleanups = [];
+
 after(async () => {
+  if (process.env.OPG_TEST_LOGS && verifying) {
+    const { node: verifierNode } = await verifying;
+    writeFileSync(`${process.env.OPG_TEST_LOGS}/llm-serving.log`, node?.logs() ?? '');
+    writeFileSync(`${process.env.OPG_TEST_LOGS}/llm-verifier.log`, verifierNode?.logs() ?? '');
+  }
+  for (const cleanup of cleanups) await cleanup();
   await api?.disconnect();
   await node?.stop();
   executor?.stop();
@@ -308,54 +322,135 @@ test('priced by the token: both SDKs pay a chat through a channel and check each
 // answer settled on chain; its executor fetches the answer's evidence (tokens and
 // activation commitments) from the serving executor, checks it with one prefill, and the
 // committee's verdict upholds the answer.
-test('a verification node checks a sampled chat answer by its activation evidence and upholds it', async () => {
-  const seen = [];
-  const unsubscribe = await api.query.system.events((records) => seen.push(...records.map(({ event }) => event)));
-  const checkStore = path.join(dir, 'check-store');
-  execFileSync(EXECUTOR_BIN, ['put-llm', path.join(dir, 'model'), '--name', NAME, '--store', checkStore],
-    { stdio: 'ignore' });
-  const checking = await startExecutor(['--store', checkStore, '--llm', modelHash, '--device', 'cpu',
-    '--peer', executor.url], { attempts: 1200 });
-  const peer = await rpc(node.url, 'system_localPeerId');
-  const verifierNode = await startNode(['--chain', 'dev', '--tmp', '--offchain-worker', 'always',
-    '--rpc-methods', 'unsafe', '--executor-url', checking.url,
-    '--bootnodes', `/ip4/127.0.0.1/tcp/${node.p2pPort}/p2p/${peer}`]);
-  try {
-    const operator = keyring.addFromUri('//Dave');
-    const key = keyring.addFromUri('//OpgLlmVerifier');
-    await rpc(verifierNode.url, 'author_insertKey', 'opgn', '//OpgLlmVerifier', u8aToHex(key.publicKey));
-    const capabilities = {
-      models: [modelId], modes: MODES.vanilla, hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 },
-      endpoint: checking.url, jobsPerBlock: 100,
-    };
-    const message = registrationMessage(api.genesisHash, decodeAddress(operator.address));
-    await send(api, api.tx.nodeRegistry.register(key.publicKey, 0b100, capabilities, 1000n * OPG,
-      key.sign(message)), operator);
-    // As governance would (sudo on the dev chain): every result sampled, one verifier a case.
-    const params = (await api.query.verification.parameters()).toJSON();
-    const events = await send(api, api.tx.sudo.sudo(api.tx.verification.setParams({
-      ...params, sampleRate: 1_000_000_000, committee: 1, challengeWindow: 40,
-    })), keyring.addFromUri('//Alice'));
-    assert.ok(eventOf(events, api.events.sudo.Sudid).data.sudoResult.isOk);
+/** The verification node of the tests below, started once (see `verification`). */
+let verifying;
+/** Every event of the blocks imported since the verification node started. */
+const seen = [];
 
-    const chat = { messages: [{ role: 'user', content: 'Write a short poem about the sea.' }], max_tokens: 24 };
-    const { id } = await requestInference(api, keyring.addFromUri('//Ferdie'), modelId,
-      new TextEncoder().encode(JSON.stringify(chat)));
-    const deadline = Date.now() + 300000;
-    let resolved;
-    while (!resolved && Date.now() < deadline) {
-      resolved = seen.find((e) => api.events.verification.CaseResolved.is(e) && e.data.result.toNumber() === id);
-      if (!resolved) await new Promise((resolve) => setTimeout(resolve, 500));
+/**
+ * A verification node: a second opg-node whose own executor checks answers by their
+ * activation evidence, fetched from the serving executors (the honest one, and the test
+ * build's cheating one it also starts), holding two verifier keys of the model registered
+ * by Dave and Eve. Started once, stopped by `after`.
+ */
+function verification() {
+  verifying ??= (async () => {
+    const unsubscribe = await api.query.system.events((records) => seen.push(...records.map(({ event }) => event)));
+    const started = { unsubscribe, executors: [] };
+    cleanups.push(async () => {
+      started.unsubscribe();
+      await started.node?.stop();
+      started.executors.forEach((e) => e.stop());
+    });
+    const storeFor = (name) => {
+      const store = path.join(dir, name);
+      execFileSync(EXECUTOR_BIN, ['put-llm', path.join(dir, 'model'), '--name', NAME, '--store', store],
+        { stdio: 'ignore' });
+      return store;
+    };
+    const serve = (store) => ['--store', store, '--llm', modelHash, '--device', 'cpu'];
+    started.cheating = await startExecutor([...serve(storeFor('cheat-store')), '--cheat', 'corrupt-outputs'],
+      { attempts: 1200, bin: CHEATING_EXECUTOR_BIN });
+    started.executors.push(started.cheating);
+    const checking = await startExecutor([...serve(storeFor('check-store')), '--peer', executor.url,
+      '--peer', started.cheating.url], { attempts: 1200 });
+    started.executors.push(checking);
+    const peer = await rpc(node.url, 'system_localPeerId');
+    started.node = await startNode(['--chain', 'dev', '--tmp', '--offchain-worker', 'always',
+      '--rpc-methods', 'unsafe', '--executor-url', checking.url,
+      '--bootnodes', `/ip4/127.0.0.1/tcp/${node.p2pPort}/p2p/${peer}`]);
+    for (const [operatorSeed, keySeed] of [['//Dave', '//OpgLlmVerifier'], ['//Eve', '//OpgLlmVerifierEve']]) {
+      const operator = keyring.addFromUri(operatorSeed);
+      const key = keyring.addFromUri(keySeed);
+      await rpc(started.node.url, 'author_insertKey', 'opgn', keySeed, u8aToHex(key.publicKey));
+      const capabilities = {
+        models: [modelId], modes: MODES.vanilla, hardware: { class: 'Cpu', gpuModel: '', gpuMemoryMib: 0 },
+        endpoint: checking.url, jobsPerBlock: 100,
+      };
+      const message = registrationMessage(api.genesisHash, decodeAddress(operator.address));
+      await send(api, api.tx.nodeRegistry.register(key.publicKey, 0b100, capabilities, 1000n * OPG,
+        key.sign(message)), operator);
     }
-    assert.ok(resolved, `the case of result ${id} resolved`);
-    assert.equal(resolved.data.outcome.toString(), 'Upheld');
-    assert.equal(resolved.data.slashed.toBigInt(), 0n);
-    const revealed = seen.filter((e) => api.events.verification.Revealed.is(e) && e.data.case.eq(resolved.data.case));
-    assert.equal(revealed.length, 1);
-    assert.equal(revealed[0].data.verdict.toString(), 'Valid', 'the verifier upheld the answer from its evidence');
+    return started;
+  })();
+  return verifying;
+}
+
+/** Sets the dispute game's parameters as governance would (sudo on the dev chain). */
+async function setParams(changes) {
+  const params = (await api.query.verification.parameters()).toJSON();
+  const events = await send(api, api.tx.sudo.sudo(api.tx.verification.setParams({ ...params, ...changes })),
+    keyring.addFromUri('//Alice'));
+  assert.ok(eventOf(events, api.events.sudo.Sudid).data.sudoResult.isOk);
+}
+
+/** The event that resolves the case of result `id`, seen so far or within 5 minutes. */
+async function resolvedCase(id) {
+  const deadline = Date.now() + 300000;
+  while (Date.now() < deadline) {
+    const resolved = seen.find((e) => api.events.verification.CaseResolved.is(e) && e.data.result.toNumber() === id);
+    if (resolved) return resolved;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the case of result ${id} did not resolve`);
+}
+
+/** Points the serving node's off-chain worker to the executor at `url`. */
+const useExecutor = (url) => rpc(node.url, 'offchain_localStorageSet', 'PERSISTENT',
+  stringToHex('opg::executor-url'), stringToHex(url));
+
+test('a verification node checks a sampled chat answer by its activation evidence and upholds it', async () => {
+  await verification();
+  // Every result sampled, one verifier a case.
+  await setParams({ sampleRate: 1_000_000_000, committee: 1, challengeWindow: 40 });
+  const chat = { messages: [{ role: 'user', content: 'Write a short poem about the sea.' }], max_tokens: 24 };
+  const { id } = await requestInference(api, keyring.addFromUri('//Ferdie'), modelId,
+    new TextEncoder().encode(JSON.stringify(chat)));
+  const resolved = await resolvedCase(id);
+  assert.equal(resolved.data.outcome.toString(), 'Upheld');
+  assert.equal(resolved.data.slashed.toBigInt(), 0n);
+  const revealed = seen.filter((e) => api.events.verification.Revealed.is(e) && e.data.case.eq(resolved.data.case));
+  assert.equal(revealed.length, 1);
+  assert.equal(revealed[0].data.verdict.toString(), 'Valid', 'the verifier upheld the answer from its evidence');
+});
+
+test('a cheating node\'s chat answer, one token changed, is refused by its activations: escalated, overturned, the node slashed', async () => {
+  // The node's executor now cheats (the test build's `--cheat corrupt-outputs`): each
+  // answer's first token replaced, its evidence (tokens, the honest activations, signed)
+  // made to match. A client challenges; a language model's dispute escalates to a larger
+  // committee (here the second verifier) rather than to a proof.
+  const { cheating } = await verification();
+  await setParams({ sampleRate: 0, committee: 1, challengeWindow: 40 });
+  await useExecutor(cheating.url);
+  try {
+    const ferdie = keyring.addFromUri('//Ferdie');
+    const chat = { messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 16 };
+    const { id } = await requestInference(api, ferdie, modelId, new TextEncoder().encode(JSON.stringify(chat)));
+    const result = await waitForResult(node.url, id, 300000);
+    const nodeKey = hexToU8a(result.node);
+    const bond = async () => (await api.query.nodeRegistry.nodes(nodeKey)).unwrap().bond.toBigInt();
+    const free = async () => (await api.query.system.account(ferdie.address)).data.free.toBigInt();
+    const before = { bond: await bond(), free: await free() };
+
+    const challenged = await send(api, api.tx.verification.challenge(id), ferdie);
+    const caseId = eventOf(challenged, api.events.verification.Challenged).data.case;
+    const resolved = await resolvedCase(id);
+    const steps = seen.filter((e) => api.events.verification.Advanced.is(e) && e.data.case.eq(caseId))
+      .map((e) => e.data.step.toString());
+    assert.ok(steps.includes('Escalated'), `escalated to a larger committee: ${steps}`);
+    assert.ok(!steps.includes('AwaitingProof'), 'a language model waits for no proof');
+    const verdicts = seen.filter((e) => api.events.verification.Revealed.is(e) && e.data.case.eq(caseId))
+      .map((e) => e.data.verdict.toString());
+    assert.deepEqual(verdicts, ['Invalid', 'Invalid'], 'both verifiers refused it by its evidence');
+    assert.equal(resolved.data.outcome.toString(), 'Overturned');
+    const slashed = resolved.data.slashed.toBigInt();
+    assert.ok(slashed > 0n, 'the node was slashed');
+    assert.equal(await bond(), before.bond - slashed);
+    // The challenger's bond came back with its share of the slash.
+    const holds = await api.query.balances.holds(ferdie.address);
+    assert.deepEqual(holds.filter((hold) => hold.id.toJSON().Verification === 'ChallengeBond').length, 0);
+    assert.ok(await free() > before.free, 'the challenger was paid');
   } finally {
-    unsubscribe();
-    await verifierNode.stop();
-    checking.stop();
+    await useExecutor(executor.url);
   }
 });

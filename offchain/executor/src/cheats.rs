@@ -7,7 +7,9 @@
 
 /// The modes, by the name `--cheat` takes: `corrupt-outputs` changes every tensor output
 /// it answers beyond any tolerance (its last byte's lowest bit: a float's exponent, an
-/// integer's sign-side byte); `round-outputs` changes only the first byte's lowest bit (a
+/// integer's sign-side byte) and every on-chain language-model answer (its first token
+/// replaced, the evidence it keeps made to match: [`crate::openai::tamper`]);
+/// `round-outputs` changes only the first byte's lowest bit (a
 /// float32 output's first element moved to a neighbouring float), as another kind of CPU
 /// might round: an honest difference within a float model's published tolerance.
 pub const MODES: [&str; 2] = ["corrupt-outputs", "round-outputs"];

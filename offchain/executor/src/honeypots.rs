@@ -4,8 +4,9 @@
 //!
 //! The program's node operator plants an input ([`Plants::plant`], `POST
 //! /v1/honeypots/0x{model}` on the node listener); the next **on-chain** request for that
-//! model on that input is answered wrongly, once ([`Plants::take`], then [`corrupt`]), and
-//! signed as any answer. The program makes that request itself, with an input no one else
+//! model on that input is answered wrongly, once ([`Plants::take`], then [`corrupt`]; a
+//! language model's answer has its first token changed, its evidence made to match:
+//! [`crate::openai::tamper`]), and signed as any answer. The program makes that request itself, with an input no one else
 //! would send (random bytes): a plant never touches an unsigned or direct call, nor any
 //! other input. Once the result's committee has committed, the program's authority key
 //! and the node's key show the case a honeypot (`verification.expose`): the case is

@@ -495,7 +495,9 @@ async fn infer(
 	};
 	let chain = signing.as_ref().map(|signing| (signing.genesis, signing.request));
 	let mut reply = run_model(executor, &model, input, &input_hash, chain, reader).await?;
-	cheat(&mut reply);
+	if executor.llm_of(&model).is_none() {
+		cheat(&mut reply);
+	}
 	if let Some(opg_executor_api::Signing { genesis, request }) = signing {
 		answer_planted(executor, &model, &input_hash, request, &mut reply);
 		sign(executor, &mut reply, &genesis, request, &model, &input_hash);
@@ -504,7 +506,8 @@ async fn infer(
 }
 
 /// An on-chain answer to a planted input ([`crate::honeypots`]): its output corrupted,
-/// once, before it is signed.
+/// once, before it is signed. A language model's answer is changed where it is made, with
+/// its evidence ([`infer_llm`]).
 fn answer_planted(
 	executor: &Executor,
 	model: &ContentHash,
@@ -514,6 +517,7 @@ fn answer_planted(
 ) {
 	if reply.status == StatusCode::OK
 		&& reply.output_hash.is_some()
+		&& executor.llm_of(model).is_none()
 		&& executor.plants().take(model, input_hash)
 	{
 		crate::honeypots::corrupt(&mut reply.body);
@@ -819,7 +823,8 @@ async fn evidence(
 
 /// In a test build told to cheat ([`crate::cheats`]): a successful tensor output changed
 /// before it is signed, as a dishonest node's would be (or, rounded, as an honest node on
-/// another kind of CPU might answer).
+/// another kind of CPU might answer). A language model's answer is changed where it is
+/// made, with its evidence ([`infer_llm`]).
 fn cheat(reply: &mut Reply) {
 	let Some(cheat) = crate::cheats::output_cheat() else { return };
 	if reply.status == StatusCode::OK && reply.output_hash.is_some() && !reply.body.is_empty() {
@@ -1251,6 +1256,9 @@ fn sign_batch(executor: &Executor, query: Option<&str>, body: &[u8]) -> Result<R
 /// For a chain's request, the answer's evidence is kept for its verifiers
 /// ([`crate::openai::on_chain_evidence`]); a private request's is readable by its
 /// requester and by the verifiers seated on its case alone (it shows the answer).
+/// A chain's request on a planted input ([`crate::honeypots`]), or any request to a test
+/// build told to `--cheat corrupt-outputs`, is answered with one token changed and
+/// evidence to match ([`crate::openai::tamper`]).
 async fn infer_llm(
 	executor: &Arc<Executor>,
 	llm: &crate::openai::LlmServing,
@@ -1259,7 +1267,23 @@ async fn infer_llm(
 	chain: Option<([u8; 32], u64)>,
 	reader: Option<[u8; 32]>,
 ) -> Result<Reply, Reply> {
-	let answer = crate::openai::on_chain(executor, llm, input, chain).await?;
+	let mut answer = crate::openai::on_chain(executor, llm, input, chain).await?;
+	let planted = chain.is_some() && executor.plants().take(&llm.hash, input_hash);
+	let cheating = crate::cheats::output_cheat() == Some(crate::cheats::Cheat::Corrupt);
+	if planted || cheating {
+		let changed = crate::openai::tamper(llm, &mut answer);
+		match (planted, changed) {
+			(true, true) => tracing::info!(
+				input = %hex::encode(input_hash),
+				"answered a planted honeypot wrongly"
+			),
+			(true, false) => tracing::warn!(
+				input = %hex::encode(input_hash),
+				"a planted honeypot's answer had no token to change: answered rightly"
+			),
+			_ => {},
+		}
+	}
 	if let Some(chain) = chain {
 		if let Some(evidence) =
 			crate::openai::on_chain_evidence(executor, llm, chain, input_hash, &answer)

@@ -1244,3 +1244,109 @@ fn an_on_chain_answer_is_upheld_from_its_evidence_and_a_claim_it_does_not_back_i
 	);
 	assert_eq!(reply.status, hyper::StatusCode::BAD_REQUEST);
 }
+
+#[test]
+fn a_planted_chat_input_is_answered_with_a_token_changed_and_evidence_its_verifier_refuses() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let (serving, hash) = llm_executor("llm-plant-serving");
+	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+	let url = format!("http://{}", listener.local_addr().unwrap());
+	runtime.spawn(crate::http::serve(serving.clone(), listener, std::future::pending()));
+	let (verifier, _) = llm_executor_with("llm-plant-verifier", vec![url]);
+	let genesis = [0x42u8; 32];
+	let call = |executor: &Arc<crate::Executor>, method, path: String, query: &str, body: &[u8]| {
+		runtime.block_on(crate::http::route_with(
+			executor,
+			&method,
+			&path,
+			Some(query),
+			&hyper::HeaderMap::new(),
+			hyper::body::Bytes::from(body.to_vec()),
+		))
+	};
+	let input = serde_json::to_vec(&serde_json::json!({
+		"messages": [{"role": "user", "content": "What is the capital of France?"}],
+		"max_tokens": 12,
+		"temperature": 0,
+	}))
+	.unwrap();
+	let chain = |request: u64| format!("genesis=0x{}&request={request}", hex::encode(genesis));
+	let model = format!("0x{}", hex::encode(hash));
+	let answer = |request: u64| {
+		let reply = call(
+			&serving,
+			hyper::Method::POST,
+			format!("/v1/infer/{model}"),
+			&chain(request),
+			&input,
+		);
+		assert_eq!(reply.status, hyper::StatusCode::OK);
+		reply.body
+	};
+	let kept = |request: u64, output: &[u8]| {
+		let query = format!(
+			"genesis=0x{}&output=0x{}",
+			hex::encode(genesis),
+			hex::encode(crate::sha256(output))
+		);
+		let reply =
+			call(&serving, hyper::Method::GET, format!("/v1/evidence/{request}"), &query, b"");
+		assert_eq!(reply.status, hyper::StatusCode::OK, "the evidence of the answer given");
+		serde_json::from_slice::<serde_json::Value>(&reply.body).unwrap()
+	};
+	let check = |request: u64, output: &[u8]| {
+		let query = format!("{}&output=0x{}", chain(request), hex::encode(crate::sha256(output)));
+		let reply =
+			call(&verifier, hyper::Method::POST, format!("/v1/check/{model}"), &query, &input);
+		assert_eq!(reply.status, hyper::StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+		let verdict = reply.header("x-opg-verdict").unwrap().to_owned();
+		(verdict, String::from_utf8_lossy(&reply.body).into_owned())
+	};
+	let truth = answer(20);
+	assert!(String::from_utf8_lossy(&truth).contains("Paris"));
+
+	let planted = call(&serving, hyper::Method::POST, format!("/v1/honeypots/{model}"), "", &input);
+	assert_eq!(planted.status, hyper::StatusCode::CREATED);
+	// An unsigned call is answered rightly; the chain's request wrongly, once.
+	let unsigned = call(&serving, hyper::Method::POST, format!("/v1/infer/{model}"), "", &input);
+	assert_eq!(unsigned.body, truth);
+	let wrong = answer(20);
+	assert_ne!(wrong, truth);
+	assert!(serving.plants().list().is_empty(), "used up");
+	// Its evidence is consistent: the changed first token, signed; the text the tokens'.
+	let evidence = kept(20, &wrong);
+	let honest = kept(20, &truth);
+	assert_ne!(evidence["tokens"][0], honest["tokens"][0]);
+	assert_eq!(
+		evidence["tokens"].as_array().unwrap()[1..],
+		honest["tokens"].as_array().unwrap()[1..]
+	);
+	assert_eq!(evidence["commitments"], honest["commitments"], "the honest answer's activations");
+	assert!(evidence["signature"].is_string());
+	// Its verifier's prefill over the changed answer refuses it; the right one passes.
+	let (verdict, reason) = check(20, &wrong);
+	assert_eq!(verdict, "invalid", "{reason}");
+	assert!(reason.contains("refused"), "{reason}");
+	let (verdict, reason) = check(20, &truth);
+	assert_eq!(verdict, "valid", "{reason}");
+	assert_eq!(answer(21), truth, "the next request is answered rightly");
+
+	// Through /v1/infer-many, as a node's worker asks: the planted job alone.
+	let other = serde_json::to_vec(&serde_json::json!({
+		"messages": [{"role": "user", "content": "Name a colour."}],
+		"max_tokens": 4,
+		"temperature": 0,
+	}))
+	.unwrap();
+	assert!(serving.plants().plant(hash, crate::sha256(&input)));
+	let jobs = opg_executor_api::encode_jobs([(22, &other[..]), (23, &input[..])]);
+	let query = format!("genesis=0x{}", hex::encode(genesis));
+	let many =
+		call(&serving, hyper::Method::POST, format!("/v1/infer-many/{model}"), &query, &jobs);
+	let answers = opg_executor_api::decode_answers(&many.body).unwrap();
+	let alone =
+		call(&serving, hyper::Method::POST, format!("/v1/infer/{model}"), &chain(22), &other);
+	assert_eq!(answers[0].body, alone.body);
+	assert_ne!(answers[1].body, truth);
+	assert_eq!(answers[1].body, wrong, "changed as before");
+}

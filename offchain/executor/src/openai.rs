@@ -646,6 +646,8 @@ pub struct OnChain {
 	pub finished: llm::Finished,
 	/// The seed it was sampled with.
 	pub seed: u64,
+	/// The request's stop sequences.
+	pub stops: Vec<String>,
 }
 
 /// The answer to an on-chain request for a language model (the off-chain worker's
@@ -666,6 +668,7 @@ pub async fn on_chain(
 	let path = opg_executor_api::path::CHAT_COMPLETIONS;
 	let prepared = prepare(executor, Kind::Chat, path, &body)?;
 	let seed = prepared.prompt.sampling.seed;
+	let stops = prepared.prompt.stops.clone();
 	let Started { mut receiver, .. } = submit(prepared)?;
 	loop {
 		match receiver.recv().await {
@@ -674,7 +677,7 @@ pub async fn on_chain(
 				if cut(&mut finished.text, opg_primitives::MAX_LLM_ANSWER) {
 					finished.reason = FinishReason::Length;
 				}
-				return Ok(OnChain { finished, seed });
+				return Ok(OnChain { finished, seed, stops });
 			},
 			Some(Event::Failed(reason)) => {
 				return Err(error(
@@ -694,6 +697,33 @@ pub async fn on_chain(
 			},
 		}
 	}
+}
+
+/// `answer` changed as a dishonest node would serve it, its evidence still consistent:
+/// the first token replaced by another (id 30, or 31 where it was 30), the text that of
+/// the tokens so changed, the activations those of the honest answer, which the
+/// verifier's prefill over the changed answer does not reproduce (docs/verification.md,
+/// "Calibration": an edited token is always caught). A planted honeypot's answer
+/// ([`crate::honeypots`]) and the test build's `--cheat corrupt-outputs`
+/// ([`crate::cheats`]). `false`, the answer unchanged, where no replacement changes its
+/// text.
+pub fn tamper(serving: &LlmServing, answer: &mut OnChain) -> bool {
+	for replacement in [30, 31] {
+		let mut ids = answer.finished.ids.clone();
+		match ids.first_mut() {
+			Some(first) if *first == replacement => continue,
+			Some(first) => *first = replacement,
+			None => ids.push(replacement),
+		}
+		let Ok(mut text) = serving.engine.answer_text(&ids, &answer.stops) else { continue };
+		cut(&mut text, opg_primitives::MAX_LLM_ANSWER);
+		if text != answer.finished.text {
+			answer.finished.ids = ids;
+			answer.finished.text = text;
+			return true;
+		}
+	}
+	false
 }
 
 /// The evidence of an on-chain answer, which the executor keeps for the result's verifiers
