@@ -6,6 +6,7 @@ substrate-interface needs."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -470,6 +471,19 @@ def random_input(schema: dict, rng=None) -> bytes:
     return b"".join(parts)
 
 
+def random_chat(rng=None) -> bytes:
+    """A chat request for a language model (the body of an on-chain request to an ``Llm``
+    model) no one else would send: a random 128-bit nonce to repeat, 32 tokens at most."""
+    import random
+
+    rng = rng or random.SystemRandom()
+    nonce = "%032x" % rng.getrandbits(128)
+    return json.dumps({
+        "messages": [{"role": "user", "content": f"Repeat this code back to me: {nonce}"}],
+        "max_tokens": 32,
+    }, separators=(",", ":")).encode()
+
+
 class Honeypots:
     """A verification program's honeypots (docs/verification.md, "Honeypots"): wrong
     answers planted on the program's own node, so that a verifier that signs "valid"
@@ -516,7 +530,8 @@ class Honeypots:
 
     def run(self, model: int, executor: str, node_key, authority, *, token: str | None = None,
             timeout: float = 600.0, progress=None) -> dict:
-        """Plants a random input of model ``model`` on ``executor`` (the node whose key is
+        """Plants a random input of model ``model`` (for a language model, a chat request:
+        :func:`random_chat`) on ``executor`` (the node whose key is
         ``node_key``), requests it on chain, challenges its (wrong) result, waits for the
         case's committee to commit, exposes it (:meth:`expose`), and waits for the case to
         end. ``{"request", "case", "outcome", "verdicts"}`` (the committee's revealed
@@ -525,8 +540,9 @@ class Honeypots:
         say = progress or (lambda _text: None)
         record = self.client.models.get(model)
         if record.format == "Llm":
-            raise ChainError("no honeypot", "honeypots are planted for tensor models (not yet language models)")
-        input_ = random_input(record.record["spec"]["schema"])
+            input_ = random_chat()
+        else:
+            input_ = random_input(record.record["spec"]["schema"])
         self.plant(executor, record.hash, input_, token=token)
         say(f"planted a {len(input_)}-byte input on {executor}")
         request = self.client.request(model, input_)

@@ -3,6 +3,7 @@ node's executor (against a local HTTP server that answers as an executor does), 
 exposure both keys sign."""
 
 import http.server
+import json
 import struct
 import threading
 
@@ -10,7 +11,7 @@ import pytest
 from substrateinterface import Keypair
 
 from opg import messages
-from opg.hub import Honeypots, random_input
+from opg.hub import Honeypots, random_chat, random_input
 from opg.types import ChainError
 
 
@@ -23,6 +24,17 @@ def test_a_random_input_has_the_schemas_length_and_floats_in_range():
     assert all(-1 <= value < 1 for value in floats)
     assert all(byte in (0, 1) for byte in data[-2:])
     assert random_input(schema) != data, "no one else would send it"
+
+
+
+def test_a_language_models_random_input_is_a_chat_request_no_one_else_would_send():
+    data = random_chat()
+    request = json.loads(data)
+    assert request["max_tokens"] == 32
+    [message] = request["messages"]
+    assert message["role"] == "user"
+    assert len(message["content"].rsplit(" ", 1)[1]) == 32, "a 128-bit nonce"
+    assert random_chat() != data
 
 
 class Executor(http.server.BaseHTTPRequestHandler):
