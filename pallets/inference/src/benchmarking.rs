@@ -1,15 +1,21 @@
 //! Benchmarks for `pallet-inference`: `request` by input length and candidate count,
-//! `submit_result` by output length, batches by their length; the rest at their worst
-//! case: the most candidate nodes for a reassignment, full deadline blocks where every
-//! request is penalized and reassigned.
+//! `submit_result` by output length, batches by their length, ended challenge windows by
+//! their number; the rest at their worst case: the most candidate nodes for a
+//! reassignment, full deadline blocks where every request is penalized and reassigned.
 
 use super::*;
-use crate::pallet::{Call, Config, Deadlines, ExpiryCursor, NextRequestId, Pallet, Requests};
+use crate::pallet::{
+	Call, Config, Deadlines, ExpiryCursor, HeldInputs, HeldPayments, NextRequestId, Pallet,
+	Requests, WindowEnds,
+};
 use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::{
 	assert_ok,
-	traits::{fungible::Mutate, Get, Hooks},
+	traits::{
+		fungible::{Inspect, InspectHold, Mutate, MutateHold},
+		Get, Hooks,
+	},
 	BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -304,6 +310,65 @@ mod benchmarks {
 
 		assert!(Deadlines::<T>::iter_prefix(deadline).next().is_none());
 		assert!(ids.iter().all(|id| Requests::<T>::get(id).is_some_and(|r| r.attempts == 2)));
+	}
+
+	/// `n` held payments whose challenge windows end in one block, none disputed, each of
+	/// its own requester and paid to its own operator: a transfer on hold, the protocol
+	/// fee and the unused surcharge slashed to the fee sink, the records removed (block
+	/// start, beside the missed deadlines of [`on_initialize`](Pallet::on_initialize)).
+	#[benchmark]
+	fn end_windows(n: Linear<0, { T::MaxBatchLen::get() }>) {
+		let now = frame_system::Pallet::<T>::block_number().saturating_add(10u32.into());
+		let unit: BalanceOf<T> = T::Currency::minimum_balance().max(1u32.into());
+		let (paid, protocol_fee, surcharge) =
+			(unit.saturating_mul(100u32.into()), unit.saturating_mul(5u32.into()), unit);
+		let fee = paid.saturating_add(protocol_fee);
+		let input = Input::Inline(BoundedVec::truncate_from(vec![1u8; 32]));
+		let mut requesters = Vec::new();
+		for id in 0..u64::from(n) {
+			let (requester, operator): (T::AccountId, T::AccountId) =
+				(account("requester", id as u32, 1), account("operator", id as u32, 0));
+			T::Currency::set_balance(&requester, unit.saturating_mul(1_000u32.into()));
+			T::Currency::set_balance(&operator, unit.saturating_mul(1_000u32.into()));
+			assert_ok!(T::Currency::hold(
+				&HoldReason::RequestFee.into(),
+				&requester,
+				fee.saturating_add(surcharge),
+			));
+			HeldPayments::<T>::insert(
+				id,
+				HeldPayment {
+					requester: requester.clone(),
+					operator,
+					node: [id as u8; 32].into(),
+					model: 0,
+					mode: VerificationMode::Vanilla,
+					fee,
+					surcharge,
+					paid,
+					protocol_fee,
+					subject: [id as u8; 32],
+					final_at: now,
+					disputed: false,
+				},
+			);
+			WindowEnds::<T>::insert(now, id, ());
+			HeldInputs::<T>::insert(id, input.clone());
+			requesters.push(requester);
+		}
+
+		let ended;
+		#[block]
+		{
+			ended = Pallet::<T>::end_windows(now);
+		}
+
+		assert_eq!(ended, n);
+		assert_eq!(HeldPayments::<T>::iter().count(), 0);
+		for requester in requesters {
+			let held = T::Currency::balance_on_hold(&HoldReason::RequestFee.into(), &requester);
+			assert!(held.is_zero());
+		}
 	}
 
 	/// The input commitment of a ZKML request with an `n`-byte inline input.

@@ -580,19 +580,15 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		/// Requests whose deadline has passed get no more time: at most
-		/// [`Config::MaxExpiriesPerBlock`] of them, earliest deadline first.
+		/// [`Config::MaxExpiriesPerBlock`] of them, earliest deadline first. Held payments
+		/// whose challenge window ends now are paid, all of them (no more than the results
+		/// settled in the block one window earlier).
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let (handled, blocks) = Self::expire_missed(now, T::MaxExpiriesPerBlock::get());
 			let ended = Self::end_windows(now);
 			T::WeightInfo::on_initialize(handled)
 				.saturating_add(T::DbWeight::get().reads_writes(blocks.into(), 1))
-				// Not yet benchmarked: a payment's transfer and slash, its records.
-				.saturating_add(
-					T::DbWeight::get()
-						.reads_writes(6, 6)
-						.saturating_add(Weight::from_parts(100_000_000, 8_000))
-						.saturating_mul(ended.into()),
-				)
+				.saturating_add(T::WeightInfo::end_windows(ended))
 		}
 
 		/// Serves the requests assigned to the node keys in this node's keystore (see

@@ -5,6 +5,11 @@
 //!
 //! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//!
+//! `end_windows` (added later) measured alone on 2026-12-06, CPU `AMD EPYC`, same steps and
+//! repeats (`opg-node benchmark pallet ... --pallet pallet_inference --extrinsic end_windows`,
+//! the rest of the command as below) and its functions copied in; the next full run of
+//! `scripts/benchmark inference` replaces them all.
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
 // Executed Command:
@@ -51,6 +56,7 @@ pub trait WeightInfo {
 	fn submit_batch(n: u32, ) -> Weight;
 	fn prune_records(n: u32, ) -> Weight;
 	fn on_initialize(n: u32, ) -> Weight;
+	fn end_windows(n: u32, ) -> Weight;
 	fn input_commitment(n: u32, ) -> Weight;
 	fn verify_proof() -> Weight;
 	fn verify_proof_in_wasm() -> Weight;
@@ -406,6 +412,31 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
 	}
+	/// Storage: `Inference::WindowEnds` (r:257 w:256)
+	/// Proof: `Inference::WindowEnds` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::HeldPayments` (r:256 w:256)
+	/// Proof: `Inference::HeldPayments` (`max_values`: None, `max_size`: Some(218), added: 2693, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:256 w:256)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:513 w:513)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::HeldInputs` (r:0 w:256)
+	/// Proof: `Inference::HeldInputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[0, 256]`.
+	fn end_windows(n: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `395 + n * (490 ±0)`
+		//  Estimated: `3593 + n * (5206 ±0)`
+		// Minimum execution time: 3_185_000 picoseconds.
+		Weight::from_parts(3_295_000, 3593)
+			// Standard Error: 45_510
+			.saturating_add(Weight::from_parts(94_942_342, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(n.into()))
+	}
 	/// The range of component `n` is `[0, 16384]`.
 	fn input_commitment(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
@@ -505,6 +536,15 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(87_u64))
 			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2653).saturating_mul(n.into()))
+	}
+	fn end_windows(n: u32, ) -> Weight {
+		Weight::from_parts(3_295_000, 3593)
+			.saturating_add(Weight::from_parts(94_942_342, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(n.into()))
 	}
 	fn input_commitment(n: u32, ) -> Weight {
 		Weight::from_parts(309_661_383, 0)

@@ -244,3 +244,31 @@ fn a_request_no_node_serves_refunds_its_surcharge_too() {
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT);
 	});
 }
+
+#[test]
+fn the_block_start_is_charged_the_benchmarked_weight_of_every_window_that_ends_there() {
+	use crate::weights::WeightInfo;
+	use polkadot_sdk::frame_support::traits::Hooks;
+	build_and_execute(|| {
+		set_challenge_window(5);
+		register_node(1, 1_000);
+		let ids = [request(ALICE), request(ALICE), request(ALICE)];
+		for id in ids {
+			assert_ok!(submit(id, 1));
+		}
+		// One of the three disputed: its window ends as theirs does, unpaid, and costs
+		// the block as much (its payment is read).
+		assert!(<Inference as HeldResults<_, _>>::dispute(ids[0]));
+		run_to(5);
+		System::set_block_number(6);
+		let ending = Inference::on_initialize(6);
+		assert_eq!(held(ALICE), PRICE, "two paid, the disputed one still held");
+		System::set_block_number(7);
+		let quiet = Inference::on_initialize(7);
+		assert_eq!(
+			ending.saturating_sub(<() as WeightInfo>::end_windows(3)),
+			quiet.saturating_sub(<() as WeightInfo>::end_windows(0)),
+		);
+		assert!(ending.all_gt(quiet));
+	});
+}
