@@ -173,10 +173,14 @@ test('with an honest node every sampled result is re-executed, upheld and paid; 
   const dave = keyring.addFromUri('//Dave');
   const bondBefore = (await api.query.nodeRegistry.nodes(served.nodeKey.publicKey)).unwrap().bond.toBigInt();
   const verifiersBefore = await Promise.all(verifierAccounts().map(free));
-  const ids = [];
-  for (let i = 0; i < 4; i += 1) {
-    ids.push((await requestInference(api, dave, served.modelId, demoInput(784, 20 + i))).id);
-  }
+  // Many requests in one block (one `utility.batchAll`), every one sampled.
+  const count = 24;
+  const requests = Array.from({ length: count }, (_, i) => api.tx.inference.request(served.modelId,
+    { Inline: u8aToHex(demoInput(784, 20 + i)) }, 'Vanilla', 'Individual', 2n * OPG, 20));
+  const submitted = await send(api, api.tx.utility.batchAll(requests), dave);
+  const ids = submitted.filter(({ event }) => api.events.inference.RequestSubmitted.is(event))
+    .map(({ event }) => event.data.request.toNumber());
+  assert.equal(ids.length, count);
   const resolved = await Promise.all(ids.map(resolvedCase));
   for (const event of resolved) {
     assert.equal(event.data.outcome.toString(), 'Upheld');
@@ -187,7 +191,8 @@ test('with an honest node every sampled result is re-executed, upheld and paid; 
   assert.equal(await heldFor(dave.address, 'Inference', 'RequestFee'), 0n, 'every fee was paid to the node');
   // Each case's 5 % surcharge of the 1 OPG price, shared by its two verifiers.
   const verifiersAfter = await Promise.all(verifierAccounts().map(free));
-  verifiersAfter.forEach((balance, i) => assert.equal(balance - verifiersBefore[i], 4n * (OPG / 20n / 2n)));
+  verifiersAfter.forEach((balance, i) => assert.equal(balance - verifiersBefore[i],
+    BigInt(count) * (OPG / 20n / 2n)));
 });
 
 /** The model's true output for `input`, from the honest verifier's executor. */
