@@ -16,13 +16,13 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hexToU8a, stringToHex, u8aConcat, u8aToHex } from '@polkadot/util';
+import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
 import { connect, freePort, removeDir, run, startNode, tempDir } from './helpers.mjs';
 import {
   MODES, OPG, eventOf, publishModel, registerNode, requestInference, resultMessageOf, rpc, send, setUpServing,
-  verifyResult, waitForResult,
+  useExecutor, verifyResult, waitForResult,
 } from './lib/chain.mjs';
 import { registrationMessage } from './lib/messages.mjs';
 import { Client as OpgClient } from '@opg/sdk';
@@ -395,9 +395,6 @@ async function resolvedCase(id) {
   throw new Error(`the case of result ${id} did not resolve`);
 }
 
-/** Points the serving node's off-chain worker to the executor at `url`. */
-const useExecutor = (url) => rpc(node.url, 'offchain_localStorageSet', 'PERSISTENT',
-  stringToHex('opg::executor-url'), stringToHex(url));
 
 test('a verification node checks a sampled chat answer by its activation evidence and upholds it', async () => {
   await verification();
@@ -421,7 +418,7 @@ test('a cheating node\'s chat answer, one token changed, is refused by its activ
   // committee (here the second verifier) rather than to a proof.
   const { cheating } = await verification();
   await setParams({ sampleRate: 0, committee: 1, challengeWindow: 40 });
-  await useExecutor(cheating.url);
+  await useExecutor(node.url, cheating.url);
   try {
     const ferdie = keyring.addFromUri('//Ferdie');
     const chat = { messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 16 };
@@ -451,6 +448,6 @@ test('a cheating node\'s chat answer, one token changed, is refused by its activ
     assert.deepEqual(holds.filter((hold) => hold.id.toJSON().Verification === 'ChallengeBond').length, 0);
     assert.ok(await free() > before.free, 'the challenger was paid');
   } finally {
-    await useExecutor(executor.url);
+    await useExecutor(node.url, executor.url);
   }
 });

@@ -35,7 +35,7 @@ import { stringToHex, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
 import { NODE_BIN, connect, removeDir, run, startNode, tempDir } from './helpers.mjs';
 import {
-  DEV_NODE_SEED, MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, rpc, send, setUpServing, waitForResult,
+  DEV_NODE_SEED, MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, rpc, send, setUpServing, useExecutor, waitForResult,
 } from './lib/chain.mjs';
 import { CHEATING_EXECUTOR_BIN, EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
 import { honeypotMessage, registrationMessage } from './lib/messages.mjs';
@@ -199,9 +199,6 @@ test('with an honest node every sampled result is re-executed, upheld and paid; 
 const truth = async (input) => new Uint8Array(
   await (await fetch(checking.api.infer(model.hash), { method: 'POST', body: input })).arrayBuffer());
 
-/** Points the off-chain workers of the node at `rpcUrl` to the executor at `executorUrl`. */
-const useExecutor = (rpcUrl, executorUrl) => rpc(rpcUrl, 'offchain_localStorageSet', 'PERSISTENT',
-  stringToHex('opg::executor-url'), stringToHex(executorUrl));
 
 test('a private result is sampled and upheld: its verifiers read its input on their node keys\' permissions', async () => {
   // The input only its locator has, until the serving executor fetches it for the request

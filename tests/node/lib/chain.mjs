@@ -2,7 +2,7 @@
 // publish models, register nodes, request inferences, read settled results with their
 // evidence over `inference_*` RPC and check it. Used by the node tests and by
 // scripts/inference-demo.mjs (./scripts/dev).
-import { u8aConcat, u8aToHex, hexToU8a, u8aToU8a } from '@polkadot/util';
+import { stringToHex, u8aConcat, u8aToHex, hexToU8a, u8aToU8a } from '@polkadot/util';
 import { decodeAddress, sha256AsU8a, signatureVerify } from '@polkadot/util-crypto';
 import { registrationMessage, resultMessage } from './messages.mjs';
 
@@ -10,6 +10,13 @@ export const OPG = 10n ** 18n;
 /** The seed of the development inference node's key (`opgn`), inserted into the node's keystore. */
 export const DEV_NODE_SEED = '//OpgDevNode';
 const MODEL_NAME = 'mnist-mlp-demo';
+
+/**
+ * Points the off-chain workers of the node whose RPC is at `rpcUrl` to the executor at
+ * `executorUrl` (the node's persistent off-chain storage, `opg::executor-url`).
+ */
+export const useExecutor = (rpcUrl, executorUrl) => rpc(rpcUrl, 'offchain_localStorageSet', 'PERSISTENT',
+  stringToHex('opg::executor-url'), stringToHex(executorUrl));
 
 /** Signs and sends `tx`; resolves with its events once in a block, rejects on a dispatch error. */
 export function send(api, tx, signer) {
