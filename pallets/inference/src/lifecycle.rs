@@ -754,6 +754,7 @@ impl<T: Config> HeldResults<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			final_at: held.final_at.unique_saturated_into(),
 			provable: matches!(HeldInputs::<T>::get(id), Some(Input::Inline(_)))
 				&& T::Models::prepared_verifying_key(held.model).is_some(),
+			same_hardware: T::Models::checked_on_same_hardware(held.model),
 		})
 	}
 

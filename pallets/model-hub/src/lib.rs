@@ -515,5 +515,11 @@ pub mod pallet {
 		fn prepared_verifying_key(model: ModelId) -> Option<Vec<u8>> {
 			PreparedKeys::<T>::get(model).map(|key| key.into_inner())
 		}
+
+		fn checked_on_same_hardware(model: ModelId) -> bool {
+			Models::<T>::get(model).is_some_and(|record| {
+				record.spec.format.checked_on_same_hardware(record.spec.tolerance.as_ref())
+			})
+		}
 	}
 }

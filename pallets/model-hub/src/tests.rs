@@ -348,6 +348,35 @@ fn a_float_model_publishes_its_tolerance_and_executors_read_it() {
 }
 
 #[test]
+fn only_float_results_without_a_cross_device_tolerance_are_checked_on_their_nodes_hardware() {
+	new_test_ext().execute_with(|| {
+		let torchscript = spec("mnist", 1);
+		let tolerated = ModelSpec { tolerance: Some(TOLERANCE), ..spec("mnist-tolerated", 1) };
+		let onnx = ModelSpec { format: ModelFormat::Onnx, ..spec("mnist-onnx", 1) };
+		let quantized =
+			ModelSpec { modes: VerificationModes(VerificationModes::VANILLA), ..zkml_spec() };
+		for model in [torchscript, tolerated, quantized, llm_spec(), onnx] {
+			assert_ok!(ModelHub::publish(RuntimeOrigin::signed(ALICE), model, None));
+		}
+		let same_hardware =
+			|model| <ModelHub as ModelCatalog<Balance>>::checked_on_same_hardware(model);
+		// Judged by their bytes, a TorchScript or ONNX model's results differ by device.
+		assert!(same_hardware(0));
+		assert!(same_hardware(4));
+		// A published tolerance is the owner's word that any device's results fall in it.
+		assert!(!same_hardware(1));
+		// Integers are bit-exact everywhere.
+		assert!(!same_hardware(2));
+		// A language model's precision is not on chain; bf16 differs across devices.
+		assert!(same_hardware(3));
+		// Deprecated, it is still checked as before; unknown, no restriction.
+		assert_ok!(ModelHub::deprecate(RuntimeOrigin::signed(ALICE), 3));
+		assert!(same_hardware(3));
+		assert!(!same_hardware(9));
+	});
+}
+
+#[test]
 fn a_tolerance_is_refused_for_exact_models_and_outputs_without_floats() {
 	new_test_ext().execute_with(|| {
 		let before = Balances::balance(&ALICE);

@@ -3,8 +3,8 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 pub use opg_primitives::{
-	ContentHash, DType, MaxRank, MaxTensors, ModelId, Quantization, Schema, ServingTerms,
-	TensorSpec, Tolerance, VerificationModes, MAX_LLM_ANSWER,
+	ContentHash, DType, HardwareClass, MaxRank, MaxTensors, ModelId, Quantization, Schema,
+	ServingTerms, TensorSpec, Tolerance, VerificationModes, MAX_LLM_ANSWER,
 };
 use polkadot_sdk::frame_support::{traits::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
@@ -44,6 +44,21 @@ impl ModelFormat {
 	/// bit-exact; a language model's answers are judged by their activation evidence.
 	pub fn has_tolerance(self) -> bool {
 		matches!(self, Self::TorchScript | Self::Onnx)
+	}
+
+	/// Whether results of this format, published with `tolerance`, may be checked only by
+	/// verifiers on their node's hardware class ([`HardwareClass`]): the same honest
+	/// computation gives other floating-point values on a GPU's kernels than on a CPU's.
+	/// Language models: yes (bf16 answers made on a GPU failed a CPU's check,
+	/// `docs/verification.md`; the chain does not know a language model's precision).
+	/// TorchScript and ONNX: when no tolerance is published (their results are judged
+	/// by their bytes). Quantized-integer models are bit-exact on every device: no.
+	pub fn checked_on_same_hardware(self, tolerance: Option<&Tolerance>) -> bool {
+		match self {
+			Self::QuantizedInteger => false,
+			Self::Llm => true,
+			Self::TorchScript | Self::Onnx => tolerance.is_none(),
+		}
 	}
 }
 

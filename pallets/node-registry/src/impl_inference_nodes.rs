@@ -86,13 +86,22 @@ where
 				let verifies = record.status == NodeStatus::Active
 					&& record.roles.contains(Roles::VERIFIER)
 					&& now <= record.last_heartbeat.saturating_add(T::LivenessWindow::get());
-				verifies.then_some(Verifier { node, operator: record.operator, bond: record.bond })
+				verifies.then_some(Verifier {
+					node,
+					operator: record.operator,
+					bond: record.bond,
+					hardware: record.capabilities.hardware.class,
+				})
 			})
 			.collect()
 	}
 
 	fn operator(node: &NodeKey) -> Option<T::AccountId> {
 		Nodes::<T>::get(node).map(|record| record.operator)
+	}
+
+	fn hardware(node: &NodeKey) -> Option<HardwareClass> {
+		Nodes::<T>::get(node).map(|record| record.capabilities.hardware.class)
 	}
 
 	fn bond(node: &NodeKey) -> BalanceOf<T> {

@@ -9,7 +9,7 @@ use polkadot_sdk::frame_support::{
 };
 use scale_info::TypeInfo;
 
-pub use opg_primitives::{NodeKey, Roles, VerificationMode, VerificationModes};
+pub use opg_primitives::{HardwareClass, NodeKey, Roles, VerificationMode, VerificationModes};
 
 /// Largest Nitro attestation document: a 16 KiB payload plus the COSE envelope.
 pub type MaxDocumentLen = ConstU32<{ 20 * 1024 }>;
@@ -17,26 +17,6 @@ pub type MaxDocumentLen = ConstU32<{ 20 * 1024 }>;
 pub type MaxQuoteLen = ConstU32<{ 16 * 1024 }>;
 /// Largest SCALE-encoded DCAP collateral (the samples are 14–19 KiB).
 pub type MaxCollateralLen = ConstU32<{ 64 * 1024 }>;
-
-/// The kind of processor a node runs inference on.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
-	Debug,
-)]
-pub enum HardwareClass {
-	/// CPU only.
-	Cpu,
-	/// A CUDA GPU.
-	Gpu,
-}
 
 /// A node's hardware, as its operator declares it.
 #[derive(

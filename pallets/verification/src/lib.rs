@@ -77,8 +77,8 @@ pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
 use opg_primitives::{
-	CheckInput, HeldResult, HeldResults, NodeKey, RequestId, ResultChecks, VerifierNodes,
-	VerifierReads,
+	CheckInput, HardwareClass, HeldResult, HeldResults, NodeKey, RequestId, ResultChecks,
+	VerifierNodes, VerifierReads,
 };
 use opg_settlement::message;
 use opg_verification::{
@@ -894,11 +894,27 @@ pub mod pallet {
 		/// The first committee of a held result's case.
 		fn first_committee(held: &HeldResult<T::AccountId, BalanceOf<T>>) -> Vec<NodeKey> {
 			let size = Parameters::<T>::get().committee;
-			Self::draw_committee(&held.node, held.model, &held.subject, 0, size, &[])
+			let hardware = Self::required_hardware(&held.node, held.same_hardware);
+			Self::draw_committee(&held.node, held.model, &held.subject, 0, size, &[], hardware)
+		}
+
+		/// The hardware class a result's verifiers should have: its node's, when its
+		/// model's results are checked on the same hardware ([`HeldResult::same_hardware`]);
+		/// any when the node is no longer registered.
+		fn required_hardware(node: &NodeKey, same_hardware: bool) -> Option<HardwareClass> {
+			if same_hardware {
+				T::Nodes::hardware(node)
+			} else {
+				None
+			}
 		}
 
 		/// The committee of `round` for a result of `node` on `model`: `size` verifiers
-		/// drawn by bond, never `node`'s operator's nor a seated verifier's.
+		/// drawn by bond, never `node`'s operator's nor a seated verifier's. Given
+		/// `hardware`, only verifiers of that class, unless none of them can be drawn: then
+		/// any, as for every other model. A node thus never escapes its checks by declaring
+		/// a class no other operator verifies on (or only its own verifiers do); an honest
+		/// node's results are checked across devices only when no verifier shares its.
 		fn draw_committee(
 			node: &NodeKey,
 			model: opg_primitives::ModelId,
@@ -906,27 +922,37 @@ pub mod pallet {
 			round: u8,
 			size: u8,
 			seated: &[NodeKey],
+			hardware: Option<HardwareClass>,
 		) -> Vec<NodeKey> {
 			let node_operator = T::Nodes::operator(node);
 			let seated_operators: Vec<T::AccountId> =
 				seated.iter().filter_map(T::Nodes::operator).collect();
-			let candidates: Vec<game::Candidate<NodeKey, T::AccountId>> =
-				T::Nodes::verifiers(&model)
-					.into_iter()
+			let verifiers = T::Nodes::verifiers(&model);
+			let draw = |of_class: bool| -> Vec<NodeKey> {
+				let candidates: Vec<game::Candidate<NodeKey, T::AccountId>> = verifiers
+					.iter()
+					.filter(|v| !of_class || hardware.is_none_or(|class| v.hardware == class))
 					.map(|v| game::Candidate {
 						verifier: v.node,
-						operator: v.operator,
+						operator: v.operator.clone(),
 						bond: v.bond.unique_saturated_into(),
 					})
 					.collect();
-			game::draw(&Self::randomness(), subject, round, &candidates, size, |c| {
-				c.verifier == *node
-					|| Some(&c.operator) == node_operator.as_ref()
-					|| seated_operators.contains(&c.operator)
-			})
-			.into_iter()
-			.map(|index| candidates[index].verifier)
-			.collect()
+				game::draw(&Self::randomness(), subject, round, &candidates, size, |c| {
+					c.verifier == *node
+						|| Some(&c.operator) == node_operator.as_ref()
+						|| seated_operators.contains(&c.operator)
+				})
+				.into_iter()
+				.map(|index| candidates[index].verifier)
+				.collect()
+			};
+			let drawn = draw(true);
+			if drawn.is_empty() && hardware.is_some() {
+				draw(false)
+			} else {
+				drawn
+			}
 		}
 
 		fn open_case(
@@ -995,9 +1021,13 @@ pub mod pallet {
 		fn advance(case: CaseId, record: &mut CaseRecordOf<T>, now: u64) {
 			let seated: Vec<NodeKey> = record.game.seats.iter().map(|s| s.verifier).collect();
 			let (node, model, subject) = (record.node, record.model, Self::subject(record));
+			let result = record.result;
 			let mut drawn = Vec::new();
 			let step = record.game.advance(now, |round, size| {
-				drawn = Self::draw_committee(&node, model, &subject, round, size, &seated);
+				let same_hardware = T::Results::held(result).is_some_and(|held| held.same_hardware);
+				let hardware = Self::required_hardware(&node, same_hardware);
+				drawn =
+					Self::draw_committee(&node, model, &subject, round, size, &seated, hardware);
 				drawn.clone()
 			});
 			Self::after(case, record, step, drawn);

@@ -5,8 +5,8 @@
 
 use crate as pallet_verification;
 use opg_primitives::{
-	CheckInput, HeldResult, HeldResults, ModelId, NodeKey, RequestId, ToCheck, VerificationMode,
-	Verifier, VerifierNodes,
+	CheckInput, HardwareClass, HeldResult, HeldResults, ModelId, NodeKey, RequestId, ToCheck,
+	VerificationMode, Verifier, VerifierNodes,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -96,6 +96,9 @@ impl crate::benchmarking::BenchmarkHelper<Test> for BenchmarkHelper {
 		}
 		let id = RESULTS.with(|r| r.borrow().len() as RequestId);
 		hold_surcharged_result(id, node, 1_000);
+		// As in the runtime: checked on its node's GPU, which no verifier shares.
+		RESULTS.with(|r| r.borrow_mut().get_mut(&id).unwrap().result.same_hardware = true);
+		NODES.with(|n| n.borrow_mut().get_mut(&node).unwrap().hardware = HardwareClass::Gpu);
 		id
 	}
 }
@@ -144,6 +147,8 @@ pub struct MockNode {
 	pub operator: AccountId,
 	/// Has the `VERIFIER` role and serves these models.
 	pub verifies: Vec<ModelId>,
+	/// The hardware it declares ([`set_hardware`]; CPU by default).
+	pub hardware: HardwareClass,
 }
 
 thread_local! {
@@ -237,6 +242,7 @@ pub fn hold_result(id: RequestId, node: NodeKey) {
 		subject: opg_settlement::sha256(&id.to_le_bytes()),
 		final_at: now + 20,
 		provable: false,
+		same_hardware: false,
 	};
 	let to_check = ToCheck {
 		model_hash: MODEL_HASH,
@@ -269,12 +275,16 @@ impl VerifierNodes<AccountId, Balance> for MockNodes {
 					node: *key,
 					operator: node.operator,
 					bond: Balances::free_balance(vault(key)),
+					hardware: node.hardware,
 				})
 				.collect()
 		})
 	}
 	fn operator(node: &NodeKey) -> Option<AccountId> {
 		NODES.with(|n| n.borrow().get(node).map(|node| node.operator))
+	}
+	fn hardware(node: &NodeKey) -> Option<HardwareClass> {
+		NODES.with(|n| n.borrow().get(node).map(|node| node.hardware))
 	}
 	fn bond(node: &NodeKey) -> Balance {
 		Balances::free_balance(vault(node))
@@ -302,8 +312,19 @@ pub fn add_node(n: u8, operator: AccountId, bond: Balance, verifies: Vec<ModelId
 
 /// Registers node `key` of `operator` with `bond`, verifying `models`.
 pub fn add_key(key: NodeKey, operator: AccountId, bond: Balance, verifies: Vec<ModelId>) {
-	NODES.with(|nodes| nodes.borrow_mut().insert(key, MockNode { operator, verifies }));
+	NODES.with(|nodes| {
+		nodes
+			.borrow_mut()
+			.insert(key, MockNode { operator, verifies, hardware: HardwareClass::Cpu })
+	});
 	Balances::set_balance(&vault(&key), bond);
+}
+
+/// Node `n` declares `hardware`.
+pub fn set_hardware(n: u8, hardware: HardwareClass) {
+	NODES.with(|nodes| {
+		nodes.borrow_mut().get_mut(&node(n)).expect("a mock node").hardware = hardware
+	});
 }
 
 /// The mock's randomness: settable.
@@ -341,6 +362,13 @@ pub const VALID_PROOF: [u8; 128] = [7; 128];
 pub fn hold_provable_result(id: RequestId, node: NodeKey) {
 	hold_result(id, node);
 	RESULTS.with(|r| r.borrow_mut().get_mut(&id).unwrap().result.provable = true);
+}
+
+/// Result `id`, held now like [`hold_result`], of a model whose results only verifiers on
+/// its node's hardware may check (a language model's).
+pub fn hold_same_hardware_result(id: RequestId, node: NodeKey) {
+	hold_result(id, node);
+	RESULTS.with(|r| r.borrow_mut().get_mut(&id).unwrap().result.same_hardware = true);
 }
 
 /// Sets what re-executing held result `id` takes.

@@ -20,6 +20,7 @@
 extern crate alloc;
 
 mod channels;
+mod hardware;
 mod ids;
 mod modes;
 mod reads;
@@ -33,6 +34,7 @@ pub use channels::*;
 /// The SCALE codec these types encode with, for users that decode them off chain (the
 /// executor reading [`ModelServing`]) without naming the crate themselves.
 pub use codec;
+pub use hardware::*;
 pub use ids::*;
 pub use modes::*;
 pub use reads::*;

@@ -1,9 +1,9 @@
 //! What the pallets ask of each other. The runtime wires each pallet's `Config` to the
 //! pallet implementing the trait; mocks implement them directly.
 
-use crate::{ModelId, ServingTerms};
 #[cfg(feature = "chain")]
-use crate::{NodeKey, VerificationMode};
+use crate::{HardwareClass, NodeKey, VerificationMode};
+use crate::{ModelId, ServingTerms};
 use alloc::vec::Vec;
 
 /// What inference settlement reads from the model hub.
@@ -18,6 +18,11 @@ pub trait ModelCatalog<Balance> {
 	/// the output 31 bytes to a field element, so trailing zero bytes would not change
 	/// them.
 	fn output_len(model: ModelId) -> Option<u64>;
+	/// Whether a model's results may be checked only by verifiers on the same
+	/// [`crate::HardwareClass`] as their node, deprecated or not (`false` if unknown): its
+	/// results are floating point and it publishes no tolerance that holds across
+	/// devices.
+	fn checked_on_same_hardware(model: ModelId) -> bool;
 }
 
 /// What the model hub asks of inference settlement before it removes a model: whether
@@ -106,6 +111,9 @@ pub struct HeldResult<AccountId, Balance> {
 	/// Whether its node can prove it with Groth16 (the model has a verifying key and the
 	/// input is on chain): a dispute is then refereed by the proof, not by committees.
 	pub provable: bool,
+	/// Whether only verifiers on its node's [`HardwareClass`] may check it
+	/// ([`ModelCatalog::checked_on_same_hardware`] of its model).
+	pub same_hardware: bool,
 }
 
 /// The input a verifier re-executes a held result on.
@@ -198,6 +206,8 @@ pub struct Verifier<AccountId, Balance> {
 	pub operator: AccountId,
 	/// Its bond: the weight of its draw.
 	pub bond: Balance,
+	/// The kind of processor it re-executes on.
+	pub hardware: HardwareClass,
 }
 
 /// What the verification game asks the node registry.
@@ -208,6 +218,8 @@ pub trait VerifierNodes<AccountId, Balance> {
 	fn verifiers(model: &ModelId) -> Vec<Verifier<AccountId, Balance>>;
 	/// The operator of a registered node, whatever its status.
 	fn operator(node: &NodeKey) -> Option<AccountId>;
+	/// The hardware class a registered node declares, whatever its status.
+	fn hardware(node: &NodeKey) -> Option<HardwareClass>;
 	/// A registered node's bond now; zero if unknown.
 	fn bond(node: &NodeKey) -> Balance;
 	/// Moves up to `amount` of `node`'s bond to `to`; returns what was moved.

@@ -428,10 +428,24 @@ mod benchmark_helpers {
 			};
 			let input_len = 784;
 			let model = publish_benchmark_model(input_len);
-			register_benchmark_node(0, model);
+			let node = register_benchmark_node(0, model);
 			for index in 0..verifiers {
 				register_node_as("verifier-operator", index, model, Roles::VERIFIER);
 			}
+			// The worst case of every committee draw: the model's results are checked on
+			// their node's hardware (a float model judged by its bytes), and no verifier
+			// shares the node's GPU, so each draw finds none of its class, then draws among
+			// all.
+			pallet_model_hub::Models::<Runtime>::mutate(model, |record| {
+				if let Some(record) = record {
+					record.spec.format = pallet_model_hub::ModelFormat::TorchScript;
+				}
+			});
+			pallet_node_registry::Nodes::<Runtime>::mutate(node, |record| {
+				if let Some(record) = record {
+					record.capabilities.hardware.class = pallet_node_registry::HardwareClass::Gpu;
+				}
+			});
 			let requester: AccountId = account("requester", 0, 0);
 			assert_ok!(Balances::mint_into(&requester, 1_000_000 * OPG));
 			let id = pallet_inference::NextRequestId::<Runtime>::get();

@@ -114,7 +114,9 @@ fn a_held_results_input_is_kept_for_its_verifiers_until_its_payment_ends() {
 	build_and_execute(|| {
 		let id = settled_in_window(5);
 		assert!(Inputs::<Test>::get(id).is_none(), "the request is closed");
-		assert!(!<Inference as HeldResults<_, _>>::held(id).unwrap().provable, "no verifying key");
+		let held = <Inference as HeldResults<_, _>>::held(id).unwrap();
+		assert!(!held.provable, "no verifying key");
+		assert!(!held.same_hardware, "a quantized model is checked on any hardware");
 		let to_check = <Inference as HeldResults<_, _>>::to_check(id).unwrap();
 		assert_eq!(to_check.input, opg_primitives::CheckInput::Inline(b"inpt".to_vec()));
 		assert_eq!(to_check.output_hash, opg_settlement::sha256(b"out"));

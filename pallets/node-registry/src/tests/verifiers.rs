@@ -44,6 +44,21 @@ fn verification_nodes_are_drawn_for_their_models_and_never_assigned_requests() {
 		assert_eq!(verifiers(2), vec![key(2), key(3)]);
 		let verifier = &<Registry as VerifierNodes<AccountId, Balance>>::verifiers(&1)[0];
 		assert_eq!((verifier.operator, verifier.bond), (BOB, 5_000));
+		// Its declared hardware comes with it: it decides which results it may check.
+		assert_eq!(verifier.hardware, HardwareClass::Gpu);
+		let mut cpu = capabilities();
+		cpu.hardware.class = HardwareClass::Cpu;
+		cpu.jobs_per_block = 0;
+		assert_ok!(Registry::update_capabilities(RuntimeOrigin::signed(BOB), key(2), cpu));
+		let hardware = |node| <Registry as VerifierNodes<AccountId, Balance>>::hardware(&key(node));
+		assert_eq!(
+			(hardware(1), hardware(2), hardware(9)),
+			(Some(HardwareClass::Gpu), Some(HardwareClass::Cpu), None)
+		);
+		let listed = <Registry as VerifierNodes<AccountId, Balance>>::verifiers(&2);
+		let classes: Vec<_> = listed.iter().map(|v| (v.node, v.hardware)).collect();
+		assert!(classes.contains(&(key(2), HardwareClass::Cpu)), "{classes:?}");
+		assert!(classes.contains(&(key(3), HardwareClass::Gpu)), "{classes:?}");
 		// Revoked or gone quiet: no longer drawn.
 		assert_ok!(Registry::revoke_node(RuntimeOrigin::root(), key(2)));
 		assert_eq!(verifiers(1), vec![key(3)]);

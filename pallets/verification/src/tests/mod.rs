@@ -1,6 +1,7 @@
 //! The pallet's tests, by concern; helpers shared here.
 
 mod cases;
+mod hardware;
 mod honeypots;
 mod offchain;
 mod properties;
