@@ -681,7 +681,7 @@ fn a_planted_input_is_answered_wrongly_once_and_only_on_chain() {
 	assert_eq!(infer(Some(&format!("{chain}&request=3")), &planted).body, truth);
 
 	// Through /v1/infer-many too: the planted job alone.
-	assert!(executor.plants().plant(model, sha256(&planted)));
+	assert!(executor.plants().plant(model, sha256(&planted)).unwrap());
 	let jobs = opg_executor_api::encode_jobs([(4, &other[..]), (5, &planted[..])]);
 	let many =
 		crate::tests::call(&executor, &Method::POST, &path("/v1/infer-many"), Some(chain), &jobs);

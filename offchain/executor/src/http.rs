@@ -547,8 +547,15 @@ fn plant(
 		},
 		None => crate::sha256(body),
 	};
-	if !executor.plants().plant(model, input) {
-		return Err(busy("as many honeypots as allowed wait to be answered"));
+	match executor.plants().plant(model, input) {
+		Ok(true) => {},
+		Ok(false) => return Err(busy("as many honeypots as allowed wait to be answered")),
+		Err(e) => {
+			return Err(Reply::error(
+				StatusCode::INTERNAL_SERVER_ERROR,
+				format!("cannot keep the honeypot in the store folder: {e}"),
+			))
+		},
 	}
 	tracing::info!(model = %hex::encode(model), input = %hex::encode(input), "honeypot planted");
 	let mut reply = Reply::json(plant_json(&(model, input)).to_string());

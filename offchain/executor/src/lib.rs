@@ -275,6 +275,13 @@ impl Executor {
 		&self.plants
 	}
 
+	/// Keeps the honeypots planted here in the store folder's [`honeypots::PLANTS_FILE`]
+	/// (those already there are planted again), so that a restart forgets none.
+	pub fn with_durable_plants(mut self) -> std::io::Result<Self> {
+		self.plants = honeypots::Plants::open(self.store.dir().join(honeypots::PLANTS_FILE))?;
+		Ok(self)
+	}
+
 	/// Binds evidence that names no chain request (language model answers) to chain
 	/// `genesis`.
 	pub fn with_genesis(mut self, genesis: [u8; 32]) -> Self {

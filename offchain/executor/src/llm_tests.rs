@@ -1338,7 +1338,7 @@ fn a_planted_chat_input_is_answered_with_a_token_changed_and_evidence_its_verifi
 		"temperature": 0,
 	}))
 	.unwrap();
-	assert!(serving.plants().plant(hash, crate::sha256(&input)));
+	assert!(serving.plants().plant(hash, crate::sha256(&input)).unwrap());
 	let jobs = opg_executor_api::encode_jobs([(22, &other[..]), (23, &input[..])]);
 	let query = format!("genesis=0x{}", hex::encode(genesis));
 	let many =

@@ -325,7 +325,9 @@ fn main() -> Result<()> {
 			let mut executor = Executor::new(ArtifactStore::open_with(&store, limits)?, zk_keys)
 				.with_peers(peers)
 				.with_private_fetch(fetch_private_addresses)
-				.with_concurrency(concurrency);
+				.with_concurrency(concurrency)
+				.with_durable_plants()
+				.context("cannot read the store folder's honeypots file")?;
 			if let Some(threads) = zk_threads {
 				executor = executor.with_zk_threads(threads)?;
 			}
