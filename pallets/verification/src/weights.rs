@@ -3,7 +3,7 @@
 //! runtime (`opg-node benchmark pallet`, SUBSTRATE BENCHMARK CLI VERSION 64.0.0).
 //! Do not edit by hand: change the benchmarks and run the script again.
 //!
-//! DATE: 2026-12-05, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-06, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
@@ -65,8 +65,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 3_896_000 picoseconds.
-		Weight::from_parts(4_286_000, 0)
+		// Minimum execution time: 3_816_000 picoseconds.
+		Weight::from_parts(4_206_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Verification::HoneypotAuthority` (r:0 w:1)
@@ -75,8 +75,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 3_705_000 picoseconds.
-		Weight::from_parts(4_196_000, 0)
+		// Minimum execution time: 3_715_000 picoseconds.
+		Weight::from_parts(4_106_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Verification::CaseOf` (r:1 w:1)
@@ -87,6 +87,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::HeldInputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
 	/// Storage: `ModelHub::PreparedKeys` (r:1 w:0)
 	/// Proof: `ModelHub::PreparedKeys` (`max_values`: None, `max_size`: Some(5014), added: 7489, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::Models` (r:1 w:0)
+	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1186), added: 3661, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Parameters` (r:1 w:0)
 	/// Proof: `Verification::Parameters` (`max_values`: Some(1), `max_size`: Some(119), added: 614, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -99,11 +101,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Challenges` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2203`
+		//  Measured:  `2384`
 		//  Estimated: `19870`
-		// Minimum execution time: 72_168_000 picoseconds.
-		Weight::from_parts(80_750_000, 19870)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		// Minimum execution time: 74_862_000 picoseconds.
+		Weight::from_parts(77_305_000, 19870)
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Verification::ToSample` (r:2 w:1)
@@ -116,6 +118,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::HeldInputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
 	/// Storage: `ModelHub::PreparedKeys` (r:1 w:0)
 	/// Proof: `ModelHub::PreparedKeys` (`max_values`: None, `max_size`: Some(5014), added: 7489, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::Models` (r:1 w:0)
+	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1186), added: 3661, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Parameters` (r:1 w:0)
 	/// Proof: `Verification::Parameters` (`max_values`: Some(1), `max_size`: Some(119), added: 614, mode: `MaxEncodedLen`)
 	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
@@ -138,11 +142,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Cases` (`max_values`: None, `max_size`: Some(2474), added: 4949, mode: `MaxEncodedLen`)
 	fn sample() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7091`
+		//  Measured:  `7268`
 		//  Estimated: `102654`
-		// Minimum execution time: 203_324_000 picoseconds.
-		Weight::from_parts(218_346_000, 102654)
-			.saturating_add(T::DbWeight::get().reads(45_u64))
+		// Minimum execution time: 186_228_000 picoseconds.
+		Weight::from_parts(194_641_000, 102654)
+			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 	/// Storage: `Verification::ToSample` (r:1 w:0)
@@ -155,6 +159,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::HeldInputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
 	/// Storage: `ModelHub::PreparedKeys` (r:1 w:0)
 	/// Proof: `ModelHub::PreparedKeys` (`max_values`: None, `max_size`: Some(5014), added: 7489, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::Models` (r:1 w:0)
+	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1186), added: 3661, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Parameters` (r:1 w:0)
 	/// Proof: `Verification::Parameters` (`max_values`: Some(1), `max_size`: Some(119), added: 614, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:32 w:0)
@@ -173,11 +179,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Cases` (`max_values`: None, `max_size`: Some(2474), added: 4949, mode: `MaxEncodedLen`)
 	fn open_case() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7278`
+		//  Measured:  `7453`
 		//  Estimated: `102654`
-		// Minimum execution time: 176_343_000 picoseconds.
-		Weight::from_parts(213_499_000, 102654)
-			.saturating_add(T::DbWeight::get().reads(43_u64))
+		// Minimum execution time: 180_810_000 picoseconds.
+		Weight::from_parts(193_018_000, 102654)
+			.saturating_add(T::DbWeight::get().reads(44_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Verification::Cases` (r:1 w:1)
@@ -190,8 +196,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `721`
 		//  Estimated: `5939`
-		// Minimum execution time: 56_324_000 picoseconds.
-		Weight::from_parts(63_115_000, 5939)
+		// Minimum execution time: 55_312_000 picoseconds.
+		Weight::from_parts(57_716_000, 5939)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -221,10 +227,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::ProofsDue` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7157`
+		//  Measured:  `7094`
 		//  Estimated: `45468`
-		// Minimum execution time: 860_184_000 picoseconds.
-		Weight::from_parts(912_411_000, 45468)
+		// Minimum execution time: 849_318_000 picoseconds.
+		Weight::from_parts(860_434_000, 45468)
 			.saturating_add(T::DbWeight::get().reads(44_u64))
 			.saturating_add(T::DbWeight::get().writes(55_u64))
 	}
@@ -252,10 +258,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::ProofsDue` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn decide() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7199`
+		//  Measured:  `7216`
 		//  Estimated: `45468`
-		// Minimum execution time: 704_491_000 picoseconds.
-		Weight::from_parts(741_006_000, 45468)
+		// Minimum execution time: 695_778_000 picoseconds.
+		Weight::from_parts(711_271_000, 45468)
 			.saturating_add(T::DbWeight::get().reads(48_u64))
 			.saturating_add(T::DbWeight::get().writes(65_u64))
 	}
@@ -287,10 +293,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::ProofsDue` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn expose() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7259`
+		//  Measured:  `7252`
 		//  Estimated: `45468`
-		// Minimum execution time: 744_110_000 picoseconds.
-		Weight::from_parts(778_572_000, 45468)
+		// Minimum execution time: 739_033_000 picoseconds.
+		Weight::from_parts(777_300_000, 45468)
 			.saturating_add(T::DbWeight::get().reads(48_u64))
 			.saturating_add(T::DbWeight::get().writes(61_u64))
 	}
@@ -302,6 +308,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Checks` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Cases` (r:1 w:1)
 	/// Proof: `Verification::Cases` (`max_values`: None, `max_size`: Some(2474), added: 4949, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::HeldPayments` (r:1 w:0)
+	/// Proof: `Inference::HeldPayments` (`max_values`: None, `max_size`: Some(218), added: 2693, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::HeldInputs` (r:1 w:0)
+	/// Proof: `Inference::HeldInputs` (`max_values`: None, `max_size`: Some(16405), added: 18880, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::PreparedKeys` (r:1 w:0)
+	/// Proof: `ModelHub::PreparedKeys` (`max_values`: None, `max_size`: Some(5014), added: 7489, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::Models` (r:1 w:0)
+	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1186), added: 3661, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:32 w:0)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::ModelNodes` (r:1 w:0)
@@ -314,11 +328,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn advance_escalating() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6295`
+		//  Measured:  `7791`
 		//  Estimated: `102654`
-		// Minimum execution time: 172_127_000 picoseconds.
-		Weight::from_parts(182_653_000, 102654)
-			.saturating_add(T::DbWeight::get().reads(40_u64))
+		// Minimum execution time: 209_382_000 picoseconds.
+		Weight::from_parts(246_427_000, 102654)
+			.saturating_add(T::DbWeight::get().reads(44_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `Verification::ToSample` (r:1 w:0)
@@ -349,10 +363,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::ProofsDue` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn advance_ending() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7470`
+		//  Measured:  `7461`
 		//  Estimated: `45468`
-		// Minimum execution time: 657_782_000 picoseconds.
-		Weight::from_parts(696_940_000, 45468)
+		// Minimum execution time: 676_529_000 picoseconds.
+		Weight::from_parts(694_075_000, 45468)
 			.saturating_add(T::DbWeight::get().reads(50_u64))
 			.saturating_add(T::DbWeight::get().writes(61_u64))
 	}
@@ -361,55 +375,55 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn set_params() -> Weight {
-		Weight::from_parts(4_286_000, 0)
+		Weight::from_parts(4_206_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_honeypot_authority() -> Weight {
-		Weight::from_parts(4_196_000, 0)
+		Weight::from_parts(4_106_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(80_750_000, 19870)
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+		Weight::from_parts(77_305_000, 19870)
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn sample() -> Weight {
-		Weight::from_parts(218_346_000, 102654)
-			.saturating_add(RocksDbWeight::get().reads(45_u64))
+		Weight::from_parts(194_641_000, 102654)
+			.saturating_add(RocksDbWeight::get().reads(46_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn open_case() -> Weight {
-		Weight::from_parts(213_499_000, 102654)
-			.saturating_add(RocksDbWeight::get().reads(43_u64))
+		Weight::from_parts(193_018_000, 102654)
+			.saturating_add(RocksDbWeight::get().reads(44_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(63_115_000, 5939)
+		Weight::from_parts(57_716_000, 5939)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(912_411_000, 45468)
+		Weight::from_parts(860_434_000, 45468)
 			.saturating_add(RocksDbWeight::get().reads(44_u64))
 			.saturating_add(RocksDbWeight::get().writes(55_u64))
 	}
 	fn decide() -> Weight {
-		Weight::from_parts(741_006_000, 45468)
+		Weight::from_parts(711_271_000, 45468)
 			.saturating_add(RocksDbWeight::get().reads(48_u64))
 			.saturating_add(RocksDbWeight::get().writes(65_u64))
 	}
 	fn expose() -> Weight {
-		Weight::from_parts(778_572_000, 45468)
+		Weight::from_parts(777_300_000, 45468)
 			.saturating_add(RocksDbWeight::get().reads(48_u64))
 			.saturating_add(RocksDbWeight::get().writes(61_u64))
 	}
 	fn advance_escalating() -> Weight {
-		Weight::from_parts(182_653_000, 102654)
-			.saturating_add(RocksDbWeight::get().reads(40_u64))
+		Weight::from_parts(246_427_000, 102654)
+			.saturating_add(RocksDbWeight::get().reads(44_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn advance_ending() -> Weight {
-		Weight::from_parts(696_940_000, 45468)
+		Weight::from_parts(694_075_000, 45468)
 			.saturating_add(RocksDbWeight::get().reads(50_u64))
 			.saturating_add(RocksDbWeight::get().writes(61_u64))
 	}

@@ -105,3 +105,55 @@ fn a_result_any_device_computes_alike_is_checked_by_verifiers_of_any_hardware() 
 		assert!(seated.iter().any(|n| [11, 12, 16].contains(n)), "GPUs drawn: {seated:?}");
 	});
 }
+
+proptest::proptest! {
+	#![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+	/// Over random declared hardware, randomness and models: a device-bound result's
+	/// committee is all of its node's class whenever a verifier of that class can sit, and
+	/// as large as those operators allow; otherwise, and for every other result, it is
+	/// drawn among all, as large as the committee.
+	#[test]
+	fn a_committee_is_of_its_nodes_class_whenever_one_of_that_class_can_sit(
+		gpus in proptest::collection::vec(proptest::prelude::any::<bool>(), 7),
+		same_hardware in proptest::prelude::any::<bool>(),
+		seed in proptest::prelude::any::<u8>(),
+	) {
+		new_test_ext().execute_with(|| {
+			always_sampled();
+			set_random(seed);
+			let class = |gpu: bool| if gpu { Gpu } else { opg_primitives::HardwareClass::Cpu };
+			set_hardware(1, class(gpus[0]));
+			// Verifiers 11–16: node 16 is operator 15's second.
+			let verifiers: Vec<(u8, u8, bool)> =
+				(11..=16).zip(&gpus[1..]).map(|(n, gpu)| (n, n.min(15), *gpu)).collect();
+			for (n, _, gpu) in &verifiers {
+				set_hardware(*n, class(*gpu));
+			}
+			if same_hardware {
+				hold_same_hardware_result(7, node(1));
+			} else {
+				hold_result(7, node(1));
+			}
+			run_to(3);
+			let case = CaseOf::<Test>::get(7).expect("five operators verify model 1");
+			let seats = committee(case);
+			let mut operators_of_class: Vec<u8> = verifiers
+				.iter()
+				.filter(|(_, _, gpu)| *gpu == gpus[0])
+				.map(|(_, operator, _)| *operator)
+				.collect();
+			operators_of_class.dedup();
+			if same_hardware && !operators_of_class.is_empty() {
+				for seat in &seats {
+					let (_, _, gpu) = verifiers.iter().find(|(n, _, _)| n == seat).unwrap();
+					proptest::prop_assert_eq!(*gpu, gpus[0], "seat {} of another class", seat);
+				}
+				proptest::prop_assert_eq!(seats.len(), operators_of_class.len().min(3));
+			} else {
+				proptest::prop_assert_eq!(seats.len(), 3);
+			}
+			Ok(())
+		})?;
+	}
+}
