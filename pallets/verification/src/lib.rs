@@ -912,9 +912,7 @@ pub mod pallet {
 		/// The committee of `round` for a result of `node` on `model`: `size` verifiers
 		/// drawn by bond, never `node`'s operator's nor a seated verifier's. Given
 		/// `hardware`, only verifiers of that class, unless none of them can be drawn: then
-		/// any, as for every other model. A node thus never escapes its checks by declaring
-		/// a class no other operator verifies on (or only its own verifiers do); an honest
-		/// node's results are checked across devices only when no verifier shares its.
+		/// any, as for every other model (`opg_verification::draw_preferring`).
 		fn draw_committee(
 			node: &NodeKey,
 			model: opg_primitives::ModelId,
@@ -927,32 +925,31 @@ pub mod pallet {
 			let node_operator = T::Nodes::operator(node);
 			let seated_operators: Vec<T::AccountId> =
 				seated.iter().filter_map(T::Nodes::operator).collect();
-			let verifiers = T::Nodes::verifiers(&model);
-			let draw = |of_class: bool| -> Vec<NodeKey> {
-				let candidates: Vec<game::Candidate<NodeKey, T::AccountId>> = verifiers
-					.iter()
-					.filter(|v| !of_class || hardware.is_none_or(|class| v.hardware == class))
+			let candidates: Vec<game::Candidate<(NodeKey, HardwareClass), T::AccountId>> =
+				T::Nodes::verifiers(&model)
+					.into_iter()
 					.map(|v| game::Candidate {
-						verifier: v.node,
-						operator: v.operator.clone(),
+						verifier: (v.node, v.hardware),
+						operator: v.operator,
 						bond: v.bond.unique_saturated_into(),
 					})
 					.collect();
-				game::draw(&Self::randomness(), subject, round, &candidates, size, |c| {
-					c.verifier == *node
+			game::draw_preferring(
+				&Self::randomness(),
+				subject,
+				round,
+				&candidates,
+				size,
+				|c| {
+					c.verifier.0 == *node
 						|| Some(&c.operator) == node_operator.as_ref()
 						|| seated_operators.contains(&c.operator)
-				})
-				.into_iter()
-				.map(|index| candidates[index].verifier)
-				.collect()
-			};
-			let drawn = draw(true);
-			if drawn.is_empty() && hardware.is_some() {
-				draw(false)
-			} else {
-				drawn
-			}
+				},
+				|c| hardware.is_none_or(|class| c.verifier.1 == class),
+			)
+			.into_iter()
+			.map(|index| candidates[index].verifier.0)
+			.collect()
 		}
 
 		fn open_case(

@@ -68,6 +68,28 @@ pub fn draw<V, O: PartialEq>(
 	chosen
 }
 
+/// [`draw`] among the candidates `preferred` says yes to (a checked node's hardware class,
+/// for results whose honest values differ by device); among every candidate only when
+/// none of the preferred can be drawn, so that preferring never leaves a committee empty
+/// that [`draw`] would fill: a node cannot escape its checks by declaring something no one
+/// else shares.
+pub fn draw_preferring<V, O: PartialEq>(
+	seed: &Hash,
+	subject: &Hash,
+	round: u8,
+	candidates: &[Candidate<V, O>],
+	size: u8,
+	excluded: impl Fn(&Candidate<V, O>) -> bool,
+	preferred: impl Fn(&Candidate<V, O>) -> bool,
+) -> Vec<usize> {
+	let chosen = draw(seed, subject, round, candidates, size, |c| excluded(c) || !preferred(c));
+	if chosen.is_empty() {
+		draw(seed, subject, round, candidates, size, excluded)
+	} else {
+		chosen
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -167,6 +189,32 @@ mod tests {
 			eligible.sort();
 			eligible.dedup();
 			prop_assert_eq!(chosen.len(), eligible.len().min(usize::from(size)));
+		}
+
+		#[test]
+		fn a_preferring_draw_seats_the_preferred_whenever_one_can_sit_and_else_draws_as_before(
+			bonds in prop::collection::vec((0u8..6, 0u128..4, any::<bool>()), 0..16),
+			size in 1u8..8,
+			excluded_operator in 0u8..6,
+			seed: [u8; 32],
+		) {
+			// The verifier's id is its index; `gpu` marks the preferred.
+			let gpu: Vec<bool> = bonds.iter().map(|(_, _, gpu)| *gpu).collect();
+			let candidates: Vec<_> = bonds.iter().enumerate().map(|(i, (operator, bond, _))| candidate(i as u8, *operator, *bond)).collect();
+			let excluded = |c: &Candidate<u8, u8>| c.operator == excluded_operator;
+			let chosen = draw_preferring(&seed, &sha256(b"r"), 0, &candidates, size, excluded, |c| gpu[usize::from(c.verifier)]);
+			let mut preferred_operators: Vec<u8> = candidates.iter()
+				.filter(|c| c.bond > 0 && !excluded(c) && gpu[usize::from(c.verifier)])
+				.map(|c| c.operator)
+				.collect();
+			preferred_operators.sort();
+			preferred_operators.dedup();
+			if preferred_operators.is_empty() {
+				prop_assert_eq!(chosen, draw(&seed, &sha256(b"r"), 0, &candidates, size, excluded));
+			} else {
+				prop_assert!(chosen.iter().all(|i| gpu[*i]), "only the preferred: {:?}", chosen);
+				prop_assert_eq!(chosen.len(), preferred_operators.len().min(usize::from(size)));
+			}
 		}
 	}
 }

@@ -33,7 +33,7 @@ pub mod payout;
 pub mod verdict;
 
 pub use case::{Case, CaseError, Outcome, Phase, Referee, Seat, Stakes, Step};
-pub use committee::{draw, sampled, Candidate};
+pub use committee::{draw, draw_preferring, sampled, Candidate};
 pub use params::{Params, ParamsError};
 pub use payout::{payout, Party, Payout, Source, Transfer};
 pub use verdict::{commitment, Verdict};
