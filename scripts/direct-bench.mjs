@@ -4,7 +4,7 @@
 // on-chain path's for the same model.
 //
 //   node scripts/direct-bench.mjs [--calls 1000] [--concurrency 8] [--torch yes] [--torch-widths 16,32,4]
-//     [--wrk yes]
+//     [--wrk yes] [--only wrk]
 //
 // Starts its own `opg-node --dev --tmp` and `opg-executor serve` (the built binaries in
 // $CARGO_TARGET_DIR/release), publishes the 784-56-10 quantized MLP (and with --torch a
@@ -21,7 +21,8 @@
 // spends less per call than the executor does: those figures are the server's. One wrk
 // thread and connection per channel keeps each channel's vouchers in order; the vouchers
 // (`--wrk-calls` per channel and round) are signed before wrk starts, and a round that runs
-// out of them fails rather than count refusals.
+// out of them fails rather than count refusals. `--only wrk` measures wrk's throughputs
+// alone (no fetch rounds, no on-chain path): the quick loop when working on the gateway.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,12 +38,15 @@ import { inferPath, openChannel, verifyAnswer, voucherHeader } from '../tests/no
 import { EXECUTOR_BIN, HEADERS, startExecutor } from '../tests/node/lib/executor.mjs';
 
 const options = { calls: 1000, concurrency: 8, torch: 'no', 'torch-widths': '16,32,4', wrk: 'no', 'wrk-calls': 8000,
-  'wrk-seconds': 3 };
+  'wrk-seconds': 3, only: 'all' };
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i].replace(/^--/, '');
   if (!(name in options)) throw new Error(`unknown option ${process.argv[i]}`);
   options[name] = typeof options[name] === 'number' ? Number(process.argv[i + 1]) : process.argv[i + 1];
 }
+if (!['all', 'wrk'].includes(options.only)) throw new Error('--only takes wrk');
+if (options.only === 'wrk') options.wrk = 'yes';
+const fetchRounds = options.only === 'all';
 const say = (line) => console.error(`[direct-bench] ${line}`);
 const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -193,6 +197,10 @@ function wrkRate(url, model, paidCalls) {
 
 const rows = [];
 for (const model of models) {
+  if (!fetchRounds) {
+    rows.push({ model });
+    continue;
+  }
   const unpaidUrl = `${executor.url}${inferPath(model.hash)}`;
   const paidUrl = `${publicUrl}${inferPath(model.hash)}`;
   // Warm-up.
@@ -238,26 +246,28 @@ for (const model of models) {
 const client = channels[1];
 const body = mlp.input(4242);
 const direct = [];
-for (let i = 0; i < 20; i += 1) {
-  const request = paidRequest(client, mlp, body);
-  const start = process.hrtime.bigint();
-  const { response, bytes } = await timed(`${publicUrl}${inferPath(mlp.hash)}`, request);
-  const ok = verifyAnswer(genesis, mlp.hash, inferPath(mlp.hash), body, bytes, client.total,
-    response.headers.get(HEADERS.signature), nodeKey.publicKey);
-  if (!ok) throw new Error('the evidence does not verify');
-  direct.push(Number(process.hrtime.bigint() - start) / 1e6);
-}
-// The on-chain path: the executor's node key serves chain requests once the node's worker
-// knows the executor holds it.
-const hex = (text) => u8aToHex(stringToU8a(text));
-await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-url'), hex(executor.url));
-await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-node-key'), u8aToHex(nodeKey.publicKey));
 const onChain = [];
-for (let i = 0; i < 5; i += 1) {
-  const start = Date.now();
-  const { id } = await requestInference(api, keyring.addFromUri('//Bob'), mlp.id, mlp.input(i + 7));
-  await waitForResult(node.url, id);
-  onChain.push(Date.now() - start);
+if (fetchRounds) {
+  for (let i = 0; i < 20; i += 1) {
+    const request = paidRequest(client, mlp, body);
+    const start = process.hrtime.bigint();
+    const { response, bytes } = await timed(`${publicUrl}${inferPath(mlp.hash)}`, request);
+    const ok = verifyAnswer(genesis, mlp.hash, inferPath(mlp.hash), body, bytes, client.total,
+      response.headers.get(HEADERS.signature), nodeKey.publicKey);
+    if (!ok) throw new Error('the evidence does not verify');
+    direct.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  // The on-chain path: the executor's node key serves chain requests once the node's worker
+  // knows the executor holds it.
+  const hex = (text) => u8aToHex(stringToU8a(text));
+  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-url'), hex(executor.url));
+  await api.rpc.offchain.localStorageSet('PERSISTENT', hex('opg::executor-node-key'), u8aToHex(nodeKey.publicKey));
+  for (let i = 0; i < 5; i += 1) {
+    const start = Date.now();
+    const { id } = await requestInference(api, keyring.addFromUri('//Bob'), mlp.id, mlp.input(i + 7));
+    await waitForResult(node.url, id);
+    onChain.push(Date.now() - start);
+  }
 }
 
 // wrk last: its rounds leave fetch's kept-alive connections idle past the executor's
@@ -274,12 +284,14 @@ if (options.wrk === 'yes') {
   }
 }
 
-console.log(`| model | unpaid p50 ms | paid p50 ms | added p50 ms | unpaid p95 ms | paid p95 ms | unpaid calls/s | paid calls/s | paid ÷ unpaid |`);
-console.log('|---|---|---|---|---|---|---|---|---|');
-for (const { model, unpaid, paid, unpaidRate, paidRate } of rows) {
-  const [u50, p50] = [percentile(unpaid, 50), percentile(paid, 50)];
-  console.log(`| ${model.name} | ${ms(u50)} | ${ms(p50)} | ${ms(p50 - u50)} | ${ms(percentile(unpaid, 95))} | ` +
-    `${ms(percentile(paid, 95))} | ${unpaidRate.toFixed(0)} | ${paidRate.toFixed(0)} | ${(paidRate / unpaidRate).toFixed(2)} |`);
+if (fetchRounds) {
+  console.log(`| model | unpaid p50 ms | paid p50 ms | added p50 ms | unpaid p95 ms | paid p95 ms | unpaid calls/s | paid calls/s | paid ÷ unpaid |`);
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const { model, unpaid, paid, unpaidRate, paidRate } of rows) {
+    const [u50, p50] = [percentile(unpaid, 50), percentile(paid, 50)];
+    console.log(`| ${model.name} | ${ms(u50)} | ${ms(p50)} | ${ms(p50 - u50)} | ${ms(percentile(unpaid, 95))} | ` +
+      `${ms(percentile(paid, 95))} | ${unpaidRate.toFixed(0)} | ${paidRate.toFixed(0)} | ${(paidRate / unpaidRate).toFixed(2)} |`);
+  }
 }
 if (options.wrk === 'yes') {
   console.log('');
@@ -292,12 +304,14 @@ if (options.wrk === 'yes') {
     console.log(`| ${model.name} | ${wrk.unpaid.toFixed(0)} | ${wrk.paid.toFixed(0)} | ${(wrk.paid / wrk.unpaid).toFixed(2)} |`);
   }
 }
-console.log('');
-console.log(`Request → verified answer, ${mlp.name}: direct p50 ${ms(percentile(direct, 50))} ms ` +
-  `(20 calls); on-chain (request included, served, result included and read over RPC) p50 ` +
-  `${percentile(onChain, 50)} ms (5 requests, ${(percentile(onChain, 50) / 6000).toFixed(1)} blocks of 6 s).`);
-console.log(`${options.calls} calls per measurement, ${options.concurrency} concurrent clients for throughput ` +
-  '(median of 3 rounds, unpaid and paid alternating).');
+if (fetchRounds) {
+  console.log('');
+  console.log(`Request → verified answer, ${mlp.name}: direct p50 ${ms(percentile(direct, 50))} ms ` +
+    `(20 calls); on-chain (request included, served, result included and read over RPC) p50 ` +
+    `${percentile(onChain, 50)} ms (5 requests, ${(percentile(onChain, 50) / 6000).toFixed(1)} blocks of 6 s).`);
+  console.log(`${options.calls} calls per measurement, ${options.concurrency} concurrent clients for throughput ` +
+    '(median of 3 rounds, unpaid and paid alternating).');
+}
 
 await api.disconnect();
 await node.stop();
