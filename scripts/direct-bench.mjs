@@ -21,8 +21,10 @@
 // spends less per call than the executor does: those figures are the server's. One wrk
 // thread and connection per channel keeps each channel's vouchers in order; the vouchers
 // (`--wrk-calls` per channel and round) are signed before wrk starts, and a round that runs
-// out of them fails rather than count refusals. `--only wrk` measures wrk's throughputs
-// alone (no fetch rounds, no on-chain path): the quick loop when working on the gateway.
+// out of them fails rather than count refusals. Each wrk round also gives the executor's
+// CPU time per call (user and system, from /proc), which does not depend on what the
+// client spends. `--only wrk` measures wrk's rounds alone (no fetch rounds, no on-chain
+// path): the quick loop when working on the gateway.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -171,7 +173,16 @@ if (options.wrk === 'yes') {
   writeFileSync(path.join(wrkDir, 'bench.lua'), WRK_SCRIPT);
 }
 
-/** Calls per second that wrk gets from `url`, unpaid or paid (vouchers signed first). */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+/** The CPU seconds process `pid` has used (user and system, /proc/PID/stat). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Calls per second that wrk gets from `url`, unpaid or paid (vouchers signed first), and
+ * the executor's CPU time per call in µs. */
 function wrkRate(url, model, paidCalls) {
   const body = model.input(0);
   writeFileSync(path.join(wrkDir, 'body.bin'), body);
@@ -182,6 +193,7 @@ function wrkRate(url, model, paidCalls) {
       writeFileSync(path.join(wrkDir, `vouchers-${i}.txt`), `${lines.join('\n')}\n`);
     }
   }
+  const cpuBefore = cpuSeconds(executor.proc.pid);
   const run = spawnSync('wrk', ['-t', String(channels.length), '-c', String(channels.length),
     '-d', `${options['wrk-seconds']}s`, '-s', path.join(wrkDir, 'bench.lua'), url, '--', wrkDir,
     paidCalls ? 'paid' : 'unpaid'], { encoding: 'utf8' });
@@ -190,9 +202,12 @@ function wrkRate(url, model, paidCalls) {
   if (refused) {
     throw new Error(`wrk: ${refused[1]} calls refused (${paidCalls ? 'raise --wrk-calls' : 'unpaid'}):\n${run.stdout}`);
   }
+  const cpu = cpuSeconds(executor.proc.pid) - cpuBefore;
   const rate = Number(run.stdout.match(/Requests\/sec:\s+([\d.]+)/)[1]);
-  say(`wrk ${paidCalls ? 'paid' : 'unpaid'} ${model.name}: ${rate.toFixed(0)} calls/s`);
-  return rate;
+  const calls = Number(run.stdout.match(/(\d+) requests in/)[1]);
+  const cpuPerCall = (cpu / calls) * 1e6;
+  say(`wrk ${paidCalls ? 'paid' : 'unpaid'} ${model.name}: ${rate.toFixed(0)} calls/s, executor ${cpuPerCall.toFixed(1)} µs CPU a call`);
+  return { rate, cpuPerCall };
 }
 
 const rows = [];
@@ -280,7 +295,9 @@ if (options.wrk === 'yes') {
       wrkUnpaid.push(wrkRate(`${executor.url}${inferPath(row.model.hash)}`, row.model, false));
       wrkPaid.push(wrkRate(`${publicUrl}${inferPath(row.model.hash)}`, row.model, true));
     }
-    row.wrk = { unpaid: percentile(wrkUnpaid, 50), paid: percentile(wrkPaid, 50) };
+    // The median round of each kind, by rate.
+    const median = (runs) => [...runs].sort((a, b) => a.rate - b.rate)[(runs.length - 1) >> 1];
+    row.wrk = { unpaid: median(wrkUnpaid), paid: median(wrkPaid) };
   }
 }
 
@@ -298,10 +315,12 @@ if (options.wrk === 'yes') {
   console.log(`Server-bound, wrk (${channels.length} threads and connections, ${options['wrk-seconds']} s ` +
     `per measurement, median of ${wrkRounds} rounds, unpaid and paid alternating):`);
   console.log('');
-  console.log('| model | unpaid calls/s | paid calls/s | paid ÷ unpaid |');
-  console.log('|---|---|---|---|');
+  console.log('| model | unpaid calls/s | paid calls/s | paid ÷ unpaid | executor CPU µs a call: unpaid | paid | added |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const { model, wrk } of rows) {
-    console.log(`| ${model.name} | ${wrk.unpaid.toFixed(0)} | ${wrk.paid.toFixed(0)} | ${(wrk.paid / wrk.unpaid).toFixed(2)} |`);
+    const [unpaid, paid] = [wrk.unpaid, wrk.paid];
+    console.log(`| ${model.name} | ${unpaid.rate.toFixed(0)} | ${paid.rate.toFixed(0)} | ${(paid.rate / unpaid.rate).toFixed(2)} | ` +
+      `${unpaid.cpuPerCall.toFixed(1)} | ${paid.cpuPerCall.toFixed(1)} | ${(paid.cpuPerCall - unpaid.cpuPerCall).toFixed(1)} |`);
   }
 }
 if (fetchRounds) {

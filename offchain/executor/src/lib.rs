@@ -24,6 +24,7 @@
 //! built by `opg_settlement::message`.
 
 pub mod batch;
+pub mod batch_verify;
 pub mod chain;
 pub mod cheats;
 pub mod evidence;

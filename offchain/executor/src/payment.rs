@@ -12,8 +12,10 @@
 //! key, is open and far enough from its expiry to settle ([`EXPIRY_MARGIN`]), its
 //! cumulative amount is at least the price above the channel's charged total and within
 //! the deposit, it has not paid a call before, and the channel's client signed it over
-//! this call's digest. Accepting it charges the call before the model runs, under one
-//! lock: a replayed voucher never pays twice, and two calls never spend the same amount.
+//! this call's digest (an sr25519 voucher is verified with the vouchers waiting at the
+//! same time, [`crate::batch_verify`], against the client's key decompressed once).
+//! Accepting it charges the call before the model runs, under one lock: a replayed
+//! voucher never pays twice, and two calls never spend the same amount.
 //! The answer reports the new charged total, on which the client builds its next
 //! voucher. A call that fails gives its charge back.
 //!
@@ -26,7 +28,7 @@
 //! worthless. The calls of every offered root are kept for [`Gateway::served`]: a
 //! client proves with them that its call was settled.
 
-use crate::{chain, signing::NodeKey, ContentHash};
+use crate::{batch_verify::BatchVerifier, chain, signing::NodeKey, ContentHash};
 use opg_executor_api::payment::{self, Refusal};
 use opg_settlement::{channel::ServedCall, merkle, message};
 use serde::{Deserialize, Serialize};
@@ -229,6 +231,9 @@ struct Book {
 	used: HashSet<(u128, [u8; 32])>,
 	/// The chain's channel, the best block then, and when it was read.
 	chain: Option<(Option<chain::ChainChannel>, u32, Instant)>,
+	/// The channel client's account and its sr25519 key, decompressed once for the
+	/// vouchers it signs.
+	client_key: Option<([u8; 32], schnorrkel::PublicKey)>,
 }
 
 /// The channels and the open receipts journal, under one lock.
@@ -271,6 +276,8 @@ pub struct Gateway {
 	prices: HashMap<ContentHash, Price>,
 	books: Mutex<Books>,
 	offered: Mutex<Vec<Offered>>,
+	/// Verifies the sr25519 vouchers of calls that wait at once together.
+	verifier: BatchVerifier,
 	journal: PathBuf,
 	offered_journal: PathBuf,
 }
@@ -329,6 +336,7 @@ impl Gateway {
 			prices,
 			books: Mutex::new(Books { channels, journal: open_journal(&journal)? }),
 			offered: Mutex::new(offered),
+			verifier: BatchVerifier::start()?,
 			journal,
 			offered_journal,
 		})
@@ -365,6 +373,20 @@ impl Gateway {
 		let book = books.channels.entry(id).or_default();
 		book.chain = Some((channel.clone(), block, Instant::now()));
 		Ok((channel, block))
+	}
+
+	/// Channel `id`'s client `account` as an sr25519 key (`None` if it is none),
+	/// decompressed on the channel's first voucher and kept.
+	fn client_key(&self, id: u64, account: &[u8; 32]) -> Option<schnorrkel::PublicKey> {
+		let kept = self.lock().channels.get(&id).and_then(|book| {
+			book.client_key.filter(|(kept, _)| kept == account).map(|(_, key)| key)
+		});
+		if kept.is_some() {
+			return kept;
+		}
+		let key = schnorrkel::PublicKey::from_bytes(account).ok()?;
+		self.lock().channels.entry(id).or_default().client_key = Some((*account, key));
+		Some(key)
 	}
 
 	/// Accepts `header`'s voucher for the call with digest `call_digest` costing `price`,
@@ -447,7 +469,17 @@ impl Gateway {
 		}
 		let signed =
 			message::voucher(&self.genesis, voucher.channel, voucher.cumulative, call_digest);
-		if !verify_account(&channel.client, &signed, &voucher.signature) {
+		let verified = match voucher.signature.split_first() {
+			Some((1, raw)) => match (
+				<&[u8; 64]>::try_from(raw),
+				self.client_key(voucher.channel, &channel.client),
+			) {
+				(Ok(raw), Some(key)) => self.verifier.verify(&key, &signed, raw).await,
+				_ => false,
+			},
+			_ => verify_account(&channel.client, &signed, &voucher.signature),
+		};
+		if !verified {
 			return Err((
 				Refusal::WrongSigner,
 				"the voucher is not the channel client's signature over this call".into(),

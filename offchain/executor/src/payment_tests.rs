@@ -427,3 +427,31 @@ fn receipts_of_another_chain_in_the_same_folder_do_not_count() {
 	let offers = runtime.block_on(executor.gateway().unwrap().offers(&key));
 	assert_eq!((offers[0].total, offers[0].calls), (10, 1));
 }
+
+#[test]
+fn vouchers_are_checked_against_the_channels_client_of_the_moment_never_a_key_kept_before() {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let (alice, bob) = (Client::new(0), Client::Sr(NodeKey::from_seed(&[14; 32])));
+	let channels = Arc::new(Mutex::new(HashMap::from([(1, channel(&alice, 100))])));
+	let rpc = mock_chain(&runtime, channels.clone(), 10);
+	let dir = std::env::temp_dir().join(format!("opg-gateway-keys-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	let (executor, hash) = paid_executor(&rpc, &dir, "gateway-keys");
+	let path = format!("/v1/infer/0x{}", hex::encode(hash));
+	let input = [1u8, 2, 3, 4, 5, 6, 7, 8];
+
+	// Alice's first voucher keeps her key; another sr25519 key's voucher is still refused.
+	let reply = call(&runtime, &executor, &path, &input, Some(alice.pay(1, 10, &path, &input)));
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	let reply = call(&runtime, &executor, &path, &input, Some(bob.pay(1, 20, &path, &input)));
+	assert_eq!(refusal(&reply).as_deref(), Some("wrong_signer"));
+
+	// The chain's channel 1 now has Bob as its client (read again once the cache expires):
+	// Alice's kept key no longer verifies anything on it, Bob's vouchers do.
+	channels.lock().unwrap().insert(1, channel(&bob, 100));
+	std::thread::sleep(payment::CHANNEL_TTL + std::time::Duration::from_millis(100));
+	let reply = call(&runtime, &executor, &path, &input, Some(alice.pay(1, 20, &path, &input)));
+	assert_eq!(refusal(&reply).as_deref(), Some("wrong_signer"));
+	let reply = call(&runtime, &executor, &path, &input, Some(bob.pay(1, 20, &path, &input)));
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+}

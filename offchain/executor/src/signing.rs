@@ -66,10 +66,14 @@ impl NodeKey {
 /// context): how an account's signature, e.g. a private artifact's read permission, is
 /// checked.
 pub fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-	let (Ok(public), Ok(signature)) =
-		(schnorrkel::PublicKey::from_bytes(public), schnorrkel::Signature::from_bytes(signature))
-	else {
-		return false;
-	};
-	public.verify(signing_context(b"substrate").bytes(message), &signature).is_ok()
+	schnorrkel::PublicKey::from_bytes(public)
+		.is_ok_and(|public| verify_with(&public, message, signature))
+}
+
+/// [`verify`] with the public key already decompressed: a caller that checks many
+/// signatures of one key (a payment channel's client's) decompresses it once.
+pub fn verify_with(public: &schnorrkel::PublicKey, message: &[u8], signature: &[u8; 64]) -> bool {
+	schnorrkel::Signature::from_bytes(signature).is_ok_and(|signature| {
+		public.verify(signing_context(b"substrate").bytes(message), &signature).is_ok()
+	})
 }
