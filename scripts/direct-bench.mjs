@@ -24,7 +24,8 @@
 // out of them fails rather than count refusals. Each wrk round also gives the executor's
 // CPU time per call (user and system, from /proc), which does not depend on what the
 // client spends. `--only wrk` measures wrk's rounds alone (no fetch rounds, no on-chain
-// path): the quick loop when working on the gateway.
+// path): the quick loop when working on the gateway. `--perf-dir DIR` records each wrk round
+// of the executor with `perf record -g` (Debian's linux-perf) into DIR/{unpaid,paid}-N.data.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,7 @@ import { inferPath, openChannel, verifyAnswer, voucherHeader } from '../tests/no
 import { EXECUTOR_BIN, HEADERS, startExecutor } from '../tests/node/lib/executor.mjs';
 
 const options = { calls: 1000, concurrency: 8, torch: 'no', 'torch-widths': '16,32,4', wrk: 'no', 'wrk-calls': 8000,
-  'wrk-seconds': 3, only: 'all' };
+  'wrk-seconds': 3, only: 'all', 'perf-dir': '' };
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i].replace(/^--/, '');
   if (!(name in options)) throw new Error(`unknown option ${process.argv[i]}`);
@@ -181,6 +182,7 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+let perfRounds = 0;
 /** Calls per second that wrk gets from `url`, unpaid or paid (vouchers signed first), and
  * the executor's CPU time per call in µs. */
 function wrkRate(url, model, paidCalls) {
@@ -193,10 +195,19 @@ function wrkRate(url, model, paidCalls) {
       writeFileSync(path.join(wrkDir, `vouchers-${i}.txt`), `${lines.join('\n')}\n`);
     }
   }
-  const cpuBefore = cpuSeconds(executor.proc.pid);
-  const run = spawnSync('wrk', ['-t', String(channels.length), '-c', String(channels.length),
+  let command = ['wrk', '-t', String(channels.length), '-c', String(channels.length),
     '-d', `${options['wrk-seconds']}s`, '-s', path.join(wrkDir, 'bench.lua'), url, '--', wrkDir,
-    paidCalls ? 'paid' : 'unpaid'], { encoding: 'utf8' });
+    paidCalls ? 'paid' : 'unpaid'];
+  if (options['perf-dir']) {
+    // The executor recorded while wrk runs (wrk is perf's workload, not what it records).
+    mkdirSync(options['perf-dir'], { recursive: true });
+    perfRounds += 1;
+    const output = path.join(options['perf-dir'], `${paidCalls ? 'paid' : 'unpaid'}-${perfRounds}.data`);
+    command = ['perf', 'record', '-q', '-F', '999', '-g', '-p', String(executor.proc.pid), '-o', output,
+      '--', ...command];
+  }
+  const cpuBefore = cpuSeconds(executor.proc.pid);
+  const run = spawnSync(command[0], command.slice(1), { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`wrk: ${run.error ?? run.stderr}`);
   const refused = run.stdout.match(/Non-2xx or 3xx responses: (\d+)/);
   if (refused) {
