@@ -19,6 +19,7 @@ pub mod fused;
 pub mod linear;
 pub mod manifest;
 pub mod model;
+pub mod phases;
 pub mod sampling;
 pub mod text;
 

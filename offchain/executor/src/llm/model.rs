@@ -315,14 +315,19 @@ impl Llama {
 		sequences: &[(Slot, &[u32])],
 	) -> Result<(Tensor, Tensor), TchError> {
 		let _no_grad = tch::no_grad_guard();
-		let (x, last) = self.layers(cache, sequences)?;
+		let mut clock = super::phases::Clock::start(self.device);
+		let (x, last) = self.layers(cache, sequences, &mut clock)?;
 		let last = Tensor::f_from_slice(&last)?.f_to_device(self.device)?;
 		let hidden = self.rms_norm(&x.f_index_select(0, &last)?, &self.norm)?;
+		clock.mark("norm");
 		let logits = self.head.forward(&hidden)?;
-		Ok((
+		clock.mark("head");
+		let answer = (
 			hidden.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
 			logits.f_to_kind(Kind::Float)?.f_to_device(Device::Cpu)?,
-		))
+		);
+		clock.mark("to host");
+		Ok(answer)
 	}
 
 	/// One prefill of `tokens` from an empty cache, as a verifier runs it over a prompt and
@@ -337,7 +342,8 @@ impl Llama {
 		let _no_grad = tch::no_grad_guard();
 		let mut cache = self.cache(1)?;
 		let slot = cache.open().ok_or_else(|| err("no slot"))?;
-		let (x, _) = self.layers(&mut cache, &[(slot, tokens)])?;
+		let mut clock = super::phases::Clock::start(self.device);
+		let (x, _) = self.layers(&mut cache, &[(slot, tokens)], &mut clock)?;
 		let hidden = self.rms_norm(&x, &self.norm)?;
 		let from = logits_from.min(tokens.len()) as i64;
 		let logits = self.head.forward(&hidden.f_narrow(0, from, tokens.len() as i64 - from)?)?;
@@ -354,6 +360,7 @@ impl Llama {
 		&self,
 		cache: &mut KvCache,
 		sequences: &[(Slot, &[u32])],
+		clock: &mut super::phases::Clock,
 	) -> Result<(Tensor, Vec<i64>), TchError> {
 		let config = &self.config;
 		let (heads, kv_heads, head_dim) =
@@ -450,9 +457,12 @@ impl Llama {
 			)
 		};
 		let mut x = self.embed.f_index_select(0, &ids)?;
+		clock.mark("embed");
 		for (layer, block) in self.blocks.iter().enumerate() {
 			let h = self.rms_norm(&x, &block.attn_norm)?;
+			clock.mark("norm");
 			let qkv = block.qkv.forward(&h)?;
+			clock.mark("qkv");
 			// Q and K rotate together: [tokens, heads + kv heads, head_dim].
 			let qk = self.rope(
 				&qkv.f_narrow(1, 0, (heads + kv_heads) * head_dim)?.f_view([
@@ -463,6 +473,7 @@ impl Llama {
 				&cos,
 				&sin,
 			)?;
+			clock.mark("rope");
 			let q = qk.f_narrow(1, 0, heads)?;
 			let k = qk.f_narrow(1, heads, kv_heads)?;
 			let v = qkv
@@ -481,6 +492,7 @@ impl Llama {
 					&decode_slots,
 					&decode_positions,
 				)?);
+				clock.mark("attention (decoding)");
 			} else if decoded > 0 {
 				let (new_keys, new_values) =
 					(k.f_narrow(0, 0, decoded)?, v.f_narrow(0, 0, decoded)?);
@@ -501,6 +513,7 @@ impl Llama {
 					let _ = keys.f_index_put_(&index, &new_keys, false)?;
 					let _ = values.f_index_put_(&index, &new_values, false)?;
 				}
+				clock.mark("cache write (decoding)");
 				let query = q.f_narrow(0, 0, decoded)?.f_unsqueeze(2)?;
 				let query = if together {
 					query
@@ -520,6 +533,7 @@ impl Llama {
 				)?;
 				let out = if together { out } else { out.f_index_select(0, &decode_slots)? };
 				attended.push(out.f_reshape([decoded, heads * head_dim])?);
+				clock.mark("attention (decoding)");
 			}
 			for &(slot, tokens, start, past) in &prompts {
 				let (len, past) = (tokens.len() as i64, past as i64);
@@ -553,6 +567,7 @@ impl Llama {
 					)?
 				};
 				attended.push(out.f_transpose(0, 1)?.f_reshape([len, heads * head_dim])?);
+				clock.mark("attention (prompts)");
 			}
 			let attended = if attended.len() == 1 {
 				attended.pop().expect("one")
@@ -560,8 +575,11 @@ impl Llama {
 				Tensor::f_cat(&attended, 0)?
 			};
 			x = x.f_add(&block.o.forward(&attended)?)?;
+			clock.mark("o");
 			let h = self.rms_norm(&x, &block.mlp_norm)?;
+			clock.mark("norm");
 			let gate_up = block.gate_up.forward(&h)?;
+			clock.mark("gate_up");
 			let gated = if self.fused_rows(&gate_up) {
 				super::fused::swiglu(&gate_up)?
 			} else {
@@ -570,7 +588,9 @@ impl Llama {
 				let up = gate_up.f_narrow(1, inner, inner)?;
 				gate.f_silu()?.f_mul(&up)?
 			};
+			clock.mark("swiglu");
 			x = x.f_add(&block.down.forward(&gated)?)?;
+			clock.mark("down");
 		}
 		for &(slot, tokens) in sequences {
 			if let Some(Some(len)) = cache.lens.get_mut(slot.0) {
