@@ -1,5 +1,5 @@
 // f32 products x · Wᵀ of a few rows (decode steps: one row per sequence, at most 8) with
-// AVX-512, for a CPU that has it.
+// AVX-512, or AVX2 and FMA, for a CPU that has them.
 //
 // MKL's sgemv/sgemm read SmolLM2-135M's 538 MB of f32 weights a decode step at about 24
 // GB/s on 2 cores, and its few-row sgemm is compute-bound well below the FMA units' rate
@@ -9,6 +9,10 @@
 // x[k] broadcast: 16 outputs per accumulator, no horizontal sums, each weight read once.
 // Each output sums its products in k order, in runs of 64 added to a total: a fixed order
 // whatever the number of threads.
+//
+// AVX2 has 8 lanes and 16 vector registers: the same packed layout, each block taken as
+// two halves of 8 outputs, each output summed in the same order with the same fused
+// multiply-adds, so the results are the same bits as AVX-512's.
 //
 // Threads: libtorch's intra-op pool (at::parallel_for), the one MKL and the other
 // operators use, splits the blocks. Tensors cross as tch's handles (`at::Tensor*`); a
@@ -74,6 +78,86 @@ __attribute__((target("avx512f"))) void product(const float* x, const float* p, 
   for (; b < b1; b++) block<M, 1>(x, p, y, n_all, k_all, b);
 }
 
+// AVX2: y[m][8·h ..] for the H halves (of 8 outputs) from `h`, as `block` does for blocks.
+template <int M, int H>
+__attribute__((target("avx2,fma"))) inline void halves(const float* x, const float* p, float* y,
+                                                       int64_t n_all, int64_t k_all, int64_t h) {
+  constexpr int64_t kHalf = kLanes / 2;
+  __m256 total[H][M];
+  for (int i = 0; i < H; i++)
+    for (int m = 0; m < M; m++) total[i][m] = _mm256_setzero_ps();
+  for (int64_t k0 = 0; k0 < k_all; k0 += kRun) {
+    const int64_t k1 = std::min(k0 + kRun, k_all);
+    __m256 acc[H][M];
+    for (int i = 0; i < H; i++)
+      for (int m = 0; m < M; m++) acc[i][m] = _mm256_setzero_ps();
+    for (int64_t k = k0; k < k1; k++) {
+      __m256 w[H];
+      for (int i = 0; i < H; i++) {
+        const int64_t half = h + i;
+        w[i] = _mm256_loadu_ps(p + ((half / 2) * k_all + k) * kLanes + (half % 2) * kHalf);
+      }
+      for (int m = 0; m < M; m++) {
+        const __m256 xv = _mm256_set1_ps(x[m * k_all + k]);
+        for (int i = 0; i < H; i++) acc[i][m] = _mm256_fmadd_ps(w[i], xv, acc[i][m]);
+      }
+    }
+    for (int i = 0; i < H; i++)
+      for (int m = 0; m < M; m++) total[i][m] = _mm256_add_ps(total[i][m], acc[i][m]);
+  }
+  for (int i = 0; i < H; i++) {
+    const int64_t first = (h + i) * kHalf;
+    const int64_t left = std::min<int64_t>(kHalf, n_all - first);
+    if (left <= 0) continue;
+    for (int m = 0; m < M; m++) {
+      if (left == kHalf) {
+        _mm256_storeu_ps(y + m * n_all + first, total[i][m]);
+      } else {
+        alignas(32) float lanes[kHalf];
+        _mm256_store_ps(lanes, total[i][m]);
+        std::copy(lanes, lanes + left, y + m * n_all + first);
+      }
+    }
+  }
+}
+
+// AVX2: the halves of blocks [b0, b1), NH at a time. More than 4 rows go as 4 and the
+// rest over the same halves, one after the other while those weights are in the cache:
+// 8 rows at once would leave no register for a second half, and each weight load would
+// feed as many broadcasts of x as fused multiply-adds.
+template <int M, int NH>
+__attribute__((target("avx2,fma"))) void product_avx2(const float* x, const float* p, float* y,
+                                                      int64_t n_all, int64_t k_all, int64_t b0,
+                                                      int64_t b1) {
+  int64_t h = 2 * b0;
+  for (; h + NH <= 2 * b1; h += NH) {
+    if constexpr (M > 4) {
+      halves<4, NH>(x, p, y, n_all, k_all, h);
+      halves<M - 4, NH>(x + 4 * k_all, p, y + 4 * n_all, n_all, k_all, h);
+    } else {
+      halves<M, NH>(x, p, y, n_all, k_all, h);
+    }
+  }
+  for (; h < 2 * b1; h++) {
+    if constexpr (M > 4) {
+      halves<4, 1>(x, p, y, n_all, k_all, h);
+      halves<M - 4, 1>(x + 4 * k_all, p, y + 4 * n_all, n_all, k_all, h);
+    } else {
+      halves<M, 1>(x, p, y, n_all, k_all, h);
+    }
+  }
+}
+
+bool has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+}
+
+bool has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
 // Blocks taken together: as many as keep their accumulators and weight vectors within the
 // 32 vector registers (the counts measured fastest for 1 and 8 rows on this project's
 // 2-core Sapphire Rapids VM; `./scripts/benchmark products` times the result).
@@ -83,15 +167,20 @@ void split(const float* x, const float* p, float* y, int64_t n_all, int64_t k_al
   const int64_t blocks = (n_all + kLanes - 1) / kLanes;
   // Blocks a thread takes at least: about 64 KiB of weights.
   const int64_t grain = std::max<int64_t>(NB, 1024 / std::max<int64_t>(k_all, 1));
+  static const bool avx512 = has_avx512();
+  // AVX2: halves taken together within its 16 registers (accumulators, weights, x; rows
+  // past 4 in a second pass).
+  constexpr int NH = M <= 1 ? 6 : M <= 2 ? 4 : 2;
   at::parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
-    product<M, NB>(x, p, y, n_all, k_all, begin, end);
+    if (avx512) {
+      product<M, NB>(x, p, y, n_all, k_all, begin, end);
+    } else {
+      product_avx2<M, NH>(x, p, y, n_all, k_all, begin, end);
+    }
   });
 }
 
-bool supported() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-}
+bool supported() { return has_avx512() || has_avx2(); }
 
 }  // namespace
 
@@ -120,7 +209,7 @@ extern "C" at::Tensor* opg_few_rows_linear(const at::Tensor* x, const at::Tensor
                                            int64_t out, char* error, size_t error_len) {
   return guarded(
       [&] {
-        expect(supported(), "this CPU has no AVX-512");
+        expect(supported(), "this CPU has neither AVX-512 nor AVX2 with FMA");
         const at::Tensor& p = *packed;
         expect(x->dim() == 2 && p.dim() == 3 && x->scalar_type() == at::kFloat &&
                    p.scalar_type() == at::kFloat && x->device().is_cpu() &&

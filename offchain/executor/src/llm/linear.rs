@@ -59,8 +59,8 @@ extern "C" {
 	) -> *mut C_tensor;
 }
 
-/// The most rows an f32 product runs through `few_rows.cpp` on this CPU: 8 with AVX-512,
-/// else 0 (none).
+/// The most rows an f32 product runs through `few_rows.cpp` on this CPU: 8 with AVX-512
+/// or with AVX2 and FMA (the same bits either way), else 0 (none).
 pub fn few_rows_max() -> i64 {
 	static MAX: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
 	// SAFETY: the shim only reads the CPU's features.
@@ -270,11 +270,60 @@ mod tests {
 	}
 
 	#[test]
-	fn few_row_f32_products_run_where_the_cpu_has_avx512() {
-		let expected = if std::is_x86_feature_detected!("avx512f") { 8 } else { 0 };
+	fn few_row_f32_products_run_where_the_cpu_has_avx512_or_avx2() {
+		let vectors = std::is_x86_feature_detected!("avx512f")
+			|| (std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"));
+		let expected = if vectors { 8 } else { 0 };
 		assert_eq!(few_rows_max(), expected);
 		assert_eq!(Linear::new(weight([16, 16], Kind::Float)).is_few_rows(), expected > 0);
 		assert!(!Linear::new(weight([16, 16], Kind::BFloat16)).is_few_rows());
+	}
+
+	/// `x · wᵀ` summed as `few_rows.cpp` documents it: each output's products fused-added in
+	/// k order in runs of 64, each run's sum added to the total.
+	fn in_documented_order(x: &Tensor, w: &Tensor) -> Vec<f32> {
+		let (rows, width) = (x.size()[0] as usize, x.size()[1] as usize);
+		let outputs = w.size()[0] as usize;
+		let x = Vec::<f32>::try_from(x.flatten(0, -1)).unwrap();
+		let w = Vec::<f32>::try_from(w.flatten(0, -1)).unwrap();
+		let mut y = Vec::with_capacity(rows * outputs);
+		for m in 0..rows {
+			for n in 0..outputs {
+				let mut total = 0f32;
+				for run in (0..width).step_by(64) {
+					let mut sum = 0f32;
+					for k in run..(run + 64).min(width) {
+						sum = w[n * width + k].mul_add(x[m * width + k], sum);
+					}
+					total += sum;
+				}
+				y.push(total);
+			}
+		}
+		y
+	}
+
+	#[test]
+	fn few_row_f32_products_are_the_documented_sums_to_the_bit_on_every_vector_unit() {
+		// AVX-512 and AVX2 machines (verifiers among them) must give the same bits: each
+		// kernel sums in the one documented order.
+		if few_rows_max() == 0 {
+			return;
+		}
+		let _no_grad = tch::no_grad_guard();
+		tch::manual_seed(12);
+		for shape in [[37, 23], [40, 200], [5, 3], [1, 17], [1536 * 2, 576]] {
+			let w = weight(shape, Kind::Float);
+			let linear = Linear::new(w.shallow_clone());
+			assert!(linear.is_few_rows());
+			for rows in 1..=8 {
+				let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu));
+				let got = Vec::<f32>::try_from(linear.forward(&x).unwrap().flatten(0, -1)).unwrap();
+				let expected = in_documented_order(&x, &w);
+				let same = got.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits());
+				assert!(same, "{shape:?} × {rows} rows differ from the documented order");
+			}
+		}
 	}
 
 	#[test]
