@@ -1,12 +1,26 @@
 // Starts opg-node processes on loopback and connects @polkadot/api to them.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+
+/** Keeps `text` as `name` in the folder OPG_TEST_LOGS names (made if missing), when it
+ * is set: a debugging aid, so a failed write is reported and never stops a test's
+ * cleanup (processes left running would hold the binaries the next build replaces). */
+export function keepTestLog(name, text) {
+  const dir = process.env.OPG_TEST_LOGS;
+  if (!dir) return;
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  } catch (error) {
+    console.error(`OPG_TEST_LOGS: ${name} not kept: ${error.message}`);
+  }
+}
 
 export const NODE_BIN = process.env.OPG_NODE_BIN
   ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/opg/target'), 'release/opg-node');

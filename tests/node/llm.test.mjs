@@ -19,7 +19,7 @@ import path from 'node:path';
 import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
-import { connect, freePort, removeDir, run, startNode, tempDir } from './helpers.mjs';
+import { connect, freePort, keepTestLog, removeDir, run, startNode, tempDir } from './helpers.mjs';
 import {
   MODES, OPG, eventOf, publishModel, registerNode, requestInference, resultMessageOf, rpc, send, setUpServing,
   useExecutor, verifyResult, waitForResult,
@@ -78,8 +78,8 @@ const cleanups = [];
 after(async () => {
   if (process.env.OPG_TEST_LOGS && verifying) {
     const { node: verifierNode } = await verifying;
-    writeFileSync(`${process.env.OPG_TEST_LOGS}/llm-serving.log`, node?.logs() ?? '');
-    writeFileSync(`${process.env.OPG_TEST_LOGS}/llm-verifier.log`, verifierNode?.logs() ?? '');
+    keepTestLog('llm-serving.log', node?.logs() ?? '');
+    keepTestLog('llm-verifier.log', verifierNode?.logs() ?? '');
   }
   for (const cleanup of cleanups) await cleanup();
   await api?.disconnect();

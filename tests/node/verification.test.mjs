@@ -33,7 +33,7 @@ import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { stringToHex, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
-import { NODE_BIN, connect, removeDir, run, startNode, tempDir } from './helpers.mjs';
+import { NODE_BIN, connect, keepTestLog, removeDir, run, startNode, tempDir } from './helpers.mjs';
 import {
   DEV_NODE_SEED, MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, rpc, send, setUpServing, useExecutor, waitForResult,
 } from './lib/chain.mjs';
@@ -151,10 +151,9 @@ before(async () => {
 after(async () => {
   stopWatching();
   if (process.env.OPG_TEST_LOGS) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(`${process.env.OPG_TEST_LOGS}/serving.log`, node?.logs() ?? '');
-    writeFileSync(`${process.env.OPG_TEST_LOGS}/verifier.log`, verifierNode?.logs() ?? '');
-    writeFileSync(`${process.env.OPG_TEST_LOGS}/events.log`, seen
+    keepTestLog('serving.log', node?.logs() ?? '');
+    keepTestLog('verifier.log', verifierNode?.logs() ?? '');
+    keepTestLog('events.log', seen
       .filter((e) => ['verification', 'inference', 'nodeRegistry'].includes(e.section))
       .map((e) => `${e.section}.${e.method} ${JSON.stringify(e.data.toHuman())}`).join('\n'));
   }
