@@ -24,6 +24,27 @@ fn median(mut values: Vec<f64>) -> f64 {
 	values[values.len() / 2]
 }
 
+/// The prompt `scripts/llm-bench.py` sends, as the chat template writes it.
+const CHAT: &str = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by \
+	Hugging Face<|im_end|>\n<|im_start|>user\nWrite a long story about a lighthouse keeper who \
+	finds a map.<|im_end|>\n<|im_start|>assistant\n";
+
+fn print_phases(totals: std::collections::BTreeMap<&'static str, phases::Phase>, runs: usize) {
+	println!("\n| phase | ms a run | share | marks a run |\n|---|---|---|---|");
+	let mut rows: Vec<_> = totals.into_iter().collect();
+	rows.sort_by_key(|row| std::cmp::Reverse(row.1.time));
+	let sum: f64 = rows.iter().map(|(_, p)| p.time.as_secs_f64()).sum();
+	for (name, phase) in rows {
+		let ms = phase.time.as_secs_f64() * 1e3 / runs as f64;
+		println!(
+			"| {name} | {ms:.3} | {:.1} % | {} |",
+			100.0 * phase.time.as_secs_f64() / sum,
+			phase.count / runs as u64
+		);
+	}
+	println!();
+}
+
 fn main() {
 	let dir = std::path::PathBuf::from(
 		std::env::var("OPG_LLM_DIR").expect("OPG_LLM_DIR: the output of scripts/llm-convert.py"),
@@ -42,6 +63,35 @@ fn main() {
 		let kind = parse_kind(dtype).unwrap();
 		let model = LlmModel::load_dir(&dir, kind, device).unwrap();
 		let prompt = model.text.encode("The lighthouse keeper looked at the sea and").unwrap();
+		// The chat prompt of scripts/llm-bench.py (system and user turns, 43 tokens).
+		let chat = model.text.encode(CHAT).unwrap();
+		// Prefill: `batch` prompts in one step from an empty cache, as the engine admits
+		// requests that arrive together.
+		for batch in [1usize, 8] {
+			let llama = &model.llama;
+			let prefill = || {
+				let mut cache = llama.cache(batch).unwrap();
+				let slots: Vec<_> = (0..batch).map(|_| cache.open().unwrap()).collect();
+				let sequences: Vec<_> = slots.iter().map(|&slot| (slot, chat.as_slice())).collect();
+				let started = Instant::now();
+				let _logits = llama.forward(&mut cache, &sequences).unwrap();
+				started.elapsed().as_secs_f64() * 1e3
+			};
+			prefill();
+			let runs = steps.div_ceil(4).max(3);
+			let plain = median((0..runs).map(|_| prefill()).collect());
+			phases::measure(true);
+			let timed: f64 = (0..runs).map(|_| prefill()).sum::<f64>() / runs as f64;
+			let totals = phases::totals();
+			phases::measure(false);
+			println!(
+				"{dtype}, prefill of {batch} prompt(s) of {} tokens: {plain:.2} ms (median of {runs}), \
+				 {:.0} tokens/s; phases timed: {timed:.2} ms",
+				chat.len(),
+				(batch * chat.len()) as f64 / plain * 1e3
+			);
+			print_phases(totals, runs);
+		}
 		for batch in [1usize, 8] {
 			let llama = &model.llama;
 			let mut cache = llama.cache(batch).unwrap();
@@ -69,19 +119,7 @@ fn main() {
 				"{dtype}, {batch} sequence(s): a step {plain:.2} ms (median of {steps}); \
 				 phases timed: {timed:.2} ms a step"
 			);
-			println!("\n| phase | ms a step | share | runs a step |\n|---|---|---|---|");
-			let mut rows: Vec<_> = totals.into_iter().collect();
-			rows.sort_by_key(|row| std::cmp::Reverse(row.1.time));
-			let sum: f64 = rows.iter().map(|(_, p)| p.time.as_secs_f64()).sum();
-			for (name, phase) in rows {
-				let ms = phase.time.as_secs_f64() * 1e3 / steps as f64;
-				println!(
-					"| {name} | {ms:.3} | {:.1} % | {} |",
-					100.0 * phase.time.as_secs_f64() / sum,
-					phase.count / steps as u64
-				);
-			}
-			println!();
+			print_phases(totals, steps);
 		}
 	}
 }

@@ -1,7 +1,8 @@
 //! The weight products of one SmolLM2-135M decode step (its 121 `x · Wᵀ`: Q·K·V, O,
 //! gate·up and down of 30 layers, and the head) on the CPU, as `llm::linear::Linear` runs
-//! them beside libtorch's plain `linear`, for 1 and 8 rows (one and eight decoding
-//! sequences), in f32 and bf16, in one run. Random weights of the model's shapes: the
+//! them beside libtorch's plain `linear`, for 1, 8 and 43 rows (one and eight decoding
+//! sequences, and a 43-token prompt's prefill, whose head product is computed here too),
+//! in f32 and bf16, in one run. Random weights of the model's shapes: the
 //! time depends on shapes, not values.
 //!
 //! `./scripts/benchmark products` (or `cargo bench --bench products`); best of
@@ -45,11 +46,14 @@ fn main() {
 		let kernel = if linears[0].is_packed() {
 			"oneDNN, packed once"
 		} else if linears[0].is_few_rows() {
-			"few_rows.cpp"
+			"few_rows.cpp (up to 8 rows)"
+		} else if linears[0].is_bf16_rows() {
+			"few_rows.cpp, bf16"
 		} else {
 			"libtorch `linear`"
 		};
-		for rows in [1, 8] {
+		// One and eight decoding sequences, and one 43-token prompt's prefill.
+		for rows in [1, 8, 43] {
 			let inputs =
 				|width: i64| Tensor::randn([rows, width], (Kind::Float, Device::Cpu)).to_kind(kind);
 			let (narrow, wide) = (inputs(576), inputs(1536));

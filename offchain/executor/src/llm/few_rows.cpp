@@ -23,6 +23,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "shim.h"
 
@@ -78,10 +79,22 @@ __attribute__((target("avx512f"))) void product(const float* x, const float* p, 
   for (; b < b1; b++) block<M, 1>(x, p, y, n_all, k_all, b);
 }
 
+// Eight packed weights as f32: f32 ones as they are, bf16 ones widened (exactly: a bf16
+// is the upper half of an f32).
+__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+__attribute__((target("avx2,fma"))) inline __m256 load8(const uint16_t* p) {
+  const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
+}
+
 // AVX2: y[m][8·h ..] for the H halves (of 8 outputs) from `h`, as `block` does for blocks.
-template <int M, int H>
-__attribute__((target("avx2,fma"))) inline void halves(const float* x, const float* p, float* y,
-                                                       int64_t n_all, int64_t k_all, int64_t h) {
+// y's rows are `ldy` apart; outputs from n_all on (the padding) are not stored.
+template <int M, int H, typename T>
+__attribute__((target("avx2,fma"))) inline void halves(const float* x, const T* p, float* y,
+                                                       int64_t ldy, int64_t n_all, int64_t k_all,
+                                                       int64_t h) {
   constexpr int64_t kHalf = kLanes / 2;
   __m256 total[H][M];
   for (int i = 0; i < H; i++)
@@ -95,7 +108,7 @@ __attribute__((target("avx2,fma"))) inline void halves(const float* x, const flo
       __m256 w[H];
       for (int i = 0; i < H; i++) {
         const int64_t half = h + i;
-        w[i] = _mm256_loadu_ps(p + ((half / 2) * k_all + k) * kLanes + (half % 2) * kHalf);
+        w[i] = load8(p + ((half / 2) * k_all + k) * kLanes + (half % 2) * kHalf);
       }
       for (int m = 0; m < M; m++) {
         const __m256 xv = _mm256_set1_ps(x[m * k_all + k]);
@@ -111,11 +124,11 @@ __attribute__((target("avx2,fma"))) inline void halves(const float* x, const flo
     if (left <= 0) continue;
     for (int m = 0; m < M; m++) {
       if (left == kHalf) {
-        _mm256_storeu_ps(y + m * n_all + first, total[i][m]);
+        _mm256_storeu_ps(y + m * ldy + first, total[i][m]);
       } else {
         alignas(32) float lanes[kHalf];
         _mm256_store_ps(lanes, total[i][m]);
-        std::copy(lanes, lanes + left, y + m * n_all + first);
+        std::copy(lanes, lanes + left, y + m * ldy + first);
       }
     }
   }
@@ -125,25 +138,53 @@ __attribute__((target("avx2,fma"))) inline void halves(const float* x, const flo
 // rest over the same halves, one after the other while those weights are in the cache:
 // 8 rows at once would leave no register for a second half, and each weight load would
 // feed as many broadcasts of x as fused multiply-adds.
-template <int M, int NH>
-__attribute__((target("avx2,fma"))) void product_avx2(const float* x, const float* p, float* y,
+template <int M, int NH, typename T>
+__attribute__((target("avx2,fma"))) void product_avx2(const float* x, const T* p, float* y,
                                                       int64_t n_all, int64_t k_all, int64_t b0,
                                                       int64_t b1) {
   int64_t h = 2 * b0;
   for (; h + NH <= 2 * b1; h += NH) {
     if constexpr (M > 4) {
-      halves<4, NH>(x, p, y, n_all, k_all, h);
-      halves<M - 4, NH>(x + 4 * k_all, p, y + 4 * n_all, n_all, k_all, h);
+      halves<4, NH>(x, p, y, n_all, n_all, k_all, h);
+      halves<M - 4, NH>(x + 4 * k_all, p, y + 4 * n_all, n_all, n_all, k_all, h);
     } else {
-      halves<M, NH>(x, p, y, n_all, k_all, h);
+      halves<M, NH>(x, p, y, n_all, n_all, k_all, h);
     }
   }
   for (; h < 2 * b1; h++) {
     if constexpr (M > 4) {
-      halves<4, 1>(x, p, y, n_all, k_all, h);
-      halves<M - 4, 1>(x + 4 * k_all, p, y + 4 * n_all, n_all, k_all, h);
+      halves<4, 1>(x, p, y, n_all, n_all, k_all, h);
+      halves<M - 4, 1>(x + 4 * k_all, p, y + 4 * n_all, n_all, n_all, k_all, h);
     } else {
-      halves<M, 1>(x, p, y, n_all, k_all, h);
+      halves<M, 1>(x, p, y, n_all, n_all, k_all, h);
+    }
+  }
+}
+
+// bf16 (AVX2), more than 8 rows (a prompt's prefill): blocks [b0, b1) of a bf16 weight
+// packed as above, against `rows` rows of x in f32. Each block is widened to f32 once into
+// `wide` ([k_all][16], in the cache), and every row, 4 at a time, runs `halves` over it:
+// each output summed in the f32 kernel's order, whatever the rows around it.
+__attribute__((target("avx2,fma"))) void product_bf16(const float* x, const uint16_t* p,
+                                                      float* y, int64_t rows, int64_t n_all,
+                                                      int64_t k_all, int64_t b0, int64_t b1,
+                                                      float* wide) {
+  const int64_t values = k_all * kLanes;
+  for (int64_t b = b0; b < b1; b++) {
+    const uint16_t* block = p + b * values;
+    // A block holds k_all × 16 values, a multiple of 8.
+    for (int64_t i = 0; i < values; i += 8) _mm256_storeu_ps(wide + i, load8(block + i));
+    // This block's outputs: y[.][16·b ..], none from n_all on.
+    float* out = y + b * kLanes;
+    const int64_t limit = n_all - b * kLanes;
+    int64_t m = 0;
+    for (; m + 4 <= rows; m += 4)
+      halves<4, 2>(x + m * k_all, wide, out + m * n_all, n_all, limit, k_all, 0);
+    switch (rows - m) {
+      case 1: halves<1, 2>(x + m * k_all, wide, out + m * n_all, n_all, limit, k_all, 0); break;
+      case 2: halves<2, 2>(x + m * k_all, wide, out + m * n_all, n_all, limit, k_all, 0); break;
+      case 3: halves<3, 2>(x + m * k_all, wide, out + m * n_all, n_all, limit, k_all, 0); break;
+      default: break;
     }
   }
 }
@@ -158,6 +199,11 @@ bool has_avx2() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+// AVX2: halves taken together within its 16 registers (accumulators, weights, x; rows
+// past 4 in a second pass).
+template <int M>
+constexpr int kHalvesTogether = M <= 1 ? 6 : M <= 2 ? 4 : 2;
+
 // Blocks taken together: as many as keep their accumulators and weight vectors within the
 // 32 vector registers (the counts measured fastest for 1 and 8 rows on this project's
 // 2-core Sapphire Rapids VM; `./scripts/benchmark products` times the result).
@@ -168,14 +214,12 @@ void split(const float* x, const float* p, float* y, int64_t n_all, int64_t k_al
   // Blocks a thread takes at least: about 64 KiB of weights.
   const int64_t grain = std::max<int64_t>(NB, 1024 / std::max<int64_t>(k_all, 1));
   static const bool avx512 = has_avx512();
-  // AVX2: halves taken together within its 16 registers (accumulators, weights, x; rows
-  // past 4 in a second pass).
-  constexpr int NH = M <= 1 ? 6 : M <= 2 ? 4 : 2;
+  constexpr int NH = kHalvesTogether<M>;
   at::parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
     if (avx512) {
       product<M, NB>(x, p, y, n_all, k_all, begin, end);
     } else {
-      product_avx2<M, NH>(x, p, y, n_all, k_all, begin, end);
+      product_avx2<M, NH, float>(x, p, y, n_all, k_all, begin, end);
     }
   });
 }
@@ -186,14 +230,16 @@ bool supported() { return has_avx512() || has_avx2(); }
 
 extern "C" int64_t opg_few_rows_max() { return supported() ? kMaxRows : 0; }
 
-// The packed copy of `weight` ([out, in], f32 on the CPU): [⌈out/16⌉, in, 16].
+// The packed copy of `weight` ([out, in], f32 or bf16 on the CPU): [⌈out/16⌉, in, 16].
 extern "C" at::Tensor* opg_few_rows_pack(const at::Tensor* weight, char* error,
                                          size_t error_len) {
   return guarded(
       [&] {
         const at::Tensor& w = *weight;
-        expect(w.dim() == 2 && w.scalar_type() == at::kFloat && w.device().is_cpu(),
-               "expected a 2-dimensional f32 weight on the CPU");
+        expect(w.dim() == 2 &&
+                   (w.scalar_type() == at::kFloat || w.scalar_type() == at::kBFloat16) &&
+                   w.device().is_cpu(),
+               "expected a 2-dimensional f32 or bf16 weight on the CPU");
         const int64_t n_all = w.size(0), k_all = w.size(1);
         const int64_t blocks = (n_all + kLanes - 1) / kLanes;
         at::Tensor padded = at::zeros({blocks * kLanes, k_all}, w.options());
@@ -236,6 +282,53 @@ extern "C" at::Tensor* opg_few_rows_linear(const at::Tensor* x, const at::Tensor
           default: split<8>(xp, pp, yp, n_all, k_all); break;
         }
         return y;
+      },
+      error, error_len);
+}
+
+// x · Wᵀ in bf16 for `x` [rows, in] (bf16, any number of rows) against `packed`
+// (opg_few_rows_pack of a bf16 weight of `out` rows): [rows, out], each output the f32 sum,
+// in the f32 kernel's order, of the exact products, rounded to bf16 once (to nearest even).
+extern "C" at::Tensor* opg_bf16_rows_linear(const at::Tensor* x, const at::Tensor* packed,
+                                            int64_t out, char* error, size_t error_len) {
+  return guarded(
+      [&] {
+        expect(has_avx2(), "this CPU lacks AVX2 with FMA");
+        const at::Tensor& p = *packed;
+        expect(x->dim() == 2 && p.dim() == 3 && x->scalar_type() == at::kBFloat16 &&
+                   p.scalar_type() == at::kBFloat16 && x->device().is_cpu() &&
+                   p.device().is_cpu() && p.is_contiguous() && p.size(2) == kLanes,
+               "expected bf16 x [rows, in] and a packed bf16 weight on the CPU");
+        const int64_t m_all = x->size(0), k_all = x->size(1), n_all = out;
+        expect(p.size(1) == k_all, "x and the weight differ in width");
+        expect(n_all >= 1 && (n_all + kLanes - 1) / kLanes == p.size(0),
+               "the output width does not fit the packed weight");
+        expect(m_all >= 1, "no row to multiply");
+        const at::Tensor xf = x->to(at::kFloat).contiguous();
+        at::Tensor y = at::empty({m_all, n_all}, xf.options());
+        const float* xp = xf.data_ptr<float>();
+        const uint16_t* pp = reinterpret_cast<const uint16_t*>(p.data_ptr<at::BFloat16>());
+        float* yp = y.data_ptr<float>();
+        // At least about 32 KiB of bf16 weights a thread.
+        const int64_t grain = std::max<int64_t>(2, 1024 / std::max<int64_t>(k_all, 1));
+        at::parallel_for(0, p.size(0), grain, [&](int64_t begin, int64_t end) {
+          // Up to 8 rows (decode steps) widen each weight in registers as they read it;
+          // more read each block widened once.
+          switch (m_all) {
+            case 1: product_avx2<1, kHalvesTogether<1>>(xp, pp, yp, n_all, k_all, begin, end); return;
+            case 2: product_avx2<2, kHalvesTogether<2>>(xp, pp, yp, n_all, k_all, begin, end); return;
+            case 3: product_avx2<3, kHalvesTogether<3>>(xp, pp, yp, n_all, k_all, begin, end); return;
+            case 4: product_avx2<4, kHalvesTogether<4>>(xp, pp, yp, n_all, k_all, begin, end); return;
+            case 5: product_avx2<5, kHalvesTogether<5>>(xp, pp, yp, n_all, k_all, begin, end); return;
+            case 6: product_avx2<6, kHalvesTogether<6>>(xp, pp, yp, n_all, k_all, begin, end); return;
+            case 7: product_avx2<7, kHalvesTogether<7>>(xp, pp, yp, n_all, k_all, begin, end); return;
+            case 8: product_avx2<8, kHalvesTogether<8>>(xp, pp, yp, n_all, k_all, begin, end); return;
+            default: break;
+          }
+          std::vector<float> wide(static_cast<size_t>(k_all * kLanes));
+          product_bf16(xp, pp, yp, m_all, n_all, k_all, begin, end, wide.data());
+        });
+        return y.to(at::kBFloat16);
       },
       error, error_len);
 }

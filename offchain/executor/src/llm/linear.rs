@@ -50,6 +50,13 @@ extern "C" {
 		error: *mut c_char,
 		error_len: usize,
 	) -> *mut C_tensor;
+	fn opg_bf16_rows_linear(
+		x: *const C_tensor,
+		packed: *const C_tensor,
+		out: i64,
+		error: *mut c_char,
+		error_len: usize,
+	) -> *mut C_tensor;
 	fn opg_few_rows_linear(
 		x: *const C_tensor,
 		packed: *const C_tensor,
@@ -99,7 +106,8 @@ pub struct Linear {
 	weight: Tensor,
 	/// oneDNN's packed copy (bf16 on the CPU).
 	packed: Option<Tensor>,
-	/// `few_rows.cpp`'s packed copy (f32 on a CPU with AVX-512).
+	/// `few_rows.cpp`'s packed copy (f32 on a CPU with AVX-512 or AVX2; bf16 where oneDNN
+	/// does not pack it, see [`Self::is_bf16_rows`]).
 	few_rows: Option<Tensor>,
 }
 
@@ -112,17 +120,20 @@ impl Linear {
 		} else {
 			None
 		};
-		let few_rows =
-			if weight.device() == Device::Cpu && weight.kind() == Kind::Float && few_rows_max() > 0
-			{
-				// SAFETY: `weight` outlives the call; the shim copies it.
-				shim("few-row product", |error, len| unsafe {
-					opg_few_rows_pack(weight.as_ptr(), error, len)
-				})
-				.ok()
-			} else {
-				None
-			};
+		let cpu = weight.device() == Device::Cpu;
+		let few_rows = if cpu
+			&& few_rows_max() > 0
+			&& (weight.kind() == Kind::Float
+				|| (weight.kind() == Kind::BFloat16 && packed.is_none()))
+		{
+			// SAFETY: `weight` outlives the call; the shim copies it.
+			shim("few-row product", |error, len| unsafe {
+				opg_few_rows_pack(weight.as_ptr(), error, len)
+			})
+			.ok()
+		} else {
+			None
+		};
 		Self { weight, packed, few_rows }
 	}
 
@@ -157,7 +168,13 @@ impl Linear {
 
 	/// Whether f32 products of a few rows run `few_rows.cpp`.
 	pub fn is_few_rows(&self) -> bool {
-		self.few_rows.is_some()
+		self.few_rows.is_some() && self.weight.kind() == Kind::Float
+	}
+
+	/// Whether bf16 products (of any number of rows) run `few_rows.cpp`'s bf16 kernel: on
+	/// a CPU with AVX2 whose oneDNN has no bf16 kernels.
+	pub fn is_bf16_rows(&self) -> bool {
+		self.few_rows.is_some() && self.weight.kind() == Kind::BFloat16
 	}
 
 	/// Whether products read a packed copy.
@@ -177,6 +194,13 @@ impl Linear {
 		match (&self.packed, &self.few_rows) {
 			(Some(packed), _) if (1..=PACKED_ROWS).contains(&rows) => {
 				Self::packed_product(x, packed)
+			},
+			(_, Some(few)) if rows >= 1 && self.weight.kind() == Kind::BFloat16 => {
+				let out = self.weight.size()[0];
+				// SAFETY: both tensors outlive the call.
+				shim("bf16 product", |error, len| unsafe {
+					opg_bf16_rows_linear(x.as_ptr(), few.as_ptr(), out, error, len)
+				})
 			},
 			(_, Some(few)) if (1..=few_rows_max()).contains(&rows) => {
 				let out = self.weight.size()[0];
@@ -227,6 +251,11 @@ mod tests {
 			let w = weight(shape, Kind::BFloat16);
 			let (packed, plain) = (Linear::new(w.shallow_clone()), Linear::plain(w));
 			assert_eq!(packed.is_packed(), packs_bf16(), "a bf16 {shape:?} weight");
+			assert_eq!(packed.is_bf16_rows(), !packs_bf16() && few_rows_max() > 0);
+			if !packed.is_packed() {
+				// Where oneDNN does not pack, another kernel (tested below) multiplies.
+				continue;
+			}
 			// One row (a decode step), a batch, the most rows packed, and past it (plain).
 			for rows in [1, 3, 8, PACKED_ROWS, PACKED_ROWS + 1] {
 				let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu))
@@ -351,6 +380,74 @@ mod tests {
 				);
 			}
 		}
+	}
+
+	#[test]
+	fn bf16_products_without_onednn_are_the_documented_f32_sums_rounded_once_to_the_bit() {
+		// A bf16 weight and input widen to f32 exactly: the bf16 kernel's answer is the f32
+		// kernel's documented sum of the same values, rounded to bf16 once.
+		if !Linear::new(weight([16, 16], Kind::BFloat16)).is_bf16_rows() {
+			return;
+		}
+		let _no_grad = tch::no_grad_guard();
+		tch::manual_seed(13);
+		for shape in [[37, 23], [40, 200], [5, 3], [1, 17], [960, 576]] {
+			let w = weight(shape, Kind::BFloat16);
+			let linear = Linear::new(w.shallow_clone());
+			assert!(linear.is_bf16_rows() && !linear.is_few_rows());
+			// Decode steps, and a prompt's many rows (past 4 in groups, and a rest).
+			for rows in [1, 2, 3, 4, 5, 8, 9, 43] {
+				let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu))
+					.to_kind(Kind::BFloat16);
+				let got = linear.forward(&x).unwrap();
+				assert_eq!((got.kind(), got.size()), (Kind::BFloat16, vec![rows, shape[0]]));
+				let sums = in_documented_order(&x.to_kind(Kind::Float), &w.to_kind(Kind::Float));
+				let expected =
+					Tensor::from_slice(&sums).view([rows, shape[0]]).to_kind(Kind::BFloat16);
+				assert!(
+					got.equal(&expected),
+					"{shape:?} × {rows} rows differ from the documented order"
+				);
+			}
+		}
+	}
+
+	#[test]
+	fn a_bf16_row_multiplies_to_the_same_bits_whatever_rows_run_beside_it() {
+		let linear = Linear::new(weight([100, 64], Kind::BFloat16));
+		if !linear.is_bf16_rows() {
+			return;
+		}
+		let _no_grad = tch::no_grad_guard();
+		let x = Tensor::randn([11, 64], (Kind::Float, Device::Cpu)).to_kind(Kind::BFloat16);
+		let together = linear.forward(&x).unwrap();
+		for row in 0..11 {
+			let alone = linear.forward(&x.narrow(0, row, 1)).unwrap();
+			assert!(alone.equal(&together.narrow(0, row, 1)), "row {row}");
+		}
+	}
+
+	#[test]
+	fn a_bf16_product_is_the_same_bits_on_one_thread_as_on_two() {
+		let _no_grad = tch::no_grad_guard();
+		let threads = tch::get_num_threads();
+		let linear = Linear::new(weight([3072, 576], Kind::BFloat16));
+		let x = Tensor::randn([6, 576], (Kind::Float, Device::Cpu)).to_kind(Kind::BFloat16);
+		tch::set_num_threads(1);
+		let one = linear.forward(&x).unwrap();
+		tch::set_num_threads(2);
+		let two = linear.forward(&x).unwrap();
+		tch::set_num_threads(threads);
+		assert!(one.equal(&two));
+	}
+
+	#[test]
+	fn a_bf16_product_of_the_wrong_width_or_kind_is_an_error_not_a_crash() {
+		let linear = Linear::new(weight([64, 32], Kind::BFloat16));
+		let wide = Tensor::randn([2, 33], (Kind::Float, Device::Cpu)).to_kind(Kind::BFloat16);
+		assert!(linear.forward(&wide).is_err());
+		let f32 = Tensor::randn([2, 32], (Kind::Float, Device::Cpu));
+		assert!(linear.forward(&f32).is_err());
 	}
 
 	#[test]
