@@ -1,5 +1,6 @@
 // f32 products x · Wᵀ of a few rows (decode steps: one row per sequence, at most 8) with
-// AVX-512, or AVX2 and FMA, for a CPU that has them.
+// AVX-512, or AVX2 and FMA, for a CPU that has them; bf16 products of any number of rows
+// with AVX2 and FMA.
 //
 // MKL's sgemv/sgemm read SmolLM2-135M's 538 MB of f32 weights a decode step at about 24
 // GB/s on 2 cores, and its few-row sgemm is compute-bound well below the FMA units' rate
@@ -14,8 +15,15 @@
 // two halves of 8 outputs, each output summed in the same order with the same fused
 // multiply-adds, so the results are the same bits as AVX-512's.
 //
+// bf16 weights (on a CPU whose oneDNN has no bf16 kernels, with AVX2): the same layout in
+// bf16, any number of rows. A bf16 widens to f32 exactly, so each output is the f32 sum
+// above of the same values, rounded to bf16 once: the same bits whatever the rows beside it.
+//
 // Threads: libtorch's intra-op pool (at::parallel_for), the one MKL and the other
-// operators use, splits the blocks. Tensors cross as tch's handles (`at::Tensor*`); a
+// operators use, takes the blocks in chunks, each thread the next chunk when it is done
+// with one: a thread that another process holds up (a server's own HTTP threads, a client
+// on the same cores) takes fewer, instead of the whole product waiting for its fixed half.
+// Which thread computes an output does not change it. Tensors cross as tch's handles (`at::Tensor*`); a
 // result is a new handle the caller owns; on failure it is null and `error` holds the
 // reason (NUL-terminated, truncated to `error_len` bytes).
 #include <ATen/ATen.h>
@@ -23,6 +31,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "shim.h"
@@ -199,6 +208,21 @@ bool has_avx2() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+// Runs f(b0, b1) over blocks [0, blocks) in chunks of a multiple of `group` blocks (the
+// kernel's blocks taken together), about 8 a thread, handed out as the threads ask.
+template <typename F>
+void by_chunks(int64_t blocks, int64_t group, const F& f) {
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  int64_t chunk = std::max<int64_t>(1, (blocks + threads * 8 - 1) / (threads * 8));
+  chunk = (chunk + group - 1) / group * group;
+  const int64_t chunks = (blocks + chunk - 1) / chunk;
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, std::min(threads, chunks), 1, [&](int64_t, int64_t) {
+    for (int64_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1))
+      f(c * chunk, std::min(blocks, (c + 1) * chunk));
+  });
+}
+
 // AVX2: halves taken together within its 16 registers (accumulators, weights, x; rows
 // past 4 in a second pass).
 template <int M>
@@ -211,11 +235,9 @@ template <int M>
 void split(const float* x, const float* p, float* y, int64_t n_all, int64_t k_all) {
   constexpr int NB = M <= 2 ? 8 : M <= 4 ? 4 : 3;
   const int64_t blocks = (n_all + kLanes - 1) / kLanes;
-  // Blocks a thread takes at least: about 64 KiB of weights.
-  const int64_t grain = std::max<int64_t>(NB, 1024 / std::max<int64_t>(k_all, 1));
   static const bool avx512 = has_avx512();
   constexpr int NH = kHalvesTogether<M>;
-  at::parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
+  by_chunks(blocks, avx512 ? NB : (NH + 1) / 2, [&](int64_t begin, int64_t end) {
     if (avx512) {
       product<M, NB>(x, p, y, n_all, k_all, begin, end);
     } else {
@@ -225,6 +247,7 @@ void split(const float* x, const float* p, float* y, int64_t n_all, int64_t k_al
 }
 
 bool supported() { return has_avx512() || has_avx2(); }
+
 
 }  // namespace
 
@@ -309,9 +332,8 @@ extern "C" at::Tensor* opg_bf16_rows_linear(const at::Tensor* x, const at::Tenso
         const float* xp = xf.data_ptr<float>();
         const uint16_t* pp = reinterpret_cast<const uint16_t*>(p.data_ptr<at::BFloat16>());
         float* yp = y.data_ptr<float>();
-        // At least about 32 KiB of bf16 weights a thread.
-        const int64_t grain = std::max<int64_t>(2, 1024 / std::max<int64_t>(k_all, 1));
-        at::parallel_for(0, p.size(0), grain, [&](int64_t begin, int64_t end) {
+        const int64_t group = m_all == 1 ? 3 : m_all == 2 ? 2 : 1;
+        by_chunks(p.size(0), group, [&](int64_t begin, int64_t end) {
           // Up to 8 rows (decode steps) widen each weight in registers as they read it;
           // more read each block widened once.
           switch (m_all) {
@@ -325,7 +347,8 @@ extern "C" at::Tensor* opg_bf16_rows_linear(const at::Tensor* x, const at::Tenso
             case 8: product_avx2<8, kHalvesTogether<8>>(xp, pp, yp, n_all, k_all, begin, end); return;
             default: break;
           }
-          std::vector<float> wide(static_cast<size_t>(k_all * kLanes));
+          thread_local std::vector<float> wide;
+          wide.resize(static_cast<size_t>(k_all * kLanes));
           product_bf16(xp, pp, yp, m_all, n_all, k_all, begin, end, wide.data());
         });
         return y.to(at::kBFloat16);

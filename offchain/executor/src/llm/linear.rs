@@ -9,18 +9,22 @@
 //! (`mkldnn::_reorder_linear_weight`, `mkldnn::_linear_pointwise`, bound in `onednn.cpp`),
 //! and products of up to [`PACKED_ROWS`] rows read the packed copy. The kernel is the
 //! same, so the results are too (the tests compare them bit for bit). oneDNN has bf16
-//! kernels for CPUs with AVX-512 only: elsewhere the weight stays plain ([`packs_bf16`]).
+//! kernels for CPUs with AVX-512 only ([`packs_bf16`]); on a CPU with AVX2 and FMA but not
+//! those, libtorch's bf16 `linear` is several times slower than f32, and a bf16 weight is
+//! packed into `few_rows.cpp`'s layout instead: every bf16 product, of any number of rows,
+//! runs its bf16 kernel ([`Linear::is_bf16_rows`]): each output the f32 kernel's sum of the
+//! exact products, rounded to bf16 once.
 //!
 //! On the CPU in f32, libtorch hands the product to MKL, whose one-row sgemv streams the
 //! weights below the memory's rate and whose few-row sgemm is compute-bound (8 rows cost
-//! about 2.4× one). Where the CPU has AVX-512, an f32 weight is also packed once into
+//! about 2.4× one). Where the CPU has AVX-512, or AVX2 and FMA, an f32 weight is also packed once into
 //! `few_rows.cpp`'s layout (blocks of 16 output rows, k-major), and products of up to 8
 //! rows (decode steps) run its kernel: each weight read once, 16 outputs a vector, each
 //! output summed in a fixed order whatever the thread count. Its sums are in another order
 //! than MKL's, so they differ from the plain product's in the last bits (the tests bound
 //! the difference). Longer products (a prompt's prefill) read the plain weight, so an f32
-//! model on such a CPU holds its weights twice, as a bf16 one does. CUDA, and a CPU without
-//! AVX-512, run the plain `linear`.
+//! model on such a CPU holds its weights twice, as a bf16 one does. CUDA, and a CPU with
+//! neither, run the plain `linear`.
 
 use std::ffi::{c_char, CStr};
 use tch::{Device, Kind, TchError, Tensor};
