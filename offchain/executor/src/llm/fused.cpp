@@ -7,7 +7,8 @@
 //
 // Tensors cross as tch's handles (`at::Tensor*`); a result is a new handle the caller
 // owns; on failure it is null and `error` holds the reason (NUL-terminated, truncated to
-// `error_len` bytes). Inputs must be contiguous f32 (i64 for indices) on the CPU.
+// `error_len` bytes). Inputs must be contiguous f32 (i64 for indices) on the CPU; the
+// decode step's attention also takes bf16.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -166,12 +167,19 @@ extern "C" at::Tensor* opg_swiglu(const at::Tensor* gate_up, char* error, size_t
       error, error_len);
 }
 
+// bf16 values widened to f32 (exactly: a bf16 is an f32's upper half).
+void widen(const at::BFloat16* from, int64_t count, float* to) {
+  for (int64_t i = 0; i < count; i++) to[i] = static_cast<float>(from[i]);
+}
+
 // One decode step's attention: for each decoding row r (in slot `slots[r]`, at position
 // `positions[r]`), writes its key and value (`keys_new`/`values_new` [rows, kv heads,
 // dim]) into the cache (`keys`/`values` [slots, kv heads, capacity, dim], in place), then
 // attends its query (`q` [rows, heads, dim]) over the slot's positions 0..=positions[r],
 // heads grouped over key/value heads as in grouped-query attention, scaled by 1/√dim:
-// [rows, heads·dim].
+// [rows, heads·dim]. All f32, or all bf16: then each key/value head's keys and values are
+// widened to f32 once for the heads over it, the attention runs in f32, and its result is
+// rounded to bf16 once.
 extern "C" at::Tensor* opg_decode_attention(const at::Tensor* q, const at::Tensor* keys_new,
                                             const at::Tensor* values_new, at::Tensor* keys,
                                             at::Tensor* values, const at::Tensor* slots,
@@ -179,10 +187,14 @@ extern "C" at::Tensor* opg_decode_attention(const at::Tensor* q, const at::Tenso
                                             size_t error_len) {
   return guarded(
       [&] {
-        expect(q->dim() == 3 && q->scalar_type() == at::kFloat && q->device().is_cpu(),
-               "q must be f32 [rows, heads, dim] on the CPU");
-        expect_f32(*keys, 4, "the key cache must be contiguous f32 [slots, kv, capacity, dim]");
-        expect_f32(*values, 4, "the value cache must be contiguous f32 [slots, kv, capacity, dim]");
+        const at::ScalarType kind = q->scalar_type();
+        expect((kind == at::kFloat || kind == at::kBFloat16) && q->dim() == 3 &&
+                   q->device().is_cpu(),
+               "q must be f32 or bf16 [rows, heads, dim] on the CPU");
+        for (const at::Tensor* cache : {keys, values})
+          expect(cache->dim() == 4 && cache->scalar_type() == kind && cache->device().is_cpu() &&
+                     cache->is_contiguous(),
+                 "the caches must be contiguous [slots, kv, capacity, dim] of q's type");
         expect(keys->sizes() == values->sizes(), "the key and value caches differ in shape");
         const at::Tensor qc = q->contiguous();
         const at::Tensor kn = keys_new->contiguous();
@@ -191,10 +203,10 @@ extern "C" at::Tensor* opg_decode_attention(const at::Tensor* q, const at::Tenso
         const int64_t slot_count = keys->size(0), kv = keys->size(1), capacity = keys->size(2);
         expect(keys->size(3) == dim, "the cache's head dimension is not q's");
         expect(kv > 0 && heads % kv == 0, "heads must be a multiple of the key/value heads");
-        expect(kn.scalar_type() == at::kFloat && vn.scalar_type() == at::kFloat &&
-                   kn.dim() == 3 && kn.size(0) == rows && kn.size(1) == kv &&
-                   kn.size(2) == dim && vn.sizes() == kn.sizes(),
-               "new keys and values must be f32 [rows, kv heads, dim]");
+        expect(kn.scalar_type() == kind && vn.scalar_type() == kind && kn.dim() == 3 &&
+                   kn.size(0) == rows && kn.size(1) == kv && kn.size(2) == dim &&
+                   vn.sizes() == kn.sizes(),
+               "new keys and values must be [rows, kv heads, dim] of q's type");
         expect(slots->scalar_type() == at::kLong && positions->scalar_type() == at::kLong &&
                    slots->numel() == rows && positions->numel() == rows,
                "slots and positions must be one i64 per row");
@@ -206,6 +218,43 @@ extern "C" at::Tensor* opg_decode_attention(const at::Tensor* q, const at::Tenso
           expect(pp[r] >= 0 && pp[r] < capacity, "a position outside the cache");
           for (int64_t other = 0; other < r; other++)
             expect(sp[other] != sp[r], "a slot twice in one step");
+        }
+        const int64_t group = heads / kv;
+        const float scale = 1.0f / std::sqrt(static_cast<float>(dim));
+        if (kind == at::kBFloat16) {
+          using bf16 = at::BFloat16;
+          bf16* kp = keys->data_ptr<bf16>();
+          bf16* vp = values->data_ptr<bf16>();
+          const bf16* knp = kn.data_ptr<bf16>();
+          const bf16* vnp = vn.data_ptr<bf16>();
+          for (int64_t r = 0; r < rows; r++) {
+            for (int64_t h = 0; h < kv; h++) {
+              const int64_t at = ((sp[r] * kv + h) * capacity + pp[r]) * dim;
+              std::memcpy(kp + at, knp + (r * kv + h) * dim, dim * sizeof(bf16));
+              std::memcpy(vp + at, vnp + (r * kv + h) * dim, dim * sizeof(bf16));
+            }
+          }
+          const at::Tensor qf = qc.to(at::kFloat).contiguous();
+          at::Tensor out = at::empty({rows, heads * dim}, qf.options());
+          const float* qp = qf.data_ptr<float>();
+          float* op = out.data_ptr<float>();
+          at::parallel_for(0, rows * kv, 1, [&](int64_t begin, int64_t end) {
+            std::vector<float> k32, v32, scores;
+            for (int64_t job = begin; job < end; job++) {
+              const int64_t r = job / kv, h = job % kv;
+              const int64_t len = pp[r] + 1;
+              const int64_t base = (sp[r] * kv + h) * capacity * dim;
+              k32.resize(len * dim);
+              v32.resize(len * dim);
+              scores.resize(len);
+              widen(kp + base, len * dim, k32.data());
+              widen(vp + base, len * dim, v32.data());
+              for (int64_t head = h * group; head < (h + 1) * group; head++)
+                attend(qp + (r * heads + head) * dim, k32.data(), v32.data(), len, dim, scale,
+                       scores.data(), op + (r * heads + head) * dim);
+            }
+          });
+          return out.to(at::kBFloat16);
         }
         float* kp = keys->data_ptr<float>();
         float* vp = values->data_ptr<float>();
@@ -221,8 +270,6 @@ extern "C" at::Tensor* opg_decode_attention(const at::Tensor* q, const at::Tenso
         at::Tensor out = at::empty({rows, heads * dim}, qc.options());
         const float* qp = qc.data_ptr<float>();
         float* op = out.data_ptr<float>();
-        const int64_t group = heads / kv;
-        const float scale = 1.0f / std::sqrt(static_cast<float>(dim));
         at::parallel_for(0, rows * heads, 1, [&](int64_t begin, int64_t end) {
           std::vector<float> scores;
           for (int64_t job = begin; job < end; job++) {

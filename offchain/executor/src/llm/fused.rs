@@ -71,7 +71,8 @@ pub fn swiglu(gate_up: &Tensor) -> Result<Tensor, TchError> {
 /// dim]`) into its slot of the caches (`[slots, kv heads, capacity, dim]`, contiguous) at
 /// its position, then attends its query (`[rows, heads, dim]`) over the slot's positions
 /// up to that one, query heads grouped over the key/value heads: `[rows, heads·dim]`.
-/// `slots` and `positions` hold one i64 per row; a slot may appear once.
+/// `slots` and `positions` hold one i64 per row; a slot may appear once. All f32, or all
+/// bf16 (then computed in f32 over the exactly widened values, rounded to bf16 once).
 pub fn decode_attention(
 	q: &Tensor,
 	keys_new: &Tensor,
@@ -198,6 +199,46 @@ mod tests {
 			let error = worst(&out.select(0, row), &expected);
 			assert!(error <= 1e-5, "row {row}: {error}");
 		}
+	}
+
+	#[test]
+	fn bf16_decode_attention_is_the_f32_attention_of_its_values_rounded_once() {
+		let _no_grad = tch::no_grad_guard();
+		tch::manual_seed(6);
+		let bf16 = |t: Tensor| t.to_kind(Kind::BFloat16);
+		let (keys, values) = caches(4, 128);
+		let (mut keys, mut values) = (bf16(keys), bf16(values));
+		let (slots, positions) = ([2i64, 0, 3], [0i64, 77, 127]);
+		let q = bf16(Tensor::randn([3, 9, 64], CPU));
+		let (k, v) = (bf16(Tensor::randn([3, 3, 64], CPU)), bf16(Tensor::randn([3, 3, 64], CPU)));
+		let out = attend(&q, &k, &v, (&mut keys, &mut values), &slots, &positions).unwrap();
+		assert_eq!((out.kind(), out.size()), (Kind::BFloat16, vec![3, 9 * 64]));
+		let wide = |t: &Tensor| t.to_kind(Kind::Float);
+		for (row, (&slot, &position)) in slots.iter().zip(&positions).enumerate() {
+			let row = row as i64;
+			assert!(keys.select(0, slot).select(1, position).equal(&k.select(0, row)));
+			assert!(values.select(0, slot).select(1, position).equal(&v.select(0, row)));
+			let expected = Tensor::scaled_dot_product_attention::<Tensor>(
+				&wide(&q.select(0, row)).unsqueeze(1),
+				&wide(&keys.select(0, slot).narrow(1, 0, position + 1)),
+				&wide(&values.select(0, slot).narrow(1, 0, position + 1)),
+				None,
+				0.0,
+				false,
+				None,
+				true,
+			)
+			.reshape([9 * 64]);
+			// Within f32 rounding before the one rounding to bf16 (8 bits: 2⁻⁸ relative).
+			let got = wide(&out.select(0, row));
+			let bound = (expected.abs() * (1.0 / 256.0)).clamp_min(1e-6) + 1e-5;
+			let over = (got - &expected).abs().gt_tensor(&bound).any().int64_value(&[]);
+			assert_eq!(over, 0, "row {row}");
+		}
+		// Types must agree: bf16 caches with an f32 query are refused.
+		let f32_q = Tensor::randn([1, 9, 64], CPU);
+		let (k1, v1) = (k.narrow(0, 0, 1), v.narrow(0, 0, 1));
+		assert!(attend(&f32_q, &k1, &v1, (&mut keys, &mut values), &[1], &[0]).is_err());
 	}
 
 	#[test]

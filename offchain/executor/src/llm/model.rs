@@ -37,6 +37,8 @@ pub struct Llama {
 	sin: Tensor,
 	/// Whether the small steps run `fused.cpp`'s loops (f32 on the CPU).
 	fused: bool,
+	/// Whether a decode step's attention runs `fused.cpp`'s loop (f32 or bf16 on the CPU).
+	fused_attention: bool,
 }
 
 /// The keys and values of up to [`KvCache::slots`] sequences, one slot each, per block:
@@ -220,6 +222,7 @@ impl Llama {
 			cos: table(cos)?,
 			sin: table(sin)?,
 			fused: kind == Kind::Float && device == Device::Cpu,
+			fused_attention: matches!(kind, Kind::Float | Kind::BFloat16) && device == Device::Cpu,
 			config,
 			device,
 			kind,
@@ -440,7 +443,7 @@ impl Llama {
 		let decode_positions =
 			Tensor::f_from_slice(&positions[..decoding.len()])?.f_to_device(self.device)?;
 		let all_as_long = decoding.iter().all(|&(_, _, past)| past as i64 + 1 == longest);
-		let mask = if self.fused || all_as_long {
+		let mask = if self.fused_attention || all_as_long {
 			None
 		} else {
 			let mut visible = vec![1i64; used as usize];
@@ -482,7 +485,7 @@ impl Llama {
 			let keys = &mut cache.keys[layer];
 			let values = &mut cache.values[layer];
 			let mut attended = Vec::with_capacity(1 + prompts.len());
-			if decoded > 0 && self.fused {
+			if decoded > 0 && self.fused_attention {
 				attended.push(super::fused::decode_attention(
 					&q.f_narrow(0, 0, decoded)?,
 					&k.f_narrow(0, 0, decoded)?,
