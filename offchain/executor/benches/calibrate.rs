@@ -238,6 +238,7 @@ fn main() {
 			},
 			8,
 			64,
+			None,
 		)
 		.unwrap()
 	};

@@ -317,10 +317,15 @@ impl Executor {
 		let manifest = llm::manifest::Manifest::parse(&read(&hash)?)?;
 		let [config, tokenizer, weights] = manifest.hashes();
 		let (config, tokenizer, weights) = (read(&config)?, read(&tokenizer)?, read(&weights)?);
+		let report = llm::Report {
+			metrics: self.metrics.clone(),
+			model: format!("0x{}", hex::encode(hash)),
+		};
 		let engine = llm::Engine::load_and_start(
 			move || llm::LlmModel::load(&config, &tokenizer, &weights, kind, device),
 			max_batch,
 			queue,
+			Some(report),
 		)?;
 		self.llms.insert(
 			hash,

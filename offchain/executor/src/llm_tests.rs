@@ -300,8 +300,14 @@ fn max_tokens_and_stop_sequences_end_an_answer() {
 
 #[test]
 fn concurrent_requests_decode_together_and_each_gets_its_own_answer() {
-	let engine =
-		Engine::start(LlmModel::load_dir(model_dir(), Kind::Float, Device::Cpu).unwrap(), 4, 16);
+	let metrics = Arc::new(crate::metrics::Metrics::default());
+	let report = llm::Report { metrics: metrics.clone(), model: "0xllm".into() };
+	let engine = Engine::start(
+		LlmModel::load_dir(model_dir(), Kind::Float, Device::Cpu).unwrap(),
+		4,
+		16,
+		Some(report),
+	);
 	let runtime = tokio::runtime::Runtime::new().unwrap();
 	let questions = [
 		"What is the capital of France?",
@@ -343,6 +349,26 @@ fn concurrent_requests_decode_together_and_each_gets_its_own_answer() {
 	assert!(answers.iter().any(|(_, f)| f.batch_size > 1), "they ran together");
 	assert!(answers.iter().filter(|(_, f)| f.batch_size > 1).all(|(_, f)| !f.reproducible));
 	assert_eq!(engine.waiting(), 0);
+	// `/metrics` counts the five answers, and each step as a batch of the sequences it ran.
+	let metrics = metrics.render();
+	let line = |name: &str| -> f64 {
+		let prefix = format!("{name}{{model=\"0xllm\"}} ");
+		let line = metrics.lines().find(|line| line.starts_with(&prefix));
+		line.unwrap_or_else(|| panic!("{name} in {metrics}"))[prefix.len()..]
+			.parse()
+			.unwrap()
+	};
+	assert!(metrics.contains("opg_executor_requests_total{model=\"0xllm\",outcome=\"ok\"} 5"));
+	assert_eq!(line("opg_executor_queue_depth"), 0.0);
+	assert_eq!(line("opg_executor_request_seconds_count"), 5.0);
+	let steps = line("opg_executor_batch_size_count");
+	let longest = answers.iter().map(|(_, f)| f.ids.len()).max().unwrap() as f64;
+	assert!(steps >= longest, "{steps} steps for an answer of {longest} tokens");
+	assert_eq!(line("opg_executor_batch_seconds_count"), steps);
+	let sequences = line("opg_executor_batch_size_sum");
+	let tokens: usize = answers.iter().map(|(_, f)| f.ids.len()).sum();
+	assert_eq!(sequences, tokens as f64, "a sequence runs once for each token it gets");
+	assert!(sequences > steps, "some steps ran several sequences");
 }
 
 /// bf16 logits may differ from f32's by this much: 8 bits of mantissa round logits near 25
@@ -403,7 +429,9 @@ fn unusable_requests_are_refused_before_they_queue() {
 	assert!(model.llama.forward(&mut cache, &[(closed, &[1])]).is_err());
 	assert!(model.llama.forward(&mut cache, &[(slot, &[1]), (slot, &[1])]).is_err());
 	assert_eq!(cache.len(slot), 0, "a refused step caches nothing");
-	let engine = Engine::start(model, 1, 1);
+	let metrics = Arc::new(crate::metrics::Metrics::default());
+	let report = llm::Report { metrics: metrics.clone(), model: "0xllm".into() };
+	let engine = Engine::start(model, 1, 1, Some(report));
 	assert!(matches!(engine.submit(greedy(Vec::new(), 4)), Err(Refused::Invalid(_))));
 	assert!(matches!(engine.submit(greedy(vec![1], 0)), Err(Refused::Invalid(_))));
 	let hot = Prompt {
@@ -415,6 +443,9 @@ fn unusable_requests_are_refused_before_they_queue() {
 		engine.submit(greedy(vec![1; 10], context)).unwrap_err(),
 		Refused::ContextOverflow(context + 10, context)
 	);
+	let metrics = metrics.render();
+	assert!(metrics.contains("opg_executor_requests_total{model=\"0xllm\",outcome=\"invalid\"} 4"));
+	assert!(metrics.contains("opg_executor_queue_depth{model=\"0xllm\"} 0"), "{metrics}");
 }
 
 #[test]

@@ -63,7 +63,8 @@ impl Metrics {
 		update(models.entry(model.to_owned()).or_default());
 	}
 
-	/// Counts a finished request by outcome (`ok`, `invalid`, `busy`, `failed`).
+	/// Counts a finished request by outcome (`ok`, `invalid`, `busy`, `failed`; a language
+	/// model's also `cancelled`, when its client left before the answer ended).
 	pub fn request(&self, model: &str, outcome: &'static str) {
 		self.with(model, |m| *m.requests.entry(outcome).or_default() += 1);
 	}
@@ -83,7 +84,8 @@ impl Metrics {
 		self.with(model, |m| m.latency.observe(&SECONDS, elapsed.as_secs_f64()));
 	}
 
-	/// Records one batch run: its size and the model's time.
+	/// Records one batch run: its size and the model's time (for a language model, one
+	/// decoding step: the sequences it ran and its forward pass).
 	pub fn batch(&self, model: &str, size: usize, run: Duration) {
 		self.with(model, |m| {
 			m.batch_size.observe(&SIZES, size as f64);

@@ -28,9 +28,13 @@ pub use model::{KvCache, Llama, Slot};
 pub use sampling::{Generator, Sampling};
 pub use text::{Detokenizer, Message, Text};
 
-use std::sync::{
-	atomic::{AtomicUsize, Ordering},
-	Arc,
+use crate::metrics::Metrics;
+use std::{
+	sync::{
+		atomic::{AtomicUsize, Ordering},
+		Arc,
+	},
+	time::Instant,
 };
 use tch::{Device, Kind};
 
@@ -192,6 +196,25 @@ impl std::fmt::Display for Refused {
 struct Job {
 	prompt: Prompt,
 	events: tokio::sync::mpsc::UnboundedSender<Event>,
+	queued: Instant,
+}
+
+/// Where an engine reports its work (`GET /metrics`): each step as a batch (the sequences
+/// it ran and the model's time), each request's outcome and time from queueing to its
+/// answer, the requests waiting.
+#[derive(Clone)]
+pub struct Report {
+	/// The executor's metrics.
+	pub metrics: Arc<Metrics>,
+	/// The model's label there: its manifest hash, `0x`-prefixed hex.
+	pub model: String,
+}
+
+/// Runs `update` on `report`'s metrics, if there are any.
+fn report(report: Option<&Report>, update: impl FnOnce(&Metrics, &str)) {
+	if let Some(report) = report {
+		update(&report.metrics, &report.model);
+	}
 }
 
 /// A verifier's check of an answer ([`activations::check`]), run between decoding steps.
@@ -222,6 +245,7 @@ pub struct Engine {
 	queue: std::sync::mpsc::SyncSender<Work>,
 	waiting: Arc<AtomicUsize>,
 	max_batch: usize,
+	report: Option<Report>,
 }
 
 /// One sequence being decoded.
@@ -239,8 +263,8 @@ struct Active {
 
 impl Engine {
 	/// An engine for `model` (which its thread takes) decoding up to `max_batch` sequences
-	/// together, with up to `queue` requests waiting.
-	pub fn start(model: LlmModel, max_batch: usize, queue: usize) -> Self {
+	/// together, with up to `queue` requests waiting, reporting to `report`.
+	pub fn start(model: LlmModel, max_batch: usize, queue: usize, report: Option<Report>) -> Self {
 		let (sender, receiver) = std::sync::mpsc::sync_channel(queue.max(1));
 		let waiting = Arc::new(AtomicUsize::new(0));
 		let max_batch = max_batch.max(1);
@@ -250,10 +274,11 @@ impl Engine {
 			queue: sender,
 			waiting: waiting.clone(),
 			max_batch,
+			report: report.clone(),
 		};
 		std::thread::Builder::new()
 			.name("opg-llm".into())
-			.spawn(move || run(&model, &receiver, &waiting, max_batch))
+			.spawn(move || run(&model, &receiver, &waiting, max_batch, report.as_ref()))
 			.expect("a thread for the engine");
 		engine
 	}
@@ -265,18 +290,20 @@ impl Engine {
 		load: impl FnOnce() -> Result<LlmModel, String> + Send + 'static,
 		max_batch: usize,
 		queue: usize,
+		report: Option<Report>,
 	) -> Result<Self, String> {
 		let (sender, receiver) = std::sync::mpsc::sync_channel(queue.max(1));
 		let waiting = Arc::new(AtomicUsize::new(0));
 		let max_batch = max_batch.max(1);
 		let (loaded, outcome) = std::sync::mpsc::channel();
 		let running = waiting.clone();
+		let reporting = report.clone();
 		std::thread::Builder::new()
 			.name("opg-llm".into())
 			.spawn(move || match load() {
 				Ok(model) => {
 					let _ = loaded.send(Ok((model.text.clone(), model.llama.config().clone())));
-					run(&model, &receiver, &running, max_batch)
+					run(&model, &receiver, &running, max_batch, reporting.as_ref())
 				},
 				Err(error) => {
 					let _ = loaded.send(Err(error));
@@ -285,7 +312,7 @@ impl Engine {
 			.map_err(|e| format!("no thread for the engine: {e}"))?;
 		let (text, config) =
 			outcome.recv().map_err(|_| String::from("the engine's thread stopped"))??;
-		Ok(Self { text, config, queue: sender, waiting, max_batch })
+		Ok(Self { text, config, queue: sender, waiting, max_batch, report })
 	}
 
 	/// The model's tokenizer and chat template.
@@ -334,6 +361,19 @@ impl Engine {
 		&self,
 		prompt: Prompt,
 	) -> Result<tokio::sync::mpsc::UnboundedReceiver<Event>, Refused> {
+		let submitted = self.queue_generation(prompt);
+		report(self.report.as_ref(), |metrics, model| match &submitted {
+			Ok(_) => metrics.queue_depth(model, 1),
+			Err(Refused::Busy) => metrics.busy(model),
+			Err(_) => metrics.request(model, "invalid"),
+		});
+		submitted
+	}
+
+	fn queue_generation(
+		&self,
+		prompt: Prompt,
+	) -> Result<tokio::sync::mpsc::UnboundedReceiver<Event>, Refused> {
 		if prompt.tokens.is_empty() {
 			return Err(Refused::Invalid("the prompt is empty".into()));
 		}
@@ -348,7 +388,8 @@ impl Engine {
 		}
 		let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
 		self.waiting.fetch_add(1, Ordering::Relaxed);
-		match self.queue.try_send(Work::Generate(Job { prompt, events })) {
+		let job = Job { prompt, events, queued: Instant::now() };
+		match self.queue.try_send(Work::Generate(job)) {
 			Ok(()) => Ok(receiver),
 			Err(_) => {
 				self.waiting.fetch_sub(1, Ordering::Relaxed);
@@ -395,7 +436,11 @@ fn run(
 	receiver: &std::sync::mpsc::Receiver<Work>,
 	waiting: &AtomicUsize,
 	max_batch: usize,
+	reporting: Option<&Report>,
 ) {
+	let outcome = |outcome: &'static str| {
+		report(reporting, |metrics, model| metrics.request(model, outcome));
+	};
 	let mut active: Vec<Active> = Vec::new();
 	let new_cache = || model.llama.cache(max_batch).map_err(|e| format!("libtorch: {e}"));
 	let mut cache = new_cache();
@@ -422,7 +467,10 @@ fn run(
 			};
 			waiting.fetch_sub(1, Ordering::Relaxed);
 			let job = match job {
-				Work::Generate(job) => job,
+				Work::Generate(job) => {
+					report(reporting, |metrics, model| metrics.queue_depth(model, -1));
+					job
+				},
 				Work::Check(check, reply) => {
 					if !reply.is_closed() {
 						let verdict = activations::check(
@@ -440,6 +488,7 @@ fn run(
 				},
 			};
 			if job.events.is_closed() {
+				outcome("cancelled");
 				continue;
 			}
 			let slot = match cache.as_mut() {
@@ -458,6 +507,7 @@ fn run(
 					job,
 				}),
 				Err(e) => {
+					outcome("failed");
 					let _ = job.events.send(Event::Failed(e));
 				},
 			}
@@ -467,6 +517,7 @@ fn run(
 		active.retain(|sequence| {
 			let gone = sequence.job.events.is_closed();
 			if gone {
+				outcome("cancelled");
 				cache.close(sequence.slot);
 			}
 			!gone
@@ -483,6 +534,7 @@ fn run(
 			.iter()
 			.map(|s| every(s) > 0 && (s.ids.is_empty() || s.ids.len() % every(s) == 0))
 			.collect();
+		let started = Instant::now();
 		let outputs = model.llama.forward(cache, &inputs).and_then(|(hidden, logits)| {
 			let hidden = match wanted.contains(&true) {
 				true => Some(Vec::<Vec<f32>>::try_from(hidden)?),
@@ -490,10 +542,12 @@ fn run(
 			};
 			Ok((hidden, Vec::<Vec<f32>>::try_from(logits)?))
 		});
+		report(reporting, |metrics, model| metrics.batch(model, batch_size, started.elapsed()));
 		let (hidden, logits) = match outputs {
 			Ok(outputs) => outputs,
 			Err(e) => {
 				for sequence in active.drain(..) {
+					outcome("failed");
 					cache.close(sequence.slot);
 					let _ = sequence.job.events.send(Event::Failed(format!("libtorch: {e}")));
 				}
@@ -530,6 +584,7 @@ fn run(
 						}
 					},
 					Err(e) => {
+						outcome("failed");
 						let _ = sequence.job.events.send(Event::Failed(e));
 						finished.push((index, None));
 						continue;
@@ -544,6 +599,10 @@ fn run(
 			let mut sequence = active.swap_remove(index);
 			cache.close(sequence.slot);
 			let Some(reason) = reason else { continue };
+			outcome("ok");
+			report(reporting, |metrics, model| {
+				metrics.latency(model, sequence.job.queued.elapsed())
+			});
 			let rest = sequence.detokenizer.finish();
 			if !rest.is_empty() {
 				let _ = sequence.job.events.send(Event::Text(rest));
@@ -567,11 +626,11 @@ pub fn generate(model: &LlmModel, prompt: &Prompt) -> Result<Finished, String> {
 	let (sender, receiver) = std::sync::mpsc::sync_channel(1);
 	let (events, mut answer) = tokio::sync::mpsc::unbounded_channel();
 	sender
-		.send(Work::Generate(Job { prompt: prompt.clone(), events }))
+		.send(Work::Generate(Job { prompt: prompt.clone(), events, queued: Instant::now() }))
 		.map_err(|_| String::from("the queue is closed"))?;
 	drop(sender);
 	// The loop ends once the job is done and the queue is empty and closed.
-	run(model, &receiver, &AtomicUsize::new(1), 1);
+	run(model, &receiver, &AtomicUsize::new(1), 1, None);
 	loop {
 		match answer.try_recv() {
 			Ok(Event::Text(_)) => {},
