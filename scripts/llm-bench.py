@@ -31,6 +31,7 @@ Markdown on stdout: the figures in docs/benchmarks.md come from this script.
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -109,6 +110,25 @@ def concurrent_figures(results, wall):
             "end to end": sum(r[2]["completion_tokens"] for r in results) / wall}
 
 
+def step_counters(url):
+    """The executor's GET /metrics for its one language model: the decoding steps it ran and
+    their forward passes' seconds (each step is counted as a batch)."""
+    text = urllib.request.urlopen(f"{url}/metrics").read().decode()
+
+    def value(name):
+        found = re.search(rf"^opg_executor_{name}\{{model=\"[^\"]*\"\}} (\S+)$", text, re.M)
+        return float(found.group(1)) if found else 0.0
+    return value("batch_size_count"), value("batch_seconds_sum")
+
+
+def per_step(before, after, wall):
+    """Milliseconds a step between two step_counters: the forward pass and the wall time."""
+    steps = after[0] - before[0]
+    if not steps:
+        return {"forward ms": float("nan"), "wall ms": float("nan")}
+    return {"forward ms": 1000 * (after[1] - before[1]) / steps, "wall ms": 1000 * wall / steps}
+
+
 def executor_figures(folder, args):
     store = tempfile.mkdtemp(prefix="opg-llm-bench-")
     try:
@@ -133,19 +153,23 @@ def executor_figures(folder, args):
         # alternating, so that a slower spell of a shared machine weighs on both alike.
         single, aggregate = [], []
         for _ in range(args.rounds):
+            before, start = step_counters(url), time.perf_counter()
             single.append(stream(url, messages, args.tokens)[:3])
+            steps = per_step(before, step_counters(url), time.perf_counter() - start)
+            single[-1] = single[-1] + (steps,)
             say(f"executor, one request: {single[-1]}")
             results = [None] * args.concurrency
             def run(index):
                 results[index] = stream(url, messages, args.tokens)
             threads = [threading.Thread(target=run, args=(i,)) for i in range(args.concurrency)]
-            start = time.perf_counter()
+            before, start = step_counters(url), time.perf_counter()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             wall = time.perf_counter() - start
             aggregate.append(concurrent_figures(results, wall))
+            aggregate[-1]["steps"] = per_step(before, step_counters(url), wall)
             say(f"executor, {args.concurrency} at once: {aggregate[-1]}")
         server.terminate()
         server.wait()
@@ -256,6 +280,19 @@ def summary(single, aggregate):
     return ttft, prefill, statistics.median(decodes), together
 
 
+def server_steps(single, aggregate):
+    """The executor's own account of its steps (GET /metrics), medians over the rounds: ms a
+    step's forward pass and ms of wall time a step, at one request and at `concurrency`."""
+    def median(rounds, key):
+        return statistics.median(r[key] for r in rounds)
+    alone = [r[3] for r in single]
+    together = [a["steps"] for a in aggregate]
+    return (f"server's account (GET /metrics), ms a decoding step, median: forward {median(alone, 'forward ms'):.1f} "
+            f"alone, {median(together, 'forward ms'):.1f} at once; wall "
+            f"{median(alone, 'wall ms'):.1f} alone, {median(together, 'wall ms'):.1f} at once (prefill steps "
+            f"included)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -271,13 +308,16 @@ def main():
 
     folder = converted("f32")
     say(f"executor {EXECUTOR}, model {folder}, {args.threads} threads, {args.dtype}, {args.device}")
-    executor = summary(*executor_figures(folder, args))
+    figures = executor_figures(folder, args)
+    executor = summary(*figures)
+    steps = server_steps(*figures)
     if args.only_executor:
         ttft, prefill, decode, together = executor
         print(f"opg-executor: ttft {ttft * 1000:.1f} ms, prefill {prefill:.0f} tok/s, decode {decode:.1f} tok/s; "
               f"at {args.concurrency}: prefill {together['prefill']:.0f}, decode {together['decode']:.1f} tok/s "
               f"({together['ratio']:.2f}x), end to end {together['end to end']:.1f} tok/s "
               f"({together['end to end'] / decode:.2f}x)")
+        print(steps)
         return
     import transformers
 
@@ -307,6 +347,8 @@ def main():
           f"executor decode at {n} concurrent ÷ its batch-1 decode (median of the rounds' ratios): "
           f"{executor[3]['ratio']:.2f} "
           f"(goal ≥ 4; end to end with the prefill: {executor[3]['end to end'] / executor[2]:.2f}).")
+    print()
+    print(f"The executor's {steps}.")
 
 
 if __name__ == "__main__":
