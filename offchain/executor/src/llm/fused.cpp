@@ -31,10 +31,10 @@ void expect_f32(const at::Tensor& t, int64_t dim, const char* what) {
 }
 
 // One head's attention: softmax(scale · query · kᵀ) · v over `len` keys and values of
-// `dim` each; `scores` has room for `len`. Compiled for AVX-512 and for any x86-64, chosen
-// at load by the CPU (sums in the same order in either, no contraction into fused
-// multiply-adds).
-__attribute__((target_clones("avx512f", "default"))) void attend(
+// `dim` each; `scores` has room for `len`. Compiled for AVX-512, for AVX2 and for any
+// x86-64, chosen at load by the CPU (sums in the same order in each, no contraction into
+// fused multiply-adds: the same bits).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void attend(
     const float* query, const float* k, const float* v, int64_t len, int64_t dim,
     float scale, float* scores, float* out) {
   constexpr int64_t kLanes = 16;
@@ -154,12 +154,19 @@ extern "C" at::Tensor* opg_swiglu(const at::Tensor* gate_up, char* error, size_t
         at::Tensor out = at::empty({rows, inner}, gate_up->options());
         const float* gp = gate_up->data_ptr<float>();
         float* op = out.data_ptr<float>();
-        at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
-          for (int64_t r = begin; r < end; r++) {
+        // By elements, not rows: a decode step's few rows are thousands of exponentials,
+        // which both threads share. Each element is computed alone: the same bits whoever
+        // computes it.
+        at::parallel_for(0, rows * inner, 512, [&](int64_t begin, int64_t end) {
+          for (int64_t e = begin; e < end;) {
+            const int64_t r = e / inner, first = e % inner;
+            const int64_t last = std::min(inner, first + (end - e));
             const float* g = gp + r * 2 * inner;
             const float* u = g + inner;
             float* o = op + r * inner;
-            for (int64_t i = 0; i < inner; i++) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+            for (int64_t i = first; i < last; i++)
+              o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+            e += last - first;
           }
         });
         return out;

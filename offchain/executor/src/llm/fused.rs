@@ -143,11 +143,18 @@ mod tests {
 	#[test]
 	fn swiglu_is_within_rounding_of_the_tensor_code() {
 		let _no_grad = tch::no_grad_guard();
-		let gate_up = Tensor::randn([4, 2 * 1536], CPU) * 4.0;
-		let expected = gate_up.narrow(1, 0, 1536).silu() * gate_up.narrow(1, 1536, 1536);
-		let got = swiglu(&gate_up).unwrap();
-		assert_eq!(got.size(), [4, 1536]);
-		assert!(worst(&got, &expected) <= 1e-5, "{}", worst(&got, &expected));
+		// The threads split the elements, not the rows: 3 rows split mid-row, and a width
+		// of 7 splits anywhere.
+		for (rows, inner) in [(4, 1536), (3, 1536), (1, 1536), (37, 7)] {
+			let gate_up = Tensor::randn([rows, 2 * inner], CPU) * 4.0;
+			let expected = gate_up.narrow(1, 0, inner).silu() * gate_up.narrow(1, inner, inner);
+			let got = swiglu(&gate_up).unwrap();
+			assert_eq!(got.size(), [rows, inner]);
+			assert!(worst(&got, &expected) <= 1e-5, "{}", worst(&got, &expected));
+			// A row alone is the same bits as in the batch.
+			let alone = swiglu(&gate_up.narrow(0, rows - 1, 1).contiguous()).unwrap();
+			assert!(alone.equal(&got.narrow(0, rows - 1, 1)), "{rows} × {inner}");
+		}
 	}
 
 	/// Caches `[slots, kv heads, capacity, dim]` of random keys and values.
