@@ -363,7 +363,7 @@ impl Engine {
 	) -> Result<tokio::sync::mpsc::UnboundedReceiver<Event>, Refused> {
 		let submitted = self.queue_generation(prompt);
 		report(self.report.as_ref(), |metrics, model| match &submitted {
-			Ok(_) => metrics.queue_depth(model, 1),
+			Ok(_) => {},
 			Err(Refused::Busy) => metrics.busy(model),
 			Err(_) => metrics.request(model, "invalid"),
 		});
@@ -388,11 +388,15 @@ impl Engine {
 		}
 		let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
 		self.waiting.fetch_add(1, Ordering::Relaxed);
+		// Counted before it is queued, so that the engine, which counts it out when it
+		// admits it, never takes the gauge below the true depth.
+		report(self.report.as_ref(), |metrics, model| metrics.queue_depth(model, 1));
 		let job = Job { prompt, events, queued: Instant::now() };
 		match self.queue.try_send(Work::Generate(job)) {
 			Ok(()) => Ok(receiver),
 			Err(_) => {
 				self.waiting.fetch_sub(1, Ordering::Relaxed);
+				report(self.report.as_ref(), |metrics, model| metrics.queue_depth(model, -1));
 				Err(Refused::Busy)
 			},
 		}
