@@ -143,31 +143,33 @@ __attribute__((target("avx2,fma"))) inline void halves(const float* x, const T* 
   }
 }
 
-// AVX2: the halves of blocks [b0, b1), NH at a time. More than 4 rows go as 4 and the
-// rest over the same halves, one after the other while those weights are in the cache:
-// 8 rows at once would leave no register for a second half, and each weight load would
-// feed as many broadcasts of x as fused multiply-adds.
+// AVX2: rows taken together in one pass over the same halves. Three rows over four halves
+// keep 12 accumulators, four weight vectors and one broadcast x within the 16 registers,
+// and each k's 7 loads feed 12 fused multiply-adds (4 rows over 2 halves: 6 loads for 8);
+// more rows go in further passes while those weights are in the cache. One or two rows
+// take every row at once.
+template <int M>
+constexpr int kRowsTogether = M <= 2 ? M : 3;
+
+// The M rows of x over the H halves from `h`, kRowsTogether<M> at a time.
+template <int M, int H, typename T>
+__attribute__((target("avx2,fma"))) inline void passes(const float* x, const T* p, float* y,
+                                                       int64_t n_all, int64_t k_all, int64_t h) {
+  constexpr int R = kRowsTogether<M>;
+  int m = 0;
+  for (; m + R <= M; m += R) halves<R, H>(x + m * k_all, p, y + m * n_all, n_all, n_all, k_all, h);
+  if constexpr (M % R != 0)
+    halves<M % R, H>(x + m * k_all, p, y + m * n_all, n_all, n_all, k_all, h);
+}
+
+// AVX2: the halves of blocks [b0, b1), NH at a time.
 template <int M, int NH, typename T>
 __attribute__((target("avx2,fma"))) void product_avx2(const float* x, const T* p, float* y,
                                                       int64_t n_all, int64_t k_all, int64_t b0,
                                                       int64_t b1) {
   int64_t h = 2 * b0;
-  for (; h + NH <= 2 * b1; h += NH) {
-    if constexpr (M > 4) {
-      halves<4, NH>(x, p, y, n_all, n_all, k_all, h);
-      halves<M - 4, NH>(x + 4 * k_all, p, y + 4 * n_all, n_all, n_all, k_all, h);
-    } else {
-      halves<M, NH>(x, p, y, n_all, n_all, k_all, h);
-    }
-  }
-  for (; h < 2 * b1; h++) {
-    if constexpr (M > 4) {
-      halves<4, 1>(x, p, y, n_all, n_all, k_all, h);
-      halves<M - 4, 1>(x + 4 * k_all, p, y + 4 * n_all, n_all, n_all, k_all, h);
-    } else {
-      halves<M, 1>(x, p, y, n_all, n_all, k_all, h);
-    }
-  }
+  for (; h + NH <= 2 * b1; h += NH) passes<M, NH>(x, p, y, n_all, k_all, h);
+  for (; h < 2 * b1; h++) passes<M, 1>(x, p, y, n_all, k_all, h);
 }
 
 // bf16 (AVX2), more than 8 rows (a prompt's prefill): blocks [b0, b1) of a bf16 weight
@@ -224,9 +226,16 @@ void by_chunks(int64_t blocks, int64_t group, const F& f) {
 }
 
 // AVX2: halves taken together within its 16 registers (accumulators, weights, x; rows
-// past 4 in a second pass).
+// past kRowsTogether in further passes). `./scripts/benchmark products` times the choice:
+// on the 2-core Zen 4 VM of 2026-12-07, 8 rows as 3 + 3 + 2 over 4 halves took 20–22 ms
+// against 24–26 as 4 + 4 over 2 halves (a standalone copy of both kernels, 2 threads).
+constexpr int halves_together(int64_t rows) { return rows <= 1 ? 6 : 4; }
 template <int M>
-constexpr int kHalvesTogether = M <= 1 ? 6 : M <= 2 ? 4 : 2;
+constexpr int kHalvesTogether = halves_together(M);
+
+// Set by opg_few_rows_avx2_only: the AVX2 kernels even where the CPU has AVX-512 (the
+// same bits; for tests and benchmarks of the AVX2 kernels on an AVX-512 machine).
+std::atomic<bool> avx2_only{false};
 
 // Blocks taken together: as many as keep their accumulators and weight vectors within the
 // 32 vector registers (the counts measured fastest for 1 and 8 rows on this project's
@@ -235,7 +244,8 @@ template <int M>
 void split(const float* x, const float* p, float* y, int64_t n_all, int64_t k_all) {
   constexpr int NB = M <= 2 ? 8 : M <= 4 ? 4 : 3;
   const int64_t blocks = (n_all + kLanes - 1) / kLanes;
-  static const bool avx512 = has_avx512();
+  static const bool has512 = has_avx512();
+  const bool avx512 = has512 && !avx2_only.load(std::memory_order_relaxed);
   constexpr int NH = kHalvesTogether<M>;
   by_chunks(blocks, avx512 ? NB : (NH + 1) / 2, [&](int64_t begin, int64_t end) {
     if (avx512) {
@@ -252,6 +262,13 @@ bool supported() { return has_avx512() || has_avx2(); }
 }  // namespace
 
 extern "C" int64_t opg_few_rows_max() { return supported() ? kMaxRows : 0; }
+
+// Whether the f32 few-row products run the AVX2 kernels even on an AVX-512 CPU; returns
+// whether this CPU has AVX2 (without it the setting does nothing).
+extern "C" bool opg_few_rows_avx2_only(bool on) {
+  avx2_only.store(on, std::memory_order_relaxed);
+  return has_avx2();
+}
 
 // The packed copy of `weight` ([out, in], f32 or bf16 on the CPU): [⌈out/16⌉, in, 16].
 extern "C" at::Tensor* opg_few_rows_pack(const at::Tensor* weight, char* error,
@@ -332,7 +349,7 @@ extern "C" at::Tensor* opg_bf16_rows_linear(const at::Tensor* x, const at::Tenso
         const float* xp = xf.data_ptr<float>();
         const uint16_t* pp = reinterpret_cast<const uint16_t*>(p.data_ptr<at::BFloat16>());
         float* yp = y.data_ptr<float>();
-        const int64_t group = m_all == 1 ? 3 : m_all == 2 ? 2 : 1;
+        const int64_t group = m_all <= kMaxRows ? (halves_together(m_all) + 1) / 2 : 1;
         by_chunks(p.size(0), group, [&](int64_t begin, int64_t end) {
           // Up to 8 rows (decode steps) widen each weight in registers as they read it;
           // more read each block widened once.

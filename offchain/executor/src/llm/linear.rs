@@ -49,6 +49,7 @@ extern "C" {
 		error_len: usize,
 	) -> *mut C_tensor;
 	fn opg_few_rows_max() -> i64;
+	fn opg_few_rows_avx2_only(on: bool) -> bool;
 	fn opg_few_rows_pack(
 		weight: *const C_tensor,
 		error: *mut c_char,
@@ -76,6 +77,15 @@ pub fn few_rows_max() -> i64 {
 	static MAX: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
 	// SAFETY: the shim only reads the CPU's features.
 	*MAX.get_or_init(|| unsafe { opg_few_rows_max() })
+}
+
+/// Runs the f32 few-row products on the AVX2 kernels even where the CPU has AVX-512
+/// (`on`), or on the best the CPU has (`!on`, the default); the answers are the same bits
+/// either way. For tests and benchmarks of the AVX2 kernels on an AVX-512 machine.
+/// Returns whether this CPU has AVX2 with FMA (without them the setting changes nothing).
+pub fn few_rows_avx2_only(on: bool) -> bool {
+	// SAFETY: the shim only stores the setting and reads the CPU's features.
+	unsafe { opg_few_rows_avx2_only(on) }
 }
 
 /// Whether this CPU's libtorch packs bf16 weights for oneDNN (found once, by packing a
@@ -145,6 +155,26 @@ impl Linear {
 	#[cfg(test)]
 	pub fn plain(weight: Tensor) -> Self {
 		Self { weight, packed: None, few_rows: None }
+	}
+
+	/// A bf16 weight on `few_rows.cpp`'s bf16 kernel even where oneDNN would pack it (tests
+	/// of that kernel on any CPU with AVX2); `None` where the kernel cannot run.
+	#[cfg(test)]
+	pub fn bf16_rows(weight: Tensor) -> Option<Self> {
+		let runs = weight.device() == Device::Cpu
+			&& weight.kind() == Kind::BFloat16
+			&& few_rows_max() > 0
+			&& std::is_x86_feature_detected!("avx2")
+			&& std::is_x86_feature_detected!("fma");
+		if !runs {
+			return None;
+		}
+		// SAFETY: `weight` outlives the call; the shim copies it.
+		let few = shim("few-row product", |error, len| unsafe {
+			opg_few_rows_pack(weight.as_ptr(), error, len)
+		})
+		.ok()?;
+		Some(Self { weight, packed: None, few_rows: Some(few) })
 	}
 
 	fn pack(weight: &Tensor) -> Result<Tensor, TchError> {
@@ -340,23 +370,37 @@ mod tests {
 	fn few_row_f32_products_are_the_documented_sums_to_the_bit_on_every_vector_unit() {
 		// AVX-512 and AVX2 machines (verifiers among them) must give the same bits: each
 		// kernel sums in the one documented order.
+		// An AVX-512 machine runs both kernels: its own, then AVX2's. Another test running
+		// meanwhile sees its products on either, which by this test are the same bits.
 		if few_rows_max() == 0 {
 			return;
 		}
 		let _no_grad = tch::no_grad_guard();
 		tch::manual_seed(12);
-		for shape in [[37, 23], [40, 200], [5, 3], [1, 17], [1536 * 2, 576]] {
-			let w = weight(shape, Kind::Float);
-			let linear = Linear::new(w.shallow_clone());
-			assert!(linear.is_few_rows());
-			for rows in 1..=8 {
-				let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu));
-				let got = Vec::<f32>::try_from(linear.forward(&x).unwrap().flatten(0, -1)).unwrap();
-				let expected = in_documented_order(&x, &w);
-				let same = got.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits());
-				assert!(same, "{shape:?} × {rows} rows differ from the documented order");
+		let avx512 = std::is_x86_feature_detected!("avx512f");
+		for avx2_only in [false, true] {
+			if avx2_only && !(avx512 && few_rows_avx2_only(true)) {
+				break;
+			}
+			for shape in [[37, 23], [40, 200], [5, 3], [1, 17], [1536 * 2, 576], [100, 1536]] {
+				let w = weight(shape, Kind::Float);
+				let linear = Linear::new(w.shallow_clone());
+				assert!(linear.is_few_rows());
+				for rows in 1..=8 {
+					let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu));
+					let got = linear.forward(&x).unwrap().flatten(0, -1);
+					let got = Vec::<f32>::try_from(got).unwrap();
+					let expected = in_documented_order(&x, &w);
+					let same = got.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits());
+					assert!(
+						same,
+						"{shape:?} × {rows} rows (AVX2 only: {avx2_only}) differ from the \
+						 documented order"
+					);
+				}
 			}
 		}
+		few_rows_avx2_only(false);
 	}
 
 	#[test]
@@ -389,18 +433,19 @@ mod tests {
 	#[test]
 	fn bf16_products_without_onednn_are_the_documented_f32_sums_rounded_once_to_the_bit() {
 		// A bf16 weight and input widen to f32 exactly: the bf16 kernel's answer is the f32
-		// kernel's documented sum of the same values, rounded to bf16 once.
-		if !Linear::new(weight([16, 16], Kind::BFloat16)).is_bf16_rows() {
+		// kernel's documented sum of the same values, rounded to bf16 once. Run on
+		// every CPU with AVX2, oneDNN's bf16 kernels or not.
+		if Linear::bf16_rows(weight([16, 16], Kind::BFloat16)).is_none() {
 			return;
 		}
 		let _no_grad = tch::no_grad_guard();
 		tch::manual_seed(13);
-		for shape in [[37, 23], [40, 200], [5, 3], [1, 17], [960, 576]] {
+		for shape in [[37, 23], [40, 200], [5, 3], [1, 17], [960, 576], [100, 1536]] {
 			let w = weight(shape, Kind::BFloat16);
-			let linear = Linear::new(w.shallow_clone());
+			let linear = Linear::bf16_rows(w.shallow_clone()).unwrap();
 			assert!(linear.is_bf16_rows() && !linear.is_few_rows());
 			// Decode steps, and a prompt's many rows (past 4 in groups, and a rest).
-			for rows in [1, 2, 3, 4, 5, 8, 9, 43] {
+			for rows in [1, 2, 3, 4, 5, 6, 7, 8, 9, 43] {
 				let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu))
 					.to_kind(Kind::BFloat16);
 				let got = linear.forward(&x).unwrap();
@@ -418,10 +463,9 @@ mod tests {
 
 	#[test]
 	fn a_bf16_row_multiplies_to_the_same_bits_whatever_rows_run_beside_it() {
-		let linear = Linear::new(weight([100, 64], Kind::BFloat16));
-		if !linear.is_bf16_rows() {
+		let Some(linear) = Linear::bf16_rows(weight([100, 64], Kind::BFloat16)) else {
 			return;
-		}
+		};
 		let _no_grad = tch::no_grad_guard();
 		let x = Tensor::randn([11, 64], (Kind::Float, Device::Cpu)).to_kind(Kind::BFloat16);
 		let together = linear.forward(&x).unwrap();
