@@ -5,7 +5,9 @@
 //!
 //! `OPG_LLM_DIR=<scripts/llm-convert.py output> cargo bench --bench decode`;
 //! `OPG_BENCH_DEVICE` (`cpu` or `cuda`; CUDA when there is one), `OPG_BENCH_DTYPES`
-//! (`f32,bf16`), `OPG_BENCH_STEPS` (32 steps measured after 4 unmeasured, per batch).
+//! (`f32,bf16`), `OPG_BENCH_STEPS` (32 steps measured after 4 unmeasured, per batch);
+//! `OPG_BENCH_AVX2=1` runs the f32 products on the AVX2 kernels on an AVX-512 CPU (what a
+//! CPU without AVX-512 runs; the same bits).
 //! Each batch's steps run twice: plain (the step's time as the engine runs it), then with
 //! every phase timed (on CUDA the device is synchronized after each phase, so the phases
 //! add up to more than a plain step: their shares are what matters). One libtorch thread
@@ -58,7 +60,10 @@ fn main() {
 	let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as i32;
 	tch::set_num_threads(threads);
 	opg_executor::torch::set_deterministic().unwrap();
-	println!("device {}, {threads} threads\n", opg_executor::torch::device_name(device));
+	let avx2 =
+		env_or("OPG_BENCH_AVX2", "") == "1" && opg_executor::llm::linear::few_rows_avx2_only(true);
+	let kernels = if avx2 { ", f32 products on the AVX2 kernels" } else { "" };
+	println!("device {}, {threads} threads{kernels}\n", opg_executor::torch::device_name(device));
 	for dtype in env_or("OPG_BENCH_DTYPES", "f32,bf16").split(',') {
 		let kind = parse_kind(dtype).unwrap();
 		let model = LlmModel::load_dir(&dir, kind, device).unwrap();
