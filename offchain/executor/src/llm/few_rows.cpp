@@ -226,9 +226,9 @@ void by_chunks(int64_t blocks, int64_t group, const F& f) {
 }
 
 // AVX2: halves taken together within its 16 registers (accumulators, weights, x; rows
-// past kRowsTogether in further passes). `./scripts/benchmark products` times the choice:
-// on the 2-core Zen 4 VM of 2026-12-07, 8 rows as 3 + 3 + 2 over 4 halves took 20–22 ms
-// against 24–26 as 4 + 4 over 2 halves (a standalone copy of both kernels, 2 threads).
+// past kRowsTogether in further passes). `./scripts/benchmark products` times the choice
+// (docs/benchmarks.md): on a 2-core Zen 4 VM running the AVX2 kernels, a decode step's
+// products of 8 rows took 20.7 ms as 3 + 3 + 2 rows over 4 halves, 25.1 as 4 + 4 over 2.
 constexpr int halves_together(int64_t rows) { return rows <= 1 ? 6 : 4; }
 template <int M>
 constexpr int kHalvesTogether = halves_together(M);
