@@ -140,11 +140,7 @@ impl Linear {
 			&& (weight.kind() == Kind::Float
 				|| (weight.kind() == Kind::BFloat16 && packed.is_none()))
 		{
-			// SAFETY: `weight` outlives the call; the shim copies it.
-			shim("few-row product", |error, len| unsafe {
-				opg_few_rows_pack(weight.as_ptr(), error, len)
-			})
-			.ok()
+			Self::few_rows_pack(&weight)
 		} else {
 			None
 		};
@@ -169,12 +165,17 @@ impl Linear {
 		if !runs {
 			return None;
 		}
+		let few = Self::few_rows_pack(&weight)?;
+		Some(Self { weight, packed: None, few_rows: Some(few) })
+	}
+
+	/// `few_rows.cpp`'s packed copy of `weight`, if the shim makes one.
+	fn few_rows_pack(weight: &Tensor) -> Option<Tensor> {
 		// SAFETY: `weight` outlives the call; the shim copies it.
-		let few = shim("few-row product", |error, len| unsafe {
+		shim("few-row product", |error, len| unsafe {
 			opg_few_rows_pack(weight.as_ptr(), error, len)
 		})
-		.ok()?;
-		Some(Self { weight, packed: None, few_rows: Some(few) })
+		.ok()
 	}
 
 	fn pack(weight: &Tensor) -> Result<Tensor, TchError> {
