@@ -1,16 +1,17 @@
 //! The weight products of one SmolLM2-135M decode step (its 121 `x · Wᵀ`: Q·K·V, O,
 //! gate·up and down of 30 layers, and the head) on the CPU, as `llm::linear::Linear` runs
-//! them beside libtorch's plain `linear`, for 1, 8 and 43 rows (one and eight decoding
-//! sequences, and a 43-token prompt's prefill, whose head product is computed here too),
+//! them beside libtorch's plain `linear`, for 1, 8, 43 and 300 rows (one and eight decoding
+//! sequences, and a 43- and a 300-token prompt's prefill, whose head product is computed
+//! here too),
 //! in f32 and bf16, in one run. Random weights of the model's shapes: the
 //! time depends on shapes, not values.
 //!
 //! `./scripts/benchmark products` (or `cargo bench --bench products`); best of
 //! `OPG_BENCH_REPS` steps (9). One libtorch thread per core, as `opg-executor serve` runs.
-//! On a CPU with AVX-512, the f32 decode rows are timed on the AVX2 kernels too (the same
-//! bits; what a CPU without AVX-512 runs).
+//! On a CPU with AVX-512, the f32 rows are timed on the AVX2 kernels too (the same bits;
+//! what a CPU without AVX-512 runs).
 
-use opg_executor::llm::linear::{few_rows_avx2_only, few_rows_max, Linear};
+use opg_executor::llm::linear::{few_rows, few_rows_avx2_only, Linear};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
@@ -34,7 +35,7 @@ fn main() {
 		std::env::var("OPG_BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(9);
 	let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as i32;
 	tch::set_num_threads(threads);
-	println!("CPU, {threads} threads; few-row f32 products up to {} rows\n", few_rows_max());
+	println!("CPU, {threads} threads; f32 products on few_rows.cpp: {}\n", few_rows());
 	println!("| dtype | rows | libtorch `linear` ms | `Linear` ms | kernel of `Linear` |");
 	println!("|---|---|---|---|---|");
 	for (name, kind) in [("f32", Kind::Float), ("bf16", Kind::BFloat16)] {
@@ -48,14 +49,14 @@ fn main() {
 		let kernel = if linears[0].is_packed() {
 			"oneDNN, packed once"
 		} else if linears[0].is_few_rows() {
-			"few_rows.cpp (up to 8 rows)"
+			"few_rows.cpp"
 		} else if linears[0].is_bf16_rows() {
 			"few_rows.cpp, bf16"
 		} else {
 			"libtorch `linear`"
 		};
-		// One and eight decoding sequences, and one 43-token prompt's prefill.
-		for rows in [1, 8, 43] {
+		// One and eight decoding sequences, and a 43- and a 300-token prompt's prefill.
+		for rows in [1, 8, 43, 300] {
 			let inputs =
 				|width: i64| Tensor::randn([rows, width], (Kind::Float, Device::Cpu)).to_kind(kind);
 			let (narrow, wide) = (inputs(576), inputs(1536));
@@ -72,7 +73,7 @@ fn main() {
 			});
 			println!("| {name} | {rows} | {plain:.1} | {ours:.1} | {kernel} |");
 			let avx512 = std::is_x86_feature_detected!("avx512f");
-			if linears[0].is_few_rows() && rows <= few_rows_max() && avx512 {
+			if linears[0].is_few_rows() && avx512 {
 				if few_rows_avx2_only(true) {
 					let avx2 = best(reps, || {
 						for (w, linear) in weights.iter().zip(&linears) {

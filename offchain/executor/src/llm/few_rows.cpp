@@ -1,6 +1,6 @@
-// f32 products x · Wᵀ of a few rows (decode steps: one row per sequence, at most 8) with
-// AVX-512, or AVX2 and FMA, for a CPU that has them; bf16 products of any number of rows
-// with AVX2 and FMA.
+// f32 products x · Wᵀ with AVX-512, or AVX2 and FMA, for a CPU that has them: a decode
+// step's few rows (one per sequence, up to 8 taken together) and a prompt's many; bf16
+// products of any number of rows with AVX2 and FMA.
 //
 // MKL's sgemv/sgemm read SmolLM2-135M's 538 MB of f32 weights a decode step at about 24
 // GB/s on 2 cores, and its few-row sgemm is compute-bound well below the FMA units' rate
@@ -256,12 +256,75 @@ void split(const float* x, const float* p, float* y, int64_t n_all, int64_t k_al
   });
 }
 
+// More than 8 rows (a prompt's prefill): the blocks of [b0, b1) a few at a time, every row
+// over each few while their weights are in the cache, as many rows together as a decode
+// step's kernel takes (8 over 3 blocks with AVX-512, 3 over 4 halves with AVX2). Each
+// output is summed as above: the same bits as the same row in a decode step.
+template <int B>
+__attribute__((target("avx512f"))) void all_rows_avx512(const float* x, const float* p, float* y,
+                                                        int64_t rows, int64_t n_all,
+                                                        int64_t k_all, int64_t b) {
+  int64_t m = 0;
+  for (; m + kMaxRows <= rows; m += kMaxRows)
+    block<kMaxRows, B>(x + m * k_all, p, y + m * n_all, n_all, k_all, b);
+  const float* xm = x + m * k_all;
+  float* ym = y + m * n_all;
+  switch (rows - m) {
+    case 1: block<1, B>(xm, p, ym, n_all, k_all, b); break;
+    case 2: block<2, B>(xm, p, ym, n_all, k_all, b); break;
+    case 3: block<3, B>(xm, p, ym, n_all, k_all, b); break;
+    case 4: block<4, B>(xm, p, ym, n_all, k_all, b); break;
+    case 5: block<5, B>(xm, p, ym, n_all, k_all, b); break;
+    case 6: block<6, B>(xm, p, ym, n_all, k_all, b); break;
+    case 7: block<7, B>(xm, p, ym, n_all, k_all, b); break;
+    default: break;
+  }
+}
+
+template <int H>
+__attribute__((target("avx2,fma"))) void all_rows_avx2(const float* x, const float* p, float* y,
+                                                       int64_t rows, int64_t n_all, int64_t k_all,
+                                                       int64_t h) {
+  constexpr int R = kRowsTogether<kMaxRows>;
+  int64_t m = 0;
+  for (; m + R <= rows; m += R)
+    halves<R, H>(x + m * k_all, p, y + m * n_all, n_all, n_all, k_all, h);
+  const float* xm = x + m * k_all;
+  float* ym = y + m * n_all;
+  switch (rows - m) {
+    case 1: halves<1, H>(xm, p, ym, n_all, n_all, k_all, h); break;
+    case 2: halves<2, H>(xm, p, ym, n_all, n_all, k_all, h); break;
+    default: break;
+  }
+}
+
+void many_rows(const float* x, const float* p, float* y, int64_t rows, int64_t n_all,
+               int64_t k_all) {
+  constexpr int NB = 3;
+  constexpr int NH = kHalvesTogether<kMaxRows>;
+  const int64_t blocks = (n_all + kLanes - 1) / kLanes;
+  static const bool has512 = has_avx512();
+  const bool avx512 = has512 && !avx2_only.load(std::memory_order_relaxed);
+  by_chunks(blocks, avx512 ? NB : (NH + 1) / 2, [&](int64_t b0, int64_t b1) {
+    if (avx512) {
+      int64_t b = b0;
+      for (; b + NB <= b1; b += NB) all_rows_avx512<NB>(x, p, y, rows, n_all, k_all, b);
+      for (; b < b1; b++) all_rows_avx512<1>(x, p, y, rows, n_all, k_all, b);
+    } else {
+      int64_t h = 2 * b0;
+      for (; h + NH <= 2 * b1; h += NH) all_rows_avx2<NH>(x, p, y, rows, n_all, k_all, h);
+      for (; h < 2 * b1; h++) all_rows_avx2<1>(x, p, y, rows, n_all, k_all, h);
+    }
+  });
+}
+
 bool supported() { return has_avx512() || has_avx2(); }
 
 
 }  // namespace
 
-extern "C" int64_t opg_few_rows_max() { return supported() ? kMaxRows : 0; }
+// Whether this CPU runs these kernels (AVX-512, or AVX2 with FMA).
+extern "C" bool opg_few_rows_supported() { return supported(); }
 
 // Whether the f32 few-row products run the AVX2 kernels even on an AVX-512 CPU; returns
 // whether this CPU has AVX2 (without it the setting does nothing).
@@ -289,7 +352,7 @@ extern "C" at::Tensor* opg_few_rows_pack(const at::Tensor* weight, char* error,
       error, error_len);
 }
 
-// x · Wᵀ for `x` [rows, in] (1 to 8 rows) against `packed` (opg_few_rows_pack of a
+// x · Wᵀ for `x` [rows, in] (any number of rows) against `packed` (opg_few_rows_pack of a
 // weight of `out` rows): [rows, out].
 extern "C" at::Tensor* opg_few_rows_linear(const at::Tensor* x, const at::Tensor* packed,
                                            int64_t out, char* error, size_t error_len) {
@@ -305,7 +368,7 @@ extern "C" at::Tensor* opg_few_rows_linear(const at::Tensor* x, const at::Tensor
         expect(p.size(1) == k_all, "x and the weight differ in width");
         expect(n_all >= 1 && (n_all + kLanes - 1) / kLanes == p.size(0),
                "the output width does not fit the packed weight");
-        expect(m_all >= 1 && m_all <= kMaxRows, "between 1 and 8 rows only");
+        expect(m_all >= 1, "no row to multiply");
         const at::Tensor xc = x->contiguous();
         at::Tensor y = at::empty({m_all, n_all}, x->options());
         const float* xp = xc.data_ptr<float>();
@@ -319,7 +382,8 @@ extern "C" at::Tensor* opg_few_rows_linear(const at::Tensor* x, const at::Tensor
           case 5: split<5>(xp, pp, yp, n_all, k_all); break;
           case 6: split<6>(xp, pp, yp, n_all, k_all); break;
           case 7: split<7>(xp, pp, yp, n_all, k_all); break;
-          default: split<8>(xp, pp, yp, n_all, k_all); break;
+          case 8: split<8>(xp, pp, yp, n_all, k_all); break;
+          default: many_rows(xp, pp, yp, m_all, n_all, k_all); break;
         }
         return y;
       },

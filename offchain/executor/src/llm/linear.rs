@@ -16,14 +16,16 @@
 //! exact products, rounded to bf16 once.
 //!
 //! On the CPU in f32, libtorch hands the product to MKL, whose one-row sgemv streams the
-//! weights below the memory's rate and whose few-row sgemm is compute-bound (8 rows cost
-//! about 2.4× one). Where the CPU has AVX-512, or AVX2 and FMA, an f32 weight is also packed once into
-//! `few_rows.cpp`'s layout (blocks of 16 output rows, k-major), and products of up to 8
-//! rows (decode steps) run its kernel: each weight read once, 16 outputs a vector, each
-//! output summed in a fixed order whatever the thread count. Its sums are in another order
-//! than MKL's, so they differ from the plain product's in the last bits (the tests bound
-//! the difference). Longer products (a prompt's prefill) read the plain weight, so an f32
-//! model on such a CPU holds its weights twice, as a bf16 one does. CUDA, and a CPU with
+//! weights below the memory's rate, whose few-row sgemm is compute-bound (8 rows cost
+//! about 2.4× one), and which on AMD CPUs multiplies a prompt at about half the FMA units'
+//! rate. Where the CPU has AVX-512, or AVX2 and FMA, an f32 weight is instead packed once
+//! into `few_rows.cpp`'s layout (blocks of 16 output rows, k-major), and every product
+//! runs its kernel: a decode step's few rows read each weight once, a prompt's many rows
+//! run over a few blocks at a time while they are in the cache; 16 outputs a vector, each
+//! output summed in one fixed order whatever the thread count and the rows beside it (so a
+//! prompt's row is the same bits as that row decoded alone). Its sums are in another
+//! order than MKL's, so they differ from the plain product's in the last bits (the tests
+//! bound the difference). The plain weight is then not kept. CUDA, and a CPU with
 //! neither, run the plain `linear`.
 
 use std::ffi::{c_char, CStr};
@@ -48,7 +50,7 @@ extern "C" {
 		error: *mut c_char,
 		error_len: usize,
 	) -> *mut C_tensor;
-	fn opg_few_rows_max() -> i64;
+	fn opg_few_rows_supported() -> bool;
 	fn opg_few_rows_avx2_only(on: bool) -> bool;
 	fn opg_few_rows_pack(
 		weight: *const C_tensor,
@@ -71,12 +73,12 @@ extern "C" {
 	) -> *mut C_tensor;
 }
 
-/// The most rows an f32 product runs through `few_rows.cpp` on this CPU: 8 with AVX-512
-/// or with AVX2 and FMA (the same bits either way), else 0 (none).
-pub fn few_rows_max() -> i64 {
-	static MAX: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+/// Whether f32 products on this CPU run `few_rows.cpp`: with AVX-512, or with AVX2 and
+/// FMA (the same bits either way).
+pub fn few_rows() -> bool {
+	static RUNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 	// SAFETY: the shim only reads the CPU's features.
-	*MAX.get_or_init(|| unsafe { opg_few_rows_max() })
+	*RUNS.get_or_init(|| unsafe { opg_few_rows_supported() })
 }
 
 /// Runs the f32 few-row products on the AVX2 kernels even where the CPU has AVX-512
@@ -117,11 +119,16 @@ pub(super) fn shim(
 
 /// A weight `[out, in]`, and its packed copy where one helps.
 pub struct Linear {
-	weight: Tensor,
+	/// The weight as given, kept where a product reads it: not where `few_rows.cpp`
+	/// multiplies every row.
+	weight: Option<Tensor>,
+	/// The weight's rows (the product's outputs) and element type.
+	out: i64,
+	kind: Kind,
 	/// oneDNN's packed copy (bf16 on the CPU).
 	packed: Option<Tensor>,
 	/// `few_rows.cpp`'s packed copy (f32 on a CPU with AVX-512 or AVX2; bf16 where oneDNN
-	/// does not pack it, see [`Self::is_bf16_rows`]).
+	/// does not pack it, see [`Self::is_bf16_rows`]): every product runs on it.
 	few_rows: Option<Tensor>,
 }
 
@@ -136,7 +143,7 @@ impl Linear {
 		};
 		let cpu = weight.device() == Device::Cpu;
 		let few_rows = if cpu
-			&& few_rows_max() > 0
+			&& few_rows()
 			&& (weight.kind() == Kind::Float
 				|| (weight.kind() == Kind::BFloat16 && packed.is_none()))
 		{
@@ -144,13 +151,16 @@ impl Linear {
 		} else {
 			None
 		};
-		Self { weight, packed, few_rows }
+		let (out, kind) = (weight.size().first().copied().unwrap_or(0), weight.kind());
+		let weight = few_rows.is_none().then_some(weight);
+		Self { weight, out, kind, packed, few_rows }
 	}
 
 	/// Only the plain product, never a packed copy (for comparisons).
 	#[cfg(test)]
 	pub fn plain(weight: Tensor) -> Self {
-		Self { weight, packed: None, few_rows: None }
+		let (out, kind) = (weight.size()[0], weight.kind());
+		Self { weight: Some(weight), out, kind, packed: None, few_rows: None }
 	}
 
 	/// A bf16 weight on `few_rows.cpp`'s bf16 kernel even where oneDNN would pack it (tests
@@ -159,14 +169,15 @@ impl Linear {
 	pub fn bf16_rows(weight: Tensor) -> Option<Self> {
 		let runs = weight.device() == Device::Cpu
 			&& weight.kind() == Kind::BFloat16
-			&& few_rows_max() > 0
+			&& few_rows()
 			&& std::is_x86_feature_detected!("avx2")
 			&& std::is_x86_feature_detected!("fma");
 		if !runs {
 			return None;
 		}
 		let few = Self::few_rows_pack(&weight)?;
-		Some(Self { weight, packed: None, few_rows: Some(few) })
+		let (out, kind) = (weight.size()[0], weight.kind());
+		Some(Self { weight: None, out, kind, packed: None, few_rows: Some(few) })
 	}
 
 	/// `few_rows.cpp`'s packed copy of `weight`, if the shim makes one.
@@ -201,15 +212,21 @@ impl Linear {
 		})
 	}
 
-	/// Whether f32 products of a few rows run `few_rows.cpp`.
+	/// Whether f32 products (of any number of rows) run `few_rows.cpp`.
 	pub fn is_few_rows(&self) -> bool {
-		self.few_rows.is_some() && self.weight.kind() == Kind::Float
+		self.few_rows.is_some() && self.kind == Kind::Float
 	}
 
 	/// Whether bf16 products (of any number of rows) run `few_rows.cpp`'s bf16 kernel: on
 	/// a CPU with AVX2 whose oneDNN has no bf16 kernels.
 	pub fn is_bf16_rows(&self) -> bool {
-		self.few_rows.is_some() && self.weight.kind() == Kind::BFloat16
+		self.few_rows.is_some() && self.kind == Kind::BFloat16
+	}
+
+	/// Whether it holds the weight as given besides its packed copy (only where some
+	/// product reads it).
+	pub fn keeps_plain_weight(&self) -> bool {
+		self.weight.is_some()
 	}
 
 	/// Whether products read a packed copy.
@@ -217,34 +234,31 @@ impl Linear {
 		self.packed.is_some()
 	}
 
-	/// The weight, `[out, in]`.
-	#[cfg(test)]
-	pub fn weight(&self) -> &Tensor {
-		&self.weight
-	}
-
 	/// `x · Wᵀ` for `x` of `[rows, in]`: `[rows, out]`.
 	pub fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
 		let rows = if x.dim() == 2 { x.size()[0] } else { 0 };
-		match (&self.packed, &self.few_rows) {
-			(Some(packed), _) if (1..=PACKED_ROWS).contains(&rows) => {
+		let out = self.out;
+		if x.dim() == 2 && rows == 0 {
+			return Tensor::f_zeros([0, out], (x.kind(), x.device()));
+		}
+		match (&self.packed, &self.few_rows, &self.weight) {
+			(Some(packed), _, _) if (1..=PACKED_ROWS).contains(&rows) => {
 				Self::packed_product(x, packed)
 			},
-			(_, Some(few)) if rows >= 1 && self.weight.kind() == Kind::BFloat16 => {
-				let out = self.weight.size()[0];
+			(_, Some(few), _) if self.kind == Kind::BFloat16 => {
 				// SAFETY: both tensors outlive the call.
 				shim("bf16 product", |error, len| unsafe {
 					opg_bf16_rows_linear(x.as_ptr(), few.as_ptr(), out, error, len)
 				})
 			},
-			(_, Some(few)) if (1..=few_rows_max()).contains(&rows) => {
-				let out = self.weight.size()[0];
+			(_, Some(few), _) => {
 				// SAFETY: both tensors outlive the call.
 				shim("few-row product", |error, len| unsafe {
 					opg_few_rows_linear(x.as_ptr(), few.as_ptr(), out, error, len)
 				})
 			},
-			_ => x.f_linear::<Tensor>(&self.weight, None),
+			(_, None, Some(weight)) => x.f_linear::<Tensor>(weight, None),
+			(_, None, None) => Err(TchError::Torch("a product without its weight".into())),
 		}
 	}
 }
@@ -286,7 +300,7 @@ mod tests {
 			let w = weight(shape, Kind::BFloat16);
 			let (packed, plain) = (Linear::new(w.shallow_clone()), Linear::plain(w));
 			assert_eq!(packed.is_packed(), packs_bf16(), "a bf16 {shape:?} weight");
-			assert_eq!(packed.is_bf16_rows(), !packs_bf16() && few_rows_max() > 0);
+			assert_eq!(packed.is_bf16_rows(), !packs_bf16() && few_rows());
 			if !packed.is_packed() {
 				// Where oneDNN does not pack, another kernel (tested below) multiplies.
 				continue;
@@ -316,12 +330,28 @@ mod tests {
 	}
 
 	#[test]
-	fn f32_weights_are_never_packed_and_long_products_are_plain() {
+	fn f32_weights_are_never_packed_for_onednn_and_kept_plain_only_without_the_kernel() {
 		let _no_grad = tch::no_grad_guard();
-		let linear = Linear::new(weight([64, 32], Kind::Float));
+		let w = weight([64, 32], Kind::Float);
+		let linear = Linear::new(w.shallow_clone());
 		assert!(!linear.is_packed());
-		let x = Tensor::randn([9, 32], (Kind::Float, Device::Cpu));
-		assert!(linear.forward(&x).unwrap().equal(&x.linear::<Tensor>(linear.weight(), None)));
+		// Where few_rows.cpp multiplies every row, the plain weight is not held twice.
+		assert_eq!(linear.keeps_plain_weight(), !few_rows());
+		if !few_rows() {
+			let x = Tensor::randn([9, 32], (Kind::Float, Device::Cpu));
+			assert!(linear.forward(&x).unwrap().equal(&x.linear::<Tensor>(&w, None)));
+		}
+	}
+
+	#[test]
+	fn a_product_of_no_rows_is_empty_not_an_error() {
+		let _no_grad = tch::no_grad_guard();
+		for kind in [Kind::Float, Kind::BFloat16] {
+			let linear = Linear::new(weight([64, 32], kind));
+			let none = Tensor::zeros([0, 32], (kind, Device::Cpu));
+			let got = linear.forward(&none).unwrap();
+			assert_eq!((got.size(), got.kind()), (vec![0, 64], kind));
+		}
 	}
 
 	/// The worst error of `got` against the f64 product, as a fraction of the largest
@@ -334,12 +364,11 @@ mod tests {
 	}
 
 	#[test]
-	fn few_row_f32_products_run_where_the_cpu_has_avx512_or_avx2() {
+	fn f32_products_run_few_rows_cpp_where_the_cpu_has_avx512_or_avx2() {
 		let vectors = std::is_x86_feature_detected!("avx512f")
 			|| (std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"));
-		let expected = if vectors { 8 } else { 0 };
-		assert_eq!(few_rows_max(), expected);
-		assert_eq!(Linear::new(weight([16, 16], Kind::Float)).is_few_rows(), expected > 0);
+		assert_eq!(few_rows(), vectors);
+		assert_eq!(Linear::new(weight([16, 16], Kind::Float)).is_few_rows(), vectors);
 		assert!(!Linear::new(weight([16, 16], Kind::BFloat16)).is_few_rows());
 	}
 
@@ -368,12 +397,13 @@ mod tests {
 	}
 
 	#[test]
-	fn few_row_f32_products_are_the_documented_sums_to_the_bit_on_every_vector_unit() {
+	fn f32_products_are_the_documented_sums_to_the_bit_on_every_vector_unit() {
 		// AVX-512 and AVX2 machines (verifiers among them) must give the same bits: each
-		// kernel sums in the one documented order.
+		// kernel sums in the one documented order, for a decode step's few rows (taken
+		// together) and a prompt's many (past 8, in groups and a rest).
 		// An AVX-512 machine runs both kernels: its own, then AVX2's. Another test running
 		// meanwhile sees its products on either, which by this test are the same bits.
-		if few_rows_max() == 0 {
+		if !few_rows() {
 			return;
 		}
 		let _no_grad = tch::no_grad_guard();
@@ -387,7 +417,7 @@ mod tests {
 				let w = weight(shape, Kind::Float);
 				let linear = Linear::new(w.shallow_clone());
 				assert!(linear.is_few_rows());
-				for rows in 1..=8 {
+				for rows in (1..=11).chain([16, 17, 43]) {
 					let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu));
 					let got = linear.forward(&x).unwrap().flatten(0, -1);
 					let got = Vec::<f32>::try_from(got).unwrap();
@@ -405,7 +435,7 @@ mod tests {
 	}
 
 	#[test]
-	fn few_row_f32_products_are_within_f32_rounding_of_the_exact_product() {
+	fn f32_products_are_within_f32_rounding_of_the_exact_product() {
 		let _no_grad = tch::no_grad_guard();
 		tch::manual_seed(11);
 		// SmolLM2's shapes, and widths that are not a multiple of 16 lanes (a masked
@@ -415,7 +445,7 @@ mod tests {
 			let w = weight(shape, Kind::Float);
 			let (linear, plain) =
 				(Linear::new(w.shallow_clone()), Linear::plain(w.shallow_clone()));
-			for rows in 1..=9 {
+			for rows in (1..=9).chain([43]) {
 				let x = Tensor::randn([rows, shape[1]], (Kind::Float, Device::Cpu));
 				let got = linear.forward(&x).unwrap();
 				assert_eq!(got.size(), [rows, shape[0]]);
@@ -462,6 +492,19 @@ mod tests {
 		}
 	}
 
+	/// Whether each of `x`'s rows multiplies by `linear` to the same bits as the same row
+	/// alone.
+	fn every_row_as_alone(linear: &Linear, x: &Tensor) -> Result<(), String> {
+		let together = linear.forward(x).unwrap();
+		for row in 0..x.size()[0] {
+			let alone = linear.forward(&x.narrow(0, row, 1)).unwrap();
+			if !alone.equal(&together.narrow(0, row, 1)) {
+				return Err(format!("row {row} of {}", x.size()[0]));
+			}
+		}
+		Ok(())
+	}
+
 	#[test]
 	fn a_bf16_row_multiplies_to_the_same_bits_whatever_rows_run_beside_it() {
 		let Some(linear) = Linear::bf16_rows(weight([100, 64], Kind::BFloat16)) else {
@@ -469,10 +512,21 @@ mod tests {
 		};
 		let _no_grad = tch::no_grad_guard();
 		let x = Tensor::randn([11, 64], (Kind::Float, Device::Cpu)).to_kind(Kind::BFloat16);
-		let together = linear.forward(&x).unwrap();
-		for row in 0..11 {
-			let alone = linear.forward(&x.narrow(0, row, 1)).unwrap();
-			assert!(alone.equal(&together.narrow(0, row, 1)), "row {row}");
+		every_row_as_alone(&linear, &x).unwrap();
+	}
+
+	#[test]
+	fn an_f32_prompts_row_multiplies_to_the_same_bits_as_that_row_decoded_alone() {
+		// A verifier's prefill over prompt and answer then multiplies each position as the
+		// serving node's decode step did.
+		if !few_rows() {
+			return;
+		}
+		let _no_grad = tch::no_grad_guard();
+		let linear = Linear::new(weight([100, 64], Kind::Float));
+		for rows in [8, 11, 43] {
+			let x = Tensor::randn([rows, 64], (Kind::Float, Device::Cpu));
+			every_row_as_alone(&linear, &x).unwrap();
 		}
 	}
 
@@ -508,8 +562,10 @@ mod tests {
 	}
 
 	#[test]
-	fn a_few_row_f32_product_is_the_same_bits_on_one_thread_as_on_two() {
+	fn an_f32_product_is_the_same_bits_on_one_thread_as_on_two() {
+		// A decode step's few rows and a prompt's.
 		assert!(same_bits_on_one_thread_as_on_two(Kind::Float, 3));
+		assert!(same_bits_on_one_thread_as_on_two(Kind::Float, 13));
 	}
 
 	#[test]
