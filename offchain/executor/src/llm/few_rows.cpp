@@ -370,7 +370,7 @@ extern "C" at::Tensor* opg_few_rows_linear(const at::Tensor* x, const at::Tensor
                "the output width does not fit the packed weight");
         expect(m_all >= 1, "no row to multiply");
         const at::Tensor xc = x->contiguous();
-        at::Tensor y = at::empty({m_all, n_all}, x->options());
+        at::Tensor y = opg_shim::uninitialized({m_all, n_all}, x->options());
         const float* xp = xc.data_ptr<float>();
         const float* pp = p.data_ptr<float>();
         float* yp = y.data_ptr<float>();
@@ -409,7 +409,7 @@ extern "C" at::Tensor* opg_bf16_rows_linear(const at::Tensor* x, const at::Tenso
                "the output width does not fit the packed weight");
         expect(m_all >= 1, "no row to multiply");
         const at::Tensor xf = x->to(at::kFloat).contiguous();
-        at::Tensor y = at::empty({m_all, n_all}, xf.options());
+        at::Tensor y = opg_shim::uninitialized({m_all, n_all}, xf.options());
         const float* xp = xf.data_ptr<float>();
         const uint16_t* pp = reinterpret_cast<const uint16_t*>(p.data_ptr<at::BFloat16>());
         float* yp = y.data_ptr<float>();

@@ -77,7 +77,7 @@ extern "C" at::Tensor* opg_rms_norm(const at::Tensor* x, const at::Tensor* weigh
         expect_f32(*weight, 1, "the weight must be contiguous f32 [width] on the CPU");
         const int64_t rows = x->size(0), width = x->size(1);
         expect(weight->size(0) == width, "the weight's width is not x's");
-        at::Tensor out = at::empty({rows, width}, x->options());
+        at::Tensor out = opg_shim::uninitialized({rows, width}, x->options());
         const float* xp = x->data_ptr<float>();
         const float* wp = weight->data_ptr<float>();
         float* op = out.data_ptr<float>();
@@ -115,7 +115,7 @@ extern "C" at::Tensor* opg_rope(const at::Tensor* x, const at::Tensor* cos,
         expect(cos->size(0) == tokens && cos->size(1) == 1 && cos->size(2) == dim &&
                    sin->sizes() == cos->sizes(),
                "cos and sin must be [tokens, 1, dim]");
-        at::Tensor out = at::empty({tokens, heads, dim}, xc.options());
+        at::Tensor out = opg_shim::uninitialized({tokens, heads, dim}, xc.options());
         const float* xp = xc.data_ptr<float>();
         const float* cp = cos->data_ptr<float>();
         const float* sp = sin->data_ptr<float>();
@@ -151,7 +151,7 @@ extern "C" at::Tensor* opg_swiglu(const at::Tensor* gate_up, char* error, size_t
         expect_f32(*gate_up, 2, "gate_up must be contiguous f32 [rows, 2·inner] on the CPU");
         const int64_t rows = gate_up->size(0), inner = gate_up->size(1) / 2;
         expect(gate_up->size(1) == 2 * inner, "gate_up's width must be even");
-        at::Tensor out = at::empty({rows, inner}, gate_up->options());
+        at::Tensor out = opg_shim::uninitialized({rows, inner}, gate_up->options());
         const float* gp = gate_up->data_ptr<float>();
         float* op = out.data_ptr<float>();
         // By elements, not rows: a decode step's few rows are thousands of exponentials,
@@ -242,7 +242,7 @@ extern "C" at::Tensor* opg_decode_attention(const at::Tensor* q, const at::Tenso
             }
           }
           const at::Tensor qf = qc.to(at::kFloat).contiguous();
-          at::Tensor out = at::empty({rows, heads * dim}, qf.options());
+          at::Tensor out = opg_shim::uninitialized({rows, heads * dim}, qf.options());
           const float* qp = qf.data_ptr<float>();
           float* op = out.data_ptr<float>();
           at::parallel_for(0, rows * kv, 1, [&](int64_t begin, int64_t end) {
@@ -274,7 +274,7 @@ extern "C" at::Tensor* opg_decode_attention(const at::Tensor* q, const at::Tenso
             std::memcpy(vp + at, vnp + (r * kv + h) * dim, dim * sizeof(float));
           }
         }
-        at::Tensor out = at::empty({rows, heads * dim}, qc.options());
+        at::Tensor out = opg_shim::uninitialized({rows, heads * dim}, qc.options());
         const float* qp = qc.data_ptr<float>();
         float* op = out.data_ptr<float>();
         at::parallel_for(0, rows * heads, 1, [&](int64_t begin, int64_t end) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/EmptyTensor.h>
 
 #include <cstring>
 #include <exception>
@@ -20,6 +21,14 @@ inline void report(const char* message, char* error, size_t error_len) {
 // Refuses the call with `reason` unless `condition` holds.
 inline void expect(bool condition, const char* reason) {
   if (!condition) throw std::invalid_argument(reason);
+}
+
+// A new CPU tensor of `size` for a kernel to write every element of. Not `at::empty`:
+// under deterministic algorithms (as `opg-executor serve` runs) that fills each new tensor
+// with NaN first, an extra pass over the memory, as libtorch's own operators' outputs are
+// not.
+inline at::Tensor uninitialized(at::IntArrayRef size, const at::TensorOptions& options) {
+  return at::Tensor(at::detail::empty_cpu(size, options));
 }
 
 // Runs `body` (returning the result tensor): its tensor, or null and the reason of what
