@@ -9,7 +9,8 @@
 //! `./scripts/benchmark products` (or `cargo bench --bench products`); best of
 //! `OPG_BENCH_REPS` steps (9). One libtorch thread per core, as `opg-executor serve` runs.
 //! On a CPU with AVX-512, the f32 rows are timed on the AVX2 kernels too (the same bits;
-//! what a CPU without AVX-512 runs).
+//! what a CPU without AVX-512 runs), and where oneDNN multiplies bf16, the bf16 rows on
+//! `few_rows.cpp`'s bf16 kernel too (what a CPU without oneDNN's bf16 kernels runs).
 
 use opg_executor::llm::linear::{few_rows, few_rows_avx2_only, Linear};
 use std::time::Instant;
@@ -46,6 +47,12 @@ fn main() {
 			.map(|&shape| Tensor::randn(shape, (Kind::Float, Device::Cpu)).to_kind(kind))
 			.collect();
 		let linears: Vec<Linear> = weights.iter().map(|w| Linear::new(w.shallow_clone())).collect();
+		// The bf16 kernel of a CPU without oneDNN's bf16, where this one has it.
+		let bf16_rows: Vec<Linear> = if linears[0].is_packed() {
+			weights.iter().filter_map(|w| Linear::bf16_rows(w.shallow_clone())).collect()
+		} else {
+			Vec::new()
+		};
 		let kernel = if linears[0].is_packed() {
 			"oneDNN, packed once"
 		} else if linears[0].is_few_rows() {
@@ -83,6 +90,14 @@ fn main() {
 					println!("| {name} | {rows} | | {avx2:.1} | {kernel}, its AVX2 kernels |");
 				}
 				few_rows_avx2_only(false);
+			}
+			if bf16_rows.len() == weights.len() {
+				let ours = best(reps, || {
+					for (w, linear) in weights.iter().zip(&bf16_rows) {
+						let _ = linear.forward(x(w)).unwrap();
+					}
+				});
+				println!("| {name} | {rows} | | {ours:.1} | few_rows.cpp, bf16 (AVX2) |");
 			}
 		}
 	}

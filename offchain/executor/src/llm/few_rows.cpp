@@ -162,6 +162,25 @@ __attribute__((target("avx2,fma"))) inline void passes(const float* x, const T* 
     halves<M % R, H>(x + m * k_all, p, y + m * n_all, n_all, n_all, k_all, h);
 }
 
+// AVX2, any number of rows (a prompt's): every row of x over the H halves from `h`, three
+// at a time as `passes` takes them, the rest in a pass of 1 or 2. y's rows are `ldy` apart;
+// outputs from `limit` on are not stored.
+template <int H, typename T>
+__attribute__((target("avx2,fma"))) void all_rows_avx2(const float* x, const T* p, float* y,
+                                                       int64_t rows, int64_t ldy, int64_t limit,
+                                                       int64_t k_all, int64_t h) {
+  constexpr int R = kRowsTogether<kMaxRows>;
+  int64_t m = 0;
+  for (; m + R <= rows; m += R) halves<R, H>(x + m * k_all, p, y + m * ldy, ldy, limit, k_all, h);
+  const float* xm = x + m * k_all;
+  float* ym = y + m * ldy;
+  switch (rows - m) {
+    case 1: halves<1, H>(xm, p, ym, ldy, limit, k_all, h); break;
+    case 2: halves<2, H>(xm, p, ym, ldy, limit, k_all, h); break;
+    default: break;
+  }
+}
+
 // AVX2: the halves of blocks [b0, b1), NH at a time.
 template <int M, int NH, typename T>
 __attribute__((target("avx2,fma"))) void product_avx2(const float* x, const T* p, float* y,
@@ -173,29 +192,27 @@ __attribute__((target("avx2,fma"))) void product_avx2(const float* x, const T* p
 }
 
 // bf16 (AVX2), more than 8 rows (a prompt's prefill): blocks [b0, b1) of a bf16 weight
-// packed as above, against `rows` rows of x in f32. Each block is widened to f32 once into
-// `wide` ([k_all][16], in the cache), and every row, 4 at a time, runs `halves` over it:
-// each output summed in the f32 kernel's order, whatever the rows around it.
+// packed as above, against `rows` rows of x in f32. Each two blocks are widened to f32
+// once into `wide` ([2][k_all][16], in the cache), and every row runs `halves` over their
+// four halves, as the f32 kernel runs a prompt: each output summed in the f32 kernel's
+// order, whatever the rows around it.
 __attribute__((target("avx2,fma"))) void product_bf16(const float* x, const uint16_t* p,
                                                       float* y, int64_t rows, int64_t n_all,
                                                       int64_t k_all, int64_t b0, int64_t b1,
                                                       float* wide) {
   const int64_t values = k_all * kLanes;
-  for (int64_t b = b0; b < b1; b++) {
-    const uint16_t* block = p + b * values;
+  for (int64_t b = b0; b < b1; b += 2) {
+    const int64_t blocks = std::min<int64_t>(2, b1 - b);
+    const uint16_t* first = p + b * values;
     // A block holds k_all × 16 values, a multiple of 8.
-    for (int64_t i = 0; i < values; i += 8) _mm256_storeu_ps(wide + i, load8(block + i));
-    // This block's outputs: y[.][16·b ..], none from n_all on.
+    for (int64_t i = 0; i < blocks * values; i += 8) _mm256_storeu_ps(wide + i, load8(first + i));
+    // These blocks' outputs: y[.][16·b ..], none from n_all on.
     float* out = y + b * kLanes;
     const int64_t limit = n_all - b * kLanes;
-    int64_t m = 0;
-    for (; m + 4 <= rows; m += 4)
-      halves<4, 2>(x + m * k_all, wide, out + m * n_all, n_all, limit, k_all, 0);
-    switch (rows - m) {
-      case 1: halves<1, 2>(x + m * k_all, wide, out + m * n_all, n_all, limit, k_all, 0); break;
-      case 2: halves<2, 2>(x + m * k_all, wide, out + m * n_all, n_all, limit, k_all, 0); break;
-      case 3: halves<3, 2>(x + m * k_all, wide, out + m * n_all, n_all, limit, k_all, 0); break;
-      default: break;
+    if (blocks == 2) {
+      all_rows_avx2<4>(x, wide, out, rows, n_all, limit, k_all, 0);
+    } else {
+      all_rows_avx2<2>(x, wide, out, rows, n_all, limit, k_all, 0);
     }
   }
 }
@@ -281,23 +298,6 @@ __attribute__((target("avx512f"))) void all_rows_avx512(const float* x, const fl
   }
 }
 
-template <int H>
-__attribute__((target("avx2,fma"))) void all_rows_avx2(const float* x, const float* p, float* y,
-                                                       int64_t rows, int64_t n_all, int64_t k_all,
-                                                       int64_t h) {
-  constexpr int R = kRowsTogether<kMaxRows>;
-  int64_t m = 0;
-  for (; m + R <= rows; m += R)
-    halves<R, H>(x + m * k_all, p, y + m * n_all, n_all, n_all, k_all, h);
-  const float* xm = x + m * k_all;
-  float* ym = y + m * n_all;
-  switch (rows - m) {
-    case 1: halves<1, H>(xm, p, ym, n_all, n_all, k_all, h); break;
-    case 2: halves<2, H>(xm, p, ym, n_all, n_all, k_all, h); break;
-    default: break;
-  }
-}
-
 void many_rows(const float* x, const float* p, float* y, int64_t rows, int64_t n_all,
                int64_t k_all) {
   constexpr int NB = 3;
@@ -312,8 +312,8 @@ void many_rows(const float* x, const float* p, float* y, int64_t rows, int64_t n
       for (; b < b1; b++) all_rows_avx512<1>(x, p, y, rows, n_all, k_all, b);
     } else {
       int64_t h = 2 * b0;
-      for (; h + NH <= 2 * b1; h += NH) all_rows_avx2<NH>(x, p, y, rows, n_all, k_all, h);
-      for (; h < 2 * b1; h++) all_rows_avx2<1>(x, p, y, rows, n_all, k_all, h);
+      for (; h + NH <= 2 * b1; h += NH) all_rows_avx2<NH>(x, p, y, rows, n_all, n_all, k_all, h);
+      for (; h < 2 * b1; h++) all_rows_avx2<1>(x, p, y, rows, n_all, n_all, k_all, h);
     }
   });
 }
@@ -413,10 +413,10 @@ extern "C" at::Tensor* opg_bf16_rows_linear(const at::Tensor* x, const at::Tenso
         const float* xp = xf.data_ptr<float>();
         const uint16_t* pp = reinterpret_cast<const uint16_t*>(p.data_ptr<at::BFloat16>());
         float* yp = y.data_ptr<float>();
-        const int64_t group = m_all <= kMaxRows ? (halves_together(m_all) + 1) / 2 : 1;
+        const int64_t group = m_all <= kMaxRows ? (halves_together(m_all) + 1) / 2 : 2;
         by_chunks(p.size(0), group, [&](int64_t begin, int64_t end) {
           // Up to 8 rows (decode steps) widen each weight in registers as they read it;
-          // more read each block widened once.
+          // more read each two blocks widened once.
           switch (m_all) {
             case 1: product_avx2<1, kHalvesTogether<1>>(xp, pp, yp, n_all, k_all, begin, end); return;
             case 2: product_avx2<2, kHalvesTogether<2>>(xp, pp, yp, n_all, k_all, begin, end); return;
@@ -429,7 +429,7 @@ extern "C" at::Tensor* opg_bf16_rows_linear(const at::Tensor* x, const at::Tenso
             default: break;
           }
           thread_local std::vector<float> wide;
-          wide.resize(static_cast<size_t>(k_all * kLanes));
+          wide.resize(static_cast<size_t>(2 * k_all * kLanes));
           product_bf16(xp, pp, yp, m_all, n_all, k_all, begin, end, wide.data());
         });
         return y.to(at::kBFloat16);

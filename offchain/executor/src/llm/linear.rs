@@ -164,8 +164,8 @@ impl Linear {
 	}
 
 	/// A bf16 weight on `few_rows.cpp`'s bf16 kernel even where oneDNN would pack it (tests
-	/// of that kernel on any CPU with AVX2); `None` where the kernel cannot run.
-	#[cfg(test)]
+	/// and benchmarks of that kernel on any CPU with AVX2); `None` where the kernel cannot
+	/// run.
 	pub fn bf16_rows(weight: Tensor) -> Option<Self> {
 		let runs = weight.device() == Device::Cpu
 			&& weight.kind() == Kind::BFloat16
