@@ -146,30 +146,17 @@ __attribute__((target("avx2,fma"))) inline void halves(const float* x, const T* 
 // AVX2: rows taken together in one pass over the same halves. Three rows over four halves
 // keep 12 accumulators, four weight vectors and one broadcast x within the 16 registers,
 // and each k's 7 loads feed 12 fused multiply-adds (4 rows over 2 halves: 6 loads for 8);
-// more rows go in further passes while those weights are in the cache. One or two rows
-// take every row at once.
-template <int M>
-constexpr int kRowsTogether = M <= 2 ? M : 3;
+// more rows go in further passes while those weights are in the cache.
+constexpr int kRowsTogether = 3;
 
-// The M rows of x over the H halves from `h`, kRowsTogether<M> at a time.
-template <int M, int H, typename T>
-__attribute__((target("avx2,fma"))) inline void passes(const float* x, const T* p, float* y,
-                                                       int64_t n_all, int64_t k_all, int64_t h) {
-  constexpr int R = kRowsTogether<M>;
-  int m = 0;
-  for (; m + R <= M; m += R) halves<R, H>(x + m * k_all, p, y + m * n_all, n_all, n_all, k_all, h);
-  if constexpr (M % R != 0)
-    halves<M % R, H>(x + m * k_all, p, y + m * n_all, n_all, n_all, k_all, h);
-}
-
-// AVX2, any number of rows (a prompt's): every row of x over the H halves from `h`, three
-// at a time as `passes` takes them, the rest in a pass of 1 or 2. y's rows are `ldy` apart;
-// outputs from `limit` on are not stored.
+// AVX2, any number of rows (a decode step's or a prompt's): every row of x over the H
+// halves from `h`, three at a time, the rest in a pass of 1 or 2 (so one or two rows go
+// at once). y's rows are `ldy` apart; outputs from `limit` on are not stored.
 template <int H, typename T>
 __attribute__((target("avx2,fma"))) void all_rows_avx2(const float* x, const T* p, float* y,
                                                        int64_t rows, int64_t ldy, int64_t limit,
                                                        int64_t k_all, int64_t h) {
-  constexpr int R = kRowsTogether<kMaxRows>;
+  constexpr int R = kRowsTogether;
   int64_t m = 0;
   for (; m + R <= rows; m += R) halves<R, H>(x + m * k_all, p, y + m * ldy, ldy, limit, k_all, h);
   const float* xm = x + m * k_all;
@@ -187,8 +174,8 @@ __attribute__((target("avx2,fma"))) void product_avx2(const float* x, const T* p
                                                       int64_t n_all, int64_t k_all, int64_t b0,
                                                       int64_t b1) {
   int64_t h = 2 * b0;
-  for (; h + NH <= 2 * b1; h += NH) passes<M, NH>(x, p, y, n_all, k_all, h);
-  for (; h < 2 * b1; h++) passes<M, 1>(x, p, y, n_all, k_all, h);
+  for (; h + NH <= 2 * b1; h += NH) all_rows_avx2<NH>(x, p, y, M, n_all, n_all, k_all, h);
+  for (; h < 2 * b1; h++) all_rows_avx2<1>(x, p, y, M, n_all, n_all, k_all, h);
 }
 
 // bf16 (AVX2), more than 8 rows (a prompt's prefill): blocks [b0, b1) of a bf16 weight
