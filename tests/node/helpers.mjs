@@ -25,8 +25,28 @@ export function keepTestLog(name, text) {
 export const NODE_BIN = process.env.OPG_NODE_BIN
   ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/opg/target'), 'release/opg-node');
 
-/** A free TCP port on 127.0.0.1. */
+/**
+ * A free TCP port on 127.0.0.1. Under tests/node/run.mjs, whose test files run side by
+ * side, it is never one already handed to a test of the same run, even if that test's
+ * process has not bound it yet: each port handed out is claimed by creating a file named
+ * after it in the run's folder `OPG_TEST_PORTS`, which fails if another claimed it first.
+ */
 export async function freePort() {
+  const claims = process.env.OPG_TEST_PORTS;
+  for (;;) {
+    const port = await unusedPort();
+    if (!claims) return port;
+    try {
+      writeFileSync(path.join(claims, String(port)), '', { flag: 'wx' });
+      return port;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/** A port of 127.0.0.1 that nothing listens on now (the system's choice). */
+function unusedPort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
