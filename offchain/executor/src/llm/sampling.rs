@@ -7,6 +7,8 @@
 //! token is drawn by walking the candidates in decreasing probability (ties by lower id)
 //! until their cumulative probability exceeds the draw.
 
+use std::cell::RefCell;
+
 /// How to choose tokens.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sampling {
@@ -110,8 +112,9 @@ pub fn choose(logits: &[f32], sampling: &Sampling, generator: &mut Generator) ->
 /// Each token becomes one `u64`, the logit's bits in `total_cmp`'s order (inverted, for
 /// decreasing) above its id, and those are sorted as integers: the order of comparing the
 /// logits themselves, at a fraction of the cost (a vocabulary of 49,152 is sorted at every
-/// sampled step, and at every answer position when a verifier replays it). With `top_k`, the
-/// first `top_k` are selected before being sorted.
+/// sampled step, and at every answer position when a verifier replays it; see
+/// [`sort_made_in_id_order`]). With `top_k`, the first `top_k` are selected before being
+/// sorted.
 pub fn most_likely_first(logits: &[f32], top_k: usize) -> Vec<u32> {
 	let mut keys: Vec<u64> = logits
 		.iter()
@@ -127,9 +130,56 @@ pub fn most_likely_first(logits: &[f32], top_k: usize) -> Vec<u32> {
 	if top_k > 0 && top_k < keys.len() {
 		keys.select_nth_unstable(top_k - 1);
 		keys.truncate(top_k);
+		keys.sort_unstable();
+	} else {
+		sort_made_in_id_order(&mut keys);
 	}
-	keys.sort_unstable();
 	keys.into_iter().map(|key| key as u32).collect()
+}
+
+/// Sorts `keys` of [`most_likely_first`] made in id order, as integers. Keys are distinct
+/// (the id is in them), so any sort gives the same order; a vocabulary's worth is sorted by
+/// a stable radix sort of the upper 32 bits (the logit's), 11 bits a pass: the ids below
+/// them are in increasing order already, and a stable sort keeps them so among equal
+/// logits. For 49,152 keys about 0.2 ms, where `sort_unstable` takes about 0.5.
+fn sort_made_in_id_order(keys: &mut Vec<u64>) {
+	const DIGIT: usize = 11;
+	const BUCKETS: usize = 1 << DIGIT;
+	let n = keys.len();
+	if n < 4096 || n > u32::MAX as usize {
+		keys.sort_unstable();
+		return;
+	}
+	let digit = |key: u64, pass: usize| ((key >> 32) as usize >> (DIGIT * pass)) & (BUCKETS - 1);
+	let mut counts = vec![[0u32; BUCKETS]; 3];
+	for &key in keys.iter() {
+		for (pass, count) in counts.iter_mut().enumerate() {
+			count[digit(key, pass)] += 1;
+		}
+	}
+	// The second buffer is kept from call to call: a fresh one of 384 KB (a vocabulary of
+	// 49,152) costs more in page faults than the sort (0.28 ms here, where it takes 0.20).
+	thread_local!(static SPARE: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) });
+	let mut sorted = SPARE.with(|spare| std::mem::take(&mut *spare.borrow_mut()));
+	sorted.clear();
+	sorted.resize(n, 0);
+	for (pass, count) in counts.iter_mut().enumerate() {
+		// A digit every key shares leaves the order as it is.
+		if count.iter().any(|&c| c as usize == n) {
+			continue;
+		}
+		let mut before = 0u32;
+		for c in count.iter_mut() {
+			(before, *c) = (before + *c, before);
+		}
+		for &key in keys.iter() {
+			let at = &mut count[digit(key, pass)];
+			sorted[*at as usize] = key;
+			*at += 1;
+		}
+		std::mem::swap(keys, &mut sorted);
+	}
+	SPARE.with(|spare| *spare.borrow_mut() = sorted);
 }
 
 /// What a sampled (not greedy) step keeps, most likely first, with each token's weight
@@ -241,8 +291,13 @@ mod tests {
 		let mut generator = Generator::new(11);
 		let specials =
 			[0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::MIN_POSITIVE];
-		for round in 0..300 {
-			let len = 1 + (generator.next_u64() % 700) as usize;
+		for round in 0..330 {
+			// Past 4,096 logits, the radix sort of a whole vocabulary.
+			let len = if round % 10 == 9 {
+				4_000 + (generator.next_u64() % 20_000) as usize
+			} else {
+				1 + (generator.next_u64() % 700) as usize
+			};
 			// Few distinct values (many ties), wide ones, and the special values.
 			let logits: Vec<f32> = (0..len)
 				.map(|_| match generator.next_u64() % 4 {
@@ -264,6 +319,14 @@ mod tests {
 			(0..49_152).map(|_| (generator.next_f64() as f32 - 0.5) * 40.0).collect();
 		assert_eq!(most_likely_first(&logits, 0), compared(&logits, 0));
 		assert_eq!(most_likely_first(&logits, 50), compared(&logits, 50));
+		// Digits every key shares (passes the radix sort skips): all equal, and logits a few
+		// units in the last place apart.
+		let equal = vec![1.5f32; 5_000];
+		assert_eq!(most_likely_first(&equal, 0), compared(&equal, 0));
+		let close: Vec<f32> = (0..6_000u32)
+			.map(|i| f32::from_bits(1.0f32.to_bits() + (i * 7919) % 300))
+			.collect();
+		assert_eq!(most_likely_first(&close, 0), compared(&close, 0));
 	}
 
 	#[test]
