@@ -8,20 +8,14 @@
 //! `./scripts/benchmark sampling` (or `cargo bench --bench sampling`); `OPG_BENCH_REPS`
 //! calls per figure (300), best of 5 rounds.
 
-use opg_executor::llm::sampling::{kept_and_draw, most_likely_first, Generator, Sampling};
+use opg_executor::llm::sampling::{
+	kept_and_draw, most_likely_first, order_keys, Generator, Sampling,
+};
 use std::time::Instant;
 
 /// The order as the sampler sorted it until 2026-12-07: the same keys, `sort_unstable`.
 fn by_sort_unstable(logits: &[f32]) -> Vec<u32> {
-	let mut keys: Vec<u64> = logits
-		.iter()
-		.enumerate()
-		.map(|(id, &logit)| {
-			let bits = logit.to_bits() as i32;
-			let ordered = (bits ^ ((((bits >> 31) as u32) >> 1) as i32)) as u32 ^ 0x8000_0000;
-			(u64::from(!ordered) << 32) | id as u64
-		})
-		.collect();
+	let mut keys = order_keys(logits);
 	keys.sort_unstable();
 	keys.into_iter().map(|key| key as u32).collect()
 }

@@ -116,7 +116,21 @@ pub fn choose(logits: &[f32], sampling: &Sampling, generator: &mut Generator) ->
 /// [`sort_made_in_id_order`]). With `top_k`, the first `top_k` are selected before being
 /// sorted.
 pub fn most_likely_first(logits: &[f32], top_k: usize) -> Vec<u32> {
-	let mut keys: Vec<u64> = logits
+	let mut keys = order_keys(logits);
+	if top_k > 0 && top_k < keys.len() {
+		keys.select_nth_unstable(top_k - 1);
+		keys.truncate(top_k);
+		keys.sort_unstable();
+	} else {
+		sort_made_in_id_order(&mut keys);
+	}
+	keys.into_iter().map(|key| key as u32).collect()
+}
+
+/// The keys of [`most_likely_first`], in id order: sorted as integers, the most likely
+/// token's first (ties by lower id).
+pub fn order_keys(logits: &[f32]) -> Vec<u64> {
+	logits
 		.iter()
 		.enumerate()
 		.map(|(id, &logit)| {
@@ -126,15 +140,7 @@ pub fn most_likely_first(logits: &[f32], top_k: usize) -> Vec<u32> {
 			let ordered = (bits ^ ((((bits >> 31) as u32) >> 1) as i32)) as u32 ^ 0x8000_0000;
 			(u64::from(!ordered) << 32) | id as u64
 		})
-		.collect();
-	if top_k > 0 && top_k < keys.len() {
-		keys.select_nth_unstable(top_k - 1);
-		keys.truncate(top_k);
-		keys.sort_unstable();
-	} else {
-		sort_made_in_id_order(&mut keys);
-	}
-	keys.into_iter().map(|key| key as u32).collect()
+		.collect()
 }
 
 /// Sorts `keys` of [`most_likely_first`] made in id order, as integers. Keys are distinct
