@@ -6,9 +6,11 @@
 //!
 //! `./scripts/benchmark activations` (or `OPG_LLM_DIR=<llm-convert.py output> cargo bench
 //! --bench activations`); `OPG_BENCH_REPS` answers per dtype (3). One libtorch thread per
-//! core, deterministic algorithms: as `opg-executor serve` runs.
+//! core, deterministic algorithms: as `opg-executor serve` runs. Beside each check, its
+//! prefill is run again alone and timed, with its attention phase (`llm::phases`): the rest
+//! of a check is the sampler's replay and the chunks' comparison.
 
-use opg_executor::llm::{self, activations, LlmModel, Message, Prompt, Sampling};
+use opg_executor::llm::{self, activations, phases, LlmModel, Message, Prompt, Sampling};
 use std::time::Instant;
 use tch::{Device, Kind};
 
@@ -30,9 +32,9 @@ fn main() {
 	opg_executor::torch::set_deterministic().unwrap();
 	println!("device {}, {threads} threads\n", opg_executor::torch::device_name(device));
 	println!(
-		"| dtype | answer tokens | generate s (no hidden states kept) | generate s | commit ms | check s | check ÷ generate | accepted |"
+		"| dtype | answer tokens | generate s (no hidden states kept) | generate s | commit ms | check s | check ÷ generate | its prefill s | attention s | accepted |"
 	);
-	println!("|---|---|---|---|---|---|---|---|");
+	println!("|---|---|---|---|---|---|---|---|---|---|");
 	for (name, kind) in [("f32", Kind::Float), ("bf16", Kind::BFloat16)] {
 		let model = LlmModel::load_dir(&dir, kind, device).unwrap();
 		let width = model.llama.config().hidden_size;
@@ -42,7 +44,7 @@ fn main() {
 		}];
 		let tokens = model.text.encode(&model.text.chat_prompt(&messages).unwrap()).unwrap();
 		let (mut generate, mut commit, mut check, mut counts) = (vec![], vec![], vec![], vec![]);
-		let mut plain = vec![];
+		let (mut plain, mut prefill, mut attention) = (vec![], vec![], vec![]);
 		let mut all_accepted = true;
 		for rep in 0..reps {
 			let sampling =
@@ -77,6 +79,17 @@ fn main() {
 			)
 			.unwrap();
 			check.push(started.elapsed().as_secs_f64());
+			// The check's prefill again, alone and timed by phase: the rest of a check is
+			// the sampler's replay and the chunks' comparison.
+			let fed: Vec<u32> =
+				tokens.iter().chain(&answer.ids[..answer.ids.len() - 1]).copied().collect();
+			phases::measure(true);
+			let started = Instant::now();
+			let _prefilled = model.llama.prefill_all(&fed, tokens.len() - 1).unwrap();
+			prefill.push(started.elapsed().as_secs_f64());
+			let totals = phases::totals();
+			phases::measure(false);
+			attention.push(totals.get("attention (prompts)").map_or(0.0, |p| p.time.as_secs_f64()));
 			counts.push(answer.ids.len() as f64);
 			if !verdict.accepted {
 				eprintln!("{name}, seed {}: not accepted: {verdict:?}", sampling.seed);
@@ -85,11 +98,13 @@ fn main() {
 		}
 		let (generate, check) = (median(generate), median(check));
 		println!(
-			"| {name} | {} | {:.2} | {generate:.2} | {:.2} | {check:.3} | {:.3} | {} |",
+			"| {name} | {} | {:.2} | {generate:.2} | {:.2} | {check:.3} | {:.3} | {:.3} | {:.3} | {} |",
 			median(counts),
 			median(plain),
 			median(commit),
 			check / generate,
+			median(prefill),
+			median(attention),
 			if all_accepted { "all" } else { "not all" },
 		);
 	}

@@ -549,7 +549,12 @@ impl Llama {
 					.f_copy_(&v.f_narrow(0, start, len)?.f_transpose(0, 1)?)?;
 				let total = past + len;
 				let (keys, values) = (keys.f_narrow(1, 0, total)?, values.f_narrow(1, 0, total)?);
-				let query = q.f_narrow(0, start, len)?.f_transpose(0, 1)?;
+				// Batched ([1, heads, len, head_dim]): libtorch's fused (flash) kernel takes
+				// only 4-D inputs; 3-D ones fall back to its unfused path (on 2 CPU cores a
+				// 297-token prefill's attention took about 95 ms that way, 65 ms this way:
+				// benchmarks.md, checking a language model's answer).
+				let query = q.f_narrow(0, start, len)?.f_transpose(0, 1)?.f_unsqueeze(0)?;
+				let (keys, values) = (keys.f_unsqueeze(0)?, values.f_unsqueeze(0)?);
 				let out = if past == 0 {
 					Tensor::f_scaled_dot_product_attention::<Tensor>(
 						&query, &keys, &values, None, 0.0, true, None, true,
@@ -569,7 +574,9 @@ impl Llama {
 						true,
 					)?
 				};
-				attended.push(out.f_transpose(0, 1)?.f_reshape([len, heads * head_dim])?);
+				attended.push(
+					out.f_select(0, 0)?.f_transpose(0, 1)?.f_reshape([len, heads * head_dim])?,
+				);
 				clock.mark("attention (prompts)");
 			}
 			let attended = if attended.len() == 1 {
