@@ -282,7 +282,20 @@ fn replay(
 
 #[cfg(test)]
 mod tests {
-	use super::TokenTolerance;
+	use super::{f32_values, CheckError, TokenTolerance};
+	use tch::{Kind, Tensor};
+
+	#[test]
+	fn a_contiguous_f32_tensor_is_read_in_place_and_any_other_is_refused() {
+		let values: Vec<f32> = (0..12).map(|i| i as f32 * 0.5).collect();
+		let tensor = Tensor::from_slice(&values).view([3, 4]);
+		assert_eq!(f32_values(&tensor).unwrap(), &values[..]);
+		assert_eq!(f32_values(&Tensor::from_slice::<f32>(&[])).unwrap(), &[] as &[f32]);
+		let refused = |tensor: &Tensor| matches!(f32_values(tensor), Err(CheckError::Model(_)));
+		assert!(refused(&tensor.tr()), "a transposed view is not contiguous");
+		assert!(refused(&tensor.to_kind(Kind::BFloat16)), "bf16 values are not f32s");
+		assert!(refused(&tensor.to_kind(Kind::Double)), "nor are f64s");
+	}
 
 	#[test]
 	fn f32_allows_no_refused_token_and_bf16_a_rounded_up_share() {
