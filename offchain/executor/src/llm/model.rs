@@ -551,7 +551,7 @@ impl Llama {
 				let (keys, values) = (keys.f_narrow(1, 0, total)?, values.f_narrow(1, 0, total)?);
 				// Batched ([1, heads, len, head_dim]): libtorch's fused (flash) kernel takes
 				// only 4-D inputs; 3-D ones fall back to its unfused path (on 2 CPU cores a
-				// 297-token prefill's attention took about 95 ms that way, 65 ms this way:
+				// 297-token prefill's attention took 90–130 ms that way, about 65 ms this way:
 				// benchmarks.md, checking a language model's answer).
 				let query = q.f_narrow(0, start, len)?.f_transpose(0, 1)?.f_unsqueeze(0)?;
 				let (keys, values) = (keys.f_unsqueeze(0)?, values.f_unsqueeze(0)?);
