@@ -1,8 +1,9 @@
 // Direct paid inference on a --dev chain, as a dApp does it: a plain HTTP client (fetch,
 // no OPG code) calls the executor's public listener and pays each call with a voucher on
 // a payment channel opened with @polkadot/api; the node's off-chain worker settles the
-// channel asynchronously; the client proves on chain that a served call was settled; the
-// client closes the channel and gets back what was not spent.
+// channel asynchronously (its payment held through the challenge window, then paid); the
+// client proves on chain that a served call was settled; the client closes the channel and
+// gets back what was not spent.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -92,6 +93,12 @@ test('a call without payment is answered 402 with what to pay and how', async ()
 
 test('a channel pays 100 calls at once, settles on chain, proves a served call and refunds the rest', async () => {
   const bob = keyring.addFromUri('//Bob');
+  const alice = keyring.addFromUri('//Alice');
+  // Settlements are held through the vanilla challenge window (governance's parameter,
+  // 20 blocks on a dev chain): 3 blocks here.
+  const params = (await api.query.verification.parameters()).toJSON();
+  const set = await send(api, api.tx.sudo.sudo(api.tx.verification.setParams({ ...params, challengeWindow: 3 })), alice);
+  assert.ok(eventOf(set, api.events.sudo.Sudid).data.sudoResult.isOk);
   const channel = await openChannel(api, bob, nodeKey.publicKey, 150n * OPG);
   const path = inferPath(model.hash);
 
@@ -142,20 +149,27 @@ test('a channel pays 100 calls at once, settles on chain, proves a served call a
     assert.equal(fromBase64Json(response.headers.get(HEADERS.paymentRequired)).error, code);
   }
 
-  // The node's worker settles the channel: 100 OPG claimed, 95% to the operator, 5% to the treasury.
+  // The node's worker settles the channel: 100 OPG claimed, 95% for the operator, 5% for the
+  // treasury, held in Bob's hold until each settlement's window ends, then paid.
   const settled = [];
+  const heldUntil = [];
+  const released = [];
+  const ofChannel = (kind, event) => kind.is(event) && event.data.channel.toNumber() === channel;
   const unsubscribe = await api.query.system.events((records) => {
     for (const { event } of records) {
-      if (api.events.channels.Settled.is(event) && event.data.channel.toNumber() === channel) settled.push(event.data);
+      if (ofChannel(api.events.channels.Settled, event)) settled.push(event.data);
+      if (ofChannel(api.events.channels.PaymentHeld, event)) heldUntil.push(event.data);
+      if (ofChannel(api.events.channels.PaymentReleased, event)) released.push(event.data);
     }
   });
   await waitFor('the channel settled', async () => (await api.query.channels.openChannels(channel)).unwrap().claimed.toBigInt(),
     (claimed) => claimed === 100n * OPG, 120000);
-  unsubscribe();
   assert.ok(settled.length >= 1);
   assert.equal(settled.reduce((sum, data) => sum + data.paid.toBigInt(), 0n), 95n * OPG);
   assert.equal(settled.reduce((sum, data) => sum + data.protocolFee.toBigInt(), 0n), 5n * OPG);
   assert.equal(settled.reduce((sum, data) => sum + data.calls.toNumber(), 0), 100);
+  await waitFor('every settlement held', async () => heldUntil.length, (n) => n === settled.length, 30000);
+  assert.deepEqual(heldUntil.map((data) => data.index.toNumber()), settled.map((data) => data.index.toNumber()));
 
   // The client proves that its 42nd call was settled, with the executor's proof and the chain's root.
   const served = await (await fetch(`${publicUrl}${PATHS.served}/${u8aToHex(digests[41])}`)).json();
@@ -169,7 +183,6 @@ test('a channel pays 100 calls at once, settles on chain, proves a served call a
 
   // Closing: after the dispute period (a governance parameter, an hour by default: this test
   // sets it to 2 blocks), Bob gets back the 50 OPG not spent.
-  const alice = keyring.addFromUri('//Alice');
   await send(api, api.tx.sudo.sudo(api.tx.parameters.setParameter({ Protocol: { ChannelDisputePeriod: [null, 2] } })),
     alice);
   const closed = await send(api, api.tx.channels.close(channel), bob);
@@ -180,4 +193,11 @@ test('a channel pays 100 calls at once, settles on chain, proves a served call a
   const withdrawn = await send(api, api.tx.channels.withdraw(channel), bob);
   assert.equal(eventOf(withdrawn, api.events.channels.Withdrawn).data.refund.toBigInt(), 50n * OPG);
   assert.ok((await api.query.channels.openChannels(channel)).isNone);
+
+  // Every held settlement was paid when its window ended: 95 OPG to the operator, 5 to the treasury.
+  await waitFor('the held settlements paid', async () => released.length, (n) => n === settled.length, 60000);
+  unsubscribe();
+  assert.equal(released.reduce((sum, data) => sum + data.paid.toBigInt(), 0n), 95n * OPG);
+  assert.equal(released.reduce((sum, data) => sum + data.protocolFee.toBigInt(), 0n), 5n * OPG);
+  assert.equal((await api.query.channels.heldSettlements.entries(channel)).length, 0);
 });

@@ -1,12 +1,19 @@
 //! Benchmarks for `pallet-channels`: every call at its worst case (`settle` checks two
-//! signatures and pays both the operator and the treasury).
+//! signatures and pays both the operator and the treasury, or holds the payment through the
+//! runtime's challenge window), and the end of `n` challenge windows in one block (each pays
+//! an operator and the treasury).
 
 use super::*;
-use crate::pallet::{Call, Config, NextChannelId, OpenChannels, Pallet};
+use crate::pallet::{
+	Call, Config, HeldSettlements, NextChannelId, OpenChannels, Pallet, WindowEnds,
+};
 use frame_benchmarking::v2::*;
 use frame_support::{
 	assert_ok,
-	traits::{fungible::Mutate, Get},
+	traits::{
+		fungible::{Mutate, MutateHold},
+		Get,
+	},
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use polkadot_sdk::frame_benchmarking;
@@ -112,6 +119,38 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(client), channel);
 		assert!(!OpenChannels::<T>::contains_key(channel));
+	}
+
+	#[benchmark]
+	fn end_windows(n: Linear<0, 500>) {
+		let amount = T::MinDeposit::get();
+		let split =
+			fees::split(amount.unique_saturated_into(), T::ProtocolFee::get().deconstruct());
+		let protocol_fee: BalanceOf<T> = split.protocol.unique_saturated_into();
+		let paid = amount.saturating_sub(protocol_fee);
+		let now = frame_system::Pallet::<T>::block_number();
+		let at = now.saturating_add(1u32.into());
+		// Each of another client's channel, paying another operator new to the chain (each
+		// payment reads and writes a hold and creates an account).
+		for channel in 0..n {
+			let client: T::AccountId = account("client", channel, 0);
+			T::Currency::set_balance(&client, amount.saturating_mul(10u32.into()));
+			assert_ok!(T::Currency::hold(&HoldReason::ChannelDeposit.into(), &client, amount));
+			let held = HeldSettlement {
+				client,
+				operator: account("operator", channel, 0),
+				paid,
+				protocol_fee,
+				final_at: at,
+			};
+			HeldSettlements::<T>::insert(u64::from(channel), 0, held);
+			WindowEnds::<T>::insert(at, (u64::from(channel), 0), ());
+		}
+		#[block]
+		{
+			assert_eq!(Pallet::<T>::end_windows(at), n);
+		}
+		assert_eq!(HeldSettlements::<T>::iter().count(), 0);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -9,16 +9,21 @@
 //! - [`Pallet::open`] (the client): holds `deposit` for `node` (a node key the registry
 //!   lets settle) until `expiry`.
 //! - [`Pallet::top_up`] (the client): holds more, while the channel is open.
-//! - [`Pallet::settle`] (unsigned, signed by the node key): pays the node's operator what
-//!   its claimed total adds to what was claimed before, less the protocol fee (to the
-//!   treasury), and keeps the root over the calls it served
+//! - [`Pallet::settle`] (unsigned, signed by the node key): claims what the node's charged
+//!   total adds to what was claimed before, and keeps the root over the calls it served
 //!   ([`opg_settlement::channel::ServedCall`]) so that anyone holding a served answer and
-//!   its inclusion proof can show it was settled ([`runtime_api::ChannelsApi`]).
+//!   its inclusion proof can show it was settled ([`runtime_api::ChannelsApi`]). The
+//!   claimed amount pays the node's operator, less the protocol fee (to the treasury),
+//!   when the vanilla results' challenge window of the verification game
+//!   ([`Config::Checks`]) ends: until then it stays in the client's hold
+//!   ([`HeldSettlements`]); with no window (`()`) it is paid at once.
 //! - [`Pallet::close`] (the client): starts the dispute period ([`Config::DisputePeriod`])
 //!   in which the node may still settle.
 //! - [`Pallet::withdraw`] (the client): once the dispute period is over, or once the
 //!   channel's expiry has passed (a node that never settles), returns what the node did
-//!   not claim and removes the channel. Nothing stays held forever.
+//!   not claim and removes the channel. What its settlements claimed and still hold is
+//!   paid when their windows end, at the start of that block
+//!   (the pallet's `on_initialize` hook). Nothing stays held forever.
 //!
 //! The node's off-chain worker submits the settlements its executor offers (the executor
 //! serves the paid calls and keeps their receipts, see `opg-executor`'s `payment`
@@ -57,7 +62,7 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
-use opg_primitives::{InferenceNodes, NodeKey, VerificationMode};
+use opg_primitives::{InferenceNodes, NodeKey, ResultChecks, VerificationMode};
 use opg_settlement::{channel as pure, fees, merkle, message};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
@@ -90,6 +95,9 @@ pub mod pallet {
 	pub type SettlementOf<T> = Settlement<BalanceOf<T>, <T as Config>::ClientSignature>;
 	/// A settlement as kept.
 	pub type SettledRootOf<T> = SettledRoot<BalanceOf<T>, BlockNumberFor<T>>;
+	/// A settlement's payment held through its challenge window.
+	pub type HeldSettlementOf<T> =
+		HeldSettlement<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 	/// A settlement that passed [`Pallet::check_settlement`]: its channel, what it moves and
 	/// the operator it pays.
 	pub type CheckedSettlement<T> =
@@ -117,6 +125,7 @@ pub mod pallet {
 			type RuntimeHoldReason = ();
 			type ProtocolFee = TestProtocolFee;
 			type UnsignedPriority = frame_support::traits::ConstU64<{ u64::MAX / 2 }>;
+			type Checks = ();
 			type WeightInfo = ();
 		}
 	}
@@ -162,6 +171,10 @@ pub mod pallet {
 		/// Pool priority of settlement transactions.
 		#[pallet::constant]
 		type UnsignedPriority: Get<TransactionPriority>;
+		/// The verification game (`pallet-verification` in the runtime): a settlement's
+		/// payment is held for its vanilla results' challenge window (a settlement is
+		/// signed by the node key alone). `()`: paid at once.
+		type Checks: ResultChecks;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 		/// Registers a node and makes client keys for the benchmarks.
@@ -193,6 +206,18 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Settlements<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, ChannelId, Twox64Concat, u32, SettledRootOf<T>>;
+
+	/// Settlements whose payment is held through their challenge window
+	/// ([`Config::Checks`]), by channel and index: what they claimed stays in the client's
+	/// hold until [`Hooks::on_initialize`] of the block the window ends in pays it.
+	#[pallet::storage]
+	pub type HeldSettlements<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, ChannelId, Twox64Concat, u32, HeldSettlementOf<T>>;
+
+	/// Held settlements by the block their window ends in: `(block, (channel, index))`.
+	#[pallet::storage]
+	pub type WindowEnds<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, (ChannelId, u32), ()>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -229,14 +254,46 @@ pub mod pallet {
 			node: NodeKey,
 			/// The channel's charged total, now claimed.
 			total: BalanceOf<T>,
-			/// Paid to the node's operator.
+			/// The node's operator's share: paid now, or when the settlement's challenge
+			/// window ends ([`Event::PaymentHeld`]).
 			paid: BalanceOf<T>,
-			/// Paid to the treasury.
+			/// The treasury's share, paid with the operator's.
 			protocol_fee: BalanceOf<T>,
 			/// The root over the calls served.
 			root: opg_settlement::Hash,
 			/// How many calls it covers.
 			calls: u32,
+		},
+		/// A settlement's payment is held in the client's hold until the start of block
+		/// `until`, the end of its challenge window.
+		PaymentHeld {
+			/// The channel.
+			channel: ChannelId,
+			/// The settlement's index in the channel.
+			index: u32,
+			/// The block it is paid in.
+			until: BlockNumberFor<T>,
+		},
+		/// A held settlement's window ended: its node's operator and the treasury were paid.
+		PaymentReleased {
+			/// The channel.
+			channel: ChannelId,
+			/// The settlement's index in the channel.
+			index: u32,
+			/// Paid to the node's operator.
+			paid: BalanceOf<T>,
+			/// Paid to the treasury.
+			protocol_fee: BalanceOf<T>,
+		},
+		/// A held settlement could not be paid (the operator's account refused it): what
+		/// it claimed went back to the client.
+		PaymentRefunded {
+			/// The channel.
+			channel: ChannelId,
+			/// The settlement's index in the channel.
+			index: u32,
+			/// Returned to the client.
+			refund: BalanceOf<T>,
 		},
 		/// A client asked to close a channel: the node may settle until `closes_at`.
 		Closing {
@@ -369,12 +426,14 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Settles `settlement` on its channel: pays the node's operator what its total adds
-		/// to the claimed one, less the protocol fee, and keeps the root over the calls it
+		/// Settles `settlement` on its channel: claims what its total adds to the claimed
+		/// one, pays it to the node's operator, less the protocol fee, at once or when its
+		/// challenge window ends ([`Config::Checks`]), and keeps the root over the calls it
 		/// covers. Unsigned: `signature` is the node key's over
-		/// `opg_settlement::message::channel_settlement`.
+		/// `opg_settlement::message::channel_settlement`. Its weight includes the payment
+		/// at the window's end, so that a block full of settlements leaves room for it.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::settle())]
+		#[pallet::weight(Pallet::<T>::settle_weight())]
 		pub fn settle(
 			origin: OriginFor<T>,
 			settlement: SettlementOf<T>,
@@ -383,29 +442,33 @@ pub mod pallet {
 			ensure_none(origin)?;
 			let (mut open, amount, operator) = Self::check_settlement(&settlement, &signature)?;
 			let channel = settlement.voucher.channel;
-			let reason = HoldReason::ChannelDeposit.into();
 			let split =
 				fees::split(amount.unique_saturated_into(), T::ProtocolFee::get().deconstruct());
 			let protocol_fee: BalanceOf<T> = split.protocol.unique_saturated_into();
 			let paid = amount.saturating_sub(protocol_fee);
-			if !paid.is_zero() {
-				T::Currency::transfer_on_hold(
-					&reason,
-					&open.client,
-					&operator,
-					paid,
-					Precision::Exact,
-					Restriction::Free,
-					Fortitude::Polite,
-				)
-				.map_err(|_| Error::<T>::PaymentFailed)?;
-			}
-			if !protocol_fee.is_zero() {
-				let (credit, _) = T::Currency::slash(&reason, &open.client, protocol_fee);
-				T::ProtocolFeeSink::on_unbalanced(credit);
-			}
 			let index = open.settlements;
 			open.settlements = index.checked_add(1).ok_or(Error::<T>::Overflow)?;
+			let window = T::Checks::challenge_window(VerificationMode::Vanilla);
+			let now = frame_system::Pallet::<T>::block_number();
+			let held = if window == 0 {
+				Self::pay(&open.client, &operator, paid, protocol_fee)?;
+				None
+			} else {
+				let until = now.saturating_add(window.into());
+				HeldSettlements::<T>::insert(
+					channel,
+					index,
+					HeldSettlement {
+						client: open.client.clone(),
+						operator,
+						paid,
+						protocol_fee,
+						final_at: until,
+					},
+				);
+				WindowEnds::<T>::insert(until, (channel, index), ());
+				Some(until)
+			};
 			open.claimed = settlement.total;
 			let node = open.node;
 			OpenChannels::<T>::insert(channel, open);
@@ -417,7 +480,7 @@ pub mod pallet {
 					calls: settlement.calls,
 					total: settlement.total,
 					amount,
-					at: frame_system::Pallet::<T>::block_number(),
+					at: now,
 				},
 			);
 			Self::deposit_event(Event::Settled {
@@ -430,6 +493,9 @@ pub mod pallet {
 				root: settlement.root,
 				calls: settlement.calls,
 			});
+			if let Some(until) = held {
+				Self::deposit_event(Event::PaymentHeld { channel, index, until });
+			}
 			Ok(())
 		}
 
@@ -450,7 +516,8 @@ pub mod pallet {
 		}
 
 		/// Returns to the client what the node did not claim and removes the channel: once
-		/// its dispute period is over, or once its expiry has passed.
+		/// its dispute period is over, or once its expiry has passed. What its settlements
+		/// claimed and still hold stays held until their windows end.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::withdraw())]
 		pub fn withdraw(origin: OriginFor<T>, channel: ChannelId) -> DispatchResult {
@@ -505,6 +572,13 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Pays the held settlements whose challenge window ends now: all of them (no more
+		/// than were settled in the block one window earlier).
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			let ended = Self::end_windows(now);
+			T::WeightInfo::end_windows(ended)
+		}
+
 		fn offchain_worker(_now: BlockNumberFor<T>) {
 			Self::settle_from_executor();
 		}
@@ -539,6 +613,77 @@ pub mod pallet {
 			let open = OpenChannels::<T>::get(channel).ok_or(Error::<T>::UnknownChannel)?;
 			ensure!(open.client == *who, Error::<T>::NotClient);
 			Ok(open)
+		}
+
+		/// What [`Pallet::settle`] weighs: its own measurement and one held settlement's
+		/// payment at the end of its window.
+		pub fn settle_weight() -> Weight {
+			let release =
+				T::WeightInfo::end_windows(1).saturating_sub(T::WeightInfo::end_windows(0));
+			T::WeightInfo::settle().saturating_add(release)
+		}
+
+		/// Pays `paid` of `client`'s hold to `operator` and `protocol_fee` of it to the
+		/// treasury.
+		fn pay(
+			client: &T::AccountId,
+			operator: &T::AccountId,
+			paid: BalanceOf<T>,
+			protocol_fee: BalanceOf<T>,
+		) -> Result<(), Error<T>> {
+			let reason = HoldReason::ChannelDeposit.into();
+			if !paid.is_zero() {
+				T::Currency::transfer_on_hold(
+					&reason,
+					client,
+					operator,
+					paid,
+					Precision::Exact,
+					Restriction::Free,
+					Fortitude::Polite,
+				)
+				.map_err(|_| Error::<T>::PaymentFailed)?;
+			}
+			if !protocol_fee.is_zero() {
+				let (credit, _) = T::Currency::slash(&reason, client, protocol_fee);
+				T::ProtocolFeeSink::on_unbalanced(credit);
+			}
+			Ok(())
+		}
+
+		/// Pays the held settlements whose window ends at `now`; how many there were (each
+		/// weighs at most a payment: `WeightInfo::end_windows`).
+		pub(crate) fn end_windows(now: BlockNumberFor<T>) -> u32 {
+			let due: alloc::vec::Vec<(ChannelId, u32)> =
+				WindowEnds::<T>::drain_prefix(now).map(|(key, ())| key).collect();
+			for &(channel, index) in &due {
+				Self::release_held(channel, index);
+			}
+			due.len().try_into().unwrap_or(u32::MAX)
+		}
+
+		/// Pays held settlement `index` of `channel` to its operator and the treasury; a
+		/// payment that cannot be made (the operator's account refusing it) goes back to the
+		/// client instead, so that nothing stays held.
+		fn release_held(channel: ChannelId, index: u32) {
+			let Some(held) = HeldSettlements::<T>::take(channel, index) else { return };
+			if Self::pay(&held.client, &held.operator, held.paid, held.protocol_fee).is_ok() {
+				Self::deposit_event(Event::PaymentReleased {
+					channel,
+					index,
+					paid: held.paid,
+					protocol_fee: held.protocol_fee,
+				});
+			} else {
+				let refund = T::Currency::release(
+					&HoldReason::ChannelDeposit.into(),
+					&held.client,
+					held.paid.saturating_add(held.protocol_fee),
+					Precision::BestEffort,
+				)
+				.unwrap_or_default();
+				Self::deposit_event(Event::PaymentRefunded { channel, index, refund });
+			}
 		}
 
 		/// Whether the client may withdraw now: closed for a dispute period, or expired.
@@ -624,7 +769,8 @@ pub mod pallet {
 		}
 
 		/// Every client's hold is exactly what its channels have left (deposit less
-		/// claimed), and no channel claimed more than it holds.
+		/// claimed) and what its held settlements claimed; no channel claimed more than it
+		/// holds; every held settlement ends in a block to come, and is listed there.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::BTreeMap;
@@ -633,6 +779,22 @@ pub mod pallet {
 				ensure!(open.claimed <= open.deposit, "a channel claimed more than its deposit");
 				let entry = left.entry(open.client.clone()).or_default();
 				*entry = entry.saturating_add(open.deposit.saturating_sub(open.claimed));
+			}
+			let now = frame_system::Pallet::<T>::block_number();
+			for (channel, index, held) in HeldSettlements::<T>::iter() {
+				ensure!(held.final_at > now, "a held settlement's window ended unpaid");
+				ensure!(
+					WindowEnds::<T>::contains_key(held.final_at, (channel, index)),
+					"a held settlement is not listed by the end of its window"
+				);
+				let entry = left.entry(held.client.clone()).or_default();
+				*entry = entry.saturating_add(held.paid).saturating_add(held.protocol_fee);
+			}
+			for (at, (channel, index), ()) in WindowEnds::<T>::iter() {
+				ensure!(
+					HeldSettlements::<T>::get(channel, index).is_some_and(|h| h.final_at == at),
+					"a window's end lists no held settlement"
+				);
 			}
 			for (client, expected) in left {
 				let held = <T::Currency as frame_support::traits::fungible::InspectHold<_>>::balance_on_hold(

@@ -73,6 +73,7 @@ impl pallet_channels::Config for Test {
 	type MinDeposit = MinDeposit;
 	type MinSettlement = MinSettlement;
 	type DisputePeriod = DisputePeriod;
+	type Checks = MockChecks;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = BenchmarkHelper;
 }
@@ -121,6 +122,30 @@ where
 	fn create_bare(call: RuntimeCall) -> Self::Extrinsic {
 		frame_system::mocking::MockUncheckedExtrinsic::<Test>::new_bare(call)
 	}
+}
+
+/// Stands in for the verification game: a challenge window set by a test
+/// ([`set_challenge_window`]; none at first: settlements are paid at once).
+pub struct MockChecks;
+
+const WINDOW_KEY: &[u8] = b":mock:challenge-window";
+
+impl opg_primitives::ResultChecks for MockChecks {
+	fn challenge_window(mode: VerificationMode) -> u32 {
+		match mode {
+			VerificationMode::Zkml => 0,
+			_ => polkadot_sdk::frame_support::storage::unhashed::get_or_default(WINDOW_KEY),
+		}
+	}
+	fn held(_: u64) {}
+	fn surcharge(_: VerificationMode) -> u32 {
+		0
+	}
+}
+
+/// Holds settlements' payments for `blocks` before paying them.
+pub fn set_challenge_window(blocks: u32) {
+	polkadot_sdk::frame_support::storage::unhashed::put(WINDOW_KEY, &blocks);
 }
 
 thread_local! {
@@ -257,7 +282,12 @@ pub fn new_test_ext() -> polkadot_sdk::sp_io::TestExternalities {
 	ext
 }
 
-/// Moves to block `n`.
+/// Moves to block `n`, starting each block on the way (the pallet's `on_initialize`).
 pub fn run_to(n: u64) {
-	System::set_block_number(n);
+	use polkadot_sdk::frame_support::traits::Hooks;
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Channels::on_initialize(next);
+	}
 }

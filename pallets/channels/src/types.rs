@@ -61,3 +61,22 @@ pub struct SettledRoot<Balance, BlockNumber> {
 	/// The block it was settled in.
 	pub at: BlockNumber,
 }
+
+/// What a settlement moved, held through its challenge window: the amount stays in the
+/// client's hold (its channel may be withdrawn meanwhile) until the window ends, then its
+/// node's operator and the treasury are paid.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
+pub struct HeldSettlement<AccountId, Balance, BlockNumber> {
+	/// The client whose hold keeps it: refunded if it cannot be paid.
+	pub client: AccountId,
+	/// The node's operator when it settled: paid when the window ends.
+	pub operator: AccountId,
+	/// The operator's share.
+	pub paid: Balance,
+	/// The protocol's share (to the treasury).
+	pub protocol_fee: Balance,
+	/// The block its window ends in: it is paid at the start of that block.
+	pub final_at: BlockNumber,
+}

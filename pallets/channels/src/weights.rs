@@ -3,8 +3,8 @@
 //! runtime (`opg-node benchmark pallet`, SUBSTRATE BENCHMARK CLI VERSION 64.0.0).
 //! Do not edit by hand: change the benchmarks and run the script again.
 //!
-//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! DATE: 2026-12-07, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
 // Executed Command:
@@ -48,6 +48,7 @@ pub trait WeightInfo {
 	fn settle() -> Weight;
 	fn close() -> Weight;
 	fn withdraw() -> Weight;
+	fn end_windows(n: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_channels`, using the runtime's database weights.
@@ -62,15 +63,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Channels::OpenChannels` (r:0 w:1)
 	/// Proof: `Channels::OpenChannels` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
 	fn open() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `446`
 		//  Estimated: `6012`
-		// Minimum execution time: 87_222_000 picoseconds.
-		Weight::from_parts(95_169_000, 6012)
+		// Minimum execution time: 76_243_000 picoseconds.
+		Weight::from_parts(81_270_000, 6012)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -79,13 +80,13 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	fn top_up() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `450`
-		//  Estimated: `3640`
-		// Minimum execution time: 80_098_000 picoseconds.
-		Weight::from_parts(87_066_000, 3640)
+		//  Estimated: `3658`
+		// Minimum execution time: 69_563_000 picoseconds.
+		Weight::from_parts(75_311_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -97,20 +98,22 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:3 w:3)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::Parameters` (r:1 w:0)
+	/// Proof: `Verification::Parameters` (`max_values`: Some(1), `max_size`: Some(119), added: 614, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::WindowEnds` (r:0 w:1)
+	/// Proof: `Channels::WindowEnds` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::HeldSettlements` (r:0 w:1)
+	/// Proof: `Channels::HeldSettlements` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Channels::Settlements` (r:0 w:1)
 	/// Proof: `Channels::Settlements` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	fn settle() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `957`
-		//  Estimated: `8799`
-		// Minimum execution time: 250_906_000 picoseconds.
-		Weight::from_parts(261_610_000, 8799)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+		//  Measured:  `563`
+		//  Estimated: `6012`
+		// Minimum execution time: 133_498_000 picoseconds.
+		Weight::from_parts(145_646_000, 6012)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Channels::OpenChannels` (r:1 w:1)
 	/// Proof: `Channels::OpenChannels` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
@@ -120,8 +123,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `223`
 		//  Estimated: `3590`
-		// Minimum execution time: 26_994_000 picoseconds.
-		Weight::from_parts(29_738_000, 3590)
+		// Minimum execution time: 21_522_000 picoseconds.
+		Weight::from_parts(24_676_000, 3590)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -130,43 +133,75 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `454`
-		//  Estimated: `3640`
-		// Minimum execution time: 68_862_000 picoseconds.
-		Weight::from_parts(74_638_000, 3640)
+		//  Estimated: `3658`
+		// Minimum execution time: 60_179_000 picoseconds.
+		Weight::from_parts(65_868_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Channels::WindowEnds` (r:501 w:500)
+	/// Proof: `Channels::WindowEnds` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::HeldSettlements` (r:500 w:500)
+	/// Proof: `Channels::HeldSettlements` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:500 w:500)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1001 w:1001)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[0, 500]`.
+	fn end_windows(n: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `0 + n * (317 ±0)`
+		//  Estimated: `3593 + n * (5206 ±0)`
+		// Minimum execution time: 4_567_000 picoseconds.
+		Weight::from_parts(4_707_000, 3593)
+			// Standard Error: 276_278
+			.saturating_add(Weight::from_parts(105_803_465, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(n.into()))
 	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn open() -> Weight {
-		Weight::from_parts(95_169_000, 6012)
+		Weight::from_parts(81_270_000, 6012)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn top_up() -> Weight {
-		Weight::from_parts(87_066_000, 3640)
+		Weight::from_parts(75_311_000, 3658)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn settle() -> Weight {
-		Weight::from_parts(261_610_000, 8799)
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+		Weight::from_parts(145_646_000, 6012)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn close() -> Weight {
-		Weight::from_parts(29_738_000, 3590)
+		Weight::from_parts(24_676_000, 3590)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(74_638_000, 3640)
+		Weight::from_parts(65_868_000, 3658)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn end_windows(n: u32, ) -> Weight {
+		Weight::from_parts(4_707_000, 3593)
+			.saturating_add(Weight::from_parts(105_803_465, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(n.into()))
 	}
 }

@@ -285,6 +285,9 @@ impl pallet_channels::Config for Runtime {
 	type DisputePeriod = dynamic_params::protocol::ChannelDisputePeriod;
 	/// As inference results: above ordinary unsigned transactions.
 	type UnsignedPriority = InferenceUnsignedPriority;
+	/// Settlements are held through the verification game's challenge window of vanilla
+	/// results.
+	type Checks = Verification;
 	type WeightInfo = pallet_channels::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = benchmark_helpers::Helper;

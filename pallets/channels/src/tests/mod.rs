@@ -1,5 +1,6 @@
 //! Tests by concern: opening, topping up, closing and withdrawing (`channels`); vouchers
-//! and settlement (`settle`); long random sequences of both (`properties`).
+//! and settlement (`settle`); payments held through challenge windows (`windows`); long
+//! random sequences of all of them (`properties`).
 
 use crate::{mock::*, *};
 use opg_settlement::{channel::ServedCall, merkle, message};
@@ -8,6 +9,7 @@ use polkadot_sdk::frame_support::{assert_noop, assert_ok, traits::fungible::Insp
 mod channels;
 mod properties;
 mod settle;
+mod windows;
 
 /// The sr25519 client of seed 1.
 fn alice() -> ClientKey {

@@ -1,4 +1,5 @@
-//! Long random sequences of open, top-up, voucher, settle, close, withdraw and time.
+//! Long random sequences of open, top-up, voucher, settle, close, withdraw and time, under
+//! a random challenge window.
 
 use super::*;
 use proptest::prelude::*;
@@ -51,14 +52,18 @@ struct Known {
 proptest! {
 	#![proptest_config(ProptestConfig::with_cases(64))]
 
-	/// Whatever happens: no OPG is made or lost; every node receives no more than the
-	/// highest voucher signed; every client loses no more than that; each client's hold is
-	/// what its channels have left; and once every channel is withdrawn, nothing is held.
+	/// Whatever happens, with settlements paid at once or held through a challenge window:
+	/// no OPG is made or lost; every node receives no more than the highest voucher signed;
+	/// every client loses no more than that; each client's hold is what its channels have
+	/// left and its held settlements claimed; and once every channel is withdrawn and every
+	/// window has ended, nothing is held.
 	#[test]
 	fn channels_conserve_pay_at_most_the_highest_voucher_and_release_every_hold(
-		steps in proptest::collection::vec(step(), 1..80)
+		steps in proptest::collection::vec(step(), 1..80),
+		window in 0u32..8,
 	) {
 		new_test_ext().execute_with(|| {
+			set_challenge_window(window);
 			let issuance = Balances::total_issuance();
 			let clients: Vec<ClientKey> = (0..9).map(|k| ClientKey::new(k % 3, 1 + k / 3)).collect();
 			let mut known: Vec<Known> = Vec::new();
@@ -129,6 +134,8 @@ proptest! {
 			for client in &clients {
 				prop_assert_eq!(held(&client.account()), 0);
 			}
+			prop_assert_eq!(HeldSettlements::<Test>::iter().count(), 0);
+			prop_assert_eq!(WindowEnds::<Test>::iter().count(), 0);
 			prop_assert_eq!(Balances::total_issuance(), issuance);
 			Ok(())
 		})?;
