@@ -6,11 +6,12 @@
 //!
 //! ## What happens to a result
 //! - Settlement holds a vanilla or TEE result's payment through its **challenge window**
-//!   ([`opg_verification::Params::challenge_window`]) instead of paying at once
+//!   ([`opg_verification::Params::challenge_window`], or its mode's own,
+//!   [`Pallet::set_mode_params`]) instead of paying at once
 //!   ([`opg_primitives::ResultChecks`]); proven (ZKML) results are paid at once.
 //! - [`SAMPLING_DELAY`] blocks after a result is held, the randomness of that block —
 //!   which its node could not know when it answered — draws whether it is **sampled**
-//!   ([`opg_verification::sampled`], `sample_rate`). Anyone may also
+//!   ([`opg_verification::sampled`], `sample_rate` or its mode's own). Anyone may also
 //!   [`Pallet::challenge`] a held result by holding the challenge bond; its committee is
 //!   drawn at the next block's start, so the challenger cannot pick the randomness.
 //! - A sampled result gets a **case** if a verifier can be drawn (else it is left to its
@@ -82,7 +83,7 @@ use opg_primitives::{
 };
 use opg_settlement::message;
 use opg_verification::{
-	self as game, Case, Outcome, Params, Party, Referee, Source, Stakes, Step, Verdict,
+	self as game, Case, ModeParams, Outcome, Params, Party, Referee, Source, Stakes, Step, Verdict,
 };
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
@@ -202,6 +203,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Parameters<T> = StorageValue<_, Params, ValueQuery, DefaultParams>;
 
+	/// A mode's own challenge window and sample rate, where governance set them
+	/// ([`Pallet::set_mode_params`]); a mode without holds [`Parameters`]' values.
+	#[pallet::storage]
+	pub type ModeParameters<T> =
+		StorageMap<_, Twox64Concat, opg_primitives::VerificationMode, ModeParams>;
+
 	/// The id of the next case.
 	#[pallet::storage]
 	pub type NextCaseId<T> = StorageValue<_, CaseId, ValueQuery>;
@@ -261,6 +268,14 @@ pub mod pallet {
 		ParamsSet {
 			/// The new parameters.
 			params: Params,
+		},
+		/// A mode's own window and sample rate were set (`None`: it holds the game's
+		/// parameters again).
+		ModeParamsSet {
+			/// The mode.
+			mode: opg_primitives::VerificationMode,
+			/// Its window and rate.
+			params: Option<ModeParams>,
 		},
 		/// A result was challenged; its committee is drawn at the next block.
 		Challenged {
@@ -439,6 +454,31 @@ pub mod pallet {
 			ensure!(u64::from(params.challenge_window) > SAMPLING_DELAY, Error::<T>::InvalidParams);
 			Parameters::<T>::put(params);
 			Self::deposit_event(Event::ParamsSet { params });
+			Ok(())
+		}
+
+		/// Gives vanilla or TEE results their own challenge window and sample rate (`None`:
+		/// the game's parameters again). Results already held keep their window. Refused
+		/// for ZKML results (a proof needs no window) and for a window no longer than the
+		/// sampling delay. Weighed as [`Pallet::set_params`], which writes one larger value.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::set_params())]
+		pub fn set_mode_params(
+			origin: OriginFor<T>,
+			mode: opg_primitives::VerificationMode,
+			params: Option<ModeParams>,
+		) -> DispatchResult {
+			T::GovernanceOrigin::ensure_origin(origin)?;
+			ensure!(mode != opg_primitives::VerificationMode::Zkml, Error::<T>::InvalidParams);
+			if let Some(own) = &params {
+				own.validate().map_err(|_| Error::<T>::InvalidParams)?;
+				ensure!(
+					u64::from(own.challenge_window) > SAMPLING_DELAY,
+					Error::<T>::InvalidParams
+				);
+			}
+			ModeParameters::<T>::set(mode, params);
+			Self::deposit_event(Event::ModeParamsSet { mode, params });
 			Ok(())
 		}
 
@@ -697,7 +737,8 @@ pub mod pallet {
 		fn challenge_window(mode: opg_primitives::VerificationMode) -> u32 {
 			match mode {
 				opg_primitives::VerificationMode::Zkml => 0,
-				_ => Parameters::<T>::get().challenge_window,
+				_ => ModeParameters::<T>::get(mode)
+					.map_or(Parameters::<T>::get().challenge_window, |own| own.challenge_window),
 			}
 		}
 
@@ -820,7 +861,10 @@ pub mod pallet {
 			let sampled: Vec<RequestId> =
 				ToSample::<T>::drain_prefix(now).map(|(id, ())| id).collect();
 			for id in sampled {
+				// The measured draw, and the read of the result's mode's own parameters
+				// (`ModeParameters`, after the benchmark was last run).
 				weight.saturating_accrue(T::WeightInfo::sample());
+				weight.saturating_accrue(T::DbWeight::get().reads(1));
 				Self::draw_sample(id, now);
 			}
 			let challenges: Vec<_> = Challenges::<T>::drain_prefix(now).collect();
@@ -874,10 +918,9 @@ pub mod pallet {
 				return;
 			}
 			let Some(held) = T::Results::held(id) else { return };
-			let params = Parameters::<T>::get();
-			if now >= held.final_at
-				|| !game::sampled(&Self::randomness(), &held.subject, params.sample_rate)
-			{
+			let rate = ModeParameters::<T>::get(held.mode)
+				.map_or(Parameters::<T>::get().sample_rate, |own| own.sample_rate);
+			if now >= held.final_at || !game::sampled(&Self::randomness(), &held.subject, rate) {
 				return;
 			}
 			// With no verifier to check it, a sampled result is left to its window: a case

@@ -358,6 +358,13 @@ pub fn hold_surcharged_result(id: RequestId, node: NodeKey, surcharge: Balance) 
 /// The one proof the mock's settlement accepts (of the claimed output).
 pub const VALID_PROOF: [u8; 128] = [7; 128];
 
+/// Result `id`, held now like [`hold_result`], with TEE evidence (the mock's window stays
+/// 20 blocks).
+pub fn hold_tee_result(id: RequestId, node: NodeKey) {
+	hold_result(id, node);
+	RESULTS.with(|r| r.borrow_mut().get_mut(&id).unwrap().result.mode = VerificationMode::Tee);
+}
+
 /// Result `id`, held now like [`hold_result`], of a model its node can prove.
 pub fn hold_provable_result(id: RequestId, node: NodeKey) {
 	hold_result(id, node);

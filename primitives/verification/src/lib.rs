@@ -34,7 +34,7 @@ pub mod verdict;
 
 pub use case::{Case, CaseError, Outcome, Phase, Referee, Seat, Stakes, Step};
 pub use committee::{draw, draw_preferring, sampled, Candidate};
-pub use params::{Params, ParamsError};
+pub use params::{ModeParams, Params, ParamsError};
 pub use payout::{payout, Party, Payout, Source, Transfer};
 pub use verdict::{commitment, Verdict};
 

@@ -57,6 +57,42 @@ pub struct Params {
 	pub wrong_verdict_penalty: u128,
 }
 
+/// A mode's own challenge window and sample rate, where governance sets them apart from
+/// [`Params::challenge_window`] and [`Params::sample_rate`] (which hold for every mode
+/// without its own): TEE results, signed inside an attested enclave, may be trusted sooner
+/// and sampled less than vanilla ones.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+pub struct ModeParams {
+	/// How long the mode's results wait before they are final.
+	pub challenge_window: u32,
+	/// The fraction of the mode's results drawn for re-execution.
+	pub sample_rate: u32,
+}
+
+impl ModeParams {
+	/// Checks a window of at least one block and a rate within the whole.
+	pub fn validate(&self) -> Result<(), ParamsError> {
+		if self.challenge_window == 0 {
+			return Err(ParamsError::ZeroPeriod);
+		}
+		if self.sample_rate > BILLION {
+			return Err(ParamsError::FractionAboveWhole);
+		}
+		Ok(())
+	}
+}
+
 /// Why a set of parameters is refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ParamsError {
@@ -184,5 +220,19 @@ mod tests {
 		assert_eq!(with(|p| p.challenge_window = 0), Err(ParamsError::ZeroPeriod));
 		assert_eq!(with(|p| p.slash = BILLION + 1), Err(ParamsError::FractionAboveWhole));
 		assert_eq!(with(|p| p.challenger_share = u32::MAX), Err(ParamsError::FractionAboveWhole));
+	}
+
+	#[test]
+	fn a_modes_own_window_is_a_block_or_more_and_its_rate_within_the_whole() {
+		let mode = ModeParams { challenge_window: 1, sample_rate: BILLION };
+		assert_eq!(mode.validate(), Ok(()));
+		assert_eq!(
+			ModeParams { challenge_window: 0, ..mode }.validate(),
+			Err(ParamsError::ZeroPeriod)
+		);
+		assert_eq!(
+			ModeParams { sample_rate: BILLION + 1, ..mode }.validate(),
+			Err(ParamsError::FractionAboveWhole)
+		);
 	}
 }

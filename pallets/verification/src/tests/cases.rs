@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::{Assignments, CaseOf, Event, Parameters, Slashed};
-use opg_verification::{Outcome, Params, BILLION};
+use opg_verification::{ModeParams, Outcome, Params, BILLION};
 use polkadot_sdk::frame_support::traits::fungible::{Inspect, InspectHold};
 
 fn set(params: Params) {
@@ -30,6 +30,41 @@ fn a_result_neither_sampled_nor_challenged_is_left_to_settlement() {
 		assert!(CaseOf::<Test>::get(7).is_none());
 		assert!(!held(7).disputed);
 		assert_eq!(held(7).ended, None);
+	});
+}
+
+#[test]
+fn each_mode_is_sampled_at_its_own_rate_and_held_for_its_own_window() {
+	check(|| {
+		use opg_primitives::{ResultChecks, VerificationMode};
+		set(Params { sample_rate: 0, challenge_window: 30, ..Params::DEV });
+		assert_eq!(Verification::challenge_window(VerificationMode::Tee), 30, "none of its own");
+		let tee = ModeParams { challenge_window: 12, sample_rate: BILLION };
+		assert_ok!(Verification::set_mode_params(
+			RuntimeOrigin::root(),
+			VerificationMode::Tee,
+			Some(tee)
+		));
+		assert!(events()
+			.contains(&Event::ModeParamsSet { mode: VerificationMode::Tee, params: Some(tee) }));
+		assert_eq!(Verification::challenge_window(VerificationMode::Vanilla), 30);
+		assert_eq!(Verification::challenge_window(VerificationMode::Tee), 12);
+		assert_eq!(Verification::challenge_window(VerificationMode::Zkml), 0);
+		hold_result(7, node(1));
+		hold_tee_result(8, node(1));
+		run_to(3);
+		assert!(CaseOf::<Test>::get(7).is_none(), "vanilla results: never sampled");
+		assert!(CaseOf::<Test>::get(8).is_some(), "TEE results: always sampled");
+		// Back to the game's parameters.
+		assert_ok!(Verification::set_mode_params(
+			RuntimeOrigin::root(),
+			VerificationMode::Tee,
+			None
+		));
+		assert_eq!(Verification::challenge_window(VerificationMode::Tee), 30);
+		hold_tee_result(9, node(1));
+		run_to(6);
+		assert!(CaseOf::<Test>::get(9).is_none(), "sampled at the game's rate again: never");
 	});
 }
 

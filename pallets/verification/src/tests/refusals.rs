@@ -41,8 +41,27 @@ fn parameters_are_set_by_governance_only_and_must_be_valid() {
 			),
 			Error::<Test>::InvalidParams
 		);
+
 		assert_ok!(Verification::set_params(RuntimeOrigin::root(), params));
 		assert_eq!(Parameters::<Test>::get(), params);
+	});
+}
+
+#[test]
+fn a_modes_own_parameters_are_set_by_governance_only_and_never_for_proofs() {
+	check(|| {
+		use opg_primitives::VerificationMode::{Tee, Vanilla, Zkml};
+		let own = opg_verification::ModeParams { challenge_window: 12, sample_rate: 5 };
+		let set = |origin, mode, params| Verification::set_mode_params(origin, mode, params);
+		assert_noop!(set(RuntimeOrigin::signed(1), Tee, Some(own)), DispatchError::BadOrigin);
+		assert_noop!(set(RuntimeOrigin::root(), Zkml, Some(own)), Error::<Test>::InvalidParams);
+		let short = opg_verification::ModeParams { challenge_window: 2, ..own };
+		assert_noop!(set(RuntimeOrigin::root(), Tee, Some(short)), Error::<Test>::InvalidParams);
+		let over = opg_verification::ModeParams { sample_rate: u32::MAX, ..own };
+		assert_noop!(set(RuntimeOrigin::root(), Vanilla, Some(over)), Error::<Test>::InvalidParams);
+		assert_ok!(set(RuntimeOrigin::root(), Vanilla, Some(own)));
+		assert_eq!(crate::ModeParameters::<Test>::get(Vanilla), Some(own));
+		assert_eq!(crate::ModeParameters::<Test>::get(Tee), None);
 	});
 }
 
