@@ -91,10 +91,10 @@ async function governance(call) {
   assert.ok(result.isOk, `governance's call failed: ${result.toString()}`);
 }
 
-/** What is held of `who`'s balance for `reason` (a runtime hold reason's JSON). */
+/** What is held of `who`'s balance for `reason` of `pallet` (as the runtime names them). */
 async function heldFor(who, pallet, reason) {
   const holds = await api.query.balances.holds(who);
-  return holds.filter((hold) => hold.id.toJSON()[pallet] === reason)
+  return holds.filter((hold) => hold.id.type === pallet && hold.id.value.type === reason)
     .reduce((sum, hold) => sum + hold.amount.toBigInt(), 0n);
 }
 
