@@ -126,6 +126,12 @@ pub mod query {
 	/// The byte length (decimal) of the claimed output that ends a check's body, when the
 	/// caller holds its bytes ([`super::split_check_body`]).
 	pub const OUTPUT_LEN: &str = "output-len";
+	/// What the stored `input` of a check is: [`INPUT_FORM_CALL`] for a direct call's
+	/// digest preimage (`u32 LE path length ‖ path ‖ body`, of a call to
+	/// `/v1/infer/0x{model}`), whose body is the input; absent: the input itself.
+	pub const INPUT_FORM: &str = "input-form";
+	/// [`INPUT_FORM`]'s value for a direct call.
+	pub const INPUT_FORM_CALL: &str = "call";
 }
 
 /// Header names of the executor's answers.
@@ -520,6 +526,9 @@ pub enum Call<'a> {
 		model: &'a Hash32,
 		/// A stored input's hash (the body is then empty).
 		input: Option<&'a Hash32>,
+		/// Whether the stored input is a direct call's digest preimage
+		/// ([`query::INPUT_FORM_CALL`]), whose body is the input.
+		input_is_call: bool,
 		/// Where the stored input can be fetched if no peer has it.
 		locator: Option<&'a str>,
 		/// The chain and request (a language model's seed is drawn from them).
@@ -614,9 +623,12 @@ impl Call<'_> {
 				}
 				format!("{}/{}", path::PROVE, hex32(model))
 			},
-			Self::Check { model, input, locator, signing, output, output_len } => {
+			Self::Check { model, input, input_is_call, locator, signing, output, output_len } => {
 				if let Some(input) = input {
 					query.push((query::INPUT, hex32(input)));
+				}
+				if *input_is_call {
+					query.push((query::INPUT_FORM, String::from(query::INPUT_FORM_CALL)));
 				}
 				if let Some(locator) = locator {
 					query.push((query::LOCATOR, percent_encode(locator)));
@@ -1159,6 +1171,7 @@ mod tests {
 		let uri = Call::Check {
 			model: &[1; 32],
 			input: Some(&[3; 32]),
+			input_is_call: false,
 			locator: None,
 			signing,
 			output: &[4; 32],
@@ -1172,7 +1185,20 @@ mod tests {
 		assert_eq!(query_value(Some(query), query::OUTPUT).and_then(parse_hash), Some([4; 32]));
 		assert_eq!(query_value(Some(query), query::INPUT).and_then(parse_hash), Some([3; 32]));
 		assert_eq!(query_value(Some(query), query::OUTPUT_LEN), Some("12"));
+		assert_eq!(query_value(Some(query), query::INPUT_FORM), None);
 		assert!(!Route::Check("0x01").public(false, Some(query)));
+		let call = Call::Check {
+			model: &[1; 32],
+			input: Some(&[3; 32]),
+			input_is_call: true,
+			locator: None,
+			signing,
+			output: &[4; 32],
+			output_len: None,
+		}
+		.uri("http://x");
+		let query = call.split_once('?').unwrap().1;
+		assert_eq!(query_value(Some(query), query::INPUT_FORM), Some(query::INPUT_FORM_CALL));
 	}
 
 	#[test]

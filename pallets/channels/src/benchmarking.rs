@@ -5,7 +5,8 @@
 
 use super::*;
 use crate::pallet::{
-	Call, Config, HeldSettlements, NextChannelId, OpenChannels, Pallet, WindowEnds,
+	Call, Config, HeldSettlements, NextChannelId, OpenChannels, OpenedCalls, Pallet, Settlements,
+	WindowEnds,
 };
 use frame_benchmarking::v2::*;
 use frame_support::{
@@ -28,6 +29,9 @@ pub trait BenchmarkHelper<T: Config> {
 	fn client() -> T::AccountId;
 	/// `client`'s signature of `message`.
 	fn sign(client: &T::AccountId, message: &[u8]) -> T::ClientSignature;
+	/// The model [`Self::serving_node`] serves, active and checkable by re-execution (not
+	/// a language model), and its artifact hash.
+	fn served_model() -> (opg_primitives::ModelId, [u8; 32]);
 }
 
 fn set_genesis_hash<T: Config>() {
@@ -151,6 +155,50 @@ mod benchmarks {
 			assert_eq!(Pallet::<T>::end_windows(at), n);
 		}
 		assert_eq!(HeldSettlements::<T>::iter().count(), 0);
+	}
+
+	/// A call of a settlement of 65,536 calls (a proof of 16 siblings), challenged: the
+	/// verification game's challenge holds the bond and disputes the call.
+	#[benchmark]
+	fn challenge_call() {
+		let (channel, client, _) = opened::<T>();
+		let (model, model_hash) = T::BenchmarkHelper::served_model();
+		let amount = T::MinDeposit::get();
+		let calls: alloc::vec::Vec<pure::ServedCall> = (0..65_536u32)
+			.map(|i| pure::ServedCall {
+				call_digest: opg_settlement::sha256(&i.to_le_bytes()),
+				response_digest: [1; 32],
+				model_hash,
+				mode: 0,
+				amount: 1,
+			})
+			.collect();
+		let root = merkle::root(&calls).expect("not empty");
+		let position = 12_345;
+		let proof = merkle::proof(&calls, position).expect("in range");
+		let call = calls[position];
+		let now = frame_system::Pallet::<T>::block_number();
+		let final_at = now.saturating_add(10u32.into());
+		Settlements::<T>::insert(
+			channel,
+			0,
+			SettledRoot { root, calls: 65_536, total: amount, amount, at: now },
+		);
+		let held = HeldSettlement {
+			client: client.clone(),
+			operator: account("operator", 0, 0),
+			paid: amount,
+			protocol_fee: Zero::zero(),
+			final_at,
+		};
+		HeldSettlements::<T>::insert(channel, 0, held);
+		WindowEnds::<T>::insert(final_at, (channel, 0), ());
+		let challenger: T::AccountId = account("challenger", 0, 0);
+		T::Currency::set_balance(&challenger, BalanceOf::<T>::max_value() / 4u32.into());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(challenger), channel, 0, model, call, proof);
+		assert_eq!(OpenedCalls::<T>::iter().count(), 1);
+		assert!(!WindowEnds::<T>::contains_key(final_at, (channel, 0)));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

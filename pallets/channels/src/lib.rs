@@ -49,6 +49,7 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 pub mod benchmarking;
+mod impl_held_results;
 #[cfg(test)]
 mod mock;
 mod offchain;
@@ -62,7 +63,10 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
-use opg_primitives::{InferenceNodes, NodeKey, ResultChecks, VerificationMode};
+use opg_primitives::{
+	CheckInput, HeldResult, HeldResults, InferenceNodes, ModelCatalog, ModelId, NodeKey, RequestId,
+	ResultChallenges, ResultChecks, ToCheck, VerificationMode, DIRECT_CALL_IDS,
+};
 use opg_settlement::{channel as pure, fees, merkle, message};
 use polkadot_sdk::{frame_support, frame_system, sp_core, sp_io, sp_runtime};
 
@@ -95,6 +99,8 @@ pub mod pallet {
 	pub type SettlementOf<T> = Settlement<BalanceOf<T>, <T as Config>::ClientSignature>;
 	/// A settlement as kept.
 	pub type SettledRootOf<T> = SettledRoot<BalanceOf<T>, BlockNumberFor<T>>;
+	/// A served call opened for checking.
+	pub type OpenedCallOf<T> = OpenedCall<<T as frame_system::Config>::AccountId>;
 	/// A settlement's payment held through its challenge window.
 	pub type HeldSettlementOf<T> =
 		HeldSettlement<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -126,6 +132,7 @@ pub mod pallet {
 			type ProtocolFee = TestProtocolFee;
 			type UnsignedPriority = frame_support::traits::ConstU64<{ u64::MAX / 2 }>;
 			type Checks = ();
+			type Challenges = ();
 			type WeightInfo = ();
 		}
 	}
@@ -175,6 +182,12 @@ pub mod pallet {
 		/// payment is held for its vanilla results' challenge window (a settlement is
 		/// signed by the node key alone). `()`: paid at once.
 		type Checks: ResultChecks;
+		/// How a served call is challenged (`pallet-verification` in the runtime: the
+		/// challenger's bond is held and a case opened); `()`: no call can be.
+		type Challenges: ResultChallenges<Self::AccountId, Error: Into<DispatchError>>;
+		/// The model hub: the model a challenged call names, and how its results are checked.
+		#[pallet::no_default]
+		type Models: ModelCatalog<BalanceOf<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 		/// Registers a node and makes client keys for the benchmarks.
@@ -213,6 +226,28 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type HeldSettlements<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, ChannelId, Twox64Concat, u32, HeldSettlementOf<T>>;
+
+	/// The number of served calls opened for checking so far: the next one's id is
+	/// `DIRECT_CALL_IDS` plus it.
+	#[pallet::storage]
+	pub type NextCallId<T> = StorageValue<_, u64, ValueQuery>;
+
+	/// Served calls opened for checking whose case has not ended, by id.
+	#[pallet::storage]
+	pub type OpenedCalls<T: Config> = StorageMap<_, Twox64Concat, RequestId, OpenedCallOf<T>>;
+
+	/// The id of each served call being checked, by channel, settlement and position: a
+	/// call is checked once at a time.
+	#[pallet::storage]
+	pub type OpenedLeaves<T: Config> =
+		StorageMap<_, Twox64Concat, (ChannelId, u32, u32), RequestId>;
+
+	/// How many calls of a held settlement are being checked, by channel and index: while
+	/// any is, the settlement stays held past its window (it is not listed in
+	/// [`WindowEnds`]).
+	#[pallet::storage]
+	pub type Disputes<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, ChannelId, Twox64Concat, u32, u32>;
 
 	/// Held settlements by the block their window ends in: `(block, (channel, index))`.
 	#[pallet::storage]
@@ -295,6 +330,34 @@ pub mod pallet {
 			/// Returned to the client.
 			refund: BalanceOf<T>,
 		},
+		/// A served call of a held settlement was challenged: the verification game checks it
+		/// as held result `id`, and the settlement stays held until its case ends.
+		CallChallenged {
+			/// The id the verification game names it by.
+			id: RequestId,
+			/// The channel.
+			channel: ChannelId,
+			/// The settlement's index in the channel.
+			index: u32,
+			/// The call's position among the settlement's calls.
+			position: u32,
+			/// The call's digest.
+			call_digest: opg_settlement::Hash,
+			/// Who challenged it.
+			challenger: T::AccountId,
+		},
+		/// A challenged call was found wrong: what it was charged went back to the client
+		/// from its held settlement.
+		CallRefunded {
+			/// The call's id.
+			id: RequestId,
+			/// The channel.
+			channel: ChannelId,
+			/// The settlement's index in the channel.
+			index: u32,
+			/// Returned to the client.
+			refund: BalanceOf<T>,
+		},
 		/// A client asked to close a channel: the node may settle until `closes_at`.
 		Closing {
 			/// The channel.
@@ -357,6 +420,19 @@ pub mod pallet {
 		Overflow,
 		/// The claimed total is above the voucher's cumulative amount.
 		AboveVoucher,
+		/// No such settlement is held, or its challenge window has ended.
+		NotHeld,
+		/// The proof does not show the call among the settlement's calls.
+		NotServed,
+		/// The model is not active, its artifact is not the call's model hash, or the
+		/// channel's node does not list it among the models it serves.
+		WrongModel,
+		/// A language model's or a ZKML call cannot be checked here: a language model's
+		/// answer is checked by its activation evidence, which a served call does not
+		/// carry; a ZKML answer carries its own proof.
+		NotCheckable,
+		/// The call is already being checked.
+		AlreadyOpened,
 	}
 
 	#[pallet::call]
@@ -536,6 +612,66 @@ pub mod pallet {
 			Self::deposit_event(Event::Withdrawn { channel, refund });
 			Ok(())
 		}
+
+		/// Challenges a call the node served and settled: `call`, at `proof`'s position
+		/// among the calls of held settlement `index` of `channel`, answered by `model`.
+		/// The call becomes a held result of the verification game ([`Config::Challenges`]),
+		/// whose challenge bond the caller pays, and its settlement stays held until the
+		/// case ends: if the call is found wrong, what it was charged goes back to the
+		/// client ([`Event::CallRefunded`]) and the rest is paid; if it stands, the
+		/// settlement is paid. Anyone holding the call and its proof (the client gets both
+		/// from the node: `GET /v1/served/{digest}`) may challenge it, within the
+		/// settlement's window and before the client withdraws the channel. Language
+		/// models' and ZKML calls are refused ([`Error::NotCheckable`]).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::challenge_call())]
+		pub fn challenge_call(
+			origin: OriginFor<T>,
+			channel: ChannelId,
+			index: u32,
+			model: ModelId,
+			call: pure::ServedCall,
+			proof: merkle::Proof,
+		) -> DispatchResult {
+			let challenger = ensure_signed(origin)?;
+			let held = HeldSettlements::<T>::get(channel, index).ok_or(Error::<T>::NotHeld)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now < held.final_at, Error::<T>::NotHeld);
+			ensure!(Self::served_proof(channel, index, &call, &proof), Error::<T>::NotServed);
+			let node = OpenChannels::<T>::get(channel).ok_or(Error::<T>::UnknownChannel)?.node;
+			let terms = T::Models::serving_terms(model).ok_or(Error::<T>::WrongModel)?;
+			ensure!(
+				terms.artifact_hash == call.model_hash && T::Nodes::lists(&node, &model),
+				Error::<T>::WrongModel
+			);
+			ensure!(
+				!terms.variable_input && Self::call_mode(&call).is_some(),
+				Error::<T>::NotCheckable
+			);
+			let position = proof.index;
+			ensure!(
+				!OpenedLeaves::<T>::contains_key((channel, index, position)),
+				Error::<T>::AlreadyOpened
+			);
+			let count = NextCallId::<T>::get();
+			let id = DIRECT_CALL_IDS.checked_add(count).ok_or(Error::<T>::Overflow)?;
+			NextCallId::<T>::put(count.saturating_add(1));
+			OpenedLeaves::<T>::insert((channel, index, position), id);
+			OpenedCalls::<T>::insert(
+				id,
+				OpenedCall { channel, index, position, call, model, node, client: held.client },
+			);
+			T::Challenges::challenge(&challenger, id).map_err(Into::into)?;
+			Self::deposit_event(Event::CallChallenged {
+				id,
+				channel,
+				index,
+				position,
+				call_digest: call.call_digest,
+				challenger,
+			});
+			Ok(())
+		}
 	}
 
 	// `ValidateUnsigned` is deprecated for `#[pallet::authorize]` (removal after April
@@ -665,7 +801,7 @@ pub mod pallet {
 		/// Pays held settlement `index` of `channel` to its operator and the treasury; a
 		/// payment that cannot be made (the operator's account refusing it) goes back to the
 		/// client instead, so that nothing stays held.
-		fn release_held(channel: ChannelId, index: u32) {
+		pub(crate) fn release_held(channel: ChannelId, index: u32) {
 			let Some(held) = HeldSettlements::<T>::take(channel, index) else { return };
 			if Self::pay(&held.client, &held.operator, held.paid, held.protocol_fee).is_ok() {
 				Self::deposit_event(Event::PaymentReleased {
@@ -769,8 +905,10 @@ pub mod pallet {
 		}
 
 		/// Every client's hold is exactly what its channels have left (deposit less
-		/// claimed) and what its held settlements claimed; no channel claimed more than it
-		/// holds; every held settlement ends in a block to come, and is listed there.
+		/// claimed) and what its held settlements claimed, less what challenged calls gave
+		/// back; no channel claimed more than it holds; every held settlement not disputed
+		/// ends in a block to come, and is listed there; a disputed one is not, and its
+		/// disputes are its opened calls.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::BTreeMap;
@@ -781,12 +919,32 @@ pub mod pallet {
 				*entry = entry.saturating_add(open.deposit.saturating_sub(open.claimed));
 			}
 			let now = frame_system::Pallet::<T>::block_number();
-			for (channel, index, held) in HeldSettlements::<T>::iter() {
-				ensure!(held.final_at > now, "a held settlement's window ended unpaid");
+			let mut opened: BTreeMap<(ChannelId, u32), u32> = BTreeMap::new();
+			for (id, call) in OpenedCalls::<T>::iter() {
 				ensure!(
-					WindowEnds::<T>::contains_key(held.final_at, (channel, index)),
-					"a held settlement is not listed by the end of its window"
+					OpenedLeaves::<T>::get((call.channel, call.index, call.position)) == Some(id),
+					"an opened call is not indexed by its position"
 				);
+				*opened.entry((call.channel, call.index)).or_default() += 1;
+			}
+			ensure!(
+				OpenedLeaves::<T>::iter().count() == OpenedCalls::<T>::iter().count(),
+				"an opened position names no opened call"
+			);
+			for (channel, index, count) in Disputes::<T>::iter() {
+				ensure!(
+					opened.get(&(channel, index)) == Some(&count),
+					"a settlement's disputes are not its opened calls"
+				);
+			}
+			for (channel, index, held) in HeldSettlements::<T>::iter() {
+				let listed = WindowEnds::<T>::contains_key(held.final_at, (channel, index));
+				if Disputes::<T>::contains_key(channel, index) {
+					ensure!(!listed, "a disputed settlement is listed to be paid");
+				} else {
+					ensure!(held.final_at > now, "a held settlement's window ended unpaid");
+					ensure!(listed, "a held settlement is not listed by the end of its window");
+				}
 				let entry = left.entry(held.client.clone()).or_default();
 				*entry = entry.saturating_add(held.paid).saturating_add(held.protocol_fee);
 			}

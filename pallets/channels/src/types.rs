@@ -80,3 +80,26 @@ pub struct HeldSettlement<AccountId, Balance, BlockNumber> {
 	/// The block its window ends in: it is paid at the start of that block.
 	pub final_at: BlockNumber,
 }
+
+/// A served call opened for checking: a client or anyone holding it and its inclusion
+/// proof showed it among the calls of a held settlement, and challenged it. The
+/// verification game names it by its id (from `opg_primitives::DIRECT_CALL_IDS` on).
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+)]
+pub struct OpenedCall<AccountId> {
+	/// The channel.
+	pub channel: ChannelId,
+	/// The settlement whose root covers it.
+	pub index: u32,
+	/// Its position among the settlement's calls.
+	pub position: u32,
+	/// The call as the node committed to it.
+	pub call: opg_settlement::channel::ServedCall,
+	/// The model the call's model hash is the artifact of.
+	pub model: opg_primitives::ModelId,
+	/// The node that served it (the channel's).
+	pub node: NodeKey,
+	/// The channel's client: refunded the call's amount if it is proven wrong.
+	pub client: AccountId,
+}

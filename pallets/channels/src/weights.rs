@@ -3,7 +3,7 @@
 //! runtime (`opg-node benchmark pallet`, SUBSTRATE BENCHMARK CLI VERSION 64.0.0).
 //! Do not edit by hand: change the benchmarks and run the script again.
 //!
-//! DATE: 2026-12-07, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-08, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
@@ -49,6 +49,7 @@ pub trait WeightInfo {
 	fn close() -> Weight;
 	fn withdraw() -> Weight;
 	fn end_windows(n: u32, ) -> Weight;
+	fn challenge_call() -> Weight;
 }
 
 /// Weights for `pallet_channels`, using the runtime's database weights.
@@ -70,8 +71,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `446`
 		//  Estimated: `6012`
-		// Minimum execution time: 76_243_000 picoseconds.
-		Weight::from_parts(81_270_000, 6012)
+		// Minimum execution time: 78_356_000 picoseconds.
+		Weight::from_parts(88_161_000, 6012)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -83,10 +84,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	fn top_up() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `450`
+		//  Measured:  `452`
 		//  Estimated: `3658`
-		// Minimum execution time: 69_563_000 picoseconds.
-		Weight::from_parts(75_311_000, 3658)
+		// Minimum execution time: 71_916_000 picoseconds.
+		Weight::from_parts(119_186_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -98,6 +99,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::ModeParameters` (r:1 w:0)
+	/// Proof: `Verification::ModeParameters` (`max_values`: None, `max_size`: Some(17), added: 2492, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Parameters` (r:1 w:0)
 	/// Proof: `Verification::Parameters` (`max_values`: Some(1), `max_size`: Some(119), added: 614, mode: `MaxEncodedLen`)
 	/// Storage: `Channels::WindowEnds` (r:0 w:1)
@@ -110,9 +113,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `563`
 		//  Estimated: `6012`
-		// Minimum execution time: 133_498_000 picoseconds.
-		Weight::from_parts(145_646_000, 6012)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Minimum execution time: 143_813_000 picoseconds.
+		Weight::from_parts(170_031_000, 6012)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Channels::OpenChannels` (r:1 w:1)
@@ -123,8 +126,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `223`
 		//  Estimated: `3590`
-		// Minimum execution time: 21_522_000 picoseconds.
-		Weight::from_parts(24_676_000, 3590)
+		// Minimum execution time: 23_344_000 picoseconds.
+		Weight::from_parts(43_434_000, 3590)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -138,8 +141,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `454`
 		//  Estimated: `3658`
-		// Minimum execution time: 60_179_000 picoseconds.
-		Weight::from_parts(65_868_000, 3658)
+		// Minimum execution time: 62_302_000 picoseconds.
+		Weight::from_parts(108_540_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -156,52 +159,98 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0 + n * (317 ±0)`
 		//  Estimated: `3593 + n * (5206 ±0)`
-		// Minimum execution time: 4_567_000 picoseconds.
-		Weight::from_parts(4_707_000, 3593)
-			// Standard Error: 276_278
-			.saturating_add(Weight::from_parts(105_803_465, 0).saturating_mul(n.into()))
+		// Minimum execution time: 4_467_000 picoseconds.
+		Weight::from_parts(778_451_003, 3593)
+			// Standard Error: 1_848_923
+			.saturating_add(Weight::from_parts(125_588_688, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(n.into()))
 	}
+	/// Storage: `Channels::HeldSettlements` (r:1 w:0)
+	/// Proof: `Channels::HeldSettlements` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::Settlements` (r:1 w:0)
+	/// Proof: `Channels::Settlements` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::OpenChannels` (r:1 w:0)
+	/// Proof: `Channels::OpenChannels` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
+	/// Storage: `ModelHub::Models` (r:1 w:0)
+	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1186), added: 3661, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(702), added: 3177, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::OpenedLeaves` (r:1 w:1)
+	/// Proof: `Channels::OpenedLeaves` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::NextCallId` (r:1 w:1)
+	/// Proof: `Channels::NextCallId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::CaseOf` (r:1 w:1)
+	/// Proof: `Verification::CaseOf` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::Parameters` (r:1 w:0)
+	/// Proof: `Verification::Parameters` (`max_values`: Some(1), `max_size`: Some(119), added: 614, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::Disputes` (r:1 w:1)
+	/// Proof: `Channels::Disputes` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::NextCaseId` (r:1 w:1)
+	/// Proof: `Verification::NextCaseId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::WindowEnds` (r:0 w:1)
+	/// Proof: `Channels::WindowEnds` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::OpenedCalls` (r:0 w:1)
+	/// Proof: `Channels::OpenedCalls` (`max_values`: None, `max_size`: Some(213), added: 2688, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::Challenges` (r:0 w:1)
+	/// Proof: `Verification::Challenges` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	fn challenge_call() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `1255`
+		//  Estimated: `4651`
+		// Minimum execution time: 223_400_000 picoseconds.
+		Weight::from_parts(313_524_000, 4651)
+			.saturating_add(T::DbWeight::get().reads(13_u64))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
+	}
 }
 
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn open() -> Weight {
-		Weight::from_parts(81_270_000, 6012)
+		Weight::from_parts(88_161_000, 6012)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn top_up() -> Weight {
-		Weight::from_parts(75_311_000, 3658)
+		Weight::from_parts(119_186_000, 3658)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn settle() -> Weight {
-		Weight::from_parts(145_646_000, 6012)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(170_031_000, 6012)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn close() -> Weight {
-		Weight::from_parts(24_676_000, 3590)
+		Weight::from_parts(43_434_000, 3590)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(65_868_000, 3658)
+		Weight::from_parts(108_540_000, 3658)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn end_windows(n: u32, ) -> Weight {
-		Weight::from_parts(4_707_000, 3593)
-			.saturating_add(Weight::from_parts(105_803_465, 0).saturating_mul(n.into()))
+		Weight::from_parts(778_451_003, 3593)
+			.saturating_add(Weight::from_parts(125_588_688, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(n.into()))
+	}
+	fn challenge_call() -> Weight {
+		Weight::from_parts(313_524_000, 4651)
+			.saturating_add(RocksDbWeight::get().reads(13_u64))
+			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 }

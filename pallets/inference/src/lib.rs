@@ -575,6 +575,9 @@ pub mod pallet {
 		/// The request has no settled record, its retention period has not passed, or its
 		/// payment is still held.
 		NotPrunable,
+		/// Every on-chain request id is taken: ids from `opg_primitives::DIRECT_CALL_IDS` on
+		/// name direct calls.
+		NoRequestIdLeft,
 	}
 
 	#[pallet::hooks]

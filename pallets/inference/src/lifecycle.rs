@@ -83,6 +83,7 @@ impl<T: Config> Pallet<T> {
 		);
 
 		let id = NextRequestId::<T>::get();
+		ensure!(!opg_primitives::is_direct_call(id), Error::<T>::NoRequestIdLeft);
 		let node = Self::choose_node(id, model, mode, 1, window, &[])
 			.ok_or(Error::<T>::NoNodeAvailable)?;
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(window);

@@ -54,6 +54,10 @@ impl<T: Config> InferenceNodes<T::AccountId, BalanceOf<T>, T::ModelId> for Palle
 		ModelNodes::<T>::decode_len(model).unwrap_or(0) as u32
 	}
 
+	fn lists(node: &NodeKey, model: &T::ModelId) -> bool {
+		Nodes::<T>::get(node).is_some_and(|record| record.capabilities.models.contains(model))
+	}
+
 	fn settling_operator(node: &NodeKey, mode: VerificationMode) -> Option<T::AccountId> {
 		let record = Nodes::<T>::get(node)?;
 		// An exiting node still settles what it was assigned before it left.

@@ -4,7 +4,7 @@
 //! (the first committee and each escalation), so that its payout moves the most bonds.
 
 use super::*;
-use crate::pallet::{Call, Cases, Config, HoneypotAuthority, Pallet, Parameters};
+use crate::pallet::{Call, Cases, Config, HoneypotAuthority, ModeParameters, Pallet, Parameters};
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
@@ -119,6 +119,18 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, params);
 		assert_eq!(Parameters::<T>::get(), params);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn set_mode_params() -> Result<(), BenchmarkError> {
+		let origin =
+			T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let own = opg_verification::ModeParams { challenge_window: 50, sample_rate: 7 };
+		let mode = opg_primitives::VerificationMode::Tee;
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, mode, Some(own));
+		assert_eq!(ModeParameters::<T>::get(mode), Some(own));
 		Ok(())
 	}
 

@@ -460,9 +460,9 @@ pub mod pallet {
 		/// Gives vanilla or TEE results their own challenge window and sample rate (`None`:
 		/// the game's parameters again). Results already held keep their window. Refused
 		/// for ZKML results (a proof needs no window) and for a window no longer than the
-		/// sampling delay. Weighed as [`Pallet::set_params`], which writes one larger value.
+		/// sampling delay.
 		#[pallet::call_index(8)]
-		#[pallet::weight(T::WeightInfo::set_params())]
+		#[pallet::weight(T::WeightInfo::set_mode_params())]
 		pub fn set_mode_params(
 			origin: OriginFor<T>,
 			mode: opg_primitives::VerificationMode,
@@ -488,19 +488,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::challenge())]
 		pub fn challenge(origin: OriginFor<T>, result: RequestId) -> DispatchResult {
 			let challenger = ensure_signed(origin)?;
-			ensure!(!CaseOf::<T>::contains_key(result), Error::<T>::AlreadyChecked);
-			let held = T::Results::held(result).ok_or(Error::<T>::NotChallengeable)?;
-			let now = Self::now();
-			ensure!(now < held.final_at, Error::<T>::NotChallengeable);
-			let bond: BalanceOf<T> = Parameters::<T>::get().challenge_bond.unique_saturated_into();
-			T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-			ensure!(T::Results::dispute(result), Error::<T>::NotChallengeable);
-			let case = Self::next_case_id();
-			CaseOf::<T>::insert(result, case);
-			Challenges::<T>::insert(now + 1, case, (result, challenger.clone(), bond));
-			Self::deposit_event(Event::Challenged { case, result, challenger, bond });
-			Ok(())
+			Self::do_challenge(&challenger, result)
 		}
 
 		/// A verifier commits to its verdict on a case: `commitment` is
@@ -754,10 +742,41 @@ pub mod pallet {
 		}
 	}
 
+	/// Settlement challenges a result it holds for a caller (a direct call opened for
+	/// checking): as [`Pallet::challenge`].
+	impl<T: Config> opg_primitives::ResultChallenges<T::AccountId> for Pallet<T> {
+		type Error = DispatchError;
+		fn challenge(challenger: &T::AccountId, id: RequestId) -> DispatchResult {
+			Self::do_challenge(challenger, id)
+		}
+	}
+
 	impl<T: Config> Pallet<T> {
 		/// This block's number.
 		pub fn now() -> u64 {
 			frame_system::Pallet::<T>::block_number().unique_saturated_into()
+		}
+
+		/// `challenger` challenges held result `result` (see [`Pallet::challenge`]).
+		pub fn do_challenge(challenger: &T::AccountId, result: RequestId) -> DispatchResult {
+			ensure!(!CaseOf::<T>::contains_key(result), Error::<T>::AlreadyChecked);
+			let held = T::Results::held(result).ok_or(Error::<T>::NotChallengeable)?;
+			let now = Self::now();
+			ensure!(now < held.final_at, Error::<T>::NotChallengeable);
+			let bond: BalanceOf<T> = Parameters::<T>::get().challenge_bond.unique_saturated_into();
+			T::Currency::hold(&HoldReason::ChallengeBond.into(), challenger, bond)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			ensure!(T::Results::dispute(result), Error::<T>::NotChallengeable);
+			let case = Self::next_case_id();
+			CaseOf::<T>::insert(result, case);
+			Challenges::<T>::insert(now + 1, case, (result, challenger.clone(), bond));
+			Self::deposit_event(Event::Challenged {
+				case,
+				result,
+				challenger: challenger.clone(),
+				bond,
+			});
+			Ok(())
 		}
 
 		fn next_case_id() -> CaseId {
@@ -1237,6 +1256,7 @@ pub mod pallet {
 			let to_check = T::Results::to_check(request)?;
 			let input = match to_check.input {
 				CheckInput::Stored { hash, .. } => Some(hash),
+				CheckInput::Call { digest } => Some(digest),
 				CheckInput::Inline(_) => None,
 			};
 			Some(VerifierReads { input, output: to_check.output_hash })

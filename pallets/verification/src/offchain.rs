@@ -254,7 +254,7 @@ impl<T: Config> Pallet<T> {
 	) -> Result<Option<Proven>, String> {
 		let to_check = T::Results::to_check(result).ok_or("the result is no longer held")?;
 		let CheckInput::Inline(input) = to_check.input else {
-			return Err("a stored input cannot be proven".into());
+			return Err("only an input kept on chain can be proven".into());
 		};
 		let call = api::Call::Prove {
 			model: &to_check.model_hash,
@@ -304,7 +304,10 @@ impl<T: Config> Pallet<T> {
 				let locator = core::str::from_utf8(locator).ok().filter(|text| !text.is_empty());
 				(Some(*hash), locator, Vec::new())
 			},
+			// A direct call's request: its digest's preimage, in the serving node's store.
+			CheckInput::Call { digest } => (Some(*digest), None, Vec::new()),
 		};
+		let input_is_call = matches!(to_check.input, CheckInput::Call { .. });
 		let mut permission = Vec::new();
 		if let Some(hash) = &stored {
 			let not_after = sp_io::offchain::timestamp().unix_millis() / 1000 + READ_VALIDITY_S;
@@ -323,6 +326,7 @@ impl<T: Config> Pallet<T> {
 		let call = api::Call::Check {
 			model: &to_check.model_hash,
 			input: stored.as_ref(),
+			input_is_call,
 			locator,
 			signing: api::Signing { genesis: *genesis, request: result },
 			output: &to_check.output_hash,

@@ -3,7 +3,7 @@
 //! runtime (`opg-node benchmark pallet`, SUBSTRATE BENCHMARK CLI VERSION 64.0.0).
 //! Do not edit by hand: change the benchmarks and run the script again.
 //!
-//! DATE: 2026-12-06, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-08, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
@@ -44,6 +44,7 @@ use polkadot_sdk::frame_support::{
 /// Weight functions needed by `pallet_verification`.
 pub trait WeightInfo {
 	fn set_params() -> Weight;
+	fn set_mode_params() -> Weight;
 	fn set_honeypot_authority() -> Weight;
 	fn challenge() -> Weight;
 	fn sample() -> Weight;
@@ -65,8 +66,18 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 3_816_000 picoseconds.
-		Weight::from_parts(4_206_000, 0)
+		// Minimum execution time: 5_699_000 picoseconds.
+		Weight::from_parts(6_860_000, 0)
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Verification::ModeParameters` (r:0 w:1)
+	/// Proof: `Verification::ModeParameters` (`max_values`: None, `max_size`: Some(17), added: 2492, mode: `MaxEncodedLen`)
+	fn set_mode_params() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 6_710_000 picoseconds.
+		Weight::from_parts(7_662_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Verification::HoneypotAuthority` (r:0 w:1)
@@ -75,8 +86,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 3_715_000 picoseconds.
-		Weight::from_parts(4_106_000, 0)
+		// Minimum execution time: 6_179_000 picoseconds.
+		Weight::from_parts(9_494_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Verification::CaseOf` (r:1 w:1)
@@ -103,8 +114,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2384`
 		//  Estimated: `19870`
-		// Minimum execution time: 74_862_000 picoseconds.
-		Weight::from_parts(77_305_000, 19870)
+		// Minimum execution time: 114_530_000 picoseconds.
+		Weight::from_parts(126_307_000, 19870)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -120,6 +131,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ModelHub::PreparedKeys` (`max_values`: None, `max_size`: Some(5014), added: 7489, mode: `MaxEncodedLen`)
 	/// Storage: `ModelHub::Models` (r:1 w:0)
 	/// Proof: `ModelHub::Models` (`max_values`: None, `max_size`: Some(1186), added: 3661, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::ModeParameters` (r:1 w:0)
+	/// Proof: `Verification::ModeParameters` (`max_values`: None, `max_size`: Some(17), added: 2492, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Parameters` (r:1 w:0)
 	/// Proof: `Verification::Parameters` (`max_values`: Some(1), `max_size`: Some(119), added: 614, mode: `MaxEncodedLen`)
 	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
@@ -142,11 +155,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Cases` (`max_values`: None, `max_size`: Some(2474), added: 4949, mode: `MaxEncodedLen`)
 	fn sample() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7268`
+		//  Measured:  `7269`
 		//  Estimated: `102654`
-		// Minimum execution time: 186_228_000 picoseconds.
-		Weight::from_parts(194_641_000, 102654)
-			.saturating_add(T::DbWeight::get().reads(46_u64))
+		// Minimum execution time: 292_323_000 picoseconds.
+		Weight::from_parts(406_661_000, 102654)
+			.saturating_add(T::DbWeight::get().reads(47_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 	/// Storage: `Verification::ToSample` (r:1 w:0)
@@ -179,10 +192,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Cases` (`max_values`: None, `max_size`: Some(2474), added: 4949, mode: `MaxEncodedLen`)
 	fn open_case() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7453`
+		//  Measured:  `7457`
 		//  Estimated: `102654`
-		// Minimum execution time: 180_810_000 picoseconds.
-		Weight::from_parts(193_018_000, 102654)
+		// Minimum execution time: 280_195_000 picoseconds.
+		Weight::from_parts(314_986_000, 102654)
 			.saturating_add(T::DbWeight::get().reads(44_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -196,8 +209,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `721`
 		//  Estimated: `5939`
-		// Minimum execution time: 55_312_000 picoseconds.
-		Weight::from_parts(57_716_000, 5939)
+		// Minimum execution time: 84_826_000 picoseconds.
+		Weight::from_parts(98_205_000, 5939)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -227,10 +240,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::ProofsDue` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7094`
+		//  Measured:  `7062`
 		//  Estimated: `45468`
-		// Minimum execution time: 849_318_000 picoseconds.
-		Weight::from_parts(860_434_000, 45468)
+		// Minimum execution time: 1_222_189_000 picoseconds.
+		Weight::from_parts(1_350_709_000, 45468)
 			.saturating_add(T::DbWeight::get().reads(44_u64))
 			.saturating_add(T::DbWeight::get().writes(55_u64))
 	}
@@ -260,8 +273,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `7216`
 		//  Estimated: `45468`
-		// Minimum execution time: 695_778_000 picoseconds.
-		Weight::from_parts(711_271_000, 45468)
+		// Minimum execution time: 1_012_709_000 picoseconds.
+		Weight::from_parts(1_344_210_000, 45468)
 			.saturating_add(T::DbWeight::get().reads(48_u64))
 			.saturating_add(T::DbWeight::get().writes(65_u64))
 	}
@@ -293,10 +306,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::ProofsDue` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn expose() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7252`
+		//  Measured:  `7295`
 		//  Estimated: `45468`
-		// Minimum execution time: 739_033_000 picoseconds.
-		Weight::from_parts(777_300_000, 45468)
+		// Minimum execution time: 1_158_505_000 picoseconds.
+		Weight::from_parts(1_672_245_000, 45468)
 			.saturating_add(T::DbWeight::get().reads(48_u64))
 			.saturating_add(T::DbWeight::get().writes(61_u64))
 	}
@@ -328,10 +341,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn advance_escalating() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7791`
+		//  Measured:  `7792`
 		//  Estimated: `102654`
-		// Minimum execution time: 209_382_000 picoseconds.
-		Weight::from_parts(246_427_000, 102654)
+		// Minimum execution time: 279_774_000 picoseconds.
+		Weight::from_parts(394_554_000, 102654)
 			.saturating_add(T::DbWeight::get().reads(44_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -363,10 +376,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::ProofsDue` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn advance_ending() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7461`
+		//  Measured:  `7426`
 		//  Estimated: `45468`
-		// Minimum execution time: 676_529_000 picoseconds.
-		Weight::from_parts(694_075_000, 45468)
+		// Minimum execution time: 944_598_000 picoseconds.
+		Weight::from_parts(1_271_852_000, 45468)
 			.saturating_add(T::DbWeight::get().reads(50_u64))
 			.saturating_add(T::DbWeight::get().writes(61_u64))
 	}
@@ -375,55 +388,59 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// For tests: the same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn set_params() -> Weight {
-		Weight::from_parts(4_206_000, 0)
+		Weight::from_parts(6_860_000, 0)
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn set_mode_params() -> Weight {
+		Weight::from_parts(7_662_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_honeypot_authority() -> Weight {
-		Weight::from_parts(4_106_000, 0)
+		Weight::from_parts(9_494_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(77_305_000, 19870)
+		Weight::from_parts(126_307_000, 19870)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn sample() -> Weight {
-		Weight::from_parts(194_641_000, 102654)
-			.saturating_add(RocksDbWeight::get().reads(46_u64))
+		Weight::from_parts(406_661_000, 102654)
+			.saturating_add(RocksDbWeight::get().reads(47_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn open_case() -> Weight {
-		Weight::from_parts(193_018_000, 102654)
+		Weight::from_parts(314_986_000, 102654)
 			.saturating_add(RocksDbWeight::get().reads(44_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(57_716_000, 5939)
+		Weight::from_parts(98_205_000, 5939)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(860_434_000, 45468)
+		Weight::from_parts(1_350_709_000, 45468)
 			.saturating_add(RocksDbWeight::get().reads(44_u64))
 			.saturating_add(RocksDbWeight::get().writes(55_u64))
 	}
 	fn decide() -> Weight {
-		Weight::from_parts(711_271_000, 45468)
+		Weight::from_parts(1_344_210_000, 45468)
 			.saturating_add(RocksDbWeight::get().reads(48_u64))
 			.saturating_add(RocksDbWeight::get().writes(65_u64))
 	}
 	fn expose() -> Weight {
-		Weight::from_parts(777_300_000, 45468)
+		Weight::from_parts(1_672_245_000, 45468)
 			.saturating_add(RocksDbWeight::get().reads(48_u64))
 			.saturating_add(RocksDbWeight::get().writes(61_u64))
 	}
 	fn advance_escalating() -> Weight {
-		Weight::from_parts(246_427_000, 102654)
+		Weight::from_parts(394_554_000, 102654)
 			.saturating_add(RocksDbWeight::get().reads(44_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn advance_ending() -> Weight {
-		Weight::from_parts(694_075_000, 45468)
+		Weight::from_parts(1_271_852_000, 45468)
 			.saturating_add(RocksDbWeight::get().reads(50_u64))
 			.saturating_add(RocksDbWeight::get().writes(61_u64))
 	}

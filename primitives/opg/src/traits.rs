@@ -69,6 +69,10 @@ pub trait InferenceNodes<AccountId, Balance, Model = ModelId>: NodeSlashing<Bala
 	/// How many nodes `model`'s list holds: the records [`Self::candidates`] reads, which
 	/// an assignment's weight counts.
 	fn listed(model: &Model) -> u32;
+	/// Whether `node` lists `model` among the models it serves, whatever its status now: a
+	/// direct call it served names a model it offered, and a challenge of the call must
+	/// not name another with the same artifact (whose verifiers the challenger could pick).
+	fn lists(node: &NodeKey, model: &Model) -> bool;
 	/// The operator of `node` if it may settle `mode` results now: active or exiting (it
 	/// finishes what it was assigned), not revoked, and for TEE holding a valid
 	/// attestation with a still-allowed measurement.
@@ -128,6 +132,14 @@ pub enum CheckInput {
 		hash: crate::ContentHash,
 		/// Its locator (URL or data-node locator), possibly empty.
 		locator: alloc::vec::Vec<u8>,
+	},
+	/// A direct call's request, kept by its serving node's store under the call's digest
+	/// (`opg_settlement::channel::call_digest`): the stored bytes are the digest's
+	/// preimage, `u32 LE length of the path ‖ path ‖ body`, and the input is the body of a
+	/// call to `/v1/infer/0x{model}`.
+	Call {
+		/// The call's digest: SHA-256 of its preimage.
+		digest: crate::ContentHash,
 	},
 }
 
@@ -196,6 +208,84 @@ impl ResultChecks for () {
 	}
 }
 
+/// How settlement starts a challenge of a result it holds (`pallet-verification` in the
+/// runtime): a direct call is opened for checking and challenged in one transaction.
+#[cfg(feature = "chain")]
+pub trait ResultChallenges<AccountId> {
+	/// Why a challenge is refused.
+	type Error;
+	/// `challenger` challenges held result `id`, holding the challenge bond until its
+	/// case ends; refused, changing nothing, if `id` is not challengeable or the bond
+	/// cannot be held.
+	fn challenge(challenger: &AccountId, id: crate::RequestId) -> Result<(), Self::Error>;
+}
+
+/// No verification game: nothing can be challenged.
+#[cfg(feature = "chain")]
+impl<AccountId> ResultChallenges<AccountId> for () {
+	type Error = &'static str;
+	fn challenge(_: &AccountId, _: crate::RequestId) -> Result<(), Self::Error> {
+		Err("no verification game checks results")
+	}
+}
+
+/// The held results of both paths to the verification game: results of on-chain
+/// requests (ids below [`crate::DIRECT_CALL_IDS`]) from `OnChain`, direct calls opened for
+/// checking (ids from it on) from `Direct`. Each id is answered by one side only.
+#[cfg(feature = "chain")]
+pub struct BothPaths<OnChain, Direct>(core::marker::PhantomData<(OnChain, Direct)>);
+
+#[cfg(feature = "chain")]
+impl<AccountId, Balance, OnChain, Direct> HeldResults<AccountId, Balance>
+	for BothPaths<OnChain, Direct>
+where
+	OnChain: HeldResults<AccountId, Balance>,
+	Direct: HeldResults<AccountId, Balance>,
+{
+	fn held(id: crate::RequestId) -> Option<HeldResult<AccountId, Balance>> {
+		if crate::is_direct_call(id) {
+			Direct::held(id)
+		} else {
+			OnChain::held(id)
+		}
+	}
+	fn to_check(id: crate::RequestId) -> Option<ToCheck> {
+		if crate::is_direct_call(id) {
+			Direct::to_check(id)
+		} else {
+			OnChain::to_check(id)
+		}
+	}
+	fn verify_proof(id: crate::RequestId, output: &[u8], proof: &[u8]) -> bool {
+		if crate::is_direct_call(id) {
+			Direct::verify_proof(id, output, proof)
+		} else {
+			OnChain::verify_proof(id, output, proof)
+		}
+	}
+	fn dispute(id: crate::RequestId) -> bool {
+		if crate::is_direct_call(id) {
+			Direct::dispute(id)
+		} else {
+			OnChain::dispute(id)
+		}
+	}
+	fn pay_surcharge(id: crate::RequestId, to: &AccountId, amount: Balance) -> Balance {
+		if crate::is_direct_call(id) {
+			Direct::pay_surcharge(id, to, amount)
+		} else {
+			OnChain::pay_surcharge(id, to, amount)
+		}
+	}
+	fn conclude(id: crate::RequestId, upheld: bool) -> bool {
+		if crate::is_direct_call(id) {
+			Direct::conclude(id, upheld)
+		} else {
+			OnChain::conclude(id, upheld)
+		}
+	}
+}
+
 /// A verification node that may be drawn into a committee.
 #[cfg(feature = "chain")]
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -224,4 +314,71 @@ pub trait VerifierNodes<AccountId, Balance> {
 	fn bond(node: &NodeKey) -> Balance;
 	/// Moves up to `amount` of `node`'s bond to `to`; returns what was moved.
 	fn pay_from_bond(node: &NodeKey, amount: Balance, to: &AccountId) -> Balance;
+}
+
+#[cfg(all(test, feature = "chain"))]
+mod tests {
+	use super::*;
+	use crate::{RequestId, DIRECT_CALL_IDS};
+
+	/// Held results that answer every id with their own price, and record what they ended.
+	struct Side<const PRICE: u64>;
+
+	impl<const PRICE: u64> HeldResults<u8, u64> for Side<PRICE> {
+		fn held(_: RequestId) -> Option<HeldResult<u8, u64>> {
+			Some(HeldResult {
+				node: NodeKey::from_raw([0; 32]),
+				operator: 0,
+				client: 0,
+				model: 0,
+				mode: VerificationMode::Vanilla,
+				price: PRICE,
+				surcharge: 0,
+				subject: [0; 32],
+				final_at: 0,
+				provable: false,
+				same_hardware: false,
+			})
+		}
+		fn to_check(_: RequestId) -> Option<ToCheck> {
+			None
+		}
+		fn verify_proof(_: RequestId, _: &[u8], _: &[u8]) -> bool {
+			PRICE == 1
+		}
+		fn dispute(_: RequestId) -> bool {
+			PRICE == 1
+		}
+		fn pay_surcharge(_: RequestId, _: &u8, _: u64) -> u64 {
+			PRICE
+		}
+		fn conclude(_: RequestId, _: bool) -> bool {
+			PRICE == 2
+		}
+	}
+
+	type Both = BothPaths<Side<1>, Side<2>>;
+
+	#[test]
+	fn each_id_is_answered_by_its_paths_side_alone() {
+		for id in [0, 7, DIRECT_CALL_IDS - 1] {
+			assert_eq!(Both::held(id).unwrap().price, 1, "on chain: {id}");
+			assert!(
+				Both::dispute(id) && Both::verify_proof(id, &[], &[]) && !Both::conclude(id, true)
+			);
+			assert_eq!(Both::pay_surcharge(id, &0, 9), 1);
+		}
+		for id in [DIRECT_CALL_IDS, DIRECT_CALL_IDS + 5, RequestId::MAX] {
+			assert_eq!(Both::held(id).unwrap().price, 2, "direct: {id}");
+			assert!(
+				!Both::dispute(id) && !Both::verify_proof(id, &[], &[]) && Both::conclude(id, true)
+			);
+			assert_eq!(Both::pay_surcharge(id, &0, 9), 2);
+		}
+	}
+
+	#[test]
+	fn without_a_verification_game_nothing_is_challenged() {
+		assert!(<() as ResultChallenges<u8>>::challenge(&1, 0).is_err());
+	}
 }

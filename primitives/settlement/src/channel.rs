@@ -110,6 +110,28 @@ pub fn call_digest(path: &str, body: &[u8]) -> Hash {
 	hasher.finalize().into()
 }
 
+/// The bytes [`call_digest`] hashes: `u32 LE length of path ‖ path ‖ body`. A serving
+/// node keeps them, by the digest, for the verifiers of a challenged call.
+pub fn call_preimage(path: &str, body: &[u8]) -> alloc::vec::Vec<u8> {
+	let mut bytes = alloc::vec::Vec::with_capacity(4 + path.len() + body.len());
+	bytes.extend_from_slice(&(path.len() as u32).to_le_bytes());
+	bytes.extend_from_slice(path.as_bytes());
+	bytes.extend_from_slice(body);
+	bytes
+}
+
+/// The path and body of a call's [`call_preimage`]; `None` if the bytes are not one (too
+/// short for their length prefix, or a path that is not UTF-8).
+pub fn split_call_preimage(bytes: &[u8]) -> Option<(&str, &[u8])> {
+	let (length, rest) = bytes.split_first_chunk::<4>()?;
+	let length = usize::try_from(u32::from_le_bytes(*length)).ok()?;
+	if rest.len() < length {
+		return None;
+	}
+	let (path, body) = rest.split_at(length);
+	Some((core::str::from_utf8(path).ok()?, body))
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -206,6 +228,34 @@ mod tests {
 				forged.amount += 1;
 				prop_assert!(!merkle::verify(&root, &forged, &proof));
 			}
+		}
+	}
+
+	#[test]
+	fn a_calls_preimage_hashes_to_its_digest_and_splits_back() {
+		let bytes = call_preimage("/v1/infer/0x01", b"\x00body");
+		assert_eq!(crate::sha256(&bytes), call_digest("/v1/infer/0x01", b"\x00body"));
+		assert_eq!(split_call_preimage(&bytes), Some(("/v1/infer/0x01", &b"\x00body"[..])));
+		assert_eq!(split_call_preimage(&call_preimage("", b"")), Some(("", &b""[..])));
+	}
+
+	#[test]
+	fn bytes_that_are_no_calls_preimage_do_not_split() {
+		assert_eq!(split_call_preimage(&[]), None);
+		assert_eq!(split_call_preimage(&[5, 0, 0]), None, "no whole length");
+		assert_eq!(split_call_preimage(&[5, 0, 0, 0, b'/', b'v']), None, "a path cut short");
+		assert_eq!(split_call_preimage(&[2, 0, 0, 0, 0xff, 0xfe]), None, "not UTF-8");
+	}
+
+	proptest! {
+		#[test]
+		fn every_path_and_body_split_back_from_their_preimage(
+			path in ".{0,40}",
+			body in proptest::collection::vec(any::<u8>(), 0..64),
+		) {
+			let bytes = call_preimage(&path, &body);
+			prop_assert_eq!(split_call_preimage(&bytes), Some((path.as_str(), &body[..])));
+			prop_assert_eq!(crate::sha256(&bytes), call_digest(&path, &body));
 		}
 	}
 }

@@ -1,11 +1,13 @@
 //! Tests by concern: opening, topping up, closing and withdrawing (`channels`); vouchers
 //! and settlement (`settle`); payments held through challenge windows (`windows`); long
-//! random sequences of all of them (`properties`).
+//! random sequences of all of them (`properties`); served calls challenged
+//! (`challenges`).
 
 use crate::{mock::*, *};
 use opg_settlement::{channel::ServedCall, merkle, message};
 use polkadot_sdk::frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
 
+mod challenges;
 mod channels;
 mod properties;
 mod settle;

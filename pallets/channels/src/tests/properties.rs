@@ -1,7 +1,8 @@
-//! Long random sequences of open, top-up, voucher, settle, close, withdraw and time, under
-//! a random challenge window.
+//! Long random sequences of open, top-up, voucher, settle, close, withdraw, challenges of
+//! settled calls and their verdicts, and time, under a random challenge window.
 
 use super::*;
+use opg_primitives::HeldResults;
 use proptest::prelude::*;
 
 /// One step of a client, a node or time.
@@ -23,6 +24,10 @@ enum Step {
 	Withdraw { channel: u8 },
 	/// `blocks` pass.
 	Wait { blocks: u64 },
+	/// Someone challenges the call of the `settlement`-th held settlement.
+	Challenge { settlement: u8 },
+	/// The case of the `call`-th challenged call ends: the call stands if `upheld`.
+	Conclude { call: u8, upheld: bool },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -39,6 +44,8 @@ fn step() -> impl Strategy<Value = Step> {
 		any::<u8>().prop_map(|channel| Step::Close { channel }),
 		any::<u8>().prop_map(|channel| Step::Withdraw { channel }),
 		(1u64..15).prop_map(|blocks| Step::Wait { blocks }),
+		any::<u8>().prop_map(|settlement| Step::Challenge { settlement }),
+		(any::<u8>(), any::<bool>()).prop_map(|(call, upheld)| Step::Conclude { call, upheld }),
 	]
 }
 
@@ -52,7 +59,8 @@ struct Known {
 proptest! {
 	#![proptest_config(ProptestConfig::with_cases(64))]
 
-	/// Whatever happens, with settlements paid at once or held through a challenge window:
+	/// Whatever happens, with settlements paid at once or held through a challenge window,
+	/// and their calls challenged and found right or wrong:
 	/// no OPG is made or lost; every node receives no more than the highest voucher signed;
 	/// every client loses no more than that; each client's hold is what its channels have
 	/// left and its held settlements claimed; and once every channel is withdrawn and every
@@ -107,6 +115,27 @@ proptest! {
 						let _ = Channels::withdraw(RuntimeOrigin::signed(known[i].client.account()), known[i].id);
 					},
 					Step::Wait { blocks } => run_to(now + blocks),
+					Step::Challenge { settlement } => {
+						let held: Vec<(ChannelId, u32)> =
+							HeldSettlements::<Test>::iter_keys().collect();
+						if held.is_empty() {
+							continue;
+						}
+						let (channel, index) = held[settlement as usize % held.len()];
+						let total = Settlements::<Test>::get(channel, index).unwrap().total;
+						let served = calls(total as u8, 1);
+						let proof = merkle::proof(&served, 0).unwrap();
+						let challenger = ClientKey::new(1, 2).account();
+						let _ = Channels::challenge_call(
+							RuntimeOrigin::signed(challenger), channel, index, MODEL, served[0], proof,
+						);
+					},
+					Step::Conclude { call, upheld } => {
+						let open: Vec<u64> = OpenedCalls::<Test>::iter_keys().collect();
+						if let Some(id) = (!open.is_empty()).then(|| open[call as usize % open.len()]) {
+							prop_assert!(<Channels as HeldResults<_, _>>::conclude(id, upheld));
+						}
+					},
 				}
 				prop_assert_eq!(Balances::total_issuance(), issuance);
 				Channels::do_try_state().unwrap();
@@ -124,7 +153,11 @@ proptest! {
 					prop_assert!(lost <= signed, "a client lost {} over vouchers of {}", lost, signed);
 				}
 			}
-			// Every channel can end: past every expiry, each client withdraws.
+			// Every case ends; then, past every expiry, each client withdraws.
+			let open: Vec<u64> = OpenedCalls::<Test>::iter_keys().collect();
+			for id in open {
+				prop_assert!(<Channels as HeldResults<_, _>>::conclude(id, id % 2 == 0));
+			}
 			run_to(System::block_number() + 1_000);
 			for k in &known {
 				if OpenChannels::<Test>::contains_key(k.id) {
@@ -136,6 +169,8 @@ proptest! {
 			}
 			prop_assert_eq!(HeldSettlements::<Test>::iter().count(), 0);
 			prop_assert_eq!(WindowEnds::<Test>::iter().count(), 0);
+			prop_assert_eq!(OpenedCalls::<Test>::iter().count(), 0);
+			prop_assert_eq!(Disputes::<Test>::iter().count(), 0);
 			prop_assert_eq!(Balances::total_issuance(), issuance);
 			Ok(())
 		})?;

@@ -330,3 +330,22 @@ fn a_language_models_request_takes_any_input_up_to_its_schemas_length() {
 		);
 	});
 }
+
+#[test]
+fn no_request_takes_an_id_of_the_direct_calls_range() {
+	build_and_execute(|| {
+		register_node(1, 1_000);
+		NextRequestId::<Test>::put(opg_primitives::DIRECT_CALL_IDS);
+		assert_noop!(
+			request_with(
+				ALICE,
+				inline(b"inpt"),
+				VerificationMode::Vanilla,
+				SettlementMode::Individual
+			),
+			Error::<Test>::NoRequestIdLeft
+		);
+		NextRequestId::<Test>::put(opg_primitives::DIRECT_CALL_IDS - 1);
+		assert_eq!(request(ALICE), opg_primitives::DIRECT_CALL_IDS - 1);
+	});
+}

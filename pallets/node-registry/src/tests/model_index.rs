@@ -26,6 +26,22 @@ fn follows_registration_capabilities_and_exit() {
 	});
 }
 
+/// What a direct call's challenge asks: whether the node lists the model it names,
+/// whatever its status (a node that stops serving can still be challenged for its calls).
+#[test]
+fn a_node_lists_the_models_of_its_capabilities_whatever_its_status() {
+	ExtBuilder::default().build_and_execute(|| {
+		let lists = |node: u8, model: u32| {
+			<Registry as InferenceNodes<AccountId, Balance, u32>>::lists(&key(node), &model)
+		};
+		assert!(!lists(1, 1), "not registered");
+		assert_ok!(register(1, ALICE, 1_000));
+		assert!(lists(1, 1) && lists(1, 2) && !lists(1, 3));
+		assert_ok!(Registry::revoke_node(RuntimeOrigin::root(), key(1)));
+		assert!(lists(1, 1), "revoked, still its capabilities");
+	});
+}
+
 #[test]
 fn only_inference_nodes_are_indexed_and_revoked_ones_leave() {
 	ExtBuilder::default().build_and_execute(|| {

@@ -559,3 +559,46 @@ fn a_node_whose_executor_proves_another_output_submits_nothing() {
 		assert!(pool.read().transactions.is_empty());
 	});
 }
+
+/// A challenged direct call is checked on its request, fetched by the call's digest with
+/// `input-form=call`: the digest's preimage is what the serving node keeps.
+#[test]
+fn a_direct_calls_request_is_fetched_by_its_digest_as_a_call() {
+	let (mut ext, state, pool, seen) = worker_ext_checking_permissions();
+	ext.execute_with(|| {
+		let case = challenged();
+		let digest = opg_settlement::channel::call_digest("/v1/infer/0x01", b"body");
+		set_to_check(
+			7,
+			ToCheck {
+				model_hash: MODEL_HASH,
+				input: CheckInput::Call { digest },
+				output_hash: opg_settlement::sha256(CLAIMED_OUTPUT),
+				output: None,
+			},
+		);
+		set_executor_url();
+		for _ in 0..3 {
+			state.write().expect_request(PendingRequest {
+				method: "POST".into(),
+				uri: check_path(7, &format!("input=0x{}&input-form=call&", hex::encode(digest))),
+				headers: vec![
+					("content-type".into(), "application/octet-stream".into()),
+					("x-opg-signature".into(), "verified".into()),
+				],
+				response: Some(b"the output hashes to 0x00".to_vec()),
+				response_headers: vec![("x-opg-verdict".into(), "invalid".into())],
+				sent: true,
+				..Default::default()
+			});
+		}
+		Verification::offchain_worker(2);
+		assert_eq!(seen.read().len(), 3, "each seat shows its read permission of the call");
+		include(submitted(&pool));
+		Verification::offchain_worker(2);
+		assert_eq!(verdicts(&submitted(&pool)), vec![Verdict::Invalid; 3]);
+		let verifier = committee(case)[0];
+		let reads = Verification::verifier_reads(&node(verifier), 7).unwrap();
+		assert_eq!(reads.input, Some(digest), "the serving node lets it read the call");
+	});
+}
