@@ -694,3 +694,98 @@ fn a_planted_input_is_answered_wrongly_once_and_only_on_chain() {
 	let empty = crate::tests::call(&executor, &Method::POST, &path("/v1/honeypots"), None, b"");
 	assert_eq!(empty.status, StatusCode::BAD_REQUEST);
 }
+
+/// A paid direct call's request and answer are kept, private to the node key, for the
+/// verifiers of a challenge of it: a verifier the chain seats on the call's case reads the
+/// request by its digest and checks the answer on the call's body; no one else reads it.
+#[test]
+fn a_challenged_direct_call_is_checked_on_the_request_its_node_kept() {
+	use crate::payment_tests::{channel, mock_chain, Client, GENESIS};
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let alice = Client::new(0);
+	let channels =
+		std::sync::Mutex::new(std::collections::HashMap::from([(1, channel(&alice, 100))]));
+	let gateway_rpc = mock_chain(&runtime, Arc::new(channels), 10);
+	let serving_store = temp_store("direct-serving");
+	let (model, evaluated) = demo(&serving_store);
+	let dir = std::env::temp_dir().join(format!("opg-direct-checks-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	let prices = std::collections::HashMap::from([(
+		model,
+		crate::payment::Price { model: 0, amount: 10, mode: 0 },
+	)]);
+	let gateway = crate::payment::Gateway::open(GENESIS, gateway_rpc, prices, &dir).unwrap();
+	let node = NodeKey::from_seed(&[7; 32]);
+	let path = format!("/v1/infer/0x{}", hex::encode(model));
+	let input = [5u8; 8];
+	let digest = opg_settlement::channel::call_digest(&path, &input);
+	let answer = evaluated.evaluate_bytes(&input).unwrap();
+	let claimed = sha256(&answer);
+	let (verifier, id) = (NodeKey::from_seed(&[3; 32]), opg_primitives::DIRECT_CALL_IDS);
+	let reads = opg_primitives::VerifierReads { input: Some(digest), output: claimed };
+	let seats = chain_with_seats(&runtime, vec![((verifier.public(), id), reads)]);
+	let serving = Arc::new(
+		Executor::new(serving_store, None)
+			.with_node_key(NodeKey::from_seed(&[7; 32]))
+			.with_gateway(gateway)
+			.with_genesis(GENESIS)
+			.with_chain_rpc(seats),
+	);
+	let mut headers = HeaderMap::new();
+	headers.insert("payment-signature", alice.pay(1, 10, &path, &input).parse().unwrap());
+	let reply = runtime.block_on(crate::http::paid_infer(
+		&serving,
+		&format!("0x{}", hex::encode(model)),
+		&path,
+		&headers,
+		Bytes::copy_from_slice(&input),
+	));
+	assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+	assert_eq!(reply.body, answer);
+	// Kept, for the node's verifiers alone: the call's preimage and the answer.
+	let kept = serving.store().get(&digest).unwrap().unwrap();
+	assert_eq!(kept, opg_settlement::channel::call_preimage(&path, &input));
+	assert_eq!(serving.store().readers(&digest).unwrap(), Some(vec![node.public()]));
+	assert_eq!(serving.store().readers(&claimed).unwrap(), Some(vec![node.public()]));
+	let (_server, address) = listen(serving, Face::Public, http::MAX_CONNECTIONS);
+
+	let checker_store = temp_store("direct-checker");
+	demo(&checker_store);
+	let checker =
+		Arc::new(Executor::new(checker_store, None).with_peers(vec![format!("http://{address}")]));
+	let check = |output: &ContentHash, input: &ContentHash, headers: HeaderMap| {
+		runtime.block_on(route_with(
+			&checker,
+			&Method::POST,
+			&format!("/v1/check/0x{}", hex::encode(model)),
+			Some(&format!(
+				"input=0x{}&input-form=call&genesis=0x{}&request={id}&output=0x{}",
+				hex::encode(input),
+				hex::encode(GENESIS),
+				hex::encode(output)
+			)),
+			&headers,
+			Bytes::new(),
+		))
+	};
+	let withheld = check(&claimed, &digest, HeaderMap::new());
+	assert_eq!(withheld.status, StatusCode::NOT_FOUND, "no permission, no request");
+	assert_eq!(withheld.header(header::MISSING), Some(header::MISSING_INPUT));
+	let checked = check(&claimed, &digest, permission(&verifier, &digest, now() + 60));
+	assert_eq!(checked.status, StatusCode::OK, "{}", String::from_utf8_lossy(&checked.body));
+	assert_eq!(checked.header(header::VERDICT), Some(header::VERDICT_VALID));
+	assert_eq!(checker.store().readers(&digest).unwrap(), Some(vec![verifier.public()]));
+	let wrong = check(&[0; 32], &digest, permission(&verifier, &digest, now() + 60));
+	assert_eq!(wrong.header(header::VERDICT), Some(header::VERDICT_INVALID));
+
+	// A request whose path names another model is no call of this one: the claim is wrong.
+	let elsewhere = opg_settlement::channel::call_preimage("/v1/infer/0x01", &input);
+	let elsewhere = checker.store().put(&elsewhere).unwrap();
+	let misnamed = check(&claimed, &elsewhere, HeaderMap::new());
+	assert_eq!(misnamed.header(header::VERDICT), Some(header::VERDICT_INVALID));
+	assert!(String::from_utf8_lossy(&misnamed.body).contains("the call was to /v1/infer/0x01"));
+	// And bytes that are no call's preimage at all.
+	let garbage = checker.store().put(&[9, 0, 0, 0, b'/']).unwrap();
+	let unparsed = check(&claimed, &garbage, HeaderMap::new());
+	assert_eq!(unparsed.header(header::VERDICT), Some(header::VERDICT_INVALID));
+}

@@ -618,6 +618,10 @@ async fn run_model(
 /// bits).
 /// A stored input no store, peer or locator has is answered `404` with
 /// `x-opg-missing: input`, as an inference is.
+/// With `input-form=call`, the stored input is a challenged direct call's digest preimage
+/// (`opg_settlement::channel::call_preimage`, which the serving node keeps and shows this
+/// verifier): the model runs on the call's body, and a preimage that is no call to
+/// `/v1/infer/{model}` is an invalid claim.
 async fn check(
 	executor: &Arc<Executor>,
 	model: &str,
@@ -652,8 +656,28 @@ async fn check(
 	let reader = permission.as_ref().map(|permission| permission.account);
 	let (input, input_hash) =
 		input_bytes(executor, stored, query, &body, reader, permission.as_ref()).await?;
+	let as_call = query_value(query, query::INPUT_FORM) == Some(query::INPUT_FORM_CALL);
+	if as_call && stored.is_none() {
+		return Err(bad("input-form=call names a stored input: expected input=0x.. too"));
+	}
+	let (input, input_hash) = match as_call {
+		true => match direct_call_input(&model, &input) {
+			Ok(body) => {
+				let hash = crate::sha256(&body);
+				(body, hash)
+			},
+			Err(reason) => return Ok(verdict(false, &reason, false)),
+		},
+		false => (input, input_hash),
+	};
 	let chain = (signing.genesis, signing.request);
 	let judged = match executor.llm_of(&model) {
+		Some(_) if as_call => {
+			return Err(Reply::error(
+				StatusCode::UNPROCESSABLE_ENTITY,
+				"a language model's direct call is checked by its activation evidence, not here",
+			))
+		},
 		Some(llm) => {
 			crate::openai::check_on_chain(
 				executor,
@@ -707,19 +731,41 @@ async fn check(
 		},
 	};
 	tracing::info!(request = signing.request, valid = judged.valid, reason = %judged.reason, "checked");
-	let mut reply = Reply::ok(StatusCode::OK, judged.reason.into_bytes());
+	Ok(verdict(judged.valid, &judged.reason, judged.evidence_missing))
+}
+
+/// A check's answer: the verdict in `x-opg-verdict`, the reason in the body.
+fn verdict(valid: bool, reason: &str, evidence_missing: bool) -> Reply {
+	let mut reply = Reply::ok(StatusCode::OK, reason.as_bytes().to_vec());
 	reply.headers.push((
 		header::VERDICT,
-		match judged.valid {
+		match valid {
 			true => header::VERDICT_VALID,
 			false => header::VERDICT_INVALID,
 		}
 		.into(),
 	));
-	if judged.evidence_missing {
+	if evidence_missing {
 		reply.headers.push((header::MISSING, header::MISSING_EVIDENCE.into()));
 	}
-	Ok(reply)
+	reply
+}
+
+/// The input of a direct call to `model` from the call's digest preimage
+/// (`opg_settlement::channel::call_preimage`): its body, if its path is
+/// `/v1/infer/{model}`. Otherwise why the node's claim is wrong: the preimage of the digest
+/// it settled is no call of this model.
+fn direct_call_input(model: &ContentHash, preimage: &[u8]) -> Result<Vec<u8>, String> {
+	let (path, body) = opg_settlement::channel::split_call_preimage(preimage)
+		.ok_or("the call's stored request is not a call (path length, path, body)")?;
+	let called = path
+		.strip_prefix(opg_executor_api::path::INFER)
+		.and_then(|rest| rest.strip_prefix('/'))
+		.and_then(parse_hash);
+	if called != Some(*model) {
+		return Err(format!("the call was to {path}, not to model 0x{}", hex::encode(model)));
+	}
+	Ok(body.to_vec())
 }
 
 /// The verdict on a float model's `claimed` output, whose bytes differ from this
@@ -1020,7 +1066,12 @@ pub(crate) async fn paid_infer(
 			}
 		},
 	};
-	let mut reply = match infer(executor, model_text, None, body).await {
+	// A paid call's answer is kept private to the node key, as its request is (see
+	// [`keep_for_checks`]); the client has it in the response.
+	let private = accepted
+		.as_ref()
+		.map(|_| format!("{}=0x{}", opg_executor_api::query::REQUESTER, hex::encode(key.public())));
+	let mut reply = match infer(executor, model_text, private.as_deref(), body.clone()).await {
 		Ok(reply) => reply,
 		Err(reply) => {
 			if let Some(accepted) = &accepted {
@@ -1050,6 +1101,12 @@ pub(crate) async fn paid_infer(
 		mode: price.mode,
 		amount: accepted.charged,
 	};
+	// A call the node cannot show its verifiers is not served: withholding it from a
+	// challenge's verifiers fails the check.
+	if let Err(error) = keep_for_checks(executor, &key.public(), path, &body, &reply.body) {
+		gateway.give_back(&accepted);
+		return store_error(error);
+	}
 	if let Err(error) = gateway.record(&accepted, &call) {
 		gateway.give_back(&accepted);
 		return Reply::error(
@@ -1060,6 +1117,28 @@ pub(crate) async fn paid_infer(
 	let response = crate::payment::response(gateway, &accepted);
 	reply.headers.push((payment::RESPONSE, crate::payment::header_value(&response)));
 	reply
+}
+
+/// Keeps a paid direct call's request (its digest's preimage,
+/// `opg_settlement::channel::call_preimage`) and its answer in the store, cached (kept the
+/// store's retention period, a day by default: longer than any challenge window), private
+/// to `node` (the node key): the verifiers the chain seats on a challenge of the call read
+/// them on their read permission (`GET /v1/artifacts/{digest}?request={id}`); no one else
+/// does. An answer already public stays public.
+fn keep_for_checks(
+	executor: &Executor,
+	node: &[u8; 32],
+	path: &str,
+	body: &[u8],
+	answer: &[u8],
+) -> Result<(), StoreError> {
+	let preimage = opg_settlement::channel::call_preimage(path, body);
+	let store = executor.store();
+	store.restrict(&crate::sha256(&preimage), node)?;
+	store.put_cached(&preimage)?;
+	executor.restrict_unless_public(&crate::sha256(answer), node)?;
+	store.put_cached(answer)?;
+	Ok(())
 }
 
 /// `402` with `PAYMENT-REQUIRED`: what a call of `model` costs (`amount`, the least a
