@@ -21,7 +21,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** Files by decreasing duration, longest first: seconds each, one at a time, 2026-12-07. */
 const longestFirst = [
-  'verification.test.mjs', // 391
+  'verification.test.mjs', // 479
   'llm.test.mjs', // 360
   'inference.test.mjs', // 214
   'sdk-python.test.mjs', // 204

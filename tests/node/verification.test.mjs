@@ -33,12 +33,14 @@ import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { stringToHex, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, decodeAddress, sha256AsU8a } from '@polkadot/util-crypto';
-import { NODE_BIN, connect, keepTestLog, removeDir, run, startNode, tempDir } from './helpers.mjs';
+import { randomBytes } from 'node:crypto';
+import { NODE_BIN, connect, freePort, keepTestLog, removeDir, run, startNode, tempDir } from './helpers.mjs';
 import {
   DEV_NODE_SEED, MODES, OPG, demoInput, eventOf, publishModel, registerNode, requestInference, rpc, send, setUpServing, useExecutor, waitForResult,
 } from './lib/chain.mjs';
-import { CHEATING_EXECUTOR_BIN, EXECUTOR_BIN, startExecutor } from './lib/executor.mjs';
-import { honeypotMessage, registrationMessage } from './lib/messages.mjs';
+import { inferPath, openChannel, voucherHeader } from './lib/direct.mjs';
+import { CHEATING_EXECUTOR_BIN, EXECUTOR_BIN, HEADERS, PATHS, startExecutor } from './lib/executor.mjs';
+import { callDigest, honeypotMessage, registrationMessage } from './lib/messages.mjs';
 
 const BILLION = 1_000_000_000;
 const VERIFIER_ROLE = 0b100;
@@ -429,6 +431,104 @@ test('a verification program plants a honeypot on its production node with `opg 
     assert.equal(result.outputHash, u8aToHex(sha256AsU8a(await truth(input))));
   } finally {
     await governance(api.tx.verification.setHoneypotAuthority(null));
+  }
+});
+
+test('a cheating node\'s direct call challenged by its client is caught: the call refunded from the held settlement, the node slashed', async () => {
+  // A second node key, held by a cheating executor that serves the model directly over
+  // HTTP; the client pays a call through a channel, the node's worker settles it (held
+  // through the 40-block window), the client challenges the wrong answer with its leaf and
+  // proof. The verifiers' executor fetches the call's request from the serving one by its
+  // digest, on the read permission the chain backs, and re-executes it: one verifier, then
+  // the other by escalation (a committee of one), find it wrong.
+  const params = (await api.query.verification.parameters()).toJSON();
+  await governance(api.tx.verification.setParams({ ...params, sampleRate: 0, committee: 1 }));
+  const dir = tempDir('opg-direct-check-');
+  const seed = randomBytes(32);
+  const keyFile = path.join(dir, 'node-key.hex');
+  writeFileSync(keyFile, seed.toString('hex'));
+  const directKey = keyring.addFromSeed(seed);
+  await registerNode(api, keyring, directKey, [served.modelId], MODES.vanilla);
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const direct = await startExecutor(['--store', store, '--node-key', keyFile, '--chain-rpc', node.url,
+    '--direct-model', String(served.modelId), '--public-listen', `127.0.0.1:${port}`, '--cheat', 'corrupt-outputs'],
+  { bin: CHEATING_EXECUTOR_BIN });
+  const verifierStore = tempDir('opg-direct-verifier-');
+  execFileSync(EXECUTOR_BIN, ['generate', '--widths', '784,56,10', '--seed', '5', '--store', verifierStore],
+    { stdio: 'ignore' });
+  const verifying = await startExecutor(['--store', verifierStore, '--peer', publicUrl]);
+  try {
+    await useExecutor(verifierNode.url, verifying.url);
+    // The serving node's worker settles what the direct executor served.
+    await useExecutor(node.url, direct.url);
+    await rpc(node.url, 'offchain_localStorageSet', 'PERSISTENT', stringToHex('opg::executor-node-key'),
+      u8aToHex(directKey.publicKey));
+
+    const ferdie = keyring.addFromUri('//Ferdie');
+    const channel = await openChannel(api, ferdie, directKey.publicKey, 10n * OPG);
+    const callPath = inferPath(model.hash);
+    const input = demoInput(784, 77);
+    const response = await fetch(`${publicUrl}${callPath}`, { method: 'POST', body: input,
+      headers: { [HEADERS.paymentSignature]: voucherHeader(api, ferdie, api.genesisHash, channel, OPG, callPath, input) } });
+    assert.equal(response.status, 200, await response.clone().text());
+    const answer = new Uint8Array(await response.arrayBuffer());
+    assert.notEqual(u8aToHex(answer), u8aToHex(await truth(input)), 'the node answered wrongly');
+    const digest = u8aToHex(callDigest(callPath, input));
+    assert.equal((await fetch(direct.api.artifact(digest))).status, 401, 'the call is private on the serving node');
+
+    const ofChannel = (kind) => (event) => kind.is(event) && event.data.channel.toNumber() === channel;
+    const settled = await eventSeen(ofChannel(api.events.channels.Settled), 'the channel settled');
+    const index = settled.data.index.toNumber();
+    await eventSeen(ofChannel(api.events.channels.PaymentHeld), 'the settlement held');
+    const served = await (await fetch(`${publicUrl}${PATHS.served}/${digest}`)).json();
+    const leaf = { ...served.call, amount: BigInt(served.call.amount) };
+
+    const before = {
+      ferdie: await free(ferdie.address),
+      verifiers: await Promise.all(verifierAccounts().map(free)),
+      bond: (await api.query.nodeRegistry.nodes(directKey.publicKey)).unwrap().bond.toBigInt(),
+    };
+    // A leaf the root does not cover is refused; the served one opens a case.
+    await assert.rejects(send(api, api.tx.channels.challengeCall(channel, index, served.modelId,
+      { ...leaf, amount: leaf.amount + 1n }, served.proof), ferdie), /channels.NotServed/);
+    const challenged = await send(api, api.tx.channels.challengeCall(channel, index, served.modelId, leaf,
+      served.proof), ferdie);
+    const id = eventOf(challenged, api.events.channels.CallChallenged).data.id.toBigInt();
+    assert.ok(id >= 2n ** 63n, 'a direct call\'s id');
+    const caseId = eventOf(challenged, api.events.verification.Challenged).data.case;
+
+    const event = await eventSeen((e) => api.events.verification.CaseResolved.is(e) && e.data.result.toBigInt() === id,
+      `case resolved for direct call ${id}`);
+    const verdicts = seen.filter((e) => api.events.verification.Revealed.is(e) && e.data.case.eq(caseId))
+      .map((e) => e.data.verdict.toString());
+    assert.deepEqual(verdicts, ['Invalid', 'Invalid'], 'both verifiers read the call and re-executed it');
+    assert.equal(event.data.outcome.toString(), 'Overturned');
+    const slashed = event.data.slashed.toBigInt();
+    assert.ok(slashed > 0n, 'the node was slashed');
+    assert.equal((await api.query.nodeRegistry.nodes(directKey.publicKey)).unwrap().bond.toBigInt(), before.bond - slashed);
+    const refunded = await eventSeen((e) => api.events.channels.CallRefunded.is(e) && e.data.id.toBigInt() === id,
+      'the call refunded');
+    assert.equal(refunded.data.refund.toBigInt(), OPG, 'what the call was charged');
+    const after = await Promise.all(verifierAccounts().map(free));
+    after.forEach((balance, i) => assert.ok(balance > before.verifiers[i], `verifier ${i + 1} was paid`));
+    assert.equal(await heldFor(ferdie.address, 'Verification', 'ChallengeBond'), 0n);
+    assert.ok(await free(ferdie.address) > before.ferdie + OPG, 'refunded, bond back, and a share of the slash');
+    // The settlement's one call was refunded: nothing is left for its window's end to pay.
+    const held = await api.query.channels.heldSettlements(channel, index);
+    if (held.isSome) {
+      assert.equal(held.unwrap().paid.toBigInt() + held.unwrap().protocolFee.toBigInt(), 0n, 'nothing left to pay');
+    }
+    assert.equal(await heldFor(ferdie.address, 'Channels', 'ChannelDeposit'), 9n * OPG, 'the deposit less the call, refunded');
+  } finally {
+    await useExecutor(verifierNode.url, checking.url);
+    await useExecutor(node.url, honest.url);
+    // No key held by an executor any more (an empty value is none).
+    await rpc(node.url, 'offchain_localStorageSet', 'PERSISTENT', stringToHex('opg::executor-node-key'), '0x');
+    direct.stop();
+    verifying.stop();
+    removeDir(dir);
+    removeDir(verifierStore);
   }
 });
 
